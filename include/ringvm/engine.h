@@ -1,0 +1,104 @@
+/* The CPU-engine interface.  Two engines implement it: "kvm" (hardware
+ * assisted, src/cpu/kvm/) and "soft" (ringvm's own x86 CPU, src/cpu/soft/).
+ * Nothing outside src/cpu/<engine>/ knows which one runs: the machine talks
+ * to the engine only through this ops table, and the engine talks back only
+ * through struct vcpu_exit (handled by the shared loop in vcpu_loop.c) and the
+ * irq_router it installs in the vm. */
+#ifndef RINGVM_ENGINE_H
+#define RINGVM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ringvm/x86_state.h"
+
+struct vm;
+struct vcpu;
+
+enum vcpu_exit_reason {
+	VCPU_EXIT_NONE,
+	VCPU_EXIT_PIO,          /* port I/O the engine could not complete itself */
+	VCPU_EXIT_MMIO,         /* access to a guest-physical address that is not RAM */
+	VCPU_EXIT_HLT,          /* HLT with nothing that can wake the vCPU (IF=0, no NMI) */
+	VCPU_EXIT_SHUTDOWN,     /* triple fault */
+	VCPU_EXIT_INTERRUPTED,  /* engine_ops.kick() was called, or a signal */
+	VCPU_EXIT_INTERNAL,     /* engine failure: emulation error, bad state; see .error */
+	VCPU_EXIT_COUNT
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;   /* 1, 2, 4 */
+			bool write;
+			uint32_t count; /* >1 for string I/O: data holds count items */
+			uint8_t *data;  /* engine-owned buffer of size*count bytes */
+		} pio;
+		struct {
+			uint64_t gpa;
+			uint8_t size;   /* 1, 2, 4, 8 */
+			bool write;
+			uint8_t data[8];
+		} mmio;
+	};
+	char error[256];            /* human-readable cause for INTERNAL/SHUTDOWN */
+};
+
+/* What a probe learnt about an engine on this host. */
+struct engine_probe {
+	bool available;            /* the engine can run guests at all */
+	bool runs_kernels_well;    /* fast enough for a guest kernel (CPL0) */
+	double cpl0_mips;          /* measured CPL0 speed, 0 if not measured */
+	char reason[256];          /* why (for --verbose and errors) */
+};
+
+struct engine_ops {
+	const char *name;
+
+	/* Check whether this engine can run here.  May take up to ~100 ms. */
+	void (*probe)(struct engine_probe *out);
+
+	/* VM-wide state: called after guest memory exists, before any device.
+	 * Must install vm->irq (the router devices raise lines through). */
+	int (*vm_init)(struct vm *vm);
+	void (*vm_destroy)(struct vm *vm);
+
+	/* Per vCPU; vcpu_init runs on the vCPU's own thread. */
+	int (*vcpu_init)(struct vcpu *v);
+	void (*vcpu_destroy)(struct vcpu *v);
+
+	/* Run until an exit the shared loop must handle.  Before calling again
+	 * after PIO/MMIO reads the loop has filled exit->pio.data/mmio.data. */
+	int (*vcpu_run)(struct vcpu *v, struct vcpu_exit *exit);
+
+	/* Make vcpu_run return VCPU_EXIT_INTERRUPTED soon; callable from any thread. */
+	void (*vcpu_kick)(struct vcpu *v);
+
+	int (*get_regs)(struct vcpu *v, struct x86_regs *r);
+	int (*set_regs)(struct vcpu *v, const struct x86_regs *r);
+	int (*get_sregs)(struct vcpu *v, struct x86_sregs *s);
+	int (*set_sregs)(struct vcpu *v, const struct x86_sregs *s);
+	int (*get_fpu)(struct vcpu *v, struct x86_fpu *f);
+	int (*set_fpu)(struct vcpu *v, const struct x86_fpu *f);
+	/* Read/write n MSRs; returns how many succeeded, or -errno. */
+	int (*get_msrs)(struct vcpu *v, struct x86_msr *msrs, unsigned n);
+	int (*set_msrs)(struct vcpu *v, const struct x86_msr *msrs, unsigned n);
+
+	/* Engine-specific counters for --stats (beyond the shared exit counters). */
+	void (*print_stats)(struct vm *vm, FILE *out);
+};
+
+/* Registered engines, in src/cpu/engine.c. */
+const struct engine_ops *engine_find(const char *name);
+extern const struct engine_ops engine_kvm_ops;
+extern const struct engine_ops engine_soft_ops;
+
+/* Resolve "auto" | "kvm" | "soft" to an engine, probing as needed.
+ * On failure returns NULL and writes a one-line reason into why. */
+const struct engine_ops *engine_select(const char *name, bool verbose,
+				       char *why, size_t why_len);
+
+#endif

@@ -1,0 +1,84 @@
+/* Guest physical memory: the one API through which ringvm touches guest RAM.
+ *
+ * RAM is a single memfd (so snapshots and sharing can come later), mapped once
+ * into the VMM and exposed to the guest as up to two regions: below the 32-bit
+ * MMIO hole and above 4 GiB (see layout.h).  Every access is range- and
+ * overflow-checked; a host pointer is only ever handed out together with the
+ * length that was checked for it.  Guest addresses are hostile input. */
+#ifndef RINGVM_GMEM_H
+#define RINGVM_GMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t gpa_t; /* guest physical address */
+
+#define GMEM_MAX_REGIONS 2
+
+struct gmem_region {
+	gpa_t gpa;       /* first guest-physical address */
+	uint64_t size;   /* bytes */
+	uint8_t *host;   /* host mapping of the first byte */
+	uint64_t offset; /* offset of the region in the memfd */
+};
+
+/* Called after the VMM writes guest memory through this API (not for writes a
+ * vCPU makes directly; engines track those themselves). */
+typedef void (*gmem_dirty_fn)(void *opaque, gpa_t gpa, uint64_t len);
+
+struct gmem {
+	int fd;              /* memfd backing all RAM, -1 when not created */
+	uint8_t *base;       /* host mapping of the whole memfd */
+	uint64_t ram_size;   /* total RAM bytes */
+	bool hugepages;      /* backed by 2 MiB huge pages */
+	unsigned nr_regions;
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+	gmem_dirty_fn dirty_fn;
+	void *dirty_opaque;
+};
+
+struct gmem_opts {
+	uint64_t ram_size;  /* bytes, multiple of 4 KiB (2 MiB with hugepages) */
+	bool hugepages;     /* MFD_HUGETLB; fails clearly if none are free */
+};
+
+/* Create RAM and the memory map.  Returns 0 or -errno (with a message). */
+int gmem_init(struct gmem *m, const struct gmem_opts *opts);
+void gmem_destroy(struct gmem *m);
+
+/* True when [gpa, gpa+len) is entirely guest RAM (may span regions only if
+ * they are contiguous, which they never are across the hole). len 0 is valid
+ * for any gpa inside RAM or at its end. */
+bool gmem_is_ram(const struct gmem *m, gpa_t gpa, uint64_t len);
+
+/* Host pointer for [gpa, gpa+len) if it lies within one RAM region, else NULL.
+ * The pointer is valid for exactly len bytes. */
+void *gmem_ptr(const struct gmem *m, gpa_t gpa, uint64_t len);
+
+/* The region containing gpa, or NULL. */
+const struct gmem_region *gmem_region_of(const struct gmem *m, gpa_t gpa);
+
+/* Copy to/from guest RAM.  Fail with -EFAULT (nothing copied) unless the whole
+ * range is RAM.  Writes call the dirty hook. */
+int gmem_read(const struct gmem *m, gpa_t gpa, void *dst, uint64_t len);
+int gmem_write(struct gmem *m, gpa_t gpa, const void *src, uint64_t len);
+int gmem_fill(struct gmem *m, gpa_t gpa, int byte, uint64_t len);
+
+/* Fixed-width little-endian accessors; return -EFAULT on a bad address. */
+int gmem_read_u8(const struct gmem *m, gpa_t gpa, uint8_t *v);
+int gmem_read_u16(const struct gmem *m, gpa_t gpa, uint16_t *v);
+int gmem_read_u32(const struct gmem *m, gpa_t gpa, uint32_t *v);
+int gmem_read_u64(const struct gmem *m, gpa_t gpa, uint64_t *v);
+int gmem_write_u8(struct gmem *m, gpa_t gpa, uint8_t v);
+int gmem_write_u16(struct gmem *m, gpa_t gpa, uint16_t v);
+int gmem_write_u32(struct gmem *m, gpa_t gpa, uint32_t v);
+int gmem_write_u64(struct gmem *m, gpa_t gpa, uint64_t v);
+
+/* Copy a NUL-terminated string of at most max bytes (including the NUL) out
+ * of the guest.  -EFAULT on a bad address, -ENAMETOOLONG if no NUL. */
+int gmem_read_str(const struct gmem *m, gpa_t gpa, char *dst, size_t max);
+
+void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque);
+
+#endif

@@ -1,0 +1,71 @@
+/* Every guest-physical constant of the ringvm machine, in one place. */
+#ifndef RINGVM_LAYOUT_H
+#define RINGVM_LAYOUT_H
+
+#include "ringvm/compiler.h"
+
+/* ---- RAM and the 32-bit MMIO hole ------------------------------------- */
+#define LAYOUT_MMIO_HOLE_START   0xC0000000ULL /* RAM below stops here */
+#define LAYOUT_MMIO_HOLE_END     0x100000000ULL /* RAM resumes at 4 GiB */
+#define LAYOUT_HIGH_RAM_START    LAYOUT_MMIO_HOLE_END
+
+/* ---- Low memory (first MiB) ------------------------------------------- */
+#define LAYOUT_BOOT_GDT          0x00000500ULL /* boot GDT (flat 0x10/0x18) */
+#define LAYOUT_BOOT_IDT          0x00000520ULL /* empty IDT for boot */
+#define LAYOUT_ZERO_PAGE         0x00007000ULL /* Linux boot_params / PVH start info */
+#define LAYOUT_BOOT_STACK        0x00008ff0ULL /* initial stack top for loaders that need one */
+#define LAYOUT_PML4              0x00009000ULL /* boot identity page tables: */
+#define LAYOUT_PDPT              0x0000a000ULL /*   PML4, PDPT, 4 PDs (4 GiB */
+#define LAYOUT_PD                0x0000b000ULL /*   identity map, 2 MiB pages) */
+#define LAYOUT_PD_END            0x0000f000ULL
+#define LAYOUT_CMDLINE           0x00020000ULL /* kernel command line */
+#define LAYOUT_CMDLINE_MAX       0x00010000ULL
+#define LAYOUT_BOOT_INFO         0x00030000ULL /* multiboot info / PVH memmap / modules */
+#define LAYOUT_BOOT_INFO_END     0x00080000ULL
+#define LAYOUT_EBDA_START        0x0009fc00ULL /* reserved from here to 1 MiB */
+#define LAYOUT_MPTABLE           0x0009fc00ULL /* MP floating pointer + table */
+#define LAYOUT_ACPI_START        0x000e0000ULL /* RSDP and ACPI tables (BIOS area) */
+#define LAYOUT_ACPI_END          0x00100000ULL
+#define LAYOUT_HIGH_MEMORY       0x00100000ULL /* 1 MiB: kernels load at or above */
+
+/* ---- MMIO hole contents ----------------------------------------------- */
+#define LAYOUT_PCI_MMIO32_START  0xC0000000ULL /* future PCI BARs */
+#define LAYOUT_PCI_MMIO32_END    0xE0000000ULL
+#define LAYOUT_PCI_ECAM          0xE0000000ULL /* future PCIe ECAM (MCFG) */
+#define LAYOUT_PCI_ECAM_SIZE     0x10000000ULL
+#define LAYOUT_TESTDEV_MMIO      0xFE000000ULL /* test device scratch window */
+#define LAYOUT_TESTDEV_MMIO_SIZE 0x1000ULL
+#define LAYOUT_IOAPIC            0xFEC00000ULL
+#define LAYOUT_IOAPIC_SIZE       0x1000ULL
+#define LAYOUT_LAPIC             0xFEE00000ULL
+#define LAYOUT_LAPIC_SIZE        0x1000ULL
+
+/* ---- I/O ports -------------------------------------------------------- */
+#define PORT_PIC_MASTER          0x20
+#define PORT_PIT                 0x40
+#define PORT_I8042_DATA          0x60
+#define PORT_I8042_CMD           0x64
+#define PORT_RTC                 0x70   /* index 0x70, data 0x71 */
+#define PORT_PIC_SLAVE           0xa0
+#define PORT_DEBUG_EXIT_DEFAULT  0xf4   /* isa-debug-exit compatible */
+#define PORT_TESTDEV             0x0e0  /* test-guest call port (--testdev) */
+#define PORT_ACPI_PM_BASE        0x600  /* PM1a event (4), control (2), timer (4) */
+#define PORT_ACPI_PM1_EVT        (PORT_ACPI_PM_BASE + 0x0)
+#define PORT_ACPI_PM1_CNT        (PORT_ACPI_PM_BASE + 0x4)
+#define PORT_ACPI_PM_TMR         (PORT_ACPI_PM_BASE + 0x8)
+#define PORT_ACPI_RESET          0xcf9  /* FADT reset register */
+#define PORT_COM1                0x3f8
+#define PORT_COM2                0x2f8
+
+/* ---- Interrupt lines (GSI / ISA IRQ) ---------------------------------- */
+#define IRQ_PIT                  0
+#define IRQ_I8042_KBD            1
+#define IRQ_COM2                 3
+#define IRQ_COM1                 4
+#define IRQ_RTC                  8
+#define IRQ_ACPI_SCI             9
+#define IRQ_I8042_AUX            12
+
+#define MAX_VCPUS                64
+
+#endif

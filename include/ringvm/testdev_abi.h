@@ -1,0 +1,49 @@
+/* The test device's guest ABI, shared by ringvm (src/hw/testdev.c) and the
+ * tiny test guests (guests/).  Present only with --testdev.
+ *
+ * In the style of KVM selftests' ucall: the guest fills a struct
+ * testdev_call in its RAM and writes its guest-physical address (32-bit,
+ * below 4 GiB) to port TESTDEV_PORT with a 4-byte OUT.  The host reads the
+ * struct through the checked guest-memory API (it is hostile input: strings
+ * are bounded and need not be terminated).
+ *
+ *   TESTDEV_SYNC   prints "testdev: sync <msg> <arg0>" (progress, --verbose)
+ *                  and records arg0 so the host harness can check values
+ *   TESTDEV_ASSERT a failed guest assertion: prints file:line, msg and args,
+ *                  the VM exits with RINGVM_EXIT_TEST_FAIL
+ *   TESTDEV_DONE   the test passed: the VM exits with status 0
+ *
+ * A 4-byte IN from TESTDEV_PORT returns how many times the machine has been
+ * reset since ringvm started (0 on the first boot), so a guest can test
+ * reset by resetting and checking it came back.
+ *
+ * The MMIO window TESTDEV_MMIO_BASE (4 KiB) holds: offset 0 a read-only
+ * magic TESTDEV_MAGIC (32-bit); offsets 0x8..0x47 eight 64-bit scratch
+ * registers readable and writable with 1/2/4/8-byte accesses. */
+#ifndef RINGVM_TESTDEV_ABI_H
+#define RINGVM_TESTDEV_ABI_H
+
+#include <stdint.h>
+
+#define TESTDEV_PORT       0x0e0
+#define TESTDEV_MMIO_BASE  0xFE000000u
+#define TESTDEV_MMIO_SIZE  0x1000u
+#define TESTDEV_MAGIC      0x474e4952u /* "RING" little endian */
+#define TESTDEV_SCRATCH    0x8u
+#define TESTDEV_NR_SCRATCH 8
+
+enum testdev_cmd {
+	TESTDEV_SYNC = 1,
+	TESTDEV_ASSERT = 2,
+	TESTDEV_DONE = 3,
+};
+
+struct testdev_call {
+	uint32_t cmd;
+	uint32_t line;
+	uint64_t arg[4];
+	char file[64];
+	char msg[128];
+};
+
+#endif

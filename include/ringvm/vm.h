@@ -1,0 +1,133 @@
+/* struct vm: the whole machine.  All state hangs off it; there is no global
+ * machine state anywhere in ringvm, so several VMs can live in one process
+ * (the manager) and every module can be unit-tested alone. */
+#ifndef RINGVM_VM_H
+#define RINGVM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringvm/bus.h"
+#include "ringvm/engine.h"
+#include "ringvm/evloop.h"
+#include "ringvm/gmem.h"
+#include "ringvm/irq.h"
+#include "ringvm/layout.h"
+#include "ringvm/x86_state.h"
+
+/* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
+ * Odd values come from the guest's debug-exit device: (v << 1) | 1. */
+#define RINGVM_EXIT_OK          0 /* guest powered off (or reset with --on-reset=exit) */
+#define RINGVM_EXIT_USAGE       2 /* bad command line or configuration */
+#define RINGVM_EXIT_GUEST_FAULT 4 /* the guest killed its VM: triple fault,
+				    unmapped MMIO, emulation failure, halt forever */
+#define RINGVM_EXIT_HOST_ERROR  6 /* a host-side failure (KVM ioctl, I/O error) */
+#define RINGVM_EXIT_TEST_FAIL   8 /* a test guest reported a failed assertion */
+
+enum serial_kind { SERIAL_STDIO, SERIAL_FILE, SERIAL_UNIX, SERIAL_NONE };
+enum on_reset { ON_RESET_RESTART, ON_RESET_EXIT };
+
+struct vm_config {
+	const char *kernel;      /* path, required */
+	const char *initrd;      /* path or NULL */
+	const char *cmdline;     /* kernel command line ("" if none) */
+	uint64_t memory;         /* bytes */
+	unsigned cpus;
+	const char *engine;      /* "auto", "kvm" or "soft" */
+	enum serial_kind serial;
+	const char *serial_path; /* for SERIAL_FILE and SERIAL_UNIX */
+	bool stats;              /* print exit counters when the VM ends */
+	bool verbose;
+	bool hugepages;
+	bool debug_exit;         /* isa-debug-exit device present */
+	uint16_t debug_exit_port;
+	uint8_t debug_exit_size; /* 1, 2 or 4 */
+	bool testdev;            /* test-guest call port and MMIO window */
+	enum on_reset on_reset;
+};
+
+void vm_config_defaults(struct vm_config *c);
+
+/* Per-exit-reason counters, kept per vCPU and summed for --stats. */
+struct vcpu_stats {
+	uint64_t count[VCPU_EXIT_COUNT];
+	uint64_t ns[VCPU_EXIT_COUNT];   /* time spent handling, in the VMM */
+	uint64_t pio_unhandled, mmio_unhandled;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	pthread_t thread;
+	void *engine_state;             /* owned by the engine */
+	struct vcpu_stats stats;
+};
+
+/* A created device instance, for reset and teardown (and snapshots later). */
+struct vm_device_ops {
+	void (*reset)(void *opaque);
+	void (*destroy)(void *opaque);
+};
+
+struct vm_device {
+	const char *name;
+	const struct vm_device_ops *ops;
+	void *opaque;
+};
+
+/* Initial register state for the boot vCPU, produced by the loaders. */
+struct boot_entry {
+	const char *format;             /* "bzImage", "pvh", "multiboot" */
+	struct x86_regs regs;
+	struct x86_sregs sregs;
+};
+
+enum vm_run_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED };
+
+struct vm {
+	struct vm_config cfg;
+	struct gmem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct irq_router irq;          /* installed by engine->vm_init */
+	const struct engine_ops *engine;
+	void *engine_state;
+	struct evloop loop;             /* main-thread event loop (back ends, signals) */
+
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+
+	unsigned nr_devices, cap_devices;
+	struct vm_device *devices;
+
+	struct boot_entry boot;
+
+	_Atomic int state;              /* enum vm_run_state */
+	_Atomic int exit_status;
+	_Atomic bool reset_pending;
+	char exit_reason[512];          /* set once, under exit_lock */
+	pthread_mutex_t exit_lock;
+};
+
+/* Lifecycle (src/vmm/vm.c). */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+int vm_run(struct vm *vm);                  /* returns the process exit status */
+void vm_destroy(struct vm *vm);
+
+/* Ask the VM to stop with a status; the first request wins.  Thread safe. */
+void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
+	PRINTF_FMT(3, 4);
+/* Guest asked for a reset (i8042 0xFE, ACPI reset register, triple fault
+ * when configured): restart or exit per cfg.on_reset.  Thread safe. */
+void vm_request_reset(struct vm *vm, const char *why);
+/* Guest powered off (ACPI S5). */
+void vm_request_poweroff(struct vm *vm);
+bool vm_should_stop(const struct vm *vm);
+
+/* Devices (src/vmm/device.c). */
+int vm_add_device(struct vm *vm, const char *name,
+		  const struct vm_device_ops *ops, void *opaque);
+
+#endif

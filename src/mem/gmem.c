@@ -1,0 +1,183 @@
+/* Guest physical memory: one memfd, two regions around the 32-bit MMIO hole,
+ * every access checked. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ringvm/gmem.h"
+#include "ringvm/layout.h"
+#include "ringvm/log.h"
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+
+int gmem_init(struct gmem *m, const struct gmem_opts *opts)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	uint64_t size = opts->ram_size;
+	uint64_t align = opts->hugepages ? 2 * MiB : 4 * KiB;
+
+	if (size == 0 || size % align) {
+		pr_err("memory size %llu is not a non-zero multiple of %llu bytes",
+		       (unsigned long long)size, (unsigned long long)align);
+		return -EINVAL;
+	}
+	unsigned flags = MFD_CLOEXEC | (opts->hugepages ? MFD_HUGETLB : 0);
+	int fd = memfd_create("ringvm-ram", flags);
+	if (fd < 0) {
+		int e = errno;
+		pr_err("memfd_create for guest RAM failed: %s%s", strerror(e),
+		       opts->hugepages ? " (are huge pages configured?)" : "");
+		return -e;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		pr_err("cannot size guest RAM to %llu bytes: %s",
+		       (unsigned long long)size, strerror(e));
+		close(fd);
+		return -e;
+	}
+	/* MAP_NORESERVE: RAM is touched lazily; an idle guest costs little. */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE | (opts->hugepages ? MAP_POPULATE : 0),
+		       fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		pr_err("cannot map %llu bytes of guest RAM: %s",
+		       (unsigned long long)size, strerror(e));
+		close(fd);
+		return -e;
+	}
+	m->fd = fd;
+	m->base = p;
+	m->ram_size = size;
+	m->hugepages = opts->hugepages;
+
+	uint64_t low = size < LAYOUT_MMIO_HOLE_START ? size : LAYOUT_MMIO_HOLE_START;
+	m->regions[0] = (struct gmem_region){ .gpa = 0, .size = low, .host = m->base, .offset = 0 };
+	m->nr_regions = 1;
+	if (size > low) {
+		m->regions[1] = (struct gmem_region){
+			.gpa = LAYOUT_HIGH_RAM_START, .size = size - low,
+			.host = m->base + low, .offset = low };
+		m->nr_regions = 2;
+	}
+	return 0;
+}
+
+void gmem_destroy(struct gmem *m)
+{
+	if (m->base)
+		munmap(m->base, m->ram_size);
+	if (m->fd >= 0)
+		close(m->fd);
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+}
+
+const struct gmem_region *gmem_region_of(const struct gmem *m, gpa_t gpa)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+/* The region holding all of [gpa, gpa+len), or NULL.  Overflow-safe. */
+static const struct gmem_region *range_region(const struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->regions[i];
+		if (gpa < r->gpa)
+			continue;
+		uint64_t off = gpa - r->gpa;
+		if (off <= r->size && len <= r->size - off)
+			return r;
+	}
+	return NULL;
+}
+
+bool gmem_is_ram(const struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	return range_region(m, gpa, len) != NULL;
+}
+
+void *gmem_ptr(const struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	const struct gmem_region *r = range_region(m, gpa, len);
+	return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+int gmem_read(const struct gmem *m, gpa_t gpa, void *dst, uint64_t len)
+{
+	const void *src = gmem_ptr(m, gpa, len);
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gmem_write(struct gmem *m, gpa_t gpa, const void *src, uint64_t len)
+{
+	void *dst = gmem_ptr(m, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	if (m->dirty_fn && len)
+		m->dirty_fn(m->dirty_opaque, gpa, len);
+	return 0;
+}
+
+int gmem_fill(struct gmem *m, gpa_t gpa, int byte, uint64_t len)
+{
+	void *dst = gmem_ptr(m, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	memset(dst, byte, len);
+	if (m->dirty_fn && len)
+		m->dirty_fn(m->dirty_opaque, gpa, len);
+	return 0;
+}
+
+/* x86 is little endian, as is the host ringvm runs on: memcpy is the
+ * conversion. */
+#define GMEM_ACCESSORS(bits)                                                     \
+	int gmem_read_u##bits(const struct gmem *m, gpa_t gpa, uint##bits##_t *v) \
+	{                                                                        \
+		return gmem_read(m, gpa, v, sizeof(*v));                         \
+	}                                                                        \
+	int gmem_write_u##bits(struct gmem *m, gpa_t gpa, uint##bits##_t v)      \
+	{                                                                        \
+		return gmem_write(m, gpa, &v, sizeof(v));                        \
+	}
+GMEM_ACCESSORS(8)
+GMEM_ACCESSORS(16)
+GMEM_ACCESSORS(32)
+GMEM_ACCESSORS(64)
+
+int gmem_read_str(const struct gmem *m, gpa_t gpa, char *dst, size_t max)
+{
+	if (max == 0)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < max; i++) {
+		const char *p = gmem_ptr(m, gpa + i, 1);
+		if (!p || gpa + i < gpa)
+			return -EFAULT;
+		dst[i] = *p;
+		if (!*p)
+			return 0;
+	}
+	dst[max - 1] = 0;
+	return -ENAMETOOLONG;
+}
+
+void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque)
+{
+	m->dirty_fn = fn;
+	m->dirty_opaque = opaque;
+}
