@@ -53,7 +53,10 @@
 #define PORT_ACPI_PM1_EVT        (PORT_ACPI_PM_BASE + 0x0)
 #define PORT_ACPI_PM1_CNT        (PORT_ACPI_PM_BASE + 0x4)
 #define PORT_ACPI_PM_TMR         (PORT_ACPI_PM_BASE + 0x8)
-#define PORT_ACPI_RESET          0xcf9  /* FADT reset register */
+#define PORT_ACPI_RESET          0xcf9  /* FADT reset register: write 0x06 */
+#define ACPI_RESET_VALUE         0x06
+#define ACPI_SLP_TYP_S5          5      /* DSDT _S5 package value; PM1_CNT bits 10-12 */
+#define ACPI_SCI_IRQ             IRQ_ACPI_SCI
 #define PORT_COM1                0x3f8
 #define PORT_COM2                0x2f8
 
