@@ -91,6 +91,9 @@ struct engine_ops {
 	void (*print_stats)(struct vm *vm, FILE *out);
 };
 
+/* Short name of an exit reason, for stats and traces. */
+const char *vcpu_exit_name(enum vcpu_exit_reason r);
+
 /* Registered engines, in src/cpu/engine.c. */
 const struct engine_ops *engine_find(const char *name);
 extern const struct engine_ops engine_kvm_ops;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ringvm/bus.h"
 #include "ringvm/engine.h"
@@ -63,6 +64,7 @@ struct vcpu {
 	pthread_t thread;
 	void *engine_state;             /* owned by the engine */
 	struct vcpu_stats stats;
+	bool halted_forever;            /* last exit was VCPU_EXIT_HLT */
 };
 
 /* A created device instance, for reset and teardown (and snapshots later). */
@@ -107,6 +109,9 @@ struct vm {
 	_Atomic int state;              /* enum vm_run_state */
 	_Atomic int exit_status;
 	_Atomic bool reset_pending;
+	_Atomic unsigned nr_halted_forever; /* vCPUs parked in HLT with IF=0 */
+	unsigned reset_count;           /* machine resets since start */
+	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
 	char exit_reason[512];          /* set once, under exit_lock */
 	pthread_mutex_t exit_lock;
 };
@@ -125,6 +130,11 @@ void vm_request_reset(struct vm *vm, const char *why);
 /* Guest powered off (ACPI S5). */
 void vm_request_poweroff(struct vm *vm);
 bool vm_should_stop(const struct vm *vm);
+
+/* The shared vCPU thread body (src/cpu/vcpu_loop.c). */
+void *vcpu_thread(void *arg);
+/* Sum and print exit statistics (src/vmm/stats.c). */
+void vm_print_stats(struct vm *vm, FILE *out);
 
 /* Devices (src/vmm/device.c). */
 int vm_add_device(struct vm *vm, const char *name,

@@ -1,1 +1,69 @@
-int main(void) { return 0; }
+/* ringvm: the command-line entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "options.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+#include "ringvm_config.h"
+
+static const char usage[] =
+	"Usage: ringvm COMMAND [options]\n"
+	"\n"
+	"ringvm is a hosted x86-64 virtual machine monitor with two CPU engines:\n"
+	"kvm (hardware-assisted, /dev/kvm) and soft (ringvm's own x86-64 CPU).\n"
+	"\n"
+	"Commands:\n"
+	"  run       boot a kernel (ringvm run --help for its options)\n"
+	"  help      this text\n"
+	"  version   print the version\n"
+	"\n"
+	"Options: -h, --help; -V, --version\n";
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	char err[512];
+	vm_config_defaults(&cfg);
+
+	switch (cli_parse_run(argc, argv, &cfg, err, sizeof(err))) {
+	case CLI_HELP:
+		fputs(cli_run_usage, stdout);
+		return 0;
+	case CLI_ERROR:
+		fprintf(stderr, "ringvm: error: %s\n", err);
+		return RINGVM_EXIT_USAGE;
+	case CLI_OK:
+		break;
+	}
+	if (cfg.verbose)
+		log_set_level(LOG_INFO);
+
+	static struct vm vm; /* large; one per process for the CLI */
+	int status = vm_create(&vm, &cfg);
+	if (status == 0)
+		status = vm_run(&vm);
+	vm_destroy(&vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return RINGVM_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("ringvm %s\n", RINGVM_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	fprintf(stderr, "ringvm: error: unknown command '%s' (try ringvm --help)\n", cmd);
+	return RINGVM_EXIT_USAGE;
+}

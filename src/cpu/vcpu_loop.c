@@ -1,2 +1,227 @@
-/* placeholder: replaced below */
+/* The shared vCPU loop: one thread per vCPU runs the engine and dispatches
+ * every exit to the buses.  Engine-neutral: it sees only struct vcpu_exit. */
+#include <inttypes.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ringvm/clock.h"
+#include "ringvm/log.h"
 #include "ringvm/vm.h"
+
+static const char *const exit_names[VCPU_EXIT_COUNT] = {
+	[VCPU_EXIT_NONE] = "none",
+	[VCPU_EXIT_PIO] = "pio",
+	[VCPU_EXIT_MMIO] = "mmio",
+	[VCPU_EXIT_HLT] = "hlt",
+	[VCPU_EXIT_SHUTDOWN] = "shutdown",
+	[VCPU_EXIT_INTERRUPTED] = "interrupted",
+	[VCPU_EXIT_INTERNAL] = "internal",
+};
+
+const char *vcpu_exit_name(enum vcpu_exit_reason r)
+{
+	return (unsigned)r < VCPU_EXIT_COUNT && exit_names[r] ? exit_names[r] : "?";
+}
+
+/* Stop the VM because of the guest, with the vCPU's registers on stderr. */
+static void guest_fault(struct vcpu *v, const char *what)
+{
+	struct vm *vm = v->vm;
+	struct x86_regs r;
+	struct x86_sregs s;
+	bool have_r = vm->engine->get_regs && vm->engine->get_regs(v, &r) == 0;
+	bool have_s = vm->engine->get_sregs && vm->engine->get_sregs(v, &s) == 0;
+
+	/* Only the first fault is reported: later ones are consequences. */
+	if (vm_should_stop(vm))
+		return;
+	pr_err("vCPU %u: %s", v->id, what);
+	if (have_r || have_s) {
+		fprintf(stderr, "ringvm: guest registers of vCPU %u:\n", v->id);
+		x86_state_dump(stderr, have_r ? &r : NULL, have_s ? &s : NULL);
+	}
+	vm_request_exit(vm, RINGVM_EXIT_GUEST_FAULT, "vCPU %u: %s", v->id, what);
+}
+
+static uint64_t guest_rip(struct vcpu *v)
+{
+	struct x86_regs r;
+	if (v->vm->engine->get_regs && v->vm->engine->get_regs(v, &r) == 0)
+		return r.rip;
+	return ~0ULL;
+}
+
+static void handle_pio(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct vm *vm = v->vm;
+	unsigned size = e->pio.size;
+
+	if (size != 1 && size != 2 && size != 4) {
+		guest_fault(v, "port I/O with an invalid size");
+		return;
+	}
+	for (uint32_t i = 0; i < e->pio.count; i++) {
+		uint8_t *p = e->pio.data + (size_t)i * size;
+		uint64_t val = 0;
+		int r;
+		if (e->pio.write) {
+			memcpy(&val, p, size);
+			r = bus_write(&vm->pio, e->pio.port, size, val);
+		} else {
+			r = bus_read(&vm->pio, e->pio.port, size, &val);
+			if (r < 0)
+				val = ~0ULL; /* unclaimed ports float high */
+			memcpy(p, &val, size);
+		}
+		if (r < 0) {
+			/* Guests probe ports freely; that is not an error. */
+			if (v->stats.pio_unhandled++ < 8)
+				pr_debug("vCPU %u: unhandled port %s 0x%04x size %u", v->id,
+					 e->pio.write ? "write" : "read", e->pio.port, size);
+		}
+	}
+}
+
+static void handle_mmio(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct vm *vm = v->vm;
+	unsigned size = e->mmio.size;
+	uint64_t val = 0;
+	int r;
+
+	if (size != 1 && size != 2 && size != 4 && size != 8) {
+		guest_fault(v, "MMIO access with an invalid size");
+		return;
+	}
+	if (e->mmio.write) {
+		memcpy(&val, e->mmio.data, size);
+		r = bus_write(&vm->mmio, e->mmio.gpa, size, val);
+	} else {
+		r = bus_read(&vm->mmio, e->mmio.gpa, size, &val);
+		memcpy(e->mmio.data, &val, size);
+	}
+	if (r < 0) {
+		char msg[200];
+		v->stats.mmio_unhandled++;
+		snprintf(msg, sizeof(msg),
+			 "%u-byte MMIO %s at unmapped guest-physical address 0x%" PRIx64
+			 " (rip 0x%" PRIx64 ")%s",
+			 size, e->mmio.write ? "write" : "read", e->mmio.gpa, guest_rip(v),
+			 r == -EINVAL ? ": access straddles a device window" : "");
+		guest_fault(v, msg);
+	}
+}
+
+/* HLT with nothing that can wake this vCPU.  The machine is dead only when
+ * every vCPU is in that state (Linux parks secondary CPUs with cli;hlt). */
+static void handle_halt_forever(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	if (!v->halted_forever) {
+		v->halted_forever = true;
+		unsigned n = atomic_fetch_add(&vm->nr_halted_forever, 1) + 1;
+		if (n == vm->nr_vcpus) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "halted with interrupts disabled (cli; hlt): %s",
+				 vm->nr_vcpus > 1 ? "every vCPU is halted, the machine cannot continue"
+						  : "the machine cannot continue");
+			guest_fault(v, msg);
+		}
+	}
+}
+
+static void clear_halt(struct vcpu *v)
+{
+	if (v->halted_forever) {
+		v->halted_forever = false;
+		atomic_fetch_sub(&v->vm->nr_halted_forever, 1);
+	}
+}
+
+static void vcpu_loop(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	const struct engine_ops *eng = vm->engine;
+	struct vcpu_exit e;
+
+	while (!vm_should_stop(vm)) {
+		memset(&e, 0, offsetof(struct vcpu_exit, error));
+		e.error[0] = 0;
+		int r = eng->vcpu_run(v, &e);
+		if (r < 0) {
+			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "vCPU %u: engine %s failed to run: %s",
+					v->id, eng->name, strerror(-r));
+			return;
+		}
+		uint64_t t0 = clock_monotonic_ns();
+		if (e.reason != VCPU_EXIT_HLT)
+			clear_halt(v);
+		switch (e.reason) {
+		case VCPU_EXIT_PIO:
+			handle_pio(v, &e);
+			break;
+		case VCPU_EXIT_MMIO:
+			handle_mmio(v, &e);
+			break;
+		case VCPU_EXIT_HLT:
+			handle_halt_forever(v);
+			break;
+		case VCPU_EXIT_SHUTDOWN: {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "triple fault (shutdown)%s%s",
+				 e.error[0] ? ": " : "", e.error);
+			guest_fault(v, msg);
+			break;
+		}
+		case VCPU_EXIT_INTERNAL: {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "engine %s stopped the guest: %s", eng->name,
+				 e.error[0] ? e.error : "internal error");
+			guest_fault(v, msg);
+			break;
+		}
+		case VCPU_EXIT_INTERRUPTED:
+		case VCPU_EXIT_NONE:
+		case VCPU_EXIT_COUNT:
+			break;
+		}
+		if ((unsigned)e.reason < VCPU_EXIT_COUNT) {
+			v->stats.count[e.reason]++;
+			v->stats.ns[e.reason] += clock_monotonic_ns() - t0;
+		}
+		if (e.reason == VCPU_EXIT_SHUTDOWN || e.reason == VCPU_EXIT_INTERNAL)
+			return;
+	}
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	const struct engine_ops *eng = vm->engine;
+	int r = eng->vcpu_init(v);
+
+	if (r < 0) {
+		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "vCPU %u: cannot create it on engine %s: %s",
+				v->id, eng->name, strerror(-r));
+		return NULL;
+	}
+	if (v->id == 0) {
+		r = eng->set_sregs(v, &vm->boot.sregs);
+		if (r == 0)
+			r = eng->set_regs(v, &vm->boot.regs);
+		if (r < 0) {
+			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR,
+					"vCPU 0: cannot load the boot register state: %s", strerror(-r));
+			eng->vcpu_destroy(v);
+			return NULL;
+		}
+	}
+	vcpu_loop(v);
+	clear_halt(v);
+	eng->vcpu_destroy(v);
+	return NULL;
+}

@@ -1,1 +1,241 @@
+/* VM lifecycle: create, run (with machine resets), stop, destroy. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "ringvm/boot.h"
+#include "ringvm/clock.h"
+#include "ringvm/device.h"
+#include "ringvm/log.h"
 #include "ringvm/vm.h"
+
+bool vm_should_stop(const struct vm *vm)
+{
+	return atomic_load(&((struct vm *)vm)->state) == VM_STOPPING ||
+	       atomic_load(&((struct vm *)vm)->reset_pending);
+}
+
+static void kick_all(struct vm *vm)
+{
+	if (!vm->vcpus || !vm->engine->vcpu_kick)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->engine->vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
+{
+	pthread_mutex_lock(&vm->exit_lock);
+	int st = atomic_load(&vm->state);
+	if (st != VM_STOPPING && st != VM_STOPPED) {
+		atomic_store(&vm->exit_status, status);
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, ap);
+		va_end(ap);
+		atomic_store(&vm->state, VM_STOPPING);
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+	kick_all(vm);
+	evloop_stop(&vm->loop);
+}
+
+void vm_request_reset(struct vm *vm, const char *why)
+{
+	if (vm->cfg.on_reset == ON_RESET_EXIT) {
+		vm_request_exit(vm, RINGVM_EXIT_OK, "guest reset the machine (%s); exiting as --on-reset exit asks", why);
+		return;
+	}
+	pr_info("machine reset requested: %s", why);
+	atomic_store(&vm->reset_pending, true);
+	kick_all(vm);
+	evloop_stop(&vm->loop);
+}
+
+void vm_request_poweroff(struct vm *vm)
+{
+	vm_request_exit(vm, RINGVM_EXIT_OK, "guest powered off");
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	char why[512];
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	atomic_store(&vm->state, VM_CREATED);
+	vm->mem.fd = -1;
+	if (bus_init(&vm->pio, BUS_PIO) || bus_init(&vm->mmio, BUS_MMIO) ||
+	    evloop_init(&vm->loop)) {
+		pr_err("cannot set up buses or the event loop");
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+
+	if (cfg->cpus < 1 || cfg->cpus > MAX_VCPUS) {
+		pr_err("--cpus %u: must be between 1 and %u", cfg->cpus, MAX_VCPUS);
+		return RINGVM_EXIT_USAGE;
+	}
+	vm->engine = engine_select(cfg->engine, cfg->verbose, why, sizeof(why));
+	if (!vm->engine) {
+		pr_err("%s", why);
+		return RINGVM_EXIT_USAGE;
+	}
+	struct gmem_opts mo = { .ram_size = cfg->memory, .hugepages = cfg->hugepages };
+	if (gmem_init(&vm->mem, &mo) < 0)
+		return RINGVM_EXIT_HOST_ERROR;
+	vm->nr_vcpus = cfg->cpus;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return RINGVM_EXIT_HOST_ERROR;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].id = i;
+	}
+	r = vm->engine->vm_init(vm);
+	if (r < 0) {
+		pr_err("engine %s: cannot create the VM: %s", vm->engine->name, strerror(-r));
+		vm->engine = NULL; /* nothing to tear down */
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+	r = vm_devices_create(vm);
+	if (r < 0)
+		return r == -EINVAL ? RINGVM_EXIT_USAGE : RINGVM_EXIT_HOST_ERROR;
+	r = boot_load(vm, &vm->boot);
+	if (r < 0)
+		return RINGVM_EXIT_USAGE;
+	pr_info("loaded %s kernel %s (%llu MiB RAM, %u vCPU%s, engine %s)", vm->boot.format,
+		cfg->kernel, (unsigned long long)(cfg->memory / MiB), cfg->cpus,
+		cfg->cpus > 1 ? "s" : "", vm->engine->name);
+	return 0;
+}
+
+/* Signals arrive through a signalfd on the event loop. */
+static void on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_request_exit(vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
+			strsignal((int)si.ssi_signo));
+}
+
+static int start_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->halted_forever = false;
+		int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (r) {
+			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "cannot start vCPU %u thread: %s", i,
+					strerror(r));
+			for (unsigned j = 0; j < i; j++)
+				pthread_join(vm->vcpus[j].thread, NULL);
+			return -r;
+		}
+	}
+	return 0;
+}
+
+static void join_vcpus(struct vm *vm)
+{
+	kick_all(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		pthread_join(vm->vcpus[i].thread, NULL);
+}
+
+/* Reset: the engine VM is rebuilt from scratch, devices are reset, the kernel
+ * is loaded again.  Guest RAM and back ends persist. */
+static int machine_reset(struct vm *vm)
+{
+	vm->reset_count++;
+	vm->engine->vm_destroy(vm);
+	int r = vm->engine->vm_init(vm);
+	if (r < 0) {
+		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "reset: engine %s cannot re-create the VM: %s",
+				vm->engine->name, strerror(-r));
+		return r;
+	}
+	vm_devices_reset(vm);
+	r = boot_load(vm, &vm->boot);
+	if (r < 0) {
+		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "reset: cannot reload the kernel");
+		return r;
+	}
+	atomic_store(&vm->nr_halted_forever, 0);
+	atomic_store(&vm->reset_pending, false);
+	__atomic_store_n(&vm->loop.stop, false, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked in every thread (vCPU threads inherit this mask); delivered
+	 * to the event loop through a signalfd. */
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || evloop_add_fd(&vm->loop, sfd, EPOLLIN, on_signal, vm) < 0) {
+		pr_err("cannot set up signal handling");
+		if (sfd >= 0)
+			close(sfd);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+
+	vm->start_ns = clock_monotonic_ns();
+	for (;;) {
+		atomic_store(&vm->state, VM_RUNNING);
+		if (start_vcpus(vm) < 0)
+			break;
+		evloop_run(&vm->loop, -1);
+		join_vcpus(vm);
+		if (atomic_load(&vm->state) == VM_STOPPING || !atomic_load(&vm->reset_pending))
+			break;
+		if (machine_reset(vm) < 0)
+			break;
+	}
+	atomic_store(&vm->state, VM_STOPPED);
+
+	evloop_del_fd(&vm->loop, sfd);
+	close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	int status = atomic_load(&vm->exit_status);
+	if (vm->exit_reason[0]) {
+		if (status == RINGVM_EXIT_OK || (status & 1))
+			pr_info("%s", vm->exit_reason);
+		else
+			pr_err("%s", vm->exit_reason);
+	}
+	if (vm->cfg.stats)
+		vm_print_stats(vm, stderr);
+	return status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_devices_destroy(vm);
+	if (vm->engine && vm->engine->vm_destroy)
+		vm->engine->vm_destroy(vm);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	evloop_destroy(&vm->loop);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	gmem_destroy(&vm->mem);
+	pthread_mutex_destroy(&vm->exit_lock);
+}
