@@ -1,0 +1,131 @@
+/* `ringvm run` option parsing: good input accepted, bad input named. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "options.h"
+
+static enum cli_result parse(struct vm_config *cfg, char *err, const char **args)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = (char *)"run";
+	while (*args)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	vm_config_defaults(cfg);
+	return cli_parse_run(argc, argv, cfg, err, 256);
+}
+
+#define PARSE(...) parse(&cfg, err, (const char *[]){ __VA_ARGS__, NULL })
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	uint64_t b;
+	assert_int_equal(cli_parse_size("512M", &b), 0);
+	assert_int_equal(b, 512ULL << 20);
+	assert_int_equal(cli_parse_size("2G", &b), 0);
+	assert_int_equal(b, 2ULL << 30);
+	assert_int_equal(cli_parse_size("2GiB", &b), 0);
+	assert_int_equal(b, 2ULL << 30);
+	assert_int_equal(cli_parse_size("256", &b), 0);
+	assert_int_equal(b, 256ULL << 20);
+	assert_int_equal(cli_parse_size("1048576K", &b), 0);
+	assert_int_equal(b, 1ULL << 30);
+	assert_int_equal(cli_parse_size("", &b), -1);
+	assert_int_equal(cli_parse_size("-1G", &b), -1);
+	assert_int_equal(cli_parse_size("12x", &b), -1);
+	assert_int_equal(cli_parse_size("1.5G", &b), -1);
+	assert_int_equal(cli_parse_size("99999999999999999999G", &b), -1);
+	assert_int_equal(cli_parse_size("17179869184T", &b), -1); /* overflows 64 bits */
+}
+
+static void test_good_command_line(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char err[256];
+	assert_int_equal(PARSE("--kernel", "/etc/hostname", "--initrd", "/etc/hostname",
+			       "-m", "1G", "--cpus", "2", "--engine", "kvm", "--serial",
+			       "file:/tmp/x", "--cmdline", "console=ttyS0", "--stats", "-v",
+			       "--debug-exit", "0x501,2", "--on-reset", "exit", "--testdev"),
+			 CLI_OK);
+	assert_string_equal(cfg.kernel, "/etc/hostname");
+	assert_int_equal(cfg.memory, 1ULL << 30);
+	assert_int_equal(cfg.cpus, 2);
+	assert_string_equal(cfg.engine, "kvm");
+	assert_int_equal(cfg.serial, SERIAL_FILE);
+	assert_string_equal(cfg.serial_path, "/tmp/x");
+	assert_string_equal(cfg.cmdline, "console=ttyS0");
+	assert_true(cfg.stats && cfg.verbose && cfg.testdev && cfg.debug_exit);
+	assert_int_equal(cfg.debug_exit_port, 0x501);
+	assert_int_equal(cfg.debug_exit_size, 2);
+	assert_int_equal(cfg.on_reset, ON_RESET_EXIT);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char err[256];
+	assert_int_equal(PARSE("-k", "/etc/hostname"), CLI_OK);
+	assert_int_equal(cfg.memory, 512ULL << 20);
+	assert_int_equal(cfg.cpus, 1);
+	assert_string_equal(cfg.engine, "auto");
+	assert_int_equal(cfg.serial, SERIAL_STDIO);
+	assert_true(cfg.debug_exit);
+	assert_int_equal(cfg.debug_exit_port, 0xf4);
+	assert_int_equal(cfg.debug_exit_size, 4);
+	assert_int_equal(cfg.on_reset, ON_RESET_RESTART);
+}
+
+static void expect_error(struct vm_config *cfg, char *err, const char **args, const char *needle)
+{
+	assert_int_equal(parse(cfg, err, args), CLI_ERROR);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+#define EXPECT_ERROR(needle, ...) \
+	expect_error(&cfg, err, (const char *[]){ __VA_ARGS__, NULL }, needle)
+
+static void test_bad_command_lines(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char err[256];
+	EXPECT_ERROR("--kernel is required", "-m", "1G");
+	EXPECT_ERROR("No such file", "--kernel", "/nonexistent/vmlinuz");
+	EXPECT_ERROR("is a directory", "--kernel", "/etc");
+	EXPECT_ERROR("--initrd", "--kernel", "/etc/hostname", "--initrd", "/nope");
+	EXPECT_ERROR("--memory 12x", "--kernel", "/etc/hostname", "--memory", "12x");
+	EXPECT_ERROR("--memory", "--kernel", "/etc/hostname", "--memory", "8M");
+	EXPECT_ERROR("--cpus 0", "--kernel", "/etc/hostname", "--cpus", "0");
+	EXPECT_ERROR("at most 64", "--kernel", "/etc/hostname", "--cpus", "65");
+	EXPECT_ERROR("--cpus two", "--kernel", "/etc/hostname", "--cpus", "two");
+	EXPECT_ERROR("--engine fast", "--kernel", "/etc/hostname", "--engine", "fast");
+	EXPECT_ERROR("--serial tty", "--kernel", "/etc/hostname", "--serial", "tty");
+	EXPECT_ERROR("--serial file:", "--kernel", "/etc/hostname", "--serial", "file:");
+	EXPECT_ERROR("size must be", "--kernel", "/etc/hostname", "--debug-exit", "0xf4,3");
+	EXPECT_ERROR("port must be", "--kernel", "/etc/hostname", "--debug-exit", "0x10000");
+	EXPECT_ERROR("past port", "--kernel", "/etc/hostname", "--debug-exit", "0xfffe,4");
+	EXPECT_ERROR("--on-reset", "--kernel", "/etc/hostname", "--on-reset", "maybe");
+	EXPECT_ERROR("unknown option --frobnicate", "--kernel", "/etc/hostname", "--frobnicate");
+	EXPECT_ERROR("needs a value", "--kernel");
+	EXPECT_ERROR("unexpected argument", "--kernel", "/etc/hostname", "extra");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_good_command_line),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bad_command_lines),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
