@@ -43,7 +43,8 @@ expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
 # A file that is no kernel: either the engine is unavailable here, or the
 # loader names the format problem.  Both are status 2 with one clear line.
-if "$ringvm" run --kernel "$tmp/garbage" --engine kvm --serial none 2>&1 | grep -q "engine kvm is not available"; then
+probe=$("$ringvm" run --kernel "$tmp/garbage" --engine kvm --serial none 2>&1 </dev/null)
+if grep -q "engine kvm is not available" <<<"$probe"; then
 	echo "note: kvm engine unavailable here; checking the loader's error through it is skipped"
 	expect 2 "engine kvm is not available" run --kernel "$tmp/garbage" --engine kvm --serial none
 else
