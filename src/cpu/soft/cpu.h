@@ -1,0 +1,317 @@
+/* The soft engine's CPU core: state, memory interface and public API.
+ *
+ * Layout of src/cpu/soft/ (one concept per file):
+ *   cpu.h            this file: struct soft_cpu, memory ops, API, handler helpers
+ *   decode.h         struct x86_insn (a decoded instruction), operand kinds,
+ *                    table row struct, x86_decode()
+ *   decode.c         the one x86 decoder (prefixes, REX/VEX/EVEX, ModRM/SIB...)
+ *   decode_table.c   opcode tables in Intel-manual notation
+ *   handlers.def     X-macro list of integer handlers (owned by the core)
+ *   sse_handlers.def, mmx_handlers.def, x87_handlers.def
+ *                    X-macro lists of SSE/MMX/x87 handler names used by the tables
+ *   handlers_weak.c  a weak #UD stub for every listed handler
+ *   flags.c          lazy flags;   exec_*.c  instruction families
+ *   icache.c         decoded-instruction cache keyed by guest-physical page
+ *   cpu.c            init, step, run, state conversion
+ *
+ * HOW TO ADD A HANDLER FOR AN SSE (or MMX / x87) OPCODE ROW
+ *
+ *   1. Find the row in decode_table.c.  SSE rows live in the 0F, 0F38 and 0F3A
+ *      tables; opcodes whose meaning depends on the mandatory prefix point at a
+ *      4-entry prefix table written as
+ *          PFX(name, none-row, 66-row, F3-row, F2-row)
+ *      e.g. 0F 58 is  PFX(p0f58, OP("addps", SSE, Vps, Wps, addps),
+ *                                 OP("addpd", SSE, Vpd, Wpd, addpd),
+ *                                 OP("addss", SSE, Vss, Wss, addss),
+ *                                 OP("addsd", SSE, Vsd, Wsd, addsd))
+ *      The last OP() argument is the handler's short name: the row calls
+ *      soft_exec_<short name>.
+ *   2. The short name is already listed in sse_handlers.def (or mmx_/x87_),
+ *      which gives it a prototype and a weak stub that raises #UD.  If you
+ *      need a new name, add one line  H(name)  there (and use it in a row).
+ *   3. Define the function in one of your files (sse_arith.c ...), not static:
+ *          int soft_exec_addps(struct soft_cpu *cpu, const struct x86_insn *in)
+ *      Your strong definition replaces the weak stub at link time (the core
+ *      library is linked whole).  Include "cpu/soft/cpu.h" and "decode.h".
+ *   4. Inside the handler:
+ *        - destination XMM register: cpu->xmm[in->reg] (REX.R already applied);
+ *        - source: if (in->mod == 3) cpu->xmm[in->rm]  else memory at
+ *          soft_ea(cpu, in) (a linear address, segment applied) read with
+ *          soft_read(cpu, la, buf, 16); check alignment yourself for the
+ *          aligned forms: if (la & 15) return soft_gp0(cpu);
+ *        - immediates: in->imm (Ib rows: the byte, zero-extended);
+ *        - MXCSR: cpu->mxcsr; raise #XM via soft_raise(cpu, X86_EXC_XM, ...)
+ *          (or #UD if CR4.OSXMMEXCPT is clear, as the SDM says);
+ *        - return SOFT_OK, or the value returned by soft_raise()/soft_read()/
+ *          soft_write() when they fail (never touch host memory directly).
+ *        - Do not change cpu->rip: the core advances to cpu->next_rip.
+ *      MMX registers are the mantissas of the x87 registers:
+ *      cpu->fpu.st[i].mant, and writing one sets st[i].sexp = 0xffff, TOP = 0
+ *      and all tags valid (soft_mmx_enter()).
+ *   5. Add your file to src/cpu/soft/meson.build (one line) and a test.
+ *
+ * Errors: every function that can fault returns an int status (enum
+ * soft_status).  SOFT_OK is 0; anything else stops the instruction and is
+ * passed straight back up, so the usual pattern is
+ *      int r = soft_read(cpu, la, &v, 4); if (r) return r;
+ */
+#ifndef RINGVM_SOFT_CPU_H
+#define RINGVM_SOFT_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringvm/compiler.h"
+#include "ringvm/x86_state.h"
+
+struct soft_cpu;
+struct x86_insn;
+struct soft_icache;
+
+/* Every instruction handler has this one signature. */
+typedef int (*soft_exec_fn)(struct soft_cpu *cpu, const struct x86_insn *in);
+
+enum soft_status {
+	SOFT_OK = 0,
+	SOFT_EXC = 1,     /* exception or software interrupt: see cpu->exc */
+	SOFT_HLT = 2,     /* HLT executed (rip is after the HLT) */
+	SOFT_STOP = 3,    /* budget exhausted or soft_cpu_kick() */
+	SOFT_INTERNAL = 4 /* emulation bug / unsupported state: see cpu->error */
+};
+
+/* Exception vectors. */
+enum {
+	X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_NMI = 2, X86_EXC_BP = 3,
+	X86_EXC_OF = 4, X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7,
+	X86_EXC_DF = 8, X86_EXC_TS = 10, X86_EXC_NP = 11, X86_EXC_SS = 12,
+	X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16, X86_EXC_AC = 17,
+	X86_EXC_MC = 18, X86_EXC_XM = 19
+};
+
+/* How an event was raised (delivery, part 2, needs to know). */
+enum soft_event_kind {
+	SOFT_EV_FAULT,   /* fault: rip = the faulting instruction */
+	SOFT_EV_TRAP,    /* trap-like exception: rip = next instruction */
+	SOFT_EV_SOFTINT, /* INT n: rip = next instruction, vector = n */
+	SOFT_EV_INT3,    /* INT3 (CC): rip = next instruction, vector 3 */
+	SOFT_EV_INTO,    /* INTO with OF=1: rip = next instruction, vector 4 */
+	SOFT_EV_INT1     /* INT1/ICEBP (F1): rip = next instruction, vector 1 */
+};
+
+/* A pending exception / event reported to the caller. */
+struct soft_exception {
+	uint8_t vector;
+	uint8_t kind;        /* enum soft_event_kind */
+	bool has_error;
+	uint32_t error_code;
+	uint64_t cr2;        /* faulting linear address for #PF */
+};
+
+/* A fault produced by a memory op (filled in by the ops implementation). */
+struct soft_fault {
+	uint8_t vector;      /* X86_EXC_PF, X86_EXC_GP ... */
+	bool has_error;
+	uint32_t error_code;
+	uint64_t cr2;
+};
+
+/* Access kinds passed to the memory ops (for #PF error codes / MMIO). */
+enum soft_access {
+	SOFT_ACC_READ = 0,
+	SOFT_ACC_WRITE = 1,
+	SOFT_ACC_FETCH = 2,
+	SOFT_ACC_RMW = 3     /* read half of a read-modify-write: check writable */
+};
+
+/* The only way the core reaches memory, I/O ports and time.  Linear
+ * addresses (segmentation already applied by the core); the ops do paging,
+ * the TLB, RAM/MMIO routing.  Every function returns 0 on success or -1 with
+ * *f filled in (the core turns it into an exception).  Accesses may cross a
+ * page boundary; the ops must then check both pages before writing any byte
+ * (the core relies on this for restartable instructions).
+ *
+ * pa (write/fetch): the guest-physical address of the first byte and of the
+ * last byte accessed, or ~0 for non-RAM (MMIO).  The core uses them to keep
+ * the decoded-instruction cache coherent: a write to a page holding decoded
+ * code invalidates it. */
+struct soft_mem_ops {
+	int (*read)(void *opaque, uint64_t la, void *dst, unsigned len,
+		    unsigned acc, struct soft_fault *f);
+	int (*write)(void *opaque, uint64_t la, const void *src, unsigned len,
+		     uint64_t pa[2], struct soft_fault *f);
+	/* Instruction fetch of len bytes (never crosses a page: the core splits). */
+	int (*fetch)(void *opaque, uint64_t la, void *dst, unsigned len,
+		     uint64_t *pa, struct soft_fault *f);
+	/* Port I/O (size 1, 2, 4).  Return 0, or -1 with *f filled (#GP). */
+	int (*pio_in)(void *opaque, uint16_t port, unsigned size, uint32_t *val,
+		      struct soft_fault *f);
+	int (*pio_out)(void *opaque, uint16_t port, unsigned size, uint32_t val,
+		       struct soft_fault *f);
+	/* Time source for RDTSC/RDTSCP (guest TSC value now).  May be NULL: 0. */
+	uint64_t (*rdtsc)(void *opaque);
+};
+
+/* Lazy flags: the last flag-setting operation is remembered and the six
+ * arithmetic flags (CF PF AF ZF SF OF) are materialised only when read.
+ * lf.op == LF_NONE means rflags holds them. */
+enum soft_lazy_op {
+	LF_NONE = 0,
+	LF_ADD,   /* res = src1 + src2 */
+	LF_ADC,   /* res = src1 + src2 + cf_in (cf_in in lf.aux) */
+	LF_SUB,   /* res = src1 - src2 (also CMP) */
+	LF_SBB,   /* res = src1 - src2 - cf_in (cf_in in lf.aux) */
+	LF_LOGIC, /* AND OR XOR TEST: CF=OF=0, AF=0 */
+	LF_INC,   /* res = src1 + 1, CF preserved (old CF in lf.aux) */
+	LF_DEC,   /* res = src1 - 1, CF preserved (old CF in lf.aux) */
+	LF_NEG,   /* res = -src2 (src1 = 0) */
+	LF_COUNT
+};
+
+struct soft_lazy_flags {
+	uint64_t res, src1, src2;
+	uint32_t op;    /* enum soft_lazy_op */
+	uint32_t size;  /* operand size in bytes: 1 2 4 8 */
+	uint64_t aux;   /* carry-in (ADC/SBB) or preserved CF (INC/DEC) */
+};
+
+/* An 80-bit x87 register value: 64-bit significand, sign+15-bit exponent. */
+struct soft_f80 {
+	uint64_t mant;
+	uint16_t sexp;
+	uint16_t pad[3];
+};
+
+union soft_xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+	float f[4];
+	double fd[2];
+};
+
+struct soft_fpu_state {
+	struct soft_f80 st[8]; /* PHYSICAL registers R0..R7; ST(i) = st[(TOP+i)&7] */
+	uint16_t fcw, fsw;     /* TOP lives in fsw bits 11..13 */
+	uint8_t ftw;           /* abridged tag (FXSAVE form): bit i = R_i non-empty */
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint16_t fcs, fds;
+};
+
+enum soft_mode { SOFT_MODE_16 = 0, SOFT_MODE_32 = 1, SOFT_MODE_64 = 2 };
+
+struct soft_cpu {
+	/* hot state first */
+	uint64_t gpr[GPR_COUNT];
+	uint64_t rip;        /* start of the current instruction */
+	uint64_t next_rip;   /* set before each handler: rip + length; branches write it */
+	uint64_t rflags;     /* all bits; CF PF AF ZF SF OF stale unless lf.op == LF_NONE */
+	struct soft_lazy_flags lf;
+	uint8_t mode;        /* enum soft_mode: decode/execution mode from CS, CR0, EFER */
+	uint8_t cpl;
+	uint8_t block_stop;  /* set when the current decoded block must end */
+	uint8_t pad0;
+
+	const struct soft_mem_ops *ops;
+	void *ops_opaque;
+
+	/* segments and system registers */
+	struct x86_segment seg[SEG_COUNT];
+	struct x86_segment tr, ldt;
+	struct x86_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
+	uint64_t tsc_aux, star, lstar, cstar, sfmask, kernel_gs_base;
+
+	/* x87 / MMX / SSE */
+	struct soft_fpu_state fpu;
+	uint32_t mxcsr;
+	union soft_xmm xmm[16];
+
+	/* event reporting */
+	struct soft_exception exc;
+	char error[128];     /* SOFT_INTERNAL reason */
+
+	/* execution control */
+	volatile int kick;   /* set from any thread by soft_cpu_kick() */
+	uint64_t icount;     /* instructions retired */
+	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
+	uint64_t icache_hits, icache_misses, uncached_insns;
+};
+
+/* ---- public API ---- */
+
+/* Reset state to the power-on values (real mode, CS:IP = F000:FFF0), attach
+ * the memory ops.  Allocates the decoded-instruction cache when icache is
+ * true.  Returns 0 or -ENOMEM. */
+int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops,
+		  void *opaque, bool icache);
+void soft_cpu_destroy(struct soft_cpu *cpu);
+
+/* Execute exactly one instruction (no cache).  Returns enum soft_status:
+ * SOFT_OK, SOFT_EXC (cpu->exc: for faults rip is the faulting instruction,
+ * for INT n / INT3 / INTO rip is the next one), SOFT_HLT, SOFT_INTERNAL. */
+int soft_cpu_step(struct soft_cpu *cpu);
+
+/* Execute up to max instructions (through the icache when present) or until
+ * an exception / HLT / kick.  Returns SOFT_STOP when the budget ran out or
+ * after a kick, otherwise as soft_cpu_step.  *done (optional) = number of
+ * instructions retired. */
+int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done);
+
+/* Make soft_cpu_run return SOFT_STOP soon; callable from any thread. */
+void soft_cpu_kick(struct soft_cpu *cpu);
+
+/* Recompute cpu->mode and cpl after CS / CR0 / EFER changed. */
+void soft_cpu_update_mode(struct soft_cpu *cpu);
+
+/* Invalidate decoded code for guest-physical [pa, pa+len) (DMA, VMM writes). */
+void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t pa, uint64_t len);
+/* Forget all linear->physical assumptions of the icache (CR3 write, INVLPG). */
+void soft_cpu_flush_code_tlb(struct soft_cpu *cpu);
+
+/* State conversion. */
+void soft_cpu_get_regs(struct soft_cpu *cpu, struct x86_regs *r);
+void soft_cpu_set_regs(struct soft_cpu *cpu, const struct x86_regs *r);
+void soft_cpu_get_sregs(const struct soft_cpu *cpu, struct x86_sregs *s);
+void soft_cpu_set_sregs(struct soft_cpu *cpu, const struct x86_sregs *s);
+void soft_cpu_get_fpu(const struct soft_cpu *cpu, struct x86_fpu *f);
+void soft_cpu_set_fpu(struct soft_cpu *cpu, const struct x86_fpu *f);
+
+/* ---- helpers for handlers (implemented in cpu.c / flags.c / mem.c) ---- */
+
+/* Raise an exception (fault semantics); returns SOFT_EXC. */
+int soft_raise(struct soft_cpu *cpu, unsigned vector, bool has_error,
+	       uint32_t error_code);
+int soft_ud(struct soft_cpu *cpu);
+int soft_gp0(struct soft_cpu *cpu);
+
+/* Materialise and return the full RFLAGS / set it (resets lazy state). */
+uint64_t soft_get_rflags(struct soft_cpu *cpu);
+void soft_set_rflags(struct soft_cpu *cpu, uint64_t v);
+/* Individual flags (cheap paths where the lazy op allows). */
+bool soft_cf(struct soft_cpu *cpu);
+bool soft_zf(struct soft_cpu *cpu);
+/* Evaluate condition code cc (0..15, as in Jcc/SETcc/CMOVcc). */
+bool soft_cond(struct soft_cpu *cpu, unsigned cc);
+
+/* Linear address of the instruction's memory operand (segment applied,
+ * truncated to the address size / mode). */
+uint64_t soft_ea(const struct soft_cpu *cpu, const struct x86_insn *in);
+/* Linear address of seg:off in the current mode. */
+uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
+
+/* Memory at a linear address, through cpu->ops only. */
+int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+
+/* MMX: mark the x87 stack as MMX (TOP = 0, all tags valid). */
+static inline void soft_mmx_enter(struct soft_cpu *cpu)
+{
+	cpu->fpu.fsw &= (uint16_t)~(7u << 11);
+	cpu->fpu.ftw = 0xff;
+}
+
+#endif

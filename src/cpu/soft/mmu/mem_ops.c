@@ -1,0 +1,235 @@
+/* struct soft_mem_ops over the shadow TLB: RAM through host pointers, MMIO
+ * through the bus, faults as the architecture reports them. */
+#include <string.h>
+
+#include "soft_mmu.h"
+
+static inline uint64_t make_tag(uint64_t la, bool user)
+{
+	return ((la >> 12) << 1) | (user ? 1 : 0);
+}
+
+static inline struct soft_tlb_entry *slot(struct soft_mmu *m, uint64_t la)
+{
+	return &m->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
+}
+
+/* Walk and fill the slot for la's page.  The access that missed decides
+ * nothing about the rights recorded: they come from the walk. */
+static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault *f,
+		struct soft_tlb_entry **out)
+{
+	struct soft_walk w;
+	m->stats.misses++;
+	m->stats.walks++;
+	if (soft_mmu_translate(m, la, acc, &w, f) < 0)
+		return -1;
+	const struct soft_cpu *cpu = m->cpu;
+	bool user = cpu->cpl == 3;
+	bool paging = cpu->cr0 & X86_CR0_PG;
+	bool read_ok = !user || w.user;
+	/* A write through the slot must not skip setting D: only grant write
+	 * when D is already set (the walk just set it for a write access). */
+	bool write_ok = read_ok && w.dirty &&
+			(user ? w.write : (w.write || !(cpu->cr0 & X86_CR0_WP)));
+	bool fetch_ok = read_ok && !w.nx;
+	uint64_t gpa_page = w.gpa & ~0xfffULL;
+	uint64_t tag = make_tag(la, user);
+
+	struct soft_tlb_entry *e = slot(m, la);
+	e->host = gmem_ptr(m->mem, gpa_page, 4096);
+	e->gpa = gpa_page;
+	e->global = paging && w.global;
+	e->tag_read = read_ok ? tag : ~0ULL;
+	e->tag_write = write_ok ? tag : ~0ULL;
+	e->tag_fetch = fetch_ok ? tag : ~0ULL;
+	if (w.page_shift > 12)
+		m->large_pages_cached = true;
+	*out = e;
+	return 0;
+}
+
+/* Find the slot for an access of kind acc to la's page, walking on a miss.
+ * A hit whose rights do not cover acc walks again (the walk then faults or
+ * upgrades the slot, e.g. to set the dirty bit). */
+static int lookup(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault *f,
+		  struct soft_tlb_entry **out)
+{
+	struct soft_tlb_entry *e = slot(m, la);
+	uint64_t tag = make_tag(la, m->cpu->cpl == 3);
+	uint64_t have = acc == SOFT_ACC_FETCH ? e->tag_fetch :
+			(acc == SOFT_ACC_WRITE || acc == SOFT_ACC_RMW) ? e->tag_write : e->tag_read;
+	if (likely(have == tag)) {
+		m->stats.hits++;
+		*out = e;
+		return 0;
+	}
+	if (fill(m, la, acc, f, out) < 0)
+		return -1;
+	return 0;
+}
+
+/* Physical access that is not RAM: the CPU's own windows (LAPIC), then the
+ * bus, else the engine's unmapped policy. */
+static void phys_mmio(struct soft_mmu *m, uint64_t gpa, void *buf, unsigned len, bool write)
+{
+	uint64_t v = 0;
+	if (write)
+		memcpy(&v, buf, len);
+	if (m->hooks.local_mmio && m->hooks.local_mmio(m->hooks.opaque, gpa, len, write, &v) == 0) {
+		if (!write)
+			memcpy(buf, &v, len);
+		return;
+	}
+	int r;
+	if (write) {
+		m->stats.mmio_writes++;
+		r = bus_write(m->mmio, gpa, len, v);
+	} else {
+		m->stats.mmio_reads++;
+		r = bus_read(m->mmio, gpa, len, &v);
+	}
+	if (r < 0) {
+		if (m->hooks.unmapped)
+			m->hooks.unmapped(m->hooks.opaque, gpa, len, write);
+		v = ~0ULL;
+	}
+	if (!write)
+		memcpy(buf, &v, len);
+}
+
+/* MMIO accesses of odd sizes (3, 5-7, >8 bytes: e.g. an SSE load from a
+ * device window) are split into naturally sized pieces. */
+static void mmio_access(struct soft_mmu *m, uint64_t gpa, uint8_t *buf, unsigned len, bool write)
+{
+	while (len) {
+		unsigned n = len >= 8 && !(gpa & 7) ? 8 : len >= 4 && !(gpa & 3) ? 4 :
+			     len >= 2 && !(gpa & 1) ? 2 : 1;
+		phys_mmio(m, gpa, buf, n, write);
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+}
+
+/* Split an access at page boundaries: at most two pieces, since len <= 4096. */
+static unsigned first_piece(uint64_t la, unsigned len)
+{
+	unsigned room = 4096 - (unsigned)(la & 0xfff);
+	return len < room ? len : room;
+}
+
+static int mmu_read(void *opaque, uint64_t la, void *dst, unsigned len, unsigned acc,
+		    struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e[2];
+	unsigned n0 = first_piece(la, len);
+	uint64_t la1 = la + n0;
+
+	if (lookup(m, la, acc, f, &e[0]) < 0)
+		return -1;
+	if (n0 < len && lookup(m, la1, acc, f, &e[1]) < 0)
+		return -1;
+	uint8_t *d = dst;
+	for (int i = 0; i < (n0 < len ? 2 : 1); i++) {
+		uint64_t a = i ? la1 : la;
+		unsigned n = i ? len - n0 : n0;
+		unsigned off = (unsigned)(a & 0xfff);
+		if (likely(e[i]->host))
+			memcpy(d, e[i]->host + off, n);
+		else
+			mmio_access(m, e[i]->gpa + off, d, n, false);
+		d += n;
+	}
+	return 0;
+}
+
+static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, uint64_t pa[2],
+		     struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e[2];
+	unsigned n0 = first_piece(la, len);
+	uint64_t la1 = la + n0;
+
+	/* Both pages are checked before any byte is written. */
+	if (lookup(m, la, SOFT_ACC_WRITE, f, &e[0]) < 0)
+		return -1;
+	if (n0 < len && lookup(m, la1, SOFT_ACC_WRITE, f, &e[1]) < 0)
+		return -1;
+	const uint8_t *s = src;
+	pa[0] = e[0]->host ? e[0]->gpa + (la & 0xfff) : ~0ULL;
+	pa[1] = pa[0];
+	for (int i = 0; i < (n0 < len ? 2 : 1); i++) {
+		uint64_t a = i ? la1 : la;
+		unsigned n = i ? len - n0 : n0;
+		unsigned off = (unsigned)(a & 0xfff);
+		if (likely(e[i]->host)) {
+			memcpy(e[i]->host + off, s, n);
+			pa[1] = e[i]->gpa + off + n - 1;
+		} else {
+			mmio_access(m, e[i]->gpa + off, (uint8_t *)s, n, true);
+			pa[1] = ~0ULL;
+		}
+		s += n;
+	}
+	return 0;
+}
+
+static int mmu_fetch(void *opaque, uint64_t la, void *dst, unsigned len, uint64_t *pa,
+		     struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e;
+	if (lookup(m, la, SOFT_ACC_FETCH, f, &e) < 0)
+		return -1;
+	unsigned off = (unsigned)(la & 0xfff);
+	if (len > 4096 - off)
+		len = 4096 - off; /* the core never asks across a page */
+	if (likely(e->host)) {
+		memcpy(dst, e->host + off, len);
+		*pa = e->gpa + off;
+	} else {
+		/* Executing from a device window: fetch through the bus. */
+		mmio_access(m, e->gpa + off, dst, len, false);
+		*pa = ~0ULL;
+	}
+	return 0;
+}
+
+static int mmu_pio_in(void *opaque, uint16_t port, unsigned size, uint32_t *val,
+		      struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	(void)f;
+	*val = 0xffffffffu;
+	if (m->hooks.pio)
+		m->hooks.pio(m->hooks.opaque, port, size, false, val);
+	return 0;
+}
+
+static int mmu_pio_out(void *opaque, uint16_t port, unsigned size, uint32_t val,
+		       struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	(void)f;
+	if (m->hooks.pio)
+		m->hooks.pio(m->hooks.opaque, port, size, true, &val);
+	return 0;
+}
+
+static uint64_t mmu_rdtsc(void *opaque)
+{
+	struct soft_mmu *m = opaque;
+	return m->hooks.rdtsc ? m->hooks.rdtsc(m->hooks.opaque) : 0;
+}
+
+const struct soft_mem_ops soft_mmu_ops = {
+	.read = mmu_read,
+	.write = mmu_write,
+	.fetch = mmu_fetch,
+	.pio_in = mmu_pio_in,
+	.pio_out = mmu_pio_out,
+	.rdtsc = mmu_rdtsc,
+};

@@ -1,0 +1,333 @@
+/* The soft engine's MMU: page walks in every paging mode, permissions, A/D
+ * bits, #PF error codes, TLB hits and flushes, MMIO routing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "cpu/soft/mmu/soft_mmu.h"
+#include "ringvm/compiler.h"
+
+struct fixture {
+	struct gmem mem;
+	struct bus mmio;
+	struct soft_cpu cpu;
+	struct soft_mmu mmu;
+	uint64_t unmapped_gpa;
+	unsigned unmapped_calls;
+	uint64_t dev_last;
+};
+
+static void on_unmapped(void *opaque, uint64_t gpa, unsigned size, bool write)
+{
+	struct fixture *fx = opaque;
+	(void)size;
+	(void)write;
+	fx->unmapped_gpa = gpa;
+	fx->unmapped_calls++;
+}
+
+static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+{
+	(void)opaque;
+	(void)size;
+	return 0xabcd0000 + off;
+}
+
+static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+	struct fixture *fx = opaque;
+	(void)off;
+	(void)size;
+	fx->dev_last = v;
+}
+
+static const struct bus_ops dev_ops = { dev_read, dev_write };
+
+static int setup(void **state)
+{
+	static struct fixture fx;
+	memset(&fx, 0, sizeof(fx));
+	struct gmem_opts o = { .ram_size = 16 * MiB };
+	if (gmem_init(&fx.mem, &o) || bus_init(&fx.mmio, BUS_MMIO))
+		return -1;
+	bus_register(&fx.mmio, 0xfe000000, 0x1000, &dev_ops, &fx, "dev");
+	struct soft_mmu_hooks h = { .unmapped = on_unmapped, .opaque = &fx };
+	soft_mmu_init(&fx.mmu, &fx.cpu, &fx.mem, &fx.mmio, &h);
+	*state = &fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	bus_destroy(&fx->mmio);
+	gmem_destroy(&fx->mem);
+	return 0;
+}
+
+static void w64(struct fixture *fx, uint64_t gpa, uint64_t v) { gmem_write_u64(&fx->mem, gpa, v); }
+static void w32(struct fixture *fx, uint64_t gpa, uint32_t v) { gmem_write_u32(&fx->mem, gpa, v); }
+static uint64_t r64(struct fixture *fx, uint64_t gpa)
+{
+	uint64_t v = 0;
+	gmem_read_u64(&fx->mem, gpa, &v);
+	return v;
+}
+
+#define P 1ULL
+#define W 2ULL
+#define U 4ULL
+#define A 0x20ULL
+#define D 0x40ULL
+#define PS 0x80ULL
+#define G 0x100ULL
+#define XD (1ULL << 63)
+
+/* 4-level tables at 0x100000: PML4 0x100000, PDPT 0x101000, PD 0x102000,
+ * PT 0x103000.  la 0x400000 (PD index 2) -> 4 KiB pages via the PT;
+ * la 0x200000 (PD index 1) -> a 2 MiB page at 0x600000. */
+static void build_4level(struct fixture *fx, uint64_t pt_flags)
+{
+	gmem_fill(&fx->mem, 0x100000, 0, 0x4000);
+	w64(fx, 0x100000, 0x101000 | P | W | U);
+	w64(fx, 0x101000, 0x102000 | P | W | U);
+	w64(fx, 0x102000 + 8 * 2, 0x103000 | P | W | U);
+	w64(fx, 0x102000 + 8 * 1, 0x600000 | P | W | U | PS);
+	for (int i = 0; i < 512; i++)
+		w64(fx, 0x103000 + 8 * (uint64_t)i, (0x800000 + 0x1000 * (uint64_t)i) | pt_flags);
+	fx->cpu.cr3 = 0x100000;
+	fx->cpu.cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
+	fx->cpu.cr4 = X86_CR4_PAE;
+	fx->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+	fx->cpu.cpl = 0;
+	soft_mmu_flush_all(&fx->mmu);
+}
+
+static void test_no_paging_is_identity(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_walk w;
+	struct soft_fault f;
+	fx->cpu.cr0 = X86_CR0_PE;
+	fx->cpu.efer = 0;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x12345, SOFT_ACC_WRITE, &w, &f), 0);
+	assert_int_equal(w.gpa, 0x12345);
+	uint32_t v = 0x11223344, back = 0;
+	uint64_t pa[2];
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x5000, &v, 4, pa, &f), 0);
+	assert_int_equal(pa[0], 0x5000);
+	assert_int_equal(pa[1], 0x5003);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x5000, &back, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(back, v);
+}
+
+static void test_4level_walk_sets_accessed_and_dirty(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	build_4level(fx, P | W);
+	uint32_t v = 0xcafe;
+	uint64_t pa[2];
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401234, &v, 4, SOFT_ACC_READ, &f), 0);
+	/* A set on every level, D not yet. */
+	assert_true(r64(fx, 0x100000) & A);
+	assert_true(r64(fx, 0x101000) & A);
+	assert_true(r64(fx, 0x102000 + 16) & A);
+	assert_true(r64(fx, 0x103000 + 8) & A);
+	assert_false(r64(fx, 0x103000 + 8) & D);
+	/* The write after a read must still set D (the read slot gave no write). */
+	v = 0x5a5a5a5a;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x401234, &v, 4, pa, &f), 0);
+	assert_true(r64(fx, 0x103000 + 8) & D);
+	assert_int_equal(pa[0], 0x801234);
+	uint32_t phys = 0;
+	gmem_read_u32(&fx->mem, 0x801234, &phys);
+	assert_int_equal(phys, 0x5a5a5a5a);
+	/* 2 MiB page. */
+	struct soft_walk w;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x2abcde, SOFT_ACC_READ, &w, &f), 0);
+	assert_int_equal(w.gpa, 0x6abcde);
+	assert_int_equal(w.page_shift, 21);
+}
+
+static void test_page_fault_error_codes(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	struct soft_walk w;
+	build_4level(fx, P); /* read-only, supervisor-only 4 KiB pages */
+	/* Not present: the PD has no entry for index 3. */
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x600000, SOFT_ACC_WRITE, &w, &f), -1);
+	assert_int_equal(f.vector, X86_EXC_PF);
+	assert_int_equal(f.error_code, 0x2); /* W, not P */
+	assert_int_equal(f.cr2, 0x600000);
+	/* Write to read-only with CR0.WP: P|W. */
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_WRITE, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x3);
+	/* Without WP the supervisor may write. */
+	fx->cpu.cr0 &= ~X86_CR0_WP;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cr0 |= X86_CR0_WP;
+	/* User read of a supervisor page: P|U. */
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x5);
+	fx->cpu.cpl = 0;
+	/* NX fetch: P|I. */
+	w64(fx, 0x103000, 0x800000 | P | XD);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_FETCH, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x11);
+	/* XD set while EFER.NXE is clear is a reserved bit: P|RSVD (+I absent). */
+	fx->cpu.efer &= ~X86_EFER_NXE;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x9);
+	/* Physical address bits above MAXPHYADDR are reserved. */
+	fx->cpu.efer |= X86_EFER_NXE;
+	w64(fx, 0x103000, (1ULL << 45) | P);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x9);
+	/* Non-canonical: #GP(0). */
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x0000800000000000ULL, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.vector, X86_EXC_GP);
+}
+
+static void test_32bit_and_pae_paging(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	struct soft_walk w;
+	/* 32-bit: PD at 0x200000, PT at 0x201000; la 0x00401000 -> 0x900000;
+	 * la 0x00800000..: a 4 MiB PSE page at 0x00c00000. */
+	gmem_fill(&fx->mem, 0x200000, 0, 0x2000);
+	w32(fx, 0x200000 + 4 * 1, 0x201000 | P | W | U);
+	w32(fx, 0x201000 + 4 * 1, 0x900000 | P | W | U);
+	w32(fx, 0x200000 + 4 * 2, 0x00c00000 | P | W | PS);
+	fx->cpu.cr3 = 0x200000;
+	fx->cpu.cr0 = X86_CR0_PE | X86_CR0_PG;
+	fx->cpu.cr4 = X86_CR4_PSE;
+	fx->cpu.efer = 0;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401abc, SOFT_ACC_WRITE, &w, &f), 0);
+	assert_int_equal(w.gpa, 0x900abc);
+	uint32_t pte = 0;
+	gmem_read_u32(&fx->mem, 0x201004, &pte);
+	assert_int_equal(pte & (A | D), A | D);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x923456, SOFT_ACC_READ, &w, &f), 0);
+	assert_int_equal(w.gpa, 0xd23456);
+	/* PSE off: the PS bit is ignored and the entry points to a page table. */
+	fx->cpu.cr4 = 0;
+	gmem_fill(&fx->mem, 0xc00000, 0, 0x1000);
+	w32(fx, 0xc00000, 0x700000 | P);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x800000, SOFT_ACC_READ, &w, &f), 0);
+	assert_int_equal(w.page_shift, 12);
+	assert_int_equal(w.gpa, 0x700000);
+
+	/* PAE: PDPT at 0x300000 (32-byte aligned), PD 0x301000, 2 MiB page. */
+	gmem_fill(&fx->mem, 0x300000, 0, 0x2000);
+	w64(fx, 0x300000 + 8 * 1, 0x301000 | P); /* PDPTE for 1-2 GiB */
+	w64(fx, 0x301000 + 8 * 3, 0x00a00000 | P | W | PS);
+	fx->cpu.cr3 = 0x300000;
+	fx->cpu.cr4 = X86_CR4_PAE;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x40000000 + 0x600000 + 0x1234, SOFT_ACC_READ, &w, &f), 0);
+	assert_int_equal(w.gpa, 0xa01234);
+	/* Legacy PDPTEs have reserved bits (e.g. R/W). */
+	w64(fx, 0x300000 + 8 * 1, 0x301000 | P | W);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x40600000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x9);
+}
+
+static void test_tlb_hits_and_flushes(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint32_t v;
+	build_4level(fx, P | W | G);
+	fx->cpu.cr4 |= X86_CR4_PGE;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402000, &v, 4, SOFT_ACC_READ, &f), 0);
+	uint64_t misses = fx->mmu.stats.misses;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402010, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(fx->mmu.stats.misses, misses);
+	assert_true(fx->mmu.stats.hits >= 1);
+	/* Remap the page in the tables: the TLB may keep the stale translation
+	 * until INVLPG, exactly as hardware does... */
+	w64(fx, 0x103000 + 8 * 2, 0x900000 | P | W | G);
+	gmem_write_u32(&fx->mem, 0x900000, 0x99999999);
+	gmem_write_u32(&fx->mem, 0x802000, 0x22222222);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x22222222);
+	/* ...a CR3 write keeps global pages... */
+	soft_mmu_flush_nonglobal(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x22222222);
+	/* ...and INVLPG drops it. */
+	soft_mmu_flush_page(&fx->mmu, 0x402000);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x99999999);
+	/* User and supervisor slots are distinct: a supervisor fill does not
+	 * let user mode read a supervisor page. */
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x402000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.error_code, 0x5);
+	fx->cpu.cpl = 0;
+}
+
+static void test_cross_page_write_checks_both_pages(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2];
+	build_4level(fx, P | W);
+	w64(fx, 0x103000 + 8 * 5, 0x805000 | P); /* page 5 read-only */
+	gmem_write_u32(&fx->mem, 0x804ffe, 0x11111111);
+	uint32_t v = 0xffffffff;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x404ffe, &v, 4, pa, &f), -1);
+	assert_int_equal(f.cr2, 0x405000);
+	uint32_t back = 0;
+	gmem_read_u32(&fx->mem, 0x804ffe, &back);
+	assert_int_equal(back, 0x11111111); /* nothing written */
+	/* A read across pages stitches both. */
+	gmem_write_u32(&fx->mem, 0x805000, 0x44332211);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x404ffe, &back, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(back, 0x22111111);
+}
+
+static void test_mmio_routing(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2];
+	uint32_t v;
+	fx->cpu.cr0 = X86_CR0_PE;
+	fx->cpu.efer = 0;
+	fx->cpu.cr4 = 0;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0xfe000010, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0xabcd0010);
+	v = 0x77;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0xfe000020, &v, 4, pa, &f), 0);
+	assert_int_equal(fx->dev_last, 0x77);
+	assert_int_equal(pa[0], ~0ULL);
+	/* Unmapped: the engine hears of it, the read sees all-ones. */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0xfd000000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0xffffffff);
+	assert_int_equal(fx->unmapped_calls, 1);
+	assert_int_equal(fx->unmapped_gpa, 0xfd000000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_no_paging_is_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_4level_walk_sets_accessed_and_dirty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_fault_error_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_32bit_and_pae_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlb_hits_and_flushes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cross_page_write_checks_both_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_routing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
