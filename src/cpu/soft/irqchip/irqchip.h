@@ -1,0 +1,251 @@
+/* The soft engine's interrupt controllers and timers, in software: an 8259A
+ * PIC pair (+ ELCR), an 8254 PIT (+ port 0x61), an IOAPIC and one local APIC
+ * per vCPU.  Pure state machines: no threads of their own.  The soft engine
+ * calls in from its vCPU threads; devices raise lines through the irq_router
+ * from any thread.  See docs/soft-irqchip.md.
+ *
+ * Locking: one mutex per chip guards all of it.  The per-vCPU 'attention'
+ * word is kept exact under that mutex and may be read without it, so the
+ * engine's per-block check costs one atomic load.
+ *
+ * Time: every time-dependent value is derived from an injectable clock
+ * (nanoseconds; CLOCK_MONOTONIC by default).  Timers fire only from
+ * soft_irqchip_poll(); register reads (PIT counters, LAPIC current count)
+ * read the clock directly. */
+#ifndef RINGVM_SOFT_IRQCHIP_H
+#define RINGVM_SOFT_IRQCHIP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringvm/irq.h"
+#include "ringvm/layout.h"
+
+struct vm;
+
+#define SOFT_PIT_HZ            1193182ULL
+#define SOFT_IOAPIC_PINS       24
+#define SOFT_TSC_HZ_DEFAULT    1000000000ULL /* guest TSC rate if none given */
+#define SOFT_APIC_BUS_HZ       1000000000ULL /* LAPIC timer input clock */
+#define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */
+#define SOFT_IOAPIC_VERSION    0x20u         /* has the EOI register at 0x40 */
+#define SOFT_NO_DEADLINE       UINT64_MAX
+
+/* MSRs the chip implements (soft_irqchip_rdmsr/wrmsr). */
+#define MSR_IA32_APICBASE      0x1b
+#define MSR_IA32_TSC_DEADLINE  0x6e0
+#define MSR_X2APIC_FIRST       0x800
+#define MSR_X2APIC_LAST        0x8ff
+
+#define APICBASE_BSP           (1ULL << 8)
+#define APICBASE_X2APIC        (1ULL << 10)
+#define APICBASE_ENABLE        (1ULL << 11)
+
+/* Bits of a vCPU's attention word. */
+#define SOFT_ATTN_INTR  0x1u /* a maskable interrupt is deliverable once IF=1 */
+#define SOFT_ATTN_NMI   0x2u /* NMI pending */
+#define SOFT_ATTN_INIT  0x4u /* INIT received: reset the vCPU, wait for SIPI */
+#define SOFT_ATTN_SIPI  0x8u /* startup IPI received while waiting for SIPI */
+
+typedef uint64_t (*soft_clock_fn)(void *opaque);
+/* Called (without the chip lock held) when a vCPU gets new attention bits
+ * because of something another party did (device IRQ, IPI, timer). */
+typedef void (*soft_wake_fn)(void *opaque, unsigned cpu);
+
+/* ---- 8259A ------------------------------------------------------------ */
+struct soft_pic {
+	uint8_t irr, imr, isr;
+	uint8_t lines;          /* input line levels (edge detection) */
+	uint8_t elcr, elcr_mask;
+	uint8_t priority_add;   /* IRQ with the highest priority */
+	uint8_t irq_base;       /* ICW2 & 0xf8 */
+	uint8_t init_state;     /* 0 ready, 1 want ICW2, 2 want ICW3, 3 want ICW4 */
+	uint8_t icw3;
+	bool init4, single, read_isr, poll, special_mask, auto_eoi,
+	     rotate_auto_eoi, sfnm;
+	bool ltim;              /* ICW1 level-triggered mode: all inputs level */
+};
+
+/* ---- 8254 ------------------------------------------------------------- */
+struct soft_pit_channel {
+	uint8_t mode;           /* 0-5 */
+	uint8_t rw_mode;        /* 1 LSB, 2 MSB, 3 LSB then MSB */
+	bool bcd;
+	uint32_t count;         /* reload value in ticks, 1..65536 (10000 in BCD) */
+	uint16_t count_reg;     /* raw value written (for BCD decoding) */
+	bool loaded;            /* a count was written since the control word */
+	bool counting;          /* counting started (count loaded, triggered) */
+	bool paused;            /* gate low in a mode that suspends counting */
+	bool gate;
+	uint64_t start_ns;      /* clock time at which elapsed == elapsed_base */
+	uint64_t elapsed_base;  /* ticks already counted at start_ns */
+	uint64_t edges_seen;    /* channel 0: output rising edges already signalled */
+	/* read/write flip-flops and latches */
+	bool write_msb_next, read_msb_next;
+	uint8_t write_lsb;
+	uint16_t latch;
+	uint8_t latch_state;    /* 0 none, 1 LSB, 2 MSB, 3 word LSB next, 4 word MSB next */
+	bool status_latched;
+	uint8_t status;
+	bool null_count;
+};
+
+struct soft_pit {
+	struct soft_pit_channel ch[3];
+	uint8_t port61;         /* bits 0-3 as written */
+};
+
+/* ---- IOAPIC ----------------------------------------------------------- */
+struct soft_ioapic {
+	uint32_t id;            /* bits 27:24 */
+	uint32_t regsel;
+	uint64_t redir[SOFT_IOAPIC_PINS];
+	uint32_t lines;         /* asserted input lines */
+};
+
+/* ---- Local APIC ------------------------------------------------------- */
+enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_NR };
+
+struct soft_lapic {
+	unsigned idx;           /* vCPU index */
+	uint32_t id;            /* APIC ID (== idx at reset) */
+	uint64_t apic_base;     /* IA32_APIC_BASE */
+	uint32_t tpr, ldr, dfr, svr, esr, esr_pending, icr_lo, icr_hi;
+	uint32_t lvt[LVT_NR];
+	uint32_t irr[8], isr[8], tmr[8];
+	/* timer */
+	uint32_t timer_initial, timer_dcr;
+	unsigned timer_div;         /* 1..128 */
+	uint64_t timer_start_ns;    /* current period started here */
+	uint64_t timer_deadline_ns; /* next expiry, SOFT_NO_DEADLINE if disarmed */
+	uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE value (0: disarmed) */
+	/* INIT/SIPI/NMI */
+	bool nmi_pending, init_pending, sipi_pending, wait_sipi;
+	uint8_t sipi_vector;
+	_Atomic unsigned attention; /* SOFT_ATTN_*, exact under the chip lock */
+};
+
+struct soft_irqchip_config {
+	unsigned nr_vcpus;          /* 1..MAX_VCPUS */
+	soft_clock_fn clock;        /* NULL: CLOCK_MONOTONIC */
+	void *clock_opaque;
+	uint64_t tsc_hz;            /* guest TSC rate; 0: SOFT_TSC_HZ_DEFAULT */
+	bool no_bus;                /* don't register PIO/MMIO windows (tests) */
+};
+
+struct soft_irqchip {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	bool registered;
+	unsigned nr_vcpus;
+	soft_clock_fn clock;
+	void *clock_opaque;
+	soft_wake_fn wake;
+	void *wake_opaque;
+	uint64_t tsc_hz, tsc_epoch_ns;  /* guest TSC = (now - epoch) * hz / 1e9 */
+
+	struct soft_pic pic[2];         /* [0] master, [1] slave */
+	struct soft_pit pit;
+	struct soft_ioapic ioapic;
+	struct soft_lapic *lapic;       /* nr_vcpus of them */
+
+	uint64_t wake_mask;             /* collected under lock, called after */
+	bool timers_dirty;              /* recompute next_poll_ns at unlock */
+	bool pic_output;                /* master INT pin level */
+	_Atomic uint64_t next_poll_ns;  /* earliest timer of all (fast check) */
+	struct irq_router router;
+	uint64_t stats_irqs, stats_ipis, stats_timer_fires;
+};
+
+/* ---- Creation --------------------------------------------------------- */
+/* Creates the chip; unless cfg->no_bus, registers PIC (0x20, 0xa0), PIT
+ * (0x40-0x43), port 0x61, ELCR (0x4d0-0x4d1) on vm->pio and the IOAPIC at
+ * LAYOUT_IOAPIC on vm->mmio.  Returns NULL on failure (message logged). */
+struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
+					     const struct soft_irqchip_config *cfg);
+struct soft_irqchip *soft_irqchip_create(struct vm *vm, unsigned nr_vcpus,
+					 soft_clock_fn clock, void *clock_opaque);
+void soft_irqchip_destroy(struct soft_irqchip *c);
+/* Machine reset: everything back to power-on state (vCPU 0 runnable, the
+ * others waiting for SIPI). */
+void soft_irqchip_reset(struct soft_irqchip *c);
+
+/* The router the engine installs: vm->irq = *soft_irqchip_router(chip).
+ * GSI 0-15 are ISA IRQs (PIC + IOAPIC; ISA IRQ 0 is IOAPIC pin 2), 16-23
+ * IOAPIC only.  Levels are logical (asserted = true), polarity ignored. */
+const struct irq_router *soft_irqchip_router(struct soft_irqchip *c);
+int soft_irqchip_set_irq(struct soft_irqchip *c, unsigned gsi, bool level);
+
+void soft_irqchip_set_wake(struct soft_irqchip *c, soft_wake_fn fn, void *opaque);
+uint64_t soft_irqchip_now(struct soft_irqchip *c);
+
+/* ---- Per-vCPU queries (engine) ---------------------------------------- */
+static inline unsigned soft_irqchip_attention(struct soft_irqchip *c, unsigned cpu)
+{
+	return atomic_load_explicit(&c->lapic[cpu].attention, memory_order_acquire);
+}
+
+/* Cheap check between instruction blocks: does the engine need to act? */
+static inline bool soft_irqchip_need_check(struct soft_irqchip *c, unsigned cpu,
+					   bool rflags_if)
+{
+	unsigned a = soft_irqchip_attention(c, cpu);
+	return (a & ~SOFT_ATTN_INTR) || (rflags_if && (a & SOFT_ATTN_INTR));
+}
+
+/* Vector of the maskable interrupt to deliver now, or -1.  Respects IF,
+ * TPR/PPR and ISR priority; includes ExtINT (PIC through LINT0 in virtual
+ * wire mode, or through an IOAPIC pin in ExtINT mode).  Does not change state. */
+int soft_irqchip_pending(struct soft_irqchip *c, unsigned cpu, bool rflags_if);
+/* The INTA cycle: acknowledges the highest deliverable interrupt and returns
+ * the vector to inject (normally the one pending() returned; the LAPIC's
+ * spurious vector or the PIC's IRQ7/15 if it vanished in between).
+ * Returns -1 only if nothing at all is pending through the LAPIC or PIC. */
+int soft_irqchip_ack(struct soft_irqchip *c, unsigned cpu, int vector);
+/* pending() + ack() in one lock hold: the vector to inject now, or -1. */
+int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if);
+
+bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu);
+/* INIT received: the engine puts the vCPU in the INIT state (real mode,
+ * CS:IP f000:fff0 ...), the LAPIC was already reset, and the vCPU now waits
+ * for SIPI. */
+bool soft_irqchip_take_init(struct soft_irqchip *c, unsigned cpu);
+/* SIPI received while waiting: returns the startup vector (start at
+ * CS = vector << 8, IP = 0), else -1. */
+int soft_irqchip_take_sipi(struct soft_irqchip *c, unsigned cpu);
+bool soft_irqchip_waiting_for_sipi(struct soft_irqchip *c, unsigned cpu);
+
+/* ---- Timers ----------------------------------------------------------- */
+/* Fire every timer due at now_ns (PIT channel 0 edges, LAPIC timers). */
+void soft_irqchip_poll(struct soft_irqchip *c, uint64_t now_ns);
+static inline bool soft_irqchip_poll_due(struct soft_irqchip *c, uint64_t now_ns)
+{
+	return now_ns >= atomic_load_explicit(&c->next_poll_ns, memory_order_relaxed);
+}
+/* Next time anything could interrupt this vCPU (its LAPIC timer, the PIT);
+ * SOFT_NO_DEADLINE if none.  For a halted vCPU's timed sleep. */
+uint64_t soft_irqchip_next_deadline_ns(struct soft_irqchip *c, unsigned cpu);
+
+/* Guest TSC, derived from the chip clock at cfg->tsc_hz (use it for RDTSC so
+ * that TSC-deadline and kvmclock agree with it). */
+uint64_t soft_irqchip_guest_tsc(struct soft_irqchip *c, uint64_t now_ns);
+uint64_t soft_irqchip_tsc_to_ns(struct soft_irqchip *c, uint64_t tsc);
+
+/* ---- LAPIC access (the bus never sees the LAPIC) ----------------------- */
+/* Base of this vCPU's xAPIC MMIO page, or UINT64_MAX if the APIC is disabled
+ * or in x2APIC mode (then the page is ordinary memory/MMIO). */
+uint64_t soft_irqchip_lapic_mmio_base(struct soft_irqchip *c, unsigned cpu);
+uint64_t soft_lapic_mmio_read(struct soft_irqchip *c, unsigned cpu,
+			      uint64_t offset, unsigned size);
+void soft_lapic_mmio_write(struct soft_irqchip *c, unsigned cpu, uint64_t offset,
+			   unsigned size, uint64_t value);
+/* MSRs: IA32_APIC_BASE, IA32_TSC_DEADLINE and x2APIC 0x800-0x8ff.
+ * 0 done, -ENOENT not an MSR of the chip, -EINVAL the guest gets #GP. */
+int soft_irqchip_rdmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
+		       uint64_t *value);
+int soft_irqchip_wrmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
+		       uint64_t value);
+
+#endif

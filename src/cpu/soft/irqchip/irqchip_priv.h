@@ -1,0 +1,97 @@
+/* Internals shared by the soft irqchip's files.  Every function here expects
+ * the chip lock to be held. */
+#ifndef RINGVM_SOFT_IRQCHIP_PRIV_H
+#define RINGVM_SOFT_IRQCHIP_PRIV_H
+
+#include "irqchip.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+static inline uint64_t muldiv64(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r = (unsigned __int128)a * b / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+static inline uint64_t muldiv64_up(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r = ((unsigned __int128)a * b + c - 1) / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* Message delivered to local APICs (from the IOAPIC, an ICR write, LVT). */
+enum apic_dm { DM_FIXED = 0, DM_LOWEST = 1, DM_SMI = 2, DM_NMI = 4,
+	       DM_INIT = 5, DM_SIPI = 6, DM_EXTINT = 7 };
+
+struct apic_msg {
+	uint32_t dest;
+	bool logical;
+	bool wide;        /* 32-bit destination (x2APIC ICR) */
+	uint8_t mode;     /* enum apic_dm */
+	uint8_t vector;
+	bool level;       /* level-triggered (sets TMR) */
+	bool assert;      /* ICR level bit (INIT de-assert has it clear) */
+	unsigned shorthand; /* 0 none, 1 self, 2 all, 3 all but self */
+	int src;          /* sending vCPU or -1 */
+};
+
+/* irqchip.c */
+void chip_update_attention(struct soft_irqchip *c, unsigned cpu);
+void chip_update_all_attention(struct soft_irqchip *c);
+void chip_recompute_deadline(struct soft_irqchip *c);
+uint64_t chip_now(struct soft_irqchip *c);
+void chip_lock(struct soft_irqchip *c);
+void chip_unlock(struct soft_irqchip *c);
+void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level);
+
+/* pic.c */
+void pic_reset(struct soft_pic *p, bool master);
+void pic_set_irq(struct soft_irqchip *c, unsigned irq, bool level);
+bool pic_has_interrupt(struct soft_irqchip *c);
+int pic_peek_vector(struct soft_irqchip *c);
+int pic_intack(struct soft_irqchip *c);
+void pic_write(struct soft_irqchip *c, unsigned which, unsigned port, uint8_t v);
+uint8_t pic_read(struct soft_irqchip *c, unsigned which, unsigned port);
+void pic_update(struct soft_irqchip *c);
+
+/* pit.c */
+void pit_reset(struct soft_irqchip *c);
+void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now);
+uint8_t pit_read(struct soft_irqchip *c, unsigned port, uint64_t now);
+uint8_t pit_port61_read(struct soft_irqchip *c, uint64_t now);
+void pit_port61_write(struct soft_irqchip *c, uint8_t v, uint64_t now);
+void pit_poll(struct soft_irqchip *c, uint64_t now);
+uint64_t pit_next_deadline(struct soft_irqchip *c);
+bool pit_output(struct soft_pit_channel *ch, uint64_t now);
+
+/* ioapic.c */
+void ioapic_reset(struct soft_ioapic *io);
+void ioapic_set_irq(struct soft_irqchip *c, unsigned pin, bool level);
+void ioapic_eoi(struct soft_irqchip *c, uint8_t vector);
+uint32_t ioapic_mmio_read(struct soft_irqchip *c, uint64_t off);
+void ioapic_mmio_write(struct soft_irqchip *c, uint64_t off, uint32_t v);
+bool ioapic_extint_for(struct soft_irqchip *c, unsigned cpu);
+
+/* lapic.c */
+void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on);
+void lapic_deliver(struct soft_irqchip *c, const struct apic_msg *m);
+bool lapic_match_dest(struct soft_lapic *l, const struct apic_msg *m);
+int lapic_highest_deliverable(struct soft_lapic *l);
+bool lapic_accepts_pic(struct soft_irqchip *c, unsigned cpu);
+void lapic_ack_vector(struct soft_lapic *l, int vector);
+bool lapic_sw_enabled(const struct soft_lapic *l);
+void lapic_timer_fire(struct soft_irqchip *c, struct soft_lapic *l, uint64_t now);
+int lapic_reg_read(struct soft_irqchip *c, struct soft_lapic *l,
+		   unsigned reg, bool x2, uint64_t *val);
+int lapic_apicbase_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
+int lapic_tsc_deadline_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
+uint64_t lapic_tsc_deadline_read(struct soft_lapic *l);
+int lapic_reg_write(struct soft_irqchip *c, struct soft_lapic *l,
+		    unsigned reg, uint64_t v, bool x2);
+
+#endif
