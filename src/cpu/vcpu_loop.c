@@ -147,8 +147,10 @@ static void vcpu_loop(struct vcpu *v)
 	const struct engine_ops *eng = vm->engine;
 	struct vcpu_exit e;
 
+	/* Zeroed once: after a PIO/MMIO read the engine reads the data the
+	 * previous iteration put in e, so e must survive into the next run. */
+	memset(&e, 0, sizeof(e));
 	while (!vm_should_stop(vm)) {
-		memset(&e, 0, offsetof(struct vcpu_exit, error));
 		e.error[0] = 0;
 		int r = eng->vcpu_run(v, &e);
 		if (r < 0) {
