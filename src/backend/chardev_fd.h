@@ -1,0 +1,58 @@
+/* The fd engine under every back end (internal to src/backend/): a pending
+ * input buffer with back pressure, a wake eventfd the front end pokes from
+ * any thread, and bounded non-blocking output. */
+#ifndef RINGVM_BACKEND_CHARDEV_FD_H
+#define RINGVM_BACKEND_CHARDEV_FD_H
+
+#include <pthread.h>
+
+#include "chardev.h"
+
+#define CHARDEV_FD_CHUNK 256      /* bytes read from the input fd at once */
+#define CHARDEV_OUT_WAIT_MS 100   /* longest a write waits for a full peer */
+
+struct chardev_fd {
+	struct chardev base;
+	struct evloop *loop;          /* NULL: output only */
+
+	/* Output; out_lock also guards out_fd against the main thread
+	 * swapping clients (unix back end). */
+	pthread_mutex_t out_lock;
+	int out_fd;
+	bool out_is_socket;
+	bool out_stalled;             /* peer timed out: drop until it drains */
+
+	/* Input, touched on the event-loop thread only. */
+	int in_fd;
+	int wake_fd;                  /* eventfd, -1 without a loop */
+	bool in_registered;           /* in_fd is in the event loop */
+	bool in_pump;                 /* in_fd cannot be polled: pump via wake_fd */
+	bool in_eof;
+	bool own_fds;
+	size_t pend_off, pend_len;
+	uint8_t pend[CHARDEV_FD_CHUNK + 1];
+
+	/* Hooks for the back ends built on this engine. */
+	/* Transform raw input into at most n + 1 bytes of out (escape keys). */
+	size_t (*filter)(struct chardev_fd *f, const uint8_t *in, size_t n, uint8_t *out);
+	void (*on_eof)(struct chardev_fd *f);   /* default: stop reading */
+	void (*cleanup)(struct chardev_fd *f);  /* before the engine is torn down */
+};
+
+/* Set up f (already zeroed by the caller, base.ops set).  loop may be NULL
+ * for output-only back ends. */
+int chardev_fd_init(struct chardev_fd *f, struct evloop *loop,
+		    const struct chardev_frontend *fe);
+/* Start reading fd (event-loop thread, or before the loop runs). */
+int chardev_fd_set_input(struct chardev_fd *f, int fd);
+/* Stop reading the input fd and forget pending input (does not close it). */
+void chardev_fd_drop_input(struct chardev_fd *f);
+/* Swap the output fd (thread safe). */
+void chardev_fd_set_output(struct chardev_fd *f, int fd);
+void chardev_fd_fini(struct chardev_fd *f);
+
+/* Shared ops for back ends that need nothing else. */
+void chardev_fd_write(struct chardev *c, const uint8_t *buf, size_t len);
+void chardev_fd_wake_input(struct chardev *c);
+
+#endif

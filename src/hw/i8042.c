@@ -1,0 +1,347 @@
+/* i8042 PS/2 controller, without keyboard or mouse behind it.
+ *
+ * Enough for Linux's i8042 driver to probe the controller and give up on the
+ * (absent) devices quickly: self-test, interface tests, command byte, port
+ * enable/disable, AUX loopback (0xd3, used by Linux to test the AUX IRQ), the
+ * output port and the CPU reset line (0xfe, or 0xd1 with bit 0 clear).  Bytes
+ * sent to a device (data port writes, 0xd4) are answered with 0xfe (resend),
+ * which makes atkbd/psmouse fail fast instead of waiting for timeouts.
+ * Not modelled: scan codes, translation, A20 gating (A20 is always on). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i8042.h"
+#include "ringvm/bus.h"
+#include "ringvm/device.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+
+/* Status register. */
+#define I8042_STR_OBF     0x01 /* output buffer full: data for the host */
+#define I8042_STR_IBF     0x02 /* input buffer full (never: we are instant) */
+#define I8042_STR_SYS     0x04 /* system flag (self-test passed) */
+#define I8042_STR_CMD     0x08 /* last write was to the command port */
+#define I8042_STR_UNLOCK  0x10 /* keyboard not inhibited */
+#define I8042_STR_AUXDATA 0x20 /* output buffer holds AUX data */
+
+/* Command byte (controller RAM 0). */
+#define I8042_CTR_KBDINT  0x01
+#define I8042_CTR_AUXINT  0x02
+#define I8042_CTR_SYS     0x04
+#define I8042_CTR_KBDDIS  0x10
+#define I8042_CTR_AUXDIS  0x20
+#define I8042_CTR_XLATE   0x40
+#define I8042_CTR_DEFAULT (I8042_CTR_KBDINT | I8042_CTR_SYS | I8042_CTR_XLATE)
+
+/* Output port bits. */
+#define I8042_OUT_RESET   0x01 /* 0 = hold the CPU in reset */
+#define I8042_OUT_A20     0x02
+#define I8042_OUT_DEFAULT (I8042_OUT_RESET | I8042_OUT_A20)
+
+#define I8042_PS2_RESEND  0xfe
+#define I8042_QUEUE       16
+
+struct i8042_byte {
+	uint8_t data;
+	bool aux;
+};
+
+struct i8042 {
+	pthread_mutex_t lock;   /* two bus windows share this state */
+	struct vm *vm;
+	struct irq_line kbd_irq, aux_irq;
+	bool kbd_level, aux_level;
+	uint8_t status;
+	uint8_t ram[32];        /* ram[0] is the command byte */
+	uint8_t outport;
+	uint8_t pending_cmd;    /* command waiting for its data byte, or 0 */
+	struct i8042_byte q[I8042_QUEUE];
+	unsigned q_head, q_count;
+	uint64_t resets;        /* reset requests made */
+	bool reset_now;         /* request a reset once the lock is dropped */
+};
+
+static void i8042_update_irq(struct i8042 *k)
+{
+	bool kbd = false, aux = false;
+	if (k->q_count) {
+		const struct i8042_byte *b = &k->q[k->q_head];
+		aux = b->aux && (k->ram[0] & I8042_CTR_AUXINT);
+		kbd = !b->aux && (k->ram[0] & I8042_CTR_KBDINT);
+	}
+	if (kbd != k->kbd_level) {
+		k->kbd_level = kbd;
+		irq_line_set(&k->kbd_irq, kbd);
+	}
+	if (aux != k->aux_level) {
+		k->aux_level = aux;
+		irq_line_set(&k->aux_irq, aux);
+	}
+}
+
+static void i8042_queue(struct i8042 *k, uint8_t data, bool aux)
+{
+	if (k->q_count == I8042_QUEUE)
+		return;  /* the guest is not reading: newest byte lost */
+	k->q[(k->q_head + k->q_count) % I8042_QUEUE] = (struct i8042_byte){ data, aux };
+	k->q_count++;
+	i8042_update_irq(k);
+}
+
+static void i8042_reset_cpu(struct i8042 *k)
+{
+	k->resets++;
+	k->reset_now = true;
+}
+
+static void i8042_write_outport(struct i8042 *k, uint8_t v)
+{
+	k->outport = v | I8042_OUT_A20;  /* A20 cannot be disabled */
+	if (!(v & I8042_OUT_RESET))
+		i8042_reset_cpu(k);
+}
+
+static void i8042_command(struct i8042 *k, uint8_t cmd)
+{
+	if (cmd >= 0x20 && cmd <= 0x3f) {        /* read controller RAM */
+		i8042_queue(k, k->ram[cmd & 0x1f], false);
+		return;
+	}
+	if ((cmd >= 0x60 && cmd <= 0x7f) ||      /* write controller RAM */
+	    cmd == 0xd1 || cmd == 0xd2 || cmd == 0xd3 || cmd == 0xd4) {
+		k->pending_cmd = cmd;
+		return;
+	}
+	if (cmd >= 0xf0) {                       /* pulse output port bits low */
+		if (!(cmd & I8042_OUT_RESET))
+			i8042_reset_cpu(k);
+		return;
+	}
+	switch (cmd) {
+	case 0xa7: k->ram[0] |= I8042_CTR_AUXDIS; break;
+	case 0xa8: k->ram[0] &= ~I8042_CTR_AUXDIS; break;
+	case 0xa9: i8042_queue(k, 0x00, false); break;   /* AUX interface OK */
+	case 0xaa:                                        /* controller self-test */
+		k->status |= I8042_STR_SYS;
+		i8042_queue(k, 0x55, false);
+		break;
+	case 0xab: i8042_queue(k, 0x00, false); break;   /* KBD interface OK */
+	case 0xad: k->ram[0] |= I8042_CTR_KBDDIS; break;
+	case 0xae: k->ram[0] &= ~I8042_CTR_KBDDIS; break;
+	case 0xc0: i8042_queue(k, 0x00, false); break;   /* input port */
+	case 0xd0: i8042_queue(k, k->outport, false); break;
+	case 0xe0: i8042_queue(k, 0x00, false); break;   /* test inputs */
+	default:
+		pr_debug("i8042: ignored command 0x%02x", cmd);
+		break;
+	}
+	i8042_update_irq(k);
+}
+
+static void i8042_data(struct i8042 *k, uint8_t v)
+{
+	uint8_t cmd = k->pending_cmd;
+	k->pending_cmd = 0;
+	if (cmd >= 0x60 && cmd <= 0x7f) {
+		k->ram[cmd & 0x1f] = v;
+		if (cmd == 0x60) {
+			/* The system flag in the command byte mirrors into status. */
+			k->status = (uint8_t)((k->status & ~I8042_STR_SYS) |
+					      (v & I8042_CTR_SYS));
+			i8042_update_irq(k);
+		}
+		return;
+	}
+	switch (cmd) {
+	case 0xd1: i8042_write_outport(k, v); break;
+	case 0xd2: i8042_queue(k, v, false); break;      /* as if from the keyboard */
+	case 0xd3: i8042_queue(k, v, true); break;       /* AUX loopback */
+	case 0xd4: i8042_queue(k, I8042_PS2_RESEND, true); break; /* no mouse */
+	default:   i8042_queue(k, I8042_PS2_RESEND, false); break; /* no keyboard */
+	}
+}
+
+static uint8_t i8042_status(const struct i8042 *k)
+{
+	uint8_t s = k->status & ~(I8042_STR_OBF | I8042_STR_AUXDATA);
+	if (k->q_count) {
+		s |= I8042_STR_OBF;
+		if (k->q[k->q_head].aux)
+			s |= I8042_STR_AUXDATA;
+	}
+	return s;
+}
+
+static uint8_t i8042_read_data(struct i8042 *k)
+{
+	if (!k->q_count)
+		return 0;
+	uint8_t v = k->q[k->q_head].data;
+	k->q_head = (k->q_head + 1) % I8042_QUEUE;
+	k->q_count--;
+	/* Drop the lines so a following byte makes a new edge. */
+	if (k->kbd_level || k->aux_level) {
+		k->kbd_level = k->aux_level = false;
+		irq_line_lower(&k->kbd_irq);
+		irq_line_lower(&k->aux_irq);
+	}
+	i8042_update_irq(k);
+	return v;
+}
+
+uint8_t i8042_read(struct i8042 *k, unsigned port)
+{
+	pthread_mutex_lock(&k->lock);
+	uint8_t v = port == PORT_I8042_DATA ? i8042_read_data(k) : i8042_status(k);
+	pthread_mutex_unlock(&k->lock);
+	return v;
+}
+
+void i8042_write(struct i8042 *k, unsigned port, uint8_t v)
+{
+	pthread_mutex_lock(&k->lock);
+	if (port == PORT_I8042_DATA) {
+		k->status &= ~I8042_STR_CMD;
+		i8042_data(k, v);
+	} else {
+		k->status |= I8042_STR_CMD;
+		k->pending_cmd = 0;
+		i8042_command(k, v);
+	}
+	bool reset = k->reset_now;
+	k->reset_now = false;
+	pthread_mutex_unlock(&k->lock);
+	/* Outside the lock: the VM may reset devices, this one included. */
+	if (reset && k->vm)
+		vm_request_reset(k->vm, "i8042 reset line");
+}
+
+uint64_t i8042_reset_requests(struct i8042 *k)
+{
+	pthread_mutex_lock(&k->lock);
+	uint64_t n = k->resets;
+	pthread_mutex_unlock(&k->lock);
+	return n;
+}
+
+static void i8042_reset_locked(struct i8042 *k)
+{
+	k->q_head = k->q_count = 0;
+	k->pending_cmd = 0;
+	memset(k->ram, 0, sizeof(k->ram));
+	k->ram[0] = I8042_CTR_DEFAULT;
+	k->status = I8042_STR_UNLOCK | I8042_STR_SYS;
+	k->outport = I8042_OUT_DEFAULT;
+	k->reset_now = false;
+	i8042_update_irq(k);
+}
+
+void i8042_reset(struct i8042 *k)
+{
+	pthread_mutex_lock(&k->lock);
+	i8042_reset_locked(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+struct i8042 *i8042_new(struct vm *vm, const struct irq_router *router)
+{
+	struct i8042 *k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	if (pthread_mutex_init(&k->lock, NULL)) {
+		free(k);
+		return NULL;
+	}
+	k->vm = vm;
+	irq_line_init(&k->kbd_irq, router, IRQ_I8042_KBD);
+	irq_line_init(&k->aux_irq, router, IRQ_I8042_AUX);
+	i8042_reset(k);
+	return k;
+}
+
+void i8042_free(struct i8042 *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+/* ---- bus glue: two one-byte windows, 0x60 and 0x64 ---------------------- */
+
+static uint64_t i8042_bus_read_data(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)offset;
+	(void)size;
+	return i8042_read(opaque, PORT_I8042_DATA);
+}
+
+static uint64_t i8042_bus_read_cmd(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)offset;
+	(void)size;
+	return i8042_read(opaque, PORT_I8042_CMD);
+}
+
+static void i8042_bus_write_data(void *opaque, uint64_t offset, unsigned size, uint64_t v)
+{
+	(void)offset;
+	(void)size;
+	i8042_write(opaque, PORT_I8042_DATA, (uint8_t)v);
+}
+
+static void i8042_bus_write_cmd(void *opaque, uint64_t offset, unsigned size, uint64_t v)
+{
+	(void)offset;
+	(void)size;
+	i8042_write(opaque, PORT_I8042_CMD, (uint8_t)v);
+}
+
+static const struct bus_ops i8042_data_ops = {
+	.read = i8042_bus_read_data, .write = i8042_bus_write_data };
+static const struct bus_ops i8042_cmd_ops = {
+	.read = i8042_bus_read_cmd, .write = i8042_bus_write_cmd };
+
+static void i8042_dev_reset(void *opaque)
+{
+	i8042_reset(opaque);
+}
+
+static void i8042_dev_destroy(void *opaque)
+{
+	i8042_free(opaque);
+}
+
+static const struct vm_device_ops i8042_dev_ops = {
+	.reset = i8042_dev_reset,
+	.destroy = i8042_dev_destroy,
+};
+
+static int i8042_create(struct vm *vm)
+{
+	struct i8042 *k = i8042_new(vm, &vm->irq);
+	if (!k)
+		return -ENOMEM;
+	int r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops, k, "i8042-data");
+	if (r < 0)
+		goto fail;
+	r = bus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, k, "i8042-cmd");
+	if (r < 0) {
+		bus_unregister(&vm->pio, PORT_I8042_DATA);
+		goto fail;
+	}
+	r = vm_add_device(vm, "i8042", &i8042_dev_ops, k);
+	if (r < 0) {
+		bus_unregister(&vm->pio, PORT_I8042_CMD);
+		bus_unregister(&vm->pio, PORT_I8042_DATA);
+		goto fail;
+	}
+	return 0;
+fail:
+	i8042_free(k);
+	return r;
+}
+
+VM_DEVICE(i8042, i8042_create);

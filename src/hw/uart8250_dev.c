@@ -1,0 +1,92 @@
+/* The UART on the machine: COM1's port window (wider accesses are split into
+ * byte accesses at consecutive ports, as an 8-bit ISA device sees them), its
+ * interrupt line and its char back end (vm->cfg.serial). */
+#include <errno.h>
+
+#include "uart8250.h"
+#include "ringvm/bus.h"
+#include "ringvm/device.h"
+#include "ringvm/vm.h"
+
+static uint64_t uart8250_bus_read(void *opaque, uint64_t offset, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size && i < 8; i++)
+		if (offset + i < UART_NR_REGS)
+			v |= (uint64_t)uart8250_read(opaque, (unsigned)(offset + i)) << (8 * i);
+	return v;
+}
+
+static void uart8250_bus_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	for (unsigned i = 0; i < size && i < 8; i++)
+		if (offset + i < UART_NR_REGS)
+			uart8250_write(opaque, (unsigned)(offset + i), (uint8_t)(value >> (8 * i)));
+}
+
+static const struct bus_ops uart8250_bus_ops = {
+	.read = uart8250_bus_read,
+	.write = uart8250_bus_write,
+};
+
+static void uart8250_dev_reset(void *opaque)
+{
+	uart8250_reset(opaque);
+}
+
+static void uart8250_dev_destroy(void *opaque)
+{
+	struct uart8250 *u = opaque;
+	struct chardev *chr = uart8250_chardev(u);
+	uart8250_set_chardev(u, NULL);
+	chardev_destroy(chr);
+	uart8250_free(u);
+}
+
+static const struct vm_device_ops uart8250_dev_ops = {
+	.reset = uart8250_dev_reset,
+	.destroy = uart8250_dev_destroy,
+};
+
+int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr,
+		 struct uart8250 **out)
+{
+	struct uart8250 *u = uart8250_new(&vm->irq, gsi);
+	if (!u) {
+		chardev_destroy(chr);
+		return -ENOMEM;
+	}
+	struct chardev_frontend fe = uart8250_frontend(u);
+	if (chr) {
+		chardev_attach(chr, &fe);
+	} else {
+		chr = chardev_open(vm, &fe);
+		if (!chr) {
+			uart8250_free(u);
+			return -EINVAL;
+		}
+	}
+	uart8250_set_chardev(u, chr);
+	int r = bus_register(&vm->pio, port, UART_NR_REGS, &uart8250_bus_ops, u, "uart8250");
+	if (r < 0) {
+		uart8250_dev_destroy(u);
+		return r;
+	}
+	r = vm_add_device(vm, "uart8250", &uart8250_dev_ops, u);
+	if (r < 0) {
+		bus_unregister(&vm->pio, port);
+		uart8250_dev_destroy(u);
+		return r;
+	}
+	if (out)
+		*out = u;
+	return 0;
+}
+
+/* COM1, always present (with SERIAL_NONE its output goes nowhere). */
+static int uart8250_create(struct vm *vm)
+{
+	return uart8250_add(vm, PORT_COM1, IRQ_COM1, NULL, NULL);
+}
+
+VM_DEVICE(uart8250, uart8250_create);

@@ -1,0 +1,35 @@
+/* A hand-built struct vm for device unit tests: buses, event loop, default
+ * config with serial "none", and an irq router that records line levels. */
+#ifndef RINGVM_TESTS_HW_TEST_VM_H
+#define RINGVM_TESTS_HW_TEST_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringvm/vm.h"
+
+#define HW_TEST_NR_GSI 24
+
+struct hw_test_irq {
+	bool level[HW_TEST_NR_GSI];
+	unsigned raises[HW_TEST_NR_GSI];   /* low -> high transitions */
+	unsigned lowers[HW_TEST_NR_GSI];   /* high -> low transitions */
+};
+
+struct hw_test_vm {
+	struct vm vm;
+	struct hw_test_irq irq;
+};
+
+/* ram_size only sets vm.mem.ram_size (no guest memory is mapped). */
+void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size);
+void hw_test_vm_fini(struct hw_test_vm *t);
+/* Forget a requested exit/reset so the next request can be observed. */
+void hw_test_vm_rearm(struct hw_test_vm *t);
+/* Run the event loop for about ms milliseconds. */
+void hw_test_run_loop(struct hw_test_vm *t, int ms);
+
+uint64_t hw_in(struct hw_test_vm *t, uint16_t port, unsigned size);
+void hw_out(struct hw_test_vm *t, uint16_t port, unsigned size, uint64_t value);
+
+#endif

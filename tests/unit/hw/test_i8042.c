@@ -1,0 +1,189 @@
+/* i8042: the sequences Linux's i8042 driver uses to probe, and the reset line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hw_test_vm.h"
+#include "ringvm/device.h"
+#include "src/hw/i8042.h"
+
+#define STR_OBF 0x01
+#define STR_IBF 0x02
+#define STR_SYS 0x04
+#define STR_AUXDATA 0x20
+#define CTR_KBDINT 0x01
+#define CTR_AUXINT 0x02
+#define CTR_KBDDIS 0x10
+#define CTR_AUXDIS 0x20
+
+static int setup(void **state)
+{
+	struct hw_test_vm *t = calloc(1, sizeof(*t));
+	hw_test_vm_init(t, 256 * MiB);
+	t->vm.cfg.debug_exit = false;
+	assert_int_equal(vm_devices_create(&t->vm), 0);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	hw_test_vm_fini(*state);
+	free(*state);
+	return 0;
+}
+
+static uint8_t status(struct hw_test_vm *t)
+{
+	return (uint8_t)hw_in(t, PORT_I8042_CMD, 1);
+}
+
+/* Like Linux's i8042_command(): wait for IBF clear, write the command (and
+ * parameter), then collect nresult bytes waiting for OBF each time. */
+static void command(struct hw_test_vm *t, uint8_t cmd, int param, uint8_t *res, unsigned nres)
+{
+	assert_false(status(t) & STR_IBF);
+	hw_out(t, PORT_I8042_CMD, 1, cmd);
+	if (param >= 0) {
+		assert_false(status(t) & STR_IBF);
+		hw_out(t, PORT_I8042_DATA, 1, (uint8_t)param);
+	}
+	for (unsigned i = 0; i < nres; i++) {
+		assert_true(status(t) & STR_OBF);
+		res[i] = (uint8_t)hw_in(t, PORT_I8042_DATA, 1);
+	}
+}
+
+static void test_probe(void **state)
+{
+	struct hw_test_vm *t = *state;
+	uint8_t r[2];
+	/* i8042_flush(): a present controller never reads 0xff. */
+	assert_int_not_equal(status(t), 0xff);
+	assert_false(status(t) & STR_OBF);
+	command(t, 0xaa, -1, r, 1);
+	assert_int_equal(r[0], 0x55);
+	assert_true(status(t) & STR_SYS);
+	command(t, 0xab, -1, r, 1);
+	assert_int_equal(r[0], 0x00);
+	command(t, 0xa9, -1, r, 1);
+	assert_int_equal(r[0], 0x00);
+	assert_false(status(t) & STR_OBF);
+}
+
+static void test_command_byte(void **state)
+{
+	struct hw_test_vm *t = *state;
+	uint8_t ctr[2];
+	command(t, 0x20, -1, &ctr[0], 1);
+	command(t, 0x20, -1, &ctr[1], 1);
+	assert_int_equal(ctr[0], ctr[1]);
+	command(t, 0x60, 0x47, NULL, 0);
+	command(t, 0x20, -1, ctr, 1);
+	assert_int_equal(ctr[0], 0x47);
+	command(t, 0xad, -1, NULL, 0);
+	command(t, 0xa7, -1, NULL, 0);
+	command(t, 0x20, -1, ctr, 1);
+	assert_int_equal(ctr[0] & (CTR_KBDDIS | CTR_AUXDIS), CTR_KBDDIS | CTR_AUXDIS);
+	command(t, 0xae, -1, NULL, 0);
+	command(t, 0xa8, -1, NULL, 0);
+	command(t, 0x20, -1, ctr, 1);
+	assert_int_equal(ctr[0] & (CTR_KBDDIS | CTR_AUXDIS), 0);
+	/* Controller RAM beyond the command byte. */
+	command(t, 0x65, 0x99, NULL, 0);
+	command(t, 0x25, -1, ctr, 1);
+	assert_int_equal(ctr[0], 0x99);
+}
+
+static void test_irqs_and_aux_loop(void **state)
+{
+	struct hw_test_vm *t = *state;
+	uint8_t r;
+	/* Keyboard data raises IRQ 1 only with KBDINT. */
+	command(t, 0x60, 0x00, NULL, 0);
+	command(t, 0xd2, 0x1c, NULL, 0);
+	assert_false(t->irq.level[IRQ_I8042_KBD]);
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0x1c);
+	command(t, 0x60, CTR_KBDINT | CTR_AUXINT, NULL, 0);
+	command(t, 0xd2, 0x1c, NULL, 0);
+	assert_true(t->irq.level[IRQ_I8042_KBD]);
+	assert_false(status(t) & STR_AUXDATA);
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0x1c);
+	assert_false(t->irq.level[IRQ_I8042_KBD]);
+	/* AUX loopback (Linux's AUX IRQ test): 0xd3 0xa5 comes back as AUX
+	 * data on IRQ 12. */
+	command(t, 0xd3, 0xa5, NULL, 0);
+	assert_true(t->irq.level[IRQ_I8042_AUX]);
+	assert_true(status(t) & STR_AUXDATA);
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0xa5);
+	assert_false(t->irq.level[IRQ_I8042_AUX]);
+	/* No mouse and no keyboard: bytes sent to them come back as 0xfe. */
+	command(t, 0xd4, 0xff, &r, 1);
+	assert_int_equal(r, 0xfe);
+	hw_out(t, PORT_I8042_DATA, 1, 0xf2);  /* atkbd GETID */
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0xfe);
+	/* Two queued bytes make two edges. */
+	unsigned raises = t->irq.raises[IRQ_I8042_KBD];
+	command(t, 0xd2, 1, NULL, 0);
+	command(t, 0xd2, 2, NULL, 0);
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 1);
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 2);
+	assert_int_equal(t->irq.raises[IRQ_I8042_KBD], raises + 2);
+	assert_false(status(t) & STR_OBF);
+}
+
+static void test_reset_line(void **state)
+{
+	struct hw_test_vm *t = *state;
+	hw_out(t, PORT_I8042_CMD, 1, 0xfe);
+	assert_true(atomic_load(&t->vm.reset_pending));
+	hw_test_vm_rearm(t);
+	/* Output port write with bit 0 clear also resets. */
+	command(t, 0xd1, 0x03, NULL, 0);
+	assert_false(atomic_load(&t->vm.reset_pending));
+	uint8_t op;
+	command(t, 0xd0, -1, &op, 1);
+	assert_int_equal(op & 0x03, 0x03);
+	command(t, 0xd1, 0x02, NULL, 0);
+	assert_true(atomic_load(&t->vm.reset_pending));
+	hw_test_vm_rearm(t);
+	/* Pulses that leave bit 0 alone do not. */
+	hw_out(t, PORT_I8042_CMD, 1, 0xff);
+	assert_false(atomic_load(&t->vm.reset_pending));
+	/* With --on-reset exit the reset ends the VM. */
+	t->vm.cfg.on_reset = ON_RESET_EXIT;
+	hw_out(t, PORT_I8042_CMD, 1, 0xfe);
+	assert_int_equal(atomic_load(&t->vm.state), VM_STOPPING);
+	assert_int_equal(atomic_load(&t->vm.exit_status), RINGVM_EXIT_OK);
+	assert_non_null(strstr(t->vm.exit_reason, "i8042 reset line"));
+}
+
+static void test_standalone_counts(void **state)
+{
+	(void)state;
+	struct i8042 *k = i8042_new(NULL, NULL);
+	assert_non_null(k);
+	i8042_write(k, PORT_I8042_CMD, 0xfe);
+	i8042_write(k, PORT_I8042_CMD, 0xfc);
+	assert_int_equal(i8042_reset_requests(k), 2);
+	i8042_write(k, PORT_I8042_CMD, 0xaa);
+	assert_int_equal(i8042_read(k, PORT_I8042_DATA), 0x55);
+	i8042_reset(k);
+	assert_int_equal(i8042_read(k, PORT_I8042_CMD) & STR_OBF, 0);
+	i8042_free(k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_irqs_and_aux_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_line, setup, teardown),
+		cmocka_unit_test(test_standalone_counts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
