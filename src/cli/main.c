@@ -1,4 +1,5 @@
 /* ringvm: the command-line entry point. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (cfg.verbose)
 		log_set_level(LOG_INFO);
+	/* A closed stdout (ringvm ... | head) must not kill the VMM: the serial
+	 * back end sees EPIPE and drops output instead. */
+	signal(SIGPIPE, SIG_IGN);
 
 	static struct vm vm; /* large; one per process for the CLI */
 	int status = vm_create(&vm, &cfg);
