@@ -11,8 +11,13 @@
  *                    X-macro lists of SSE/MMX/x87 handler names used by the tables
  *   handlers_weak.c  a weak #UD stub for every listed handler
  *   flags.c          lazy flags;   exec_*.c  instruction families
+ *   exec_fast.c      specialised hot handlers swapped in by the icache
+ *   exec_sys.c seg.c minimal MOV CR / MSR / segment loads;  cpuid.c  the model
  *   icache.c         decoded-instruction cache keyed by guest-physical page
+ *   disasm.c         x86_insn_format() for traces
+ *   flatmem.c        flat bounds-checked memory ops for tests/benchmarks
  *   cpu.c            init, step, run, state conversion
+ * More: docs/soft-cpu.md
  *
  * HOW TO ADD A HANDLER FOR AN SSE (or MMX / x87) OPCODE ROW
  *
@@ -223,6 +228,7 @@ struct soft_cpu {
 	struct x86_dtable gdt, idt;
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
 	uint64_t tsc_aux, star, lstar, cstar, sfmask, kernel_gs_base;
+	uint64_t pat, misc_enable, sysenter_cs, sysenter_esp, sysenter_eip;
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;
@@ -238,6 +244,11 @@ struct soft_cpu {
 	uint64_t icount;     /* instructions retired */
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+
+	/* last soft_ea() result: lets a non-canonical access through an
+	 * SS-based operand fault with #SS instead of #GP */
+	uint64_t ea_la;
+	uint8_t ea_seg;
 };
 
 /* ---- public API ---- */
@@ -298,7 +309,7 @@ bool soft_cond(struct soft_cpu *cpu, unsigned cc);
 
 /* Linear address of the instruction's memory operand (segment applied,
  * truncated to the address size / mode). */
-uint64_t soft_ea(const struct soft_cpu *cpu, const struct x86_insn *in);
+uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in);
 /* Linear address of seg:off in the current mode. */
 uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
 

@@ -1,0 +1,151 @@
+/* Interpreter benchmark: integer, memory and SSE loops run in the soft CPU
+ * (predecoded through the icache) and natively, in one run.  Prints guest
+ * instructions per second, the ratio to native, and host instructions per
+ * guest instruction (perf_event_open, when the host allows it).
+ *
+ *   bench_interp [iterations-millions [integer|memory|sse]]   (default 20, all)
+ *   perf stat -e instructions bench_interp  or  valgrind --tool=callgrind
+ *   bench_interp 1  for a profile of where time goes. */
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/cpu/soft/cpu.h"
+#include "src/cpu/soft/flatmem.h"
+
+extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_end[];
+void n_int(uint64_t n, void *buf);
+void n_mem(uint64_t n, void *buf);
+void n_sse(uint64_t n, void *buf);
+
+#define CODE 0x1000
+#define DATA 0x10000
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int perf_open(void)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_HARDWARE;
+	a.size = sizeof(a);
+	a.config = PERF_COUNT_HW_INSTRUCTIONS;
+	a.disabled = 1;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+}
+
+static uint64_t perf_read(int fd)
+{
+	uint64_t v = 0;
+	if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+struct loop {
+	const char *name;
+	const uint8_t *start, *end;
+	void (*native)(uint64_t, void *);
+	unsigned per_iter;   /* guest instructions per iteration */
+};
+
+int main(int argc, char **argv)
+{
+	uint64_t iters = (argc > 1 ? strtoull(argv[1], NULL, 0) : 20) * 1000000ULL;
+	static uint64_t nbuf[512];
+	const struct loop loops[] = {
+		{ "integer (add/xor/sub/inc/dec/jnz)", g_int, g_int_end, n_int, 6 },
+		{ "memory  (load/add/store ring)", g_mem, g_mem_end, n_mem, 6 },
+		{ "sse     (addps/mulps)", g_sse, g_sse_end, n_sse, 4 },
+	};
+	int pfd = perf_open();
+	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
+	       (unsigned long long)(iters / 1000000));
+	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
+	const char *only = argc > 2 ? argv[2] : NULL; /* "integer", "memory", "sse" */
+	for (unsigned i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+		const struct loop *l = &loops[i];
+		if (only && strncmp(l->name, only, strlen(only)))
+			continue;
+		struct soft_flatmem m;
+		struct soft_cpu cpu;
+		if (soft_flatmem_init(&m, 1 << 20) || soft_cpu_init(&cpu, &soft_flatmem_ops, &m, true)) {
+			fprintf(stderr, "out of memory\n");
+			return 1;
+		}
+		/* flat 64-bit mode */
+		for (int s = 0; s < SEG_COUNT; s++) {
+			memset(&cpu.seg[s], 0, sizeof(cpu.seg[s]));
+			cpu.seg[s].present = 1;
+			cpu.seg[s].s = 1;
+			cpu.seg[s].limit = 0xffffffff;
+		}
+		cpu.seg[SEG_CS].l = 1;
+		cpu.cr0 = X86_CR0_PE | X86_CR0_PG;
+		cpu.cr4 = X86_CR4_OSFXSR;
+		cpu.efer = X86_EFER_LME | X86_EFER_LMA;
+		soft_cpu_update_mode(&cpu);
+		memcpy(m.ram + CODE, l->start, (size_t)(l->end - l->start));
+		cpu.rip = CODE;
+		cpu.gpr[GPR_RDI] = iters;
+		cpu.gpr[GPR_RSI] = DATA;
+		cpu.gpr[GPR_RSP] = 0x80000;
+
+		if (pfd >= 0) {
+			ioctl(pfd, PERF_EVENT_IOC_RESET, 0);
+			ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0);
+		}
+		double t0 = now();
+		uint64_t done = 0;
+		int r = soft_cpu_run(&cpu, ~0ULL, &done);
+		double t1 = now();
+		if (pfd >= 0)
+			ioctl(pfd, PERF_EVENT_IOC_DISABLE, 0);
+		uint64_t hinsn = perf_read(pfd);
+
+		/* native: best of 5 runs of 5x the iterations (the loop is short) */
+		double best = 1e30;
+		for (int k = 0; k < 5; k++) {
+			double tn0 = now();
+			l->native(iters * 5, nbuf);
+			double tn1 = now();
+			if (tn1 - tn0 < best)
+				best = tn1 - tn0;
+		}
+		double native_mips = (double)iters * 5 * l->per_iter / best / 1e6;
+
+		if (r != SOFT_HLT) {
+			printf("%-36s %12s %12.0f %8s %14s   (%s: vector %u at rip %#llx)\n", l->name, "n/a",
+			       native_mips, "-", "-", r == SOFT_EXC ? "exception" : "stopped",
+			       cpu.exc.vector, (unsigned long long)cpu.rip);
+		} else {
+			double mips = (double)done / (t1 - t0) / 1e6;
+			char hb[32] = "n/a (no perf)";
+			if (hinsn)
+				snprintf(hb, sizeof(hb), "%.1f", (double)hinsn / (double)done);
+			printf("%-36s %12.1f %12.0f %7.1fx %14s\n", l->name, mips, native_mips,
+			       native_mips / mips, hb);
+		}
+		printf("    icache: %llu lookups hit, %llu decoded, %llu uncached instructions\n",
+		       (unsigned long long)cpu.icache_hits, (unsigned long long)cpu.icache_misses,
+		       (unsigned long long)cpu.uncached_insns);
+		soft_cpu_destroy(&cpu);
+		soft_flatmem_destroy(&m);
+	}
+	if (pfd < 0)
+		printf("profile: perf_event_open unavailable here; run under "
+		       "`valgrind --tool=callgrind bench_interp 1` for host instructions per guest instruction\n");
+	return 0;
+}

@@ -1,0 +1,465 @@
+/* CPU core: init, the fetch-decode-execute loop, memory helpers, exceptions
+ * and state conversion. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exec.h"
+#include "icache.h"
+
+/* ---- exceptions ---- */
+
+int soft_raise(struct soft_cpu *cpu, unsigned vector, bool has_error, uint32_t error_code)
+{
+	cpu->exc.vector = (uint8_t)vector;
+	cpu->exc.kind = SOFT_EV_FAULT;
+	cpu->exc.has_error = has_error;
+	cpu->exc.error_code = error_code;
+	cpu->exc.cr2 = 0;
+	return SOFT_EXC;
+}
+
+int soft_ud(struct soft_cpu *cpu)
+{
+	return soft_raise(cpu, X86_EXC_UD, false, 0);
+}
+
+int soft_gp0(struct soft_cpu *cpu)
+{
+	return soft_raise(cpu, X86_EXC_GP, true, 0);
+}
+
+static int from_fault(struct soft_cpu *cpu, const struct soft_fault *f)
+{
+	cpu->exc.vector = f->vector;
+	cpu->exc.kind = SOFT_EV_FAULT;
+	cpu->exc.has_error = f->has_error;
+	cpu->exc.error_code = f->error_code;
+	cpu->exc.cr2 = f->cr2;
+	return SOFT_EXC;
+}
+
+/* ---- addresses and memory ---- */
+
+uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off)
+{
+	return lin(cpu, seg, off);
+}
+
+uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t la = lin(cpu, in->seg, ea_off(cpu, in));
+	cpu->ea_la = la;
+	cpu->ea_seg = in->seg;
+	return la;
+}
+
+/* 64-bit mode: both ends of an access must be canonical, else #GP(0). */
+static inline bool bad_la(const struct soft_cpu *cpu, uint64_t la, unsigned len)
+{
+	return cpu->mode == SOFT_MODE_64 && (!canonical(la) || !canonical(la + len - 1));
+}
+
+/* #GP(0), or #SS(0) when the address came from an SS-based operand */
+static int noncanonical(struct soft_cpu *cpu, uint64_t la)
+{
+	if (la == cpu->ea_la && cpu->ea_seg == SEG_SS)
+		return soft_raise(cpu, X86_EXC_SS, true, 0);
+	return soft_gp0(cpu);
+}
+
+int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	struct soft_fault f;
+	if (unlikely(bad_la(cpu, la, len)))
+		return noncanonical(cpu, la);
+	if (unlikely(cpu->ops->read(cpu->ops_opaque, la, dst, len, SOFT_ACC_READ, &f)))
+		return from_fault(cpu, &f);
+	return SOFT_OK;
+}
+
+int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	struct soft_fault f;
+	if (unlikely(bad_la(cpu, la, len)))
+		return noncanonical(cpu, la);
+	if (unlikely(cpu->ops->read(cpu->ops_opaque, la, dst, len, SOFT_ACC_RMW, &f)))
+		return from_fault(cpu, &f);
+	return SOFT_OK;
+}
+
+static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned len)
+{
+	struct soft_icache *ic = cpu->icache;
+	bool hit = false;
+	if (pa[0] != ~0ULL && soft_icache_maybe_code(ic, pa[0]))
+		hit |= soft_icache_invalidate(ic, pa[0], 1);
+	if (pa[1] != ~0ULL && (pa[1] >> 12) != (pa[0] >> 12) && soft_icache_maybe_code(ic, pa[1]))
+		hit |= soft_icache_invalidate(ic, pa[1], 1);
+	(void)len;
+	if (hit)
+		cpu->block_stop = 1;
+}
+
+int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
+	struct soft_fault f;
+	uint64_t pa[2] = { ~0ULL, ~0ULL };
+	if (unlikely(bad_la(cpu, la, len)))
+		return noncanonical(cpu, la);
+	if (unlikely(cpu->ops->write(cpu->ops_opaque, la, src, len, pa, &f)))
+		return from_fault(cpu, &f);
+	if (cpu->icache)
+		code_written(cpu, pa, len);
+	return SOFT_OK;
+}
+
+/* ---- mode ---- */
+
+void soft_cpu_update_mode(struct soft_cpu *cpu)
+{
+	const struct x86_segment *cs = &cpu->seg[SEG_CS];
+	if ((cpu->efer & X86_EFER_LMA) && cs->l)
+		cpu->mode = SOFT_MODE_64;
+	else if ((cpu->cr0 & X86_CR0_PE) && cs->db)
+		cpu->mode = SOFT_MODE_32;
+	else
+		cpu->mode = SOFT_MODE_16;
+	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (cs->selector & 3) : 0;
+	if (cpu->icache)
+		soft_icache_bump_epoch(cpu->icache);
+}
+
+/* ---- init ---- */
+
+static void seg_real(struct x86_segment *s, uint16_t sel, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = (uint64_t)sel << 4;
+	s->limit = 0xffff;
+	s->type = type;
+	s->s = 1;
+	s->present = 1;
+}
+
+int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque, bool icache)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->ops = ops;
+	cpu->ops_opaque = opaque;
+	for (int i = 0; i < SEG_COUNT; i++)
+		seg_real(&cpu->seg[i], 0, 3);
+	seg_real(&cpu->seg[SEG_CS], 0xf000, 0xb);
+	cpu->seg[SEG_CS].base = 0xffff0000;
+	cpu->rip = 0xfff0;
+	cpu->rflags = X86_RFLAGS_FIXED;
+	cpu->gpr[GPR_RDX] = 0x600;
+	cpu->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+	cpu->gdt.limit = cpu->idt.limit = 0xffff;
+	cpu->tr.limit = cpu->ldt.limit = 0xffff;
+	cpu->tr.type = 0xb;
+	cpu->tr.present = cpu->ldt.present = 1;
+	cpu->ldt.type = 2;
+	cpu->apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
+	cpu->pat = 0x0007040600070406ULL;
+	cpu->misc_enable = 1; /* fast strings */
+	cpu->fpu.fcw = 0x37f;
+	cpu->mxcsr = 0x1f80;
+	soft_cpu_update_mode(cpu);
+	if (icache) {
+		cpu->icache = soft_icache_new();
+		if (!cpu->icache)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void soft_cpu_destroy(struct soft_cpu *cpu)
+{
+	soft_icache_free(cpu->icache);
+	cpu->icache = NULL;
+}
+
+void soft_cpu_kick(struct soft_cpu *cpu)
+{
+	__atomic_store_n(&cpu->kick, 1, __ATOMIC_RELEASE);
+}
+
+void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t pa, uint64_t len)
+{
+	if (cpu->icache && soft_icache_invalidate(cpu->icache, pa, len))
+		cpu->block_stop = 1;
+}
+
+void soft_cpu_flush_code_tlb(struct soft_cpu *cpu)
+{
+	if (cpu->icache)
+		soft_icache_bump_epoch(cpu->icache);
+}
+
+/* ---- fetch and decode ---- */
+
+/* Fetch and decode the instruction at cpu->rip.  *pa = physical address of
+ * its first byte; *crosses = it spans two pages. */
+static int fetch_decode(struct soft_cpu *cpu, struct x86_insn *in, uint64_t *pa, bool *crosses)
+{
+	uint8_t buf[X86_MAX_INSN_LEN];
+	struct soft_fault f;
+	uint64_t la = lin(cpu, SEG_CS, cpu->rip);
+	unsigned n = 4096 - (unsigned)(la & 4095);
+	if (n > X86_MAX_INSN_LEN)
+		n = X86_MAX_INSN_LEN;
+	if (cpu->ops->fetch(cpu->ops_opaque, la, buf, n, pa, &f))
+		return from_fault(cpu, &f);
+	int r = x86_decode(buf, n, (enum soft_mode)cpu->mode, in);
+	*crosses = false;
+	if (r == X86_DEC_MORE) {
+		uint64_t pa2;
+		if (cpu->ops->fetch(cpu->ops_opaque, la + n, buf + n, X86_MAX_INSN_LEN - n, &pa2, &f))
+			return from_fault(cpu, &f);
+		*crosses = true;
+		r = x86_decode(buf, X86_MAX_INSN_LEN, (enum soft_mode)cpu->mode, in);
+	}
+	if (r == X86_DEC_GP)
+		return soft_gp0(cpu);
+	if (r != X86_DEC_OK)
+		return soft_ud(cpu);
+	return SOFT_OK;
+}
+
+static inline int exec_insn(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	cpu->next_rip = cpu->rip + in->len;
+	int r = in->exec(cpu, in);
+	if (likely(r == SOFT_OK)) {
+		cpu->rip = cpu->next_rip;
+		cpu->icount++;
+	}
+	return r;
+}
+
+int soft_cpu_step(struct soft_cpu *cpu)
+{
+	struct x86_insn in;
+	uint64_t pa;
+	bool crosses;
+	int r = fetch_decode(cpu, &in, &pa, &crosses);
+	if (r)
+		return r;
+	cpu->uncached_insns++;
+	return exec_insn(cpu, &in);
+}
+
+void soft_specialize(struct x86_insn *in); /* exec_fast.c */
+
+/* Decode a block starting at cpu->rip (physical pa) without executing it. */
+static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t pa)
+{
+	uint8_t page[4096];
+	struct x86_insn insns[SOFT_BLOCK_MAX];
+	struct soft_fault f;
+	uint64_t la = lin(cpu, SEG_CS, cpu->rip);
+	unsigned off = (unsigned)(la & 4095), avail = 4096 - off, pos = 0, n = 0;
+	uint64_t pa0;
+	if (cpu->ops->fetch(cpu->ops_opaque, la, page, avail, &pa0, &f))
+		return NULL;
+	while (n < SOFT_BLOCK_MAX && pos < avail) {
+		struct x86_insn *in = &insns[n];
+		if (x86_decode(page + pos, avail - pos, (enum soft_mode)cpu->mode, in) != X86_DEC_OK)
+			break;
+		soft_specialize(in);
+		n++;
+		pos += in->len;
+		if (!in->op || (in->op->flags & (F_BRANCH | F_STOP | F_REP)))
+			break;
+	}
+	if (!n)
+		return NULL;
+	return soft_icache_insert(cpu->icache, pa, cpu->rip, cpu->mode, insns, n);
+}
+
+static struct soft_block *find_block(struct soft_cpu *cpu)
+{
+	struct soft_fault f;
+	uint8_t dummy;
+	uint64_t pa;
+	uint64_t la = lin(cpu, SEG_CS, cpu->rip);
+	if (cpu->ops->fetch(cpu->ops_opaque, la, &dummy, 1, &pa, &f))
+		return NULL; /* the uncached step reports the fault */
+	if (pa == ~0ULL)
+		return NULL;
+	struct soft_block *b = soft_icache_lookup(cpu->icache, pa, cpu->mode);
+	if (b) {
+		cpu->icache_hits++;
+		return b;
+	}
+	cpu->icache_misses++;
+	return build_block(cpu, pa);
+}
+
+int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+{
+	uint64_t start = cpu->icount, executed = 0; /* executed: by the block loop */
+	int r = SOFT_STOP;
+	struct soft_icache *ic = cpu->icache;
+	struct soft_block *prev = NULL;
+	unsigned prev_slot = 0;
+
+	for (;;) {
+		uint64_t total = cpu->icount - start + executed;
+		if (total >= max)
+			break;
+		if (unlikely(__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
+			cpu->kick = 0;
+			r = SOFT_STOP;
+			break;
+		}
+		struct soft_block *b = NULL;
+		if (likely(ic)) {
+			if (unlikely(soft_icache_has_dead(ic)))
+				soft_icache_reap(ic);
+			uint64_t epoch = soft_icache_epoch(ic);
+			if (prev && prev->succ_epoch[prev_slot] == epoch &&
+			    prev->succ[prev_slot]->rip == cpu->rip && prev->succ[prev_slot]->mode == cpu->mode) {
+				b = prev->succ[prev_slot];
+				cpu->icache_hits++;
+			} else {
+				b = find_block(cpu);
+				if (b && prev) {
+					prev->succ[prev_slot] = b;
+					prev->succ_epoch[prev_slot] = soft_icache_epoch(ic);
+				}
+			}
+		}
+		if (!b || b->n > max - total) {
+			prev = NULL;
+			r = soft_cpu_step(cpu);
+			if (r)
+				break;
+			continue;
+		}
+		/* execute the block */
+		const struct x86_insn *in = b->insn;
+		unsigned i = 0, n = b->n;
+		uint64_t rip = cpu->rip, block_rip = rip;
+		cpu->block_stop = 0;
+		r = SOFT_OK;
+		do {
+			cpu->next_rip = rip + in->len;
+			r = in->exec(cpu, in);
+			if (unlikely(r))
+				break;
+			rip = cpu->next_rip;
+			cpu->rip = rip;
+			i++;
+			in++;
+			if (unlikely(cpu->block_stop))
+				break;
+		} while (i < n);
+		executed += i;
+		if (r)
+			break;
+		if (cpu->block_stop) {
+			prev = NULL; /* b may have been dropped */
+			continue;
+		}
+		prev = b;
+		/* slot 0: fell through past the block's end; slot 1: anything else */
+		prev_slot = rip != block_rip + b->bytes;
+	}
+	cpu->icount += executed;
+	if (r == SOFT_OK)
+		r = SOFT_STOP;
+	if (done)
+		*done = cpu->icount - start;
+	return r;
+}
+
+/* ---- state conversion ---- */
+
+void soft_cpu_get_regs(struct soft_cpu *cpu, struct x86_regs *r)
+{
+	memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
+	r->rip = cpu->rip;
+	r->rflags = soft_get_rflags(cpu);
+}
+
+void soft_cpu_set_regs(struct soft_cpu *cpu, const struct x86_regs *r)
+{
+	memcpy(cpu->gpr, r->gpr, sizeof(cpu->gpr));
+	cpu->rip = r->rip;
+	soft_set_rflags(cpu, r->rflags);
+}
+
+void soft_cpu_get_sregs(const struct soft_cpu *cpu, struct x86_sregs *s)
+{
+	memcpy(s->seg, cpu->seg, sizeof(s->seg));
+	s->tr = cpu->tr;
+	s->ldt = cpu->ldt;
+	s->gdt = cpu->gdt;
+	s->idt = cpu->idt;
+	s->cr0 = cpu->cr0;
+	s->cr2 = cpu->cr2;
+	s->cr3 = cpu->cr3;
+	s->cr4 = cpu->cr4;
+	s->cr8 = cpu->cr8;
+	s->efer = cpu->efer;
+	s->apic_base = cpu->apic_base;
+}
+
+void soft_cpu_set_sregs(struct soft_cpu *cpu, const struct x86_sregs *s)
+{
+	memcpy(cpu->seg, s->seg, sizeof(cpu->seg));
+	cpu->tr = s->tr;
+	cpu->ldt = s->ldt;
+	cpu->gdt = s->gdt;
+	cpu->idt = s->idt;
+	cpu->cr0 = s->cr0;
+	cpu->cr2 = s->cr2;
+	cpu->cr3 = s->cr3;
+	cpu->cr4 = s->cr4;
+	cpu->cr8 = s->cr8;
+	cpu->efer = s->efer;
+	cpu->apic_base = s->apic_base;
+	soft_cpu_update_mode(cpu);
+	soft_cpu_flush_code_tlb(cpu);
+}
+
+void soft_cpu_get_fpu(const struct soft_cpu *cpu, struct x86_fpu *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->fcw = cpu->fpu.fcw;
+	f->fsw = cpu->fpu.fsw;
+	f->ftw = cpu->fpu.ftw;
+	f->fop = cpu->fpu.fop;
+	f->fip = cpu->fpu.fip;
+	f->fdp = cpu->fpu.fdp;
+	f->mxcsr = cpu->mxcsr;
+	/* FXSAVE order: st[i] = ST(i) = physical register (TOP + i) & 7 */
+	unsigned top = (cpu->fpu.fsw >> 11) & 7;
+	for (unsigned i = 0; i < 8; i++) {
+		const struct soft_f80 *v = &cpu->fpu.st[(top + i) & 7];
+		memcpy(f->st[i], &v->mant, 8);
+		memcpy(f->st[i] + 8, &v->sexp, 2);
+	}
+	memcpy(f->xmm, cpu->xmm, sizeof(f->xmm));
+}
+
+void soft_cpu_set_fpu(struct soft_cpu *cpu, const struct x86_fpu *f)
+{
+	cpu->fpu.fcw = f->fcw;
+	cpu->fpu.fsw = f->fsw;
+	cpu->fpu.ftw = f->ftw;
+	cpu->fpu.fop = f->fop;
+	cpu->fpu.fip = f->fip;
+	cpu->fpu.fdp = f->fdp;
+	cpu->mxcsr = f->mxcsr;
+	unsigned top = (f->fsw >> 11) & 7;
+	for (unsigned i = 0; i < 8; i++) {
+		struct soft_f80 *v = &cpu->fpu.st[(top + i) & 7];
+		memcpy(&v->mant, f->st[i], 8);
+		memcpy(&v->sexp, f->st[i] + 8, 2);
+	}
+	memcpy(cpu->xmm, f->xmm, sizeof(cpu->xmm));
+}

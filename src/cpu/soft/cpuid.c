@@ -1,0 +1,127 @@
+/* CPUID: a coherent model that advertises exactly what the soft engine
+ * implements.
+ *
+ * Vendor: "GenuineIntel".  The interpreter follows the Intel SDM where the
+ * vendors differ (near branches ignore 66 in 64-bit mode, SYSENTER in long
+ * mode, BSF/BSR and shift undefined flags as Intel cores leave them) and
+ * guests pick vendor code paths from this string; an unknown vendor makes
+ * Linux and glibc fall back to generic paths but would not change the
+ * semantics we execute, so claiming the vendor whose semantics we model is
+ * the honest choice.  Consequence for the system layer: Linux touches
+ * IA32_MISC_ENABLE (0x1a0) on Intel CPUs, which must be implemented.
+ * Family/model 6/0x1a (Nehalem): the last Intel core whose feature set
+ * (SSE4.2, POPCNT, no AVX) matches ours. */
+#include <string.h>
+
+#include "cpu.h"
+#include "cpuid.h"
+#include "exec.h"
+
+#define MAX_BASIC 0x7
+#define MAX_EXT 0x80000008u
+
+/* leaf 1 */
+#define L1_ECX_SSE3 (1u << 0)
+#define L1_ECX_SSSE3 (1u << 9)
+#define L1_ECX_CX16 (1u << 13)
+#define L1_ECX_SSE41 (1u << 19)
+#define L1_ECX_SSE42 (1u << 20)
+#define L1_ECX_MOVBE (1u << 22)
+#define L1_ECX_POPCNT (1u << 23)
+#define L1_ECX_HYPERVISOR (1u << 31)
+#define L1_EDX_FPU (1u << 0)
+#define L1_EDX_PSE (1u << 3)
+#define L1_EDX_TSC (1u << 4)
+#define L1_EDX_MSR (1u << 5)
+#define L1_EDX_PAE (1u << 6)
+#define L1_EDX_CX8 (1u << 8)
+#define L1_EDX_APIC (1u << 9)
+#define L1_EDX_PGE (1u << 13)
+#define L1_EDX_CMOV (1u << 15)
+#define L1_EDX_CLFSH (1u << 19)
+#define L1_EDX_MMX (1u << 23)
+#define L1_EDX_FXSR (1u << 24)
+#define L1_EDX_SSE (1u << 25)
+#define L1_EDX_SSE2 (1u << 26)
+/* leaf 7.0 */
+#define L7_EBX_BMI1 (1u << 3)
+/* 0x80000001 */
+#define E1_ECX_LAHF_LM (1u << 0)
+#define E1_ECX_ABM (1u << 5)
+#define E1_ECX_PREFETCHW (1u << 8)
+#define E1_EDX_SYSCALL (1u << 11)
+#define E1_EDX_NX (1u << 20)
+#define E1_EDX_RDTSCP (1u << 27)
+#define E1_EDX_LM (1u << 29)
+
+static uint32_t str4(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, 4);
+	return v;
+}
+
+void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
+		struct soft_cpuid_regs *o)
+{
+	static const char brand[48] = "ringvm soft x86-64 CPU";
+	memset(o, 0, sizeof(*o));
+	/* Intel: an out-of-range basic leaf returns the highest basic leaf */
+	if ((leaf > MAX_BASIC && leaf < 0x40000000u) || (leaf > 0x40000000u && leaf < 0x80000000u) ||
+	    leaf > MAX_EXT)
+		leaf = MAX_BASIC;
+	switch (leaf) {
+	case 0:
+		o->eax = MAX_BASIC;
+		o->ebx = str4("Genu");
+		o->edx = str4("ineI");
+		o->ecx = str4("ntel");
+		break;
+	case 1:
+		o->eax = 0x000106a5; /* family 6, model 0x1a, stepping 5 */
+		o->ebx = (8u << 8) | (1u << 16); /* CLFLUSH 64 bytes, 1 logical CPU, APIC ID 0 */
+		o->ecx = L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 | L1_ECX_SSE42 |
+			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0);
+		o->edx = L1_EDX_FPU | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR | L1_EDX_PAE | L1_EDX_CX8 |
+			 L1_EDX_APIC | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_CLFSH | L1_EDX_MMX |
+			 L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
+		break;
+	case 7:
+		if (subleaf == 0)
+			o->ebx = SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0;
+		break;
+	case 0x40000000u:
+		o->eax = 0x40000000u;
+		o->ebx = str4("ring");
+		o->ecx = str4("vmri");
+		o->edx = str4("ngvm");
+		break;
+	case 0x80000000u:
+		o->eax = MAX_EXT;
+		break;
+	case 0x80000001u:
+		o->ecx = E1_ECX_LAHF_LM | E1_ECX_PREFETCHW | (SOFT_MODEL_LZCNT ? E1_ECX_ABM : 0);
+		o->edx = E1_EDX_SYSCALL | E1_EDX_NX | E1_EDX_RDTSCP | E1_EDX_LM;
+		break;
+	case 0x80000002u: case 0x80000003u: case 0x80000004u:
+		memcpy(o, brand + 16 * (leaf - 0x80000002u), 16);
+		break;
+	case 0x80000008u:
+		o->eax = 40 | (48 << 8); /* physical / linear address bits */
+		break;
+	default:
+		break;
+	}
+	(void)cpu;
+}
+
+int soft_exec_cpuid(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	struct soft_cpuid_regs r;
+	soft_cpuid(cpu, (uint32_t)cpu->gpr[GPR_RAX], (uint32_t)cpu->gpr[GPR_RCX], &r);
+	cpu->gpr[GPR_RAX] = r.eax;
+	cpu->gpr[GPR_RBX] = r.ebx;
+	cpu->gpr[GPR_RCX] = r.ecx;
+	cpu->gpr[GPR_RDX] = r.edx;
+	return SOFT_OK;
+}

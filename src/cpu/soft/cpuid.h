@@ -1,0 +1,23 @@
+/* The CPU model the soft engine advertises: exactly what is implemented. */
+#ifndef RINGVM_SOFT_CPUID_H
+#define RINGVM_SOFT_CPUID_H
+
+#include <stdint.h>
+
+/* Optional features, compile-time switches of the model.  BMI1 needs the
+ * VEX-encoded ANDN/BEXTR/BLS* which are not executed yet, so it is off and
+ * F3 0F BC executes as BSF (what a CPU without BMI1 does). */
+#define SOFT_MODEL_BMI1 0
+#define SOFT_MODEL_LZCNT 1
+#define SOFT_MODEL_MOVBE 1
+
+struct soft_cpu;
+struct soft_cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+/* CPUID(leaf, subleaf) of the model for this vCPU. */
+void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
+		struct soft_cpuid_regs *out);
+
+#endif

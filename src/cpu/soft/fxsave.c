@@ -1,0 +1,252 @@
+/* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87 and SSE components
+ * only: XCR0 is taken as x87|SSE, the only state ringvm implements). */
+#include <string.h>
+
+#include "sse_common.h"
+#include "x87_image.h"
+
+#define CR4_OSXSAVE (1ULL << 18)
+#define XFEATURE_X87 1u
+#define XFEATURE_SSE 2u
+#define XCR0_SUPPORTED (XFEATURE_X87 | XFEATURE_SSE)
+#define XSAVE_HDR 512
+#define XSAVE_AREA 576
+
+/* FXSAVE/FXRSTOR: #NM if CR0.TS or CR0.EM (SDM: "#NM If CR0.TS[bit 3] = 1.
+ * If CR0.EM[bit 2] = 1."); 16-byte alignment (#GP). */
+static int fx_check(struct soft_cpu *cpu)
+{
+	if (cpu->cr0 & (X86_CR0_EM | X86_CR0_TS))
+		return soft_raise(cpu, X86_EXC_NM, false, 0);
+	return SOFT_OK;
+}
+
+/* Without REX.W (FXSAVE, not FXSAVE64) FIP/FDP are 32-bit offsets followed
+ * by the FCS/FDS selectors. */
+static void fx_pointer_format(const struct soft_cpu *cpu, const struct x86_insn *in, uint8_t *img)
+{
+	if (sse_rexw(in))
+		return;
+	uint32_t fip = (uint32_t)cpu->fpu.fip, fdp = (uint32_t)cpu->fpu.fdp;
+	memcpy(img + FXIMG_FIP, &fip, 4);
+	memcpy(img + FXIMG_FIP + 4, &cpu->fpu.fcs, 2);
+	memset(img + FXIMG_FIP + 6, 0, 2);
+	memcpy(img + FXIMG_FDP, &fdp, 4);
+	memcpy(img + FXIMG_FDP + 4, &cpu->fpu.fds, 2);
+	memset(img + FXIMG_FDP + 6, 0, 2);
+}
+
+int soft_exec_fxsave(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	uint8_t img[FXIMG_SIZE];
+	int r = fx_check(cpu);
+	if (r)
+		return r;
+	uint64_t la = soft_ea(cpu, in);
+	if (la & 15)
+		return soft_gp0(cpu);
+	memset(img, 0, sizeof(img));
+	x87_image_put_x87(cpu, img);
+	fx_pointer_format(cpu, in, img);
+	x87_image_put_sse(cpu, img);
+	/* Bytes 416..511 are reserved / available to software: not written. */
+	return soft_write(cpu, la, img, 416);
+}
+
+static void fx_load_pointers(struct soft_cpu *cpu, const struct x86_insn *in, const uint8_t *img)
+{
+	if (sse_rexw(in))
+		return;
+	uint32_t fip, fdp;
+	memcpy(&fip, img + FXIMG_FIP, 4);
+	memcpy(&fdp, img + FXIMG_FDP, 4);
+	memcpy(&cpu->fpu.fcs, img + FXIMG_FIP + 4, 2);
+	memcpy(&cpu->fpu.fds, img + FXIMG_FDP + 4, 2);
+	cpu->fpu.fip = fip;
+	cpu->fpu.fdp = fdp;
+}
+
+int soft_exec_fxrstor(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	uint8_t img[FXIMG_SIZE];
+	int r = fx_check(cpu);
+	if (r)
+		return r;
+	uint64_t la = soft_ea(cpu, in);
+	if (la & 15)
+		return soft_gp0(cpu);
+	if ((r = soft_read(cpu, la, img, 416)))
+		return r;
+	uint32_t mxcsr;
+	memcpy(&mxcsr, img + FXIMG_MXCSR, 4);
+	if (mxcsr & ~X87_MXCSR_MASK)
+		return soft_gp0(cpu);
+	x87_image_get_x87(cpu, img);
+	fx_load_pointers(cpu, in, img);
+	cpu->mxcsr = mxcsr;
+	x87_image_get_xmm(cpu, img);
+	return SOFT_OK;
+}
+
+/* LDMXCSR/STMXCSR: the usual SSE #UD/#NM rules; reserved bits -> #GP(0). */
+int soft_exec_ldmxcsr(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	uint32_t v;
+	int r = sse_check(cpu);
+	if (r || (r = soft_read(cpu, soft_ea(cpu, in), &v, 4)))
+		return r;
+	if (v & ~X87_MXCSR_MASK)
+		return soft_gp0(cpu);
+	cpu->mxcsr = v;
+	return SOFT_OK;
+}
+
+int soft_exec_stmxcsr(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	int r = sse_check(cpu);
+	if (r)
+		return r;
+	return soft_write(cpu, soft_ea(cpu, in), &cpu->mxcsr, 4);
+}
+
+/* ---- XSAVE family ---- */
+
+static int xs_check(struct soft_cpu *cpu, const struct x86_insn *in, uint64_t *la)
+{
+	if (!(cpu->cr4 & CR4_OSXSAVE))
+		return soft_raise(cpu, X86_EXC_UD, false, 0);
+	if (cpu->cr0 & X86_CR0_TS)
+		return soft_raise(cpu, X86_EXC_NM, false, 0);
+	*la = soft_ea(cpu, in);
+	if (*la & 63)
+		return soft_gp0(cpu);
+	return SOFT_OK;
+}
+
+static uint64_t xs_rfbm(const struct soft_cpu *cpu)
+{
+	uint64_t edx_eax = (cpu->gpr[GPR_RDX] << 32) | (cpu->gpr[GPR_RAX] & 0xffffffffu);
+	return edx_eax & XCR0_SUPPORTED;
+}
+
+/* compact: XSAVEC/XSAVES also write XCOMP_BV (bit 63 | RFBM).  With only
+ * the x87 and SSE components both formats have the same layout.  The
+ * legacy area is written piecewise, first access first, so a fault hits
+ * the same address as on hardware; bytes not saved are left alone. */
+static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact)
+{
+	uint64_t la;
+	int r = xs_check(cpu, in, &la);
+	if (r)
+		return r;
+	uint64_t rfbm = xs_rfbm(cpu);
+	uint8_t img[FXIMG_SIZE];
+	memset(img, 0, sizeof(img));
+	x87_image_put_x87(cpu, img);
+	fx_pointer_format(cpu, in, img);
+	x87_image_put_sse(cpu, img);
+	if (rfbm & XFEATURE_X87) {
+		if ((r = soft_write(cpu, la, img, 24)) ||
+		    (r = soft_write(cpu, la + FXIMG_ST, img + FXIMG_ST, 128)))
+			return r;
+	}
+	if (rfbm & XFEATURE_SSE) {
+		if ((r = soft_write(cpu, la + FXIMG_MXCSR, img + FXIMG_MXCSR, 8)) ||
+		    (r = soft_write(cpu, la + FXIMG_XMM, img + FXIMG_XMM, 256)))
+			return r;
+	}
+	uint8_t hdr[16];
+	if ((r = soft_read(cpu, la + XSAVE_HDR, hdr, 8)))
+		return r;
+	uint64_t bv;
+	memcpy(&bv, hdr, 8);
+	/* XINUSE is taken as all ones for the components we have. */
+	bv = compact ? rfbm : ((bv & ~rfbm) | rfbm);
+	memcpy(hdr, &bv, 8);
+	if (compact) {
+		uint64_t comp = rfbm | (1ULL << 63);
+		memcpy(hdr + 8, &comp, 8);
+	}
+	return soft_write(cpu, la + XSAVE_HDR, hdr, compact ? 16 : 8);
+}
+
+static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supervisor)
+{
+	uint64_t la;
+	int r = xs_check(cpu, in, &la);
+	if (r)
+		return r;
+	uint8_t hdr[64];
+	if ((r = soft_read(cpu, la + XSAVE_HDR, hdr, 64)))
+		return r;
+	uint64_t bv, comp;
+	memcpy(&bv, hdr, 8);
+	memcpy(&comp, hdr + 8, 8);
+	bool compacted = comp >> 63;
+	if (supervisor && !compacted)
+		return soft_gp0(cpu);
+	if (bv & ~(uint64_t)XCR0_SUPPORTED)
+		return soft_gp0(cpu);
+	if (compacted) {
+		if ((comp & ~(1ULL << 63)) & ~(uint64_t)XCR0_SUPPORTED)
+			return soft_gp0(cpu);
+		if (bv & ~comp)
+			return soft_gp0(cpu);
+	} else if (comp) {
+		return soft_gp0(cpu);
+	}
+	/* Header bytes that must be zero: 16..23 in the standard form, 16..63
+	 * in the compacted form (measured on the host). */
+	for (int i = 16; i < (compacted ? 64 : 24); i++)
+		if (hdr[i])
+			return soft_gp0(cpu);
+	uint64_t rfbm = xs_rfbm(cpu);
+	uint8_t img[FXIMG_SIZE];
+	if ((r = soft_read(cpu, la, img, 416)))
+		return r;
+	uint32_t mxcsr;
+	memcpy(&mxcsr, img + FXIMG_MXCSR, 4);
+	/* MXCSR is loaded with the SSE component (standard form: whenever
+	 * RFBM[1] is set; compacted form: when XSTATE_BV[1] is set too). */
+	bool load_mxcsr = (rfbm & XFEATURE_SSE) && (!compacted || (bv & XFEATURE_SSE));
+	if (load_mxcsr && (mxcsr & ~X87_MXCSR_MASK))
+		return soft_gp0(cpu);
+	if (rfbm & XFEATURE_X87) {
+		if (bv & XFEATURE_X87) {
+			x87_image_get_x87(cpu, img);
+			fx_load_pointers(cpu, in, img);
+		} else {
+			x87_state_init(cpu);
+		}
+	}
+	if (rfbm & XFEATURE_SSE) {
+		if (bv & XFEATURE_SSE)
+			x87_image_get_xmm(cpu, img);
+		else
+			memset(cpu->xmm, 0, sizeof(cpu->xmm));
+	}
+	if (load_mxcsr)
+		cpu->mxcsr = mxcsr;
+	else if (compacted && (rfbm & XFEATURE_SSE))
+		cpu->mxcsr = 0x1f80;
+	return SOFT_OK;
+}
+
+int soft_exec_xsave(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_save(cpu, in, false); }
+int soft_exec_xsaveopt(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_save(cpu, in, false); }
+int soft_exec_xsavec(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_save(cpu, in, true); }
+int soft_exec_xrstor(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_restore(cpu, in, false); }
+
+int soft_exec_xsaves(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl != 0)
+		return soft_gp0(cpu);
+	return xs_save(cpu, in, true);
+}
+
+int soft_exec_xrstors(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl != 0)
+		return soft_gp0(cpu);
+	return xs_restore(cpu, in, true);
+}

@@ -1,0 +1,180 @@
+/* Decoded-instruction cache (see icache.h).  Two hash tables: blocks by
+ * (pa, mode) for lookup, pages by physical page number listing their blocks
+ * for invalidation, plus a 64 Ki-bit filter of page numbers so that ordinary
+ * data writes cost one bit test. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "icache.h"
+
+static unsigned blk_hash(uint64_t pa, unsigned mode)
+{
+	uint64_t h = (pa ^ ((uint64_t)mode << 61)) * 0x9e3779b97f4a7c15ULL;
+	return (unsigned)(h >> 51) & (BLK_HASH - 1);
+}
+
+static unsigned page_hash(uint64_t ppn)
+{
+	return (unsigned)((ppn * 0x9e3779b97f4a7c15ULL) >> 54) & (PAGE_HASH - 1);
+}
+
+static unsigned filter_bit(uint64_t ppn)
+{
+	return (unsigned)(ppn ^ (ppn >> 16)) & (FILTER_BITS - 1);
+}
+
+struct soft_icache *soft_icache_new(void)
+{
+	struct soft_icache *ic = calloc(1, sizeof(*ic));
+	if (ic)
+		ic->epoch = 1;
+	return ic;
+}
+
+static void free_chain(struct soft_block *b)
+{
+	while (b) {
+		struct soft_block *n = b->hnext;
+		free(b);
+		b = n;
+	}
+}
+
+void soft_icache_free(struct soft_icache *ic)
+{
+	if (!ic)
+		return;
+	for (unsigned i = 0; i < BLK_HASH; i++)
+		free_chain(ic->blk[i]);
+	for (unsigned i = 0; i < PAGE_HASH; i++) {
+		struct soft_code_page *p = ic->pages[i];
+		while (p) {
+			struct soft_code_page *n = p->next;
+			free(p);
+			p = n;
+		}
+	}
+	free_chain(ic->dead);
+	free(ic);
+}
+
+struct soft_block *soft_icache_lookup(struct soft_icache *ic, uint64_t pa, unsigned mode)
+{
+	for (struct soft_block *b = ic->blk[blk_hash(pa, mode)]; b; b = b->hnext)
+		if (b->pa == pa && b->mode == mode)
+			return b;
+	return NULL;
+}
+
+static struct soft_code_page *page_find(struct soft_icache *ic, uint64_t ppn, bool create)
+{
+	unsigned h = page_hash(ppn);
+	for (struct soft_code_page *p = ic->pages[h]; p; p = p->next)
+		if (p->ppn == ppn)
+			return p;
+	if (!create)
+		return NULL;
+	struct soft_code_page *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ppn = ppn;
+	p->next = ic->pages[h];
+	ic->pages[h] = p;
+	ic->filter[filter_bit(ppn) / 64] |= 1ULL << (filter_bit(ppn) % 64);
+	return p;
+}
+
+struct soft_block *soft_icache_insert(struct soft_icache *ic, uint64_t pa, uint64_t rip,
+				      unsigned mode, const struct x86_insn *insns, unsigned n)
+{
+	struct soft_code_page *pg = page_find(ic, pa >> 12, true);
+	if (!pg)
+		return NULL;
+	struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct x86_insn));
+	if (!b)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	b->pa = pa;
+	b->rip = rip;
+	b->mode = (uint8_t)mode;
+	b->n = (uint16_t)n;
+	for (unsigned i = 0; i < n; i++)
+		b->bytes = (uint16_t)(b->bytes + insns[i].len);
+	memcpy(b->insn, insns, n * sizeof(struct x86_insn));
+	unsigned h = blk_hash(pa, mode);
+	b->hnext = ic->blk[h];
+	ic->blk[h] = b;
+	b->pnext = pg->blocks;
+	pg->blocks = b;
+	ic->nblocks++;
+	return b;
+}
+
+bool soft_icache_maybe_code(const struct soft_icache *ic, uint64_t pa)
+{
+	unsigned bit = filter_bit(pa >> 12);
+	return ic->filter[bit / 64] & (1ULL << (bit % 64));
+}
+
+static void drop_page(struct soft_icache *ic, uint64_t ppn)
+{
+	unsigned h = page_hash(ppn);
+	struct soft_code_page **pp = &ic->pages[h];
+	while (*pp && (*pp)->ppn != ppn)
+		pp = &(*pp)->next;
+	struct soft_code_page *pg = *pp;
+	if (!pg)
+		return;
+	*pp = pg->next;
+	for (struct soft_block *b = pg->blocks, *nb; b; b = nb) {
+		nb = b->pnext;
+		struct soft_block **hp = &ic->blk[blk_hash(b->pa, b->mode)];
+		while (*hp != b)
+			hp = &(*hp)->hnext;
+		*hp = b->hnext;
+		b->hnext = ic->dead;
+		ic->dead = b;
+		ic->nblocks--;
+	}
+	free(pg);
+	/* the filter bit stays set (it may be shared); harmless */
+	ic->epoch++;
+	ic->ninval++;
+}
+
+bool soft_icache_invalidate(struct soft_icache *ic, uint64_t pa, uint64_t len)
+{
+	bool any = false;
+	if (!len)
+		return false;
+	uint64_t first = pa >> 12, last = (pa + len - 1) >> 12;
+	for (uint64_t ppn = first; ppn <= last; ppn++) {
+		unsigned bit = filter_bit(ppn);
+		if (!(ic->filter[bit / 64] & (1ULL << (bit % 64))))
+			continue;
+		if (page_find(ic, ppn, false)) {
+			drop_page(ic, ppn);
+			any = true;
+		}
+		if (last - first > 1u << 20)
+			break; /* absurd ranges: callers flush instead */
+	}
+	return any;
+}
+
+void soft_icache_reap(struct soft_icache *ic)
+{
+	free_chain(ic->dead);
+	ic->dead = NULL;
+}
+
+void soft_icache_bump_epoch(struct soft_icache *ic)
+{
+	ic->epoch++;
+}
+
+void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations)
+{
+	*blocks = ic->nblocks;
+	*invalidations = ic->ninval;
+}

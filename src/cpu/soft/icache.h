@@ -1,0 +1,74 @@
+/* Decoded-instruction cache: straight-line blocks of predecoded
+ * instructions keyed by the guest-physical address of their first byte (and
+ * the decode mode).  Invalidated per 4 KiB physical page when any byte of a
+ * page holding cached code is written through the memory ops (or announced
+ * by soft_cpu_invalidate_code()). */
+#ifndef RINGVM_SOFT_ICACHE_H
+#define RINGVM_SOFT_ICACHE_H
+
+#include "decode.h"
+
+#define SOFT_BLOCK_MAX 64
+
+struct soft_block {
+	uint64_t pa;            /* guest-physical address of the first instruction */
+	uint64_t rip;           /* linear RIP it was decoded at (for chaining only) */
+	uint8_t mode;
+	uint16_t n;             /* instructions */
+	uint16_t bytes;         /* total length of the instructions */
+	struct soft_block *hnext;   /* hash chain */
+	struct soft_block *pnext;   /* blocks of the same page */
+	struct soft_block *succ[2]; /* chained successors (valid while epoch matches) */
+	uint64_t succ_epoch[2];
+	struct x86_insn insn[];
+};
+
+#define BLK_HASH 8192
+#define PAGE_HASH 1024
+#define FILTER_BITS 65536
+
+struct soft_code_page;
+struct soft_code_page {
+	uint64_t ppn;
+	struct soft_block *blocks;
+	struct soft_code_page *next;
+};
+
+struct soft_icache {
+	struct soft_block *blk[BLK_HASH];
+	struct soft_code_page *pages[PAGE_HASH];
+	uint64_t filter[FILTER_BITS / 64];
+	struct soft_block *dead;   /* dropped, freed on reap (linked by hnext) */
+	uint64_t epoch;
+	uint64_t nblocks, ninval;
+};
+
+
+struct soft_icache *soft_icache_new(void);
+void soft_icache_free(struct soft_icache *ic);
+/* Find the block starting at physical pa in mode, or NULL. */
+struct soft_block *soft_icache_lookup(struct soft_icache *ic, uint64_t pa, unsigned mode);
+/* Insert a block (copied from insns); returns it or NULL on ENOMEM. */
+struct soft_block *soft_icache_insert(struct soft_icache *ic, uint64_t pa, uint64_t rip,
+				      unsigned mode, const struct x86_insn *insns, unsigned n);
+/* Cheap filter: might [pa, pa+len) hold cached code? */
+bool soft_icache_maybe_code(const struct soft_icache *ic, uint64_t pa);
+/* Drop all blocks on the physical pages touched by [pa, pa+len); returns
+ * true if anything was dropped (freeing is deferred to soft_icache_reap). */
+bool soft_icache_invalidate(struct soft_icache *ic, uint64_t pa, uint64_t len);
+/* Free blocks dropped since the last reap (no block may be executing). */
+void soft_icache_reap(struct soft_icache *ic);
+static inline bool soft_icache_has_dead(const struct soft_icache *ic)
+{
+	return ic->dead != NULL;
+}
+/* Epoch: bumped on every invalidation / flush; chained links are valid only
+ * within one epoch. */
+static inline uint64_t soft_icache_epoch(const struct soft_icache *ic)
+{
+	return ic->epoch;
+}
+void soft_icache_bump_epoch(struct soft_icache *ic);
+void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations);
+
+#endif
