@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build   # compiler and build system
+  cmake                                           # lets meson find Zydis (no .pc file)
   libcmocka-dev                                   # unit tests
   libzydis-dev                                    # reference decoder (soft CPU tests)
   clang lld libclang-rt-14-dev                    # libFuzzer targets, sanitizer runtime
