@@ -133,6 +133,13 @@ bool vm_should_stop(const struct vm *vm);
 
 /* The shared vCPU thread body (src/cpu/vcpu_loop.c). */
 void *vcpu_thread(void *arg);
+/* The one policy for port and MMIO accesses, used by the loop for exits and
+ * by engines that complete accesses inside an instruction (soft): dispatch
+ * to the bus, count and time it.  Unclaimed ports read all-ones (returns
+ * -1); unmapped MMIO stops the VM with status 4 (returns -1, reads all-ones). */
+int vcpu_pio(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *val);
+int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+void vcpu_mmio_unmapped(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int why);
 /* Sum and print exit statistics (src/vmm/stats.c). */
 void vm_print_stats(struct vm *vm, FILE *out);
 

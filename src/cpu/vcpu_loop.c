@@ -53,9 +53,56 @@ static uint64_t guest_rip(struct vcpu *v)
 	return ~0ULL;
 }
 
+int vcpu_pio(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+	uint64_t t0 = clock_monotonic_ns();
+	uint64_t x = *val;
+	int r = write ? bus_write(&v->vm->pio, port, size, x) : bus_read(&v->vm->pio, port, size, &x);
+
+	if (r < 0) {
+		x = ~0ULL; /* unclaimed ports float high */
+		/* Guests probe ports freely; that is not an error. */
+		if (v->stats.pio_unhandled++ < 8)
+			pr_debug("vCPU %u: unhandled port %s 0x%04x size %u", v->id,
+				 write ? "write" : "read", port, size);
+	}
+	if (!write)
+		*val = (uint32_t)x;
+	v->stats.count[VCPU_EXIT_PIO]++;
+	v->stats.ns[VCPU_EXIT_PIO] += clock_monotonic_ns() - t0;
+	return r < 0 ? -1 : 0;
+}
+
+void vcpu_mmio_unmapped(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int why)
+{
+	char msg[200];
+	v->stats.mmio_unhandled++;
+	snprintf(msg, sizeof(msg),
+		 "%u-byte MMIO %s at unmapped guest-physical address 0x%" PRIx64
+		 " (rip 0x%" PRIx64 ")%s",
+		 size, write ? "write" : "read", gpa, guest_rip(v),
+		 why == -EINVAL ? ": access straddles a device window" : "");
+	guest_fault(v, msg);
+}
+
+int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	uint64_t t0 = clock_monotonic_ns();
+	int r = write ? bus_write(&v->vm->mmio, gpa, size, *val)
+		      : bus_read(&v->vm->mmio, gpa, size, val);
+	v->stats.count[VCPU_EXIT_MMIO]++;
+	v->stats.ns[VCPU_EXIT_MMIO] += clock_monotonic_ns() - t0;
+	if (r < 0) {
+		if (!write)
+			*val = ~0ULL;
+		vcpu_mmio_unmapped(v, gpa, size, write, r);
+		return -1;
+	}
+	return 0;
+}
+
 static void handle_pio(struct vcpu *v, struct vcpu_exit *e)
 {
-	struct vm *vm = v->vm;
 	unsigned size = e->pio.size;
 
 	if (size != 1 && size != 2 && size != 4) {
@@ -64,54 +111,29 @@ static void handle_pio(struct vcpu *v, struct vcpu_exit *e)
 	}
 	for (uint32_t i = 0; i < e->pio.count; i++) {
 		uint8_t *p = e->pio.data + (size_t)i * size;
-		uint64_t val = 0;
-		int r;
-		if (e->pio.write) {
+		uint32_t val = 0;
+		if (e->pio.write)
 			memcpy(&val, p, size);
-			r = bus_write(&vm->pio, e->pio.port, size, val);
-		} else {
-			r = bus_read(&vm->pio, e->pio.port, size, &val);
-			if (r < 0)
-				val = ~0ULL; /* unclaimed ports float high */
+		vcpu_pio(v, e->pio.port, size, e->pio.write, &val);
+		if (!e->pio.write)
 			memcpy(p, &val, size);
-		}
-		if (r < 0) {
-			/* Guests probe ports freely; that is not an error. */
-			if (v->stats.pio_unhandled++ < 8)
-				pr_debug("vCPU %u: unhandled port %s 0x%04x size %u", v->id,
-					 e->pio.write ? "write" : "read", e->pio.port, size);
-		}
 	}
 }
 
 static void handle_mmio(struct vcpu *v, struct vcpu_exit *e)
 {
-	struct vm *vm = v->vm;
 	unsigned size = e->mmio.size;
 	uint64_t val = 0;
-	int r;
 
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
 		guest_fault(v, "MMIO access with an invalid size");
 		return;
 	}
-	if (e->mmio.write) {
+	if (e->mmio.write)
 		memcpy(&val, e->mmio.data, size);
-		r = bus_write(&vm->mmio, e->mmio.gpa, size, val);
-	} else {
-		r = bus_read(&vm->mmio, e->mmio.gpa, size, &val);
+	vcpu_mmio(v, e->mmio.gpa, size, e->mmio.write, &val);
+	if (!e->mmio.write)
 		memcpy(e->mmio.data, &val, size);
-	}
-	if (r < 0) {
-		char msg[200];
-		v->stats.mmio_unhandled++;
-		snprintf(msg, sizeof(msg),
-			 "%u-byte MMIO %s at unmapped guest-physical address 0x%" PRIx64
-			 " (rip 0x%" PRIx64 ")%s",
-			 size, e->mmio.write ? "write" : "read", e->mmio.gpa, guest_rip(v),
-			 r == -EINVAL ? ": access straddles a device window" : "");
-		guest_fault(v, msg);
-	}
 }
 
 /* HLT with nothing that can wake this vCPU.  The machine is dead only when
@@ -190,7 +212,8 @@ static void vcpu_loop(struct vcpu *v)
 		case VCPU_EXIT_COUNT:
 			break;
 		}
-		if ((unsigned)e.reason < VCPU_EXIT_COUNT) {
+		if ((unsigned)e.reason < VCPU_EXIT_COUNT && e.reason != VCPU_EXIT_PIO &&
+		    e.reason != VCPU_EXIT_MMIO) {
 			v->stats.count[e.reason]++;
 			v->stats.ns[e.reason] += clock_monotonic_ns() - t0;
 		}
