@@ -131,6 +131,9 @@ static inline int sse_raise_flags(struct soft_cpu *cpu, uint32_t flags)
 /* A host operation d = op(d, s, imm) on copies of the operands. */
 typedef void (*sse_host_fn)(union soft_xmm *d, const union soft_xmm *s, unsigned imm);
 
+bool sse_pe_fix(struct soft_cpu *cpu, sse_host_fn fn, unsigned kind,
+		const union soft_xmm *d, const union soft_xmm *s);
+
 /* Run a SIMD floating-point operation with the guest's MXCSR semantics.
  * On SOFT_OK *d holds the result; otherwise *d is untouched.
  * pe_kind (sse_fp_pe.h, 0 = none): with an unmasked overflow/underflow
@@ -157,7 +160,7 @@ static inline int sse_fp_run(struct soft_cpu *cpu, sse_host_fn fn, union soft_xm
 	if (pe_kind && (unmasked & (MXCSR_OE | MXCSR_UE)) &&
 	    !(unmasked & (MXCSR_IE | MXCSR_DE | MXCSR_ZE))) {
 		flags &= ~MXCSR_PE;
-		if (sse_pe_unbounded(cpu, pe_kind, d, s))
+		if (sse_pe_fix(cpu, fn, pe_kind, d, s))
 			flags |= MXCSR_PE;
 	}
 	int st = sse_raise_flags_x(cpu, flags, multi);

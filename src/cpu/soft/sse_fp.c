@@ -124,8 +124,74 @@ SSE_FPI(roundps, "roundps", M128, SSE_REP16, 15, false)
 SSE_FPI(roundpd, "roundpd", M128, SSE_REP16, 15, false)
 SSE_FPI(roundss, "roundss", M32, SSE_REP16, 15, false)
 SSE_FPI(roundsd, "roundsd", M64, SSE_REP16, 15, false)
-SSE_FPI(dpps, "dpps", M128, SSE_REP256, 255, true)
-SSE_FPI(dppd, "dppd", M128, SSE_REP256, 255, true)
+
+/* DPPS/DPPD as the SDM defines them: multiply the selected lanes, then
+ * add pairwise, each step rounded and checked for exceptions on its own.
+ * An unmasked exception in a step stops there (later steps' flags are not
+ * raised), which is what the host does.  Unselected lanes are +0.0 and
+ * raise nothing. */
+int soft_exec_dpps(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	union soft_xmm s, d, a, b;
+	unsigned imm = (unsigned)in->imm;
+	int r = sse_check(cpu);
+	if (r || (r = sse_src(cpu, in, &s, M128)))
+		return r;
+	d = cpu->xmm[in->reg];
+	for (int i = 0; i < 4; i++) {
+		if (!(imm & (0x10u << i))) {
+			d.d[i] = 0;
+			s.d[i] = 0;
+		}
+	}
+	if ((r = sse_fp_run(cpu, sse_host_mulps, &d, &s, 0, false, PE_MUL | PE_PS)))
+		return r;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.d[0] = d.d[0];
+	b.d[0] = d.d[1];
+	a.d[1] = d.d[2];
+	b.d[1] = d.d[3];
+	if ((r = sse_fp_run(cpu, sse_host_addps, &a, &b, 0, false, PE_ADD | PE_PS)))
+		return r;
+	b.d[0] = a.d[1];
+	a.d[1] = 0;
+	b.d[1] = 0;
+	if ((r = sse_fp_run(cpu, sse_host_addps, &a, &b, 0, false, PE_ADD | PE_PS)))
+		return r;
+	for (int i = 0; i < 4; i++)
+		d.d[i] = (imm & (1u << i)) ? a.d[0] : 0;
+	cpu->xmm[in->reg] = d;
+	return SOFT_OK;
+}
+
+int soft_exec_dppd(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	union soft_xmm s, d, a, b;
+	unsigned imm = (unsigned)in->imm;
+	int r = sse_check(cpu);
+	if (r || (r = sse_src(cpu, in, &s, M128)))
+		return r;
+	d = cpu->xmm[in->reg];
+	for (int i = 0; i < 2; i++) {
+		if (!(imm & (0x10u << i))) {
+			d.q[i] = 0;
+			s.q[i] = 0;
+		}
+	}
+	if ((r = sse_fp_run(cpu, sse_host_mulpd, &d, &s, 0, false, PE_MUL | PE_PD)))
+		return r;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.q[0] = d.q[0];
+	b.q[0] = d.q[1];
+	if ((r = sse_fp_run(cpu, sse_host_addpd, &a, &b, 0, false, PE_ADD | PE_PD)))
+		return r;
+	for (int i = 0; i < 2; i++)
+		d.q[i] = (imm & (1u << i)) ? a.q[0] : 0;
+	cpu->xmm[in->reg] = d;
+	return SOFT_OK;
+}
 
 /* BLENDVPS/PD: the mask is the guest's XMM0 (host xmm0 is implicit too). */
 #define SSE_BLENDV(name, insn)                                                \

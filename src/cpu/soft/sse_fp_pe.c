@@ -7,8 +7,6 @@
  * significand to 24 or 53 bits and keeps the 15-bit exponent, which is
  * "unbounded" for float and double results.  +, -, *, / and sqrt are
  * correctly rounded at the selected precision. */
-#include "sse_fp_pe.h"
-
 #include <string.h>
 
 #include "sse_common.h"
@@ -70,8 +68,46 @@ static long double pe_elem(const union soft_xmm *x, unsigned i, bool dbl, bool d
 	return (long double)v;
 }
 
-bool sse_pe_unbounded(const struct soft_cpu *cpu, unsigned kind,
-		      const union soft_xmm *d, const union soft_xmm *s)
+/* Inputs of result lane `lane` of op(d, s) in isolation: every other
+ * input element becomes 1.0, which makes the other lanes exact and
+ * exception-free (1+1, 1-1, 1*1, 1/1, sqrt 1, double->float 1). */
+static void pe_isolate(unsigned kind, unsigned lane, union soft_xmm *d, union soft_xmm *s)
+{
+	unsigned shape = kind & PE_SHAPE_MASK, op = kind & PE_OP_MASK;
+	bool dbl = shape == PE_PD || shape == PE_SD;
+	unsigned n = dbl ? 2 : 4;
+	bool keep_d[4] = { false }, keep_s[4] = { false };
+
+	if (op == PE_HADD || op == PE_HSUB) {
+		unsigned half = (shape == PE_PS ? 4 : 2) / 2;
+		bool *k = lane < half ? keep_d : keep_s;
+		unsigned j = 2 * (lane % half);
+		k[j] = k[j + 1] = true;
+	} else if (op == PE_CVT_D2S) {
+		keep_s[lane] = true;
+		dbl = true;
+		n = 2;
+	} else {
+		keep_d[lane] = keep_s[lane] = true;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (dbl) {
+			if (!keep_d[i] && op != PE_CVT_D2S)
+				d->q[i] = 0x3ff0000000000000ULL;
+			if (!keep_s[i])
+				s->q[i] = 0x3ff0000000000000ULL;
+		} else {
+			if (!keep_d[i])
+				d->d[i] = 0x3f800000u;
+			if (!keep_s[i])
+				s->d[i] = 0x3f800000u;
+		}
+	}
+}
+
+/* PE of result lane `lane` rounded with an unbounded exponent. */
+static bool pe_lane_unbounded(const struct soft_cpu *cpu, unsigned kind, unsigned lane,
+			      const union soft_xmm *d, const union soft_xmm *s)
 {
 	unsigned shape = kind & PE_SHAPE_MASK, op = kind & PE_OP_MASK;
 	bool dbl = shape == PE_PD || shape == PE_SD;
@@ -81,45 +117,68 @@ bool sse_pe_unbounded(const struct soft_cpu *cpu, unsigned kind,
 	uint16_t cw = (uint16_t)(0x107f & ~0x0300u);
 	cw |= (uint16_t)((dbl ? 2u : 0u) << 8);
 	cw |= (uint16_t)(((cpu->mxcsr >> 13) & 3) << 10);
+	long double a, b;
+	unsigned xop;
+
+	switch (op) {
+	case PE_CVT_D2S:
+		cw &= (uint16_t)~0x0300u;
+		a = pe_elem(s, lane, true, daz);
+		b = 1.0L;
+		xop = XOP_ROUND;
+		break;
+	case PE_HADD:
+	case PE_HSUB: {
+		const union soft_xmm *x = lane < lanes / 2 ? d : s;
+		unsigned j = 2 * (lane % (lanes / 2));
+		a = pe_elem(x, j, dbl, daz);
+		b = pe_elem(x, j + 1, dbl, daz);
+		xop = op == PE_HADD ? XOP_ADD : XOP_SUB;
+		break;
+	}
+	case PE_ADDSUB:
+		a = pe_elem(d, lane, dbl, daz);
+		b = pe_elem(s, lane, dbl, daz);
+		xop = (lane & 1) ? XOP_ADD : XOP_SUB;
+		break;
+	default:
+		a = pe_elem(op == PE_SQRT ? s : d, lane, dbl, daz);
+		b = pe_elem(s, lane, dbl, daz);
+		xop = op == PE_ADD ? XOP_ADD : op == PE_SUB ? XOP_SUB :
+		      op == PE_MUL ? XOP_MUL : op == PE_DIV ? XOP_DIV : XOP_SQRT;
+		break;
+	}
+	return pe_x87(&a, &b, xop, cw);
+}
+
+bool sse_pe_fix(struct soft_cpu *cpu, sse_host_fn fn, unsigned kind,
+		const union soft_xmm *d, const union soft_xmm *s)
+{
+	unsigned shape = kind & PE_SHAPE_MASK, op = kind & PE_OP_MASK;
+	unsigned lanes = shape == PE_PS ? 4 : shape == PE_PD ? 2 : 1;
+	if (op == PE_CVT_D2S)
+		lanes = shape == PE_PD ? 2 : 1;
+	uint32_t masks = (cpu->mxcsr >> 7) & MXCSR_FLAGS;
 	bool pe = false;
 
-	if (op == PE_CVT_D2S) {
-		/* CVTSD2SS / CVTPD2PS: double source, single result */
-		cw &= (uint16_t)~0x0300u;
-		unsigned n = shape == PE_PD ? 2 : 1;
-		for (unsigned i = 0; i < n; i++) {
-			long double a = pe_elem(s, i, true, daz), one = 1.0L;
-			pe |= pe_x87(&a, &one, XOP_ROUND, cw);
+	for (unsigned lane = 0; lane < lanes; lane++) {
+		union soft_xmm d1 = *d, s1 = *s, t;
+		pe_isolate(kind, lane, &d1, &s1);
+		t = d1;
+		uint32_t h = sse_host_enter(cpu);
+		fn(&t, &s1, 0);
+		uint32_t f = sse_host_leave(h);
+		if (!(masks & MXCSR_UE) && !(f & MXCSR_UE)) {
+			t = d1;
+			h = sse_host_enter_x(cpu, MXCSR_FZ);
+			fn(&t, &s1, 0);
+			if (sse_host_leave(h) & MXCSR_UE)
+				f |= MXCSR_UE;
 		}
-		return pe;
-	}
-	for (unsigned i = 0; i < lanes; i++) {
-		long double a, b;
-		unsigned xop;
-		switch (op) {
-		case PE_HADD:
-		case PE_HSUB: {
-			/* lanes: pairs of dst, then pairs of src */
-			const union soft_xmm *x = i < lanes / 2 ? d : s;
-			unsigned j = 2 * (i % (lanes / 2));
-			a = pe_elem(x, j, dbl, daz);
-			b = pe_elem(x, j + 1, dbl, daz);
-			xop = op == PE_HADD ? XOP_ADD : XOP_SUB;
-			break;
-		}
-		case PE_ADDSUB:
-			a = pe_elem(d, i, dbl, daz);
-			b = pe_elem(s, i, dbl, daz);
-			xop = (i & 1) ? XOP_ADD : XOP_SUB;
-			break;
-		default:
-			a = pe_elem(op == PE_SQRT ? s : d, i, dbl, daz);
-			b = pe_elem(s, i, dbl, daz);
-			xop = op == PE_ADD ? XOP_ADD : op == PE_SUB ? XOP_SUB :
-			      op == PE_MUL ? XOP_MUL : op == PE_DIV ? XOP_DIV : XOP_SQRT;
-			break;
-		}
-		pe |= pe_x87(&a, &b, xop, cw);
+		if (f & (MXCSR_OE | MXCSR_UE) & ~masks)
+			pe |= pe_lane_unbounded(cpu, kind, lane, d, s);
+		else
+			pe |= (f & MXCSR_PE) != 0;
 	}
 	return pe;
 }

@@ -2,9 +2,6 @@
 #ifndef RINGVM_SOFT_SSE_FP_PE_H
 #define RINGVM_SOFT_SSE_FP_PE_H
 
-#include <stdbool.h>
-
-#include "cpu.h"
 
 /* kind = operation | shape; 0 = not recomputed. */
 enum {
@@ -14,9 +11,10 @@ enum {
 	PE_SHAPE_MASK = 0xf0,
 };
 
-/* Would any lane of op(d, s) be inexact when rounded with an unbounded
- * exponent (guest RC, DAZ)? */
-bool sse_pe_unbounded(const struct soft_cpu *cpu, unsigned kind,
-		      const union soft_xmm *d, const union soft_xmm *s);
+/* sse_pe_fix(cpu, fn, kind, d, s), declared in sse_common.h: the PE
+ * flag of op(d, s) when an overflow/underflow exception is unmasked.  Per
+ * result lane: lanes with an unmasked overflow/underflow condition report
+ * PE of the result rounded with an unbounded exponent, the others their
+ * usual PE. */
 
 #endif

@@ -1,0 +1,257 @@
+/* The soft CPU side of the differential harness: see soft_exec.h.
+ *
+ * Guest linear addresses equal the native child's: the code page at
+ * DIFF_CODE_ADDR (read + execute), the data pages at DIFF_DATA_ADDR (read +
+ * write, no execute); everything else is not present, so the #PF error
+ * codes match what the host kernel reports for a user-mode access. */
+#include "soft_exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/cpu/soft/cpu.h"
+
+#define PF_W 0x2u
+#define PF_U 0x4u
+#define PF_I 0x10u
+
+struct soft_exec {
+	struct soft_cpu cpu;
+	uint8_t code[4096];
+	uint8_t data[DIFF_MEM_SIZE];
+};
+
+static void soft_exec_pf(struct soft_fault *f, uint64_t la, uint32_t err)
+{
+	f->vector = 14;
+	f->has_error = true;
+	f->error_code = err | PF_U;
+	f->cr2 = la;
+}
+
+/* Is [la, la+len) inside [base, base+size)?  If not, *bad = the first
+ * byte outside (the start of the next page for a split access). */
+static bool soft_exec_inside(uint64_t la, unsigned len, uint64_t base,
+			     uint64_t size, uint64_t *bad)
+{
+	if (la >= base && la - base < size) {
+		if (la - base + len <= size)
+			return true;
+		*bad = base + size;
+		return false;
+	}
+	*bad = la;
+	return false;
+}
+
+static int soft_exec_read(void *opaque, uint64_t la, void *dst, unsigned len,
+			  unsigned acc, struct soft_fault *f)
+{
+	struct soft_exec *se = opaque;
+	uint64_t bad, bad2;
+
+	if (soft_exec_inside(la, len, DIFF_DATA_ADDR, DIFF_MEM_SIZE, &bad)) {
+		memcpy(dst, se->data + (la - DIFF_DATA_ADDR), len);
+		return 0;
+	}
+	if (soft_exec_inside(la, len, DIFF_CODE_ADDR, 4096, &bad2)) {
+		if (acc == SOFT_ACC_READ) {
+			memcpy(dst, se->code + (la - DIFF_CODE_ADDR), len);
+			return 0;
+		}
+		/* natively writable, but no form writes to its own code */
+		soft_exec_pf(f, la, PF_W | 1u);
+		return -1;
+	}
+	soft_exec_pf(f, bad, acc == SOFT_ACC_RMW ? PF_W : 0);
+	return -1;
+}
+
+static int soft_exec_write(void *opaque, uint64_t la, const void *src, unsigned len,
+			   uint64_t pa[2], struct soft_fault *f)
+{
+	struct soft_exec *se = opaque;
+	uint64_t bad;
+
+	if (!soft_exec_inside(la, len, DIFF_DATA_ADDR, DIFF_MEM_SIZE, &bad)) {
+		soft_exec_pf(f, bad, PF_W);
+		return -1;
+	}
+	memcpy(se->data + (la - DIFF_DATA_ADDR), src, len);
+	pa[0] = la;
+	pa[1] = la + len - 1;
+	return 0;
+}
+
+static int soft_exec_fetch(void *opaque, uint64_t la, void *dst, unsigned len,
+			   uint64_t *pa, struct soft_fault *f)
+{
+	struct soft_exec *se = opaque;
+	uint64_t bad;
+
+	if (!soft_exec_inside(la, len, DIFF_CODE_ADDR, 4096, &bad)) {
+		soft_exec_pf(f, bad, PF_I);
+		return -1;
+	}
+	memcpy(dst, se->code + (la - DIFF_CODE_ADDR), len);
+	*pa = la;
+	return 0;
+}
+
+static int soft_exec_pio_in(void *opaque, uint16_t port, unsigned size,
+			    uint32_t *val, struct soft_fault *f)
+{
+	f->vector = 13;
+	f->has_error = true;
+	f->error_code = 0;
+	return -1;
+}
+
+static int soft_exec_pio_out(void *opaque, uint16_t port, unsigned size,
+			     uint32_t val, struct soft_fault *f)
+{
+	f->vector = 13;
+	f->has_error = true;
+	f->error_code = 0;
+	return -1;
+}
+
+static const struct soft_mem_ops soft_exec_ops = {
+	.read = soft_exec_read,
+	.write = soft_exec_write,
+	.fetch = soft_exec_fetch,
+	.pio_in = soft_exec_pio_in,
+	.pio_out = soft_exec_pio_out,
+};
+
+static void soft_exec_seg(struct x86_segment *s, uint16_t sel, uint8_t type, bool code)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->s = 1;
+	s->dpl = 3;
+	s->present = 1;
+	s->g = 1;
+	s->l = code;
+	s->db = !code;
+}
+
+static void soft_exec_sregs(struct x86_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* Linux user mode: __USER_CS 0x33, __USER_DS 0x2b */
+	soft_exec_seg(&s->seg[SEG_CS], 0x33, 0xb, true);
+	soft_exec_seg(&s->seg[SEG_SS], 0x2b, 0x3, false);
+	for (int i = 0; i < SEG_COUNT; i++) {
+		if (i == SEG_CS || i == SEG_SS)
+			continue;
+		soft_exec_seg(&s->seg[i], 0, 0x3, false);
+	}
+	s->tr.type = 0xb;
+	s->tr.present = 1;
+	s->tr.limit = 0x67;
+	s->ldt.unusable = 1;
+	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
+		 X86_CR0_AM | X86_CR0_PG;
+	s->cr4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT |
+		 (1ULL << 18) /* OSXSAVE, as Linux sets it on this host */;
+	s->efer = X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+}
+
+void soft_exec_default_control(uint64_t *cr0, uint64_t *cr4)
+{
+	struct x86_sregs s;
+	soft_exec_sregs(&s);
+	*cr0 = s.cr0;
+	*cr4 = s.cr4;
+}
+
+void soft_exec_set_control(struct soft_exec *se, uint64_t cr0, uint64_t cr4)
+{
+	struct x86_sregs s;
+	soft_cpu_get_sregs(&se->cpu, &s);
+	s.cr0 = cr0;
+	s.cr4 = cr4;
+	soft_cpu_set_sregs(&se->cpu, &s);
+	soft_cpu_update_mode(&se->cpu);
+}
+
+struct soft_exec *soft_exec_create(void)
+{
+	struct soft_exec *se = calloc(1, sizeof(*se));
+	if (!se)
+		return NULL;
+	if (soft_cpu_init(&se->cpu, &soft_exec_ops, se, false) != 0) {
+		free(se);
+		return NULL;
+	}
+	struct x86_sregs s;
+	soft_exec_sregs(&s);
+	soft_cpu_set_sregs(&se->cpu, &s);
+	soft_cpu_update_mode(&se->cpu);
+	return se;
+}
+
+void soft_exec_destroy(struct soft_exec *se)
+{
+	if (!se)
+		return;
+	soft_cpu_destroy(&se->cpu);
+	free(se);
+}
+
+void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
+		   struct diff_result *r)
+{
+	struct soft_cpu *cpu = &se->cpu;
+	struct x86_regs regs = c->in.regs;
+
+	memset(se->code, 0xcc, 32);
+	memcpy(se->code, c->code, c->len);
+	memcpy(se->data, c->in.mem, DIFF_MEM_SIZE);
+	regs.rip = DIFF_CODE_ADDR;
+	regs.rflags = 0x202 | (regs.rflags & 0xcd5);
+	soft_cpu_set_regs(cpu, &regs);
+	soft_cpu_set_fpu(cpu, &c->in.fpu);
+	/* not part of struct x86_fpu: reset like the native side (XRSTOR of
+	 * a 64-bit image leaves the x87 CS/DS selectors 0) */
+	cpu->fpu.fcs = 0;
+	cpu->fpu.fds = 0;
+	memset(&cpu->exc, 0, sizeof(cpu->exc));
+	cpu->error[0] = 0;
+
+	/* Step until the whole byte string ran (forms may hold a short
+	 * sequence; natively it runs up to the int3 after it). */
+	int st = SOFT_OK;
+	for (int n = 0; n < 16; n++) {
+		st = soft_cpu_step(cpu);
+		if (st != SOFT_OK || cpu->rip < DIFF_CODE_ADDR ||
+		    cpu->rip >= DIFF_CODE_ADDR + c->len)
+			break;
+	}
+
+	memset(r, 0, sizeof(*r));
+	soft_cpu_get_regs(cpu, &r->out.regs);
+	soft_cpu_get_fpu(cpu, &r->out.fpu);
+	r->out.fpu.fop = 0;
+	r->out.fpu.fip = 0;
+	r->out.fpu.fdp = 0;
+	for (int i = 0; i < 8; i++)
+		memset(&r->out.fpu.st[i][10], 0, 6);
+	memcpy(r->out.mem, se->data, DIFF_MEM_SIZE);
+	switch (st) {
+	case SOFT_OK:
+		r->vector = DIFF_VEC_NONE;
+		break;
+	case SOFT_EXC:
+		r->vector = cpu->exc.vector;
+		r->error_code = cpu->exc.has_error ? cpu->exc.error_code : 0;
+		r->fault_addr = cpu->exc.cr2;
+		break;
+	default:
+		r->vector = DIFF_VEC_UNSUPP;
+		break;
+	}
+}

@@ -1,0 +1,19 @@
+/* Run one diff case on the soft CPU (64-bit mode, CPL3, flat segments)
+ * with memory ops over buffers mirroring the native child's pages. */
+#ifndef RINGVM_DIFF_SOFT_EXEC_H
+#define RINGVM_DIFF_SOFT_EXEC_H
+
+#include "diff_state.h"
+
+struct soft_exec;
+
+struct soft_exec *soft_exec_create(void);
+void soft_exec_destroy(struct soft_exec *se);
+void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
+		   struct diff_result *r);
+/* Change CR0/CR4 for the following runs (mode checks the host cannot do
+ * natively); soft_exec_default_control() gives the Linux-like defaults. */
+void soft_exec_set_control(struct soft_exec *se, uint64_t cr0, uint64_t cr4);
+void soft_exec_default_control(uint64_t *cr0, uint64_t *cr4);
+
+#endif
