@@ -143,11 +143,26 @@ static void seg_real(struct x86_segment *s, uint16_t sel, uint8_t type)
 	s->present = 1;
 }
 
-int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque, bool icache)
+/* Power-on / INIT state (SDM vol. 3, 10.1.1).  Keeps the attachments
+ * (memory ops, system hooks, icache) and the counters. */
+void soft_cpu_reset(struct soft_cpu *cpu)
 {
+	const struct soft_mem_ops *ops = cpu->ops;
+	void *opaque = cpu->ops_opaque;
+	const struct soft_sys_ops *sys = cpu->sys;
+	struct soft_icache *ic = cpu->icache;
+	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
+		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->ops = ops;
 	cpu->ops_opaque = opaque;
+	cpu->sys = sys;
+	cpu->icache = ic;
+	cpu->icount = icount;
+	cpu->icache_hits = hits;
+	cpu->icache_misses = misses;
+	cpu->uncached_insns = unc;
+	cpu->tsc_offset = tsc_offset;
 	for (int i = 0; i < SEG_COUNT; i++)
 		seg_real(&cpu->seg[i], 0, 3);
 	seg_real(&cpu->seg[SEG_CS], 0xf000, 0xb);
@@ -164,9 +179,30 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
 	cpu->pat = 0x0007040600070406ULL;
 	cpu->misc_enable = 1; /* fast strings */
+	cpu->xcr0 = 1;
+	cpu->dr[6] = 0xffff0ff0;
+	cpu->dr[7] = 0x400;
 	cpu->fpu.fcw = 0x37f;
 	cpu->mxcsr = 0x1f80;
 	soft_cpu_update_mode(cpu);
+	soft_cpu_flush_code_tlb(cpu);
+	if (sys && sys->tlb_flush)
+		sys->tlb_flush(sys->opaque, SOFT_FLUSH_ALL, 0);
+}
+
+void soft_cpu_sipi(struct soft_cpu *cpu, uint8_t vector)
+{
+	seg_real(&cpu->seg[SEG_CS], (uint16_t)(vector << 8), 0xb);
+	cpu->rip = 0;
+	soft_cpu_update_mode(cpu);
+}
+
+int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque, bool icache)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->ops = ops;
+	cpu->ops_opaque = opaque;
+	soft_cpu_reset(cpu);
 	if (icache) {
 		cpu->icache = soft_icache_new();
 		if (!cpu->icache)
@@ -244,6 +280,7 @@ int soft_cpu_step(struct soft_cpu *cpu)
 	struct x86_insn in;
 	uint64_t pa;
 	bool crosses;
+	cpu->shadow = 0; /* an interrupt shadow covers this one instruction */
 	int r = fetch_decode(cpu, &in, &pa, &crosses);
 	if (r)
 		return r;
@@ -310,6 +347,15 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 		uint64_t total = cpu->icount - start + executed;
 		if (total >= max)
 			break;
+		if (unlikely(cpu->shadow)) {
+			/* STI / MOV SS shadow: run the shadowed instruction alone,
+			 * so a kick right after it finds the CPU interruptible */
+			prev = NULL;
+			r = soft_cpu_step(cpu);
+			if (r)
+				break;
+			continue;
+		}
 		if (unlikely(__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
 			cpu->kick = 0;
 			r = SOFT_STOP;

@@ -12,7 +12,17 @@
  *   handlers_weak.c  a weak #UD stub for every listed handler
  *   flags.c          lazy flags;   exec_*.c  instruction families
  *   exec_fast.c      specialised hot handlers swapped in by the icache
- *   exec_sys.c seg.c minimal MOV CR / MSR / segment loads;  cpuid.c  the model
+ *   exec_sys.c       MOV CR/DR, CLTS LMSW SMSW, XGETBV/XSETBV, INVLPG, VMCALL,
+ *                    the TSS I/O bitmap;   seg.c  MOV/POP/PUSH Sreg, LxS
+ *   sys.h            system-architecture internals shared by sys_*.c
+ *   sys_desc.c       descriptors, segment loads with all checks, LGDT..LTR,
+ *                    LAR LSL VERR VERW ARPL, TSS stacks
+ *   sys_event.c      soft_cpu_deliver (IDT in real/protected/long mode, #DF,
+ *                    triple fault), IRET, interrupt shadow
+ *   sys_far.c        far JMP/CALL/RET, call gates, SYSCALL/SYSRET,
+ *                    SYSENTER/SYSEXIT, SWAPGS
+ *   sys_msr.c        RDMSR/WRMSR (core MSRs, then cpu->sys hooks)
+ *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
  *   disasm.c         x86_insn_format() for traces
  *   flatmem.c        flat bounds-checked memory ops for tests/benchmarks
@@ -82,7 +92,8 @@ enum soft_status {
 	SOFT_EXC = 1,     /* exception or software interrupt: see cpu->exc */
 	SOFT_HLT = 2,     /* HLT executed (rip is after the HLT) */
 	SOFT_STOP = 3,    /* budget exhausted or soft_cpu_kick() */
-	SOFT_INTERNAL = 4 /* emulation bug / unsupported state: see cpu->error */
+	SOFT_INTERNAL = 4, /* emulation bug / unsupported state: see cpu->error */
+	SOFT_SHUTDOWN = 5  /* triple fault (shutdown): see cpu->error */
 };
 
 /* Exception vectors. */
@@ -101,7 +112,9 @@ enum soft_event_kind {
 	SOFT_EV_SOFTINT, /* INT n: rip = next instruction, vector = n */
 	SOFT_EV_INT3,    /* INT3 (CC): rip = next instruction, vector 3 */
 	SOFT_EV_INTO,    /* INTO with OF=1: rip = next instruction, vector 4 */
-	SOFT_EV_INT1     /* INT1/ICEBP (F1): rip = next instruction, vector 1 */
+	SOFT_EV_INT1,    /* INT1/ICEBP (F1): rip = next instruction, vector 1 */
+	SOFT_EV_EXTINT,  /* external interrupt (soft_cpu_deliver) */
+	SOFT_EV_NMI      /* NMI (soft_cpu_deliver; vector 2; sets cpu->nmi_blocked) */
 };
 
 /* A pending exception / event reported to the caller. */
@@ -111,6 +124,8 @@ struct soft_exception {
 	bool has_error;
 	uint32_t error_code;
 	uint64_t cr2;        /* faulting linear address for #PF */
+	uint64_t insn_rip;   /* software interrupts: the INT instruction (rip is past it);
+			      * a fault while delivering it points here */
 };
 
 /* A fault produced by a memory op (filled in by the ops implementation). */
@@ -205,6 +220,27 @@ struct soft_fpu_state {
 	uint16_t fcs, fds;
 };
 
+/* ---- system hooks: what the core needs from the engine (engine_soft.c) ---- */
+
+enum soft_flush { SOFT_FLUSH_ALL, SOFT_FLUSH_NONGLOBAL, SOFT_FLUSH_PAGE };
+
+struct soft_sys_ops {
+	/* TLB maintenance the architecture requires: MOV CR3 (NONGLOBAL, or ALL
+	 * if CR4.PGE=0 ... either is correct to call), INVLPG (PAGE, la), changes
+	 * of CR0.PG/WP/PE, CR4.PAE/PSE/PGE/SMEP/SMAP, EFER.NXE/LMA (ALL).  The core
+	 * also flushes its own icache linear assumptions (soft_cpu_flush_code_tlb). */
+	void (*tlb_flush)(void *opaque, enum soft_flush kind, uint64_t la);
+	/* MSRs the core does not implement itself (APIC 0x1b/0x800-0x8ff/0x6e0,
+	 * kvmclock 0x4b564d00.., anything platform): return 0 and *val, or -1
+	 * for #GP. */
+	int (*rdmsr)(void *opaque, uint32_t msr, uint64_t *val);
+	int (*wrmsr)(void *opaque, uint32_t msr, uint64_t val);
+	/* Adjust the core's CPUID answer (APIC IDs, hypervisor leaves
+	 * 0x40000000+, topology): regs[4] = eax, ebx, ecx, edx in/out. */
+	void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+	void *opaque;
+};
+
 enum soft_mode { SOFT_MODE_16 = 0, SOFT_MODE_32 = 1, SOFT_MODE_64 = 2 };
 
 struct soft_cpu {
@@ -229,6 +265,16 @@ struct soft_cpu {
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
 	uint64_t tsc_aux, star, lstar, cstar, sfmask, kernel_gs_base;
 	uint64_t pat, misc_enable, sysenter_cs, sysenter_esp, sysenter_eip;
+
+	/* system layer (sys_*.c) */
+	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */
+	uint64_t xcr0;                    /* x87|SSE (XSETBV only if XSAVE is modelled) */
+	uint64_t tsc_offset;              /* guest TSC = ops->rdtsc() + tsc_offset */
+	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); no breakpoints */
+	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */
+	uint8_t shadow;                   /* STI / MOV SS interrupt shadow on the next insn */
+	uint8_t nmi_blocked;              /* set by NMI delivery, cleared by IRET */
+	uint8_t pad1[6];
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;
@@ -289,6 +335,41 @@ void soft_cpu_get_sregs(const struct soft_cpu *cpu, struct x86_sregs *s);
 void soft_cpu_set_sregs(struct soft_cpu *cpu, const struct x86_sregs *s);
 void soft_cpu_get_fpu(const struct soft_cpu *cpu, struct x86_fpu *f);
 void soft_cpu_set_fpu(struct soft_cpu *cpu, const struct x86_fpu *f);
+
+/* ---- system architecture (sys_*.c) ----
+ *
+ * Events: soft_cpu_run/step return SOFT_EXC with cpu->exc filled for faults,
+ * traps and software interrupts (INT n, INT3, INTO, INT1: rip already past
+ * the instruction).  The engine then calls soft_cpu_deliver_exception(),
+ * which delivers it through the IDT (the DPL check of INT n happens there).
+ * External interrupts and NMIs: soft_cpu_deliver(cpu, vector,
+ * SOFT_EV_EXTINT / SOFT_EV_NMI, false, 0) when soft_cpu_interruptible()
+ * (NMIs: when !cpu->nmi_blocked).  Interrupt shadow: after STI (IF 0->1),
+ * MOV SS or POP SS, soft_cpu_interruptible() is false until one more
+ * instruction retired; soft_cpu_run always executes that instruction first
+ * (soft_cpu_run(cpu, 1, NULL) executes just it). */
+
+/* Deliver an event now through the IDT in the current mode (real, protected,
+ * long; gates, privilege change with TSS stack switch, IST, error codes,
+ * nested faults -> #DF -> triple fault).  kind: enum soft_event_kind, or
+ * SOFT_EV_EXTINT for an external interrupt / SOFT_EV_NMI.  Returns SOFT_OK,
+ * or SOFT_SHUTDOWN (new status value) on triple fault with cpu->error set.
+ * (SOFT_INTERNAL for what is not modelled: task gates, virtual-8086 mode.) */
+int soft_cpu_deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool has_error,
+		     uint32_t error_code);
+/* After soft_cpu_run returned SOFT_EXC: deliver cpu->exc (sets CR2 for #PF). */
+int soft_cpu_deliver_exception(struct soft_cpu *cpu);
+/* Can an external interrupt be taken now (IF=1 and no STI/MOV SS shadow)? */
+bool soft_cpu_interruptible(const struct soft_cpu *cpu);
+/* MSRs outside instruction execution (state save/restore, the engine): the
+ * semantics of RDMSR/WRMSR at CPL 0 (core MSRs, then cpu->sys).  0, or -1
+ * where the instruction would #GP. */
+int soft_cpu_rdmsr(struct soft_cpu *cpu, uint32_t msr, uint64_t *val);
+int soft_cpu_wrmsr(struct soft_cpu *cpu, uint32_t msr, uint64_t val);
+/* INIT (to wait-for-SIPI state: the engine tracks that) and SIPI start: real
+ * mode CS = vector << 8, IP 0. */
+void soft_cpu_reset(struct soft_cpu *cpu);   /* power-on/INIT state, keeps ops/sys */
+void soft_cpu_sipi(struct soft_cpu *cpu, uint8_t vector);
 
 /* ---- helpers for handlers (implemented in cpu.c / flags.c / mem.c) ---- */
 

@@ -36,8 +36,13 @@
 #define L1_EDX_PAE (1u << 6)
 #define L1_EDX_CX8 (1u << 8)
 #define L1_EDX_APIC (1u << 9)
+#define L1_EDX_SEP (1u << 11)
+#define L1_EDX_MTRR (1u << 12)
 #define L1_EDX_PGE (1u << 13)
 #define L1_EDX_CMOV (1u << 15)
+#define L1_EDX_PAT (1u << 16)
+#define L1_ECX_XSAVE (1u << 26)
+#define L1_ECX_OSXSAVE (1u << 27)
 #define L1_EDX_CLFSH (1u << 19)
 #define L1_EDX_MMX (1u << 23)
 #define L1_EDX_FXSR (1u << 24)
@@ -51,6 +56,8 @@
 #define E1_ECX_PREFETCHW (1u << 8)
 #define E1_EDX_SYSCALL (1u << 11)
 #define E1_EDX_NX (1u << 20)
+#define E1_EDX_PDPE1GB (1u << 26)
+#define E7_EDX_INVTSC (1u << 8)
 #define E1_EDX_RDTSCP (1u << 27)
 #define E1_EDX_LM (1u << 29)
 
@@ -65,6 +72,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		struct soft_cpuid_regs *o)
 {
 	static const char brand[48] = "ringvm soft x86-64 CPU";
+	uint32_t req = leaf;
 	memset(o, 0, sizeof(*o));
 	/* Intel: an out-of-range basic leaf returns the highest basic leaf */
 	if ((leaf > MAX_BASIC && leaf < 0x40000000u) || (leaf > 0x40000000u && leaf < 0x80000000u) ||
@@ -82,9 +90,14 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		o->ebx = (8u << 8) | (1u << 16); /* CLFLUSH 64 bytes, 1 logical CPU, APIC ID 0 */
 		o->ecx = L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 | L1_ECX_SSE42 |
 			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0);
+		if (SOFT_MODEL_XSAVE) {
+			o->ecx |= L1_ECX_XSAVE;
+			if (cpu->cr4 & (1u << 18))
+				o->ecx |= L1_ECX_OSXSAVE;
+		}
 		o->edx = L1_EDX_FPU | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR | L1_EDX_PAE | L1_EDX_CX8 |
-			 L1_EDX_APIC | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_CLFSH | L1_EDX_MMX |
-			 L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
+			 L1_EDX_APIC | L1_EDX_SEP | L1_EDX_MTRR | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_PAT |
+			 L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
 		break;
 	case 7:
 		if (subleaf == 0)
@@ -101,7 +114,10 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		break;
 	case 0x80000001u:
 		o->ecx = E1_ECX_LAHF_LM | E1_ECX_PREFETCHW | (SOFT_MODEL_LZCNT ? E1_ECX_ABM : 0);
-		o->edx = E1_EDX_SYSCALL | E1_EDX_NX | E1_EDX_RDTSCP | E1_EDX_LM;
+		o->edx = E1_EDX_SYSCALL | E1_EDX_NX | E1_EDX_PDPE1GB | E1_EDX_RDTSCP | E1_EDX_LM;
+		break;
+	case 0x80000007u:
+		o->edx = E7_EDX_INVTSC;
 		break;
 	case 0x80000002u: case 0x80000003u: case 0x80000004u:
 		memcpy(o, brand + 16 * (leaf - 0x80000002u), 16);
@@ -112,7 +128,15 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 	default:
 		break;
 	}
-	(void)cpu;
+	if (cpu->sys && cpu->sys->cpuid) {
+		uint32_t regs[4] = { o->eax, o->ebx, o->ecx, o->edx };
+		/* the requested leaf: the engine may answer leaves the core clamps */
+		cpu->sys->cpuid(cpu->sys->opaque, req, subleaf, regs);
+		o->eax = regs[0];
+		o->ebx = regs[1];
+		o->ecx = regs[2];
+		o->edx = regs[3];
+	}
 }
 
 int soft_exec_cpuid(struct soft_cpu *cpu, const struct x86_insn *in)

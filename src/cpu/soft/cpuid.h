@@ -10,6 +10,10 @@
 #define SOFT_MODEL_BMI1 0
 #define SOFT_MODEL_LZCNT 1
 #define SOFT_MODEL_MOVBE 1
+/* XSAVE: fxsave.c implements XSAVE/XRSTOR for x87|SSE and exec_sys.c
+ * XGETBV/XSETBV/CR4.OSXSAVE, but it is not advertised yet: fxsave.c's RFBM
+ * does not honour XCR0 and leaf 0xD is not modelled.  Linux uses FXSAVE. */
+#define SOFT_MODEL_XSAVE 0
 
 struct soft_cpu;
 struct soft_cpuid_regs {

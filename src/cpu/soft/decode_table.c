@@ -336,7 +336,7 @@ const struct x86_opdesc x86_table_0f[256] = {
 			  ___, ___, ___, OP("encls", ud, 0)),
 		      RMT(OP("xgetbv", xgetbv, 0), OP("xsetbv", xsetbv, F_STOP), ___, ___,
 			  OP("vmfunc", vmx, 0), OP("xend", ud, 0), OP("xtest", ud, 0), OP("enclu", ud, 0)),
-		      ___,
+		      RMT(___, OP("vmmcall", vmx, 0), ___, ___, ___, ___, ___, ___),
 		      OP("smsw", smsw, 0, Rv),
 		      RMT(___, ___, ___, ___, ___, ___, OP("rdpkru", ud, 0), OP("wrpkru", ud, 0)),
 		      OP("lmsw", lmsw, F_STOP, Ew),

@@ -61,7 +61,7 @@ static inline void reg_set(struct soft_cpu *cpu, unsigned r, unsigned size, bool
 
 static inline bool canonical(uint64_t la)
 {
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
 }
 
 /* Offset (before segmentation) of the memory operand. */

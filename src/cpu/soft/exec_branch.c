@@ -122,6 +122,7 @@ static int soft_event(struct soft_cpu *cpu, unsigned vector, unsigned kind)
 	cpu->exc.has_error = false;
 	cpu->exc.error_code = 0;
 	cpu->exc.cr2 = 0;
+	cpu->exc.insn_rip = cpu->rip;
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
 	return SOFT_EXC;

@@ -2,11 +2,11 @@
 #include "cpuid.h"
 #include "exec.h"
 
-int soft_io_allowed(struct soft_cpu *cpu);
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
 
 static uint64_t tsc_now(struct soft_cpu *cpu)
 {
-	return cpu->ops->rdtsc ? cpu->ops->rdtsc(cpu->ops_opaque) : 0;
+	return (cpu->ops->rdtsc ? cpu->ops->rdtsc(cpu->ops_opaque) : 0) + cpu->tsc_offset;
 }
 
 int soft_exec_rdtsc(struct soft_cpu *cpu, const struct x86_insn *in)
@@ -30,10 +30,10 @@ int soft_exec_rdtscp(struct soft_cpu *cpu, const struct x86_insn *in)
 
 static int do_in(struct soft_cpu *cpu, const struct x86_insn *in, uint16_t port)
 {
-	int e = soft_io_allowed(cpu);
+	unsigned sz = in->size;
+	int e = soft_io_allowed(cpu, port, sz);
 	if (e)
 		return e;
-	unsigned sz = in->size;
 	uint32_t v = 0;
 	struct soft_fault f;
 	if (cpu->ops->pio_in(cpu->ops_opaque, port, sz, &v, &f))
@@ -44,7 +44,7 @@ static int do_in(struct soft_cpu *cpu, const struct x86_insn *in, uint16_t port)
 
 static int do_out(struct soft_cpu *cpu, const struct x86_insn *in, uint16_t port, unsigned sz)
 {
-	int e = soft_io_allowed(cpu);
+	int e = soft_io_allowed(cpu, port, sz);
 	if (e)
 		return e;
 	struct soft_fault f;
@@ -78,8 +78,9 @@ int soft_exec_out_dx(struct soft_cpu *cpu, const struct x86_insn *in)
 	return do_out(cpu, in, (uint16_t)cpu->gpr[GPR_RDX], out_size(in));
 }
 
-/* CLI/STI: IOPL-sensitive; the interrupt shadow of STI is the system
- * layer's business (STI ends a decoded block, F_STOP). */
+/* CLI/STI: IOPL-sensitive (#GP when CPL > IOPL in protected mode; VME/PVI
+ * are not modelled).  STI that sets IF starts the interrupt shadow (STI
+ * ends a decoded block, F_STOP, so soft_cpu_run sees it at once). */
 int soft_exec_cli(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
@@ -92,6 +93,8 @@ int soft_exec_sti(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
 		return soft_gp0(cpu);
+	if (!(cpu->rflags & X86_RFLAGS_IF))
+		cpu->shadow = 1; /* interrupts stay blocked for one more instruction */
 	cpu->rflags |= X86_RFLAGS_IF;
 	return SOFT_OK;
 }

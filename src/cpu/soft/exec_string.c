@@ -179,14 +179,8 @@ int soft_exec_scas(struct soft_cpu *cpu, const struct x86_insn *in)
 	}
 }
 
-/* I/O privilege: CPL <= IOPL, else #GP(0) (the TSS I/O bitmap is part 2). */
-int soft_io_allowed(struct soft_cpu *cpu);
-int soft_io_allowed(struct soft_cpu *cpu)
-{
-	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
-		return soft_gp0(cpu);
-	return SOFT_OK;
-}
+/* I/O privilege: CPL <= IOPL or the TSS I/O bitmap (exec_sys.c). */
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
 
 static int pio_fault(struct soft_cpu *cpu, const struct soft_fault *f)
 {
@@ -196,10 +190,10 @@ static int pio_fault(struct soft_cpu *cpu, const struct soft_fault *f)
 int soft_exec_ins(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	struct sctx c;
-	int e = soft_io_allowed(cpu);
+	sctx_init(cpu, in, &c);
+	int e = soft_io_allowed(cpu, (uint16_t)cpu->gpr[GPR_RDX], c.sz);
 	if (e)
 		return e;
-	sctx_init(cpu, in, &c);
 	bool rep = in->rep;
 	uint16_t port = (uint16_t)cpu->gpr[GPR_RDX];
 	for (unsigned n = 0;; n++) {
@@ -225,10 +219,10 @@ int soft_exec_ins(struct soft_cpu *cpu, const struct x86_insn *in)
 int soft_exec_outs(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	struct sctx c;
-	int e = soft_io_allowed(cpu);
+	sctx_init(cpu, in, &c);
+	int e = soft_io_allowed(cpu, (uint16_t)cpu->gpr[GPR_RDX], c.sz);
 	if (e)
 		return e;
-	sctx_init(cpu, in, &c);
 	bool rep = in->rep;
 	uint16_t port = (uint16_t)cpu->gpr[GPR_RDX];
 	for (unsigned n = 0;; n++) {

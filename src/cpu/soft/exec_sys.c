@@ -1,70 +1,113 @@
-/* Minimal system instructions the integer core needs for boot code and for
- * exact privilege faults: MOV to/from CR0/2/3/4/8, CLTS, SMSW, LMSW.  The
- * system layer (paging, MSRs, descriptor tables, task state) owns the rest
- * and may replace these. */
-#include "exec.h"
+/* Control and debug registers (SDM vol. 3, 2.5; vol. 2 MOV CR / MOV DR):
+ * MOV to/from CR0 CR2 CR3 CR4 CR8 with the reserved-bit and mode checks and
+ * their side effects (long-mode activation, TLB flushes through the system
+ * hooks), CLTS, LMSW, SMSW, XGETBV/XSETBV, INVLPG, the cache and
+ * virtualisation no-ops, and the TSS I/O permission bitmap. */
+#include "cpuid.h"
+#include "sys.h"
 
-#define CR4_KNOWN (0x3ff | (1u << 11) | (1u << 13) | (1u << 16) | (1u << 17) | (1u << 18) | \
-		   (1u << 20) | (1u << 21) | (1u << 22))
+#define CR0_VALID (X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | X86_CR0_NE | \
+		   X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
+#define CR4_TSD (1ULL << 2)
+#define CR4_DE (1ULL << 3)
+#define CR4_MCE (1ULL << 6)
+#define CR4_PCE (1ULL << 8)
+#define CR4_OSXSAVE (1ULL << 18)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+/* CR4 bits for features the model advertises (VME/PVI, UMIP, FSGSBASE,
+ * PCIDE, SMEP/SMAP, LA57 ... are not) */
+#define CR4_VALID (CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE | \
+		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0))
+#define MAXPHYADDR 40
 
-static void cr_changed(struct soft_cpu *cpu)
+static void update_lma(struct soft_cpu *cpu)
 {
-	/* EFER.LMA follows CR0.PG with EFER.LME */
 	if ((cpu->cr0 & X86_CR0_PG) && (cpu->efer & X86_EFER_LME))
 		cpu->efer |= X86_EFER_LMA;
 	else
 		cpu->efer &= ~X86_EFER_LMA;
 	soft_cpu_update_mode(cpu);
-	soft_cpu_flush_code_tlb(cpu);
+	cpu->block_stop = 1;
+}
+
+static int write_cr0(struct soft_cpu *cpu, uint64_t v)
+{
+	if (v >> 32)
+		return soft_gp0(cpu);
+	v = (v & CR0_VALID) | X86_CR0_ET;
+	if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
+		return soft_gp0(cpu);
+	if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
+		return soft_gp0(cpu);
+	uint64_t old = cpu->cr0;
+	if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (cpu->efer & X86_EFER_LME) &&
+	    (!(cpu->cr4 & X86_CR4_PAE) || cpu->seg[SEG_CS].l))
+		return soft_gp0(cpu);
+	if (!(v & X86_CR0_PG) && cpu->mode == SOFT_MODE_64)
+		return soft_gp0(cpu);
+	cpu->cr0 = v;
+	uint64_t lma = cpu->efer & X86_EFER_LMA;
+	update_lma(cpu);
+	if (((old ^ v) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) || lma != (cpu->efer & X86_EFER_LMA))
+		sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0);
+	return SOFT_OK;
+}
+
+static int write_cr3(struct soft_cpu *cpu, uint64_t v)
+{
+	if (cpu->mode == SOFT_MODE_64 && (v >> MAXPHYADDR))
+		return soft_gp0(cpu);
+	cpu->cr3 = v;
+	sys_tlb_flush(cpu, (cpu->cr4 & X86_CR4_PGE) ? SOFT_FLUSH_NONGLOBAL : SOFT_FLUSH_ALL, 0);
+	return SOFT_OK;
+}
+
+static int write_cr4(struct soft_cpu *cpu, uint64_t v)
+{
+	if (v & ~(uint64_t)CR4_VALID)
+		return soft_gp0(cpu);
+	if (long_mode(cpu) && !(v & X86_CR4_PAE))
+		return soft_gp0(cpu);
+	uint64_t old = cpu->cr4;
+	cpu->cr4 = v;
+	if ((old ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP | CR4_SMAP))
+		sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0);
+	cpu->block_stop = 1;
+	return SOFT_OK;
 }
 
 int soft_exec_mov_cr(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if (cpu->cpl != 0)
-		return soft_gp0(cpu);
 	unsigned cr = in->reg, sz = cpu->mode == SOFT_MODE_64 ? 8 : 4;
+	if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
+		return soft_ud(cpu);
+	if (cpu->cpl != 0 || vm86(cpu))
+		return soft_gp0(cpu);
 	bool to_cr = in->opcode == 0x22;
-	uint64_t *p;
-	switch (cr) {
-	case 0: p = &cpu->cr0; break;
-	case 2: p = &cpu->cr2; break;
-	case 3: p = &cpu->cr3; break;
-	case 4: p = &cpu->cr4; break;
-	case 8: p = &cpu->cr8; break;
-	default: return soft_ud(cpu);
-	}
 	if (!to_cr) {
-		reg_set(cpu, in->rm, sz, true, *p);
+		uint64_t v = cr == 0 ? cpu->cr0 : cr == 2 ? cpu->cr2 : cr == 3 ? cpu->cr3 :
+			     cr == 4 ? cpu->cr4 : cpu->cr8;
+		reg_set(cpu, in->rm, sz, true, v);
 		return SOFT_OK;
 	}
 	uint64_t v = reg_get(cpu, in->rm, sz, true);
 	switch (cr) {
-	case 0:
-		if ((v >> 32) || ((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
-		    ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
-			return soft_gp0(cpu);
-		v |= X86_CR0_ET;
-		break;
-	case 4:
-		if (v & ~(uint64_t)CR4_KNOWN)
-			return soft_gp0(cpu);
-		break;
-	case 8:
+	case 0: return write_cr0(cpu, v);
+	case 2: cpu->cr2 = v; return SOFT_OK;
+	case 3: return write_cr3(cpu, v);
+	case 4: return write_cr4(cpu, v);
+	default:
 		if (v >> 4)
 			return soft_gp0(cpu);
-		break;
-	default:
-		break;
+		cpu->cr8 = v;
+		return SOFT_OK;
 	}
-	*p = v;
-	if (cr != 2 && cr != 8)
-		cr_changed(cpu);
-	return SOFT_OK;
 }
 
 int soft_exec_clts(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if (cpu->cpl != 0)
+	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_gp0(cpu);
 	cpu->cr0 &= ~X86_CR0_TS;
 	return SOFT_OK;
@@ -79,100 +122,153 @@ int soft_exec_smsw(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_exec_lmsw(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if (cpu->cpl != 0)
+	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_gp0(cpu);
 	uint64_t v;
 	int e = rm_read(cpu, in, 2, &v);
 	if (e)
 		return e;
 	/* PE can be set but not cleared; MP EM TS are loaded */
-	cpu->cr0 = (cpu->cr0 & ~0xeULL) | (v & 0xe) | (cpu->cr0 & 1) | (v & 1);
-	cr_changed(cpu);
+	uint64_t old = cpu->cr0;
+	cpu->cr0 = (old & ~0xeULL) | (v & 0xf) | (old & 1);
+	update_lma(cpu);
+	if ((old ^ cpu->cr0) & X86_CR0_PE)
+		sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0);
 	return SOFT_OK;
 }
 
-/* ---- MSRs: the architectural ones the core itself models ---- */
-
-static uint64_t *msr_slot(struct soft_cpu *cpu, uint32_t idx)
+/* MOV DR: the registers are stored (Linux saves/clears them); hardware
+ * breakpoints are not modelled.  DR4/DR5 alias DR6/DR7 unless CR4.DE. */
+int soft_exec_mov_dr(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	switch (idx) {
-	case MSR_STAR: return &cpu->star;
-	case MSR_LSTAR: return &cpu->lstar;
-	case MSR_CSTAR: return &cpu->cstar;
-	case MSR_SFMASK: return &cpu->sfmask;
-	case MSR_KERNEL_GS_BASE: return &cpu->kernel_gs_base;
-	case MSR_TSC_AUX: return &cpu->tsc_aux;
-	case MSR_IA32_CR_PAT: return &cpu->pat;
-	case MSR_IA32_MISC_ENABLE: return &cpu->misc_enable;
-	case MSR_IA32_APIC_BASE: return &cpu->apic_base;
-	case 0x174: return &cpu->sysenter_cs;
-	case 0x175: return &cpu->sysenter_esp;
-	case 0x176: return &cpu->sysenter_eip;
-	default: return NULL;
-	}
-}
-
-/* RDMSR/WRMSR: #GP(0) at CPL > 0 and for MSRs that do not exist (the
- * system layer adds APIC/kvmclock/MTRR ones). */
-int soft_exec_rdmsr(struct soft_cpu *cpu, const struct x86_insn *in)
-{
-	if (cpu->cpl != 0)
+	unsigned dr = in->reg, sz = cpu->mode == SOFT_MODE_64 ? 8 : 4;
+	if (dr > 7)
+		return soft_ud(cpu);
+	if ((dr == 4 || dr == 5) && (cpu->cr4 & CR4_DE))
+		return soft_ud(cpu);
+	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_gp0(cpu);
-	uint32_t idx = (uint32_t)cpu->gpr[GPR_RCX];
-	uint64_t v, *p = msr_slot(cpu, idx);
-	if (p)
-		v = *p;
-	else if (idx == MSR_EFER)
-		v = cpu->efer;
-	else if (idx == MSR_FS_BASE)
-		v = cpu->seg[SEG_FS].base;
-	else if (idx == MSR_GS_BASE)
-		v = cpu->seg[SEG_GS].base;
-	else if (idx == MSR_IA32_TSC)
-		v = cpu->ops->rdtsc ? cpu->ops->rdtsc(cpu->ops_opaque) : 0;
-	else
-		return soft_gp0(cpu);
-	cpu->gpr[GPR_RAX] = (uint32_t)v;
-	cpu->gpr[GPR_RDX] = v >> 32;
-	return SOFT_OK;
-}
-
-int soft_exec_wrmsr(struct soft_cpu *cpu, const struct x86_insn *in)
-{
-	if (cpu->cpl != 0)
-		return soft_gp0(cpu);
-	uint32_t idx = (uint32_t)cpu->gpr[GPR_RCX];
-	uint64_t v = (cpu->gpr[GPR_RAX] & 0xffffffff) | (cpu->gpr[GPR_RDX] << 32);
-	uint64_t *p = msr_slot(cpu, idx);
-	switch (idx) {
-	case MSR_EFER:
-		/* SCE LME NXE writable; LMA follows paging; LME locked while paging */
-		if (v & ~(X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE))
-			return soft_gp0(cpu);
-		if ((cpu->cr0 & X86_CR0_PG) && ((v ^ cpu->efer) & X86_EFER_LME))
-			return soft_gp0(cpu);
-		cpu->efer = (v & ~X86_EFER_LMA) | (cpu->efer & X86_EFER_LMA);
-		soft_cpu_update_mode(cpu);
+	if (dr == 4 || dr == 5)
+		dr += 2;
+	if (in->opcode == 0x21) {
+		reg_set(cpu, in->rm, sz, true, cpu->dr[dr]);
 		return SOFT_OK;
-	case MSR_FS_BASE: case MSR_GS_BASE: case MSR_KERNEL_GS_BASE:
-	case MSR_LSTAR: case MSR_CSTAR: case 0x175: case 0x176:
-		if (!canonical(v))
-			return soft_gp0(cpu);
-		break;
-	case MSR_TSC_AUX:
-		if (v >> 32)
-			return soft_gp0(cpu);
-		break;
-	default:
-		break;
 	}
-	if (idx == MSR_FS_BASE)
-		cpu->seg[SEG_FS].base = v;
-	else if (idx == MSR_GS_BASE)
-		cpu->seg[SEG_GS].base = v;
-	else if (p)
-		*p = v;
-	else
-		return soft_gp0(cpu); /* includes IA32_TSC writes: the time source is the ops' */
+	uint64_t v = reg_get(cpu, in->rm, sz, true);
+	if (dr >= 6 && (v >> 32))
+		return soft_gp0(cpu);
+	if (dr == 6)
+		v = (v & 0x0001e00f) | 0xfffe0ff0;
+	else if (dr == 7)
+		v = (v & 0xffff2bff) | 0x400;
+	cpu->dr[dr] = v;
+	return SOFT_OK;
+}
+
+/* XGETBV / XSETBV: XCR0 with the x87 and SSE components. */
+int soft_exec_xgetbv(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (!(cpu->cr4 & CR4_OSXSAVE))
+		return soft_ud(cpu);
+	if ((uint32_t)cpu->gpr[GPR_RCX] != 0)
+		return soft_gp0(cpu);
+	cpu->gpr[GPR_RAX] = (uint32_t)cpu->xcr0;
+	cpu->gpr[GPR_RDX] = cpu->xcr0 >> 32;
+	return SOFT_OK;
+}
+
+int soft_exec_xsetbv(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (!(cpu->cr4 & CR4_OSXSAVE))
+		return soft_ud(cpu);
+	if (cpu->cpl != 0 || vm86(cpu) || (uint32_t)cpu->gpr[GPR_RCX] != 0)
+		return soft_gp0(cpu);
+	uint64_t v = (cpu->gpr[GPR_RAX] & 0xffffffff) | (cpu->gpr[GPR_RDX] << 32);
+	if (!(v & 1) || (v & ~3ULL))
+		return soft_gp0(cpu);
+	cpu->xcr0 = v;
+	return SOFT_OK;
+}
+
+int soft_exec_invlpg(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl != 0 || vm86(cpu))
+		return soft_gp0(cpu);
+	uint64_t la = soft_ea(cpu, in);
+	/* a non-canonical address: no-op (no fault) */
+	if (cpu->mode != SOFT_MODE_64 || canonical(la))
+		sys_tlb_flush(cpu, SOFT_FLUSH_PAGE, la);
+	return SOFT_OK;
+}
+
+int soft_exec_wbinvd(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (cpu->cpl != 0 || vm86(cpu))
+		return soft_gp0(cpu);
+	return SOFT_OK;
+}
+
+int soft_exec_invd(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	return soft_exec_wbinvd(cpu, in);
+}
+
+int soft_exec_rdpmc(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	return soft_gp0(cpu); /* no performance counters */
+}
+
+int soft_exec_monitor(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	return soft_ud(cpu); /* MONITOR/MWAIT not advertised */
+}
+
+int soft_exec_mwait(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	return soft_ud(cpu);
+}
+
+/* 0F 01 C1 VMCALL, 0F 01 D9 VMMCALL: the KVM hypercall ABI with no
+ * hypercalls: RAX = -KVM_ENOSYS (-1000).  Other VMX/SVM instructions: #UD
+ * (VMX is not advertised).  Hypercalls at CPL > 0 return -KVM_EPERM (-1). */
+int soft_exec_vmx(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_0F && in->opcode == 0x01 && (in->modrm == 0xc1 || in->modrm == 0xd9)) {
+		cpu->gpr[GPR_RAX] = cpu->cpl != 0 ? (uint64_t)-1 : (uint64_t)-1000;
+		if (cpu->mode != SOFT_MODE_64)
+			cpu->gpr[GPR_RAX] &= 0xffffffff;
+		return SOFT_OK;
+	}
+	return soft_ud(cpu);
+}
+
+/* ---- I/O permission: IOPL, then the TSS I/O bitmap (SDM vol. 1, 19.5) ---- */
+
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size)
+{
+	if (!prot_mode(cpu))
+		return SOFT_OK;
+	if (!vm86(cpu) && cpu->cpl <= ((cpu->rflags >> 12) & 3))
+		return SOFT_OK;
+	const struct x86_segment *tr = &cpu->tr;
+	/* only a 32/64-bit TSS has a bitmap */
+	if (tr->unusable || !(tr->selector & 0xfffc) || (tr->type & 0xd) != 9 ||
+	    tr->limit < 0x67)
+		return soft_gp0(cpu);
+	uint16_t iobase;
+	uint64_t base = long_mode(cpu) ? tr->base : (uint32_t)tr->base;
+	int e = sys_read_sv(cpu, base + 0x66, &iobase, 2);
+	if (e)
+		return e;
+	uint64_t off = (uint64_t)iobase + port / 8;
+	if (off + 1 > tr->limit)
+		return soft_gp0(cpu);
+	uint16_t bits;
+	e = sys_read_sv(cpu, long_mode(cpu) ? base + off : (uint32_t)(base + off), &bits, 2);
+	if (e)
+		return e;
+	if ((bits >> (port & 7)) & ((1u << size) - 1))
+		return soft_gp0(cpu);
 	return SOFT_OK;
 }

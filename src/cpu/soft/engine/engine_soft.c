@@ -1,0 +1,227 @@
+/* The soft engine's entry in the engine table: software full virtualization
+ * on ringvm's own x86-64 CPU (src/cpu/soft). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ringvm/clock.h"
+#include "ringvm/log.h"
+#include "soft_engine.h"
+
+static void soft_probe(struct engine_probe *out)
+{
+	out->available = true;
+	out->runs_kernels_well = true;
+	snprintf(out->reason, sizeof(out->reason),
+		 "ringvm's own x86-64 CPU (interpreter with a decoded-block cache), no host support needed");
+}
+
+static int soft_vm_init(struct vm *vm)
+{
+	struct soft_vm *svm = calloc(1, sizeof(*svm));
+	if (!svm)
+		return -ENOMEM;
+	svm->vm = vm;
+	svm->vcpus = calloc(vm->nr_vcpus, sizeof(*svm->vcpus));
+	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus };
+	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
+	if (!svm->chip) {
+		free(svm->vcpus);
+		free(svm);
+		return -ENOMEM;
+	}
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	uint64_t wall_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
+	uint64_t guest_ns = soft_irqchip_tsc_to_ns(svm->chip,
+		soft_irqchip_guest_tsc(svm->chip, soft_irqchip_now(svm->chip)));
+	svm->wall_ns_at_zero = wall_ns - guest_ns;
+	soft_irqchip_set_wake(svm->chip, soft_engine_wake, svm);
+	vm->irq = *soft_irqchip_router(svm->chip);
+	vm->engine_state = svm;
+	return 0;
+}
+
+static void soft_vm_destroy(struct vm *vm)
+{
+	struct soft_vm *svm = vm->engine_state;
+	if (!svm)
+		return;
+	soft_irqchip_destroy(svm->chip);
+	free(svm->vcpus);
+	free(svm);
+	vm->engine_state = NULL;
+}
+
+static int soft_vcpu_init(struct vcpu *v)
+{
+	struct soft_vm *svm = v->vm->engine_state;
+	struct soft_vcpu *sv = calloc(1, sizeof(*sv));
+	if (!sv)
+		return -ENOMEM;
+	sv->v = v;
+	sv->svm = svm;
+	pthread_mutex_init(&sv->lock, NULL);
+	pthread_cond_init(&sv->cond, NULL);
+	if (soft_cpu_init(&sv->cpu, &soft_mmu_ops, &sv->mmu, true) < 0) {
+		free(sv);
+		return -ENOMEM;
+	}
+	struct soft_mmu_hooks hooks;
+	soft_engine_mmu_hooks(sv, &hooks);
+	soft_mmu_init(&sv->mmu, &sv->cpu, &v->vm->mem, &v->vm->mmio, &hooks);
+	sv->sys = soft_engine_sys_ops;
+	sv->sys.opaque = sv;
+	sv->cpu.sys = &sv->sys;
+	sv->cpu.apic_base = LAYOUT_LAPIC | (1ULL << 11) | (v->id == 0 ? (1ULL << 8) : 0);
+	v->engine_state = sv;
+	svm->vcpus[v->id] = sv;
+	return 0;
+}
+
+static void soft_vcpu_destroy(struct vcpu *v)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	if (!sv)
+		return;
+	sv->svm->vcpus[v->id] = NULL;
+	v->engine_state = NULL;
+	soft_cpu_destroy(&sv->cpu);
+	pthread_cond_destroy(&sv->cond);
+	pthread_mutex_destroy(&sv->lock);
+	free(sv);
+}
+
+static int soft_get_regs(struct vcpu *v, struct x86_regs *r)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_get_regs(&sv->cpu, r);
+	return 0;
+}
+
+static int soft_set_regs(struct vcpu *v, const struct x86_regs *r)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_set_regs(&sv->cpu, r);
+	return 0;
+}
+
+static int soft_get_sregs(struct vcpu *v, struct x86_sregs *s)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_get_sregs(&sv->cpu, s);
+	return 0;
+}
+
+static int soft_set_sregs(struct vcpu *v, const struct x86_sregs *s)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_set_sregs(&sv->cpu, s);
+	soft_cpu_update_mode(&sv->cpu);
+	soft_mmu_flush_all(&sv->mmu);
+	soft_cpu_flush_code_tlb(&sv->cpu);
+	return 0;
+}
+
+static int soft_get_fpu(struct vcpu *v, struct x86_fpu *f)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_get_fpu(&sv->cpu, f);
+	return 0;
+}
+
+static int soft_set_fpu(struct vcpu *v, const struct x86_fpu *f)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	soft_cpu_set_fpu(&sv->cpu, f);
+	return 0;
+}
+
+/* The MSRs that live in the core's state; platform ones through sys ops. */
+static uint64_t *core_msr(struct soft_cpu *c, uint32_t idx)
+{
+	switch (idx) {
+	case MSR_EFER: return &c->efer;
+	case MSR_STAR: return &c->star;
+	case MSR_LSTAR: return &c->lstar;
+	case MSR_CSTAR: return &c->cstar;
+	case MSR_SFMASK: return &c->sfmask;
+	case MSR_KERNEL_GS_BASE: return &c->kernel_gs_base;
+	case MSR_TSC_AUX: return &c->tsc_aux;
+	case MSR_FS_BASE: return &c->seg[SEG_FS].base;
+	case MSR_GS_BASE: return &c->seg[SEG_GS].base;
+	default: return NULL;
+	}
+}
+
+static int soft_get_msrs(struct vcpu *v, struct x86_msr *msrs, unsigned n)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *p = core_msr(&sv->cpu, msrs[i].index);
+		if (p)
+			msrs[i].value = *p;
+		else if (sv->sys.rdmsr(sv, msrs[i].index, &msrs[i].value) < 0)
+			return (int)i;
+	}
+	return (int)n;
+}
+
+static int soft_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *p = core_msr(&sv->cpu, msrs[i].index);
+		if (p)
+			*p = msrs[i].value;
+		else if (sv->sys.wrmsr(sv, msrs[i].index, msrs[i].value) < 0)
+			return (int)i;
+	}
+	soft_cpu_update_mode(&sv->cpu);
+	return (int)n;
+}
+
+static void soft_print_stats(struct vm *vm, FILE *out)
+{
+	struct soft_vm *svm = vm->engine_state;
+	if (!svm)
+		return;
+	fprintf(out, "  soft engine:\n");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct soft_vcpu *sv = svm->vcpus[i];
+		if (!sv)
+			continue;
+		const struct soft_mmu_stats *m = &sv->mmu.stats;
+		fprintf(out, "    vCPU %u: %llu instructions, %llu interrupts, %llu exceptions, %llu HLTs (%.3f s asleep)\n",
+			i, (unsigned long long)sv->cpu.icount, (unsigned long long)sv->nr_irqs,
+			(unsigned long long)sv->nr_exceptions, (unsigned long long)sv->nr_halts,
+			(double)sv->nr_sleep_ns / 1e9);
+		fprintf(out, "    vCPU %u TLB: %llu hits, %llu misses, %llu full flushes, %llu page flushes; "
+			"icache: %llu hits, %llu misses\n", i,
+			(unsigned long long)m->hits, (unsigned long long)m->misses,
+			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
+			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+	}
+}
+
+const struct engine_ops engine_soft_ops = {
+	.name = "soft",
+	.probe = soft_probe,
+	.vm_init = soft_vm_init,
+	.vm_destroy = soft_vm_destroy,
+	.vcpu_init = soft_vcpu_init,
+	.vcpu_destroy = soft_vcpu_destroy,
+	.vcpu_run = soft_engine_vcpu_run,
+	.vcpu_kick = soft_engine_vcpu_kick,
+	.get_regs = soft_get_regs,
+	.set_regs = soft_set_regs,
+	.get_sregs = soft_get_sregs,
+	.set_sregs = soft_set_sregs,
+	.get_fpu = soft_get_fpu,
+	.set_fpu = soft_set_fpu,
+	.get_msrs = soft_get_msrs,
+	.set_msrs = soft_set_msrs,
+	.print_stats = soft_print_stats,
+};

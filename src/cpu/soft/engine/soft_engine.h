@@ -1,0 +1,54 @@
+/* The soft engine's glue between the CPU core (../cpu.h), its MMU (../mmu)
+ * and interrupt controllers (../irqchip) and the machine (engine.h).
+ * Private to src/cpu/soft/engine/. */
+#ifndef RINGVM_SOFT_ENGINE_H
+#define RINGVM_SOFT_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../cpu.h"
+#include "../irqchip/irqchip.h"
+#include "../irqchip/kvmclock.h"
+#include "../mmu/soft_mmu.h"
+#include "ringvm/vm.h"
+
+/* Instructions per slice between checks for interrupts, timers and kicks. */
+#define SOFT_SLICE 20000
+
+struct soft_vcpu {
+	struct soft_cpu cpu;
+	struct soft_mmu mmu;
+	struct soft_sys_ops sys;        /* soft_engine_sys_ops with opaque = this */
+	struct vcpu *v;
+	struct soft_vm *svm;
+	struct kvmclock_vcpu kvmclock;
+
+	/* Sleeping in HLT / wait-for-SIPI: woken by interrupts and kicks. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	_Atomic bool kicked;
+	bool halted;
+	bool reported_halt_forever;
+
+	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
+};
+
+struct soft_vm {
+	struct vm *vm;
+	struct soft_irqchip *chip;
+	uint64_t wall_ns_at_zero;       /* host wall clock when guest time was 0 */
+	struct soft_vcpu **vcpus;       /* nr_vcpus entries, NULL until created */
+};
+
+/* soft_platform.c: the hooks the MMU and the core call. */
+extern const struct soft_sys_ops soft_engine_sys_ops;
+void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h);
+struct kvmclock_now soft_engine_time(struct soft_vm *svm);
+
+/* soft_vcpu.c */
+int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit);
+void soft_engine_vcpu_kick(struct vcpu *v);
+void soft_engine_wake(void *opaque, unsigned cpu);
+
+#endif

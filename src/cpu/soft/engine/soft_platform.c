@@ -1,0 +1,144 @@
+/* What a soft vCPU reaches outside its core: ports, MMIO, the LAPIC, the
+ * platform MSRs, CPUID adjustments and time. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "ringvm/clock.h"
+#include "soft_engine.h"
+
+struct kvmclock_now soft_engine_time(struct soft_vm *svm)
+{
+	uint64_t now = soft_irqchip_now(svm->chip);
+	struct kvmclock_now t = {
+		.tsc_hz = svm->chip->tsc_hz,
+		.guest_tsc = soft_irqchip_guest_tsc(svm->chip, now),
+		.system_ns = soft_irqchip_tsc_to_ns(svm->chip, soft_irqchip_guest_tsc(svm->chip, now)),
+		.wall_ns = svm->wall_ns_at_zero,
+	};
+	return t;
+}
+
+static int hook_pio(void *opaque, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+	struct soft_vcpu *sv = opaque;
+	return vcpu_pio(sv->v, port, size, write, val);
+}
+
+static void hook_unmapped(void *opaque, uint64_t gpa, unsigned size, bool write)
+{
+	struct soft_vcpu *sv = opaque;
+	vcpu_mmio_unmapped(sv->v, gpa, size, write, -ENOENT);
+}
+
+static uint64_t hook_rdtsc(void *opaque)
+{
+	struct soft_vcpu *sv = opaque;
+	struct soft_irqchip *chip = sv->svm->chip;
+	return soft_irqchip_guest_tsc(chip, soft_irqchip_now(chip));
+}
+
+/* The LAPIC page is per CPU: it never goes to the bus. */
+static int hook_local_mmio(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	struct soft_vcpu *sv = opaque;
+	struct soft_irqchip *chip = sv->svm->chip;
+	uint64_t base = soft_irqchip_lapic_mmio_base(chip, sv->v->id);
+	if (base == UINT64_MAX || gpa < base || gpa - base >= 4096)
+		return -1;
+	if (write)
+		soft_lapic_mmio_write(chip, sv->v->id, gpa - base, size, *val);
+	else
+		*val = soft_lapic_mmio_read(chip, sv->v->id, gpa - base, size);
+	return 0;
+}
+
+void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->unmapped = hook_unmapped;
+	h->pio = hook_pio;
+	h->rdtsc = hook_rdtsc;
+	h->local_mmio = hook_local_mmio;
+	h->opaque = sv;
+}
+
+static void sys_tlb_flush(void *opaque, enum soft_flush kind, uint64_t la)
+{
+	struct soft_vcpu *sv = opaque;
+	switch (kind) {
+	case SOFT_FLUSH_ALL: soft_mmu_flush_all(&sv->mmu); break;
+	case SOFT_FLUSH_NONGLOBAL: soft_mmu_flush_nonglobal(&sv->mmu); break;
+	case SOFT_FLUSH_PAGE: soft_mmu_flush_page(&sv->mmu, la); break;
+	}
+}
+
+static int sys_rdmsr(void *opaque, uint32_t msr, uint64_t *val)
+{
+	struct soft_vcpu *sv = opaque;
+	int r = soft_irqchip_rdmsr(sv->svm->chip, sv->v->id, msr, val);
+	if (r == 0)
+		return 0;
+	if (r == -EINVAL)
+		return -1;
+	if (kvmclock_rdmsr(&sv->kvmclock, msr, val) == 0)
+		return 0;
+	return -1;
+}
+
+static int sys_wrmsr(void *opaque, uint32_t msr, uint64_t val)
+{
+	struct soft_vcpu *sv = opaque;
+	int r = soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, msr, val);
+	if (r == 0)
+		return 0;
+	if (r == -EINVAL)
+		return -1;
+	struct kvmclock_now now = soft_engine_time(sv->svm);
+	r = kvmclock_wrmsr(&sv->kvmclock, &sv->v->vm->mem, msr, val, &now);
+	return r == -ENOENT ? -1 : 0;
+}
+
+/* KVM's paravirtual features we implement: the clock (old and new MSRs)
+ * and its stable bit. */
+#define KVM_FEATURE_CLOCKSOURCE          (1u << 0)
+#define KVM_FEATURE_CLOCKSOURCE2         (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE   (1u << 24)
+
+static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+{
+	struct soft_vcpu *sv = opaque;
+	unsigned id = sv->v->id, n = sv->v->vm->nr_vcpus;
+	(void)subleaf;
+	switch (leaf) {
+	case 1:
+		regs[1] = (regs[1] & 0x0000ffffu) | (id << 24) | ((n > 1 ? n : 1) << 16);
+		regs[2] |= (1u << 21) | (1u << 24) | (1u << 31); /* x2APIC, TSC-deadline, hypervisor */
+		if (n > 1)
+			regs[3] |= 1u << 28; /* HTT: the logical count in EBX is valid */
+		break;
+	case 6:
+		regs[0] |= 1u << 2; /* ARAT: the LAPIC timer runs in deep C-states */
+		break;
+	case 0x40000000:
+		regs[0] = 0x40000001;
+		memcpy(&regs[1], "KVMK", 4);
+		memcpy(&regs[2], "VMKV", 4);
+		memcpy(&regs[3], "M\0\0\0", 4);
+		break;
+	case 0x40000001:
+		regs[0] = KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_CLOCKSOURCE2 |
+			  KVM_FEATURE_CLOCKSOURCE_STABLE;
+		regs[1] = regs[2] = regs[3] = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+const struct soft_sys_ops soft_engine_sys_ops = {
+	.tlb_flush = sys_tlb_flush,
+	.rdmsr = sys_rdmsr,
+	.wrmsr = sys_wrmsr,
+	.cpuid = sys_cpuid,
+};

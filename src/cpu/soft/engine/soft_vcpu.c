@@ -1,0 +1,197 @@
+/* A soft vCPU's run loop: slices of guest instructions, with interrupts,
+ * timers, INIT/SIPI and HLT handled between them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../decode.h"
+#include "ringvm/clock.h"
+#include "ringvm/log.h"
+#include "soft_engine.h"
+
+void soft_engine_vcpu_kick(struct vcpu *v)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	if (!sv)
+		return;
+	atomic_store(&sv->kicked, true);
+	soft_cpu_kick(&sv->cpu);
+	pthread_mutex_lock(&sv->lock);
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+}
+
+/* Called by the interrupt controllers (any thread) when something became
+ * pending for a vCPU: end its slice or its sleep. */
+void soft_engine_wake(void *opaque, unsigned cpu)
+{
+	struct soft_vm *svm = opaque;
+	if (cpu >= svm->vm->nr_vcpus || !svm->vcpus[cpu])
+		return;
+	struct soft_vcpu *sv = svm->vcpus[cpu];
+	soft_cpu_kick(&sv->cpu);
+	pthread_mutex_lock(&sv->lock);
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+}
+
+/* Sleep until the next timer deadline, a wake-up or a kick. */
+static void sleep_until_event(struct soft_vcpu *sv)
+{
+	struct soft_irqchip *chip = sv->svm->chip;
+	uint64_t deadline = soft_irqchip_next_deadline_ns(chip, sv->v->id);
+	uint64_t t0 = clock_monotonic_ns();
+
+	pthread_mutex_lock(&sv->lock);
+	if (!atomic_load(&sv->kicked) && !soft_irqchip_need_check(chip, sv->v->id, true) &&
+	    !(deadline != SOFT_NO_DEADLINE && deadline <= t0)) {
+		if (deadline == SOFT_NO_DEADLINE) {
+			/* Re-check now and then: the chip's wake-up covers every
+			 * source, this only bounds the damage of a lost one. */
+			deadline = t0 + 100000000ULL;
+		}
+		struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000ULL),
+				       .tv_nsec = (long)(deadline % 1000000000ULL) };
+		pthread_cond_timedwait(&sv->cond, &sv->lock, &ts);
+	}
+	pthread_mutex_unlock(&sv->lock);
+	sv->nr_sleep_ns += clock_monotonic_ns() - t0;
+}
+
+static void internal_exit(struct soft_vcpu *sv, struct vcpu_exit *exit, const char *what)
+{
+	char dis[96] = "";
+	uint8_t bytes[16];
+	struct soft_fault f;
+	uint64_t pa;
+	struct x86_insn in;
+	struct soft_cpu *cpu = &sv->cpu;
+	uint64_t la = soft_linear(cpu, SEG_CS, cpu->rip);
+
+	/* Best effort: the instruction may sit at the end of a page. */
+	unsigned n = 4096 - (unsigned)(la & 0xfff);
+	if (n > 15)
+		n = 15;
+	if (soft_mmu_ops.fetch(&sv->mmu, la, bytes, n, &pa, &f) == 0 &&
+	    x86_decode(bytes, n, (enum soft_mode)cpu->mode, &in) == X86_DEC_OK)
+		x86_insn_format(&in, dis, sizeof(dis));
+	exit->reason = VCPU_EXIT_INTERNAL;
+	snprintf(exit->error, sizeof(exit->error), "%s at rip 0x%llx%s%s", what,
+		 (unsigned long long)cpu->rip, dis[0] ? ": " : "", dis);
+}
+
+/* Between slices: INIT/SIPI, NMI, external interrupts, timers.  Returns
+ * SOFT_OK, or SOFT_SHUTDOWN if delivery triple-faulted. */
+static int service_events(struct soft_vcpu *sv)
+{
+	struct soft_irqchip *chip = sv->svm->chip;
+	struct soft_cpu *cpu = &sv->cpu;
+	unsigned id = sv->v->id;
+	uint64_t now = soft_irqchip_now(chip);
+
+	if (soft_irqchip_poll_due(chip, now))
+		soft_irqchip_poll(chip, now);
+	if (!soft_irqchip_need_check(chip, id, soft_cpu_interruptible(cpu)))
+		return SOFT_OK;
+	if (soft_irqchip_take_init(chip, id)) {
+		soft_cpu_reset(cpu);
+		soft_mmu_flush_all(&sv->mmu);
+		sv->halted = false;
+	}
+	if (soft_irqchip_waiting_for_sipi(chip, id)) {
+		int vec = soft_irqchip_take_sipi(chip, id);
+		if (vec < 0)
+			return SOFT_OK;
+		soft_cpu_sipi(cpu, (uint8_t)vec);
+		soft_mmu_flush_all(&sv->mmu);
+		sv->halted = false;
+	}
+	/* NMIs stay pending while one is being handled (until its IRET). */
+	if (!cpu->nmi_blocked && soft_irqchip_take_nmi(chip, id)) {
+		sv->halted = false;
+		int r = soft_cpu_deliver(cpu, X86_EXC_NMI, SOFT_EV_NMI, false, 0);
+		if (r != SOFT_OK)
+			return r;
+	}
+	if (soft_cpu_interruptible(cpu)) {
+		int vec = soft_irqchip_take(chip, id, true);
+		if (vec >= 0) {
+			sv->halted = false;
+			sv->nr_irqs++;
+			return soft_cpu_deliver(cpu, (unsigned)vec, SOFT_EV_EXTINT, false, 0);
+		}
+	}
+	return SOFT_OK;
+}
+
+int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
+{
+	struct soft_vcpu *sv = v->engine_state;
+	struct soft_cpu *cpu = &sv->cpu;
+	struct soft_irqchip *chip = sv->svm->chip;
+
+	for (;;) {
+		if (atomic_exchange(&sv->kicked, false) || vm_should_stop(v->vm)) {
+			exit->reason = VCPU_EXIT_INTERRUPTED;
+			return 0;
+		}
+		int r = service_events(sv);
+		if (r == SOFT_SHUTDOWN) {
+			exit->reason = VCPU_EXIT_SHUTDOWN;
+			snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+			return 0;
+		}
+		if (r == SOFT_INTERNAL) {
+			internal_exit(sv, exit, cpu->error);
+			return 0;
+		}
+		if (soft_irqchip_waiting_for_sipi(chip, v->id)) {
+			sleep_until_event(sv);
+			continue;
+		}
+		if (sv->halted) {
+			/* HLT with IF=0 and no NMI: only INIT or NMI can wake it. */
+			if (!(cpu->rflags & X86_RFLAGS_IF) && !sv->reported_halt_forever) {
+				sv->reported_halt_forever = true;
+				exit->reason = VCPU_EXIT_HLT;
+				return 0;
+			}
+			sleep_until_event(sv);
+			continue;
+		}
+		sv->reported_halt_forever = false;
+		uint64_t done = 0;
+		sv->nr_slices++;
+		r = soft_cpu_run(cpu, SOFT_SLICE, &done);
+		switch (r) {
+		case SOFT_OK:
+		case SOFT_STOP:
+			break;
+		case SOFT_HLT:
+			sv->halted = true;
+			sv->nr_halts++;
+			break;
+		case SOFT_EXC:
+			sv->nr_exceptions++;
+			r = soft_cpu_deliver_exception(cpu);
+			if (r == SOFT_SHUTDOWN) {
+				exit->reason = VCPU_EXIT_SHUTDOWN;
+				snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+				return 0;
+			}
+			if (r == SOFT_INTERNAL) {
+				internal_exit(sv, exit, cpu->error);
+				return 0;
+			}
+			break;
+		case SOFT_SHUTDOWN:
+			exit->reason = VCPU_EXIT_SHUTDOWN;
+			snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+			return 0;
+		default:
+			internal_exit(sv, exit, cpu->error[0] ? cpu->error : "emulation failure");
+			return 0;
+		}
+	}
+}

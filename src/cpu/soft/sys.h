@@ -1,0 +1,128 @@
+/* System architecture internals shared by sys_*.c: descriptors, implicit
+ * supervisor accesses, stack frames for privilege changes.  Not part of the
+ * public API (cpu.h is). */
+#ifndef RINGVM_SOFT_SYS_H
+#define RINGVM_SOFT_SYS_H
+
+#include "exec.h"
+
+/* RFLAGS bits beyond the arithmetic ones. */
+#define RF_TF X86_RFLAGS_TF
+#define RF_IF X86_RFLAGS_IF
+#define RF_IOPL (3ULL << 12)
+#define RF_NT (1ULL << 14)
+#define RF_RF (1ULL << 16)
+#define RF_VM (1ULL << 17)
+#define RF_AC (1ULL << 18)
+#define RF_VIF (1ULL << 19)
+#define RF_VIP (1ULL << 20)
+#define RF_ID (1ULL << 21)
+
+/* Descriptor fields (the low quadword of a descriptor). */
+static inline unsigned d_type(uint64_t d) { return (d >> 40) & 0xf; }
+static inline bool d_s(uint64_t d) { return (d >> 44) & 1; }
+static inline unsigned d_dpl(uint64_t d) { return (d >> 45) & 3; }
+static inline bool d_p(uint64_t d) { return (d >> 47) & 1; }
+static inline bool d_l(uint64_t d) { return (d >> 53) & 1; }
+static inline bool d_db(uint64_t d) { return (d >> 54) & 1; }
+static inline bool d_code(uint64_t d) { return d_s(d) && (d_type(d) & 8); }
+static inline bool d_conforming(uint64_t d) { return d_code(d) && (d_type(d) & 4); }
+/* writable data segment */
+static inline bool d_wdata(uint64_t d) { return d_s(d) && !(d_type(d) & 8) && (d_type(d) & 2); }
+static inline uint32_t d_limit(uint64_t d)
+{
+	uint32_t l = (uint32_t)((d & 0xffff) | (((d >> 48) & 0xf) << 16));
+	return ((d >> 55) & 1) ? (l << 12) | 0xfff : l;
+}
+static inline uint64_t d_base(uint64_t d)
+{
+	return ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+}
+
+static inline bool long_mode(const struct soft_cpu *cpu)
+{
+	return cpu->efer & X86_EFER_LMA;
+}
+
+static inline bool prot_mode(const struct soft_cpu *cpu)
+{
+	return cpu->cr0 & X86_CR0_PE;
+}
+
+static inline bool vm86(const struct soft_cpu *cpu)
+{
+	return prot_mode(cpu) && (cpu->rflags & RF_VM);
+}
+
+/* Implicit supervisor accesses (GDT/LDT/IDT/TSS): made at CPL 0 whatever
+ * the current CPL, as the SDM requires (the MMU reads cpu->cpl). */
+int sys_read_sv(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int sys_write_sv(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+
+/* Read the descriptor for sel (not null) from the GDT or LDT.  wide: a
+ * 16-byte system descriptor (long mode).  A selector beyond the table limit
+ * raises vec with error code (sel & ~3) | ext.  *addr = its linear address. */
+int sys_fetch_desc(struct soft_cpu *cpu, uint16_t sel, bool wide, unsigned vec,
+		   unsigned ext, uint64_t d[2], uint64_t *addr);
+/* Set the accessed bit of a code/data descriptor in memory (and in d). */
+int sys_set_accessed(struct soft_cpu *cpu, uint64_t addr, uint64_t *d);
+/* Fill a segment register cache from a descriptor (hi: the upper quadword
+ * of a 16-byte system descriptor, else 0). */
+void sys_seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo, uint64_t hi);
+/* A null selector loaded into s (unusable; rpl kept). */
+void sys_seg_null(struct x86_segment *s, uint16_t sel);
+/* Flat 4 GiB segments used by SYSCALL/SYSENTER and friends. */
+void sys_seg_flat(struct x86_segment *s, uint16_t sel, bool code, bool l, unsigned dpl);
+
+static inline int sys_exc(struct soft_cpu *cpu, unsigned vec, uint32_t err)
+{
+	return soft_raise(cpu, vec, true, err);
+}
+
+/* Stack used for a privilege-changing frame (interrupts, call gates, far
+ * returns): explicit SS cache and pointer, since SS is not loaded yet. */
+struct sys_stack {
+	struct x86_segment ss;
+	uint64_t sp;
+	bool lm;          /* 64-bit stack: 8-byte pointer, no limit checks */
+	uint32_t err;     /* #SS error code on a limit violation */
+};
+
+void sys_stack_current(const struct soft_cpu *cpu, struct sys_stack *s);
+int sys_stack_push(struct soft_cpu *cpu, struct sys_stack *s, unsigned size, uint64_t v);
+int sys_stack_pop(struct soft_cpu *cpu, struct sys_stack *s, unsigned size, uint64_t *v);
+/* Store the stack pointer of s into RSP with its width. */
+void sys_stack_commit(struct soft_cpu *cpu, const struct sys_stack *s);
+
+/* The stack for CPL n from the TSS (legacy 16/32-bit TSS or the 64-bit
+ * one); *sel = new SS selector (legacy only).  Faults: #TS(tr | ext). */
+int sys_tss_stack(struct soft_cpu *cpu, unsigned n, unsigned ext, uint16_t *sel, uint64_t *sp);
+/* Check and build the SS for a legacy inner-privilege stack switch. */
+int sys_load_inner_ss(struct soft_cpu *cpu, uint16_t sel, unsigned cpl, unsigned ext,
+		      struct x86_segment *ss);
+
+/* Check a code-segment target offset against CS's limit (legacy modes). */
+static inline bool sys_off_ok(const struct x86_segment *cs, uint64_t off)
+{
+	return off <= cs->limit;
+}
+
+/* After a return to an outer privilege level: null ES DS FS GS whose
+ * descriptor the new CPL may not use. */
+void sys_null_outer_segs(struct soft_cpu *cpu);
+
+/* Load a code segment after a far transfer: set CS, CPL and mode. */
+void sys_set_cs(struct soft_cpu *cpu, const struct x86_segment *cs);
+
+/* Checks of a return CS (IRET, far RET; lm: IA-32e mode) and of the SS
+ * popped by a return to an outer level or by IRET in 64-bit mode (to64:
+ * the return goes to 64-bit code, where a null SS is allowed at CPL < 3).
+ * *addr = the descriptor's address (~0 for a null SS). */
+int sys_check_return_cs(struct soft_cpu *cpu, uint16_t sel, bool lm, uint64_t *d, uint64_t *addr);
+int sys_check_return_ss(struct soft_cpu *cpu, uint16_t sel, unsigned rpl, bool to64,
+			struct x86_segment *ss, uint64_t *addr);
+
+/* TLB maintenance through cpu->sys (and the core's own code cache). */
+void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la);
+
+#endif
