@@ -1,15 +1,31 @@
-/* Placeholder until the kvm engine lands. */
-#include <stdio.h>
-
-#include "ringvm/engine.h"
-
-static void kvm_probe(struct engine_probe *out)
-{
-	out->available = false;
-	snprintf(out->reason, sizeof(out->reason), "not built yet");
-}
+/* The kvm engine's entry in the engine table: hardware-assisted x86 through
+ * Linux KVM.  See docs/engine-kvm.md.  One concept per file:
+ *   kvm_probe.c  availability and the CPL0 speed probe
+ *   kvm_vm.c     VM, memory slots, in-kernel irqchip and PIT, irq router
+ *   kvm_vcpu.c   vCPU creation, kick signal, halt-detection tick
+ *   kvm_cpuid.c  CPUID (topology, hypervisor leaves)
+ *   kvm_run.c    KVM_RUN and exit translation
+ *   kvm_halt.c   "cli; hlt" detection
+ *   kvm_regs.c   register state conversion
+ *   kvm_stats.c  --stats counters */
+#include "kvm_priv.h"
 
 const struct engine_ops engine_kvm_ops = {
 	.name = "kvm",
 	.probe = kvm_probe,
+	.vm_init = kvm_vm_init,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_init = kvm_vcpu_init,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_kick = kvm_vcpu_kick,
+	.get_regs = kvm_get_regs,
+	.set_regs = kvm_set_regs,
+	.get_sregs = kvm_get_sregs,
+	.set_sregs = kvm_set_sregs,
+	.get_fpu = kvm_get_fpu,
+	.set_fpu = kvm_set_fpu,
+	.get_msrs = kvm_get_msrs,
+	.set_msrs = kvm_set_msrs,
+	.print_stats = kvm_print_stats,
 };

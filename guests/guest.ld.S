@@ -1,0 +1,43 @@
+/* Link map of the test guests (32- and 64-bit): one RWX load segment at
+ * 1 MiB, identity mapped (virtual == physical), plus, in PVH images only, a
+ * PT_NOTE for the Xen PHYS32_ENTRY note.  Run through the C preprocessor
+ * with the image's BOOT_* define (guests/meson.build).  The multiboot
+ * header comes first, well inside the first 8 KiB of the file; the a.out
+ * kludge image is this layout flattened from __image_start to __load_end. */
+ENTRY(_start)
+
+PHDRS
+{
+	image PT_LOAD FLAGS(7);
+#ifdef BOOT_PVH
+	note PT_NOTE FLAGS(4);
+#endif
+}
+
+SECTIONS
+{
+	. = 0x100000;
+	__image_start = .;
+	.text : {
+		KEEP(*(.multiboot))
+		*(.text.entry)
+		*(.text .text.*)
+	} :image
+#ifdef BOOT_PVH
+	.note.Xen : { KEEP(*(.note.Xen)) } :image :note
+#endif
+	.rodata : { *(.rodata .rodata.*) } :image
+	.data : { *(.data .data.*) } :image
+	__load_end = .;
+	.bss : {
+		. = ALIGN(16);
+		__bss_start = .;
+		*(.bss .bss.*)
+		*(COMMON)
+		. = ALIGN(16);
+		__bss_end = .;
+	} :image
+	/DISCARD/ : {
+		*(.comment) *(.eh_frame*) *(.note.GNU-stack) *(.note.gnu.*)
+	}
+}

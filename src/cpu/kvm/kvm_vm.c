@@ -1,0 +1,218 @@
+/* VM-wide kvm state: the KVM VM, guest memory slots, the in-kernel interrupt
+ * controllers (PIC, IOAPIC, LAPICs) and PIT, and the irq router devices
+ * raise their lines through. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm_priv.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+
+static int kvm_set_level(void *opaque, unsigned gsi, bool level)
+{
+	struct kvm_vm *kvm = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
+	int r = kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq);
+
+	if (r < 0 && atomic_fetch_add(&kvm->irq_errors, 1) == 0)
+		pr_err("kvm: KVM_IRQ_LINE (gsi %u, level %d) failed: %s", gsi, level,
+		       strerror(-r));
+	return r < 0 ? r : 0;
+}
+
+static bool has_cap(struct kvm_vm *kvm, long cap)
+{
+	return ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+/* Fixed pages for Intel hosts without unrestricted guest; harmless elsewhere. */
+static int set_fixed_pages(struct kvm_vm *kvm)
+{
+	int r;
+
+	if (has_cap(kvm, KVM_CAP_SET_TSS_ADDR)) {
+		r = kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)KVM_TSS_ADDR);
+		if (r < 0) {
+			pr_err("kvm: KVM_SET_TSS_ADDR(0x%llx) failed: %s",
+			       (unsigned long long)KVM_TSS_ADDR, strerror(-r));
+			return r;
+		}
+	}
+	if (has_cap(kvm, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
+		uint64_t addr = KVM_IDENTITY_MAP;
+		r = kvm_ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+		if (r < 0) {
+			pr_err("kvm: KVM_SET_IDENTITY_MAP_ADDR(0x%llx) failed: %s",
+			       (unsigned long long)addr, strerror(-r));
+			return r;
+		}
+		kvm->has_identity_map = true;
+	}
+	return 0;
+}
+
+static int set_memory(struct kvm_vm *kvm, const struct gmem *mem)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct gmem_region *g = &mem->regions[i];
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = g->gpa,
+			.memory_size = g->size,
+			.userspace_addr = (uintptr_t)g->host,
+		};
+		int e = kvm_ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+		if (e < 0) {
+			pr_err("kvm: KVM_SET_USER_MEMORY_REGION (slot %u, gpa 0x%llx, %llu bytes) failed: %s",
+			       i, (unsigned long long)g->gpa, (unsigned long long)g->size,
+			       strerror(-e));
+			return e;
+		}
+	}
+	return 0;
+}
+
+/* GSI routing as the MADT and MP table describe it (boot/acpi.c): ISA IRQ 0
+ * (the PIT) reaches IOAPIC pin 2; pin 0 and GSI 2 are left to the PIC
+ * cascade.  ISA IRQs 0-15 also go to the master/slave PIC pins. */
+static int set_irq_routing(struct kvm_vm *kvm)
+{
+	enum { NR_ROUTES = 15 + 23 };
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e[NR_ROUTES];
+	} rt;
+	unsigned n = 0;
+
+	memset(&rt, 0, sizeof(rt));
+	for (unsigned irq = 0; irq < 16; irq++) {
+		if (irq == 2)
+			continue; /* the cascade */
+		rt.e[n].gsi = irq;
+		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt.e[n].u.irqchip.irqchip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		rt.e[n].u.irqchip.pin = irq % 8;
+		n++;
+	}
+	for (unsigned gsi = 0; gsi < 24; gsi++) {
+		if (gsi == 2)
+			continue;
+		rt.e[n].gsi = gsi;
+		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		rt.e[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+		n++;
+	}
+	rt.hdr.nr = n;
+	int r = kvm_ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, &rt);
+	if (r < 0)
+		pr_err("kvm: KVM_SET_GSI_ROUTING failed: %s", strerror(-r));
+	return r;
+}
+
+static int create_irqchip(struct kvm_vm *kvm)
+{
+	int r = kvm_ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+
+	if (r < 0) {
+		pr_err("kvm: KVM_CREATE_IRQCHIP failed: %s", strerror(-r));
+		return r;
+	}
+	r = set_irq_routing(kvm);
+	if (r < 0)
+		return r;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	r = kvm_ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit);
+	if (r < 0) {
+		pr_err("kvm: KVM_CREATE_PIT2 failed: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void free_kvm(struct kvm_vm *kvm)
+{
+	for (unsigned i = 0; i < MAX_VCPUS; i++)
+		if (kvm->vcpus[i])
+			kvm_vcpu_free(kvm->vcpus[i]);
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	free(kvm->cpuid);
+	free(kvm);
+}
+
+int kvm_vm_init(struct vm *vm)
+{
+	char why[256];
+	struct kvm_vm *kvm = calloc(1, sizeof(*kvm));
+	int r;
+
+	if (!kvm)
+		return -ENOMEM;
+	kvm->vm_fd = -1;
+	r = kvm_open_dev(&kvm->sys_fd, why, sizeof(why));
+	if (r < 0) {
+		pr_err("kvm: %s", why);
+		kvm->sys_fd = -1;
+		goto fail;
+	}
+	if (!kvm_check_caps(kvm->sys_fd, why, sizeof(why))) {
+		pr_err("kvm: %s", why);
+		r = -ENOTSUP;
+		goto fail;
+	}
+	kvm->pvm = kvm_host_is_pvm();
+	kvm->has_xsave = has_cap(kvm, KVM_CAP_XSAVE);
+	kvm->run_size = kvm_ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (kvm->run_size < (int)sizeof(struct kvm_run)) {
+		r = kvm->run_size < 0 ? kvm->run_size : -EINVAL;
+		pr_err("kvm: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(-r));
+		goto fail;
+	}
+	kvm->cpuid = kvm_cpuid_supported(kvm->sys_fd);
+	if (!kvm->cpuid) {
+		r = -EIO;
+		goto fail;
+	}
+	do
+		r = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0UL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = -errno;
+		pr_err("kvm: KVM_CREATE_VM failed: %s", strerror(-r));
+		goto fail;
+	}
+	kvm->vm_fd = r;
+	r = set_fixed_pages(kvm);
+	if (r < 0)
+		goto fail;
+	r = set_memory(kvm, &vm->mem);
+	if (r < 0)
+		goto fail;
+	r = create_irqchip(kvm);
+	if (r < 0)
+		goto fail;
+	vm->engine_state = kvm;
+	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm };
+	return 0;
+fail:
+	free_kvm(kvm);
+	return r;
+}
+
+void kvm_vm_destroy(struct vm *vm)
+{
+	struct kvm_vm *kvm = vm->engine_state;
+
+	if (!kvm)
+		return;
+	vm->irq = (struct irq_router){ 0 };
+	vm->engine_state = NULL;
+	free_kvm(kvm);
+}

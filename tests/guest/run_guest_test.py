@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Boot one ringvm test guest (guests/) for one case and check the result.
+
+Usage (meson passes these; see tests/guest/meson.build):
+  run_guest_test.py --ringvm PATH --image PATH --engine kvm|soft --case NAME
+                    [--timeout SECONDS] [--keep]
+
+Runs `ringvm run --kernel IMAGE --cmdline test=TEST --engine ENGINE --testdev
+--serial file:TMP --verbose ...`, then checks the exit status, stderr (ringvm's
+messages, including testdev's sync/assert lines) and the serial output against
+the case table below.  Exit 0 pass, 1 fail, 77 skip (engine unusable here:
+never a vacuous pass).  Standard library only.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+# case name -> what to run and what must come out.
+#   test     guest test name (guests/tests.c), default: the case name
+#   args     extra ringvm options
+#   status   expected exit status
+#   stderr   regexes that must match ringvm's stderr (+stdout)
+#   serial   regexes that must match the serial output
+#   absent   regexes that must NOT match stderr
+#   images   restrict to images whose name contains one of these
+DONE = r'test guest done'
+CASES = {
+    'uart': dict(status=0,
+                 serial=[r'uart: The quick brown fox jumps over the lazy dog 0123456789\r?\n'],
+                 stderr=[r'testdev: sync uart 0x55aa', DONE]),
+    'pio': dict(status=0, stderr=[r'testdev: sync rtc seconds 0x[0-9a-f]+', DONE]),
+    'mmio': dict(status=0, stderr=[DONE]),
+    'mmio-unmapped': dict(status=4, stderr=[r'(?i)0x0*fd000000'], absent=[DONE]),
+    'hlt-irq': dict(status=0, stderr=[r'testdev: sync ticks 0xa\b', DONE]),
+    'hlt-noirq': dict(status=4, stderr=[r'(?i)halted.*interrupts.*disabled'], absent=[DONE]),
+    'debug-exit': dict(status=0x43, absent=[DONE]),
+    'reset': dict(args=['--on-reset', 'restart'], status=0,
+                  stderr=[r'testdev: sync reset count 0x0\b',
+                          r'testdev: sync reset count 0x1\b', DONE],
+                  serial=[r'(?s)test: reset.*test: reset']),
+    'reset-exit': dict(test='reset', args=['--on-reset', 'exit'], status=0,
+                       stderr=[r'testdev: sync reset count 0x0\b',
+                               r'(?i)reset the machine|machine reset'],
+                       absent=[r'testdev: sync reset count 0x1', DONE]),
+    'assert-fail': dict(status=8,
+                        stderr=[r'guest assertion failed: tests\.c:\d+: two \+ two == 5 '
+                                r'\(0x4, 0x5, 0x0, 0x0\)'],
+                        absent=[DONE]),
+    'exception': dict(status=8,
+                      stderr=[r'guest assertion failed: idt\.c:\d+: unexpected exception '
+                              r'\(vector, error code, ip\) \(0x6, 0x0, 0x10[0-9a-f]{4}, 0x0\)'],
+                      absent=[DONE]),
+    'longmode': dict(status=0, stderr=[r'testdev: sync long mode arithmetic ok '
+                                       r'0x236d88fe5618cf00', DONE],
+                     images=['64']),
+}
+
+
+def skip(msg):
+    print('SKIP: ' + msg)
+    sys.exit(SKIP)
+
+
+def check_engine(engine):
+    """Skip when the engine cannot run here (never pass vacuously)."""
+    if engine == 'kvm':
+        if not os.path.exists('/dev/kvm'):
+            skip('/dev/kvm does not exist (no KVM on this host)')
+        try:
+            fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
+            os.close(fd)
+        except OSError as e:
+            skip('/dev/kvm is not usable: %s' % e)
+
+
+def run(args):
+    case = CASES[args.case]
+    test = case.get('test', args.case)
+    img = os.path.basename(args.image)
+    if 'images' in case and not any(s in img for s in case['images']):
+        print('FAIL: case %s does not apply to image %s (fix tests/guest/meson.build)'
+              % (args.case, img))
+        return 1
+    check_engine(args.engine)
+
+    tmp = tempfile.mkdtemp(prefix='ringvm-guest-')
+    serial_path = os.path.join(tmp, 'serial.txt')
+    cmdline = 'test=' + test
+    if args.engine != 'kvm':
+        # Real IRET in 32-bit guests; kvm_pvm cannot emulate it (guests/lib/isr32.S).
+        cmdline += ' iret=1'
+    cmd = [args.ringvm, 'run', '--kernel', args.image, '--cmdline', cmdline,
+           '--engine', args.engine, '--memory', '32M', '--testdev',
+           '--serial', 'file:' + serial_path, '--verbose'] + case.get('args', [])
+    print('$ ' + ' '.join(cmd))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = False
+    try:
+        out, _ = p.communicate(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+    elapsed = time.monotonic() - t0
+    out = out.decode('utf-8', 'replace')
+    try:
+        with open(serial_path, 'rb') as f:
+            serial = f.read().decode('utf-8', 'replace')
+    except OSError:
+        serial = ''
+
+    status = p.returncode
+    print('--- ringvm output (%.2f s, exit status %s) ---' % (elapsed, status))
+    print(out.rstrip())
+    print('--- serial ---')
+    print(serial.rstrip())
+    print('---')
+
+    errors = []
+    if timed_out:
+        errors.append('timed out after %g s' % args.timeout)
+    elif status != case['status']:
+        # An unusable engine is a skip, not a failure (the message says why).
+        if (status == 2 and re.search(r'(?i)engine|kvm', out) and
+                re.search(r'(?i)not available|unavailable|cannot|unusable|no such', out)):
+            skip('engine %s is not usable here: %s' % (args.engine, out.strip()))
+        errors.append('exit status %s, expected %s (0x%x)'
+                      % (status, case['status'], case['status']))
+    for rx in case.get('stderr', []):
+        if not re.search(rx, out):
+            errors.append('ringvm output lacks /%s/' % rx)
+    for rx in case.get('absent', []):
+        if re.search(rx, out):
+            errors.append('ringvm output unexpectedly has /%s/' % rx)
+    # Every case must show that the guest ran the requested test.
+    for rx in [r'ringvm test guest \(', r'test: ' + re.escape(test) + r'\r?\n'] + \
+            case.get('serial', []):
+        if not re.search(rx, serial):
+            errors.append('serial output lacks /%s/' % rx)
+
+    if args.keep:
+        print('kept ' + tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if errors:
+        for e in errors:
+            print('FAIL: ' + e)
+        return 1
+    print('PASS: %s on %s with engine %s (%.2f s)' % (args.case, img, args.engine, elapsed))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--ringvm', required=True)
+    ap.add_argument('--image', required=True)
+    ap.add_argument('--engine', required=True)
+    ap.add_argument('--case', required=True, choices=sorted(CASES))
+    ap.add_argument('--timeout', type=float, default=30.0)
+    ap.add_argument('--keep', action='store_true', help='keep the temporary directory')
+    args = ap.parse_args()
+    sys.exit(run(args))
+
+
+if __name__ == '__main__':
+    main()
