@@ -18,6 +18,13 @@ static void soft_probe(struct engine_probe *out)
 		 "ringvm's own x86-64 CPU (interpreter with a decoded-block cache), no host support needed");
 }
 
+static void free_soft_vcpu(struct soft_vcpu *sv)
+{
+	pthread_cond_destroy(&sv->cond);
+	pthread_mutex_destroy(&sv->lock);
+	free(sv);
+}
+
 static int soft_vm_init(struct vm *vm)
 {
 	struct soft_vm *svm = calloc(1, sizeof(*svm));
@@ -38,6 +45,12 @@ static int soft_vm_init(struct vm *vm)
 	uint64_t guest_ns = soft_irqchip_tsc_to_ns(svm->chip,
 		soft_irqchip_guest_tsc(svm->chip, soft_irqchip_now(svm->chip)));
 	svm->wall_ns_at_zero = wall_ns - guest_ns;
+	if (soft_code_tracker_init(&svm->code, vm->mem.ram_size) < 0) {
+		soft_irqchip_destroy(svm->chip);
+		free(svm->vcpus);
+		free(svm);
+		return -ENOMEM;
+	}
 	soft_irqchip_set_wake(svm->chip, soft_engine_wake, svm);
 	vm->irq = *soft_irqchip_router(svm->chip);
 	vm->engine_state = svm;
@@ -50,6 +63,10 @@ static void soft_vm_destroy(struct vm *vm)
 	if (!svm)
 		return;
 	soft_irqchip_destroy(svm->chip);
+	soft_code_tracker_destroy(&svm->code);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (svm->vcpus[i])
+			free_soft_vcpu(svm->vcpus[i]);
 	free(svm->vcpus);
 	free(svm);
 	vm->engine_state = NULL;
@@ -72,6 +89,8 @@ static int soft_vcpu_init(struct vcpu *v)
 	struct soft_mmu_hooks hooks;
 	soft_engine_mmu_hooks(sv, &hooks);
 	soft_mmu_init(&sv->mmu, &sv->cpu, &v->vm->mem, &v->vm->mmio, &hooks);
+	sv->mmu.code = &svm->code;
+	sv->mmu.code_seen = atomic_load(&svm->code.epoch);
 	sv->sys = soft_engine_sys_ops;
 	sv->sys.opaque = sv;
 	sv->cpu.sys = &sv->sys;
@@ -81,17 +100,16 @@ static int soft_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+/* The vCPU stops running here; its counters stay readable for --stats until
+ * the engine VM is destroyed. */
 static void soft_vcpu_destroy(struct vcpu *v)
 {
 	struct soft_vcpu *sv = v->engine_state;
 	if (!sv)
 		return;
-	sv->svm->vcpus[v->id] = NULL;
 	v->engine_state = NULL;
 	soft_cpu_destroy(&sv->cpu);
-	pthread_cond_destroy(&sv->cond);
-	pthread_mutex_destroy(&sv->lock);
-	free(sv);
+	sv->stopped = true;
 }
 
 static int soft_get_regs(struct vcpu *v, struct x86_regs *r)

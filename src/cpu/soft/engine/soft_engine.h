@@ -30,6 +30,7 @@ struct soft_vcpu {
 	_Atomic bool kicked;
 	bool halted;
 	bool reported_halt_forever;
+	bool stopped;                   /* vcpu_destroy ran; kept for --stats */
 
 	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
 };
@@ -37,6 +38,7 @@ struct soft_vcpu {
 struct soft_vm {
 	struct vm *vm;
 	struct soft_irqchip *chip;
+	struct soft_code_tracker code;  /* cross-vCPU decoded-code coherence */
 	uint64_t wall_ns_at_zero;       /* host wall clock when guest time was 0 */
 	struct soft_vcpu **vcpus;       /* nr_vcpus entries, NULL until created */
 };

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../decode.h"
+#include "../icache.h"
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
 #include "soft_engine.h"
@@ -27,7 +28,7 @@ void soft_engine_vcpu_kick(struct vcpu *v)
 void soft_engine_wake(void *opaque, unsigned cpu)
 {
 	struct soft_vm *svm = opaque;
-	if (cpu >= svm->vm->nr_vcpus || !svm->vcpus[cpu])
+	if (cpu >= svm->vm->nr_vcpus || !svm->vcpus[cpu] || svm->vcpus[cpu]->stopped)
 		return;
 	struct soft_vcpu *sv = svm->vcpus[cpu];
 	soft_cpu_kick(&sv->cpu);
@@ -79,6 +80,29 @@ static void internal_exit(struct soft_vcpu *sv, struct vcpu_exit *exit, const ch
 	exit->reason = VCPU_EXIT_INTERNAL;
 	snprintf(exit->error, sizeof(exit->error), "%s at rip 0x%llx%s%s", what,
 		 (unsigned long long)cpu->rip, dis[0] ? ": " : "", dis);
+}
+
+static void invalidate_code_page(void *opaque, uint64_t gpa_page)
+{
+	soft_cpu_invalidate_code(opaque, gpa_page, 4096);
+}
+
+/* Another vCPU wrote code this vCPU may have decoded: drop those pages (or
+ * everything, if this vCPU fell a whole ring behind).  Between slices no
+ * decoded block is executing, so the cache may be replaced. */
+static void sync_code(struct soft_vcpu *sv)
+{
+	struct soft_cpu *cpu = &sv->cpu;
+	if (!soft_code_pending(sv->mmu.code, sv->mmu.code_seen))
+		return;
+	if (soft_code_sync(sv->mmu.code, &sv->mmu.code_seen, invalidate_code_page, cpu) < 0 &&
+	    cpu->icache) {
+		struct soft_icache *fresh = soft_icache_new();
+		if (fresh) {
+			soft_icache_free(cpu->icache);
+			cpu->icache = fresh;
+		}
+	}
 }
 
 /* Between slices: INIT/SIPI, NMI, external interrupts, timers.  Returns
@@ -136,6 +160,7 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 			exit->reason = VCPU_EXIT_INTERRUPTED;
 			return 0;
 		}
+		sync_code(sv);
 		int r = service_events(sv);
 		if (r == SOFT_SHUTDOWN) {
 			exit->reason = VCPU_EXIT_SHUTDOWN;

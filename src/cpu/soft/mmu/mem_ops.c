@@ -168,6 +168,8 @@ static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, u
 		if (likely(e[i]->host)) {
 			memcpy(e[i]->host + off, s, n);
 			pa[1] = e[i]->gpa + off + n - 1;
+			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base)))
+				soft_code_publish(m->code, e[i]->gpa, &m->code_seen);
 		} else {
 			mmio_access(m, e[i]->gpa + off, (uint8_t *)s, n, true);
 			pa[1] = ~0ULL;
@@ -190,6 +192,7 @@ static int mmu_fetch(void *opaque, uint64_t la, void *dst, unsigned len, uint64_
 	if (likely(e->host)) {
 		memcpy(dst, e->host + off, len);
 		*pa = e->gpa + off;
+		soft_code_mark(m->code, (uint64_t)(e->host - m->mem->base));
 	} else {
 		/* Executing from a device window: fetch through the bus. */
 		mmio_access(m, e->gpa + off, dst, len, false);

@@ -23,6 +23,7 @@
 #include "../cpu.h"
 #include "ringvm/bus.h"
 #include "ringvm/gmem.h"
+#include "code_tracker.h"
 
 #define SOFT_TLB_BITS 10
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
@@ -62,6 +63,8 @@ struct soft_mmu {
 	struct soft_mmu_hooks hooks;
 	struct soft_mmu_stats stats;
 	bool large_pages_cached; /* some slot was filled from a 2M/4M/1G page */
+	struct soft_code_tracker *code; /* VM-wide, NULL without SMP coherence */
+	uint64_t code_seen;      /* this vCPU's epoch in code */
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
 

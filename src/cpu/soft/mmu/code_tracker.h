@@ -1,0 +1,70 @@
+/* Cross-vCPU code coherence for the soft engine.
+ *
+ * Each vCPU caches decoded instructions keyed by guest-physical page.  A
+ * write by one vCPU to a page another vCPU has decoded (Linux patching its
+ * text with text_poke on SMP, a process loading code that another CPU ran
+ * before) must reach the other caches before they run that code again.
+ * x86 only promises that after the other CPU serialises, which Linux does
+ * with an IPI; the soft engine drains this tracker at every slice boundary,
+ * before it takes interrupts, which is sooner.
+ *
+ * Fetches mark RAM pages as code in a VM-wide bitmap; a write to a marked
+ * page is published in a ring under an epoch; each vCPU replays the entries
+ * it has not seen, or flushes its whole cache if it fell a ring behind. */
+#ifndef RINGVM_SOFT_CODE_TRACKER_H
+#define RINGVM_SOFT_CODE_TRACKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SOFT_CODE_RING 256
+
+struct soft_code_tracker {
+	_Atomic uint8_t *map;     /* 1 bit per 4 KiB of RAM, by memfd offset */
+	uint64_t map_pages;
+	pthread_mutex_t lock;     /* writers, and readers replaying the ring */
+	_Atomic uint64_t epoch;   /* entries published so far */
+	uint64_t ring[SOFT_CODE_RING]; /* guest-physical page addresses */
+	_Atomic uint64_t writes;  /* statistics */
+};
+
+int soft_code_tracker_init(struct soft_code_tracker *t, uint64_t ram_bytes);
+void soft_code_tracker_destroy(struct soft_code_tracker *t);
+
+/* A vCPU fetched code from the RAM page at memfd offset off. */
+static inline void soft_code_mark(struct soft_code_tracker *t, uint64_t off)
+{
+	uint64_t page = off >> 12;
+	if (!t || page >= t->map_pages)
+		return;
+	uint8_t bit = (uint8_t)(1u << (page & 7));
+	if (!(atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(&t->map[page >> 3], bit, memory_order_relaxed);
+}
+
+static inline bool soft_code_is_marked(const struct soft_code_tracker *t, uint64_t off)
+{
+	uint64_t page = off >> 12;
+	return t && page < t->map_pages &&
+	       (atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & (1u << (page & 7)));
+}
+
+/* A write hit a marked page: publish gpa_page.  *seen is the writer's own
+ * epoch: it stays current if it was (the writer invalidates its own cache
+ * precisely already). */
+void soft_code_publish(struct soft_code_tracker *t, uint64_t gpa_page, uint64_t *seen);
+
+/* Replay what this vCPU has not seen: calls inval(opaque, gpa_page) for each
+ * entry and returns 0, or returns -1 when it fell more than a ring behind
+ * (the caller flushes its whole cache).  *seen is brought up to date. */
+int soft_code_sync(struct soft_code_tracker *t, uint64_t *seen,
+		   void (*inval)(void *opaque, uint64_t gpa_page), void *opaque);
+
+static inline bool soft_code_pending(struct soft_code_tracker *t, uint64_t seen)
+{
+	return t && atomic_load_explicit(&t->epoch, memory_order_acquire) != seen;
+}
+
+#endif
