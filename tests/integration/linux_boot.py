@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Boot Debian's Linux kernel with the default busybox initramfs on ringvm.
+
+    linux_boot.py --ringvm build/ringvm --case NAME [--engine soft]
+
+Cases: bzimage, pvh, reboot, smp, shell, auto.  Each checks what a user
+would: the kernel's banner, the initramfs's marker line, the exit status and,
+for 'shell', that commands typed on the serial console run.  The guest
+assets come from scripts/fetch-guest-assets.sh (fetched on first use).
+Exit 77 (skip) only when the engine cannot run on this host."""
+import argparse
+import os
+import select
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.join(ROOT, ".cache", "guest")
+BASE_CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1"
+TIMEOUT = 240
+
+
+def fetch_assets():
+    r = subprocess.run([os.path.join(ROOT, "scripts", "fetch-guest-assets.sh"), "--quiet"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        print(r.stdout)
+        sys.exit("FAIL: could not fetch/build the guest assets")
+
+
+def run(ringvm, args, stdin_script=None, timeout=TIMEOUT):
+    """Run ringvm; feed stdin_script lines once the shell prompt appears.
+    Returns (status, serial+stderr text, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen([ringvm, "run"] + args, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = b""
+    fed = stdin_script is None
+    while True:
+        left = timeout - (time.monotonic() - t0)
+        if left <= 0:
+            p.kill()
+            p.wait()
+            return None, out.decode(errors="replace"), time.monotonic() - t0
+        ready, _, _ = select.select([p.stdout], [], [], min(left, 1.0))
+        if ready:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+            marker = out.find(b"RINGVM-INIT-OK")
+            if not fed and marker >= 0 and b"/ # " in out[marker:]:
+                p.stdin.write(stdin_script.encode())
+                p.stdin.flush()
+                fed = True
+    p.wait()
+    return p.returncode, out.decode(errors="replace"), time.monotonic() - t0
+
+
+def expect(cond, what, text):
+    if not cond:
+        print(text[-4000:])
+        sys.exit(f"FAIL: {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringvm", required=True)
+    ap.add_argument("--case", required=True)
+    ap.add_argument("--engine", default="soft")
+    a = ap.parse_args()
+    fetch_assets()
+
+    vmlinuz = os.path.join(CACHE, "vmlinuz")
+    vmlinux = os.path.join(CACHE, "vmlinux")
+    initrd = os.path.join(CACHE, "initramfs.cpio.gz")
+    common = ["--initrd", initrd, "--memory", "512M", "--serial", "stdio"]
+    engine = ["--engine", a.engine]
+    kernel, extra, cmd, script = vmlinuz, [], BASE_CMDLINE + " ringvm.test=poweroff", None
+    want_status, want = 0, ["Linux version", "RINGVM-INIT-OK", "reboot: Power down"]
+
+    if a.case == "pvh":
+        kernel = vmlinux
+    elif a.case == "reboot":
+        cmd = BASE_CMDLINE + " ringvm.test=reboot"
+        extra = ["--on-reset", "exit", "--verbose"]
+        want = ["RINGVM-INIT-OK", "guest reset the machine"]
+    elif a.case == "smp":
+        extra = ["--cpus", "2"]
+        want.append("smp: Brought up 1 node, 2 CPUs")
+    elif a.case == "shell":
+        cmd = BASE_CMDLINE + " quiet"
+        script = "echo sum=$((6*7)); uname -r; ls /proc/1/; poweroff -f\n"
+        want = ["RINGVM-INIT-OK", "sum=42", "cmdline", "reboot: Power down"]
+    elif a.case == "auto":
+        engine = ["--engine", "auto", "--verbose"]
+        want.append("engine: auto chose")
+    elif a.case != "bzimage":
+        sys.exit(f"FAIL: unknown case {a.case}")
+
+    status, text, secs = run(a.ringvm, ["--kernel", kernel, "--cmdline", cmd] + engine +
+                             common + extra, script)
+    if status == 2 and "is not available" in text:
+        print(f"SKIP: {text.strip()}")
+        sys.exit(77)
+    expect(status is not None, f"no result within {TIMEOUT} s", text)
+    for w in want:
+        expect(w in text, f"'{w}' missing from the output", text)
+    expect(status == want_status, f"exit status {status}, want {want_status}", text)
+    print(f"PASS: Linux {a.case} on {a.engine} in {secs:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
