@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "exec.h"
 #include "icache.h"
 
@@ -81,8 +82,11 @@ int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
 	struct soft_fault f;
+	int status;
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
+	if (unlikely(cpu->tx) && soft_atomic_read(cpu, la, dst, len, &status))
+		return status;
 	if (unlikely(cpu->ops->read(cpu->ops_opaque, la, dst, len, SOFT_ACC_RMW, &f)))
 		return from_fault(cpu, &f);
 	return SOFT_OK;
@@ -107,6 +111,8 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 	uint64_t pa[2] = { ~0ULL, ~0ULL };
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
+	if (unlikely(cpu->tx) && soft_atomic_write(cpu, la, src, len))
+		return SOFT_OK;
 	if (unlikely(cpu->ops->write(cpu->ops_opaque, la, src, len, pa, &f)))
 		return from_fault(cpu, &f);
 	if (cpu->icache)
@@ -267,7 +273,7 @@ static int fetch_decode(struct soft_cpu *cpu, struct x86_insn *in, uint64_t *pa,
 static inline int exec_insn(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	cpu->next_rip = cpu->rip + in->len;
-	int r = in->exec(cpu, in);
+	int r = unlikely(in->prefixes & X86_PFX_ATOMIC) ? soft_exec_atomic(cpu, in) : in->exec(cpu, in);
 	if (likely(r == SOFT_OK)) {
 		cpu->rip = cpu->next_rip;
 		cpu->icount++;
@@ -393,7 +399,8 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 		r = SOFT_OK;
 		do {
 			cpu->next_rip = rip + in->len;
-			r = in->exec(cpu, in);
+			r = unlikely(in->prefixes & X86_PFX_ATOMIC) ? soft_exec_atomic(cpu, in)
+								  : in->exec(cpu, in);
 			if (unlikely(r))
 				break;
 			rip = cpu->next_rip;

@@ -170,6 +170,14 @@ struct soft_mem_ops {
 		       struct soft_fault *f);
 	/* Time source for RDTSC/RDTSCP (guest TSC value now).  May be NULL: 0. */
 	uint64_t (*rdtsc)(void *opaque);
+	/* For atomic read-modify-writes (LOCK, XCHG): translate la for an RMW
+	 * access of len bytes and return 0 with *host = the host address and
+	 * *pa = its guest-physical address when the bytes are RAM inside one
+	 * page, or 0 with *host = NULL when they are not (MMIO, page-crossing:
+	 * the core falls back to a plain read and write); -1 with *f on a fault.
+	 * May be NULL (no cross-vCPU atomicity needed, e.g. one vCPU). */
+	int (*rmw_ptr)(void *opaque, uint64_t la, unsigned len, void **host,
+		       uint64_t *pa, struct soft_fault *f);
 };
 
 /* Lazy flags: the last flag-setting operation is remembered and the six
@@ -289,6 +297,7 @@ struct soft_cpu {
 	volatile int kick;   /* set from any thread by soft_cpu_kick() */
 	uint64_t icount;     /* instructions retired */
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
+	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
 
 	/* last soft_ea() result: lets a non-canonical access through an

@@ -549,7 +549,10 @@ prefixes_done:
 	if (in->prefixes & X86_PFX_LOCK) {
 		if (!(row->flags & F_LOCK) || !in->has_mem)
 			return X86_DEC_UD;
+		in->prefixes |= X86_PFX_ATOMIC;
 	}
+	if (in->map == X86_MAP_1BYTE && (in->opcode == 0x86 || in->opcode == 0x87) && in->has_mem)
+		in->prefixes |= X86_PFX_ATOMIC;
 	in->exec = row->exec;
 	return X86_DEC_OK;
 }

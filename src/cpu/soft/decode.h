@@ -38,6 +38,8 @@ enum {
 	X86_PFX_VEX = 1u << 7,
 	X86_PFX_EVEX = 1u << 8,
 	X86_PFX_XOP = 1u << 9,
+	X86_PFX_ATOMIC = 1u << 10, /* not a prefix: LOCK, or XCHG with memory (implicitly
+				    * locked): the memory RMW must be atomic across vCPUs */
 };
 
 /* Operand kinds (Intel manual appendix A notation: the letter). */

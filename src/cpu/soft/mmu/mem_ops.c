@@ -222,6 +222,27 @@ static int mmu_pio_out(void *opaque, uint16_t port, unsigned size, uint32_t val,
 	return 0;
 }
 
+/* A checked host pointer for an atomic RMW inside one RAM page. */
+static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uint64_t *pa,
+		       struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e;
+	*host = NULL;
+	if ((la & 0xfff) + len > 4096)
+		return 0; /* split across pages: the core falls back */
+	if (lookup(m, la, SOFT_ACC_RMW, f, &e) < 0)
+		return -1;
+	if (!e->host)
+		return 0;
+	unsigned off = (unsigned)(la & 0xfff);
+	*host = e->host + off;
+	*pa = e->gpa + off;
+	if (m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base)))
+		soft_code_publish(m->code, e->gpa, &m->code_seen);
+	return 0;
+}
+
 static uint64_t mmu_rdtsc(void *opaque)
 {
 	struct soft_mmu *m = opaque;
@@ -235,4 +256,5 @@ const struct soft_mem_ops soft_mmu_ops = {
 	.pio_in = mmu_pio_in,
 	.pio_out = mmu_pio_out,
 	.rdtsc = mmu_rdtsc,
+	.rmw_ptr = mmu_rmw_ptr,
 };
