@@ -94,7 +94,7 @@ int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 	}
 	if (lma) {
 		/* Canonical: bits 63:47 all equal. */
-		if ((uint64_t)(((int64_t)la << 16) >> 16) != la)
+		if ((uint64_t)((int64_t)(la << 16) >> 16) != la)
 			return gp0(f);
 	} else {
 		la &= 0xffffffffULL;
