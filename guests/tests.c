@@ -190,6 +190,23 @@ static void test_reset(void)
 	GUEST_DONE();
 }
 
+/* triple-fault: with an empty IDT, ud2's #UD cannot be delivered, nor the
+ * #DF that follows: the CPU shuts down.  With --on-triple-fault reset the
+ * machine comes back and the second boot passes. */
+static void test_triple_fault(void)
+{
+	uint32_t n = testdev_reset_count();
+	GUEST_SYNC("reset count", n);
+	if (n == 0) {
+		static const struct { uint16_t limit; uint32_t base; } __attribute__((packed))
+			empty = { 0, 0 };
+		__asm__ volatile("lidt %0; ud2" : : "m"(empty));
+		GUEST_FAIL("survived a triple fault");
+	}
+	GUEST_ASSERT_EQ(n, 1);
+	GUEST_DONE();
+}
+
 /* assert-fail: proves a failing guest fails the run (status 8). */
 static void test_assert_fail(void)
 {
@@ -255,6 +272,7 @@ static const struct {
 	{ "debug-exit", test_debug_exit },
 	{ "reset", test_reset },
 	{ "assert-fail", test_assert_fail },
+	{ "triple-fault", test_triple_fault },
 	{ "exception", test_exception },
 	{ "longmode", test_longmode },
 };

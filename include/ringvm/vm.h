@@ -47,6 +47,7 @@ struct vm_config {
 	uint8_t debug_exit_size; /* 1, 2 or 4 */
 	bool testdev;            /* test-guest call port and MMIO window */
 	enum on_reset on_reset;
+	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 };
 
 void vm_config_defaults(struct vm_config *c);

@@ -32,6 +32,7 @@ const char cli_run_usage[] =
 	"      --no-debug-exit      no debug-exit device\n"
 	"      --testdev            the test-guest call port and MMIO window (tests/guest)\n"
 	"      --on-reset ACTION    restart (default) or exit when the guest resets the machine\n"
+	"      --on-triple-fault ACTION  stop (default: registers dumped, status 4) or reset\n"
 	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
@@ -112,7 +113,7 @@ static enum cli_result check_file(const char *opt, const char *path, char *err, 
 
 enum {
 	OPT_CPUS = 256, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_DEBUG_EXIT, OPT_TESTDEV,
-	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES,
+	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
 };
 
 static const struct option run_options[] = {
@@ -127,6 +128,7 @@ static const struct option run_options[] = {
 	{ "no-debug-exit", no_argument, NULL, OPT_NO_DEBUG_EXIT },
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
+	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -224,6 +226,14 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 				cfg->on_reset = ON_RESET_EXIT;
 			else
 				return fail(err, errlen, "--on-reset %s: expected restart or exit", optarg);
+			break;
+		case OPT_ON_TRIPLE_FAULT:
+			if (!strcmp(optarg, "stop"))
+				cfg->triple_fault_resets = false;
+			else if (!strcmp(optarg, "reset"))
+				cfg->triple_fault_resets = true;
+			else
+				return fail(err, errlen, "--on-triple-fault %s: expected stop or reset", optarg);
 			break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;

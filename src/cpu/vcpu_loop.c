@@ -195,6 +195,12 @@ static void vcpu_loop(struct vcpu *v)
 			break;
 		case VCPU_EXIT_SHUTDOWN: {
 			char msg[300];
+			if (vm->cfg.triple_fault_resets) {
+				pr_warn("vCPU %u: triple fault: resetting the machine (--on-triple-fault reset)",
+					v->id);
+				vm_request_reset(vm, "triple fault");
+				break;
+			}
 			snprintf(msg, sizeof(msg), "triple fault (shutdown)%s%s",
 				 e.error[0] ? ": " : "", e.error);
 			guest_fault(v, msg);
@@ -218,7 +224,7 @@ static void vcpu_loop(struct vcpu *v)
 			v->stats.ns[e.reason] += clock_monotonic_ns() - t0;
 		}
 		if (e.reason == VCPU_EXIT_SHUTDOWN || e.reason == VCPU_EXIT_INTERNAL)
-			return;
+			return; /* a reset, if configured, restarts every vCPU */
 	}
 }
 

@@ -50,6 +50,12 @@ CASES = {
                        stderr=[r'testdev: sync reset count 0x0\b',
                                r'(?i)reset the machine|machine reset'],
                        absent=[r'testdev: sync reset count 0x1', DONE]),
+    'triple-fault': dict(status=4, stderr=[r'testdev: sync reset count 0x0\b',
+                                           r'(?i)triple fault', r'rip='],
+                         absent=[r'reset count 0x1', DONE]),
+    'triple-fault-reset': dict(test='triple-fault', args=['--on-triple-fault', 'reset'], status=0,
+                               stderr=[r'testdev: sync reset count 0x0\b',
+                                       r'testdev: sync reset count 0x1\b', DONE]),
     'assert-fail': dict(status=8,
                         stderr=[r'guest assertion failed: tests\.c:\d+: two \+ two == 5 '
                                 r'\(0x4, 0x5, 0x0, 0x0\)'],
