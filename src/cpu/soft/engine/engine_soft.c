@@ -157,47 +157,23 @@ static int soft_set_fpu(struct vcpu *v, const struct x86_fpu *f)
 	return 0;
 }
 
-/* The MSRs that live in the core's state; platform ones through sys ops. */
-static uint64_t *core_msr(struct soft_cpu *c, uint32_t idx)
-{
-	switch (idx) {
-	case MSR_EFER: return &c->efer;
-	case MSR_STAR: return &c->star;
-	case MSR_LSTAR: return &c->lstar;
-	case MSR_CSTAR: return &c->cstar;
-	case MSR_SFMASK: return &c->sfmask;
-	case MSR_KERNEL_GS_BASE: return &c->kernel_gs_base;
-	case MSR_TSC_AUX: return &c->tsc_aux;
-	case MSR_FS_BASE: return &c->seg[SEG_FS].base;
-	case MSR_GS_BASE: return &c->seg[SEG_GS].base;
-	default: return NULL;
-	}
-}
-
+/* Through the core's own RDMSR/WRMSR rules: its MSRs with their validation
+ * and side effects, then the platform's (LAPIC, kvmclock) via the sys hooks. */
 static int soft_get_msrs(struct vcpu *v, struct x86_msr *msrs, unsigned n)
 {
 	struct soft_vcpu *sv = v->engine_state;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t *p = core_msr(&sv->cpu, msrs[i].index);
-		if (p)
-			msrs[i].value = *p;
-		else if (sv->sys.rdmsr(sv, msrs[i].index, &msrs[i].value) < 0)
+	for (unsigned i = 0; i < n; i++)
+		if (soft_cpu_rdmsr(&sv->cpu, msrs[i].index, &msrs[i].value) < 0)
 			return (int)i;
-	}
 	return (int)n;
 }
 
 static int soft_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
 {
 	struct soft_vcpu *sv = v->engine_state;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t *p = core_msr(&sv->cpu, msrs[i].index);
-		if (p)
-			*p = msrs[i].value;
-		else if (sv->sys.wrmsr(sv, msrs[i].index, msrs[i].value) < 0)
+	for (unsigned i = 0; i < n; i++)
+		if (soft_cpu_wrmsr(&sv->cpu, msrs[i].index, msrs[i].value) < 0)
 			return (int)i;
-	}
-	soft_cpu_update_mode(&sv->cpu);
 	return (int)n;
 }
 

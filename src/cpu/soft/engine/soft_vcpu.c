@@ -11,16 +11,22 @@
 #include "ringvm/log.h"
 #include "soft_engine.h"
 
+/* End the vCPU's current slice, or its sleep. */
+static void interrupt_vcpu(struct soft_vcpu *sv)
+{
+	soft_cpu_kick(&sv->cpu);
+	pthread_mutex_lock(&sv->lock);
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+}
+
 void soft_engine_vcpu_kick(struct vcpu *v)
 {
 	struct soft_vcpu *sv = v->engine_state;
 	if (!sv)
 		return;
 	atomic_store(&sv->kicked, true);
-	soft_cpu_kick(&sv->cpu);
-	pthread_mutex_lock(&sv->lock);
-	pthread_cond_signal(&sv->cond);
-	pthread_mutex_unlock(&sv->lock);
+	interrupt_vcpu(sv);
 }
 
 /* Called by the interrupt controllers (any thread) when something became
@@ -30,11 +36,7 @@ void soft_engine_wake(void *opaque, unsigned cpu)
 	struct soft_vm *svm = opaque;
 	if (cpu >= svm->vm->nr_vcpus || !svm->vcpus[cpu] || svm->vcpus[cpu]->stopped)
 		return;
-	struct soft_vcpu *sv = svm->vcpus[cpu];
-	soft_cpu_kick(&sv->cpu);
-	pthread_mutex_lock(&sv->lock);
-	pthread_cond_signal(&sv->cond);
-	pthread_mutex_unlock(&sv->lock);
+	interrupt_vcpu(svm->vcpus[cpu]);
 }
 
 /* Sleep until the next timer deadline, a wake-up or a kick. */
@@ -58,6 +60,12 @@ static void sleep_until_event(struct soft_vcpu *sv)
 	}
 	pthread_mutex_unlock(&sv->lock);
 	sv->nr_sleep_ns += clock_monotonic_ns() - t0;
+}
+
+static void shutdown_exit(struct soft_cpu *cpu, struct vcpu_exit *exit)
+{
+	exit->reason = VCPU_EXIT_SHUTDOWN;
+	snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
 }
 
 static void internal_exit(struct soft_vcpu *sv, struct vcpu_exit *exit, const char *what)
@@ -163,8 +171,7 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 		sync_code(sv);
 		int r = service_events(sv);
 		if (r == SOFT_SHUTDOWN) {
-			exit->reason = VCPU_EXIT_SHUTDOWN;
-			snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+			shutdown_exit(cpu, exit);
 			return 0;
 		}
 		if (r == SOFT_INTERNAL) {
@@ -201,8 +208,7 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 			sv->nr_exceptions++;
 			r = soft_cpu_deliver_exception(cpu);
 			if (r == SOFT_SHUTDOWN) {
-				exit->reason = VCPU_EXIT_SHUTDOWN;
-				snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+				shutdown_exit(cpu, exit);
 				return 0;
 			}
 			if (r == SOFT_INTERNAL) {
@@ -211,8 +217,7 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 			}
 			break;
 		case SOFT_SHUTDOWN:
-			exit->reason = VCPU_EXIT_SHUTDOWN;
-			snprintf(exit->error, sizeof(exit->error), "%s", cpu->error);
+			shutdown_exit(cpu, exit);
 			return 0;
 		default:
 			internal_exit(sv, exit, cpu->error[0] ? cpu->error : "emulation failure");
