@@ -6,6 +6,7 @@
 
 #include "atomic.h"
 #include "exec.h"
+#include "host_isa.h"
 #include "icache.h"
 
 /* ---- exceptions ---- */
@@ -159,7 +160,9 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	struct soft_icache *ic = cpu->icache;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
+	uint32_t host_isa = cpu->host_isa;
 	memset(cpu, 0, sizeof(*cpu));
+	cpu->host_isa = host_isa;
 	cpu->ops = ops;
 	cpu->ops_opaque = opaque;
 	cpu->sys = sys;
@@ -208,6 +211,7 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->ops = ops;
 	cpu->ops_opaque = opaque;
+	cpu->host_isa = soft_host_isa_probe();
 	soft_cpu_reset(cpu);
 	if (icache) {
 		cpu->icache = soft_icache_new();

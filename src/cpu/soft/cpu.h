@@ -304,6 +304,9 @@ struct soft_cpu {
 	 * SS-based operand fault with #SS instead of #GP */
 	uint64_t ea_la;
 	uint8_t ea_seg;
+
+	/* host-executed extensions offered to this vCPU (host_isa.h) */
+	uint32_t host_isa;
 };
 
 /* ---- public API ---- */

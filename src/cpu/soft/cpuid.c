@@ -16,12 +16,15 @@
 #include "cpu.h"
 #include "cpuid.h"
 #include "exec.h"
+#include "host_isa.h"
 
 #define MAX_BASIC 0x7
 #define MAX_EXT 0x80000008u
 
 /* leaf 1 */
 #define L1_ECX_SSE3 (1u << 0)
+#define L1_ECX_PCLMUL (1u << 1)
+#define L1_ECX_AES (1u << 25)
 #define L1_ECX_SSSE3 (1u << 9)
 #define L1_ECX_CX16 (1u << 13)
 #define L1_ECX_SSE41 (1u << 19)
@@ -50,6 +53,8 @@
 #define L1_EDX_SSE2 (1u << 26)
 /* leaf 7.0 */
 #define L7_EBX_BMI1 (1u << 3)
+#define L7_EBX_SHA (1u << 29)
+#define L7_ECX_GFNI (1u << 8)
 /* 0x80000001 */
 #define E1_ECX_LAHF_LM (1u << 0)
 #define E1_ECX_ABM (1u << 5)
@@ -90,6 +95,11 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		o->ebx = (8u << 8) | (1u << 16); /* CLFLUSH 64 bytes, 1 logical CPU, APIC ID 0 */
 		o->ecx = L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 | L1_ECX_SSE42 |
 			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0);
+		/* executed on the host's units: offered when the host has them */
+		if (cpu->host_isa & SOFT_HOST_AES)
+			o->ecx |= L1_ECX_AES;
+		if (cpu->host_isa & SOFT_HOST_PCLMUL)
+			o->ecx |= L1_ECX_PCLMUL;
 		if (SOFT_MODEL_XSAVE) {
 			o->ecx |= L1_ECX_XSAVE;
 			if (cpu->cr4 & (1u << 18))
@@ -100,8 +110,11 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			 L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
 		break;
 	case 7:
-		if (subleaf == 0)
-			o->ebx = SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0;
+		if (subleaf == 0) {
+			o->ebx = (SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0) |
+				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
+			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
+		}
 		break;
 	case 0x40000000u:
 		o->eax = 0x40000000u;

@@ -54,12 +54,25 @@
 		}                                                            \
 	}
 
+/* #UD unless the host has the extension (host_isa.h) that the handler
+ * executes on the host's own units. */
+#define SSE_NEED_HOST(cpu, feat)                                             \
+	do {                                                                 \
+		if (!((cpu)->host_isa & (feat)))                             \
+			return soft_raise((cpu), X86_EXC_UD, false, 0);      \
+	} while (0)
+
 /* Handler: dst = dst op src (XMM), no MXCSR involvement (integer and
  * bitwise operations).  size/align16: the memory operand's shape. */
 #define SSE_INT_OP(name, insn, size, align16)                                 \
+	SSE_INT_OP_NEED(name, insn, size, align16, 0)
+/* The same, for an instruction of a host_isa.h extension (feat != 0). */
+#define SSE_INT_OP_NEED(name, insn, size, align16, feat)                      \
 	int soft_exec_##name(struct soft_cpu *cpu, const struct x86_insn *in) \
 	{                                                                     \
 		union soft_xmm s, d;                                          \
+		if (feat)                                                     \
+			SSE_NEED_HOST(cpu, feat);                             \
 		int r = sse_check(cpu);                                       \
 		if (r)                                                        \
 			return r;                                             \
@@ -74,10 +87,14 @@
 
 /* The same with an immediate (masked by immmask; REPN covers it). */
 #define SSE_INT_OPI(name, insn, size, align16, REPN, immmask)                 \
+	SSE_INT_OPI_NEED(name, insn, size, align16, REPN, immmask, 0)
+#define SSE_INT_OPI_NEED(name, insn, size, align16, REPN, immmask, feat)      \
 	SSE_IMM_FN(sse_host_##name, insn, REPN)                               \
 	int soft_exec_##name(struct soft_cpu *cpu, const struct x86_insn *in) \
 	{                                                                     \
 		union soft_xmm s, d;                                          \
+		if (feat)                                                     \
+			SSE_NEED_HOST(cpu, feat);                             \
 		int r = sse_check(cpu);                                       \
 		if (r)                                                        \
 			return r;                                             \

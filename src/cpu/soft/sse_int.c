@@ -2,6 +2,7 @@
  * the host instruction (sse_common.h).  Integer results have no rounding
  * or flags, so this is exact by construction; it saves restating ~80
  * lane-wise definitions. */
+#include "host_isa.h"
 #include "sse_host.h"
 
 SSE_INT_OP(paddb, "paddb", 16, true)
@@ -112,4 +113,4 @@ SSE_INT_OPI(pblendw, "pblendw", 16, true, SSE_REP256, 255)
 SSE_INT_OPI(blendps, "blendps", 16, true, SSE_REP16, 15)
 SSE_INT_OPI(blendpd, "blendpd", 16, true, SSE_REP4, 3)
 SSE_INT_OPI(mpsadbw, "mpsadbw", 16, true, SSE_REP8, 7)
-SSE_INT_OPI(pclmulqdq, "pclmulqdq", 16, true, SSE_REP32, 0x11)
+SSE_INT_OPI_NEED(pclmulqdq, "pclmulqdq", 16, true, SSE_REP32, 0x11, SOFT_HOST_PCLMUL)

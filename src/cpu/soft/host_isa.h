@@ -1,0 +1,21 @@
+/* Instruction-set extensions that the soft CPU executes on the host's own
+ * units (AES-NI, PCLMULQDQ, SHA, GFNI): the guest is offered one, in CPUID
+ * and in execution, only when the host has it.  Without it the encoding
+ * raises #UD in the guest, as on a CPU that lacks the feature, instead of
+ * SIGILL in ringvm. */
+#ifndef RINGVM_SOFT_HOST_ISA_H
+#define RINGVM_SOFT_HOST_ISA_H
+
+#include <stdint.h>
+
+enum soft_host_isa {
+	SOFT_HOST_AES = 1u << 0,    /* CPUID.1:ECX[25] */
+	SOFT_HOST_PCLMUL = 1u << 1, /* CPUID.1:ECX[1] */
+	SOFT_HOST_SHA = 1u << 2,    /* CPUID.(7,0):EBX[29] */
+	SOFT_HOST_GFNI = 1u << 3,   /* CPUID.(7,0):ECX[8] */
+};
+
+/* The soft_host_isa bits this host's CPU has (read with CPUID). */
+uint32_t soft_host_isa_probe(void);
+
+#endif
