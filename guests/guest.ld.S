@@ -27,6 +27,13 @@ SECTIONS
 	.note.Xen : { KEEP(*(.note.Xen)) } :image :note
 #endif
 	.rodata : { *(.rodata .rodata.*) } :image
+	/* GUEST_TEST() registrations (guest.h), one per test, from any file */
+	.guest_tests : {
+		. = ALIGN(8);
+		__guest_tests_start = .;
+		KEEP(*(.guest_tests))
+		__guest_tests_end = .;
+	} :image
 	.data : { *(.data .data.*) } :image
 	__load_end = .;
 	.bss : {

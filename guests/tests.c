@@ -198,7 +198,7 @@ static void test_triple_fault(void)
 	uint32_t n = testdev_reset_count();
 	GUEST_SYNC("reset count", n);
 	if (n == 0) {
-		static const struct { uint16_t limit; uint32_t base; } __attribute__((packed))
+		static const struct { uint16_t limit; uintptr_t base; } __attribute__((packed))
 			empty = { 0, 0 };
 		__asm__ volatile("lidt %0; ud2" : : "m"(empty));
 		GUEST_FAIL("survived a triple fault");
@@ -259,23 +259,20 @@ static void test_longmode(void)
 #endif
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
-	{ "uart", test_uart },
-	{ "pio", test_pio },
-	{ "mmio", test_mmio },
-	{ "mmio-unmapped", test_mmio_unmapped },
-	{ "hlt-irq", test_hlt_irq },
-	{ "hlt-noirq", test_hlt_noirq },
-	{ "debug-exit", test_debug_exit },
-	{ "reset", test_reset },
-	{ "assert-fail", test_assert_fail },
-	{ "triple-fault", test_triple_fault },
-	{ "exception", test_exception },
-	{ "longmode", test_longmode },
-};
+GUEST_TEST("uart", test_uart);
+GUEST_TEST("pio", test_pio);
+GUEST_TEST("mmio", test_mmio);
+GUEST_TEST("mmio-unmapped", test_mmio_unmapped);
+GUEST_TEST("hlt-irq", test_hlt_irq);
+GUEST_TEST("hlt-noirq", test_hlt_noirq);
+GUEST_TEST("debug-exit", test_debug_exit);
+GUEST_TEST("reset", test_reset);
+GUEST_TEST("assert-fail", test_assert_fail);
+GUEST_TEST("triple-fault", test_triple_fault);
+GUEST_TEST("exception", test_exception);
+GUEST_TEST("longmode", test_longmode);
+
+extern const struct guest_test __guest_tests_start[], __guest_tests_end[];
 
 void guest_run(const struct boot_info *bi)
 {
@@ -287,16 +284,16 @@ void guest_run(const struct boot_info *bi)
 	serial_putc('\n');
 	if (!cmdline_get(bi->cmdline, "test", name, sizeof(name)))
 		GUEST_FAIL("no test=NAME on the command line");
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (!strcmp(name, tests[i].name)) {
+	for (const struct guest_test *t = __guest_tests_start; t < __guest_tests_end; t++) {
+		if (!strcmp(name, t->name)) {
 			serial_puts("test: ");
 			serial_puts(name);
 			serial_putc('\n');
-			tests[i].fn();
+			t->fn();
 			GUEST_FAIL("test returned");
 		}
 	}
-	char msg[64] = "unknown test (see guests/tests.c): ";
+	char msg[64] = "unknown test (see GUEST_TEST in guests/): ";
 	size_t n = strlen(msg);
 	for (size_t i = 0; name[i] && n + 1 < sizeof(msg); i++)
 		msg[n++] = name[i];

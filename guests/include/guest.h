@@ -165,6 +165,19 @@ NORETURN void testdev_assert(const char *file, uint32_t line, const char *msg,
 NORETURN void testdev_done(void);
 uint32_t testdev_reset_count(void);
 
+/* A test, chosen by "test=NAME" on the command line.  Any file of the
+ * guest program registers its tests with GUEST_TEST(name, fn) at file
+ * scope; no central table (the linker collects them, guest.ld.S). */
+struct guest_test {
+	const char *name;
+	void (*fn)(void);
+};
+#define GUEST_TEST_ID_(a, b) a##b
+#define GUEST_TEST_ID(a, b) GUEST_TEST_ID_(a, b)
+#define GUEST_TEST(tname, tfn)                                               \
+	static const struct guest_test GUEST_TEST_ID(guest_test_, __LINE__)  \
+	__attribute__((used, section(".guest_tests"), aligned(8))) = { (tname), (tfn) }
+
 #define GUEST_SYNC(msg, arg) testdev_sync(__FILE_NAME__, __LINE__, (msg), (uint64_t)(arg))
 #define GUEST_DONE() testdev_done()
 /* GUEST_FAIL(msg[, arg0[, arg1[, arg2[, arg3]]]]) */

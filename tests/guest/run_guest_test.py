@@ -70,6 +70,25 @@ CASES = {
 }
 
 
+def load_topic_cases():
+    """Each tests/guest/cases_<topic>.py defines CASES too (same keys)."""
+    import glob
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, 'cases_*.py'))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for k, v in mod.CASES.items():
+            if k in CASES:
+                raise SystemExit('FAIL: case %s defined twice (%s)' % (k, path))
+            CASES[k] = v
+
+
+load_topic_cases()
+
+
 def skip(msg):
     print('SKIP: ' + msg)
     sys.exit(SKIP)
