@@ -329,3 +329,17 @@ static void test_apic_relocate(void)
 	GUEST_DONE();
 }
 GUEST_TEST("apic-relocate", test_apic_relocate);
+
+/* ---- Loading below 1 MiB ------------------------------------------------ */
+extern char __image_start[], __bss_end[];
+
+/* lowload: where the image runs (the -low images link at 0x8000); the
+ * multiboot info ringvm wrote is intact (the command line got us here). */
+static void test_lowload(void)
+{
+	GUEST_SYNC("image at", (uintptr_t)__image_start);
+	GUEST_SYNC("image end", (uintptr_t)__bss_end);
+	GUEST_ASSERT((uintptr_t)__bss_end <= 0x20000); /* below the command line */
+	GUEST_DONE();
+}
+GUEST_TEST("lowload", test_lowload);

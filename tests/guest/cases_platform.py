@@ -46,6 +46,9 @@ CASES = {
                                        r'testdev: sync svr after re-enable 0xff\b',
                                        r'testdev: sync tpr after re-enable 0x0\b', DONE]),
     'x2apic': dict(status=0, stderr=[r'testdev: sync x2apic ok 0x1\b', DONE]),
+    # Multiboot images linked at 0x8000 (ELF32, a.out kludge, ELF64).
+    'lowload': dict(status=0, stderr=[r'testdev: sync image at 0x8000\b', DONE],
+                    images=['-low']),
     'apic-relocate': dict(status=0,
                           stderr=[r'testdev: sync apic relocated and back 0x1\b', DONE]),
 }
