@@ -343,3 +343,68 @@ static void test_lowload(void)
 	GUEST_DONE();
 }
 GUEST_TEST("lowload", test_lowload);
+
+/* ---- A relocated LAPIC is the relocating vCPU's only -------------------- */
+/* apic-relocate-smp (--cpus 2): the BSP moves its xAPIC page onto RAM at
+ * 0x90000 and starts the AP (INIT, SIPI) through it; the AP, in real mode,
+ * reads the same address and must see the RAM (its own LAPIC stays at
+ * 0xfee00000).  The AP's code is copied to 0x8000 (SIPI vector 8), and it
+ * reports at 0x8f00 (flag) and 0x8f04 (what it read). */
+#define TRAMP 0x8000u
+#define TRAMP_FLAG 0x8f00u
+#define TRAMP_SEEN 0x8f04u
+#define RELOC_LOW 0x90000u
+
+extern const uint8_t ap_tramp_start[], ap_tramp_end[];
+__asm__(".pushsection .rodata\n"
+	".globl ap_tramp_start, ap_tramp_end\n"
+	"ap_tramp_start:\n"
+	".code16\n"
+	"cli\n"
+	"xorw %ax, %ax\n"
+	"movw %ax, %ds\n"
+	"movw $0x9000, %ax\n"
+	"movw %ax, %es\n"
+	"movl %es:0x30, %eax\n"          /* 0x90030: RAM for this vCPU */
+	"movl %eax, 0x8f04\n"
+	"movl $1, 0x8f00\n"
+	"1: hlt\n"
+	"jmp 1b\n"
+#ifdef __x86_64__
+	".code64\n"
+#else
+	".code32\n"
+#endif
+	"ap_tramp_end:\n"
+	".popsection\n");
+
+static void test_apic_relocate_smp(void)
+{
+	volatile uint32_t *flag = (volatile uint32_t *)(uintptr_t)TRAMP_FLAG;
+	volatile uint32_t *seen = (volatile uint32_t *)(uintptr_t)TRAMP_SEEN;
+	memcpy((void *)(uintptr_t)TRAMP, ap_tramp_start, (size_t)(ap_tramp_end - ap_tramp_start));
+	*flag = 0;
+	*seen = 0;
+	mmio_write32(RELOC_LOW + APIC_REG_VER, 0xdeadbeef);
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+	wrmsr(MSR_APIC_BASE, (base & 0xfffu) | RELOC_LOW);
+	GUEST_ASSERT_EQ(apic_rd(RELOC_LOW, APIC_REG_VER) & 0xff, 0x14);
+	apic_wr(RELOC_LOW, APIC_REG_SVR, 0x1ff);
+	/* INIT (level, assert), INIT de-assert, SIPI vector 8, to APIC ID 1 */
+	apic_wr(RELOC_LOW, 0x310, 1u << 24);
+	apic_wr(RELOC_LOW, 0x300, 0xc500);
+	apic_wr(RELOC_LOW, 0x310, 1u << 24);
+	apic_wr(RELOC_LOW, 0x300, 0x8500);
+	apic_wr(RELOC_LOW, 0x310, 1u << 24);
+	apic_wr(RELOC_LOW, 0x300, 0x4600 | (TRAMP >> 12));
+	for (unsigned i = 0; i < 50000000u && !*flag; i++)
+		cpu_relax();
+	GUEST_ASSERT_EQ(*flag, 1);
+	GUEST_ASSERT_EQ(*seen, 0xdeadbeef);     /* the AP saw RAM, not the BSP's APIC */
+	GUEST_ASSERT_EQ(apic_rd(RELOC_LOW, APIC_REG_VER) & 0xff, 0x14); /* the BSP still its APIC */
+	wrmsr(MSR_APIC_BASE, base);
+	GUEST_ASSERT_EQ(mmio_read32(RELOC_LOW + APIC_REG_VER), 0xdeadbeef);
+	GUEST_SYNC("ap saw ram under the bsp's apic", *seen);
+	GUEST_DONE();
+}
+GUEST_TEST("apic-relocate-smp", test_apic_relocate_smp);

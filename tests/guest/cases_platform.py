@@ -49,6 +49,11 @@ CASES = {
     # Multiboot images linked at 0x8000 (ELF32, a.out kludge, ELF64).
     'lowload': dict(status=0, stderr=[r'testdev: sync image at 0x8000\b', DONE],
                     images=['-low']),
+    # Two vCPUs: the AP sees RAM where the BSP has moved its APIC.
+    'apic-relocate-smp': dict(args=['--cpus', '2'], status=0,
+                              stderr=[r"testdev: sync ap saw ram under the bsp's apic "
+                                      r"0xdeadbeef\b", DONE],
+                              images=['guest-mb32.elf', 'guest-mb64.elf']),
     'apic-relocate': dict(status=0,
                           stderr=[r'testdev: sync apic relocated and back 0x1\b', DONE]),
 }
