@@ -245,6 +245,43 @@ static void test_single_step_rep(void **state)
 	env_free(e);
 }
 
+/* SYSCALL with TF: the trap follows it (TF was set when it began), at the
+ * entry point, although SFMASK clears TF; SYSRET loading TF=1: the first
+ * instruction after it traps. */
+static void test_single_step_syscall(void **state)
+{
+	struct env *e = env_lm(0);
+	struct soft_cpu *c = &e->c;
+	c->efer |= X86_EFER_SCE;
+	c->star = (0x18ULL << 48) | (0x08ULL << 32);
+	c->lstar = CODE + 0x40;
+	c->sfmask = X86_RFLAGS_TF | X86_RFLAGS_IF;
+	CODE_BYTES(e, 0x0f, 0x05);                       /* syscall */
+	e->m.ram[CODE + 0x40] = 0x90;                    /* nop */
+	memcpy(e->m.ram + CODE + 0x41, (const uint8_t[]){ 0x48, 0x0f, 0x07 }, 3); /* sysretq */
+	memcpy(e->m.ram + CODE + 0x80, (const uint8_t[]){ 0x90, 0x90 }, 2);
+	c->rflags |= X86_RFLAGS_TF;
+	assert_int_equal(soft_cpu_run(c, 100, NULL), SOFT_EXC);
+	assert_int_equal(c->exc.kind, SOFT_EV_TRAP);
+	assert_int_equal(c->rip, CODE + 0x40);
+	assert_false(c->rflags & X86_RFLAGS_TF);
+	assert_true(c->gpr[GPR_R11] & X86_RFLAGS_TF);
+	assert_int_equal(c->dr[6], 0xffff4ff0);
+	/* nop, then SYSRETQ to ring 3 with R11.TF: no trap after SYSRET */
+	c->dr[6] = SOFT_DR6_FIXED;
+	c->gpr[GPR_RCX] = CODE + 0x80;
+	c->gpr[GPR_R11] = X86_RFLAGS_FIXED | X86_RFLAGS_TF;
+	assert_int_equal(soft_cpu_step(c), SOFT_OK);     /* nop */
+	assert_int_equal(soft_cpu_step(c), SOFT_OK);     /* sysretq */
+	assert_int_equal(c->cpl, 3);
+	assert_int_equal(c->rip, CODE + 0x80);
+	assert_true(c->rflags & X86_RFLAGS_TF);
+	assert_int_equal(soft_cpu_step(c), SOFT_EXC);    /* the first user nop */
+	assert_int_equal(c->exc.kind, SOFT_EV_TRAP);
+	assert_int_equal(c->rip, CODE + 0x81);
+	env_free(e);
+}
+
 /* Instruction breakpoint: a fault before the instruction, again and again
  * until RF is set; RF is cleared once an instruction completes.  The
  * breakpoint also fires in a loop already in the decoded-block cache. */
@@ -490,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_shadows),
 		cmocka_unit_test(test_single_step_int_and_fault),
 		cmocka_unit_test(test_single_step_rep),
+		cmocka_unit_test(test_single_step_syscall),
 		cmocka_unit_test(test_insn_breakpoint),
 		cmocka_unit_test(test_data_breakpoints),
 		cmocka_unit_test(test_io_bp_and_mov_dr),
