@@ -123,4 +123,60 @@ static void test_nmi_hlt(void)
 }
 GUEST_TEST("nmi-hlt", test_nmi_hlt);
 
+/* "An execution of the IRET instruction unblocks NMIs even if the
+ * instruction causes a fault" (6.7.1).  The NMI handler runs an IRETQ with
+ * a null CS (#GP(0)); the #GP handler, still inside the NMI handler, sends
+ * itself an NMI and must receive it; it then resumes past the bad frame. */
+extern const char nmi_bad_iret[], nmi_bad_iret_resume[];
+static volatile unsigned gp_seen, nmi_in_gp;
+
+static __attribute__((noinline)) void bad_iret(void)
+{
+	__asm__ volatile(
+		"mov %%rsp, %%rax\n\t"
+		"pushq $0\n\t"                 /* SS */
+		"pushq %%rax\n\t"              /* RSP */
+		"pushfq\n\t"                   /* RFLAGS */
+		"pushq $0\n\t"                 /* CS: null, #GP(0) */
+		"lea 1f(%%rip), %%rcx\n\t"
+		"pushq %%rcx\n\t"              /* RIP */
+		".globl nmi_bad_iret\n"
+		"nmi_bad_iret: iretq\n\t"
+		".globl nmi_bad_iret_resume\n"
+		"nmi_bad_iret_resume: add $40, %%rsp\n\t"
+		"1:\n\t"
+		: : : "rax", "rcx", "memory", "cc");
+}
+
+static void iret_fault_gp(struct isr_frame *f)
+{
+	if (f->ip != (uintptr_t)nmi_bad_iret)
+		GUEST_FAIL("unexpected #GP (ip, error)", f->ip, f->error);
+	gp_seen++;
+	unsigned n = nmi_n;
+	nmi_send(ICR_NMI);
+	nmi_in_gp = nmi_wait(n + 1) - n;
+	f->ip = (uintptr_t)nmi_bad_iret_resume;
+}
+
+static void iret_fault_nmi(struct isr_frame *f)
+{
+	if (++nmi_n == 1)
+		bad_iret();
+}
+
+static void test_nmi_iret_fault(void)
+{
+	nmi_setup();
+	gp_seen = nmi_in_gp = 0;
+	exc_set_handler(2, iret_fault_nmi);
+	exc_set_handler(13, iret_fault_gp);
+	nmi_send(ICR_NMI);
+	GUEST_ASSERT_EQ(nmi_wait(2), 2);
+	GUEST_ASSERT_EQ(gp_seen, 1);
+	GUEST_ASSERT_EQ(nmi_in_gp, 1);      /* taken inside the #GP handler */
+	GUEST_DONE();
+}
+GUEST_TEST("nmi-iret-fault", test_nmi_iret_fault);
+
 #endif

@@ -6,4 +6,5 @@ CASES = {
     'nmi-self-shorthand': dict(status=0, stderr=[DONE], images=_64),
     'nmi-latch': dict(status=0, stderr=[DONE], images=_64),
     'nmi-hlt': dict(status=0, stderr=[DONE], images=_64),
+    'nmi-iret-fault': dict(status=0, stderr=[DONE], images=_64),
 }
