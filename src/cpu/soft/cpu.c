@@ -76,8 +76,6 @@ int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 	struct soft_fault f;
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
-	if (unlikely(cpu->dbg_armed & SOFT_DBG_DATA))
-		soft_dbg_data(cpu, la, len, false);
 	if (unlikely(cpu->ops->read(cpu->ops_opaque, la, dst, len, SOFT_ACC_READ, &f)))
 		return from_fault(cpu, &f);
 	return SOFT_OK;
@@ -89,8 +87,6 @@ int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 	int status;
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
-	if (unlikely(cpu->dbg_armed & SOFT_DBG_DATA))
-		soft_dbg_data(cpu, la, len, false);
 	if (unlikely(cpu->tx) && soft_atomic_read(cpu, la, dst, len, &status))
 		return status;
 	if (unlikely(cpu->ops->read(cpu->ops_opaque, la, dst, len, SOFT_ACC_RMW, &f)))
@@ -117,8 +113,6 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 	uint64_t pa[2] = { ~0ULL, ~0ULL };
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
-	if (unlikely(cpu->dbg_armed & SOFT_DBG_DATA))
-		soft_dbg_data(cpu, la, len, true);
 	if (unlikely(cpu->tx) && soft_atomic_write(cpu, la, src, len))
 		return SOFT_OK;
 	if (unlikely(cpu->ops->write(cpu->ops_opaque, la, src, len, pa, &f)))

@@ -296,6 +296,8 @@ struct soft_cpu {
 	uint8_t dbg_hits;                 /* B0-B3 of data/I/O breakpoints hit by this insn */
 	uint16_t dbg_pending;             /* DR6 bits of a #DB held back by MOV SS / POP SS */
 	uint8_t pad1[2];
+	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
+	void *dbg_opaque;
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;

@@ -5,11 +5,12 @@
  * 18.2 debug registers, 18.3 debug exceptions) and 6.8.3 (masking
  * exceptions and interrupts when switching stacks).
  *
- * The ordinary path pays one test per decoded block (soft_cpu_run) and one
- * per memory access (soft_read/soft_write): soft_dbg_active() is true only
- * while TF or RF is set, a breakpoint is enabled, or a #DB is held back, and
- * then every instruction runs through soft_dbg_step() without the decoded
- * block cache.  General detect (DR7.GD) is checked by MOV DR (exec_sys.c);
+ * The ordinary path pays one test per decoded block (soft_cpu_run):
+ * soft_dbg_active() is true only while TF or RF is set, a breakpoint is
+ * enabled, or a #DB is held back, and then every instruction runs through
+ * soft_dbg_step() without the decoded block cache.  Data breakpoints are
+ * seen by wrapping the memory ops for the instruction (dbg_mem_ops), so
+ * soft_read/soft_write pay nothing.  General detect (DR7.GD) is checked by MOV DR (exec_sys.c);
  * ICEBP (F1) is an event of its own (exec_branch.c, SOFT_EV_INT1). */
 #include "debug.h"
 
@@ -75,6 +76,74 @@ void soft_dbg_data(struct soft_cpu *cpu, uint64_t la, unsigned len, bool write)
 	}
 }
 
+/* The memory ops while data breakpoints are armed: the real ones (saved in
+ * cpu->dbg_ops / dbg_opaque for the instruction), then the check on the
+ * bytes accessed.  An access that faults records nothing. */
+static int dbg_read(void *o, uint64_t la, void *dst, unsigned len, unsigned acc,
+		    struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	int r = cpu->dbg_ops->read(cpu->dbg_opaque, la, dst, len, acc, f);
+	if (r == 0)
+		soft_dbg_data(cpu, la, len, false);
+	return r;
+}
+
+static int dbg_write(void *o, uint64_t la, const void *src, unsigned len, uint64_t pa[2],
+		     struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	int r = cpu->dbg_ops->write(cpu->dbg_opaque, la, src, len, pa, f);
+	if (r == 0)
+		soft_dbg_data(cpu, la, len, true);
+	return r;
+}
+
+static int dbg_fetch(void *o, uint64_t la, void *dst, unsigned len, uint64_t *pa,
+		     struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	return cpu->dbg_ops->fetch(cpu->dbg_opaque, la, dst, len, pa, f);
+}
+
+static int dbg_pio_in(void *o, uint16_t port, unsigned size, uint32_t *val, struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	return cpu->dbg_ops->pio_in(cpu->dbg_opaque, port, size, val, f);
+}
+
+static int dbg_pio_out(void *o, uint16_t port, unsigned size, uint32_t val, struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	return cpu->dbg_ops->pio_out(cpu->dbg_opaque, port, size, val, f);
+}
+
+static uint64_t dbg_rdtsc(void *o)
+{
+	struct soft_cpu *cpu = o;
+	return cpu->dbg_ops->rdtsc ? cpu->dbg_ops->rdtsc(cpu->dbg_opaque) : 0;
+}
+
+/* an atomic read-modify-write reads and writes its operand */
+static int dbg_rmw_ptr(void *o, uint64_t la, unsigned len, void **host, uint64_t *pa,
+		       struct soft_fault *f)
+{
+	struct soft_cpu *cpu = o;
+	if (!cpu->dbg_ops->rmw_ptr) {
+		*host = NULL;
+		return 0;
+	}
+	int r = cpu->dbg_ops->rmw_ptr(cpu->dbg_opaque, la, len, host, pa, f);
+	if (r == 0 && *host)
+		soft_dbg_data(cpu, la, len, true);
+	return r;
+}
+
+static const struct soft_mem_ops dbg_mem_ops = {
+	.read = dbg_read, .write = dbg_write, .fetch = dbg_fetch, .pio_in = dbg_pio_in,
+	.pio_out = dbg_pio_out, .rdtsc = dbg_rdtsc, .rmw_ptr = dbg_rmw_ptr,
+};
+
 void soft_dbg_io(struct soft_cpu *cpu, uint16_t port, unsigned size)
 {
 	uint64_t dr7 = cpu->dr[7];
@@ -128,7 +197,18 @@ int soft_dbg_step(struct soft_cpu *cpu)
 	cpu->rflags &= ~SOFT_RFLAGS_RF;
 	cpu->dbg_hits = 0;
 
-	int r = soft_cpu_step_plain(cpu);
+	int r;
+	if (cpu->dbg_armed & SOFT_DBG_DATA) {
+		cpu->dbg_ops = cpu->ops;
+		cpu->dbg_opaque = cpu->ops_opaque;
+		cpu->ops = &dbg_mem_ops;
+		cpu->ops_opaque = cpu;
+		r = soft_cpu_step_plain(cpu);
+		cpu->ops = cpu->dbg_ops;
+		cpu->ops_opaque = cpu->dbg_opaque;
+	} else {
+		r = soft_cpu_step_plain(cpu);
+	}
 	uint32_t bits = held | cpu->dbg_hits;
 	cpu->dbg_hits = 0;
 	if (tf) /* single-step: TF was set when the instruction began (18.3.1.4) */

@@ -33,7 +33,7 @@ void soft_dbg_update(struct soft_cpu *cpu);
 int soft_dbg_step(struct soft_cpu *cpu);
 /* One instruction without them (cpu.c). */
 int soft_cpu_step_plain(struct soft_cpu *cpu);
-/* Record data breakpoints hit by an access (soft_read/soft_write when
+/* Record data breakpoints hit by an access (the wrapped memory ops while
  * SOFT_DBG_DATA is armed) and I/O breakpoints hit by IN/OUT/INS/OUTS. */
 void soft_dbg_data(struct soft_cpu *cpu, uint64_t la, unsigned len, bool write);
 void soft_dbg_io(struct soft_cpu *cpu, uint16_t port, unsigned size);

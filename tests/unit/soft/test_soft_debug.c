@@ -339,6 +339,7 @@ static void test_data_breakpoints(void **state)
 		   0x88, 0x43, 0x08,      /* 06 mov %al,8(%rbx): outside */
 		   0x89, 0x43, 0x02,      /* 09 mov %eax,2(%rbx): overlaps 4..5 -> 0c */
 		   0x8a, 0x43, 0x11,      /* 0c mov 0x11(%rbx),%al: DR0 (r/w) and DR3 -> 0f */
+		   0xf0, 0xff, 0x43, 0x04, /* 0f lock incl 4(%rbx): DR1 -> 13 */
 		   0xf4);
 	e->c.dr[1] = DATA + 5;        /* LEN 4: aligned down to DATA+4 */
 	e->c.dr[0] = DATA + 0x10;     /* LEN 8, R/W 11 */
@@ -350,7 +351,9 @@ static void test_data_breakpoints(void **state)
 	uint64_t rips[8];
 	uint32_t dr6[8];
 	unsigned n = collect_traps(e, rips, dr6, 8);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
+	assert_int_equal(rips[3], 0x13);
+	assert_int_equal(dr6[3], 0xffff0ff2);
 	assert_int_equal(rips[0], 0x06);
 	assert_int_equal(dr6[0], 0xffff0ff2);
 	assert_int_equal(rips[1], 0x0c);
