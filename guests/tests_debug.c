@@ -1,8 +1,10 @@
 /* Debug exceptions (#DB, vector 1), SDM vol. 3 ch. 18 and 6.8.3: single-step
  * with TF around POPF, MOV SS, STI, INT3 and REP strings; DR0-DR3
  * instruction and data breakpoints with DR6/DR7 and RF; general detect;
- * ICEBP; MOV DR semantics.  64-bit images only (the 32-bit stubs may return
- * with POPF + LRET, which would add single-step traps of their own).
+ * ICEBP; MOV DR semantics.  Built for 32- and 64-bit images; in 32-bit code
+ * the cases need a real IRET from the interrupt stubs ("iret=1", which the
+ * runner passes for the soft engine): the POPF + LRET return would add
+ * single-step traps of its own and cannot load RF.
  *
  * The #DB handler records where each #DB left the CPU (the frame's RIP) and
  * DR6, then clears DR6 (its bits are sticky).  Stepping stops at a label:
@@ -10,6 +12,12 @@
 #include "guest.h"
 
 #ifdef __x86_64__
+#define LEA(l, op) "lea " l "(%%rip), " op "\n\t"
+#define XSP "%%rsp"
+#else
+#define LEA(l, op) "mov $" l ", " op "\n\t"
+#define XSP "%%esp"
+#endif
 
 #define TF (1ul << 8)
 #define RF (1ul << 16)
@@ -101,22 +109,22 @@ static void expect_db(unsigned i, uintptr_t rip, uintptr_t dr6)
  * including the POPF that clears TF (kvm-unit-tests x86/debug.c). */
 static void test_db_single_step(void)
 {
-	uintptr_t a1, a2, a3;
+	uintptr_t a1, a2, a3, t;
 	db_reset();
 	__asm__ volatile(
-		"lea 1f(%%rip), %0\n\t"
-		"lea 2f(%%rip), %1\n\t"
-		"lea 3f(%%rip), %2\n\t"
-		"pushfq\n\t"
-		"pop %%rax\n\t"
-		"or $0x100, %%rax\n\t"
-		"push %%rax\n\t"
-		"popfq\n\t"                /* TF = 1: no trap after this one */
-		"and $~0x100, %%rax\n\t"   /* trap at 1 */
-		"1: push %%rax\n\t"        /* trap at 2 */
-		"2: popfq\n\t"             /* TF = 0, but it began with TF: trap at 3 */
+		LEA("1f", "%0")
+		LEA("2f", "%1")
+		LEA("3f", "%2")
+		"pushf\n\t"
+		"pop %3\n\t"
+		"or $0x100, %3\n\t"
+		"push %3\n\t"
+		"popf\n\t"                 /* TF = 1: no trap after this one */
+		"and $~0x100, %3\n\t"      /* trap at 1 */
+		"1: push %3\n\t"           /* trap at 2 */
+		"2: popf\n\t"              /* TF = 0, but it began with TF: trap at 3 */
 		"3: nop\n\t"
-		: "=&r"(a1), "=&r"(a2), "=&r"(a3) : : "rax", "memory", "cc");
+		: "=&r"(a1), "=&r"(a2), "=&r"(a3), "=&r"(t) : : "memory", "cc");
 	GUEST_ASSERT_EQ(db_n, 3);
 	expect_db(0, a1, DR6_INIT | DR6_BS);
 	expect_db(1, a2, DR6_INIT | DR6_BS);
@@ -133,22 +141,22 @@ static void test_db_step_shadow(void)
 	uintptr_t a1, a3, a4, a5;
 	db_reset();
 	__asm__ volatile(
-		"lea 1f(%%rip), %0\n\t"
-		"lea 3f(%%rip), %1\n\t"
-		"lea 4f(%%rip), %2\n\t"
-		"lea 5f(%%rip), %3\n\t"
+		LEA("1f", "%0")
+		LEA("3f", "%1")
+		LEA("4f", "%2")
+		LEA("5f", "%3")
 		"mov %3, %4\n\t"
 		"cli\n\t"
-		"pushfq\n\t"
-		"orq $0x100, (%%rsp)\n\t"
-		"popfq\n\t"
+		"pushf\n\t"
+		"orl $0x100, (" XSP ")\n\t"
+		"popf\n\t"
 		"mov %%ss, %%eax\n\t"      /* trap at 1 */
 		"1: mov %%eax, %%ss\n\t"   /* held back */
 		"2: nop\n\t"               /* one trap at 3 */
 		"3: sti\n\t"               /* trap at 4 (STI's shadow does not hold it) */
 		"4: cli\n\t"               /* trap at 5: stop */
 		"5: nop\n\t"
-		: "=&r"(a1), "=&r"(a3), "=&r"(a4), "=&r"(a5), "=m"(db_stop) : : "rax", "memory", "cc");
+		: "=&r"(a1), "=&r"(a3), "=&r"(a4), "=&r"(a5), "=m"(db_stop) : : "eax", "memory", "cc");
 	GUEST_ASSERT_EQ(db_n, 4);
 	expect_db(0, a1, DR6_INIT | DR6_BS);
 	expect_db(1, a3, DR6_INIT | DR6_BS);
@@ -165,12 +173,12 @@ static void test_db_step_int3(void)
 	uintptr_t a1, a3;
 	db_reset();
 	__asm__ volatile(
-		"lea 1f(%%rip), %0\n\t"
-		"lea 3f(%%rip), %1\n\t"
+		LEA("1f", "%0")
+		LEA("3f", "%1")
 		"mov %1, %2\n\t"
-		"pushfq\n\t"
-		"orq $0x100, (%%rsp)\n\t"
-		"popfq\n\t"
+		"pushf\n\t"
+		"orl $0x100, (" XSP ")\n\t"
+		"popf\n\t"
 		"nop\n\t"                  /* trap at 1 */
 		"1: int3\n\t"              /* #BP, no trap */
 		"2: nop\n\t"               /* trap at 3: stop */
@@ -193,17 +201,17 @@ static void test_db_step_rep(void)
 	uint8_t *p = (uint8_t *)buf;
 	db_reset();
 	__asm__ volatile(
-		"lea 1f(%%rip), %0\n\t"
-		"lea 2f(%%rip), %1\n\t"
+		LEA("1f", "%0")
+		LEA("2f", "%1")
 		"mov %1, %3\n\t"
 		"mov $3, %%ecx\n\t"
 		"mov $0x5a, %%eax\n\t"
-		"pushfq\n\t"
-		"orq $0x100, (%%rsp)\n\t"
-		"popfq\n\t"
+		"pushf\n\t"
+		"orl $0x100, (" XSP ")\n\t"
+		"popf\n\t"
 		"1: rep stosb\n\t"         /* traps at 1, 1, 2 */
 		"2: nop\n\t"
-		: "=&r"(a1), "=&r"(a2), "+D"(p), "=m"(db_stop) : : "rax", "rcx", "memory", "cc");
+		: "=&r"(a1), "=&r"(a2), "+D"(p), "=m"(db_stop) : : "eax", "ecx", "memory", "cc");
 	GUEST_ASSERT_EQ(db_n, 3);
 	GUEST_ASSERT_EQ(buf[2], 0x5a);
 	GUEST_ASSERT_EQ(buf[3], 0);
@@ -221,7 +229,7 @@ static void test_db_insn_bp(void)
 	uintptr_t bp;
 	db_reset();
 	db_set_rf = true;
-	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+	__asm__ volatile(LEA("1f", "%0")
 			 "jmp 2f\n\t"
 			 "1: inc %%ecx\n\t"
 			 "ret\n\t"
@@ -256,9 +264,9 @@ static void test_db_data_bp(void)
 		"movl (%[v]), %[t]\n\t"        /* read: no hit */
 		"movl %[t], 4(%[v])\n\t"       /* next dword: no hit */
 		"movb %b[t], 3(%[v])\n\t"      /* last byte of the dword: hit */
-		"1: lea 1b(%%rip), %[a0]\n\t"
+		"1: " LEA("1b", "%[a0]")
 		"movl %[t], -2(%[v])\n\t"      /* overlaps the first two bytes: hit */
-		"2: lea 2b(%%rip), %[a1]\n\t"
+		"2: " LEA("2b", "%[a1]")
 		: [t] "=&r"(tmp), [a0] "=&r"(after[0]), [a1] "=&r"(after[1])
 		: [v] "r"(v) : "memory");
 	GUEST_ASSERT_EQ(db_n, 2);
@@ -269,7 +277,7 @@ static void test_db_data_bp(void)
 	write_dr7(0x400 | 0x0a | (3u << 16) | (3u << 18) | (3u << 20) | (3u << 22));
 	__asm__ volatile(
 		"movl (%[v]), %[t]\n\t"
-		"1: lea 1b(%%rip), %[a0]\n\t"
+		"1: " LEA("1b", "%[a0]")
 		: [t] "=&r"(tmp), [a0] "=&r"(after[2]) : [v] "r"(v) : "memory");
 	write_dr7(0x400);
 	GUEST_ASSERT_EQ(db_n, 3);
@@ -286,7 +294,7 @@ static void test_db_general_detect(void)
 	db_reset();
 	write_dr0(0x1234);
 	__asm__ volatile(
-		"lea 1f(%%rip), %0\n\t"
+		LEA("1f", "%0")
 		"mov %2, %%dr7\n\t"
 		"1: mov %%dr0, %1\n\t"
 		: "=&r"(at), "=&r"(v) : "r"((uintptr_t)0x2400) : "memory");
@@ -305,7 +313,7 @@ static void test_db_icebp(void)
 	uintptr_t after;
 	db_reset();
 	__asm__ volatile(".byte 0xf1\n\t"
-			 "1: lea 1b(%%rip), %0\n\t"
+			 "1: " LEA("1b", "%0")
 			 : "=r"(after) : : "memory");
 	GUEST_ASSERT_EQ(db_n, 1);
 	expect_db(0, after, DR6_INIT);
@@ -322,12 +330,14 @@ static void test_db_mov_dr(void)
 	GUEST_ASSERT_EQ(read_dr6(), DR6_INIT);
 	write_dr7(0);
 	GUEST_ASSERT_EQ(read_dr7(), 0x400);
+#ifdef __x86_64__
 	/* fixed registers: the handlers skip exactly 3 bytes */
 	__asm__ volatile("mov %%rax, %%dr6" : : "a"(1ul << 32) : "memory");   /* #GP */
 	GUEST_ASSERT_EQ(gp_n, 1);
 	__asm__ volatile("mov %%rax, %%dr7" : : "a"(1ul << 32) : "memory");   /* #GP */
 	GUEST_ASSERT_EQ(gp_n, 2);
 	GUEST_ASSERT_EQ(read_dr7(), 0x400);
+#endif
 	write_dr6(0x1);
 	uintptr_t v;
 	__asm__ volatile("mov %%dr4, %0" : "=r"(v));
@@ -337,12 +347,10 @@ static void test_db_mov_dr(void)
 	uintptr_t cr4 = read_cr4();
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | 8) : "memory");   /* CR4.DE */
 	v = 0;
-	__asm__ volatile("mov %%dr4, %%rax" : "+a"(v) : : "memory");     /* #UD, skipped */
+	__asm__ volatile("mov %%dr4, %0" : "+a"(v) : : "memory");        /* #UD, skipped */
 	GUEST_ASSERT_EQ(v, 0);
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
 	GUEST_ASSERT_EQ(ud_n, 1);
 	GUEST_DONE();
 }
 GUEST_TEST("db-mov-dr", test_db_mov_dr);
-
-#endif
