@@ -59,9 +59,12 @@ static bool range_hit(uint64_t a, unsigned alen, uint64_t bp, unsigned blen, uin
 	return off < blen || back < alen;
 }
 
+/* Breakpoint addresses compare as 64-bit linear addresses in IA-32e mode
+ * (compatibility-mode addresses are zero-extended) and as 32-bit ones
+ * outside it (18.2.4). */
 static uint64_t la_mask(const struct soft_cpu *cpu)
 {
-	return cpu->mode == SOFT_MODE_64 ? ~0ULL : 0xffffffffULL;
+	return (cpu->efer & X86_EFER_LMA) ? ~0ULL : 0xffffffffULL;
 }
 
 void soft_dbg_data(struct soft_cpu *cpu, uint64_t la, unsigned len, bool write)

@@ -327,6 +327,37 @@ static void test_insn_breakpoint(void **state)
 	env_free(e);
 }
 
+/* Breakpoint addresses: 64-bit compares in IA-32e mode, compatibility mode
+ * included; 32-bit compares in legacy protected mode. */
+static void test_bp_address_width(void **state)
+{
+	struct env *e = env_lm(0);
+	struct soft_cpu *c = &e->c;
+	put64(e, GDT + 0x18, 0x00cf9a000000ffffULL);   /* 32-bit code */
+	load_seg(e, SEG_CS, 0x18);
+	soft_cpu_update_mode(c);
+	assert_int_equal(c->mode, SOFT_MODE_32);
+	CODE_BYTES(e, 0x90, 0x90, 0xf4);
+	c->dr[0] = (1ULL << 32) | (CODE + 1);
+	set_dr7(e, 0x1);
+	assert_int_equal(soft_cpu_run(c, 10, NULL), SOFT_HLT);   /* compat: no match */
+	c->dr[0] = CODE + 1;
+	c->rip = CODE;
+	assert_int_equal(soft_cpu_run(c, 10, NULL), SOFT_EXC);
+	assert_int_equal(c->rip, CODE + 1);
+	/* legacy protected mode: the upper half is ignored */
+	c->efer = 0;
+	c->cr0 = X86_CR0_PE | X86_CR0_ET;
+	soft_cpu_update_mode(c);
+	assert_int_equal(c->mode, SOFT_MODE_32);
+	c->dr[0] = (1ULL << 32) | (CODE + 1);
+	c->rip = CODE;
+	assert_int_equal(soft_cpu_run(c, 10, NULL), SOFT_EXC);
+	assert_int_equal(c->exc.kind, SOFT_EV_FAULT);
+	assert_int_equal(c->rip, CODE + 1);
+	env_free(e);
+}
+
 /* Data breakpoints: traps after the access; write-only vs read/write; the
  * range is aligned to LEN and hit by any overlapping byte; several hits set
  * several B bits. */
@@ -532,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_rep),
 		cmocka_unit_test(test_single_step_syscall),
 		cmocka_unit_test(test_insn_breakpoint),
+		cmocka_unit_test(test_bp_address_width),
 		cmocka_unit_test(test_data_breakpoints),
 		cmocka_unit_test(test_io_bp_and_mov_dr),
 		cmocka_unit_test(test_mov_dr),
