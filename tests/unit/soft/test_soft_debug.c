@@ -554,6 +554,61 @@ static void test_iret_unblocks_nmi(void **state)
 	env_free(e);
 }
 
+/* Hostile debug state: random DR0-DR7, TF/RF, CR4.DE and random code must
+ * end every run in a defined status without hanging or crashing. */
+static uint64_t rnd(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+static void test_hostile_debug_state(void **state)
+{
+	uint64_t st = 0x9e3779b97f4a7c15ULL;
+	unsigned dbs = 0, insns = 0;
+	for (int iter = 0; iter < 300; iter++) {
+		struct env *e = env_lm(0);
+		struct soft_cpu *c = &e->c;
+		for (unsigned i = 0; i < 256; i++)
+			e->m.ram[CODE + i] = (uint8_t)rnd(&st);
+		e->m.ram[HANDLER] = 0x48;   /* iretq: keep going after each event */
+		e->m.ram[HANDLER + 1] = 0xcf;
+		for (unsigned i = 0; i < 4; i++)
+			c->dr[i] = (rnd(&st) & 1) ? CODE + (rnd(&st) & 0xff) : rnd(&st);
+		c->dr[6] = SOFT_DR6_FIXED | (rnd(&st) & SOFT_DR6_VOLATILE);
+		set_dr7(e, rnd(&st) & SOFT_DR7_VOLATILE);
+		if (rnd(&st) & 1)
+			c->rflags |= X86_RFLAGS_TF;
+		if (rnd(&st) & 1)
+			c->rflags |= SOFT_RFLAGS_RF;
+		if (rnd(&st) & 1)
+			c->cr4 |= SOFT_CR4_DE;
+		for (unsigned i = 0; i < 16; i++)
+			c->gpr[i] = (rnd(&st) & 1) ? DATA + (rnd(&st) & 0xfff) : rnd(&st);
+		c->gpr[GPR_RSP] = KSTACK;
+		for (int k = 0; k < 20; k++) {
+			uint64_t done = 0;
+			int r = soft_cpu_run(c, 200, &done);
+			insns += (unsigned)done;
+			assert_true(r >= SOFT_OK && r <= SOFT_SHUTDOWN);
+			if (r == SOFT_EXC && c->exc.vector == X86_EXC_DB)
+				dbs++;
+			if (r == SOFT_EXC) {
+				assert_true(c->exc.vector < 32 || c->exc.kind == SOFT_EV_SOFTINT);
+				r = soft_cpu_deliver_exception(c);
+			}
+			if (r != SOFT_OK && r != SOFT_STOP)
+				break;
+			assert_true((c->dr[6] & 0xffff0ff0) == 0xffff0ff0);
+		}
+		env_free(e);
+	}
+	print_message("hostile debug state: %u instructions, %u #DB\n", insns, dbs);
+	assert_true(dbs > 300);   /* the runs did reach the #DB paths */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_mov_dr),
 		cmocka_unit_test(test_icebp),
 		cmocka_unit_test(test_iret_unblocks_nmi),
+		cmocka_unit_test(test_hostile_debug_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
