@@ -40,15 +40,15 @@ static volatile uintptr_t resume_ip;
 static volatile unsigned fault_vector;
 static volatile uintptr_t fault_error;
 
-static uintptr_t on_expected_fault(unsigned vector, uintptr_t error, uintptr_t ip)
+static void on_expected_fault(struct isr_frame *f)
 {
 	if (!resume_ip)
-		return 0;           /* not expected: the default report */
-	fault_vector = vector;
-	fault_error = error;
-	uintptr_t r = resume_ip;
+		GUEST_FAIL("unexpected exception (vector, error code, ip)", f->vector, f->error,
+			   f->ip);
+	fault_vector = (unsigned)f->vector;
+	fault_error = f->error;
+	f->ip = resume_ip;
 	resume_ip = 0;
-	return r;
 }
 
 static void expect_faults(void)

@@ -25,16 +25,6 @@ struct idt_ptr {
 	uintptr_t base;
 } __attribute__((packed));
 
-/* The stubs' view of the stack (see isr32.S / isr64.S). */
-struct isr_frame {
-#ifdef __x86_64__
-	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
-#else
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pusha */
-#endif
-	uintptr_t vector, error, ip, cs, flags;
-};
-
 extern const uintptr_t isr_stubs[IDT_VECTORS];
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static irq_handler_fn irq_handlers[16];
@@ -44,11 +34,8 @@ void isr_dispatch(struct isr_frame *f);
 void isr_dispatch(struct isr_frame *f)
 {
 	if (f->vector < IRQ_BASE && exc_handlers[f->vector]) {
-		uintptr_t resume = exc_handlers[f->vector]((unsigned)f->vector, f->error, f->ip);
-		if (resume) {
-			f->ip = resume;
-			return;
-		}
+		exc_handlers[f->vector](f);
+		return;
 	}
 	if (f->vector < IRQ_BASE)
 		GUEST_FAIL("unexpected exception (vector, error code, ip)", f->vector, f->error,

@@ -255,6 +255,16 @@ struct soft_sys_ops {
 
 enum soft_mode { SOFT_MODE_16 = 0, SOFT_MODE_32 = 1, SOFT_MODE_64 = 2 };
 
+/* cpu->shadow: what blocks events on the next instruction boundary (SDM
+ * vol. 3, 6.8.3).  STI blocks maskable interrupts; MOV SS / POP SS also
+ * holds back debug exceptions (debug.c). */
+enum { SOFT_SHADOW_STI = 1, SOFT_SHADOW_SS = 2 };
+
+/* cpu->dbg_armed: kinds of DR7-enabled breakpoints (recomputed on every
+ * DR7 write by soft_dbg_update()); any bit set sends execution through the
+ * checking path (debug.c). */
+enum { SOFT_DBG_INSN = 1, SOFT_DBG_DATA = 2, SOFT_DBG_IO = 4 };
+
 struct soft_cpu {
 	/* hot state first */
 	uint64_t gpr[GPR_COUNT];
@@ -282,11 +292,16 @@ struct soft_cpu {
 	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */
 	uint64_t xcr0;                    /* x87|SSE (XSETBV only if XSAVE is modelled) */
 	uint64_t tsc_offset;              /* guest TSC = ops->rdtsc() + tsc_offset */
-	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); no breakpoints */
+	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); debug.c */
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */
-	uint8_t shadow;                   /* STI / MOV SS interrupt shadow on the next insn */
+	uint8_t shadow;                   /* SOFT_SHADOW_*: interrupt shadow on the next insn */
 	uint8_t nmi_blocked;              /* set by NMI delivery, cleared by IRET */
-	uint8_t pad1[6];
+	uint8_t dbg_armed;                /* SOFT_DBG_*: enabled DR7 breakpoint kinds (debug.c) */
+	uint8_t dbg_hits;                 /* B0-B3 of data/I/O breakpoints hit by this insn */
+	uint16_t dbg_pending;             /* DR6 bits of a #DB held back by MOV SS / POP SS */
+	uint8_t pad1[2];
+	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
+	void *dbg_opaque;
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;

@@ -466,6 +466,15 @@ int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if)
 	return v;
 }
 
+void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu)
+{
+	if (cpu >= c->nr_vcpus)
+		return;
+	chip_lock(c);
+	lapic_lint1(c, &c->lapic[cpu]);
+	chip_unlock(c);
+}
+
 bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu)
 {
 	if (cpu >= c->nr_vcpus)

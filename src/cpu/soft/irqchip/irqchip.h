@@ -208,6 +208,11 @@ int soft_irqchip_ack(struct soft_irqchip *c, unsigned cpu, int vector);
 /* pending() + ack() in one lock hold: the vector to inject now, or -1. */
 int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if);
 
+/* An edge on vCPU cpu's LINT1 pin (the NMI line): handled as its LVT says
+ * (NMI, fixed vector, or nothing when masked). */
+void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu);
+/* Take the pending NMI (one is latched; the engine takes it only while the
+ * vCPU does not block NMIs). */
 bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu);
 /* INIT received: the engine puts the vCPU in the INIT state (real mode,
  * CS:IP f000:fff0 ...), the LAPIC was already reset, and the vCPU now waits

@@ -80,6 +80,7 @@ bool ioapic_extint_for(struct soft_irqchip *c, unsigned cpu);
 /* lapic.c */
 void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on);
 void lapic_deliver(struct soft_irqchip *c, const struct apic_msg *m);
+void lapic_lint1(struct soft_irqchip *c, struct soft_lapic *l);
 bool lapic_match_dest(struct soft_lapic *l, const struct apic_msg *m);
 int lapic_highest_deliverable(struct soft_lapic *l);
 bool lapic_accepts_pic(struct soft_irqchip *c, unsigned cpu);

@@ -177,6 +177,23 @@ static void lapic_accept(struct soft_irqchip *c, struct soft_lapic *l,
 	chip_update_attention(c, l->idx);
 }
 
+/* An edge on the LINT1 pin (a PC's NMI line), as its LVT entry says (SDM
+ * vol. 3, 10.5.1): ignored while masked (software-disabling the APIC
+ * masks every LVT, lapic_set_svr); NMI (always edge) or fixed; other modes
+ * are not wired.  With the APIC globally disabled the pin is the
+ * processor's NMI input itself (10.4.3). */
+void lapic_lint1(struct soft_irqchip *c, struct soft_lapic *l)
+{
+	uint32_t lvt = l->lvt[LVT_LINT1];
+	struct apic_msg m = { .mode = (uint8_t)((lvt >> 8) & 7), .vector = (uint8_t)lvt, .src = -1 };
+	if (!(l->apic_base & APICBASE_ENABLE))
+		m.mode = DM_NMI;
+	else if (lvt & LVT_MASKED)
+		return;
+	if (m.mode == DM_NMI || m.mode == DM_FIXED)
+		lapic_accept(c, l, &m);
+}
+
 static void lapic_error(struct soft_irqchip *c, struct soft_lapic *l, uint32_t bit)
 {
 	l->esr_pending |= bit;
