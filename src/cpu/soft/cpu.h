@@ -282,7 +282,9 @@ struct soft_cpu {
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */
 	uint8_t shadow;                   /* STI / MOV SS interrupt shadow on the next insn */
 	uint8_t nmi_blocked;              /* set by NMI delivery, cleared by IRET */
-	uint8_t pad1[6];
+	uint8_t task_switched;            /* a task switch failed after its commit point:
+					   * the fault belongs to the new task (sys_task.c) */
+	uint8_t pad1[5];
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;

@@ -1,6 +1,7 @@
 /* Jcc JMP CALL RET LOOP JrCXZ, INT3 INT n INTO INT1, HLT. Near forms; far
  * transfers (segment loads) are part of the system layer. */
 #include "exec.h"
+#include "sys.h"
 
 int soft_exec_jcc(struct soft_cpu *cpu, const struct x86_insn *in)
 {
@@ -135,6 +136,10 @@ int soft_exec_int3(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_exec_int_ib(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	/* INT n (not INT3/INTO/INT1) is IOPL-sensitive in virtual-8086 mode:
+	 * #GP(0) to the monitor while IOPL < 3 (no VME) */
+	if (sys_v86_iopl_trap(cpu))
+		return soft_gp0(cpu);
 	return soft_event(cpu, in->imm & 0xff, SOFT_EV_SOFTINT);
 }
 

@@ -125,4 +125,39 @@ int sys_check_return_ss(struct soft_cpu *cpu, uint16_t sel, unsigned rpl, bool t
 /* TLB maintenance through cpu->sys (and the core's own code cache). */
 void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la);
 
+/* ---- task switching (sys_task.c), legacy protected mode only ---- */
+enum sys_task_src { SYS_TASK_JMP, SYS_TASK_CALL, SYS_TASK_IRET, SYS_TASK_INT };
+/* Far JMP/CALL whose selector names an available TSS or a task gate (d: its
+ * descriptor; busy TSSs are #GP at the caller). */
+int sys_task_far(struct soft_cpu *cpu, uint16_t sel, uint64_t d, bool call);
+/* IRET with NT=1: back to the task in the current TSS's link field. */
+int sys_task_iret(struct soft_cpu *cpu);
+/* An event through an IDT task gate (gate DPL and present checked by the
+ * caller): flags = the EFLAGS image the old task saves. */
+int sys_task_event(struct soft_cpu *cpu, uint16_t tss_sel, unsigned ext, bool has_error,
+		   uint32_t error_code, uint64_t flags);
+
+/* ---- virtual-8086 mode (sys_v86.c) ---- */
+/* A virtual-8086 segment: base sel << 4, limit 0xffff, DPL 3. */
+void sys_seg_v86(struct x86_segment *s, uint16_t sel, bool code);
+/* IRET at CPL 0 (32-bit operand) whose EFLAGS image has VM=1: st has
+ * already popped EIP, CS and EFLAGS. */
+int sys_v86_iret_to(struct soft_cpu *cpu, struct sys_stack *st, uint64_t ip, uint16_t cs, uint64_t fl);
+/* IRET executed in virtual-8086 mode. */
+int sys_v86_iret(struct soft_cpu *cpu, const struct x86_insn *in);
+/* An interrupt or exception from virtual-8086 mode through an interrupt or
+ * trap gate: the target must be a nonconforming DPL-0 code segment
+ * (#GP(sel | ext) otherwise). */
+int sys_v86_check_target(struct soft_cpu *cpu, const struct x86_segment *cs, unsigned ext);
+/* Push GS FS DS ES on the ring-0 stack (before SS:ESP) and, after the
+ * frame is complete, null them. */
+int sys_v86_push_segs(struct soft_cpu *cpu, struct sys_stack *st, unsigned size);
+void sys_v86_null_segs(struct soft_cpu *cpu);
+/* Instructions that are IOPL-sensitive in virtual-8086 mode (CLI STI PUSHF
+ * POPF INT n IRET): #GP(0) when IOPL < 3 (no VME). */
+static inline bool sys_v86_iopl_trap(const struct soft_cpu *cpu)
+{
+	return vm86(cpu) && ((cpu->rflags >> 12) & 3) < 3;
+}
+
 #endif
