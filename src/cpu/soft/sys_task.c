@@ -214,14 +214,17 @@ static int load_prot_segs(struct soft_cpu *cpu, const struct task_state *ts, uns
 		return ts_fault(cpu, X86_EXC_TS, ss_sel, ext);
 	if (!d_p(sd[0]))
 		return ts_fault(cpu, X86_EXC_SS, ss_sel, ext);
+	/* SS is checked: it is loaded, so a fault from here on has a stack */
+	if ((e = sys_set_accessed(cpu, saddr, &sd[0])))
+		return e;
+	sys_seg_from_desc(&cpu->seg[SEG_SS], ss_sel, sd[0], 0);
 	/* CS present: #NP(CS) */
 	if (!d_p(cd[0]))
 		return ts_fault(cpu, X86_EXC_NP, cs_sel, ext);
-	if ((e = sys_set_accessed(cpu, caddr, &cd[0])) || (e = sys_set_accessed(cpu, saddr, &sd[0])))
+	if ((e = sys_set_accessed(cpu, caddr, &cd[0])))
 		return e;
 	struct x86_segment cs;
 	sys_seg_from_desc(&cs, cs_sel, cd[0], 0);
-	sys_seg_from_desc(&cpu->seg[SEG_SS], ss_sel, sd[0], 0);
 	sys_set_cs(cpu, &cs);
 	static const unsigned data_idx[4] = { 0, 3, 4, 5 }; /* ES DS FS GS */
 	for (unsigned i = 0; i < 4; i++) {
