@@ -401,8 +401,11 @@ int sys_task_iret(struct soft_cpu *cpu)
 		return ts_fault(cpu, X86_EXC_TS, link, 0);
 	if (!d_p(d[0]))
 		return ts_fault(cpu, X86_EXC_NP, link, 0);
-	return task_switch(cpu, link, d[0], SYS_TASK_IRET, 0, cpu->next_rip, soft_get_rflags(cpu),
-			   false, 0);
+	int r = task_switch(cpu, link, d[0], SYS_TASK_IRET, 0, cpu->next_rip, soft_get_rflags(cpu),
+			    false, 0);
+	if (r == SOFT_OK || cpu->task_switched)
+		cpu->nmi_blocked = 0; /* IRET unblocks NMIs, a task return too */
+	return r;
 }
 
 int sys_task_event(struct soft_cpu *cpu, uint16_t tss_sel, unsigned ext, bool has_error,

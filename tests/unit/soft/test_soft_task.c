@@ -273,9 +273,11 @@ static void test_call_16bit_tss_iret(void **state)
 	assert_int_equal(get16(e, TSSC), SEL_A); /* back link */
 	assert_int_equal(gdt_type(e, SEL_A), 0xb); /* CALL keeps the caller busy */
 	assert_int_equal(gdt_type(e, SEL_C), 0x3);
-	/* IRET with NT=1: TASK-RETURN to A */
+	/* IRET with NT=1: TASK-RETURN to A (and the end of NMI blocking) */
+	e->c.nmi_blocked = 1;
 	r = step_at(e, 0x2000, 0x2000, BYTES(0xcf));
 	assert_int_equal(r, SOFT_OK);
+	assert_int_equal(e->c.nmi_blocked, 0);
 	assert_int_equal(e->c.tr.selector, SEL_A);
 	assert_int_equal(e->c.rip, CODE + 7);
 	assert_int_equal(e->c.gpr[GPR_RBX], 0x12345678);
