@@ -41,10 +41,12 @@ struct tss32 {
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss32) == 0x68, "32-bit TSS layout");
 
-/* The main task's TSS with an I/O permission bitmap for ports 0..0x3ff
- * (and the all-ones byte that must follow it). */
+/* The main task's TSS with the VME interrupt redirection bitmap (the 32
+ * bytes below the I/O map base) and an I/O permission bitmap for ports
+ * 0..0x3ff (and the all-ones byte that must follow it). */
 struct main_tss {
 	struct tss32 t;
+	uint8_t intmap[32];
 	uint8_t iomap[0x81];
 } __attribute__((packed));
 
@@ -143,7 +145,8 @@ static void task_setup(void)
 	memset(&tss_main, 0, sizeof(tss_main));
 	tss_main.t.ss0 = SEL_DATA;
 	tss_main.t.esp0 = (uint32_t)(stack_mon + sizeof(stack_mon));
-	tss_main.t.iomap = sizeof(struct tss32);
+	tss_main.t.iomap = sizeof(struct tss32) + sizeof(tss_main.intmap);
+	memset(tss_main.intmap, 0xff, sizeof(tss_main.intmap));
 	memset(tss_main.iomap, 0xff, sizeof(tss_main.iomap));
 	gdt[5] = seg_desc((uint32_t)&tss_main, sizeof(tss_main) - 1, 0x89, 0);
 	gdt[6] = seg_desc((uint32_t)&tss_a, 0x67, 0x89, 0);
@@ -611,5 +614,69 @@ static void test_v86(void)
 	GUEST_DONE();
 }
 GUEST_TEST("v86", test_v86);
+
+/* ---- virtual-8086 mode extensions (CR4.VME) ---- */
+
+/* IOPL 0 with VME: CLI/STI/PUSHF work on VIF, INT 0x42 (bit clear in the
+ * redirection bitmap) goes to the program's own IVT handler and IRETs
+ * back, INT 0x43 (bit set) is #GP to the monitor, HLT ends the run. */
+extern const char vme_code[], vme_handler[], vme_code_end[];
+__asm__(".pushsection .rodata\n"
+	".globl vme_code\nvme_code:\n"
+	".code16\n"
+	"cli\n"
+	"pushfw\n"
+	"popw %ax\n"              /* IF (= VIF) 0, IOPL reads 3 */
+	"sti\n"
+	"pushfw\n"
+	"popw %bx\n"              /* IF (= VIF) 1 */
+	"int $0x42\n"             /* to vme_handler through the IVT */
+	"int $0x43\n"             /* #GP: the bitmap sends it to the IDT */
+	"hlt\n"
+	".globl vme_handler\nvme_handler:\n"
+	"movw $0x4242, %cx\n"
+	"pushfw\n"
+	"popw %dx\n"              /* VIF cleared by the redirection */
+	"iret\n"                  /* IF of the image -> VIF */
+	".code32\n"
+	".globl vme_code_end\nvme_code_end:\n"
+	".popsection\n");
+
+static void test_v86_vme(void)
+{
+	uint32_t eax = 1, ebx, ecx = 0, edx;
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	GUEST_ASSERT(edx & 2); /* CPUID.1:EDX.VME */
+	task_setup();
+	fault_setup(FAULT_RESUME);
+	tss_main.intmap[0x42 / 8] &= (uint8_t)~(1u << (0x42 & 7));
+	memcpy((void *)V86_LIN, vme_code, (size_t)(vme_code_end - vme_code));
+	/* IVT[0x42] at linear 0x108 (a store to a constant low address, in asm
+	 * so the compiler does not take it for a null-pointer access) */
+	__asm__ volatile("movl %0, (%1)"
+			 : : "r"((V86_SEG << 16) | (uint32_t)(vme_handler - vme_code)), "r"(0x42 * 4)
+			 : "memory");
+	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() | 1u) : "memory");
+	uint32_t frame[9] = { 0, V86_SEG, EFL_VM | 0x2, 0xf000, V86_SEG, 0, 0, 0, 0 };
+	for (unsigned i = 0; i < 9; i++)
+		v86_frame[i] = frame[i];
+	v86_active = 1;
+	v86_enter();
+	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() & ~1u) : "memory");
+	GUEST_ASSERT_EQ(v86_end.eip, (uint32_t)(vme_handler - vme_code) - 1); /* the HLT */
+	GUEST_ASSERT_EQ(v86_end.eax & 0x3200, 0x3000);
+	GUEST_ASSERT_EQ(v86_end.ebx & 0x3200, 0x3200);
+	GUEST_ASSERT_EQ(v86_end.ecx & 0xffff, 0x4242);
+	GUEST_ASSERT_EQ(v86_end.edx & 0x3200, 0x3000);
+	GUEST_ASSERT(v86_end.eflags & (1u << 19)); /* VIF back from the IRET */
+	GUEST_ASSERT_EQ(v86_end.eflags & 0x3200, 0); /* IF and IOPL untouched */
+	GUEST_ASSERT_EQ(v86_end.v86_esp, 0xf000);
+	GUEST_ASSERT_EQ(v86_int, 0x43);
+	GUEST_ASSERT_EQ(v86_gps, 2);
+	GUEST_ASSERT_EQ(v86_bad_segs, 0);
+	GUEST_SYNC("v86 vme ok", v86_gps);
+	GUEST_DONE();
+}
+GUEST_TEST("v86-vme", test_v86_vme);
 
 #endif /* !__x86_64__ */

@@ -20,4 +20,5 @@ CASES = {
     'task-ts': _case(r'task ts ok 0x3\b'),
     'task-tbit': _case(r'task T bit ok 0x[0-9a-f]*[89abcdef][0-9a-f]{3}\b'),
     'v86': _case(r'v86 ok 0x5\b'),
+    'v86-vme': _case(r'v86 vme ok 0x2\b'),
 }

@@ -136,10 +136,13 @@ int soft_exec_int3(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_exec_int_ib(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	/* INT n (not INT3/INTO/INT1) is IOPL-sensitive in virtual-8086 mode:
-	 * #GP(0) to the monitor while IOPL < 3 (no VME) */
-	if (sys_v86_iopl_trap(cpu))
-		return soft_gp0(cpu);
+	/* INT n (not INT3/INTO/INT1) in virtual-8086 mode: #GP(0) to the
+	 * monitor while IOPL < 3, or redirected by VME (sys_v86.c) */
+	if (vm86(cpu)) {
+		int r = sys_v86_int(cpu, in->imm & 0xff);
+		if (r != SYS_V86_TO_IDT)
+			return r;
+	}
 	return soft_event(cpu, in->imm & 0xff, SOFT_EV_SOFTINT);
 }
 

@@ -124,7 +124,7 @@ int soft_exec_pop_e(struct soft_cpu *cpu, const struct x86_insn *in)
 int soft_exec_pushf(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (sys_v86_iopl_trap(cpu)) /* IOPL-sensitive in virtual-8086 mode */
-		return soft_gp0(cpu);
+		return sys_v86_pushf(cpu, in->opsize);
 	/* VM and RF are cleared in the pushed image */
 	return soft_push(cpu, in->opsize, soft_get_rflags(cpu) & ~0x30000ULL);
 }
@@ -132,7 +132,7 @@ int soft_exec_pushf(struct soft_cpu *cpu, const struct x86_insn *in)
 int soft_exec_popf(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (sys_v86_iopl_trap(cpu)) /* IOPL-sensitive in virtual-8086 mode */
-		return soft_gp0(cpu);
+		return sys_v86_popf(cpu, in->opsize);
 	uint64_t v;
 	int e = soft_pop(cpu, in->opsize, &v);
 	if (e)

@@ -154,10 +154,42 @@ int sys_v86_check_target(struct soft_cpu *cpu, const struct x86_segment *cs, uns
 int sys_v86_push_segs(struct soft_cpu *cpu, struct sys_stack *st, unsigned size);
 void sys_v86_null_segs(struct soft_cpu *cpu);
 /* Instructions that are IOPL-sensitive in virtual-8086 mode (CLI STI PUSHF
- * POPF INT n IRET): #GP(0) when IOPL < 3 (no VME). */
+ * POPF INT n IRET): #GP(0) when IOPL < 3, unless VME gives them a virtual
+ * meaning (below). */
 static inline bool sys_v86_iopl_trap(const struct soft_cpu *cpu)
 {
 	return vm86(cpu) && ((cpu->rflags >> 12) & 3) < 3;
 }
+
+#define SYS_CR4_VME (1ULL << 0)
+#define SYS_CR4_PVI (1ULL << 1)
+
+/* Virtual-8086 mode extensions in effect (SDM 20.3): VM=1, IOPL < 3 and
+ * CR4.VME.  CLI/STI then clear/set VIF, and the 16-bit PUSHF, POPF and IRET
+ * see VIF in place of IF. */
+static inline bool sys_v86_vme(const struct soft_cpu *cpu)
+{
+	return sys_v86_iopl_trap(cpu) && (cpu->cr4 & SYS_CR4_VME);
+}
+
+/* CLI/STI when CPL > IOPL: VIF instead of #GP(0) with VME in virtual-8086
+ * mode, or with CR4.PVI at CPL 3 outside it (SDM 20.4, CLI/STI). */
+static inline bool sys_vif_for_if(const struct soft_cpu *cpu)
+{
+	if (vm86(cpu))
+		return sys_v86_vme(cpu);
+	return cpu->cpl == 3 && (cpu->cr4 & SYS_CR4_PVI);
+}
+
+/* INT n in virtual-8086 mode (SDM INT n, table 20-2): SOFT_OK when it was
+ * redirected to the 8086 program's IVT (method 5/6: next_rip set),
+ * SOFT_EXC for #GP(0), or SYS_V86_TO_IDT when the protected-mode IDT
+ * handles it (methods 1 and 4). */
+#define SYS_V86_TO_IDT (-1)
+int sys_v86_int(struct soft_cpu *cpu, unsigned vector);
+/* PUSHF / POPF in virtual-8086 mode with IOPL < 3 (#GP(0) without VME or
+ * with a 32-bit operand). */
+int sys_v86_pushf(struct soft_cpu *cpu, unsigned opsize);
+int sys_v86_popf(struct soft_cpu *cpu, unsigned opsize);
 
 #endif

@@ -562,6 +562,118 @@ static void test_v86(void **state)
 	env_free(e);
 }
 
+/* ---- VME and PVI ---- */
+
+#define VIF (1u << 19)
+#define VIP (1u << 20)
+
+static void test_vme(void **state)
+{
+	struct env *e = env_pm();
+	/* advertised and accepted */
+	uint32_t regs[4];
+	e->c.gpr[GPR_RAX] = 1;
+	e->c.gpr[GPR_RCX] = 0;
+	assert_int_equal(STEP(e, 0x0f, 0xa2), SOFT_OK);
+	regs[3] = (uint32_t)e->c.gpr[GPR_RDX];
+	assert_true(regs[3] & 2);
+	e->c.gpr[GPR_RAX] = 0x3; /* VME | PVI */
+	assert_int_equal(STEP(e, 0x0f, 0x22, 0xe0), SOFT_OK); /* mov cr4, eax */
+	assert_int_equal(e->c.cr4 & 3, 3);
+	idt_gate32(e, 0x21, HANDLER + 0x100, CODE0, 0xe, 3);
+	/* redirection bitmap: the 32 bytes below the I/O map base (moved to
+	 * 0x88): vector 0x21 to the IVT (bit clear), 0x22 to the IDT (set) */
+	put16(e, TSSA + 0x66, 0x88);
+	memset(e->m.ram + TSSA + 0x68, 0xff, 32);
+	e->m.ram[TSSA + 0x68 + 0x21 / 8] &= (uint8_t)~(1u << (0x21 & 7));
+	put32(e, 0x21 * 4, 0x0500 << 16 | 0x0123); /* IVT[0x21] = 0500:0123 */
+	enter_v86(e, VIF);
+	/* CLI/STI: VIF, no trap; STI with VIP: #GP */
+	assert_int_equal(V86(e, 0xfa), SOFT_OK);
+	assert_false(e->c.rflags & VIF);
+	assert_int_equal(V86(e, 0xfb), SOFT_OK);
+	assert_true(e->c.rflags & VIF);
+	assert_false(e->c.rflags & X86_RFLAGS_IF);
+	e->c.rflags |= VIP;
+	expect_exc(e, V86(e, 0xfb), X86_EXC_GP, 0);
+	e->c.rflags &= ~(uint64_t)VIP;
+	/* PUSHF: IF = VIF, IOPL = 3; PUSHFD: #GP */
+	assert_int_equal(V86(e, 0x9c), SOFT_OK);
+	uint16_t img = get16(e, 0x20000 + 0xfffc);
+	assert_true(img & X86_RFLAGS_IF);
+	assert_int_equal(img & IOPL3, IOPL3);
+	expect_exc(e, V86(e, 0x66, 0x9c), X86_EXC_GP, 0);
+	/* POPF: IF -> VIF, IOPL kept; TF=1 or IF=1 with VIP: #GP, SP kept */
+	put16(e, 0x20000 + 0xfffc, 0x0002 | 0x0001); /* CF, IF=0 */
+	assert_int_equal(V86(e, 0x9d), SOFT_OK);
+	assert_false(e->c.rflags & VIF);
+	assert_true(e->c.rflags & X86_RFLAGS_CF);
+	assert_int_equal(e->c.rflags & IOPL3, 0);
+	e->c.gpr[GPR_RSP] = 0xfffc;
+	put16(e, 0x20000 + 0xfffc, 0x0002 | 0x0100); /* TF */
+	expect_exc(e, V86(e, 0x9d), X86_EXC_GP, 0);
+	assert_int_equal(e->c.gpr[GPR_RSP], 0xfffc);
+	put16(e, 0x20000 + 0xfffc, 0x0202);
+	e->c.rflags |= VIP;
+	expect_exc(e, V86(e, 0x9d), X86_EXC_GP, 0);
+	e->c.rflags &= ~(uint64_t)VIP;
+	expect_exc(e, V86(e, 0x66, 0x9d), X86_EXC_GP, 0);
+	assert_int_equal(V86(e, 0x9d), SOFT_OK);
+	assert_true(e->c.rflags & VIF);
+	assert_false(e->c.rflags & X86_RFLAGS_IF);
+	/* INT 0x21: redirected through the IVT (method 6) */
+	e->c.gpr[GPR_RSP] = 0xfffe;
+	assert_int_equal(V86(e, 0xcd, 0x21), SOFT_OK);
+	assert_int_equal(e->c.seg[SEG_CS].selector, 0x0500);
+	assert_int_equal(e->c.seg[SEG_CS].base, 0x5000);
+	assert_int_equal(e->c.rip, 0x0123);
+	assert_true(e->c.rflags & VM);
+	assert_false(e->c.rflags & VIF);
+	assert_int_equal(e->c.gpr[GPR_RSP], 0xfff8);
+	assert_int_equal(get16(e, 0x20000 + 0xfff8), 2);      /* IP after the INT */
+	assert_int_equal(get16(e, 0x20000 + 0xfffa), 0x1000); /* CS */
+	img = get16(e, 0x20000 + 0xfffc);
+	assert_true(img & X86_RFLAGS_IF);                     /* VIF was set */
+	assert_int_equal(img & IOPL3, IOPL3);
+	/* IRET (16-bit) back: the image's IF goes to VIF */
+	assert_int_equal(step_at(e, 0x5123, 0x0123, BYTES(0xcf)), SOFT_OK);
+	assert_int_equal(e->c.rip, 2);
+	assert_int_equal(e->c.seg[SEG_CS].selector, 0x1000);
+	assert_true(e->c.rflags & VIF);
+	assert_false(e->c.rflags & X86_RFLAGS_IF);
+	assert_int_equal(e->c.rflags & IOPL3, 0);
+	expect_exc(e, V86(e, 0x66, 0xcf), X86_EXC_GP, 0);     /* IRETD: #GP */
+	/* INT 0x22: bit set, IOPL < 3: #GP (method 3) */
+	expect_exc(e, V86(e, 0xcd, 0x22), X86_EXC_GP, 0);
+	/* IOPL 3: 0x21 redirected with IF cleared (method 5), 0x22 to the IDT */
+	e->c.rflags |= IOPL3 | X86_RFLAGS_IF;
+	e->c.gpr[GPR_RSP] = 0xfffe;
+	assert_int_equal(V86(e, 0xcd, 0x21), SOFT_OK);
+	assert_false(e->c.rflags & X86_RFLAGS_IF);
+	assert_true(e->c.rflags & VIF); /* untouched */
+	assert_int_equal(e->c.rip, 0x0123);
+	assert_int_equal(step_at(e, 0x5000, 0, BYTES(0xcd, 0x22)), SOFT_EXC); /* CS = 0x500 now */
+	assert_int_equal(e->c.exc.kind, SOFT_EV_SOFTINT);
+	assert_int_equal(e->c.exc.vector, 0x22);
+	env_free(e);
+
+	/* PVI: CLI/STI at CPL 3 in protected mode change VIF */
+	e = env_pm();
+	e->c.cr4 |= 2;
+	load_seg(e, SEG_CS, CODE3 | 3);
+	load_seg(e, SEG_SS, DATA3 | 3);
+	soft_cpu_update_mode(&e->c);
+	e->c.rflags |= X86_RFLAGS_IF | VIF;
+	assert_int_equal(STEP(e, 0xfa), SOFT_OK);
+	assert_false(e->c.rflags & VIF);
+	assert_true(e->c.rflags & X86_RFLAGS_IF);
+	assert_int_equal(STEP(e, 0xfb), SOFT_OK);
+	assert_true(e->c.rflags & VIF);
+	e->c.cr4 &= ~2ULL;
+	expect_exc(e, STEP(e, 0xfa), X86_EXC_GP, 0);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_task_checks),
 		cmocka_unit_test(test_idt_task_gate),
 		cmocka_unit_test(test_v86),
+		cmocka_unit_test(test_vme),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
