@@ -674,6 +674,75 @@ static void test_vme(void **state)
 	env_free(e);
 }
 
+/* ---- hostile tables: random TSSs, descriptors and frames ---- */
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void test_hostile_tasks(void **state)
+{
+	uint64_t seed = 0x243f6a8885a308d3ULL;
+	static const uint8_t insns[][7] = {
+		{ 0xea, 0, 0, 0, 0, SEL_B, 0 }, { 0x9a, 0, 0, 0, 0, SEL_C, 0 },
+		{ 0xea, 0, 0, 0, 0, GATE3 | 3, 0 }, { 0x9a, 0, 0, 0, 0, GATE0, 0 },
+		{ 0xcf }, { 0xcd, 0x21 }, { 0xfa }, { 0x9d },
+	};
+	for (int i = 0; i < 3000; i++) {
+		struct env *e = env_pm();
+		if (rnd(&seed) & 1)
+			tss32(e, TSSB, 0x11000, rnd(&seed) & 1);
+		for (unsigned a = TSSB; a < TSSB + 0x68; a += 4)
+			if (!(rnd(&seed) & 3))
+				put32(e, a, (uint32_t)rnd(&seed));
+		for (unsigned a = TSSC; a < TSSC + 0x2c; a += 4)
+			put32(e, a, (uint32_t)rnd(&seed));
+		for (unsigned a = GDT + SEL_B; a <= GDT + 0x68; a += 8)
+			if (!(rnd(&seed) & 3))
+				put64(e, a, rnd(&seed));
+		for (unsigned v = 0; v < 0x30; v++)
+			if (rnd(&seed) & 1)
+				put64(e, IDT + v * 8, (rnd(&seed) & 1) ? task_gate(SEL_B, rnd(&seed) & 3) : rnd(&seed));
+		put16(e, TSSA, (uint16_t)rnd(&seed));
+		if (rnd(&seed) & 1)
+			e->c.rflags |= NT;
+		if (rnd(&seed) & 1)
+			e->c.cr4 |= rnd(&seed) & 3;
+		if (!(rnd(&seed) & 3)) {
+			/* an IRET frame that may enter virtual-8086 mode */
+			for (unsigned k = 0; k < 9; k++)
+				put32(e, KSTACK - 36 + 4 * k, (uint32_t)rnd(&seed) | (k == 2 ? VM : 0));
+			e->c.gpr[GPR_RSP] = KSTACK - 36;
+		}
+		int r;
+		for (int k = 0; k < 4; k++) {
+			if (rnd(&seed) & 1) {
+				r = soft_cpu_deliver(&e->c, rnd(&seed) & 0x2f, rnd(&seed) % 8, rnd(&seed) & 1,
+						     (uint32_t)rnd(&seed));
+			} else {
+				unsigned n = rnd(&seed) % (sizeof(insns) / sizeof(insns[0]));
+				uint64_t la = (e->c.seg[SEG_CS].base + CODE) & (MEM - 1);
+				if (la > MEM - 16)
+					la = CODE;
+				r = step_at(e, la, (la - e->c.seg[SEG_CS].base) & 0xffffffff, insns[n], 7);
+				if (r == SOFT_EXC)
+					r = soft_cpu_deliver_exception(&e->c);
+			}
+			/* never SOFT_INTERNAL: task switches and virtual-8086 mode
+			 * are modelled */
+			assert_true(r == SOFT_OK || r == SOFT_SHUTDOWN || r == SOFT_EXC || r == SOFT_HLT);
+			assert_true(e->c.cpl <= 3);
+			if (r == SOFT_SHUTDOWN)
+				break;
+		}
+		env_free(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_idt_task_gate),
 		cmocka_unit_test(test_v86),
 		cmocka_unit_test(test_vme),
+		cmocka_unit_test(test_hostile_tasks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
