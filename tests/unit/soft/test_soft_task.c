@@ -356,6 +356,17 @@ static void test_task_checks(void **state)
 	assert_int_equal(e->c.tr.selector, SEL_B);
 	env_free(e);
 
+	/* a task gate in the LDT works; a TSS descriptor in the LDT does not */
+	e = env_pm();
+	sys_seg_from_desc(&e->c.ldt, SEL_LDT, get64(e, GDT + SEL_LDT), 0);
+	put64(e, LDT + 0x08, task_gate(SEL_B, 0));
+	put64(e, LDT + 0x10, sysdesc(TSSB, 0x67, 0x9, 0, true));
+	expect_exc(e, STEP(e, 0xea, 0, 0, 0, 0, 0x14, 0), X86_EXC_GP, 0x14);
+	assert_int_equal(STEP(e, 0xea, 0, 0, 0, 0, 0x0c, 0), SOFT_OK);
+	assert_int_equal(e->c.tr.selector, SEL_B);
+	assert_int_equal(get16(e, TSSA + 0x60), 0); /* LDTR is not saved */
+	env_free(e);
+
 	/* after it: the fault is the new task's (TR, EIP, busy bits switched) */
 	static const struct {
 		unsigned off;
