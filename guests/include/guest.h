@@ -209,6 +209,11 @@ void idt_init(void);                  /* exceptions report and stop */
  * selector; clear bit 7 for a not-present gate, add 0x60 for DPL 3). */
 void idt_set_gate(unsigned vector, uintptr_t off, uint16_t sel, uint8_t type);
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
+/* A test may take over an exception vector (< IRQ_BASE): fn gets the vector,
+ * error code and faulting IP and returns the IP to resume at, or 0 to report
+ * the exception as unexpected.  NULL restores the default. */
+typedef uintptr_t (*exc_handler_fn)(unsigned vector, uintptr_t error, uintptr_t ip);
+void exc_set_handler(unsigned vector, exc_handler_fn fn);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);
 /* 32-bit code: 1 = return from interrupts with IRET, 0 (default) = with

@@ -121,6 +121,22 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 	return SOFT_OK;
 }
 
+int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
+{
+	struct soft_fault f;
+	if (unlikely(bad_la(cpu, la, 1)))
+		return noncanonical(cpu, la);
+	if (!cpu->ops->probe) {
+		uint8_t b;
+		if (cpu->ops->read(cpu->ops_opaque, la, &b, 1, acc, &f))
+			return from_fault(cpu, &f);
+		return SOFT_OK;
+	}
+	if (cpu->ops->probe(cpu->ops_opaque, la, acc, &f))
+		return from_fault(cpu, &f);
+	return SOFT_OK;
+}
+
 /* ---- mode ---- */
 
 void soft_cpu_update_mode(struct soft_cpu *cpu)

@@ -180,6 +180,10 @@ struct soft_mem_ops {
 	 * May be NULL (no cross-vCPU atomicity needed, e.g. one vCPU). */
 	int (*rmw_ptr)(void *opaque, uint64_t la, unsigned len, void **host,
 		       uint64_t *pa, struct soft_fault *f);
+	/* Check la as an access of kind acc (translation, rights, A bit; a
+	 * #PF if it faults) without touching the data: CLFLUSH must not read
+	 * device memory.  May be NULL: the core then reads one byte. */
+	int (*probe)(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f);
 };
 
 /* Lazy flags: the last flag-setting operation is remembered and the six
@@ -415,6 +419,8 @@ uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+/* Fault like a one-byte access of kind acc at la, without accessing it. */
+int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc);
 
 /* MMX: mark the x87 stack as MMX (TOP = 0, all tags valid). */
 static inline void soft_mmx_enter(struct soft_cpu *cpu)

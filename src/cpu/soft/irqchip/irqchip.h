@@ -32,6 +32,7 @@ struct vm;
 #define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */
 #define SOFT_IOAPIC_VERSION    0x20u         /* has the EOI register at 0x40 */
 #define SOFT_NO_DEADLINE       UINT64_MAX
+#define SOFT_LAPIC_MAXPHYADDR  40            /* as CPUID 0x80000008 says */
 
 /* MSRs the chip implements (soft_irqchip_rdmsr/wrmsr). */
 #define MSR_IA32_APICBASE      0x1b
@@ -237,6 +238,8 @@ uint64_t soft_irqchip_tsc_to_ns(struct soft_irqchip *c, uint64_t tsc);
 /* Base of this vCPU's xAPIC MMIO page, or UINT64_MAX if the APIC is disabled
  * or in x2APIC mode (then the page is ordinary memory/MMIO). */
 uint64_t soft_irqchip_lapic_mmio_base(struct soft_irqchip *c, unsigned cpu);
+/* IA32_APIC_BASE[11] (global enable) is clear for this vCPU. */
+bool soft_irqchip_lapic_disabled(struct soft_irqchip *c, unsigned cpu);
 uint64_t soft_lapic_mmio_read(struct soft_irqchip *c, unsigned cpu,
 			      uint64_t offset, unsigned size);
 void soft_lapic_mmio_write(struct soft_irqchip *c, unsigned cpu, uint64_t offset,

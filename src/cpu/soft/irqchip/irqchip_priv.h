@@ -89,6 +89,7 @@ void lapic_timer_fire(struct soft_irqchip *c, struct soft_lapic *l, uint64_t now
 int lapic_reg_read(struct soft_irqchip *c, struct soft_lapic *l,
 		   unsigned reg, bool x2, uint64_t *val);
 int lapic_apicbase_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
+bool lapic_x2_reserved_bits(unsigned reg, uint64_t v);
 int lapic_tsc_deadline_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
 uint64_t lapic_tsc_deadline_read(struct soft_lapic *l);
 int lapic_reg_write(struct soft_irqchip *c, struct soft_lapic *l,
