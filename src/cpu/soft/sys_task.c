@@ -289,8 +289,12 @@ static int task_switch(struct soft_cpu *cpu, uint16_t sel, uint64_t d, enum sys_
 		cpu->cr3 = ts.cr3;
 		sys_tlb_flush(cpu, (cpu->cr4 & X86_CR4_PGE) ? SOFT_FLUSH_NONGLOBAL : SOFT_FLUSH_ALL, 0);
 	}
-	/* 16-bit TSS: the upper halves of EFLAGS and the GPRs are not loaded */
-	uint64_t fl = t32 ? ts.eflags : ((soft_get_rflags(cpu) & ~0xffffULL & ~(RF_VM | RF_RF)) | ts.eflags);
+	/* 16-bit TSS: the upper halves of EFLAGS and the GPRs are not loaded.
+	 * RF is dropped, as by IRET (sys_event.c): the core does not clear it
+	 * after the next instruction, instruction breakpoints not being
+	 * modelled. */
+	uint64_t fl = t32 ? ts.eflags : ((soft_get_rflags(cpu) & ~0xffffULL & ~RF_VM) | ts.eflags);
+	fl &= ~RF_RF;
 	soft_set_rflags(cpu, fl | X86_RFLAGS_FIXED);
 	for (unsigned i = 0; i < 8; i++)
 		cpu->gpr[i] = t32 ? ts.gpr[i] : ((cpu->gpr[i] & ~0xffffULL) | ts.gpr[i]);
