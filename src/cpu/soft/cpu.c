@@ -48,12 +48,38 @@ uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off)
 	return lin(cpu, seg, off);
 }
 
+uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off)
+{
+	uint64_t la = lin(cpu, seg, off);
+	cpu->ea_la = la;
+	cpu->ea_off = off;
+	cpu->ea_seg = (uint8_t)seg;
+	return la;
+}
+
 uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	uint64_t la = lin(cpu, in->seg, ea_off(cpu, in));
-	cpu->ea_la = la;
-	cpu->ea_seg = in->seg;
-	return la;
+	return soft_ea_seg(cpu, in->seg, ea_off(cpu, in));
+}
+
+/* Segment check of an access to la inside the last operand (legacy modes;
+ * in 64-bit mode every segment is flat here).  A multi-part operand (LxS,
+ * FXSAVE, far pointers) is accessed at its address plus an offset below
+ * 4 KiB; an address further away is not this operand's and is left alone. */
+static int ea_check_slow(struct soft_cpu *cpu, uint64_t la, unsigned len, unsigned need)
+{
+	uint64_t delta = (uint32_t)(la - cpu->ea_la);
+	if (delta >= 4096)
+		return SOFT_OK;
+	return soft_seg_check_slow(cpu, cpu->ea_seg, cpu->ea_off + delta, len, need);
+}
+
+static inline int ea_check(struct soft_cpu *cpu, uint64_t la, unsigned len, unsigned need)
+{
+	if (likely((cpu->segchk[cpu->ea_seg].rights & (need | SOFT_SEG_FLAT)) ==
+		   (need | SOFT_SEG_FLAT)))
+		return SOFT_OK;
+	return ea_check_slow(cpu, la, len, need);
 }
 
 /* 64-bit mode: both ends of an access must be canonical, else #GP(0). */
@@ -72,6 +98,12 @@ static int noncanonical(struct soft_cpu *cpu, uint64_t la)
 
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
+	int e = ea_check(cpu, la, len, SOFT_SEG_R);
+	return unlikely(e) ? e : soft_read_lin(cpu, la, dst, len);
+}
+
+int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
 	struct soft_fault f;
 	if (unlikely(bad_la(cpu, la, len)))
 		return noncanonical(cpu, la);
@@ -81,6 +113,12 @@ int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 }
 
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	int e = ea_check(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W);
+	return unlikely(e) ? e : soft_read_rmw_lin(cpu, la, dst, len);
+}
+
+int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
 	struct soft_fault f;
 	int status;
@@ -108,6 +146,12 @@ static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned le
 
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 {
+	int e = ea_check(cpu, la, len, SOFT_SEG_W);
+	return unlikely(e) ? e : soft_write_lin(cpu, la, src, len);
+}
+
+int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
 	struct soft_fault f;
 	uint64_t pa[2] = { ~0ULL, ~0ULL };
 	if (unlikely(bad_la(cpu, la, len)))
@@ -133,6 +177,7 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 	else
 		cpu->mode = SOFT_MODE_16;
 	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (cs->selector & 3) : 0;
+	soft_seg_refresh(cpu);
 	if (cpu->icache)
 		soft_icache_bump_epoch(cpu->icache);
 }

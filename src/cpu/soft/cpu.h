@@ -284,6 +284,12 @@ struct soft_cpu {
 	uint8_t nmi_blocked;              /* set by NMI delivery, cleared by IRET */
 	uint8_t pad1[6];
 
+	/* memory protection (mmu/, seg_check.c) */
+	uint32_t pkru;                    /* protection-key rights (RDPKRU/WRPKRU) */
+	uint8_t implicit_sv;              /* an implicit supervisor access is in progress
+					   * (sys_read_sv): SMAP ignores EFLAGS.AC */
+	uint8_t pad2[3];
+
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;
 	uint32_t mxcsr;
@@ -301,9 +307,19 @@ struct soft_cpu {
 	uint64_t icache_hits, icache_misses, uncached_insns;
 
 	/* last soft_ea() result: lets a non-canonical access through an
-	 * SS-based operand fault with #SS instead of #GP */
+	 * SS-based operand fault with #SS instead of #GP, and is the operand
+	 * soft_read/soft_write check against its segment (legacy modes) */
 	uint64_t ea_la;
+	uint64_t ea_off;
 	uint8_t ea_seg;
+
+	/* per-segment access rights for data accesses, recomputed by
+	 * soft_seg_refresh() whenever a segment register, CR0.PE or the mode
+	 * changes (seg_check.c) */
+	struct soft_seg_rights {
+		uint64_t lo, hi;  /* valid offsets [lo, hi] */
+		uint8_t rights;   /* SOFT_SEG_R | SOFT_SEG_W | SOFT_SEG_FLAT */
+	} segchk[SEG_COUNT];
 
 	/* host-executed extensions offered to this vCPU (host_isa.h) */
 	uint32_t host_isa;
@@ -406,10 +422,42 @@ uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in);
 /* Linear address of seg:off in the current mode. */
 uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
 
-/* Memory at a linear address, through cpu->ops only. */
+/* Linear address of seg:off for an explicit data operand that does not come
+ * from a ModRM operand (XLAT, BT's bit offset, MASKMOVQ): like soft_ea, it
+ * becomes the operand that soft_read/soft_write check against seg. */
+uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off);
+
+/* Memory at a linear address, through cpu->ops only.  Outside 64-bit mode,
+ * soft_read/soft_read_rmw/soft_write check the access against the segment
+ * of the last soft_ea()/soft_ea_seg() operand (la must lie in that operand:
+ * la = its address plus a small offset); the _lin forms do no segment check
+ * (stack and string helpers that check explicitly, implicit system
+ * accesses). */
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+
+/* Segment checks of data accesses (seg_check.c, SDM vol. 3, 5.3 and 5.4):
+ * what an access needs, and the precomputed "any offset is fine" bit. */
+enum { SOFT_SEG_R = 1, SOFT_SEG_W = 2, SOFT_SEG_FLAT = 4 };
+/* Recompute cpu->segchk from the segment caches, CR0.PE and the mode. */
+void soft_seg_refresh(struct soft_cpu *cpu);
+/* The slow path: check [off, off+len) of seg for need (SOFT_SEG_R/W);
+ * SOFT_OK or #GP(0) / #SS(0) raised. */
+int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len,
+			unsigned need);
+/* Check a data access to seg:off: one test for a flat segment (and in
+ * 64-bit mode, where every segment is flat for this purpose). */
+static inline int soft_seg_check(struct soft_cpu *cpu, unsigned seg, uint64_t off,
+				 unsigned len, unsigned need)
+{
+	if (likely((cpu->segchk[seg].rights & (need | SOFT_SEG_FLAT)) == (need | SOFT_SEG_FLAT)))
+		return SOFT_OK;
+	return soft_seg_check_slow(cpu, seg, off, len, need);
+}
 
 /* MMX: mark the x87 stack as MMX (TOP = 0, all tags valid). */
 static inline void soft_mmx_enter(struct soft_cpu *cpu)
