@@ -48,18 +48,24 @@ uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off)
 	return lin(cpu, seg, off);
 }
 
-uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off)
+static inline __attribute__((always_inline)) uint64_t ea_set(struct soft_cpu *cpu, unsigned seg,
+							       uint64_t off)
 {
 	uint64_t la = lin(cpu, seg, off);
 	cpu->ea_la = la;
-	cpu->ea_off = off;
 	cpu->ea_seg = (uint8_t)seg;
+	cpu->ea_slow = cpu->seg_slow[seg];
 	return la;
+}
+
+uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off)
+{
+	return ea_set(cpu, seg, off);
 }
 
 uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	return soft_ea_seg(cpu, in->seg, ea_off(cpu, in));
+	return ea_set(cpu, in->seg, ea_off(cpu, in));
 }
 
 /* Segment check of an access to la inside the last operand (legacy modes;
@@ -71,16 +77,12 @@ static int ea_check_slow(struct soft_cpu *cpu, uint64_t la, unsigned len, unsign
 	uint64_t delta = (uint32_t)(la - cpu->ea_la);
 	if (delta >= 4096)
 		return SOFT_OK;
-	return soft_seg_check_slow(cpu, cpu->ea_seg, cpu->ea_off + delta, len, need);
+	/* outside 64-bit mode the operand's offset (at most 32 bits) is its
+	 * linear address minus the segment base, modulo 4 GiB */
+	uint64_t off = (uint32_t)(cpu->ea_la - cpu->seg[cpu->ea_seg].base);
+	return soft_seg_check_slow(cpu, cpu->ea_seg, off + delta, len, need);
 }
 
-static inline int ea_check(struct soft_cpu *cpu, uint64_t la, unsigned len, unsigned need)
-{
-	if (likely((cpu->segchk[cpu->ea_seg].rights & (need | SOFT_SEG_FLAT)) ==
-		   (need | SOFT_SEG_FLAT)))
-		return SOFT_OK;
-	return ea_check_slow(cpu, la, len, need);
-}
 
 /* 64-bit mode: both ends of an access must be canonical, else #GP(0). */
 static inline bool bad_la(const struct soft_cpu *cpu, uint64_t la, unsigned len)
@@ -96,13 +98,11 @@ static int noncanonical(struct soft_cpu *cpu, uint64_t la)
 	return soft_gp0(cpu);
 }
 
-int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
-{
-	int e = ea_check(cpu, la, len, SOFT_SEG_R);
-	return unlikely(e) ? e : soft_read_lin(cpu, la, dst, len);
-}
-
-int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+/* The accesses proper (no segment check), inlined into both the checked
+ * and the _lin entry points: the checked ones are the interpreter's hot
+ * path. */
+static inline __attribute__((always_inline)) int read_lin(struct soft_cpu *cpu, uint64_t la,
+							   void *dst, unsigned len)
 {
 	struct soft_fault f;
 	if (unlikely(bad_la(cpu, la, len)))
@@ -112,13 +112,30 @@ int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 	return SOFT_OK;
 }
 
-int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+/* The checked accesses: one test of the operand's precomputed rights; a
+ * non-flat segment goes through an out-of-line path, which keeps the
+ * common one free of register saves. */
+static __attribute__((noinline)) int read_seg_slow(struct soft_cpu *cpu, uint64_t la, void *dst,
+						     unsigned len)
 {
-	int e = ea_check(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W);
-	return unlikely(e) ? e : soft_read_rmw_lin(cpu, la, dst, len);
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R);
+	return e ? e : read_lin(cpu, la, dst, len);
 }
 
-int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & SOFT_SEG_R))
+		return read_seg_slow(cpu, la, dst, len);
+	return read_lin(cpu, la, dst, len);
+}
+
+int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	return read_lin(cpu, la, dst, len);
+}
+
+static inline __attribute__((always_inline)) int read_rmw_lin(struct soft_cpu *cpu, uint64_t la,
+							       void *dst, unsigned len)
 {
 	struct soft_fault f;
 	int status;
@@ -131,7 +148,27 @@ int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len
 	return SOFT_OK;
 }
 
-static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned len)
+static __attribute__((noinline)) int read_rmw_seg_slow(struct soft_cpu *cpu, uint64_t la,
+							 void *dst, unsigned len)
+{
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W);
+	return e ? e : read_rmw_lin(cpu, la, dst, len);
+}
+
+int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_W)))
+		return read_rmw_seg_slow(cpu, la, dst, len);
+	return read_rmw_lin(cpu, la, dst, len);
+}
+
+int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	return read_rmw_lin(cpu, la, dst, len);
+}
+
+static inline __attribute__((always_inline)) void code_written(struct soft_cpu *cpu,
+								 const uint64_t pa[2], unsigned len)
 {
 	struct soft_icache *ic = cpu->icache;
 	bool hit = false;
@@ -144,13 +181,8 @@ static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned le
 		cpu->block_stop = 1;
 }
 
-int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
-{
-	int e = ea_check(cpu, la, len, SOFT_SEG_W);
-	return unlikely(e) ? e : soft_write_lin(cpu, la, src, len);
-}
-
-int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+static inline __attribute__((always_inline)) int write_lin(struct soft_cpu *cpu, uint64_t la,
+							    const void *src, unsigned len)
 {
 	struct soft_fault f;
 	uint64_t pa[2] = { ~0ULL, ~0ULL };
@@ -163,6 +195,25 @@ int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned 
 	if (cpu->icache)
 		code_written(cpu, pa, len);
 	return SOFT_OK;
+}
+
+static __attribute__((noinline)) int write_seg_slow(struct soft_cpu *cpu, uint64_t la,
+						      const void *src, unsigned len)
+{
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_W);
+	return e ? e : write_lin(cpu, la, src, len);
+}
+
+int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & SOFT_SEG_W))
+		return write_seg_slow(cpu, la, src, len);
+	return write_lin(cpu, la, src, len);
+}
+
+int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
+	return write_lin(cpu, la, src, len);
 }
 
 /* ---- mode ---- */

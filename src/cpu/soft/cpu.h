@@ -22,6 +22,9 @@
  *   sys_far.c        far JMP/CALL/RET, call gates, SYSCALL/SYSRET,
  *                    SYSENTER/SYSEXIT, SWAPGS
  *   sys_msr.c        RDMSR/WRMSR (core MSRs, then cpu->sys hooks)
+ *   sys_prot.c       STAC/CLAC, RDPKRU/WRPKRU (SMAP and protection keys; the
+ *                    checks are in mmu/page_walk.c)
+ *   seg_check.c      segment limit/type checks of data accesses
  *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
  *   disasm.c         x86_insn_format() for traces
@@ -310,8 +313,11 @@ struct soft_cpu {
 	 * SS-based operand fault with #SS instead of #GP, and is the operand
 	 * soft_read/soft_write check against its segment (legacy modes) */
 	uint64_t ea_la;
-	uint64_t ea_off;
 	uint8_t ea_seg;
+	uint8_t ea_slow;     /* seg_slow[ea_seg], copied by soft_ea */
+	/* SOFT_SEG_R / SOFT_SEG_W: the access kinds that need
+	 * soft_seg_check_slow (segment not flat, or the access not allowed) */
+	uint8_t seg_slow[SEG_COUNT];
 
 	/* per-segment access rights for data accesses, recomputed by
 	 * soft_seg_refresh() whenever a segment register, CR0.PE or the mode
@@ -454,7 +460,7 @@ int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsign
 static inline int soft_seg_check(struct soft_cpu *cpu, unsigned seg, uint64_t off,
 				 unsigned len, unsigned need)
 {
-	if (likely((cpu->segchk[seg].rights & (need | SOFT_SEG_FLAT)) == (need | SOFT_SEG_FLAT)))
+	if (likely(!(cpu->seg_slow[seg] & need)))
 		return SOFT_OK;
 	return soft_seg_check_slow(cpu, seg, off, len, need);
 }

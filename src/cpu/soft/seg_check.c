@@ -49,8 +49,16 @@ static void seg_rights(const struct soft_cpu *cpu, const struct x86_segment *s,
 
 void soft_seg_refresh(struct soft_cpu *cpu)
 {
-	for (unsigned i = 0; i < SEG_COUNT; i++)
-		seg_rights(cpu, &cpu->seg[i], &cpu->segchk[i]);
+	for (unsigned i = 0; i < SEG_COUNT; i++) {
+		struct soft_seg_rights *c = &cpu->segchk[i];
+		seg_rights(cpu, &cpu->seg[i], c);
+		/* the kinds of access that cannot take the one-test path */
+		cpu->seg_slow[i] = (c->rights & SOFT_SEG_FLAT)
+					   ? (uint8_t)(~c->rights & (SOFT_SEG_R | SOFT_SEG_W))
+					   : (SOFT_SEG_R | SOFT_SEG_W);
+	}
+	/* the operand of the instruction in progress sees the new rights */
+	cpu->ea_slow = cpu->seg_slow[cpu->ea_seg % SEG_COUNT];
 }
 
 int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len,
