@@ -125,6 +125,13 @@ static void test_limit_expand_up(void **state)
 	load(e, SEG_FS, 0x3, 0xffffffff, true);
 	e->c.gpr[GPR_RBX] = 0xffd;
 	assert_int_equal(RUN(e, MOV_EAX_FS_EBX), SOFT_OK);
+	/* a 4 GiB segment: an access past offset FFFFFFFFH does not fault
+	 * (implementation-specific, SDM 5.3) and the linear address wraps at
+	 * 4 GiB: base 0x20000 + 0xfffffffe = 0x1fffe..0x20001 */
+	memcpy(e->m.ram + SEGBASE - 2, "\xaa\xbb\xcc\xdd", 4);
+	e->c.gpr[GPR_RBX] = 0xfffffffe;
+	assert_int_equal(RUN(e, MOV_EAX_FS_EBX), SOFT_OK);
+	assert_int_equal(e->c.gpr[GPR_RAX], 0xddccbbaa);
 	env_free(e);
 }
 

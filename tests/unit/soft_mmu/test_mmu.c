@@ -477,6 +477,51 @@ static void test_pku(void **state)
 	assert_int_equal(f.error_code, 0x0);
 }
 
+
+/* SMAP and implicit supervisor accesses at CPL 3 (SDM vol. 3, 4.6): a
+ * segment load reads the GDT as the system, so with CR4.SMAP a GDT on a
+ * user page faults even with EFLAGS.AC=1 (#PF P, not U). */
+static void test_smap_implicit_gdt_read(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_cpu *c = &fx->cpu;
+	assert_int_equal(soft_cpu_init(c, &soft_mmu_ops, &fx->mmu, false), 0);
+	build_4level(fx, P | W | U);
+	for (int i = 0; i < SEG_COUNT; i++) {
+		struct x86_segment *s = &c->seg[i];
+		memset(s, 0, sizeof(*s));
+		s->limit = 0xffffffff;
+		s->type = i == SEG_CS ? 0xb : 0x3;
+		s->s = s->present = s->g = 1;
+		s->dpl = 3;
+		s->selector = i == SEG_CS ? 0x33 : 0x2b;
+		s->l = i == SEG_CS;
+		s->db = i != SEG_CS;
+	}
+	soft_cpu_update_mode(c);
+	assert_int_equal(c->cpl, 3);
+	c->gdt.base = 0x400000; /* a user page: phys 0x800000 */
+	c->gdt.limit = 0xff;
+	w64(fx, 0x800010, 0x00cff3000000ffffULL); /* data RW, DPL 3 */
+	gmem_write(&fx->mem, 0x801000, "\x8e\xd8", 2); /* mov ds, ax */
+	c->gpr[GPR_RAX] = 0x13;
+	c->rflags |= AC;
+	c->cr4 |= SMAP;
+	soft_mmu_flush_all(&fx->mmu);
+	c->rip = 0x401000;
+	assert_int_equal(soft_cpu_step(c), SOFT_EXC);
+	assert_int_equal(c->exc.vector, X86_EXC_PF);
+	assert_int_equal(c->exc.error_code, 0x1); /* P; supervisor read */
+	assert_int_equal(c->exc.cr2, 0x400010);
+	assert_int_equal(c->rip, 0x401000);
+	/* the same load without SMAP works */
+	c->cr4 &= ~SMAP;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_cpu_step(c), SOFT_OK);
+	assert_int_equal(c->seg[SEG_DS].selector, 0x13);
+	soft_cpu_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pku, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smap_implicit_gdt_read, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
