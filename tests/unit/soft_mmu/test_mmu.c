@@ -522,6 +522,51 @@ static void test_smap_implicit_gdt_read(void **state)
 	soft_cpu_destroy(c);
 }
 
+
+/* SMEP and SMAP apply in every paging mode, not just 4-level (4.6); keys
+ * do not exist outside 4-level paging. */
+static void test_smep_smap_32bit_paging(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	struct soft_walk w;
+	gmem_fill(&fx->mem, 0x200000, 0, 0x2000);
+	w32(fx, 0x200000 + 4 * 1, 0x201000 | P | W | U);
+	w32(fx, 0x201000 + 4 * 1, 0x900000 | P | W | U);
+	fx->cpu.cr3 = 0x200000;
+	fx->cpu.cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
+	fx->cpu.cr4 = SMEP | SMAP | PKE;
+	fx->cpu.efer = 0;
+	fx->cpu.cpl = 0;
+	fx->cpu.rflags = 2;
+	fx->cpu.pkru = ~0u; /* would deny everything if keys applied */
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x1);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_FETCH, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x11);
+	fx->cpu.rflags |= AC;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 0;
+	fx->cpu.rflags &= ~AC;
+	/* PAE paging: same */
+	gmem_fill(&fx->mem, 0x300000, 0, 0x2000);
+	w64(fx, 0x300000 + 8 * 0, 0x301000 | P);
+	w64(fx, 0x301000 + 8 * 2, 0x00a00000 | P | W | U | PS);
+	fx->cpu.cr3 = 0x300000;
+	fx->cpu.cr4 = X86_CR4_PAE | SMEP | SMAP | PKE;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x1);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_FETCH, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x11);
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pku, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smap_implicit_gdt_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smep_smap_32bit_paging, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
