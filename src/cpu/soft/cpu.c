@@ -83,7 +83,6 @@ static int ea_check_slow(struct soft_cpu *cpu, uint64_t la, unsigned len, unsign
 	return soft_seg_check_slow(cpu, cpu->ea_seg, off + delta, len, need);
 }
 
-
 /* 64-bit mode: both ends of an access must be canonical, else #GP(0). */
 static inline bool bad_la(const struct soft_cpu *cpu, uint64_t la, unsigned len)
 {
