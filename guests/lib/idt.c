@@ -94,6 +94,7 @@ void irq_set_handler(unsigned irq, irq_handler_fn fn)
 		irq_handlers[irq] = fn;
 }
 
+
 /* ---- 8259A pair ------------------------------------------------------- */
 #define PIC1_CMD  0x20
 #define PIC1_DATA 0x21

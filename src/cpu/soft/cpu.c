@@ -49,12 +49,39 @@ uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off)
 	return lin(cpu, seg, off);
 }
 
+static inline __attribute__((always_inline)) uint64_t ea_set(struct soft_cpu *cpu, unsigned seg,
+							       uint64_t off)
+{
+	uint64_t la = lin(cpu, seg, off);
+	cpu->ea_la = la;
+	cpu->ea_seg = (uint8_t)seg;
+	cpu->ea_slow = cpu->seg_slow[seg];
+	return la;
+}
+
+uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off)
+{
+	return ea_set(cpu, seg, off);
+}
+
 uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	uint64_t la = lin(cpu, in->seg, ea_off(cpu, in));
-	cpu->ea_la = la;
-	cpu->ea_seg = in->seg;
-	return la;
+	return ea_set(cpu, in->seg, ea_off(cpu, in));
+}
+
+/* Segment check of an access to la inside the last operand (legacy modes;
+ * in 64-bit mode every segment is flat here).  A multi-part operand (LxS,
+ * FXSAVE, far pointers) is accessed at its address plus an offset below
+ * 4 KiB; an address further away is not this operand's and is left alone. */
+static int ea_check_slow(struct soft_cpu *cpu, uint64_t la, unsigned len, unsigned need)
+{
+	uint64_t delta = (uint32_t)(la - cpu->ea_la);
+	if (delta >= 4096)
+		return SOFT_OK;
+	/* outside 64-bit mode the operand's offset (at most 32 bits) is its
+	 * linear address minus the segment base, modulo 4 GiB */
+	uint64_t off = (uint32_t)(cpu->ea_la - cpu->seg[cpu->ea_seg].base);
+	return soft_seg_check_slow(cpu, cpu->ea_seg, off + delta, len, need);
 }
 
 /* 64-bit mode: both ends of an access must be canonical, else #GP(0). */
@@ -71,7 +98,11 @@ static int noncanonical(struct soft_cpu *cpu, uint64_t la)
 	return soft_gp0(cpu);
 }
 
-int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+/* The accesses proper (no segment check), inlined into both the checked
+ * and the _lin entry points: the checked ones are the interpreter's hot
+ * path. */
+static inline __attribute__((always_inline)) int read_lin(struct soft_cpu *cpu, uint64_t la,
+							   void *dst, unsigned len)
 {
 	struct soft_fault f;
 	if (unlikely(bad_la(cpu, la, len)))
@@ -81,7 +112,30 @@ int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 	return SOFT_OK;
 }
 
-int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+/* The checked accesses: one test of the operand's precomputed rights; a
+ * non-flat segment goes through an out-of-line path, which keeps the
+ * common one free of register saves. */
+static __attribute__((noinline)) int read_seg_slow(struct soft_cpu *cpu, uint64_t la, void *dst,
+						     unsigned len)
+{
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R);
+	return e ? e : read_lin(cpu, la, dst, len);
+}
+
+int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & SOFT_SEG_R))
+		return read_seg_slow(cpu, la, dst, len);
+	return read_lin(cpu, la, dst, len);
+}
+
+int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	return read_lin(cpu, la, dst, len);
+}
+
+static inline __attribute__((always_inline)) int read_rmw_lin(struct soft_cpu *cpu, uint64_t la,
+							       void *dst, unsigned len)
 {
 	struct soft_fault f;
 	int status;
@@ -94,7 +148,27 @@ int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 	return SOFT_OK;
 }
 
-static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned len)
+static __attribute__((noinline)) int read_rmw_seg_slow(struct soft_cpu *cpu, uint64_t la,
+							 void *dst, unsigned len)
+{
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W);
+	return e ? e : read_rmw_lin(cpu, la, dst, len);
+}
+
+int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_W)))
+		return read_rmw_seg_slow(cpu, la, dst, len);
+	return read_rmw_lin(cpu, la, dst, len);
+}
+
+int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
+{
+	return read_rmw_lin(cpu, la, dst, len);
+}
+
+static inline __attribute__((always_inline)) void code_written(struct soft_cpu *cpu,
+								 const uint64_t pa[2], unsigned len)
 {
 	struct soft_icache *ic = cpu->icache;
 	bool hit = false;
@@ -107,7 +181,8 @@ static void code_written(struct soft_cpu *cpu, const uint64_t pa[2], unsigned le
 		cpu->block_stop = 1;
 }
 
-int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+static inline __attribute__((always_inline)) int write_lin(struct soft_cpu *cpu, uint64_t la,
+							    const void *src, unsigned len)
 {
 	struct soft_fault f;
 	uint64_t pa[2] = { ~0ULL, ~0ULL };
@@ -125,6 +200,13 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
 {
 	struct soft_fault f;
+	/* segment limit and type: checked like a one-byte read (CLFLUSH:
+	 * "treated as a byte load" for the checks, SDM vol. 2) */
+	if (unlikely(cpu->ea_slow & SOFT_SEG_R)) {
+		int e = ea_check_slow(cpu, la, 1, SOFT_SEG_R);
+		if (e)
+			return e;
+	}
 	if (unlikely(bad_la(cpu, la, 1)))
 		return noncanonical(cpu, la);
 	if (!cpu->ops->probe) {
@@ -136,6 +218,25 @@ int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
 	if (cpu->ops->probe(cpu->ops_opaque, la, acc, &f))
 		return from_fault(cpu, &f);
 	return SOFT_OK;
+}
+
+static __attribute__((noinline)) int write_seg_slow(struct soft_cpu *cpu, uint64_t la,
+						      const void *src, unsigned len)
+{
+	int e = ea_check_slow(cpu, la, len, SOFT_SEG_W);
+	return e ? e : write_lin(cpu, la, src, len);
+}
+
+int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
+	if (unlikely(cpu->ea_slow & SOFT_SEG_W))
+		return write_seg_slow(cpu, la, src, len);
+	return write_lin(cpu, la, src, len);
+}
+
+int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
+{
+	return write_lin(cpu, la, src, len);
 }
 
 /* ---- mode ---- */
@@ -155,6 +256,7 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 		cpu->mode = SOFT_MODE_16;
 		cpu->cpl = 3;
 	}
+	soft_seg_refresh(cpu);
 	if (cpu->icache)
 		soft_icache_bump_epoch(cpu->icache);
 }

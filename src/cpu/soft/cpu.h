@@ -24,6 +24,9 @@
  *   sys_task.c       hardware task switches (TSS, task gates, IRET with NT)
  *   sys_v86.c        virtual-8086 mode (IRET to/in it, events from it)
  *   sys_msr.c        RDMSR/WRMSR (core MSRs, then cpu->sys hooks)
+ *   sys_prot.c       STAC/CLAC, RDPKRU/WRPKRU (SMAP and protection keys; the
+ *                    checks are in mmu/page_walk.c)
+ *   seg_check.c      segment limit/type checks of data accesses
  *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
  *   disasm.c         x86_insn_format() for traces
@@ -307,6 +310,12 @@ struct soft_cpu {
 	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
 	void *dbg_opaque;
 
+	/* memory protection (mmu/, seg_check.c) */
+	uint32_t pkru;                    /* protection-key rights (RDPKRU/WRPKRU) */
+	uint8_t implicit_sv;              /* an implicit supervisor access is in progress
+					   * (sys_read_sv): SMAP ignores EFLAGS.AC */
+	uint8_t pad2[3];
+
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;
 	uint32_t mxcsr;
@@ -324,9 +333,22 @@ struct soft_cpu {
 	uint64_t icache_hits, icache_misses, uncached_insns;
 
 	/* last soft_ea() result: lets a non-canonical access through an
-	 * SS-based operand fault with #SS instead of #GP */
+	 * SS-based operand fault with #SS instead of #GP, and is the operand
+	 * soft_read/soft_write check against its segment (legacy modes) */
 	uint64_t ea_la;
 	uint8_t ea_seg;
+	uint8_t ea_slow;     /* seg_slow[ea_seg], copied by soft_ea */
+	/* SOFT_SEG_R / SOFT_SEG_W: the access kinds that need
+	 * soft_seg_check_slow (segment not flat, or the access not allowed) */
+	uint8_t seg_slow[SEG_COUNT];
+
+	/* per-segment access rights for data accesses, recomputed by
+	 * soft_seg_refresh() whenever a segment register, CR0.PE or the mode
+	 * changes (seg_check.c) */
+	struct soft_seg_rights {
+		uint64_t lo, hi;  /* valid offsets [lo, hi] */
+		uint8_t rights;   /* SOFT_SEG_R | SOFT_SEG_W | SOFT_SEG_FLAT */
+	} segchk[SEG_COUNT];
 
 	/* host-executed extensions offered to this vCPU (host_isa.h) */
 	uint32_t host_isa;
@@ -430,12 +452,44 @@ uint64_t soft_ea(struct soft_cpu *cpu, const struct x86_insn *in);
 /* Linear address of seg:off in the current mode. */
 uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
 
-/* Memory at a linear address, through cpu->ops only. */
+/* Linear address of seg:off for an explicit data operand that does not come
+ * from a ModRM operand (XLAT, BT's bit offset, MASKMOVQ): like soft_ea, it
+ * becomes the operand that soft_read/soft_write check against seg. */
+uint64_t soft_ea_seg(struct soft_cpu *cpu, unsigned seg, uint64_t off);
+
+/* Memory at a linear address, through cpu->ops only.  Outside 64-bit mode,
+ * soft_read/soft_read_rmw/soft_write check the access against the segment
+ * of the last soft_ea()/soft_ea_seg() operand (la must lie in that operand:
+ * la = its address plus a small offset); the _lin forms do no segment check
+ * (stack and string helpers that check explicitly, implicit system
+ * accesses). */
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
 /* Fault like a one-byte access of kind acc at la, without accessing it. */
 int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc);
+int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
+int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+
+/* Segment checks of data accesses (seg_check.c, SDM vol. 3, 5.3 and 5.4):
+ * what an access needs, and the precomputed "any offset is fine" bit. */
+enum { SOFT_SEG_R = 1, SOFT_SEG_W = 2, SOFT_SEG_FLAT = 4 };
+/* Recompute cpu->segchk from the segment caches, CR0.PE and the mode. */
+void soft_seg_refresh(struct soft_cpu *cpu);
+/* The slow path: check [off, off+len) of seg for need (SOFT_SEG_R/W);
+ * SOFT_OK or #GP(0) / #SS(0) raised. */
+int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len,
+			unsigned need);
+/* Check a data access to seg:off: one test for a flat segment (and in
+ * 64-bit mode, where every segment is flat for this purpose). */
+static inline int soft_seg_check(struct soft_cpu *cpu, unsigned seg, uint64_t off,
+				 unsigned len, unsigned need)
+{
+	if (likely(!(cpu->seg_slow[seg] & need)))
+		return SOFT_OK;
+	return soft_seg_check_slow(cpu, seg, off, len, need);
+}
 
 /* MMX: mark the x87 stack as MMX (TOP = 0, all tags valid). */
 static inline void soft_mmx_enter(struct soft_cpu *cpu)

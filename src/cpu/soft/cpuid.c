@@ -54,6 +54,10 @@
 #define L1_EDX_SSE2 (1u << 26)
 /* leaf 7.0 */
 #define L7_EBX_BMI1 (1u << 3)
+#define L7_EBX_SMEP (1u << 7)
+#define L7_EBX_SMAP (1u << 20)
+#define L7_ECX_PKU (1u << 3)
+#define L7_ECX_OSPKE (1u << 4)
 #define L7_EBX_SHA (1u << 29)
 #define L7_EBX_CLFLUSHOPT (1u << 23)
 #define L7_EBX_CLWB (1u << 24)
@@ -118,6 +122,12 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
 			o->ebx |= L7_EBX_CLFLUSHOPT | L7_EBX_CLWB; /* soft_exec_clflush */
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
+			o->ebx |= L7_EBX_SMEP | L7_EBX_SMAP;
+			if (SOFT_MODEL_PKU) {
+				o->ecx |= L7_ECX_PKU;
+				if (cpu->cr4 & (1u << 22)) /* OSPKE mirrors CR4.PKE */
+					o->ecx |= L7_ECX_OSPKE;
+			}
 		}
 		break;
 	case 0x40000000u:

@@ -99,6 +99,27 @@ static inline int mem_write(struct soft_cpu *cpu, uint64_t la, unsigned size, ui
 	return soft_write(cpu, la, &v, size);
 }
 
+/* Data access to seg:off with its own segment check (string and stack
+ * instructions, whose addresses are not the soft_ea operand). */
+static inline int seg_read(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+			   uint64_t *v)
+{
+	int e = soft_seg_check(cpu, seg, off, size, SOFT_SEG_R);
+	if (unlikely(e))
+		return e;
+	*v = 0;
+	return soft_read_lin(cpu, lin(cpu, seg, off), v, size);
+}
+
+static inline int seg_write(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+			    uint64_t v)
+{
+	int e = soft_seg_check(cpu, seg, off, size, SOFT_SEG_W);
+	if (unlikely(e))
+		return e;
+	return soft_write_lin(cpu, lin(cpu, seg, off), &v, size);
+}
+
 /* Read the E (r/m) operand. */
 static inline int rm_read(struct soft_cpu *cpu, const struct x86_insn *in, unsigned size, uint64_t *v)
 {

@@ -491,7 +491,7 @@ int soft_exec_xlat(struct soft_cpu *cpu, const struct x86_insn *in)
 	unsigned seg = SEG_DS;
 	if ((in->prefixes & X86_PFX_SEG) && (cpu->mode != SOFT_MODE_64 || in->seg_override >= SEG_FS))
 		seg = in->seg_override;
-	int e = mem_read(cpu, lin(cpu, seg, off), 1, &v);
+	int e = mem_read(cpu, soft_ea_seg(cpu, seg, off), 1, &v);
 	if (e)
 		return e;
 	reg_set(cpu, GPR_RAX, 1, true, v);

@@ -47,7 +47,7 @@ static int bt_common(struct soft_cpu *cpu, const struct x86_insn *in, int64_t of
 			o &= 0xffffffff;
 		else if (in->addrsize == 2)
 			o &= 0xffff;
-		la = lin(cpu, in->seg, o);
+		la = soft_ea_seg(cpu, in->seg, o);
 	}
 	uint64_t v = 0;
 	int e = op ? soft_read_rmw(cpu, la, &v, sz) : soft_read(cpu, la, &v, sz);

@@ -32,27 +32,37 @@ static int ss_check(struct soft_cpu *cpu, uint64_t la, unsigned len)
 	return SOFT_OK;
 }
 
+/* Stack accesses check SS's limit (expand-up or expand-down, #SS(0)) in
+ * legacy modes, the canonical address in 64-bit mode. */
 static int ss_read(struct soft_cpu *cpu, uint64_t off, unsigned len, uint64_t *v)
 {
 	uint64_t la = lin(cpu, SEG_SS, off);
 	int e = ss_check(cpu, la, len);
-	return e ? e : mem_read(cpu, la, len, v);
+	return e ? e : seg_read(cpu, SEG_SS, off, len, v);
 }
 
 static int ss_write(struct soft_cpu *cpu, uint64_t off, unsigned len, uint64_t v)
 {
 	uint64_t la = lin(cpu, SEG_SS, off);
 	int e = ss_check(cpu, la, len);
-	return e ? e : mem_write(cpu, la, len, v);
+	return e ? e : seg_write(cpu, SEG_SS, off, len, v);
+}
+
+/* [off, off+len) of SS must be writable: checked without writing */
+static int ss_probe(struct soft_cpu *cpu, uint64_t off, unsigned len)
+{
+	uint64_t la = lin(cpu, SEG_SS, off), v = 0;
+	int e = ss_check(cpu, la, len);
+	if (!e)
+		e = soft_seg_check(cpu, SEG_SS, off, len, SOFT_SEG_R | SOFT_SEG_W);
+	return e ? e : soft_read_rmw_lin(cpu, la, &v, len > 8 ? 8 : len);
 }
 
 int soft_stack_probe(struct soft_cpu *cpu, uint64_t below, unsigned len)
 {
 	unsigned ss = soft_stack_size(cpu);
-	uint64_t sp = (cpu->gpr[GPR_RSP] - below) & sp_mask(ss), v = 0;
-	uint64_t la = lin(cpu, SEG_SS, sp);
-	int e = ss_check(cpu, la, len);
-	return e ? e : soft_read_rmw(cpu, la, &v, len > 8 ? 8 : len);
+	uint64_t sp = (cpu->gpr[GPR_RSP] - below) & sp_mask(ss);
+	return ss_probe(cpu, sp, len);
 }
 
 int soft_push(struct soft_cpu *cpu, unsigned size, uint64_t v)
@@ -215,10 +225,7 @@ int soft_exec_enter(struct soft_cpu *cpu, const struct x86_insn *in)
 	/* as on hardware: after the frame is written, the final stack pointer is
 	 * checked for writability before RSP/RBP are committed */
 	if (alloc || level) {
-		uint64_t fin = (sp - alloc) & m, v = 0, la = lin(cpu, SEG_SS, fin);
-		e = ss_check(cpu, la, sz);
-		if (!e)
-			e = soft_read_rmw(cpu, la, &v, sz);
+		e = ss_probe(cpu, (sp - alloc) & m, sz);
 		if (e)
 			return e;
 	}

@@ -75,10 +75,10 @@ int soft_exec_movs(struct soft_cpu *cpu, const struct x86_insn *in)
 		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t v;
-		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &v);
+		int e = seg_read(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as), c.sz, &v);
 		if (e)
 			return e;
-		e = mem_write(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, v);
+		e = seg_write(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as), c.sz, v);
 		if (e)
 			return e;
 		aadv(cpu, GPR_RSI, &c);
@@ -100,7 +100,7 @@ int soft_exec_stos(struct soft_cpu *cpu, const struct x86_insn *in)
 			return SOFT_OK;
 		if (n == c.chunk)
 			return rep_restart(cpu);
-		int e = mem_write(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, v);
+		int e = seg_write(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as), c.sz, v);
 		if (e)
 			return e;
 		aadv(cpu, GPR_RDI, &c);
@@ -121,7 +121,7 @@ int soft_exec_lods(struct soft_cpu *cpu, const struct x86_insn *in)
 		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t v;
-		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &v);
+		int e = seg_read(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as), c.sz, &v);
 		if (e)
 			return e;
 		reg_set(cpu, GPR_RAX, c.sz, true, v);
@@ -145,10 +145,10 @@ int soft_exec_cmps(struct soft_cpu *cpu, const struct x86_insn *in)
 		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t a, b;
-		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &a);
+		int e = seg_read(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as), c.sz, &a);
 		if (e)
 			return e;
-		e = mem_read(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, &b);
+		e = seg_read(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as), c.sz, &b);
 		if (e)
 			return e;
 		lf_set(cpu, LF_SUB, c.sz, a - b, a, b);
@@ -175,7 +175,7 @@ int soft_exec_scas(struct soft_cpu *cpu, const struct x86_insn *in)
 		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t b;
-		int e = mem_read(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, &b);
+		int e = seg_read(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as), c.sz, &b);
 		if (e)
 			return e;
 		lf_set(cpu, LF_SUB, c.sz, a - b, a, b);
@@ -213,10 +213,14 @@ int soft_exec_ins(struct soft_cpu *cpu, const struct x86_insn *in)
 			return rep_restart(cpu);
 		uint32_t v = 0;
 		struct soft_fault f;
-		uint64_t la = lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as));
+		uint64_t off = areg(cpu, GPR_RDI, c.as);
+		/* the destination's segment is checked before the port is read */
+		e = soft_seg_check(cpu, SEG_ES, off, c.sz, SOFT_SEG_W);
+		if (e)
+			return e;
 		if (cpu->ops->pio_in(cpu->ops_opaque, port, c.sz, &v, &f))
 			return pio_fault(cpu, &f);
-		e = mem_write(cpu, la, c.sz, v);
+		e = seg_write(cpu, SEG_ES, off, c.sz, v);
 		if (e)
 			return e;
 		aadv(cpu, GPR_RDI, &c);
@@ -242,7 +246,7 @@ int soft_exec_outs(struct soft_cpu *cpu, const struct x86_insn *in)
 			return rep_restart(cpu);
 		uint64_t v;
 		struct soft_fault f;
-		e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &v);
+		e = seg_read(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as), c.sz, &v);
 		if (e)
 			return e;
 		if (cpu->ops->pio_out(cpu->ops_opaque, port, c.sz, (uint32_t)v, &f))

@@ -16,11 +16,13 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
+#define CR4_PKE (1ULL << 22)
 /* CR4 bits for features the model advertises (UMIP, FSGSBASE, PCIDE,
- * SMEP/SMAP, LA57 ... are not) */
-#define CR4_VALID (SYS_CR4_VME | SYS_CR4_PVI | CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | \
-		   X86_CR4_PGE | CR4_PCE | \
-		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0))
+ * LA57 ... are not) */
+#define CR4_VALID (SYS_CR4_VME | SYS_CR4_PVI | CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
+		   CR4_MCE | X86_CR4_PGE | CR4_PCE | \
+		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0) | \
+		   CR4_SMEP | CR4_SMAP | (SOFT_MODEL_PKU ? CR4_PKE : 0))
 #define MAXPHYADDR 40
 
 static void update_lma(struct soft_cpu *cpu)
@@ -73,7 +75,7 @@ static int write_cr4(struct soft_cpu *cpu, uint64_t v)
 		return soft_gp0(cpu);
 	uint64_t old = cpu->cr4;
 	cpu->cr4 = v;
-	if ((old ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP | CR4_SMAP))
+	if ((old ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PKE))
 		sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0);
 	cpu->block_stop = 1;
 	return SOFT_OK;

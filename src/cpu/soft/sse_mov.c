@@ -252,7 +252,7 @@ int soft_exec_maskmovdqu(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (in->addrsize == 4)
 		off &= 0xffffffffu;
 	unsigned seg = (in->prefixes & X86_PFX_SEG) ? in->seg_override : SEG_DS;
-	uint64_t la = soft_linear(cpu, seg, off);
+	uint64_t la = soft_ea_seg(cpu, seg, off);
 	for (int i = 0; i < 16; i++) {
 		if (!(m->b[i] & 0x80))
 			continue;

@@ -12,7 +12,9 @@ int sys_read_sv(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
 	uint8_t cpl = cpu->cpl;
 	cpu->cpl = 0;
-	int r = soft_read(cpu, la, dst, len);
+	cpu->implicit_sv = 1; /* SMAP checks it whatever EFLAGS.AC says */
+	int r = soft_read_lin(cpu, la, dst, len);
+	cpu->implicit_sv = 0;
 	cpu->cpl = cpl;
 	return r;
 }
@@ -21,7 +23,9 @@ int sys_write_sv(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned le
 {
 	uint8_t cpl = cpu->cpl;
 	cpu->cpl = 0;
-	int r = soft_write(cpu, la, src, len);
+	cpu->implicit_sv = 1;
+	int r = soft_write_lin(cpu, la, src, len);
+	cpu->implicit_sv = 0;
 	cpu->cpl = cpl;
 	return r;
 }
@@ -126,8 +130,7 @@ void sys_set_cs(struct soft_cpu *cpu, const struct x86_segment *cs)
 
 /* ---- segment register loads (MOV/POP Sreg, LxS) ---- */
 
-int soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel);
-int soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel)
+static int load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel)
 {
 	struct x86_segment *s = &cpu->seg[seg];
 	if (!prot_mode(cpu) || vm86(cpu)) {
@@ -187,6 +190,14 @@ int soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel)
 		return e;
 	sys_seg_from_desc(s, sel, lo, 0);
 	return SOFT_OK;
+}
+
+int soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel);
+int soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel)
+{
+	int e = load_seg(cpu, seg, sel);
+	soft_seg_refresh(cpu); /* the data-access rights follow the new cache */
+	return e;
 }
 
 /* ---- descriptor-table registers ---- */
@@ -474,7 +485,7 @@ int sys_stack_push(struct soft_cpu *cpu, struct sys_stack *s, unsigned size, uin
 	uint64_t la = stk_la(s, sp);
 	if (s->lm && (!canonical(la) || !canonical(la + size - 1)))
 		return sys_exc(cpu, X86_EXC_SS, s->err);
-	int e = soft_write(cpu, la, &v, size);
+	int e = soft_write_lin(cpu, la, &v, size); /* limit checked above */
 	if (e)
 		return e;
 	s->sp = (s->sp & ~stk_mask(s)) | sp;
@@ -490,7 +501,7 @@ int sys_stack_pop(struct soft_cpu *cpu, struct sys_stack *s, unsigned size, uint
 	if (s->lm && (!canonical(la) || !canonical(la + size - 1)))
 		return sys_exc(cpu, X86_EXC_SS, s->err);
 	*v = 0;
-	int e = soft_read(cpu, la, v, size);
+	int e = soft_read_lin(cpu, la, v, size);
 	if (e)
 		return e;
 	s->sp = (s->sp & ~stk_mask(s)) | ((sp + size) & stk_mask(s));
@@ -584,4 +595,5 @@ void sys_null_outer_segs(struct soft_cpu *cpu)
 		if (!conf && s->dpl < cpu->cpl)
 			sys_seg_null(s, 0);
 	}
+	soft_seg_refresh(cpu);
 }

@@ -310,6 +310,7 @@ static int deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool ha
 			cpu->cpl = s.cpl;
 			cpu->mode = s.mode;
 		}
+		soft_seg_refresh(cpu);
 		if (r != SOFT_EXC)
 			return r;
 		unsigned v2 = cpu->exc.vector;
@@ -523,6 +524,7 @@ int soft_exec_iret(struct soft_cpu *cpu, const struct x86_insn *in)
 	iret_flags(cpu, fl, sz, old_cpl);
 	if (pop_ss) {
 		cpu->seg[SEG_SS] = ss;
+		soft_seg_refresh(cpu);
 		if (to64 || cpu->mode == SOFT_MODE_64)
 			cpu->gpr[GPR_RSP] = sz == 8 ? sp : sz == 4 ? (uint32_t)sp : sp & 0xffff;
 		else

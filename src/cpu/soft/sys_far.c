@@ -122,6 +122,7 @@ static int through_gate(struct soft_cpu *cpu, const struct x86_insn *in, uint16_
 			return e;
 		}
 		cpu->seg[SEG_SS] = st.ss;
+		soft_seg_refresh(cpu);
 		sys_stack_commit(cpu, &st);
 	} else if (call) {
 		sys_stack_current(cpu, &st);
@@ -292,6 +293,7 @@ int soft_exec_retf(struct soft_cpu *cpu, const struct x86_insn *in)
 	cs.type |= 1;
 	if (rpl > old_cpl) {
 		cpu->seg[SEG_SS] = ss;
+		soft_seg_refresh(cpu);
 		if (to64 || cpu->mode == SOFT_MODE_64)
 			cpu->gpr[GPR_RSP] = st.sp;
 		else

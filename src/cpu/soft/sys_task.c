@@ -235,7 +235,7 @@ static int load_prot_segs(struct soft_cpu *cpu, const struct task_state *ts, uns
 	return SOFT_OK;
 }
 
-static int task_switch(struct soft_cpu *cpu, uint16_t sel, uint64_t d, enum sys_task_src src,
+static int task_switch_body(struct soft_cpu *cpu, uint16_t sel, uint64_t d, enum sys_task_src src,
 		       unsigned ext, uint64_t old_eip, uint64_t old_flags, bool has_error,
 		       uint32_t error_code)
 {
@@ -344,6 +344,17 @@ static int task_switch(struct soft_cpu *cpu, uint16_t sel, uint64_t d, enum sys_
 /* The TSS selector of a task gate (or of a far JMP/CALL, direct): a GDT
  * selector of an available TSS that is present.  vec: #GP for JMP/CALL and
  * events. */
+static int task_switch(struct soft_cpu *cpu, uint16_t sel, uint64_t d, enum sys_task_src src,
+		       unsigned ext, uint64_t old_eip, uint64_t old_flags, bool has_error,
+		       uint32_t error_code)
+{
+	/* the data-access rights follow the caches the switch loaded, even
+	 * when it failed after its commit point (seg_check.c) */
+	int e = task_switch_body(cpu, sel, d, src, ext, old_eip, old_flags, has_error, error_code);
+	soft_seg_refresh(cpu);
+	return e;
+}
+
 static int fetch_tss(struct soft_cpu *cpu, uint16_t sel, unsigned ext, uint64_t *d)
 {
 	if ((sel & 4) || !(sel & 0xfffc))

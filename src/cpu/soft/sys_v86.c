@@ -42,9 +42,9 @@ int sys_v86_iret_to(struct soft_cpu *cpu, struct sys_stack *st, uint64_t ip, uin
 	}
 	if (ip > 0xffff) /* not within the virtual-8086 CS limit */
 		return soft_gp0(cpu);
-	/* EFLAGS <- tempEFLAGS, all of it (CPL is 0); RF is dropped as
-	 * everywhere else (instruction breakpoints are not modelled) */
-	soft_set_rflags(cpu, (fl | X86_RFLAGS_FIXED) & ~RF_RF);
+	/* EFLAGS <- tempEFLAGS, all of it (CPL is 0), RF included as every
+	 * 32-bit IRET loads it (debug.c) */
+	soft_set_rflags(cpu, fl | X86_RFLAGS_FIXED);
 	sys_seg_v86(&cpu->seg[SEG_SS], (uint16_t)v[1], false);
 	sys_seg_v86(&cpu->seg[SEG_ES], (uint16_t)v[2], false);
 	sys_seg_v86(&cpu->seg[SEG_DS], (uint16_t)v[3], false);
@@ -54,6 +54,7 @@ int sys_v86_iret_to(struct soft_cpu *cpu, struct sys_stack *st, uint64_t ip, uin
 	struct x86_segment c;
 	sys_seg_v86(&c, cs, true);
 	sys_set_cs(cpu, &c); /* VM=1: 16-bit, CPL 3 */
+	soft_seg_refresh(cpu); /* data-access rights of the new caches */
 	cpu->next_rip = ip;
 	cpu->nmi_blocked = 0;
 	return SOFT_OK;
@@ -122,6 +123,7 @@ void sys_v86_null_segs(struct soft_cpu *cpu)
 	sys_seg_null(&cpu->seg[SEG_FS], 0);
 	sys_seg_null(&cpu->seg[SEG_DS], 0);
 	sys_seg_null(&cpu->seg[SEG_ES], 0);
+	soft_seg_refresh(cpu);
 }
 
 /* ---- virtual-8086 mode extensions (CR4.VME; SDM 20.3.2, 20.3.3) ---- */
@@ -197,7 +199,7 @@ int sys_v86_int(struct soft_cpu *cpu, unsigned vector)
 	/* methods 5 and 6: a real-mode style call through the IVT at linear
 	 * address 0 of the virtual-8086 task (read at CPL 3, through paging) */
 	uint32_t ent;
-	if ((e = soft_read(cpu, (uint64_t)vector * 4, &ent, 4)))
+	if ((e = soft_read_lin(cpu, (uint64_t)vector * 4, &ent, 4)))
 		return e;
 	uint16_t fl = iopl3 ? (uint16_t)soft_get_rflags(cpu) : vme_flags16(cpu);
 	struct sys_stack st;

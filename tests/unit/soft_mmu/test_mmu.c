@@ -433,6 +433,254 @@ static void test_probe_touches_no_data(void **state)
 	assert_false(r64(fx, 0x103000 + 8 * 4) & D);
 }
 
+#define SMEP (1ULL << 20)
+#define SMAP (1ULL << 21)
+#define PKE (1ULL << 22)
+#define AC (1ULL << 18)
+
+/* SMEP (SDM vol. 3, 4.6.1): a supervisor fetch from a user page faults
+ * with P|I, whatever EFER.NXE says; user fetches and supervisor fetches
+ * from supervisor pages are unaffected. */
+static void test_smep(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	struct soft_walk w;
+	uint8_t b;
+	uint64_t pa;
+	build_4level(fx, P | W | U); /* 0x400000.. user pages */
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x401000, &b, 1, &pa, &f), 0);
+	fx->cpu.cr4 |= SMEP;
+	fx->cpu.efer &= ~X86_EFER_NXE;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x401000, &b, 1, &pa, &f), -1);
+	assert_int_equal(f.vector, X86_EXC_PF);
+	assert_int_equal(f.error_code, 0x11); /* P|I: I/D set by SMEP alone */
+	assert_int_equal(f.cr2, 0x401000);
+	/* data accesses to the same page are not SMEP's business */
+	uint32_t v;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), 0);
+	/* user mode may fetch it, through the same slot's user tag */
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x401000, &b, 1, &pa, &f), 0);
+	fx->cpu.cpl = 0;
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x401000, &b, 1, &pa, &f), -1);
+	/* the supervisor page at 0x600000 (PDE without U) stays executable */
+	w64(fx, 0x102000 + 8 * 3, 0xa00000 | P | W | PS);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x600000, SOFT_ACC_FETCH, &w, &f), 0);
+}
+
+/* SMAP (4.6.1): supervisor data accesses to user pages fault unless
+ * EFLAGS.AC=1 and the access is explicit; the TLB keeps the classes apart,
+ * so toggling AC or CPL needs no flush and never reuses a wrong slot. */
+static void test_smap(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2];
+	uint32_t v = 0x12345678;
+	build_4level(fx, P | W | U);
+	gmem_write_u32(&fx->mem, 0x801000, 0xfeedf00d);
+	/* before SMAP: a supervisor read fills the slot */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), 0);
+	fx->cpu.cr4 |= SMAP;
+	soft_mmu_flush_all(&fx->mmu); /* what MOV CR4 does */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.vector, X86_EXC_PF);
+	assert_int_equal(f.error_code, 0x1);
+	assert_int_equal(f.cr2, 0x401000);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x401000, &v, 4, pa, &f), -1);
+	assert_int_equal(f.error_code, 0x3);
+	/* fetches are SMEP's: still allowed */
+	uint8_t b;
+	uint64_t fpa;
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x401000, &b, 1, &fpa, &f), 0);
+	/* AC=1 (STAC): allowed */
+	fx->cpu.rflags |= AC;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0xfeedf00d);
+	v = 0x600d600d;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x401000, &v, 4, pa, &f), 0);
+	/* an implicit supervisor access ignores AC */
+	fx->cpu.implicit_sv = 1;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.error_code, 0x1);
+	fx->cpu.implicit_sv = 0;
+	/* AC=0 again (CLAC): the AC=1 slot must not be reused */
+	fx->cpu.rflags &= ~AC;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), -1);
+	/* user mode reads its own page whatever SMAP says */
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x401000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x600d600d);
+	fx->cpu.cpl = 0;
+	/* supervisor pages are not affected */
+	w64(fx, 0x102000 + 8 * 3, 0xa00000 | P | W | PS);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x600000, &v, 4, SOFT_ACC_READ, &f), 0);
+	/* with CR0.WP=0 and AC=1 a supervisor write to a read-only user page
+	 * is allowed; with AC=0 SMAP blocks it */
+	w64(fx, 0x103000 + 8 * 2, 0x802000 | P | U);
+	soft_mmu_flush_page(&fx->mmu, 0x402000);
+	fx->cpu.cr0 &= ~X86_CR0_WP;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x402000, &v, 4, pa, &f), -1);
+	assert_int_equal(f.error_code, 0x3);
+	fx->cpu.rflags |= AC;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x402000, &v, 4, pa, &f), 0);
+	fx->cpu.rflags &= ~AC;
+}
+
+/* Protection keys (4.6.2): key from bits 62:59 of the leaf of a user page,
+ * AD denies data accesses, WD denies user writes (and supervisor writes
+ * with CR0.WP); #PF has PK (bit 5).  Supervisor pages and fetches are not
+ * checked. */
+static void test_pku(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2];
+	uint32_t v = 0;
+	uint8_t b;
+	build_4level(fx, P | W | U);
+	w64(fx, 0x103000 + 8 * 3, 0x803000 | P | W | U | (5ULL << 59)); /* key 5 */
+	w64(fx, 0x102000 + 8 * 1, 0x600000 | P | W | U | PS | (5ULL << 59)); /* 2 MiB, key 5 */
+	fx->cpu.pkru = 1u << (2 * 5); /* AD5 */
+	/* keys ignored while CR4.PKE=0 */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x403000, &v, 4, SOFT_ACC_READ, &f), 0);
+	fx->cpu.cr4 |= PKE;
+	soft_mmu_flush_all(&fx->mmu);
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x403000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.vector, X86_EXC_PF);
+	assert_int_equal(f.error_code, 0x25); /* P|U|PK */
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x403000, &v, 4, pa, &f), -1);
+	assert_int_equal(f.error_code, 0x27); /* P|W|U|PK */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x2abcd0, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.error_code, 0x25); /* the key of a large-page leaf */
+	/* fetches are not data accesses */
+	uint64_t fpa;
+	assert_int_equal(soft_mmu_ops.fetch(&fx->mmu, 0x403000, &b, 1, &fpa, &f), 0);
+	/* key 0 pages are untouched */
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x404000, &v, 4, SOFT_ACC_READ, &f), 0);
+	/* supervisor accesses to the user page are checked too */
+	fx->cpu.cpl = 0;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x403000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.error_code, 0x21);
+	/* WD5: reads fine, user writes fault, supervisor writes by CR0.WP */
+	fx->cpu.pkru = 2u << (2 * 5);
+	soft_mmu_flush_all(&fx->mmu); /* what WRPKRU does */
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x403000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x403000, &v, 4, pa, &f), -1);
+	assert_int_equal(f.error_code, 0x27);
+	fx->cpu.cpl = 0;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x403000, &v, 4, pa, &f), -1);
+	assert_int_equal(f.error_code, 0x23);
+	fx->cpu.cr0 &= ~X86_CR0_WP;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x403000, &v, 4, pa, &f), 0);
+	fx->cpu.cr0 |= X86_CR0_WP;
+	/* a supervisor page with key bits set is not key-checked */
+	fx->cpu.pkru = 0xfffffffc;
+	w64(fx, 0x103000 + 8 * 6, 0x806000 | P | W | (5ULL << 59));
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x406000, &v, 4, pa, &f), 0);
+	/* a not-present fault never has PK */
+	w64(fx, 0x103000 + 8 * 7, 0);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x407000, &v, 4, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.error_code, 0x0);
+}
+
+
+/* SMAP and implicit supervisor accesses at CPL 3 (SDM vol. 3, 4.6): a
+ * segment load reads the GDT as the system, so with CR4.SMAP a GDT on a
+ * user page faults even with EFLAGS.AC=1 (#PF P, not U). */
+static void test_smap_implicit_gdt_read(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_cpu *c = &fx->cpu;
+	assert_int_equal(soft_cpu_init(c, &soft_mmu_ops, &fx->mmu, false), 0);
+	build_4level(fx, P | W | U);
+	for (int i = 0; i < SEG_COUNT; i++) {
+		struct x86_segment *s = &c->seg[i];
+		memset(s, 0, sizeof(*s));
+		s->limit = 0xffffffff;
+		s->type = i == SEG_CS ? 0xb : 0x3;
+		s->s = s->present = s->g = 1;
+		s->dpl = 3;
+		s->selector = i == SEG_CS ? 0x33 : 0x2b;
+		s->l = i == SEG_CS;
+		s->db = i != SEG_CS;
+	}
+	soft_cpu_update_mode(c);
+	assert_int_equal(c->cpl, 3);
+	c->gdt.base = 0x400000; /* a user page: phys 0x800000 */
+	c->gdt.limit = 0xff;
+	w64(fx, 0x800010, 0x00cff3000000ffffULL); /* data RW, DPL 3 */
+	gmem_write(&fx->mem, 0x801000, "\x8e\xd8", 2); /* mov ds, ax */
+	c->gpr[GPR_RAX] = 0x13;
+	c->rflags |= AC;
+	c->cr4 |= SMAP;
+	soft_mmu_flush_all(&fx->mmu);
+	c->rip = 0x401000;
+	assert_int_equal(soft_cpu_step(c), SOFT_EXC);
+	assert_int_equal(c->exc.vector, X86_EXC_PF);
+	assert_int_equal(c->exc.error_code, 0x1); /* P; supervisor read */
+	assert_int_equal(c->exc.cr2, 0x400010);
+	assert_int_equal(c->rip, 0x401000);
+	/* the same load without SMAP works */
+	c->cr4 &= ~SMAP;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_cpu_step(c), SOFT_OK);
+	assert_int_equal(c->seg[SEG_DS].selector, 0x13);
+	soft_cpu_destroy(c);
+}
+
+
+/* SMEP and SMAP apply in every paging mode, not just 4-level (4.6); keys
+ * do not exist outside 4-level paging. */
+static void test_smep_smap_32bit_paging(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	struct soft_walk w;
+	gmem_fill(&fx->mem, 0x200000, 0, 0x2000);
+	w32(fx, 0x200000 + 4 * 1, 0x201000 | P | W | U);
+	w32(fx, 0x201000 + 4 * 1, 0x900000 | P | W | U);
+	fx->cpu.cr3 = 0x200000;
+	fx->cpu.cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
+	fx->cpu.cr4 = SMEP | SMAP | PKE;
+	fx->cpu.efer = 0;
+	fx->cpu.cpl = 0;
+	fx->cpu.rflags = 2;
+	fx->cpu.pkru = ~0u; /* would deny everything if keys applied */
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x1);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_FETCH, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x11);
+	fx->cpu.rflags |= AC;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x401000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 0;
+	fx->cpu.rflags &= ~AC;
+	/* PAE paging: same */
+	gmem_fill(&fx->mem, 0x300000, 0, 0x2000);
+	w64(fx, 0x300000 + 8 * 0, 0x301000 | P);
+	w64(fx, 0x301000 + 8 * 2, 0x00a00000 | P | W | U | PS);
+	fx->cpu.cr3 = 0x300000;
+	fx->cpu.cr4 = X86_CR4_PAE | SMEP | SMAP | PKE;
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_READ, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x1);
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_FETCH, &w, &f), -1);
+	assert_int_equal(f.error_code, 0x11);
+	fx->cpu.cpl = 3;
+	assert_int_equal(soft_mmu_translate(&fx->mmu, 0x400000, SOFT_ACC_WRITE, &w, &f), 0);
+	fx->cpu.cpl = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +694,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_page_over_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_policy_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_touches_no_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pku, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smap_implicit_gdt_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smep_smap_32bit_paging, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

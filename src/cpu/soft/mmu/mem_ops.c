@@ -4,9 +4,9 @@
 
 #include "soft_mmu.h"
 
-static inline uint64_t make_tag(uint64_t la, bool user)
+static inline uint64_t make_tag(uint64_t la, unsigned cls)
 {
-	return ((la >> 12) << 1) | (user ? 1 : 0);
+	return ((la >> 12) << 2) | cls;
 }
 
 static inline struct soft_tlb_entry *slot(struct soft_mmu *m, uint64_t la)
@@ -25,16 +25,16 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	if (soft_mmu_translate(m, la, acc, &w, f) < 0)
 		return -1;
 	const struct soft_cpu *cpu = m->cpu;
-	bool user = cpu->cpl == 3;
+	unsigned cls = soft_mmu_class(cpu), pk;
 	bool paging = cpu->cr0 & X86_CR0_PG;
-	bool read_ok = !user || w.user;
+	unsigned rights = soft_mmu_rights(cpu, &w, cls, &pk);
+	bool read_ok = rights & SOFT_MMU_R;
 	/* A write through the slot must not skip setting D: only grant write
 	 * when D is already set (the walk just set it for a write access). */
-	bool write_ok = read_ok && w.dirty &&
-			(user ? w.write : (w.write || !(cpu->cr0 & X86_CR0_WP)));
-	bool fetch_ok = read_ok && !w.nx;
+	bool write_ok = (rights & SOFT_MMU_W) && w.dirty;
+	bool fetch_ok = rights & SOFT_MMU_X;
 	uint64_t gpa_page = w.gpa & ~0xfffULL;
-	uint64_t tag = make_tag(la, user);
+	uint64_t tag = make_tag(la, cls);
 
 	struct soft_tlb_entry *e = slot(m, la);
 	/* The vCPU's own LAPIC page is device memory even over RAM. */
@@ -57,7 +57,7 @@ static int lookup(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fau
 		  struct soft_tlb_entry **out)
 {
 	struct soft_tlb_entry *e = slot(m, la);
-	uint64_t tag = make_tag(la, m->cpu->cpl == 3);
+	uint64_t tag = make_tag(la, soft_mmu_class(m->cpu));
 	uint64_t have = acc == SOFT_ACC_FETCH ? e->tag_fetch :
 			(acc == SOFT_ACC_WRITE || acc == SOFT_ACC_RMW) ? e->tag_write : e->tag_read;
 	if (likely(have == tag)) {

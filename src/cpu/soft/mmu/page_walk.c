@@ -23,6 +23,7 @@
 #define PF_U    (1u << 2)
 #define PF_RSVD (1u << 3)
 #define PF_I    (1u << 4)
+#define PF_PK   (1u << 5)
 
 /* One paging-structure entry being walked: its value and where it lives. */
 struct pte_ref {
@@ -74,16 +75,56 @@ static int gp0(struct soft_fault *f)
 	return -1;
 }
 
+unsigned soft_mmu_rights(const struct soft_cpu *cpu, const struct soft_walk *w, unsigned cls,
+			 unsigned *pk)
+{
+	*pk = 0;
+	if (!w->paging)
+		return SOFT_MMU_R | SOFT_MMU_W | SOFT_MMU_X;
+	bool user = cls == SOFT_MMU_CLS_USER;
+	bool wp = cpu->cr0 & X86_CR0_WP;
+	if (user && !w->user)
+		return 0; /* user access to a supervisor-mode address */
+	unsigned r = 0;
+	/* Fetches: XD; SMEP forbids supervisor fetches from user-mode
+	 * addresses (4.6.1). */
+	if (!w->nx && !(!user && w->user && (cpu->cr4 & SOFT_MMU_CR4_SMEP)))
+		r |= SOFT_MMU_X;
+	/* Data: SMAP forbids supervisor data accesses to user-mode addresses
+	 * unless they are explicit with EFLAGS.AC=1 (class SVAC).  Writes need
+	 * R/W=1 unless a supervisor access with CR0.WP=0. */
+	if (!(!user && w->user && (cpu->cr4 & SOFT_MMU_CR4_SMAP) && cls != SOFT_MMU_CLS_SVAC)) {
+		r |= SOFT_MMU_R;
+		if (w->write || (!user && !wp))
+			r |= SOFT_MMU_W;
+	}
+	/* Protection keys apply to data accesses to user-mode addresses, by
+	 * user and supervisor alike: AD denies reads and writes, WD denies
+	 * user writes and supervisor writes with CR0.WP=1 (4.6.2). */
+	if (w->pk && w->user) {
+		uint32_t bits = cpu->pkru >> (2 * w->pkey);
+		if (bits & 1)
+			*pk = SOFT_MMU_R | SOFT_MMU_W;
+		else if ((bits & 2) && (user || wp))
+			*pk = SOFT_MMU_W;
+		r &= ~*pk;
+	}
+	return r;
+}
+
 int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 		       struct soft_walk *w, struct soft_fault *f)
 {
 	const struct soft_cpu *cpu = m->cpu;
 	bool write = acc == SOFT_ACC_WRITE || acc == SOFT_ACC_RMW;
 	bool fetch = acc == SOFT_ACC_FETCH;
-	bool user = cpu->cpl == 3;
+	unsigned cls = soft_mmu_class(cpu);
+	bool user = cls == SOFT_MMU_CLS_USER;
 	bool nxe = cpu->efer & X86_EFER_NXE;
 	bool lma = cpu->efer & X86_EFER_LMA;
-	uint32_t code = (write ? PF_W : 0) | (user ? PF_U : 0) | (fetch && nxe ? PF_I : 0);
+	/* I/D: an instruction fetch with NXE or SMEP on (SDM vol. 3, 4.7) */
+	bool id = fetch && (nxe || (cpu->cr4 & SOFT_MMU_CR4_SMEP));
+	uint32_t code = (write ? PF_W : 0) | (user ? PF_U : 0) | (id ? PF_I : 0);
 
 	memset(w, 0, sizeof(*w));
 	if (!(cpu->cr0 & X86_CR0_PG)) {
@@ -92,6 +133,7 @@ int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 		w->page_shift = 12;
 		return 0;
 	}
+	w->paging = true;
 	if (lma) {
 		/* Canonical: bits 63:47 all equal. */
 		if ((uint64_t)((int64_t)(la << 16) >> 16) != la)
@@ -173,12 +215,16 @@ int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 
 	/* Permission checks on the combined rights. */
 	struct pte_ref *leaf = &path[depth - 1];
-	if (user && !u)
-		return page_fault(f, la, code | PF_P);
-	if (write && !wr && (user || (cpu->cr0 & X86_CR0_WP)))
-		return page_fault(f, la, code | PF_P);
-	if (fetch && nx)
-		return page_fault(f, la, code | PF_P);
+	w->user = u;
+	w->write = wr;
+	w->nx = nx;
+	/* Protection keys: 4-level paging with CR4.PKE, key in bits 62:59 of
+	 * the leaf (SDM vol. 3, 4.6.2). */
+	w->pk = lma && (cpu->cr4 & SOFT_MMU_CR4_PKE);
+	w->pkey = (uint8_t)((leaf->val >> 59) & 0xf);
+	unsigned need = fetch ? SOFT_MMU_X : write ? SOFT_MMU_W : SOFT_MMU_R, pk;
+	if (!(soft_mmu_rights(cpu, w, cls, &pk) & need))
+		return page_fault(f, la, code | PF_P | ((pk & need) ? PF_PK : 0));
 
 	/* Accessed on every level, dirty on the leaf for writes. */
 	for (unsigned i = 0; i < depth; i++) {
@@ -190,9 +236,6 @@ int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 		set_bits(leaf, PTE_D);
 
 	w->gpa = gpa;
-	w->user = u;
-	w->write = wr;
-	w->nx = nx;
 	w->global = (cpu->cr4 & X86_CR4_PGE) && (leaf->val & PTE_G);
 	w->dirty = leaf->val & PTE_D;
 	w->page_shift = shift;

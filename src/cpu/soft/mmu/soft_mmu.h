@@ -11,7 +11,14 @@
  * access kind, like a shadow page table: a hit costs one compare and an add.
  * It is flushed exactly when the architecture says a TLB may hold stale
  * entries: CR3 writes (non-global entries), INVLPG (one page), and changes to
- * CR0.PG/WP, CR4.PAE/PSE/PGE/SMEP, EFER.NXE/LMA (everything).
+ * CR0.PG/WP, CR4.PAE/PSE/PGE/SMEP/SMAP/PKE, EFER.NXE/LMA (everything); and
+ * on WRPKRU (everything), because the rights cached include the
+ * protection-key check.
+ *
+ * Access rights (SDM vol. 3, 4.6) depend on the page's U/S, R/W and XD bits,
+ * CR0.WP, CR4.SMEP, CR4.SMAP, EFER.NXE, the protection key (CR4.PKE, PKRU)
+ * and on who accesses: the rights class (soft_mmu_class) is part of every
+ * TLB tag, so CPL and EFLAGS.AC changes need no flush.
  *
  * One struct soft_mmu per vCPU; it implements struct soft_mem_ops. */
 #ifndef RINGVM_SOFT_MMU_H
@@ -28,9 +35,39 @@
 #define SOFT_TLB_BITS 10
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
 
-/* One TLB slot.  A tag is the linear page number shifted left by one, with
- * bit 0 set for an entry usable by user-mode (CPL 3) accesses, or ~0 when
- * the slot grants nothing for that access kind. */
+/* Control-register and flag bits the rights depend on. */
+#define SOFT_MMU_CR4_SMEP (1ULL << 20)
+#define SOFT_MMU_CR4_SMAP (1ULL << 21)
+#define SOFT_MMU_CR4_PKE  (1ULL << 22)
+#define SOFT_MMU_RFLAGS_AC (1ULL << 18)
+
+/* Rights classes (low two bits of a TLB tag):
+ *   SV    supervisor-mode access (CPL < 3) with SMAP in force: EFLAGS.AC=0,
+ *         CR4.SMAP=0, or an implicit supervisor access (descriptor tables,
+ *         IDT, TSS) at any CPL, which SMAP checks whatever AC says
+ *   USER  user-mode access (CPL 3)
+ *   SVAC  explicit supervisor-mode access with CR4.SMAP=1 and EFLAGS.AC=1:
+ *         SMAP does not block it */
+enum { SOFT_MMU_CLS_SV = 0, SOFT_MMU_CLS_USER = 1, SOFT_MMU_CLS_SVAC = 2 };
+
+static inline unsigned soft_mmu_class(const struct soft_cpu *cpu)
+{
+	if (cpu->cpl == 3)
+		return SOFT_MMU_CLS_USER;
+	if (unlikely(cpu->rflags & SOFT_MMU_RFLAGS_AC) && (cpu->cr4 & SOFT_MMU_CR4_SMAP) &&
+	    !cpu->implicit_sv)
+		return SOFT_MMU_CLS_SVAC;
+	return SOFT_MMU_CLS_SV;
+}
+
+/* Access kinds as rights bits. */
+#define SOFT_MMU_R 1u
+#define SOFT_MMU_W 2u
+#define SOFT_MMU_X 4u
+
+/* One TLB slot.  A tag is the linear page number shifted left by two, with
+ * the rights class (SOFT_MMU_CLS_*) in bits 1:0, or ~0 when the slot grants
+ * nothing for that access kind. */
 struct soft_tlb_entry {
 	uint64_t tag_read, tag_write, tag_fetch;
 	uint8_t *host;     /* host address of the page, NULL for MMIO */
@@ -98,11 +135,21 @@ struct soft_walk {
 	uint64_t gpa;      /* translated address */
 	bool user, write, nx, global; /* effective permissions of the leaf */
 	bool dirty;        /* the leaf's D bit is set (or paging is off) */
+	bool paging;       /* CR0.PG was set: the rights above apply */
+	bool pk;           /* protection keys apply (4-level paging, CR4.PKE) */
+	uint8_t pkey;      /* the leaf's protection key (bits 62:59) */
 	unsigned page_shift; /* 12, 21, 22 or 30 */
 };
 
-/* Translate la for an access of kind acc (enum soft_access) at the current
- * CPL, setting A/D bits.  Returns 0, or -1 with *f = #PF (error code, cr2)
+/* The access kinds (SOFT_MMU_R/W/X) a translation grants to rights class cls
+ * (SDM vol. 3, 4.6: U/S, R/W with CR0.WP, XD, SMEP, SMAP, protection keys).
+ * *pk: the kinds denied by the protection key alone (for the #PF PK bit).
+ * W is granted only with R: a write is never allowed where a read is not. */
+unsigned soft_mmu_rights(const struct soft_cpu *cpu, const struct soft_walk *w, unsigned cls,
+			 unsigned *pk);
+
+/* Translate la for an access of kind acc (enum soft_access) in the current
+ * rights class (soft_mmu_class), setting A/D bits.  Returns 0, or -1 with *f = #PF (error code, cr2)
  * or #GP (non-canonical address in 64-bit mode). */
 int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 		       struct soft_walk *w, struct soft_fault *f);

@@ -53,7 +53,7 @@ void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la)
 		struct soft_tlb_entry *x = &m->tlb[i];
 		uint64_t tag = x->tag_read != ~0ULL ? x->tag_read :
 			       x->tag_fetch != ~0ULL ? x->tag_fetch : x->tag_write;
-		if (tag != ~0ULL && ((tag >> 1) >> 9) == ((la >> 12) >> 9))
+		if (tag != ~0ULL && ((tag >> 2) >> 9) == ((la >> 12) >> 9))
 			entry_clear(x); /* same 2 MiB region: may come from one large page */
 	}
 	m->stats.page_flushes++;
