@@ -205,6 +205,13 @@ typedef void (*irq_handler_fn)(unsigned irq);
 #define IDT_VECTORS 0x30
 void idt_init(void);                  /* exceptions report and stop */
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
+/* A test's own handler for an exception vector (< IRQ_BASE), instead of
+ * the default report-and-stop: it gets the vector, the error code (0 if
+ * the CPU pushed none) and the saved IP, which it may move (e.g. past the
+ * faulting instruction) before the stub returns.  NULL restores the
+ * default. */
+typedef void (*exc_handler_fn)(unsigned vector, uintptr_t error, uintptr_t *ip);
+void exc_set_handler(unsigned vector, exc_handler_fn fn);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);
 /* 32-bit code: 1 = return from interrupts with IRET, 0 (default) = with
