@@ -280,6 +280,10 @@ static void test_xsave_xcr0(void **state)
 	/* XSAVES/XRSTORS are not offered: #UD even at CPL 0 */
 	expect_vec(e, "\x0f\xc7\x2b", 3, X86_EXC_UD);
 	expect_vec(e, "\x0f\xc7\x1b", 3, X86_EXC_UD);
+	/* INIT (soft_cpu_reset) leaves XCR0 alone; a new vCPU starts with 1 */
+	e->c.xcr0 = 3;
+	soft_cpu_reset(&e->c);
+	assert_int_equal(e->c.xcr0, 3);
 	env_free(e);
 }
 
