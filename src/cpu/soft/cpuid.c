@@ -9,8 +9,10 @@
  * semantics we execute, so claiming the vendor whose semantics we model is
  * the honest choice.  Consequence for the system layer: Linux touches
  * IA32_MISC_ENABLE (0x1a0) on Intel CPUs, which must be implemented.
- * Family/model 6/0x1a (Nehalem): the last Intel core whose feature set
- * (SSE4.2, POPCNT, no AVX) matches ours. */
+ * Family/model 6/0x1a (Nehalem) names a generation without AVX, which we
+ * lack too; the feature bits, not the model number, say what we have (BMI1,
+ * BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on Intel's cores, and
+ * guests test the bits). */
 #include <string.h>
 
 #include "cpu.h"
