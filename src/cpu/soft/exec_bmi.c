@@ -253,12 +253,13 @@ int soft_exec_shrx(struct soft_cpu *cpu, const struct x86_insn *in) { return shi
 
 /* ADCX: DEST := DEST + SRC + CF, CF := the unsigned carry; ADOX: the same
  * with OF as carry in and out.  "All other flags are unchanged."  Operand
- * size 32, or 64 with REX.W (66/F3 are the mandatory prefixes). */
+ * size 32, or 64 with REX.W: 66/F3 are mandatory prefixes, and there is no
+ * 16-bit form, in 16-bit code too (the row's Gy size, in->size). */
 static int adx(struct soft_cpu *cpu, const struct x86_insn *in, uint64_t flag)
 {
 	if (!SOFT_MODEL_ADX)
 		return soft_ud(cpu);
-	unsigned sz = in->opsize;
+	unsigned sz = in->size;
 	uint64_t s;
 	int e = rm_read(cpu, in, sz, &s);
 	if (e)

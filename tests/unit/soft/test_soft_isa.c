@@ -317,6 +317,24 @@ static void test_rand_rdpid(void **state)
 	env_free(e);
 }
 
+/* ADCX in 16-bit code: 66 is the mandatory prefix, the operands are 32-bit
+ * (there is no 16-bit form) */
+static void test_adx_16bit(void **state)
+{
+	(void)state;
+	struct env *e = env_new(SOFT_MODE_16);
+	e->c.gpr[GPR_RAX] = 0xffffffffu;
+	e->c.gpr[GPR_RCX] = 1;
+	e->c.rflags &= ~X86_RFLAGS_CF;
+	e->c.rflags |= X86_RFLAGS_ZF; /* "all other flags are unchanged" */
+	assert_int_equal(step1(e, "\x66\x0f\x38\xf6\xc1", 5), SOFT_OK);
+	assert_int_equal(e->c.gpr[GPR_RAX] & 0xffffffffu, 0);
+	uint64_t f = soft_get_rflags(&e->c);
+	assert_true(f & X86_RFLAGS_CF);
+	assert_true(f & X86_RFLAGS_ZF);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_cpuid_model),
 		cmocka_unit_test(test_xsave_xcr0),
 		cmocka_unit_test(test_rand_rdpid),
+		cmocka_unit_test(test_adx_16bit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
