@@ -33,6 +33,8 @@ int soft_exec_rdtscp(struct soft_cpu *cpu, const struct x86_insn *in)
  * unaffected. */
 int soft_exec_rdpid(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	if (!SOFT_MODEL_RDPID)
+		return soft_ud(cpu);
 	reg_set(cpu, in->rm, cpu->mode == SOFT_MODE_64 ? 8 : 4, true, cpu->tsc_aux);
 	return SOFT_OK;
 }

@@ -9,6 +9,7 @@
  * per instruction: retrying is the guest's business, as on hardware. */
 #include <sys/random.h>
 
+#include "cpuid.h"
 #include "exec.h"
 #include "host_isa.h"
 
@@ -35,6 +36,8 @@ static int rand_common(struct soft_cpu *cpu, const struct x86_insn *in, bool see
 {
 	uint64_t v = 0;
 	bool ok;
+	if (!SOFT_MODEL_RDRAND)
+		return soft_ud(cpu); /* not offered: #UD, as without CPUID.RDRAND/RDSEED */
 	if (seed && (cpu->host_isa & SOFT_HOST_RDSEED))
 		ok = host_rdseed(&v);
 	else if (!seed && (cpu->host_isa & SOFT_HOST_RDRAND))
