@@ -210,7 +210,8 @@ GUEST_TEST("isa-xsave", test_isa_xsave);
 
 /* isa-xsave-model: the soft CPU's XSAVE model, which a host does not share:
  * CPUID leaf 0xD for XCR0 = x87|SSE, XCR0 bit 2 (AVX) refused, XGETBV(1)
- * = XCR0 (XINUSE always set), XSAVES not offered (#UD). */
+ * = XCR0 (XINUSE always set), XSAVES/XRSTORS with an IA32_XSS that has no
+ * supervisor component. */
 static void test_isa_xsave_model(void)
 {
 	struct cpuid_regs r = cpuid2(0, 0);
@@ -221,7 +222,9 @@ static void test_isa_xsave_model(void)
 	GUEST_ASSERT_EQ(r.c, 576);
 	GUEST_ASSERT_EQ(r.d, 0);
 	r = cpuid2(0xd, 1);
-	GUEST_ASSERT_EQ(r.a, 7); /* XSAVEOPT XSAVEC XGETBV1, no XSAVES */
+	GUEST_ASSERT_EQ(r.a, 0xf); /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
+	GUEST_ASSERT_EQ(r.b, 576);
+	GUEST_ASSERT_EQ(r.c | r.d, 0); /* no IA32_XSS bits */
 	r = cpuid2(0xd, 2);
 	GUEST_ASSERT_EQ(r.a | r.b | r.c | r.d, 0); /* no AVX component */
 	enable_xsave();
@@ -232,9 +235,24 @@ static void test_isa_xsave_model(void)
 	no_fault();
 	xsetbv(0, 3);
 	GUEST_ASSERT_EQ(xgetbv(1), 3);
-	expect_fault(3);
+	/* XSAVES at CPL 0: compacted; IA32_XSS enables nothing more */
+	GUEST_ASSERT_EQ(rdmsr(0xda0), 0);
+	__asm__ volatile("fninit; fld1; movdqu (%0), %%xmm0" : : "r"(xmm_pattern) : "memory");
+	memset(xbuf, 0xaa, sizeof(xbuf));
+	memset(xbuf + 512, 0, 64);
 	XSAVE_OP("xsaves", xbuf, 3);
-	GUEST_ASSERT_EQ(fault_vec, 6);
+	GUEST_ASSERT_EQ(get64(xbuf + 520), 0x8000000000000003ull);
+	GUEST_ASSERT_EQ(get64(xbuf + 512), 3);
+	GUEST_ASSERT(!memcmp(xbuf + 160, xmm_pattern, 16));
+	__asm__ volatile("pxor %%xmm0, %%xmm0" : : : "memory");
+	XSAVE_OP("xrstors", xbuf, 3);
+	uint8_t out[16] __attribute__((aligned(16)));
+	__asm__ volatile("movdqu %%xmm0, (%0)" : : "r"(out) : "memory");
+	GUEST_ASSERT(!memcmp(out, xmm_pattern, 16));
+	/* a supervisor component the model does not have: #GP (WRMSR, 2 bytes) */
+	expect_fault(2);
+	wrmsr(0xda0, 1u << 8);
+	GUEST_ASSERT_EQ(fault_vec, 13);
 	/* XGETBV/XSETBV without CR4.OSXSAVE: #UD */
 	write_cr4(read_cr4() & ~(uintptr_t)CR4_OSXSAVE);
 	expect_fault(3);

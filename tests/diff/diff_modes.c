@@ -12,8 +12,9 @@
  * XSETBV: "#GP(0) If the current privilege level is not 0. If an invalid
  * XCR is specified in ECX. If the value in EDX:EAX sets bits that are
  * reserved in the XCR specified by ECX. If an attempt is made to clear bit
- * 0 of XCR0."; "#UD If CR4.OSXSAVE[bit 18] = 0".  XSAVES: "#UD If
- * CPUID.(EAX=0DH,ECX=1):EAX.XSS[bit 3] = 0" (not advertised).  VEX-encoded
+ * 0 of XCR0."; "#UD If CR4.OSXSAVE[bit 18] = 0".  XSAVES/XRSTORS:
+ * "#GP(0) If CPL > 0", "#UD If CR4.OSXSAVE[bit 18] = 0", "#NM If CR0.TS[bit
+ * 3] = 1", XRSTORS "#GP(0) If XCOMP_BV[63] = 0" (standard format).  VEX-encoded
  * GPR instructions (vol. 2, 2.5.1, Table 2-29): "#UD If VEX.L = 1", and
  * they do not depend on CR4.OSXSAVE or XCR0.  The host can show none of
  * the CPL-0 and CR4 cases. */
@@ -87,8 +88,13 @@ static const struct diff_mode_check diff_mode_checks[] = {
 	MX("xsavec: !CR4.OSXSAVE -> #UD", "\x0f\xc7\x23", 3, 0, 0, OSXSAVE, 6, false, 0, 0, 0),
 	MX("xsavec: CR0.TS -> #NM", "\x0f\xc7\x23", 3, TS, 0, 0, 7, false, 0, 0, 0),
 	MX("xrstor: !CR4.OSXSAVE -> #UD", "\x0f\xae\x2b", 3, 0, 0, OSXSAVE, 6, false, 0, 0, 0),
-	MX("xsaves at CPL0: not offered -> #UD", "\x0f\xc7\x2b", 3, 0, 0, 0, 6, true, 0, 0, 0),
-	MX("xrstors at CPL0: not offered -> #UD", "\x0f\xc7\x1b", 3, 0, 0, 0, 6, true, 0, 0, 0),
+	MX("xsaves at CPL0 -> runs", "\x0f\xc7\x2b", 3, 0, 0, 0, DIFF_VEC_NONE, true, 0, 0, 0),
+	M("xsaves at CPL3 -> #GP", "\x0f\xc7\x2b", 3, 0, 0, 0, 13, false),
+	MX("xsaves at CPL0: !CR4.OSXSAVE -> #UD", "\x0f\xc7\x2b", 3, 0, 0, OSXSAVE, 6, true, 0, 0, 0),
+	MX("xsaves at CPL0: CR0.TS -> #NM", "\x0f\xc7\x2b", 3, TS, 0, 0, 7, true, 0, 0, 0),
+	/* the area at [rbx] is zero: XCOMP_BV[63] = 0, a standard-format image */
+	MX("xrstors at CPL0: standard format -> #GP", "\x0f\xc7\x1b", 3, 0, 0, 0, 13, true, 0, 0, 0),
+	M("xrstors at CPL3 -> #GP", "\x0f\xc7\x1b", 3, 0, 0, 0, 13, false),
 	MX("xgetbv 0: !CR4.OSXSAVE -> #UD", "\x0f\x01\xd0", 3, 0, 0, OSXSAVE, 6, false, 0, 0, 0),
 	MA("xgetbv 0 at CPL3 = x87|SSE", "\x0f\x01\xd0", 3, 0, 0x1234, 0x5678, 3, 0),
 	MA("xgetbv 1 (XCR0 & XINUSE) = x87|SSE", "\x0f\x01\xd0", 3, 1, 0x1234, 0x5678, 3, 0),

@@ -152,7 +152,9 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		} else if (subleaf == 1) {
 			o->eax = LD1_EAX_XSAVEOPT | LD1_EAX_XSAVEC | LD1_EAX_XGETBV1 |
 				 (SOFT_MODEL_XSAVES ? LD1_EAX_XSAVES : 0);
-			o->ebx = XSAVE_AREA_SIZE;
+			o->ebx = XSAVE_AREA_SIZE; /* XCR0 | IA32_XSS: no supervisor components */
+			o->ecx = (uint32_t)SOFT_XSS_SUPPORTED;
+			o->edx = (uint32_t)(SOFT_XSS_SUPPORTED >> 32);
 		}
 		break;
 	case 0x40000000u:

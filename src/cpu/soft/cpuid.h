@@ -16,12 +16,14 @@
 #define SOFT_MODEL_RDPID 1
 /* XSAVE with XCR0 = x87|SSE (no AVX): XSAVE XRSTOR XSAVEOPT XSAVEC,
  * XGETBV (ECX=0 and 1), XSETBV, CR4.OSXSAVE, CPUID leaf 0xD (fxsave.c,
- * exec_sys.c).  XSAVES/XRSTORS need IA32_XSS, which is not modelled: they
- * are not advertised and raise #UD. */
+ * exec_sys.c), and XSAVES/XRSTORS with IA32_XSS (sys_msr.c), which has no
+ * supervisor component to enable. */
 #define SOFT_MODEL_XSAVE 1
-#define SOFT_MODEL_XSAVES 0
+#define SOFT_MODEL_XSAVES 1
 /* XCR0 bits the model supports (SDM vol. 1, 13.3): x87 and SSE. */
 #define SOFT_XCR0_SUPPORTED 0x3ULL
+/* IA32_XSS bits the model supports: no supervisor state components. */
+#define SOFT_XSS_SUPPORTED 0x0ULL
 
 struct soft_cpu;
 struct soft_cpuid_regs {

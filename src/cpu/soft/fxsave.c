@@ -10,8 +10,8 @@
  *
  * XINUSE (SDM vol. 1, 13.6) is modelled as always set for the components
  * XCR0 enables: the manual allows a processor to report a component as in
- * use while it is in its initial configuration, so XSAVEOPT and XSAVEC
- * never take the init optimisation and XGETBV(ECX=1) returns XCR0. */
+ * use while it is in its initial configuration, so XSAVEOPT, XSAVEC and
+ * XSAVES never take the init optimisation and XGETBV(ECX=1) returns XCR0. */
 #include <string.h>
 
 #include "cpuid.h"
@@ -262,23 +262,34 @@ int soft_exec_xsaveopt(struct soft_cpu *cpu, const struct x86_insn *in) { return
 int soft_exec_xsavec(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_save(cpu, in, true); }
 int soft_exec_xrstor(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_restore(cpu, in, false); }
 
-/* XSAVES/XRSTORS need IA32_XSS, which is not modelled: without
- * SOFT_MODEL_XSAVES they are not advertised (CPUID.(0DH,1):EAX[3] = 0) and
- * raise #UD as the SDM says for that case. */
-int soft_exec_xsaves(struct soft_cpu *cpu, const struct x86_insn *in)
+/* XSAVES/XRSTORS (SDM vol. 2): "#GP(0) If CPL > 0", "#UD If
+ * CPUID.(EAX=0DH,ECX=1):EAX.XSS[bit 3] = 0. If CR4.OSXSAVE[bit 18] = 0";
+ * compacted format only (XRSTORS of a standard-format image is #GP(0)).
+ * RFBM is (XCR0 | IA32_XSS) & EDX:EAX; IA32_XSS has no bits the model
+ * supports (SOFT_XSS_SUPPORTED = 0), so it is XCR0 & EDX:EAX as for XSAVEC,
+ * and with XINUSE always set the init and modified optimisations never
+ * apply: XSAVES writes what XSAVEC writes. */
+static int xs_supervisor_check(struct soft_cpu *cpu)
 {
-	if (!SOFT_MODEL_XSAVES)
+	if (!SOFT_MODEL_XSAVES || !(cpu->cr4 & CR4_OSXSAVE))
 		return soft_ud(cpu);
 	if (cpu->cpl != 0)
 		return soft_gp0(cpu);
+	return SOFT_OK;
+}
+
+int soft_exec_xsaves(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	int r = xs_supervisor_check(cpu);
+	if (r)
+		return r;
 	return xs_save(cpu, in, true);
 }
 
 int soft_exec_xrstors(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if (!SOFT_MODEL_XSAVES)
-		return soft_ud(cpu);
-	if (cpu->cpl != 0)
-		return soft_gp0(cpu);
+	int r = xs_supervisor_check(cpu);
+	if (r)
+		return r;
 	return xs_restore(cpu, in, true);
 }

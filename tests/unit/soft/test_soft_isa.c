@@ -2,7 +2,7 @@
  * BMI2: VEX.L, VEX.vvvv, VEX.W by mode, prefixes before VEX), their
  * execution in real/protected/long mode, the CPUID model (leaf 0xD, the
  * feature bits, OSXSAVE following CR4), XSAVE honouring XCR0, XSETBV's
- * rules, RDRAND's flags and RDPID.  Differential coverage against the host
+ * rules, XSAVES/XRSTORS and IA32_XSS, RDRAND's flags and RDPID.  Differential coverage against the host
  * is in tests/diff; these pin down what the host cannot show. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,7 +220,8 @@ static void test_cpuid_model(void **state)
 	assert_int_equal(r.ecx, 576);
 	assert_int_equal(r.edx, 0);
 	soft_cpuid(&e->c, 0xd, 1, &r);
-	assert_int_equal(r.eax, 7); /* XSAVEOPT XSAVEC XGETBV1; no XSAVES */
+	assert_int_equal(r.eax, 0xf); /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
+	assert_int_equal(r.ebx, 576);
 	assert_int_equal(r.ecx | r.edx, 0); /* no IA32_XSS bits */
 	soft_cpuid(&e->c, 0xd, 2, &r);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
@@ -277,9 +278,35 @@ static void test_xsave_xcr0(void **state)
 	e->c.gpr[GPR_RCX] = 1;
 	assert_int_equal(step1(e, "\x0f\x01\xd0", 3), SOFT_OK);
 	assert_int_equal(e->c.gpr[GPR_RAX], 1);
-	/* XSAVES/XRSTORS are not offered: #UD even at CPL 0 */
+	/* XSAVES at CPL 0: compacted, RFBM = (XCR0 | IA32_XSS) & EDX:EAX = 1;
+	 * like XSAVEC it writes XSTATE_BV and XCOMP_BV only, so the header's
+	 * other bytes, which XRSTORS wants zero, are cleared first */
+	memset(e->m.ram + DATA, 0xaa, 1024);
+	memset(e->m.ram + DATA + 512, 0, 64);
+	e->c.gpr[GPR_RAX] = 3;
+	assert_int_equal(step1(e, "\x0f\xc7\x2b", 3), SOFT_OK);
+	memcpy(&bv, e->m.ram + DATA + 512, 8);
+	memcpy(&comp, e->m.ram + DATA + 520, 8);
+	assert_int_equal(bv, 1);
+	assert_int_equal(comp, 0x8000000000000001ULL);
+	assert_int_equal(e->m.ram[DATA + 160], 0xaa); /* XMM area not written */
+	/* XRSTORS of that image: fine; of a standard-format image: #GP */
+	assert_int_equal(step1(e, "\x0f\xc7\x1b", 3), SOFT_OK);
+	memset(e->m.ram + DATA + 512, 0, 64);
+	expect_vec(e, "\x0f\xc7\x1b", 3, X86_EXC_GP);
+	/* IA32_XSS: no supervisor components, only 0 is accepted */
+	uint64_t xss = 1;
+	assert_int_equal(soft_cpu_rdmsr(&e->c, 0xda0, &xss), 0);
+	assert_int_equal(xss, 0);
+	assert_int_equal(soft_cpu_wrmsr(&e->c, 0xda0, 0), 0);
+	assert_int_equal(soft_cpu_wrmsr(&e->c, 0xda0, 1ULL << 8), -1);
+	/* XSAVES at CPL 3: #GP(0); without CR4.OSXSAVE: #UD */
+	e->c.cpl = 3;
+	expect_vec(e, "\x0f\xc7\x2b", 3, X86_EXC_GP);
+	e->c.cpl = 0;
+	e->c.cr4 &= ~CR4_OSXSAVE;
 	expect_vec(e, "\x0f\xc7\x2b", 3, X86_EXC_UD);
-	expect_vec(e, "\x0f\xc7\x1b", 3, X86_EXC_UD);
+	e->c.cr4 |= CR4_OSXSAVE;
 	/* INIT (soft_cpu_reset) leaves XCR0 alone; a new vCPU starts with 1 */
 	e->c.xcr0 = 3;
 	soft_cpu_reset(&e->c);
