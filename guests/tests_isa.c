@@ -46,11 +46,11 @@ static void wrmsr(uint32_t msr, uint64_t v)
 static volatile unsigned fault_vec, fault_skip;
 static volatile uintptr_t fault_err;
 
-static void catch_fault(unsigned vector, uintptr_t error, uintptr_t *ip)
+static void catch_fault(struct isr_frame *f)
 {
-	fault_vec = vector;
-	fault_err = error;
-	*ip += fault_skip;
+	fault_vec = (unsigned)f->vector;
+	fault_err = f->error;
+	f->ip += fault_skip;
 }
 
 /* Arm the catcher for an instruction of len bytes: #UD and #GP. */

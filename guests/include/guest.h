@@ -204,13 +204,25 @@ typedef void (*irq_handler_fn)(unsigned irq);
 #define IRQ_BASE 0x20                 /* PIC remapped to 0x20..0x2f */
 #define IDT_VECTORS 0x30
 void idt_init(void);                  /* exceptions report and stop */
+/* A test's own gate for vector (< IDT_VECTORS): type is the access byte
+ * (0x8e interrupt gate, 0x8f trap gate, 0x85 task gate with sel = a TSS
+ * selector; clear bit 7 for a not-present gate, add 0x60 for DPL 3). */
+void idt_set_gate(unsigned vector, uintptr_t off, uint16_t sel, uint8_t type);
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
-/* A test's own handler for an exception vector (< IRQ_BASE), instead of
- * the default report-and-stop: it gets the vector, the error code (0 if
- * the CPU pushed none) and the saved IP, which it may move (e.g. past the
- * faulting instruction) before the stub returns.  NULL restores the
- * default. */
-typedef void (*exc_handler_fn)(unsigned vector, uintptr_t error, uintptr_t *ip);
+/* What the interrupt stubs (lib/isr32.S, lib/isr64.S) saved.  A handler
+ * installed with exc_set_handler() may change ip and flags: the stub
+ * returns to what the frame then says. */
+struct isr_frame {
+#ifdef __x86_64__
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+#else
+	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pusha */
+#endif
+	uintptr_t vector, error, ip, cs, flags;
+};
+typedef void (*exc_handler_fn)(struct isr_frame *f);
+/* Handle exception vector (< IRQ_BASE) with fn instead of reporting it as
+ * unexpected; NULL restores the report. */
 void exc_set_handler(unsigned vector, exc_handler_fn fn);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);

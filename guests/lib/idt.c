@@ -25,16 +25,6 @@ struct idt_ptr {
 	uintptr_t base;
 } __attribute__((packed));
 
-/* The stubs' view of the stack (see isr32.S / isr64.S). */
-struct isr_frame {
-#ifdef __x86_64__
-	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
-#else
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pusha */
-#endif
-	uintptr_t vector, error, ip, cs, flags;
-};
-
 extern const uintptr_t isr_stubs[IDT_VECTORS];
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static irq_handler_fn irq_handlers[16];
@@ -44,7 +34,7 @@ void isr_dispatch(struct isr_frame *f);
 void isr_dispatch(struct isr_frame *f)
 {
 	if (f->vector < IRQ_BASE && exc_handlers[f->vector]) {
-		exc_handlers[f->vector]((unsigned)f->vector, f->error, &f->ip);
+		exc_handlers[f->vector](f);
 		return;
 	}
 	if (f->vector < IRQ_BASE)
@@ -75,6 +65,21 @@ void idt_init(void)
 	}
 	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
+}
+
+void idt_set_gate(unsigned vector, uintptr_t off, uint16_t sel, uint8_t type)
+{
+	if (vector >= IDT_VECTORS)
+		return;
+	struct idt_gate *g = &idt[vector];
+	memset(g, 0, sizeof(*g));
+	g->off0 = (uint16_t)off;
+	g->off1 = (uint16_t)(off >> 16);
+#ifdef __x86_64__
+	g->off2 = (uint32_t)(off >> 32);
+#endif
+	g->sel = sel;
+	g->type = type;
 }
 
 void exc_set_handler(unsigned vector, exc_handler_fn fn)

@@ -1,5 +1,6 @@
 /* Result comparison and reproduction printing: see diff_compare.h. */
 #include "diff_compare.h"
+#include "diff_vendor.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -218,10 +219,11 @@ int diff_compare(const struct diff_form *f, const struct diff_gen_info *gi,
 		}
 		if (nat->vector == DIFF_VEC_CRASH)
 			continue; /* nothing else to compare */
-		uint64_t ign[GPR_COUNT];
+		uint64_t gcmp[GPR_COUNT], ign[GPR_COUNT];
+		diff_vendor_gpr_masks(c, nat, gcmp);
 		diff_gpr_ignore(f, c, gi, nat, soft, ign);
 		for (int i = 0; i < GPR_COUNT; i++)
-			if ((a->regs.gpr[i] ^ b->regs.gpr[i]) & ~ign[i])
+			if ((a->regs.gpr[i] ^ b->regs.gpr[i]) & gcmp[i] & ~ign[i])
 				dfield(&d, gpr_names[i], a->regs.gpr[i], b->regs.gpr[i]);
 		if (a->regs.rip != b->regs.rip)
 			dfield(&d, "rip", a->regs.rip, b->regs.rip);
@@ -281,6 +283,17 @@ int diff_compare(const struct diff_form *f, const struct diff_gen_info *gi,
 			}
 			ma = ta;
 			mb = tb;
+		}
+		if (nat->vector == DIFF_VEC_NONE) {
+			uint8_t va[DIFF_MEM_SIZE], vb[DIFF_MEM_SIZE];
+			memcpy(va, ma, DIFF_MEM_SIZE);
+			memcpy(vb, mb, DIFF_MEM_SIZE);
+			if (diff_vendor_x87_env_mask(c, va, vb)) {
+				memcpy(ta, va, DIFF_MEM_SIZE);
+				memcpy(tb, vb, DIFF_MEM_SIZE);
+				ma = ta;
+				mb = tb;
+			}
 		}
 		if (memcmp(ma, mb, DIFF_MEM_SIZE) != 0) {
 			d.any = true;

@@ -162,10 +162,21 @@ static void gen_xmm(struct diff_rng *r, uint8_t *x)
 	}
 }
 
+/* RSP sign-extended from bit 47: canonical, with bits 0-47 kept (so an
+ * addr32 [esp] operand still has its address).  Hosts differ on a
+ * non-canonical RSP at the return to user mode (some raise #GP in
+ * sigreturn), so native cases never get one: diff_stackcanon.c checks
+ * the non-canonical cases on the soft CPU against the SDM instead. */
+static uint64_t canon_rsp(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16);
+}
+
 void diff_gen_state(struct diff_rng *r, struct diff_state *s, bool fp)
 {
 	for (int i = 0; i < GPR_COUNT; i++)
 		s->regs.gpr[i] = gen_int(r);
+	s->regs.gpr[GPR_RSP] = canon_rsp(s->regs.gpr[GPR_RSP]);
 	s->regs.rip = DIFF_CODE_ADDR;
 	s->regs.rflags = 0x202 | (diff_rand(r) & 0xcd5);
 
@@ -815,5 +826,7 @@ bool diff_gen_case(struct diff_rng *r, const struct diff_form *f,
 	case SETUP_XSAVE: setup_fpimage(&g); break;
 	default: break;
 	}
+	/* an addr32 [esp] operand gave RSP a random upper half */
+	c->in.regs.gpr[GPR_RSP] = canon_rsp(c->in.regs.gpr[GPR_RSP]);
 	return true;
 }

@@ -17,9 +17,12 @@
 #include "diff_forms.h"
 #include "diff_modes.h"
 #include "diff_selftest.h"
+#include "diff_stackcanon.h"
+#include "diff_vendor.h"
 #include "native_exec.h"
 #include "soft_exec.h"
 #include "src/cpu/soft/cpuid.h"
+#include "src/cpu/soft/host_isa.h"
 
 /* Forms of an optional feature: skipped when the soft CPU's model leaves
  * the feature out (on such a CPU the encoding means something else, e.g.
@@ -81,6 +84,16 @@ static const char *diff_form_skip(const char *name)
 			return why;
 		}
 	}
+	/* executed on the host's units, offered only where the host has them */
+	uint32_t isa = soft_host_isa_probe();
+	if (!(isa & SOFT_HOST_AES) && !strncmp(name, "aes", 3))
+		return "host has no AES-NI (so the soft CPU does not offer it)";
+	if (!(isa & SOFT_HOST_PCLMUL) && strstr(name, "pclmul"))
+		return "host has no PCLMULQDQ (so the soft CPU does not offer it)";
+	if (!(isa & SOFT_HOST_SHA) && !strncmp(name, "sha", 3))
+		return "host has no SHA extensions (so the soft CPU does not offer them)";
+	if (!(isa & SOFT_HOST_GFNI) && !strncmp(name, "gf2p8", 5))
+		return "host has no GFNI (so the soft CPU does not offer it)";
 	return NULL;
 }
 
@@ -318,6 +331,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	printf("ringvm-difftest: seed %" PRIu64 ", %" PRIu64 " cases per form\n", o.seed, o.cases);
+	diff_vendor_print_host(stdout);
 	for (size_t i = 0; i < nint + nfp; i++) {
 		const struct diff_form *f = i < nint ? &fint[i] : &ffp[i - nint];
 		if (o.form && !strstr(f->name, o.form))
@@ -331,7 +345,7 @@ int main(int argc, char **argv)
 	if (!o.no_edges) {
 		run_edges(&R);
 		if (!o.form) {
-			int mbad = diff_modes_run(R.se);
+			int mbad = diff_modes_run(R.se) + diff_stackcanon_run(R.se);
 			R.forms_run++;
 			if (mbad) {
 				R.forms_fail++;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "debug.h"
 #include "exec.h"
 #include "host_isa.h"
 #include "icache.h"
@@ -121,6 +122,22 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 	return SOFT_OK;
 }
 
+int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
+{
+	struct soft_fault f;
+	if (unlikely(bad_la(cpu, la, 1)))
+		return noncanonical(cpu, la);
+	if (!cpu->ops->probe) {
+		uint8_t b;
+		if (cpu->ops->read(cpu->ops_opaque, la, &b, 1, acc, &f))
+			return from_fault(cpu, &f);
+		return SOFT_OK;
+	}
+	if (cpu->ops->probe(cpu->ops_opaque, la, acc, &f))
+		return from_fault(cpu, &f);
+	return SOFT_OK;
+}
+
 /* ---- mode ---- */
 
 void soft_cpu_update_mode(struct soft_cpu *cpu)
@@ -133,6 +150,11 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 	else
 		cpu->mode = SOFT_MODE_16;
 	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (cs->selector & 3) : 0;
+	if ((cpu->cr0 & X86_CR0_PE) && !(cpu->efer & X86_EFER_LMA) && (cpu->rflags & (1ULL << 17))) {
+		/* virtual-8086 mode (EFLAGS.VM): 16-bit code at CPL 3 (SDM 20.1) */
+		cpu->mode = SOFT_MODE_16;
+		cpu->cpl = 3;
+	}
 	if (cpu->icache)
 		soft_icache_bump_epoch(cpu->icache);
 }
@@ -193,8 +215,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	 * 10-1).  soft_cpu_init() comes here with 0, a machine reset recreates
 	 * the vCPU; a later call is an INIT. */
 	cpu->xcr0 = xcr0 ? xcr0 : 1;
-	cpu->dr[6] = 0xffff0ff0;
-	cpu->dr[7] = 0x400;
+	cpu->dr[6] = SOFT_DR6_FIXED;
+	cpu->dr[7] = SOFT_DR7_FIXED;
 	cpu->fpu.fcw = 0x37f;
 	cpu->mxcsr = 0x1f80;
 	soft_cpu_update_mode(cpu);
@@ -291,6 +313,13 @@ static inline int exec_insn(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_cpu_step(struct soft_cpu *cpu)
 {
+	if (unlikely(soft_dbg_active(cpu)))
+		return soft_dbg_step(cpu);
+	return soft_cpu_step_plain(cpu);
+}
+
+int soft_cpu_step_plain(struct soft_cpu *cpu)
+{
 	struct x86_insn in;
 	uint64_t pa;
 	bool crosses;
@@ -374,6 +403,15 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			cpu->kick = 0;
 			r = SOFT_STOP;
 			break;
+		}
+		if (unlikely(soft_dbg_active(cpu))) {
+			/* TF, RF or a breakpoint: one checked instruction at a
+			 * time (debug.c); POPF, IRET, MOV DR end their block */
+			prev = NULL;
+			r = soft_cpu_step(cpu);
+			if (r)
+				break;
+			continue;
 		}
 		struct soft_block *b = NULL;
 		if (likely(ic)) {

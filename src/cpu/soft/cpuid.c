@@ -35,6 +35,7 @@
 #define L1_ECX_POPCNT (1u << 23)
 #define L1_ECX_HYPERVISOR (1u << 31)
 #define L1_EDX_FPU (1u << 0)
+#define L1_EDX_VME (1u << 1) /* CR4.VME/PVI, VIF/VIP, the redirection bitmap (sys_v86.c) */
 #define L1_EDX_PSE (1u << 3)
 #define L1_EDX_TSC (1u << 4)
 #define L1_EDX_MSR (1u << 5)
@@ -70,6 +71,8 @@
  * header; both formats (standard and compacted) have this size. */
 #define XSAVE_AREA_SIZE 576
 #define L7_EBX_SHA (1u << 29)
+#define L7_EBX_CLFLUSHOPT (1u << 23)
+#define L7_EBX_CLWB (1u << 24)
 #define L7_ECX_GFNI (1u << 8)
 /* 0x80000001 */
 #define E1_ECX_LAHF_LM (1u << 0)
@@ -122,7 +125,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			if (cpu->cr4 & (1u << 18))
 				o->ecx |= L1_ECX_OSXSAVE;
 		}
-		o->edx = L1_EDX_FPU | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR | L1_EDX_PAE | L1_EDX_CX8 |
+		o->edx = L1_EDX_FPU | L1_EDX_VME | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR | L1_EDX_PAE | L1_EDX_CX8 |
 			 L1_EDX_APIC | L1_EDX_SEP | L1_EDX_MTRR | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_PAT |
 			 L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
 		break;
@@ -130,6 +133,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		if (subleaf == 0) {
 			o->ebx = (SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0) |
 				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
+			o->ebx |= L7_EBX_CLFLUSHOPT | L7_EBX_CLWB; /* soft_exec_clflush */
 			o->ebx |= (SOFT_MODEL_BMI2 ? L7_EBX_BMI2 : 0) | (SOFT_MODEL_ADX ? L7_EBX_ADX : 0) |
 				  (SOFT_MODEL_RDRAND ? L7_EBX_RDSEED : 0);
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;

@@ -12,7 +12,9 @@
 
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/cpuid.h"
 #include "src/cpu/soft/flatmem.h"
+#include "src/cpu/soft/host_isa.h"
 #include "src/cpu/soft/icache.h"
 
 #define CODE 0x1000
@@ -461,9 +463,40 @@ static void test_page_cross(void **state)
 	env_free(e);
 }
 
+/* AES-NI runs on the host's unit: a vCPU whose host lacks it sees the
+ * CPUID bit clear and gets #UD (never SIGILL in ringvm); with it, the bit
+ * is set and AESENC executes. */
+static void test_host_isa_gate(void **state)
+{
+	struct env *e = env_new(SOFT_MODE_64, false);
+	const uint8_t code[] = { 0x66, 0x0f, 0x38, 0xdc, 0xc1, 0xf4 }; /* aesenc %xmm1,%xmm0; hlt */
+	memcpy(e->m.ram + CODE, code, sizeof(code));
+	e->c.cr4 |= X86_CR4_OSFXSR;
+	struct soft_cpuid_regs r;
+
+	e->c.host_isa &= ~(uint32_t)SOFT_HOST_AES;
+	soft_cpuid(&e->c, 1, 0, &r);
+	assert_int_equal(r.ecx & (1u << 25), 0);
+	assert_int_equal(soft_cpu_run(&e->c, 10, NULL), SOFT_EXC);
+	assert_int_equal(e->c.exc.vector, X86_EXC_UD);
+	assert_int_equal(e->c.rip, CODE);
+
+	if (!(soft_host_isa_probe() & SOFT_HOST_AES)) {
+		env_free(e);
+		skip(); /* this host has no AES-NI: the positive half cannot run */
+	}
+	e->c.host_isa |= SOFT_HOST_AES;
+	soft_cpuid(&e->c, 1, 0, &r);
+	assert_int_not_equal(r.ecx & (1u << 25), 0);
+	e->c.rip = CODE;
+	assert_int_equal(soft_cpu_run(&e->c, 10, NULL), SOFT_HLT);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_isa_gate),
 		cmocka_unit_test(test_alu_flags),
 		cmocka_unit_test(test_highbyte_and_sizes),
 		cmocka_unit_test(test_adc_sbb_inc),
