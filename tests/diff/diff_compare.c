@@ -127,6 +127,45 @@ static bool diff_known_gap(const struct diff_form *f, const struct diff_case *c,
 	return false;
 }
 
+/* GPR bits not compared, per form kind:
+ *   FLK_RAND (RDRAND/RDSEED): "Loads a hardware generated random value and
+ *     store it in the destination register" - the destination's operand-size
+ *     bits when both sides report success (CF=1); on failure the SDM says
+ *     DEST := 0 and everything is compared.
+ *   FLK_HOSTVAL: RDTSCP's EDX:EAX (the TSC) and ECX (IA32_TSC_AUX), RDPID's
+ *     destination (IA32_TSC_AUX): host values; the low 32 bits are not
+ *     compared, the upper halves (zeroed by the instruction) are. */
+static void diff_gpr_ignore(const struct diff_form *f, const struct diff_case *c,
+			    const struct diff_gen_info *gi, const struct diff_result *nat,
+			    const struct diff_result *soft, uint64_t ign[GPR_COUNT])
+{
+	memset(ign, 0, sizeof(uint64_t) * GPR_COUNT);
+	if (f->flagkind != FLK_RAND && f->flagkind != FLK_HOSTVAL)
+		return;
+	if (nat->vector != DIFF_VEC_NONE || soft->vector != DIFF_VEC_NONE || c->len < 2)
+		return;
+	uint8_t rex = 0;
+	for (unsigned i = 1; i < c->len; i++) {
+		if (c->code[i] == 0x0f) {
+			if ((c->code[i - 1] & 0xf0) == 0x40)
+				rex = c->code[i - 1];
+			break;
+		}
+	}
+	unsigned rm = (c->code[c->len - 1] & 7u) | ((rex & 1u) << 3);
+	if (f->flagkind == FLK_RAND) {
+		if ((nat->out.regs.rflags & soft->out.regs.rflags & 1) && gi->opsize)
+			ign[rm] = gi->opsize >= 8 ? ~0ULL : (1ULL << (gi->opsize * 8)) - 1;
+		return;
+	}
+	if (c->len >= 3 && c->code[c->len - 3] == 0x0f && c->code[c->len - 2] == 0x01 &&
+	    c->code[c->len - 1] == 0xf9) { /* rdtscp */
+		ign[GPR_RAX] = ign[GPR_RDX] = ign[GPR_RCX] = 0xffffffffULL;
+		return;
+	}
+	ign[rm] = 0xffffffffULL; /* rdpid */
+}
+
 int diff_compare(const struct diff_form *f, const struct diff_gen_info *gi,
 		 const struct diff_case *c, const struct diff_result *nat,
 		 const struct diff_result *soft, FILE *out)
@@ -180,10 +219,11 @@ int diff_compare(const struct diff_form *f, const struct diff_gen_info *gi,
 		}
 		if (nat->vector == DIFF_VEC_CRASH)
 			continue; /* nothing else to compare */
-		uint64_t gcmp[GPR_COUNT];
+		uint64_t gcmp[GPR_COUNT], ign[GPR_COUNT];
 		diff_vendor_gpr_masks(c, nat, gcmp);
+		diff_gpr_ignore(f, c, gi, nat, soft, ign);
 		for (int i = 0; i < GPR_COUNT; i++)
-			if ((a->regs.gpr[i] ^ b->regs.gpr[i]) & gcmp[i])
+			if ((a->regs.gpr[i] ^ b->regs.gpr[i]) & gcmp[i] & ~ign[i])
 				dfield(&d, gpr_names[i], a->regs.gpr[i], b->regs.gpr[i]);
 		if (a->regs.rip != b->regs.rip)
 			dfield(&d, "rip", a->regs.rip, b->regs.rip);

@@ -22,6 +22,30 @@
  *     OF flag is undefined. ... For a non-zero count, the AF flag is
  *     undefined."  16-bit forms are left out: "If the count is greater than
  *     the operand size, the result is undefined."
+ *   ANDN: "SF and ZF are updated based on result. OF and CF flags are
+ *     cleared. AF and PF flags are undefined."
+ *   BEXTR: "ZF is updated based on the result. AF, SF, and PF are
+ *     undefined. All other flags are cleared."
+ *   BLSI: "ZF and SF are updated based on the result. CF is set if the
+ *     source is not zero. OF flags are cleared. AF and PF flags are
+ *     undefined."  BLSMSK: "SF is updated based on the result. CF is set if
+ *     the source if zero. ZF and OF flags are cleared. AF and PF flag are
+ *     undefined."  BLSR: "ZF and SF flags are updated based on the result.
+ *     CF is set if the source is zero. OF flag is cleared. AF and PF flags
+ *     are undefined."
+ *   BZHI: "ZF and SF flags are updated based on the result. CF flag is set
+ *     as specified in the Operation section. OF flag is cleared. AF and PF
+ *     flags are undefined."
+ *   MULX, PDEP, PEXT, RORX, SARX, SHLX, SHRX: "None" (flags unaffected:
+ *     all compared).  ADCX: "CF is updated based on the result. OF, SF, ZF,
+ *     AF and PF flags are unmodified."  ADOX: the same with OF.
+ *   RDRAND/RDSEED: "The CF flag is set according to the result ... The OF,
+ *     SF, ZF, AF, and PF flags are set to 0." (FLK_RAND: the random value
+ *     itself is not compared).  RDPID, RDTSCP: flags unaffected
+ *     (FLK_HOSTVAL: the host's TSC and TSC_AUX are not compared).
+ *   The VEX forms' #UD cases follow SDM vol. 2, 2.5.1 / Table 2-29: VEX.L
+ *     = 1, VEX.vvvv != 1111b where unused, a 66/F2/F3/REX prefix before
+ *     VEX, and reserved VEX.pp/opcode-extension combinations.
  */
 #include "diff_forms.h"
 
@@ -36,6 +60,7 @@
 #define FS(n, e, u, s) { n, e, u, s, FLK_STATIC, 0, 0, 0, 0 }
 #define FM(n, e, u, s, sz, al) { n, e, u, s, FLK_STATIC, sz, al, 0, 0 }
 #define FK(n, e, k) { n, e, 0, SETUP_NONE, k, 0, 0, 0, 0 }
+#define FX(n, e, u, s, k) { n, e, u, s, k, 0, 0, 0, 0 }
 
 #define ALU(m, b, u) \
 	F(m " Eb,Gb", "67? rex? " b "0 /r B", u), \
@@ -173,6 +198,33 @@ static const struct diff_form diff_forms_int[] = {
 	F("crc32 Gd,Ev", "66? f2 rex? 0f 38 f1 /r", 0),
 	F("adcx Gy,Ey", "66 rex? 0f 38 f6 /r", 0),
 	F("adox Gy,Ey", "f3 rex? 0f 38 f6 /r", 0),
+	/* BMI1 / BMI2 (VEX-encoded general-register instructions) */
+	F("andn Gy,By,Ey", "67? vex.np.0f38.wig f2 /r", AF | PF),
+	F("blsr By,Ey", "67? vex.np.0f38.wig f3 /1", AF | PF),
+	F("blsmsk By,Ey", "67? vex.np.0f38.wig f3 /2", AF | PF),
+	F("blsi By,Ey", "67? vex.np.0f38.wig f3 /3", AF | PF),
+	FS("bextr Gy,Ey,By", "67? vex.np.0f38.wig f7 /r", AF | SF | PF, SETUP_VEXCTL),
+	FS("bzhi Gy,Ey,By", "67? vex.np.0f38.wig f5 /r", AF | PF, SETUP_VEXCTL),
+	F("pdep Gy,By,Ey", "67? vex.f2.0f38.wig f5 /r", 0),
+	F("pext Gy,By,Ey", "67? vex.f3.0f38.wig f5 /r", 0),
+	F("mulx Gy,By,Ey", "67? vex.f2.0f38.wig f6 /r", 0),
+	F("sarx Gy,Ey,By", "67? vex.f3.0f38.wig f7 /r", 0),
+	F("shlx Gy,Ey,By", "67? vex.66.0f38.wig f7 /r", 0),
+	F("shrx Gy,Ey,By", "67? vex.f2.0f38.wig f7 /r", 0),
+	F("rorx Gy,Ey,Ib", "67? vex.f2.0f3a.wig.v0 f0 /r ib", 0),
+	F("andn VEX.L=1 (#UD)", "vex.np.0f38.wig.l1 f2 /r", 0),
+	F("shlx VEX.L=1 (#UD)", "vex.66.0f38.wig.l1 f7 /r", 0),
+	F("rorx VEX.vvvv!=1111b (#UD)", "vex.f2.0f3a.wig.vnz f0 /r ib", 0),
+	F("andn 66+VEX (#UD)", "66 vex.np.0f38.wig f2 /r", 0),
+	F("andn REX+VEX (#UD)", "rex? 40 vex.np.0f38.wig f2 /r", 0),
+	F("blsr /0 (#UD)", "vex.np.0f38.wig f3 /0", 0),
+	F("mulx VEX.pp=none (#UD)", "vex.np.0f38.wig f6 /r", 0),
+	F("andn VEX.pp=66 (#UD)", "vex.66.0f38.wig f2 /r", 0),
+	/* RDRAND / RDSEED / RDPID / RDTSCP */
+	FX("rdrand Rv", "66? rex? 0f c7 /6R", 0, SETUP_NONE, FLK_RAND),
+	FX("rdseed Rv", "66? rex? 0f c7 /7R", 0, SETUP_NONE, FLK_RAND),
+	FX("rdpid Ry", "f3 rex? 0f c7 /7R", 0, SETUP_NONE, FLK_HOSTVAL),
+	FX("rdtscp", "0f 01 f9", 0, SETUP_NONE, FLK_HOSTVAL),
 	/* CPL3 must fault: */
 	F("hlt (#GP)", "f4", 0), F("cli (#GP)", "fa", 0), F("sti (#GP)", "fb", 0),
 	F("in AL,Ib (#GP)", "e4 ib", 0), F("out DX,AL (#GP)", "ee", 0),

@@ -18,6 +18,11 @@
  *   moff      a moffs address in the data area (4 bytes with 67, else 8)
  *   rel8 rel32    branch displacements, mostly small and forward
  *   rep?      nothing, F3 or F2
+ *   vex.PP.MAP.W[.l1][.v0][.vnz]   a 3-byte VEX prefix (C4): PP np 66 f3 f2,
+ *             MAP 0f 0f38 0f3a, W w0 w1 wig (random); R/X/B random (they
+ *             feed the ModRM like REX); vvvv random, or 1111b with .v0
+ *             (unused field), or anything but 1111b with .vnz; L=0, or 1
+ *             with .l1
  */
 #include "diff_gen.h"
 
@@ -427,6 +432,56 @@ static int hexval(char ch)
 	return -1;
 }
 
+static bool has_part(const char *t, size_t n, const char *part)
+{
+	size_t k = strlen(part);
+	for (size_t i = 0; i + k <= n; i++)
+		if (t[i] == '.' && memcmp(t + i + 1, part, k) == 0 &&
+		    (i + 1 + k == n || t[i + 1 + k] == '.'))
+			return true;
+	return false;
+}
+
+/* vex.PP.MAP.W[...]: see the token list at the top. */
+static bool gen_vex(struct gen *g, const char *t, size_t n)
+{
+	struct diff_rng *r = g->r;
+	unsigned pp, map, w;
+	if (has_part(t, n, "np")) pp = 0;
+	else if (has_part(t, n, "66")) pp = 1;
+	else if (has_part(t, n, "f3")) pp = 2;
+	else if (has_part(t, n, "f2")) pp = 3;
+	else return false;
+	if (has_part(t, n, "0f38")) map = 2;
+	else if (has_part(t, n, "0f3a")) map = 3;
+	else if (has_part(t, n, "0f")) map = 1;
+	else return false;
+	if (has_part(t, n, "w0")) w = 0;
+	else if (has_part(t, n, "w1")) w = 1;
+	else if (has_part(t, n, "wig")) w = (unsigned)diff_below(r, 2);
+	else return false;
+	unsigned l = has_part(t, n, "l1") ? 1 : 0;
+	unsigned vvvv = (unsigned)diff_below(r, 16);
+	if (has_part(t, n, "v0"))
+		vvvv = 0;
+	else if (has_part(t, n, "vnz"))
+		vvvv = 1 + (unsigned)diff_below(r, 15);
+	unsigned rxb = (unsigned)diff_below(r, 8); /* R X B, as in REX */
+	g->rex = (uint8_t)(0x40 | (w << 3) | rxb);
+	emit(g, 0xc4);
+	emit(g, (uint8_t)(((~rxb & 7) << 5) | map));
+	emit(g, (uint8_t)((w << 7) | ((~vvvv & 15) << 3) | (l << 2) | pp));
+	g->opcode_seen = true;
+	if (g->f->setup == SETUP_VEXCTL && diff_below(r, 4)) {
+		/* BEXTR start (7:0) and length (15:8), BZHI index (7:0): small
+		 * values around the operand sizes, upper bits random */
+		uint64_t v = g->c->in.regs.gpr[vvvv] & ~0xffffULL;
+		v |= diff_below(r, 72) | (diff_below(r, 72) << 8);
+		g->c->in.regs.gpr[vvvv] = v;
+	}
+	return true;
+}
+
 static bool gen_token(struct gen *g, const char *t, size_t n)
 {
 	struct diff_rng *r = g->r;
@@ -545,6 +600,8 @@ static bool gen_token(struct gen *g, const char *t, size_t n)
 		emit_n(g, (uint32_t)v, 4);
 		return true;
 	}
+	if (n > 4 && memcmp(t, "vex.", 4) == 0)
+		return gen_vex(g, t, n);
 	if (IS("rep?")) {
 		static const uint8_t reps[] = { 0, 0xf3, 0xf3, 0xf2 };
 		uint8_t p = reps[diff_below(r, 4)];

@@ -33,6 +33,7 @@ enum diff_setup {
 	SETUP_MXCSR,   /* a (mostly) valid MXCSR image at the memory operand */
 	SETUP_FXIMG,   /* a (mostly) valid FXSAVE image at the memory operand */
 	SETUP_XSAVE,   /* EDX:EAX = x87/SSE bits only; a valid XSAVE header */
+	SETUP_VEXCTL,  /* the VEX.vvvv register holds a small BEXTR start/length or BZHI index */
 };
 
 /* How RFLAGS undefinedness depends on the operands. */
@@ -41,6 +42,9 @@ enum diff_flagkind {
 	FLK_SHIFT,     /* SHL/SHR/SAR: count 0 = no change; AF undef if count != 0; OF undef if count > 1 */
 	FLK_ROTATE,    /* ROL/ROR/RCL/RCR: OF undef if count > 1 */
 	FLK_SHIFTD,    /* SHLD/SHRD: AF undef if count != 0, OF undef if count > 1 */
+	FLK_RAND,      /* RDRAND/RDSEED: the destination (ModRM.rm) is random when CF=1 */
+	FLK_HOSTVAL,   /* RDPID/RDTSCP: values of the host (TSC, TSC_AUX): low 32 bits of
+			* the destinations not compared, their upper halves are */
 };
 
 struct diff_form {

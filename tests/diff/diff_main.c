@@ -4,6 +4,7 @@
  * natively (native_exec.c) and once on the soft CPU (soft_exec.c); the
  * final states must agree except for RFLAGS bits the SDM leaves undefined.
  * Prints a coverage report; exits 1 on any mismatch. */
+#include <cpuid.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,19 +24,66 @@
 #include "src/cpu/soft/cpuid.h"
 #include "src/cpu/soft/host_isa.h"
 
-/* Forms whose meaning depends on a CPUID feature the soft CPU's model
- * leaves out (on such a CPU the encoding means something else, e.g.
- * F3 0F BC is BSF without BMI1): skipped, with the reason. */
+/* Forms of an optional feature: skipped when the soft CPU's model leaves
+ * the feature out (on such a CPU the encoding means something else, e.g.
+ * F3 0F BC is BSF without BMI1) or when the HOST lacks it (the native side
+ * would raise #UD, or run the encoding as something else).  A form
+ * matches by its first word (the mnemonic). */
+struct diff_feature {
+	const char *mnem[10];
+	int model;                 /* the SOFT_MODEL_* switch */
+	uint32_t leaf, subleaf;
+	int reg;                   /* 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+	unsigned bit;
+	const char *what;
+};
+
+static const struct diff_feature diff_features[] = {
+	{ { "tzcnt", "andn", "bextr", "blsi", "blsmsk", "blsr" }, SOFT_MODEL_BMI1,
+	  7, 0, 1, 3, "BMI1 (CPUID.(7,0):EBX[3])" },
+	{ { "bzhi", "mulx", "pdep", "pext", "rorx", "sarx", "shlx", "shrx" }, SOFT_MODEL_BMI2,
+	  7, 0, 1, 8, "BMI2 (CPUID.(7,0):EBX[8])" },
+	{ { "adcx", "adox" }, SOFT_MODEL_ADX, 7, 0, 1, 19, "ADX (CPUID.(7,0):EBX[19])" },
+	{ { "lzcnt" }, SOFT_MODEL_LZCNT, 0x80000001u, 0, 2, 5, "LZCNT (CPUID.80000001H:ECX[5])" },
+	{ { "movbe" }, SOFT_MODEL_MOVBE, 1, 0, 2, 22, "MOVBE (CPUID.1:ECX[22])" },
+	{ { "rdrand" }, SOFT_MODEL_RDRAND, 1, 0, 2, 30, "RDRAND (CPUID.1:ECX[30])" },
+	{ { "rdseed" }, SOFT_MODEL_RDRAND, 7, 0, 1, 18, "RDSEED (CPUID.(7,0):EBX[18])" },
+	{ { "rdpid" }, SOFT_MODEL_RDPID, 7, 0, 2, 22, "RDPID (CPUID.(7,0):ECX[22])" },
+	{ { "rdtscp" }, 1, 0x80000001u, 0, 3, 27, "RDTSCP (CPUID.80000001H:EDX[27])" },
+	{ { "xsave", "xsave64", "xrstor", "xrstor64" }, SOFT_MODEL_XSAVE, 1, 0, 2, 26,
+	  "XSAVE (CPUID.1:ECX[26])" },
+	{ { "xsaveopt", "xsaveopt64" }, SOFT_MODEL_XSAVE, 0xd, 1, 0, 0, "XSAVEOPT (CPUID.(0DH,1):EAX[0])" },
+	{ { "xsavec", "xsavec64" }, SOFT_MODEL_XSAVE, 0xd, 1, 0, 1, "XSAVEC (CPUID.(0DH,1):EAX[1])" },
+};
+
+static bool diff_host_has(const struct diff_feature *ft)
+{
+	unsigned r[4];
+	unsigned max = __get_cpuid_max(ft->leaf & 0x80000000u, NULL);
+	if (max < ft->leaf)
+		return false;
+	__cpuid_count(ft->leaf, ft->subleaf, r[0], r[1], r[2], r[3]);
+	return (r[ft->reg] >> ft->bit) & 1;
+}
+
 static const char *diff_form_skip(const char *name)
 {
-	if (!SOFT_MODEL_BMI1 && strstr(name, "tzcnt"))
-		return "soft CPU model has no BMI1 (TZCNT runs as BSF)";
-	if (!SOFT_MODEL_LZCNT && strstr(name, "lzcnt"))
-		return "soft CPU model has no LZCNT (runs as BSR)";
-	if (!SOFT_MODEL_MOVBE && strstr(name, "movbe"))
-		return "soft CPU model has no MOVBE";
-	if (strstr(name, "adcx") || strstr(name, "adox"))
-		return "soft CPU model has no ADX (CPUID.7.EBX[19] clear)";
+	static char why[160];
+	size_t word = strcspn(name, " ");
+	for (size_t i = 0; i < sizeof(diff_features) / sizeof(diff_features[0]); i++) {
+		const struct diff_feature *ft = &diff_features[i];
+		for (int k = 0; k < 10 && ft->mnem[k]; k++) {
+			if (strlen(ft->mnem[k]) != word || strncmp(name, ft->mnem[k], word) != 0)
+				continue;
+			if (!ft->model)
+				snprintf(why, sizeof(why), "soft CPU model has no %s", ft->what);
+			else if (!diff_host_has(ft))
+				snprintf(why, sizeof(why), "the host CPU has no %s", ft->what);
+			else
+				return NULL;
+			return why;
+		}
+	}
 	/* executed on the host's units, offered only where the host has them */
 	uint32_t isa = soft_host_isa_probe();
 	if (!(isa & SOFT_HOST_AES) && !strncmp(name, "aes", 3))

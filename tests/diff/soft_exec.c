@@ -6,6 +6,8 @@
  * codes match what the host kernel reports for a user-mode access. */
 #include "soft_exec.h"
 
+#include "src/cpu/soft/cpuid.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +180,23 @@ void soft_exec_set_control(struct soft_exec *se, uint64_t cr0, uint64_t cr4)
 	soft_cpu_update_mode(&se->cpu);
 }
 
+void soft_exec_set_cpl(struct soft_exec *se, unsigned cpl)
+{
+	struct x86_sregs s;
+	soft_cpu_get_sregs(&se->cpu, &s);
+	if (cpl == 0) {
+		soft_exec_seg(&s.seg[SEG_CS], 0x10, 0xb, true);
+		soft_exec_seg(&s.seg[SEG_SS], 0x18, 0x3, false);
+		s.seg[SEG_CS].dpl = 0;
+		s.seg[SEG_SS].dpl = 0;
+	} else {
+		soft_exec_seg(&s.seg[SEG_CS], 0x33, 0xb, true);
+		soft_exec_seg(&s.seg[SEG_SS], 0x2b, 0x3, false);
+	}
+	soft_cpu_set_sregs(&se->cpu, &s);
+	soft_cpu_update_mode(&se->cpu);
+}
+
 struct soft_exec *soft_exec_create(void)
 {
 	struct soft_exec *se = calloc(1, sizeof(*se));
@@ -219,6 +238,9 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	 * a 64-bit image leaves the x87 CS/DS selectors 0) */
 	cpu->fpu.fcs = 0;
 	cpu->fpu.fds = 0;
+	/* XCR0 as Linux sets it on the host, within the model: x87|SSE (a mode
+	 * check may have changed it with XSETBV) */
+	cpu->xcr0 = SOFT_XCR0_SUPPORTED;
 	memset(&cpu->exc, 0, sizeof(cpu->exc));
 	cpu->error[0] = 0;
 

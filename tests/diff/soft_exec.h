@@ -15,5 +15,8 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
  * natively); soft_exec_default_control() gives the Linux-like defaults. */
 void soft_exec_set_control(struct soft_exec *se, uint64_t cr0, uint64_t cr4);
 void soft_exec_default_control(uint64_t *cr0, uint64_t *cr4);
+/* Run the following cases at CPL 0 (flat 64-bit kernel CS/SS) or back at
+ * CPL 3 (the default), for privileged-instruction mode checks. */
+void soft_exec_set_cpl(struct soft_exec *se, unsigned cpl);
 
 #endif

@@ -285,6 +285,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
 	uint32_t host_isa = cpu->host_isa;
+	uint64_t xcr0 = cpu->xcr0;
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->host_isa = host_isa;
 	cpu->ops = ops;
@@ -312,7 +313,10 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
 	cpu->pat = 0x0007040600070406ULL;
 	cpu->misc_enable = 1; /* fast strings */
-	cpu->xcr0 = 1;
+	/* XCR0: 1 at power-up and RESET, unchanged by INIT (SDM vol. 3, Table
+	 * 10-1).  soft_cpu_init() comes here with 0, a machine reset recreates
+	 * the vCPU; a later call is an INIT. */
+	cpu->xcr0 = xcr0 ? xcr0 : 1;
 	cpu->dr[6] = SOFT_DR6_FIXED;
 	cpu->dr[7] = SOFT_DR7_FIXED;
 	cpu->fpu.fcw = 0x37f;

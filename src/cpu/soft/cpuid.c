@@ -9,8 +9,10 @@
  * semantics we execute, so claiming the vendor whose semantics we model is
  * the honest choice.  Consequence for the system layer: Linux touches
  * IA32_MISC_ENABLE (0x1a0) on Intel CPUs, which must be implemented.
- * Family/model 6/0x1a (Nehalem): the last Intel core whose feature set
- * (SSE4.2, POPCNT, no AVX) matches ours. */
+ * Family/model 6/0x1a (Nehalem) names a generation without AVX, which we
+ * lack too; the feature bits, not the model number, say what we have (BMI1,
+ * BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on Intel's cores, and
+ * guests test the bits). */
 #include <string.h>
 
 #include "cpu.h"
@@ -18,7 +20,7 @@
 #include "exec.h"
 #include "host_isa.h"
 
-#define MAX_BASIC 0x7
+#define MAX_BASIC 0xd /* leaf 0xD: XSAVE state components */
 #define MAX_EXT 0x80000008u
 
 /* leaf 1 */
@@ -47,6 +49,7 @@
 #define L1_EDX_PAT (1u << 16)
 #define L1_ECX_XSAVE (1u << 26)
 #define L1_ECX_OSXSAVE (1u << 27)
+#define L1_ECX_RDRAND (1u << 30)
 #define L1_EDX_CLFSH (1u << 19)
 #define L1_EDX_MMX (1u << 23)
 #define L1_EDX_FXSR (1u << 24)
@@ -58,6 +61,19 @@
 #define L7_EBX_SMAP (1u << 20)
 #define L7_ECX_PKU (1u << 3)
 #define L7_ECX_OSPKE (1u << 4)
+#define L7_EBX_BMI2 (1u << 8)
+#define L7_EBX_RDSEED (1u << 18)
+#define L7_EBX_ADX (1u << 19)
+#define L7_ECX_RDPID (1u << 22)
+/* leaf 0xD.1 EAX (SDM vol. 2 CPUID, "Processor Extended State Enumeration
+ * Sub-leaf") */
+#define LD1_EAX_XSAVEOPT (1u << 0)
+#define LD1_EAX_XSAVEC (1u << 1)
+#define LD1_EAX_XGETBV1 (1u << 2)
+#define LD1_EAX_XSAVES (1u << 3)
+/* The XSAVE area of x87|SSE: the 512-byte legacy area and the 64-byte
+ * header; both formats (standard and compacted) have this size. */
+#define XSAVE_AREA_SIZE 576
 #define L7_EBX_SHA (1u << 29)
 #define L7_EBX_CLFLUSHOPT (1u << 23)
 #define L7_EBX_CLWB (1u << 24)
@@ -101,7 +117,8 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		o->eax = 0x000106a5; /* family 6, model 0x1a, stepping 5 */
 		o->ebx = (8u << 8) | (1u << 16); /* CLFLUSH 64 bytes, 1 logical CPU, APIC ID 0 */
 		o->ecx = L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 | L1_ECX_SSE42 |
-			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0);
+			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0) |
+			 (SOFT_MODEL_RDRAND ? L1_ECX_RDRAND : 0);
 		/* executed on the host's units: offered when the host has them */
 		if (cpu->host_isa & SOFT_HOST_AES)
 			o->ecx |= L1_ECX_AES;
@@ -121,6 +138,8 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			o->ebx = (SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0) |
 				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
 			o->ebx |= L7_EBX_CLFLUSHOPT | L7_EBX_CLWB; /* soft_exec_clflush */
+			o->ebx |= (SOFT_MODEL_BMI2 ? L7_EBX_BMI2 : 0) | (SOFT_MODEL_ADX ? L7_EBX_ADX : 0) |
+				  (SOFT_MODEL_RDRAND ? L7_EBX_RDSEED : 0);
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
 			o->ebx |= L7_EBX_SMEP | L7_EBX_SMAP;
 			if (SOFT_MODEL_PKU) {
@@ -128,6 +147,28 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 				if (cpu->cr4 & (1u << 22)) /* OSPKE mirrors CR4.PKE */
 					o->ecx |= L7_ECX_OSPKE;
 			}
+			o->ecx |= SOFT_MODEL_RDPID ? L7_ECX_RDPID : 0;
+		}
+		break;
+	case 0xd:
+		/* XSAVE: sub-leaf 0 lists the XCR0 bits and the area sizes (EBX
+		 * for the XCR0 now enabled, ECX for all supported bits); sub-leaf
+		 * 1 the XSAVE extensions and the size for XCR0|IA32_XSS (no XSS
+		 * bits here); sub-leaves 2.. describe components 2.., of which
+		 * the model has none (all zero). */
+		if (!SOFT_MODEL_XSAVE)
+			break;
+		if (subleaf == 0) {
+			o->eax = (uint32_t)SOFT_XCR0_SUPPORTED;
+			o->ebx = XSAVE_AREA_SIZE;
+			o->ecx = XSAVE_AREA_SIZE;
+			o->edx = (uint32_t)(SOFT_XCR0_SUPPORTED >> 32);
+		} else if (subleaf == 1) {
+			o->eax = LD1_EAX_XSAVEOPT | LD1_EAX_XSAVEC | LD1_EAX_XGETBV1 |
+				 (SOFT_MODEL_XSAVES ? LD1_EAX_XSAVES : 0);
+			o->ebx = XSAVE_AREA_SIZE; /* XCR0 | IA32_XSS: no supervisor components */
+			o->ecx = (uint32_t)SOFT_XSS_SUPPORTED;
+			o->edx = (uint32_t)(SOFT_XSS_SUPPORTED >> 32);
 		}
 		break;
 	case 0x40000000u:

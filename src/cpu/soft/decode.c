@@ -132,6 +132,67 @@ static bool special_reg_valid(const struct x86_opdesc *row, const struct x86_ins
 	return true;
 }
 
+/* Effective segment of the memory operand: SS for rSP/rBP bases, else DS;
+ * an override wins (in 64-bit mode only FS and GS count). */
+static uint8_t insn_seg(const struct x86_insn *in)
+{
+	unsigned seg = SEG_DS;
+	if (in->has_mem && (in->base == GPR_RSP || in->base == GPR_RBP))
+		seg = SEG_SS;
+	if (in->prefixes & X86_PFX_SEG) {
+		if (in->mode != SOFT_MODE_64 || in->seg_override >= SEG_FS)
+			seg = in->seg_override;
+	}
+	return (uint8_t)seg;
+}
+
+/* A VEX encoding with a row in x86_table_vex_* (the general-register BMI
+ * instructions): resolve it and apply the VEX rules of SDM vol. 2, 2.5.1
+ * and Table 2-29 that the bytes decide: VEX.L = 1 is #UD, VEX.vvvv must be
+ * 1111b when the row has no vvvv operand, and the operand size is 64 with
+ * VEX.W1 in 64-bit mode, else 32.  Outside 64-bit mode the high bit of
+ * VEX.vvvv is ignored.  Encodings without a row keep the length-only
+ * decode and execute as #UD (soft_exec_vex). */
+static int decode_vex_row(struct x86_insn *in)
+{
+	static const uint8_t pp_prefix[4] = { 0, 0x66, 0xf3, 0xf2 };
+	const struct x86_opdesc *row;
+	if (in->map == X86_MAP_0F38 && in->vex_mmmmm == 2)
+		row = &x86_table_vex_0f38[in->opcode];
+	else if (in->map == X86_MAP_0F3A && in->vex_mmmmm == 3)
+		row = &x86_table_vex_0f3a[in->opcode];
+	else
+		return X86_DEC_OK;
+	if (row->type == ROW_PREFIX)
+		row = &row->sub[in->vex_pp & 3];
+	if (row->type == ROW_GROUP)
+		row = &row->sub[(in->modrm >> 3) & 7];
+	if (row->type != ROW_INSN)
+		return X86_DEC_OK;
+	in->op = row;
+	in->exec = row->exec;
+	in->arg = row->arg;
+	in->mandatory = pp_prefix[in->vex_pp & 3];
+	if (in->mode != SOFT_MODE_64)
+		in->vex_vvvv &= 7;
+	in->opsize = (in->mode == SOFT_MODE_64 && in->vex_w) ? 8 : 4;
+	in->size = (uint8_t)opnd_bytes(X86_OPND_SIZE(row->opnd[0]), in->opsize);
+	in->seg = insn_seg(in);
+	bool uses_vvvv = false;
+	for (int i = 0; i < 4 && row->opnd[i]; i++) {
+		unsigned k = X86_OPND_KIND(row->opnd[i]);
+		if (k == OK_B)
+			uses_vvvv = true;
+		if (k == OK_M && in->mod == 3)
+			return X86_DEC_UD;
+		if (k == OK_R && in->mod != 3)
+			return X86_DEC_UD;
+	}
+	if (in->vex_l || (!uses_vvvv && in->vex_vvvv))
+		return X86_DEC_UD;
+	return X86_DEC_OK;
+}
+
 #define NEED(n) do { \
 	if (p + (n) > X86_MAX_INSN_LEN) { in->len = X86_MAX_INSN_LEN; return X86_DEC_GP; } \
 	if (p + (n) > avail) return X86_DEC_MORE; \
@@ -211,7 +272,8 @@ static int decode_modrm_mem(const uint8_t *buf, size_t avail, size_t *pp,
 	return X86_DEC_OK;
 }
 
-/* VEX / EVEX / XOP: decoded for length only (executed as #UD). */
+/* VEX / EVEX / XOP: decoded for length; VEX rows of x86_table_vex_* are
+ * resolved by decode_vex_row, everything else executes as #UD. */
 static int decode_vex_like(const uint8_t *buf, size_t avail, size_t p,
 			   struct x86_insn *in, uint8_t kind)
 {
@@ -294,6 +356,8 @@ static int decode_vex_like(const uint8_t *buf, size_t avail, size_t p,
 		/* VEX 0F 84/85 would be Knights Corner mask branches: not x86-64 */
 		if (map == 1 && (opc == 0x84 || opc == 0x85))
 			st = X86_DEC_UD;
+		if (st == X86_DEC_OK)
+			st = decode_vex_row(in);
 	}
 	return st;
 }
@@ -507,15 +571,7 @@ prefixes_done:
 	}
 	in->len = (uint8_t)p;
 
-	/* effective segment of the memory operand */
-	unsigned seg = SEG_DS;
-	if (in->has_mem && (in->base == GPR_RSP || in->base == GPR_RBP))
-		seg = SEG_SS;
-	if (in->prefixes & X86_PFX_SEG) {
-		if (mode != SOFT_MODE_64 || in->seg_override >= SEG_FS)
-			seg = in->seg_override;
-	}
-	in->seg = (uint8_t)seg;
+	in->seg = insn_seg(in);
 
 	/* first operand's size */
 	if (row->opnd[0])

@@ -71,6 +71,7 @@ enum x86_opnd_kind {
 	OK_H,    /* VEX.vvvv register */
 	OK_ST,   /* x87 stack register */
 	OK_SEG,  /* fixed segment register (size field = enum x86_seg) */
+	OK_B,    /* general register from VEX.vvvv (BMI1/BMI2 rows) */
 };
 
 /* Operand size suffixes. */
@@ -178,7 +179,9 @@ struct x86_insn {
 	uint64_t imm;               /* first immediate, extended per its kind */
 	uint64_t imm2;
 
-	/* VEX / EVEX / XOP fields (decoded for length; executed as #UD) */
+	/* VEX / EVEX / XOP fields.  VEX rows of the x86_table_vex_* tables
+	 * (general-register BMI1/BMI2 instructions) execute; every other
+	 * VEX/EVEX/XOP encoding is decoded for length and executes as #UD. */
 	uint8_t vex_vvvv, vex_l, vex_w, vex_pp, vex_mmmmm;
 };
 
@@ -201,6 +204,10 @@ extern const struct x86_opdesc x86_table_1byte[256];
 extern const struct x86_opdesc x86_table_0f[256];
 extern const struct x86_opdesc x86_table_0f38[256];
 extern const struct x86_opdesc x86_table_0f3a[256];
+/* VEX-encoded rows, by map (VEX.mmmmm 2 = 0F38, 3 = 0F3A); PFX sub-rows
+ * are selected by VEX.pp (none, 66, F3, F2), like mandatory prefixes. */
+extern const struct x86_opdesc x86_table_vex_0f38[256];
+extern const struct x86_opdesc x86_table_vex_0f3a[256];
 
 /* Format "mnemonic" (best effort) for traces: writes at most n bytes. */
 int x86_insn_format(const struct x86_insn *in, char *buf, size_t n);

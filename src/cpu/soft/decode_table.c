@@ -69,6 +69,7 @@
 #define Sw O(S, w)
 #define Cy O(C, y)
 #define Dy O(D, y)
+#define By O(B, y)
 #define ES X86_OPND(OK_SEG, SEG_ES)
 #define CS X86_OPND(OK_SEG, SEG_CS)
 #define SS X86_OPND(OK_SEG, SEG_SS)
@@ -309,7 +310,8 @@ const struct x86_opdesc x86_table_1byte[256] = {
 		     OP("push", push_e, F_D64, Ev), ___),
 };
 
-/* VEX/EVEX-encoded instructions: decoded for length, executed as #UD. */
+/* VEX/EVEX-encoded instructions without a row in x86_table_vex_*:
+ * decoded for length, executed as #UD. */
 const struct x86_opdesc x86_row_vex = OP("(vex)", vex, F_STOP);
 
 /* MOVSXD replaces ARPL in 64-bit mode (decode.c picks it). */
@@ -591,4 +593,24 @@ const struct x86_opdesc x86_table_0f3a[256] = {
 	[0xcc] = PFX(OP("sha1rnds4", sha1rnds4, F_SSE, Vdq, Wdq, Ib), ___, ___, ___),
 	[0xce] = I66(gf2p8affineqb, Vx, Wx, Ib), [0xcf] = I66(gf2p8affineinvqb, Vx, Wx, Ib),
 	[0xdf] = I66(aeskeygenassist, Vx, Wx, Ib),
+};
+
+/* VEX-encoded general-register instructions (SDM vol. 2, Table 2-28):
+ * BMI1 and BMI2.  All are VEX.LZ (L=1 is #UD); W1 selects 64-bit operands
+ * in 64-bit mode.  B is the general register in VEX.vvvv.  The decoder
+ * (decode.c, decode_vex_like) rejects VEX.vvvv != 1111b for rows without a
+ * B operand.  Handlers in exec_bmi.c. */
+const struct x86_opdesc x86_table_vex_0f38[256] = {
+	[0xf2] = PFX(OP("andn", andn, 0, Gy, By, Ey), ___, ___, ___),
+	[0xf3] = PFX(GRP(___, OP("blsr", blsr, 0, By, Ey), OP("blsmsk", blsmsk, 0, By, Ey),
+			 OP("blsi", blsi, 0, By, Ey), ___, ___, ___, ___), ___, ___, ___),
+	[0xf5] = PFX(OP("bzhi", bzhi, 0, Gy, Ey, By), ___, OP("pext", pext, 0, Gy, By, Ey),
+		     OP("pdep", pdep, 0, Gy, By, Ey)),
+	[0xf6] = PFX(___, ___, ___, OP("mulx", mulx, 0, Gy, By, Ey)),
+	[0xf7] = PFX(OP("bextr", bextr, 0, Gy, Ey, By), OP("shlx", shlx, 0, Gy, Ey, By),
+		     OP("sarx", sarx, 0, Gy, Ey, By), OP("shrx", shrx, 0, Gy, Ey, By)),
+};
+
+const struct x86_opdesc x86_table_vex_0f3a[256] = {
+	[0xf0] = PFX(___, ___, ___, OP("rorx", rorx, 0, Gy, Ey, Ib)),
 };

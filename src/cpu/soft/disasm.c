@@ -131,6 +131,7 @@ int x86_insn_format(const struct x86_insn *in, char *buf, size_t n)
 		case OK_S: put(&o, "%s", segs[((in->modrm >> 3) & 7) % 6]); break;
 		case OK_C: put(&o, "cr%u", in->reg); break;
 		case OK_D: put(&o, "dr%u", in->reg); break;
+		case OK_B: put(&o, "%s", reg_name(in, in->vex_vvvv, size_of(s, in))); break;
 		case OK_V: put(&o, "xmm%u", in->reg); break;
 		case OK_U: put(&o, "xmm%u", in->rm); break;
 		case OK_W: if (in->mod == 3) put(&o, "xmm%u", in->rm); else mem(&o, in); break;

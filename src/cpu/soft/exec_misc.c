@@ -1,4 +1,4 @@
-/* RDTSC RDTSCP, IN/OUT, CLI/STI, SALC, BCD adjust (AAA AAS AAM AAD DAA DAS). */
+/* RDTSC RDTSCP RDPID, IN/OUT, CLI/STI, SALC, BCD adjust (AAA AAS AAM AAD DAA DAS). */
 #include "cpuid.h"
 #include "exec.h"
 #include "sys.h"
@@ -26,6 +26,17 @@ int soft_exec_rdtscp(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (e)
 		return e;
 	cpu->gpr[GPR_RCX] = (uint32_t)cpu->tsc_aux;
+	return SOFT_OK;
+}
+
+/* RDPID (SDM vol. 2): IA32_TSC_AUX into r64 in 64-bit mode, r32 elsewhere
+ * (REX.W and 66 change nothing); any CPL, no CR4.TSD check, flags
+ * unaffected. */
+int soft_exec_rdpid(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (!SOFT_MODEL_RDPID)
+		return soft_ud(cpu);
+	reg_set(cpu, in->rm, cpu->mode == SOFT_MODE_64 ? 8 : 4, true, cpu->tsc_aux);
 	return SOFT_OK;
 }
 

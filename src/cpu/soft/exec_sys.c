@@ -177,18 +177,30 @@ int soft_exec_mov_dr(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_OK;
 }
 
-/* XGETBV / XSETBV: XCR0 with the x87 and SSE components. */
+/* XGETBV (SDM vol. 2): "#UD If CR4.OSXSAVE[bit 18] = 0"; "#GP(0) If an
+ * invalid XCR is specified in ECX (includes ECX = 1 if CPUID.(EAX=0DH,
+ * ECX=1):EAX.XG1[bit 2] = 0)".  XCR 1 is XCR0 AND XINUSE; XINUSE is always
+ * set for the enabled components in this model (fxsave.c), so it reads as
+ * XCR0.  Any CPL. */
 int soft_exec_xgetbv(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (!(cpu->cr4 & CR4_OSXSAVE))
 		return soft_ud(cpu);
-	if ((uint32_t)cpu->gpr[GPR_RCX] != 0)
+	uint32_t xcr = (uint32_t)cpu->gpr[GPR_RCX];
+	if (xcr > 1)
 		return soft_gp0(cpu);
-	cpu->gpr[GPR_RAX] = (uint32_t)cpu->xcr0;
-	cpu->gpr[GPR_RDX] = cpu->xcr0 >> 32;
+	uint64_t v = cpu->xcr0; /* XCR0, or XCR0 & XINUSE = XCR0 */
+	cpu->gpr[GPR_RAX] = (uint32_t)v;
+	cpu->gpr[GPR_RDX] = v >> 32;
 	return SOFT_OK;
 }
 
+/* XSETBV (SDM vol. 2): "#UD If CR4.OSXSAVE[bit 18] = 0"; "#GP(0) If the
+ * current privilege level is not 0.  If an invalid XCR is specified in ECX.
+ * If the value in EDX:EAX sets bits that are reserved in the XCR specified
+ * by ECX.  If an attempt is made to clear bit 0 of XCR0.  If an attempt is
+ * made to set XCR0[2:1] to 10b." (the last cannot happen: bit 2 is reserved
+ * here, AVX is not offered).  Only XCR0 is writable (XCR1 is read-only). */
 int soft_exec_xsetbv(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (!(cpu->cr4 & CR4_OSXSAVE))
@@ -196,7 +208,7 @@ int soft_exec_xsetbv(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (cpu->cpl != 0 || vm86(cpu) || (uint32_t)cpu->gpr[GPR_RCX] != 0)
 		return soft_gp0(cpu);
 	uint64_t v = (cpu->gpr[GPR_RAX] & 0xffffffff) | (cpu->gpr[GPR_RDX] << 32);
-	if (!(v & 1) || (v & ~3ULL))
+	if (!(v & 1) || (v & ~SOFT_XCR0_SUPPORTED))
 		return soft_gp0(cpu);
 	cpu->xcr0 = v;
 	return SOFT_OK;

@@ -1,16 +1,28 @@
 /* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87 and SSE components
- * only: XCR0 is taken as x87|SSE, the only state ringvm implements). */
+ * only: the guest's XCR0 can enable no more, SOFT_XCR0_SUPPORTED).
+ *
+ * Everything here is plain C on the guest's state and guest memory: the
+ * image the guest sees is built from RFBM = XCR0 & EDX:EAX (SDM vol. 1,
+ * 13.7-13.10) and nothing depends on the host's XCR0 or XSAVE layout (a
+ * host with AVX-512 has a much larger area; the guest never sees it).
+ * The only host buffers are FXIMG_SIZE (512-byte legacy area) and a 64-byte
+ * header on the stack, filled and written by offset and size constants.
+ *
+ * XINUSE (SDM vol. 1, 13.6) is modelled as always set for the components
+ * XCR0 enables: the manual allows a processor to report a component as in
+ * use while it is in its initial configuration, so XSAVEOPT, XSAVEC and
+ * XSAVES never take the init optimisation and XGETBV(ECX=1) returns XCR0. */
 #include <string.h>
 
+#include "cpuid.h"
 #include "sse_common.h"
 #include "x87_image.h"
 
 #define CR4_OSXSAVE (1ULL << 18)
 #define XFEATURE_X87 1u
 #define XFEATURE_SSE 2u
-#define XCR0_SUPPORTED (XFEATURE_X87 | XFEATURE_SSE)
 #define XSAVE_HDR 512
-#define XSAVE_AREA 576
+#define XCOMP_BV_COMPACT (1ULL << 63)
 
 /* FXSAVE/FXRSTOR: #NM if CR0.TS or CR0.EM (SDM: "#NM If CR0.TS[bit 3] = 1.
  * If CR0.EM[bit 2] = 1."); 16-byte alignment (#GP). */
@@ -123,16 +135,26 @@ static int xs_check(struct soft_cpu *cpu, const struct x86_insn *in, uint64_t *l
 	return SOFT_OK;
 }
 
+/* RFBM: the requested-feature bitmap, XCR0 AND EDX:EAX (XCR0 holds only
+ * SOFT_XCR0_SUPPORTED bits: XSETBV refuses others). */
 static uint64_t xs_rfbm(const struct soft_cpu *cpu)
 {
 	uint64_t edx_eax = (cpu->gpr[GPR_RDX] << 32) | (cpu->gpr[GPR_RAX] & 0xffffffffu);
-	return edx_eax & XCR0_SUPPORTED;
+	return edx_eax & cpu->xcr0 & SOFT_XCR0_SUPPORTED;
 }
 
-/* compact: XSAVEC/XSAVES also write XCOMP_BV (bit 63 | RFBM).  With only
- * the x87 and SSE components both formats have the same layout.  The
- * legacy area is written piecewise, first access first, so a fault hits
- * the same address as on hardware; bytes not saved are left alone. */
+/* XINUSE: always set for the enabled components (see the top comment). */
+static uint64_t xs_xinuse(const struct soft_cpu *cpu)
+{
+	return cpu->xcr0 & SOFT_XCR0_SUPPORTED;
+}
+
+/* compact: XSAVEC also writes XCOMP_BV (bit 63 | RFBM) and sets XSTATE_BV
+ * to RFBM & XINUSE.  With only the x87 and SSE components, which live in
+ * the legacy area, both formats have the same layout.  The legacy area is
+ * written piecewise, first access first, so a fault hits the same address
+ * as on hardware; bytes not saved are left alone.  Only XSTATE_BV (and
+ * XCOMP_BV for XSAVEC) of the header is written (SDM vol. 1, 13.7, 13.10). */
 static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact)
 {
 	uint64_t la;
@@ -160,11 +182,11 @@ static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact
 		return r;
 	uint64_t bv;
 	memcpy(&bv, hdr, 8);
-	/* XINUSE is taken as all ones for the components we have. */
-	bv = compact ? rfbm : ((bv & ~rfbm) | rfbm);
+	uint64_t inuse = rfbm & xs_xinuse(cpu);
+	bv = compact ? inuse : ((bv & ~rfbm) | inuse);
 	memcpy(hdr, &bv, 8);
 	if (compact) {
-		uint64_t comp = rfbm | (1ULL << 63);
+		uint64_t comp = rfbm | XCOMP_BV_COMPACT;
 		memcpy(hdr + 8, &comp, 8);
 	}
 	return soft_write(cpu, la + XSAVE_HDR, hdr, compact ? 16 : 8);
@@ -185,10 +207,13 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 	bool compacted = comp >> 63;
 	if (supervisor && !compacted)
 		return soft_gp0(cpu);
-	if (bv & ~(uint64_t)XCR0_SUPPORTED)
+	/* "#GP(0) If bit i of XSTATE_BV is 1 and bit i of XCR0 is 0" (standard
+	 * form); compacted form: XCOMP_BV[62:0] must be a subset of XCR0 and
+	 * XSTATE_BV a subset of XCOMP_BV. */
+	if (bv & ~cpu->xcr0)
 		return soft_gp0(cpu);
 	if (compacted) {
-		if ((comp & ~(1ULL << 63)) & ~(uint64_t)XCR0_SUPPORTED)
+		if ((comp & ~XCOMP_BV_COMPACT) & ~cpu->xcr0)
 			return soft_gp0(cpu);
 		if (bv & ~comp)
 			return soft_gp0(cpu);
@@ -237,16 +262,34 @@ int soft_exec_xsaveopt(struct soft_cpu *cpu, const struct x86_insn *in) { return
 int soft_exec_xsavec(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_save(cpu, in, true); }
 int soft_exec_xrstor(struct soft_cpu *cpu, const struct x86_insn *in) { return xs_restore(cpu, in, false); }
 
-int soft_exec_xsaves(struct soft_cpu *cpu, const struct x86_insn *in)
+/* XSAVES/XRSTORS (SDM vol. 2): "#GP(0) If CPL > 0", "#UD If
+ * CPUID.(EAX=0DH,ECX=1):EAX.XSS[bit 3] = 0. If CR4.OSXSAVE[bit 18] = 0";
+ * compacted format only (XRSTORS of a standard-format image is #GP(0)).
+ * RFBM is (XCR0 | IA32_XSS) & EDX:EAX; IA32_XSS has no bits the model
+ * supports (SOFT_XSS_SUPPORTED = 0), so it is XCR0 & EDX:EAX as for XSAVEC,
+ * and with XINUSE always set the init and modified optimisations never
+ * apply: XSAVES writes what XSAVEC writes. */
+static int xs_supervisor_check(struct soft_cpu *cpu)
 {
+	if (!SOFT_MODEL_XSAVES || !(cpu->cr4 & CR4_OSXSAVE))
+		return soft_ud(cpu);
 	if (cpu->cpl != 0)
 		return soft_gp0(cpu);
+	return SOFT_OK;
+}
+
+int soft_exec_xsaves(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	int r = xs_supervisor_check(cpu);
+	if (r)
+		return r;
 	return xs_save(cpu, in, true);
 }
 
 int soft_exec_xrstors(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if (cpu->cpl != 0)
-		return soft_gp0(cpu);
+	int r = xs_supervisor_check(cpu);
+	if (r)
+		return r;
 	return xs_restore(cpu, in, true);
 }

@@ -13,6 +13,10 @@ enum soft_host_isa {
 	SOFT_HOST_PCLMUL = 1u << 1, /* CPUID.1:ECX[1] */
 	SOFT_HOST_SHA = 1u << 2,    /* CPUID.(7,0):EBX[29] */
 	SOFT_HOST_GFNI = 1u << 3,   /* CPUID.(7,0):ECX[8] */
+	/* entropy sources for the guest's RDRAND/RDSEED (exec_rand.c); the
+	 * guest gets those instructions either way (getrandom() otherwise) */
+	SOFT_HOST_RDRAND = 1u << 4, /* CPUID.1:ECX[30] */
+	SOFT_HOST_RDSEED = 1u << 5, /* CPUID.(7,0):EBX[18] */
 };
 
 /* The soft_host_isa bits this host's CPU has (read with CPUID). */

@@ -1,8 +1,9 @@
 /* RDMSR / WRMSR: the MSRs the core models itself (EFER, SYSCALL and
  * SYSENTER MSRs, segment bases, TSC with an offset, TSC_AUX, PAT, MTRRs,
- * MISC_ENABLE, machine-check and microcode read-outs); everything else goes
+ * MISC_ENABLE, IA32_XSS, machine-check and microcode read-outs); everything else goes
  * to the engine's sys->rdmsr/wrmsr hooks, and -1 from there (or no hook) is
  * #GP(0). */
+#include "cpuid.h"
 #include "sys.h"
 
 #define MSR_PLATFORM_ID 0x17
@@ -15,6 +16,10 @@
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MTRR_PHYS0 0x200  /* ..0x20f: base/mask pairs */
 #define MSR_MTRR_DEF_TYPE 0x2ff
+/* IA32_XSS (SDM vol. 4): the supervisor state components XSAVES/XRSTORS
+ * manage.  The model has none (SOFT_XSS_SUPPORTED = 0), so the MSR reads
+ * 0 and a write of any set bit is #GP(0); it exists only with XSAVES. */
+#define MSR_IA32_XSS 0xda0
 #define MAXPHYADDR 40
 #define MTRR_VCNT 8
 
@@ -75,6 +80,11 @@ static int core_rdmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t *v)
 	case MSR_GS_BASE: *v = cpu->seg[SEG_GS].base; return 0;
 	case MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; return 0;
 	case MSR_TSC_AUX: *v = cpu->tsc_aux; return 0;
+	case MSR_IA32_XSS:
+		if (!SOFT_MODEL_XSAVES)
+			return -1;
+		*v = 0;
+		return 0;
 	default:
 		break;
 	}
@@ -112,6 +122,7 @@ static int core_wrmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t v)
 	switch (idx) {
 	case MSR_IA32_TSC: cpu->tsc_offset = v - tsc_raw(cpu); return 0;
 	case MSR_BIOS_SIGN_ID: return 0; /* microcode update trigger: ignored */
+	case MSR_IA32_XSS: return (SOFT_MODEL_XSAVES && !(v & ~SOFT_XSS_SUPPORTED)) ? 0 : -1;
 	case MSR_MCG_STATUS: return v ? -1 : 0;
 	case MSR_SYSENTER_CS: cpu->sysenter_cs = v & 0xffffffff; return 0;
 	case MSR_SYSENTER_ESP: case MSR_SYSENTER_EIP:
