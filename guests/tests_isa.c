@@ -209,32 +209,56 @@ static void test_isa_xsave(void)
 GUEST_TEST("isa-xsave", test_isa_xsave);
 
 /* isa-xsave-model: the soft CPU's XSAVE model, which a host does not share:
- * CPUID leaf 0xD for XCR0 = x87|SSE, XCR0 bit 2 (AVX) refused, XGETBV(1)
+ * CPUID leaf 0xD for XCR0 = x87|SSE|PKRU, XCR0 bit 2 (AVX) refused, XGETBV(1)
  * = XCR0 (XINUSE always set), XSAVES/XRSTORS with an IA32_XSS that has no
- * supervisor component. */
+ * supervisor component, PKRU (component 9) at 2688 in the standard format
+ * and at 576 in the compacted one. */
+/* A standard-format area with PKRU is 2696 bytes: too big for the low
+ * images' BSS, so it lives at 16 MiB (guest RAM is 32 MiB; identity-mapped
+ * by head64, physical in the 32-bit images), outside every image. */
+#define XBIG_SIZE 3072
+static uint8_t *const xbig = (uint8_t *)0x1000000;
+
+static void wrpkru(uint32_t v)
+{
+	__asm__ volatile(".byte 0x0f, 0x01, 0xef" : : "a"(v), "c"(0u), "d"(0u) : "memory");
+}
+
+static uint32_t rdpkru(void)
+{
+	uint32_t a, d;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(a), "=d"(d) : "c"(0u));
+	return a;
+}
+
 static void test_isa_xsave_model(void)
 {
 	struct cpuid_regs r = cpuid2(0, 0);
 	GUEST_ASSERT(r.a >= 0xd);
+	r = cpuid2(7, 0);
+	GUEST_ASSERT(r.c & (1u << 3)); /* PKU, advertised with XSAVE */
+	/* x87 SSE PKRU; 576 for XCR0 = 1, 2688 + 8 with PKRU */
 	r = cpuid2(0xd, 0);
-	GUEST_ASSERT_EQ(r.a, 3);
-	GUEST_ASSERT_EQ(r.b, 576);
-	GUEST_ASSERT_EQ(r.c, 576);
-	GUEST_ASSERT_EQ(r.d, 0);
+	GUEST_ASSERT(r.a == 0x203 && r.b == 576 && r.c == 2696 && r.d == 0);
+	/* XSAVEOPT XSAVEC XGETBV1 XSAVES; no IA32_XSS bits */
 	r = cpuid2(0xd, 1);
-	GUEST_ASSERT_EQ(r.a, 0xf); /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
-	GUEST_ASSERT_EQ(r.b, 576);
-	GUEST_ASSERT_EQ(r.c | r.d, 0); /* no IA32_XSS bits */
+	GUEST_ASSERT(r.a == 0xf && r.b == 576 && (r.c | r.d) == 0);
 	r = cpuid2(0xd, 2);
 	GUEST_ASSERT_EQ(r.a | r.b | r.c | r.d, 0); /* no AVX component */
+	/* PKRU: 8 bytes at 2688, user component, no 64-byte alignment */
+	r = cpuid2(0xd, 9);
+	GUEST_ASSERT(r.a == 8 && r.b == 2688 && (r.c | r.d) == 0);
 	enable_xsave();
 	GUEST_ASSERT_EQ(xgetbv(0), 1); /* reset value */
 	expect_fault(3);
 	xsetbv(0, 7);
 	GUEST_ASSERT_EQ(fault_vec, 13);
 	no_fault();
-	xsetbv(0, 3);
-	GUEST_ASSERT_EQ(xgetbv(1), 3);
+	xsetbv(0, 0x203);
+	GUEST_ASSERT_EQ(xgetbv(1), 0x203);
+	r = cpuid2(0xd, 0);
+	struct cpuid_regs r1 = cpuid2(0xd, 1);
+	GUEST_ASSERT(r.b == 2696 && r1.b == 584);
 	/* XSAVES at CPL 0: compacted; IA32_XSS enables nothing more */
 	GUEST_ASSERT_EQ(rdmsr(0xda0), 0);
 	__asm__ volatile("fninit; fld1; movdqu (%0), %%xmm0" : : "r"(xmm_pattern) : "memory");
@@ -244,11 +268,38 @@ static void test_isa_xsave_model(void)
 	GUEST_ASSERT_EQ(get64(xbuf + 520), 0x8000000000000003ull);
 	GUEST_ASSERT_EQ(get64(xbuf + 512), 3);
 	GUEST_ASSERT(!memcmp(xbuf + 160, xmm_pattern, 16));
+	GUEST_ASSERT_EQ(xbuf[576], 0xaa); /* RFBM[9] = 0: PKRU not saved */
 	__asm__ volatile("pxor %%xmm0, %%xmm0" : : : "memory");
 	XSAVE_OP("xrstors", xbuf, 3);
 	uint8_t out[16] __attribute__((aligned(16)));
 	__asm__ volatile("movdqu %%xmm0, (%0)" : : "r"(out) : "memory");
 	GUEST_ASSERT(!memcmp(out, xmm_pattern, 16));
+	/* PKRU (CR4.PKE for RDPKRU/WRPKRU): XSAVES/XRSTORS at 576 */
+	write_cr4(read_cr4() | (1u << 22));
+	wrpkru(0x0c);
+	memset(xbuf, 0xaa, sizeof(xbuf));
+	XSAVE_OP("xsaves", xbuf, 0x203);
+	GUEST_ASSERT(get64(xbuf + 512) == 0x203 && get64(xbuf + 520) == 0x8000000000000203ull &&
+		     get64(xbuf + 576) == 0x0c && xbuf[584] == 0xaa);
+	memset(xbuf + 528, 0, 48);
+	wrpkru(0);
+	XSAVE_OP("xrstors", xbuf, 0x203);
+	GUEST_ASSERT_EQ(rdpkru(), 0x0c);
+	/* XSAVE: standard format, PKRU at 2688; XRSTOR loads it, or 0 when
+	 * XSTATE_BV[9] = 0 */
+	memset(xbig, 0xaa, XBIG_SIZE);
+	memset(xbig + 512, 0, 64);
+	wrpkru(0x30);
+	XSAVE_OP("xsave", xbig, 0x203);
+	GUEST_ASSERT(get64(xbig + 512) == 0x203 && get64(xbig + 2688) == 0x30 &&
+		     xbig[2696] == 0xaa && xbig[576] == 0xaa);
+	wrpkru(0x4);
+	XSAVE_OP("xrstor", xbig, 0x203);
+	uint32_t pk = rdpkru();
+	xbig[513] = 0;
+	XSAVE_OP("xrstor", xbig, 0x203);
+	GUEST_ASSERT(pk == 0x30 && rdpkru() == 0);
+	write_cr4(read_cr4() & ~(uintptr_t)(1u << 22));
 	/* a supervisor component the model does not have: #GP (WRMSR, 2 bytes) */
 	expect_fault(2);
 	wrmsr(0xda0, 1u << 8);

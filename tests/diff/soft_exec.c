@@ -238,8 +238,9 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	 * a 64-bit image leaves the x87 CS/DS selectors 0) */
 	cpu->fpu.fcs = 0;
 	cpu->fpu.fds = 0;
-	/* XCR0 as Linux sets it on the host, within the model: x87|SSE (a mode
-	 * check may have changed it with XSETBV) */
+	/* XCR0 as Linux sets it on the host, within the model: x87|SSE|PKRU (a
+	 * mode check may have changed it with XSETBV); the XSAVE forms' RFBM
+	 * and headers hold x87|SSE only */
 	cpu->xcr0 = SOFT_XCR0_SUPPORTED;
 	memset(&cpu->exc, 0, sizeof(cpu->exc));
 	cpu->error[0] = 0;

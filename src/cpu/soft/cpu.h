@@ -295,7 +295,7 @@ struct soft_cpu {
 
 	/* system layer (sys_*.c) */
 	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */
-	uint64_t xcr0;                    /* XCR0 (XSETBV): x87 and SSE bits only; reset value 1 */
+	uint64_t xcr0;                    /* XCR0 (XSETBV): x87, SSE, PKRU bits only; reset value 1 */
 	uint64_t tsc_offset;              /* guest TSC = ops->rdtsc() + tsc_offset */
 	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); debug.c */
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */

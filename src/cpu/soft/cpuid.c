@@ -71,9 +71,6 @@
 #define LD1_EAX_XSAVEC (1u << 1)
 #define LD1_EAX_XGETBV1 (1u << 2)
 #define LD1_EAX_XSAVES (1u << 3)
-/* The XSAVE area of x87|SSE: the 512-byte legacy area and the 64-byte
- * header; both formats (standard and compacted) have this size. */
-#define XSAVE_AREA_SIZE 576
 #define L7_EBX_SHA (1u << 29)
 #define L7_EBX_CLFLUSHOPT (1u << 23)
 #define L7_EBX_CLWB (1u << 24)
@@ -151,24 +148,32 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		}
 		break;
 	case 0xd:
-		/* XSAVE: sub-leaf 0 lists the XCR0 bits and the area sizes (EBX
-		 * for the XCR0 now enabled, ECX for all supported bits); sub-leaf
-		 * 1 the XSAVE extensions and the size for XCR0|IA32_XSS (no XSS
-		 * bits here); sub-leaves 2.. describe components 2.., of which
-		 * the model has none (all zero). */
+		/* XSAVE (SDM vol. 2 CPUID, "Processor Extended State Enumeration"):
+		 * sub-leaf 0 lists the XCR0 bits, EBX the standard-format size
+		 * for the XCR0 now enabled, ECX that size for all supported bits;
+		 * sub-leaf 1 the XSAVE extensions and the compacted size for
+		 * XCR0|IA32_XSS (no XSS bits here); sub-leaf i >= 2 describes
+		 * component i: only PKRU (9) exists, a user component (ECX[0] =
+		 * 0) without 64-byte alignment (ECX[1] = 0); the others are 0. */
 		if (!SOFT_MODEL_XSAVE)
 			break;
 		if (subleaf == 0) {
 			o->eax = (uint32_t)SOFT_XCR0_SUPPORTED;
-			o->ebx = XSAVE_AREA_SIZE;
-			o->ecx = XSAVE_AREA_SIZE;
+			o->ebx = (cpu->xcr0 & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE
+							      : SOFT_XSAVE_LEGACY_HDR_SIZE;
+			o->ecx = (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE
+									 : SOFT_XSAVE_LEGACY_HDR_SIZE;
 			o->edx = (uint32_t)(SOFT_XCR0_SUPPORTED >> 32);
 		} else if (subleaf == 1) {
 			o->eax = LD1_EAX_XSAVEOPT | LD1_EAX_XSAVEC | LD1_EAX_XGETBV1 |
 				 (SOFT_MODEL_XSAVES ? LD1_EAX_XSAVES : 0);
-			o->ebx = XSAVE_AREA_SIZE; /* XCR0 | IA32_XSS: no supervisor components */
+			o->ebx = SOFT_XSAVE_LEGACY_HDR_SIZE +
+				 ((cpu->xcr0 & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_SIZE : 0);
 			o->ecx = (uint32_t)SOFT_XSS_SUPPORTED;
 			o->edx = (uint32_t)(SOFT_XSS_SUPPORTED >> 32);
+		} else if (subleaf == 9 && (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU)) {
+			o->eax = SOFT_XSAVE_PKRU_SIZE;
+			o->ebx = SOFT_XSAVE_PKRU_OFFSET;
 		}
 		break;
 	case 0x40000000u:

@@ -14,22 +14,30 @@
 #define SOFT_MODEL_MOVBE 1
 #define SOFT_MODEL_RDRAND 1 /* RDRAND, RDSEED: the host's entropy (exec_rand.c) */
 #define SOFT_MODEL_RDPID 1
-/* XSAVE with XCR0 = x87|SSE (no AVX): XSAVE XRSTOR XSAVEOPT XSAVEC,
+/* Protection keys (CR4.PKE, RDPKRU/WRPKRU, the PK check in mmu/).  PKRU is
+ * XSAVE state component 9 (SDM vol. 1, 13.5.7), saved and restored by the
+ * XSAVE family in fxsave.c, so PKU and XSAVE are advertised together. */
+#define SOFT_MODEL_PKU 1
+/* XSAVE with XCR0 = x87|SSE|PKRU (no AVX): XSAVE XRSTOR XSAVEOPT XSAVEC,
  * XGETBV (ECX=0 and 1), XSETBV, CR4.OSXSAVE, CPUID leaf 0xD (fxsave.c,
  * exec_sys.c), and XSAVES/XRSTORS with IA32_XSS (sys_msr.c), which has no
  * supervisor component to enable. */
 #define SOFT_MODEL_XSAVE 1
 #define SOFT_MODEL_XSAVES 1
-/* XCR0 bits the model supports (SDM vol. 1, 13.3): x87 and SSE. */
-#define SOFT_XCR0_SUPPORTED 0x3ULL
+/* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE and, with
+ * PKU, PKRU (bit 9). */
+#define SOFT_XCR0_PKRU (1ULL << 9)
+#define SOFT_XCR0_SUPPORTED (0x3ULL | (SOFT_MODEL_PKU ? SOFT_XCR0_PKRU : 0))
 /* IA32_XSS bits the model supports: no supervisor state components. */
 #define SOFT_XSS_SUPPORTED 0x0ULL
-/* Protection keys (CR4.PKE, RDPKRU/WRPKRU, the PK check in mmu/).  With
- * XSAVE advertised the manual makes PKRU XSAVE state component 9 (leaf 0xD
- * EAX bit 9, saved and restored by XSAVE/XRSTOR), which fxsave.c does not
- * implement yet, so PKU is advertised only while XSAVE is not.  TODO: add
- * component 9 to the XSAVE model, then advertise both. */
-#define SOFT_MODEL_PKU (!SOFT_MODEL_XSAVE)
+/* XSAVE area layout (SDM vol. 1, 13.4-13.5; CPUID leaf 0xD): the 512-byte
+ * legacy area, the 64-byte header at 512, and PKRU (8 bytes: PKRU, then 4
+ * reserved bytes) at 2688 in the standard format.  In the compacted format
+ * components 2..8, which the model lacks, take no room, so PKRU follows the
+ * header at 576 (its sub-leaf's ECX[1], 64-byte alignment, is 0). */
+#define SOFT_XSAVE_LEGACY_HDR_SIZE 576
+#define SOFT_XSAVE_PKRU_OFFSET 2688
+#define SOFT_XSAVE_PKRU_SIZE 8
 
 struct soft_cpu;
 struct soft_cpuid_regs {

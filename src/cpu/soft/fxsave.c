@@ -1,12 +1,13 @@
-/* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87 and SSE components
- * only: the guest's XCR0 can enable no more, SOFT_XCR0_SUPPORTED).
+/* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87, SSE and PKRU
+ * components: the guest's XCR0 can enable no more, SOFT_XCR0_SUPPORTED).
  *
  * Everything here is plain C on the guest's state and guest memory: the
  * image the guest sees is built from RFBM = XCR0 & EDX:EAX (SDM vol. 1,
  * 13.7-13.10) and nothing depends on the host's XCR0 or XSAVE layout (a
  * host with AVX-512 has a much larger area; the guest never sees it).
- * The only host buffers are FXIMG_SIZE (512-byte legacy area) and a 64-byte
- * header on the stack, filled and written by offset and size constants.
+ * The only host buffers are FXIMG_SIZE (512-byte legacy area), a 64-byte
+ * header and the 8-byte PKRU component on the stack, filled and written by
+ * offset and size constants.
  *
  * XINUSE (SDM vol. 1, 13.6) is modelled as always set for the components
  * XCR0 enables: the manual allows a processor to report a component as in
@@ -16,11 +17,13 @@
 
 #include "cpuid.h"
 #include "sse_common.h"
+#include "sys.h"
 #include "x87_image.h"
 
 #define CR4_OSXSAVE (1ULL << 18)
 #define XFEATURE_X87 1u
 #define XFEATURE_SSE 2u
+#define XFEATURE_PKRU SOFT_XCR0_PKRU
 #define XSAVE_HDR 512
 #define XCOMP_BV_COMPACT (1ULL << 63)
 
@@ -149,10 +152,20 @@ static uint64_t xs_xinuse(const struct soft_cpu *cpu)
 	return cpu->xcr0 & SOFT_XCR0_SUPPORTED;
 }
 
+/* PKRU's offset in an image: 2688 in the standard format; in the compacted
+ * format the offset of component 9 is 576 plus the sizes of the components
+ * 2..8 present in XCOMP_BV (SDM vol. 1, 13.4.3), of which the model has
+ * none (XCOMP_BV is a subset of XCR0), so 576. */
+static uint64_t xs_pkru_offset(bool compacted)
+{
+	return compacted ? SOFT_XSAVE_LEGACY_HDR_SIZE : SOFT_XSAVE_PKRU_OFFSET;
+}
+
 /* compact: XSAVEC also writes XCOMP_BV (bit 63 | RFBM) and sets XSTATE_BV
- * to RFBM & XINUSE.  With only the x87 and SSE components, which live in
- * the legacy area, both formats have the same layout.  The legacy area is
- * written piecewise, first access first, so a fault hits the same address
+ * to RFBM & XINUSE.  The x87 and SSE components live in the legacy area,
+ * at the same place in both formats; PKRU (component 9, 8 bytes: PKRU and
+ * 4 zero bytes) is at xs_pkru_offset().  The area is written piecewise in
+ * component order, first access first, so a fault hits the same address
  * as on hardware; bytes not saved are left alone.  Only XSTATE_BV (and
  * XCOMP_BV for XSAVEC) of the header is written (SDM vol. 1, 13.7, 13.10). */
 static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact)
@@ -180,6 +193,12 @@ static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact
 	uint8_t hdr[16];
 	if ((r = soft_read(cpu, la + XSAVE_HDR, hdr, 8)))
 		return r;
+	if (rfbm & XFEATURE_PKRU) {
+		uint8_t pk[SOFT_XSAVE_PKRU_SIZE] = { 0 };
+		memcpy(pk, &cpu->pkru, 4);
+		if ((r = soft_write(cpu, la + xs_pkru_offset(compact), pk, sizeof(pk))))
+			return r;
+	}
 	uint64_t bv;
 	memcpy(&bv, hdr, 8);
 	uint64_t inuse = rfbm & xs_xinuse(cpu);
@@ -209,7 +228,8 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 		return soft_gp0(cpu);
 	/* "#GP(0) If bit i of XSTATE_BV is 1 and bit i of XCR0 is 0" (standard
 	 * form); compacted form: XCOMP_BV[62:0] must be a subset of XCR0 and
-	 * XSTATE_BV a subset of XCOMP_BV. */
+	 * XSTATE_BV a subset of XCOMP_BV.  XCR0 holds only supported bits
+	 * (x87, SSE, PKRU), so these also refuse every other component. */
 	if (bv & ~cpu->xcr0)
 		return soft_gp0(cpu);
 	if (compacted) {
@@ -228,6 +248,12 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 	uint64_t rfbm = xs_rfbm(cpu);
 	uint8_t img[FXIMG_SIZE];
 	if ((r = soft_read(cpu, la, img, 416)))
+		return r;
+	/* PKRU is read before any state changes, so a fault on its bytes
+	 * leaves the processor state as it was. */
+	bool load_pkru = (rfbm & XFEATURE_PKRU) && (bv & XFEATURE_PKRU);
+	uint32_t pkru = 0;
+	if (load_pkru && (r = soft_read(cpu, la + xs_pkru_offset(compacted), &pkru, 4)))
 		return r;
 	uint32_t mxcsr;
 	memcpy(&mxcsr, img + FXIMG_MXCSR, 4);
@@ -254,6 +280,10 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 		cpu->mxcsr = mxcsr;
 	else if (compacted && (rfbm & XFEATURE_SSE))
 		cpu->mxcsr = 0x1f80;
+	/* PKRU: from the image if XSTATE_BV[9], else its initial value 0
+	 * (SDM vol. 1, 13.5.7); a change acts as WRPKRU's does on the TLB. */
+	if (rfbm & XFEATURE_PKRU)
+		sys_pkru_load(cpu, pkru);
 	return SOFT_OK;
 }
 

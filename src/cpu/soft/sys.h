@@ -125,6 +125,10 @@ int sys_check_return_ss(struct soft_cpu *cpu, uint16_t sel, unsigned rpl, bool t
 /* TLB maintenance through cpu->sys (and the core's own code cache). */
 void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la);
 
+/* PKRU = v, as WRPKRU and XRSTOR/XRSTORS (component 9) load it: a change
+ * flushes the TLB, whose cached rights include the key check (sys_prot.c). */
+void sys_pkru_load(struct soft_cpu *cpu, uint32_t v);
+
 /* ---- task switching (sys_task.c), legacy protected mode only ---- */
 enum sys_task_src { SYS_TASK_JMP, SYS_TASK_CALL, SYS_TASK_IRET, SYS_TASK_INT };
 /* Far JMP/CALL whose selector names an available TSS or a task gate (d: its

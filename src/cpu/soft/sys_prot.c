@@ -42,6 +42,15 @@ int soft_exec_rdpkru(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_OK;
 }
 
+void sys_pkru_load(struct soft_cpu *cpu, uint32_t v)
+{
+	if (v != cpu->pkru) {
+		cpu->pkru = v;
+		if (cpu->sys && cpu->sys->tlb_flush)
+			cpu->sys->tlb_flush(cpu->sys->opaque, SOFT_FLUSH_ALL, 0);
+	}
+}
+
 /* WRPKRU: #UD unless CR4.PKE; #GP(0) if ECX or EDX != 0; PKRU = EAX.  The
  * TLB caches rights that include the key check, so it is flushed. */
 int soft_exec_wrpkru(struct soft_cpu *cpu, const struct x86_insn *in)
@@ -51,11 +60,6 @@ int soft_exec_wrpkru(struct soft_cpu *cpu, const struct x86_insn *in)
 		return soft_ud(cpu);
 	if ((uint32_t)cpu->gpr[GPR_RCX] || (uint32_t)cpu->gpr[GPR_RDX])
 		return soft_gp0(cpu);
-	uint32_t v = (uint32_t)cpu->gpr[GPR_RAX];
-	if (v != cpu->pkru) {
-		cpu->pkru = v;
-		if (cpu->sys && cpu->sys->tlb_flush)
-			cpu->sys->tlb_flush(cpu->sys->opaque, SOFT_FLUSH_ALL, 0);
-	}
+	sys_pkru_load(cpu, (uint32_t)cpu->gpr[GPR_RAX]);
 	return SOFT_OK;
 }

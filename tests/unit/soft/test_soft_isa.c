@@ -2,7 +2,8 @@
  * BMI2: VEX.L, VEX.vvvv, VEX.W by mode, prefixes before VEX), their
  * execution in real/protected/long mode, the CPUID model (leaf 0xD, the
  * feature bits, OSXSAVE following CR4), XSAVE honouring XCR0, XSETBV's
- * rules, XSAVES/XRSTORS and IA32_XSS, RDRAND's flags and RDPID.  Differential coverage against the host
+ * rules, XSAVES/XRSTORS and IA32_XSS, PKRU as XSAVE component 9 in both
+ * formats, RDRAND's flags and RDPID.  Differential coverage against the host
  * is in tests/diff; these pin down what the host cannot show. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,17 +215,42 @@ static void test_cpuid_model(void **state)
 	soft_cpuid(&e->c, 7, 0, &r);
 	assert_int_equal(r.ebx & 0xc0108, 0xc0108); /* BMI1 BMI2 RDSEED ADX */
 	assert_true(r.ecx & (1u << 22));          /* RDPID */
+	assert_true(r.ecx & (1u << 3));           /* PKU, with XSAVE */
+	assert_false(r.ecx & (1u << 4));          /* OSPKE: CR4.PKE is clear */
+	/* leaf 0xD with XCR0 = 1 (reset): x87|SSE|PKRU supported; EBX = the
+	 * standard size for XCR0 (576), ECX = the maximum (2688 + 8) */
 	soft_cpuid(&e->c, 0xd, 0, &r);
-	assert_int_equal(r.eax, 3);
+	assert_int_equal(r.eax, 0x203);
 	assert_int_equal(r.ebx, 576);
-	assert_int_equal(r.ecx, 576);
+	assert_int_equal(r.ecx, 2696);
 	assert_int_equal(r.edx, 0);
 	soft_cpuid(&e->c, 0xd, 1, &r);
 	assert_int_equal(r.eax, 0xf); /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
 	assert_int_equal(r.ebx, 576);
 	assert_int_equal(r.ecx | r.edx, 0); /* no IA32_XSS bits */
-	soft_cpuid(&e->c, 0xd, 2, &r);
-	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	/* XCR0 = x87|SSE|PKRU: standard 2696, compacted 576 + 8 */
+	e->c.xcr0 = 0x203;
+	soft_cpuid(&e->c, 0xd, 0, &r);
+	assert_int_equal(r.ebx, 2696);
+	assert_int_equal(r.ecx, 2696);
+	soft_cpuid(&e->c, 0xd, 1, &r);
+	assert_int_equal(r.ebx, 584);
+	/* sub-leaf 9 (PKRU): size 8, offset 2688, user, not 64-byte aligned */
+	soft_cpuid(&e->c, 0xd, 9, &r);
+	assert_int_equal(r.eax, 8);
+	assert_int_equal(r.ebx, 2688);
+	assert_int_equal(r.ecx, 0);
+	assert_int_equal(r.edx, 0);
+	/* components the model lacks: all zero */
+	for (uint32_t sub = 2; sub < 64; sub++) {
+		if (sub == 9)
+			continue;
+		soft_cpuid(&e->c, 0xd, sub, &r);
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	}
+	e->c.cr4 |= 1ULL << 22; /* CR4.PKE */
+	soft_cpuid(&e->c, 7, 0, &r);
+	assert_true(r.ecx & (1u << 4)); /* OSPKE */
 	soft_cpuid(&e->c, 0x80000001u, 0, &r);
 	assert_true(r.ecx & (1u << 5));  /* ABM */
 	assert_true(r.edx & (1u << 27)); /* RDTSCP */
@@ -314,6 +340,143 @@ static void test_xsave_xcr0(void **state)
 	env_free(e);
 }
 
+static uint64_t ram64(const struct env *e, uint64_t a)
+{
+	uint64_t v;
+	memcpy(&v, e->m.ram + a, 8);
+	return v;
+}
+
+/* PKRU, XSAVE state component 9 (SDM vol. 1, 13.5.7): XSETBV accepts XCR0
+ * bit 9; XSAVE/XSAVEOPT store it at 2688, XSAVEC/XSAVES at 576 (no
+ * components 2..8); XRSTOR/XRSTORS load it when XSTATE_BV[9], else PKRU =
+ * 0; RFBM[9] = 0 leaves both the image and PKRU alone. */
+static void test_xsave_pkru(void **state)
+{
+	(void)state;
+	struct env *e = env_new(SOFT_MODE_64);
+	e->c.cr4 |= CR4_OSXSAVE | X86_CR4_OSFXSR;
+	/* xsetbv: bit 9 accepted with x87 (and SSE); never without bit 0, and
+	 * bit 10 is reserved */
+	e->c.gpr[GPR_RCX] = 0;
+	e->c.gpr[GPR_RDX] = 0;
+	e->c.gpr[GPR_RAX] = 0x201;
+	assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
+	assert_int_equal(e->c.xcr0, 0x201);
+	e->c.gpr[GPR_RAX] = 0x200;
+	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
+	e->c.gpr[GPR_RAX] = 0x603;
+	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
+	assert_int_equal(e->c.xcr0, 0x201);
+	e->c.gpr[GPR_RAX] = 0x203;
+	assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
+	assert_int_equal(e->c.xcr0, 0x203);
+	/* XGETBV(1) = XCR0 & XINUSE = 0x203 */
+	e->c.gpr[GPR_RCX] = 1;
+	assert_int_equal(step1(e, "\x0f\x01\xd0", 3), SOFT_OK);
+	assert_int_equal(e->c.gpr[GPR_RAX], 0x203);
+
+	/* xsave [rbx], RFBM = 0x203: PKRU and 4 zero bytes at 2688 */
+	e->c.pkru = 0x12345678;
+	memset(e->m.ram + DATA, 0xaa, 4096);
+	memset(e->m.ram + DATA + 512, 0, 64);
+	e->c.gpr[GPR_RBX] = DATA;
+	e->c.gpr[GPR_RAX] = 0x203;
+	assert_int_equal(step1(e, "\x0f\xae\x23", 3), SOFT_OK);
+	assert_int_equal(ram64(e, DATA + 512), 0x203);
+	assert_int_equal(ram64(e, DATA + 2688), 0x12345678);
+	assert_int_equal(e->m.ram[DATA + 2696], 0xaa);
+	assert_int_equal(e->m.ram[DATA + 2687], 0xaa);
+	/* xrstor of it restores PKRU */
+	e->c.pkru = 0;
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 0x12345678);
+	/* RFBM[9] = 0 (EAX = 3): xsave leaves the PKRU bytes, xrstor PKRU */
+	e->m.ram[DATA + 2688] = 0x55;
+	e->c.gpr[GPR_RAX] = 3;
+	assert_int_equal(step1(e, "\x0f\xae\x23", 3), SOFT_OK);
+	assert_int_equal(e->m.ram[DATA + 2688], 0x55);
+	assert_int_equal(ram64(e, DATA + 512), 0x203); /* XSTATE_BV[9] kept */
+	e->c.pkru = 7;
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 7);
+	/* XSTATE_BV[9] = 0 with RFBM[9] = 1: PKRU takes its initial value 0 */
+	e->c.gpr[GPR_RAX] = 0x203;
+	e->m.ram[DATA + 513] = 0;
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 0);
+	/* xsaveopt: the same image as xsave */
+	e->c.pkru = 0xcafe0001;
+	assert_int_equal(step1(e, "\x0f\xae\x33", 3), SOFT_OK);
+	assert_int_equal(ram64(e, DATA + 2688), 0xcafe0001);
+	assert_int_equal(ram64(e, DATA + 512), 0x203);
+
+	/* xsavec [rbx]: compacted, PKRU right after the header at 576 */
+	memset(e->m.ram + DATA, 0xaa, 4096);
+	e->c.pkru = 0x87654321;
+	assert_int_equal(step1(e, "\x0f\xc7\x23", 3), SOFT_OK);
+	assert_int_equal(ram64(e, DATA + 512), 0x203);
+	assert_int_equal(ram64(e, DATA + 520), 0x8000000000000203ULL);
+	assert_int_equal(ram64(e, DATA + 576), 0x87654321);
+	assert_int_equal(e->m.ram[DATA + 584], 0xaa);
+	assert_int_equal(e->m.ram[DATA + 2688], 0xaa);
+	/* xrstor of the compacted image (header bytes 16..63 must be zero) */
+	memset(e->m.ram + DATA + 528, 0, 48);
+	e->c.pkru = 0;
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 0x87654321);
+	/* xrstors too; XSTATE_BV[9] = 0 there: init */
+	e->c.pkru = 0;
+	assert_int_equal(step1(e, "\x0f\xc7\x1b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 0x87654321);
+	e->m.ram[DATA + 513] = 0;
+	assert_int_equal(step1(e, "\x0f\xc7\x1b", 3), SOFT_OK);
+	assert_int_equal(e->c.pkru, 0);
+	/* XSTATE_BV[9] without XCOMP_BV[9]: #GP(0) */
+	e->m.ram[DATA + 513] = 2;
+	e->m.ram[DATA + 521] = 0;
+	expect_vec(e, "\x0f\xae\x2b", 3, X86_EXC_GP);
+	/* xsaves: the XSAVEC image (IA32_XSS = 0) */
+	memset(e->m.ram + DATA, 0xaa, 4096);
+	e->c.pkru = 0x0c;
+	assert_int_equal(step1(e, "\x0f\xc7\x2b", 3), SOFT_OK);
+	assert_int_equal(ram64(e, DATA + 576), 0x0c);
+	assert_int_equal(ram64(e, DATA + 520), 0x8000000000000203ULL);
+
+	/* XSTATE_BV[9] with XCR0[9] = 0: #GP(0) */
+	memset(e->m.ram + DATA + 512, 0, 64);
+	e->m.ram[DATA + 513] = 2;
+	e->c.xcr0 = 3;
+	expect_vec(e, "\x0f\xae\x2b", 3, X86_EXC_GP);
+	e->c.xcr0 = 0x203;
+
+	/* The whole area is checked: an area whose PKRU bytes lie past the end
+	 * of memory faults, and XRSTOR then changes no state */
+	uint64_t top = MEM - 1024;
+	memset(e->m.ram + top, 0, 1024);
+	e->m.ram[top + 512] = 3;
+	e->m.ram[top + 513] = 2;
+	e->m.ram[top + 24] = 0x80; /* MXCSR 0x1f80 */
+	e->m.ram[top + 25] = 0x1f;
+	e->c.gpr[GPR_RBX] = top;
+	e->c.xmm[0].b[0] = 0x5a;
+	e->c.pkru = 0x44;
+	expect_vec(e, "\x0f\xae\x2b", 3, X86_EXC_PF);
+	assert_int_equal(e->c.exc.cr2, top + 2688);
+	assert_int_equal(e->c.pkru, 0x44);
+	assert_int_equal(e->c.xmm[0].b[0], 0x5a);
+	/* without RFBM[9] it fits */
+	e->c.gpr[GPR_RAX] = 3;
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	assert_int_equal(e->c.xmm[0].b[0], 0);
+	assert_int_equal(e->c.pkru, 0x44);
+	/* xsave there with RFBM[9]: #PF on the PKRU bytes */
+	e->c.gpr[GPR_RAX] = 0x203;
+	expect_vec(e, "\x0f\xae\x23", 3, X86_EXC_PF);
+	assert_int_equal(e->c.exc.cr2, top + 2688);
+	env_free(e);
+}
+
 static void test_rand_rdpid(void **state)
 {
 	(void)state;
@@ -369,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_vex_exec_modes),
 		cmocka_unit_test(test_cpuid_model),
 		cmocka_unit_test(test_xsave_xcr0),
+		cmocka_unit_test(test_xsave_pkru),
 		cmocka_unit_test(test_rand_rdpid),
 		cmocka_unit_test(test_adx_16bit),
 	};
