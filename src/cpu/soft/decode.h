@@ -2,11 +2,9 @@
  *
  * Used by the interpreter, (later) the translator, MMIO instruction
  * emulation and trace disassembly.  Decoding is pure: bytes in, struct out,
- * no CPU state besides the mode.  Opcode tables (decode_table.c) are written
- * in the Intel manual's notation: one row per opcode,
- *     [0x00] = OP("add", ALU_ADD, Eb, Gb, alu)
- * i.e. mnemonic, row flags/arg, operands (up to 4), handler short name
- * (the row calls soft_exec_<name>). */
+ * no CPU state besides the mode.  The opcode tables (decode_table.c) are
+ * written in the Intel manual's notation; how to write a row is documented
+ * in ONE place: docs/soft-cpu.md, "Adding an instruction". */
 #ifndef RINGVM_SOFT_DECODE_H
 #define RINGVM_SOFT_DECODE_H
 
@@ -15,6 +13,10 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#ifndef X86_INSN_SCAN
+/* enum x86_insn_id, generated from decode_table.c (gen_insn_ids.py) */
+#include "src/cpu/soft/x86_insn_id.h"
+#endif
 
 #define X86_MAX_INSN_LEN 15
 
@@ -126,6 +128,7 @@ enum {
 
 struct x86_opdesc {
 	const char *mnem;
+	uint16_t id;    /* enum x86_insn_id (0 = X86_I_INVALID for non-instruction rows) */
 	soft_exec_fn exec;
 	const struct x86_opdesc *sub;
 	uint16_t opnd[4];
@@ -153,6 +156,7 @@ struct x86_insn {
 	uint8_t seg;                /* effective segment of the memory operand */
 	uint8_t rex;                /* REX low nibble WRXB (0 without REX) */
 	uint8_t nprefixes;          /* legacy prefix bytes (incl. REX) */
+	uint16_t id;                /* enum x86_insn_id of the row (X86_I_INVALID unless X86_DEC_OK) */
 
 	/* ModRM, with REX.R / REX.B applied to reg / rm */
 	bool has_modrm;
@@ -201,11 +205,25 @@ extern const struct x86_opdesc x86_table_1byte[256];
 extern const struct x86_opdesc x86_table_0f[256];
 extern const struct x86_opdesc x86_table_0f38[256];
 extern const struct x86_opdesc x86_table_0f3a[256];
+/* Rows the decoder picks outside the tables: MOVSXD (63 in 64-bit mode) and
+ * every VEX/EVEX/XOP encoding (decoded for length). */
+extern const struct x86_opdesc x86_row_movsxd;
+extern const struct x86_opdesc x86_row_vex;
 
 /* Format "mnemonic" (best effort) for traces: writes at most n bytes. */
 int x86_insn_format(const struct x86_insn *in, char *buf, size_t n);
 
-/* Declare every handler named by the tables: int soft_exec_<name>(...). */
+#ifndef X86_INSN_SCAN
+/* The name of an instruction identity ("add", "movaps"; "?" if out of range). */
+static inline const char *x86_insn_name(unsigned id)
+{
+	return id < X86_I_COUNT ? x86_insn_names[id] : "?";
+}
+#endif
+
+/* Prototypes of every handler the tables name: int soft_exec_<name>(...).
+ * There is no default: a row naming a handler that nobody defines is a link
+ * error.  Rows that must raise #UD name the handler "ud" explicitly. */
 #define H(name) int soft_exec_##name(struct soft_cpu *cpu, const struct x86_insn *in);
 #include "handlers.def"
 #include "sse_handlers.def"

@@ -1,16 +1,13 @@
 /* Opcode tables in the Intel manual's notation (SDM vol. 2, appendix A).
  *
- *   OP(mnemonic, handler, flags, operands...)      one instruction row
- *   OPA(mnemonic, handler, flags, arg, operands...) with a handler constant
- *   GRP(r0..r7)            ModRM.reg group
- *   GRPM(m0..m7, r0..r7)   ModRM.reg group split by mod (memory / register)
- *   RMT(r0..r7)            ModRM.rm selection (register forms of a group)
- *   PFX(none, 66, F3, F2)  mandatory-prefix variants
- *   ___                    invalid (#UD)
- *
- * Operand notation: letter = addressing method, suffix = size (Eb Ev Gv Ib
- * Iz Jz M Vps Wps ...).  A row's handler is soft_exec_<handler>; handlers not
- * yet written resolve to a weak #UD stub (handlers_weak.c). */
+ * How to write a row (argument order of OP/OPA, operand notation, flags,
+ * #UD rows, instruction identities): docs/soft-cpu.md, "Adding an
+ * instruction".  In short: OP(mnemonic, handler, flags, operands...); the
+ * row calls soft_exec_<handler>, which must exist (a link error otherwise);
+ * rows that must raise #UD name the handler "ud" and say why in a comment.
+ * Each row's identity (enum x86_insn_id, X86_I_<MNEMONIC>) is generated from
+ * this file at build time by gen_insn_ids.py: the mnemonic must be a
+ * lowercase identifier, the same for every form of one instruction. */
 #include "decode.h"
 
 #define O(k, s) X86_OPND(OK_##k, OS_##s)
@@ -102,9 +99,20 @@
 #define Qpi O(Q, pi)
 #define Nq O(N, q)
 
+/* Each expansion of OPA takes the next __COUNTER__ value; gen_insn_ids.py
+ * maps that number to the row's identity (X86_ROW_ID_<n>, from the same
+ * expansion of this file with -DX86_INSN_SCAN). */
+#ifdef X86_INSN_SCAN
+#define X86_ROW_ID(n) X86_SCAN_ROW n
+#else
+#include "src/cpu/soft/decode_table_ids.h"
+#define X86_ROW_ID(n) X86_ROW_ID_(n)
+#define X86_ROW_ID_(n) X86_ROW_ID_##n
+#endif
+
 #define OPA(m, h, fl, a, ...) \
-	{ .mnem = (m), .exec = soft_exec_##h, .type = ROW_INSN, .flags = (fl), \
-	  .arg = (a), .opnd = { __VA_ARGS__ } }
+	{ .mnem = (m), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, .type = ROW_INSN, \
+	  .flags = (fl), .arg = (a), .opnd = { __VA_ARGS__ } }
 #define OP(m, h, fl, ...) OPA(m, h, fl, 0, __VA_ARGS__)
 #define ___ { .type = ROW_INVALID }
 #define GRP(...) { .type = ROW_GROUP, .sub = (const struct x86_opdesc[8]){ __VA_ARGS__ } }
@@ -112,7 +120,8 @@
 #define RMT(...) { .type = ROW_RM, .sub = (const struct x86_opdesc[8]){ __VA_ARGS__ } }
 #define PFX(a, b, c, d) { .type = ROW_PREFIX, .sub = (const struct x86_opdesc[4]){ a, b, c, d } }
 #define ESC { .type = ROW_ESCAPE }
-#define X87(h) { .mnem = "x87", .exec = soft_exec_##h, .type = ROW_X87, .flags = F_MODRM }
+#define X87(h) { .mnem = ("x87"), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, \
+	.type = ROW_X87, .flags = F_MODRM }
 
 /* ALU ops: arg of the alu_* handlers (= the /reg of group 1). */
 enum { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
@@ -182,7 +191,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0x6d] = OP("ins", ins, F_REP, Yz, DX),
 	[0x6e] = OP("outsb", outs, F_REP, DX, Xb),
 	[0x6f] = OP("outs", outs, F_REP, DX, Xz),
-	[0x70] = CC16("j", jcc, F_F64 | F_BRANCH, Jb),
+	[0x70] = CC16("jcc", jcc, F_F64 | F_BRANCH, Jb),
 	[0x80] = GRP1(Eb, Ib),
 	[0x81] = GRP1(Ev, Iz),
 	[0x82] = { .type = ROW_GROUP, .flags = F_I64, .sub = (const struct x86_opdesc[8]){
@@ -244,6 +253,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0xc3] = OP("ret", ret, F_F64 | F_BRANCH),
 	[0xc4] = OP("les", lseg, F_I64 | F_STOP, Gz, Mp),  /* VEX3 in 64-bit mode / mod=3 */
 	[0xc5] = OP("lds", lseg, F_I64 | F_STOP, Gz, Mp),  /* VEX2 */
+	/* XABORT/XBEGIN (and XEND/XTEST in 0F 01): #UD, no RTM in the model (CPUID.7.0:EBX.RTM[11]=0) */
 	[0xc6] = GRPM(OP("mov", mov_ei, 0, Eb, Ib), ___, ___, ___, ___, ___, ___, ___,
 		      OP("mov", mov_ei, 0, Eb, Ib), ___, ___, ___, ___, ___, ___,
 		      RMT(OP("xabort", ud, 0, Ib), ___, ___, ___, ___, ___, ___, ___)),
@@ -310,7 +320,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 };
 
 /* VEX/EVEX-encoded instructions: decoded for length, executed as #UD. */
-const struct x86_opdesc x86_row_vex = OP("(vex)", vex, F_STOP);
+const struct x86_opdesc x86_row_vex = OP("vex", vex, F_STOP);
 
 /* MOVSXD replaces ARPL in 64-bit mode (decode.c picks it). */
 const struct x86_opdesc x86_row_movsxd = OP("movsxd", movsxd, 0, Gv, Ed);
@@ -327,6 +337,8 @@ const struct x86_opdesc x86_row_movsxd = OP("movsxd", movsxd, 0, Gv, Ed);
 const struct x86_opdesc x86_table_0f[256] = {
 	[0x00] = GRP(OP("sldt", sldt, 0, Ev), OP("str", str, 0, Ev), OP("lldt", lldt, 0, Ew),
 		     OP("ltr", ltr, 0, Ew), OP("verr", verr, 0, Ew), OP("verw", verw, 0, Ew), ___, ___),
+	/* 0F 01 #UD rows: CLAC/STAC (no SMAP: CPUID.7.0:EBX[20]=0), ENCLS/ENCLU (no SGX),
+	 * XEND/XTEST (no RTM), RDPKRU/WRPKRU (no PKU: CPUID.7.0:ECX[3]=0) */
 	[0x01] = GRPM(OP("sgdt", sgdt, 0, Ms), OP("sidt", sidt, 0, Ms), OP("lgdt", lgdt, 0, Ms),
 		      OP("lidt", lidt, 0, Ms), OP("smsw", smsw, 0, Mw), ___,
 		      OP("lmsw", lmsw, F_STOP, Mw), OP("invlpg", invlpg, F_STOP, Mb),
@@ -348,7 +360,7 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x07] = OP("sysret", sysret, F_BRANCH | F_STOP),
 	[0x08] = OP("invd", invd, 0),
 	[0x09] = OP("wbinvd", wbinvd, 0),
-	[0x0b] = OP("ud2", ud, 0),
+	[0x0b] = OP("ud2", ud, 0),                         /* UD0/UD1/UD2 raise #UD by definition */
 	[0x0d] = GRPM(OP("prefetch", prefetch, 0, Mb), OP("prefetchw", prefetch, 0, Mb),
 		      OP("prefetchwt1", prefetch, 0, Mb), OP("prefetch", prefetch, 0, Mb),
 		      OP("prefetch", prefetch, 0, Mb), OP("prefetch", prefetch, 0, Mb),
@@ -392,10 +404,10 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x33] = OP("rdpmc", rdpmc, 0),
 	[0x34] = OP("sysenter", sysenter, F_BRANCH | F_STOP),
 	[0x35] = OP("sysexit", sysexit, F_BRANCH | F_STOP),
-	[0x37] = PFX(OP("getsec", getsec, 0), ___, ___, ___),
+	[0x37] = PFX(OP("getsec", ud, 0), ___, ___, ___),   /* #UD: no SMX in the model (CPUID.1:ECX.SMX=0, CR4.SMXE=0) */
 	[0x38] = ESC,
 	[0x3a] = ESC,
-	[0x40] = CC16("cmov", cmov, 0, Gv, Ev),
+	[0x40] = CC16("cmovcc", cmov, 0, Gv, Ev),
 	[0x50] = PFX(OP("movmskps", movmskps, F_SSE, Gy, Ux), OP("movmskpd", movmskpd, F_SSE, Gy, Ux), ___, ___),
 	[0x51] = PSD(sqrt),
 	[0x52] = PFX(OP("rsqrtps", rsqrtps, F_SSE, Vps, Wps), ___, OP("rsqrtss", rsqrtss, F_SSE, Vss, Wss), ___),
@@ -429,8 +441,8 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x72] = GRPM(___, ___, ___, ___, ___, ___, ___, ___,
 		      ___, ___, SHIFTI(psrld), ___, SHIFTI(psrad), ___, SHIFTI(pslld), ___),
 	[0x73] = GRPM(___, ___, ___, ___, ___, ___, ___, ___,
-		      ___, ___, SHIFTI(psrlq), X66(psrldq_i, Ux, Ib), ___, ___, SHIFTI(psllq),
-		      X66(pslldq_i, Ux, Ib)),
+		      ___, ___, SHIFTI(psrlq), PFX(___, OP("psrldq", psrldq_i, F_SSE, Ux, Ib), ___, ___), ___, ___, SHIFTI(psllq),
+		      PFX(___, OP("pslldq", pslldq_i, F_SSE, Ux, Ib), ___, ___)),
 	[0x74] = MX(pcmpeqb), [0x75] = MX(pcmpeqw), [0x76] = MX(pcmpeqd),
 	[0x77] = PFX(OP("emms", emms, F_SSE), ___, ___, ___),
 	[0x78] = PFX(OP("vmread", vmx, 0, Ey, Gy), ___, ___, ___),
@@ -441,8 +453,8 @@ const struct x86_opdesc x86_table_0f[256] = {
 		     OP("movq", movq_load, F_SSE, Vx, Wq), ___),
 	[0x7f] = PFX(OP("movq", mmx_movq_store, F_SSE, Qq, Pq), OP("movdqa", movdqa_st, F_SSE, Wx, Vx),
 		     OP("movdqu", movdqu_st, F_SSE, Wx, Vx), ___),
-	[0x80] = CC16("j", jcc, F_F64 | F_BRANCH, Jz),
-	[0x90] = CC16("set", setcc, 0, Eb),
+	[0x80] = CC16("jcc", jcc, F_F64 | F_BRANCH, Jz),
+	[0x90] = CC16("setcc", setcc, 0, Eb),
 	[0xa0] = OP("push", push_seg, F_D64, FS),
 	[0xa1] = OP("pop", pop_seg, F_D64, FS),
 	[0xa2] = OP("cpuid", cpuid, 0),
@@ -451,7 +463,7 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0xa5] = OP("shld", shld, 0, Ev, Gv, CL),
 	[0xa8] = OP("push", push_seg, F_D64, GS),
 	[0xa9] = OP("pop", pop_seg, F_D64, GS),
-	[0xaa] = OP("rsm", rsm, F_STOP),
+	[0xaa] = OP("rsm", ud, F_STOP),                    /* #UD: outside SMM (there is no SMM in the model) */
 	[0xab] = OPA("bts", bt_eg, F_LOCK, 1, Ev, Gv),
 	[0xac] = OP("shrd", shrd, 0, Ev, Gv, Ib),
 	[0xad] = OP("shrd", shrd, 0, Ev, Gv, CL),
@@ -461,12 +473,14 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(OP("stmxcsr", stmxcsr, 0, Md), ___, ___, ___),
 		      PFX(OP("xsave", xsave, 0, M), ___, ___, ___),
 		      PFX(OP("xrstor", xrstor, 0, M), ___, ___, ___),
-		      PFX(OP("xsaveopt", xsaveopt, 0, M), OP("clwb", clflush, 0, Mb), ___, ___),
-		      PFX(OP("clflush", clflush, 0, Mb), OP("clflushopt", clflush, 0, Mb), ___, ___),
-		      PFX(___, ___, OP("rdfsbase", rdfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("rdgsbase", rdfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("wrfsbase", wrfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("wrgsbase", wrfsbase, F_O64, Ry), ___),
+		      /* CLWB/CLFLUSHOPT: #UD, CPUID.7.0:EBX.CLWB[24]/CLFLUSHOPT[23] are clear */
+		      PFX(OP("xsaveopt", xsaveopt, 0, M), OP("clwb", ud, 0, Mb), ___, ___),
+		      PFX(OP("clflush", clflush, 0, Mb), OP("clflushopt", ud, 0, Mb), ___, ___),
+		      /* RD/WR FS/GS BASE: #UD, no FSGSBASE in the model (CPUID.7.0:EBX[0]=0, CR4.FSGSBASE=0) */
+		      PFX(___, ___, OP("rdfsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("rdgsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("wrfsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("wrgsbase", ud, F_O64, Ry), ___),
 		      ___,
 		      PFX(OP("lfence", fence, F_MODRM), ___, ___, ___),
 		      PFX(OP("mfence", fence, F_MODRM), ___, ___, ___),
@@ -506,8 +520,10 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(OP("vmptrld", vmx, 0, Mq), OP("vmclear", vmx, 0, Mq), OP("vmxon", vmx, 0, Mq), ___),
 		      PFX(OP("vmptrst", vmx, 0, Mq), ___, ___, ___),
 		      ___, ___, ___, ___, ___, ___,
-		      PFX(OP("rdrand", rdrand, 0, Rv), OP("rdrand", rdrand, F_66OSZ, Rv), ___, ___),
-		      PFX(OP("rdseed", rdseed, 0, Rv), OP("rdseed", rdseed, F_66OSZ, Rv), OP("rdpid", rdpid, F_NOREX_W, Ry), ___)),
+		      /* RDRAND/RDSEED/RDPID: #UD, not in the model yet (CPUID.1:ECX.RDRAND[30],
+		       * 7.0:EBX.RDSEED[18], 7.0:ECX.RDPID[22] clear) */
+		      PFX(OP("rdrand", ud, 0, Rv), OP("rdrand", ud, F_66OSZ, Rv), ___, ___),
+		      PFX(OP("rdseed", ud, 0, Rv), OP("rdseed", ud, F_66OSZ, Rv), OP("rdpid", ud, F_NOREX_W, Ry), ___)),
 	[0xc8] = R8(OP("bswap", bswap, 0, Zy)),
 	[0xd0] = PFX(___, OP("addsubpd", addsubpd, F_SSE, Vpd, Wpd), ___, OP("addsubps", addsubps, F_SSE, Vps, Wps)),
 	[0xd1] = MX(psrlw), [0xd2] = MX(psrld), [0xd3] = MX(psrlq), [0xd4] = MX(paddq),
@@ -552,7 +568,7 @@ const struct x86_opdesc x86_table_0f38[256] = {
 	[0x40] = P66(pmulld), [0x41] = P66(phminposuw),
 	[0x80] = PFX(___, OP("invept", vmx, 0, Gy, Mdq), ___, ___),
 	[0x81] = PFX(___, OP("invvpid", vmx, 0, Gy, Mdq), ___, ___),
-	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___),
+	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___), /* #UD: no INVPCID (CPUID.7.0:EBX[10]=0) */
 	[0xc8] = PFX(OP("sha1nexte", sha1nexte, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xc9] = PFX(OP("sha1msg1", sha1msg1, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xca] = PFX(OP("sha1msg2", sha1msg2, F_SSE, Vdq, Wdq), ___, ___, ___),
@@ -567,7 +583,9 @@ const struct x86_opdesc x86_table_0f38[256] = {
 		     ___, OP("crc32", crc32, F_66OSZ, Gd, Eb)),
 	[0xf1] = PFX(OP("movbe", movbe, F_66OSZ, Mv, Gv), OP("movbe", movbe, F_66OSZ, Mv, Gv),
 		     ___, OP("crc32", crc32, F_66OSZ, Gd, Ev)),
-	[0xf6] = PFX(___, OP("adcx", adcx, 0, Gy, Ey), OP("adox", adox, 0, Gy, Ey), ___),
+	/* ADCX/ADOX: #UD, no ADX in the model yet (CPUID.7.0:EBX.ADX[19] clear) */
+	[0xf6] = PFX(___, OP("adcx", ud, 0, Gy, Ey), OP("adox", ud, 0, Gy, Ey), ___),
+	/* MOVDIRI/MOVDIR64B/ENQCMD(S): #UD, not in the model (CPUID.7.0:ECX[27]/[28]/[29] clear) */
 	[0xf8] = PFX(___, OP("movdir64b", ud, 0, Gv, M), OP("enqcmds", ud, 0, Gv, M), OP("enqcmd", ud, 0, Gv, M)),
 	[0xf9] = PFX(OP("movdiri", ud, 0, My, Gy), ___, ___, ___),
 };
@@ -580,7 +598,7 @@ const struct x86_opdesc x86_table_0f3a[256] = {
 	[0x0c] = I66(blendps, Vx, Wx, Ib), [0x0d] = I66(blendpd, Vx, Wx, Ib),
 	[0x0e] = I66(pblendw, Vx, Wx, Ib),
 	[0x0f] = PFX(OP("palignr", mmx_palignr, F_SSE, Pq, Qq, Ib), OP("palignr", palignr, F_SSE, Vx, Wx, Ib), ___, ___),
-	[0x14] = I66(pextrb, Ed, Vdq, Ib), [0x15] = I66(pextrw_e, Ed, Vdq, Ib),
+	[0x14] = I66(pextrb, Ed, Vdq, Ib), [0x15] = PFX(___, OP("pextrw", pextrw_e, F_SSE, Ed, Vdq, Ib), ___, ___),
 	[0x16] = I66(pextrd, Ey, Vdq, Ib), [0x17] = I66(extractps, Ed, Vdq, Ib),
 	[0x20] = I66(pinsrb, Vdq, Ed, Ib), [0x21] = I66(insertps, Vdq, Wd, Ib),
 	[0x22] = I66(pinsrd, Vdq, Ey, Ib),
@@ -592,3 +610,8 @@ const struct x86_opdesc x86_table_0f3a[256] = {
 	[0xce] = I66(gf2p8affineqb, Vx, Wx, Ib), [0xcf] = I66(gf2p8affineinvqb, Vx, Wx, Ib),
 	[0xdf] = I66(aeskeygenassist, Vx, Wx, Ib),
 };
+
+#ifndef X86_INSN_SCAN
+/* The scan saw exactly the rows this compile sees (same expansions, same order). */
+_Static_assert(__COUNTER__ == X86_ROW_COUNT, "decode_table_ids.h is stale: rerun gen_insn_ids.py");
+#endif
