@@ -15,9 +15,9 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
-/* CR4 bits for features the model advertises (VME/PVI, UMIP, FSGSBASE,
- * PCIDE, SMEP/SMAP, LA57 ... are not) */
-#define CR4_VALID (CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE | \
+/* CR4 bits for features the model advertises (VME/PVI, MCE, UMIP, FSGSBASE,
+ * PCIDE, SMEP/SMAP, LA57 ... are not: their bits are reserved, SDM vol. 3A 2.5) */
+#define CR4_VALID (CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | CR4_PCE | \
 		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0))
 #define MAXPHYADDR 40
 
