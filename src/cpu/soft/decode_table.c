@@ -1,13 +1,9 @@
 /* Opcode tables in the Intel manual's notation (SDM vol. 2, appendix A).
  *
- * How to write a row (argument order of OP/OPA, operand notation, flags,
- * #UD rows, instruction identities): docs/soft-cpu.md, "Adding an
- * instruction".  In short: OP(mnemonic, handler, flags, operands...); the
- * row calls soft_exec_<handler>, which must exist (a link error otherwise);
- * rows that must raise #UD name the handler "ud" and say why in a comment.
- * Each row's identity (enum x86_insn_id, X86_I_<MNEMONIC>) is generated from
- * this file at build time by gen_insn_ids.py: the mnemonic must be a
- * lowercase identifier, the same for every form of one instruction. */
+ * How to write a row (OP/OPA and the sub-table macros, operand notation,
+ * flags, explicit #UD rows, the generated instruction identities) is
+ * described in one place: docs/soft-cpu.md, "Adding an instruction".
+ * gen_insn_ids.py reads this file (see OPA below) at build time. */
 #include "decode.h"
 
 #define O(k, s) X86_OPND(OK_##k, OS_##s)
