@@ -270,6 +270,11 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	/* #UD raised by instructions the model does not execute, per instruction
+	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
+	 * VEX encodings by their row's identity, undefined encodings at
+	 * X86_I_INVALID.  For --stats; NULL if the allocation failed. */
+	uint64_t *ud_by_insn;
 
 	/* last soft_ea() result: lets a non-canonical access through an
 	 * SS-based operand fault with #SS instead of #GP */

@@ -180,12 +180,16 @@ int soft_exec_hlt(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_HLT;
 }
 
+/* Explicit #UD rows (decode_table.c): UD0/UD1/UD2 and instructions of
+ * features the model does not have.  Counted by identity for --stats. */
 int soft_exec_ud(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	soft_count_ud(cpu, in->id);
 	return soft_ud(cpu);
 }
 
 int soft_exec_vex(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	soft_count_ud(cpu, in->id);
 	return soft_ud(cpu); /* AVX/AVX-512 are not advertised */
 }

@@ -229,6 +229,18 @@ static void test_unmodelled_rows_raise_ud(void **state)
 			fail_msg("case %u: status %d vector %u, want #UD", i, r, e->c.exc.vector);
 		assert_int_equal(e->c.rip, CODE); /* a fault: RIP on the instruction */
 	}
+	/* --stats counts them by identity; undefined encodings at X86_I_INVALID */
+	assert_non_null(e->c.ud_by_insn);
+	assert_int_equal(e->c.ud_by_insn[X86_I_RDRAND], 1);
+	assert_int_equal(e->c.ud_by_insn[X86_I_CLWB], 1);
+	assert_int_equal(e->c.ud_by_insn[X86_I_UD2], 1);
+	assert_int_equal(e->c.ud_by_insn[X86_I_INVALID], 0);
+	const uint8_t lock_nop[] = { 0xf0, 0x90 }, vaddps[] = { 0xc5, 0xf8, 0x58, 0xc1 };
+	assert_int_equal(step(e, lock_nop, sizeof(lock_nop)), SOFT_EXC);
+	assert_int_equal(step(e, vaddps, sizeof(vaddps)), SOFT_EXC);
+	assert_int_equal(e->c.exc.vector, X86_EXC_UD);
+	assert_int_equal(e->c.ud_by_insn[X86_I_INVALID], 1);
+	assert_int_equal(e->c.ud_by_insn[X86_I_VEX], 1);
 	/* the legacy encodings the model does have still execute: clflush [rax] */
 	const uint8_t clflush[] = { 0x0f, 0xae, 0x38 };
 	assert_int_equal(step(e, clflush, sizeof(clflush)), SOFT_OK);
