@@ -186,12 +186,13 @@ static int soft_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
 static void print_ud_by_insn(FILE *out, unsigned cpu_index, const uint64_t *ud)
 {
 	enum { SHOW = 8 };
-	unsigned top[SHOW], n = 0;
+	unsigned top[SHOW], n = 0, distinct = 0;
 	if (!ud)
 		return;
 	for (unsigned id = 0; id < X86_I_COUNT; id++) {
 		if (!ud[id])
 			continue;
+		distinct++;
 		unsigned k = n < SHOW ? n++ : SHOW;
 		if (k == SHOW && ud[id] <= ud[top[SHOW - 1]])
 			continue;
@@ -209,6 +210,8 @@ static void print_ud_by_insn(FILE *out, unsigned cpu_index, const uint64_t *ud)
 	for (unsigned i = 0; i < n; i++)
 		fprintf(out, " %s %llu", top[i] == X86_I_INVALID ? "(undefined encoding)" : x86_insn_name(top[i]),
 			(unsigned long long)ud[top[i]]);
+	if (distinct > n)
+		fprintf(out, " (+%u more)", distinct - n);
 	fprintf(out, "\n");
 }
 
