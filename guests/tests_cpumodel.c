@@ -85,6 +85,7 @@ static bool cm_run(const uint8_t *bytes, unsigned len)
 enum { R_EAX, R_EBX, R_ECX, R_EDX };
 enum { NEED_NONE, NEED_OSXSAVE, NEED_AVX, NEED_FSGSBASE, NEED_PKE };
 
+/* Sub-leaf 0, except leaf 0xD: sub-leaf 1 (XSAVEOPT, XSAVEC, XSAVES). */
 struct cm_feature {
 	const char *name;
 	uint32_t leaf;
@@ -104,6 +105,10 @@ static const struct cm_feature cm_features[] = {
 	{ "popcnt", 1, R_ECX, 23, NEED_NONE, 4, { 0xf3, 0x0f, 0xb8, 0xc1 } },
 	{ "aesenc", 1, R_ECX, 25, NEED_NONE, 5, { 0x66, 0x0f, 0x38, 0xdc, 0xc1 } },
 	{ "xgetbv", 1, R_ECX, 26, NEED_OSXSAVE, 3, { 0x0f, 0x01, 0xd0 } },
+	{ "xsave", 1, R_ECX, 26, NEED_OSXSAVE, 3, { 0x0f, 0xae, 0x23 } },
+	{ "xsaveopt", 0xd, R_EAX, 0, NEED_OSXSAVE, 3, { 0x0f, 0xae, 0x33 } },
+	{ "xsavec", 0xd, R_EAX, 1, NEED_OSXSAVE, 3, { 0x0f, 0xc7, 0x23 } },
+	{ "xsaves", 0xd, R_EAX, 3, NEED_OSXSAVE, 3, { 0x0f, 0xc7, 0x2b } },
 	{ "avx vaddps", 1, R_ECX, 28, NEED_AVX, 4, { 0xc5, 0xf8, 0x58, 0xc1 } },
 	{ "f16c", 1, R_ECX, 29, NEED_AVX, 5, { 0xc4, 0xe2, 0x79, 0x13, 0xc1 } },
 	{ "rdrand", 1, R_ECX, 30, NEED_NONE, 3, { 0x0f, 0xc7, 0xf0 } },
@@ -147,19 +152,23 @@ static void test_cpuid_model(void)
 
 	cm_cpuid(0, 0, r);
 	uint32_t max_basic = r[0];
+	/* XSAVE present: the OS sets CR4.OSXSAVE; AVX present: XCR0 = x87|SSE|AVX.
+	 * Then XSAVEOPT/XSAVEC/XSAVES and FMA/F16C/AVX2 are tested with their
+	 * state enabled, so their own CPUID bits are what decides. */
+	cm_cpuid(1, 0, r);
+	if (r[R_ECX] & (1u << 26))
+		cm_write_cr4(read_cr4() | (1u << 18));
+	if ((r[R_ECX] & (1u << 26)) && (r[R_ECX] & (1u << 28)))
+		__asm__ volatile("xsetbv" : : "a"(7u), "d"(0u), "c"(0u) : "memory");
 	for (unsigned i = 0; i < sizeof(cm_features) / sizeof(cm_features[0]); i++) {
 		const struct cm_feature *f = &cm_features[i];
 		bool present = false;
 		if (f->leaf < 0x80000000u ? f->leaf <= max_basic : true) {
-			cm_cpuid(f->leaf, 0, r);
+			cm_cpuid(f->leaf, f->leaf == 0xd ? 1 : 0, r);
 			present = (r[f->reg] >> f->bit) & 1;
 		}
 		if (present) {
 			present_count++;
-			if (f->need == NEED_OSXSAVE || f->need == NEED_AVX)
-				cm_write_cr4(read_cr4() | (1u << 18));
-			if (f->need == NEED_AVX)
-				__asm__ volatile("xsetbv" : : "a"(7u), "d"(0u), "c"(0u) : "memory");
 			if (f->need == NEED_FSGSBASE)
 				cm_write_cr4(read_cr4() | (1u << 16));
 			if (f->need == NEED_PKE)

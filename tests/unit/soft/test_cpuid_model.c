@@ -28,7 +28,10 @@
 
 enum reg { EAX, EBX, ECX, EDX };
 
-/* What the OS must enable before a present feature can be used. */
+/* What the OS must enable before a present feature can be used.  The XSAVE
+ * family and the AVX family are enabled when XSAVE or AVX is present (CR4.OSXSAVE,
+ * XCR0), whether or not the particular instruction's own bit is set: XSAVES
+ * without CPUID.(EAX=0DH,ECX=1):EAX[3] must #UD even with CR4.OSXSAVE=1. */
 enum { NEED_NONE, NEED_OSXSAVE, NEED_AVX, NEED_FSGSBASE, NEED_PKE, NEED_SMXE, NEED_SCE };
 
 struct feature {
@@ -57,6 +60,10 @@ static const struct feature features[] = {
 	{ "aesenc", 1, 0, ECX, 25, NEED_NONE, 5, { 0x66, 0x0f, 0x38, 0xdc, 0xc1 } },
 	{ "xsave xgetbv", 1, 0, ECX, 26, NEED_OSXSAVE, 3, { 0x0f, 0x01, 0xd0 } },
 	{ "xsave xsave", 1, 0, ECX, 26, NEED_OSXSAVE, 3, { 0x0f, 0xae, 0x23 } },
+	{ "xsaveopt", 0xd, 1, EAX, 0, NEED_OSXSAVE, 3, { 0x0f, 0xae, 0x33 } },
+	{ "xsavec", 0xd, 1, EAX, 1, NEED_OSXSAVE, 3, { 0x0f, 0xc7, 0x23 } },
+	{ "xsaves", 0xd, 1, EAX, 3, NEED_OSXSAVE, 3, { 0x0f, 0xc7, 0x2b } },
+	{ "xrstors", 0xd, 1, EAX, 3, NEED_OSXSAVE, 3, { 0x0f, 0xc7, 0x1b } },
 	{ "avx vaddps", 1, 0, ECX, 28, NEED_AVX, 4, { 0xc5, 0xf8, 0x58, 0xc1 } },
 	{ "f16c vcvtph2ps", 1, 0, ECX, 29, NEED_AVX, 5, { 0xc4, 0xe2, 0x79, 0x13, 0xc1 } },
 	{ "rdrand", 1, 0, ECX, 30, NEED_NONE, 3, { 0x0f, 0xc7, 0xf0 } },
@@ -111,9 +118,9 @@ static struct env *env_new(void)
 	return e;
 }
 
-/* Reset to 64-bit CPL0 with SSE enabled by the "OS", then enable what the
- * feature needs if (and only if) the model advertises it. */
-static void prepare(struct env *e, unsigned need, bool present)
+/* Reset to 64-bit CPL0 with SSE enabled by the "OS", then, if enable, turn
+ * on what the feature needs (only ever for features the model advertises). */
+static void prepare(struct env *e, unsigned need, bool enable)
 {
 	struct soft_cpu *c = &e->c;
 	for (int i = 0; i < SEG_COUNT; i++) {
@@ -136,7 +143,7 @@ static void prepare(struct env *e, unsigned need, bool present)
 	c->gpr[GPR_RAX] = c->gpr[GPR_RBX] = DATA;
 	c->gpr[GPR_RSP] = 0x80000;
 	c->lstar = CODE + 0x100;
-	if (!present)
+	if (!enable)
 		return;
 	switch (need) {
 	case NEED_OSXSAVE: c->cr4 |= 1u << 18; break;
@@ -171,7 +178,10 @@ static void test_feature_bits_match_execution(void **state)
 	for (unsigned i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
 		const struct feature *f = &features[i];
 		bool present = cpuid_bit(&e->c, f->leaf, f->subleaf, f->reg, f->bit);
-		prepare(e, f->need, present);
+		bool enable = f->need == NEED_OSXSAVE ? cpuid_bit(&e->c, 1, 0, ECX, 26)
+			    : f->need == NEED_AVX   ? cpuid_bit(&e->c, 1, 0, ECX, 28)
+						    : present;
+		prepare(e, f->need, enable);
 		int r = step(e, f->bytes, f->len);
 		bool ud = r == SOFT_EXC && e->c.exc.vector == X86_EXC_UD;
 		if (present && ud)
