@@ -128,13 +128,13 @@ enum {
 
 struct x86_opdesc {
 	const char *mnem;
-	uint16_t id;    /* enum x86_insn_id (0 = X86_I_INVALID for non-instruction rows) */
 	soft_exec_fn exec;
 	const struct x86_opdesc *sub;
 	uint16_t opnd[4];
 	uint16_t flags;
 	uint8_t type;   /* enum x86_row_type */
 	uint8_t arg;    /* handler constant: ALU op, condition code, ... */
+	uint16_t id;    /* enum x86_insn_id (0 = X86_I_INVALID for non-instruction rows) */
 };
 
 /* A decoded instruction.  Plain fields, no packing. */
