@@ -156,7 +156,7 @@ struct x86_insn {
 	uint8_t seg;                /* effective segment of the memory operand */
 	uint8_t rex;                /* REX low nibble WRXB (0 without REX) */
 	uint8_t nprefixes;          /* legacy prefix bytes (incl. REX) */
-	uint16_t id;                /* enum x86_insn_id of the row (X86_I_INVALID unless X86_DEC_OK) */
+	uint16_t id;                /* enum x86_insn_id of the row (set on X86_DEC_OK; else X86_I_INVALID, or VEX) */
 
 	/* ModRM, with REX.R / REX.B applied to reg / rm */
 	bool has_modrm;
