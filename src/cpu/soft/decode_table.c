@@ -338,12 +338,14 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x01] = GRPM(OP("sgdt", sgdt, 0, Ms), OP("sidt", sidt, 0, Ms), OP("lgdt", lgdt, 0, Ms),
 		      OP("lidt", lidt, 0, Ms), OP("smsw", smsw, 0, Mw), ___,
 		      OP("lmsw", lmsw, F_STOP, Mw), OP("invlpg", invlpg, F_STOP, Mb),
-		      RMT(___, OP("vmcall", vmx, F_STOP), OP("vmlaunch", vmx, F_STOP), OP("vmresume", vmx, F_STOP),
-			  OP("vmxoff", vmx, F_STOP), ___, ___, ___),
+		      /* VMCALL/VMMCALL: the KVM hypercall ABI (exec_sys.c); the other VMX
+		       * instructions: #UD, no VMX in the model (CPUID.1:ECX.VMX[5]=0) */
+		      RMT(___, OP("vmcall", vmx, F_STOP), OP("vmlaunch", ud, F_STOP), OP("vmresume", ud, F_STOP),
+			  OP("vmxoff", ud, F_STOP), ___, ___, ___),
 		      RMT(OP("monitor", monitor, 0), OP("mwait", mwait, F_STOP), OP("clac", ud, 0), OP("stac", ud, 0),
 			  ___, ___, ___, OP("encls", ud, 0)),
 		      RMT(OP("xgetbv", xgetbv, 0), OP("xsetbv", xsetbv, F_STOP), ___, ___,
-			  OP("vmfunc", vmx, 0), OP("xend", ud, 0), OP("xtest", ud, 0), OP("enclu", ud, 0)),
+			  OP("vmfunc", ud, 0), OP("xend", ud, 0), OP("xtest", ud, 0), OP("enclu", ud, 0)),
 		      RMT(___, OP("vmmcall", vmx, 0), ___, ___, ___, ___, ___, ___),
 		      OP("smsw", smsw, 0, Rv),
 		      RMT(___, ___, ___, ___, ___, ___, OP("rdpkru", ud, 0), OP("wrpkru", ud, 0)),
@@ -441,8 +443,8 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(___, OP("pslldq", pslldq_i, F_SSE, Ux, Ib), ___, ___)),
 	[0x74] = MX(pcmpeqb), [0x75] = MX(pcmpeqw), [0x76] = MX(pcmpeqd),
 	[0x77] = PFX(OP("emms", emms, F_SSE), ___, ___, ___),
-	[0x78] = PFX(OP("vmread", vmx, 0, Ey, Gy), ___, ___, ___),
-	[0x79] = PFX(OP("vmwrite", vmx, 0, Gy, Ey), ___, ___, ___),
+	[0x78] = PFX(OP("vmread", ud, 0, Ey, Gy), ___, ___, ___),   /* #UD: no VMX in the model */
+	[0x79] = PFX(OP("vmwrite", ud, 0, Gy, Ey), ___, ___, ___),
 	[0x7c] = PFX(___, OP("haddpd", haddpd, F_SSE, Vpd, Wpd), ___, OP("haddps", haddps, F_SSE, Vps, Wps)),
 	[0x7d] = PFX(___, OP("hsubpd", hsubpd, F_SSE, Vpd, Wpd), ___, OP("hsubps", hsubps, F_SSE, Vps, Wps)),
 	[0x7e] = PFX(OP("movd", mmx_movd_store, F_SSE, Ey, Pq), OP("movd", movd_store, F_SSE, Ey, Vx),
@@ -513,8 +515,9 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(OP("xrstors", xrstors, 0, M), ___, ___, ___),
 		      PFX(OP("xsavec", xsavec, 0, M), ___, ___, ___),
 		      PFX(OP("xsaves", xsaves, 0, M), ___, ___, ___),
-		      PFX(OP("vmptrld", vmx, 0, Mq), OP("vmclear", vmx, 0, Mq), OP("vmxon", vmx, 0, Mq), ___),
-		      PFX(OP("vmptrst", vmx, 0, Mq), ___, ___, ___),
+		      /* #UD: no VMX in the model */
+		      PFX(OP("vmptrld", ud, 0, Mq), OP("vmclear", ud, 0, Mq), OP("vmxon", ud, 0, Mq), ___),
+		      PFX(OP("vmptrst", ud, 0, Mq), ___, ___, ___),
 		      ___, ___, ___, ___, ___, ___,
 		      /* RDRAND/RDSEED/RDPID: #UD, not in the model yet (CPUID.1:ECX.RDRAND[30],
 		       * 7.0:EBX.RDSEED[18], 7.0:ECX.RDPID[22] clear) */
@@ -562,8 +565,8 @@ const struct x86_opdesc x86_table_0f38[256] = {
 	[0x38] = P66(pminsb), [0x39] = P66(pminsd), [0x3a] = P66(pminuw), [0x3b] = P66(pminud),
 	[0x3c] = P66(pmaxsb), [0x3d] = P66(pmaxsd), [0x3e] = P66(pmaxuw), [0x3f] = P66(pmaxud),
 	[0x40] = P66(pmulld), [0x41] = P66(phminposuw),
-	[0x80] = PFX(___, OP("invept", vmx, 0, Gy, Mdq), ___, ___),
-	[0x81] = PFX(___, OP("invvpid", vmx, 0, Gy, Mdq), ___, ___),
+	[0x80] = PFX(___, OP("invept", ud, 0, Gy, Mdq), ___, ___),  /* #UD: no VMX in the model */
+	[0x81] = PFX(___, OP("invvpid", ud, 0, Gy, Mdq), ___, ___),
 	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___), /* #UD: no INVPCID (CPUID.7.0:EBX[10]=0) */
 	[0xc8] = PFX(OP("sha1nexte", sha1nexte, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xc9] = PFX(OP("sha1msg1", sha1msg1, F_SSE, Vdq, Wdq), ___, ___, ___),

@@ -229,8 +229,9 @@ int soft_exec_mwait(struct soft_cpu *cpu, const struct x86_insn *in)
 }
 
 /* 0F 01 C1 VMCALL, 0F 01 D9 VMMCALL: the KVM hypercall ABI with no
- * hypercalls: RAX = -KVM_ENOSYS (-1000).  Other VMX/SVM instructions: #UD
- * (VMX is not advertised).  Hypercalls at CPL > 0 return -KVM_EPERM (-1). */
+ * hypercalls: RAX = -KVM_ENOSYS (-1000).  Hypercalls at CPL > 0 return
+ * -KVM_EPERM (-1).  The other VMX instructions are explicit #UD rows in
+ * decode_table.c (VMX is not advertised). */
 int soft_exec_vmx(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->map == X86_MAP_0F && in->opcode == 0x01 && (in->modrm == 0xc1 || in->modrm == 0xd9)) {

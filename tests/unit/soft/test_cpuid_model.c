@@ -4,7 +4,7 @@
  * or, for LZCNT and TZCNT, runs as the legacy encoding (BSR, BSF) as on a CPU
  * without the feature.  With the bit set it must not raise #UD once the OS
  * has done what the SDM requires (CR4.OSFXSR, CR4.OSXSAVE and XCR0,
- * CR4.FSGSBASE, CR4.PKE, CR4.SMXE, EFER.SCE): other faults (#GP for a bad
+ * CR4.FSGSBASE, CR4.PKE, CR4.SMXE, CR4.VMXE, EFER.SCE): other faults (#GP for a bad
  * operand, for example) are fine.
  *
  * The test reads the bits from soft_cpuid(), so a branch that implements and
@@ -32,7 +32,7 @@ enum reg { EAX, EBX, ECX, EDX };
  * family and the AVX family are enabled when XSAVE or AVX is present (CR4.OSXSAVE,
  * XCR0), whether or not the particular instruction's own bit is set: XSAVES
  * without CPUID.(EAX=0DH,ECX=1):EAX[3] must #UD even with CR4.OSXSAVE=1. */
-enum { NEED_NONE, NEED_OSXSAVE, NEED_AVX, NEED_FSGSBASE, NEED_PKE, NEED_SMXE, NEED_SCE };
+enum { NEED_NONE, NEED_OSXSAVE, NEED_AVX, NEED_FSGSBASE, NEED_PKE, NEED_SMXE, NEED_SCE, NEED_VMXE };
 
 struct feature {
 	const char *name;
@@ -49,6 +49,7 @@ static const struct feature features[] = {
 	{ "sse3 haddps", 1, 0, ECX, 0, NEED_NONE, 4, { 0xf2, 0x0f, 0x7c, 0xc1 } },
 	{ "pclmulqdq", 1, 0, ECX, 1, NEED_NONE, 6, { 0x66, 0x0f, 0x3a, 0x44, 0xc1, 0x00 } },
 	{ "monitor", 1, 0, ECX, 3, NEED_NONE, 3, { 0x0f, 0x01, 0xc8 } },
+	{ "vmx vmxon", 1, 0, ECX, 5, NEED_VMXE, 5, { 0xf3, 0x0f, 0xc7, 0x30 } },
 	{ "smx getsec", 1, 0, ECX, 6, NEED_SMXE, 2, { 0x0f, 0x37 } },
 	{ "ssse3 pshufb", 1, 0, ECX, 9, NEED_NONE, 5, { 0x66, 0x0f, 0x38, 0x00, 0xc1 } },
 	{ "fma vfmadd213ps", 1, 0, ECX, 12, NEED_AVX, 5, { 0xc4, 0xe2, 0x79, 0xa8, 0xc1 } },
@@ -152,6 +153,7 @@ static void prepare(struct env *e, unsigned need, bool enable)
 	case NEED_PKE: c->cr4 |= 1u << 22; break;
 	case NEED_SMXE: c->cr4 |= 1u << 14; break;
 	case NEED_SCE: c->efer |= X86_EFER_SCE; break;
+	case NEED_VMXE: c->cr4 |= 1u << 13; break;
 	default: break;
 	}
 }

@@ -215,10 +215,12 @@ static void test_unmodelled_rows_raise_ud(void **state)
 		{ 6, { 0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc1 } },   /* adcx rax, rcx */
 		{ 2, { 0x0f, 0x37 } },                           /* getsec */
 		{ 2, { 0x0f, 0xaa } },                           /* rsm */
-		{ 5, { 0x66, 0x0f, 0xae, 0x30, 0x90 } },         /* clwb [rax] */
-		{ 5, { 0x66, 0x0f, 0xae, 0x38, 0x90 } },         /* clflushopt [rax] */
+		{ 4, { 0x66, 0x0f, 0xae, 0x30 } },               /* clwb [rax] */
+		{ 4, { 0x66, 0x0f, 0xae, 0x38 } },               /* clflushopt [rax] */
 		{ 3, { 0x0f, 0x01, 0xcb } },                     /* stac */
 		{ 3, { 0x0f, 0x01, 0xee } },                     /* rdpkru */
+		{ 3, { 0x0f, 0x01, 0xc2 } },                     /* vmlaunch */
+		{ 4, { 0xf3, 0x0f, 0xc7, 0x30 } },               /* vmxon [rax] */
 		{ 2, { 0x0f, 0x0b } },                           /* ud2 */
 	};
 	struct env *e = env_new(SOFT_MODE_64);
