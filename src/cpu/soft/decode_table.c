@@ -116,7 +116,9 @@
 #define RMT(...) { .type = ROW_RM, .sub = (const struct x86_opdesc[8]){ __VA_ARGS__ } }
 #define PFX(a, b, c, d) { .type = ROW_PREFIX, .sub = (const struct x86_opdesc[4]){ a, b, c, d } }
 #define ESC { .type = ROW_ESCAPE }
-#define X87(h) { .mnem = ("x87"), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, \
+/* An x87 instruction (D8-DF): the escape's handler decodes the ModRM itself;
+ * the row gives the instruction its identity (SDM vol. 2, A.5). */
+#define X87(m, h) { .mnem = (m), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, \
 	.type = ROW_X87, .flags = F_MODRM }
 
 /* ALU ops: arg of the alu_* handlers (= the /reg of group 1). */
@@ -145,6 +147,13 @@ enum { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
 	OPA(m, h, fl, 9, __VA_ARGS__), OPA(m, h, fl, 10, __VA_ARGS__), OPA(m, h, fl, 11, __VA_ARGS__), \
 	OPA(m, h, fl, 12, __VA_ARGS__), OPA(m, h, fl, 13, __VA_ARGS__), OPA(m, h, fl, 14, __VA_ARGS__), \
 	OPA(m, h, fl, 15, __VA_ARGS__)
+
+/* x87 families: D8/DC the eight arithmetic operations (memory: m32fp/m64fp;
+ * register: D8 ST(0),ST(i)), DA/DE their integer forms (m32int/m16int). */
+#define X87D8(h) X87("fadd", h), X87("fmul", h), X87("fcom", h), X87("fcomp", h), \
+	X87("fsub", h), X87("fsubr", h), X87("fdiv", h), X87("fdivr", h)
+#define X87DI(h) X87("fiadd", h), X87("fimul", h), X87("ficom", h), X87("ficomp", h), \
+	X87("fisub", h), X87("fisubr", h), X87("fidiv", h), X87("fidivr", h)
 
 #define R8(...) __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, \
 	__VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__
@@ -272,8 +281,48 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0xd5] = OP("aad", aad, F_I64, Ib),
 	[0xd6] = OP("salc", salc, F_I64),                 /* undocumented, but decoded by all */
 	[0xd7] = OP("xlat", xlat, 0),
-	[0xd8] = X87(x87_d8), [0xd9] = X87(x87_d9), [0xda] = X87(x87_da), [0xdb] = X87(x87_db),
-	[0xdc] = X87(x87_dc), [0xdd] = X87(x87_dd), [0xde] = X87(x87_de), [0xdf] = X87(x87_df),
+	/* x87: GRPM(memory forms by ModRM.reg, register forms by ModRM.reg); the
+	 * encodings decode.c's x87_valid() rejects are ___ here too */
+	[0xd8] = GRPM(X87D8(x87_d8), X87D8(x87_d8)),
+	[0xd9] = GRPM(X87("fld", x87_d9), ___, X87("fst", x87_d9), X87("fstp", x87_d9),
+		      X87("fldenv", x87_d9), X87("fldcw", x87_d9), X87("fnstenv", x87_d9), X87("fnstcw", x87_d9),
+		      X87("fld", x87_d9), X87("fxch", x87_d9),
+		      RMT(X87("fnop", x87_d9), ___, ___, ___, ___, ___, ___, ___),
+		      X87("fstp", x87_d9),                   /* D9 D8+i: reserved alias of FSTP */
+		      RMT(X87("fchs", x87_d9), X87("fabs", x87_d9), ___, ___,
+			  X87("ftst", x87_d9), X87("fxam", x87_d9), ___, ___),
+		      RMT(X87("fld1", x87_d9), X87("fldl2t", x87_d9), X87("fldl2e", x87_d9), X87("fldpi", x87_d9),
+			  X87("fldlg2", x87_d9), X87("fldln2", x87_d9), X87("fldz", x87_d9), ___),
+		      RMT(X87("f2xm1", x87_d9), X87("fyl2x", x87_d9), X87("fptan", x87_d9), X87("fpatan", x87_d9),
+			  X87("fxtract", x87_d9), X87("fprem1", x87_d9), X87("fdecstp", x87_d9), X87("fincstp", x87_d9)),
+		      RMT(X87("fprem", x87_d9), X87("fyl2xp1", x87_d9), X87("fsqrt", x87_d9), X87("fsincos", x87_d9),
+			  X87("frndint", x87_d9), X87("fscale", x87_d9), X87("fsin", x87_d9), X87("fcos", x87_d9))),
+	[0xda] = GRPM(X87DI(x87_da),
+		      X87("fcmovb", x87_da), X87("fcmove", x87_da), X87("fcmovbe", x87_da), X87("fcmovu", x87_da),
+		      ___, RMT(___, X87("fucompp", x87_da), ___, ___, ___, ___, ___, ___), ___, ___),
+	[0xdb] = GRPM(X87("fild", x87_db), X87("fisttp", x87_db), X87("fist", x87_db), X87("fistp", x87_db),
+		      ___, X87("fld", x87_db), ___, X87("fstp", x87_db),
+		      X87("fcmovnb", x87_db), X87("fcmovne", x87_db), X87("fcmovnbe", x87_db), X87("fcmovnu", x87_db),
+		      RMT(X87("fneni", x87_db), X87("fndisi", x87_db), X87("fnclex", x87_db), X87("fninit", x87_db),
+			  X87("fnsetpm", x87_db), ___, ___, ___),
+		      X87("fucomi", x87_db), X87("fcomi", x87_db), ___),
+	/* DC register forms: FSUBR/FSUB and FDIVR/FDIV swap places (SDM A.5) */
+	[0xdc] = GRPM(X87D8(x87_dc),
+		      X87("fadd", x87_dc), X87("fmul", x87_dc), X87("fcom", x87_dc), X87("fcomp", x87_dc),
+		      X87("fsubr", x87_dc), X87("fsub", x87_dc), X87("fdivr", x87_dc), X87("fdiv", x87_dc)),
+	[0xdd] = GRPM(X87("fld", x87_dd), X87("fisttp", x87_dd), X87("fst", x87_dd), X87("fstp", x87_dd),
+		      X87("frstor", x87_dd), ___, X87("fnsave", x87_dd), X87("fnstsw", x87_dd),
+		      X87("ffree", x87_dd), X87("fxch", x87_dd), X87("fst", x87_dd), X87("fstp", x87_dd),
+		      X87("fucom", x87_dd), X87("fucomp", x87_dd), ___, ___),
+	[0xde] = GRPM(X87DI(x87_de),
+		      X87("faddp", x87_de), X87("fmulp", x87_de), X87("fcomp", x87_de),
+		      RMT(___, X87("fcompp", x87_de), ___, ___, ___, ___, ___, ___),
+		      X87("fsubrp", x87_de), X87("fsubp", x87_de), X87("fdivrp", x87_de), X87("fdivp", x87_de)),
+	[0xdf] = GRPM(X87("fild", x87_df), X87("fisttp", x87_df), X87("fist", x87_df), X87("fistp", x87_df),
+		      X87("fbld", x87_df), X87("fild", x87_df), X87("fbstp", x87_df), X87("fistp", x87_df),
+		      X87("ffreep", x87_df), X87("fxch", x87_df), X87("fstp", x87_df), X87("fstp", x87_df),
+		      RMT(X87("fnstsw", x87_df), ___, ___, ___, ___, ___, ___, ___),
+		      X87("fucomip", x87_df), X87("fcomip", x87_df), ___),
 	[0xe0] = OPA("loopne", loop, F_F64 | F_BRANCH, 0, Jb),
 	[0xe1] = OPA("loope", loop, F_F64 | F_BRANCH, 1, Jb),
 	[0xe2] = OPA("loop", loop, F_F64 | F_BRANCH, 2, Jb),

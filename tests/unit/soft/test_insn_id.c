@@ -116,7 +116,21 @@ static void test_decode_gives_identity(void **state)
 		{ SOFT_MODE_64, 5, { 0x66, 0x0f, 0x73, 0xd9, 0x04 }, X86_I_PSRLDQ },
 		{ SOFT_MODE_64, 6, { 0x66, 0x0f, 0x3a, 0x15, 0xc0, 0x01 }, X86_I_PEXTRW },
 		{ SOFT_MODE_64, 4, { 0xf3, 0x0f, 0xb8, 0xc1 }, X86_I_POPCNT },
-		{ SOFT_MODE_64, 2, { 0xd9, 0xc0 }, X86_I_X87 },
+		/* x87: one identity per instruction, memory and register forms */
+		{ SOFT_MODE_64, 2, { 0xd9, 0xc0 }, X86_I_FLD },                   /* fld st(0) */
+		{ SOFT_MODE_64, 2, { 0xd9, 0x00 }, X86_I_FLD },                   /* fld m32fp */
+		{ SOFT_MODE_64, 2, { 0xdb, 0x28 }, X86_I_FLD },                   /* fld m80fp */
+		{ SOFT_MODE_64, 2, { 0xd8, 0xc1 }, X86_I_FADD },
+		{ SOFT_MODE_64, 2, { 0xdc, 0xe9 }, X86_I_FSUB },                  /* DC E8+i: FSUB st(i),st */
+		{ SOFT_MODE_64, 2, { 0xdc, 0xe1 }, X86_I_FSUBR },
+		{ SOFT_MODE_64, 2, { 0xde, 0xd9 }, X86_I_FCOMPP },
+		{ SOFT_MODE_64, 2, { 0xdf, 0xe0 }, X86_I_FNSTSW },
+		{ SOFT_MODE_64, 2, { 0xdd, 0x38 }, X86_I_FNSTSW },                /* m2byte */
+		{ SOFT_MODE_64, 2, { 0xd9, 0xee }, X86_I_FLDZ },
+		{ SOFT_MODE_64, 2, { 0xdb, 0xe3 }, X86_I_FNINIT },
+		{ SOFT_MODE_64, 2, { 0xda, 0x00 }, X86_I_FIADD },
+		{ SOFT_MODE_64, 2, { 0xd9, 0xef }, X86_I_INVALID },               /* reserved */
+		{ SOFT_MODE_64, 2, { 0xd9, 0x08 }, X86_I_INVALID },               /* D9 /1 memory */
 		{ SOFT_MODE_64, 4, { 0xc5, 0xf8, 0x58, 0xc1 }, X86_I_VEX },        /* vaddps */
 		{ SOFT_MODE_64, 2, { 0x0f, 0x0b }, X86_I_UD2 },
 		{ SOFT_MODE_64, 3, { 0x0f, 0xc7, 0xf0 }, X86_I_RDRAND },           /* explicit #UD row */
