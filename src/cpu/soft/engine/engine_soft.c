@@ -8,6 +8,7 @@
 
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
+#include "../decode.h"
 #include "soft_engine.h"
 
 static void soft_probe(struct engine_probe *out)
@@ -22,6 +23,7 @@ static void free_soft_vcpu(struct soft_vcpu *sv)
 {
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
+	free(sv->ud_by_insn);
 	free(sv);
 }
 
@@ -109,6 +111,8 @@ static void soft_vcpu_destroy(struct vcpu *v)
 	if (!sv)
 		return;
 	v->engine_state = NULL;
+	sv->ud_by_insn = sv->cpu.ud_by_insn; /* outlives the core for --stats */
+	sv->cpu.ud_by_insn = NULL;
 	soft_cpu_destroy(&sv->cpu);
 	sv->stopped = true;
 }
@@ -178,6 +182,40 @@ static int soft_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
 	return (int)n;
 }
 
+/* "#UD by instruction": the instructions outside the model this vCPU tried
+ * (explicit #UD rows, VEX, undefined encodings), most frequent first. */
+static void print_ud_by_insn(FILE *out, unsigned cpu_index, const uint64_t *ud)
+{
+	enum { SHOW = 8 };
+	unsigned top[SHOW], n = 0, distinct = 0;
+	if (!ud)
+		return;
+	for (unsigned id = 0; id < X86_I_COUNT; id++) {
+		if (!ud[id])
+			continue;
+		distinct++;
+		unsigned k = n < SHOW ? n++ : SHOW;
+		if (k == SHOW && ud[id] <= ud[top[SHOW - 1]])
+			continue;
+		if (k == SHOW)
+			k = SHOW - 1;
+		while (k > 0 && ud[top[k - 1]] < ud[id]) {
+			top[k] = top[k - 1];
+			k--;
+		}
+		top[k] = id;
+	}
+	if (!n)
+		return;
+	fprintf(out, "    vCPU %u #UD by instruction:", cpu_index);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(out, " %s %llu", top[i] == X86_I_INVALID ? "(undefined encoding)" : x86_insn_name(top[i]),
+			(unsigned long long)ud[top[i]]);
+	if (distinct > n)
+		fprintf(out, " (+%u more)", distinct - n);
+	fprintf(out, "\n");
+}
+
 static void soft_print_stats(struct vm *vm, FILE *out)
 {
 	struct soft_vm *svm = vm->engine_state;
@@ -198,6 +236,7 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)m->hits, (unsigned long long)m->misses,
 			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
 			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 	}
 }
 

@@ -31,6 +31,7 @@ struct soft_vcpu {
 	bool halted;
 	bool reported_halt_forever;
 	bool stopped;                   /* vcpu_destroy ran; kept for --stats */
+	uint64_t *ud_by_insn;           /* the core's #UD counts, taken at vcpu_destroy for --stats */
 
 	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
 };
