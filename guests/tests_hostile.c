@@ -11,8 +11,9 @@
 #define ICR_LEVEL_ASSERT (1u << 14)
 #define ICR_ALL_INCL_SELF (2u << 18)
 
-/* init-all: INIT to every vCPU including this one (Intel SDM Vol. 3A 11.6.1,
- * ICR destination shorthand "All Including Self").  Afterwards no vCPU can
+/* init-all: INIT to every vCPU including this one (Intel SDM Vol. 3A,
+ * "Interrupt Command Register (ICR)": destination shorthand 10b, "All
+ * Including Self").  Afterwards no vCPU can
  * ever run again on ringvm's soft engine (every vCPU waits for a startup
  * IPI), so the VM must stop with status 4 saying why.  The loop gives the
  * INIT time to take effect (the soft engine takes it between slices). */
