@@ -20,6 +20,11 @@ CASES = {
                           stderr=[STUCK + r'vCPU 0 halted with interrupts disabled '
                                   r'\(cli; hlt\); vCPU 1 waits for a startup IPI'],
                           absent=[r'test guest done']),
+    # Not stuck: sti; hlt waiting for PIT ticks while the AP waits for SIPI
+    # (a halted vCPU that an interrupt can wake is never counted).
+    'hlt-irq-smp': dict(test='hlt-irq', args=['--cpus', '2'], status=0,
+                        stderr=[r'testdev: sync ticks 0xa\b', r'test guest done'],
+                        absent=[r'no vCPU can make progress']),
     # Execute from every byte offset of 64 pages, twice: without a bound on
     # the decoded-block cache this took 1085 MB; the budget for a 32 MiB
     # guest with one vCPU is 32 + 8 + 66 = 106 MiB (docs/memory-budget.md).

@@ -188,6 +188,8 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 
 	for (;;) {
 		if (atomic_exchange(&sv->kicked, false) || vm_should_stop(v->vm)) {
+			/* the loop forgets a stuck report on any other exit */
+			sv->reported_stuck = false;
 			exit->reason = VCPU_EXIT_INTERRUPTED;
 			return 0;
 		}
