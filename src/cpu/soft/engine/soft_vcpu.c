@@ -164,7 +164,7 @@ static int service_events(struct soft_vcpu *sv)
 /* No-progress detection (vcpu_loop.c): report this vCPU stuck, once per
  * wake-up generation.  gen was sampled before service_events() found nothing
  * to deliver.  A halted vCPU with IF=0 is stuck only if nothing armed could
- * still send it an NMI or INIT (an IOAPIC pin or LINT routed as NMI/INIT). */
+ * still send it an NMI or INIT (an IOAPIC pin routed as NMI or INIT). */
 static bool report_stuck(struct soft_vcpu *sv, struct vcpu_exit *exit, bool wait_sipi,
 			 uint64_t gen)
 {
