@@ -65,9 +65,25 @@ struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	pthread_t thread;
-	void *engine_state;             /* owned by the engine */
+	/* Owned by the engine.  Atomic: set and cleared on the vCPU's thread,
+	 * read by vcpu_kick from any thread (vm_request_exit's kick_all). */
+	void *_Atomic engine_state;
 	struct vcpu_stats stats;
-	bool halted_forever;            /* last exit was VCPU_EXIT_HLT */
+	/* No-progress detection (vcpu_loop.c): what this vCPU last reported
+	 * through VCPU_EXIT_HLT (enum vcpu_stuck), the wake-up generation that
+	 * report was judged at, and the current generation, bumped by the engine
+	 * (vcpu_note_wake) whenever an event is posted that could wake it.  A
+	 * report is current only while the two generations match. */
+	_Atomic int stuck;
+	_Atomic uint64_t stuck_gen;
+	_Atomic uint64_t wake_gen;
+};
+
+/* Why a vCPU cannot run until another one acts (VCPU_EXIT_HLT). */
+enum vcpu_stuck {
+	VCPU_STUCK_NO,
+	VCPU_STUCK_HLT,                 /* HLT with IF=0, no NMI/INIT can reach it */
+	VCPU_STUCK_WAIT_SIPI,           /* INIT received, waiting for a startup IPI */
 };
 
 /* A created device instance, for reset and teardown (and snapshots later). */
@@ -114,7 +130,7 @@ struct vm {
 	_Atomic int state;              /* enum vm_run_state */
 	_Atomic int exit_status;
 	_Atomic bool reset_pending;
-	_Atomic unsigned nr_halted_forever; /* vCPUs parked in HLT with IF=0 */
+	_Atomic unsigned nr_stuck;      /* vCPUs whose stuck != VCPU_STUCK_NO */
 	unsigned reset_count;           /* machine resets since start */
 	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
 	/* Unclaimed MMIO addresses already logged (gpa + 1, 0 = free slot):
@@ -142,6 +158,17 @@ bool vm_should_stop(const struct vm *vm);
 
 /* The shared vCPU thread body (src/cpu/vcpu_loop.c). */
 void *vcpu_thread(void *arg);
+/* Engines: an event that may wake vCPU v (interrupt, NMI, INIT, SIPI) was
+ * posted; any thread.  Sample vcpu_wake_gen() before checking for pending
+ * events and pass it in vcpu_exit.hlt when reporting the vCPU stuck. */
+static inline void vcpu_note_wake(struct vcpu *v)
+{
+	atomic_fetch_add(&v->wake_gen, 1);
+}
+static inline uint64_t vcpu_wake_gen(struct vcpu *v)
+{
+	return atomic_load(&v->wake_gen);
+}
 /* The one policy for port and MMIO accesses, used by the loop for exits and
  * by engines that complete accesses inside an instruction (soft): dispatch
  * to the bus, count and time it.  Unclaimed ports and unclaimed MMIO behave

@@ -133,7 +133,7 @@ static int start_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		v->halted_forever = false;
+		atomic_store(&v->stuck, VCPU_STUCK_NO);
 		int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (r) {
 			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "cannot start vCPU %u thread: %s", i,
@@ -171,7 +171,7 @@ static int machine_reset(struct vm *vm)
 		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "reset: cannot reload the kernel");
 		return r;
 	}
-	atomic_store(&vm->nr_halted_forever, 0);
+	atomic_store(&vm->nr_stuck, 0);
 	atomic_store(&vm->reset_pending, false);
 	__atomic_store_n(&vm->loop.stop, false, __ATOMIC_RELEASE);
 	return 0;

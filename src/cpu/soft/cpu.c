@@ -512,7 +512,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			continue;
 		}
 		if (unlikely(__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
-			cpu->kick = 0;
+			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			r = SOFT_STOP;
 			break;
 		}

@@ -297,7 +297,7 @@ struct soft_cpu {
 	char error[128];     /* SOFT_INTERNAL reason */
 
 	/* execution control */
-	volatile int kick;   /* set from any thread by soft_cpu_kick() */
+	volatile int kick;   /* set from any thread by soft_cpu_kick(); __atomic only */
 	uint64_t icount;     /* instructions retired */
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
