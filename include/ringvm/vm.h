@@ -128,6 +128,11 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 /* Guest asked for a reset (i8042 0xFE, ACPI reset register, triple fault
  * when configured): restart or exit per cfg.on_reset.  Thread safe. */
 void vm_request_reset(struct vm *vm, const char *why);
+/* The exit status for a setup step that failed with errno err (after it
+ * printed its line): a host failure (out of descriptors or memory, I/O
+ * error: RINGVM_EXIT_HOST_ERROR) or a problem with the user's options or
+ * files (anything else: RINGVM_EXIT_USAGE). */
+int vm_errno_status(int err);
 /* Guest powered off (ACPI S5). */
 void vm_request_poweroff(struct vm *vm);
 bool vm_should_stop(const struct vm *vm);

@@ -62,8 +62,9 @@ int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr
 	} else {
 		chr = chardev_open(vm, &fe);
 		if (!chr) {
+			int e = errno ? errno : EINVAL;  /* the back end said why */
 			uart8250_free(u);
-			return -EINVAL;
+			return -e;
 		}
 	}
 	uart8250_set_chardev(u, chr);

@@ -46,6 +46,17 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	evloop_stop(&vm->loop);
 }
 
+int vm_errno_status(int err)
+{
+	switch (err) {
+	case EMFILE: case ENFILE: case ENOMEM: case EIO: case EAGAIN:
+	case ENOSPC: case EDQUOT: case ENOBUFS: case EINTR:
+		return RINGVM_EXIT_HOST_ERROR;
+	default:
+		return RINGVM_EXIT_USAGE;
+	}
+}
+
 void vm_request_reset(struct vm *vm, const char *why)
 {
 	if (vm->cfg.on_reset == ON_RESET_EXIT) {
@@ -107,10 +118,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	}
 	r = vm_devices_create(vm);
 	if (r < 0)
-		return r == -EINVAL ? RINGVM_EXIT_USAGE : RINGVM_EXIT_HOST_ERROR;
+		return vm_errno_status(-r);
 	r = boot_load(vm, &vm->boot);
-	if (r < 0)
-		return RINGVM_EXIT_USAGE;
+	if (r < 0) {
+		/* The loaders use ENOMEM for "guest RAM too small" (the user's
+		 * --memory); only a host that ran out of descriptors or failed
+		 * to read the file is a host failure. */
+		return (r == -EMFILE || r == -ENFILE || r == -EIO) ? RINGVM_EXIT_HOST_ERROR
+								  : RINGVM_EXIT_USAGE;
+	}
 	pr_info("loaded %s kernel %s (%llu MiB RAM, %u vCPU%s, engine %s)", vm->boot.format,
 		cfg->kernel, (unsigned long long)(cfg->memory / MiB), cfg->cpus,
 		cfg->cpus > 1 ? "s" : "", vm->engine->name);
