@@ -72,6 +72,7 @@ struct vcpu {
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
+	void (*print_stats)(void *opaque, FILE *out);  /* --stats; may be NULL */
 };
 
 struct vm_device {

@@ -43,6 +43,9 @@ void vm_print_stats(struct vm *vm, FILE *out)
 	fprintf(out, "  device windows:\n");
 	print_bus(out, &vm->pio, "pio");
 	print_bus(out, &vm->mmio, "mmio");
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].ops && vm->devices[i].ops->print_stats)
+			vm->devices[i].ops->print_stats(vm->devices[i].opaque, out);
 	if (vm->engine && vm->engine->print_stats)
 		vm->engine->print_stats(vm, out);
 }
