@@ -16,6 +16,7 @@
 #include "ringvm/gmem.h"
 #include "ringvm/irq.h"
 #include "ringvm/layout.h"
+#include "ringvm/log.h"
 #include "ringvm/x86_state.h"
 
 /* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
@@ -88,6 +89,17 @@ struct boot_entry {
 	struct x86_sregs sregs;
 };
 
+/* Kinds of messages a guest can trigger as often as it likes, each with its
+ * own rate limit (vm->log_limits, set up by vm_create; docs/robustness.md). */
+enum vm_log_kind {
+	VM_LOG_RESET,    /* machine resets (triple fault with --on-triple-fault reset, ...) */
+	VM_LOG_DEVICE,   /* a device noting what a guest did (unsupported sleep type, ...) */
+	VM_LOG_TESTDEV,  /* test-device sync lines (--testdev only) */
+	VM_LOG_KINDS
+};
+#define vm_log(vm, kind, level, ...) \
+	log_msg_ratelimited(&(vm)->log_limits[(kind)], (level), __VA_ARGS__)
+
 enum vm_run_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED };
 
 struct vm {
@@ -115,6 +127,7 @@ struct vm {
 	unsigned reset_count;           /* machine resets since start */
 	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
 	char exit_reason[512];          /* set once, under exit_lock */
+	struct log_ratelimit log_limits[VM_LOG_KINDS];
 	pthread_mutex_t exit_lock;
 };
 
