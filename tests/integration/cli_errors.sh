@@ -52,6 +52,10 @@ if [ -f "$guest" ]; then
 	expect 2 "--debug-exit 0xcf8,2: port 0xcf9 is already used by the built-in device acpi-reset" "${g[@]}" --debug-exit 0xcf8,2
 	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
 	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
+	# kvm's in-kernel PIT is a built-in device too (where kvm runs).
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		expect 2 "--debug-exit 0x40,4: port 0x40 is already used by the built-in device pit (kvm in-kernel)" "${g[@]}" --engine kvm --debug-exit 0x40
+	fi
 	# Serial back-end problems: one line naming --serial.
 	expect 2 "--serial file:/nonexistent-dir/out: No such file or directory" "${g[@]}" --serial file:/nonexistent-dir/out
 	mkfifo "$tmp/fifo"
