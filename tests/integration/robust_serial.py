@@ -4,6 +4,7 @@
 A guest prints without end (serial-flood-forever) into
   - --serial file:FIFO whose reader holds the FIFO open and never reads,
   - --serial stdio with stdout a pipe nobody reads (`ringvm ... | sleep`),
+  - --serial stdio on a terminal whose master side nobody reads,
 then a signal (SIGTERM, SIGINT, SIGHUP) must end ringvm within 3 s with
 status 128+N and "stopped by signal"; --stats must count dropped output.
 Also: --serial file: on a FIFO with no reader fails at once (status 2, one
@@ -34,7 +35,7 @@ def check(cond, what):
         failures.append(what)
 
 
-def stop_and_check(name, p, err_path, sig):
+def stop_and_check(name, p, err_path, sig, during=None):
     """p floods for a while; then sig must end it quickly and cleanly."""
     deadline = time.monotonic() + 10
     flooding = False
@@ -46,6 +47,8 @@ def stop_and_check(name, p, err_path, sig):
         time.sleep(0.1)
     time.sleep(1.5)  # long enough to fill the pipe and the ring many times
     check(flooding and p.poll() is None, '%s: guest flooding, ringvm still running' % name)
+    if during:
+        during()
     t0 = time.monotonic()
     p.send_signal(sig)
     try:
@@ -100,6 +103,26 @@ with tempfile.TemporaryDirectory() as tmp:
         os.close(wfd)
         stop_and_check('stdout pipe never read (%s)' % sig.name, p, err_path, sig)
         os.close(rfd)
+
+    # 4. A terminal that stops taking output (nobody reads the pty master,
+    #    as with a hung terminal emulator or Ctrl-S): SIGTERM still ends
+    #    ringvm at once, and the terminal's settings are restored.
+    import termios
+    master, slave = os.openpty()
+    before = termios.tcgetattr(slave)
+    err_path = os.path.join(tmp, 'err-pty')
+    with open(err_path, 'w') as err:
+        p = subprocess.Popen(base + ['--serial', 'stdio'], stdin=slave, stdout=slave,
+                             stderr=err)
+    def raw_while_running():
+        lflag = termios.tcgetattr(slave)[3]
+        check(not (lflag & termios.ECHO) and not (lflag & termios.ICANON),
+              'terminal never read: raw while ringvm runs')
+    stop_and_check('terminal never read', p, err_path, signal.SIGTERM, raw_while_running)
+    after = termios.tcgetattr(slave)
+    check(after == before, 'terminal never read: terminal settings restored')
+    os.close(slave)
+    os.close(master)
 
 print('%d failed' % len(failures))
 sys.exit(1 if failures else 0)
