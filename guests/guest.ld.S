@@ -1,5 +1,7 @@
 /* Link map of the test guests (32- and 64-bit): one RWX load segment at
- * 1 MiB, identity mapped (virtual == physical), plus, in PVH images only, a
+ * LOAD_ADDR (1 MiB unless the image says otherwise: the -low images link at
+ * 0x8000, in conventional memory), identity mapped (virtual == physical),
+ * plus, in PVH images only, a
  * PT_NOTE for the Xen PHYS32_ENTRY note.  Run through the C preprocessor
  * with the image's BOOT_* define (guests/meson.build).  The multiboot
  * header comes first, well inside the first 8 KiB of the file; the a.out
@@ -16,7 +18,10 @@ PHDRS
 
 SECTIONS
 {
-	. = 0x100000;
+#ifndef LOAD_ADDR
+#define LOAD_ADDR 0x100000
+#endif
+	. = LOAD_ADDR;
 	__image_start = .;
 	.text : {
 		KEEP(*(.multiboot))

@@ -205,6 +205,21 @@ typedef void (*irq_handler_fn)(unsigned irq);
 #define IDT_VECTORS 0x30
 void idt_init(void);                  /* exceptions report and stop */
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
+/* What the interrupt stubs (lib/isr32.S, lib/isr64.S) saved.  A handler
+ * installed with exc_set_handler() may change ip and flags: the stub
+ * returns to what the frame then says. */
+struct isr_frame {
+#ifdef __x86_64__
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+#else
+	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pusha */
+#endif
+	uintptr_t vector, error, ip, cs, flags;
+};
+typedef void (*exc_handler_fn)(struct isr_frame *f);
+/* Handle exception vector (< IRQ_BASE) with fn instead of reporting it as
+ * unexpected; NULL restores the report. */
+void exc_set_handler(unsigned vector, exc_handler_fn fn);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);
 /* 32-bit code: 1 = return from interrupts with IRET, 0 (default) = with

@@ -25,23 +25,18 @@ struct idt_ptr {
 	uintptr_t base;
 } __attribute__((packed));
 
-/* The stubs' view of the stack (see isr32.S / isr64.S). */
-struct isr_frame {
-#ifdef __x86_64__
-	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
-#else
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pusha */
-#endif
-	uintptr_t vector, error, ip, cs, flags;
-};
-
 extern const uintptr_t isr_stubs[IDT_VECTORS];
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static irq_handler_fn irq_handlers[16];
+static exc_handler_fn exc_handlers[IRQ_BASE];
 
 void isr_dispatch(struct isr_frame *f);
 void isr_dispatch(struct isr_frame *f)
 {
+	if (f->vector < IRQ_BASE && exc_handlers[f->vector]) {
+		exc_handlers[f->vector](f);
+		return;
+	}
 	if (f->vector < IRQ_BASE)
 		GUEST_FAIL("unexpected exception (vector, error code, ip)", f->vector, f->error,
 			   f->ip);
@@ -70,6 +65,12 @@ void idt_init(void)
 	}
 	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
+}
+
+void exc_set_handler(unsigned vector, exc_handler_fn fn)
+{
+	if (vector < IRQ_BASE)
+		exc_handlers[vector] = fn;
 }
 
 void irq_set_handler(unsigned irq, irq_handler_fn fn)

@@ -12,8 +12,11 @@
 /* ---- Low memory (first MiB) ------------------------------------------- */
 #define LAYOUT_BOOT_GDT          0x00000500ULL /* boot GDT (flat 0x10/0x18) */
 #define LAYOUT_BOOT_IDT          0x00000520ULL /* empty IDT for boot */
+#define LAYOUT_BOOT_IDT_END      0x00000528ULL
+#define LAYOUT_BOOT_STACK_BOTTOM 0x00006000ULL /* boot stack page (below the zero */
+#define LAYOUT_BOOT_STACK        0x00006ff0ULL /*   page): initial RSP */
 #define LAYOUT_ZERO_PAGE         0x00007000ULL /* Linux boot_params / PVH start info */
-#define LAYOUT_BOOT_STACK        0x00008ff0ULL /* initial stack top for loaders that need one */
+#define LAYOUT_ZERO_PAGE_END     0x00008000ULL
 #define LAYOUT_PML4              0x00009000ULL /* boot identity page tables: */
 #define LAYOUT_PDPT              0x0000a000ULL /*   PML4, PDPT, 4 PDs (4 GiB */
 #define LAYOUT_PD                0x0000b000ULL /*   identity map, 2 MiB pages) */
@@ -26,7 +29,9 @@
 #define LAYOUT_MPTABLE           0x0009fc00ULL /* MP floating pointer + table */
 #define LAYOUT_ACPI_START        0x000e0000ULL /* RSDP and ACPI tables (BIOS area) */
 #define LAYOUT_ACPI_END          0x00100000ULL
-#define LAYOUT_HIGH_MEMORY       0x00100000ULL /* 1 MiB: kernels load at or above */
+#define LAYOUT_HIGH_MEMORY       0x00100000ULL /* 1 MiB: bzImage kernels load at or above;
+						  multiboot/PVH segments may load lower, in
+						  what the loaders do not use (loader.c) */
 
 /* ---- MMIO hole contents ----------------------------------------------- */
 #define LAYOUT_PCI_MMIO32_START  0xC0000000ULL /* future PCI BARs */

@@ -49,6 +49,7 @@ struct vm_config {
 	bool testdev;            /* test-guest call port and MMIO window */
 	enum on_reset on_reset;
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
+	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
 };
 
 void vm_config_defaults(struct vm_config *c);
@@ -57,7 +58,8 @@ void vm_config_defaults(struct vm_config *c);
 struct vcpu_stats {
 	uint64_t count[VCPU_EXIT_COUNT];
 	uint64_t ns[VCPU_EXIT_COUNT];   /* time spent handling, in the VMM */
-	uint64_t pio_unhandled, mmio_unhandled;
+	uint64_t pio_unhandled;
+	uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;
 };
 
 struct vcpu {
@@ -88,6 +90,8 @@ struct boot_entry {
 	struct x86_regs regs;
 	struct x86_sregs sregs;
 };
+
+#define VM_MMIO_LOG_SLOTS 16
 
 /* Kinds of messages a guest can trigger as often as it likes, each with its
  * own rate limit (vm->log_limits, set up by vm_create; docs/robustness.md). */
@@ -126,6 +130,10 @@ struct vm {
 	_Atomic unsigned nr_halted_forever; /* vCPUs parked in HLT with IF=0 */
 	unsigned reset_count;           /* machine resets since start */
 	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
+	/* Unclaimed MMIO addresses already logged (gpa + 1, 0 = free slot):
+	 * each is logged once, at most VM_MMIO_LOG_SLOTS of them. */
+	_Atomic uint64_t mmio_logged[VM_MMIO_LOG_SLOTS];
+	_Atomic bool mmio_log_full;
 	char exit_reason[512];          /* set once, under exit_lock */
 	struct log_ratelimit log_limits[VM_LOG_KINDS];
 	pthread_mutex_t exit_lock;
@@ -155,8 +163,10 @@ bool vm_should_stop(const struct vm *vm);
 void *vcpu_thread(void *arg);
 /* The one policy for port and MMIO accesses, used by the loop for exits and
  * by engines that complete accesses inside an instruction (soft): dispatch
- * to the bus, count and time it.  Unclaimed ports read all-ones (returns
- * -1); unmapped MMIO stops the VM with status 4 (returns -1, reads all-ones). */
+ * to the bus, count and time it.  Unclaimed ports and unclaimed MMIO behave
+ * like absent hardware: reads see all-ones, writes are dropped, both are
+ * counted (--stats) and an MMIO address is logged once; they return -1.
+ * With --strict-mmio an unclaimed MMIO access stops the VM with status 4. */
 int vcpu_pio(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *val);
 int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
 void vcpu_mmio_unmapped(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int why);

@@ -44,6 +44,19 @@ int boot_place_high(const struct vm *vm, uint64_t size, uint64_t lo,
 /* Low RAM end (first region), i.e. min(RAM, start of the MMIO hole). */
 uint64_t boot_low_ram_end(const struct vm *vm);
 
+/* Protocols, for what each one writes in the first MiB. */
+#define BOOT_PROTO_BZIMAGE   0x1u
+#define BOOT_PROTO_PVH       0x2u
+#define BOOT_PROTO_MULTIBOOT 0x4u
+
+/* Check that [start, start + len) (len > 0) of a kernel image may be loaded
+ * for protocol proto: inside low RAM and, below 1 MiB, clear of everything
+ * ringvm itself places there for that protocol.  Prints a message naming
+ * the range (what: "PVH segment 2", "multiboot image") and returns -EINVAL
+ * if not. */
+int boot_check_load_range(const struct vm *vm, const char *path, const char *what,
+			  uint64_t start, uint64_t len, unsigned proto);
+
 /* A bump allocator over [LAYOUT_BOOT_INFO, LAYOUT_BOOT_INFO_END). */
 struct boot_area {
 	uint64_t next, end;
@@ -86,7 +99,7 @@ const uint8_t *elf_find_note(const struct boot_blob *b, const struct elf_info *e
 /* Validate and copy every PT_LOAD to its p_paddr (zeroing bss).  *end gets
  * the highest loaded address (exclusive). */
 int elf_load(struct vm *vm, const struct boot_blob *b, const struct elf_info *e,
-	     const char *fmt_name, uint64_t *start, uint64_t *end);
+	     const char *fmt_name, unsigned proto, uint64_t *start, uint64_t *end);
 /* Translate a virtual entry point to physical through the PT_LOADs. */
 uint64_t elf_entry_phys(const struct boot_blob *b, const struct elf_info *e);
 

@@ -2,6 +2,7 @@
  * and multiboot loaders.  Every header field is checked against the file. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "boot_internal.h"
 #include "ringvm/layout.h"
@@ -139,9 +140,8 @@ const uint8_t *elf_find_note(const struct boot_blob *b, const struct elf_info *e
 }
 
 int elf_load(struct vm *vm, const struct boot_blob *b, const struct elf_info *e,
-	     const char *fmt_name, uint64_t *start, uint64_t *end)
+	     const char *fmt_name, unsigned proto, uint64_t *start, uint64_t *end)
 {
-	uint64_t low = boot_low_ram_end(vm);
 	uint64_t lo = UINT64_MAX, hi = 0;
 	struct elf_phdr ph;
 
@@ -162,12 +162,10 @@ int elf_load(struct vm *vm, const struct boot_blob *b, const struct elf_info *e,
 			       b->path, fmt_name, i, ph.offset, ph.filesz, b->size);
 			return -EINVAL;
 		}
-		if (ph.paddr < LAYOUT_HIGH_MEMORY || !boot_range_ok(ph.paddr, ph.memsz, low)) {
-			pr_err("%s: %s segment %u at 0x%" PRIx64 " (+0x%" PRIx64 ") is "
-			       "outside guest RAM 1 MiB-%" PRIu64 " MiB", b->path,
-			       fmt_name, i, ph.paddr, ph.memsz, (uint64_t)(low / MiB));
+		char what[48];
+		snprintf(what, sizeof(what), "%s segment %u", fmt_name, i);
+		if (boot_check_load_range(vm, b->path, what, ph.paddr, ph.memsz, proto) < 0)
 			return -EINVAL;
-		}
 		if (ph.paddr < lo)
 			lo = ph.paddr;
 		if (ph.paddr + ph.memsz > hi)

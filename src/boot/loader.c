@@ -3,6 +3,7 @@
  * every loader shares (files, command line, placement, boot-info area). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -142,6 +143,52 @@ int boot_place_high(const struct vm *vm, uint64_t size, uint64_t lo,
 		}
 	}
 	return found ? 0 : -ENOMEM;
+}
+
+/* What ringvm itself writes in the first MiB (layout.h), and for which
+ * protocols.  Kernel segments may go anywhere else in conventional memory,
+ * as QEMU loads them (test kernels link at 0x8000 and similar). */
+static const struct boot_low_use {
+	uint64_t start, end;
+	unsigned protos;
+	const char *what;
+} boot_low_uses[] = {
+	{ LAYOUT_BOOT_GDT, LAYOUT_BOOT_IDT_END,
+	  BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT, "the boot GDT and IDT" },
+	{ LAYOUT_BOOT_STACK_BOTTOM, LAYOUT_BOOT_STACK + 16,
+	  BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT, "the boot stack" },
+	{ LAYOUT_ZERO_PAGE, LAYOUT_ZERO_PAGE_END,
+	  BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH, "the zero page (boot_params / hvm_start_info)" },
+	{ LAYOUT_PML4, LAYOUT_PD_END, BOOT_PROTO_BZIMAGE, "the boot page tables" },
+	{ LAYOUT_CMDLINE, LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX,
+	  BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT, "the command line" },
+	{ LAYOUT_BOOT_INFO, LAYOUT_BOOT_INFO_END, BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT,
+	  "the boot information (multiboot info, PVH memory map and modules)" },
+	{ LAYOUT_EBDA_START, LAYOUT_HIGH_MEMORY,
+	  BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT,
+	  "the MP and ACPI tables (EBDA and BIOS area)" },
+};
+
+int boot_check_load_range(const struct vm *vm, const char *path, const char *what,
+			  uint64_t start, uint64_t len, unsigned proto)
+{
+	uint64_t low = boot_low_ram_end(vm);
+	if (len == 0 || !boot_range_ok(start, len, low)) {
+		pr_err("%s: %s at 0x%" PRIx64 " (+0x%" PRIx64 ") is outside guest RAM "
+		       "below %" PRIu64 " MiB", path, what, start, len, (uint64_t)(low / MiB));
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(boot_low_uses) / sizeof(boot_low_uses[0]); i++) {
+		const struct boot_low_use *u = &boot_low_uses[i];
+		/* start + len cannot wrap: it is at most the end of low RAM */
+		if (!(u->protos & proto) || start >= u->end || start + len <= u->start)
+			continue;
+		pr_err("%s: %s at 0x%" PRIx64 "-0x%" PRIx64 " overlaps %s at 0x%" PRIx64
+		       "-0x%" PRIx64 ", which ringvm places there", path, what, start,
+		       start + len - 1, u->what, u->start, u->end - 1);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void boot_area_init(struct boot_area *a)

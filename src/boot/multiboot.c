@@ -73,8 +73,6 @@ static int mb_find(const struct boot_blob *b, struct mb_hdr *h)
 static int mb_load_aout(struct vm *vm, const struct boot_blob *b,
 			const struct mb_hdr *h, uint64_t *kend, uint64_t *pc)
 {
-	uint64_t low = boot_low_ram_end(vm);
-
 	if (h->load_addr > h->header_addr ||
 	    h->header_addr - h->load_addr > h->off) {
 		pr_err("%s: multiboot load_addr 0x%x / header_addr 0x%x put the load "
@@ -108,11 +106,9 @@ static int mb_load_aout(struct vm *vm, const struct boot_blob *b,
 		}
 		end = h->bss_end_addr;
 	}
-	if (h->load_addr < LAYOUT_HIGH_MEMORY || end > low) {
-		pr_err("%s: multiboot image 0x%x-0x%" PRIx64 " is outside guest RAM "
-		       "1 MiB-%" PRIu64 " MiB", b->path, h->load_addr, end, (uint64_t)(low / MiB));
+	if (boot_check_load_range(vm, b->path, "multiboot image", h->load_addr,
+				  end - h->load_addr, BOOT_PROTO_MULTIBOOT) < 0)
 		return -EINVAL;
-	}
 	if (h->entry_addr < h->load_addr || h->entry_addr >= end) {
 		pr_err("%s: multiboot entry_addr 0x%x is outside the image 0x%x-0x%" PRIx64,
 		       b->path, h->entry_addr, h->load_addr, end);
@@ -141,7 +137,7 @@ static int mb_load_elf(struct vm *vm, const struct boot_blob *b,
 	}
 	if (r < 0)
 		return r;
-	r = elf_load(vm, b, &e, "multiboot", &kstart, kend);
+	r = elf_load(vm, b, &e, "multiboot", BOOT_PROTO_MULTIBOOT, &kstart, kend);
 	if (r < 0)
 		return r;
 	*pc = elf_entry_phys(b, &e);
@@ -235,10 +231,13 @@ int boot_multiboot(struct vm *vm, const struct boot_blob *kernel,
 	if (r < 0)
 		return r;
 
-	/* Like QEMU: the module goes right after the kernel, page aligned. */
+	/* Like QEMU: the module goes right after the kernel, page aligned; after
+	 * a kernel in conventional memory, from 1 MiB (clear of the boot info). */
 	if (initrd) {
 		uint64_t low = boot_low_ram_end(vm);
 		rd_gpa = ALIGN_UP(kend, 4096);
+		if (rd_gpa < LAYOUT_HIGH_MEMORY)
+			rd_gpa = LAYOUT_HIGH_MEMORY;
 		if (!boot_range_ok(rd_gpa, initrd->size, low)) {
 			pr_err("initrd %s (%zu bytes) does not fit in guest RAM (%" PRIu64
 			       " MiB below 4 GiB) after the kernel ending at 0x%" PRIx64,

@@ -98,7 +98,7 @@ int boot_pvh(struct vm *vm, const struct boot_blob *kernel,
 	r = pvh_entry(kernel, &e, &pc);
 	if (r < 0)
 		return r;
-	r = elf_load(vm, kernel, &e, "PVH", &kstart, &kend);
+	r = elf_load(vm, kernel, &e, "PVH", BOOT_PROTO_PVH, &kstart, &kend);
 	if (r < 0)
 		return r;
 	if (pc < kstart || pc >= kend) {

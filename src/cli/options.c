@@ -33,6 +33,8 @@ const char cli_run_usage[] =
 	"      --testdev            the test-guest call port and MMIO window (tests/guest)\n"
 	"      --on-reset ACTION    restart (default) or exit when the guest resets the machine\n"
 	"      --on-triple-fault ACTION  stop (default: registers dumped, status 4) or reset\n"
+	"      --strict-mmio        stop the VM (status 4) on an access to an unclaimed MMIO\n"
+	"                           address (default: reads all-ones, writes dropped, logged)\n"
 	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
@@ -114,6 +116,7 @@ static enum cli_result check_file(const char *opt, const char *path, char *err, 
 enum {
 	OPT_CPUS = 256, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_DEBUG_EXIT, OPT_TESTDEV,
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
+	OPT_STRICT_MMIO,
 };
 
 static const struct option run_options[] = {
@@ -129,6 +132,7 @@ static const struct option run_options[] = {
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
+	{ "strict-mmio", no_argument, NULL, OPT_STRICT_MMIO },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -219,6 +223,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 			break;
 		case OPT_NO_DEBUG_EXIT: cfg->debug_exit = false; break;
 		case OPT_TESTDEV: cfg->testdev = true; break;
+		case OPT_STRICT_MMIO: cfg->strict_mmio = true; break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reset = ON_RESET_RESTART;

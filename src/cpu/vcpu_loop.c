@@ -73,16 +73,48 @@ int vcpu_pio(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t 
 	return r < 0 ? -1 : 0;
 }
 
+/* Log an unclaimed MMIO address once; at most VM_MMIO_LOG_SLOTS addresses
+ * are remembered, then one last message: a guest cannot flood the log. */
+static bool mmio_log_first(struct vm *vm, uint64_t gpa)
+{
+	uint64_t key = gpa + 1;
+	for (unsigned i = 0; i < VM_MMIO_LOG_SLOTS; i++) {
+		uint64_t cur = atomic_load(&vm->mmio_logged[i]);
+		if (cur == key)
+			return false;
+		if (cur == 0) {
+			if (atomic_compare_exchange_strong(&vm->mmio_logged[i], &cur, key))
+				return true;
+			if (cur == key)
+				return false;
+		}
+	}
+	if (!atomic_exchange(&vm->mmio_log_full, true))
+		pr_warn("more than %u unclaimed MMIO addresses: no more are logged",
+			VM_MMIO_LOG_SLOTS);
+	return false;
+}
+
 void vcpu_mmio_unmapped(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int why)
 {
 	char msg[200];
-	v->stats.mmio_unhandled++;
+	if (write)
+		v->stats.mmio_unclaimed_writes++;
+	else
+		v->stats.mmio_unclaimed_reads++;
+	bool strict = v->vm->cfg.strict_mmio;
+	if (!strict && !mmio_log_first(v->vm, gpa))
+		return;
 	snprintf(msg, sizeof(msg),
-		 "%u-byte MMIO %s at unmapped guest-physical address 0x%" PRIx64
+		 "%u-byte MMIO %s at unclaimed guest-physical address 0x%" PRIx64
 		 " (rip 0x%" PRIx64 ")%s",
 		 size, write ? "write" : "read", gpa, guest_rip(v),
 		 why == -EINVAL ? ": access straddles a device window" : "");
-	guest_fault(v, msg);
+	if (strict)
+		guest_fault(v, msg);  /* --strict-mmio: stop, as a debugging aid */
+	else
+		pr_warn("vCPU %u: %s: %s", v->id, msg,
+			write ? "dropped" : "reads all-ones");
 }
 
 int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
@@ -90,15 +122,15 @@ int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t 
 	uint64_t t0 = clock_monotonic_ns();
 	int r = write ? bus_write(&v->vm->mmio, gpa, size, *val)
 		      : bus_read(&v->vm->mmio, gpa, size, val);
-	v->stats.count[VCPU_EXIT_MMIO]++;
-	v->stats.ns[VCPU_EXIT_MMIO] += clock_monotonic_ns() - t0;
 	if (r < 0) {
+		/* Nothing answers: the bus floats high, a write goes nowhere. */
 		if (!write)
 			*val = ~0ULL;
 		vcpu_mmio_unmapped(v, gpa, size, write, r);
-		return -1;
 	}
-	return 0;
+	v->stats.count[VCPU_EXIT_MMIO]++;
+	v->stats.ns[VCPU_EXIT_MMIO] += clock_monotonic_ns() - t0;
+	return r < 0 ? -1 : 0;
 }
 
 static void handle_pio(struct vcpu *v, struct vcpu_exit *e)

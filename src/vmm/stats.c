@@ -28,6 +28,9 @@ void vm_print_stats(struct vm *vm, FILE *out)
 			sum.count[r] += vm->vcpus[i].stats.count[r];
 			sum.ns[r] += vm->vcpus[i].stats.ns[r];
 		}
+		sum.pio_unhandled += vm->vcpus[i].stats.pio_unhandled;
+		sum.mmio_unclaimed_reads += vm->vcpus[i].stats.mmio_unclaimed_reads;
+		sum.mmio_unclaimed_writes += vm->vcpus[i].stats.mmio_unclaimed_writes;
 	}
 	double secs = (double)(clock_monotonic_ns() - vm->start_ns) / 1e9;
 	fprintf(out, "ringvm stats: engine %s, %u vCPU%s, %.3f s, %u reset%s\n",
@@ -40,6 +43,10 @@ void vm_print_stats(struct vm *vm, FILE *out)
 		fprintf(out, "  %-12s %12" PRIu64 " %12.3f %10.3f\n", vcpu_exit_name(r), sum.count[r],
 			(double)sum.ns[r] / 1e6, (double)sum.ns[r] / 1e3 / (double)sum.count[r]);
 	}
+	if (sum.pio_unhandled || sum.mmio_unclaimed_reads || sum.mmio_unclaimed_writes)
+		fprintf(out, "  unclaimed: %" PRIu64 " port accesses, %" PRIu64 " MMIO reads (all-ones), %"
+			PRIu64 " MMIO writes (dropped)\n", sum.pio_unhandled,
+			sum.mmio_unclaimed_reads, sum.mmio_unclaimed_writes);
 	fprintf(out, "  device windows:\n");
 	print_bus(out, &vm->pio, "pio");
 	print_bus(out, &vm->mmio, "mmio");

@@ -76,12 +76,17 @@ def main():
                               (4, 0, 0, pvh_note(0x1000010, 8), 0, 4)]),
             elf(False, 3, 0, [(1, 0x100000, 0x100000, b"\x90" * 64, 0x1000, 0x1000),
                               (4, 0, 0, pvh_note(0x100000, 4), 0, 4)]),
+            elf(False, 3, 0, [(1, 0x8000, 0x8000, b"\x90" * 64, 0x1000, 0x1000),
+                              (4, 0, 0, pvh_note(0x8000, 4), 0, 4)]),
         ],
         "multiboot": [
             elf(False, 3, 0x100000, [(1, 0x100000, 0x100000, mb_header(3) + b"\xf4" * 52, 0x2000, 0x1000)]),
             elf(True, 62, 0xFFFFFFFF80100010,
                 [(1, 0x100000, 0xFFFFFFFF80100000, mb_header(2) + b"\xf4" * 52, 0x1000, 0x1000)]),
             mb_header(0x10002, struct.pack("<IIIII", 0x200000, 0x200000, 0, 0x204000, 0x200020)) + b"\xf4" * 96,
+            # below 1 MiB, as test kernels link (0x8000)
+            mb_header(0x10002, struct.pack("<IIIII", 0x8000, 0x8000, 0, 0x9000, 0x8020)) + b"\xf4" * 96,
+            elf(False, 3, 0x8000, [(1, 0x8000, 0x8000, mb_header(3) + b"\xf4" * 52, 0x2000, 0x1000)]),
         ],
     }
     for kind, items in seeds.items():

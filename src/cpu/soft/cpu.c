@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "debug.h"
 #include "exec.h"
 #include "host_isa.h"
 #include "icache.h"
@@ -121,6 +122,22 @@ int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 	return SOFT_OK;
 }
 
+int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
+{
+	struct soft_fault f;
+	if (unlikely(bad_la(cpu, la, 1)))
+		return noncanonical(cpu, la);
+	if (!cpu->ops->probe) {
+		uint8_t b;
+		if (cpu->ops->read(cpu->ops_opaque, la, &b, 1, acc, &f))
+			return from_fault(cpu, &f);
+		return SOFT_OK;
+	}
+	if (cpu->ops->probe(cpu->ops_opaque, la, acc, &f))
+		return from_fault(cpu, &f);
+	return SOFT_OK;
+}
+
 /* ---- mode ---- */
 
 void soft_cpu_update_mode(struct soft_cpu *cpu)
@@ -189,8 +206,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->pat = 0x0007040600070406ULL;
 	cpu->misc_enable = 1; /* fast strings */
 	cpu->xcr0 = 1;
-	cpu->dr[6] = 0xffff0ff0;
-	cpu->dr[7] = 0x400;
+	cpu->dr[6] = SOFT_DR6_FIXED;
+	cpu->dr[7] = SOFT_DR7_FIXED;
 	cpu->fpu.fcw = 0x37f;
 	cpu->mxcsr = 0x1f80;
 	soft_cpu_update_mode(cpu);
@@ -287,6 +304,13 @@ static inline int exec_insn(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_cpu_step(struct soft_cpu *cpu)
 {
+	if (unlikely(soft_dbg_active(cpu)))
+		return soft_dbg_step(cpu);
+	return soft_cpu_step_plain(cpu);
+}
+
+int soft_cpu_step_plain(struct soft_cpu *cpu)
+{
 	struct x86_insn in;
 	uint64_t pa;
 	bool crosses;
@@ -370,6 +394,15 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			cpu->kick = 0;
 			r = SOFT_STOP;
 			break;
+		}
+		if (unlikely(soft_dbg_active(cpu))) {
+			/* TF, RF or a breakpoint: one checked instruction at a
+			 * time (debug.c); POPF, IRET, MOV DR end their block */
+			prev = NULL;
+			r = soft_cpu_step(cpu);
+			if (r)
+				break;
+			continue;
 		}
 		struct soft_block *b = NULL;
 		if (likely(ic)) {

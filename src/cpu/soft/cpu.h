@@ -178,6 +178,10 @@ struct soft_mem_ops {
 	 * May be NULL (no cross-vCPU atomicity needed, e.g. one vCPU). */
 	int (*rmw_ptr)(void *opaque, uint64_t la, unsigned len, void **host,
 		       uint64_t *pa, struct soft_fault *f);
+	/* Check la as an access of kind acc (translation, rights, A bit; a
+	 * #PF if it faults) without touching the data: CLFLUSH must not read
+	 * device memory.  May be NULL: the core then reads one byte. */
+	int (*probe)(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f);
 };
 
 /* Lazy flags: the last flag-setting operation is remembered and the six
@@ -251,6 +255,16 @@ struct soft_sys_ops {
 
 enum soft_mode { SOFT_MODE_16 = 0, SOFT_MODE_32 = 1, SOFT_MODE_64 = 2 };
 
+/* cpu->shadow: what blocks events on the next instruction boundary (SDM
+ * vol. 3, 6.8.3).  STI blocks maskable interrupts; MOV SS / POP SS also
+ * holds back debug exceptions (debug.c). */
+enum { SOFT_SHADOW_STI = 1, SOFT_SHADOW_SS = 2 };
+
+/* cpu->dbg_armed: kinds of DR7-enabled breakpoints (recomputed on every
+ * DR7 write by soft_dbg_update()); any bit set sends execution through the
+ * checking path (debug.c). */
+enum { SOFT_DBG_INSN = 1, SOFT_DBG_DATA = 2, SOFT_DBG_IO = 4 };
+
 struct soft_cpu {
 	/* hot state first */
 	uint64_t gpr[GPR_COUNT];
@@ -278,11 +292,16 @@ struct soft_cpu {
 	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */
 	uint64_t xcr0;                    /* x87|SSE (XSETBV only if XSAVE is modelled) */
 	uint64_t tsc_offset;              /* guest TSC = ops->rdtsc() + tsc_offset */
-	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); no breakpoints */
+	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); debug.c */
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */
-	uint8_t shadow;                   /* STI / MOV SS interrupt shadow on the next insn */
+	uint8_t shadow;                   /* SOFT_SHADOW_*: interrupt shadow on the next insn */
 	uint8_t nmi_blocked;              /* set by NMI delivery, cleared by IRET */
-	uint8_t pad1[6];
+	uint8_t dbg_armed;                /* SOFT_DBG_*: enabled DR7 breakpoint kinds (debug.c) */
+	uint8_t dbg_hits;                 /* B0-B3 of data/I/O breakpoints hit by this insn */
+	uint16_t dbg_pending;             /* DR6 bits of a #DB held back by MOV SS / POP SS */
+	uint8_t pad1[2];
+	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
+	void *dbg_opaque;
 
 	/* x87 / MMX / SSE */
 	struct soft_fpu_state fpu;
@@ -410,6 +429,8 @@ uint64_t soft_linear(const struct soft_cpu *cpu, unsigned seg, uint64_t off);
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+/* Fault like a one-byte access of kind acc at la, without accessing it. */
+int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc);
 
 /* MMX: mark the x87 stack as MMX (TOP = 0, all tags valid). */
 static inline void soft_mmx_enter(struct soft_cpu *cpu)

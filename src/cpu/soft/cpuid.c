@@ -54,6 +54,8 @@
 /* leaf 7.0 */
 #define L7_EBX_BMI1 (1u << 3)
 #define L7_EBX_SHA (1u << 29)
+#define L7_EBX_CLFLUSHOPT (1u << 23)
+#define L7_EBX_CLWB (1u << 24)
 #define L7_ECX_GFNI (1u << 8)
 /* 0x80000001 */
 #define E1_ECX_LAHF_LM (1u << 0)
@@ -113,6 +115,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		if (subleaf == 0) {
 			o->ebx = (SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0) |
 				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
+			o->ebx |= L7_EBX_CLFLUSHOPT | L7_EBX_CLWB; /* soft_exec_clflush */
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
 		}
 		break;

@@ -425,10 +425,13 @@ int soft_exec_prefetch(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_OK;
 }
 
+/* CLFLUSH, CLFLUSHOPT (66 0F AE /7) and CLWB (66 0F AE /6).  SDM vol. 2:
+ * "subject to all permission checking and faults associated with a byte
+ * load", but no data is loaded: the line is written back from the cache, so
+ * a device page is never read (and ringvm has no cache to write back). */
 int soft_exec_clflush(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	uint64_t v;
-	return mem_read(cpu, soft_ea(cpu, in), 1, &v); /* faults like a byte load */
+	return soft_check_access(cpu, soft_ea(cpu, in), SOFT_ACC_READ);
 }
 
 int soft_exec_bswap(struct soft_cpu *cpu, const struct x86_insn *in)

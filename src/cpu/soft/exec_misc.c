@@ -94,7 +94,7 @@ int soft_exec_sti(struct soft_cpu *cpu, const struct x86_insn *in)
 	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
 		return soft_gp0(cpu);
 	if (!(cpu->rflags & X86_RFLAGS_IF))
-		cpu->shadow = 1; /* interrupts stay blocked for one more instruction */
+		cpu->shadow = SOFT_SHADOW_STI; /* interrupts stay blocked for one more instruction */
 	cpu->rflags |= X86_RFLAGS_IF;
 	return SOFT_OK;
 }

@@ -3,8 +3,10 @@
  * execution and then restarts itself (RIP unchanged), so interrupts/kicks
  * are seen and every iteration is restartable after a fault (registers are
  * updated per element, as on hardware).  Decoded blocks end after a string
- * instruction (F_REP rows) for this reason. */
-#include "exec.h"
+ * instruction (F_REP rows) for this reason.  While single-stepping or with
+ * data/I/O breakpoints armed, one iteration per execution: the #DB trap
+ * comes after each iteration (SDM vol. 3, 18.3.1.4). */
+#include "debug.h"
 
 #define REP_CHUNK 16384
 
@@ -12,6 +14,7 @@ struct sctx {
 	unsigned sz, as;
 	int64_t step;
 	unsigned src_seg;
+	unsigned chunk;   /* iterations per execution */
 };
 
 static inline void sctx_init(const struct soft_cpu *cpu, const struct x86_insn *in, struct sctx *c)
@@ -22,6 +25,8 @@ static inline void sctx_init(const struct soft_cpu *cpu, const struct x86_insn *
 	c->as = in->addrsize;
 	c->step = (cpu->rflags & X86_RFLAGS_DF) ? -(int64_t)c->sz : (int64_t)c->sz;
 	c->src_seg = SEG_DS;
+	c->chunk = unlikely((cpu->rflags & X86_RFLAGS_TF) ||
+			    (cpu->dbg_armed & (SOFT_DBG_DATA | SOFT_DBG_IO))) ? 1 : REP_CHUNK;
 	if ((in->prefixes & X86_PFX_SEG) && (cpu->mode != SOFT_MODE_64 || in->seg_override >= SEG_FS))
 		c->src_seg = in->seg_override;
 }
@@ -51,6 +56,11 @@ static inline void rep_dec(struct soft_cpu *cpu, const struct sctx *c)
 static inline int rep_restart(struct soft_cpu *cpu)
 {
 	cpu->next_rip = cpu->rip; /* re-execute: more iterations to go */
+	/* an instruction breakpoint on it must not fire again for the next
+	 * iterations: RF, as when hardware interrupts a repeated string
+	 * instruction (SDM vol. 3, 18.3.1.1) */
+	if (unlikely(soft_dbg_active(cpu)))
+		cpu->rflags |= SOFT_RFLAGS_RF;
 	return SOFT_OK;
 }
 
@@ -62,7 +72,7 @@ int soft_exec_movs(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t v;
 		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &v);
@@ -88,7 +98,7 @@ int soft_exec_stos(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		int e = mem_write(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, v);
 		if (e)
@@ -108,7 +118,7 @@ int soft_exec_lods(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t v;
 		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &v);
@@ -132,7 +142,7 @@ int soft_exec_cmps(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t a, b;
 		int e = mem_read(cpu, lin(cpu, c.src_seg, areg(cpu, GPR_RSI, c.as)), c.sz, &a);
@@ -162,7 +172,7 @@ int soft_exec_scas(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t b;
 		int e = mem_read(cpu, lin(cpu, SEG_ES, areg(cpu, GPR_RDI, c.as)), c.sz, &b);
@@ -199,7 +209,7 @@ int soft_exec_ins(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint32_t v = 0;
 		struct soft_fault f;
@@ -228,7 +238,7 @@ int soft_exec_outs(struct soft_cpu *cpu, const struct x86_insn *in)
 	for (unsigned n = 0;; n++) {
 		if (rep && rep_done(cpu, &c))
 			return SOFT_OK;
-		if (n == REP_CHUNK)
+		if (n == c.chunk)
 			return rep_restart(cpu);
 		uint64_t v;
 		struct soft_fault f;

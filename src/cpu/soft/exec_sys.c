@@ -4,6 +4,7 @@
  * hooks), CLTS, LMSW, SMSW, XGETBV/XSETBV, INVLPG, the cache and
  * virtualisation no-ops, and the TSS I/O permission bitmap. */
 #include "cpuid.h"
+#include "debug.h"
 #include "sys.h"
 
 #define CR0_VALID (X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | X86_CR0_NE | \
@@ -137,8 +138,12 @@ int soft_exec_lmsw(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_OK;
 }
 
-/* MOV DR: the registers are stored (Linux saves/clears them); hardware
- * breakpoints are not modelled.  DR4/DR5 alias DR6/DR7 unless CR4.DE. */
+/* MOV DR (SDM vol. 2 "MOV - Move to/from Debug Registers", vol. 3 18.2):
+ * #GP(0) at CPL > 0; DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); with
+ * DR7.GD set any access is a #DB fault with DR6.BD (general detect, the
+ * delivery clears GD); in 64-bit mode a write of a 1 to bits 63:32 of DR6
+ * or DR7 is #GP(0).  Reserved DR6/DR7 bits read as fixed values.  A DR7
+ * write re-arms the breakpoints (debug.c). */
 int soft_exec_mov_dr(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned dr = in->reg, sz = cpu->mode == SOFT_MODE_64 ? 8 : 4;
@@ -148,6 +153,8 @@ int soft_exec_mov_dr(struct soft_cpu *cpu, const struct x86_insn *in)
 		return soft_ud(cpu);
 	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_gp0(cpu);
+	if (cpu->dr[7] & SOFT_DR7_GD)
+		return soft_dbg_raise(cpu, SOFT_DR6_BD, true);
 	if (dr == 4 || dr == 5)
 		dr += 2;
 	if (in->opcode == 0x21) {
@@ -158,10 +165,12 @@ int soft_exec_mov_dr(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (dr >= 6 && (v >> 32))
 		return soft_gp0(cpu);
 	if (dr == 6)
-		v = (v & 0x0001e00f) | 0xfffe0ff0;
+		v = (v & SOFT_DR6_VOLATILE) | SOFT_DR6_FIXED;
 	else if (dr == 7)
-		v = (v & 0xffff2bff) | 0x400;
+		v = (v & SOFT_DR7_VOLATILE) | SOFT_DR7_FIXED;
 	cpu->dr[dr] = v;
+	if (dr == 7)
+		soft_dbg_update(cpu);
 	return SOFT_OK;
 }
 
@@ -244,8 +253,7 @@ int soft_exec_vmx(struct soft_cpu *cpu, const struct x86_insn *in)
 
 /* ---- I/O permission: IOPL, then the TSS I/O bitmap (SDM vol. 1, 19.5) ---- */
 
-int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
-int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size)
+static int io_bitmap_check(struct soft_cpu *cpu, uint16_t port, unsigned size)
 {
 	if (!prot_mode(cpu))
 		return SOFT_OK;
@@ -271,4 +279,15 @@ int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size)
 	if ((bits >> (port & 7)) & ((1u << size) - 1))
 		return soft_gp0(cpu);
 	return SOFT_OK;
+}
+
+/* IN/OUT/INS/OUTS: IOPL and the I/O bitmap, then the I/O breakpoints
+ * (recorded now, reported as a trap once the instruction completes). */
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
+int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size)
+{
+	int e = io_bitmap_check(cpu, port, size);
+	if (e == SOFT_OK && unlikely(cpu->dbg_armed & SOFT_DBG_IO))
+		soft_dbg_io(cpu, port, size);
+	return e;
 }

@@ -21,7 +21,7 @@ int soft_exec_mov_se(struct soft_cpu *cpu, const struct x86_insn *in)
 		return soft_ud(cpu);
 	e = soft_load_seg(cpu, seg, (uint16_t)v);
 	if (!e && seg == SEG_SS)
-		cpu->shadow = 1; /* MOV SS: interrupt shadow */
+		cpu->shadow = SOFT_SHADOW_SS; /* MOV SS: interrupt (and #DB) shadow */
 	return e;
 }
 
@@ -42,7 +42,7 @@ int soft_exec_pop_seg(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (e)
 		cpu->gpr[GPR_RSP] = old;
 	else if (seg == SEG_SS)
-		cpu->shadow = 1; /* POP SS: interrupt shadow */
+		cpu->shadow = SOFT_SHADOW_SS; /* POP SS: interrupt (and #DB) shadow */
 	return e;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "debug.h"
 #include "sys.h"
 
 bool soft_cpu_interruptible(const struct soft_cpu *cpu)
@@ -278,8 +279,12 @@ static int deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool ha
 		int r = deliver_once(cpu, vector, kind, has_error, error_code);
 		if (r == SOFT_OK) {
 			cpu->shadow = 0;
+			cpu->dbg_pending = 0;
 			if (kind == SOFT_EV_NMI)
 				cpu->nmi_blocked = 1;
+			/* entering a #DB handler clears DR7.GD (SDM vol. 3, 18.2.4) */
+			if (vector == X86_EXC_DB && kind != SOFT_EV_SOFTINT)
+				cpu->dr[7] &= ~(uint64_t)SOFT_DR7_GD;
 			cpu->block_stop = 1;
 			return SOFT_OK;
 		}
@@ -357,7 +362,7 @@ static int iret_real(struct soft_cpu *cpu, const struct x86_insn *in)
 	else
 		fl = (fl & 0x257fd5) | (old & 0x1a0000);
 	sys_stack_commit(cpu, &st);
-	soft_set_rflags(cpu, (fl | X86_RFLAGS_FIXED) & ~RF_RF);
+	soft_set_rflags(cpu, fl | X86_RFLAGS_FIXED); /* IRETD loads RF */
 	struct x86_segment c = cpu->seg[SEG_CS];
 	c.selector = (uint16_t)cs;
 	c.base = (cs & 0xffff) << 4;
@@ -377,10 +382,12 @@ static void iret_flags(struct soft_cpu *cpu, uint64_t fl, unsigned sz, unsigned 
 		mask |= RF_IF;
 	if (old_cpl == 0)
 		mask |= RF_IOPL | RF_VIF | RF_VIP;
+	/* RF is loaded: a debugger's handler sets it in the image to resume
+	 * over an instruction breakpoint (SDM vol. 3, 18.3.1.1) */
+	mask |= RF_RF;
 	if (sz == 2)
 		mask &= 0xffff;
-	/* RF is dropped: instruction breakpoints are not modelled */
-	soft_set_rflags(cpu, ((old & ~mask) | (fl & mask) | X86_RFLAGS_FIXED) & ~RF_RF);
+	soft_set_rflags(cpu, (old & ~mask) | (fl & mask) | X86_RFLAGS_FIXED);
 }
 
 /* Checks of a return CS (IRET, far RET): SDM "RETURN-FROM-PROCEDURE".
@@ -439,6 +446,9 @@ int sys_check_return_ss(struct soft_cpu *cpu, uint16_t sel, unsigned rpl, bool t
 
 int soft_exec_iret(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	/* "An execution of the IRET instruction unblocks NMIs even if the
+	 * instruction causes a fault" (SDM vol. 3, 6.7.1) */
+	cpu->nmi_blocked = 0;
 	if (!prot_mode(cpu))
 		return iret_real(cpu, in);
 	if (vm86(cpu))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "boot_internal.h"
 #include "boot_test_util.h"
 #include "ringvm/layout.h"
 
@@ -162,6 +163,106 @@ static void test_mb_aout(void **state)
 	tvm_free(vm);
 }
 
+/* Conventional memory below 1 MiB loads as QEMU loads it (test kernels link
+ * at 0x8000), around what ringvm places there for multiboot. */
+static void test_mb_low_memory(void **state)
+{
+	struct vm *vm = tvm_new(16 * MiB);
+	struct boot_entry e;
+	size_t n;
+	uint8_t rd[100];
+
+	fill_pat(rd, sizeof(rd), 33);
+	struct aout a = { 0x8040, 0x8000, 0, 0x9000 + 0x3000, 0x8100 };
+	uint8_t *img = mk_aout(&a, 0, &n);
+	gmem_fill(&vm->mem, 0x8000, 0xcc, 0x5000);
+	assert_int_equal(run(vm, img, n, rd, sizeof(rd), &e), 0);
+	assert_int_equal(e.regs.rip, 0x8100);
+	assert_memory_equal(gmem_ptr(&vm->mem, 0x8000, n), img, n);
+	assert_int_equal(tr8(vm, 0xb000), 0);                      /* bss */
+	assert_int_equal(tr8(vm, 0xbfff), 0);
+	assert_int_equal(tr8(vm, 0xc000), 0xcc);
+	/* the module does not follow a low kernel into low memory: from 1 MiB */
+	assert_int_equal(tr32(vm, tr32(vm, e.regs.gpr[GPR_RBX] + 24)), LAYOUT_HIGH_MEMORY);
+	assert_true(guest_has_pat(vm, LAYOUT_HIGH_MEMORY, sizeof(rd), 33));
+	assert_int_equal(e.regs.gpr[GPR_RSP], LAYOUT_BOOT_STACK);
+	free(img);
+	/* the zero page is not multiboot's: a kernel may use it */
+	a = (struct aout){ 0x7040, 0x7000, 0, 0, 0x7100 };
+	img = mk_aout(&a, 0, &n);
+	assert_int_equal(run(vm, img, n, NULL, 0, &e), 0);
+	assert_memory_equal(gmem_ptr(&vm->mem, 0x7000, n), img, n);
+	free(img);
+	/* ELF: a segment at 0x8000 (file 0x1800, memory 0x3000) */
+	uint8_t data[0x1800];
+	fill_pat(data, sizeof(data), 77);
+	mb_header(data + 0x20, 3);
+	struct tseg seg = { .type = 1, .paddr = 0x8000, .vaddr = 0x8000,
+			    .filesz = sizeof(data), .memsz = 0x3000, .data = data };
+	img = mk_elf(false, 3, 0x8040, &seg, 1, &n);
+	gmem_fill(&vm->mem, 0x8000, 0xcc, 0x5000);
+	assert_int_equal(run(vm, img, n, NULL, 0, &e), 0);
+	assert_int_equal(e.regs.rip, 0x8040);
+	assert_memory_equal(gmem_ptr(&vm->mem, 0x8000, sizeof(data)), data, sizeof(data));
+	assert_int_equal(tr8(vm, 0xafff), 0);
+	assert_int_equal(tr8(vm, 0xb000), 0xcc);
+	free(img);
+	/* ... but not over the command line */
+	seg.paddr = seg.vaddr = 0x1e000;
+	img = mk_elf(false, 3, 0x1e040, &seg, 1, &n);
+	assert_int_equal(run(vm, img, n, NULL, 0, &e), -EINVAL);
+	free(img);
+	tvm_free(vm);
+}
+
+/* The overlap check itself: every range ringvm places below 1 MiB, at its
+ * edges, for the protocols that use it. */
+static void test_low_ranges(void **state)
+{
+	struct vm *vm = tvm_new(16 * MiB);
+	static const struct {
+		uint64_t start, end;
+		unsigned protos;
+	} uses[] = {
+		{ LAYOUT_BOOT_GDT, LAYOUT_BOOT_IDT_END, 7 },
+		{ LAYOUT_BOOT_STACK_BOTTOM, LAYOUT_BOOT_STACK + 16, 7 },
+		{ LAYOUT_ZERO_PAGE, LAYOUT_ZERO_PAGE_END, BOOT_PROTO_BZIMAGE | BOOT_PROTO_PVH },
+		{ LAYOUT_PML4, LAYOUT_PD_END, BOOT_PROTO_BZIMAGE },
+		{ LAYOUT_CMDLINE, LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX, 7 },
+		{ LAYOUT_BOOT_INFO, LAYOUT_BOOT_INFO_END, BOOT_PROTO_PVH | BOOT_PROTO_MULTIBOOT },
+		{ LAYOUT_EBDA_START, LAYOUT_HIGH_MEMORY, 7 },
+	};
+	for (unsigned i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+		for (unsigned p = 1; p <= 4; p <<= 1) {
+			int want = (uses[i].protos & p) ? -EINVAL : 0;
+			uint64_t s = uses[i].start, e = uses[i].end;
+			/* one byte at each end, and a range covering it all */
+			if (want == 0)
+				continue; /* clear ranges are checked below */
+			assert_int_equal(boot_check_load_range(vm, "t", "x", s, 1, p), want);
+			assert_int_equal(boot_check_load_range(vm, "t", "x", e - 1, 1, p), want);
+			assert_int_equal(boot_check_load_range(vm, "t", "x", s - 1, 2, p), want);
+			assert_int_equal(boot_check_load_range(vm, "t", "x", 0, e + 1, p), want);
+		}
+	}
+	/* what multiboot leaves free, PVH too except the zero page */
+	const unsigned mb = BOOT_PROTO_MULTIBOOT, pvh = BOOT_PROTO_PVH;
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0, LAYOUT_BOOT_GDT, mb), 0);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", LAYOUT_BOOT_IDT_END,
+					       LAYOUT_BOOT_STACK_BOTTOM - LAYOUT_BOOT_IDT_END, mb), 0);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0x7000, 0x20000 - 0x7000, mb), 0);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0x7000, 0x1000, pvh), -EINVAL);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0x8000, 0x18000, pvh), 0);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0x80000, 0x9fc00 - 0x80000, mb), 0);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", LAYOUT_HIGH_MEMORY, 15 * MiB, mb), 0);
+	/* RAM bounds, wrap-around, empty */
+	assert_int_equal(boot_check_load_range(vm, "t", "x", LAYOUT_HIGH_MEMORY, 15 * MiB + 1, mb),
+			 -EINVAL);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", UINT64_MAX - 10, 100, mb), -EINVAL);
+	assert_int_equal(boot_check_load_range(vm, "t", "x", 0x8000, 0, mb), -EINVAL);
+	tvm_free(vm);
+}
+
 static void test_mb_video_flag(void **state)
 {
 	struct vm *vm = tvm_new(16 * MiB);
@@ -203,7 +304,20 @@ static void test_mb_bad(void **state)
 	expect_aout_bad(vm, a, -EINVAL);
 	a = good_aout; a.bss_end = 0xffffffff;            /* past RAM */
 	expect_aout_bad(vm, a, -EINVAL);
-	a = (struct aout){ 0x8040, 0x8000, 0, 0, 0x8100 }; /* below 1 MiB */
+	/* below 1 MiB, over what ringvm places there (the file is 0x3000 bytes) */
+	a = (struct aout){ 0x0040, 0x0000, 0, 0, 0x0100 };    /* boot GDT at 0x500 */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0x5040, 0x5000, 0, 0, 0x5100 };    /* boot stack 0x6000 */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0x1e040, 0x1e000, 0, 0, 0x1e100 }; /* command line 0x20000 */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0x8040, 0x8000, 0, 0x20001, 0x8100 }; /* bss into it */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0x7f040, 0x7f000, 0, 0, 0x7f100 }; /* boot info to 0x80000 */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0x9e040, 0x9e000, 0, 0, 0x9e100 }; /* EBDA 0x9fc00 */
+	expect_aout_bad(vm, a, -EINVAL);
+	a = (struct aout){ 0xff040, 0xff000, 0, 0, 0xff100 }; /* BIOS area into 1 MiB */
 	expect_aout_bad(vm, a, -EINVAL);
 	a = (struct aout){ 0xffffff40, 0xffffff00, 0, 0, 0xffffff10 };
 	expect_aout_bad(vm, a, -EINVAL);
@@ -261,6 +375,8 @@ int main(void)
 		cmocka_unit_test(test_mb_elf64_virtual_entry),
 		cmocka_unit_test(test_mb_aout),
 		cmocka_unit_test(test_mb_video_flag),
+		cmocka_unit_test(test_mb_low_memory),
+		cmocka_unit_test(test_low_ranges),
 		cmocka_unit_test(test_mb_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,7 +153,12 @@ static void expect_bad(struct vm *vm, bool is64, void (*mut)(struct pvh_img *),
 
 static void m_filesz(struct pvh_img *p) { p->s[0].memsz = 0x1000; }
 static void m_past_ram(struct pvh_img *p) { p->s[0].paddr = 32 * MiB - 0x1000; }
-static void m_low(struct pvh_img *p) { p->s[0].paddr = 0x8000; }
+/* below 1 MiB over the zero page (start info), the command line, the boot
+ * info: refused; the entry is inside the segment, so the overlap is why */
+static void m_low_zero(struct pvh_img *p) { p->s[0].paddr = 0x7000; mk_pvh_note(p->note, 0x7100, 8); }
+static void m_low_ok(struct pvh_img *p) { p->s[0].paddr = 0x8000; mk_pvh_note(p->note, 0x8100, 8); }
+static void m_low_cmdline(struct pvh_img *p) { p->s[0].paddr = 0x1c000; mk_pvh_note(p->note, 0x1c100, 8); }
+static void m_low_info(struct pvh_img *p) { p->s[0].paddr = 0x2c000; mk_pvh_note(p->note, 0x2c100, 8); }
 static void m_wrap(struct pvh_img *p) { p->s[0].paddr = 0xfffffffffffff000ULL; }
 static void m_hole(struct pvh_img *p) { p->s[0].paddr = 0xfec00000ULL; }
 static void m_entry(struct pvh_img *p) { mk_pvh_note(p->note, 0x900000, 8); }
@@ -178,7 +183,11 @@ static void test_pvh_bad(void **state)
 	expect_bad(vm, true, m_filesz, NULL, -EINVAL);
 	expect_bad(vm, true, m_past_ram, NULL, -EINVAL);
 	expect_bad(vm, false, m_past_ram, NULL, -EINVAL);
-	expect_bad(vm, true, m_low, NULL, -EINVAL);
+	expect_bad(vm, true, m_low_zero, NULL, -EINVAL);
+	expect_bad(vm, true, m_low_ok, NULL, 0);      /* 0x8000-0xcfff is free for PVH */
+	expect_bad(vm, false, m_low_ok, NULL, 0);
+	expect_bad(vm, false, m_low_cmdline, NULL, -EINVAL);
+	expect_bad(vm, true, m_low_info, NULL, -EINVAL);
 	expect_bad(vm, true, m_wrap, NULL, -EINVAL);
 	expect_bad(vm, true, m_hole, NULL, -EINVAL);
 	expect_bad(vm, true, m_entry, NULL, -EINVAL);

@@ -82,8 +82,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.debug_exit_size, 4);
 	assert_int_equal(cfg.on_reset, ON_RESET_RESTART);
 	assert_false(cfg.triple_fault_resets);
+	assert_false(cfg.strict_mmio);
 	assert_int_equal(PARSE("-k", "/etc/hostname", "--on-triple-fault", "reset"), CLI_OK);
 	assert_true(cfg.triple_fault_resets);
+	assert_int_equal(PARSE("-k", "/etc/hostname", "--strict-mmio"), CLI_OK);
+	assert_true(cfg.strict_mmio);
 }
 
 static void expect_error(struct vm_config *cfg, char *err, const char **args, const char *needle)
@@ -118,6 +121,7 @@ static void test_bad_command_lines(void **state)
 	EXPECT_ERROR("past port", "--kernel", "/etc/hostname", "--debug-exit", "0xfffe,4");
 	EXPECT_ERROR("--on-reset", "--kernel", "/etc/hostname", "--on-reset", "maybe");
 	EXPECT_ERROR("--on-triple-fault halt", "--kernel", "/etc/hostname", "--on-triple-fault", "halt");
+	EXPECT_ERROR("--strict-mmio", "--kernel", "/etc/hostname", "--strict-mmio=yes");
 	EXPECT_ERROR("unknown option --frobnicate", "--kernel", "/etc/hostname", "--frobnicate");
 	EXPECT_ERROR("needs a value", "--kernel");
 	EXPECT_ERROR("unexpected argument", "--kernel", "/etc/hostname", "extra");

@@ -18,6 +18,8 @@ struct fixture {
 	uint64_t unmapped_gpa;
 	unsigned unmapped_calls;
 	uint64_t dev_last;
+	unsigned local_calls, policy_calls;
+	uint32_t local_reg;
 };
 
 static void on_unmapped(void *opaque, uint64_t gpa, unsigned size, bool write)
@@ -318,6 +320,119 @@ static void test_mmio_routing(void **state)
 	assert_int_equal(fx->unmapped_gpa, 0xfd000000);
 }
 
+/* A vCPU-local window (the LAPIC) claiming gpa 0x5000..0x5fff. */
+static int local_window(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	struct fixture *fx = opaque;
+	(void)size;
+	if (gpa < 0x5000 || gpa >= 0x6000)
+		return -1;
+	fx->local_calls++;
+	if (write)
+		fx->local_reg = (uint32_t)*val;
+	else
+		*val = 0x50014;
+	return 0;
+}
+
+static void flat_no_paging(struct fixture *fx)
+{
+	fx->cpu.cr0 = X86_CR0_PE;
+	fx->cpu.efer = 0;
+	fx->cpu.cr4 = 0;
+	soft_mmu_flush_all(&fx->mmu);
+}
+
+/* A local window relocated onto RAM wins over RAM for this MMU (SDM 10.4.5):
+ * reads and writes reach the window, RAM below keeps its bytes, and RAM
+ * comes back when the window moves away, even for a TLB slot filled before. */
+static void test_local_page_over_ram(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2];
+	uint32_t v;
+	fx->mmu.hooks.local_mmio = local_window;
+	flat_no_paging(fx);
+	w32(fx, 0x5030, 0x12345678);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x5030, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x12345678);          /* no local page yet: RAM */
+	soft_mmu_set_local_page(&fx->mmu, 0x5000);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x5030, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x50014);
+	v = 0x30;
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x5080, &v, 4, pa, &f), 0);
+	assert_int_equal(fx->local_reg, 0x30);
+	assert_int_equal(pa[0], ~0ULL);
+	assert_int_equal(fx->local_calls, 2);
+	/* an atomic RMW gets no host pointer into the window */
+	void *host = (void *)1;
+	assert_int_equal(soft_mmu_ops.rmw_ptr(&fx->mmu, 0x5080, 4, &host, pa, &f), 0);
+	assert_null(host);
+	soft_mmu_set_local_page(&fx->mmu, UINT64_MAX);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x5030, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x12345678);
+	uint32_t ram = 0;
+	gmem_read_u32(&fx->mem, 0x5080, &ram);
+	assert_int_equal(ram, 0);                 /* the write never reached RAM */
+	assert_int_equal(fx->local_calls, 2);
+}
+
+static int policy(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	struct fixture *fx = opaque;
+	(void)size;
+	fx->policy_calls++;
+	if (gpa >= 0xfe000000 && gpa < 0xfe001000) {
+		if (!write)
+			*val = 0x600d;
+		return 0;
+	}
+	return -1;
+}
+
+/* With the machine's MMIO policy hooked, every device access goes through it
+ * (the bus and the unmapped hook are not used); a refused read sees all-ones. */
+static void test_mmio_policy_hook(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint32_t v;
+	fx->mmu.hooks.mmio = policy;
+	flat_no_paging(fx);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0xfe000010, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0x600d);
+	v = 0;
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0xfd000000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(v, 0xffffffff);
+	assert_int_equal(fx->policy_calls, 2);
+	assert_int_equal(fx->unmapped_calls, 0);
+	assert_int_equal(fx->mmu.stats.mmio_reads, 2);
+}
+
+/* probe (CLFLUSH): the translation and its faults, never the data. */
+static void test_probe_touches_no_data(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	fx->mmu.hooks.mmio = policy;
+	flat_no_paging(fx);
+	assert_int_equal(soft_mmu_ops.probe(&fx->mmu, 0xfd000000, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(soft_mmu_ops.probe(&fx->mmu, 0xfe000000, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(fx->policy_calls, 0);
+	assert_int_equal(fx->mmu.stats.mmio_reads, 0);
+	/* paging: a not-present page faults like a read, A is set on success */
+	build_4level(fx, P | W);
+	w64(fx, 0x103000 + 8 * 3, 0);             /* la 0x403000 not present */
+	assert_int_equal(soft_mmu_ops.probe(&fx->mmu, 0x403000, SOFT_ACC_READ, &f), -1);
+	assert_int_equal(f.vector, 14);
+	assert_int_equal(f.error_code, 0);
+	assert_int_equal(f.cr2, 0x403000);
+	assert_int_equal(soft_mmu_ops.probe(&fx->mmu, 0x404000, SOFT_ACC_READ, &f), 0);
+	assert_true(r64(fx, 0x103000 + 8 * 4) & A);
+	assert_false(r64(fx, 0x103000 + 8 * 4) & D);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +443,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tlb_hits_and_flushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cross_page_write_checks_both_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_page_over_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_policy_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_touches_no_data, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

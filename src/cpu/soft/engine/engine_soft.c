@@ -95,6 +95,7 @@ static int soft_vcpu_init(struct vcpu *v)
 	sv->sys.opaque = sv;
 	sv->cpu.sys = &sv->sys;
 	sv->cpu.apic_base = LAYOUT_LAPIC | (1ULL << 11) | (v->id == 0 ? (1ULL << 8) : 0);
+	soft_mmu_set_local_page(&sv->mmu, soft_irqchip_lapic_mmio_base(svm->chip, v->id));
 	v->engine_state = sv;
 	svm->vcpus[v->id] = sv;
 	return 0;

@@ -25,10 +25,12 @@ static int hook_pio(void *opaque, uint16_t port, unsigned size, bool write, uint
 	return vcpu_pio(sv->v, port, size, write, val);
 }
 
-static void hook_unmapped(void *opaque, uint64_t gpa, unsigned size, bool write)
+/* Device memory goes through the machine's one MMIO policy, as the kvm
+ * engine's MMIO exits do (counted, unclaimed reads all-ones, --strict-mmio). */
+static int hook_mmio(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val)
 {
 	struct soft_vcpu *sv = opaque;
-	vcpu_mmio_unmapped(sv->v, gpa, size, write, -ENOENT);
+	return vcpu_mmio(sv->v, gpa, size, write, val);
 }
 
 static uint64_t hook_rdtsc(void *opaque)
@@ -56,7 +58,7 @@ static int hook_local_mmio(void *opaque, uint64_t gpa, unsigned size, bool write
 void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->unmapped = hook_unmapped;
+	h->mmio = hook_mmio;
 	h->pio = hook_pio;
 	h->rdtsc = hook_rdtsc;
 	h->local_mmio = hook_local_mmio;
@@ -90,6 +92,13 @@ static int sys_wrmsr(void *opaque, uint32_t msr, uint64_t val)
 {
 	struct soft_vcpu *sv = opaque;
 	int r = soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, msr, val);
+	if (r == 0 && msr == MSR_IA32_APICBASE) {
+		/* The xAPIC page moved, appeared or went away: it is device
+		 * memory for this vCPU only, over RAM too. */
+		soft_mmu_set_local_page(&sv->mmu,
+					soft_irqchip_lapic_mmio_base(sv->svm->chip, sv->v->id));
+		soft_cpu_flush_code_tlb(&sv->cpu);
+	}
 	if (r == 0)
 		return 0;
 	if (r == -EINVAL)
@@ -116,6 +125,10 @@ static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t re
 		regs[2] |= (1u << 21) | (1u << 24) | (1u << 31); /* x2APIC, TSC-deadline, hypervisor */
 		if (n > 1)
 			regs[3] |= 1u << 28; /* HTT: the logical count in EBX is valid */
+		/* SDM vol. 3, 10.4.3: with IA32_APIC_BASE[11] clear the processor
+		 * is one without an APIC, and CPUID.1:EDX.APIC reads 0. */
+		if (soft_irqchip_lapic_disabled(sv->svm->chip, id))
+			regs[3] &= ~(1u << 9);
 		break;
 	case 6:
 		regs[0] |= 1u << 2; /* ARAT: the LAPIC timer runs in deep C-states */

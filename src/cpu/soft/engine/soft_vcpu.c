@@ -139,8 +139,10 @@ static int service_events(struct soft_vcpu *sv)
 		soft_mmu_flush_all(&sv->mmu);
 		sv->halted = false;
 	}
-	/* NMIs stay pending while one is being handled (until its IRET). */
-	if (!cpu->nmi_blocked && soft_irqchip_take_nmi(chip, id)) {
+	/* NMIs stay pending while one is being handled (until its IRET;
+	 * one is latched, SDM vol. 3, 6.7.1) and on the boundary after MOV SS
+	 * / POP SS or STI (6.8.3); the next slice runs that instruction first. */
+	if (!cpu->nmi_blocked && !cpu->shadow && soft_irqchip_take_nmi(chip, id)) {
 		sv->halted = false;
 		int r = soft_cpu_deliver(cpu, X86_EXC_NMI, SOFT_EV_NMI, false, 0);
 		if (r != SOFT_OK)

@@ -466,6 +466,15 @@ int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if)
 	return v;
 }
 
+void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu)
+{
+	if (cpu >= c->nr_vcpus)
+		return;
+	chip_lock(c);
+	lapic_lint1(c, &c->lapic[cpu]);
+	chip_unlock(c);
+}
+
 bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu)
 {
 	if (cpu >= c->nr_vcpus)
@@ -570,6 +579,16 @@ uint64_t soft_irqchip_lapic_mmio_base(struct soft_irqchip *c, unsigned cpu)
 	return b & 0x000ffffffffff000ULL;
 }
 
+bool soft_irqchip_lapic_disabled(struct soft_irqchip *c, unsigned cpu)
+{
+	if (cpu >= c->nr_vcpus)
+		return true;
+	chip_lock(c);
+	bool off = !(c->lapic[cpu].apic_base & APICBASE_ENABLE);
+	chip_unlock(c);
+	return off;
+}
+
 uint64_t soft_lapic_mmio_read(struct soft_irqchip *c, unsigned cpu, uint64_t offset,
 			      unsigned size)
 {
@@ -649,6 +668,8 @@ int soft_irqchip_wrmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
 			r = -EINVAL;
 		else if (reg != 0x30 && (value >> 32))
 			r = -EINVAL;    /* only the ICR is 64 bits wide */
+		else if (lapic_x2_reserved_bits(reg, value))
+			r = -EINVAL;    /* reserved bits set: #GP (10.12.1.3) */
 		else
 			r = lapic_reg_write(c, l, reg, value, true);
 		chip_unlock(c);

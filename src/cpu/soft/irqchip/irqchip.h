@@ -32,6 +32,7 @@ struct vm;
 #define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */
 #define SOFT_IOAPIC_VERSION    0x20u         /* has the EOI register at 0x40 */
 #define SOFT_NO_DEADLINE       UINT64_MAX
+#define SOFT_LAPIC_MAXPHYADDR  40            /* as CPUID 0x80000008 says */
 
 /* MSRs the chip implements (soft_irqchip_rdmsr/wrmsr). */
 #define MSR_IA32_APICBASE      0x1b
@@ -207,6 +208,11 @@ int soft_irqchip_ack(struct soft_irqchip *c, unsigned cpu, int vector);
 /* pending() + ack() in one lock hold: the vector to inject now, or -1. */
 int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if);
 
+/* An edge on vCPU cpu's LINT1 pin (the NMI line): handled as its LVT says
+ * (NMI, fixed vector, or nothing when masked). */
+void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu);
+/* Take the pending NMI (one is latched; the engine takes it only while the
+ * vCPU does not block NMIs). */
 bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu);
 /* INIT received: the engine puts the vCPU in the INIT state (real mode,
  * CS:IP f000:fff0 ...), the LAPIC was already reset, and the vCPU now waits
@@ -237,6 +243,8 @@ uint64_t soft_irqchip_tsc_to_ns(struct soft_irqchip *c, uint64_t tsc);
 /* Base of this vCPU's xAPIC MMIO page, or UINT64_MAX if the APIC is disabled
  * or in x2APIC mode (then the page is ordinary memory/MMIO). */
 uint64_t soft_irqchip_lapic_mmio_base(struct soft_irqchip *c, unsigned cpu);
+/* IA32_APIC_BASE[11] (global enable) is clear for this vCPU. */
+bool soft_irqchip_lapic_disabled(struct soft_irqchip *c, unsigned cpu);
 uint64_t soft_lapic_mmio_read(struct soft_irqchip *c, unsigned cpu,
 			      uint64_t offset, unsigned size);
 void soft_lapic_mmio_write(struct soft_irqchip *c, unsigned cpu, uint64_t offset,

@@ -80,6 +80,7 @@ bool ioapic_extint_for(struct soft_irqchip *c, unsigned cpu);
 /* lapic.c */
 void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on);
 void lapic_deliver(struct soft_irqchip *c, const struct apic_msg *m);
+void lapic_lint1(struct soft_irqchip *c, struct soft_lapic *l);
 bool lapic_match_dest(struct soft_lapic *l, const struct apic_msg *m);
 int lapic_highest_deliverable(struct soft_lapic *l);
 bool lapic_accepts_pic(struct soft_irqchip *c, unsigned cpu);
@@ -89,6 +90,7 @@ void lapic_timer_fire(struct soft_irqchip *c, struct soft_lapic *l, uint64_t now
 int lapic_reg_read(struct soft_irqchip *c, struct soft_lapic *l,
 		   unsigned reg, bool x2, uint64_t *val);
 int lapic_apicbase_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
+bool lapic_x2_reserved_bits(unsigned reg, uint64_t v);
 int lapic_tsc_deadline_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v);
 uint64_t lapic_tsc_deadline_read(struct soft_lapic *l);
 int lapic_reg_write(struct soft_irqchip *c, struct soft_lapic *l,

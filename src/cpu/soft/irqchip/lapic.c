@@ -177,6 +177,23 @@ static void lapic_accept(struct soft_irqchip *c, struct soft_lapic *l,
 	chip_update_attention(c, l->idx);
 }
 
+/* An edge on the LINT1 pin (a PC's NMI line), as its LVT entry says (SDM
+ * vol. 3, 10.5.1): ignored while masked (software-disabling the APIC
+ * masks every LVT, lapic_set_svr); NMI (always edge) or fixed; other modes
+ * are not wired.  With the APIC globally disabled the pin is the
+ * processor's NMI input itself (10.4.3). */
+void lapic_lint1(struct soft_irqchip *c, struct soft_lapic *l)
+{
+	uint32_t lvt = l->lvt[LVT_LINT1];
+	struct apic_msg m = { .mode = (uint8_t)((lvt >> 8) & 7), .vector = (uint8_t)lvt, .src = -1 };
+	if (!(l->apic_base & APICBASE_ENABLE))
+		m.mode = DM_NMI;
+	else if (lvt & LVT_MASKED)
+		return;
+	if (m.mode == DM_NMI || m.mode == DM_FIXED)
+		lapic_accept(c, l, &m);
+}
+
 static void lapic_error(struct soft_irqchip *c, struct soft_lapic *l, uint32_t bit)
 {
 	l->esr_pending |= bit;
@@ -544,10 +561,46 @@ int lapic_reg_write(struct soft_irqchip *c, struct soft_lapic *l, unsigned reg,
 	return 0;
 }
 
+/* x2APIC reserved-bit checking (SDM vol. 3, 10.12.1.3): a WRMSR that sets a
+ * bit no field of the register defines raises #GP.  Read-only status bits
+ * (LVT delivery status, remote IRR) are fields: writes of them are ignored.
+ * Registers that have no writable field at all (ID, version, PPR, LDR, ISR,
+ * TMR, IRR, current count, reserved MSRs) are refused by lapic_reg_write. */
+bool lapic_x2_reserved_bits(unsigned reg, uint64_t v)
+{
+	uint64_t ok;
+	switch (reg) {
+	case R_TPR:   ok = 0xff; break;
+	case R_EOI:   ok = 0; break;               /* only 0 may be written */
+	case R_SVR:   ok = 0x3ff; break;           /* no EOI-broadcast suppression */
+	case R_ESR:   ok = 0; break;
+	/* 64-bit ICR: vector, delivery and destination mode, level, trigger,
+	 * shorthand, 32-bit destination; bit 12 (delivery status) is gone in
+	 * x2APIC mode (10.12.9), bits 13, 16-17 and 20-31 are reserved. */
+	case R_ICR:   ok = 0xffffffff000ccfffULL; break;
+	case R_TMICT: ok = 0xffffffff; break;
+	case R_TDCR:  ok = 0xb; break;
+	case R_SELF:  ok = 0xff; break;            /* 10.12.11: vector only */
+	default:
+		if (reg >= R_LVT && reg < R_LVT + LVT_NR) {
+			unsigned i = reg - R_LVT;
+			ok = lvt_writable[i] | (1u << 12) |
+			     (i == LVT_LINT0 || i == LVT_LINT1 ? 1u << 14 : 0);
+			if (i == LVT_TIMER)
+				ok |= 1u << 18;    /* mode 3 is reserved but encodable */
+			break;
+		}
+		return false;  /* lapic_reg_write decides (read-only: #GP) */
+	}
+	return (v & ~ok) != 0;
+}
+
 int lapic_apicbase_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t v)
 {
-	const uint64_t allowed = 0x000ffffffffff000ULL | APICBASE_BSP |
-				 APICBASE_X2APIC | APICBASE_ENABLE;
+	/* The base is limited by MAXPHYADDR (40, CPUID 0x80000008); bits 0-7,
+	 * 9 and 40-63 are reserved (SDM vol. 3, figure 10-5). */
+	const uint64_t allowed = (((1ULL << SOFT_LAPIC_MAXPHYADDR) - 1) & ~0xfffULL) |
+				 APICBASE_BSP | APICBASE_X2APIC | APICBASE_ENABLE;
 	if (v & ~allowed)
 		return -EINVAL;
 	bool en = v & APICBASE_ENABLE, x2 = v & APICBASE_X2APIC;
@@ -561,9 +614,15 @@ int lapic_apicbase_write(struct soft_irqchip *c, struct soft_lapic *l, uint64_t 
 	v = (v & ~APICBASE_BSP) | (l->apic_base & APICBASE_BSP);
 	l->apic_base = v;
 	if (old_en && !en) {
+		/* Globally disabled: the APIC returns to its power-up state
+		 * (10.4.3, 10.4.7.1): IRR/ISR/TMR/ICR/LDR/TPR/DCR and the timer
+		 * cleared, LVTs masked, SVR 0xff, DFR all ones, the ID the one
+		 * the hardware assigned (10.12.5.1: the x2APIC ID survives).  An
+		 * AP still waiting for its SIPI keeps waiting. */
 		bool waiting = l->wait_sipi;
 		lapic_reset(c, l, false);
 		l->wait_sipi = waiting;
+		l->id = l->idx;
 	}
 	if (x2 && !old_x2) {
 		l->ldr = ((l->idx >> 4) << 16) | (1u << (l->idx & 15));

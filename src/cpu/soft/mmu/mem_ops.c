@@ -37,7 +37,8 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	uint64_t tag = make_tag(la, user);
 
 	struct soft_tlb_entry *e = slot(m, la);
-	e->host = gmem_ptr(m->mem, gpa_page, 4096);
+	/* The vCPU's own LAPIC page is device memory even over RAM. */
+	e->host = gpa_page == m->local_page ? NULL : gmem_ptr(m->mem, gpa_page, 4096);
 	e->gpa = gpa_page;
 	e->global = paging && w.global;
 	e->tag_read = read_ok ? tag : ~0ULL;
@@ -70,7 +71,7 @@ static int lookup(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fau
 }
 
 /* Physical access that is not RAM: the CPU's own windows (LAPIC), then the
- * bus, else the engine's unmapped policy. */
+ * machine's MMIO policy (or the bus and the unmapped hook). */
 static void phys_mmio(struct soft_mmu *m, uint64_t gpa, void *buf, unsigned len, bool write)
 {
 	uint64_t v = 0;
@@ -82,17 +83,22 @@ static void phys_mmio(struct soft_mmu *m, uint64_t gpa, void *buf, unsigned len,
 		return;
 	}
 	int r;
-	if (write) {
+	if (write)
 		m->stats.mmio_writes++;
-		r = bus_write(m->mmio, gpa, len, v);
-	} else {
+	else
 		m->stats.mmio_reads++;
-		r = bus_read(m->mmio, gpa, len, &v);
-	}
-	if (r < 0) {
-		if (m->hooks.unmapped)
-			m->hooks.unmapped(m->hooks.opaque, gpa, len, write);
-		v = ~0ULL;
+	if (m->hooks.mmio) {
+		/* the machine's policy: counts, logs, all-ones or a stop */
+		r = m->hooks.mmio(m->hooks.opaque, gpa, len, write, &v);
+		if (r < 0 && !write)
+			v = ~0ULL;
+	} else {
+		r = write ? bus_write(m->mmio, gpa, len, v) : bus_read(m->mmio, gpa, len, &v);
+		if (r < 0) {
+			if (m->hooks.unmapped)
+				m->hooks.unmapped(m->hooks.opaque, gpa, len, write);
+			v = ~0ULL;
+		}
 	}
 	if (!write)
 		memcpy(buf, &v, len);
@@ -243,6 +249,14 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 	return 0;
 }
 
+/* Translate la as a read would (a #PF, the A bit) but touch no data. */
+static int mmu_probe(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e;
+	return lookup(m, la, acc, f, &e);
+}
+
 static uint64_t mmu_rdtsc(void *opaque)
 {
 	struct soft_mmu *m = opaque;
@@ -257,4 +271,5 @@ const struct soft_mem_ops soft_mmu_ops = {
 	.pio_out = mmu_pio_out,
 	.rdtsc = mmu_rdtsc,
 	.rmw_ptr = mmu_rmw_ptr,
+	.probe = mmu_probe,
 };

@@ -50,6 +50,11 @@ struct soft_mmu_hooks {
 	/* Port I/O. Return 0 or -1 (no #GP is raised for unclaimed ports). */
 	int (*pio)(void *opaque, uint16_t port, unsigned size, bool write, uint32_t *val);
 	uint64_t (*rdtsc)(void *opaque);
+	/* Device memory, through the machine's one MMIO policy (vcpu_mmio):
+	 * return 0, or -1 when nothing claimed the access (reads then see
+	 * all-ones; the policy decides whether the VM goes on).  NULL: the bus
+	 * directly, with 'unmapped' for unclaimed accesses (unit tests). */
+	int (*mmio)(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val);
 	/* CPU-local MMIO (the LAPIC page): return 0 if handled, -1 if gpa is not
 	 * a local window.  May be NULL. */
 	int (*local_mmio)(void *opaque, uint64_t gpa, unsigned size, bool write, uint64_t *val);
@@ -63,6 +68,10 @@ struct soft_mmu {
 	struct soft_mmu_hooks hooks;
 	struct soft_mmu_stats stats;
 	bool large_pages_cached; /* some slot was filled from a 2M/4M/1G page */
+	/* Guest-physical page of this vCPU's local window (its LAPIC), which
+	 * wins over RAM for this vCPU only (SDM vol. 3, 10.4.5: a relocated
+	 * APIC page is device memory for its processor); UINT64_MAX: none. */
+	uint64_t local_page;
 	struct soft_code_tracker *code; /* VM-wide, NULL without SMP coherence */
 	uint64_t code_seen;      /* this vCPU's epoch in code */
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
@@ -80,6 +89,9 @@ void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
 void soft_mmu_flush_all(struct soft_mmu *m);          /* CR0/CR4/EFER paging bits */
 void soft_mmu_flush_nonglobal(struct soft_mmu *m);    /* MOV to CR3 */
 void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la); /* INVLPG */
+/* Set the local window's page (4 KiB aligned, UINT64_MAX: none); flushes the
+ * TLB when it changes, since slots may map that page to RAM. */
+void soft_mmu_set_local_page(struct soft_mmu *m, uint64_t gpa);
 
 /* Page walk result. */
 struct soft_walk {

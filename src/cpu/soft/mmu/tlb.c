@@ -19,6 +19,7 @@ void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
 	m->mmio = mmio;
 	if (hooks)
 		m->hooks = *hooks;
+	m->local_page = UINT64_MAX;
 	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 		entry_clear(&m->tlb[i]);
 }
@@ -56,4 +57,14 @@ void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la)
 			entry_clear(x); /* same 2 MiB region: may come from one large page */
 	}
 	m->stats.page_flushes++;
+}
+
+void soft_mmu_set_local_page(struct soft_mmu *m, uint64_t gpa)
+{
+	if (gpa != UINT64_MAX)
+		gpa &= ~0xfffULL;
+	if (gpa == m->local_page)
+		return;
+	m->local_page = gpa;
+	soft_mmu_flush_all(m);
 }
