@@ -221,12 +221,10 @@ void chardev_fd_wake_input(struct chardev *c)
 /* One write of up to len bytes to fd, on the writer thread with out_lock
  * released: > 0 bytes written, 0 retry (interrupted, or a full non-blocking
  * peer polled for a while), < 0 -errno (EPIPE, EIO: the bytes are lost).
- * The only places the writer can be cancelled are in here. */
+ * CHARDEV_WRITER_SIGNAL interrupts a blocked write() or poll() (EINTR). */
 static ssize_t chardev_fd_write_once(int fd, bool sock, const uint8_t *buf, size_t len)
 {
-	int old;
 	ssize_t r;
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
 	if (sock)
 		r = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	else
@@ -239,7 +237,6 @@ static ssize_t chardev_fd_write_once(int fd, bool sock, const uint8_t *buf, size
 		else
 			r = 0, e = 0;
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	if (r < 0 && e == EINTR)
 		return 0;
 	return r < 0 ? -e : r;
@@ -250,13 +247,12 @@ static void *chardev_fd_writer(void *arg)
 	struct chardev_fd *f = arg;
 	uint8_t chunk[4096];
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&f->out_lock);
 	for (;;) {
 		while (!f->writer_stop && (f->out_len == 0 || f->out_fd < 0))
 			pthread_cond_wait(&f->out_cond, &f->out_lock);
-		if (f->out_len == 0 || f->out_fd < 0)
-			break;  /* stopping, and nothing (or nowhere) to write */
+		if (f->out_len == 0 || f->out_fd < 0 || f->writer_abandon)
+			break;  /* stopping, and nothing (or nowhere, or no time) to write */
 		size_t n = CHARDEV_OUT_BUF - f->out_head;
 		if (n > f->out_len)
 			n = f->out_len;
@@ -290,6 +286,28 @@ static void *chardev_fd_writer(void *arg)
 	return NULL;
 }
 
+static void chardev_fd_writer_signal_handler(int sig)
+{
+	(void)sig;  /* only to interrupt a blocked write() with EINTR */
+}
+
+/* Install the handler for CHARDEV_WRITER_SIGNAL (no SA_RESTART, so a
+ * blocked write() returns EINTR).  Process-wide, like KVM's kick signal;
+ * idempotent. */
+static void chardev_fd_writer_signal_init(void)
+{
+	struct sigaction cur;
+	if (sigaction(CHARDEV_WRITER_SIGNAL, NULL, &cur) == 0 &&
+	    cur.sa_handler == chardev_fd_writer_signal_handler)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = chardev_fd_writer_signal_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(CHARDEV_WRITER_SIGNAL, &sa, NULL) < 0)
+		pr_warn("chardev: cannot install the writer's signal handler: %s", strerror(errno));
+}
+
 static int chardev_fd_writer_start(struct chardev_fd *f)
 {
 	f->out_buf = malloc(CHARDEV_OUT_BUF);
@@ -302,10 +320,14 @@ static int chardev_fd_writer_start(struct chardev_fd *f)
 		return -r;
 	}
 	pthread_cond_init(&f->out_cond, NULL);
+	chardev_fd_writer_signal_init();
 	/* Signals are for the main thread's signalfd: the writer blocks them
-	 * all, or SIGTERM could land here and kill the process uncleanly. */
+	 * all, or SIGTERM could land here and kill the process uncleanly; all
+	 * but CHARDEV_WRITER_SIGNAL, which interrupts a write that would never
+	 * end (it inherits this mask). */
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, CHARDEV_WRITER_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&f->writer, NULL, chardev_fd_writer, f);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -320,10 +342,12 @@ static int chardev_fd_writer_start(struct chardev_fd *f)
 	return 0;
 }
 
-/* Let the writer drain what is buffered for up to CHARDEV_OUT_FLUSH_MS, then
- * cancel it if it is still stuck in a write nobody will ever take (a pipe
- * with a reader that does not read): destroy, and so the exit of ringvm on a
- * signal, never waits on the peer. */
+/* Let the writer drain what is buffered for up to CHARDEV_OUT_FLUSH_MS; a
+ * writer still stuck in a write nobody will ever take (a pipe whose reader
+ * does not read, a stopped terminal) is then told to abandon the rest and
+ * interrupted with CHARDEV_WRITER_SIGNAL until it returns: destroy, and so
+ * the exit of ringvm on a signal, never waits on the peer.  (Not
+ * pthread_cancel(): a cancelled thread's unwound stack trips ASan.) */
 static void chardev_fd_writer_stop(struct chardev_fd *f)
 {
 	if (!f->writer_running)
@@ -338,11 +362,21 @@ static void chardev_fd_writer_stop(struct chardev_fd *f)
 	dl.tv_sec += dl.tv_nsec / 1000000000L;
 	dl.tv_nsec %= 1000000000L;
 	if (pthread_timedjoin_np(f->writer, NULL, &dl) != 0) {
-		pthread_cancel(f->writer);
-		pthread_join(f->writer, NULL);
-		/* Cancelled only inside chardev_fd_write_once, unlocked. */
 		pthread_mutex_lock(&f->out_lock);
-		f->writer_busy = false;
+		f->writer_abandon = true;
+		pthread_mutex_unlock(&f->out_lock);
+		/* The signal may land just before the writer enters write():
+		 * repeat it until the writer is gone. */
+		for (;;) {
+			pthread_kill(f->writer, CHARDEV_WRITER_SIGNAL);
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += 20 * 1000000L;
+			dl.tv_sec += dl.tv_nsec / 1000000000L;
+			dl.tv_nsec %= 1000000000L;
+			if (pthread_timedjoin_np(f->writer, NULL, &dl) == 0)
+				break;
+		}
+		pthread_mutex_lock(&f->out_lock);
 		atomic_fetch_add(&f->base.tx_dropped, f->out_len);
 		f->out_head = f->out_len = 0;
 		pthread_mutex_unlock(&f->out_lock);

@@ -5,6 +5,7 @@
 #define RINGVM_BACKEND_CHARDEV_FD_H
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "chardev.h"
 
@@ -12,6 +13,9 @@
 #define CHARDEV_OUT_BUF 65536     /* guest output buffered for the writer thread */
 #define CHARDEV_OUT_WAIT_MS 100   /* a writer's poll for a full non-blocking peer */
 #define CHARDEV_OUT_FLUSH_MS 500  /* longest destroy waits for output to drain */
+/* Interrupts a writer stuck in write() when its back end is destroyed
+ * (KVM's kick is SIGRTMIN + 4). */
+#define CHARDEV_WRITER_SIGNAL (SIGRTMIN + 5)
 
 struct chardev_fd {
 	struct chardev base;
@@ -28,6 +32,7 @@ struct chardev_fd {
 	pthread_t writer;
 	bool writer_running;
 	bool writer_stop;             /* destroy: drain, then exit */
+	bool writer_abandon;          /* destroy: the drain timed out, exit now */
 	bool writer_busy;             /* writing a snapshot of out_fd, unlocked */
 	int out_fd;
 	bool out_is_socket;
