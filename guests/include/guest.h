@@ -204,6 +204,10 @@ typedef void (*irq_handler_fn)(unsigned irq);
 #define IRQ_BASE 0x20                 /* PIC remapped to 0x20..0x2f */
 #define IDT_VECTORS 0x30
 void idt_init(void);                  /* exceptions report and stop */
+/* A test's own gate for vector (< IDT_VECTORS): type is the access byte
+ * (0x8e interrupt gate, 0x8f trap gate, 0x85 task gate with sel = a TSS
+ * selector; clear bit 7 for a not-present gate, add 0x60 for DPL 3). */
+void idt_set_gate(unsigned vector, uintptr_t off, uint16_t sel, uint8_t type);
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
 /* What the interrupt stubs (lib/isr32.S, lib/isr64.S) saved.  A handler
  * installed with exc_set_handler() may change ip and flags: the stub

@@ -67,6 +67,21 @@ void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
 }
 
+void idt_set_gate(unsigned vector, uintptr_t off, uint16_t sel, uint8_t type)
+{
+	if (vector >= IDT_VECTORS)
+		return;
+	struct idt_gate *g = &idt[vector];
+	memset(g, 0, sizeof(*g));
+	g->off0 = (uint16_t)off;
+	g->off1 = (uint16_t)(off >> 16);
+#ifdef __x86_64__
+	g->off2 = (uint32_t)(off >> 32);
+#endif
+	g->sel = sel;
+	g->type = type;
+}
+
 void exc_set_handler(unsigned vector, exc_handler_fn fn)
 {
 	if (vector < IRQ_BASE)

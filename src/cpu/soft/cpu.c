@@ -150,6 +150,11 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 	else
 		cpu->mode = SOFT_MODE_16;
 	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (cs->selector & 3) : 0;
+	if ((cpu->cr0 & X86_CR0_PE) && !(cpu->efer & X86_EFER_LMA) && (cpu->rflags & (1ULL << 17))) {
+		/* virtual-8086 mode (EFLAGS.VM): 16-bit code at CPL 3 (SDM 20.1) */
+		cpu->mode = SOFT_MODE_16;
+		cpu->cpl = 3;
+	}
 	if (cpu->icache)
 		soft_icache_bump_epoch(cpu->icache);
 }

@@ -21,6 +21,8 @@
  *                    triple fault), IRET, interrupt shadow
  *   sys_far.c        far JMP/CALL/RET, call gates, SYSCALL/SYSRET,
  *                    SYSENTER/SYSEXIT, SWAPGS
+ *   sys_task.c       hardware task switches (TSS, task gates, IRET with NT)
+ *   sys_v86.c        virtual-8086 mode (IRET to/in it, events from it)
  *   sys_msr.c        RDMSR/WRMSR (core MSRs, then cpu->sys hooks)
  *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
@@ -299,7 +301,9 @@ struct soft_cpu {
 	uint8_t dbg_armed;                /* SOFT_DBG_*: enabled DR7 breakpoint kinds (debug.c) */
 	uint8_t dbg_hits;                 /* B0-B3 of data/I/O breakpoints hit by this insn */
 	uint16_t dbg_pending;             /* DR6 bits of a #DB held back by MOV SS / POP SS */
-	uint8_t pad1[2];
+	uint8_t task_switched;            /* a task switch failed after its commit point:
+					   * the fault belongs to the new task (sys_task.c) */
+	uint8_t pad1[1];
 	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
 	void *dbg_opaque;
 
@@ -383,9 +387,10 @@ void soft_cpu_set_fpu(struct soft_cpu *cpu, const struct x86_fpu *f);
 /* Deliver an event now through the IDT in the current mode (real, protected,
  * long; gates, privilege change with TSS stack switch, IST, error codes,
  * nested faults -> #DF -> triple fault).  kind: enum soft_event_kind, or
- * SOFT_EV_EXTINT for an external interrupt / SOFT_EV_NMI.  Returns SOFT_OK,
- * or SOFT_SHUTDOWN (new status value) on triple fault with cpu->error set.
- * (SOFT_INTERNAL for what is not modelled: task gates, virtual-8086 mode.) */
+ * SOFT_EV_EXTINT for an external interrupt / SOFT_EV_NMI.  Task gates switch
+ * tasks (sys_task.c); events from virtual-8086 mode push its segments
+ * (sys_v86.c).  Returns SOFT_OK, or SOFT_SHUTDOWN (new status value) on
+ * triple fault with cpu->error set. */
 int soft_cpu_deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool has_error,
 		     uint32_t error_code);
 /* After soft_cpu_run returned SOFT_EXC: deliver cpu->exc (sets CR2 for #PF). */

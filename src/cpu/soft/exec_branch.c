@@ -1,6 +1,7 @@
 /* Jcc JMP CALL RET LOOP JrCXZ, INT3 INT n INTO INT1, HLT. Near forms; far
  * transfers (segment loads) are part of the system layer. */
 #include "exec.h"
+#include "sys.h"
 
 int soft_exec_jcc(struct soft_cpu *cpu, const struct x86_insn *in)
 {
@@ -135,6 +136,13 @@ int soft_exec_int3(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_exec_int_ib(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	/* INT n (not INT3/INTO/INT1) in virtual-8086 mode: #GP(0) to the
+	 * monitor while IOPL < 3, or redirected by VME (sys_v86.c) */
+	if (vm86(cpu)) {
+		int r = sys_v86_int(cpu, in->imm & 0xff);
+		if (r != SYS_V86_TO_IDT)
+			return r;
+	}
 	return soft_event(cpu, in->imm & 0xff, SOFT_EV_SOFTINT);
 }
 

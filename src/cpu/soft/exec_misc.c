@@ -1,6 +1,7 @@
 /* RDTSC RDTSCP, IN/OUT, CLI/STI, SALC, BCD adjust (AAA AAS AAM AAD DAA DAS). */
 #include "cpuid.h"
 #include "exec.h"
+#include "sys.h"
 
 int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
 
@@ -78,21 +79,30 @@ int soft_exec_out_dx(struct soft_cpu *cpu, const struct x86_insn *in)
 	return do_out(cpu, in, (uint16_t)cpu->gpr[GPR_RDX], out_size(in));
 }
 
-/* CLI/STI: IOPL-sensitive (#GP when CPL > IOPL in protected mode; VME/PVI
- * are not modelled).  STI that sets IF starts the interrupt shadow (STI
- * ends a decoded block, F_STOP, so soft_cpu_run sees it at once). */
+/* CLI/STI: IOPL-sensitive (#GP when CPL > IOPL in protected mode), except
+ * that with VME in virtual-8086 mode or PVI at CPL 3 they clear/set VIF
+ * (STI: #GP if VIP is set).  STI that sets IF starts the interrupt shadow
+ * (STI ends a decoded block, F_STOP, so soft_cpu_run sees it at once). */
 int soft_exec_cli(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
-		return soft_gp0(cpu);
+	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3)) {
+		if (!sys_vif_for_if(cpu))
+			return soft_gp0(cpu);
+		cpu->rflags &= ~RF_VIF;
+		return SOFT_OK;
+	}
 	cpu->rflags &= ~X86_RFLAGS_IF;
 	return SOFT_OK;
 }
 
 int soft_exec_sti(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3))
-		return soft_gp0(cpu);
+	if ((cpu->cr0 & X86_CR0_PE) && cpu->cpl > ((cpu->rflags >> 12) & 3)) {
+		if (!sys_vif_for_if(cpu) || (cpu->rflags & RF_VIP))
+			return soft_gp0(cpu);
+		cpu->rflags |= RF_VIF;
+		return SOFT_OK;
+	}
 	if (!(cpu->rflags & X86_RFLAGS_IF))
 		cpu->shadow = SOFT_SHADOW_STI; /* interrupts stay blocked for one more instruction */
 	cpu->rflags |= X86_RFLAGS_IF;

@@ -1,5 +1,6 @@
 /* PUSH POP PUSHF POPF PUSHA POPA ENTER LEAVE (and the stack helpers). */
 #include "exec.h"
+#include "sys.h"
 
 unsigned soft_stack_size(const struct soft_cpu *cpu)
 {
@@ -122,12 +123,16 @@ int soft_exec_pop_e(struct soft_cpu *cpu, const struct x86_insn *in)
 
 int soft_exec_pushf(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	if (sys_v86_iopl_trap(cpu)) /* IOPL-sensitive in virtual-8086 mode */
+		return sys_v86_pushf(cpu, in->opsize);
 	/* VM and RF are cleared in the pushed image */
 	return soft_push(cpu, in->opsize, soft_get_rflags(cpu) & ~0x30000ULL);
 }
 
 int soft_exec_popf(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	if (sys_v86_iopl_trap(cpu)) /* IOPL-sensitive in virtual-8086 mode */
+		return sys_v86_popf(cpu, in->opsize);
 	uint64_t v;
 	int e = soft_pop(cpu, in->opsize, &v);
 	if (e)

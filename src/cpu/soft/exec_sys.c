@@ -16,9 +16,10 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
-/* CR4 bits for features the model advertises (VME/PVI, UMIP, FSGSBASE,
- * PCIDE, SMEP/SMAP, LA57 ... are not) */
-#define CR4_VALID (CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE | \
+/* CR4 bits for features the model advertises (UMIP, FSGSBASE, PCIDE,
+ * SMEP/SMAP, LA57 ... are not) */
+#define CR4_VALID (SYS_CR4_VME | SYS_CR4_PVI | CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | \
+		   X86_CR4_PGE | CR4_PCE | \
 		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0))
 #define MAXPHYADDR 40
 

@@ -125,4 +125,71 @@ int sys_check_return_ss(struct soft_cpu *cpu, uint16_t sel, unsigned rpl, bool t
 /* TLB maintenance through cpu->sys (and the core's own code cache). */
 void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la);
 
+/* ---- task switching (sys_task.c), legacy protected mode only ---- */
+enum sys_task_src { SYS_TASK_JMP, SYS_TASK_CALL, SYS_TASK_IRET, SYS_TASK_INT };
+/* Far JMP/CALL whose selector names an available TSS or a task gate (d: its
+ * descriptor; busy TSSs are #GP at the caller). */
+int sys_task_far(struct soft_cpu *cpu, uint16_t sel, uint64_t d, bool call);
+/* IRET with NT=1: back to the task in the current TSS's link field. */
+int sys_task_iret(struct soft_cpu *cpu);
+/* An event through an IDT task gate (gate DPL and present checked by the
+ * caller): flags = the EFLAGS image the old task saves. */
+int sys_task_event(struct soft_cpu *cpu, uint16_t tss_sel, unsigned ext, bool has_error,
+		   uint32_t error_code, uint64_t flags);
+
+/* ---- virtual-8086 mode (sys_v86.c) ---- */
+/* A virtual-8086 segment: base sel << 4, limit 0xffff, DPL 3. */
+void sys_seg_v86(struct x86_segment *s, uint16_t sel, bool code);
+/* IRET at CPL 0 (32-bit operand) whose EFLAGS image has VM=1: st has
+ * already popped EIP, CS and EFLAGS. */
+int sys_v86_iret_to(struct soft_cpu *cpu, struct sys_stack *st, uint64_t ip, uint16_t cs, uint64_t fl);
+/* IRET executed in virtual-8086 mode. */
+int sys_v86_iret(struct soft_cpu *cpu, const struct x86_insn *in);
+/* An interrupt or exception from virtual-8086 mode through an interrupt or
+ * trap gate: the target must be a nonconforming DPL-0 code segment
+ * (#GP(sel | ext) otherwise). */
+int sys_v86_check_target(struct soft_cpu *cpu, const struct x86_segment *cs, unsigned ext);
+/* Push GS FS DS ES on the ring-0 stack (before SS:ESP) and, after the
+ * frame is complete, null them. */
+int sys_v86_push_segs(struct soft_cpu *cpu, struct sys_stack *st, unsigned size);
+void sys_v86_null_segs(struct soft_cpu *cpu);
+/* Instructions that are IOPL-sensitive in virtual-8086 mode (CLI STI PUSHF
+ * POPF INT n IRET): #GP(0) when IOPL < 3, unless VME gives them a virtual
+ * meaning (below). */
+static inline bool sys_v86_iopl_trap(const struct soft_cpu *cpu)
+{
+	return vm86(cpu) && ((cpu->rflags >> 12) & 3) < 3;
+}
+
+#define SYS_CR4_VME (1ULL << 0)
+#define SYS_CR4_PVI (1ULL << 1)
+
+/* Virtual-8086 mode extensions in effect (SDM 20.3): VM=1, IOPL < 3 and
+ * CR4.VME.  CLI/STI then clear/set VIF, and the 16-bit PUSHF, POPF and IRET
+ * see VIF in place of IF. */
+static inline bool sys_v86_vme(const struct soft_cpu *cpu)
+{
+	return sys_v86_iopl_trap(cpu) && (cpu->cr4 & SYS_CR4_VME);
+}
+
+/* CLI/STI when CPL > IOPL: VIF instead of #GP(0) with VME in virtual-8086
+ * mode, or with CR4.PVI at CPL 3 outside it (SDM 20.4, CLI/STI). */
+static inline bool sys_vif_for_if(const struct soft_cpu *cpu)
+{
+	if (vm86(cpu))
+		return sys_v86_vme(cpu);
+	return cpu->cpl == 3 && (cpu->cr4 & SYS_CR4_PVI);
+}
+
+/* INT n in virtual-8086 mode (SDM INT n, table 20-2): SOFT_OK when it was
+ * redirected to the 8086 program's IVT (method 5/6: next_rip set),
+ * SOFT_EXC for #GP(0), or SYS_V86_TO_IDT when the protected-mode IDT
+ * handles it (methods 1 and 4). */
+#define SYS_V86_TO_IDT (-1)
+int sys_v86_int(struct soft_cpu *cpu, unsigned vector);
+/* PUSHF / POPF in virtual-8086 mode with IOPL < 3 (#GP(0) without VME or
+ * with a 32-bit operand). */
+int sys_v86_pushf(struct soft_cpu *cpu, unsigned opsize);
+int sys_v86_popf(struct soft_cpu *cpu, unsigned opsize);
+
 #endif

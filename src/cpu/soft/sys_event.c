@@ -1,8 +1,8 @@
 /* Event delivery (SDM vol. 3, ch. 6): real-mode IVT, protected-mode
  * interrupt/trap gates with the TSS stack switch, long-mode 16-byte gates
  * with IST; exception classes, #DF and triple fault; IRET in every mode;
- * the interrupt shadow.  Task gates and virtual-8086 mode are not modelled:
- * they stop with SOFT_INTERNAL and a message. */
+ * the interrupt shadow.  Task gates go to sys_task.c; events from
+ * virtual-8086 mode and IRET to or in it use the helpers of sys_v86.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,13 +12,6 @@
 bool soft_cpu_interruptible(const struct soft_cpu *cpu)
 {
 	return (cpu->rflags & X86_RFLAGS_IF) && !cpu->shadow;
-}
-
-static int internal(struct soft_cpu *cpu, const char *what, unsigned vector)
-{
-	snprintf(cpu->error, sizeof(cpu->error), "%s (vector %u at rip %#llx)", what, vector,
-		 (unsigned long long)cpu->rip);
-	return SOFT_INTERNAL;
 }
 
 /* EXT bit of error codes: set unless the event is a software interrupt
@@ -101,8 +94,7 @@ static int deliver_prot(struct soft_cpu *cpu, unsigned vector, unsigned kind, bo
 {
 	unsigned ext = ext_bit(kind);
 	uint32_t gerr = vector * 8 + 2 + ext;
-	if (vm86(cpu))
-		return internal(cpu, "interrupt from virtual-8086 mode (not modelled)", vector);
+	bool from_v86 = vm86(cpu);
 	if ((uint64_t)vector * 8 + 7 > cpu->idt.limit)
 		return sys_exc(cpu, X86_EXC_GP, gerr);
 	uint64_t g;
@@ -110,14 +102,15 @@ static int deliver_prot(struct soft_cpu *cpu, unsigned vector, unsigned kind, bo
 	if (e)
 		return e;
 	unsigned type = (g >> 40) & 0x1f; /* S bit included: must be 0 */
-	if (type == 0x05)
-		return internal(cpu, "task gate in the IDT (task switching is not modelled)", vector);
-	if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f)
+	if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f)
 		return sys_exc(cpu, X86_EXC_GP, gerr);
 	if (soft_int(kind) && d_dpl(g) < cpu->cpl)
 		return sys_exc(cpu, X86_EXC_GP, vector * 8 + 2);
 	if (!d_p(g))
 		return sys_exc(cpu, X86_EXC_NP, gerr);
+	if (type == 0x05) /* task gate */
+		return sys_task_event(cpu, (uint16_t)(g >> 16), ext, has_error, error_code,
+				      pushed_flags(cpu, vector, kind));
 	bool g32 = type & 8, trap = type & 1;
 	unsigned sz = g32 ? 4 : 2;
 	uint16_t sel = (uint16_t)(g >> 16);
@@ -128,6 +121,8 @@ static int deliver_prot(struct soft_cpu *cpu, unsigned vector, unsigned kind, bo
 		return e;
 	struct x86_segment cs;
 	sys_seg_from_desc(&cs, (uint16_t)((sel & ~3u) | new_cpl), cd, 0);
+	if (from_v86 && (e = sys_v86_check_target(cpu, &cs, ext)))
+		return e;
 	if (!sys_off_ok(&cs, off))
 		return sys_exc(cpu, X86_EXC_GP, ext);
 	uint64_t fl = pushed_flags(cpu, vector, kind);
@@ -150,6 +145,8 @@ static int deliver_prot(struct soft_cpu *cpu, unsigned vector, unsigned kind, bo
 		st.err = ext;
 	}
 	cpu->cpl = (uint8_t)new_cpl; /* the frame is written at the new CPL */
+	if (from_v86 && (e = sys_v86_push_segs(cpu, &st, sz)))
+		return e;
 	if (inner && ((e = sys_stack_push(cpu, &st, sz, old_ss)) ||
 		      (e = sys_stack_push(cpu, &st, sz, old_sp))))
 		return e;
@@ -162,13 +159,15 @@ static int deliver_prot(struct soft_cpu *cpu, unsigned vector, unsigned kind, bo
 		return e;
 	if (inner)
 		cpu->seg[SEG_SS] = st.ss;
+	if (from_v86)
+		sys_v86_null_segs(cpu);
 	sys_stack_commit(cpu, &st);
 	cs.type |= 1;
-	sys_set_cs(cpu, &cs);
 	fl &= ~(RF_TF | RF_NT | RF_RF | RF_VM);
 	if (!trap)
 		fl &= ~RF_IF;
-	soft_set_rflags(cpu, fl);
+	soft_set_rflags(cpu, fl); /* VM cleared before the mode is computed */
+	sys_set_cs(cpu, &cs);
 	cpu->rip = off;
 	return SOFT_OK;
 }
@@ -276,6 +275,7 @@ static int deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool ha
 	unsigned first = vector;
 	vector &= 0xff;
 	for (int depth = 0;; depth++) {
+		cpu->task_switched = 0;
 		int r = deliver_once(cpu, vector, kind, has_error, error_code);
 		if (r == SOFT_OK) {
 			cpu->shadow = 0;
@@ -288,15 +288,28 @@ static int deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool ha
 			cpu->block_stop = 1;
 			return SOFT_OK;
 		}
-		/* undo partial state: the nested exception is raised in the
-		 * context of the interrupted instruction */
-		cpu->gpr[GPR_RSP] = s.rsp;
-		cpu->rip = fault_rip;
-		soft_set_rflags(cpu, s.rflags);
-		cpu->seg[SEG_CS] = s.cs;
-		cpu->seg[SEG_SS] = s.ss;
-		cpu->cpl = s.cpl;
-		cpu->mode = s.mode;
+		if (r == SOFT_EXC && cpu->task_switched) {
+			/* a task switch passed its commit point: the fault is
+			 * raised in the new task's context (sys_task.c) */
+			cpu->task_switched = 0;
+			s.rsp = cpu->gpr[GPR_RSP];
+			s.rflags = soft_get_rflags(cpu);
+			s.cs = cpu->seg[SEG_CS];
+			s.ss = cpu->seg[SEG_SS];
+			s.cpl = cpu->cpl;
+			s.mode = cpu->mode;
+			fault_rip = cpu->rip;
+		} else {
+			/* undo partial state: the nested exception is raised in
+			 * the context of the interrupted instruction */
+			cpu->gpr[GPR_RSP] = s.rsp;
+			cpu->rip = fault_rip;
+			soft_set_rflags(cpu, s.rflags);
+			cpu->seg[SEG_CS] = s.cs;
+			cpu->seg[SEG_SS] = s.ss;
+			cpu->cpl = s.cpl;
+			cpu->mode = s.mode;
+		}
 		if (r != SOFT_EXC)
 			return r;
 		unsigned v2 = cpu->exc.vector;
@@ -452,12 +465,12 @@ int soft_exec_iret(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (!prot_mode(cpu))
 		return iret_real(cpu, in);
 	if (vm86(cpu))
-		return internal(cpu, "IRET in virtual-8086 mode (not modelled)", 0);
+		return sys_v86_iret(cpu, in);
 	uint64_t fl0 = soft_get_rflags(cpu);
 	if (fl0 & RF_NT) {
 		if (long_mode(cpu))
 			return soft_gp0(cpu);
-		return internal(cpu, "IRET with NT=1: task return (task switching is not modelled)", 0);
+		return sys_task_iret(cpu); /* TASK-RETURN */
 	}
 	unsigned sz = in->opsize;
 	struct sys_stack st;
@@ -470,7 +483,7 @@ int soft_exec_iret(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (sz == 2)
 		fl &= 0xffff;
 	if ((fl & RF_VM) && cpu->cpl == 0 && sz != 2 && !long_mode(cpu))
-		return internal(cpu, "IRET to virtual-8086 mode (not modelled)", 0);
+		return sys_v86_iret_to(cpu, &st, ip, (uint16_t)csv, fl);
 	uint16_t sel = (uint16_t)csv;
 	uint64_t cd, caddr;
 	if ((e = sys_check_return_cs(cpu, sel, long_mode(cpu), &cd, &caddr)))

@@ -2,20 +2,12 @@
  * far JMP/CALL (direct and indirect) to code segments and through call gates
  * (16/32-bit gates with parameter copying, 64-bit gates), with the TSS stack
  * switch; far RET to the same or an outer level; SYSCALL/SYSRET,
- * SYSENTER/SYSEXIT, SWAPGS.  Task gates and TSS targets (task switches) are
- * not modelled: SOFT_INTERNAL. */
+ * SYSENTER/SYSEXIT, SWAPGS.  Task gates and TSS targets switch tasks
+ * (sys_task.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "sys.h"
-
-static int no_task(struct soft_cpu *cpu, uint16_t sel)
-{
-	snprintf(cpu->error, sizeof(cpu->error),
-		 "far transfer to a task gate / TSS %#x at rip %#llx: task switching is not modelled", sel,
-		 (unsigned long long)cpu->rip);
-	return SOFT_INTERNAL;
-}
 
 /* Target offset check for a new CS: canonical for 64-bit code, else the
  * limit. */
@@ -165,7 +157,8 @@ static int far_transfer(struct soft_cpu *cpu, const struct x86_insn *in, uint16_
 			if ((e = sys_fetch_desc(cpu, sel, true, X86_EXC_GP, 0, d, &addr)))
 				return e;
 		} else if (type == 5 || type == 1 || type == 9) {
-			return no_task(cpu, sel);
+			/* task gate or available TSS (a busy one is #GP below) */
+			return sys_task_far(cpu, sel, lo, call);
 		} else if (type != 4 && type != 0xc) {
 			return sys_exc(cpu, X86_EXC_GP, err);
 		}
