@@ -16,6 +16,7 @@
 #include "ringvm/gmem.h"
 #include "ringvm/irq.h"
 #include "ringvm/layout.h"
+#include "ringvm/log.h"
 #include "ringvm/x86_state.h"
 
 /* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
@@ -90,6 +91,7 @@ enum vcpu_stuck {
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
+	void (*print_stats)(void *opaque, FILE *out);  /* --stats; may be NULL */
 };
 
 struct vm_device {
@@ -106,6 +108,17 @@ struct boot_entry {
 };
 
 #define VM_MMIO_LOG_SLOTS 16
+
+/* Kinds of messages a guest can trigger as often as it likes, each with its
+ * own rate limit (vm->log_limits, set up by vm_create; docs/robustness.md). */
+enum vm_log_kind {
+	VM_LOG_RESET,    /* machine resets (triple fault with --on-triple-fault reset, ...) */
+	VM_LOG_DEVICE,   /* a device noting what a guest did (unsupported sleep type, ...) */
+	VM_LOG_TESTDEV,  /* test-device sync lines (--testdev only) */
+	VM_LOG_KINDS
+};
+#define vm_log(vm, kind, level, ...) \
+	log_msg_ratelimited(&(vm)->log_limits[(kind)], (level), __VA_ARGS__)
 
 enum vm_run_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED };
 
@@ -138,6 +151,7 @@ struct vm {
 	_Atomic uint64_t mmio_logged[VM_MMIO_LOG_SLOTS];
 	_Atomic bool mmio_log_full;
 	char exit_reason[512];          /* set once, under exit_lock */
+	struct log_ratelimit log_limits[VM_LOG_KINDS];
 	pthread_mutex_t exit_lock;
 };
 
@@ -152,6 +166,11 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 /* Guest asked for a reset (i8042 0xFE, ACPI reset register, triple fault
  * when configured): restart or exit per cfg.on_reset.  Thread safe. */
 void vm_request_reset(struct vm *vm, const char *why);
+/* The exit status for a setup step that failed with errno err (after it
+ * printed its line): a host failure (out of descriptors or memory, I/O
+ * error: RINGVM_EXIT_HOST_ERROR) or a problem with the user's options or
+ * files (anything else: RINGVM_EXIT_USAGE). */
+int vm_errno_status(int err);
 /* Guest powered off (ACPI S5). */
 void vm_request_poweroff(struct vm *vm);
 bool vm_should_stop(const struct vm *vm);

@@ -272,7 +272,8 @@ static void vcpu_loop(struct vcpu *v)
 		case VCPU_EXIT_SHUTDOWN: {
 			char msg[300];
 			if (vm->cfg.triple_fault_resets) {
-				pr_warn("vCPU %u: triple fault: resetting the machine (--on-triple-fault reset)",
+				vm_log(vm, VM_LOG_RESET, LOG_WARN,
+				       "vCPU %u: triple fault: resetting the machine (--on-triple-fault reset)",
 					v->id);
 				vm_request_reset(vm, "triple fault");
 				break;
