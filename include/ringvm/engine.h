@@ -20,7 +20,7 @@ enum vcpu_exit_reason {
 	VCPU_EXIT_NONE,
 	VCPU_EXIT_PIO,          /* port I/O the engine could not complete itself */
 	VCPU_EXIT_MMIO,         /* access to a guest-physical address that is not RAM */
-	VCPU_EXIT_HLT,          /* HLT with nothing that can wake the vCPU (IF=0, no NMI) */
+	VCPU_EXIT_HLT,          /* stuck: only another vCPU could wake it; see .hlt */
 	VCPU_EXIT_SHUTDOWN,     /* triple fault */
 	VCPU_EXIT_INTERRUPTED,  /* engine_ops.kick() was called, or a signal */
 	VCPU_EXIT_INTERNAL,     /* engine failure: emulation error, bad state; see .error */
@@ -43,6 +43,14 @@ struct vcpu_exit {
 			bool write;
 			uint8_t data[8];
 		} mmio;
+		struct {
+			/* HLT with IF=0 and nothing that can deliver an NMI or
+			 * INIT to it, or (wait_sipi) waiting for a startup IPI */
+			bool wait_sipi;
+			/* vcpu_wake_gen() sampled before the engine found nothing
+			 * pending: the loop ignores the report once it is stale */
+			uint64_t wake_gen;
+		} hlt;
 	};
 	char error[256];            /* human-readable cause for INTERNAL/SHUTDOWN */
 };

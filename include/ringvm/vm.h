@@ -16,6 +16,7 @@
 #include "ringvm/gmem.h"
 #include "ringvm/irq.h"
 #include "ringvm/layout.h"
+#include "ringvm/log.h"
 #include "ringvm/x86_state.h"
 
 /* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
@@ -65,15 +66,32 @@ struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	pthread_t thread;
-	void *engine_state;             /* owned by the engine */
+	/* Owned by the engine.  Atomic: set and cleared on the vCPU's thread,
+	 * read by vcpu_kick from any thread (vm_request_exit's kick_all). */
+	void *_Atomic engine_state;
 	struct vcpu_stats stats;
-	bool halted_forever;            /* last exit was VCPU_EXIT_HLT */
+	/* No-progress detection (vcpu_loop.c): what this vCPU last reported
+	 * through VCPU_EXIT_HLT (enum vcpu_stuck), the wake-up generation that
+	 * report was judged at, and the current generation, bumped by the engine
+	 * (vcpu_note_wake) whenever an event is posted that could wake it.  A
+	 * report is current only while the two generations match. */
+	_Atomic int stuck;
+	_Atomic uint64_t stuck_gen;
+	_Atomic uint64_t wake_gen;
+};
+
+/* Why a vCPU cannot run until another one acts (VCPU_EXIT_HLT). */
+enum vcpu_stuck {
+	VCPU_STUCK_NO,
+	VCPU_STUCK_HLT,                 /* HLT with IF=0, no NMI/INIT can reach it */
+	VCPU_STUCK_WAIT_SIPI,           /* INIT received, waiting for a startup IPI */
 };
 
 /* A created device instance, for reset and teardown (and snapshots later). */
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
+	void (*print_stats)(void *opaque, FILE *out);  /* --stats; may be NULL */
 };
 
 struct vm_device {
@@ -90,6 +108,17 @@ struct boot_entry {
 };
 
 #define VM_MMIO_LOG_SLOTS 16
+
+/* Kinds of messages a guest can trigger as often as it likes, each with its
+ * own rate limit (vm->log_limits, set up by vm_create; docs/robustness.md). */
+enum vm_log_kind {
+	VM_LOG_RESET,    /* machine resets (triple fault with --on-triple-fault reset, ...) */
+	VM_LOG_DEVICE,   /* a device noting what a guest did (unsupported sleep type, ...) */
+	VM_LOG_TESTDEV,  /* test-device sync lines (--testdev only) */
+	VM_LOG_KINDS
+};
+#define vm_log(vm, kind, level, ...) \
+	log_msg_ratelimited(&(vm)->log_limits[(kind)], (level), __VA_ARGS__)
 
 enum vm_run_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED };
 
@@ -114,7 +143,7 @@ struct vm {
 	_Atomic int state;              /* enum vm_run_state */
 	_Atomic int exit_status;
 	_Atomic bool reset_pending;
-	_Atomic unsigned nr_halted_forever; /* vCPUs parked in HLT with IF=0 */
+	_Atomic unsigned nr_stuck;      /* vCPUs whose stuck != VCPU_STUCK_NO */
 	unsigned reset_count;           /* machine resets since start */
 	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
 	/* Unclaimed MMIO addresses already logged (gpa + 1, 0 = free slot):
@@ -122,6 +151,7 @@ struct vm {
 	_Atomic uint64_t mmio_logged[VM_MMIO_LOG_SLOTS];
 	_Atomic bool mmio_log_full;
 	char exit_reason[512];          /* set once, under exit_lock */
+	struct log_ratelimit log_limits[VM_LOG_KINDS];
 	pthread_mutex_t exit_lock;
 };
 
@@ -136,12 +166,28 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 /* Guest asked for a reset (i8042 0xFE, ACPI reset register, triple fault
  * when configured): restart or exit per cfg.on_reset.  Thread safe. */
 void vm_request_reset(struct vm *vm, const char *why);
+/* The exit status for a setup step that failed with errno err (after it
+ * printed its line): a host failure (out of descriptors or memory, I/O
+ * error: RINGVM_EXIT_HOST_ERROR) or a problem with the user's options or
+ * files (anything else: RINGVM_EXIT_USAGE). */
+int vm_errno_status(int err);
 /* Guest powered off (ACPI S5). */
 void vm_request_poweroff(struct vm *vm);
 bool vm_should_stop(const struct vm *vm);
 
 /* The shared vCPU thread body (src/cpu/vcpu_loop.c). */
 void *vcpu_thread(void *arg);
+/* Engines: an event that may wake vCPU v (interrupt, NMI, INIT, SIPI) was
+ * posted; any thread.  Sample vcpu_wake_gen() before checking for pending
+ * events and pass it in vcpu_exit.hlt when reporting the vCPU stuck. */
+static inline void vcpu_note_wake(struct vcpu *v)
+{
+	atomic_fetch_add(&v->wake_gen, 1);
+}
+static inline uint64_t vcpu_wake_gen(struct vcpu *v)
+{
+	return atomic_load(&v->wake_gen);
+}
 /* The one policy for port and MMIO accesses, used by the loop for exits and
  * by engines that complete accesses inside an instruction (soft): dispatch
  * to the bus, count and time it.  Unclaimed ports and unclaimed MMIO behave

@@ -34,6 +34,8 @@ struct chardev *chardev_null_open(void)
 	struct chardev *c = calloc(1, sizeof(*c));
 	if (c)
 		c->ops = &chardev_null_ops;
+	else
+		errno = ENOMEM;
 	return c;
 }
 
@@ -42,18 +44,32 @@ struct chardev *chardev_null_open(void)
 struct chardev *chardev_file_open(const char *path)
 {
 	if (!path || !*path) {
-		pr_err("serial: file back end needs a path");
+		pr_err("--serial file: needs a path");
+		errno = EINVAL;
 		return NULL;
 	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	/* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of
+	 * blocking ringvm in open() before the VM starts, and a FIFO or
+	 * device that stops taking bytes never blocks a write (the writer
+	 * thread waits for it, see chardev_fd.c). */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		      0644);
 	if (fd < 0) {
-		pr_err("serial: cannot open %s: %s", path, strerror(errno));
+		int e = errno;
+		if (e == ENXIO)
+			pr_err("--serial file:%s: a FIFO with no reader (start its reader first)",
+			       path);
+		else
+			pr_err("--serial file:%s: %s", path, strerror(e));
+		errno = e;
 		return NULL;
 	}
 	struct chardev *c = chardev_fd_open(NULL, -1, fd, true, NULL);
 	if (!c) {
+		int e = errno ? errno : ENOMEM;
 		close(fd);
-		pr_err("serial: cannot set up file back end for %s", path);
+		pr_err("--serial file:%s: cannot set up the back end: %s", path, strerror(e));
+		errno = e;
 	}
 	return c;
 }
@@ -70,6 +86,7 @@ struct chardev *chardev_open(struct vm *vm, const struct chardev_frontend *fe)
 	case SERIAL_NONE:
 		return chardev_null_open();
 	}
-	pr_err("serial: unknown back end %d", (int)vm->cfg.serial);
+	pr_err("--serial: unknown back end %d", (int)vm->cfg.serial);
+	errno = EINVAL;
 	return NULL;
 }

@@ -78,7 +78,11 @@ static inline void chardev_attach(struct chardev *c, const struct chardev_fronte
 }
 
 /* The back end vm->cfg.serial asks for, delivering input to fe.  Returns NULL
- * after printing one line naming the problem (e.g. a bad serial_path). */
+ * after printing one line naming the option and the problem, with errno set:
+ * a problem with the user's choice (ENOENT, EACCES, ENXIO for a FIFO with no
+ * reader, EEXIST, EADDRINUSE, ...) or a host failure (EMFILE, ENFILE, ENOMEM,
+ * EIO; vm_errno_status() tells them apart).  The individual openers below
+ * follow the same rule. */
 struct chardev *chardev_open(struct vm *vm, const struct chardev_frontend *fe);
 
 /* Individual back ends. */

@@ -5,22 +5,39 @@
 #define RINGVM_BACKEND_CHARDEV_FD_H
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "chardev.h"
 
 #define CHARDEV_FD_CHUNK 256      /* bytes read from the input fd at once */
-#define CHARDEV_OUT_WAIT_MS 100   /* longest a write waits for a full peer */
+#define CHARDEV_OUT_BUF 65536     /* guest output buffered for the writer thread */
+#define CHARDEV_OUT_WAIT_MS 100   /* a writer's poll for a full non-blocking peer */
+#define CHARDEV_OUT_FLUSH_MS 500  /* longest destroy waits for output to drain */
+/* Interrupts a writer stuck in write() when its back end is destroyed
+ * (KVM's kick is SIGRTMIN + 4). */
+#define CHARDEV_WRITER_SIGNAL (SIGRTMIN + 5)
 
 struct chardev_fd {
 	struct chardev base;
 	struct evloop *loop;          /* NULL: output only */
 
-	/* Output; out_lock also guards out_fd against the main thread
-	 * swapping clients (unix back end). */
+	/* Output.  The vCPU thread only copies bytes into a bounded ring
+	 * (what does not fit is dropped and counted, as a UART with no
+	 * listener loses them) and never touches the fd; a writer thread
+	 * per back end writes the ring to out_fd and may block there (a
+	 * pipe nobody reads) without holding anything the VM needs.
+	 * out_lock guards the ring, out_fd and the writer's state. */
 	pthread_mutex_t out_lock;
+	pthread_cond_t out_cond;      /* ring, fd or stop changed; writer idle */
+	pthread_t writer;
+	bool writer_running;
+	bool writer_stop;             /* destroy: drain, then exit */
+	bool writer_abandon;          /* destroy: the drain timed out, exit now */
+	bool writer_busy;             /* writing a snapshot of out_fd, unlocked */
 	int out_fd;
 	bool out_is_socket;
-	bool out_stalled;             /* peer timed out: drop until it drains */
+	size_t out_head, out_len;     /* ring contents */
+	uint8_t *out_buf;             /* CHARDEV_OUT_BUF bytes */
 
 	/* Input, touched on the event-loop thread only. */
 	int in_fd;
@@ -47,7 +64,9 @@ int chardev_fd_init(struct chardev_fd *f, struct evloop *loop,
 int chardev_fd_set_input(struct chardev_fd *f, int fd);
 /* Stop reading the input fd and forget pending input (does not close it). */
 void chardev_fd_drop_input(struct chardev_fd *f);
-/* Swap the output fd (thread safe). */
+/* Swap the output fd (thread safe; waits out a write in progress, which is
+ * bounded for the non-blocking sockets that are swapped).  Buffered output
+ * for the old fd is dropped (counted). */
 void chardev_fd_set_output(struct chardev_fd *f, int fd);
 void chardev_fd_fini(struct chardev_fd *f);
 

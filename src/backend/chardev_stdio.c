@@ -107,15 +107,18 @@ static const struct chardev_ops chardev_stdio_ops = {
 struct chardev *chardev_stdio_open(struct vm *vm, const struct chardev_frontend *fe)
 {
 	struct chardev_stdio *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	s->vm = vm;
 	s->core.base.ops = &chardev_stdio_ops;
 	s->core.cleanup = chardev_stdio_cleanup;
 	int r = chardev_fd_init(&s->core, &vm->loop, fe);
 	if (r < 0) {
-		pr_err("serial: cannot set up stdio: %s", strerror(-r));
+		pr_err("--serial stdio: cannot set up: %s", strerror(-r));
 		free(s);
+		errno = -r;
 		return NULL;
 	}
 	chardev_fd_set_output(&s->core, STDOUT_FILENO);

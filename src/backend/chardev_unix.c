@@ -139,37 +139,44 @@ struct chardev *chardev_unix_open(struct vm *vm, const char *path,
 				  const struct chardev_frontend *fe)
 {
 	if (!path || !*path) {
-		pr_err("serial: unix back end needs a socket path");
+		pr_err("--serial unix: needs a socket path");
+		errno = EINVAL;
 		return NULL;
 	}
 	struct chardev_unix *u = calloc(1, sizeof(*u));
-	if (!u)
+	if (!u) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	u->listen_fd = u->client_fd = -1;
 	u->addr.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(u->addr.sun_path)) {
-		pr_err("serial: socket path too long (max %zu bytes): %s",
-		       sizeof(u->addr.sun_path) - 1, path);
+		pr_err("--serial unix:%s: socket path too long (max %zu bytes)", path,
+		       sizeof(u->addr.sun_path) - 1);
 		free(u);
+		errno = ENAMETOOLONG;
 		return NULL;
 	}
 	memcpy(u->addr.sun_path, path, strlen(path) + 1);
 
 	int r = chardev_unix_clear_stale(&u->addr);
 	if (r < 0) {
-		pr_err("serial: cannot use %s: %s", path,
+		pr_err("--serial unix:%s: %s", path,
 		       r == -EEXIST ? "file exists and is not a socket" : strerror(-r));
 		free(u);
+		errno = -r;
 		return NULL;
 	}
 	u->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->listen_fd < 0 ||
 	    bind(u->listen_fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) < 0 ||
 	    listen(u->listen_fd, 1) < 0) {
-		pr_err("serial: cannot listen on %s: %s", path, strerror(errno));
+		int e = errno;
+		pr_err("--serial unix:%s: cannot listen: %s", path, strerror(e));
 		if (u->listen_fd >= 0)
 			close(u->listen_fd);
 		free(u);
+		errno = e;
 		return NULL;
 	}
 	u->core.base.ops = &chardev_unix_ops;
@@ -177,16 +184,18 @@ struct chardev *chardev_unix_open(struct vm *vm, const char *path,
 	u->core.cleanup = chardev_unix_cleanup;
 	r = chardev_fd_init(&u->core, &vm->loop, fe);
 	if (r < 0) {
-		pr_err("serial: cannot set up %s: %s", path, strerror(-r));
+		pr_err("--serial unix:%s: cannot set up: %s", path, strerror(-r));
 		close(u->listen_fd);
 		unlink(path);
 		free(u);
+		errno = -r;
 		return NULL;
 	}
 	chardev_unix_listen(u, true);
 	if (!u->listening) {
 		chardev_fd_fini(&u->core);
 		free(u);
+		errno = EIO;  /* the loop refused the fd: a host failure, named above */
 		return NULL;
 	}
 	return &u->core.base;

@@ -234,11 +234,11 @@ int boot_load(struct vm *vm, struct boot_entry *entry)
 		       strlen(cmdline), (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
 		return -E2BIG;
 	}
-	r = boot_blob_read(&kernel, "kernel", vm->cfg.kernel, vm->mem.ram_size);
+	r = boot_blob_read(&kernel, "--kernel", vm->cfg.kernel, vm->mem.ram_size);
 	if (r < 0)
 		return r;
 	if (vm->cfg.initrd && vm->cfg.initrd[0]) {
-		r = boot_blob_read(&initrd, "initrd", vm->cfg.initrd, vm->mem.ram_size);
+		r = boot_blob_read(&initrd, "--initrd", vm->cfg.initrd, vm->mem.ram_size);
 		if (r < 0)
 			goto out;
 	}

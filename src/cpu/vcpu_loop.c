@@ -168,31 +168,75 @@ static void handle_mmio(struct vcpu *v, struct vcpu_exit *e)
 		memcpy(e->mmio.data, &val, size);
 }
 
-/* HLT with nothing that can wake this vCPU.  The machine is dead only when
- * every vCPU is in that state (Linux parks secondary CPUs with cli;hlt). */
-static void handle_halt_forever(struct vcpu *v)
+/* No-progress detection, the same for every engine.  An engine reports a
+ * vCPU stuck (VCPU_EXIT_HLT) when only another vCPU could ever wake it: HLT
+ * with IF=0 and no NMI/INIT source, or waiting for a startup IPI after INIT.
+ * The machine is dead when every vCPU is stuck and every report is current
+ * (judged at the vCPU's latest wake-up generation: an event posted to a vCPU
+ * after it was judged makes its report stale until it re-reports).  Linux
+ * parks secondary CPUs with cli; hlt, and APs wait for SIPI until the BSP
+ * starts them, so one stuck vCPU alone means nothing. */
+static const char *stuck_what(int why)
 {
-	struct vm *vm = v->vm;
-	if (!v->halted_forever) {
-		v->halted_forever = true;
-		unsigned n = atomic_fetch_add(&vm->nr_halted_forever, 1) + 1;
-		if (n == vm->nr_vcpus) {
-			char msg[160];
-			snprintf(msg, sizeof(msg),
-				 "halted with interrupts disabled (cli; hlt): %s",
-				 vm->nr_vcpus > 1 ? "every vCPU is halted, the machine cannot continue"
-						  : "the machine cannot continue");
-			guest_fault(v, msg);
-		}
-	}
+	return why == VCPU_STUCK_WAIT_SIPI ? "waits for a startup IPI (SIPI)"
+					   : "halted with interrupts disabled (cli; hlt)";
 }
 
-static void clear_halt(struct vcpu *v)
+static bool machine_stuck(struct vm *vm)
 {
-	if (v->halted_forever) {
-		v->halted_forever = false;
-		atomic_fetch_sub(&v->vm->nr_halted_forever, 1);
+	if (atomic_load(&vm->nr_stuck) != vm->nr_vcpus)
+		return false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *o = &vm->vcpus[i];
+		if (atomic_load(&o->stuck) == VCPU_STUCK_NO ||
+		    atomic_load(&o->stuck_gen) != atomic_load(&o->wake_gen))
+			return false;
 	}
+	return true;
+}
+
+static void report_machine_stuck(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	char msg[400];
+	size_t n;
+
+	if (vm->nr_vcpus == 1) {
+		snprintf(msg, sizeof(msg), "%s: the machine cannot continue",
+			 stuck_what(atomic_load(&v->stuck)));
+		guest_fault(v, msg);
+		return;
+	}
+	n = (size_t)snprintf(msg, sizeof(msg), "no vCPU can make progress:");
+	for (unsigned i = 0; i < vm->nr_vcpus && n < sizeof(msg); i++) {
+		if (i == 8 && vm->nr_vcpus > 9) {
+			snprintf(msg + n, sizeof(msg) - n, " ... (%u vCPUs)", vm->nr_vcpus);
+			break;
+		}
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s vCPU %u %s", i ? ";" : "", i,
+				      stuck_what(atomic_load(&vm->vcpus[i].stuck)));
+	}
+	guest_fault(v, msg);
+}
+
+static void handle_stuck(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct vm *vm = v->vm;
+	int why = e->hlt.wait_sipi ? VCPU_STUCK_WAIT_SIPI : VCPU_STUCK_HLT;
+
+	/* The generation first: a reader that sees the vCPU stuck sees the
+	 * generation of this report. */
+	atomic_store(&v->stuck_gen, e->hlt.wake_gen);
+	if (atomic_exchange(&v->stuck, why) == VCPU_STUCK_NO)
+		atomic_fetch_add(&vm->nr_stuck, 1);
+	if (machine_stuck(vm))
+		report_machine_stuck(v);
+}
+
+static void clear_stuck(struct vcpu *v)
+{
+	if (atomic_exchange(&v->stuck, VCPU_STUCK_NO) != VCPU_STUCK_NO)
+		atomic_fetch_sub(&v->vm->nr_stuck, 1);
 }
 
 static void vcpu_loop(struct vcpu *v)
@@ -214,7 +258,7 @@ static void vcpu_loop(struct vcpu *v)
 		}
 		uint64_t t0 = clock_monotonic_ns();
 		if (e.reason != VCPU_EXIT_HLT)
-			clear_halt(v);
+			clear_stuck(v);
 		switch (e.reason) {
 		case VCPU_EXIT_PIO:
 			handle_pio(v, &e);
@@ -223,12 +267,13 @@ static void vcpu_loop(struct vcpu *v)
 			handle_mmio(v, &e);
 			break;
 		case VCPU_EXIT_HLT:
-			handle_halt_forever(v);
+			handle_stuck(v, &e);
 			break;
 		case VCPU_EXIT_SHUTDOWN: {
 			char msg[300];
 			if (vm->cfg.triple_fault_resets) {
-				pr_warn("vCPU %u: triple fault: resetting the machine (--on-triple-fault reset)",
+				vm_log(vm, VM_LOG_RESET, LOG_WARN,
+				       "vCPU %u: triple fault: resetting the machine (--on-triple-fault reset)",
 					v->id);
 				vm_request_reset(vm, "triple fault");
 				break;
@@ -284,7 +329,7 @@ void *vcpu_thread(void *arg)
 		}
 	}
 	vcpu_loop(v);
-	clear_halt(v);
+	clear_stuck(v);
 	eng->vcpu_destroy(v);
 	return NULL;
 }

@@ -123,7 +123,11 @@ void acpi_pm_write(struct acpi_pm *pm, unsigned offset, unsigned size, uint64_t 
 			poweroff = true;
 			pm->poweroffs++;
 		} else {
-			pr_info("acpi: sleep type %u not supported, waking at once", typ);
+			if (pm->vm)  /* a guest can do this in a loop */
+				vm_log(pm->vm, VM_LOG_DEVICE, LOG_INFO,
+				       "acpi: sleep type %u not supported, waking at once", typ);
+			else
+				pr_info("acpi: sleep type %u not supported, waking at once", typ);
 			pm->sts |= ACPI_PM1_WAK_STS;
 		}
 	}

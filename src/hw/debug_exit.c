@@ -62,6 +62,19 @@ static int debug_exit_create(struct vm *vm)
 		pr_err("debug-exit: size must be 1, 2 or 4 (got %u)", size);
 		return -EINVAL;
 	}
+	/* The user chose the port: a clash with a built-in device is a bad
+	 * command line, blamed on --debug-exit and naming the device (this
+	 * device is created after all the built-in ones for that). */
+	uint16_t port = vm->cfg.debug_exit_port;
+	for (unsigned i = 0; i < size; i++) {
+		const char *other = bus_name_of(&vm->pio, (uint64_t)port + i);
+		if (other) {
+			pr_err("--debug-exit 0x%x,%u: port 0x%x is already used by the built-in "
+			       "device %s; choose another port",
+			       port, size, port + i, other);
+			return -EINVAL;
+		}
+	}
 	struct debug_exit *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -80,4 +93,6 @@ static int debug_exit_create(struct vm *vm)
 	return r;
 }
 
-VM_DEVICE(debug_exit, debug_exit_create);
+/* Last (order 90): its port is the user's choice, checked against every
+ * built-in device's windows above. */
+VM_DEVICE_ORDERED(debug_exit, debug_exit_create, 90);

@@ -72,7 +72,7 @@ static void testdev_handle_call(struct testdev *td, uint32_t gpa)
 	case TESTDEV_SYNC:
 		td->last_sync_arg = c.arg[0];
 		td->nr_syncs++;
-		pr_info("testdev: sync %s 0x%" PRIx64, msg, c.arg[0]);
+		vm_log(vm, VM_LOG_TESTDEV, LOG_INFO, "testdev: sync %s 0x%" PRIx64, msg, c.arg[0]);
 		break;
 	case TESTDEV_ASSERT:
 		pr_err("guest assertion failed: %s:%" PRIu32 ": %s (0x%" PRIx64 ", 0x%" PRIx64

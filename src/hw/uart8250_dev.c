@@ -2,6 +2,8 @@
  * byte accesses at consecutive ports, as an 8-bit ISA device sees them), its
  * interrupt line and its char back end (vm->cfg.serial). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "uart8250.h"
 #include "ringvm/bus.h"
@@ -43,9 +45,22 @@ static void uart8250_dev_destroy(void *opaque)
 	uart8250_free(u);
 }
 
+/* --stats: what the back end took and what it had to drop (no listener, a
+ * peer that does not read, an I/O error). */
+static void uart8250_dev_print_stats(void *opaque, FILE *out)
+{
+	struct chardev *chr = uart8250_chardev(opaque);
+	if (!chr)
+		return;
+	fprintf(out, "  serial %-8s out %" PRIu64 " bytes, %" PRIu64 " dropped; in %" PRIu64 " bytes\n",
+		chr->ops->kind, atomic_load(&chr->tx_bytes), atomic_load(&chr->tx_dropped),
+		atomic_load(&chr->rx_bytes));
+}
+
 static const struct vm_device_ops uart8250_dev_ops = {
 	.reset = uart8250_dev_reset,
 	.destroy = uart8250_dev_destroy,
+	.print_stats = uart8250_dev_print_stats,
 };
 
 int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr,
@@ -62,8 +77,9 @@ int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr
 	} else {
 		chr = chardev_open(vm, &fe);
 		if (!chr) {
+			int e = errno ? errno : EINVAL;  /* the back end said why */
 			uart8250_free(u);
-			return -EINVAL;
+			return -e;
 		}
 	}
 	uart8250_set_chardev(u, chr);

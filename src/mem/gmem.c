@@ -1,6 +1,8 @@
 /* Guest physical memory: one memfd, two regions around the 32-bit MMIO hole,
  * every access checked. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,6 +14,31 @@
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
 #endif
+
+/* Huge pages are a fixed pool (/proc/sys/vm/nr_hugepages): a hugetlb page
+ * that cannot be allocated when first touched raises SIGBUS in whichever
+ * thread touched it (the loader or a vCPU), and MAP_POPULATE does not help
+ * with MAP_NORESERVE (it ignores allocation failures).  So allocate every
+ * page up front with fallocate(), which fails cleanly (ENOSPC/ENOMEM) when
+ * the pool is too small, and say how many pages there are. */
+static int gmem_reserve_hugepages(int fd, uint64_t size)
+{
+	if (fallocate(fd, 0, 0, (off_t)size) == 0)
+		return 0;
+	int e = errno;
+	unsigned long long pool = 0;
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "re");
+	bool known = f && fscanf(f, "%llu", &pool) == 1;
+	if (f)
+		fclose(f);
+	char total[64] = "";
+	if (known)
+		snprintf(total, sizeof(total), "; the host's pool has %llu in all", pool);
+	pr_err("--hugepages: cannot allocate %llu huge pages of 2 MiB for guest RAM: %s "
+	       "(free huge pages are too few%s, see /proc/sys/vm/nr_hugepages)",
+	       (unsigned long long)(size / (2 * MiB)), strerror(e), total);
+	return -e;
+}
 
 int gmem_init(struct gmem *m, const struct gmem_opts *opts)
 {
@@ -29,21 +56,28 @@ int gmem_init(struct gmem *m, const struct gmem_opts *opts)
 	int fd = memfd_create("ringvm-ram", flags);
 	if (fd < 0) {
 		int e = errno;
-		pr_err("memfd_create for guest RAM failed: %s%s", strerror(e),
-		       opts->hugepages ? " (are huge pages configured?)" : "");
+		if (opts->hugepages)
+			pr_err("--hugepages: the host cannot create huge-page memory: %s", strerror(e));
+		else
+			pr_err("memfd_create for guest RAM failed: %s", strerror(e));
 		return -e;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {
 		int e = errno;
-		pr_err("cannot size guest RAM to %llu bytes: %s",
+		pr_err("%scannot size guest RAM to %llu bytes: %s",
+		       opts->hugepages ? "--hugepages: " : "",
 		       (unsigned long long)size, strerror(e));
 		close(fd);
 		return -e;
 	}
-	/* MAP_NORESERVE: RAM is touched lazily; an idle guest costs little. */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE | (opts->hugepages ? MAP_POPULATE : 0),
-		       fd, 0);
+	if (opts->hugepages && gmem_reserve_hugepages(fd, size) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* MAP_NORESERVE: RAM is touched lazily; an idle guest costs little.
+	 * Huge-page RAM was allocated in full above, so no access can fault
+	 * for want of a page (which would be SIGBUS, not an error). */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
 		pr_err("cannot map %llu bytes of guest RAM: %s",

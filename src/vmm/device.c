@@ -44,7 +44,11 @@ int vm_devices_create(struct vm *vm)
 				continue;
 			int r = d->create(vm);
 			if (r < 0) {
-				pr_err("cannot create device %s", d->name);
+				/* A create function prints one line naming the
+				 * option or problem itself, except when an
+				 * allocation fails. */
+				if (r == -ENOMEM)
+					pr_err("cannot create device %s: out of memory", d->name);
 				return r;
 			}
 		}

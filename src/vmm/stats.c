@@ -50,6 +50,15 @@ void vm_print_stats(struct vm *vm, FILE *out)
 	fprintf(out, "  device windows:\n");
 	print_bus(out, &vm->pio, "pio");
 	print_bus(out, &vm->mmio, "mmio");
+	for (unsigned k = 0; k < VM_LOG_KINDS; k++) {
+		struct log_ratelimit *rl = &vm->log_limits[k];
+		if (rl->suppressed_total)
+			fprintf(out, "  log    %-14s %12" PRIu64 " messages suppressed (rate limit)\n",
+				rl->what, rl->suppressed_total);
+	}
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].ops && vm->devices[i].ops->print_stats)
+			vm->devices[i].ops->print_stats(vm->devices[i].opaque, out);
 	if (vm->engine && vm->engine->print_stats)
 		vm->engine->print_stats(vm, out);
 }

@@ -46,13 +46,24 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	evloop_stop(&vm->loop);
 }
 
+int vm_errno_status(int err)
+{
+	switch (err) {
+	case EMFILE: case ENFILE: case ENOMEM: case EIO: case EAGAIN:
+	case ENOSPC: case EDQUOT: case ENOBUFS: case EINTR:
+		return RINGVM_EXIT_HOST_ERROR;
+	default:
+		return RINGVM_EXIT_USAGE;
+	}
+}
+
 void vm_request_reset(struct vm *vm, const char *why)
 {
 	if (vm->cfg.on_reset == ON_RESET_EXIT) {
 		vm_request_exit(vm, RINGVM_EXIT_OK, "guest reset the machine (%s); exiting as --on-reset exit asks", why);
 		return;
 	}
-	pr_info("machine reset requested: %s", why);
+	vm_log(vm, VM_LOG_RESET, LOG_INFO, "machine reset requested: %s", why);
 	atomic_store(&vm->reset_pending, true);
 	kick_all(vm);
 	evloop_stop(&vm->loop);
@@ -63,6 +74,16 @@ void vm_request_poweroff(struct vm *vm)
 	vm_request_exit(vm, RINGVM_EXIT_OK, "guest powered off");
 }
 
+/* Budgets for the messages a guest controls (docs/robustness.md): a guest
+ * that resets or pokes a device in a loop gets a few lines, then a count. */
+static void vm_log_limits_init(struct vm *vm)
+{
+	log_ratelimit_init(&vm->log_limits[VM_LOG_RESET], "machine reset", 10, 5000);
+	log_ratelimit_init(&vm->log_limits[VM_LOG_DEVICE], "device", 10, 5000);
+	/* A test-only device whose guests sync in loops: generous. */
+	log_ratelimit_init(&vm->log_limits[VM_LOG_TESTDEV], "testdev", 1000, 1000);
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	char why[512];
@@ -71,6 +92,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	vm_log_limits_init(vm);
 	atomic_store(&vm->state, VM_CREATED);
 	vm->mem.fd = -1;
 	if (bus_init(&vm->pio, BUS_PIO) || bus_init(&vm->mmio, BUS_MMIO) ||
@@ -107,10 +129,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	}
 	r = vm_devices_create(vm);
 	if (r < 0)
-		return r == -EINVAL ? RINGVM_EXIT_USAGE : RINGVM_EXIT_HOST_ERROR;
+		return vm_errno_status(-r);
 	r = boot_load(vm, &vm->boot);
-	if (r < 0)
-		return RINGVM_EXIT_USAGE;
+	if (r < 0) {
+		/* The loaders use ENOMEM for "guest RAM too small" (the user's
+		 * --memory); only a host that ran out of descriptors or failed
+		 * to read the file is a host failure. */
+		return (r == -EMFILE || r == -ENFILE || r == -EIO) ? RINGVM_EXIT_HOST_ERROR
+								  : RINGVM_EXIT_USAGE;
+	}
 	pr_info("loaded %s kernel %s (%llu MiB RAM, %u vCPU%s, engine %s)", vm->boot.format,
 		cfg->kernel, (unsigned long long)(cfg->memory / MiB), cfg->cpus,
 		cfg->cpus > 1 ? "s" : "", vm->engine->name);
@@ -133,7 +160,7 @@ static int start_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		v->halted_forever = false;
+		atomic_store(&v->stuck, VCPU_STUCK_NO);
 		int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (r) {
 			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "cannot start vCPU %u thread: %s", i,
@@ -171,7 +198,7 @@ static int machine_reset(struct vm *vm)
 		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "reset: cannot reload the kernel");
 		return r;
 	}
-	atomic_store(&vm->nr_halted_forever, 0);
+	atomic_store(&vm->nr_stuck, 0);
 	atomic_store(&vm->reset_pending, false);
 	__atomic_store_n(&vm->loop.stop, false, __ATOMIC_RELEASE);
 	return 0;
@@ -214,6 +241,8 @@ int vm_run(struct vm *vm)
 	close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+	for (unsigned k = 0; k < VM_LOG_KINDS; k++)
+		log_ratelimit_flush(&vm->log_limits[k]);
 	int status = atomic_load(&vm->exit_status);
 	if (vm->exit_reason[0]) {
 		if (status == RINGVM_EXIT_OK || (status & 1))
@@ -238,4 +267,6 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	gmem_destroy(&vm->mem);
 	pthread_mutex_destroy(&vm->exit_lock);
+	for (unsigned k = 0; k < VM_LOG_KINDS; k++)
+		log_ratelimit_destroy(&vm->log_limits[k]);
 }

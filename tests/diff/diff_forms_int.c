@@ -192,6 +192,13 @@ static const struct diff_form diff_forms_int[] = {
 	F("loop Jb", "67? e2 rel8", 0), F("loope Jb", "67? e1 rel8", 0),
 	F("loopne Jb", "67? e0 rel8", 0), F("jrcxz Jb", "67? e3 rel8", 0),
 	F("nop", "90", 0), F("nop Ev", "66? rex? 0f 1f /r", 0),
+	/* advertised (CPUID.1:EDX.CLFSH/SSE/SSE2, 80000001h:ECX.PREFETCHW): no
+	 * architectural result, but the memory operand must fault like a load */
+	F("pause", "f3 90", 0),
+	F("clflush Mb", "67? rex? 0f ae /7m", 0),
+	F("prefetchw Mb", "67? rex? 0f 0d /1m", 0),
+	F("prefetcht0 Mb", "67? rex? 0f 18 /1m", 0),
+	F("lfence", "0f ae e8", 0), F("mfence", "0f ae f0", 0), F("sfence", "0f ae f8", 0),
 	FM("movbe Gv,Mv", "66? rex? 0f 38 f0 /m", 0, SETUP_NONE, 8, 0),
 	FM("movbe Mv,Gv", "66? rex? 0f 38 f1 /m", 0, SETUP_NONE, 8, 0),
 	F("crc32 Gd,Eb", "f2 rex? 0f 38 f0 /r", 0),

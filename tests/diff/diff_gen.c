@@ -640,7 +640,8 @@ static void setup_string(struct gen *g)
 	c->in.regs.gpr[GPR_RCX] = g->a32 ? ((diff_rand(r) << 32) | rcx) : rcx;
 	/* make the two strings mostly equal so REPE/REPNE stop at various points */
 	if (diff_below(r, 2)) {
-		memcpy(c->in.mem + (rdi - DIFF_DATA_ADDR - 64), c->in.mem + (rsi - DIFF_DATA_ADDR - 64), 128);
+		/* memmove: the two strings overlap when rdi was put near rsi */
+		memmove(c->in.mem + (rdi - DIFF_DATA_ADDR - 64), c->in.mem + (rsi - DIFF_DATA_ADDR - 64), 128);
 		c->in.mem[rdi - DIFF_DATA_ADDR + diff_below(r, 32) - 16] ^= 1;
 	}
 	if (diff_below(r, 2))

@@ -14,6 +14,7 @@ never a vacuous pass).  Standard library only.
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,9 @@ SKIP = 77
 #   serial   regexes that must match the serial output
 #   absent   regexes that must NOT match stderr
 #   images   restrict to images whose name contains one of these
+#   max_rss_mb  ringvm's peak resident memory must stay at or below this
+#               (MiB; not checked under ASan, whose shadow and quarantine
+#               are not ringvm's)
 DONE = r'test guest done'
 CASES = {
     'uart': dict(status=0,
@@ -108,6 +112,15 @@ def check_engine(engine):
             skip('/dev/kvm is not usable: %s' % e)
 
 
+def sanitized(path):
+    """True for an ASan build of ringvm (its memory is not ringvm's own)."""
+    try:
+        with open(path, 'rb') as f:
+            return b'__asan_init' in f.read()
+    except OSError:
+        return False
+
+
 def run(args):
     case = CASES[args.case]
     test = case.get('test', args.case)
@@ -169,6 +182,17 @@ def run(args):
     for rx in case.get('absent', []):
         if re.search(rx, out):
             errors.append('ringvm output unexpectedly has /%s/' % rx)
+    if 'max_rss_mb' in case and not timed_out:
+        # ringvm is the only child this runner waited for: its peak RSS.
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        if sanitized(args.ringvm):
+            print('peak RSS %.1f MiB (budget %d MiB not checked: sanitizer build)'
+                  % (rss_mb, case['max_rss_mb']))
+        else:
+            print('peak RSS %.1f MiB (budget %d MiB)' % (rss_mb, case['max_rss_mb']))
+            if rss_mb > case['max_rss_mb']:
+                errors.append('peak RSS %.1f MiB over the budget of %d MiB'
+                              % (rss_mb, case['max_rss_mb']))
     # Every case must show that the guest ran the requested test.
     for rx in [r'ringvm test guest \(', r'test: ' + re.escape(test) + r'\r?\n'] + \
             case.get('serial', []):

@@ -41,6 +41,53 @@ expect 2 "at most 64 vCPUs" run --kernel "$tmp/garbage" --cpus 1000
 expect 2 "--engine warp: expected auto, kvm or soft" run --kernel "$tmp/garbage" --engine warp
 expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
+# Options that clash with built-in devices: status 2, one line naming the
+# option and the device actually in the way.  The guests are built beside
+# ringvm (build/guests/); the soft engine runs everywhere.
+guest=$(dirname "$ringvm")/guests/guest-mb64.elf
+if [ -f "$guest" ]; then
+	g=(run --kernel "$guest" --engine soft --serial none --testdev)
+	expect 2 "--debug-exit 0x3f8,4: port 0x3f8 is already used by the built-in device uart8250" "${g[@]}" --debug-exit 0x3f8
+	expect 2 "--debug-exit 0x600,4: port 0x600 is already used by the built-in device acpi-pm" "${g[@]}" --debug-exit 0x600
+	expect 2 "--debug-exit 0xcf8,2: port 0xcf9 is already used by the built-in device acpi-reset" "${g[@]}" --debug-exit 0xcf8,2
+	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
+	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
+	# kvm's in-kernel PIT is a built-in device too (where kvm runs).
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		expect 2 "--debug-exit 0x40,4: port 0x40 is already used by the built-in device pit (kvm in-kernel)" "${g[@]}" --engine kvm --debug-exit 0x40
+	fi
+	# Serial back-end problems: one line naming --serial.
+	expect 2 "--serial file:/nonexistent-dir/out: No such file or directory" "${g[@]}" --serial file:/nonexistent-dir/out
+	mkfifo "$tmp/fifo"
+	expect 2 "--serial file:$tmp/fifo: a FIFO with no reader" "${g[@]}" --serial "file:$tmp/fifo"
+	: > "$tmp/notsock"
+	expect 2 "--serial unix:$tmp/notsock: file exists and is not a socket" "${g[@]}" --serial "unix:$tmp/notsock"
+	# Out of file descriptors is a host failure (6), not a bad command line,
+	# whether it strikes the kernel, a back end or a device: one line each.
+	expect_fd() { # expect_fd NEEDLE ARGS...: some fd limit gives status 6 with NEEDLE
+		local needle=$1; shift
+		local n out status
+		for n in 4 5 6 7 8 9 10 11 12; do
+			out=$(ulimit -n "$n"; "$ringvm" "$@" 2>&1 </dev/null)
+			status=$?
+			if grep -qF -- "$needle" <<<"$out"; then
+				if [ "$status" -ne 6 ] || [ "$(wc -l <<<"$out")" -ne 1 ]; then
+					echo "FAIL: ulimit -n $n: ringvm $*: status $status (want 6, one line): $out"
+					fail=$((fail + 1))
+				else
+					pass=$((pass + 1))
+				fi
+				return
+			fi
+		done
+		echo "FAIL: no fd limit made ringvm $* say '$needle'"
+		fail=$((fail + 1))
+	}
+	expect_fd "--kernel $guest: cannot open: Too many open files" "${g[@]}" --cmdline test=uart
+	expect_fd "--serial file:$tmp/out: Too many open files" "${g[@]}" --cmdline test=uart --serial "file:$tmp/out"
+else
+	echo "note: $guest not built; option/device clash cases skipped"
+fi
 # A file that is no kernel: either the engine is unavailable here, or the
 # loader names the format problem.  Both are status 2 with one clear line.
 probe=$("$ringvm" run --kernel "$tmp/garbage" --engine kvm --serial none 2>&1 </dev/null)

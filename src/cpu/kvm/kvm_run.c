@@ -164,6 +164,10 @@ static bool interrupted(struct vcpu *v, struct kvm_vcpu *kv, struct vcpu_exit *e
 		break;
 	}
 	exit->reason = VCPU_EXIT_HLT;
+	/* kvm_halt.c judged the whole machine from timestamped samples, so the
+	 * report is current at the generation nobody bumps on this engine. */
+	exit->hlt.wait_sipi = atomic_load(&kv->kvm->halt[v->id]) != KVM_HALT_DEAD;
+	exit->hlt.wake_gen = vcpu_wake_gen(v);
 	if (atomic_load(&kv->kvm->halt[v->id]) == KVM_HALT_DEAD)
 		snprintf(exit->error, sizeof(exit->error),
 			 "vCPU %u halted with interrupts disabled at rip 0x%llx (cli; hlt): nothing can wake it",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kvm_priv.h"
+#include "ringvm/bus.h"
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
 
@@ -134,6 +135,62 @@ static int create_irqchip(struct kvm_vm *kvm)
 	return 0;
 }
 
+/* KVM's in-kernel PIC, PIT (with port 0x61) and IOAPIC take their ports and
+ * MMIO before userspace sees an access.  They are put on ringvm's buses as
+ * windows that are never called, so that a user's option clashing with one
+ * (--debug-exit 0x40) is refused by name, as with the soft engine. */
+static uint64_t kvm_inkernel_read(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)opaque;
+	(void)offset;
+	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+}
+
+static void kvm_inkernel_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	(void)opaque;
+	(void)offset;
+	(void)size;
+	(void)value;
+}
+
+static const struct bus_ops kvm_inkernel_ops = { kvm_inkernel_read, kvm_inkernel_write };
+
+static const struct {
+	bool mmio;
+	uint64_t base, len;
+	const char *name;
+} kvm_inkernel_windows[] = {
+	{ false, PORT_PIC_MASTER, 2, "pic-master (kvm in-kernel)" },
+	{ false, PORT_PIC_SLAVE, 2, "pic-slave (kvm in-kernel)" },
+	{ false, 0x4d0, 2, "elcr (kvm in-kernel)" },
+	{ false, PORT_PIT, 4, "pit (kvm in-kernel)" },
+	{ false, 0x61, 1, "port61 (kvm in-kernel)" },
+	{ true, LAYOUT_IOAPIC, LAYOUT_IOAPIC_SIZE, "ioapic (kvm in-kernel)" },
+};
+#define KVM_NR_INKERNEL (sizeof(kvm_inkernel_windows) / sizeof(kvm_inkernel_windows[0]))
+
+static void kvm_inkernel_unregister(struct vm *vm, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		bus_unregister(kvm_inkernel_windows[i].mmio ? &vm->mmio : &vm->pio,
+			       kvm_inkernel_windows[i].base);
+}
+
+static int kvm_inkernel_register(struct vm *vm)
+{
+	for (unsigned i = 0; i < KVM_NR_INKERNEL; i++) {
+		int r = bus_register(kvm_inkernel_windows[i].mmio ? &vm->mmio : &vm->pio,
+				     kvm_inkernel_windows[i].base, kvm_inkernel_windows[i].len,
+				     &kvm_inkernel_ops, NULL, kvm_inkernel_windows[i].name);
+		if (r < 0) {
+			kvm_inkernel_unregister(vm, i);
+			return r;
+		}
+	}
+	return 0;
+}
+
 static void free_kvm(struct kvm_vm *kvm)
 {
 	for (unsigned i = 0; i < MAX_VCPUS; i++)
@@ -198,6 +255,9 @@ int kvm_vm_init(struct vm *vm)
 	r = create_irqchip(kvm);
 	if (r < 0)
 		goto fail;
+	r = kvm_inkernel_register(vm);
+	if (r < 0)
+		goto fail;
 	vm->engine_state = kvm;
 	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm };
 	return 0;
@@ -214,5 +274,6 @@ void kvm_vm_destroy(struct vm *vm)
 		return;
 	vm->irq = (struct irq_router){ 0 };
 	vm->engine_state = NULL;
+	kvm_inkernel_unregister(vm, KVM_NR_INKERNEL);
 	free_kvm(kvm);
 }

@@ -2,6 +2,7 @@
  * and state conversion. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomic.h"
@@ -282,6 +283,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	void *opaque = cpu->ops_opaque;
 	const struct soft_sys_ops *sys = cpu->sys;
 	struct soft_icache *ic = cpu->icache;
+	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
 	uint32_t host_isa = cpu->host_isa;
@@ -292,6 +294,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->ops_opaque = opaque;
 	cpu->sys = sys;
 	cpu->icache = ic;
+	cpu->ud_by_insn = ud_by_insn;
 	cpu->icount = icount;
 	cpu->icache_hits = hits;
 	cpu->icache_misses = misses;
@@ -341,6 +344,9 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->ops_opaque = opaque;
 	cpu->host_isa = soft_host_isa_probe();
 	soft_cpu_reset(cpu);
+	cpu->ud_by_insn = calloc(X86_I_COUNT, sizeof(*cpu->ud_by_insn));
+	if (!cpu->ud_by_insn)
+		return -ENOMEM;
 	if (icache) {
 		cpu->icache = soft_icache_new();
 		if (!cpu->icache)
@@ -353,6 +359,8 @@ void soft_cpu_destroy(struct soft_cpu *cpu)
 {
 	soft_icache_free(cpu->icache);
 	cpu->icache = NULL;
+	free(cpu->ud_by_insn);
+	cpu->ud_by_insn = NULL;
 }
 
 void soft_cpu_kick(struct soft_cpu *cpu)
@@ -397,8 +405,10 @@ static int fetch_decode(struct soft_cpu *cpu, struct x86_insn *in, uint64_t *pa,
 	}
 	if (r == X86_DEC_GP)
 		return soft_gp0(cpu);
-	if (r != X86_DEC_OK)
+	if (r != X86_DEC_OK) {
+		soft_count_ud(cpu, X86_I_INVALID);
 		return soft_ud(cpu);
+	}
 	return SOFT_OK;
 }
 
@@ -502,7 +512,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			continue;
 		}
 		if (unlikely(__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
-			cpu->kick = 0;
+			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			r = SOFT_STOP;
 			break;
 		}

@@ -9,7 +9,10 @@
  *   handlers.def     X-macro list of integer handlers (owned by the core)
  *   sse_handlers.def, mmx_handlers.def, x87_handlers.def
  *                    X-macro lists of SSE/MMX/x87 handler names used by the tables
- *   handlers_weak.c  a weak #UD stub for every listed handler
+ *                    (prototypes only: a row naming an undefined handler does
+ *                    not link)
+ *   gen_insn_ids.py  generates enum x86_insn_id (X86_I_ADD ...), the name
+ *                    table and each row's identity from decode_table.c
  *   flags.c          lazy flags;   exec_*.c  instruction families
  *   exec_fast.c      specialised hot handlers swapped in by the icache
  *   exec_sys.c       MOV CR/DR, CLTS LMSW SMSW, XGETBV/XSETBV, INVLPG, VMCALL,
@@ -34,41 +37,9 @@
  *   cpu.c            init, step, run, state conversion
  * More: docs/soft-cpu.md
  *
- * HOW TO ADD A HANDLER FOR AN SSE (or MMX / x87) OPCODE ROW
- *
- *   1. Find the row in decode_table.c.  SSE rows live in the 0F, 0F38 and 0F3A
- *      tables; opcodes whose meaning depends on the mandatory prefix point at a
- *      4-entry prefix table written as
- *          PFX(name, none-row, 66-row, F3-row, F2-row)
- *      e.g. 0F 58 is  PFX(p0f58, OP("addps", SSE, Vps, Wps, addps),
- *                                 OP("addpd", SSE, Vpd, Wpd, addpd),
- *                                 OP("addss", SSE, Vss, Wss, addss),
- *                                 OP("addsd", SSE, Vsd, Wsd, addsd))
- *      The last OP() argument is the handler's short name: the row calls
- *      soft_exec_<short name>.
- *   2. The short name is already listed in sse_handlers.def (or mmx_/x87_),
- *      which gives it a prototype and a weak stub that raises #UD.  If you
- *      need a new name, add one line  H(name)  there (and use it in a row).
- *   3. Define the function in one of your files (sse_arith.c ...), not static:
- *          int soft_exec_addps(struct soft_cpu *cpu, const struct x86_insn *in)
- *      Your strong definition replaces the weak stub at link time (the core
- *      library is linked whole).  Include "cpu/soft/cpu.h" and "decode.h".
- *   4. Inside the handler:
- *        - destination XMM register: cpu->xmm[in->reg] (REX.R already applied);
- *        - source: if (in->mod == 3) cpu->xmm[in->rm]  else memory at
- *          soft_ea(cpu, in) (a linear address, segment applied) read with
- *          soft_read(cpu, la, buf, 16); check alignment yourself for the
- *          aligned forms: if (la & 15) return soft_gp0(cpu);
- *        - immediates: in->imm (Ib rows: the byte, zero-extended);
- *        - MXCSR: cpu->mxcsr; raise #XM via soft_raise(cpu, X86_EXC_XM, ...)
- *          (or #UD if CR4.OSXMMEXCPT is clear, as the SDM says);
- *        - return SOFT_OK, or the value returned by soft_raise()/soft_read()/
- *          soft_write() when they fail (never touch host memory directly).
- *        - Do not change cpu->rip: the core advances to cpu->next_rip.
- *      MMX registers are the mantissas of the x87 registers:
- *      cpu->fpu.st[i].mant, and writing one sets st[i].sexp = 0xffff, TOP = 0
- *      and all tags valid (soft_mmx_enter()).
- *   5. Add your file to src/cpu/soft/meson.build (one line) and a test.
+ * Adding an instruction (table row, handler, identity, tests; SSE/MMX/x87
+ * specifics): docs/soft-cpu.md, "Adding an instruction".  That is the one
+ * place that describes it.
  *
  * Errors: every function that can fault returns an int status (enum
  * soft_status).  SOFT_OK is 0; anything else stops the instruction and is
@@ -326,11 +297,16 @@ struct soft_cpu {
 	char error[128];     /* SOFT_INTERNAL reason */
 
 	/* execution control */
-	volatile int kick;   /* set from any thread by soft_cpu_kick() */
+	volatile int kick;   /* set from any thread by soft_cpu_kick(); __atomic only */
 	uint64_t icount;     /* instructions retired */
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	/* #UD raised by instructions the model does not execute, per instruction
+	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
+	 * VEX encodings by their row's identity, undefined encodings at
+	 * X86_I_INVALID.  For --stats; NULL if the allocation failed. */
+	uint64_t *ud_by_insn;
 
 	/* last soft_ea() result: lets a non-canonical access through an
 	 * SS-based operand fault with #SS instead of #GP, and is the operand

@@ -36,6 +36,7 @@
 #define L1_ECX_HYPERVISOR (1u << 31)
 #define L1_EDX_FPU (1u << 0)
 #define L1_EDX_VME (1u << 1) /* CR4.VME/PVI, VIF/VIP, the redirection bitmap (sys_v86.c) */
+#define L1_EDX_DE (1u << 2)
 #define L1_EDX_PSE (1u << 3)
 #define L1_EDX_TSC (1u << 4)
 #define L1_EDX_MSR (1u << 5)
@@ -129,6 +130,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		o->edx = L1_EDX_FPU | L1_EDX_VME | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR | L1_EDX_PAE | L1_EDX_CX8 |
 			 L1_EDX_APIC | L1_EDX_SEP | L1_EDX_MTRR | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_PAT |
 			 L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR | L1_EDX_SSE | L1_EDX_SSE2;
+		o->edx |= L1_EDX_DE; /* CR4.DE is accepted: DR4/DR5 then #UD (SDM vol. 3A 17.2.2) */
 		break;
 	case 7:
 		if (subleaf == 0) {

@@ -12,8 +12,6 @@
 
 #include "decode.h"
 
-extern const struct x86_opdesc x86_row_movsxd;
-extern const struct x86_opdesc x86_row_vex;
 
 static bool opnd_needs_modrm(uint16_t o)
 {
@@ -170,6 +168,7 @@ static int decode_vex_row(struct x86_insn *in)
 	if (row->type != ROW_INSN)
 		return X86_DEC_OK;
 	in->op = row;
+	in->id = row->id;
 	in->exec = row->exec;
 	in->arg = row->arg;
 	in->mandatory = pp_prefix[in->vex_pp & 3];
@@ -352,6 +351,7 @@ static int decode_vex_like(const uint8_t *buf, size_t avail, size_t p,
 	in->len = (uint8_t)p;
 	in->exec = soft_exec_vex;
 	in->op = &x86_row_vex;
+	in->id = x86_row_vex.id;
 	if (kind == 0xc4 || kind == 0xc5) {
 		/* VEX 0F 84/85 would be Knights Corner mask branches: not x86-64 */
 		if (map == 1 && (opc == 0x84 || opc == 0x85))
@@ -610,5 +610,6 @@ prefixes_done:
 	if (in->map == X86_MAP_1BYTE && (in->opcode == 0x86 || in->opcode == 0x87) && in->has_mem)
 		in->prefixes |= X86_PFX_ATOMIC;
 	in->exec = row->exec;
+	in->id = row->id;
 	return X86_DEC_OK;
 }

@@ -2,11 +2,9 @@
  *
  * Used by the interpreter, (later) the translator, MMIO instruction
  * emulation and trace disassembly.  Decoding is pure: bytes in, struct out,
- * no CPU state besides the mode.  Opcode tables (decode_table.c) are written
- * in the Intel manual's notation: one row per opcode,
- *     [0x00] = OP("add", ALU_ADD, Eb, Gb, alu)
- * i.e. mnemonic, row flags/arg, operands (up to 4), handler short name
- * (the row calls soft_exec_<name>). */
+ * no CPU state besides the mode.  The opcode tables (decode_table.c) are
+ * written in the Intel manual's notation; how to write a row is documented
+ * in ONE place: docs/soft-cpu.md, "Adding an instruction". */
 #ifndef RINGVM_SOFT_DECODE_H
 #define RINGVM_SOFT_DECODE_H
 
@@ -15,6 +13,10 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#ifndef X86_INSN_SCAN
+/* enum x86_insn_id, generated from decode_table.c (gen_insn_ids.py) */
+#include "src/cpu/soft/x86_insn_id.h"
+#endif
 
 #define X86_MAX_INSN_LEN 15
 
@@ -133,6 +135,7 @@ struct x86_opdesc {
 	uint16_t flags;
 	uint8_t type;   /* enum x86_row_type */
 	uint8_t arg;    /* handler constant: ALU op, condition code, ... */
+	uint16_t id;    /* enum x86_insn_id (0 = X86_I_INVALID for non-instruction rows) */
 };
 
 /* A decoded instruction.  Plain fields, no packing. */
@@ -154,6 +157,7 @@ struct x86_insn {
 	uint8_t seg;                /* effective segment of the memory operand */
 	uint8_t rex;                /* REX low nibble WRXB (0 without REX) */
 	uint8_t nprefixes;          /* legacy prefix bytes (incl. REX) */
+	uint16_t id;                /* enum x86_insn_id of the row (set on X86_DEC_OK; else X86_I_INVALID, or VEX) */
 
 	/* ModRM, with REX.R / REX.B applied to reg / rm */
 	bool has_modrm;
@@ -208,11 +212,25 @@ extern const struct x86_opdesc x86_table_0f3a[256];
  * are selected by VEX.pp (none, 66, F3, F2), like mandatory prefixes. */
 extern const struct x86_opdesc x86_table_vex_0f38[256];
 extern const struct x86_opdesc x86_table_vex_0f3a[256];
+/* Rows the decoder picks outside the tables: MOVSXD (63 in 64-bit mode) and
+ * every VEX/EVEX/XOP encoding (decoded for length). */
+extern const struct x86_opdesc x86_row_movsxd;
+extern const struct x86_opdesc x86_row_vex;
 
 /* Format "mnemonic" (best effort) for traces: writes at most n bytes. */
 int x86_insn_format(const struct x86_insn *in, char *buf, size_t n);
 
-/* Declare every handler named by the tables: int soft_exec_<name>(...). */
+#ifndef X86_INSN_SCAN
+/* The name of an instruction identity ("add", "movaps"; "?" if out of range). */
+static inline const char *x86_insn_name(unsigned id)
+{
+	return id < X86_I_COUNT ? x86_insn_names[id] : "?";
+}
+#endif
+
+/* Prototypes of every handler the tables name: int soft_exec_<name>(...).
+ * There is no default: a row naming a handler that nobody defines is a link
+ * error.  Rows that must raise #UD name the handler "ud" explicitly. */
 #define H(name) int soft_exec_##name(struct soft_cpu *cpu, const struct x86_insn *in);
 #include "handlers.def"
 #include "sse_handlers.def"

@@ -1,16 +1,9 @@
 /* Opcode tables in the Intel manual's notation (SDM vol. 2, appendix A).
  *
- *   OP(mnemonic, handler, flags, operands...)      one instruction row
- *   OPA(mnemonic, handler, flags, arg, operands...) with a handler constant
- *   GRP(r0..r7)            ModRM.reg group
- *   GRPM(m0..m7, r0..r7)   ModRM.reg group split by mod (memory / register)
- *   RMT(r0..r7)            ModRM.rm selection (register forms of a group)
- *   PFX(none, 66, F3, F2)  mandatory-prefix variants
- *   ___                    invalid (#UD)
- *
- * Operand notation: letter = addressing method, suffix = size (Eb Ev Gv Ib
- * Iz Jz M Vps Wps ...).  A row's handler is soft_exec_<handler>; handlers not
- * yet written resolve to a weak #UD stub (handlers_weak.c). */
+ * How to write a row (OP/OPA and the sub-table macros, operand notation,
+ * flags, explicit #UD rows, the generated instruction identities) is
+ * described in one place: docs/soft-cpu.md, "Adding an instruction".
+ * gen_insn_ids.py reads this file (see OPA below) at build time. */
 #include "decode.h"
 
 #define O(k, s) X86_OPND(OK_##k, OS_##s)
@@ -103,9 +96,20 @@
 #define Qpi O(Q, pi)
 #define Nq O(N, q)
 
+/* Each expansion of OPA takes the next __COUNTER__ value; gen_insn_ids.py
+ * maps that number to the row's identity (X86_ROW_ID_<n>, from the same
+ * expansion of this file with -DX86_INSN_SCAN). */
+#ifdef X86_INSN_SCAN
+#define X86_ROW_ID(n) X86_SCAN_ROW n
+#else
+#include "src/cpu/soft/decode_table_ids.h"
+#define X86_ROW_ID(n) X86_ROW_ID_(n)
+#define X86_ROW_ID_(n) X86_ROW_ID_##n
+#endif
+
 #define OPA(m, h, fl, a, ...) \
-	{ .mnem = (m), .exec = soft_exec_##h, .type = ROW_INSN, .flags = (fl), \
-	  .arg = (a), .opnd = { __VA_ARGS__ } }
+	{ .mnem = (m), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, .type = ROW_INSN, \
+	  .flags = (fl), .arg = (a), .opnd = { __VA_ARGS__ } }
 #define OP(m, h, fl, ...) OPA(m, h, fl, 0, __VA_ARGS__)
 #define ___ { .type = ROW_INVALID }
 #define GRP(...) { .type = ROW_GROUP, .sub = (const struct x86_opdesc[8]){ __VA_ARGS__ } }
@@ -113,7 +117,10 @@
 #define RMT(...) { .type = ROW_RM, .sub = (const struct x86_opdesc[8]){ __VA_ARGS__ } }
 #define PFX(a, b, c, d) { .type = ROW_PREFIX, .sub = (const struct x86_opdesc[4]){ a, b, c, d } }
 #define ESC { .type = ROW_ESCAPE }
-#define X87(h) { .mnem = "x87", .exec = soft_exec_##h, .type = ROW_X87, .flags = F_MODRM }
+/* An x87 instruction (D8-DF): the escape's handler decodes the ModRM itself;
+ * the row gives the instruction its identity (SDM vol. 2, A.5). */
+#define X87(m, h) { .mnem = (m), .id = X86_ROW_ID(__COUNTER__), .exec = soft_exec_##h, \
+	.type = ROW_X87, .flags = F_MODRM }
 
 /* ALU ops: arg of the alu_* handlers (= the /reg of group 1). */
 enum { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
@@ -141,6 +148,13 @@ enum { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
 	OPA(m, h, fl, 9, __VA_ARGS__), OPA(m, h, fl, 10, __VA_ARGS__), OPA(m, h, fl, 11, __VA_ARGS__), \
 	OPA(m, h, fl, 12, __VA_ARGS__), OPA(m, h, fl, 13, __VA_ARGS__), OPA(m, h, fl, 14, __VA_ARGS__), \
 	OPA(m, h, fl, 15, __VA_ARGS__)
+
+/* x87 families: D8/DC the eight arithmetic operations (memory: m32fp/m64fp;
+ * register: D8 ST(0),ST(i)), DA/DE their integer forms (m32int/m16int). */
+#define X87D8(h) X87("fadd", h), X87("fmul", h), X87("fcom", h), X87("fcomp", h), \
+	X87("fsub", h), X87("fsubr", h), X87("fdiv", h), X87("fdivr", h)
+#define X87DI(h) X87("fiadd", h), X87("fimul", h), X87("ficom", h), X87("ficomp", h), \
+	X87("fisub", h), X87("fisubr", h), X87("fidiv", h), X87("fidivr", h)
 
 #define R8(...) __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, \
 	__VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__
@@ -183,7 +197,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0x6d] = OP("ins", ins, F_REP, Yz, DX),
 	[0x6e] = OP("outsb", outs, F_REP, DX, Xb),
 	[0x6f] = OP("outs", outs, F_REP, DX, Xz),
-	[0x70] = CC16("j", jcc, F_F64 | F_BRANCH, Jb),
+	[0x70] = CC16("jcc", jcc, F_F64 | F_BRANCH, Jb),
 	[0x80] = GRP1(Eb, Ib),
 	[0x81] = GRP1(Ev, Iz),
 	[0x82] = { .type = ROW_GROUP, .flags = F_I64, .sub = (const struct x86_opdesc[8]){
@@ -245,6 +259,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0xc3] = OP("ret", ret, F_F64 | F_BRANCH),
 	[0xc4] = OP("les", lseg, F_I64 | F_STOP, Gz, Mp),  /* VEX3 in 64-bit mode / mod=3 */
 	[0xc5] = OP("lds", lseg, F_I64 | F_STOP, Gz, Mp),  /* VEX2 */
+	/* XABORT/XBEGIN (and XEND/XTEST in 0F 01): #UD, no RTM in the model (CPUID.7.0:EBX.RTM[11]=0) */
 	[0xc6] = GRPM(OP("mov", mov_ei, 0, Eb, Ib), ___, ___, ___, ___, ___, ___, ___,
 		      OP("mov", mov_ei, 0, Eb, Ib), ___, ___, ___, ___, ___, ___,
 		      RMT(OP("xabort", ud, 0, Ib), ___, ___, ___, ___, ___, ___, ___)),
@@ -267,8 +282,48 @@ const struct x86_opdesc x86_table_1byte[256] = {
 	[0xd5] = OP("aad", aad, F_I64, Ib),
 	[0xd6] = OP("salc", salc, F_I64),                 /* undocumented, but decoded by all */
 	[0xd7] = OP("xlat", xlat, 0),
-	[0xd8] = X87(x87_d8), [0xd9] = X87(x87_d9), [0xda] = X87(x87_da), [0xdb] = X87(x87_db),
-	[0xdc] = X87(x87_dc), [0xdd] = X87(x87_dd), [0xde] = X87(x87_de), [0xdf] = X87(x87_df),
+	/* x87: GRPM(memory forms by ModRM.reg, register forms by ModRM.reg); the
+	 * encodings decode.c's x87_valid() rejects are ___ here too */
+	[0xd8] = GRPM(X87D8(x87_d8), X87D8(x87_d8)),
+	[0xd9] = GRPM(X87("fld", x87_d9), ___, X87("fst", x87_d9), X87("fstp", x87_d9),
+		      X87("fldenv", x87_d9), X87("fldcw", x87_d9), X87("fnstenv", x87_d9), X87("fnstcw", x87_d9),
+		      X87("fld", x87_d9), X87("fxch", x87_d9),
+		      RMT(X87("fnop", x87_d9), ___, ___, ___, ___, ___, ___, ___),
+		      X87("fstp", x87_d9),                   /* D9 D8+i: reserved alias of FSTP */
+		      RMT(X87("fchs", x87_d9), X87("fabs", x87_d9), ___, ___,
+			  X87("ftst", x87_d9), X87("fxam", x87_d9), ___, ___),
+		      RMT(X87("fld1", x87_d9), X87("fldl2t", x87_d9), X87("fldl2e", x87_d9), X87("fldpi", x87_d9),
+			  X87("fldlg2", x87_d9), X87("fldln2", x87_d9), X87("fldz", x87_d9), ___),
+		      RMT(X87("f2xm1", x87_d9), X87("fyl2x", x87_d9), X87("fptan", x87_d9), X87("fpatan", x87_d9),
+			  X87("fxtract", x87_d9), X87("fprem1", x87_d9), X87("fdecstp", x87_d9), X87("fincstp", x87_d9)),
+		      RMT(X87("fprem", x87_d9), X87("fyl2xp1", x87_d9), X87("fsqrt", x87_d9), X87("fsincos", x87_d9),
+			  X87("frndint", x87_d9), X87("fscale", x87_d9), X87("fsin", x87_d9), X87("fcos", x87_d9))),
+	[0xda] = GRPM(X87DI(x87_da),
+		      X87("fcmovb", x87_da), X87("fcmove", x87_da), X87("fcmovbe", x87_da), X87("fcmovu", x87_da),
+		      ___, RMT(___, X87("fucompp", x87_da), ___, ___, ___, ___, ___, ___), ___, ___),
+	[0xdb] = GRPM(X87("fild", x87_db), X87("fisttp", x87_db), X87("fist", x87_db), X87("fistp", x87_db),
+		      ___, X87("fld", x87_db), ___, X87("fstp", x87_db),
+		      X87("fcmovnb", x87_db), X87("fcmovne", x87_db), X87("fcmovnbe", x87_db), X87("fcmovnu", x87_db),
+		      RMT(X87("fneni", x87_db), X87("fndisi", x87_db), X87("fnclex", x87_db), X87("fninit", x87_db),
+			  X87("fnsetpm", x87_db), ___, ___, ___),
+		      X87("fucomi", x87_db), X87("fcomi", x87_db), ___),
+	/* DC register forms: FSUBR/FSUB and FDIVR/FDIV swap places (SDM A.5) */
+	[0xdc] = GRPM(X87D8(x87_dc),
+		      X87("fadd", x87_dc), X87("fmul", x87_dc), X87("fcom", x87_dc), X87("fcomp", x87_dc),
+		      X87("fsubr", x87_dc), X87("fsub", x87_dc), X87("fdivr", x87_dc), X87("fdiv", x87_dc)),
+	[0xdd] = GRPM(X87("fld", x87_dd), X87("fisttp", x87_dd), X87("fst", x87_dd), X87("fstp", x87_dd),
+		      X87("frstor", x87_dd), ___, X87("fnsave", x87_dd), X87("fnstsw", x87_dd),
+		      X87("ffree", x87_dd), X87("fxch", x87_dd), X87("fst", x87_dd), X87("fstp", x87_dd),
+		      X87("fucom", x87_dd), X87("fucomp", x87_dd), ___, ___),
+	[0xde] = GRPM(X87DI(x87_de),
+		      X87("faddp", x87_de), X87("fmulp", x87_de), X87("fcomp", x87_de),
+		      RMT(___, X87("fcompp", x87_de), ___, ___, ___, ___, ___, ___),
+		      X87("fsubrp", x87_de), X87("fsubp", x87_de), X87("fdivrp", x87_de), X87("fdivp", x87_de)),
+	[0xdf] = GRPM(X87("fild", x87_df), X87("fisttp", x87_df), X87("fist", x87_df), X87("fistp", x87_df),
+		      X87("fbld", x87_df), X87("fild", x87_df), X87("fbstp", x87_df), X87("fistp", x87_df),
+		      X87("ffreep", x87_df), X87("fxch", x87_df), X87("fstp", x87_df), X87("fstp", x87_df),
+		      RMT(X87("fnstsw", x87_df), ___, ___, ___, ___, ___, ___, ___),
+		      X87("fucomip", x87_df), X87("fcomip", x87_df), ___),
 	[0xe0] = OPA("loopne", loop, F_F64 | F_BRANCH, 0, Jb),
 	[0xe1] = OPA("loope", loop, F_F64 | F_BRANCH, 1, Jb),
 	[0xe2] = OPA("loop", loop, F_F64 | F_BRANCH, 2, Jb),
@@ -312,7 +367,7 @@ const struct x86_opdesc x86_table_1byte[256] = {
 
 /* VEX/EVEX-encoded instructions without a row in x86_table_vex_*:
  * decoded for length, executed as #UD. */
-const struct x86_opdesc x86_row_vex = OP("(vex)", vex, F_STOP);
+const struct x86_opdesc x86_row_vex = OP("vex", vex, F_STOP);
 
 /* MOVSXD replaces ARPL in 64-bit mode (decode.c picks it). */
 const struct x86_opdesc x86_row_movsxd = OP("movsxd", movsxd, 0, Gv, Ed);
@@ -329,15 +384,19 @@ const struct x86_opdesc x86_row_movsxd = OP("movsxd", movsxd, 0, Gv, Ed);
 const struct x86_opdesc x86_table_0f[256] = {
 	[0x00] = GRP(OP("sldt", sldt, 0, Ev), OP("str", str, 0, Ev), OP("lldt", lldt, 0, Ew),
 		     OP("ltr", ltr, 0, Ew), OP("verr", verr, 0, Ew), OP("verw", verw, 0, Ew), ___, ___),
+	/* 0F 01 #UD rows: CLAC/STAC (no SMAP: CPUID.7.0:EBX[20]=0), ENCLS/ENCLU (no SGX),
+	 * XEND/XTEST (no RTM), RDPKRU/WRPKRU (no PKU: CPUID.7.0:ECX[3]=0) */
 	[0x01] = GRPM(OP("sgdt", sgdt, 0, Ms), OP("sidt", sidt, 0, Ms), OP("lgdt", lgdt, 0, Ms),
 		      OP("lidt", lidt, 0, Ms), OP("smsw", smsw, 0, Mw), ___,
 		      OP("lmsw", lmsw, F_STOP, Mw), OP("invlpg", invlpg, F_STOP, Mb),
-		      RMT(___, OP("vmcall", vmx, F_STOP), OP("vmlaunch", vmx, F_STOP), OP("vmresume", vmx, F_STOP),
-			  OP("vmxoff", vmx, F_STOP), ___, ___, ___),
+		      /* VMCALL/VMMCALL: the KVM hypercall ABI (exec_sys.c); the other VMX
+		       * instructions: #UD, no VMX in the model (CPUID.1:ECX.VMX[5]=0) */
+		      RMT(___, OP("vmcall", vmx, F_STOP), OP("vmlaunch", ud, F_STOP), OP("vmresume", ud, F_STOP),
+			  OP("vmxoff", ud, F_STOP), ___, ___, ___),
 		      RMT(OP("monitor", monitor, 0), OP("mwait", mwait, F_STOP), OP("clac", clac, 0), OP("stac", stac, 0),
 			  ___, ___, ___, OP("encls", ud, 0)),
 		      RMT(OP("xgetbv", xgetbv, 0), OP("xsetbv", xsetbv, F_STOP), ___, ___,
-			  OP("vmfunc", vmx, 0), OP("xend", ud, 0), OP("xtest", ud, 0), OP("enclu", ud, 0)),
+			  OP("vmfunc", ud, 0), OP("xend", ud, 0), OP("xtest", ud, 0), OP("enclu", ud, 0)),
 		      RMT(___, OP("vmmcall", vmx, 0), ___, ___, ___, ___, ___, ___),
 		      OP("smsw", smsw, 0, Rv),
 		      RMT(___, ___, ___, ___, ___, ___, OP("rdpkru", rdpkru, 0), OP("wrpkru", wrpkru, 0)),
@@ -350,7 +409,7 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x07] = OP("sysret", sysret, F_BRANCH | F_STOP),
 	[0x08] = OP("invd", invd, 0),
 	[0x09] = OP("wbinvd", wbinvd, 0),
-	[0x0b] = OP("ud2", ud, 0),
+	[0x0b] = OP("ud2", ud, 0),                         /* UD0/UD1/UD2 raise #UD by definition */
 	[0x0d] = GRPM(OP("prefetch", prefetch, 0, Mb), OP("prefetchw", prefetch, 0, Mb),
 		      OP("prefetchwt1", prefetch, 0, Mb), OP("prefetch", prefetch, 0, Mb),
 		      OP("prefetch", prefetch, 0, Mb), OP("prefetch", prefetch, 0, Mb),
@@ -394,10 +453,10 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x33] = OP("rdpmc", rdpmc, 0),
 	[0x34] = OP("sysenter", sysenter, F_BRANCH | F_STOP),
 	[0x35] = OP("sysexit", sysexit, F_BRANCH | F_STOP),
-	[0x37] = PFX(OP("getsec", getsec, 0), ___, ___, ___),
+	[0x37] = PFX(OP("getsec", ud, 0), ___, ___, ___),   /* #UD: no SMX in the model (CPUID.1:ECX.SMX=0, CR4.SMXE=0) */
 	[0x38] = ESC,
 	[0x3a] = ESC,
-	[0x40] = CC16("cmov", cmov, 0, Gv, Ev),
+	[0x40] = CC16("cmovcc", cmov, 0, Gv, Ev),
 	[0x50] = PFX(OP("movmskps", movmskps, F_SSE, Gy, Ux), OP("movmskpd", movmskpd, F_SSE, Gy, Ux), ___, ___),
 	[0x51] = PSD(sqrt),
 	[0x52] = PFX(OP("rsqrtps", rsqrtps, F_SSE, Vps, Wps), ___, OP("rsqrtss", rsqrtss, F_SSE, Vss, Wss), ___),
@@ -431,20 +490,20 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0x72] = GRPM(___, ___, ___, ___, ___, ___, ___, ___,
 		      ___, ___, SHIFTI(psrld), ___, SHIFTI(psrad), ___, SHIFTI(pslld), ___),
 	[0x73] = GRPM(___, ___, ___, ___, ___, ___, ___, ___,
-		      ___, ___, SHIFTI(psrlq), X66(psrldq_i, Ux, Ib), ___, ___, SHIFTI(psllq),
-		      X66(pslldq_i, Ux, Ib)),
+		      ___, ___, SHIFTI(psrlq), PFX(___, OP("psrldq", psrldq_i, F_SSE, Ux, Ib), ___, ___), ___, ___, SHIFTI(psllq),
+		      PFX(___, OP("pslldq", pslldq_i, F_SSE, Ux, Ib), ___, ___)),
 	[0x74] = MX(pcmpeqb), [0x75] = MX(pcmpeqw), [0x76] = MX(pcmpeqd),
 	[0x77] = PFX(OP("emms", emms, F_SSE), ___, ___, ___),
-	[0x78] = PFX(OP("vmread", vmx, 0, Ey, Gy), ___, ___, ___),
-	[0x79] = PFX(OP("vmwrite", vmx, 0, Gy, Ey), ___, ___, ___),
+	[0x78] = PFX(OP("vmread", ud, 0, Ey, Gy), ___, ___, ___),   /* #UD: no VMX in the model */
+	[0x79] = PFX(OP("vmwrite", ud, 0, Gy, Ey), ___, ___, ___),
 	[0x7c] = PFX(___, OP("haddpd", haddpd, F_SSE, Vpd, Wpd), ___, OP("haddps", haddps, F_SSE, Vps, Wps)),
 	[0x7d] = PFX(___, OP("hsubpd", hsubpd, F_SSE, Vpd, Wpd), ___, OP("hsubps", hsubps, F_SSE, Vps, Wps)),
 	[0x7e] = PFX(OP("movd", mmx_movd_store, F_SSE, Ey, Pq), OP("movd", movd_store, F_SSE, Ey, Vx),
 		     OP("movq", movq_load, F_SSE, Vx, Wq), ___),
 	[0x7f] = PFX(OP("movq", mmx_movq_store, F_SSE, Qq, Pq), OP("movdqa", movdqa_st, F_SSE, Wx, Vx),
 		     OP("movdqu", movdqu_st, F_SSE, Wx, Vx), ___),
-	[0x80] = CC16("j", jcc, F_F64 | F_BRANCH, Jz),
-	[0x90] = CC16("set", setcc, 0, Eb),
+	[0x80] = CC16("jcc", jcc, F_F64 | F_BRANCH, Jz),
+	[0x90] = CC16("setcc", setcc, 0, Eb),
 	[0xa0] = OP("push", push_seg, F_D64, FS),
 	[0xa1] = OP("pop", pop_seg, F_D64, FS),
 	[0xa2] = OP("cpuid", cpuid, 0),
@@ -453,7 +512,7 @@ const struct x86_opdesc x86_table_0f[256] = {
 	[0xa5] = OP("shld", shld, 0, Ev, Gv, CL),
 	[0xa8] = OP("push", push_seg, F_D64, GS),
 	[0xa9] = OP("pop", pop_seg, F_D64, GS),
-	[0xaa] = OP("rsm", rsm, F_STOP),
+	[0xaa] = OP("rsm", ud, F_STOP),                    /* #UD: outside SMM (there is no SMM in the model) */
 	[0xab] = OPA("bts", bt_eg, F_LOCK, 1, Ev, Gv),
 	[0xac] = OP("shrd", shrd, 0, Ev, Gv, Ib),
 	[0xad] = OP("shrd", shrd, 0, Ev, Gv, CL),
@@ -463,12 +522,14 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(OP("stmxcsr", stmxcsr, 0, Md), ___, ___, ___),
 		      PFX(OP("xsave", xsave, 0, M), ___, ___, ___),
 		      PFX(OP("xrstor", xrstor, 0, M), ___, ___, ___),
+		      /* CLWB/CLFLUSHOPT: the CLFLUSH handler (CPUID.7.0:EBX[24]/[23]) */
 		      PFX(OP("xsaveopt", xsaveopt, 0, M), OP("clwb", clflush, 0, Mb), ___, ___),
 		      PFX(OP("clflush", clflush, 0, Mb), OP("clflushopt", clflush, 0, Mb), ___, ___),
-		      PFX(___, ___, OP("rdfsbase", rdfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("rdgsbase", rdfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("wrfsbase", wrfsbase, F_O64, Ry), ___),
-		      PFX(___, ___, OP("wrgsbase", wrfsbase, F_O64, Ry), ___),
+		      /* RD/WR FS/GS BASE: #UD, no FSGSBASE in the model (CPUID.7.0:EBX[0]=0, CR4.FSGSBASE=0) */
+		      PFX(___, ___, OP("rdfsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("rdgsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("wrfsbase", ud, F_O64, Ry), ___),
+		      PFX(___, ___, OP("wrgsbase", ud, F_O64, Ry), ___),
 		      ___,
 		      PFX(OP("lfence", fence, F_MODRM), ___, ___, ___),
 		      PFX(OP("mfence", fence, F_MODRM), ___, ___, ___),
@@ -505,9 +566,12 @@ const struct x86_opdesc x86_table_0f[256] = {
 		      PFX(OP("xrstors", xrstors, 0, M), ___, ___, ___),
 		      PFX(OP("xsavec", xsavec, 0, M), ___, ___, ___),
 		      PFX(OP("xsaves", xsaves, 0, M), ___, ___, ___),
-		      PFX(OP("vmptrld", vmx, 0, Mq), OP("vmclear", vmx, 0, Mq), OP("vmxon", vmx, 0, Mq), ___),
-		      PFX(OP("vmptrst", vmx, 0, Mq), ___, ___, ___),
+		      /* #UD: no VMX in the model */
+		      PFX(OP("vmptrld", ud, 0, Mq), OP("vmclear", ud, 0, Mq), OP("vmxon", ud, 0, Mq), ___),
+		      PFX(OP("vmptrst", ud, 0, Mq), ___, ___, ___),
 		      ___, ___, ___, ___, ___, ___,
+		      /* RDRAND/RDSEED/RDPID (CPUID.1:ECX.RDRAND[30], 7.0:EBX.RDSEED[18],
+		       * 7.0:ECX.RDPID[22]; exec_rand.c, exec_misc.c) */
 		      PFX(OP("rdrand", rdrand, 0, Rv), OP("rdrand", rdrand, F_66OSZ, Rv), ___, ___),
 		      PFX(OP("rdseed", rdseed, 0, Rv), OP("rdseed", rdseed, F_66OSZ, Rv), OP("rdpid", rdpid, F_NOREX_W, Ry), ___)),
 	[0xc8] = R8(OP("bswap", bswap, 0, Zy)),
@@ -552,9 +616,9 @@ const struct x86_opdesc x86_table_0f38[256] = {
 	[0x38] = P66(pminsb), [0x39] = P66(pminsd), [0x3a] = P66(pminuw), [0x3b] = P66(pminud),
 	[0x3c] = P66(pmaxsb), [0x3d] = P66(pmaxsd), [0x3e] = P66(pmaxuw), [0x3f] = P66(pmaxud),
 	[0x40] = P66(pmulld), [0x41] = P66(phminposuw),
-	[0x80] = PFX(___, OP("invept", vmx, 0, Gy, Mdq), ___, ___),
-	[0x81] = PFX(___, OP("invvpid", vmx, 0, Gy, Mdq), ___, ___),
-	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___),
+	[0x80] = PFX(___, OP("invept", ud, 0, Gy, Mdq), ___, ___),  /* #UD: no VMX in the model */
+	[0x81] = PFX(___, OP("invvpid", ud, 0, Gy, Mdq), ___, ___),
+	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___), /* #UD: no INVPCID (CPUID.7.0:EBX[10]=0) */
 	[0xc8] = PFX(OP("sha1nexte", sha1nexte, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xc9] = PFX(OP("sha1msg1", sha1msg1, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xca] = PFX(OP("sha1msg2", sha1msg2, F_SSE, Vdq, Wdq), ___, ___, ___),
@@ -569,7 +633,9 @@ const struct x86_opdesc x86_table_0f38[256] = {
 		     ___, OP("crc32", crc32, F_66OSZ, Gd, Eb)),
 	[0xf1] = PFX(OP("movbe", movbe, F_66OSZ, Mv, Gv), OP("movbe", movbe, F_66OSZ, Mv, Gv),
 		     ___, OP("crc32", crc32, F_66OSZ, Gd, Ev)),
+	/* ADCX/ADOX (CPUID.7.0:EBX.ADX[19]; exec_bmi.c) */
 	[0xf6] = PFX(___, OP("adcx", adcx, 0, Gy, Ey), OP("adox", adox, 0, Gy, Ey), ___),
+	/* MOVDIRI/MOVDIR64B/ENQCMD(S): #UD, not in the model (CPUID.7.0:ECX[27]/[28]/[29] clear) */
 	[0xf8] = PFX(___, OP("movdir64b", ud, 0, Gv, M), OP("enqcmds", ud, 0, Gv, M), OP("enqcmd", ud, 0, Gv, M)),
 	[0xf9] = PFX(OP("movdiri", ud, 0, My, Gy), ___, ___, ___),
 };
@@ -582,7 +648,7 @@ const struct x86_opdesc x86_table_0f3a[256] = {
 	[0x0c] = I66(blendps, Vx, Wx, Ib), [0x0d] = I66(blendpd, Vx, Wx, Ib),
 	[0x0e] = I66(pblendw, Vx, Wx, Ib),
 	[0x0f] = PFX(OP("palignr", mmx_palignr, F_SSE, Pq, Qq, Ib), OP("palignr", palignr, F_SSE, Vx, Wx, Ib), ___, ___),
-	[0x14] = I66(pextrb, Ed, Vdq, Ib), [0x15] = I66(pextrw_e, Ed, Vdq, Ib),
+	[0x14] = I66(pextrb, Ed, Vdq, Ib), [0x15] = PFX(___, OP("pextrw", pextrw_e, F_SSE, Ed, Vdq, Ib), ___, ___),
 	[0x16] = I66(pextrd, Ey, Vdq, Ib), [0x17] = I66(extractps, Ed, Vdq, Ib),
 	[0x20] = I66(pinsrb, Vdq, Ed, Ib), [0x21] = I66(insertps, Vdq, Wd, Ib),
 	[0x22] = I66(pinsrd, Vdq, Ey, Ib),
@@ -614,3 +680,8 @@ const struct x86_opdesc x86_table_vex_0f38[256] = {
 const struct x86_opdesc x86_table_vex_0f3a[256] = {
 	[0xf0] = PFX(___, ___, ___, OP("rorx", rorx, 0, Gy, Ey, Ib)),
 };
+
+#ifndef X86_INSN_SCAN
+/* The scan saw exactly the rows this compile sees (same expansions, same order). */
+_Static_assert(__COUNTER__ == X86_ROW_COUNT, "decode_table_ids.h is stale: rerun gen_insn_ids.py");
+#endif

@@ -1,8 +1,10 @@
 /* x86_insn_format: a compact Intel-syntax rendering of a decoded
  * instruction for traces and error reports (not a full disassembler:
- * SSE/x87 operands are shown by kind). */
+ * SSE/x87 operands are shown by kind).  Instructions are named by their
+ * identity (x86_insn_name), not by the row's handler. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "decode.h"
 
@@ -89,7 +91,7 @@ int x86_insn_format(const struct x86_insn *in, char *buf, size_t n)
 	struct out o = { buf, n, 0 };
 	if (n)
 		buf[0] = 0;
-	if (!in->op || !in->op->mnem) {
+	if (!in->op || in->id == X86_I_INVALID) {
 		put(&o, "(bad)");
 		return (int)o.pos;
 	}
@@ -97,12 +99,14 @@ int x86_insn_format(const struct x86_insn *in, char *buf, size_t n)
 		put(&o, "lock ");
 	if (in->rep && in->op->flags & F_REP)
 		put(&o, in->rep == 0xf3 ? "rep " : "repne ");
-	put(&o, "%s", in->op->mnem);
-	if (in->op->type == ROW_INSN && (in->op->exec == soft_exec_jcc || in->op->exec == soft_exec_setcc ||
-					 in->op->exec == soft_exec_cmov)) {
+	const char *name = x86_insn_name(in->id);
+	if (in->id == X86_I_JCC || in->id == X86_I_SETCC || in->id == X86_I_CMOVCC) {
+		/* "jcc" + the row's condition code: "jne" */
 		static const char *const cc[16] = { "o", "no", "b", "ae", "e", "ne", "be", "a",
 						     "s", "ns", "p", "np", "l", "ge", "le", "g" };
-		put(&o, "%s", cc[in->arg & 15]);
+		put(&o, "%.*s%s", (int)strlen(name) - 2, name, cc[in->arg & 15]);
+	} else {
+		put(&o, "%s", name);
 	}
 	unsigned imms = 0;
 	for (int i = 0; i < 4 && in->op->opnd[i]; i++) {

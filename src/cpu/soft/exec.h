@@ -88,6 +88,13 @@ static inline uint64_t lin(const struct soft_cpu *cpu, unsigned seg, uint64_t of
 	return (uint32_t)(off + cpu->seg[seg].base);
 }
 
+/* Count a #UD of an instruction the model does not execute (cpu->ud_by_insn). */
+static inline void soft_count_ud(struct soft_cpu *cpu, unsigned id)
+{
+	if (cpu->ud_by_insn && id < X86_I_COUNT)
+		cpu->ud_by_insn[id]++;
+}
+
 static inline int mem_read(struct soft_cpu *cpu, uint64_t la, unsigned size, uint64_t *v)
 {
 	*v = 0;

@@ -153,6 +153,27 @@ int soft_exec_into(struct soft_cpu *cpu, const struct x86_insn *in)
 	return soft_event(cpu, X86_EXC_OF, SOFT_EV_INTO);
 }
 
+/* 62 /r BOUND Gv, Ma (legacy modes; 62 is EVEX in 64-bit mode): the signed
+ * index in Gv must lie within the pair of signed bounds at Ma, lower bound
+ * first (words for operand size 16, doublewords for 32), else #BR, a fault
+ * (SDM vol. 2A, BOUND; vol. 3A 6.15, interrupt 5). */
+int soft_exec_bound(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned sz = in->opsize == 2 ? 2 : 4;
+	uint64_t la = soft_ea(cpu, in), lo, hi;
+	int e = mem_read(cpu, la, sz, &lo);
+	if (e)
+		return e;
+	e = mem_read(cpu, la + sz, sz, &hi);
+	if (e)
+		return e;
+	int64_t idx = sz == 2 ? (int16_t)cpu->gpr[in->reg] : (int32_t)cpu->gpr[in->reg];
+	int64_t l = sz == 2 ? (int16_t)lo : (int32_t)lo, h = sz == 2 ? (int16_t)hi : (int32_t)hi;
+	if (idx < l || idx > h)
+		return soft_raise(cpu, X86_EXC_BR, false, 0);
+	return SOFT_OK;
+}
+
 int soft_exec_int1(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	return soft_event(cpu, X86_EXC_DB, SOFT_EV_INT1);
@@ -167,12 +188,16 @@ int soft_exec_hlt(struct soft_cpu *cpu, const struct x86_insn *in)
 	return SOFT_HLT;
 }
 
+/* Explicit #UD rows (decode_table.c): UD0/UD1/UD2 and instructions of
+ * features the model does not have.  Counted by identity for --stats. */
 int soft_exec_ud(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	soft_count_ud(cpu, in->id);
 	return soft_ud(cpu);
 }
 
 int soft_exec_vex(struct soft_cpu *cpu, const struct x86_insn *in)
 {
+	soft_count_ud(cpu, in->id);
 	return soft_ud(cpu); /* AVX/AVX-512 are not advertised */
 }

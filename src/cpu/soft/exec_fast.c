@@ -144,37 +144,63 @@ static int jmp64(struct soft_cpu *cpu, const struct x86_insn *in)
 	return jump64(cpu, in);
 }
 
+/* The ALU operation of an instruction identity (index into alu_fast), or -1. */
+static int alu_index(unsigned id)
+{
+	switch (id) {
+	case X86_I_ADD: return A_ADD;
+	case X86_I_OR: return A_OR;
+	case X86_I_ADC: return A_ADC;
+	case X86_I_SBB: return A_SBB;
+	case X86_I_AND: return A_AND;
+	case X86_I_SUB: return A_SUB;
+	case X86_I_XOR: return A_XOR;
+	case X86_I_CMP: return A_CMP;
+	default: return -1;
+	}
+}
+
+/* Choose a specialised handler by the instruction's identity and the kinds
+ * of its operands (the form: E,G  G,E  E,I  rAX,I  J), never by comparing
+ * handler pointers. */
 void soft_specialize(struct x86_insn *in);
 void soft_specialize(struct x86_insn *in)
 {
+	if (!in->op)
+		return;
 	bool reg = in->has_modrm && in->mod == 3;
 	unsigned sz = in->size;
+	unsigned k0 = X86_OPND_KIND(in->op->opnd[0]), k1 = X86_OPND_KIND(in->op->opnd[1]);
+	bool eg = k0 == OK_E && k1 == OK_G, ge = k0 == OK_G && k1 == OK_E;
 	fn_t f = NULL;
 	if (sz == 4 || sz == 8) {
 		unsigned s = sz == 8;
-		if (in->exec == soft_exec_alu_eg && reg)
-			f = alu_fast[s][0][in->arg];
-		else if (in->exec == soft_exec_alu_ge && reg)
-			f = alu_fast[s][1][in->arg];
-		else if (in->exec == soft_exec_alu_ei && reg)
-			f = alu_fast[s][2][in->arg];
-		else if (in->exec == soft_exec_alu_ai)
-			f = alu_fast[s][3][in->arg];
-		else if (in->exec == soft_exec_inc_e && reg)
+		int a = alu_index(in->id);
+		if (a >= 0) {
+			if (eg && reg)
+				f = alu_fast[s][0][a];
+			else if (ge && reg)
+				f = alu_fast[s][1][a];
+			else if (k0 == OK_E && (k1 == OK_I || k1 == OK_IS) && reg)
+				f = alu_fast[s][2][a];
+			else if (k0 == OK_REG && (k1 == OK_I || k1 == OK_IS))
+				f = alu_fast[s][3][a];
+		} else if (in->id == X86_I_INC && k0 == OK_E && reg) {
 			f = s ? inc8 : inc4;
-		else if (in->exec == soft_exec_dec_e && reg)
+		} else if (in->id == X86_I_DEC && k0 == OK_E && reg) {
 			f = s ? dec8 : dec4;
-		else if (in->exec == soft_exec_mov_eg && reg)
+		} else if (in->id == X86_I_MOV && eg && reg) {
 			f = s ? mov_rr8 : mov_rr4;
-		else if (in->exec == soft_exec_mov_ge && reg)
+		} else if (in->id == X86_I_MOV && ge && reg) {
 			f = s ? mov_gr8 : mov_gr4;
-		else if (in->exec == soft_exec_test_eg && reg)
+		} else if (in->id == X86_I_TEST && eg && reg) {
 			f = s ? test_rr8 : test_rr4;
+		}
 	}
 	if (in->mode == SOFT_MODE_64 && in->opsize == 8) {
-		if (in->exec == soft_exec_jcc)
+		if (in->id == X86_I_JCC)
 			f = in->arg == 4 ? jz64 : in->arg == 5 ? jnz64 : jcc64;
-		else if (in->exec == soft_exec_jmp_rel)
+		else if (in->id == X86_I_JMP && k0 == OK_J)
 			f = jmp64;
 	}
 	if (f)

@@ -17,10 +17,10 @@
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
 #define CR4_PKE (1ULL << 22)
-/* CR4 bits for features the model advertises (UMIP, FSGSBASE, PCIDE,
- * LA57 ... are not) */
+/* CR4 bits for features the model advertises (MCE, UMIP, FSGSBASE, PCIDE,
+ * LA57 ... are not: their bits are reserved, SDM vol. 3A 2.5) */
 #define CR4_VALID (SYS_CR4_VME | SYS_CR4_PVI | CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
-		   CR4_MCE | X86_CR4_PGE | CR4_PCE | \
+		   X86_CR4_PGE | CR4_PCE | \
 		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0) | \
 		   CR4_SMEP | CR4_SMAP | (SOFT_MODEL_PKU ? CR4_PKE : 0))
 #define MAXPHYADDR 40
@@ -253,8 +253,9 @@ int soft_exec_mwait(struct soft_cpu *cpu, const struct x86_insn *in)
 }
 
 /* 0F 01 C1 VMCALL, 0F 01 D9 VMMCALL: the KVM hypercall ABI with no
- * hypercalls: RAX = -KVM_ENOSYS (-1000).  Other VMX/SVM instructions: #UD
- * (VMX is not advertised).  Hypercalls at CPL > 0 return -KVM_EPERM (-1). */
+ * hypercalls: RAX = -KVM_ENOSYS (-1000).  Hypercalls at CPL > 0 return
+ * -KVM_EPERM (-1).  The other VMX instructions are explicit #UD rows in
+ * decode_table.c (VMX is not advertised). */
 int soft_exec_vmx(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (in->map == X86_MAP_0F && in->opcode == 0x01 && (in->modrm == 0xc1 || in->modrm == 0xd9)) {

@@ -26,8 +26,10 @@ static unsigned filter_bit(uint64_t ppn)
 struct soft_icache *soft_icache_new(void)
 {
 	struct soft_icache *ic = calloc(1, sizeof(*ic));
-	if (ic)
+	if (ic) {
 		ic->epoch = 1;
+		ic->budget = SOFT_ICACHE_BUDGET;
+	}
 	return ic;
 }
 
@@ -77,6 +79,7 @@ static struct soft_code_page *page_find(struct soft_icache *ic, uint64_t ppn, bo
 	struct soft_code_page *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	ic->bytes += sizeof(*p);
 	p->ppn = ppn;
 	p->next = ic->pages[h];
 	ic->pages[h] = p;
@@ -87,12 +90,18 @@ static struct soft_code_page *page_find(struct soft_icache *ic, uint64_t ppn, bo
 struct soft_block *soft_icache_insert(struct soft_icache *ic, uint64_t pa, uint64_t rip,
 				      unsigned mode, const struct x86_insn *insns, unsigned n)
 {
+	if (n == 0 || n > SOFT_BLOCK_MAX)
+		return NULL;
+	uint64_t cost = soft_icache_block_cost(n) + sizeof(struct soft_code_page);
+	if (ic->bytes + cost > ic->budget)
+		soft_icache_flush(ic);
 	struct soft_code_page *pg = page_find(ic, pa >> 12, true);
 	if (!pg)
 		return NULL;
-	struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct x86_insn));
+	struct soft_block *b = malloc(soft_icache_block_cost(n));
 	if (!b)
 		return NULL;
+	ic->bytes += soft_icache_block_cost(n);
 	memset(b, 0, sizeof(*b));
 	b->pa = pa;
 	b->rip = rip;
@@ -135,8 +144,10 @@ static void drop_page(struct soft_icache *ic, uint64_t ppn)
 		b->hnext = ic->dead;
 		ic->dead = b;
 		ic->nblocks--;
+		ic->bytes -= soft_icache_block_cost(b->n);
 	}
 	free(pg);
+	ic->bytes -= sizeof(*pg);
 	/* the filter bit stays set (it may be shared); harmless */
 	ic->epoch++;
 	ic->ninval++;
@@ -177,4 +188,41 @@ void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t 
 {
 	*blocks = ic->nblocks;
 	*invalidations = ic->ninval;
+}
+
+void soft_icache_flush(struct soft_icache *ic)
+{
+	for (unsigned i = 0; i < BLK_HASH; i++) {
+		struct soft_block *b = ic->blk[i];
+		if (!b)
+			continue;
+		struct soft_block *tail = b;
+		while (tail->hnext)
+			tail = tail->hnext;
+		tail->hnext = ic->dead;
+		ic->dead = b;
+		ic->blk[i] = NULL;
+	}
+	for (unsigned i = 0; i < PAGE_HASH; i++) {
+		struct soft_code_page *p = ic->pages[i];
+		while (p) {
+			struct soft_code_page *n = p->next;
+			free(p);
+			p = n;
+		}
+		ic->pages[i] = NULL;
+	}
+	memset(ic->filter, 0, sizeof(ic->filter));
+	ic->nblocks = 0;
+	ic->bytes = 0;
+	ic->epoch++;
+	ic->nflush++;
+}
+
+void soft_icache_set_budget(struct soft_icache *ic, uint64_t budget)
+{
+	uint64_t min = soft_icache_block_cost(SOFT_BLOCK_MAX) + sizeof(struct soft_code_page);
+	ic->budget = budget < min ? min : budget;
+	if (ic->bytes > ic->budget)
+		soft_icache_flush(ic);
 }

@@ -2,13 +2,25 @@
  * instructions keyed by the guest-physical address of their first byte (and
  * the decode mode).  Invalidated per 4 KiB physical page when any byte of a
  * page holding cached code is written through the memory ops (or announced
- * by soft_cpu_invalidate_code()). */
+ * by soft_cpu_invalidate_code()).
+ *
+ * Bounded: the blocks and page records it holds never exceed its budget
+ * (SOFT_ICACHE_BUDGET by default).  An insertion that would go over it first
+ * flushes the whole cache, as QEMU flushes its TB cache when full: a guest
+ * that executes from every byte of its pages (a block of up to 64 decoded
+ * instructions per start byte, about 3 KiB each) costs at most the budget,
+ * and ordinary guests, whose code is far smaller, never see a flush.  Flushed
+ * blocks wait on the dead list until the next soft_icache_reap() (the run
+ * loop reaps before every block), so the peak is twice the budget plus the
+ * fixed tables (about 80 KiB). */
 #ifndef RINGVM_SOFT_ICACHE_H
 #define RINGVM_SOFT_ICACHE_H
 
 #include "decode.h"
 
 #define SOFT_BLOCK_MAX 64
+/* Default per-cache (= per-vCPU) budget of live blocks and page records. */
+#define SOFT_ICACHE_BUDGET (32u << 20)
 
 struct soft_block {
 	uint64_t pa;            /* guest-physical address of the first instruction */
@@ -41,6 +53,9 @@ struct soft_icache {
 	struct soft_block *dead;   /* dropped, freed on reap (linked by hnext) */
 	uint64_t epoch;
 	uint64_t nblocks, ninval;
+	uint64_t bytes;            /* live blocks and page records */
+	uint64_t budget;           /* bytes may never exceed it */
+	uint64_t nflush;           /* wholesale flushes because of the budget */
 };
 
 
@@ -70,5 +85,15 @@ static inline uint64_t soft_icache_epoch(const struct soft_icache *ic)
 }
 void soft_icache_bump_epoch(struct soft_icache *ic);
 void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations);
+/* Drop every block (freeing deferred to soft_icache_reap), bump the epoch. */
+void soft_icache_flush(struct soft_icache *ic);
+/* Change the budget (bytes, at least one maximal block and its page record);
+ * flushes if the cache already holds more. */
+void soft_icache_set_budget(struct soft_icache *ic, uint64_t budget);
+/* Bytes one block of n instructions costs against the budget. */
+static inline uint64_t soft_icache_block_cost(unsigned n)
+{
+	return sizeof(struct soft_block) + (uint64_t)n * sizeof(struct x86_insn);
+}
 
 #endif

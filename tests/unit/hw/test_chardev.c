@@ -16,11 +16,13 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "hw_test_vm.h"
 #include "src/backend/chardev.h"
+#include "src/backend/chardev_fd.h"
 
 /* A front end that takes at most 'room' bytes in total. */
 struct sink {
@@ -367,6 +369,49 @@ static void test_file(void **state)
 	chardev_destroy(n);
 }
 
+/* ---- a blocking peer that never reads ------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A blocking pipe (as stdout piped into a program that never reads): the
+ * writer thread blocks in write(), but guest output never waits (it is
+ * buffered up to a bound, then dropped and counted) and destroy gives up on
+ * the peer after a bounded flush. */
+static void test_blocking_pipe_never_read(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	static uint8_t junk[1 << 16];
+	memset(junk, 'j', sizeof(junk));
+	/* Fill the pipe first, so the writer blocks at its first write. */
+	int fl = fcntl(p[1], F_GETFL);
+	assert_int_equal(fcntl(p[1], F_SETFL, fl | O_NONBLOCK), 0);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(fcntl(p[1], F_SETFL, fl), 0);
+	struct chardev *c = chardev_fd_open(NULL, -1, p[1], false, NULL);
+	assert_non_null(c);
+	int64_t t0 = now_ms();
+	for (int i = 0; i < 64; i++)
+		chardev_write(c, junk, sizeof(junk));
+	assert_true(now_ms() - t0 < 1000);
+	uint64_t dropped = atomic_load(&c->tx_dropped);
+	assert_int_equal(dropped, 63 * sizeof(junk));  /* one ring's worth kept */
+	t0 = now_ms();
+	chardev_destroy(c);
+	int64_t dt = now_ms() - t0;
+	assert_true(dt >= CHARDEV_OUT_FLUSH_MS - 50);  /* it did try to flush */
+	assert_true(dt < 2000);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_stdio_regular_file),
 		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_blocking_pipe_never_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * chardev path over pipes (back pressure, no lost input, bounded output). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hw_test_vm.h"
+#include "src/backend/chardev_fd.h"
 #include "src/hw/uart8250.h"
 
 struct uart_fixture {
@@ -322,6 +324,37 @@ static int pipe_teardown(void **state)
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes from a non-blocking fd, waiting up to 2 s. */
+static size_t read_all(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	int64_t t0 = mono_ms();
+	while (got < n && mono_ms() - t0 < 2000) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return got;
+}
+
+/* The writer thread counts a byte just after the reader may have seen it. */
+static uint64_t wait_tx_bytes(struct chardev *c, uint64_t want)
+{
+	for (int i = 0; i < 200 && atomic_load(&c->tx_bytes) != want; i++)
+		usleep(5000);
+	return atomic_load(&c->tx_bytes);
+}
+
 static void test_bus_output(void **state)
 {
 	struct pipe_fixture *p = *state;
@@ -332,13 +365,13 @@ static void test_bus_output(void **state)
 		hw_out(&p->t, PORT_COM1 + UART_THR, 1, (uint8_t)*c);
 	}
 	char buf[64] = { 0 };
-	ssize_t n = read(p->out[0], buf, sizeof(buf) - 1);
-	assert_int_equal(n, (ssize_t)strlen(msg));
+	size_t n = read_all(p->out[0], buf, strlen(msg));
+	assert_int_equal(n, strlen(msg));
 	assert_string_equal(buf, msg);
-	assert_int_equal(atomic_load(&p->chr->tx_bytes), strlen(msg));
+	assert_int_equal(wait_tx_bytes(p->chr, strlen(msg)), strlen(msg));
 	/* A 16-bit OUT is two byte writes: THR then IER. */
 	hw_out(&p->t, PORT_COM1, 2, 0x0200 | 'Z');
-	assert_int_equal(read(p->out[0], buf, sizeof(buf)), 1);
+	assert_int_equal(read_all(p->out[0], buf, 1), 1);
 	assert_int_equal(buf[0], 'Z');
 	assert_int_equal(hw_in(&p->t, PORT_COM1 + UART_IER, 1), UART_IER_THRI);
 }
@@ -376,15 +409,8 @@ static void test_bus_input_backpressure(void **state)
 	hw_test_run_loop(&p->t, 20);
 	hw_out(&p->t, PORT_COM1, 1, '!');
 	char c = 0;
-	assert_int_equal(read(p->out[0], &c, 1), 1);
+	assert_int_equal(read_all(p->out[0], &c, 1), 1);
 	assert_int_equal(c, '!');
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static void test_bus_output_stuck_reader(void **state)
@@ -393,23 +419,34 @@ static void test_bus_output_stuck_reader(void **state)
 	/* Fill the pipe: nobody reads it. */
 	char junk[4096];
 	memset(junk, 'j', sizeof(junk));
-	while (write(p->out[1], junk, sizeof(junk)) > 0)
-		;
+	size_t filled = 0;
+	ssize_t w;
+	while ((w = write(p->out[1], junk, sizeof(junk))) > 0)
+		filled += (size_t)w;
 	assert_int_equal(errno, EAGAIN);
+	/* The guest writes on: the vCPU never waits; the back end buffers
+	 * CHARDEV_OUT_BUF bytes and drops (and counts) the rest. */
+	const size_t ring = CHARDEV_OUT_BUF, extra = 1000;
 	int64_t t0 = mono_ms();
-	for (unsigned i = 0; i < 1000; i++)
+	for (size_t i = 0; i < ring + extra; i++)
 		hw_out(&p->t, PORT_COM1, 1, 'x');
 	int64_t dt = mono_ms() - t0;
-	/* One bounded wait, then drops without waiting. */
 	assert_true(dt < 1000);
-	assert_int_equal(atomic_load(&p->chr->tx_dropped), 1000);
-	/* The reader catches up: output flows again. */
-	while (read(p->out[0], junk, sizeof(junk)) > 0)
-		;
+	assert_int_equal(atomic_load(&p->chr->tx_dropped), extra);
+	/* The reader catches up: the buffered bytes come out, in order, then
+	 * new output flows again. */
+	char *got = malloc(filled + ring + 1);
+	assert_non_null(got);
+	assert_int_equal(read_all(p->out[0], got, filled), filled);
+	assert_int_equal(read_all(p->out[0], got, ring), ring);
+	for (size_t i = 0; i < ring; i++)
+		assert_int_equal(got[i], 'x');
 	hw_out(&p->t, PORT_COM1, 1, 'k');
-	char c = 0;
-	assert_int_equal(read(p->out[0], &c, 1), 1);
-	assert_int_equal(c, 'k');
+	assert_int_equal(read_all(p->out[0], got, 1), 1);
+	assert_int_equal(got[0], 'k');
+	assert_int_equal(atomic_load(&p->chr->tx_dropped), extra);
+	assert_int_equal(wait_tx_bytes(p->chr, ring + 1), ring + 1);
+	free(got);
 }
 
 int main(void)

@@ -359,6 +359,29 @@ static void test_ipis(void **state)
 	fx_free(f);
 }
 
+/* An IOAPIC pin routed as NMI or INIT is a source that could still wake a
+ * halted vCPU with IF=0 (the engine does not count such a vCPU as stuck);
+ * a fixed or masked pin is not. */
+static void test_nmi_source_armed(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(2);
+	assert_false(soft_irqchip_nmi_source_armed(f->c, 0));
+	ioapic_w(f, 0x10 + 2 * 2, 0x41);                /* pin 2: fixed, vector 0x41 */
+	assert_false(soft_irqchip_nmi_source_armed(f->c, 0));
+	ioapic_w(f, 0x10 + 2 * 2, 0x10000 | (4u << 8)); /* NMI but masked */
+	assert_false(soft_irqchip_nmi_source_armed(f->c, 0));
+	ioapic_w(f, 0x10 + 2 * 2, 4u << 8);             /* NMI, unmasked */
+	assert_true(soft_irqchip_nmi_source_armed(f->c, 0));
+	assert_true(soft_irqchip_nmi_source_armed(f->c, 1));
+	ioapic_w(f, 0x10 + 2 * 2, 0x10000);
+	ioapic_w(f, 0x10 + 23 * 2, 5u << 8);            /* pin 23: INIT, unmasked */
+	assert_true(soft_irqchip_nmi_source_armed(f->c, 0));
+	ioapic_w(f, 0x10 + 23 * 2, 0x10000 | (5u << 8));
+	assert_false(soft_irqchip_nmi_source_armed(f->c, 0));
+	fx_free(f);
+}
+
 static void test_x2apic(void **state)
 {
 	(void)state;
@@ -416,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_timer_tsc_deadline),
 		cmocka_unit_test(test_ipis),
 		cmocka_unit_test(test_x2apic),
+		cmocka_unit_test(test_nmi_source_armed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,7 @@ static unsigned compare(const ZydisDecoder *zd, enum soft_mode mode, const uint8
 		} else if (z.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY && in.op &&
 			   X86_OPND_SIZE(in.op->opnd[0]) == OS_v &&
 			   (X86_OPND_KIND(in.op->opnd[0]) == OK_E || X86_OPND_KIND(in.op->opnd[0]) == OK_G) &&
-			   !(in.op->flags & (F_SSE)) && in.exec != soft_exec_nop && z.operand_width != in.opsize * 8) {
+			   !(in.op->flags & (F_SSE)) && in.id != X86_I_NOP && z.operand_width != in.opsize * 8) {
 			s->osz_mismatch++;
 			dump("OPSIZE", b, z.length, &z, zok, &in, ust, s);
 		}

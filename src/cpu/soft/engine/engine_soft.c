@@ -8,6 +8,8 @@
 
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
+#include "../decode.h"
+#include "../icache.h"
 #include "soft_engine.h"
 
 static void soft_probe(struct engine_probe *out)
@@ -22,6 +24,7 @@ static void free_soft_vcpu(struct soft_vcpu *sv)
 {
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
+	free(sv->ud_by_insn);
 	free(sv);
 }
 
@@ -35,7 +38,7 @@ static int soft_vm_init(struct vm *vm)
 	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus };
 	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
 	if (!svm->chip) {
-		free(svm->vcpus);
+		free((void *)svm->vcpus);
 		free(svm);
 		return -ENOMEM;
 	}
@@ -47,7 +50,7 @@ static int soft_vm_init(struct vm *vm)
 	svm->wall_ns_at_zero = wall_ns - guest_ns;
 	if (soft_code_tracker_init(&svm->code, vm->mem.ram_size) < 0) {
 		soft_irqchip_destroy(svm->chip);
-		free(svm->vcpus);
+		free((void *)svm->vcpus);
 		free(svm);
 		return -ENOMEM;
 	}
@@ -67,7 +70,7 @@ static void soft_vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (svm->vcpus[i])
 			free_soft_vcpu(svm->vcpus[i]);
-	free(svm->vcpus);
+	free((void *)svm->vcpus);
 	free(svm);
 	vm->engine_state = NULL;
 }
@@ -102,13 +105,24 @@ static int soft_vcpu_init(struct vcpu *v)
 }
 
 /* The vCPU stops running here; its counters stay readable for --stats until
- * the engine VM is destroyed. */
+ * the engine VM is destroyed.  sv itself stays allocated until then too, so a
+ * kick or wake-up racing with this (another thread loaded the pointer just
+ * before it was cleared) touches live memory: only sv->kicked, cpu.kick and
+ * the lock/condition, which soft_cpu_destroy leaves alone. */
 static void soft_vcpu_destroy(struct vcpu *v)
 {
 	struct soft_vcpu *sv = v->engine_state;
 	if (!sv)
 		return;
 	v->engine_state = NULL;
+	sv->ud_by_insn = sv->cpu.ud_by_insn; /* outlives the core for --stats */
+	sv->cpu.ud_by_insn = NULL;
+	if (sv->cpu.icache) {
+		sv->ic_blocks = sv->cpu.icache->nblocks;
+		sv->ic_bytes = sv->cpu.icache->bytes;
+		sv->ic_budget = sv->cpu.icache->budget;
+		sv->ic_flushes = sv->cpu.icache->nflush;
+	}
 	soft_cpu_destroy(&sv->cpu);
 	sv->stopped = true;
 }
@@ -178,6 +192,40 @@ static int soft_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
 	return (int)n;
 }
 
+/* "#UD by instruction": the instructions outside the model this vCPU tried
+ * (explicit #UD rows, VEX, undefined encodings), most frequent first. */
+static void print_ud_by_insn(FILE *out, unsigned cpu_index, const uint64_t *ud)
+{
+	enum { SHOW = 8 };
+	unsigned top[SHOW], n = 0, distinct = 0;
+	if (!ud)
+		return;
+	for (unsigned id = 0; id < X86_I_COUNT; id++) {
+		if (!ud[id])
+			continue;
+		distinct++;
+		unsigned k = n < SHOW ? n++ : SHOW;
+		if (k == SHOW && ud[id] <= ud[top[SHOW - 1]])
+			continue;
+		if (k == SHOW)
+			k = SHOW - 1;
+		while (k > 0 && ud[top[k - 1]] < ud[id]) {
+			top[k] = top[k - 1];
+			k--;
+		}
+		top[k] = id;
+	}
+	if (!n)
+		return;
+	fprintf(out, "    vCPU %u #UD by instruction:", cpu_index);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(out, " %s %llu", top[i] == X86_I_INVALID ? "(undefined encoding)" : x86_insn_name(top[i]),
+			(unsigned long long)ud[top[i]]);
+	if (distinct > n)
+		fprintf(out, " (+%u more)", distinct - n);
+	fprintf(out, "\n");
+}
+
 static void soft_print_stats(struct vm *vm, FILE *out)
 {
 	struct soft_vm *svm = vm->engine_state;
@@ -198,6 +246,11 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)m->hits, (unsigned long long)m->misses,
 			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
 			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
+		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
+			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,
+			(unsigned long long)(sv->ic_bytes >> 10), (unsigned long long)(sv->ic_budget >> 10),
+			(unsigned long long)sv->ic_flushes);
 	}
 }
 

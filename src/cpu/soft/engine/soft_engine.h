@@ -29,10 +29,14 @@ struct soft_vcpu {
 	pthread_cond_t cond;
 	_Atomic bool kicked;
 	bool halted;
-	bool reported_halt_forever;
-	bool stopped;                   /* vcpu_destroy ran; kept for --stats */
+	bool reported_stuck;            /* last VCPU_EXIT_HLT not yet undone */
+	uint64_t reported_gen;          /* its wake-up generation */
+	_Atomic bool stopped;           /* vcpu_destroy ran; kept for --stats */
+	uint64_t *ud_by_insn;           /* the core's #UD counts, taken at vcpu_destroy for --stats */
 
 	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
+	/* the icache's counters, kept by vcpu_destroy for --stats */
+	uint64_t ic_blocks, ic_bytes, ic_budget, ic_flushes;
 };
 
 struct soft_vm {
@@ -40,7 +44,9 @@ struct soft_vm {
 	struct soft_irqchip *chip;
 	struct soft_code_tracker code;  /* cross-vCPU decoded-code coherence */
 	uint64_t wall_ns_at_zero;       /* host wall clock when guest time was 0 */
-	struct soft_vcpu **vcpus;       /* nr_vcpus entries, NULL until created */
+	/* nr_vcpus entries, NULL until created; set on the vCPU's thread, read
+	 * by wake-ups from any thread. */
+	struct soft_vcpu *_Atomic *vcpus;
 };
 
 /* soft_platform.c: the hooks the MMU and the core call. */

@@ -34,9 +34,13 @@ void soft_engine_vcpu_kick(struct vcpu *v)
 void soft_engine_wake(void *opaque, unsigned cpu)
 {
 	struct soft_vm *svm = opaque;
-	if (cpu >= svm->vm->nr_vcpus || !svm->vcpus[cpu] || svm->vcpus[cpu]->stopped)
+	if (cpu >= svm->vm->nr_vcpus)
 		return;
-	interrupt_vcpu(svm->vcpus[cpu]);
+	vcpu_note_wake(&svm->vm->vcpus[cpu]);
+	struct soft_vcpu *sv = svm->vcpus[cpu];
+	if (!sv || sv->stopped)
+		return;
+	interrupt_vcpu(sv);
 }
 
 /* Sleep until the next timer deadline, a wake-up or a kick. */
@@ -159,6 +163,25 @@ static int service_events(struct soft_vcpu *sv)
 	return SOFT_OK;
 }
 
+/* No-progress detection (vcpu_loop.c): report this vCPU stuck, once per
+ * wake-up generation.  gen was sampled before service_events() found nothing
+ * to deliver.  A halted vCPU with IF=0 is stuck only if nothing armed could
+ * still send it an NMI or INIT (an IOAPIC pin routed as NMI or INIT). */
+static bool report_stuck(struct soft_vcpu *sv, struct vcpu_exit *exit, bool wait_sipi,
+			 uint64_t gen)
+{
+	if (!wait_sipi && soft_irqchip_nmi_source_armed(sv->svm->chip, sv->v->id))
+		return false;
+	if (sv->reported_stuck && sv->reported_gen == gen)
+		return false;
+	sv->reported_stuck = true;
+	sv->reported_gen = gen;
+	exit->reason = VCPU_EXIT_HLT;
+	exit->hlt.wait_sipi = wait_sipi;
+	exit->hlt.wake_gen = gen;
+	return true;
+}
+
 int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 {
 	struct soft_vcpu *sv = v->engine_state;
@@ -167,10 +190,13 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 
 	for (;;) {
 		if (atomic_exchange(&sv->kicked, false) || vm_should_stop(v->vm)) {
+			/* the loop forgets a stuck report on any other exit */
+			sv->reported_stuck = false;
 			exit->reason = VCPU_EXIT_INTERRUPTED;
 			return 0;
 		}
 		sync_code(sv);
+		uint64_t gen = vcpu_wake_gen(v);
 		int r = service_events(sv);
 		if (r == SOFT_SHUTDOWN) {
 			shutdown_exit(cpu, exit);
@@ -181,20 +207,24 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 			return 0;
 		}
 		if (soft_irqchip_waiting_for_sipi(chip, v->id)) {
+			if (report_stuck(sv, exit, true, gen))
+				return 0;
 			sleep_until_event(sv);
 			continue;
 		}
 		if (sv->halted) {
-			/* HLT with IF=0 and no NMI: only INIT or NMI can wake it. */
-			if (!(cpu->rflags & X86_RFLAGS_IF) && !sv->reported_halt_forever) {
-				sv->reported_halt_forever = true;
-				exit->reason = VCPU_EXIT_HLT;
+			/* HLT with IF=0: only an NMI or INIT can wake it. */
+			if (!(cpu->rflags & X86_RFLAGS_IF) && report_stuck(sv, exit, false, gen))
 				return 0;
-			}
 			sleep_until_event(sv);
 			continue;
 		}
-		sv->reported_halt_forever = false;
+		if (sv->reported_stuck) {
+			/* Running again: the loop must forget the report. */
+			sv->reported_stuck = false;
+			exit->reason = VCPU_EXIT_INTERRUPTED;
+			return 0;
+		}
 		uint64_t done = 0;
 		sv->nr_slices++;
 		r = soft_cpu_run(cpu, SOFT_SLICE, &done);

@@ -526,6 +526,20 @@ bool soft_irqchip_waiting_for_sipi(struct soft_irqchip *c, unsigned cpu)
 	return r;
 }
 
+bool soft_irqchip_nmi_source_armed(struct soft_irqchip *c, unsigned cpu)
+{
+	bool armed = false;
+	(void)cpu;
+	chip_lock(c);
+	for (unsigned pin = 0; pin < SOFT_IOAPIC_PINS && !armed; pin++) {
+		uint64_t e = c->ioapic.redir[pin];
+		unsigned dm = (unsigned)(e >> 8) & 7;
+		armed = !(e & (1ULL << 16)) && (dm == DM_NMI || dm == DM_INIT);
+	}
+	chip_unlock(c);
+	return armed;
+}
+
 /* ---- Timers ------------------------------------------------------------ */
 
 void soft_irqchip_poll(struct soft_irqchip *c, uint64_t now_ns)

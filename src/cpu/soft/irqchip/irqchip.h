@@ -222,6 +222,11 @@ bool soft_irqchip_take_init(struct soft_irqchip *c, unsigned cpu);
  * CS = vector << 8, IP = 0), else -1. */
 int soft_irqchip_take_sipi(struct soft_irqchip *c, unsigned cpu);
 bool soft_irqchip_waiting_for_sipi(struct soft_irqchip *c, unsigned cpu);
+/* Could a device still deliver an NMI or INIT to a halted vCPU with IF=0?
+ * True while any IOAPIC pin is unmasked with delivery mode NMI or INIT
+ * (destination not considered: conservative).  LINT1 has no source here and
+ * LINT0 passes the PIC only as ExtINT, which IF blocks. */
+bool soft_irqchip_nmi_source_armed(struct soft_irqchip *c, unsigned cpu);
 
 /* ---- Timers ----------------------------------------------------------- */
 /* Fire every timer due at now_ns (PIT channel 0 edges, LAPIC timers). */

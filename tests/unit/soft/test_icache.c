@@ -1,0 +1,129 @@
+/* The decoded-block cache's bound (src/cpu/soft/icache.c): whatever is
+ * inserted, the live blocks and page records never exceed the budget; a
+ * full cache is flushed wholesale (epoch bumped, old blocks gone, freed at
+ * the next reap); invalidation gives the bytes back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "src/cpu/soft/icache.h"
+
+static struct x86_insn nops[SOFT_BLOCK_MAX];
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(nops, 0, sizeof(nops));
+	for (unsigned i = 0; i < SOFT_BLOCK_MAX; i++)
+		nops[i].len = 1;
+	return 0;
+}
+
+/* Insert a maximal block at every byte of many pages, as a guest that
+ * executes from every offset does: bytes stay within the budget. */
+static void test_budget_holds(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	assert_int_equal(ic->budget, SOFT_ICACHE_BUDGET);
+	uint64_t budget = 64 * soft_icache_block_cost(SOFT_BLOCK_MAX);
+	soft_icache_set_budget(ic, budget);
+	assert_int_equal(ic->budget, budget);
+
+	uint64_t inserted = 0;
+	for (uint64_t pa = 0x100000; pa < 0x100000 + 4 * 4096; pa++) {
+		struct soft_block *b = soft_icache_insert(ic, pa, pa, 2, nops, SOFT_BLOCK_MAX);
+		assert_non_null(b);
+		assert_ptr_equal(soft_icache_lookup(ic, pa, 2), b);
+		assert_true(ic->bytes <= budget);
+		inserted++;
+		soft_icache_reap(ic);
+	}
+	/* each flush leaves room for ~64 blocks: many flushes, few live blocks */
+	assert_true(ic->nflush >= inserted / 64 - 1);
+	assert_true(ic->nblocks <= 64);
+	/* the first block is long gone */
+	assert_null(soft_icache_lookup(ic, 0x100000, 2));
+	soft_icache_free(ic);
+}
+
+/* A flush drops everything, bumps the epoch, clears the filter; the
+ * dropped blocks stay allocated until the reap. */
+static void test_flush(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	assert_non_null(soft_icache_insert(ic, 0x2000, 0x2000, 2, nops, 3));
+	assert_non_null(soft_icache_insert(ic, 0x5010, 0x5010, 2, nops, 7));
+	assert_int_equal(ic->bytes, soft_icache_block_cost(3) + soft_icache_block_cost(7) +
+					    2 * sizeof(struct soft_code_page));
+	assert_true(soft_icache_maybe_code(ic, 0x5000));
+	uint64_t epoch = soft_icache_epoch(ic);
+	soft_icache_flush(ic);
+	assert_true(soft_icache_epoch(ic) > epoch);
+	assert_int_equal(ic->bytes, 0);
+	assert_int_equal(ic->nblocks, 0);
+	assert_int_equal(ic->nflush, 1);
+	assert_null(soft_icache_lookup(ic, 0x2000, 2));
+	assert_null(soft_icache_lookup(ic, 0x5010, 2));
+	assert_false(soft_icache_maybe_code(ic, 0x5000));
+	assert_true(soft_icache_has_dead(ic));
+	soft_icache_reap(ic);
+	assert_false(soft_icache_has_dead(ic));
+	/* usable again */
+	assert_non_null(soft_icache_insert(ic, 0x2000, 0x2000, 2, nops, 3));
+	assert_non_null(soft_icache_lookup(ic, 0x2000, 2));
+	soft_icache_free(ic);
+}
+
+/* Invalidating a page gives its blocks' and its record's bytes back. */
+static void test_invalidate_accounting(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	for (unsigned i = 0; i < 10; i++)
+		assert_non_null(soft_icache_insert(ic, 0x7000 + i, 0x7000 + i, 2, nops, i + 1));
+	assert_non_null(soft_icache_insert(ic, 0x9000, 0x9000, 2, nops, 5));
+	assert_true(soft_icache_invalidate(ic, 0x7123, 1));
+	assert_int_equal(ic->bytes, soft_icache_block_cost(5) + sizeof(struct soft_code_page));
+	assert_true(soft_icache_invalidate(ic, 0x9000, 4096));
+	assert_int_equal(ic->bytes, 0);
+	assert_int_equal(ic->nflush, 0);
+	soft_icache_free(ic);
+}
+
+/* Degenerate inputs: no empty or oversized blocks; a budget below one
+ * maximal block is raised to it. */
+static void test_limits(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	assert_null(soft_icache_insert(ic, 0x1000, 0x1000, 2, nops, 0));
+	assert_null(soft_icache_insert(ic, 0x1000, 0x1000, 2, nops, SOFT_BLOCK_MAX + 1));
+	soft_icache_set_budget(ic, 1);
+	assert_int_equal(ic->budget,
+			 soft_icache_block_cost(SOFT_BLOCK_MAX) + sizeof(struct soft_code_page));
+	assert_non_null(soft_icache_insert(ic, 0x1000, 0x1000, 2, nops, SOFT_BLOCK_MAX));
+	assert_non_null(soft_icache_insert(ic, 0x1001, 0x1001, 2, nops, SOFT_BLOCK_MAX));
+	assert_int_equal(ic->nblocks, 1);
+	assert_int_equal(ic->nflush, 1);
+	soft_icache_free(ic);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_budget_holds),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_invalidate_accounting),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
