@@ -44,7 +44,10 @@ SECTIONS
 	.bss : {
 		. = ALIGN(16);
 		__bss_start = .;
-		*(.bss .bss.*)
+		/* most-aligned sections first (page-aligned stacks and buffers),
+		 * so alignment padding does not push the -low images past
+		 * 0x20000, where ringvm puts the command line */
+		*(SORT_BY_ALIGNMENT(.bss) SORT_BY_ALIGNMENT(.bss.*))
 		*(COMMON)
 		. = ALIGN(16);
 		__bss_end = .;

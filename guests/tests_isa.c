@@ -89,8 +89,15 @@ static void enable_xsave(void)
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
 }
 
-static uint8_t xbuf[1024] __attribute__((aligned(64)));
-static uint8_t xbuf2[1024] __attribute__((aligned(64)));
+/* The XSAVE areas live at 16 MiB (guest RAM is 32 MiB; identity-mapped by
+ * head64, physical in the 32-bit images), outside every image: the low
+ * images must end below 0x20000, where ringvm puts the command line.  A
+ * standard-format area with PKRU is 2696 bytes (xbig). */
+#define XBUF_SIZE 1024
+#define XBIG_SIZE 3072
+static uint8_t *const xbuf = (uint8_t *)0x1000000;
+static uint8_t *const xbuf2 = (uint8_t *)0x1000400;
+static uint8_t *const xbig = (uint8_t *)0x1001000;
 static const uint8_t xmm_pattern[16] __attribute__((aligned(16))) = {
 	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 	0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf0, 0x01,
@@ -143,7 +150,7 @@ static void test_isa_xsave(void)
 
 	/* x87 and SSE state, then XSAVE with RFBM = 3 */
 	__asm__ volatile("fninit; fld1; movdqu (%0), %%xmm0" : : "r"(xmm_pattern) : "memory");
-	memset(xbuf, 0xaa, sizeof(xbuf));
+	memset(xbuf, 0xaa, XBUF_SIZE);
 	memset(xbuf + 512, 0, 64);
 	XSAVE_OP("xsave", xbuf, 3);
 	GUEST_ASSERT_EQ(get64(xbuf + 512) & 3, 3);           /* XSTATE_BV */
@@ -155,7 +162,7 @@ static void test_isa_xsave(void)
 	/* XCR0 = x87 only: RFBM = XCR0 & EDX:EAX = 1, so neither MXCSR nor the
 	 * XMM registers are written, and XSTATE_BV[1] stays as it was */
 	xsetbv(0, 1);
-	memset(xbuf2, 0xaa, sizeof(xbuf2));
+	memset(xbuf2, 0xaa, XBUF_SIZE);
 	memset(xbuf2 + 512, 0, 64);
 	XSAVE_OP("xsave", xbuf2, 3);
 	GUEST_ASSERT_EQ(get64(xbuf2 + 512), 1);
@@ -171,13 +178,13 @@ static void test_isa_xsave(void)
 	xsetbv(0, 3);
 
 	/* XSAVEC: compacted; XCOMP_BV = bit 63 | RFBM */
-	memset(xbuf2, 0xaa, sizeof(xbuf2));
+	memset(xbuf2, 0xaa, XBUF_SIZE);
 	XSAVE_OP("xsavec", xbuf2, 3);
 	GUEST_ASSERT_EQ(get64(xbuf2 + 520), 0x8000000000000003ull);
 	GUEST_ASSERT_EQ(get64(xbuf2 + 512) & 2, 2);
 	GUEST_ASSERT(!memcmp(xbuf2 + 160, xmm_pattern, 16));
 	/* XSAVEOPT: the same image as XSAVE for the in-use components */
-	memset(xbuf2, 0xaa, sizeof(xbuf2));
+	memset(xbuf2, 0xaa, XBUF_SIZE);
 	memset(xbuf2 + 512, 0, 64);
 	XSAVE_OP("xsaveopt", xbuf2, 3);
 	GUEST_ASSERT(!memcmp(xbuf2 + 160, xmm_pattern, 16));
@@ -213,11 +220,6 @@ GUEST_TEST("isa-xsave", test_isa_xsave);
  * = XCR0 (XINUSE always set), XSAVES/XRSTORS with an IA32_XSS that has no
  * supervisor component, PKRU (component 9) at 2688 in the standard format
  * and at 576 in the compacted one. */
-/* A standard-format area with PKRU is 2696 bytes: too big for the low
- * images' BSS, so it lives at 16 MiB (guest RAM is 32 MiB; identity-mapped
- * by head64, physical in the 32-bit images), outside every image. */
-#define XBIG_SIZE 3072
-static uint8_t *const xbig = (uint8_t *)0x1000000;
 
 static void wrpkru(uint32_t v)
 {
@@ -262,7 +264,7 @@ static void test_isa_xsave_model(void)
 	/* XSAVES at CPL 0: compacted; IA32_XSS enables nothing more */
 	GUEST_ASSERT_EQ(rdmsr(0xda0), 0);
 	__asm__ volatile("fninit; fld1; movdqu (%0), %%xmm0" : : "r"(xmm_pattern) : "memory");
-	memset(xbuf, 0xaa, sizeof(xbuf));
+	memset(xbuf, 0xaa, XBUF_SIZE);
 	memset(xbuf + 512, 0, 64);
 	XSAVE_OP("xsaves", xbuf, 3);
 	GUEST_ASSERT_EQ(get64(xbuf + 520), 0x8000000000000003ull);
@@ -277,7 +279,7 @@ static void test_isa_xsave_model(void)
 	/* PKRU (CR4.PKE for RDPKRU/WRPKRU): XSAVES/XRSTORS at 576 */
 	write_cr4(read_cr4() | (1u << 22));
 	wrpkru(0x0c);
-	memset(xbuf, 0xaa, sizeof(xbuf));
+	memset(xbuf, 0xaa, XBUF_SIZE);
 	XSAVE_OP("xsaves", xbuf, 0x203);
 	GUEST_ASSERT(get64(xbuf + 512) == 0x203 && get64(xbuf + 520) == 0x8000000000000203ull &&
 		     get64(xbuf + 576) == 0x0c && xbuf[584] == 0xaa);
