@@ -87,6 +87,15 @@
 #define E1_EDX_RDTSCP (1u << 27)
 #define E1_EDX_LM (1u << 29)
 
+/* Size of a standard-format XSAVE area for the XCR0 bits xcr0: the legacy
+ * area and the header, then up to the end of PKRU if bit 9 is set. */
+static uint32_t xsave_std_size(uint64_t xcr0)
+{
+	if (xcr0 & SOFT_XCR0_PKRU)
+		return SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE;
+	return SOFT_XSAVE_LEGACY_HDR_SIZE;
+}
+
 static uint32_t str4(const char *s)
 {
 	uint32_t v;
@@ -161,10 +170,8 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			break;
 		if (subleaf == 0) {
 			o->eax = (uint32_t)SOFT_XCR0_SUPPORTED;
-			o->ebx = (cpu->xcr0 & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE
-							      : SOFT_XSAVE_LEGACY_HDR_SIZE;
-			o->ecx = (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE
-									 : SOFT_XSAVE_LEGACY_HDR_SIZE;
+			o->ebx = xsave_std_size(cpu->xcr0);
+			o->ecx = xsave_std_size(SOFT_XCR0_SUPPORTED);
 			o->edx = (uint32_t)(SOFT_XCR0_SUPPORTED >> 32);
 		} else if (subleaf == 1) {
 			o->eax = LD1_EAX_XSAVEOPT | LD1_EAX_XSAVEC | LD1_EAX_XGETBV1 |
