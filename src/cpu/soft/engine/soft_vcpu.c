@@ -51,7 +51,11 @@ static void sleep_until_event(struct soft_vcpu *sv)
 	uint64_t t0 = clock_monotonic_ns();
 
 	pthread_mutex_lock(&sv->lock);
-	if (!atomic_load(&sv->kicked) && !soft_irqchip_need_check(chip, sv->v->id, true) &&
+	/* What could end the sleep is what service_events() would deliver: a
+	 * maskable interrupt only while the vCPU takes them (a halted vCPU
+	 * with IF=0 and one pending must sleep, not spin). */
+	if (!atomic_load(&sv->kicked) &&
+	    !soft_irqchip_need_check(chip, sv->v->id, soft_cpu_interruptible(&sv->cpu)) &&
 	    !(deadline != SOFT_NO_DEADLINE && deadline <= t0)) {
 		if (deadline == SOFT_NO_DEADLINE) {
 			/* Re-check now and then: the chip's wake-up covers every
