@@ -154,11 +154,11 @@ def device_seeds():
 def cli_seeds():
     args = [
         ["--kernel", "/dev/null"],
-        ["--kernel", "/etc/hostname", "--memory", "512M", "--cpus", "4", "--engine", "soft"],
-        ["-k", "/etc/hostname", "-m", "2G", "-c", "console=ttyS0", "--serial", "file:/tmp/x",
+        ["--kernel", "/proc/self/exe", "--memory", "512M", "--cpus", "4", "--engine", "soft"],
+        ["-k", "/proc/self/exe", "-m", "2G", "-c", "console=ttyS0", "--serial", "file:/tmp/x",
          "--debug-exit", "0xf4,4", "--on-reset", "exit", "--on-triple-fault", "reset"],
-        ["--kernel=/etc/hostname", "--serial=unix:/tmp/s", "--hugepages", "--stats", "-v",
-         "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/etc/hostname"],
+        ["--kernel=/proc/self/exe", "--serial=unix:/tmp/s", "--hugepages", "--stats", "-v",
+         "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/proc/self/exe"],
         ["--memory", "1048576K", "--cpus", "65", "--debug-exit", "0xffff,2"],
         ["--help"],
     ]
