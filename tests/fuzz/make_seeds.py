@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Write small seed images for the boot fuzz targets.
 
-usage: make_seeds.py OUTDIR   -> OUTDIR/{bzimage,pvh,multiboot}/seed-*
-Seeds are tiny valid images (a bzImage header, ELF32/ELF64 with a PVH note,
-multiboot ELF and a.out-kludge images) so the fuzzer starts past the magic
-numbers."""
+usage: make_seeds.py OUTDIR
+  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli}/seed-*
+Boot seeds are tiny valid images (a bzImage header, ELF32/ELF64 with a PVH
+note, multiboot ELF and a.out-kludge images) so the fuzzer starts past the
+magic numbers.  decode/soft_step seeds are short instruction sequences
+(hex below, hand-assembled), devices seeds are driver-like access records
+(fuzz_devices.c's 7-byte format), cli seeds are argv lists.  Regression
+inputs for fixed findings go in the same lists, with a comment."""
 import os
 import struct
 import sys
@@ -67,9 +71,107 @@ def mb_header(flags, extra=b""):
     return struct.pack("<III", 0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xFFFFFFFF) + extra
 
 
+# Instruction sequences (hex) for fuzz_decode and fuzz_soft_step: prefixes,
+# ModRM/SIB forms, far transfers, system instructions, SSE/x87, VEX.
+CODE_HEX = [
+    "4889d8 4801c8 48f7e1 480fafc1 4883c001 f4",               # mov/add/mul/imul
+    "66678b0480 f3a4 f2ae 48a5 fc f3ab",                       # prefixes, strings
+    "8b4424f8 8b8c8b78563412 8b05 00000000 c3",                 # SIB, rip-relative
+    "e800000000 58 ff d0 eb fe 7401 90 0f8400000000",          # call/jmp/jcc
+    "0f01d0 0f01f9 0fa2 0f31 0f32 0f30 0f05 0f07",             # xgetbv/rdtscp/cpuid/rdmsr/syscall
+    "cd80 cc ce cf 9c 9d fa fb",                               # int/int3/into/iret/flags
+    "0f011424 0f011c24 0f0014 0f00d8 0f22d8 0f20c0 0f22e0",     # lgdt/lidt/ltr/mov cr
+    "ea000001000800 ff2c24 9a0000000018 00 ca0800 cb",          # far jmp/call/ret
+    "8ed8 8ec0 8ee0 0fa1 0fa9 17 1f 07",                       # segment loads
+    "660f6fc1 0f28c8 f20f58c1 660fefc0 0f1f440000 0fae0424",    # SSE, nop, fxsave
+    "d9e8 dec1 dd1c24 d9c9 dbe3 9b",                           # x87
+    "c4e278f2c1 c4e2f9f7c2 c5f877 62f1fd4828c1",               # VEX BMI, vzeroupper, EVEX
+    "f0480fb10a f0830001 4887 0a 0fc70f f00fc7 0e",             # locked RMW, cmpxchg16b
+    "e460 e664 ec ee 6c 6e 66ed",                              # port I/O
+    "0f0b 0fff 0f38 d60f 8f 26 2e 3e 36 64 65 67 66 f2 f3 f0 90", # junk and prefix soup
+]
+
+
+def code_seeds():
+    return [bytes.fromhex(h.replace(" ", "")) for h in CODE_HEX]
+
+
+def step_header(mode, cpl3=False, icache=True, hostile=False, cr0=0x22, cr4=0x0600,
+                efer=1, rflags=0x202, regs=None):
+    """fuzz_soft_step.c's 72-byte header."""
+    h = bytearray(72)
+    h[0] = mode | (4 if cpl3 else 0) | (8 if icache else 0) | (0x10 if hostile else 0)
+    h[1] = cr0
+    h[2:5] = struct.pack("<I", cr4)[:3]
+    h[5] = efer
+    struct.pack_into("<H", h, 6, rflags & 0xFFFF)
+    regs = regs or [0x20000 + 16 * i for i in range(16)]
+    for i, r in enumerate(regs):
+        struct.pack_into("<I", h, 8 + 4 * i, r & 0xFFFFFFFF)
+    return bytes(h)
+
+
+def step_seeds():
+    out = []
+    codes = code_seeds()
+    for i, code in enumerate(codes):
+        mode = i % 4
+        out.append(step_header(mode, cpl3=bool(i & 4), icache=bool(i & 1)) + code)
+    # ring 3 long mode with SMAP/SMEP/PKE and the input's own GDT entries
+    out.append(step_header(3, cpl3=True, hostile=True, cr0=0x33, cr4=0x700600) +
+               bytes.fromhex("0e1f cd03 0f01ca 0f01cb 0f01ee 0f01ef"))
+    return out
+
+
+def dev(op, off, size_log2, write, value):
+    """fuzz_devices.c's 7-byte access record."""
+    return struct.pack("<BBBI", op, off & 0xFF, ((off >> 8) & 0xF) | (size_log2 << 4) |
+                       (0x80 if write else 0), value & 0xFFFFFFFF)
+
+
+def device_seeds():
+    pic = b"".join(dev(5, p, 0, True, v) for p, v in
+                   [(0, 0x11), (1, 0x20), (1, 0x04), (1, 0x01), (2, 0x11), (3, 0x28),
+                    (3, 0x02), (3, 0x01), (1, 0xFC), (3, 0xFF)])
+    pit = b"".join(dev(5, p, 0, True, v) for p, v in [(7, 0x34), (4, 0x9C), (4, 0x2E)])
+    tick = dev(10, 0, 0, False, 20000000) + dev(11, 0, 0, True, 0)
+    uart = b"".join(dev(0, o, 0, True, v) for o, v in
+                    [(3, 0x80), (0, 1), (1, 0), (3, 0x03), (2, 0xC7), (4, 0x0B), (1, 0x0F),
+                     (0, 0x41)]) + dev(1, 0, 0, False, 0x44434241) + dev(0, 0, 0, False, 0) +         dev(0, 2, 0, False, 0) + dev(0, 5, 0, False, 0)
+    kbd = b"".join(dev(2, o, 0, w, v) for o, w, v in
+                   [(1, True, 0xAA), (0, False, 0), (1, True, 0x60), (0, True, 0x47),
+                    (1, True, 0xD1), (0, True, 0xDF), (1, True, 0xFE)])
+    rtc = b"".join(dev(3, o, 0, w, v) for o, w, v in
+                   [(0, True, 0x0B), (1, True, 0x72), (0, True, 0x0A), (1, True, 0x26),
+                    (0, True, 0x0C), (1, False, 0)]) + dev(10, 0, 0, False, 600000000) +         dev(3, 1, 0, False, 0)
+    pm = dev(4, 2, 1, True, 0x0100) + dev(4, 4, 1, True, 0x2001) + dev(4, 8, 2, False, 0) +         dev(11, 7, 0, False, 0) + dev(4, 0, 1, False, 0) + dev(4, 0x100, 0, True, 6)
+    ioapic = dev(6, 0, 2, True, 0x10) + dev(6, 0x10, 2, True, 0x30) +         dev(6, 0, 2, True, 0x11) + dev(6, 0x10, 2, True, 0) + dev(9, 0, 0, True, 0) +         dev(11, 0, 0, True, 0) + dev(6, 0, 2, True, 1) + dev(6, 0x10, 2, False, 0)
+    lapic = dev(7, 0xF0, 2, True, 0x1FF) + dev(7, 0x3E0, 2, True, 0xB) +         dev(7, 0x320, 2, True, 0x20040) + dev(7, 0x380, 2, True, 1000) + tick +         dev(7, 0xB0, 2, True, 0) + dev(7, 0x300, 2, True, 0x4500) +         dev(7, 0x300, 2, True, 0x4600 | 0x10) + dev(11, 2, 0, False, 0) +         dev(8, 0x1, 3, True, 0) + dev(8, 0x100 | 0x30, 2, False, 0)
+    return [pic + pit + tick * 4, uart, kbd, rtc, pm, ioapic, lapic,
+            pic + ioapic + uart + lapic + rtc]
+
+
+def cli_seeds():
+    args = [
+        ["--kernel", "/dev/null"],
+        ["--kernel", "/proc/self/exe", "--memory", "512M", "--cpus", "4", "--engine", "soft"],
+        ["-k", "/proc/self/exe", "-m", "2G", "-c", "console=ttyS0", "--serial", "file:/tmp/x",
+         "--debug-exit", "0xf4,4", "--on-reset", "exit", "--on-triple-fault", "reset"],
+        ["--kernel=/proc/self/exe", "--serial=unix:/tmp/s", "--hugepages", "--stats", "-v",
+         "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/proc/self/exe"],
+        ["--memory", "1048576K", "--cpus", "65", "--debug-exit", "0xffff,2"],
+        ["--help"],
+    ]
+    return [b"\n".join(a.encode() for a in argv) for argv in args]
+
+
 def main():
     out = sys.argv[1]
     seeds = {
+        "decode": code_seeds(),
+        "soft_step": step_seeds(),
+        "devices": device_seeds(),
+        "cli": cli_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [
             elf(True, 62, 0, [(1, 0x1000000, 0xFFFFFFFF81000000, b"\x90" * 64, 0x2000, 0x200000),

@@ -1,25 +1,50 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets and run each for a bounded time on generated
 # seeds.  Any crash, leak or sanitizer report fails the run.
-#   tests/fuzz/run-fuzzers.sh [BUILD_DIR] [SECONDS_PER_TARGET]
+#   tests/fuzz/run-fuzzers.sh [BUILD_DIR] [SECONDS_PER_TARGET] [TARGET...]
+# Without SECONDS_PER_TARGET (or with "-") each target runs for its default
+# below (what CI uses); TARGET names limit the run to those targets.
+# Corpora persist in BUILD_DIR/corpus-SEEDS between runs.  docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build-fuzz}
-secs=${2:-30}
-targets=(fuzz_bzimage:bzimage fuzz_pvh:pvh fuzz_multiboot:multiboot)
+secs=${2:--}
+shift $(( $# < 2 ? $# : 2 ))
+# name:seed-directory:default-seconds:dictionary
+all=(
+	fuzz_bzimage:bzimage:20:tests/fuzz/boot.dict
+	fuzz_pvh:pvh:20:tests/fuzz/boot.dict
+	fuzz_multiboot:multiboot:20:tests/fuzz/boot.dict
+	fuzz_decode:decode:15:
+	fuzz_soft_step:soft_step:15:
+	fuzz_devices:devices:15:
+	fuzz_cli:cli:15:
+)
+targets=()
+for t in "${all[@]}"; do
+	if [ $# -eq 0 ]; then
+		targets+=("$t")
+	else
+		for want in "$@"; do
+			[ "${t%%:*}" = "$want" ] && targets+=("$t")
+		done
+	fi
+done
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no such target: $*"; exit 2; }
 
 [ -f "$build/build.ninja" ] || CC=clang meson setup "$build" -Dfuzz=true \
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 # Only the fuzz targets: the rest of the tree is built and tested elsewhere.
-ninja -C "$build" $(printf 'tests/fuzz/%s ' "${targets[@]%%:*}") >/dev/null
+ninja -C "$build" $(for t in "${targets[@]}"; do printf 'tests/fuzz/%s ' "${t%%:*}"; done) >/dev/null
 python3 tests/fuzz/make_seeds.py "$build/seeds" >/dev/null
 for t in "${targets[@]}"; do
-	name=${t%%:*} seeds=${t##*:}
+	IFS=: read -r name seeds tsecs dict <<<"$t"
+	[ "$secs" = "-" ] || tsecs=$secs
 	corpus="$build/corpus-$seeds"
 	mkdir -p "$corpus"
-	echo "fuzz: $name for ${secs}s"
-	"$build/tests/fuzz/$name" -max_total_time="$secs" -close_fd_mask=2 \
-		-dict=tests/fuzz/boot.dict -print_final_stats=1 "$corpus" "$build/seeds/$seeds" 2>&1 |
+	echo "fuzz: $name for ${tsecs}s"
+	"$build/tests/fuzz/$name" -max_total_time="$tsecs" -close_fd_mask=2 \
+		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "$build/seeds/$seeds" 2>&1 |
 		grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
 	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $name FAILED"; exit 1; }
 done
