@@ -180,7 +180,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 				 ((cpu->xcr0 & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_SIZE : 0);
 			o->ecx = (uint32_t)SOFT_XSS_SUPPORTED;
 			o->edx = (uint32_t)(SOFT_XSS_SUPPORTED >> 32);
-		} else if (subleaf == 9 && (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU)) {
+		} else if (subleaf == 9 && (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU) != 0) {
 			o->eax = SOFT_XSAVE_PKRU_SIZE;
 			o->ebx = SOFT_XSAVE_PKRU_OFFSET;
 		}
