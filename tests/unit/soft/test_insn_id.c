@@ -17,6 +17,7 @@
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/decode.h"
 #include "src/cpu/soft/flatmem.h"
+#include "flat_env.h"
 
 struct walk {
 	unsigned rows;               /* instruction rows visited */
@@ -173,44 +174,6 @@ static void test_decode_gives_identity(void **state)
 #define CODE 0x1000
 #define DATA 0x8000
 
-struct env {
-	struct soft_flatmem m;
-	struct soft_cpu c;
-};
-
-static struct env *env_new(enum soft_mode mode)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	assert_int_equal(soft_flatmem_init(&e->m, 1u << 20), 0);
-	assert_int_equal(soft_cpu_init(&e->c, &soft_flatmem_ops, &e->m, false), 0);
-	for (int i = 0; i < SEG_COUNT; i++) {
-		struct x86_segment *s = &e->c.seg[i];
-		memset(s, 0, sizeof(*s));
-		s->limit = 0xffffffff;
-		s->type = i == SEG_CS ? 0xb : 0x3;
-		s->s = 1;
-		s->present = 1;
-		s->db = mode == SOFT_MODE_32;
-		s->l = i == SEG_CS && mode == SOFT_MODE_64;
-		s->g = 1;
-	}
-	e->c.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | (mode == SOFT_MODE_64 ? X86_CR0_PG : 0);
-	e->c.efer = mode == SOFT_MODE_64 ? (X86_EFER_LME | X86_EFER_LMA) : 0;
-	soft_cpu_update_mode(&e->c);
-	assert_int_equal(e->c.mode, mode);
-	e->c.rip = CODE;
-	e->c.gpr[GPR_RSP] = 0x80000;
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	soft_cpu_destroy(&e->c);
-	soft_flatmem_destroy(&e->m);
-	free(e);
-}
-
 /* Execute one instruction at CODE; returns the status. */
 static int step(struct env *e, const uint8_t *code, size_t n)
 {
@@ -232,7 +195,7 @@ static void test_unmodelled_rows_raise_ud(void **state)
 		{ 4, { 0xf3, 0x0f, 0xc7, 0x30 } },               /* vmxon [rax] */
 		{ 2, { 0x0f, 0x0b } },                           /* ud2 */
 	};
-	struct env *e = env_new(SOFT_MODE_64);
+	struct env *e = env_new(SOFT_MODE_64, false);
 	e->c.gpr[GPR_RAX] = DATA;
 	for (unsigned i = 0; i < sizeof(ud) / sizeof(ud[0]); i++) {
 		int r = step(e, ud[i].bytes, ud[i].len);
@@ -261,7 +224,7 @@ static void test_unmodelled_rows_raise_ud(void **state)
 
 static void test_bound(void **state)
 {
-	struct env *e = env_new(SOFT_MODE_32);
+	struct env *e = env_new(SOFT_MODE_32, false);
 	const uint8_t bound32[] = { 0x62, 0x03 };       /* bound eax, [ebx] */
 	const uint8_t bound16[] = { 0x66, 0x62, 0x03 }; /* bound ax, [ebx] */
 	int32_t b32[2] = { -5, 100 };

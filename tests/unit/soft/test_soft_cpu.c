@@ -16,6 +16,7 @@
 #include "src/cpu/soft/flatmem.h"
 #include "src/cpu/soft/host_isa.h"
 #include "src/cpu/soft/icache.h"
+#include "flat_env.h"
 
 #define CODE 0x1000
 #define DATA 0x20000
@@ -29,56 +30,6 @@ EXTERN_SNIP(s_enter); EXTERN_SNIP(s_rep64); EXTERN_SNIP(s_atomic); EXTERN_SNIP(s
 EXTERN_SNIP(s_misc); EXTERN_SNIP(s_int); EXTERN_SNIP(s_lock_bad); EXTERN_SNIP(s_push_es);
 EXTERN_SNIP(s_vex); EXTERN_SNIP(s_io); EXTERN_SNIP(s_smc); EXTERN_SNIP(s_fresh);
 EXTERN_SNIP(s_rep32); EXTERN_SNIP(s_rep16); EXTERN_SNIP(s_flow32); EXTERN_SNIP(s_flow16);
-
-struct env {
-	struct soft_flatmem m;
-	struct soft_cpu c;
-};
-
-static void set_mode(struct soft_cpu *c, enum soft_mode mode)
-{
-	for (int i = 0; i < SEG_COUNT; i++) {
-		struct x86_segment *s = &c->seg[i];
-		memset(s, 0, sizeof(*s));
-		s->limit = mode == SOFT_MODE_16 ? 0xffff : 0xffffffff;
-		s->type = i == SEG_CS ? 0xb : 0x3;
-		s->s = 1;
-		s->present = 1;
-		s->db = mode == SOFT_MODE_32;
-		s->l = i == SEG_CS && mode == SOFT_MODE_64;
-		s->g = mode != SOFT_MODE_16;
-	}
-	if (mode == SOFT_MODE_16) {
-		c->cr0 = 0;
-		c->efer = 0;
-	} else {
-		c->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE;
-		c->efer = mode == SOFT_MODE_64 ? (X86_EFER_LME | X86_EFER_LMA) : 0;
-		if (mode == SOFT_MODE_64)
-			c->cr0 |= X86_CR0_PG;
-	}
-	soft_cpu_update_mode(c);
-	assert_int_equal(c->mode, mode);
-}
-
-static struct env *env_new(enum soft_mode mode, bool icache)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	assert_int_equal(soft_flatmem_init(&e->m, MEM), 0);
-	assert_int_equal(soft_cpu_init(&e->c, &soft_flatmem_ops, &e->m, icache), 0);
-	set_mode(&e->c, mode);
-	e->c.rip = CODE;
-	e->c.gpr[GPR_RSP] = 0x80000;
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	soft_cpu_destroy(&e->c);
-	soft_flatmem_destroy(&e->m);
-	free(e);
-}
 
 static void load(struct env *e, const uint8_t *start, const uint8_t *end)
 {

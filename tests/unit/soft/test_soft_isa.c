@@ -17,61 +17,12 @@
 #include "src/cpu/soft/cpuid.h"
 #include "src/cpu/soft/decode.h"
 #include "src/cpu/soft/flatmem.h"
+#include "flat_env.h"
 
 #define CODE 0x1000
 #define DATA 0x20000
 #define MEM (1u << 20)
 #define CR4_OSXSAVE (1ULL << 18)
-
-struct env {
-	struct soft_flatmem m;
-	struct soft_cpu c;
-};
-
-static void set_mode(struct soft_cpu *c, enum soft_mode mode)
-{
-	for (int i = 0; i < SEG_COUNT; i++) {
-		struct x86_segment *s = &c->seg[i];
-		memset(s, 0, sizeof(*s));
-		s->limit = mode == SOFT_MODE_16 ? 0xffff : 0xffffffff;
-		s->type = i == SEG_CS ? 0xb : 0x3;
-		s->s = 1;
-		s->present = 1;
-		s->db = mode == SOFT_MODE_32;
-		s->l = i == SEG_CS && mode == SOFT_MODE_64;
-		s->g = mode != SOFT_MODE_16;
-	}
-	if (mode == SOFT_MODE_16) {
-		c->cr0 = 0;
-		c->efer = 0;
-	} else {
-		c->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE;
-		c->efer = mode == SOFT_MODE_64 ? (X86_EFER_LME | X86_EFER_LMA) : 0;
-		if (mode == SOFT_MODE_64)
-			c->cr0 |= X86_CR0_PG;
-	}
-	soft_cpu_update_mode(c);
-	assert_int_equal(c->mode, mode);
-}
-
-static struct env *env_new(enum soft_mode mode)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	assert_int_equal(soft_flatmem_init(&e->m, MEM), 0);
-	assert_int_equal(soft_cpu_init(&e->c, &soft_flatmem_ops, &e->m, false), 0);
-	set_mode(&e->c, mode);
-	e->c.rip = CODE;
-	e->c.gpr[GPR_RSP] = 0x80000;
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	soft_cpu_destroy(&e->c);
-	soft_flatmem_destroy(&e->m);
-	free(e);
-}
 
 /* Run one instruction at CODE; returns the soft_cpu_step status. */
 static int step1(struct env *e, const char *bytes, size_t n)
@@ -166,7 +117,7 @@ static void test_vex_exec_modes(void **state)
 {
 	(void)state;
 	/* andn eax, ebx, ecx in 64-bit mode (W0: upper half of RAX cleared) */
-	struct env *e = env_new(SOFT_MODE_64);
+	struct env *e = env_new(SOFT_MODE_64, false);
 	e->c.gpr[GPR_RAX] = ~0ULL;
 	e->c.gpr[GPR_RBX] = 0xffff0000ffff00ffULL;
 	e->c.gpr[GPR_RCX] = 0x123456789abcdef0ULL;
@@ -184,7 +135,7 @@ static void test_vex_exec_modes(void **state)
 	env_free(e);
 
 	/* 32-bit protected mode: runs */
-	e = env_new(SOFT_MODE_32);
+	e = env_new(SOFT_MODE_32, false);
 	e->c.gpr[GPR_RBX] = 0xf0;
 	e->c.gpr[GPR_RCX] = 0xff;
 	assert_int_equal(step1(e, "\xc4\xe2\x60\xf2\xc1", 5), SOFT_OK);
@@ -193,7 +144,7 @@ static void test_vex_exec_modes(void **state)
 
 	/* real mode: "VEX-encoded GPR instructions are not supported in real
 	 * and virtual 8086 modes" -> #UD */
-	e = env_new(SOFT_MODE_16);
+	e = env_new(SOFT_MODE_16, false);
 	expect_vec(e, "\xc4\xe2\x60\xf2\xc1", 5, X86_EXC_UD);
 	env_free(e);
 }
@@ -201,7 +152,7 @@ static void test_vex_exec_modes(void **state)
 static void test_cpuid_model(void **state)
 {
 	(void)state;
-	struct env *e = env_new(SOFT_MODE_64);
+	struct env *e = env_new(SOFT_MODE_64, false);
 	struct soft_cpuid_regs r;
 	soft_cpuid(&e->c, 0, 0, &r);
 	assert_true(r.eax >= 0xd);
@@ -260,7 +211,7 @@ static void test_cpuid_model(void **state)
 static void test_xsave_xcr0(void **state)
 {
 	(void)state;
-	struct env *e = env_new(SOFT_MODE_32);
+	struct env *e = env_new(SOFT_MODE_32, false);
 	e->c.cr4 |= CR4_OSXSAVE | X86_CR4_OSFXSR;
 	assert_int_equal(e->c.xcr0, 1); /* reset value */
 	/* xsetbv: ECX=0, EDX:EAX=3 */
@@ -354,7 +305,7 @@ static uint64_t ram64(const struct env *e, uint64_t a)
 static void test_xsave_pkru(void **state)
 {
 	(void)state;
-	struct env *e = env_new(SOFT_MODE_64);
+	struct env *e = env_new(SOFT_MODE_64, false);
 	e->c.cr4 |= CR4_OSXSAVE | X86_CR4_OSFXSR;
 	/* xsetbv: bit 9 accepted with x87 (and SSE); never without bit 0, and
 	 * bit 10 is reserved */
@@ -480,7 +431,7 @@ static void test_xsave_pkru(void **state)
 static void test_rand_rdpid(void **state)
 {
 	(void)state;
-	struct env *e = env_new(SOFT_MODE_64);
+	struct env *e = env_new(SOFT_MODE_64, false);
 	e->c.rflags |= X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_AF | X86_RFLAGS_PF;
 	e->c.gpr[GPR_RAX] = ~0ULL;
 	/* rdrand eax (0f c7 f0): a 32-bit write clears the upper half; OF SF ZF
@@ -512,7 +463,7 @@ static void test_rand_rdpid(void **state)
 static void test_adx_16bit(void **state)
 {
 	(void)state;
-	struct env *e = env_new(SOFT_MODE_16);
+	struct env *e = env_new(SOFT_MODE_16, false);
 	e->c.gpr[GPR_RAX] = 0xffffffffu;
 	e->c.gpr[GPR_RCX] = 1;
 	e->c.rflags &= ~X86_RFLAGS_CF;
