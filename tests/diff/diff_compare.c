@@ -284,16 +284,14 @@ int diff_compare(const struct diff_form *f, const struct diff_gen_info *gi,
 			ma = ta;
 			mb = tb;
 		}
-		if (nat->vector == DIFF_VEC_NONE) {
-			uint8_t va[DIFF_MEM_SIZE], vb[DIFF_MEM_SIZE];
-			memcpy(va, ma, DIFF_MEM_SIZE);
-			memcpy(vb, mb, DIFF_MEM_SIZE);
-			if (diff_vendor_x87_env_mask(c, va, vb)) {
-				memcpy(ta, va, DIFF_MEM_SIZE);
-				memcpy(tb, vb, DIFF_MEM_SIZE);
+		if (nat->vector == DIFF_VEC_NONE && diff_vendor_x87_ptr_bits()) {
+			if (ma != ta) {
+				memcpy(ta, a->mem, DIFF_MEM_SIZE);
+				memcpy(tb, b->mem, DIFF_MEM_SIZE);
 				ma = ta;
 				mb = tb;
 			}
+			diff_vendor_x87_env_mask(c, ta, tb);
 		}
 		if (memcmp(ma, mb, DIFF_MEM_SIZE) != 0) {
 			d.any = true;

@@ -52,17 +52,24 @@ const char *diff_vendor_gpr_masks(const struct diff_case *c, const struct diff_r
 
 /* The host's two x87 pointer bits (CPUID.(7,0):EBX[6] and [13]);
  * DIFF_FPU_PTR_BITS=<hex> stands in for them, to test the masking on a
- * host without them. */
-static unsigned host_fpu_ptr_bits(void)
+ * host without them.  Read once: a host fact, asked for every case (CPUID
+ * is a VM exit on a nested host). */
+unsigned diff_vendor_x87_ptr_bits(void)
 {
+	static int bits = -1; /* the harness is single-threaded */
+	if (bits >= 0)
+		return (unsigned)bits;
+	unsigned v = 0;
 	const char *env = getenv("DIFF_FPU_PTR_BITS");
-	if (env)
-		return (unsigned)strtoul(env, NULL, 16) & (FPU_FDP_EXCPTN_ONLY | FPU_CSDS_DEPRECATED);
-	unsigned a, b, c, d;
-	if (__get_cpuid_max(0, NULL) < 7)
-		return 0;
-	__cpuid_count(7, 0, a, b, c, d);
-	return b & (FPU_FDP_EXCPTN_ONLY | FPU_CSDS_DEPRECATED);
+	if (env) {
+		v = (unsigned)strtoul(env, NULL, 16);
+	} else if (__get_cpuid_max(0, NULL) >= 7) {
+		unsigned a, b, c, d;
+		__cpuid_count(7, 0, a, b, c, d);
+		v = b;
+	}
+	bits = (int)(v & (FPU_FDP_EXCPTN_ONLY | FPU_CSDS_DEPRECATED));
+	return (unsigned)bits;
 }
 
 static void clear2(uint8_t *a, uint8_t *b, uint64_t off, unsigned n)
@@ -75,7 +82,7 @@ static void clear2(uint8_t *a, uint8_t *b, uint64_t off, unsigned n)
 
 const char *diff_vendor_x87_env_mask(const struct diff_case *c, uint8_t *a, uint8_t *b)
 {
-	unsigned bits = host_fpu_ptr_bits();
+	unsigned bits = diff_vendor_x87_ptr_bits();
 	if (!bits)
 		return NULL;
 	const char *rule = NULL;
@@ -163,7 +170,7 @@ void diff_vendor_print_host(FILE *out)
 		xcr0 = ((uint64_t)hi << 32) | lo;
 	}
 	uint32_t isa = soft_host_isa_probe();
-	unsigned ptr = host_fpu_ptr_bits();
+	unsigned ptr = diff_vendor_x87_ptr_bits();
 	fprintf(out, "host: %s family %#x model %#x, XCR0 %#llx%s, FSGSBASE %s, AES %s, SHA %s, "
 		"GFNI %s, x87 FDP-on-exceptions-only %s, FCS/FDS deprecated %s\n", vendor, fam, model,
 		(unsigned long long)xcr0,

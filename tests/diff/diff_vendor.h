@@ -26,6 +26,8 @@ const char *diff_vendor_gpr_masks(const struct diff_case *c, const struct diff_r
  * exceptions.  The soft CPU models a core with neither (its CPUID says
  * so).  Returns the name of the rule that applied, or NULL. */
 const char *diff_vendor_x87_env_mask(const struct diff_case *c, uint8_t *a, uint8_t *b);
+/* Non-zero when this host has either bit, i.e. when the mask can apply. */
+unsigned diff_vendor_x87_ptr_bits(void);
 
 /* One line naming the host the run is made on (vendor, family/model,
  * XCR0, the extensions that change what the harness can run). */
