@@ -31,6 +31,40 @@
 enum serial_kind { SERIAL_STDIO, SERIAL_FILE, SERIAL_UNIX, SERIAL_NONE };
 enum on_reset { ON_RESET_RESTART, ON_RESET_EXIT };
 
+/* Device descriptions shared by the command line and the config file/API.
+ * Strings point into argv or into the parsed config; they outlive the VM. */
+#define VM_MAX_DRIVES  8
+#define VM_MAX_NETS    4
+#define VM_MAX_HOSTFWD 8
+
+struct vm_drive {
+	const char *path;        /* raw image file */
+	const char *id;          /* Firecracker drive_id / QEMU id (NULL: "driveN") */
+	const char *serial;      /* VIRTIO_BLK_T_GET_ID answer (NULL: the id) */
+	bool read_only;
+	bool is_root_device;     /* Firecracker: adds root=/dev/vdX to the cmdline */
+};
+
+enum vm_net_kind { VM_NET_USER, VM_NET_TAP };
+
+struct vm_net {
+	enum vm_net_kind kind;
+	const char *id;          /* Firecracker iface_id (NULL: "netN") */
+	const char *ifname;      /* VM_NET_TAP: host TAP device */
+	bool has_mac;
+	uint8_t mac[6];          /* guest MAC (default: derived from the id) */
+	unsigned nr_hostfwd;
+	const char *hostfwd[VM_MAX_HOSTFWD]; /* QEMU syntax: tcp:127.0.0.1:8080-:80 */
+};
+
+struct vm_vsock {
+	bool enabled;
+	uint32_t guest_cid;      /* >= 3 */
+	const char *uds_path;    /* Firecracker's host-side convention */
+};
+
+enum vm_console { VM_CONSOLE_SERIAL, VM_CONSOLE_VIRTIO };
+
 struct vm_config {
 	const char *kernel;      /* path, required */
 	const char *initrd;      /* path or NULL */
@@ -50,6 +84,16 @@ struct vm_config {
 	enum on_reset on_reset;
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
+
+	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
+	 * --rng and --console, or from a Firecracker config file / API. */
+	unsigned nr_drives;
+	struct vm_drive drives[VM_MAX_DRIVES];
+	unsigned nr_nets;
+	struct vm_net nets[VM_MAX_NETS];
+	struct vm_vsock vsock;
+	bool rng;                   /* virtio-rng from the host's getrandom */
+	enum vm_console console;
 };
 
 void vm_config_defaults(struct vm_config *c);
