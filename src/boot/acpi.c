@@ -219,7 +219,7 @@ uint64_t acpi_build(struct vm *vm)
 	size_t madt = acpi_take(&cur, 44 + 8 * MAX_VCPUS + 12 + 2 * 10 + 6, 16, cap);
 	size_t mcfg = acpi_take(&cur, MCFG_LEN, 16, cap);
 	size_t dsdt = acpi_take(&cur, 0, 16, cap);
-	size_t dsdt_len = dsdt == SIZE_MAX ? 0 : acpi_dsdt_build(buf + dsdt, cap - dsdt);
+	size_t dsdt_len = dsdt == SIZE_MAX ? 0 : acpi_dsdt_build(vm, buf + dsdt, cap - dsdt);
 	if (madt == SIZE_MAX || mcfg == SIZE_MAX || dsdt_len == 0) {
 		pr_err("ACPI: tables do not fit in 0x%llx-0x%llx",
 		       (unsigned long long)base, (unsigned long long)LAYOUT_ACPI_END);
