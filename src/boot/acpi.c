@@ -151,7 +151,7 @@ static size_t acpi_madt(uint8_t *t, const struct vm *vm)
 	put32(p + 4, (uint32_t)LAYOUT_IOAPIC);
 	put32(p + 8, 0);            /* GSI base */
 	n += 12;
-	n += madt_iso(t + n, IRQ_PIT, 2, 0);
+	n += madt_iso(t + n, IRQ_PIT, board_isa_irq_gsi(IRQ_PIT), 0);
 	n += madt_iso(t + n, ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL);
 	p = t + n;
 	p[0] = MADT_LAPIC_NMI;
