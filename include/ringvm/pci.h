@@ -3,9 +3,9 @@
  *
  * The bus owns configuration space: both access mechanisms (ports
  * 0xCF8/0xCFC and ECAM, announced by the MCFG table), the standard type-0
- * header, BAR sizing and moves (a BAR is mapped on the PIO or MMIO bus only
- * while its decode bit in COMMAND is set and its address is inside the
- * window the board gives PCI), the capability list, INTx (routed to an
+ * header, BAR sizing and moves (a BAR decodes, inside the host bridge's
+ * PIO or MMIO window, only while its decode bit in COMMAND is set and it
+ * lies entirely inside that window), the capability list, INTx (routed to an
  * IOAPIC pin by the board's interrupt map and the DSDT's _PRT) and MSI-X
  * (table and PBA in a BAR chosen by the device, messages delivered through
  * the engine's irq router).  A device describes itself in struct
@@ -42,7 +42,10 @@ struct pci_bar_desc {
 	uint64_t size;               /* a power of two; >= 4096 for memory BARs */
 	bool prefetchable;
 	/* Accesses inside the BAR, at the offset from its base.  NULL ops for a
-	 * BAR that holds only the MSI-X table/PBA (the bus serves those). */
+	 * BAR that holds only the MSI-X table/PBA (the bus serves those).
+	 * Called without the bus's lock (a handler may call pci_msix_notify
+	 * or pci_intx_set), from any vCPU thread; all BAR accesses on the
+	 * bridge's MMIO (or PIO) window are serialised by that one bus window. */
 	const struct bus_ops *ops;
 	void *opaque;
 };
@@ -78,7 +81,8 @@ struct pci_device_desc {
 	unsigned msix_bar;
 	uint32_t msix_table_offset, msix_pba_offset;
 	bool intx;                   /* the device uses INTA# */
-	/* The guest wrote COMMAND, a BAR, or reset the function: optional. */
+	/* Machine reset of the function (the bus has already restored the
+	 * header, BARs and MSI-X state): optional. */
 	void (*reset)(void *opaque);
 	void *opaque;
 };

@@ -89,14 +89,13 @@ void chip_update_all_attention(struct soft_irqchip *c)
 
 void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level)
 {
-	if (gsi < 16) {
+	if (gsi < LAYOUT_ISA_IRQS) {
 		pic_set_irq(c, gsi, level);
-		/* ISA IRQ 0 is IOAPIC pin 2 (the usual interrupt source
-		 * override); IOAPIC pin 0 is the PIC's INT output. */
-		if (gsi == 0)
-			ioapic_set_irq(c, 2, level);
-		else if (gsi != 2)
-			ioapic_set_irq(c, gsi, level);
+		/* The board's interrupt map (layout.h): ISA IRQ 0 is IOAPIC
+		 * pin 2 (the interrupt source override); IOAPIC pin 0 is the
+		 * PIC's INT output, IRQ 2 the cascade. */
+		if (gsi != 2)
+			ioapic_set_irq(c, board_isa_irq_gsi(gsi), level);
 	} else {
 		ioapic_set_irq(c, gsi, level);
 	}
@@ -115,6 +114,40 @@ int soft_irqchip_set_irq(struct soft_irqchip *c, unsigned gsi, bool level)
 static int router_set_level(void *opaque, unsigned gsi, bool level)
 {
 	return soft_irqchip_set_irq(opaque, gsi, level);
+}
+
+/* A message-signalled interrupt (Intel SDM vol. 3, 11.11): address
+ * 0xFEEx_xxxx with destination ID in bits 19:12, redirection hint bit 3,
+ * destination mode bit 2 (1 = logical); data with the vector in bits 7:0,
+ * delivery mode 10:8, level 14 and trigger mode 15.  Delivered by the same
+ * lapic_deliver() the IOAPIC uses, so there is one message path. */
+int soft_irqchip_send_msi(struct soft_irqchip *c, uint64_t addr, uint32_t data)
+{
+	if ((addr & ~(LAYOUT_MSI_ADDR_SIZE - 1)) != LAYOUT_MSI_ADDR)
+		return -EINVAL;
+	uint8_t mode = (uint8_t)((data >> 8) & 7);
+	bool level = data & (1u << 15);
+	if (mode == DM_SIPI || mode == 3 || (level && !(data & (1u << 14))))
+		return 0;  /* reserved modes, a level de-assert: nothing to deliver */
+	struct apic_msg m = {
+		.dest = (uint32_t)(addr >> 12) & 0xff,
+		.logical = addr & (1u << 2),
+		.mode = mode,
+		.vector = (uint8_t)data,
+		.level = level,
+		.assert = true,
+		.src = -1,
+	};
+	chip_lock(c);
+	c->stats_msis++;
+	lapic_deliver(c, &m);
+	chip_unlock(c);
+	return 0;
+}
+
+static int router_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	return soft_irqchip_send_msi(opaque, addr, data);
 }
 
 const struct irq_router *soft_irqchip_router(struct soft_irqchip *c)
@@ -337,6 +370,7 @@ struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 	c->tsc_epoch_ns = chip_now(c);
 	c->router.set_level = router_set_level;
 	c->router.opaque = c;
+	c->router.send_msi = router_send_msi;
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		c->lapic[i].idx = i;
 		atomic_init(&c->lapic[i].attention, 0);
