@@ -55,7 +55,7 @@ if [ -f "$guest" ]; then
 	g=(run --kernel "$guest" --engine soft --serial none --testdev)
 	expect 2 "--debug-exit 0x3f8,4: port 0x3f8 is already used by the built-in device uart8250" "${g[@]}" --debug-exit 0x3f8
 	expect 2 "--debug-exit 0x600,4: port 0x600 is already used by the built-in device acpi-pm" "${g[@]}" --debug-exit 0x600
-	expect 2 "--debug-exit 0xcf8,2: port 0xcf9 is already used by the built-in device acpi-reset" "${g[@]}" --debug-exit 0xcf8,2
+	expect 2 "--debug-exit 0xcf8,2: port 0xcf8 is already used by the built-in device pci-cf8" "${g[@]}" --debug-exit 0xcf8,2
 	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
 	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
 	# kvm's in-kernel PIT is a built-in device too (where kvm runs).
