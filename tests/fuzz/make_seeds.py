@@ -2,7 +2,7 @@
 """Write small seed images for the boot fuzz targets.
 
 usage: make_seeds.py OUTDIR
-  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli}/seed-*
+  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli,pci}/seed-*
 Boot seeds are tiny valid images (a bzImage header, ELF32/ELF64 with a PVH
 note, multiboot ELF and a.out-kludge images) so the fuzzer starts past the
 magic numbers.  decode/soft_step seeds are short instruction sequences
@@ -151,6 +151,37 @@ def device_seeds():
             pic + ioapic + uart + lapic + rtc]
 
 
+def pci(op, size_log2, write, addr, value, dev=0):
+    """fuzz_pci.c's 10-byte record."""
+    return struct.pack("<BBII", op | (dev << 3), size_log2 | (0x80 if write else 0),
+                       addr & 0xFFFFFFFF, value & 0xFFFFFFFF)
+
+
+def pci_seeds():
+    def cfg_w(slot, off, v, sl=2):
+        return pci(0, 2, True, 0, 0x80000000 | slot << 11 | (off & 0xFC)) + \
+            pci(1, sl, True, off & 3, v)
+
+    def cfg_r(slot, off, sl=2):
+        return pci(0, 2, True, 0, 0x80000000 | slot << 11 | (off & 0xFC)) + \
+            pci(1, sl, False, off & 3, 0)
+    enum = b"".join(cfg_r(s, 0) for s in range(4)) + \
+        b"".join(pci(2, 2, False, s << 15 | o, 0) for s in range(3) for o in (0, 8, 0x34))
+    sizing = b"".join(cfg_w(1, 0x10 + 4 * i, 0xFFFFFFFF) + cfg_r(1, 0x10 + 4 * i)
+                      for i in range(6))
+    enable = cfg_w(1, 0x10, 0xC0000000) + cfg_w(1, 0x14, 0xC000) + cfg_w(1, 0x04, 7, 1) + \
+        pci(3, 2, True, 0, 0x1234) + pci(4, 2, False, 0, 0)
+    msix = enable + pci(3, 2, True, 0x1000, 0xFEE00000) + pci(3, 2, True, 0x1008, 0x41) + \
+        pci(3, 2, True, 0x100C, 0) + cfg_w(1, 0x42, 0x8000, 1) + pci(5, 0, False, 0, 0) + \
+        cfg_w(1, 0x42, 0xC000, 1) + pci(5, 0, False, 0, 0) + pci(3, 3, False, 0x1800, 0) + \
+        cfg_w(1, 0x42, 0x8000, 1)
+    intx = pci(6, 0, False, 0, 1) + cfg_w(1, 0x04, 0x400, 1) + pci(6, 0, False, 0, 0) + \
+        pci(6, 0, False, 0, 1, dev=1) + pci(7, 0, False, 0, 0)
+    overlap = enable + cfg_w(2, 0x10, 0xC0000000) + cfg_w(2, 0x04, 2, 1) + \
+        cfg_w(1, 0x10, 0xC0100000) + pci(2, 3, True, 1 << 15 | 0x4C, 0xFFFFFFFF)
+    return [enum, sizing, enable, msix, intx, overlap, enum + sizing + msix + intx + overlap]
+
+
 def cli_seeds():
     args = [
         ["--kernel", "/dev/null"],
@@ -201,6 +232,7 @@ def main():
         "soft_step": step_seeds(),
         "devices": device_seeds(),
         "cli": cli_seeds(),
+        "pci": pci_seeds(),
         "virtq": virtq_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [

@@ -56,6 +56,8 @@ if [ -f "$guest" ]; then
 	expect 2 "--debug-exit 0x3f8,4: port 0x3f8 is already used by the built-in device uart8250" "${g[@]}" --debug-exit 0x3f8
 	expect 2 "--debug-exit 0x600,4: port 0x600 is already used by the built-in device acpi-pm" "${g[@]}" --debug-exit 0x600
 	expect 2 "--debug-exit 0xcf8,2: port 0xcf8 is already used by the built-in device pci-cf8" "${g[@]}" --debug-exit 0xcf8,2
+	expect 2 "--debug-exit 0xcfe,1: port 0xcfe is already used by the built-in device pci-cfc" "${g[@]}" --debug-exit 0xcfe,1
+	expect 2 "--debug-exit 0xc000,4: port 0xc000 is already used by the built-in device pci-io" "${g[@]}" --debug-exit 0xc000
 	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
 	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
 	# kvm's in-kernel PIT is a built-in device too (where kvm runs).
