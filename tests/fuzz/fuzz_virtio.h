@@ -69,7 +69,7 @@ static inline void fuzz_virtio_check_chain(struct fuzz_virtio *f, const struct v
 	for (unsigned i = 0; i < n; i++) {
 		if (c->seg[i].len && !gmem_is_ram(&f->m, c->seg[i].addr, c->seg[i].len))
 			abort();
-		(i < c->nr_out ? out : in) += c->seg[i].len;
+		*(i < c->nr_out ? &out : &in) += c->seg[i].len;
 	}
 	if (out != c->out_len || in != c->in_len)
 		abort();
