@@ -13,6 +13,7 @@ packages=(
   cpio lz4 kmod file binutils                     # building the guest initramfs, vmlinux extraction
   qemu-system-x86                                 # bench/ comparison and cross-checks
   valgrind                                        # instruction counts for bench/
+  liburing-dev                                    # virtio-blk asynchronous I/O (io_uring)
 )
 
 missing=()

@@ -196,6 +196,35 @@ def cli_seeds():
     return [b"\n".join(a.encode() for a in argv) for argv in args]
 
 
+def virtq_seeds():
+    """fuzz_virtio.h's header + memory image: a queue of 8 at 0 (desc),
+    0x1000 (avail), 0x2000 (used), one chain per seed (a virtio-blk
+    request: header at 0x3000, data at 0x4000, status at 0x5000)."""
+    def image(descs, heads, flags=0, pops=8, extra=()):
+        mem = bytearray(0x6000)
+        for i, (addr, ln, fl, nxt) in enumerate(descs):
+            struct.pack_into("<QIHH", mem, 16 * i, addr, ln, fl, nxt)
+        struct.pack_into("<HH", mem, 0x1000, 0, len(heads))
+        for i, h in enumerate(heads):
+            struct.pack_into("<H", mem, 0x1004 + 2 * i, h)
+        struct.pack_into("<IIQ", mem, 0x3000, 0, 0, 8)     # IN, sector 8
+        for off, blob in extra:
+            mem[off:off + len(blob)] = blob
+        # flags bits 2-7: fuzz_blk_req's disk size, 97 sectors a step.
+        return struct.pack("<HBBIII", 8, flags | (21 << 2), pops, 0, 0x1000, 0x2000) + bytes(mem)
+    rw = [(0x3000, 16, 1, 1), (0x4000, 512, 3, 2), (0x5000, 1, 2, 0)]
+    ind = [(0x4800, 48, 4, 0)]
+    table = b"".join(struct.pack("<QIHH", *d) for d in rw)
+    discard = struct.pack("<IIQ", 11, 0, 0) + struct.pack("<QII", 0, 8, 0)
+    return [
+        image(rw, [0]),
+        image(rw, [0, 0, 0], flags=1),                            # event idx
+        image(ind, [0], extra=[(0x4800, table)]),                 # indirect
+        image([(0x3000, 32, 1, 1), (0x5000, 1, 2, 0)], [0], extra=[(0x3000, discard)]),
+        image([(0x3000, 16, 1, 1), (0x4000, 512, 1, 0)], [0]),    # a loop
+    ]
+
+
 def main():
     out = sys.argv[1]
     seeds = {
@@ -204,6 +233,7 @@ def main():
         "devices": device_seeds(),
         "cli": cli_seeds(),
         "pci": pci_seeds(),
+        "virtq": virtq_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [
             elf(True, 62, 0, [(1, 0x1000000, 0xFFFFFFFF81000000, b"\x90" * 64, 0x2000, 0x200000),

@@ -41,6 +41,12 @@ expect 2 "at most 64 vCPUs" run --kernel "$tmp/garbage" --cpus 1000
 expect 2 "--engine warp: expected auto, kvm or soft" run --kernel "$tmp/garbage" --engine warp
 expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
+# Virtio options: a missing image named, each bad --drive value named.
+expect 2 "--drive path=/nonexistent/disk.img: No such file" run --kernel "$tmp/garbage" --drive path=/nonexistent/disk.img
+expect 2 "ro=yes: expected on or off" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,ro=yes"
+expect 2 "unknown key 'format'" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,format=raw"
+expect 2 "path=IMAGE is required" run --kernel "$tmp/garbage" --drive id=x
+expect 2 "unknown option --rng=on" run --kernel "$tmp/garbage" --rng=on
 # Options that clash with built-in devices: status 2, one line naming the
 # option and the device actually in the way.  The guests are built beside
 # ringvm (build/guests/); the soft engine runs everywhere.
