@@ -164,10 +164,15 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 					 tail(path, "/drives/") || tail(path, "/network-interfaces/"))) ||
 		     (patch && !strcmp(path, "/vm"));
 	if (!known) {
-		/* Firecracker's words, with the method and path escaped. */
-		char p[200];
-		fc_json_ptr(p, sizeof(p), "", path[0] == '/' ? path + 1 : path);
-		return fault(out, "Invalid request method and/or path: %.8s %s.", method, p);
+		/* Firecracker's words; the path is hostile: printable ASCII only,
+		 * at most 128 characters. */
+		char p[140];
+		size_t i = 0;
+		for (const unsigned char *c = (const unsigned char *)path; *c && i < 128; c++)
+			p[i++] = (*c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\') ? '?' : (char)*c;
+		p[i] = 0;
+		return fault(out, "Invalid request method and/or path: %.8s %s%s.", method, p,
+			     path[i] ? "..." : "");
 	}
 
 	if (!body || len == 0)

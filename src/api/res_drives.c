@@ -19,8 +19,8 @@ int fc_res_drive(struct fc_vmm *fc, json_t *obj, bool put, const char *path_id, 
 	static const char *const fields[] = { "drive_id", "path_on_host", "is_root_device",
 		"is_read_only", "partuuid", "cache_type", "io_engine", "rate_limiter", "socket", NULL };
 	struct fc_drive d;
-	char cache[16], engine[16], sock[8];
-	bool has_path, has_cache, has_engine, has_sock, has_partuuid;
+	char cache[16], engine[16];
+	bool has_path, has_cache, has_engine, has_partuuid;
 
 	if (fc_json_object(obj, ptr, err, n) < 0 || fc_json_known(obj, ptr, fields, err, n) < 0 ||
 	    fc_json_str(obj, ptr, "drive_id", true, d.id, sizeof(d.id), NULL, err, n) < 0 ||
@@ -52,10 +52,10 @@ int fc_res_drive(struct fc_vmm *fc, json_t *obj, bool put, const char *path_id, 
 	    fc_json_str(obj, ptr, "partuuid", false, d.partuuid, sizeof(d.partuuid), &has_partuuid, err, n) < 0 ||
 	    fc_json_str(obj, ptr, "cache_type", false, cache, sizeof(cache), &has_cache, err, n) < 0 ||
 	    fc_json_str(obj, ptr, "io_engine", false, engine, sizeof(engine), &has_engine, err, n) < 0 ||
-	    fc_json_str(obj, ptr, "socket", false, sock, sizeof(sock), &has_sock, err, n) < 0 ||
 	    fc_json_no_rate_limiter(obj, ptr, "rate_limiter", err, n) < 0)
 		return -1;
-	if (has_sock)
+	json_t *sock = json_object_get(obj, "socket");
+	if (sock && !json_is_null(sock))
 		return fc_json_fail(err, n, "%s/socket: vhost-user block devices are not supported by ringvm", ptr);
 	if (fc_json_str(obj, ptr, "path_on_host", true, d.path, sizeof(d.path), NULL, err, n) < 0 ||
 	    fc_json_file(d.path, ptr, "path_on_host", err, n) < 0)

@@ -335,7 +335,8 @@ int fc_main(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", fc_options, NULL)) != -1) {
+	int idx = 0;
+	while ((c = getopt_long(argc, argv, ":h", fc_options, &idx)) != -1) {
 		switch (c) {
 		case OPT_API_SOCK: api_sock = optarg; break;
 		case OPT_CONFIG: config = optarg; break;
@@ -347,7 +348,15 @@ int fc_main(int argc, char **argv)
 			}
 			strcpy(p->fc.id, optarg);
 			break;
-		case OPT_LEVEL: level = optarg; break;
+		case OPT_LEVEL: {
+			enum log_level l;
+			if (level_of(optarg, &l) < 0) {
+				fprintf(stderr, "ringvm: error: --level %s: expected Error, Warning, Info, Debug, Trace or Off\n", optarg);
+				return RINGVM_EXIT_USAGE;
+			}
+			level = optarg;
+			break;
+		}
 		case OPT_LOG_PATH: log_path = optarg; break;
 		case OPT_METRICS_PATH: metrics_path = optarg; break;
 		case OPT_BOOT_TIMER:
@@ -372,7 +381,7 @@ int fc_main(int argc, char **argv)
 			fputs(fc_usage, stdout);
 			return 0;
 		case OPT_UNSUPPORTED:
-			fprintf(stderr, "ringvm: error: %s: not supported by ringvm\n", argv[optind - 1]);
+			fprintf(stderr, "ringvm: error: --%s: not supported by ringvm\n", fc_options[idx].name);
 			return RINGVM_EXIT_USAGE;
 		case ':':
 			fprintf(stderr, "ringvm: error: %s: needs a value\n", argv[optind - 1]);
@@ -393,11 +402,6 @@ int fc_main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (level) {
-		enum log_level l;
-		if (level_of(level, &l) < 0) {
-			fprintf(stderr, "ringvm: error: --level %s: expected Error, Warning, Info, Debug, Trace or Off\n", level);
-			return RINGVM_EXIT_USAGE;
-		}
 		snprintf(p->fc.log_level, sizeof(p->fc.log_level), "%s", level);
 		p->fc.logger_set = true;
 	}
