@@ -99,6 +99,7 @@ struct fc_vmm {
 
 	/* ringvm's own extensions ("ringvm": {...}) */
 	char engine[8];                 /* "auto", "kvm", "soft" */
+	bool testdev;                   /* the test-guest device (--testdev) */
 
 	/* Strings vm_config points into after fc_vmm_build(). */
 	char cmdline[FC_CMDLINE_LEN + 128];
