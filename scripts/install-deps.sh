@@ -13,6 +13,9 @@ packages=(
   cpio lz4 kmod file binutils                     # building the guest initramfs, vmlinux extraction
   qemu-system-x86                                 # bench/ comparison and cross-checks
   valgrind                                        # instruction counts for bench/
+  libjansson-dev                                  # JSON: Firecracker config file and API
+  libmicrohttpd-dev                               # HTTP server of the Firecracker API
+  curl                                            # API tests (curl --unix-socket)
 )
 
 missing=()
