@@ -455,6 +455,8 @@ int fc_main(int argc, char **argv)
 	}
 	status = run_vm(p);
 out:
+	if (p->vm_created && p->api)
+		evloop_del_fd(&p->vm.loop, api_server_fd(p->api));
 	api_server_stop(p->api);
 	if (p->vm_created)
 		vm_destroy(&p->vm);

@@ -19,6 +19,8 @@ all=(
 	fuzz_soft_step:soft_step:15:
 	fuzz_devices:devices:15:
 	fuzz_cli:cli:15:
+	fuzz_fc_config:fc_config:15:
+	fuzz_api:fc_api:15:
 )
 targets=()
 for t in "${all[@]}"; do
