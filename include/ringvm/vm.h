@@ -204,10 +204,12 @@ struct vm {
 	pthread_cond_t pause_cond;
 	_Atomic bool pause_req;
 	unsigned nr_parked;
-	uint64_t pause_start_ns;        /* host time the last pause began */
 	/* The machine's clock is host CLOCK_MONOTONIC minus the time spent
-	 * paused (vm_clock_ns); changed only while every vCPU is parked. */
+	 * paused (vm_clock_ns); frozen_at is the host time it stopped at
+	 * while paused (0 while running).  Both change only while every vCPU
+	 * is parked. */
 	_Atomic uint64_t clock_offset_ns;
+	_Atomic uint64_t clock_frozen_at;
 };
 
 /* Lifecycle (src/vmm/vm.c). */

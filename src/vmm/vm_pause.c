@@ -19,7 +19,9 @@
 
 uint64_t vm_clock_ns(const struct vm *vm)
 {
-	return clock_monotonic_ns() - atomic_load(&((struct vm *)vm)->clock_offset_ns);
+	struct vm *m = (struct vm *)vm;
+	uint64_t frozen = atomic_load(&m->clock_frozen_at);
+	return (frozen ? frozen : clock_monotonic_ns()) - atomic_load(&m->clock_offset_ns);
 }
 
 void vm_pause_wake_all(struct vm *vm)
@@ -82,7 +84,7 @@ int vm_pause(struct vm *vm, char *err, size_t errlen)
 	}
 	bool ok = vm->nr_parked == vm->nr_vcpus && !vm_should_stop(vm);
 	if (ok) {
-		vm->pause_start_ns = clock_monotonic_ns();
+		atomic_store(&vm->clock_frozen_at, clock_monotonic_ns());
 		atomic_store(&vm->state, VM_PAUSED);
 	} else {
 		atomic_store(&vm->pause_req, false);
@@ -104,7 +106,9 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&vm->pause_lock);
 	/* Every vCPU is parked: nothing reads the clock while it moves. */
-	atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - vm->pause_start_ns);
+	uint64_t frozen = atomic_load(&vm->clock_frozen_at);
+	atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - frozen);
+	atomic_store(&vm->clock_frozen_at, 0);
 	atomic_store(&vm->state, VM_RUNNING);
 	atomic_store(&vm->pause_req, false);
 	pthread_cond_broadcast(&vm->pause_cond);
