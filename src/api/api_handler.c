@@ -13,7 +13,17 @@
 
 char *api_fault_body(const char *msg)
 {
+	/* JSON strings are UTF-8: a message quoting hostile bytes that are
+	 * not is sent with them replaced by '?'. */
+	char safe[FC_ERR_LEN + 128];
 	json_t *o = json_pack("{s:s}", "fault_message", msg);
+	if (!o) {
+		size_t i = 0;
+		for (; msg[i] && i + 1 < sizeof(safe); i++)
+			safe[i] = (unsigned char)msg[i] >= 0x80 ? '?' : msg[i];
+		safe[i] = 0;
+		o = json_pack("{s:s}", "fault_message", safe);
+	}
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;

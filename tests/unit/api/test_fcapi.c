@@ -262,6 +262,7 @@ static void test_api_errors(void **state)
 	call(&fc, "GET", "/nope", NULL, 400, "Invalid request method and/or path: GET /nope.");
 	call(&fc, "PUT", "/", "{}", 400, "Invalid request method and/or path: PUT /.");
 	call(&fc, "GET", "/a\x01\"b", NULL, 400, "GET /a??b.");
+	call(&fc, "G\xe9T\xff", "/", NULL, 400, "path: G?T? /.");  /* not UTF-8 */
 	call(&fc, "PUT", "/machine-config", NULL, 400, "needs a JSON body");
 	call(&fc, "PUT", "/machine-config", "{", 400, "invalid JSON");
 	call(&fc, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}", 400,
