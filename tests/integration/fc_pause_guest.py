@@ -51,14 +51,25 @@ def main():
     ap.add_argument("--ringvm", required=True)
     ap.add_argument("--image", required=True)
     ap.add_argument("--engine", default="soft")
+    ap.add_argument("--config-file", action="store_true",
+                    help="start from --config-file (the VM runs at once) with the API alongside")
     a = ap.parse_args()
     if a.engine == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm is missing or not accessible: the kvm engine cannot run here")
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="ringvm-fcpause-")
     sock = os.path.join(tmp, "api.sock")
-    p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--level", "Info"], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    argv = [a.ringvm, "--api-sock", sock, "--level", "Info"]
+    if a.config_file:
+        cfg = os.path.join(tmp, "vm.json")
+        with open(cfg, "w") as f:
+            json.dump({"boot-source": {"kernel_image_path": os.path.abspath(a.image),
+                                       "boot_args": "test=pause-ticks"},
+                       "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+                       "ringvm": {"engine": a.engine, "testdev": True}}, f)
+        argv += ["--config-file", cfg]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
     out = b""
     events = []  # (host time, tick count)
 
@@ -87,11 +98,20 @@ def main():
             time.sleep(0.05)
         else:
             fail("no API socket")
-        must(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.abspath(a.image),
-                                           "boot_args": "test=pause-ticks"}, 204)
-        must(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}, 204)
-        must(sock, "PUT", "/ringvm", {"engine": a.engine, "testdev": True}, 204)
-        code, text = curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"})
+        if a.config_file:
+            # Started by the config file: the API serves the running VM.
+            if json.loads(must(sock, "GET", "/", None, 200))["state"] != "Running":
+                fail("GET / is not Running after --config-file")
+            code, text = curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"})
+            if code != 400:
+                fail(f"a second InstanceStart: {code} {text}")
+            code = 204
+        else:
+            must(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.abspath(a.image),
+                                               "boot_args": "test=pause-ticks"}, 204)
+            must(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}, 204)
+            must(sock, "PUT", "/ringvm", {"engine": a.engine, "testdev": True}, 204)
+            code, text = curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"})
         if code != 204:
             pump(0.5)
             if a.engine == "kvm":
