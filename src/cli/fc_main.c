@@ -110,7 +110,21 @@ struct fc_prog {
 	bool start_now;            /* InstanceStart succeeded: run the VM */
 	struct api_server *api;
 	int metrics_fd;
+	int log_fd;                /* the logger's file until it replaces stderr */
+	bool serving;              /* past the start-up checks: logs go to log_fd */
 };
+
+/* ringvm's messages go to stderr; the logger's file takes its place once
+ * the start-up checks are done, so a bad flag or config is still reported
+ * on the terminal. */
+static void apply_logger(struct fc_prog *p)
+{
+	if (p->log_fd < 0)
+		return;
+	dup2(p->log_fd, STDERR_FILENO);
+	close(p->log_fd);
+	p->log_fd = -1;
+}
 
 static int level_of(const char *s, enum log_level *out)
 {
@@ -129,6 +143,7 @@ static int level_of(const char *s, enum log_level *out)
 
 static int op_logger(struct fc_vmm *fc, char *err, size_t n)
 {
+	struct fc_prog *p = fc->opaque;
 	enum log_level l;
 	if (fc->log_level[0] && level_of(fc->log_level, &l) == 0)
 		log_set_level(l);
@@ -140,8 +155,11 @@ static int op_logger(struct fc_vmm *fc, char *err, size_t n)
 	if (fd < 0)
 		return fc_json_fail(err, n, "/logger/log_path: cannot open '%s': %s", fc->log_path,
 				    strerror(errno));
-	dup2(fd, STDERR_FILENO);
-	close(fd);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	p->log_fd = fd;
+	if (p->serving)
+		apply_logger(p);
 	return 0;
 }
 
@@ -327,6 +345,7 @@ int fc_main(int argc, char **argv)
 
 	memset(p, 0, sizeof(*p));
 	p->metrics_fd = -1;
+	p->log_fd = -1;
 	fc_vmm_init(&p->fc);
 	p->fc.ops = &fc_prog_ops;
 	p->fc.opaque = p;
@@ -441,6 +460,8 @@ int fc_main(int argc, char **argv)
 		}
 	}
 	int status;
+	p->serving = true;
+	apply_logger(p);
 	if (config) {
 		/* Firecracker starts a configured microVM at once. */
 		if (op_start(&p->fc, err, sizeof(err)) < 0) {
@@ -462,5 +483,7 @@ out:
 		vm_destroy(&p->vm);
 	if (p->metrics_fd >= 0)
 		close(p->metrics_fd);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
 	return status;
 }
