@@ -136,11 +136,12 @@ def main():
                                                "is_root_device": True, "is_read_only": False}, 204)
         expect(sock, "PUT", "/network-interfaces/net1", {"iface_id": "net1",
                "guest_mac": "06:00:AC:10:00:02", "host_dev_name": "tap0"}, 204)
-        expect(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}, 204)
+        # Two vCPUs, as the guide has (its 1024 MiB trimmed for the host).
+        expect(sock, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256}, 204)
         expect(sock, "PUT", "/ringvm", {"engine": a.engine}, 204)
         expect(sock, "PUT", "/metrics", {"metrics_path": metrics}, 204)
         expect(sock, "GET", "/machine-config", None, 200,
-               {"vcpu_count": 1, "mem_size_mib": 256, "smt": False, "track_dirty_pages": False,
+               {"vcpu_count": 2, "mem_size_mib": 256, "smt": False, "track_dirty_pages": False,
                 "huge_pages": "None"})
         cfg = json.loads(expect(sock, "GET", "/vm/config", None, 200))
         if cfg["drives"][0]["drive_id"] != "rootfs" or cfg["network-interfaces"][0]["guest_mac"] != "06:00:ac:10:00:02":
@@ -151,7 +152,7 @@ def main():
         expect(sock, "GET", "/", None, 200, state("Running"))
         expect(sock, "PUT", "/actions", {"action_type": "InstanceStart"}, 400,
                {"fault_message": "The requested operation is not supported after starting the microVM."})
-        expect(sock, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256}, 400,
+        expect(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}, 400,
                {"fault_message": "The requested operation is not supported after starting the microVM."})
         ser.wait_for(b"RINGVM-INIT-OK", 240)
         ser.wait_for(b"/ # ", 60)
