@@ -149,9 +149,11 @@ static int op_logger(struct fc_vmm *fc, char *err, size_t n)
 		log_set_level(l);
 	if (!fc->log_path[0])
 		return 0;
-	/* A file or a named pipe, as Firecracker's; ringvm's messages go to
+	/* A file or a named pipe, as Firecracker's (read-write, so opening a
+	 * FIFO no one reads yet does not fail; non-blocking, so a full one
+	 * drops messages instead of stalling ringvm); ringvm's messages go to
 	 * stderr, so the log takes stderr's place. */
-	int fd = open(fc->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+	int fd = open(fc->log_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return fc_json_fail(err, n, "/logger/log_path: cannot open '%s': %s", fc->log_path,
 				    strerror(errno));
@@ -166,7 +168,7 @@ static int op_logger(struct fc_vmm *fc, char *err, size_t n)
 static int op_metrics(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	int fd = open(fc->metrics_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+	int fd = open(fc->metrics_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return fc_json_fail(err, n, "/metrics/metrics_path: cannot open '%s': %s",
 				    fc->metrics_path, strerror(errno));
