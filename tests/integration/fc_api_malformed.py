@@ -199,6 +199,10 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
                 fail("ringvm did not stop on SIGTERM")
+            # 128 + SIGTERM, as documented (a sanitizer report would change it).
+            if p.returncode != 143:
+                print(p.stdout.read().decode(errors="replace")[-3000:])
+                fail(f"exit status {p.returncode} after SIGTERM, expected 143")
         if os.path.exists(sock):
             fail("the API socket was left behind after SIGTERM")
 
