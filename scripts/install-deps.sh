@@ -14,6 +14,9 @@ packages=(
   qemu-system-x86                                 # bench/ comparison and cross-checks
   valgrind                                        # instruction counts for bench/
   liburing-dev                                    # virtio-blk asynchronous I/O (io_uring)
+  libjansson-dev                                  # JSON: Firecracker config file and API
+  libmicrohttpd-dev                               # HTTP server of the Firecracker API
+  curl                                            # API tests (curl --unix-socket)
 )
 
 missing=()

@@ -94,6 +94,7 @@ struct vm_config {
 	struct vm_vsock vsock;
 	bool rng;                   /* virtio-rng from the host's getrandom */
 	enum vm_console console;
+	bool no_seccomp;            /* --no-seccomp (Firecracker's flag): no syscall filter */
 };
 
 void vm_config_defaults(struct vm_config *c);
@@ -198,6 +199,18 @@ struct vm {
 	char exit_reason[512];          /* set once, under exit_lock */
 	struct log_ratelimit log_limits[VM_LOG_KINDS];
 	pthread_mutex_t exit_lock;
+	/* Pause/resume (src/vmm/vm_pause.c): vCPUs park at the top of the
+	 * shared loop while pause_req is set; nr_parked counts them. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	_Atomic bool pause_req;
+	unsigned nr_parked;
+	/* The machine's clock is host CLOCK_MONOTONIC minus the time spent
+	 * paused (vm_clock_ns); frozen_at is the host time it stopped at
+	 * while paused (0 while running).  Both change only while every vCPU
+	 * is parked. */
+	_Atomic uint64_t clock_offset_ns;
+	_Atomic uint64_t clock_frozen_at;
 };
 
 /* Lifecycle (src/vmm/vm.c). */
@@ -219,6 +232,20 @@ int vm_errno_status(int err);
 /* Guest powered off (ACPI S5). */
 void vm_request_poweroff(struct vm *vm);
 bool vm_should_stop(const struct vm *vm);
+
+/* Pause and resume (src/vmm/vm_pause.c), from the thread that runs the VM's
+ * event loop (never a vCPU).  vm_pause returns once every vCPU is parked at
+ * an instruction boundary, outside the engine; the machine's clock
+ * (vm_clock_ns) stops until vm_resume.  Return 0, or -1 with a reason. */
+int vm_pause(struct vm *vm, char *err, size_t errlen);
+int vm_resume(struct vm *vm, char *err, size_t errlen);
+/* The machine's clock in ns: host CLOCK_MONOTONIC minus the time the VM
+ * spent paused.  Timers that must not catch up after a pause use it. */
+uint64_t vm_clock_ns(const struct vm *vm);
+/* The shared loop: park the calling vCPU while a pause is requested. */
+void vcpu_park_if_paused(struct vcpu *v);
+/* Wake parked vCPUs so they see a stop or reset (vm.c). */
+void vm_pause_wake_all(struct vm *vm);
 
 /* The shared vCPU thread body (src/cpu/vcpu_loop.c). */
 void *vcpu_thread(void *arg);

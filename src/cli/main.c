@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_main.h"
 #include "options.h"
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
@@ -19,7 +20,11 @@ static const char usage[] =
 	"  help      this text\n"
 	"  version   print the version\n"
 	"\n"
-	"Options: -h, --help; -V, --version\n";
+	"Options: -h, --help; -V, --version\n"
+	"\n"
+	"Firecracker's flags (--api-sock, --config-file, --no-api, ...) run ringvm as a\n"
+	"drop-in for the firecracker binary, as does a symlink named firecracker:\n"
+	"see firecracker --help and docs/api.md.\n";
 
 static int cmd_run(int argc, char **argv)
 {
@@ -53,6 +58,10 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(base, "firecracker") || (argc >= 2 && fc_is_flag(argv[1])))
+		return fc_main(argc, argv);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return RINGVM_EXIT_USAGE;

@@ -249,6 +249,11 @@ static void vcpu_loop(struct vcpu *v)
 	 * previous iteration put in e, so e must survive into the next run. */
 	memset(&e, 0, sizeof(e));
 	while (!vm_should_stop(vm)) {
+		/* Pause (vm_pause.c): a kick brought the vCPU here, between
+		 * instructions; it waits for vm_resume or a stop. */
+		vcpu_park_if_paused(v);
+		if (vm_should_stop(vm))
+			break;
 		e.error[0] = 0;
 		int r = eng->vcpu_run(v, &e);
 		if (r < 0) {

@@ -48,6 +48,11 @@ static int64_t acpi_pm_host_clock(void *opaque)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int64_t acpi_pm_vm_clock(void *opaque)
+{
+	return (int64_t)vm_clock_ns(opaque);
+}
+
 static uint32_t acpi_pm_timer_locked(struct acpi_pm *pm)
 {
 	int64_t ns = pm->clock.now_ns(pm->clock.opaque) - pm->start_ns;
@@ -283,7 +288,9 @@ static const struct vm_device_ops acpi_pm_dev_ops = {
 
 static int acpi_pm_create(struct vm *vm)
 {
-	struct acpi_pm *pm = acpi_pm_new(vm, &vm->irq, NULL);
+	/* The machine's clock: it stops while the VM is paused. */
+	struct acpi_pm_clock clock = { .now_ns = acpi_pm_vm_clock, .opaque = vm };
+	struct acpi_pm *pm = acpi_pm_new(vm, &vm->irq, &clock);
 	if (!pm)
 		return -ENOMEM;
 	int r = bus_register(&vm->pio, PORT_ACPI_PM_BASE, ACPI_PM_WINDOW, &acpi_pm_bus_ops,

@@ -23,7 +23,10 @@ bool vm_should_stop(const struct vm *vm)
 
 static void kick_all(struct vm *vm)
 {
-	if (!vm->vcpus || !vm->engine->vcpu_kick)
+	if (!vm->vcpus)
+		return;
+	vm_pause_wake_all(vm);  /* parked vCPUs see the stop or reset */
+	if (!vm->engine->vcpu_kick)
 		return;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->engine->vcpu_kick(&vm->vcpus[i]);
@@ -92,6 +95,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm_log_limits_init(vm);
 	atomic_store(&vm->state, VM_CREATED);
 	vm->mem.fd = -1;
@@ -267,6 +272,8 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	gmem_destroy(&vm->mem);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 	for (unsigned k = 0; k < VM_LOG_KINDS; k++)
 		log_ratelimit_destroy(&vm->log_limits[k]);
 }

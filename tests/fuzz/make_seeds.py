@@ -2,7 +2,7 @@
 """Write small seed images for the boot fuzz targets.
 
 usage: make_seeds.py OUTDIR
-  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli,pci}/seed-*
+  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli,pci,virtq,fc_config,fc_api}/seed-*
 Boot seeds are tiny valid images (a bzImage header, ELF32/ELF64 with a PVH
 note, multiboot ELF and a.out-kludge images) so the fuzzer starts past the
 magic numbers.  decode/soft_step seeds are short instruction sequences
@@ -223,6 +223,47 @@ def virtq_seeds():
         image([(0x3000, 32, 1, 1), (0x5000, 1, 2, 0)], [0], extra=[(0x3000, discard)]),
         image([(0x3000, 16, 1, 1), (0x4000, 512, 1, 0)], [0]),    # a loop
     ]
+FC_CONFIG = {
+    "boot-source": {"kernel_image_path": "/proc/self/exe", "initrd_path": None,
+                    "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"},
+    "drives": [{"drive_id": "rootfs", "partuuid": None, "is_root_device": True,
+                "cache_type": "Unsafe", "is_read_only": False, "path_on_host": "/proc/self/exe",
+                "io_engine": "Sync", "rate_limiter": None, "socket": None}],
+    "machine-config": {"vcpu_count": 2, "mem_size_mib": 1024, "smt": False,
+                       "track_dirty_pages": False, "huge_pages": "None"},
+    "network-interfaces": [{"iface_id": "eth0", "guest_mac": "06:00:AC:10:00:02",
+                            "host_dev_name": "tap0"}],
+    "vsock": {"guest_cid": 3, "uds_path": "/tmp/v.sock"}, "entropy": {},
+    "logger": {"level": "Info"}, "metrics": None, "balloon": None, "mmds-config": None,
+    "ringvm": {"engine": "soft", "testdev": False},
+}
+
+
+def fc_config_seeds():
+    import json
+    return [json.dumps(FC_CONFIG).encode(), b"{}", b'{"machine-config": {"vcpu_count": 65}}',
+            b'{"drives": [{"drive_id": "a~/b", "rate_limiter": {"ops": {"size": 1}}}]}']
+
+
+def fc_api_seeds():
+    import json
+    reqs = [
+        ("GET /", None),
+        ("PUT /boot-source", FC_CONFIG["boot-source"]),
+        ("PUT /machine-config", FC_CONFIG["machine-config"]),
+        ("PATCH /machine-config", {"mem_size_mib": 256}),
+        ("PUT /drives/rootfs", FC_CONFIG["drives"][0]),
+        ("PUT /network-interfaces/eth0", FC_CONFIG["network-interfaces"][0]),
+        ("PUT /vsock", FC_CONFIG["vsock"]), ("PUT /entropy", {}),
+        ("PUT /actions", {"action_type": "InstanceStart"}),
+        ("PATCH /vm", {"state": "Paused"}), ("GET /vm/config", None),
+        ("PATCH /vm", {"state": "Resumed"}),
+        ("PATCH /drives/rootfs", {"drive_id": "rootfs", "rate_limiter": None}),
+        ("PUT /actions", {"action_type": "FlushMetrics"}),
+        ("PUT /snapshot/create", {}), ("DELETE /x", None),
+    ]
+    recs = [(r + "\n" + (json.dumps(b) if b is not None else "")).encode() for r, b in reqs]
+    return [b"\xff".join(recs), b"PUT /machine-config\n{\"vcpu_count\": 1,"]
 
 
 def main():
@@ -234,6 +275,8 @@ def main():
         "cli": cli_seeds(),
         "pci": pci_seeds(),
         "virtq": virtq_seeds(),
+        "fc_config": fc_config_seeds(),
+        "fc_api": fc_api_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [
             elf(True, 62, 0, [(1, 0x1000000, 0xFFFFFFFF81000000, b"\x90" * 64, 0x2000, 0x200000),

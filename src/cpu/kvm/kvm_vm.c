@@ -182,6 +182,15 @@ static int create_irqchip(struct kvm_vm *kvm)
 		pr_err("kvm: KVM_CREATE_PIT2 failed: %s", strerror(-r));
 		return r;
 	}
+	/* Ticks the guest could not take (its vCPUs parked by a pause, or
+	 * descheduled) are dropped, not re-injected in a burst afterwards, as
+	 * the soft PIT does (QEMU: lost_tick_policy=discard).  Linux keeps
+	 * time from kvmclock, not by counting ticks. */
+	struct kvm_reinject_control rc = { .pit_reinject = 0 };
+	r = kvm_ioctl(kvm->vm_fd, KVM_REINJECT_CONTROL, &rc);
+	if (r < 0)
+		pr_warn("kvm: KVM_REINJECT_CONTROL failed (%s): missed PIT ticks are re-injected",
+			strerror(-r));
 	return 0;
 }
 

@@ -61,6 +61,11 @@ static void soft_vmm_wrote(void *opaque, gpa_t gpa, uint64_t len)
 	}
 }
 
+static uint64_t soft_vm_clock(void *opaque)
+{
+	return vm_clock_ns(opaque);
+}
+
 static int soft_vm_init(struct vm *vm)
 {
 	struct soft_vm *svm = calloc(1, sizeof(*svm));
@@ -68,7 +73,9 @@ static int soft_vm_init(struct vm *vm)
 		return -ENOMEM;
 	svm->vm = vm;
 	svm->vcpus = calloc(vm->nr_vcpus, sizeof(*svm->vcpus));
-	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus };
+	/* The machine's clock: it stops while the VM is paused (vm_pause.c). */
+	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus, .clock = soft_vm_clock,
+					   .clock_opaque = vm };
 	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
 	if (!svm->chip) {
 		free((void *)svm->vcpus);
@@ -119,7 +126,12 @@ static int soft_vcpu_init(struct vcpu *v)
 	sv->v = v;
 	sv->svm = svm;
 	pthread_mutex_init(&sv->lock, NULL);
-	pthread_cond_init(&sv->cond, NULL);
+	/* sleep_until_event waits on host monotonic time. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sv->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (soft_cpu_init(&sv->cpu, &soft_mmu_ops, &sv->mmu, true) < 0) {
 		free(sv);
 		return -ENOMEM;

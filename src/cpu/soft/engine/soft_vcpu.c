@@ -43,11 +43,14 @@ void soft_engine_wake(void *opaque, unsigned cpu)
 	interrupt_vcpu(sv);
 }
 
-/* Sleep until the next timer deadline, a wake-up or a kick. */
+/* Sleep until the next timer deadline, a wake-up or a kick.  Deadlines are
+ * in the chip's clock (the machine's clock, which stops while the VM is
+ * paused); the wait is on the host's monotonic clock (sv->cond's clock). */
 static void sleep_until_event(struct soft_vcpu *sv)
 {
 	struct soft_irqchip *chip = sv->svm->chip;
 	uint64_t deadline = soft_irqchip_next_deadline_ns(chip, sv->v->id);
+	uint64_t now = soft_irqchip_now(chip);
 	uint64_t t0 = clock_monotonic_ns();
 
 	pthread_mutex_lock(&sv->lock);
@@ -56,14 +59,15 @@ static void sleep_until_event(struct soft_vcpu *sv)
 	 * with IF=0 and one pending must sleep, not spin). */
 	if (!atomic_load(&sv->kicked) &&
 	    !soft_irqchip_need_check(chip, sv->v->id, soft_cpu_interruptible(&sv->cpu)) &&
-	    !(deadline != SOFT_NO_DEADLINE && deadline <= t0)) {
-		if (deadline == SOFT_NO_DEADLINE) {
-			/* Re-check now and then: the chip's wake-up covers every
-			 * source, this only bounds the damage of a lost one. */
-			deadline = t0 + 100000000ULL;
-		}
-		struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000ULL),
-				       .tv_nsec = (long)(deadline % 1000000000ULL) };
+	    !(deadline != SOFT_NO_DEADLINE && deadline <= now)) {
+		/* No deadline: re-check now and then: the chip's wake-up covers
+		 * every source, this only bounds the damage of a lost one. */
+		uint64_t wait = deadline == SOFT_NO_DEADLINE ? 100000000ULL : deadline - now;
+		if (wait > 100000000ULL)
+			wait = 100000000ULL;
+		uint64_t host = t0 + wait;
+		struct timespec ts = { .tv_sec = (time_t)(host / 1000000000ULL),
+				       .tv_nsec = (long)(host % 1000000000ULL) };
 		pthread_cond_timedwait(&sv->cond, &sv->lock, &ts);
 	}
 	pthread_mutex_unlock(&sv->lock);

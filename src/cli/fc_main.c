@@ -1,0 +1,491 @@
+/* `ringvm` as `firecracker`: Firecracker's command line (--api-sock,
+ * --config-file, --no-api, ...), its config file and its REST API
+ * (docs/api.md).  Entered when argv[0]'s basename is "firecracker" or
+ * argv[1] is one of Firecracker's flags (src/cli/main.c).
+ *
+ * Threads: the main thread owns the VM.  Before InstanceStart it waits for
+ * API requests (and signals); then it runs the VM (vm_run), whose event
+ * loop also watches the API queue, so every request is handled here, never
+ * on the HTTP thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../api/api.h"
+#include "fc_main.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+#include "ringvm_config.h"
+
+const char fc_usage[] =
+	"Usage: firecracker [options]      (or: ringvm --api-sock PATH | --config-file PATH ...)\n"
+	"\n"
+	"ringvm speaking Firecracker's command line, config file and REST API\n"
+	"(docs/api.md lists what is supported and where it differs).\n"
+	"\n"
+	"  --api-sock PATH          the API's Unix socket (default /run/firecracker.socket);\n"
+	"                           the path must not exist\n"
+	"  --config-file PATH       start a microVM from Firecracker's JSON config at once\n"
+	"  --no-api                 no API socket (needs --config-file)\n"
+	"  --id ID                  the instance id (GET /), 1-64 of [A-Za-z0-9_-]\n"
+	"  --level LEVEL            Error, Warning, Info, Debug, Trace or Off\n"
+	"  --log-path PATH          write ringvm's messages to PATH (appended)\n"
+	"  --show-level, --show-log-origin  accepted (ringvm's messages have a fixed form)\n"
+	"  --metrics-path PATH      FlushMetrics appends one JSON line to PATH\n"
+	"  --http-api-max-payload-size N  largest request body (default 51200)\n"
+	"  --no-seccomp             do not install the syscall filter\n"
+	"  --boot-timer             not supported (refused)\n"
+	"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
+	"                           accepted from the jailer, unused\n"
+	"  --version                print the version\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"ringvm's own settings go in the config file's \"ringvm\" object, e.g.\n"
+	"  \"ringvm\": {\"engine\": \"soft\"}    (auto, kvm or soft)\n"
+	"\n"
+	"Exit status: as ringvm run (0 guest powered off or rebooted, 2 bad flag or\n"
+	"config: one line names the flag or the field as a JSON pointer, 4 guest\n"
+	"fault, 6 host failure, 128+N signal N).\n";
+
+enum {
+	OPT_API_SOCK = 256, OPT_CONFIG, OPT_NO_API, OPT_ID, OPT_LEVEL, OPT_LOG_PATH,
+	OPT_METRICS_PATH, OPT_BOOT_TIMER, OPT_NO_SECCOMP, OPT_VERSION, OPT_SHOW_LEVEL,
+	OPT_SHOW_ORIGIN, OPT_MAX_PAYLOAD, OPT_JAILER_TIME, OPT_HELP, OPT_UNSUPPORTED,
+};
+
+static const struct option fc_options[] = {
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "config-file", required_argument, NULL, OPT_CONFIG },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
+	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "start-time-us", required_argument, NULL, OPT_JAILER_TIME },
+	{ "start-time-cpu-us", required_argument, NULL, OPT_JAILER_TIME },
+	{ "parent-cpu-time-us", required_argument, NULL, OPT_JAILER_TIME },
+	{ "seccomp-filter", required_argument, NULL, OPT_UNSUPPORTED },
+	{ "mmds-size-limit", required_argument, NULL, OPT_UNSUPPORTED },
+	{ "describe-snapshot", required_argument, NULL, OPT_UNSUPPORTED },
+	{ "snapshot-version", no_argument, NULL, OPT_UNSUPPORTED },
+	{ "enable-pci", no_argument, NULL, OPT_UNSUPPORTED },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+bool fc_is_flag(const char *arg)
+{
+	if (strncmp(arg, "--", 2) || !strcmp(arg, "--help") || !strcmp(arg, "--version"))
+		return false;  /* ringvm's own --help/--version stay ringvm's */
+	const char *name = arg + 2;
+	size_t len = strcspn(name, "=");
+	for (const struct option *o = fc_options; o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return true;
+	return false;
+}
+
+/* The program's side of struct fc_vmm: the VM and the open files. */
+struct fc_prog {
+	struct fc_vmm fc;
+	struct vm_config base;
+	struct vm vm;
+	bool vm_created;
+	bool start_now;            /* InstanceStart succeeded: run the VM */
+	struct api_server *api;
+	int metrics_fd;
+	int log_fd;                /* the logger's file until it replaces stderr */
+	bool serving;              /* past the start-up checks: logs go to log_fd */
+};
+
+/* ringvm's messages go to stderr; the logger's file takes its place once
+ * the start-up checks are done, so a bad flag or config is still reported
+ * on the terminal. */
+static void apply_logger(struct fc_prog *p)
+{
+	if (p->log_fd < 0)
+		return;
+	dup2(p->log_fd, STDERR_FILENO);
+	close(p->log_fd);
+	p->log_fd = -1;
+}
+
+static int level_of(const char *s, enum log_level *out)
+{
+	static const struct { const char *name; enum log_level l; } map[] = {
+		{ "Error", LOG_ERROR }, { "Warning", LOG_WARN }, { "Warn", LOG_WARN },
+		{ "Info", LOG_INFO }, { "Debug", LOG_DEBUG }, { "Trace", LOG_DEBUG },
+		{ "Off", LOG_ERROR },  /* ringvm always reports errors */
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcasecmp(map[i].name, s)) {
+			*out = map[i].l;
+			return 0;
+		}
+	return -1;
+}
+
+static int op_logger(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	enum log_level l;
+	if (fc->log_level[0] && level_of(fc->log_level, &l) == 0)
+		log_set_level(l);
+	if (!fc->log_path[0])
+		return 0;
+	/* A file or a named pipe, as Firecracker's (read-write, so opening a
+	 * FIFO no one reads yet does not fail; non-blocking, so a full one
+	 * drops messages instead of stalling ringvm); ringvm's messages go to
+	 * stderr, so the log takes stderr's place. */
+	int fd = open(fc->log_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return fc_json_fail(err, n, "/logger/log_path: cannot open '%s': %s", fc->log_path,
+				    strerror(errno));
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	p->log_fd = fd;
+	if (p->serving)
+		apply_logger(p);
+	return 0;
+}
+
+static int op_metrics(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	int fd = open(fc->metrics_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return fc_json_fail(err, n, "/metrics/metrics_path: cannot open '%s': %s",
+				    fc->metrics_path, strerror(errno));
+	if (p->metrics_fd >= 0)
+		close(p->metrics_fd);
+	p->metrics_fd = fd;
+	return 0;
+}
+
+static int op_start(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	struct vm_config cfg;
+	if (fc_vmm_build(fc, &p->base, &cfg, err, n) < 0)
+		return -1;
+	if (p->vm_created) {
+		vm_destroy(&p->vm);
+		p->vm_created = false;
+	}
+	int st = vm_create(&p->vm, &cfg);
+	p->vm_created = true;
+	if (st) {
+		vm_destroy(&p->vm);
+		p->vm_created = false;
+		return fc_json_fail(err, n, "cannot start the microVM (status %d): the reason is in "
+				    "ringvm's log", st);
+	}
+	fc->state = FC_RUNNING;
+	p->start_now = true;
+	return 0;
+}
+
+static int op_pause(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	return vm_pause(&p->vm, err, n);
+}
+
+static int op_resume(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	return vm_resume(&p->vm, err, n);
+}
+
+static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
+{
+	(void)fc;
+	return fc_json_fail(err, n, "SendCtrlAltDel: ringvm's i8042 has no PS/2 keyboard to send "
+			    "the keys through yet");
+}
+
+/* One line of newline-delimited JSON, as Firecracker's metrics: the VM's
+ * exit counters summed over vCPUs (read without stopping them: a snapshot
+ * that may be a few exits off). */
+static int op_flush_metrics(struct fc_vmm *fc, char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	uint64_t sum[VCPU_EXIT_COUNT] = { 0 };
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned i = 0; p->vm_created && i < p->vm.nr_vcpus; i++)
+		for (unsigned k = 0; k < VCPU_EXIT_COUNT; k++)
+			sum[k] += __atomic_load_n(&p->vm.vcpus[i].stats.count[k], __ATOMIC_RELAXED);
+	json_t *exits = json_object();
+	for (unsigned k = 1; k < VCPU_EXIT_COUNT; k++)
+		json_object_set_new(exits, vcpu_exit_name((enum vcpu_exit_reason)k),
+				    json_integer((json_int_t)sum[k]));
+	json_t *m = json_pack("{s:I, s:{s:s, s:o}}", "utc_timestamp_ms",
+			      (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "ringvm",
+			      "engine", p->vm_created && p->vm.engine ? p->vm.engine->name : "none",
+			      "exits", exits);
+	char *line = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!line)
+		return fc_json_fail(err, n, "FlushMetrics: out of memory");
+	size_t len = strlen(line);
+	char *buf = malloc(len + 1);
+	ssize_t w = -1;
+	if (buf) {
+		/* One write, so a reader of a named pipe gets whole lines. */
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		w = write(p->metrics_fd, buf, len + 1);
+	}
+	free(buf);
+	free(line);
+	if (w != (ssize_t)len + 1)
+		return fc_json_fail(err, n, "FlushMetrics: cannot write to '%s'", fc->metrics_path);
+	return 0;
+}
+
+static const struct fc_vmm_ops fc_prog_ops = {
+	.start = op_start, .pause = op_pause, .resume = op_resume,
+	.ctrl_alt_del = op_ctrl_alt_del, .flush_metrics = op_flush_metrics,
+	.logger = op_logger, .metrics = op_metrics,
+};
+
+/* Answer every queued request (the VM's thread). */
+static void serve_queue(struct fc_prog *p)
+{
+	struct api_request *r;
+	while (!p->start_now && (r = api_server_pop(p->api))) {
+		const char *method, *path, *body;
+		size_t len;
+		struct api_response resp;
+		api_request_get(r, &method, &path, &body, &len);
+		api_handle(&p->fc, method, path, body, len, &resp);
+		api_server_reply(p->api, r, &resp);
+		free(resp.body);
+	}
+}
+
+static void on_api(void *opaque, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	serve_queue(opaque);
+}
+
+/* Before InstanceStart: API requests and signals, nothing else. */
+static int wait_for_start(struct fc_prog *p)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		pr_err("cannot set up signal handling: %s", strerror(errno));
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+	int status = -1;
+	while (!p->start_now && status < 0) {
+		struct pollfd fds[2] = { { api_server_fd(p->api), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+			status = RINGVM_EXIT_HOST_ERROR;
+			break;
+		}
+		if (fds[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				pr_info("stopped by signal %s before InstanceStart", strsignal((int)si.ssi_signo));
+				status = 128 + (int)si.ssi_signo;
+			}
+		}
+		if (fds[0].revents)
+			serve_queue(p);
+	}
+	close(sfd);
+	return status;
+}
+
+static int run_vm(struct fc_prog *p)
+{
+	if (p->api && evloop_add_fd(&p->vm.loop, api_server_fd(p->api), EPOLLIN, on_api, p) < 0) {
+		pr_err("cannot watch the API socket");
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+	p->start_now = false;
+	if (p->api)
+		serve_queue(p);  /* requests that came with InstanceStart's answer */
+	return vm_run(&p->vm);
+}
+
+int fc_main(int argc, char **argv)
+{
+	static struct fc_prog prog;  /* large; one per process */
+	struct fc_prog *p = &prog;
+	const char *api_sock = "/run/firecracker.socket", *config = NULL, *level = NULL;
+	const char *log_path = NULL, *metrics_path = NULL;
+	bool no_api = false;
+	unsigned long long max_body = FC_MAX_BODY;
+	char err[FC_ERR_LEN + 256];
+	int c;
+
+	memset(p, 0, sizeof(*p));
+	p->metrics_fd = -1;
+	p->log_fd = -1;
+	fc_vmm_init(&p->fc);
+	p->fc.ops = &fc_prog_ops;
+	p->fc.opaque = p;
+	vm_config_defaults(&p->base);
+	p->base.debug_exit = false;  /* Firecracker's machine has no isa-debug-exit */
+
+	optind = 1;
+	opterr = 0;
+	int idx = 0;
+	while ((c = getopt_long(argc, argv, ":h", fc_options, &idx)) != -1) {
+		switch (c) {
+		case OPT_API_SOCK: api_sock = optarg; break;
+		case OPT_CONFIG: config = optarg; break;
+		case OPT_NO_API: no_api = true; break;
+		case OPT_ID:
+			if (fc_json_id(optarg, "", "id", err, sizeof(err)) < 0) {
+				fprintf(stderr, "ringvm: error: --id %s: expected 1 to 64 of [A-Za-z0-9_-]\n", optarg);
+				return RINGVM_EXIT_USAGE;
+			}
+			strcpy(p->fc.id, optarg);
+			break;
+		case OPT_LEVEL: {
+			enum log_level l;
+			if (level_of(optarg, &l) < 0) {
+				fprintf(stderr, "ringvm: error: --level %s: expected Error, Warning, Info, Debug, Trace or Off\n", optarg);
+				return RINGVM_EXIT_USAGE;
+			}
+			level = optarg;
+			break;
+		}
+		case OPT_LOG_PATH: log_path = optarg; break;
+		case OPT_METRICS_PATH: metrics_path = optarg; break;
+		case OPT_BOOT_TIMER:
+			fprintf(stderr, "ringvm: error: --boot-timer: the boot-timer device is not supported by ringvm\n");
+			return RINGVM_EXIT_USAGE;
+		case OPT_NO_SECCOMP: p->base.no_seccomp = true; break;
+		case OPT_VERSION:
+			printf("ringvm %s (Firecracker-compatible command line and API)\n", RINGVM_VERSION);
+			return 0;
+		case OPT_SHOW_LEVEL: case OPT_SHOW_ORIGIN: case OPT_JAILER_TIME: break;
+		case OPT_MAX_PAYLOAD: {
+			char *end;
+			errno = 0;
+			max_body = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || max_body < 1 || max_body > 16 * 1024 * 1024) {
+				fprintf(stderr, "ringvm: error: --http-api-max-payload-size %s: expected bytes from 1 to 16777216\n", optarg);
+				return RINGVM_EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_HELP: case 'h':
+			fputs(fc_usage, stdout);
+			return 0;
+		case OPT_UNSUPPORTED:
+			fprintf(stderr, "ringvm: error: --%s: not supported by ringvm\n", fc_options[idx].name);
+			return RINGVM_EXIT_USAGE;
+		case ':':
+			fprintf(stderr, "ringvm: error: %s: needs a value\n", argv[optind - 1]);
+			return RINGVM_EXIT_USAGE;
+		default:
+			fprintf(stderr, "ringvm: error: %s: unknown option (firecracker --help lists them)\n",
+				argv[optind - 1]);
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringvm: error: %s: unexpected argument\n", argv[optind]);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (no_api && !config) {
+		fprintf(stderr, "ringvm: error: --no-api needs --config-file (nothing could start the microVM)\n");
+		return RINGVM_EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (level) {
+		snprintf(p->fc.log_level, sizeof(p->fc.log_level), "%s", level);
+		p->fc.logger_set = true;
+	}
+	if (log_path) {
+		snprintf(p->fc.log_path, sizeof(p->fc.log_path), "%s", log_path);
+		p->fc.logger_set = true;
+	}
+	if (p->fc.logger_set && op_logger(&p->fc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringvm: error: --log-path %s\n", err);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (metrics_path) {
+		snprintf(p->fc.metrics_path, sizeof(p->fc.metrics_path), "%s", metrics_path);
+		if (op_metrics(&p->fc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ringvm: error: --metrics-path %s\n", err);
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+	if (config && fc_config_load(&p->fc, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringvm: error: %s\n", err);
+		return RINGVM_EXIT_USAGE;
+	}
+
+	/* Signals go to signalfds (here and in vm_run), in every thread. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (!no_api) {
+		p->api = api_server_start(api_sock, (size_t)max_body, err, sizeof(err));
+		if (!p->api) {
+			fprintf(stderr, "ringvm: error: %s\n", err);
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+	int status;
+	p->serving = true;
+	apply_logger(p);
+	if (config) {
+		/* Firecracker starts a configured microVM at once. */
+		if (op_start(&p->fc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ringvm: error: --config-file %s: %s\n", config, err);
+			status = RINGVM_EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		status = wait_for_start(p);
+		if (status >= 0)
+			goto out;
+	}
+	status = run_vm(p);
+out:
+	if (p->vm_created && p->api)
+		evloop_del_fd(&p->vm.loop, api_server_fd(p->api));
+	api_server_stop(p->api);
+	if (p->vm_created)
+		vm_destroy(&p->vm);
+	if (p->metrics_fd >= 0)
+		close(p->metrics_fd);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	return status;
+}

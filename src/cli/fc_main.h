@@ -1,0 +1,14 @@
+/* Firecracker's command line (src/cli/fc_main.c, docs/api.md). */
+#ifndef RINGVM_CLI_FC_MAIN_H
+#define RINGVM_CLI_FC_MAIN_H
+
+#include <stdbool.h>
+
+/* arg is one of Firecracker's top-level flags (other than --help and
+ * --version, which stay ringvm's own when given as argv[1]). */
+bool fc_is_flag(const char *arg);
+/* Run as `firecracker` (argv[0] is the program). */
+int fc_main(int argc, char **argv);
+extern const char fc_usage[];
+
+#endif
