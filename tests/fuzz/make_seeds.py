@@ -191,6 +191,8 @@ def cli_seeds():
         ["--kernel=/proc/self/exe", "--serial=unix:/tmp/s", "--hugepages", "--stats", "-v",
          "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/proc/self/exe"],
         ["--memory", "1048576K", "--cpus", "65", "--debug-exit", "0xffff,2"],
+        ["--kernel", "/proc/self/exe", "--drive", "path=/proc/self/exe,ro=on,id=root,serial=S1",
+         "--drive", "file=/proc/self/exe,readonly=on", "--rng"],
         ["--help"],
     ]
     return [b"\n".join(a.encode() for a in argv) for argv in args]
