@@ -32,6 +32,8 @@ SKIP = 77
 #   serial   regexes that must match the serial output
 #   absent   regexes that must NOT match stderr
 #   images   restrict to images whose name contains one of these
+#   max_count  {regex: N}: at most N lines of ringvm's output match regex
+#              (rate-limited messages)
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
@@ -182,6 +184,11 @@ def run(args):
     for rx in case.get('absent', []):
         if re.search(rx, out):
             errors.append('ringvm output unexpectedly has /%s/' % rx)
+    for rx, most in case.get('max_count', {}).items():
+        n = sum(1 for line in out.splitlines() if re.search(rx, line))
+        print('%d lines match /%s/ (at most %d)' % (n, rx, most))
+        if n > most:
+            errors.append('%d lines match /%s/, at most %d expected' % (n, rx, most))
     if 'max_rss_mb' in case and not timed_out:
         # ringvm is the only child this runner waited for: its peak RSS.
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
