@@ -407,4 +407,79 @@ static void test_oob_pagetable(void)
 	GUEST_DONE();
 }
 GUEST_TEST("oob-pagetable", test_oob_pagetable);
+
+static volatile uintptr_t hmem_pf_ip;
+
+/* #PF while delivering the #UD of a ud2 (0f 0b): record, skip the ud2. */
+static void hmem_pf_skip_ud2(struct isr_frame *f)
+{
+	uintptr_t cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	hmem_exc_vector = f->vector;
+	hmem_exc_error = f->error;
+	hmem_pf_cr2 = cr2;
+	hmem_pf_ip = f->ip;
+	f->ip += 2;
+}
+
+/* oob-tss: (64-bit) a TSS whose base is beyond the end of RAM, and the
+ * #UD gate switched to interrupt stack 1.  The IST pointer reads as
+ * all-ones, so the CPU pushes the #UD frame at the top of the address
+ * space, which the guest's page tables do not map: a #PF during delivery,
+ * which (#UD being benign) is delivered itself, on the old stack (SDM Vol.
+ * 3A 6.14.5 and table 6-5).  The guest's #PF handler sees CR2 near
+ * 2^64 and the ud2's address, and skips the ud2. */
+static void test_oob_tss(void)
+{
+	struct hmem_dtr old, gdt, idt;
+	cli();
+	hmem_check_ram_end();
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(old), "=m"(idt));
+	/* A copy of the guest's GDT at 8 MiB with a 64-bit TSS descriptor at
+	 * 0x28 (available TSS, type 9, P, limit 0x67, base RAM_END). */
+	uintptr_t g = 0x800000;
+	for (unsigned i = 0; i < 0x28; i++)
+		mmio_write8(g + i, mmio_read8(old.base + i));
+	uint64_t base = RAM_END;
+	uint64_t lo = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	mmio_write64(g + 0x28, lo);
+	mmio_write64(g + 0x30, base >> 32);
+	gdt.base = g;
+	gdt.limit = 0x37;
+	__asm__ volatile("lgdt %0; movw $0x28, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+	GUEST_ASSERT_EQ(mmio_read8(g + 0x2d), 0x8b);             /* now busy */
+
+	volatile uint8_t *ud_gate = (volatile uint8_t *)(idt.base + 6 * 16);
+	ud_gate[4] = 1;                                          /* IST 1 */
+	exc_set_handler(14, hmem_pf_skip_ud2);
+	hmem_exc_vector = ~0u;
+	uintptr_t ud_ip;
+	__asm__ volatile("lea 1f(%%rip), %0\n"
+			 "1: ud2\n"
+			 : "=r"(ud_ip) : : "memory");
+	ud_gate[4] = 0;
+	exc_set_handler(14, NULL);
+	__asm__ volatile("lgdt %0" : : "m"(old) : "memory");
+	GUEST_ASSERT_EQ(hmem_exc_vector, 14);
+	GUEST_ASSERT_EQ(hmem_pf_ip, ud_ip);
+	GUEST_ASSERT(hmem_exc_error & 2);                        /* a write */
+	GUEST_ASSERT(hmem_pf_cr2 >= 0xffffffffffffff00ull);
+	GUEST_SYNC("IST stack from a TSS beyond RAM: #PF at", hmem_pf_cr2);
+	GUEST_DONE();
+}
+GUEST_TEST("oob-tss", test_oob_tss);
+
+/* oob-cr3: (64-bit) CR3 beyond the end of RAM.  The next fetch cannot be
+ * translated, nor the delivery of its #PF (the IDT is reached through the
+ * same tables), nor the #DF: the CPU shuts down, and ringvm stops the VM
+ * with status 4. */
+static void test_oob_cr3(void)
+{
+	cli();
+	hmem_check_ram_end();
+	GUEST_SYNC("CR3 beyond the end of RAM", RAM_END + 0x1000);
+	__asm__ volatile("mov %0, %%cr3; nop" : : "r"((uintptr_t)RAM_END + 0x1000) : "memory");
+	GUEST_FAIL("survived a CR3 beyond RAM");
+}
+GUEST_TEST("oob-cr3", test_oob_cr3);
 #endif

@@ -68,6 +68,12 @@ CASES.update({
                     stderr=[r'testdev: sync IDT beyond the end of RAM 0x2000000\b',
                             r'(?i)triple fault'],
                     absent=[r'test guest done', r'survived']),
+    'oob-tss': _done(r'IST stack from a TSS beyond RAM: #PF at 0xffffffffffffff[0-9a-f]{2}\b',
+                     images=['64']),
+    'oob-cr3': dict(status=4, max_rss_mb=BUDGET_1, images=['64'],
+                    stderr=[r'testdev: sync CR3 beyond the end of RAM 0x2001000\b',
+                            r'(?i)triple fault'],
+                    absent=[r'test guest done', r'survived']),
     'oob-pagetable': _done(r'page tables beyond RAM: #PF; pages beyond RAM: all-ones 0x0\b',
                            images=['64']),
     # guests/tests_hostile_irq.c
