@@ -346,7 +346,8 @@ static void hmem_flush_tlb(void)
  * guest's map (guests/lib/head64.S) covers 0..4 GiB through PDPT entries
  * 0-3; entry 4 (4 GiB .. 5 GiB) is free for the test.  A paging-structure
  * entry that is not in RAM cannot be read: the soft engine raises #PF
- * (not present) for the address, as for a missing entry.  A page beyond
+ * (not present) for the address, as for a missing entry (KVM does
+ * too).  A page beyond
  * RAM maps like the MMIO hole (all-ones); an access straddling the last
  * RAM page and it keeps its bytes in RAM. */
 static void test_oob_pagetable(void)
@@ -468,6 +469,70 @@ static void test_oob_tss(void)
 	GUEST_DONE();
 }
 GUEST_TEST("oob-tss", test_oob_tss);
+
+static volatile uintptr_t hmem_ud_rax;
+
+/* #UD in code called with "call *%reg": record where and %rax, and return
+ * to the caller (pop the return address off the interrupted stack, which
+ * the 64-bit frame holds after RFLAGS: RSP, then SS). */
+static void hmem_ud_return(struct isr_frame *f)
+{
+	uintptr_t *rsp = &(&f->flags)[1];
+	hmem_exc_vector = f->vector;
+	hmem_pf_ip = f->ip;
+	hmem_ud_rax = f->rax;
+	f->ip = *(uintptr_t *)*rsp;
+	*rsp += 8;
+}
+
+static uint32_t hmem_call(uintptr_t a)
+{
+	uint32_t r;
+	hmem_exc_vector = ~0u;
+	__asm__ volatile("call *%1" : "=a"(r) : "r"(a) : "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+			 "r10", "r11", "memory");
+	return r;
+}
+
+/* exec-oob: (64-bit) code in a device window, in the hole and across the
+ * end of RAM.  Fetches from a device go through the bus like any access,
+ * every time (there is nothing to cache: the same address may hold new
+ * bytes, SDM Vol. 3A 11.3, UC memory): code in testdev's scratch
+ * registers runs, and runs its new bytes after a rewrite.  Where nothing
+ * answers, the bytes are 0xff, and ff ff is an undefined opcode (#UD at
+ * that address).  An instruction whose immediate runs past the end of RAM
+ * loads 0xff for those bytes. */
+static void test_exec_oob(void)
+{
+	cli();
+	hmem_check_ram_end();
+	exc_set_handler(6, hmem_ud_return);
+	/* mov $imm32, %eax; ret in testdev's scratch registers 1 and 2 */
+	for (uint32_t k = 1; k <= 64; k++) {
+		uintptr_t at = TESTDEV_MEM + 8 + (k & 1) * 8;
+		mmio_write64(at, 0xc300000000b8ull | (uint64_t)k << 8);
+		GUEST_ASSERT_EQ(hmem_call(at), k);
+		GUEST_ASSERT_EQ(hmem_exc_vector, ~0u);
+	}
+	GUEST_SYNC("code in a device window runs its new bytes", 64);
+
+	/* The unclaimed hole: #UD right at the call target. */
+	(void)hmem_call(HOLE_FREE + 0x123);
+	GUEST_ASSERT_EQ(hmem_exc_vector, 6);
+	GUEST_ASSERT_EQ(hmem_pf_ip, HOLE_FREE + 0x123);
+
+	/* b8 11 | ff ff ff (beyond RAM): %eax = 0xffffff11, then ff ff: #UD. */
+	mmio_write8(RAM_END - 2, 0xb8);
+	mmio_write8(RAM_END - 1, 0x11);
+	(void)hmem_call(RAM_END - 2);
+	GUEST_ASSERT_EQ(hmem_exc_vector, 6);
+	GUEST_ASSERT_EQ(hmem_pf_ip, RAM_END + 3);
+	GUEST_ASSERT_EQ((uint32_t)hmem_ud_rax, 0xffffff11u);
+	exc_set_handler(6, NULL);
+	GUEST_SYNC("an instruction across the end of RAM loads", (uint32_t)hmem_ud_rax);
+	GUEST_DONE();
+}
+GUEST_TEST("exec-oob", test_exec_oob);
 
 /* oob-cr3: (64-bit) CR3 beyond the end of RAM.  The next fetch cannot be
  * translated, nor the delivery of its #PF (the IDT is reached through the
