@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -37,6 +38,10 @@ SKIP = 77
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
+#   max_own_mb  ringvm's own memory (resident, guest RAM excluded: RssAnon +
+#               RssFile of /proc/PID/status, guest RAM being a memfd, i.e.
+#               RssShmem), sampled every 10 ms, must stay at or below this
+#               (MiB; not checked under ASan)
 DONE = r'test guest done'
 CASES = {
     'uart': dict(status=0,
@@ -123,6 +128,27 @@ def sanitized(path):
         return False
 
 
+def own_memory_sampler(pid, peak):
+    """Sample ringvm's own resident memory (not guest RAM) until it exits;
+    peak[0] gets the largest RssAnon + RssFile seen, in KiB."""
+    path = '/proc/%d/status' % pid
+    while True:
+        try:
+            with open(path) as f:
+                st = f.read()
+        except OSError:
+            return
+        kb = {}
+        for line in st.splitlines():
+            k, _, v = line.partition(':')
+            if k in ('RssAnon', 'RssFile'):
+                kb[k] = int(v.split()[0])
+        if 'State' in st and re.search(r'^State:\s+Z', st, re.M):
+            return
+        peak[0] = max(peak[0], sum(kb.values()))
+        time.sleep(0.01)
+
+
 def run(args):
     case = CASES[args.case]
     test = case.get('test', args.case)
@@ -146,6 +172,9 @@ def run(args):
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
+    own_peak = [0]
+    sampler = threading.Thread(target=own_memory_sampler, args=(p.pid, own_peak), daemon=True)
+    sampler.start()
     timed_out = False
     try:
         out, _ = p.communicate(timeout=args.timeout)
@@ -200,6 +229,21 @@ def run(args):
             if rss_mb > case['max_rss_mb']:
                 errors.append('peak RSS %.1f MiB over the budget of %d MiB'
                               % (rss_mb, case['max_rss_mb']))
+    sampler.join(timeout=1)
+    if 'max_own_mb' in case and not timed_out:
+        own_mb = own_peak[0] / 1024.0
+        if sanitized(args.ringvm):
+            print('own memory %.1f MiB (budget %d MiB not checked: sanitizer build)'
+                  % (own_mb, case['max_own_mb']))
+        else:
+            print('own memory (resident, guest RAM excluded) %.1f MiB (budget %d MiB)'
+                  % (own_mb, case['max_own_mb']))
+            if own_peak[0] == 0:
+                # Ended before the first sample: max_rss_mb still bounds it.
+                print('own memory not sampled (ringvm ran %.2f s)' % elapsed)
+            elif own_mb > case['max_own_mb']:
+                errors.append('own memory %.1f MiB over the budget of %d MiB'
+                              % (own_mb, case['max_own_mb']))
     # Every case must show that the guest ran the requested test.
     for rx in [r'ringvm test guest \(', r'test: ' + re.escape(test) + r'\r?\n'] + \
             case.get('serial', []):
