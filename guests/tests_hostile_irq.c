@@ -107,7 +107,7 @@ GUEST_TEST("storm-lapic-timer", test_storm_lapic_timer);
 
 /* ---- Self-IPI loop ----------------------------------------------------- */
 #define V_SELF_IPI 0x2d
-#define SELF_IPIS 5000u
+#define SELF_IPIS 1000u
 static void hirq_self_ipi(unsigned irq)
 {
 	(void)irq;
@@ -142,7 +142,7 @@ GUEST_TEST("storm-self-ipi", test_storm_self_ipi);
 /* ---- IOAPIC redirection storm ------------------------------------------ */
 #define V_IOAPIC_A 0x2b
 #define V_IOAPIC_B 0x2c
-#define IOAPIC_STORM 3000u
+#define IOAPIC_STORM 1000u
 static void hirq_ioapic(unsigned irq)
 {
 	uint32_t n = ++hirq_ticks;
