@@ -43,7 +43,13 @@ struct fuzz_dev {
 	struct gmem mem;       /* guest RAM for the kvmclock structures */
 	struct kvmclock_vcpu kc[FUZZ_DEV_CPUS];
 	uint64_t now;          /* the fake clock, ns */
+	int64_t rtc_armed;     /* what the RTC last asked its back end for */
 };
+
+static void fuzz_dev_rtc_arm(void *opaque, int64_t when_ns)
+{
+	((struct fuzz_dev *)opaque)->rtc_armed = when_ns;
+}
 
 static struct kvmclock_now fuzz_dev_kvmclock_now(const struct fuzz_dev *d)
 {
@@ -98,6 +104,8 @@ static void fuzz_dev_wake(void *opaque, unsigned cpu)
 static const uint16_t fuzz_dev_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43,
 					   0x61, 0x4d0, 0x4d1 };
 
+/* What the engine and the no-progress detection ask between slices, and
+ * the device lines the back ends read. */
 static void fuzz_dev_check(struct fuzz_dev *d)
 {
 	for (unsigned c = 0; c < FUZZ_DEV_CPUS; c++) {
@@ -106,7 +114,16 @@ static void fuzz_dev_check(struct fuzz_dev *d)
 			abort();
 		(void)soft_irqchip_next_deadline_ns(d->chip, c);
 		(void)soft_irqchip_attention(d->chip, c);
+		(void)soft_irqchip_waiting_for_sipi(d->chip, c);
+		(void)soft_irqchip_nmi_source_armed(d->chip, c);
+		(void)soft_irqchip_lapic_mmio_base(d->chip, c);
 	}
+	(void)soft_irqchip_tsc_to_ns(d->chip, soft_irqchip_guest_tsc(d->chip, d->now));
+	if (rtc_next_event_ns(d->rtc) < -1 || d->rtc_armed < -1)
+		abort();
+	(void)rtc_irq_level(d->rtc);
+	(void)uart8250_irq_level(d->uart);
+	(void)acpi_pm_sci_level(d->pm);
 }
 
 static void fuzz_dev_one(struct fuzz_dev *d, const uint8_t *r)
@@ -221,7 +238,10 @@ static void fuzz_dev_one(struct fuzz_dev *d, const uint8_t *r)
 	default:
 		switch (off & 7) {
 		case 0: {
-			int v = soft_irqchip_take(d->chip, cpu, write);
+			/* take, or (off bit 3) pending then the INTA cycle */
+			int v = (off & 8) ? soft_irqchip_ack(d->chip, cpu,
+							     soft_irqchip_pending(d->chip, cpu, write))
+					  : soft_irqchip_take(d->chip, cpu, write);
 			if (v < -1 || v > 255)
 				abort();
 			break;
@@ -272,6 +292,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d->pm = acpi_pm_new(NULL, router, &pc);
 	if (!d->uart || !d->kbd || !d->rtc || !d->pm)
 		abort();
+	d->rtc_armed = -1;
+	rtc_set_timer(d->rtc, fuzz_dev_rtc_arm, d);
 
 	size_t n = size / FUZZ_DEV_REC;
 	if (n > FUZZ_DEV_MAX_RECS)

@@ -164,7 +164,9 @@ def device_seeds():
         dev(7, 0x320, 2, True, 0x2002D) + dev(7, 0x380, 2, True, 1) + \
         dev(7, 0x300, 2, True, 0x4002D) + dev(10, 0, 0, False, 0xFFFFFFFF) + \
         dev(11, 0, 0, True, 0) + dev(7, 0xB0, 2, True, 0) + dev(10, 0, 0, False, 0xFFFFFFFF) + \
-        dev(11, 0, 0, True, 0) + dev(7, 0x300, 2, True, 0x4002D)
+        dev(11, 0, 0, True, 0) + dev(7, 0x300, 2, True, 0x4002D) + dev(11, 8, 0, True, 0) + \
+        dev(3, 0, 0, True, 0x0A) + dev(3, 1, 0, True, 0x23) + dev(3, 0, 0, True, 0x0B) + \
+        dev(3, 1, 0, True, 0x42) + dev(10, 0, 0, False, 0xFFFFFFFF) + dev(11, 8, 0, False, 0)
     return [pic + pit + tick * 4, uart, kbd, rtc, pm, ioapic, lapic,
             pic + ioapic + uart + lapic + rtc, kvmclock, storm]
 
