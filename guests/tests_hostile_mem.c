@@ -235,6 +235,64 @@ static void test_oob_stack(void)
 }
 GUEST_TEST("oob-stack", test_oob_stack);
 
+/* oob-atomic: locked read-modify-writes on a device window, on the hole and
+ * straddling the end of RAM (SDM Vol. 3A 8.1.2: a locked operation on
+ * memory that is not cacheable, or split across pages, locks the bus; it
+ * is still one read and one write).  XCHG and CMPXCHG on testdev's
+ * scratch registers, XADD and INC across the end of RAM, CMPXCHG on the
+ * unclaimed hole (it reads all-ones; the write goes nowhere), REP STOSD
+ * and MOVSD over the whole LAPIC page (the ICR gets 0: a fixed IPI with
+ * the illegal vector 0, which the LAPIC refuses, SDM 10.5.3). */
+static void test_oob_atomic(void)
+{
+	cli();
+	hmem_check_ram_end();
+	uintptr_t t = TESTDEV_MEM + 0x8;
+	mmio_write32(t, 0x11111111);
+	uint32_t v = 0x22222222;
+	__asm__ volatile("xchgl %0, (%1)" : "+r"(v) : "r"(t) : "memory");
+	GUEST_ASSERT_EQ(v, 0x11111111);
+	GUEST_ASSERT_EQ(mmio_read32(t), 0x22222222);
+	uint32_t expect = 0x22222222, got;
+	__asm__ volatile("lock cmpxchgl %2, (%3)" : "=a"(got) : "a"(expect), "r"(0x33333333u),
+			 "r"(t) : "memory", "cc");
+	GUEST_ASSERT_EQ(got, 0x22222222);
+	GUEST_ASSERT_EQ(mmio_read32(t), 0x33333333);
+
+	/* XADD of 4 bytes at RAM_END - 2: 2 bytes of RAM, 2 of nothing. */
+	mmio_write16(RAM_END - 2, 0x1234);
+	v = 0x00010001;
+	__asm__ volatile("lock xaddl %0, (%1)" : "+r"(v) : "r"(RAM_END - 2) : "memory", "cc");
+	GUEST_ASSERT_EQ(v, 0xffff1234u);
+	GUEST_ASSERT_EQ(mmio_read16(RAM_END - 2), 0x1235);
+	__asm__ volatile("lock incl (%0)" : : "r"(RAM_END - 2) : "memory", "cc");
+	GUEST_ASSERT_EQ(mmio_read16(RAM_END - 2), 0x1236);
+
+	/* CMPXCHG on the hole: all-ones compares equal, ZF=1, nothing kept. */
+	uint8_t zf;
+	__asm__ volatile("lock cmpxchgl %3, (%4); sete %1"
+			 : "=a"(got), "=q"(zf) : "a"(0xffffffffu), "r"(0u), "r"(HOLE_FREE)
+			 : "memory", "cc");
+	GUEST_ASSERT_EQ(zf, 1);
+	GUEST_ASSERT_EQ(mmio_read32(HOLE_FREE), 0xffffffffu);
+	__asm__ volatile("lock incl (%0)" : : "r"(HOLE_FREE + 2) : "memory", "cc");
+	GUEST_SYNC("locked operations on devices, the hole and the end of RAM", 0);
+
+	/* The LAPIC page read and written whole by string instructions. */
+	uintptr_t si = 0xFEE00000u, di = (uintptr_t)SCRATCH, cx = 1024;
+	__asm__ volatile("cld; rep movsl" : "+S"(si), "+D"(di), "+c"(cx) : : "memory");
+	GUEST_ASSERT_EQ(*(volatile uint32_t *)(SCRATCH + 0x30) & 0xff, 0x14);   /* version */
+	di = 0xFEE00000u;
+	cx = 1024;
+	__asm__ volatile("cld; rep stosl" : "+D"(di), "+c"(cx) : "a"(0) : "memory");
+	GUEST_ASSERT_EQ(cx, 0);
+	GUEST_ASSERT_EQ(mmio_read32(0xFEE00030u) & 0xff, 0x14);
+	mmio_write32(0xFEE000F0u, 0x1ff);                   /* enable it again */
+	GUEST_SYNC("LAPIC page by REP MOVSD/STOSD", 1024);
+	GUEST_DONE();
+}
+GUEST_TEST("oob-atomic", test_oob_atomic);
+
 /* ---- Descriptor tables beyond RAM --------------------------------------- */
 struct hmem_dtr {
 	uint16_t limit;
@@ -349,7 +407,8 @@ static void hmem_flush_tlb(void)
  * (not present) for the address, as for a missing entry (KVM does
  * too).  A page beyond
  * RAM maps like the MMIO hole (all-ones); an access straddling the last
- * RAM page and it keeps its bytes in RAM. */
+ * RAM page and it keeps its bytes in RAM; one straddling RAM and the
+ * LAPIC page reads each half from its own side. */
 static void test_oob_pagetable(void)
 {
 	cli();
@@ -385,6 +444,8 @@ static void test_oob_pagetable(void)
 	pt[0] = (RAM_END - 0x1000) | 3;             /* the last page of RAM */
 	pt[1] = RAM_END | 3;                        /* beyond */
 	pt[2] = (0x3ffffffull << 12) | 3;           /* top of the 40-bit space */
+	pt[3] = (RAM_END - 0x1000) | 3;             /* the last page of RAM again, */
+	pt[4] = 0xFEE00000u | 0x13;                 /* then the LAPIC (PCD) */
 	pdpt[4] = 0x800000 | 3;
 	hmem_flush_tlb();
 	mmio_write32(RAM_END - 4, 0x44332211);
@@ -400,6 +461,10 @@ static void test_oob_pagetable(void)
 	*(volatile uint32_t *)(la + 0x200000) = 0xa5a5a5a5u;
 	GUEST_ASSERT_EQ(mmio_read32(RAM_END - 4), 0xa5a52211u);
 	GUEST_ASSERT(pt[0] & 0x40);                 /* dirty bit written into RAM */
+	/* 8 bytes straddling RAM and the LAPIC's ID register. */
+	uint64_t both = *(volatile uint64_t *)(la + 0x4000 - 4);
+	GUEST_ASSERT_EQ((uint32_t)both, mmio_read32(RAM_END - 4));
+	GUEST_ASSERT_EQ((uint32_t)(both >> 32), mmio_read32(0xFEE00020u));
 	GUEST_SYNC("page tables beyond RAM: #PF; pages beyond RAM: all-ones", 0);
 
 	pdpt[4] = 0;

@@ -65,6 +65,8 @@ CASES.update({
                         r'rep string in the MMIO hole 0x1000\b',
                         r'rep stosb wrapping at 4 GiB 0x10\b'),
     'oob-stack': _done(r'stack beyond RAM: pops read all-ones 0xf+\b'),
+    'oob-atomic': _done(r'locked operations on devices, the hole and the end of RAM 0x0\b',
+                        r'LAPIC page by REP MOVSD/STOSD 0x400\b'),
     'oob-gdt': _done(r'descriptor beyond RAM: #GP for SS 0x30\b'),
     # The IDT beyond RAM: no exception can be delivered, the CPU shuts down.
     'oob-idt': dict(status=4, max_rss_mb=BUDGET_1, max_own_mb=OWN_1,
