@@ -100,6 +100,12 @@ CASES.update({
     'smc-straddle': _done(r'straddling instruction rewritten 0x7d0\b'),
     'smc-smp': _done(r'rewrites seen by the other vCPU 0x1f4\b', r"the AP's loop ran 0x1\b",
                      args=['--cpus', '2'], max_rss_mb=BUDGET_2, max_own_mb=OWN_2),
+    # 12 resets while the AP runs (i8042, 0xcf9, triple fault in turn).
+    'reset-smp': _done(r'reset count 0x0\b', r'reset count 0xb\b', r'reset count 0xc\b',
+                       args=['--cpus', '2', '--on-reset', 'restart',
+                             '--on-triple-fault', 'reset'],
+                       max_rss_mb=BUDGET_2, max_own_mb=OWN_2,
+                       max_count={r'machine reset requested|triple fault: resetting': 20}),
     'sipi-abuse': _done(r'400 SIPIs to a running AP ignored 0x1\b',
                         r'started at vectors 0, 0xa0, 0xff 0x5\b',
                         r'self INIT/SIPI/NMI ignored 0x0\b',
