@@ -34,8 +34,8 @@ static void lapic_enable(void)
 }
 
 /* The guest's main loop: a fixed amount of work while interrupts storm.
- * It must finish (interrupts may slow it, never starve it: the soft engine
- * runs at least one instruction between two deliveries, SDM Vol. 3A 6.9). */
+ * It must finish: interrupts may slow it, never starve it (the soft engine
+ * takes external interrupts between slices of instructions). */
 static uint32_t hirq_work(uint32_t iters)
 {
 	volatile uint32_t x = 0;
