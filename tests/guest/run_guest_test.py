@@ -33,8 +33,6 @@ SKIP = 77
 #   serial   regexes that must match the serial output
 #   absent   regexes that must NOT match stderr
 #   images   restrict to images whose name contains one of these
-#   max_count  {regex: N}: at most N lines of ringvm's output match regex
-#              (rate-limited messages)
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
@@ -42,6 +40,8 @@ SKIP = 77
 #               RssFile of /proc/PID/status, guest RAM being a memfd, i.e.
 #               RssShmem), sampled every 10 ms, must stay at or below this
 #               (MiB; not checked under ASan)
+#   max_count  {regex: N}: at most N lines of ringvm's output match regex
+#              (rate-limited messages)
 DONE = r'test guest done'
 CASES = {
     'uart': dict(status=0,
@@ -172,10 +172,10 @@ def run(args):
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = False
     own_peak = [0]
     sampler = threading.Thread(target=own_memory_sampler, args=(p.pid, own_peak), daemon=True)
     sampler.start()
-    timed_out = False
     try:
         out, _ = p.communicate(timeout=args.timeout)
     except subprocess.TimeoutExpired:
