@@ -2,8 +2,8 @@
 # Long fuzzing runs (hours) of one libFuzzer target, then the inputs that
 # found new coverage are merged into the corpus in the tree.  docs/fuzzing.md.
 #   scripts/fuzz-long.sh TARGET HOURS [JOBS] [BUILD_DIR]
-# TARGET: fuzz_decode, fuzz_soft_step, fuzz_devices, fuzz_cli, fuzz_bzimage,
-# fuzz_pvh, fuzz_multiboot.  JOBS parallel fuzzing processes (default 1;
+# TARGET: any target in tests/fuzz/run-fuzzers.sh's list (fuzz_decode,
+# fuzz_soft_step, fuzz_devices, ...).  JOBS parallel fuzzing processes (default 1;
 # one per core you can spare).  The working corpus is BUILD_DIR/long-TARGET
 # (kept between runs); findings go to BUILD_DIR/findings-TARGET/.  At the
 # end, `-merge=1 -use_counters=0` adds to tests/fuzz/corpus/SEEDS only the inputs (up to
@@ -14,11 +14,12 @@ cd "$(dirname "$0")/.."
 usage() { echo "usage: scripts/fuzz-long.sh TARGET HOURS [JOBS] [BUILD_DIR]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 target=$1 hours=$2 jobs=${3:-1} build=${4:-build-fuzz}
-case "$target" in
-	fuzz_bzimage|fuzz_pvh|fuzz_multiboot) seeds=${target#fuzz_}; dict=tests/fuzz/boot.dict ;;
-	fuzz_decode|fuzz_soft_step|fuzz_devices|fuzz_cli) seeds=${target#fuzz_}; dict= ;;
-	*) echo "fuzz-long: TARGET: no such target: $target" >&2; exit 2 ;;
-esac
+# The targets, their seed directories and dictionaries: run-fuzzers.sh's
+# list (name:seeds:seconds:dict), so a new target needs no edit here.
+entry=$(sed -n '/^all=(/,/^)/p' tests/fuzz/run-fuzzers.sh | tr -d '\t' | grep "^$target:" || true)
+[ -n "$entry" ] || { echo "fuzz-long: TARGET: no such target: $target" \
+	"(tests/fuzz/run-fuzzers.sh lists them)" >&2; exit 2; }
+IFS=: read -r _ seeds _ dict <<<"$entry"
 [[ "$hours" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "fuzz-long: HOURS: not a number: $hours" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz-long: JOBS: not a positive integer: $jobs" >&2; exit 2; }
 secs=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
@@ -27,6 +28,8 @@ secs=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
 [ -f "$build/build.ninja" ] || CC=clang meson setup "$build" -Dfuzz=true \
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C "$build" "tests/fuzz/$target" >/dev/null
+mkdir -p "tests/fuzz/corpus/$seeds"
+[ -n "$(ls -A "tests/fuzz/corpus/$seeds")" ] || python3 tests/fuzz/make_seeds.py tests/fuzz/corpus >/dev/null
 bin="$build/tests/fuzz/$target"
 work="$build/long-$target"
 findings="$build/findings-$target"

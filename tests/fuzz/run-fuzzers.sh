@@ -43,6 +43,13 @@ rm -rf "$build/seeds"
 python3 tests/fuzz/make_seeds.py "$build/seeds" >/dev/null
 for d in "$build"/seeds/*/; do
 	k=$(basename "$d")
+	if [ ! -d "tests/fuzz/corpus/$k" ]; then
+		# A target whose seeds are not committed yet: fuzz from the
+		# generated ones, and say how to commit them.
+		echo "fuzz: warning: no tests/fuzz/corpus/$k: using the generated seeds" \
+		     "(run: python3 tests/fuzz/make_seeds.py tests/fuzz/corpus; commit it)"
+		continue
+	fi
 	for f in "$d"seed-*; do
 		cmp -s "$f" "tests/fuzz/corpus/$k/$(basename "$f")" || {
 			echo "fuzz: tests/fuzz/corpus/$k/$(basename "$f") is not what make_seeds.py writes" \
@@ -55,10 +62,12 @@ for t in "${targets[@]}"; do
 	IFS=: read -r name seeds tsecs dict <<<"$t"
 	[ "$secs" = "-" ] || tsecs=$secs
 	corpus="$build/corpus-$seeds"
+	seedsdir="tests/fuzz/corpus/$seeds"
+	[ -d "$seedsdir" ] || seedsdir="$build/seeds/$seeds"
 	mkdir -p "$corpus"
 	echo "fuzz: $name for ${tsecs}s"
 	"$build/tests/fuzz/$name" -max_total_time="$tsecs" -close_fd_mask=2 \
-		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "tests/fuzz/corpus/$seeds" 2>&1 |
+		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "$seedsdir" 2>&1 |
 		grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
 	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $name FAILED"; exit 1; }
 done
