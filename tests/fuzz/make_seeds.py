@@ -8,7 +8,12 @@ note, multiboot ELF and a.out-kludge images) so the fuzzer starts past the
 magic numbers.  decode/soft_step seeds are short instruction sequences
 (hex below, hand-assembled), devices seeds are driver-like access records
 (fuzz_devices.c's 7-byte format), cli seeds are argv lists.  Regression
-inputs for fixed findings go in the same lists, with a comment."""
+inputs for fixed findings go in the same lists, with a comment.
+
+The output of `make_seeds.py tests/fuzz/corpus` is committed (the corpus
+in the tree, docs/fuzzing.md); tests/fuzz/run-fuzzers.sh checks that it is
+in step with this script.  Inputs merged from long runs sit beside the
+seed-* files under their libFuzzer names."""
 import os
 import struct
 import sys
@@ -147,8 +152,23 @@ def device_seeds():
     pm = dev(4, 2, 1, True, 0x0100) + dev(4, 4, 1, True, 0x2001) + dev(4, 8, 2, False, 0) +         dev(11, 7, 0, False, 0) + dev(4, 0, 1, False, 0) + dev(4, 0x100, 0, True, 6)
     ioapic = dev(6, 0, 2, True, 0x10) + dev(6, 0x10, 2, True, 0x30) +         dev(6, 0, 2, True, 0x11) + dev(6, 0x10, 2, True, 0) + dev(9, 0, 0, True, 0) +         dev(11, 0, 0, True, 0) + dev(6, 0, 2, True, 1) + dev(6, 0x10, 2, False, 0)
     lapic = dev(7, 0xF0, 2, True, 0x1FF) + dev(7, 0x3E0, 2, True, 0xB) +         dev(7, 0x320, 2, True, 0x20040) + dev(7, 0x380, 2, True, 1000) + tick +         dev(7, 0xB0, 2, True, 0) + dev(7, 0x300, 2, True, 0x4500) +         dev(7, 0x300, 2, True, 0x4600 | 0x10) + dev(11, 2, 0, False, 0) +         dev(8, 0x1, 3, True, 0) + dev(8, 0x100 | 0x30, 2, False, 0)
+    # kvmclock (op 8, off bit 11): time info at 0x1000, wall clock at
+    # 0x2000, then a time info straddling the end of the 1 MiB of RAM.
+    kvmclock = dev(8, 0x900 | 3, 3, True, 0x1001) + tick + dev(8, 0x900 | 2, 3, True, 0x2000) + \
+        dev(8, 0x900 | 3, 3, True, 0xFFFE1) + dev(8, 0x800 | 3, 3, False, 0) + tick
+    # The hostile-guest storms (guests/tests_hostile_irq.c): PIT count 1,
+    # LAPIC timer periodic with count 1 and divide by 1, self-IPIs, then
+    # time passing in big steps.
+    storm = pic + b"".join(dev(5, p, 0, True, v) for p, v in [(7, 0x34), (4, 1), (4, 0)]) + \
+        dev(7, 0xF0, 2, True, 0x1FF) + dev(7, 0x3E0, 2, True, 0xB) + \
+        dev(7, 0x320, 2, True, 0x2002D) + dev(7, 0x380, 2, True, 1) + \
+        dev(7, 0x300, 2, True, 0x4002D) + dev(10, 0, 0, False, 0xFFFFFFFF) + \
+        dev(11, 0, 0, True, 0) + dev(7, 0xB0, 2, True, 0) + dev(10, 0, 0, False, 0xFFFFFFFF) + \
+        dev(11, 0, 0, True, 0) + dev(7, 0x300, 2, True, 0x4002D) + dev(11, 8, 0, True, 0) + \
+        dev(3, 0, 0, True, 0x0A) + dev(3, 1, 0, True, 0x23) + dev(3, 0, 0, True, 0x0B) + \
+        dev(3, 1, 0, True, 0x42) + dev(10, 0, 0, False, 0xFFFFFFFF) + dev(11, 8, 0, False, 0)
     return [pic + pit + tick * 4, uart, kbd, rtc, pm, ioapic, lapic,
-            pic + ioapic + uart + lapic + rtc]
+            pic + ioapic + uart + lapic + rtc, kvmclock, storm]
 
 
 def pci(op, size_log2, write, addr, value, dev=0):

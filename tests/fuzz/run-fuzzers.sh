@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build the libFuzzer targets and run each for a bounded time on generated
-# seeds.  Any crash, leak or sanitizer report fails the run.
+# Build the libFuzzer targets and run each for a bounded time on the
+# corpus in the tree (tests/fuzz/corpus/SEEDS: the seeds make_seeds.py
+# writes, checked to be in step with it, plus inputs kept from long runs,
+# scripts/fuzz-long.sh).  Any crash, leak or sanitizer report fails the run.
 #   tests/fuzz/run-fuzzers.sh [BUILD_DIR] [SECONDS_PER_TARGET] [TARGET...]
 # Without SECONDS_PER_TARGET (or with "-") each target runs for its default
 # below (what CI uses); TARGET names limit the run to those targets.
@@ -41,15 +43,36 @@ done
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 # Only the fuzz targets: the rest of the tree is built and tested elsewhere.
 ninja -C "$build" $(for t in "${targets[@]}"; do printf 'tests/fuzz/%s ' "${t%%:*}"; done) >/dev/null
+# The committed seeds must be what the generator writes today.
+rm -rf "$build/seeds"
 python3 tests/fuzz/make_seeds.py "$build/seeds" >/dev/null
+for d in "$build"/seeds/*/; do
+	k=$(basename "$d")
+	if [ ! -d "tests/fuzz/corpus/$k" ]; then
+		# A target whose seeds are not committed yet: fuzz from the
+		# generated ones, and say how to commit them.
+		echo "fuzz: warning: no tests/fuzz/corpus/$k: using the generated seeds" \
+		     "(run: python3 tests/fuzz/make_seeds.py tests/fuzz/corpus; commit it)"
+		continue
+	fi
+	for f in "$d"seed-*; do
+		cmp -s "$f" "tests/fuzz/corpus/$k/$(basename "$f")" || {
+			echo "fuzz: tests/fuzz/corpus/$k/$(basename "$f") is not what make_seeds.py writes" \
+			     "(run: python3 tests/fuzz/make_seeds.py tests/fuzz/corpus)"
+			exit 1
+		}
+	done
+done
 for t in "${targets[@]}"; do
 	IFS=: read -r name seeds tsecs dict <<<"$t"
 	[ "$secs" = "-" ] || tsecs=$secs
 	corpus="$build/corpus-$seeds"
+	seedsdir="tests/fuzz/corpus/$seeds"
+	[ -d "$seedsdir" ] || seedsdir="$build/seeds/$seeds"
 	mkdir -p "$corpus"
 	echo "fuzz: $name for ${tsecs}s"
 	"$build/tests/fuzz/$name" -max_total_time="$tsecs" -close_fd_mask=2 \
-		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "$build/seeds/$seeds" 2>&1 |
+		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "$seedsdir" 2>&1 |
 		grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
 	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $name FAILED"; exit 1; }
 done

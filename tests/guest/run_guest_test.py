@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -38,6 +39,12 @@ SKIP = 77
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
+#   max_own_mb  ringvm's own memory (resident, guest RAM excluded: RssAnon +
+#               RssFile of /proc/PID/status, guest RAM being a memfd, i.e.
+#               RssShmem), sampled every 10 ms, must stay at or below this
+#               (MiB; not checked under ASan)
+#   max_count  {regex: N}: at most N lines of ringvm's output match regex
+#              (rate-limited messages)
 DONE = r'test guest done'
 CASES = {
     'uart': dict(status=0,
@@ -124,6 +131,27 @@ def sanitized(path):
         return False
 
 
+def own_memory_sampler(pid, peak):
+    """Sample ringvm's own resident memory (not guest RAM) until it exits;
+    peak[0] gets the largest RssAnon + RssFile seen, in KiB."""
+    path = '/proc/%d/status' % pid
+    while True:
+        try:
+            with open(path) as f:
+                st = f.read()
+        except OSError:
+            return
+        kb = {}
+        for line in st.splitlines():
+            k, _, v = line.partition(':')
+            if k in ('RssAnon', 'RssFile'):
+                kb[k] = int(v.split()[0])
+        if 'State' in st and re.search(r'^State:\s+Z', st, re.M):
+            return
+        peak[0] = max(peak[0], sum(kb.values()))
+        time.sleep(0.01)
+
+
 def run(args):
     case = CASES[args.case]
     test = case.get('test', args.case)
@@ -153,6 +181,9 @@ def run(args):
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True, env=env)
     timed_out = False
+    own_peak = [0]
+    sampler = threading.Thread(target=own_memory_sampler, args=(p.pid, own_peak), daemon=True)
+    sampler.start()
     try:
         out, _ = p.communicate(timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -190,6 +221,11 @@ def run(args):
     for rx in case.get('absent', []):
         if re.search(rx, out):
             errors.append('ringvm output unexpectedly has /%s/' % rx)
+    for rx, most in case.get('max_count', {}).items():
+        n = sum(1 for line in out.splitlines() if re.search(rx, line))
+        print('%d lines match /%s/ (at most %d)' % (n, rx, most))
+        if n > most:
+            errors.append('%d lines match /%s/, at most %d expected' % (n, rx, most))
     if 'max_rss_mb' in case and not timed_out:
         # ringvm is the only child this runner waited for: its peak RSS.
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
@@ -201,6 +237,21 @@ def run(args):
             if rss_mb > case['max_rss_mb']:
                 errors.append('peak RSS %.1f MiB over the budget of %d MiB'
                               % (rss_mb, case['max_rss_mb']))
+    sampler.join(timeout=1)
+    if 'max_own_mb' in case and not timed_out:
+        own_mb = own_peak[0] / 1024.0
+        if sanitized(args.ringvm):
+            print('own memory %.1f MiB (budget %d MiB not checked: sanitizer build)'
+                  % (own_mb, case['max_own_mb']))
+        else:
+            print('own memory (resident, guest RAM excluded) %.1f MiB (budget %d MiB)'
+                  % (own_mb, case['max_own_mb']))
+            if own_peak[0] == 0:
+                # Ended before the first sample: max_rss_mb still bounds it.
+                print('own memory not sampled (ringvm ran %.2f s)' % elapsed)
+            elif own_mb > case['max_own_mb']:
+                errors.append('own memory %.1f MiB over the budget of %d MiB'
+                              % (own_mb, case['max_own_mb']))
     # Every case must show that the guest ran the requested test.
     for rx in [r'ringvm test guest \(', r'test: ' + re.escape(test) + r'\r?\n'] + \
             case.get('serial', []):

@@ -118,6 +118,50 @@ static void mmio_access(struct soft_mmu *m, uint64_t gpa, uint8_t *buf, unsigned
 	}
 }
 
+/* Guest RAM is shared by every vCPU thread.  A naturally aligned access of
+ * 1, 2, 4 or 8 bytes is a single access for the guest (Intel SDM Vol. 3A
+ * 8.1.1, "Guaranteed Atomic Operations"), so it is one relaxed atomic load
+ * or store here: never torn by a byte-wise copy, and not a data race in
+ * the C memory model when another vCPU writes the same word (which guests
+ * do: locks, flags, mailboxes).  On x86-64 these are plain MOVs.  Other
+ * sizes and misaligned accesses have no such guarantee and are copied. */
+static inline void ram_load(void *dst, const uint8_t *src, unsigned n)
+{
+	if (((uintptr_t)src & (n - 1)) == 0) {
+		switch (n) {
+		case 1: *(uint8_t *)dst = __atomic_load_n(src, __ATOMIC_RELAXED); return;
+		case 2: { uint16_t v = __atomic_load_n((const uint16_t *)(const void *)src,
+						       __ATOMIC_RELAXED);
+			memcpy(dst, &v, 2); return; }
+		case 4: { uint32_t v = __atomic_load_n((const uint32_t *)(const void *)src,
+						       __ATOMIC_RELAXED);
+			memcpy(dst, &v, 4); return; }
+		case 8: { uint64_t v = __atomic_load_n((const uint64_t *)(const void *)src,
+						       __ATOMIC_RELAXED);
+			memcpy(dst, &v, 8); return; }
+		default: break;
+		}
+	}
+	memcpy(dst, src, n);
+}
+
+static inline void ram_store(uint8_t *dst, const void *src, unsigned n)
+{
+	if (((uintptr_t)dst & (n - 1)) == 0) {
+		switch (n) {
+		case 1: __atomic_store_n(dst, *(const uint8_t *)src, __ATOMIC_RELAXED); return;
+		case 2: { uint16_t v; memcpy(&v, src, 2);
+			__atomic_store_n((uint16_t *)(void *)dst, v, __ATOMIC_RELAXED); return; }
+		case 4: { uint32_t v; memcpy(&v, src, 4);
+			__atomic_store_n((uint32_t *)(void *)dst, v, __ATOMIC_RELAXED); return; }
+		case 8: { uint64_t v; memcpy(&v, src, 8);
+			__atomic_store_n((uint64_t *)(void *)dst, v, __ATOMIC_RELAXED); return; }
+		default: break;
+		}
+	}
+	memcpy(dst, src, n);
+}
+
 /* Split an access at page boundaries: at most two pieces, since len <= 4096. */
 static unsigned first_piece(uint64_t la, unsigned len)
 {
@@ -143,7 +187,7 @@ static int mmu_read(void *opaque, uint64_t la, void *dst, unsigned len, unsigned
 		unsigned n = i ? len - n0 : n0;
 		unsigned off = (unsigned)(a & 0xfff);
 		if (likely(e[i]->host))
-			memcpy(d, e[i]->host + off, n);
+			ram_load(d, e[i]->host + off, n);
 		else
 			mmio_access(m, e[i]->gpa + off, d, n, false);
 		d += n;
@@ -172,7 +216,7 @@ static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, u
 		unsigned n = i ? len - n0 : n0;
 		unsigned off = (unsigned)(a & 0xfff);
 		if (likely(e[i]->host)) {
-			memcpy(e[i]->host + off, s, n);
+			ram_store(e[i]->host + off, s, n);
 			pa[1] = e[i]->gpa + off + n - 1;
 			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base)))
 				soft_code_publish(m->code, e[i]->gpa, &m->code_seen);
