@@ -1,0 +1,368 @@
+/* Block translation (see jit.h and docs/soft-cpu.md, "Translator").
+ *
+ * Host register conventions inside a translation:
+ *   R15   the struct soft_cpu (callee-saved, pinned for the whole chain)
+ *   RAX RCX RDX RBX  guest registers of the current native instruction,
+ *         loaded from cpu->gpr before it and stored back after it
+ *   RSP   16-byte aligned after the prologue (push RBX, R14, R15), so
+ *         handler calls need no adjustment
+ * Flags: the guest's six arithmetic flags are "in the host" (the host's
+ * RFLAGS holds them, cpu->lf is stale) from a flag-writing native
+ * instruction until the next handler call or block exit, where they are
+ * written back into cpu->rflags (cpu->lf.op = LF_NONE).  Loads and stores
+ * are MOVs, which leave RFLAGS alone.  An instruction that reads flags or
+ * keeps some (ADC, INC, Jcc, CMOVcc, rotates ...) first materialises the
+ * lazy flags (soft_flags_flush) and loads them with POPFQ, masked to the
+ * six arithmetic bits (so DF, TF and AC stay clear on the host). */
+#include <stddef.h>
+#include <string.h>
+
+#include "jit.h"
+#include "native.h"
+
+#include "../atomic.h"
+#include "../exec.h"
+#include "../icache.h"
+
+#define CPU JR_R15
+#define OFF(field) ((int32_t)offsetof(struct soft_cpu, field))
+#define GPR(g) ((int32_t)(offsetof(struct soft_cpu, gpr) + 8 * (unsigned)(g)))
+#define ARITH 0x8d5 /* CF PF AF ZF SF OF */
+
+struct tr {
+	struct jit_emit e;
+	struct soft_block *b;
+	bool flags_host;      /* guest flags live in the host RFLAGS */
+	bool pure;            /* no handler call so far: exits may chain */
+	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
+	unsigned nfix;
+	size_t fault_fix[SOFT_BLOCK_MAX];
+	unsigned fault_count[SOFT_BLOCK_MAX];
+	unsigned nfault;
+	size_t stop_fix[SOFT_BLOCK_MAX];
+	unsigned stop_count[SOFT_BLOCK_MAX];
+	unsigned nstop;
+};
+
+static void emit_call_c(struct tr *t, const void *fn)
+{
+	jit_emit_mov_r64_imm(&t->e, JR_RAX, (uint64_t)(uintptr_t)fn);
+	jit_emit_call_r64(&t->e, JR_RAX);
+}
+
+/* cpu->rflags arithmetic bits = host RFLAGS; lf.op = LF_NONE. */
+static void spill_flags(struct tr *t)
+{
+	struct jit_emit *e = &t->e;
+	if (!t->flags_host)
+		return;
+	jit_emit_pushfq(e);
+	jit_emit_pop_r64(e, JR_RAX);
+	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_RCX, ~ARITH);
+	jit_emit_or_r64_r64(e, JR_RCX, JR_RAX);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_RCX);
+	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	t->flags_host = false;
+}
+
+/* Materialise the lazy flags and load them into the host RFLAGS. */
+static void load_flags(struct tr *t)
+{
+	struct jit_emit *e = &t->e;
+	if (t->flags_host)
+		return;
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	emit_call_c(t, (const void *)soft_flags_flush);
+	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+	jit_emit_push_r64(e, JR_RAX);
+	jit_emit_popfq(e);
+	t->flags_host = true;
+}
+
+static void store_imm64(struct tr *t, int32_t off, uint64_t v)
+{
+	if ((int64_t)v == (int32_t)v) {
+		jit_emit_mov_m64_simm32(&t->e, CPU, off, (int32_t)v);
+	} else {
+		jit_emit_mov_r64_imm(&t->e, JR_RAX, v);
+		jit_emit_mov_m64_r64(&t->e, CPU, off, JR_RAX);
+	}
+}
+
+static void jmp_epilogue(struct tr *t)
+{
+	size_t f = jit_emit_jmp_rel32(&t->e);
+	if (t->nfix < sizeof(t->epilogue_fix) / sizeof(t->epilogue_fix[0]))
+		t->epilogue_fix[t->nfix++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* Retire count instructions of this block (icount and the chain budget). */
+static void retire(struct tr *t, unsigned count)
+{
+	if (!count)
+		return;
+	jit_emit_add_m64_simm32(&t->e, CPU, OFF(icount), (int32_t)count);
+	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
+}
+
+/* Exit to a statically known guest RIP after count instructions.  slot:
+ * the chain slot for it (0 or 1), or -1 for none. */
+static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
+{
+	struct jit_emit *e = &t->e;
+	spill_flags(t);
+	store_imm64(t, OFF(rip), rip);
+	retire(t, count);
+	if (slot < 0 || !t->pure) {
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+		return;
+	}
+	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
+	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
+	/* chain only with budget left for a whole block and no kick pending */
+	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+	size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+	size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
+	/* the slot is valid in the icache epoch it was filled in */
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
+	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
+	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
+	size_t no3 = jit_emit_jcc_rel32(e, JCC_NE);
+	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
+	size_t out = e->pos;
+	jit_emit_patch_rel32(e, no1, out);
+	jit_emit_patch_rel32(e, no2, out);
+	jit_emit_patch_rel32(e, no3, out);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+/* Target of a direct branch, as branch_to() computes it; false when the
+ * branch would fault (non-canonical): the handler then raises it. */
+static bool branch_target(const struct x86_insn *in, uint64_t next, uint64_t *target)
+{
+	uint64_t tg = next + in->imm;
+	if (in->opsize == 2)
+		tg &= 0xffff;
+	else if (in->opsize == 4 || in->mode != SOFT_MODE_64)
+		tg &= 0xffffffff;
+	else if (!canonical(tg))
+		return false;
+	*target = tg;
+	return true;
+}
+
+static bool is_direct_branch(const struct x86_insn *in)
+{
+	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
+		return false;
+	if (in->map == X86_MAP_1BYTE)
+		return (in->opcode >= 0x70 && in->opcode <= 0x7f) || in->opcode == 0xe9 || in->opcode == 0xeb;
+	return in->map == X86_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f;
+}
+
+/* Jcc / JMP rel: the block's last instruction. */
+static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	uint64_t next = rip + in->len, target = 0;
+	branch_target(in, next, &target);
+	bool uncond = in->map == X86_MAP_1BYTE && (in->opcode == 0xe9 || in->opcode == 0xeb);
+	if (uncond) {
+		exit_direct(t, target, index + 1, 1);
+		return;
+	}
+	load_flags(t);
+	size_t taken = jit_emit_jcc_rel32(&t->e, in->opcode & 15);
+	exit_direct(t, next, index + 1, 0);
+	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
+	t->flags_host = true; /* both paths start with the flags in the host */
+	exit_direct(t, target, index + 1, 1);
+}
+
+static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);
+	/* guest registers used: identity for RAX..RBX, the others take a
+	 * host register among RAX..RBX that no guest RAX..RBX uses here */
+	uint16_t used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= (uint16_t)(1u << n->reg.g);
+	if (n->rm.g >= 0)
+		used |= (uint16_t)(1u << n->rm.g);
+	if (n->z.g >= 0)
+		used |= (uint16_t)(1u << n->z.g);
+	int8_t host[16];
+	memset(host, -1, sizeof(host));
+	unsigned taken = used & 15;
+	for (unsigned g = 0; g < 4; g++)
+		if (used & (1u << g))
+			host[g] = (int8_t)g;
+	for (unsigned g = 4; g < 16; g++) {
+		if (!(used & (1u << g)))
+			continue;
+		unsigned h = 0;
+		while (h < 4 && (taken & (1u << h)))
+			h++;
+		if (h == 4) { /* cannot happen: at most three registers per instruction */
+			e->overflow = true;
+			return;
+		}
+		taken |= 1u << h;
+		host[g] = (int8_t)h;
+	}
+	for (unsigned g = 0; g < 16; g++)
+		if (host[g] >= 0)
+			jit_emit_mov_r64_m64(e, (unsigned)host[g], CPU, GPR(g));
+	jit_native_emit(e, in, n, host);
+	if (n->writeback)
+		for (unsigned g = 0; g < 16; g++)
+			if (host[g] >= 0)
+				jit_emit_mov_m64_r64(e, CPU, GPR(g), (unsigned)host[g]);
+	if (n->flags != JF_NONE)
+		t->flags_host = true;
+}
+
+/* Call the interpreter's handler for instruction index (at rip). */
+static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			bool last)
+{
+	struct jit_emit *e = &t->e;
+	spill_flags(t);
+	t->pure = false;
+	store_imm64(t, OFF(rip), rip);
+	store_imm64(t, OFF(next_rip), rip + in->len);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)in);
+	soft_exec_fn fn = (in->prefixes & X86_PFX_ATOMIC) ? soft_exec_atomic : in->exec;
+	emit_call_c(t, (const void *)fn);
+	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
+	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->fault_fix[t->nfault] = f;
+	t->fault_count[t->nfault++] = index;
+	if (last)
+		return;
+	/* a handler that wrote code of this page (or changed the mode) ends
+	 * the block: cpu->block_stop */
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
+	f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->stop_fix[t->nstop] = f;
+	t->stop_count[t->nstop++] = index + 1;
+}
+
+/* After the last instruction ran through a handler: RIP is next_rip. */
+static void exit_after_helper(struct tr *t, unsigned count)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
+	retire(t, count);
+	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	struct tr tr;
+	struct tr *t = &tr;
+	(void)cpu;
+	memset(t, 0, sizeof(*t));
+	t->b = b;
+	t->pure = true;
+	size_t start = j->cache.used;
+	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
+	struct jit_emit *e = &t->e;
+
+	/* prologue: int fn(struct soft_cpu *cpu) */
+	jit_emit_push_r64(e, JR_RBX);
+	jit_emit_push_r64(e, JR_R14);
+	jit_emit_push_r64(e, JR_R15);
+	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
+	/* body: chained blocks enter here (the chain slot's code) */
+	size_t body = e->pos;
+	bool any_helper = false;
+	for (unsigned i = 0; i < b->n; i++)
+		if (!is_direct_branch(&b->insn[i])) {
+			struct jit_native n;
+			if (!jit_native_plan(&b->insn[i], &n))
+				any_helper = true;
+		}
+	if (any_helper) /* the run loop clears block_stop before a block; a
+			 * chained entry must too */
+		jit_emit_mov_m8_imm8(e, CPU, OFF(block_stop), 0);
+
+	uint64_t rip = b->rip;
+	bool ended = false;
+	for (unsigned i = 0; i < b->n; i++) {
+		const struct x86_insn *in = &b->insn[i];
+		bool last = i + 1 == b->n;
+		struct jit_native n;
+		uint64_t tg;
+		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
+			emit_branch(t, in, rip, i);
+			j->stats.native_insns++;
+			ended = true;
+		} else if (jit_native_plan(in, &n)) {
+			emit_native(t, in, &n);
+			j->stats.native_insns++;
+		} else {
+			emit_helper(t, in, rip, i, last);
+			j->stats.helper_insns++;
+			if (last) {
+				exit_after_helper(t, b->n);
+				ended = true;
+			}
+		}
+		rip += in->len;
+	}
+	if (!ended)
+		exit_direct(t, rip, b->n, 0); /* fell off the block's end */
+
+	/* fault exits: cpu->rip is the faulting instruction (set before the
+	 * call), eax the status; the instructions before it retired */
+	for (unsigned k = 0; k < t->nfault; k++) {
+		jit_emit_patch_rel32(e, t->fault_fix[k], e->pos);
+		retire(t, t->fault_count[k]);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jmp_epilogue(t);
+	}
+	/* block_stop exits: the handler's instruction retired */
+	for (unsigned k = 0; k < t->nstop; k++) {
+		jit_emit_patch_rel32(e, t->stop_fix[k], e->pos);
+		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
+		jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
+		retire(t, t->stop_count[k]);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+	}
+	/* epilogue */
+	size_t epi = e->pos;
+	jit_emit_pop_r64(e, JR_R15);
+	jit_emit_pop_r64(e, JR_R14);
+	jit_emit_pop_r64(e, JR_RBX);
+	jit_emit_ret(e);
+	for (unsigned k = 0; k < t->nfix; k++)
+		jit_emit_patch_rel32(e, t->epilogue_fix[k], epi);
+	if (e->overflow)
+		return NULL;
+	j->cache.used = (start + e->pos + 15) & ~(size_t)15;
+	if (j->cache.used > j->cache.size)
+		j->cache.used = j->cache.size;
+	b->jit_entry = soft_jit_cache_exec_addr(&j->cache, start);
+	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
+	b->jit_gen = j->cache.gen;
+	j->stats.translated++;
+	return b->jit_entry;
+}
