@@ -140,6 +140,14 @@ def run(args):
     cmd = [args.ringvm, 'run', '--kernel', args.image, '--cmdline', cmdline,
            '--engine', args.engine, '--memory', '32M', '--testdev',
            '--serial', 'file:' + serial_path, '--verbose'] + case.get('args', [])
+    # RINGVM_SOFT_TIER=interp|jit: the soft engine's execution tier (read by
+    # this runner; ringvm takes --soft-tier)
+    tier = os.environ.get('RINGVM_SOFT_TIER', '')
+    if tier not in ('', 'interp', 'jit'):
+        print('FAIL: RINGVM_SOFT_TIER=%s: expected interp or jit' % tier)
+        return 1
+    if tier and args.engine == 'soft':
+        cmd += ["--soft-tier", tier]
     print('$ ' + ' '.join(cmd))
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
