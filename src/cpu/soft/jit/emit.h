@@ -5,8 +5,9 @@
  * guest instruction onto host registers: translate.c).
  *
  * Encodings: Intel SDM vol. 2, 2.1 (ModRM/SIB), 2.2.1 (REX).  The buffer is
- * bounded: an emit past its end sets e->overflow and writes nothing, so a
- * translation that does not fit is detected once at the end. */
+ * bounded: an emit that does not fit sets e->overflow (sticky) and nothing
+ * is written past the end, so a translation that does not fit is detected
+ * once at the end and thrown away. */
 #ifndef RINGVM_SOFT_JIT_EMIT_H
 #define RINGVM_SOFT_JIT_EMIT_H
 
