@@ -32,6 +32,7 @@
  *   seg_check.c      segment limit/type checks of data accesses
  *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
+ *   jit/             the translation tier (jit/jit.h): hot blocks as host code
  *   disasm.c         x86_insn_format() for traces
  *   flatmem.c        flat bounds-checked memory ops for tests/benchmarks
  *   cpu.c            init, step, run, state conversion

@@ -21,6 +21,7 @@
 #include "native.h"
 
 #include "../atomic.h"
+#include "../debug.h"
 #include "../exec.h"
 #include "../icache.h"
 
@@ -29,11 +30,16 @@
 #define GPR(g) ((int32_t)(offsetof(struct soft_cpu, gpr) + 8 * (unsigned)(g)))
 #define ARITH 0x8d5 /* CF PF AF ZF SF OF */
 
+/* one 32-bit compare covers dbg_armed, dbg_hits and dbg_pending */
+_Static_assert(offsetof(struct soft_cpu, dbg_pending) == offsetof(struct soft_cpu, dbg_armed) + 2 &&
+	       offsetof(struct soft_cpu, dbg_hits) == offsetof(struct soft_cpu, dbg_armed) + 1,
+	       "debug state layout");
+
 struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
 	bool flags_host;      /* guest flags live in the host RFLAGS */
-	bool pure;            /* no handler call so far: exits may chain */
+	bool pure;            /* no handler call so far (chains need fewer checks) */
 	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
 	unsigned nfix;
 	size_t fault_fix[SOFT_BLOCK_MAX];
@@ -118,7 +124,7 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	spill_flags(t);
 	store_imm64(t, OFF(rip), rip);
 	retire(t, count);
-	if (slot < 0 || !t->pure) {
+	if (slot < 0) {
 		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
 		jmp_epilogue(t);
@@ -132,8 +138,24 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
 	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 	size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
-	/* the slot is valid in the icache epoch it was filled in */
+	size_t no4 = SIZE_MAX, no5 = SIZE_MAX, no6 = SIZE_MAX, no7 = SIZE_MAX;
 	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
+	if (!t->pure) {
+		/* a handler ran: what the run loop checks between blocks (no
+		 * handler that ends no block changes these, but the cost is
+		 * small): an interrupt shadow, the debug path (TF, RF, armed or
+		 * pending breakpoints), dropped blocks to free */
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
+		no4 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
+		no5 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
+		no6 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
+		no7 = jit_emit_jcc_rel32(e, JCC_NE);
+	}
+	/* the slot is valid in the icache epoch it was filled in */
 	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
 	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
 	size_t no3 = jit_emit_jcc_rel32(e, JCC_NE);
@@ -142,6 +164,10 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	jit_emit_patch_rel32(e, no1, out);
 	jit_emit_patch_rel32(e, no2, out);
 	jit_emit_patch_rel32(e, no3, out);
+	jit_emit_patch_rel32(e, no4, out);
+	jit_emit_patch_rel32(e, no5, out);
+	jit_emit_patch_rel32(e, no6, out);
+	jit_emit_patch_rel32(e, no7, out);
 	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
 	jmp_epilogue(t);
 }
