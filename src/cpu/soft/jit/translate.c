@@ -2,8 +2,12 @@
  *
  * Host register conventions inside a translation:
  *   R15   the struct soft_cpu (callee-saved, pinned for the whole chain)
- *   RAX RCX RDX RBX  guest registers of the current native instruction,
- *         loaded from cpu->gpr before it and stored back after it
+ *   RAX RCX RDX RBX  guest registers of native instructions, cached
+ *         across consecutive native instructions: guest RAX..RBX always
+ *         in their own host register, others in a free one; a register is
+ *         loaded from cpu->gpr on first use and stored back (if written)
+ *         before a handler call, a call to soft_flags_flush, an eviction
+ *         or a block exit
  *   RSP   16-byte aligned after the prologue (push RBX, R14, R15), so
  *         handler calls need no adjustment
  * Flags: the guest's six arithmetic flags are "in the host" (the host's
@@ -39,6 +43,8 @@ struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
 	bool flags_host;      /* guest flags live in the host RFLAGS */
+	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
+	bool dirty[4];        /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
 	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
 	unsigned nfix;
@@ -49,6 +55,31 @@ struct tr {
 	unsigned stop_count[SOFT_BLOCK_MAX];
 	unsigned nstop;
 };
+
+/* Store host register h's guest register if written; forget it. */
+static void evict(struct tr *t, unsigned h)
+{
+	if (t->hold[h] >= 0 && t->dirty[h])
+		jit_emit_mov_m64_r64(&t->e, CPU, GPR(t->hold[h]), h);
+	t->hold[h] = -1;
+	t->dirty[h] = false;
+}
+
+/* Store every written cached register (MOVs: RFLAGS untouched). */
+static void writeback_all(struct tr *t)
+{
+	for (unsigned h = 0; h < 4; h++)
+		if (t->hold[h] >= 0 && t->dirty[h]) {
+			jit_emit_mov_m64_r64(&t->e, CPU, GPR(t->hold[h]), h);
+			t->dirty[h] = false;
+		}
+}
+
+static void evict_all(struct tr *t)
+{
+	for (unsigned h = 0; h < 4; h++)
+		evict(t, h);
+}
 
 static void emit_call_c(struct tr *t, const void *fn)
 {
@@ -62,6 +93,8 @@ static void spill_flags(struct tr *t)
 	struct jit_emit *e = &t->e;
 	if (!t->flags_host)
 		return;
+	evict(t, JR_RAX);
+	evict(t, JR_RCX);
 	jit_emit_pushfq(e);
 	jit_emit_pop_r64(e, JR_RAX);
 	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
@@ -79,6 +112,9 @@ static void load_flags(struct tr *t)
 	struct jit_emit *e = &t->e;
 	if (t->flags_host)
 		return;
+	evict(t, JR_RAX); /* caller-saved: the call clobbers them (RBX survives) */
+	evict(t, JR_RCX);
+	evict(t, JR_RDX);
 	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
 	emit_call_c(t, (const void *)soft_flags_flush);
 	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
@@ -121,7 +157,9 @@ static void retire(struct tr *t, unsigned count)
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
+	writeback_all(t);
 	spill_flags(t);
+	evict_all(t); /* the exit's code uses RAX RCX RDX */
 	store_imm64(t, OFF(rip), rip);
 	retire(t, count);
 	if (slot < 0) {
@@ -207,8 +245,12 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 		return;
 	}
 	load_flags(t);
+	writeback_all(t); /* once for both paths (MOVs keep the flags) */
+	int8_t hold[4];
+	memcpy(hold, t->hold, sizeof(hold));
 	size_t taken = jit_emit_jcc_rel32(&t->e, in->opcode & 15);
 	exit_direct(t, next, index + 1, 0);
+	memcpy(t->hold, hold, sizeof(hold));
 	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
 	t->flags_host = true; /* both paths start with the flags in the host */
 	exit_direct(t, target, index + 1, 1);
@@ -231,30 +273,55 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 	int8_t host[16];
 	memset(host, -1, sizeof(host));
 	unsigned taken = used & 15;
-	for (unsigned g = 0; g < 4; g++)
-		if (used & (1u << g))
-			host[g] = (int8_t)g;
+	/* guest RAX..RBX in their own host register */
+	for (unsigned g = 0; g < 4; g++) {
+		if (!(used & (1u << g)))
+			continue;
+		host[g] = (int8_t)g;
+		if (t->hold[g] != (int8_t)g) {
+			evict(t, g);
+			jit_emit_mov_r64_m64(e, g, CPU, GPR(g));
+			t->hold[g] = (int8_t)g;
+		}
+	}
+	/* the others: where cached (if that host register is free here), or a
+	 * free host register, preferring an empty one */
 	for (unsigned g = 4; g < 16; g++) {
 		if (!(used & (1u << g)))
 			continue;
-		unsigned h = 0;
-		while (h < 4 && (taken & (1u << h)))
-			h++;
-		if (h == 4) { /* cannot happen: at most three registers per instruction */
-			e->overflow = true;
-			return;
+		int h = -1;
+		for (unsigned k = 0; k < 4; k++)
+			if (t->hold[k] == (int8_t)g && !(taken & (1u << k)))
+				h = (int)k;
+		if (h < 0) {
+			for (unsigned k = 0; k < 4 && h < 0; k++)
+				if (!(taken & (1u << k)) && t->hold[k] < 0)
+					h = (int)k;
+			for (unsigned k = 0; k < 4 && h < 0; k++)
+				if (!(taken & (1u << k)))
+					h = (int)k;
+			if (h < 0) { /* cannot happen: at most three registers per instruction */
+				e->overflow = true;
+				return;
+			}
+			/* g may still be cached elsewhere (a host register this
+			 * instruction needs for RAX..RBX was evicted above, or it
+			 * is taken): store it first */
+			for (unsigned k = 0; k < 4; k++)
+				if (t->hold[k] == (int8_t)g)
+					evict(t, k);
+			evict(t, (unsigned)h);
+			jit_emit_mov_r64_m64(e, (unsigned)h, CPU, GPR(g));
+			t->hold[h] = (int8_t)g;
 		}
 		taken |= 1u << h;
 		host[g] = (int8_t)h;
 	}
-	for (unsigned g = 0; g < 16; g++)
-		if (host[g] >= 0)
-			jit_emit_mov_r64_m64(e, (unsigned)host[g], CPU, GPR(g));
 	jit_native_emit(e, in, n, host);
 	if (n->writeback)
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
-				jit_emit_mov_m64_r64(e, CPU, GPR(g), (unsigned)host[g]);
+				t->dirty[host[g]] = true;
 	if (n->flags != JF_NONE)
 		t->flags_host = true;
 }
@@ -264,7 +331,9 @@ static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 			bool last)
 {
 	struct jit_emit *e = &t->e;
+	writeback_all(t);
 	spill_flags(t);
+	evict_all(t); /* the handler may read and write any guest register */
 	t->pure = false;
 	store_imm64(t, OFF(rip), rip);
 	store_imm64(t, OFF(next_rip), rip + in->len);
@@ -304,6 +373,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	struct tr *t = &tr;
 	(void)cpu;
 	memset(t, 0, sizeof(*t));
+	memset(t->hold, -1, sizeof(t->hold));
 	t->b = b;
 	t->pure = true;
 	size_t start = j->cache.used;
