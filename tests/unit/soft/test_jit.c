@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <Zydis/Zydis.h>
@@ -500,6 +502,39 @@ static void test_smc(void **state)
 	env_free(b);
 }
 
+/* A translated loop that never exits by itself (inc rax; jmp back) returns
+ * within the run loop's budget, and promptly after a kick from another
+ * thread: interrupts are taken at block boundaries. */
+static void *kicker(void *arg)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	soft_cpu_kick(arg);
+	return NULL;
+}
+
+static void test_budget_and_kick(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x48, 0xff, 0xc0, 0xeb, 0xfb }; /* 1: inc rax; jmp 1b */
+	struct env *e = env_new(SOFT_MODE_64, true);
+	e->c.jit = soft_jit_new(1u << 20, 0);
+	assert_non_null(e->c.jit);
+	memcpy(e->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+	uint64_t done = 0;
+	assert_int_equal(soft_cpu_run(&e->c, 1000, &done), SOFT_STOP);
+	assert_true(done <= 1000 && done >= 1000 - 64);
+	assert_int_equal(e->c.gpr[GPR_RAX], (done + 1) / 2); /* inc, jmp, inc, jmp ... */
+	assert_true(e->c.rip == FLAT_ENV_CODE || e->c.rip == FLAT_ENV_CODE + 3);
+	assert_true(e->c.jit->stats.translated >= 1);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, kicker, &e->c), 0);
+	assert_int_equal(soft_cpu_run(&e->c, ~0ULL, &done), SOFT_STOP);
+	pthread_join(th, NULL);
+	assert_true(done > 1000);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_random_vs_interp),
 		cmocka_unit_test(test_flush_when_full),
 		cmocka_unit_test(test_smc),
+		cmocka_unit_test(test_budget_and_kick),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,7 @@ struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
 	bool flags_host;      /* guest flags live in the host RFLAGS */
+	size_t body;          /* buffer position of the body (after the prologue) */
 	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
 	bool dirty[4];        /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
@@ -160,6 +161,26 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	writeback_all(t);
 	spill_flags(t);
 	evict_all(t); /* the exit's code uses RAX RCX RDX */
+	if (slot >= 0 && t->pure && rip == t->b->rip) {
+		/* a loop onto itself in a block without handler calls: nothing
+		 * in it can change the mode, the mapping or the icache epoch, so
+		 * the block is still the one at rip; jump straight back to the
+		 * body while the budget holds and no kick is pending */
+		retire(t, count);
+		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+		size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
+		size_t back = jit_emit_jmp_rel32(e);
+		jit_emit_patch_rel32(e, back, t->body);
+		jit_emit_patch_rel32(e, no1, e->pos);
+		jit_emit_patch_rel32(e, no2, e->pos);
+		store_imm64(t, OFF(rip), rip);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+		return;
+	}
 	store_imm64(t, OFF(rip), rip);
 	retire(t, count);
 	if (slot < 0) {
@@ -387,6 +408,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
 	/* body: chained blocks enter here (the chain slot's code) */
 	size_t body = e->pos;
+	t->body = body;
 	bool any_helper = false;
 	for (unsigned i = 0; i < b->n; i++)
 		if (!is_direct_branch(&b->insn[i])) {
