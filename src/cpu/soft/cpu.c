@@ -285,6 +285,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	const struct soft_sys_ops *sys = cpu->sys;
 	struct soft_icache *ic = cpu->icache;
 	struct soft_jit *jit = cpu->jit;
+	const void *jit_tlb = cpu->jit_tlb;
 	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
@@ -297,6 +298,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->sys = sys;
 	cpu->icache = ic;
 	cpu->jit = jit;
+	cpu->jit_tlb = jit_tlb;
 	cpu->ud_by_insn = ud_by_insn;
 	cpu->icount = icount;
 	cpu->icache_hits = hits;

@@ -307,6 +307,8 @@ struct soft_cpu {
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through */
 	void *jit_link;             /* chain slot of the last translated exit, or NULL */
+	const void *jit_tlb;        /* the shadow TLB's entries (mmu/soft_mmu.h) when cpu->ops
+				     * is soft_mmu_ops: translated loads probe it inline */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
 	 * VEX encodings by their row's identity, undefined encodings at

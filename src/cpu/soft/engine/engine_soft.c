@@ -101,6 +101,7 @@ static int soft_vcpu_init(struct vcpu *v)
 		}
 		sv->jit = true;
 	}
+	sv->cpu.jit_tlb = sv->mmu.tlb; /* translated loads probe it inline */
 	struct soft_mmu_hooks hooks;
 	soft_engine_mmu_hooks(sv, &hooks);
 	soft_mmu_init(&sv->mmu, &sv->cpu, &v->vm->mem, &v->vm->mmio, &hooks);
@@ -272,9 +273,11 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 		if (sv->jit) {
 			const struct soft_jit_stats *js = sv->cpu.jit ? &sv->cpu.jit->stats : &sv->jit_stats;
 			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu instructions as host "
-				"instructions, %llu as handler calls), %llu entries, %llu chain links, "
+				"instructions, %llu of them loads through the inline TLB probe, %llu as handler "
+				"calls), %llu entries, %llu chain links, "
 				"cache %llu KiB used of %llu KiB, %llu flushes when full\n", i,
 				(unsigned long long)js->translated, (unsigned long long)js->native_insns,
+				(unsigned long long)js->fast_loads,
 				(unsigned long long)js->helper_insns, (unsigned long long)js->entries,
 				(unsigned long long)js->links,
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.used : sv->jit_used) >> 10),

@@ -263,3 +263,93 @@ void jit_emit_patch_rel32(struct jit_emit *e, size_t field_pos, size_t target)
 	int32_t rel = (int32_t)((int64_t)target - (int64_t)(field_pos + 4));
 	memcpy(e->buf + field_pos, &rel, 4);
 }
+
+void jit_emit_alu_r_imm(struct jit_emit *e, unsigned digit, bool w, unsigned r, int32_t imm)
+{
+	jit_emit_rex(e, w, 0, 0, r, false);
+	jit_emit_u8(e, fits8(imm) ? 0x83 : 0x81);
+	modrm_reg(e, digit, r);
+	if (fits8(imm))
+		jit_emit_u8(e, (uint8_t)imm);
+	else
+		jit_emit_u32(e, (uint32_t)imm);
+}
+
+void jit_emit_shift_r64_imm(struct jit_emit *e, unsigned digit, unsigned r, uint8_t imm)
+{
+	jit_emit_rex(e, true, 0, 0, r, false);
+	jit_emit_u8(e, 0xc1);
+	modrm_reg(e, digit, r);
+	jit_emit_u8(e, imm);
+}
+
+void jit_emit_mov_r32_r32(struct jit_emit *e, unsigned dst, unsigned src)
+{
+	jit_emit_rex(e, false, src, 0, dst, false);
+	jit_emit_u8(e, 0x89);
+	modrm_reg(e, src, dst);
+}
+
+void jit_emit_imul_r32_r32_imm32(struct jit_emit *e, unsigned dst, unsigned src, int32_t imm)
+{
+	jit_emit_rex(e, false, dst, 0, src, false);
+	jit_emit_u8(e, 0x69);
+	modrm_reg(e, dst, src);
+	jit_emit_u32(e, (uint32_t)imm);
+}
+
+void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t disp)
+{
+	op_rm64(e, 0x03, r, base, disp);
+}
+
+void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
+{
+	jit_emit_rex(e, true, src, 0, dst, false);
+	jit_emit_u8(e, 0x01);
+	modrm_reg(e, src, dst);
+}
+
+void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b)
+{
+	jit_emit_rex(e, true, b, 0, a, false);
+	jit_emit_u8(e, 0x85);
+	modrm_reg(e, b, a);
+}
+
+void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm)
+{
+	jit_emit_rex(e, false, 0, 0, base, false);
+	jit_emit_u8(e, 0xf6);
+	jit_emit_modrm_mem(e, 0, base, disp);
+	jit_emit_u8(e, imm);
+}
+
+void jit_emit_lea(struct jit_emit *e, unsigned dst, int base, int index, unsigned scale, int32_t disp)
+{
+	unsigned ss = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+	if (index < 0 && base >= 0) {
+		op_rm64(e, 0x8d, dst, (unsigned)base, disp);
+		return;
+	}
+	if (index < 0 || index == JR_RSP) {
+		e->overflow = true; /* not a form the translator asks for */
+		return;
+	}
+	jit_emit_rex(e, true, dst, (unsigned)index, base >= 0 ? (unsigned)base : 0, false);
+	jit_emit_u8(e, 0x8d);
+	if (base < 0) {
+		/* [index*scale + disp32]: mod 00, SIB base 101 */
+		jit_emit_u8(e, (uint8_t)(((dst & 7) << 3) | 4));
+		jit_emit_u8(e, (uint8_t)((ss << 6) | ((index & 7) << 3) | 5));
+		jit_emit_u32(e, (uint32_t)disp);
+		return;
+	}
+	unsigned mod = disp == 0 && (base & 7) != JR_RBP ? 0 : fits8(disp) ? 1 : 2;
+	jit_emit_u8(e, (uint8_t)((mod << 6) | ((dst & 7) << 3) | 4));
+	jit_emit_u8(e, (uint8_t)((ss << 6) | ((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		jit_emit_u8(e, (uint8_t)disp);
+	else if (mod == 2)
+		jit_emit_u32(e, (uint32_t)disp);
+}

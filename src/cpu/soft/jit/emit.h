@@ -74,6 +74,21 @@ void jit_emit_and_r64_simm32(struct jit_emit *e, unsigned r, int32_t imm);
 void jit_emit_or_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r32_r32(struct jit_emit *e, unsigned a, unsigned b);
 
+/* For the TLB fast path: register arithmetic and addressing. */
+/* group 1 (ADD OR ADC SBB AND SUB XOR CMP = digit 0..7) r, simm32 (64 or 32-bit) */
+void jit_emit_alu_r_imm(struct jit_emit *e, unsigned digit, bool w, unsigned r, int32_t imm);
+/* group 2 (SHL = 4, SHR = 5, SAR = 7) r64, imm8 */
+void jit_emit_shift_r64_imm(struct jit_emit *e, unsigned digit, unsigned r, uint8_t imm);
+void jit_emit_mov_r32_r32(struct jit_emit *e, unsigned dst, unsigned src); /* zero-extends */
+void jit_emit_imul_r32_r32_imm32(struct jit_emit *e, unsigned dst, unsigned src, int32_t imm);
+void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t disp);
+void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
+void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b);
+void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm);
+/* lea dst, [base + index*scale + disp]; base/index -1 for none (not both),
+ * index never RSP */
+void jit_emit_lea(struct jit_emit *e, unsigned dst, int base, int index, unsigned scale, int32_t disp);
+
 /* Stack, flags, control transfer. */
 void jit_emit_push_r64(struct jit_emit *e, unsigned r);
 void jit_emit_pop_r64(struct jit_emit *e, unsigned r);

@@ -20,25 +20,28 @@ static struct jit_gop gop(const struct x86_insn *in, unsigned r, bool byte)
 
 static const struct jit_gop NOREG = { -1, false };
 
-/* E,G (dir 0) or G,E (dir 1) register form */
+/* E,G (dir 0) or G,E (dir 1) register form (or memory form, for
+ * jit_native_plan_load: n->mem set beforehand) */
 static bool form_eg(const struct x86_insn *in, struct jit_native *n, bool byte)
 {
-	if (!in->has_modrm || in->mod != 3)
+	if (!in->has_modrm || (in->mod == 3) == n->mem)
 		return false;
 	n->modrm = true;
 	n->reg = gop(in, in->reg, byte);
-	n->rm = gop(in, in->rm, byte);
+	if (!n->mem)
+		n->rm = gop(in, in->rm, byte);
 	return true;
 }
 
-/* group row: ModRM.reg is a digit, r/m a register */
+/* group row: ModRM.reg is a digit, r/m a register (or memory) */
 static bool form_e(const struct x86_insn *in, struct jit_native *n, bool byte)
 {
-	if (!in->has_modrm || in->mod != 3)
+	if (!in->has_modrm || (in->mod == 3) == n->mem)
 		return false;
 	n->modrm = true;
 	n->digit_form = true;
-	n->rm = gop(in, in->rm, byte);
+	if (!n->mem)
+		n->rm = gop(in, in->rm, byte);
 	return true;
 }
 
@@ -189,10 +192,10 @@ static bool plan_0f(const struct x86_insn *in, struct jit_native *n)
 	}
 }
 
-bool jit_native_plan(const struct x86_insn *in, struct jit_native *n)
+static bool plan(const struct x86_insn *in, struct jit_native *n, bool mem)
 {
-	*n = (struct jit_native){ .writeback = true, .reg = NOREG, .rm = NOREG, .z = NOREG };
-	if (!in->op || in->has_mem)
+	*n = (struct jit_native){ .writeback = true, .reg = NOREG, .rm = NOREG, .z = NOREG, .mem = mem };
+	if (!in->op || in->has_mem != mem)
 		return false;
 	if (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_F2 | X86_PFX_F3 | X86_PFX_VEX |
 			    X86_PFX_EVEX | X86_PFX_XOP))
@@ -204,6 +207,63 @@ bool jit_native_plan(const struct x86_insn *in, struct jit_native *n)
 	if (in->map == X86_MAP_0F)
 		return plan_0f(in, n);
 	return false;
+}
+
+bool jit_native_plan(const struct x86_insn *in, struct jit_native *n)
+{
+	return plan(in, n, false);
+}
+
+/* Loads: instructions whose memory operand is only read. */
+static bool load_only(const struct x86_insn *in)
+{
+	unsigned op = in->opcode, digit = (in->modrm >> 3) & 7;
+	if (in->map == X86_MAP_0F)
+		return (op >= 0x40 && op <= 0x4f) || op == 0xaf || op == 0xb6 || op == 0xb7 ||
+		       op == 0xbe || op == 0xbf;
+	if (op < 0x40 && (op & 7) < 4)
+		return (op & 7) >= 2 || (op >> 3) == 7; /* G,E forms; CMP E,G */
+	switch (op) {
+	case 0x63: case 0x69: case 0x6b: case 0x84: case 0x85: case 0x8a: case 0x8b:
+		return true;
+	case 0x80: case 0x81: case 0x83:
+		return digit == 7; /* CMP E,I */
+	case 0xf6: case 0xf7:
+		return digit == 0; /* TEST E,I */
+	default:
+		return false;
+	}
+}
+
+static unsigned opnd_size(unsigned s, unsigned opsize)
+{
+	switch (s) {
+	case OS_b: return 1;
+	case OS_w: return 2;
+	case OS_d: return 4;
+	case OS_q: return 8;
+	case OS_v: return opsize;
+	case OS_y: return opsize == 8 ? 8 : 4;
+	case OS_z: return opsize == 2 ? 2 : 4;
+	default: return 0;
+	}
+}
+
+bool jit_native_plan_load(const struct x86_insn *in, struct jit_native *n)
+{
+	if (in->mode != SOFT_MODE_64 || in->addrsize != 8 || !in->has_modrm || in->mod == 3 ||
+	    !in->op || !load_only(in))
+		return false;
+	if (!plan(in, n, true))
+		return false;
+	for (unsigned k = 0; k < 4; k++) {
+		unsigned kind = X86_OPND_KIND(in->op->opnd[k]);
+		if (kind == OK_E || kind == OK_M) {
+			n->msize = (uint8_t)opnd_size(X86_OPND_SIZE(in->op->opnd[k]), in->opsize);
+			break;
+		}
+	}
+	return n->msize != 0;
 }
 
 static uint8_t henc(const struct jit_gop *o, const int8_t host[16])
@@ -228,7 +288,10 @@ void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct
 	jit_emit_u8(e, op);
 	if (n->modrm) {
 		unsigned regf = n->digit_form ? ((in->modrm >> 3) & 7u) : henc(&n->reg, host);
-		jit_emit_u8(e, (uint8_t)(0xc0 | (regf << 3) | henc(&n->rm, host)));
+		if (n->mem) /* [rdi]: mod 00, r/m 111 */
+			jit_emit_u8(e, (uint8_t)((regf << 3) | JR_RDI));
+		else
+			jit_emit_u8(e, (uint8_t)(0xc0 | (regf << 3) | henc(&n->rm, host)));
 	}
 	for (unsigned i = 0; i < in->imm_size && i < 8; i++)
 		jit_emit_u8(e, (uint8_t)(in->imm >> (8 * i)));

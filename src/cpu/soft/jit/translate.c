@@ -28,6 +28,7 @@
 #include "../debug.h"
 #include "../exec.h"
 #include "../icache.h"
+#include "../mmu/soft_mmu.h"
 
 #define CPU JR_R15
 #define OFF(field) ((int32_t)offsetof(struct soft_cpu, field))
@@ -44,6 +45,20 @@ struct tr {
 	struct soft_block *b;
 	bool flags_host;      /* guest flags live in the host RFLAGS */
 	size_t body;          /* buffer position of the body (after the prologue) */
+	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
+	/* the fast path's out-of-line slow paths: the handler, then back */
+	struct slow {
+		size_t fix[6];
+		unsigned nfix;
+		size_t back;
+		const struct x86_insn *in;
+		uint64_t rip;
+		unsigned index;
+		int8_t hold[4];
+		bool dirty[4];
+		bool flags_after;
+	} slow[SOFT_BLOCK_MAX];
+	unsigned nslow;
 	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
 	bool dirty[4];        /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
@@ -277,22 +292,34 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	exit_direct(t, target, index + 1, 1);
 }
 
-static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n)
+/* R14 = soft_mmu_class(cpu), the rights class of data accesses in TLB
+ * tags: 1 at CPL 3; 2 at CPL 0-2 with EFLAGS.AC and CR4.SMAP (explicit
+ * accesses: handlers, not translated code, make implicit ones); else 0. */
+static void emit_class(struct tr *t)
 {
 	struct jit_emit *e = &t->e;
-	if (n->flags == JF_RMW)
-		load_flags(t);
-	/* guest registers used: identity for RAX..RBX, the others take a
-	 * host register among RAX..RBX that no guest RAX..RBX uses here */
-	uint16_t used = n->implicit;
-	if (n->reg.g >= 0)
-		used |= (uint16_t)(1u << n->reg.g);
-	if (n->rm.g >= 0)
-		used |= (uint16_t)(1u << n->rm.g);
-	if (n->z.g >= 0)
-		used |= (uint16_t)(1u << n->z.g);
-	int8_t host[16];
-	memset(host, -1, sizeof(host));
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SV);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 3);
+	size_t sv = jit_emit_jcc_rel32(e, JCC_NE);
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_USER);
+	size_t done1 = jit_emit_jmp_rel32(e);
+	jit_emit_patch_rel32(e, sv, e->pos);
+	jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 2, (uint8_t)(SOFT_MMU_RFLAGS_AC >> 16));
+	size_t done2 = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(SOFT_MMU_CR4_SMAP >> 16));
+	size_t done3 = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SVAC);
+	jit_emit_patch_rel32(e, done1, e->pos);
+	jit_emit_patch_rel32(e, done2, e->pos);
+	jit_emit_patch_rel32(e, done3, e->pos);
+}
+
+/* Put the guest registers in used into host registers (host[g]), from the
+ * register cache or cpu->gpr. */
+static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
+{
+	struct jit_emit *e = &t->e;
+	memset(host, -1, 16);
 	unsigned taken = used & 15;
 	/* guest RAX..RBX in their own host register */
 	for (unsigned g = 0; g < 4; g++) {
@@ -321,13 +348,8 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 			for (unsigned k = 0; k < 4 && h < 0; k++)
 				if (!(taken & (1u << k)))
 					h = (int)k;
-			if (h < 0) { /* cannot happen: at most three registers per instruction */
-				e->overflow = true;
-				return;
-			}
-			/* g may still be cached elsewhere (a host register this
-			 * instruction needs for RAX..RBX was evicted above, or it
-			 * is taken): store it first */
+			if (h < 0) /* cannot happen: at most four registers per instruction */
+				return false;
 			for (unsigned k = 0; k < 4; k++)
 				if (t->hold[k] == (int8_t)g)
 					evict(t, k);
@@ -337,6 +359,162 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 		}
 		taken |= 1u << h;
 		host[g] = (int8_t)h;
+	}
+	return true;
+}
+
+static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
+{
+	size_t f = cc == 16 ? jit_emit_jmp_rel32(&t->e) : jit_emit_jcc_rel32(&t->e, cc);
+	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
+		sl->fix[sl->nfix++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* A load through the inline TLB fast path (64-bit mode): the linear
+ * address in RSI, canonical, inside one page, a TLB hit for reading in the
+ * current rights class on RAM: the host address in RDI and the guest
+ * instruction runs on [RDI].  Anything else takes the slow path: the
+ * handler, out of line, which faults or reads MMIO as the interpreter
+ * does. */
+static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
+		      uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);       /* the guest's flags, materialised */
+	spill_flags(t);              /* ... and in cpu->rflags: the probe clobbers RFLAGS */
+	unsigned used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= 1u << n->reg.g;
+	if (in->base >= 0)
+		used |= 1u << in->base;
+	if (in->index >= 0)
+		used |= 1u << in->index;
+	int8_t host[16];
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	/* RSI = linear address */
+	if (in->rip_rel)
+		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+	else if (in->base < 0 && in->index < 0)
+		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+	else
+		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+	if (in->seg >= SEG_FS)
+		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+	struct slow *sl = &t->slow[t->nslow++];
+	memset(sl, 0, sizeof(*sl));
+	sl->in = in;
+	sl->rip = rip;
+	sl->index = index;
+	memcpy(sl->hold, t->hold, sizeof(sl->hold));
+	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
+	/* canonical: bits 63..47 all equal */
+	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
+	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
+	jit_emit_alu_r_imm(e, 0, true, JR_R8, 1);
+	jit_emit_alu_r_imm(e, 7, true, JR_R8, 1);
+	slow_jump(t, sl, JCC_A);
+	/* inside one page: R8 = page offset */
+	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
+	jit_emit_alu_r_imm(e, 7, false, JR_R8, 4096 - n->msize);
+	slow_jump(t, sl, JCC_A);
+	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
+	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
+	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
+	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
+	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
+	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
+	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
+	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
+	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	slow_jump(t, sl, JCC_NE);
+	/* RAM (not MMIO): RDI = host address */
+	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
+	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
+	slow_jump(t, sl, JCC_E);
+	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
+	if (n->flags == JF_RMW) {
+		/* the guest's flags back into the host (lf.op is LF_NONE now) */
+		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_R9, ARITH);
+		jit_emit_push_r64(e, JR_R9);
+		jit_emit_popfq(e);
+	}
+	jit_native_emit(e, in, n, host);
+	if (n->writeback)
+		for (unsigned g = 0; g < 16; g++)
+			if (host[g] >= 0)
+				t->dirty[host[g]] = true;
+	t->flags_host = n->flags != JF_NONE;
+	sl->flags_after = t->flags_host;
+	sl->back = e->pos;
+}
+
+/* The slow path of load k: the handler with the registers written back,
+ * then the state the fast path leaves (flags in the host if it does, the
+ * cached registers reloaded), and back. */
+static void emit_slow(struct tr *t, struct slow *sl)
+{
+	struct jit_emit *e = &t->e;
+	for (unsigned k = 0; k < sl->nfix; k++)
+		jit_emit_patch_rel32(e, sl->fix[k], e->pos);
+	for (unsigned h = 0; h < 4; h++)
+		if (sl->hold[h] >= 0 && sl->dirty[h])
+			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
+	store_imm64(t, OFF(rip), sl->rip);
+	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)sl->in);
+	emit_call_c(t, (const void *)sl->in->exec);
+	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
+	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->fault_fix[t->nfault] = f;
+	t->fault_count[t->nfault++] = sl->index;
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
+	f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->stop_fix[t->nstop] = f;
+	t->stop_count[t->nstop++] = sl->index + 1;
+	if (sl->flags_after) {
+		jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+		emit_call_c(t, (const void *)soft_flags_flush);
+		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+		jit_emit_push_r64(e, JR_RAX);
+		jit_emit_popfq(e);
+	}
+	for (unsigned h = 0; h < 4; h++)
+		if (sl->hold[h] >= 0)
+			jit_emit_mov_r64_m64(e, h, CPU, GPR(sl->hold[h]));
+	size_t back = jit_emit_jmp_rel32(e);
+	jit_emit_patch_rel32(e, back, sl->back);
+}
+
+static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);
+	/* guest registers used: identity for RAX..RBX, the others take a
+	 * host register among RAX..RBX that no guest RAX..RBX uses here */
+	uint16_t used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= (uint16_t)(1u << n->reg.g);
+	if (n->rm.g >= 0)
+		used |= (uint16_t)(1u << n->rm.g);
+	if (n->z.g >= 0)
+		used |= (uint16_t)(1u << n->z.g);
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
 	}
 	jit_native_emit(e, in, n, host);
 	if (n->writeback)
@@ -368,6 +546,8 @@ static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	t->fault_count[t->nfault++] = index;
 	if (last)
 		return;
+	if (t->fast_mem)
+		emit_class(t); /* STAC/CLAC do not end a block */
 	/* a handler that wrote code of this page (or changed the mode) ends
 	 * the block: cpu->block_stop */
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
@@ -392,7 +572,6 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 {
 	struct tr tr;
 	struct tr *t = &tr;
-	(void)cpu;
 	memset(t, 0, sizeof(*t));
 	memset(t->hold, -1, sizeof(t->hold));
 	t->b = b;
@@ -419,6 +598,14 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	if (any_helper) /* the run loop clears block_stop before a block; a
 			 * chained entry must too */
 		jit_emit_mov_m8_imm8(e, CPU, OFF(block_stop), 0);
+	t->fast_mem = false;
+	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
+		struct jit_native n;
+		if (jit_native_plan_load(&b->insn[i], &n))
+			t->fast_mem = true;
+	}
+	if (t->fast_mem)
+		emit_class(t);
 
 	uint64_t rip = b->rip;
 	bool ended = false;
@@ -434,6 +621,13 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n);
 			j->stats.native_insns++;
+		} else if (t->fast_mem && jit_native_plan_load(in, &n)) {
+			emit_load(t, in, &n, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_loads++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else {
 			emit_helper(t, in, rip, i, last);
 			j->stats.helper_insns++;
@@ -447,6 +641,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	if (!ended)
 		exit_direct(t, rip, b->n, 0); /* fell off the block's end */
 
+	for (unsigned k = 0; k < t->nslow; k++)
+		emit_slow(t, &t->slow[k]);
 	/* fault exits: cpu->rip is the faulting instruction (set before the
 	 * call), eax the status; the instructions before it retired */
 	for (unsigned k = 0; k < t->nfault; k++) {
