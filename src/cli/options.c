@@ -120,9 +120,8 @@ static enum cli_result check_file(const char *opt, const char *path, char *err, 
 enum {
 	OPT_CPUS = 256, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_DEBUG_EXIT, OPT_TESTDEV,
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
+	OPT_SOFT_TIER, OPT_SOFT_JIT_CACHE,
 	OPT_STRICT_MMIO,
-	OPT_SOFT_TIER,
-	OPT_SOFT_JIT_CACHE,
 };
 
 static const struct option run_options[] = {

@@ -140,6 +140,7 @@ def run(args):
     cmd = [args.ringvm, 'run', '--kernel', args.image, '--cmdline', cmdline,
            '--engine', args.engine, '--memory', '32M', '--testdev',
            '--serial', 'file:' + serial_path, '--verbose'] + case.get('args', [])
+    print('$ ' + ' '.join(cmd))
     # RINGVM_SOFT_TIER=interp|jit: the soft engine's execution tier (read by
     # this runner; ringvm takes --soft-tier)
     tier = os.environ.get('RINGVM_SOFT_TIER', '')
@@ -147,8 +148,8 @@ def run(args):
         print('FAIL: RINGVM_SOFT_TIER=%s: expected interp or jit' % tier)
         return 1
     if tier and args.engine == 'soft':
-        cmd += ["--soft-tier", tier]
-    print('$ ' + ' '.join(cmd))
+        cmd += ['--soft-tier', tier]
+        print('  ... --soft-tier %s (RINGVM_SOFT_TIER)' % tier)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
