@@ -3,7 +3,8 @@
  * instructions per second, the ratio to native, and host instructions per
  * guest instruction (perf_event_open, when the host allows it).
  *
- *   bench_interp [iterations-millions [integer|memory|sse]]   (default 20, all)
+ *   bench_interp [iterations-millions [integer|memory|sse|all [interp|jit]]]
+ *                (default 20, all, interp: the tier the soft CPU runs at)
  *   perf stat -e instructions bench_interp  or  valgrind --tool=callgrind
  *   bench_interp 1  for a profile of where time goes. */
 #include <linux/perf_event.h>
@@ -17,6 +18,7 @@
 
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/flatmem.h"
+#include "src/cpu/soft/jit/jit.h"
 
 extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_end[];
 void n_int(uint64_t n, void *buf);
@@ -74,7 +76,13 @@ int main(int argc, char **argv)
 	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
 	       (unsigned long long)(iters / 1000000));
 	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
-	const char *only = argc > 2 ? argv[2] : NULL; /* "integer", "memory", "sse" */
+	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse" */
+	bool jit = argc > 3 && !strcmp(argv[3], "jit");
+	if (argc > 3 && !jit && strcmp(argv[3], "interp")) {
+		fprintf(stderr, "bench_interp: tier %s: expected interp or jit\n", argv[3]);
+		return 2;
+	}
+	printf("tier: %s\n", jit ? "jit" : "interp");
 	for (unsigned i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
 		const struct loop *l = &loops[i];
 		if (only && strncmp(l->name, only, strlen(only)))
@@ -83,6 +91,10 @@ int main(int argc, char **argv)
 		struct soft_cpu cpu;
 		if (soft_flatmem_init(&m, 1 << 20) || soft_cpu_init(&cpu, &soft_flatmem_ops, &m, true)) {
 			fprintf(stderr, "out of memory\n");
+			return 1;
+		}
+		if (jit && !(cpu.jit = soft_jit_new(0, SOFT_JIT_HOT))) {
+			fprintf(stderr, "translation cache: %m\n");
 			return 1;
 		}
 		/* flat 64-bit mode */

@@ -2,20 +2,23 @@
 # Where does interpreter time go?  Runs each benchmark loop under callgrind
 # (perf counters are not available in this VM) and prints host instructions
 # per guest instruction and the top functions.
-#   bench/interp/profile.sh [path/to/bench_interp]
+#   bench/interp/profile.sh [path/to/bench_interp [interp|jit [loops...]]]
 set -eu
 BIN=${1:-build-soft/tests/unit/soft/bench_interp}
+TIER=${2:-interp}
+LOOPS=${3:-integer memory sse}
 command -v valgrind >/dev/null || { echo "valgrind not installed"; exit 1; }
 ITERS=1   # million iterations
-for loop in integer memory sse; do
+for loop in $LOOPS; do
 	case $loop in integer|memory) per=6 ;; sse) per=4 ;; esac
 	out=$(mktemp)
-	valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" $ITERS $loop >/dev/null 2>&1
+	# --smc-check=all: translated code is written through another mapping
+	valgrind --tool=callgrind --smc-check=all --callgrind-out-file="$out" "$BIN" $ITERS $loop $TIER >/dev/null 2>&1
 	total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 	# the native reference runs 5 x 5 x ITERS million iterations (1 host insn per guest insn)
 	native=$((25 * ITERS * 1000000 * per))
 	guest=$((ITERS * 1000000 * per))
-	echo "$loop: $(( (total - native) / guest )) host instructions per guest instruction"
+	echo "$loop ($TIER): $(( (total - native) * 10 / guest )) tenths of a host instruction per guest instruction"
 	callgrind_annotate "$out" 2>/dev/null | grep -E "src/cpu/soft/.*:" | head -6 | sed 's/^/    /'
 	rm -f "$out"
 done

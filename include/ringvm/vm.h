@@ -84,6 +84,8 @@ struct vm_config {
 	enum on_reset on_reset;
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
+	bool soft_jit;              /* --soft-tier jit: the soft engine translates hot code */
+	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 32 MiB) */
 
 	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
 	 * --rng and --console, or from a Firecracker config file / API. */

@@ -24,6 +24,10 @@ const char cli_run_usage[] =
 	"      --cpus N             number of vCPUs, 1-" "64" "; default 1\n"
 	"      --hugepages          back guest RAM with 2 MiB huge pages\n"
 	"  -e, --engine NAME        auto (default), kvm or soft\n"
+	"      --soft-tier TIER     soft engine: interp (default) or jit (hot code translated\n"
+	"                           into host code)\n"
+	"      --soft-jit-cache SIZE  soft engine with jit: translation cache per vCPU, 64K-1G;\n"
+	"                           default 32M\n"
 	"\n"
 	"Devices:\n"
 	"      --serial SPEC        COM1 back end: stdio (default), file:PATH, unix:PATH, none\n"
@@ -122,6 +126,7 @@ static enum cli_result check_file(const char *opt, const char *path, char *err, 
 enum {
 	OPT_CPUS = 256, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_DEBUG_EXIT, OPT_TESTDEV,
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
+	OPT_SOFT_TIER, OPT_SOFT_JIT_CACHE,
 	OPT_STRICT_MMIO,
 	OPT_DRIVE,
 	OPT_RNG,
@@ -141,6 +146,8 @@ static const struct option run_options[] = {
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
 	{ "strict-mmio", no_argument, NULL, OPT_STRICT_MMIO },
+	{ "soft-tier", required_argument, NULL, OPT_SOFT_TIER },
+	{ "soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
 	{ "rng", no_argument, NULL, OPT_RNG },
@@ -234,6 +241,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 		case OPT_NO_DEBUG_EXIT: cfg->debug_exit = false; break;
 		case OPT_TESTDEV: cfg->testdev = true; break;
 		case OPT_STRICT_MMIO: cfg->strict_mmio = true; break;
+		case OPT_SOFT_TIER:
+			if (strcmp(optarg, "interp") && strcmp(optarg, "jit"))
+				return fail(err, errlen, "--soft-tier %s: expected interp or jit", optarg);
+			cfg->soft_jit = !strcmp(optarg, "jit");
+			break;
+		case OPT_SOFT_JIT_CACHE:
+			if (cli_parse_size(optarg, &cfg->soft_jit_cache) < 0 ||
+			    cfg->soft_jit_cache < (64u << 10) || cfg->soft_jit_cache > (1u << 30))
+				return fail(err, errlen, "--soft-jit-cache %s: expected a size from 64K to 1G", optarg);
+			break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reset = ON_RESET_RESTART;

@@ -261,12 +261,16 @@ static void usage(void)
 {
 	printf("usage: ringvm-difftest [--cases N] [--seed S] [--form SUBSTR] [--million]\n"
 	       "                       [--report N] [--strict] [--no-edges] [--list] [--self-test]\n"
+	       "                       [--tier step|block|jit]\n"
 	       "  --cases N    random cases per form (default 300)\n"
 	       "  --million    1,000,000 cases per form (long run)\n"
 	       "  --form S     only forms whose name contains S\n"
 	       "  --report N   print at most N mismatch reproductions per form (default 3)\n"
 	       "  --strict     forms the soft CPU does not implement at all count as failures\n"
-	       "  --self-test  check the native executor against a reference model\n");
+	       "  --self-test  check the native executor against a reference model\n"
+	       "  --tier T     how the soft CPU runs each case: step (one instruction at a\n"
+	       "               time, the default), block (interpreted decoded blocks) or\n"
+	       "               jit (translated blocks)\n");
 }
 
 int main(int argc, char **argv)
@@ -282,11 +286,13 @@ int main(int argc, char **argv)
 		{ "no-edges", no_argument, NULL, 'E' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "self-test", no_argument, NULL, 't' },
+		{ "tier", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "n:s:f:Mr:SEllth", lo, NULL)) != -1) {
+	enum diff_tier tier = DIFF_TIER_STEP;
+	while ((ch = getopt_long(argc, argv, "n:s:f:Mr:SEllthT:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'n': o.cases = strtoull(optarg, NULL, 0); break;
 		case 's': o.seed = strtoull(optarg, NULL, 0); break;
@@ -297,6 +303,18 @@ int main(int argc, char **argv)
 		case 'E': o.no_edges = true; break;
 		case 'l': o.list = true; break;
 		case 't': o.self_test = true; break;
+		case 'T':
+			if (!strcmp(optarg, "step"))
+				tier = DIFF_TIER_STEP;
+			else if (!strcmp(optarg, "block"))
+				tier = DIFF_TIER_BLOCK;
+			else if (!strcmp(optarg, "jit"))
+				tier = DIFF_TIER_JIT;
+			else {
+				fprintf(stderr, "ringvm-difftest: --tier %s: expected step, block or jit\n", optarg);
+				return 2;
+			}
+			break;
 		default: usage(); return ch == 'h' ? 0 : 2;
 		}
 	}
@@ -328,9 +346,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "soft_exec_create failed\n");
 		return 2;
 	}
+	if (!soft_exec_set_tier(R.se, tier)) {
+		fprintf(stderr, "ringvm-difftest: --tier jit: the translation cache could not be mapped\n");
+		return 2;
+	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	printf("ringvm-difftest: seed %" PRIu64 ", %" PRIu64 " cases per form\n", o.seed, o.cases);
+	printf("ringvm-difftest: seed %" PRIu64 ", %" PRIu64 " cases per form, tier %s\n", o.seed, o.cases,
+	       tier == DIFF_TIER_JIT ? "jit" : tier == DIFF_TIER_BLOCK ? "block" : "step");
 	diff_vendor_print_host(stdout);
 	for (size_t i = 0; i < nint + nfp; i++) {
 		const struct diff_form *f = i < nint ? &fint[i] : &ffp[i - nint];
@@ -361,6 +384,13 @@ int main(int argc, char **argv)
 	       "(%.1f s, %.0f cases/s)\n",
 	       R.forms_run, R.total_cases, R.total_mismatch, R.total_known, R.forms_fail, R.forms_unimpl,
 	       secs, secs > 0 ? (double)R.total_cases / secs : 0.0);
+	if (tier == DIFF_TIER_JIT) {
+		uint64_t js[4];
+		soft_exec_jit_stats(R.se, js);
+		printf("translator: %" PRIu64 " blocks translated, %" PRIu64 " instructions emitted as "
+		       "host instructions, %" PRIu64 " as handler calls, %" PRIu64 " cache flushes\n",
+		       js[0], js[1], js[2], js[3]);
+	}
 	soft_exec_destroy(R.se);
 	native_exec_destroy(R.ne);
 	return R.forms_fail ? 1 : 0;

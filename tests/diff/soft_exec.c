@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "src/cpu/soft/cpu.h"
+#include "src/cpu/soft/jit/jit.h"
 
 #define PF_W 0x2u
 #define PF_U 0x4u
@@ -19,6 +20,7 @@
 
 struct soft_exec {
 	struct soft_cpu cpu;
+	enum diff_tier tier;
 	uint8_t code[4096];
 	uint8_t data[DIFF_MEM_SIZE];
 };
@@ -202,7 +204,7 @@ struct soft_exec *soft_exec_create(void)
 	struct soft_exec *se = calloc(1, sizeof(*se));
 	if (!se)
 		return NULL;
-	if (soft_cpu_init(&se->cpu, &soft_exec_ops, se, false) != 0) {
+	if (soft_cpu_init(&se->cpu, &soft_exec_ops, se, true) != 0) {
 		free(se);
 		return NULL;
 	}
@@ -211,6 +213,50 @@ struct soft_exec *soft_exec_create(void)
 	soft_cpu_set_sregs(&se->cpu, &s);
 	soft_cpu_update_mode(&se->cpu);
 	return se;
+}
+
+bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t)
+{
+	se->tier = t;
+	if (t == DIFF_TIER_JIT && !se->cpu.jit) {
+		/* a small cache, so that the runs also go through its flushes;
+		 * hot threshold 0: every block is translated the first time */
+		se->cpu.jit = soft_jit_new(256u << 10, 0);
+		if (!se->cpu.jit)
+			return false;
+	}
+	return true;
+}
+
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[4])
+{
+	const struct soft_jit *j = se->cpu.jit;
+	out[0] = j ? j->stats.translated : 0;
+	out[1] = j ? j->stats.native_insns : 0;
+	out[2] = j ? j->stats.helper_insns : 0;
+	out[3] = j ? j->cache.nflush : 0;
+}
+
+/* Blocks and translated blocks: run until the form's end.  The rest of the
+ * code page is int3, as natively: reaching one outside the form ends the
+ * run where the native side stops (at that int3).  A fetch fault outside
+ * the code page after a branch means the branch completed, as natively. */
+static int soft_exec_run_blocks(struct soft_exec *se, const struct diff_case *c)
+{
+	struct soft_cpu *cpu = &se->cpu;
+	uint64_t end = DIFF_CODE_ADDR + c->len;
+	soft_cpu_invalidate_code(cpu, DIFF_CODE_ADDR, 4096);
+	int st = soft_cpu_run(cpu, 64, NULL);
+	if (st == SOFT_EXC && cpu->exc.vector == X86_EXC_BP && cpu->exc.kind == SOFT_EV_INT3 &&
+	    (cpu->exc.insn_rip < DIFF_CODE_ADDR || cpu->exc.insn_rip >= end)) {
+		cpu->rip = cpu->exc.insn_rip;
+		return SOFT_OK;
+	}
+	if (st == SOFT_EXC && cpu->exc.vector == X86_EXC_PF && (cpu->exc.error_code & 0x10) &&
+	    cpu->exc.cr2 == cpu->rip &&
+	    (cpu->rip < DIFF_CODE_ADDR || cpu->rip >= DIFF_CODE_ADDR + 4096))
+		return SOFT_OK;
+	return st;
 }
 
 void soft_exec_destroy(struct soft_exec *se)
@@ -227,7 +273,7 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	struct soft_cpu *cpu = &se->cpu;
 	struct x86_regs regs = c->in.regs;
 
-	memset(se->code, 0xcc, 32);
+	memset(se->code, 0xcc, se->tier == DIFF_TIER_STEP ? 32 : sizeof(se->code));
 	memcpy(se->code, c->code, c->len);
 	memcpy(se->data, c->in.mem, DIFF_MEM_SIZE);
 	regs.rip = DIFF_CODE_ADDR;
@@ -249,12 +295,15 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	/* Step until the whole byte string ran (forms may hold a short
 	 * sequence; natively it runs up to the int3 after it). */
 	int st = SOFT_OK;
-	for (int n = 0; n < 16; n++) {
+	for (int n = 0; n < 16 && se->tier == DIFF_TIER_STEP; n++) {
 		st = soft_cpu_step(cpu);
 		if (st != SOFT_OK || cpu->rip < DIFF_CODE_ADDR ||
 		    cpu->rip >= DIFF_CODE_ADDR + c->len)
 			break;
 	}
+
+	if (se->tier != DIFF_TIER_STEP)
+		st = soft_exec_run_blocks(se, c);
 
 	memset(r, 0, sizeof(*r));
 	soft_cpu_get_regs(cpu, &r->out.regs);

@@ -7,6 +7,12 @@
 
 struct soft_exec;
 
+/* How the soft CPU runs a case (the execution-tier axis): one instruction
+ * at a time (soft_cpu_step), as interpreted decoded blocks (soft_cpu_run
+ * through the icache), or as translated blocks (soft_cpu_run with the
+ * translation tier, every block translated on its first execution). */
+enum diff_tier { DIFF_TIER_STEP, DIFF_TIER_BLOCK, DIFF_TIER_JIT };
+
 struct soft_exec *soft_exec_create(void);
 void soft_exec_destroy(struct soft_exec *se);
 void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
@@ -18,5 +24,12 @@ void soft_exec_default_control(uint64_t *cr0, uint64_t *cr4);
 /* Run the following cases at CPL 0 (flat 64-bit kernel CS/SS) or back at
  * CPL 3 (the default), for privileged-instruction mode checks. */
 void soft_exec_set_cpl(struct soft_exec *se, unsigned cpl);
+/* Run the following cases at tier t; false if it cannot be set up (the
+ * translation cache could not be mapped). */
+bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t);
+/* Translation-tier counters (all 0 below DIFF_TIER_JIT): blocks translated,
+ * instructions emitted as host instructions and as handler calls, cache
+ * flushes. */
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[4]);
 
 #endif

@@ -177,6 +177,15 @@ def run(args):
             f.truncate(size)
     env = dict(os.environ, **case.get('env', {}))
     print('$ ' + ' '.join(cmd))
+    # RINGVM_SOFT_TIER=interp|jit: the soft engine's execution tier (read by
+    # this runner; ringvm takes --soft-tier)
+    tier = os.environ.get('RINGVM_SOFT_TIER', '')
+    if tier not in ('', 'interp', 'jit'):
+        print('FAIL: RINGVM_SOFT_TIER=%s: expected interp or jit' % tier)
+        return 1
+    if tier and args.engine == 'soft':
+        cmd += ['--soft-tier', tier]
+        print('  ... --soft-tier %s (RINGVM_SOFT_TIER)' % tier)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True, env=env)

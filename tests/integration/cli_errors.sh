@@ -39,6 +39,8 @@ expect 2 "--memory lots: not a size" run --kernel "$tmp/garbage" --memory lots
 expect 2 "outside the supported" run --kernel "$tmp/garbage" --memory 1M
 expect 2 "at most 64 vCPUs" run --kernel "$tmp/garbage" --cpus 1000
 expect 2 "--engine warp: expected auto, kvm or soft" run --kernel "$tmp/garbage" --engine warp
+expect 2 "--soft-tier fast: expected interp or jit" run --kernel "$tmp/garbage" --soft-tier fast
+expect 2 "--soft-jit-cache 1K: expected a size from 64K to 1G" run --kernel "$tmp/garbage" --soft-jit-cache 1K
 expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
 # Virtio options: a missing image named, each bad --drive value named.

@@ -77,6 +77,12 @@ def main():
     initrd = os.path.join(CACHE, "initramfs.cpio.gz")
     common = ["--initrd", initrd, "--memory", "512M", "--serial", "stdio"]
     engine = ["--engine", a.engine]
+    # RINGVM_SOFT_TIER=interp|jit: the soft engine's execution tier (read
+    # here, by the runner; ringvm itself takes --soft-tier)
+    tier = os.environ.get("RINGVM_SOFT_TIER", "")
+    if tier not in ("", "interp", "jit"):
+        sys.exit(f"FAIL: RINGVM_SOFT_TIER={tier}: expected interp or jit")
+    tier_args = ["--soft-tier", tier, "--stats"] if tier else []
     kernel, extra, cmd, script = vmlinuz, [], BASE_CMDLINE + " ringvm.test=poweroff", None
     want_status, want = 0, ["Linux version", "RINGVM-INIT-OK", "reboot: Power down"]
 
@@ -100,7 +106,7 @@ def main():
         sys.exit(f"FAIL: unknown case {a.case}")
 
     status, text, secs = run(a.ringvm, ["--kernel", kernel, "--cmdline", cmd] + engine +
-                             common + extra, script)
+                             tier_args + common + extra, script)
     if status == 2 and "is not available" in text:
         print(f"SKIP: {text.strip()}")
         sys.exit(77)
@@ -108,7 +114,9 @@ def main():
     for w in want:
         expect(w in text, f"'{w}' missing from the output", text)
     expect(status == want_status, f"exit status {status}, want {want_status}", text)
-    print(f"PASS: Linux {a.case} on {a.engine} in {secs:.1f} s")
+    if tier == "jit" and a.engine == "soft":
+        expect("translator:" in text, "no translator counters (--soft-tier jit not in effect?)", text)
+    print(f"PASS: Linux {a.case} on {a.engine}{' (' + tier + ')' if tier else ''} in {secs:.1f} s")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "exec.h"
 #include "host_isa.h"
 #include "icache.h"
+#include "jit/jit.h"
 
 /* ---- exceptions ---- */
 
@@ -283,6 +284,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	void *opaque = cpu->ops_opaque;
 	const struct soft_sys_ops *sys = cpu->sys;
 	struct soft_icache *ic = cpu->icache;
+	struct soft_jit *jit = cpu->jit;
+	const void *jit_tlb = cpu->jit_tlb;
 	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
@@ -294,6 +297,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->ops_opaque = opaque;
 	cpu->sys = sys;
 	cpu->icache = ic;
+	cpu->jit = jit;
+	cpu->jit_tlb = jit_tlb;
 	cpu->ud_by_insn = ud_by_insn;
 	cpu->icount = icount;
 	cpu->icache_hits = hits;
@@ -359,6 +364,8 @@ void soft_cpu_destroy(struct soft_cpu *cpu)
 {
 	soft_icache_free(cpu->icache);
 	cpu->icache = NULL;
+	soft_jit_free(cpu->jit);
+	cpu->jit = NULL;
 	free(cpu->ud_by_insn);
 	cpu->ud_by_insn = NULL;
 }
@@ -498,6 +505,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 	struct soft_block *prev = NULL;
 	unsigned prev_slot = 0;
 
+	cpu->jit_link = NULL; /* chain slots are filled only between blocks of one run */
 	for (;;) {
 		uint64_t total = cpu->icount - start + executed;
 		if (total >= max)
@@ -506,6 +514,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			/* STI / MOV SS shadow: run the shadowed instruction alone,
 			 * so a kick right after it finds the CPU interruptible */
 			prev = NULL;
+			cpu->jit_link = NULL;
 			r = soft_cpu_step(cpu);
 			if (r)
 				break;
@@ -520,6 +529,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			/* TF, RF or a breakpoint: one checked instruction at a
 			 * time (debug.c); POPF, IRET, MOV DR end their block */
 			prev = NULL;
+			cpu->jit_link = NULL;
 			r = soft_cpu_step(cpu);
 			if (r)
 				break;
@@ -527,8 +537,10 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 		}
 		struct soft_block *b = NULL;
 		if (likely(ic)) {
-			if (unlikely(soft_icache_has_dead(ic)))
+			if (unlikely(soft_icache_has_dead(ic))) {
 				soft_icache_reap(ic);
+				cpu->jit_link = NULL;
+			}
 			uint64_t epoch = soft_icache_epoch(ic);
 			if (prev && prev->succ_epoch[prev_slot] == epoch &&
 			    prev->succ[prev_slot]->rip == cpu->rip && prev->succ[prev_slot]->mode == cpu->mode) {
@@ -542,6 +554,20 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 				}
 			}
 		}
+		if (b && b->n <= max - total && cpu->jit) {
+			/* the translation tier (jit/jit.h): runs b, and blocks
+			 * chained after it, when b is translated */
+			int jr;
+			if (soft_jit_run(cpu, b, max - total, &jr)) {
+				prev = NULL;
+				if (jr) {
+					r = jr;
+					break;
+				}
+				continue;
+			}
+		}
+		cpu->jit_link = NULL;
 		if (!b || b->n > max - total) {
 			prev = NULL;
 			r = soft_cpu_step(cpu);

@@ -32,6 +32,7 @@
  *   seg_check.c      segment limit/type checks of data accesses
  *   cpuid.c          the CPUID model (then cpu->sys->cpuid)
  *   icache.c         decoded-instruction cache keyed by guest-physical page
+ *   jit/             the translation tier (jit/jit.h): hot blocks as host code
  *   disasm.c         x86_insn_format() for traces
  *   flatmem.c        flat bounds-checked memory ops for tests/benchmarks
  *   cpu.c            init, step, run, state conversion
@@ -59,6 +60,7 @@
 struct soft_cpu;
 struct x86_insn;
 struct soft_icache;
+struct soft_jit;
 
 /* Every instruction handler has this one signature. */
 typedef int (*soft_exec_fn)(struct soft_cpu *cpu, const struct x86_insn *in);
@@ -302,6 +304,11 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
+	int64_t jit_budget;         /* instructions translated code may still chain through */
+	void *jit_link;             /* chain slot of the last translated exit, or NULL */
+	const void *jit_tlb;        /* the shadow TLB's entries (mmu/soft_mmu.h) when cpu->ops
+				     * is soft_mmu_ops: translated loads probe it inline */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
 	 * VEX encodings by their row's identity, undefined encodings at

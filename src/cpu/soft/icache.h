@@ -32,6 +32,15 @@ struct soft_block {
 	struct soft_block *pnext;   /* blocks of the same page */
 	struct soft_block *succ[2]; /* chained successors (valid while epoch matches) */
 	uint64_t succ_epoch[2];
+	/* translation tier (jit/jit.h): the entry is valid while jit_gen is the
+	 * translation cache's generation; jit_link: chain slots of the block's
+	 * two direct exits (fall-through / not taken, taken) */
+	const void *jit_entry;     /* int fn(struct soft_cpu *) */
+	const void *jit_body;      /* after its prologue: where chains jump */
+	uint64_t jit_gen;
+	uint32_t jit_heat;        /* executions counted towards translation */
+	bool jit_never;           /* does not fit even an empty cache */
+	struct soft_jit_link { const void *code; uint64_t epoch; } jit_link[2];
 	struct x86_insn insn[];
 };
 

@@ -10,6 +10,7 @@
 #include "ringvm/log.h"
 #include "../decode.h"
 #include "../icache.h"
+#include "../jit/jit.h"
 #include "soft_engine.h"
 
 static void soft_probe(struct engine_probe *out)
@@ -136,6 +137,18 @@ static int soft_vcpu_init(struct vcpu *v)
 		free(sv);
 		return -ENOMEM;
 	}
+	if (v->vm->cfg.soft_jit) {
+		/* --soft-tier jit: this vCPU's translation cache */
+		sv->cpu.jit = soft_jit_new(v->vm->cfg.soft_jit_cache, SOFT_JIT_HOT);
+		if (!sv->cpu.jit) {
+			int err = -errno;
+			soft_cpu_destroy(&sv->cpu);
+			free(sv);
+			return err;
+		}
+		sv->jit = true;
+	}
+	sv->cpu.jit_tlb = sv->mmu.tlb; /* translated loads probe it inline */
 	struct soft_mmu_hooks hooks;
 	soft_engine_mmu_hooks(sv, &hooks);
 	soft_mmu_init(&sv->mmu, &sv->cpu, &v->vm->mem, &v->vm->mmio, &hooks);
@@ -169,6 +182,12 @@ static void soft_vcpu_destroy(struct vcpu *v)
 		sv->ic_bytes = sv->cpu.icache->bytes;
 		sv->ic_budget = sv->cpu.icache->budget;
 		sv->ic_flushes = sv->cpu.icache->nflush;
+	}
+	if (sv->cpu.jit) {
+		sv->jit_stats = sv->cpu.jit->stats;
+		sv->jit_cache = sv->cpu.jit->cache.size;
+		sv->jit_used = sv->cpu.jit->cache.used;
+		sv->jit_flushes = sv->cpu.jit->cache.nflush;
 	}
 	soft_cpu_destroy(&sv->cpu);
 	sv->stopped = true;
@@ -298,6 +317,20 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,
 			(unsigned long long)(sv->ic_bytes >> 10), (unsigned long long)(sv->ic_budget >> 10),
 			(unsigned long long)sv->ic_flushes);
+		if (sv->jit) {
+			const struct soft_jit_stats *js = sv->cpu.jit ? &sv->cpu.jit->stats : &sv->jit_stats;
+			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu instructions as host "
+				"instructions, %llu of them loads through the inline TLB probe, %llu as handler "
+				"calls), %llu entries, %llu chain links, "
+				"cache %llu KiB used of %llu KiB, %llu flushes when full\n", i,
+				(unsigned long long)js->translated, (unsigned long long)js->native_insns,
+				(unsigned long long)js->fast_loads,
+				(unsigned long long)js->helper_insns, (unsigned long long)js->entries,
+				(unsigned long long)js->links,
+				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.used : sv->jit_used) >> 10),
+				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.size : sv->jit_cache) >> 10),
+				(unsigned long long)(sv->cpu.jit ? sv->cpu.jit->cache.nflush : sv->jit_flushes));
+		}
 	}
 }
 

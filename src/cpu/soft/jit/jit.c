@@ -1,0 +1,84 @@
+/* The translation tier's entry points (see jit.h): hotness, translation
+ * into the cache (flushing it when full), chain slot filling, and the call
+ * into translated code. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "jit.h"
+
+#include "../icache.h"
+
+struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
+{
+	struct soft_jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	int r = soft_jit_cache_init(&j->cache, cache_bytes ? cache_bytes : SOFT_JIT_CACHE_DEFAULT);
+	if (r < 0) {
+		free(j);
+		errno = -r;
+		return NULL;
+	}
+	j->hot = hot;
+	return j;
+}
+
+void soft_jit_free(struct soft_jit *j)
+{
+	if (!j)
+		return;
+	soft_jit_cache_destroy(&j->cache);
+	free(j);
+}
+
+void soft_jit_flush(struct soft_cpu *cpu)
+{
+	if (!cpu->jit)
+		return;
+	soft_jit_cache_flush(&cpu->jit->cache);
+	/* every chain slot was filled in an earlier epoch: all die */
+	if (cpu->icache)
+		soft_icache_bump_epoch(cpu->icache);
+}
+
+/* Translate b, flushing the cache once if it is full. */
+static bool translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	if (soft_jit_translate(cpu, j, b))
+		return true;
+	if (j->cache.used == 0) {
+		b->jit_never = true;
+		j->stats.too_big++;
+		return false;
+	}
+	soft_jit_flush(cpu);
+	if (soft_jit_translate(cpu, j, b))
+		return true;
+	b->jit_never = true;
+	j->stats.too_big++;
+	return false;
+}
+
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status)
+{
+	struct soft_jit *j = cpu->jit;
+	struct soft_jit_link *link = cpu->jit_link;
+	cpu->jit_link = NULL;
+	if (b->jit_gen != j->cache.gen) {
+		if (b->jit_never || ++b->jit_heat < j->hot)
+			return false;
+		if (!translate(cpu, j, b))
+			return false;
+		link = NULL; /* a flush may have happened: no stale link */
+	}
+	if (link) {
+		link->code = b->jit_body;
+		link->epoch = soft_icache_epoch(cpu->icache);
+		j->stats.links++;
+	}
+	cpu->jit_budget = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
+	int (*fn)(struct soft_cpu *) = (int (*)(struct soft_cpu *))b->jit_entry;
+	j->stats.entries++;
+	*status = fn(cpu);
+	return true;
+}

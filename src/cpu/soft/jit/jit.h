@@ -1,0 +1,76 @@
+/* The soft engine's translation tier (docs/soft-cpu.md, "Translator").
+ *
+ * Hot decoded blocks (struct soft_block, executed SOFT_JIT_HOT times) are
+ * translated into host x86-64 code in a bounded, W^X translation cache
+ * (jit_cache.h).  Integer register-register instructions run as the same
+ * host instruction on host registers (guest registers loaded from and
+ * stored to struct soft_cpu around each one; the guest's arithmetic flags
+ * stay in the host's RFLAGS from one instruction to the next and are
+ * written back to cpu->rflags only before anything else reads them);
+ * every other instruction calls the interpreter's handler with RIP and the
+ * flags synced first.  A translation belongs to its decoded block and dies
+ * with it (block dropped by the icache) or with the cache (flush when full).
+ * Direct exits of blocks that call no handler are chained: they jump to the
+ * next block's translation through a slot in the block, valid while the
+ * icache epoch it was made in lasts, after checking the kick flag and the
+ * instruction budget.
+ *
+ * One struct soft_jit per vCPU, attached as cpu->jit (NULL: interpreter
+ * only).  Not thread-safe: the vCPU's thread only. */
+#ifndef RINGVM_SOFT_JIT_H
+#define RINGVM_SOFT_JIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jit_cache.h"
+
+struct soft_cpu;
+struct soft_block;
+
+/* Executions of a decoded block before it is translated. */
+#define SOFT_JIT_HOT 16
+
+struct soft_jit_stats {
+	uint64_t translated;   /* blocks translated */
+	uint64_t native_insns; /* guest instructions emitted as host instructions */
+	uint64_t helper_insns; /* guest instructions emitted as handler calls */
+	uint64_t fast_loads;   /* ... of the native ones: loads through the inline TLB probe */
+	uint64_t entries;      /* translated blocks entered from the run loop */
+	uint64_t links;        /* chain slots filled */
+	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
+};
+
+struct soft_jit {
+	struct soft_jit_cache cache;
+	unsigned hot;          /* executions before translation (0: first time) */
+	struct soft_jit_stats stats;
+};
+
+/* Chain slots (struct soft_jit_link, in struct soft_block): the
+ * executable body of the next block, valid while the icache epoch equals
+ * the slot's epoch. */
+
+/* A translation cache of cache_bytes (0: SOFT_JIT_CACHE_DEFAULT) and the
+ * hot threshold.  NULL on failure (errno set). */
+struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot);
+void soft_jit_free(struct soft_jit *j);
+
+/* The run loop's hook (cpu.c): run block b (at cpu->rip, chosen by the
+ * loop) translated, translating it first when it became hot.  budget: the
+ * instructions the loop may still run (at least b->n).  Returns false if
+ * the block is not (yet) translated: the caller interprets it.  Otherwise
+ * *status is the enum soft_status of the run (cpu->rip, registers, flags and
+ * cpu->icount precise as after the interpreter), and chained blocks may have
+ * run after b. */
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status);
+
+/* Drop every translation (the cache's generation changes). */
+void soft_jit_flush(struct soft_cpu *cpu);
+
+/* Translate b now into j's cache (internal to jit/, exposed for tests).
+ * Returns the executable entry or NULL. */
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b);
+
+#endif

@@ -1,0 +1,57 @@
+/* Which guest instructions the translator emits as host instructions, and
+ * how (native.c).  A whitelist by opcode map, opcode byte and ModRM digit:
+ * everything not listed is executed by the interpreter's handler. */
+#ifndef RINGVM_SOFT_JIT_NATIVE_H
+#define RINGVM_SOFT_JIT_NATIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emit.h"
+
+struct x86_insn;
+
+/* How an instruction uses the guest's arithmetic flags (CF PF AF ZF SF OF). */
+enum jit_flags_use {
+	JF_NONE = 0,  /* neither reads nor writes them */
+	JF_WRITE,     /* overwrites all six, whatever they were */
+	JF_RMW,       /* reads some or leaves some unchanged: the guest's flags
+		       * must be in the host's RFLAGS before it runs */
+};
+
+/* A guest register operand: guest register number and whether it is the
+ * high byte (AH CH DH BH: legacy byte encodings 4-7 without REX). */
+struct jit_gop {
+	int8_t g;      /* -1: none */
+	bool high;
+};
+
+struct jit_native {
+	uint8_t flags;          /* enum jit_flags_use */
+	bool writeback;         /* store the registers back (not for CMP TEST BT) */
+	bool modrm;             /* emits a ModRM byte (register form, mod = 3) */
+	bool digit_form;        /* ModRM.reg is an opcode extension (digit) */
+	bool z_form;            /* register in the opcode's low three bits */
+	bool nop;               /* emits nothing (NOP) */
+	bool mem;               /* r/m is memory, read through the TLB fast path:
+				 * emitted as [RDI], RDI = the host address */
+	uint8_t msize;          /* bytes read from memory */
+	struct jit_gop reg, rm, z;
+	uint16_t implicit;      /* guest registers used implicitly (bit n: GPR n) */
+};
+
+/* Can in run as a host instruction?  Fills *n when it can. */
+bool jit_native_plan(const struct x86_insn *in, struct jit_native *n);
+/* Can in, which reads (and does not write) one memory operand in 64-bit
+ * mode, run as a host instruction on the operand's host address?  The
+ * translator then emits the TLB fast path before it. */
+bool jit_native_plan_load(const struct x86_insn *in, struct jit_native *n);
+
+/* Emit in as a host instruction with guest register g in host register
+ * host[g] (each 0..3: RAX RCX RDX RBX).  The bytes are built only from the
+ * whitelisted opcode, the decoded operand size, the host register numbers
+ * and the decoded immediate. */
+void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_native *n,
+		     const int8_t host[16]);
+
+#endif

@@ -1,0 +1,682 @@
+/* Block translation (see jit.h and docs/soft-cpu.md, "Translator").
+ *
+ * Host register conventions inside a translation:
+ *   R15   the struct soft_cpu (callee-saved, pinned for the whole chain)
+ *   RAX RCX RDX RBX  guest registers of native instructions, cached
+ *         across consecutive native instructions: guest RAX..RBX always
+ *         in their own host register, others in a free one; a register is
+ *         loaded from cpu->gpr on first use and stored back (if written)
+ *         before a handler call, a call to soft_flags_flush, an eviction
+ *         or a block exit
+ *   RSP   16-byte aligned after the prologue (push RBX, R14, R15), so
+ *         handler calls need no adjustment
+ * Flags: the guest's six arithmetic flags are "in the host" (the host's
+ * RFLAGS holds them, cpu->lf is stale) from a flag-writing native
+ * instruction until the next handler call or block exit, where they are
+ * written back into cpu->rflags (cpu->lf.op = LF_NONE).  Loads and stores
+ * are MOVs, which leave RFLAGS alone.  An instruction that reads flags or
+ * keeps some (ADC, INC, Jcc, CMOVcc, rotates ...) first materialises the
+ * lazy flags (soft_flags_flush) and loads them with POPFQ, masked to the
+ * six arithmetic bits (so DF, TF and AC stay clear on the host). */
+#include <stddef.h>
+#include <string.h>
+
+#include "jit.h"
+#include "native.h"
+
+#include "../atomic.h"
+#include "../debug.h"
+#include "../exec.h"
+#include "../icache.h"
+#include "../mmu/soft_mmu.h"
+
+#define CPU JR_R15
+#define OFF(field) ((int32_t)offsetof(struct soft_cpu, field))
+#define GPR(g) ((int32_t)(offsetof(struct soft_cpu, gpr) + 8 * (unsigned)(g)))
+#define ARITH 0x8d5 /* CF PF AF ZF SF OF */
+
+/* one 32-bit compare covers dbg_armed, dbg_hits and dbg_pending */
+_Static_assert(offsetof(struct soft_cpu, dbg_pending) == offsetof(struct soft_cpu, dbg_armed) + 2 &&
+	       offsetof(struct soft_cpu, dbg_hits) == offsetof(struct soft_cpu, dbg_armed) + 1,
+	       "debug state layout");
+
+struct tr {
+	struct jit_emit e;
+	struct soft_block *b;
+	bool flags_host;      /* guest flags live in the host RFLAGS */
+	size_t body;          /* buffer position of the body (after the prologue) */
+	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
+	/* the fast path's out-of-line slow paths: the handler, then back */
+	struct slow {
+		size_t fix[6];
+		unsigned nfix;
+		size_t back;
+		const struct x86_insn *in;
+		uint64_t rip;
+		unsigned index;
+		int8_t hold[4];
+		bool dirty[4];
+		bool flags_after;
+	} slow[SOFT_BLOCK_MAX];
+	unsigned nslow;
+	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
+	bool dirty[4];        /* ... and written since it was loaded */
+	bool pure;            /* no handler call so far (chains need fewer checks) */
+	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
+	unsigned nfix;
+	size_t fault_fix[SOFT_BLOCK_MAX];
+	unsigned fault_count[SOFT_BLOCK_MAX];
+	unsigned nfault;
+	size_t stop_fix[SOFT_BLOCK_MAX];
+	unsigned stop_count[SOFT_BLOCK_MAX];
+	unsigned nstop;
+};
+
+/* Store host register h's guest register if written; forget it. */
+static void evict(struct tr *t, unsigned h)
+{
+	if (t->hold[h] >= 0 && t->dirty[h])
+		jit_emit_mov_m64_r64(&t->e, CPU, GPR(t->hold[h]), h);
+	t->hold[h] = -1;
+	t->dirty[h] = false;
+}
+
+/* Store every written cached register (MOVs: RFLAGS untouched). */
+static void writeback_all(struct tr *t)
+{
+	for (unsigned h = 0; h < 4; h++)
+		if (t->hold[h] >= 0 && t->dirty[h]) {
+			jit_emit_mov_m64_r64(&t->e, CPU, GPR(t->hold[h]), h);
+			t->dirty[h] = false;
+		}
+}
+
+static void evict_all(struct tr *t)
+{
+	for (unsigned h = 0; h < 4; h++)
+		evict(t, h);
+}
+
+static void emit_call_c(struct tr *t, const void *fn)
+{
+	jit_emit_mov_r64_imm(&t->e, JR_RAX, (uint64_t)(uintptr_t)fn);
+	jit_emit_call_r64(&t->e, JR_RAX);
+}
+
+/* cpu->rflags arithmetic bits = host RFLAGS; lf.op = LF_NONE. */
+static void spill_flags(struct tr *t)
+{
+	struct jit_emit *e = &t->e;
+	if (!t->flags_host)
+		return;
+	evict(t, JR_RAX);
+	evict(t, JR_RCX);
+	jit_emit_pushfq(e);
+	jit_emit_pop_r64(e, JR_RAX);
+	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_RCX, ~ARITH);
+	jit_emit_or_r64_r64(e, JR_RCX, JR_RAX);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_RCX);
+	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	t->flags_host = false;
+}
+
+/* Materialise the lazy flags and load them into the host RFLAGS. */
+static void load_flags(struct tr *t)
+{
+	struct jit_emit *e = &t->e;
+	if (t->flags_host)
+		return;
+	evict(t, JR_RAX); /* caller-saved: the call clobbers them (RBX survives) */
+	evict(t, JR_RCX);
+	evict(t, JR_RDX);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	emit_call_c(t, (const void *)soft_flags_flush);
+	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+	jit_emit_push_r64(e, JR_RAX);
+	jit_emit_popfq(e);
+	t->flags_host = true;
+}
+
+static void store_imm64(struct tr *t, int32_t off, uint64_t v)
+{
+	if ((int64_t)v == (int32_t)v) {
+		jit_emit_mov_m64_simm32(&t->e, CPU, off, (int32_t)v);
+	} else {
+		jit_emit_mov_r64_imm(&t->e, JR_RAX, v);
+		jit_emit_mov_m64_r64(&t->e, CPU, off, JR_RAX);
+	}
+}
+
+static void jmp_epilogue(struct tr *t)
+{
+	size_t f = jit_emit_jmp_rel32(&t->e);
+	if (t->nfix < sizeof(t->epilogue_fix) / sizeof(t->epilogue_fix[0]))
+		t->epilogue_fix[t->nfix++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* Retire count instructions of this block (icount and the chain budget). */
+static void retire(struct tr *t, unsigned count)
+{
+	if (!count)
+		return;
+	jit_emit_add_m64_simm32(&t->e, CPU, OFF(icount), (int32_t)count);
+	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
+}
+
+/* Exit to a statically known guest RIP after count instructions.  slot:
+ * the chain slot for it (0 or 1), or -1 for none. */
+static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
+{
+	struct jit_emit *e = &t->e;
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t); /* the exit's code uses RAX RCX RDX */
+	if (slot >= 0 && t->pure && rip == t->b->rip) {
+		/* a loop onto itself in a block without handler calls: nothing
+		 * in it can change the mode, the mapping or the icache epoch, so
+		 * the block is still the one at rip; jump straight back to the
+		 * body while the budget holds and no kick is pending */
+		retire(t, count);
+		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+		size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
+		size_t back = jit_emit_jmp_rel32(e);
+		jit_emit_patch_rel32(e, back, t->body);
+		jit_emit_patch_rel32(e, no1, e->pos);
+		jit_emit_patch_rel32(e, no2, e->pos);
+		store_imm64(t, OFF(rip), rip);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+		return;
+	}
+	store_imm64(t, OFF(rip), rip);
+	retire(t, count);
+	if (slot < 0) {
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+		return;
+	}
+	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
+	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
+	/* chain only with budget left for a whole block and no kick pending */
+	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+	size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+	size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
+	size_t no4 = SIZE_MAX, no5 = SIZE_MAX, no6 = SIZE_MAX, no7 = SIZE_MAX;
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
+	if (!t->pure) {
+		/* a handler ran: what the run loop checks between blocks (no
+		 * handler that ends no block changes these, but the cost is
+		 * small): an interrupt shadow, the debug path (TF, RF, armed or
+		 * pending breakpoints), dropped blocks to free */
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
+		no4 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
+		no5 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
+		no6 = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
+		no7 = jit_emit_jcc_rel32(e, JCC_NE);
+	}
+	/* the slot is valid in the icache epoch it was filled in */
+	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
+	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
+	size_t no3 = jit_emit_jcc_rel32(e, JCC_NE);
+	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
+	size_t out = e->pos;
+	jit_emit_patch_rel32(e, no1, out);
+	jit_emit_patch_rel32(e, no2, out);
+	jit_emit_patch_rel32(e, no3, out);
+	jit_emit_patch_rel32(e, no4, out);
+	jit_emit_patch_rel32(e, no5, out);
+	jit_emit_patch_rel32(e, no6, out);
+	jit_emit_patch_rel32(e, no7, out);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+/* Target of a direct branch, as branch_to() computes it; false when the
+ * branch would fault (non-canonical): the handler then raises it. */
+static bool branch_target(const struct x86_insn *in, uint64_t next, uint64_t *target)
+{
+	uint64_t tg = next + in->imm;
+	if (in->opsize == 2)
+		tg &= 0xffff;
+	else if (in->opsize == 4 || in->mode != SOFT_MODE_64)
+		tg &= 0xffffffff;
+	else if (!canonical(tg))
+		return false;
+	*target = tg;
+	return true;
+}
+
+static bool is_direct_branch(const struct x86_insn *in)
+{
+	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
+		return false;
+	if (in->map == X86_MAP_1BYTE)
+		return (in->opcode >= 0x70 && in->opcode <= 0x7f) || in->opcode == 0xe9 || in->opcode == 0xeb;
+	return in->map == X86_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f;
+}
+
+/* Jcc / JMP rel: the block's last instruction. */
+static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	uint64_t next = rip + in->len, target = 0;
+	branch_target(in, next, &target);
+	bool uncond = in->map == X86_MAP_1BYTE && (in->opcode == 0xe9 || in->opcode == 0xeb);
+	if (uncond) {
+		exit_direct(t, target, index + 1, 1);
+		return;
+	}
+	load_flags(t);
+	writeback_all(t); /* once for both paths (MOVs keep the flags) */
+	int8_t hold[4];
+	memcpy(hold, t->hold, sizeof(hold));
+	size_t taken = jit_emit_jcc_rel32(&t->e, in->opcode & 15);
+	exit_direct(t, next, index + 1, 0);
+	memcpy(t->hold, hold, sizeof(hold));
+	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
+	t->flags_host = true; /* both paths start with the flags in the host */
+	exit_direct(t, target, index + 1, 1);
+}
+
+/* R14 = soft_mmu_class(cpu), the rights class of data accesses in TLB
+ * tags: 1 at CPL 3; 2 at CPL 0-2 with EFLAGS.AC and CR4.SMAP (explicit
+ * accesses: handlers, not translated code, make implicit ones); else 0. */
+static void emit_class(struct tr *t)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SV);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 3);
+	size_t sv = jit_emit_jcc_rel32(e, JCC_NE);
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_USER);
+	size_t done1 = jit_emit_jmp_rel32(e);
+	jit_emit_patch_rel32(e, sv, e->pos);
+	jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 2, (uint8_t)(SOFT_MMU_RFLAGS_AC >> 16));
+	size_t done2 = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(SOFT_MMU_CR4_SMAP >> 16));
+	size_t done3 = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SVAC);
+	jit_emit_patch_rel32(e, done1, e->pos);
+	jit_emit_patch_rel32(e, done2, e->pos);
+	jit_emit_patch_rel32(e, done3, e->pos);
+}
+
+/* Put the guest registers in used into host registers (host[g]), from the
+ * register cache or cpu->gpr. */
+static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
+{
+	struct jit_emit *e = &t->e;
+	memset(host, -1, 16);
+	unsigned taken = used & 15;
+	/* guest RAX..RBX in their own host register */
+	for (unsigned g = 0; g < 4; g++) {
+		if (!(used & (1u << g)))
+			continue;
+		host[g] = (int8_t)g;
+		if (t->hold[g] != (int8_t)g) {
+			evict(t, g);
+			jit_emit_mov_r64_m64(e, g, CPU, GPR(g));
+			t->hold[g] = (int8_t)g;
+		}
+	}
+	/* the others: where cached (if that host register is free here), or a
+	 * free host register, preferring an empty one */
+	for (unsigned g = 4; g < 16; g++) {
+		if (!(used & (1u << g)))
+			continue;
+		int h = -1;
+		for (unsigned k = 0; k < 4; k++)
+			if (t->hold[k] == (int8_t)g && !(taken & (1u << k)))
+				h = (int)k;
+		if (h < 0) {
+			for (unsigned k = 0; k < 4 && h < 0; k++)
+				if (!(taken & (1u << k)) && t->hold[k] < 0)
+					h = (int)k;
+			for (unsigned k = 0; k < 4 && h < 0; k++)
+				if (!(taken & (1u << k)))
+					h = (int)k;
+			if (h < 0) /* cannot happen: at most four registers per instruction */
+				return false;
+			for (unsigned k = 0; k < 4; k++)
+				if (t->hold[k] == (int8_t)g)
+					evict(t, k);
+			evict(t, (unsigned)h);
+			jit_emit_mov_r64_m64(e, (unsigned)h, CPU, GPR(g));
+			t->hold[h] = (int8_t)g;
+		}
+		taken |= 1u << h;
+		host[g] = (int8_t)h;
+	}
+	return true;
+}
+
+static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
+{
+	size_t f = cc == 16 ? jit_emit_jmp_rel32(&t->e) : jit_emit_jcc_rel32(&t->e, cc);
+	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
+		sl->fix[sl->nfix++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* A load through the inline TLB fast path (64-bit mode): the linear
+ * address in RSI, canonical, inside one page, a TLB hit for reading in the
+ * current rights class on RAM: the host address in RDI and the guest
+ * instruction runs on [RDI].  Anything else takes the slow path: the
+ * handler, out of line, which faults or reads MMIO as the interpreter
+ * does. */
+static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
+		      uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);       /* the guest's flags, materialised */
+	spill_flags(t);              /* ... and in cpu->rflags: the probe clobbers RFLAGS */
+	unsigned used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= 1u << n->reg.g;
+	if (in->base >= 0)
+		used |= 1u << in->base;
+	if (in->index >= 0)
+		used |= 1u << in->index;
+	int8_t host[16];
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	/* RSI = linear address */
+	if (in->rip_rel)
+		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+	else if (in->base < 0 && in->index < 0)
+		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+	else
+		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+	if (in->seg >= SEG_FS)
+		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+	struct slow *sl = &t->slow[t->nslow++];
+	memset(sl, 0, sizeof(*sl));
+	sl->in = in;
+	sl->rip = rip;
+	sl->index = index;
+	memcpy(sl->hold, t->hold, sizeof(sl->hold));
+	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
+	/* canonical: bits 63..47 all equal */
+	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
+	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
+	jit_emit_alu_r_imm(e, 0, true, JR_R8, 1);
+	jit_emit_alu_r_imm(e, 7, true, JR_R8, 1);
+	slow_jump(t, sl, JCC_A);
+	/* inside one page: R8 = page offset */
+	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
+	jit_emit_alu_r_imm(e, 7, false, JR_R8, 4096 - n->msize);
+	slow_jump(t, sl, JCC_A);
+	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
+	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
+	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
+	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
+	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
+	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
+	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
+	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
+	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	slow_jump(t, sl, JCC_NE);
+	/* RAM (not MMIO): RDI = host address */
+	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
+	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
+	slow_jump(t, sl, JCC_E);
+	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
+	if (n->flags == JF_RMW) {
+		/* the guest's flags back into the host (lf.op is LF_NONE now) */
+		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_R9, ARITH);
+		jit_emit_push_r64(e, JR_R9);
+		jit_emit_popfq(e);
+	}
+	jit_native_emit(e, in, n, host);
+	if (n->writeback)
+		for (unsigned g = 0; g < 16; g++)
+			if (host[g] >= 0)
+				t->dirty[host[g]] = true;
+	t->flags_host = n->flags != JF_NONE;
+	sl->flags_after = t->flags_host;
+	sl->back = e->pos;
+}
+
+/* The slow path of load k: the handler with the registers written back,
+ * then the state the fast path leaves (flags in the host if it does, the
+ * cached registers reloaded), and back. */
+static void emit_slow(struct tr *t, struct slow *sl)
+{
+	struct jit_emit *e = &t->e;
+	for (unsigned k = 0; k < sl->nfix; k++)
+		jit_emit_patch_rel32(e, sl->fix[k], e->pos);
+	for (unsigned h = 0; h < 4; h++)
+		if (sl->hold[h] >= 0 && sl->dirty[h])
+			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
+	store_imm64(t, OFF(rip), sl->rip);
+	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)sl->in);
+	emit_call_c(t, (const void *)sl->in->exec);
+	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
+	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->fault_fix[t->nfault] = f;
+	t->fault_count[t->nfault++] = sl->index;
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
+	f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->stop_fix[t->nstop] = f;
+	t->stop_count[t->nstop++] = sl->index + 1;
+	if (sl->flags_after) {
+		jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+		emit_call_c(t, (const void *)soft_flags_flush);
+		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+		jit_emit_push_r64(e, JR_RAX);
+		jit_emit_popfq(e);
+	}
+	for (unsigned h = 0; h < 4; h++)
+		if (sl->hold[h] >= 0)
+			jit_emit_mov_r64_m64(e, h, CPU, GPR(sl->hold[h]));
+	size_t back = jit_emit_jmp_rel32(e);
+	jit_emit_patch_rel32(e, back, sl->back);
+}
+
+static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);
+	/* guest registers used: identity for RAX..RBX, the others take a
+	 * host register among RAX..RBX that no guest RAX..RBX uses here */
+	uint16_t used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= (uint16_t)(1u << n->reg.g);
+	if (n->rm.g >= 0)
+		used |= (uint16_t)(1u << n->rm.g);
+	if (n->z.g >= 0)
+		used |= (uint16_t)(1u << n->z.g);
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
+	}
+	jit_native_emit(e, in, n, host);
+	if (n->writeback)
+		for (unsigned g = 0; g < 16; g++)
+			if (host[g] >= 0)
+				t->dirty[host[g]] = true;
+	if (n->flags != JF_NONE)
+		t->flags_host = true;
+}
+
+/* Call the interpreter's handler for instruction index (at rip). */
+static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			bool last)
+{
+	struct jit_emit *e = &t->e;
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t); /* the handler may read and write any guest register */
+	t->pure = false;
+	store_imm64(t, OFF(rip), rip);
+	store_imm64(t, OFF(next_rip), rip + in->len);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)in);
+	soft_exec_fn fn = (in->prefixes & X86_PFX_ATOMIC) ? soft_exec_atomic : in->exec;
+	emit_call_c(t, (const void *)fn);
+	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
+	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->fault_fix[t->nfault] = f;
+	t->fault_count[t->nfault++] = index;
+	if (last)
+		return;
+	if (t->fast_mem)
+		emit_class(t); /* STAC/CLAC do not end a block */
+	/* a handler that wrote code of this page (or changed the mode) ends
+	 * the block: cpu->block_stop */
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
+	f = jit_emit_jcc_rel32(e, JCC_NE);
+	t->stop_fix[t->nstop] = f;
+	t->stop_count[t->nstop++] = index + 1;
+}
+
+/* After the last instruction ran through a handler: RIP is next_rip. */
+static void exit_after_helper(struct tr *t, unsigned count)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
+	retire(t, count);
+	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	struct tr tr;
+	struct tr *t = &tr;
+	memset(t, 0, sizeof(*t));
+	memset(t->hold, -1, sizeof(t->hold));
+	t->b = b;
+	t->pure = true;
+	size_t start = j->cache.used;
+	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
+	struct jit_emit *e = &t->e;
+
+	/* prologue: int fn(struct soft_cpu *cpu) */
+	jit_emit_push_r64(e, JR_RBX);
+	jit_emit_push_r64(e, JR_R14);
+	jit_emit_push_r64(e, JR_R15);
+	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
+	/* body: chained blocks enter here (the chain slot's code) */
+	size_t body = e->pos;
+	t->body = body;
+	bool any_helper = false;
+	for (unsigned i = 0; i < b->n; i++)
+		if (!is_direct_branch(&b->insn[i])) {
+			struct jit_native n;
+			if (!jit_native_plan(&b->insn[i], &n))
+				any_helper = true;
+		}
+	if (any_helper) /* the run loop clears block_stop before a block; a
+			 * chained entry must too */
+		jit_emit_mov_m8_imm8(e, CPU, OFF(block_stop), 0);
+	t->fast_mem = false;
+	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
+		struct jit_native n;
+		if (jit_native_plan_load(&b->insn[i], &n))
+			t->fast_mem = true;
+	}
+	if (t->fast_mem)
+		emit_class(t);
+
+	uint64_t rip = b->rip;
+	bool ended = false;
+	for (unsigned i = 0; i < b->n; i++) {
+		const struct x86_insn *in = &b->insn[i];
+		bool last = i + 1 == b->n;
+		struct jit_native n;
+		uint64_t tg;
+		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
+			emit_branch(t, in, rip, i);
+			j->stats.native_insns++;
+			ended = true;
+		} else if (jit_native_plan(in, &n)) {
+			emit_native(t, in, &n);
+			j->stats.native_insns++;
+		} else if (t->fast_mem && jit_native_plan_load(in, &n)) {
+			emit_load(t, in, &n, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_loads++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else {
+			emit_helper(t, in, rip, i, last);
+			j->stats.helper_insns++;
+			if (last) {
+				exit_after_helper(t, b->n);
+				ended = true;
+			}
+		}
+		rip += in->len;
+	}
+	if (!ended)
+		exit_direct(t, rip, b->n, 0); /* fell off the block's end */
+
+	for (unsigned k = 0; k < t->nslow; k++)
+		emit_slow(t, &t->slow[k]);
+	/* fault exits: cpu->rip is the faulting instruction (set before the
+	 * call), eax the status; the instructions before it retired */
+	for (unsigned k = 0; k < t->nfault; k++) {
+		jit_emit_patch_rel32(e, t->fault_fix[k], e->pos);
+		retire(t, t->fault_count[k]);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jmp_epilogue(t);
+	}
+	/* block_stop exits: the handler's instruction retired */
+	for (unsigned k = 0; k < t->nstop; k++) {
+		jit_emit_patch_rel32(e, t->stop_fix[k], e->pos);
+		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
+		jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
+		retire(t, t->stop_count[k]);
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+		jmp_epilogue(t);
+	}
+	/* epilogue */
+	size_t epi = e->pos;
+	jit_emit_pop_r64(e, JR_R15);
+	jit_emit_pop_r64(e, JR_R14);
+	jit_emit_pop_r64(e, JR_RBX);
+	jit_emit_ret(e);
+	for (unsigned k = 0; k < t->nfix; k++)
+		jit_emit_patch_rel32(e, t->epilogue_fix[k], epi);
+	if (e->overflow)
+		return NULL;
+	j->cache.used = (start + e->pos + 15) & ~(size_t)15;
+	if (j->cache.used > j->cache.size)
+		j->cache.used = j->cache.size;
+	b->jit_entry = soft_jit_cache_exec_addr(&j->cache, start);
+	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
+	b->jit_gen = j->cache.gen;
+	j->stats.translated++;
+	return b->jit_entry;
+}

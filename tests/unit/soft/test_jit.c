@@ -1,0 +1,550 @@
+/* The translation tier (src/cpu/soft/jit/): the emitter's encodings checked
+ * against Zydis (decoder + formatter as the oracle), guest instructions
+ * re-encoded on host registers decoding to the same instruction, the
+ * translation cache (W^X views, flush when full), and translated execution
+ * against the interpreter: random register-form integer code in 16, 32 and
+ * 64-bit mode, a program larger than the cache, self-modifying code. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <Zydis/Zydis.h>
+
+#include "flat_env.h"
+#include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/jit/emit.h"
+#include "src/cpu/soft/jit/jit.h"
+#include "src/cpu/soft/jit/native.h"
+
+static const char *const R64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+				     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
+
+/* Zydis's Intel-syntax text of the one instruction in b[0..n) (which must
+ * be exactly one instruction long). */
+static void zfmt(const uint8_t *b, size_t n, char *out, size_t outlen)
+{
+	ZydisDecoder d;
+	ZydisFormatter f;
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	assert_true(ZYAN_SUCCESS(ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)));
+	assert_true(ZYAN_SUCCESS(ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_INTEL)));
+	assert_true(ZYAN_SUCCESS(ZydisFormatterSetProperty(&f, ZYDIS_FORMATTER_PROP_FORCE_SIZE, ZYAN_TRUE)));
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, b, n, &in, ops))) {
+		snprintf(out, outlen, "(invalid)");
+		return;
+	}
+	assert_int_equal(in.length, n);
+	assert_true(ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &in, ops, in.operand_count_visible,
+								 out, outlen, 0, NULL)));
+}
+
+#define CHECK(expect_fmt, ...) do { \
+	char want[96], got[96]; \
+	snprintf(want, sizeof(want), expect_fmt, __VA_ARGS__); \
+	assert_false(e.overflow); \
+	zfmt(buf, e.pos, got, sizeof(got)); \
+	if (strcmp(want, got)) \
+		fail_msg("emitted %s, want %s", got, want); \
+	jit_emit_init(&e, buf, sizeof(buf)); \
+} while (0)
+
+/* "[r15+0x10]" the way Zydis prints it */
+static void mem(char *s, size_t n, unsigned base, int32_t disp)
+{
+	if (disp == 0)
+		snprintf(s, n, "[%s]", R64[base]);
+	else if (disp < 0)
+		snprintf(s, n, "[%s-0x%02X]", R64[base], (unsigned)-(int64_t)disp);
+	else
+		snprintf(s, n, "[%s+0x%02X]", R64[base], (unsigned)disp);
+}
+
+static void test_emit_encodings(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	struct jit_emit e;
+	jit_emit_init(&e, buf, sizeof(buf));
+	static const int32_t disps[] = { 0, 8, -8, 127, 128, -128, -129, 0x1234, -0x12345 };
+	for (unsigned r = 0; r < 16; r++) {
+		for (unsigned b = 0; b < 16; b++) {
+			for (unsigned k = 0; k < sizeof(disps) / sizeof(disps[0]); k++) {
+				char m[32];
+				int32_t d = disps[k];
+				mem(m, sizeof(m), b, d);
+				jit_emit_mov_r64_m64(&e, r, b, d);
+				CHECK("mov %s, qword ptr %s", R64[r], m);
+				jit_emit_mov_m64_r64(&e, b, d, r);
+				CHECK("mov qword ptr %s, %s", m, R64[r]);
+				jit_emit_cmp_r64_m64(&e, r, b, d);
+				CHECK("cmp %s, qword ptr %s", R64[r], m);
+				if (r)
+					continue;
+				jit_emit_add_m64_simm32(&e, b, d, 5);
+				CHECK("add qword ptr %s, 0x05", m);
+				jit_emit_sub_m64_simm32(&e, b, d, 1000);
+				CHECK("sub qword ptr %s, 0x3E8", m);
+				jit_emit_cmp_m64_simm32(&e, b, d, 64);
+				CHECK("cmp qword ptr %s, 0x40", m);
+				jit_emit_cmp_m32_simm32(&e, b, d, 0);
+				CHECK("cmp dword ptr %s, 0x00", m);
+				jit_emit_cmp_m8_imm8(&e, b, d, 0);
+				CHECK("cmp byte ptr %s, 0x00", m);
+				jit_emit_mov_m8_imm8(&e, b, d, 0);
+				CHECK("mov byte ptr %s, 0x00", m);
+				jit_emit_mov_m32_imm32(&e, b, d, 0x12345678);
+				CHECK("mov dword ptr %s, 0x12345678", m);
+				jit_emit_mov_m64_simm32(&e, b, d, -2);
+				CHECK("mov qword ptr %s, 0xFFFFFFFFFFFFFFFE", m);
+				jit_emit_jmp_m64(&e, b, d);
+				CHECK("jmp qword ptr %s", m);
+			}
+			jit_emit_mov_r64_r64(&e, r, b);
+			CHECK("mov %s, %s", R64[r], R64[b]);
+			jit_emit_or_r64_r64(&e, r, b);
+			CHECK("or %s, %s", R64[r], R64[b]);
+		}
+		jit_emit_mov_r64_imm(&e, r, 0x12345678);
+		CHECK("mov %s, 0x12345678", r < 8 ? (const char *[]){ "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" }[r] :
+		      (const char *[]){ "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d" }[r - 8]);
+		jit_emit_mov_r64_imm(&e, r, 0xffffffffffff0000ULL);
+		CHECK("mov %s, 0xFFFFFFFFFFFF0000", R64[r]);
+		jit_emit_mov_r64_imm(&e, r, 0x123456789abcULL);
+		CHECK("mov %s, 0x123456789ABC", R64[r]);
+		jit_emit_and_r64_simm32(&e, r, 0x8d5);
+		CHECK("and %s, 0x8D5", R64[r]);
+		jit_emit_and_r64_simm32(&e, r, 7);
+		CHECK("and %s, 0x07", R64[r]);
+		jit_emit_push_r64(&e, r);
+		CHECK("push %s", R64[r]);
+		jit_emit_pop_r64(&e, r);
+		CHECK("pop %s", R64[r]);
+		jit_emit_call_r64(&e, r);
+		CHECK("call %s", R64[r]);
+	}
+	jit_emit_pushfq(&e);
+	CHECK("%s", "pushfq");
+	jit_emit_popfq(&e);
+	CHECK("%s", "popfq");
+	jit_emit_ret(&e);
+	CHECK("%s", "ret");
+	/* a rel32 branch patched to a later position */
+	size_t f = jit_emit_jcc_rel32(&e, JCC_NE);
+	jit_emit_ret(&e);
+	jit_emit_patch_rel32(&e, f, e.pos);
+	assert_int_equal(e.pos, 7);
+	assert_int_equal(buf[0], 0x0f);
+	assert_int_equal(buf[1], 0x85);
+	assert_int_equal(buf[2], 1); /* skips the ret */
+	/* the buffer is bounded: overflow is sticky and nothing is written past it */
+	uint8_t small[4] = { 0, 0, 0, 0x5a };
+	jit_emit_init(&e, small, 3);
+	jit_emit_mov_r64_m64(&e, JR_RAX, JR_R15, 0x100);
+	assert_true(e.overflow);
+	assert_true(e.pos <= 3);
+	assert_int_equal(small[3], 0x5a);
+	jit_emit_ret(&e);
+	assert_true(e.pos <= 3);
+}
+
+/* Guest register-form instructions (64-bit mode), re-encoded on host
+ * registers: Zydis must see the same mnemonic and operand width. */
+static void test_native_reencode(void **state)
+{
+	(void)state;
+	static const char *const hex[] = {
+		"4801c8", "01d8", "4d01c8", "00e0", "4000f0", "6601c8", "83c005", "4983e803",
+		"81f178563412", "48c1e005", "d1f8", "48d3e2", "d2c4", "49f7d8", "f7d1", "48f7e1",
+		"49f7e9", "4585c0", "a8ff", "480fafc1", "4c69c078563412", "6b c9 07", "480fb6c4",
+		"0fbec7", "440fb7c0", "4863c1", "0f94c0", "410f9fc1", "480f44c8", "0fa3c8",
+		"480fbae003", "0fabd8", "480fa4c203", "0fadd0", "48ffc0", "41ffc8", "fec4",
+		"86e0", "4887c8", "4991", "90", "4898", "4899", "6699", "b4 12", "41b0ff",
+		"49b8efcdab8967452301", "b978563412", "480fc8", "410fcf", "88e5", "8ac4",
+		"4c89c0", "4d8bc1", "3c7f", "483d00100000", "0f4ec1", "660f45c8", "f6d8",
+		"4180d003", "4c11c0", "4819c8", "c0c803", "48d1c0",
+	};
+	for (unsigned i = 0; i < sizeof(hex) / sizeof(hex[0]); i++) {
+		uint8_t g[16];
+		unsigned n = 0;
+		for (const char *p = hex[i]; *p;) {
+			if (*p == ' ') {
+				p++;
+				continue;
+			}
+			unsigned v;
+			assert_int_equal(sscanf(p, "%2x", &v), 1);
+			g[n++] = (uint8_t)v;
+			p += 2;
+		}
+		struct x86_insn in;
+		assert_int_equal(x86_decode(g, n, SOFT_MODE_64, &in), X86_DEC_OK);
+		struct jit_native nat;
+		if (!jit_native_plan(&in, &nat))
+			fail_msg("%s: not emitted natively", hex[i]);
+		/* a mapping like the translator's: RAX..RBX identity, others to a free one */
+		int8_t host[16];
+		memset(host, -1, sizeof(host));
+		unsigned used = nat.implicit, taken;
+		if (nat.reg.g >= 0)
+			used |= 1u << nat.reg.g;
+		if (nat.rm.g >= 0)
+			used |= 1u << nat.rm.g;
+		if (nat.z.g >= 0)
+			used |= 1u << nat.z.g;
+		taken = used & 15;
+		for (unsigned r = 0; r < 16; r++) {
+			if (!(used & (1u << r)))
+				continue;
+			if (r < 4) {
+				host[r] = (int8_t)r;
+				continue;
+			}
+			unsigned h = 0;
+			while (taken & (1u << h))
+				h++;
+			assert_true(h < 4);
+			taken |= 1u << h;
+			host[r] = (int8_t)h;
+		}
+		uint8_t buf[32];
+		struct jit_emit e;
+		jit_emit_init(&e, buf, sizeof(buf));
+		jit_native_emit(&e, &in, &nat, host);
+		assert_false(e.overflow);
+		char want[96], got[96];
+		zfmt(g, n, want, sizeof(want));
+		if (nat.nop) {
+			assert_int_equal(e.pos, 0);
+			continue;
+		}
+		zfmt(buf, e.pos, got, sizeof(got));
+		/* same mnemonic (up to the first space) and the same register
+		 * widths: compare the text with register names mapped */
+		size_t wl = strcspn(want, " "), gl = strcspn(got, " ");
+		if (wl != gl || strncmp(want, got, wl))
+			fail_msg("%s: guest %s, host %s", hex[i], want, got);
+		/* when every guest register is one of RAX..RBX the mapping is the
+		 * identity: the text must be identical */
+		if (!(used & ~15u) && strcmp(want, got))
+			fail_msg("%s: guest %s, host %s", hex[i], want, got);
+	}
+}
+
+/* W^X: the writable view is not executable, the executable view not
+ * writable (/proc/self/maps), and they show the same bytes. */
+static void test_cache_wx(void **state)
+{
+	(void)state;
+	struct soft_jit_cache c;
+	assert_int_equal(soft_jit_cache_init(&c, 100000), 0);
+	assert_int_equal(c.size % 4096, 0);
+	assert_true(c.size >= 100000);
+	c.rw[123] = 0xc3;
+	assert_int_equal(c.rx[123], 0xc3);
+	FILE *f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	char line[512];
+	int seen = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (lo == (unsigned long)(uintptr_t)c.rw) {
+			assert_string_equal(perms, "rw-s");
+			seen |= 1;
+		}
+		if (lo == (unsigned long)(uintptr_t)c.rx) {
+			assert_string_equal(perms, "r-xs");
+			seen |= 2;
+		}
+	}
+	fclose(f);
+	assert_int_equal(seen, 3);
+	uint64_t gen = c.gen;
+	c.used = 4096;
+	soft_jit_cache_flush(&c);
+	assert_int_equal(c.used, 0);
+	assert_true(c.gen != gen);
+	assert_int_equal(c.nflush, 1);
+	soft_jit_cache_destroy(&c);
+	/* sizes are clamped to the documented range */
+	assert_int_equal(soft_jit_cache_init(&c, 1), 0);
+	assert_int_equal(c.size, SOFT_JIT_CACHE_MIN);
+	soft_jit_cache_destroy(&c);
+}
+
+/* ---- translated execution against the interpreter ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Run the code at FLAT_ENV_CODE (ending in HLT) in mode, interpreted or
+ * translated from the first execution (cache bytes), from the given
+ * registers; returns the env for inspection. */
+static struct env *run(enum soft_mode mode, const uint8_t *code, size_t len, const uint64_t *gpr,
+		       uint64_t rflags, size_t cache, struct env **keep)
+{
+	struct env *e = env_new(mode, true);
+	if (cache) {
+		e->c.jit = soft_jit_new(cache, 0);
+		assert_non_null(e->c.jit);
+	}
+	memcpy(e->m.ram + FLAT_ENV_CODE, code, len);
+	memcpy(e->c.gpr, gpr, sizeof(e->c.gpr));
+	e->c.gpr[GPR_RSP] = FLAT_ENV_RSP;
+	soft_set_rflags(&e->c, rflags);
+	uint64_t done;
+	int r = soft_cpu_run(&e->c, 10000000, &done);
+	assert_int_equal(r, SOFT_HLT);
+	if (keep)
+		*keep = e;
+	return e;
+}
+
+static void compare_envs(struct env *a, struct env *b, const char *what)
+{
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		if (a->c.gpr[r] != b->c.gpr[r])
+			fail_msg("%s: gpr %u interp %#llx jit %#llx", what, r,
+				 (unsigned long long)a->c.gpr[r], (unsigned long long)b->c.gpr[r]);
+	assert_int_equal(a->c.rip, b->c.rip);
+	assert_int_equal(a->c.icount, b->c.icount);
+	assert_memory_equal(a->m.ram + 0x10000, b->m.ram + 0x10000, 0x1000);
+}
+
+/* Flags the SDM leaves undefined after some of the generated instructions
+ * (shifts, rotates, IMUL/MUL, BT) differ between the interpreter and the
+ * host; the generator therefore follows every instruction that leaves
+ * undefined flags with one that defines them all (ADD), so the final flags
+ * must agree exactly. */
+static size_t gen_random(uint8_t *p, enum soft_mode mode)
+{
+	static const uint8_t alu_ops[] = { 0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
+					  0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39, 0x84, 0x85,
+					  0x88, 0x89, 0x8a, 0x8b, 0x86, 0x87 };
+	size_t n = 0;
+	unsigned nregs = mode == SOFT_MODE_64 ? 16 : 8;
+	/* mov ecx-like loop counter in a register we never touch: use RBP */
+	p[n++] = 0xbd; p[n++] = 20; p[n++] = 0; /* mov bp/ebp, 20 */
+	if (mode != SOFT_MODE_16) { p[n++] = 0; p[n++] = 0; }
+	size_t loop = n;
+	for (unsigned i = 0; i < 40; i++) {
+		unsigned a = (unsigned)(rnd() % nregs), b = (unsigned)(rnd() % nregs);
+		if (a == 5 || a == 4) a = 0;
+		if (b == 5 || b == 4) b = 1;
+		unsigned kind = (unsigned)(rnd() % 10);
+		bool w = mode == SOFT_MODE_64 && (rnd() & 1);
+		uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((b & 8) ? 4 : 0) | ((a & 8) ? 1 : 0));
+		bool userex = mode == SOFT_MODE_64 && (rex != 0x40 || (rnd() & 1));
+		if (mode == SOFT_MODE_16 && (rnd() & 1) == 0)
+			p[n++] = 0x66;
+		if (userex)
+			p[n++] = rex;
+		uint8_t modrm = (uint8_t)(0xc0 | ((b & 7) << 3) | (a & 7));
+		switch (kind) {
+		case 0: case 1: case 2: case 3:
+			p[n++] = alu_ops[rnd() % sizeof(alu_ops)];
+			p[n++] = modrm;
+			break;
+		case 4: /* group 1 imm8 */
+			p[n++] = 0x83; p[n++] = (uint8_t)(0xc0 | ((rnd() % 8) << 3) | (a & 7));
+			p[n++] = (uint8_t)rnd();
+			break;
+		case 5: /* shift/rotate by imm, then a flag-defining add */
+			p[n++] = 0xc1; p[n++] = (uint8_t)(0xc0 | ((rnd() % 6) << 3) | (a & 7));
+			p[n++] = (uint8_t)(rnd() % 40);
+			p[n++] = 0x01; p[n++] = 0xc0; /* add eax, eax */
+			break;
+		case 6: /* imul, then add */
+			p[n++] = 0x0f; p[n++] = 0xaf; p[n++] = modrm;
+			p[n++] = 0x01; p[n++] = 0xc0;
+			break;
+		case 7: /* setcc / cmovcc */
+			if (rnd() & 1) {
+				p[n++] = 0x0f; p[n++] = (uint8_t)(0x90 | (rnd() & 15)); p[n++] = (uint8_t)(0xc0 | (a & 7));
+			} else {
+				p[n++] = 0x0f; p[n++] = (uint8_t)(0x40 | (rnd() & 15)); p[n++] = modrm;
+			}
+			break;
+		case 8: /* inc/dec/neg/not */
+		{
+			bool incdec = rnd() & 1;
+			unsigned digit = incdec ? (unsigned)(rnd() % 2) : 2 + (unsigned)(rnd() % 2);
+			p[n++] = incdec ? 0xff : 0xf7;
+			p[n++] = (uint8_t)(0xc0 | (digit << 3) | (a & 7));
+			break;
+		}
+		default: /* movzx / movsx */
+			p[n++] = 0x0f; p[n++] = (uint8_t)(0xb6 + (rnd() & 1) * 8 + (rnd() & 1)); p[n++] = modrm;
+			break;
+		}
+	}
+	/* dec bp/ebp; jnz loop */
+	if (mode == SOFT_MODE_64) { p[n++] = 0xff; p[n++] = 0xcd; } else { p[n++] = 0x4d; }
+	p[n++] = 0x0f; p[n++] = 0x85;
+	int32_t rel = (int32_t)loop - (int32_t)(n + (mode == SOFT_MODE_16 ? 2 : 4));
+	p[n++] = (uint8_t)rel; p[n++] = (uint8_t)(rel >> 8);
+	if (mode != SOFT_MODE_16) { p[n++] = (uint8_t)(rel >> 16); p[n++] = (uint8_t)(rel >> 24); }
+	p[n++] = 0xf4; /* hlt */
+	return n;
+}
+
+static void test_random_vs_interp(void **state)
+{
+	(void)state;
+	static const enum soft_mode modes[] = { SOFT_MODE_16, SOFT_MODE_32, SOFT_MODE_64 };
+	for (unsigned m = 0; m < 3; m++) {
+		for (unsigned t = 0; t < 60; t++) {
+			uint8_t code[1024];
+			size_t len = gen_random(code, modes[m]);
+			uint64_t gpr[GPR_COUNT];
+			for (unsigned r = 0; r < GPR_COUNT; r++)
+				gpr[r] = rnd();
+			uint64_t fl = 2 | (rnd() & 0x8d5);
+			struct env *a, *b;
+			run(modes[m], code, len, gpr, fl, 0, &a);
+			run(modes[m], code, len, gpr, fl, 1u << 20, &b);
+			char what[64];
+			snprintf(what, sizeof(what), "mode %u program %u", modes[m], t);
+			compare_envs(a, b, what);
+			assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+			assert_true(b->c.jit->stats.translated > 0);
+			assert_true(b->c.jit->stats.native_insns > 30);
+			env_free(a);
+			env_free(b);
+		}
+	}
+}
+
+/* A program of 3000 blocks (add; jmp to the next) run twice through a 64 KiB
+ * cache: the cache flushes when full and the results still agree. */
+static void test_flush_when_full(void **state)
+{
+	(void)state;
+	static uint8_t code[3000 * 8 + 64];
+	size_t n = 0;
+	code[n++] = 0xbe; code[n++] = 2; code[n++] = 0; code[n++] = 0; code[n++] = 0; /* mov esi, 2 */
+	size_t top = n;
+	for (unsigned i = 0; i < 3000; i++) {
+		code[n++] = 0x48; code[n++] = 0x83; code[n++] = 0xc0; code[n++] = (uint8_t)(i & 0x7f); /* add rax, i */
+		code[n++] = 0xeb; code[n++] = 0; /* jmp next */
+	}
+	code[n++] = 0xff; code[n++] = 0xce; /* dec esi */
+	code[n++] = 0x0f; code[n++] = 0x85;
+	int32_t rel = (int32_t)top - (int32_t)(n + 4);
+	memcpy(code + n, &rel, 4);
+	n += 4;
+	code[n++] = 0xf4;
+	uint64_t gpr[GPR_COUNT] = { 0 };
+	struct env *a, *b;
+	run(SOFT_MODE_64, code, n, gpr, 2, 0, &a);
+	run(SOFT_MODE_64, code, n, gpr, 2, 64u << 10, &b);
+	compare_envs(a, b, "3000 blocks");
+	assert_true(b->c.jit->cache.nflush > 0);
+	assert_true(b->c.jit->stats.translated > 3000);
+	env_free(a);
+	env_free(b);
+}
+
+/* Self-modifying code: a translated loop rewrites the immediate of an
+ * instruction in its own block (a store executed by a handler); the
+ * translation dies with the block and the new immediate takes effect on
+ * the next iteration, as in the interpreter. */
+static void test_smc(void **state)
+{
+	(void)state;
+	/*   mov ecx, 10
+	 * top:
+	 *   add rax, imm32 (at +2: imm)        48 05 imm32
+	 *   mov dword [rip + (imm - next)], ecx   89 0d rel32
+	 *   dec ecx
+	 *   jnz top
+	 *   hlt */
+	uint8_t code[64];
+	size_t n = 0;
+	code[n++] = 0xb9; code[n++] = 10; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	size_t top = n;
+	code[n++] = 0x48; code[n++] = 0x05;
+	size_t imm = n;
+	code[n++] = 1; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	code[n++] = 0x89; code[n++] = 0x0d;
+	int32_t rel = (int32_t)imm - (int32_t)(n + 4);
+	memcpy(code + n, &rel, 4);
+	n += 4;
+	code[n++] = 0xff; code[n++] = 0xc9;
+	code[n++] = 0x0f; code[n++] = 0x85;
+	rel = (int32_t)top - (int32_t)(n + 4);
+	memcpy(code + n, &rel, 4);
+	n += 4;
+	code[n++] = 0xf4;
+	uint64_t gpr[GPR_COUNT] = { 0 };
+	struct env *a, *b;
+	run(SOFT_MODE_64, code, n, gpr, 2, 0, &a);
+	run(SOFT_MODE_64, code, n, gpr, 2, 1u << 20, &b);
+	/* 1 + 10 + 9 + ... + 2 = 55 */
+	assert_int_equal(a->c.gpr[GPR_RAX], 55);
+	compare_envs(a, b, "self-modifying loop");
+	assert_true(b->c.jit->stats.translated >= 2);
+	env_free(a);
+	env_free(b);
+}
+
+/* A translated loop that never exits by itself (inc rax; jmp back) returns
+ * within the run loop's budget, and promptly after a kick from another
+ * thread: interrupts are taken at block boundaries. */
+static void *kicker(void *arg)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	soft_cpu_kick(arg);
+	return NULL;
+}
+
+static void test_budget_and_kick(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x48, 0xff, 0xc0, 0xeb, 0xfb }; /* 1: inc rax; jmp 1b */
+	struct env *e = env_new(SOFT_MODE_64, true);
+	e->c.jit = soft_jit_new(1u << 20, 0);
+	assert_non_null(e->c.jit);
+	memcpy(e->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+	uint64_t done = 0;
+	assert_int_equal(soft_cpu_run(&e->c, 1000, &done), SOFT_STOP);
+	assert_true(done <= 1000 && done >= 1000 - 64);
+	assert_int_equal(e->c.gpr[GPR_RAX], (done + 1) / 2); /* inc, jmp, inc, jmp ... */
+	assert_true(e->c.rip == FLAT_ENV_CODE || e->c.rip == FLAT_ENV_CODE + 3);
+	assert_true(e->c.jit->stats.translated >= 1);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, kicker, &e->c), 0);
+	assert_int_equal(soft_cpu_run(&e->c, ~0ULL, &done), SOFT_STOP);
+	pthread_join(th, NULL);
+	assert_true(done > 1000);
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_emit_encodings),
+		cmocka_unit_test(test_native_reencode),
+		cmocka_unit_test(test_cache_wx),
+		cmocka_unit_test(test_random_vs_interp),
+		cmocka_unit_test(test_flush_when_full),
+		cmocka_unit_test(test_smc),
+		cmocka_unit_test(test_budget_and_kick),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,193 @@
+/* The translator's inline TLB fast path (src/cpu/soft/jit/translate.c,
+ * emit_load) on the real shadow TLB: 64-bit paging over guest RAM, loads
+ * translated against interpreted (same registers, flags, icount), the fast
+ * path really bypassing the memory ops (fewer TLB lookups through them),
+ * and the slow path's cases: a #PF (precise RIP, CR2, retired count), a
+ * non-canonical address, a page-crossing load, MMIO. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/soft/jit/jit.h"
+#include "cpu/soft/mmu/soft_mmu.h"
+#include "ringvm/compiler.h"
+
+extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
+
+#define CODE 0x100000
+#define DATA 0x200000
+#define PML4 0x10000
+#define PDPT 0x11000
+
+struct vm1 {
+	struct gmem mem;
+	struct bus mmio;
+	struct soft_cpu cpu;
+	struct soft_mmu mmu;
+	uint64_t mmio_reads;
+};
+
+static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct vm1 *v = opaque;
+	v->mmio_reads++;
+	return 0x1122334455667788ULL + off;
+}
+
+static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
+{
+}
+
+static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
+{
+	struct gmem_opts o = { .ram_size = 16 * MiB };
+	memset(v, 0, sizeof(*v));
+	assert_int_equal(gmem_init(&v->mem, &o), 0);
+	assert_int_equal(bus_init(&v->mmio, BUS_MMIO), 0);
+	static const struct bus_ops ops = { .read = dev_read, .write = dev_write };
+	assert_int_equal(bus_register(&v->mmio, 0xd0000000, 0x1000, &ops, v, "dev"), 0);
+	/* identity map of the first 512 GiB in 1 GiB pages (P RW US PS) */
+	for (uint64_t i = 0; i < 512; i++)
+		assert_int_equal(gmem_write_u64(&v->mem, PDPT + 8 * i, (i << 30) | 0x87), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, PML4, PDPT | 0x7), 0);
+	assert_int_equal(gmem_write(&v->mem, CODE, code, len), 0);
+	assert_int_equal(soft_cpu_init(&v->cpu, &soft_mmu_ops, &v->mmu, true), 0);
+	soft_mmu_init(&v->mmu, &v->cpu, &v->mem, &v->mmio, NULL);
+	if (jit) {
+		v->cpu.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(v->cpu.jit);
+		v->cpu.jit_tlb = v->mmu.tlb;
+	}
+	struct x86_sregs s;
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < SEG_COUNT; i++) {
+		struct x86_segment *g = &s.seg[i];
+		g->limit = 0xffffffff;
+		g->type = i == SEG_CS ? 0xb : 0x3;
+		g->s = g->present = g->g = 1;
+		g->l = i == SEG_CS;
+		g->db = i != SEG_CS;
+		g->selector = i == SEG_CS ? 0x10 : 0x18;
+	}
+	s.seg[SEG_FS].base = DATA;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	s.tr.limit = 0x67;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG | X86_CR0_WP;
+	s.cr3 = PML4;
+	s.cr4 = X86_CR4_PAE;
+	s.efer = X86_EFER_LME | X86_EFER_LMA;
+	soft_cpu_set_sregs(&v->cpu, &s);
+	soft_cpu_update_mode(&v->cpu);
+	assert_int_equal(v->cpu.mode, SOFT_MODE_64);
+	struct x86_regs r;
+	memset(&r, 0, sizeof(r));
+	r.rip = CODE;
+	r.rflags = 2;
+	r.gpr[GPR_RSP] = 0x80000;
+	soft_cpu_set_regs(&v->cpu, &r);
+}
+
+static void vm_down(struct vm1 *v)
+{
+	soft_cpu_destroy(&v->cpu);
+	bus_destroy(&v->mmio);
+	gmem_destroy(&v->mem);
+}
+
+static void same_state(struct vm1 *a, struct vm1 *b)
+{
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		if (a->cpu.gpr[r] != b->cpu.gpr[r])
+			fail_msg("gpr %u: interpreted %#llx, translated %#llx", r,
+				 (unsigned long long)a->cpu.gpr[r], (unsigned long long)b->cpu.gpr[r]);
+	assert_int_equal(a->cpu.rip, b->cpu.rip);
+	assert_int_equal(a->cpu.icount, b->cpu.icount);
+	assert_int_equal(soft_get_rflags(&a->cpu), soft_get_rflags(&b->cpu));
+}
+
+static void test_loads_vs_interp(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_loads, (size_t)(j_loads_end - j_loads));
+		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
+				     0x1234567812345678ULL, 0, 0xffff };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_R13] = 5000;
+		v[k]->cpu.gpr[GPR_R10] = 3;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_true(v[1]->cpu.jit->stats.fast_loads >= 9);
+	/* the loads did not go through the memory ops: far fewer TLB lookups */
+	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* The load at j_fault+6 (after two native instructions) from RDI. */
+static void run_fault_case(uint64_t rdi, int want_status, unsigned want_vector, bool mmio)
+{
+	struct vm1 *v[2];
+	int st[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_fault, (size_t)(j_fault_end - j_fault));
+		uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA + 0xff8, bytes, sizeof(bytes)), 0);
+		v[k]->cpu.gpr[GPR_RAX] = 40;
+		v[k]->cpu.gpr[GPR_RBX] = 2;
+		v[k]->cpu.gpr[GPR_RDI] = rdi;
+		uint64_t done;
+		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
+	}
+	assert_int_equal(st[0], want_status);
+	assert_int_equal(st[1], want_status);
+	same_state(v[0], v[1]);
+	if (want_status == SOFT_EXC) {
+		assert_int_equal(v[1]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[0]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[1]->cpu.exc.cr2, v[0]->cpu.exc.cr2);
+		assert_int_equal(v[1]->cpu.exc.error_code, v[0]->cpu.exc.error_code);
+		assert_int_equal(v[1]->cpu.rip, CODE + 6); /* the load itself */
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], 42); /* the add before it retired */
+	}
+	if (mmio)
+		assert_int_equal(v[1]->mmio_reads, 1);
+	assert_true(v[1]->cpu.jit->stats.fast_loads >= 1);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_slow_paths(void **state)
+{
+	(void)state;
+	run_fault_case(DATA + 8, SOFT_HLT, 0, false);                  /* fast path */
+	run_fault_case(DATA + 0xffc, SOFT_HLT, 0, false);              /* crosses a page */
+	run_fault_case(0xd0000010, SOFT_HLT, 0, true);                 /* MMIO */
+	run_fault_case(0x8000000000ULL, SOFT_EXC, X86_EXC_PF, false);  /* not present */
+	run_fault_case(0x0000800000000000ULL, SOFT_EXC, X86_EXC_GP, false); /* non-canonical */
+	run_fault_case(0xffff800000000000ULL, SOFT_EXC, X86_EXC_PF, false); /* canonical, unmapped */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_loads_vs_interp),
+		cmocka_unit_test(test_slow_paths),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
