@@ -17,6 +17,7 @@
 #include "ringvm/irq.h"
 #include "ringvm/layout.h"
 #include "ringvm/log.h"
+#include "ringvm/sandbox.h"
 #include "ringvm/x86_state.h"
 
 /* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
@@ -84,6 +85,8 @@ struct vm_config {
 	enum on_reset on_reset;
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
+	bool no_seccomp;            /* --no-seccomp: no system-call filters (docs/sandbox.md) */
+	int seccomp_selftest;       /* test hook, RINGVM_SECCOMP_SELFTEST: -1 or a sandbox_kind */
 
 	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
 	 * --rng and --console, or from a Firecracker config file / API. */
@@ -175,6 +178,7 @@ struct vm {
 	const struct engine_ops *engine;
 	void *engine_state;
 	struct evloop loop;             /* main-thread event loop (back ends, signals) */
+	struct sandbox sandbox;         /* seccomp filters per thread kind */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;

@@ -36,6 +36,10 @@ const char cli_run_usage[] =
 	"      --strict-mmio        stop the VM (status 4) on an access to an unclaimed MMIO\n"
 	"                           address (default: reads all-ones, writes dropped, logged)\n"
 	"\n"
+	"Sandbox:\n"
+	"      --no-seccomp         run without the per-thread system-call filters\n"
+	"                           (docs/sandbox.md; `ringvm jail` runs a VM in a jail)\n"
+	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
 	"  -v, --verbose            say what ringvm chooses and does\n"
@@ -116,7 +120,7 @@ static enum cli_result check_file(const char *opt, const char *path, char *err, 
 enum {
 	OPT_CPUS = 256, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_DEBUG_EXIT, OPT_TESTDEV,
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
-	OPT_STRICT_MMIO,
+	OPT_STRICT_MMIO, OPT_NO_SECCOMP,
 };
 
 static const struct option run_options[] = {
@@ -133,6 +137,7 @@ static const struct option run_options[] = {
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
 	{ "strict-mmio", no_argument, NULL, OPT_STRICT_MMIO },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -224,6 +229,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 		case OPT_NO_DEBUG_EXIT: cfg->debug_exit = false; break;
 		case OPT_TESTDEV: cfg->testdev = true; break;
 		case OPT_STRICT_MMIO: cfg->strict_mmio = true; break;
+		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reset = ON_RESET_RESTART;
