@@ -55,8 +55,9 @@ bool sandbox_sanitizer_build(void);
 
 /* For tests: whether the filter of kind, under sb, lets system call nr
  * through with these arguments (builds the filter, loads it in a forked
- * child, makes the call there).  1 allowed, 0 trapped, <0 error. */
+ * child, makes the call there).  1 it returned (*err: its errno, 0 on
+ * success), 0 it trapped, <0 the probe failed. */
 int sandbox_probe(const struct sandbox *sb, enum sandbox_kind kind, long nr,
-		  const unsigned long args[6]);
+		  const unsigned long args[6], int *err);
 
 #endif

@@ -20,4 +20,11 @@ int cli_parse_size(const char *s, uint64_t *bytes);
 
 extern const char cli_run_usage[];
 
+/* `ringvm jail` (src/cli/cmd_jail.c): the jail's options up to `--`; on
+ * CLI_OK argv[*run_index] is "run". */
+struct jail_opts;
+enum cli_result cli_parse_jail(int argc, char **argv, struct jail_opts *o, int *run_index,
+			       char *err, size_t errlen);
+extern const char cli_jail_usage[];
+
 #endif

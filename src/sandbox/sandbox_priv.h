@@ -33,6 +33,8 @@ enum sandbox_arg {
 	SB_ARG_ENOSYS,       /* clone3: fail with ENOSYS, so glibc uses clone
 				(whose flags a filter can see) */
 	SB_ARG_PRCTL_SECCOMP,/* prctl: only what installing a filter needs */
+	SB_ARG_EACCES,       /* refused with EACCES, not trapped: for a library's
+				optional look-ups that cope with a failure */
 };
 
 struct sandbox_ioctl_list {

@@ -138,7 +138,7 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 	p = put_str(buf, p, cap, " (");
 	p = put_num(buf, p, cap, nr);
 	p = put_str(buf, p, cap, ") on a ");
-	p = put_str(buf, p, cap, sandbox_thread_kind >= 0 ? kind_names[sandbox_thread_kind] : "unfiltered");
+	p = put_str(buf, p, cap, sandbox_thread_kind >= 0 ? kind_names[sandbox_thread_kind] : "new (creator's filter)");
 	p = put_str(buf, p, cap, " thread (docs/sandbox.md: --no-seccomp turns the filters off)\n");
 	ssize_t r = write(STDERR_FILENO, buf, p);
 	(void)r;
@@ -164,17 +164,32 @@ static int sandbox_sigsys_install(void)
 
 /* ---- building a filter ------------------------------------------------- */
 
-static bool rule_applies(const struct sandbox_rule *r, const struct sandbox *sb,
-			 enum sandbox_kind kind)
+static bool rule_applies_to(const struct sandbox_rule *r, const struct sandbox *sb,
+			    unsigned kinds)
 {
-	unsigned kinds = 1u << kind;
-	if (kind == SANDBOX_MAIN && sb->respawn)
-		kinds |= SB_VCPU;  /* respawned vCPU threads inherit main's filter */
 	if (!(r->kinds & kinds))
 		return false;
 	unsigned have = (sb->kvm ? SB_IF_KVM : 0) | (sb->respawn ? SB_IF_RESPAWN : 0) |
 			(sb->stdio ? SB_IF_STDIO : 0);
 	return (r->when & have) == r->when;
+}
+
+static bool rule_applies(const struct sandbox_rule *r, const struct sandbox *sb,
+			 enum sandbox_kind kind)
+{
+	if (rule_applies_to(r, sb, 1u << kind))
+		return true;
+	/* Respawned vCPU threads inherit main's filter: main also holds the
+	 * vCPU lines; where a vCPU line refuses a call (an error, not a trap)
+	 * and main has lines of its own for it, main's decide (openat). */
+	if (kind != SANDBOX_MAIN || !sb->respawn || !rule_applies_to(r, sb, SB_VCPU))
+		return false;
+	if (r->arg != SB_ARG_EACCES && r->arg != SB_ARG_ENOSYS)
+		return true;
+	for (size_t i = 0; i < sandbox_nr_rules; i++)
+		if (sandbox_rules[i].nr == r->nr && rule_applies_to(&sandbox_rules[i], sb, SB_MAIN))
+			return false;
+	return true;
 }
 
 static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r, const struct sandbox *sb)
@@ -208,6 +223,8 @@ static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r, const str
 					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	case SB_ARG_ENOSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
+	case SB_ARG_EACCES:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), r->nr, 0);
 	case SB_ARG_PRCTL_SECCOMP:
 		e = seccomp_rule_add(ctx, allow, r->nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
 		if (!e)
@@ -294,7 +311,7 @@ int sandbox_enter(const struct sandbox *sb, enum sandbox_kind kind)
 }
 
 int sandbox_probe(const struct sandbox *sb, enum sandbox_kind kind, long nr,
-		  const unsigned long a[6])
+		  const unsigned long a[6], int *err)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -310,16 +327,18 @@ int sandbox_probe(const struct sandbox *sb, enum sandbox_kind kind, long nr,
 			dup2(devnull, STDERR_FILENO);
 		if (sandbox_load(&s, kind) < 0)
 			_exit(100);
-		syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		_exit(0);
+		long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		_exit(r >= 0 ? 0 : 1 + (errno & 0x7f));  /* below 159: not a trap */
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 1;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == SANDBOX_EXIT_FORBIDDEN)
 		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) <= 128) {
+		*err = WEXITSTATUS(st) ? WEXITSTATUS(st) - 1 : 0;
+		return 1;
+	}
 	return -EIO;
 }
