@@ -47,7 +47,8 @@ const char cli_run_usage[] =
 	"\n"
 	"Exit status: 0 guest powered off (or test done), 2 bad command line or kernel,\n"
 	"4 the guest crashed its VM, 6 host-side failure, 8 a test guest assertion failed,\n"
-	"odd values from the debug-exit device, 128+N stopped by signal N.\n";
+	"odd values from the debug-exit device, 128+N stopped by signal N (159: a\n"
+	"forbidden system call, docs/sandbox.md).\n";
 
 static enum cli_result fail(char *err, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
 static enum cli_result fail(char *err, size_t len, const char *fmt, ...)
