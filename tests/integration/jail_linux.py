@@ -12,6 +12,7 @@ bad jail options give status 2.  Skips (77) where this host does not permit
 namespaces (not root, or a container without them)."""
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,9 +27,6 @@ def main():
     ap.add_argument("--ringvm", required=True)
     ap.add_argument("--engine", default="soft")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        print("SKIP: the jail needs root (namespaces, mounts, mknod)")
-        sys.exit(77)
 
     # Bad options: one line, status 2, before anything is made.
     for args, what in ((["--id", "a/b", "--uid", "1", "--gid", "1"], "--id a/b"),
@@ -42,6 +40,22 @@ def main():
         expect(r.returncode == 2 and what in r.stdout and r.stdout.count("\n") == 1,
                f"jail {' '.join(args)}: status {r.returncode}, want 2 and one line naming '{what}'",
                r.stdout)
+    if os.geteuid() != 0:
+        print("SKIP: the jail needs root (namespaces, mounts, mknod); bad options checked")
+        sys.exit(77)
+
+    # Namespaces refused (an unprivileged user): one line, status 6.
+    if shutil.which("setpriv"):
+        base = tempfile.mkdtemp(prefix="ringvm-jail-np-")
+        os.chmod(base, 0o777)
+        r = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                            a.ringvm, "jail", "--id", "np", "--uid", "65534", "--gid", "65534",
+                            "--chroot-base-dir", base, "--", "run", "--kernel", "/bin/sh"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.run(["rm", "-rf", base])
+        expect(r.returncode == 6 and "jail: cannot create namespaces" in r.stdout and
+               r.stdout.count("\n") == 1,
+               f"unprivileged jail: status {r.returncode}, want 6 and one line", r.stdout)
 
     fetch_assets()
     base = tempfile.mkdtemp(prefix="ringvm-jail-")
