@@ -67,6 +67,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(rt_sigprocmask,   SB_ALL, 0, SB_ARG_ANY),
 	R(rt_sigreturn,     SB_ALL, 0, SB_ARG_ANY),
 	R(restart_syscall,  SB_ALL, 0, SB_ARG_ANY),
+	R(sigaltstack,      SB_ALL, 0, SB_ARG_ANY),      /* signal stacks (sanitizer runtimes) */
 	R(exit,             SB_ALL, 0, SB_ARG_ANY),
 	R(exit_group,       SB_ALL, 0, SB_ARG_ANY),
 	/* Output: log lines, eventfd wake-ups, serial output. */
