@@ -33,6 +33,8 @@ struct sandbox {
 	bool respawn;         /* --on-reset restart: the main thread re-creates
 				 the engine VM and starts new vCPU threads */
 	bool stdio;           /* the serial back end is stdio (terminal ioctls) */
+	bool blk;             /* a drive exists (virtio-blk: io_uring, file I/O) */
+	bool slirp;           /* a --net user exists (libslirp's sockets on main) */
 	int selftest;         /* test hook (RINGVM_SECCOMP_SELFTEST=KIND): that
 				 kind makes a forbidden call once filtered; -1 none */
 };

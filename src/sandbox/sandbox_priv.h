@@ -20,6 +20,8 @@ enum {
 	SB_IF_KVM     = 1u << 0,  /* the kvm engine runs */
 	SB_IF_RESPAWN = 1u << 1,  /* --on-reset restart: main rebuilds the VM */
 	SB_IF_STDIO   = 1u << 2,  /* serial on stdio: terminal modes */
+	SB_IF_BLK     = 1u << 3,  /* a drive (virtio-blk) */
+	SB_IF_SLIRP   = 1u << 4,  /* user networking (libslirp on the event loop) */
 };
 
 /* Argument checks. */
@@ -35,6 +37,7 @@ enum sandbox_arg {
 	SB_ARG_PRCTL_SECCOMP,/* prctl: only what installing a filter needs */
 	SB_ARG_EACCES,       /* refused with EACCES, not trapped: for a library's
 				optional look-ups that cope with a failure */
+	SB_ARG_INET,         /* socket: arg 0 (domain) AF_INET or AF_INET6 */
 };
 
 struct sandbox_ioctl_list {

@@ -64,6 +64,10 @@ void sandbox_init(struct sandbox *sb, const struct vm_config *cfg, const char *e
 	sb->kvm = engine && !strcmp(engine, "kvm");
 	sb->respawn = cfg->on_reset == ON_RESET_RESTART;
 	sb->stdio = cfg->serial == SERIAL_STDIO;
+	sb->blk = cfg->nr_drives > 0;
+	for (unsigned i = 0; i < cfg->nr_nets && i < VM_MAX_NETS; i++)
+		if (cfg->nets[i].kind == VM_NET_USER)
+			sb->slirp = true;
 	sb->selftest = cfg->seccomp_selftest;
 	if (sb->enabled && sandbox_sanitizer_build()) {
 		/* The sanitizer runtimes make calls of their own at any time
@@ -178,7 +182,8 @@ static bool rule_applies_to(const struct sandbox_rule *r, const struct sandbox *
 	if (!(r->kinds & kinds))
 		return false;
 	unsigned have = (sb->kvm ? SB_IF_KVM : 0) | (sb->respawn ? SB_IF_RESPAWN : 0) |
-			(sb->stdio ? SB_IF_STDIO : 0);
+			(sb->stdio ? SB_IF_STDIO : 0) | (sb->blk ? SB_IF_BLK : 0) |
+			(sb->slirp ? SB_IF_SLIRP : 0);
 	return (r->when & have) == r->when;
 }
 
@@ -245,6 +250,11 @@ static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r, const str
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
 	case SB_ARG_EACCES:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), r->nr, 0);
+	case SB_ARG_INET:
+		e = seccomp_rule_add(ctx, allow, r->nr, 1, arg_eq(0, AF_INET));
+		if (!e)
+			e = seccomp_rule_add(ctx, allow, r->nr, 1, arg_eq(0, AF_INET6));
+		return e;
 	case SB_ARG_PRCTL_SECCOMP:
 		e = seccomp_rule_add(ctx, allow, r->nr, 1, arg_eq(0, PR_SET_NO_NEW_PRIVS));
 		if (!e)

@@ -125,6 +125,24 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(prctl,            SB_MAIN, SB_IF_RESPAWN, SB_ARG_PRCTL_SECCOMP),
 	R(seccomp,          SB_MAIN, SB_IF_RESPAWN, SB_ARG_ANY),
 	IOCTLS(SB_MAIN,     SB_IF_RESPAWN | SB_IF_KVM, kvm_setup_ioctls),
+	/* virtio-blk: a vCPU's queue kick submits to io_uring, the event loop
+	 * reaps completions; requests io_uring cannot do are run with plain
+	 * file I/O on the image's fd (docs/sandbox.md). */
+	R(io_uring_enter,   SB_MAIN | SB_VCPU, SB_IF_BLK, SB_ARG_ANY),
+	R(preadv,           SB_MAIN | SB_VCPU, SB_IF_BLK, SB_ARG_ANY),
+	R(pwritev,          SB_MAIN | SB_VCPU, SB_IF_BLK, SB_ARG_ANY),
+	R(fdatasync,        SB_MAIN | SB_VCPU, SB_IF_BLK, SB_ARG_ANY),
+	R(fallocate,        SB_MAIN | SB_VCPU, SB_IF_BLK, SB_ARG_ANY),
+	/* User networking: libslirp on the event loop opens the guest's
+	 * connections as host sockets (IPv4/IPv6 only). */
+	R(socket,           SB_MAIN, SB_IF_SLIRP, SB_ARG_INET),
+	R(connect,          SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(bind,             SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(listen,           SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(getsockname,      SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(getpeername,      SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(setsockopt,       SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(getsockopt,       SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	/* Block I/O workers (virtio-blk on io_uring): the ring and the image. */
 	R(io_uring_enter,   SB_IO, 0, SB_ARG_ANY),
 	R(pwrite64,         SB_IO, 0, SB_ARG_ANY),

@@ -171,6 +171,24 @@ static void test_writer_io_api(void **state)
 	trapped(KVM, SANDBOX_API, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);
 }
 
+/* Conditions other branches' devices need: drives, user networking. */
+static void test_blk_slirp(void **state)
+{
+	(void)state;
+	const struct sandbox blk = { .enabled = true, .blk = true, .selftest = -1 };
+	const struct sandbox slirp = { .enabled = true, .slirp = true, .selftest = -1 };
+	allowed(blk, SANDBOX_VCPU, SYS_io_uring_enter, (unsigned long)-1, 0, 0);
+	allowed(blk, SANDBOX_MAIN, SYS_fdatasync, (unsigned long)-1, 0, 0);
+	trapped(SOFT, SANDBOX_VCPU, SYS_io_uring_enter, (unsigned long)-1, 0, 0);
+	trapped(SOFT, SANDBOX_MAIN, SYS_fdatasync, (unsigned long)-1, 0, 0);
+	allowed(slirp, SANDBOX_MAIN, SYS_socket, AF_INET, SOCK_STREAM, 0);
+	allowed(slirp, SANDBOX_MAIN, SYS_socket, AF_INET6, SOCK_DGRAM, 0);
+	trapped(slirp, SANDBOX_MAIN, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	trapped(slirp, SANDBOX_MAIN, SYS_socket, AF_NETLINK, SOCK_RAW, 0);
+	trapped(slirp, SANDBOX_VCPU, SYS_socket, AF_INET, SOCK_STREAM, 0);
+	trapped(SOFT, SANDBOX_MAIN, SYS_connect, (unsigned long)-1, 0, 0);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -190,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu),
 		cmocka_unit_test(test_main),
 		cmocka_unit_test(test_writer_io_api),
+		cmocka_unit_test(test_blk_slirp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
