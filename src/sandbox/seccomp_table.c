@@ -29,7 +29,8 @@ LIST(kvm_vcpu_ioctls,
      KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_MSRS,
      KVM_SET_MSRS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_IRQ_LINE);
-/* Main thread: interrupt lines raised by back-end input (serial). */
+/* Main thread and I/O workers: interrupt lines raised by back-end input
+ * (serial) and completed requests. */
 LIST(kvm_main_ioctls, KVM_IRQ_LINE);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
  * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
@@ -151,6 +152,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(fsync,            SB_IO, 0, SB_ARG_ANY),
 	R(fdatasync,        SB_IO, 0, SB_ARG_ANY),
 	R(fallocate,        SB_IO, 0, SB_ARG_ANY),       /* discard / write zeroes */
+	IOCTLS(SB_IO,       SB_IF_KVM, kvm_main_ioctls), /* a worker completes: the queue's interrupt */
 };
 
 const size_t sandbox_nr_rules = sizeof(sandbox_rules) / sizeof(sandbox_rules[0]);

@@ -165,6 +165,8 @@ static void test_writer_io_api(void **state)
 	trapped(KVM, SANDBOX_WRITER, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);
 	allowed(SOFT, SANDBOX_IO, SYS_io_uring_enter, (unsigned long)-1, 0, 0);
 	allowed(SOFT, SANDBOX_IO, SYS_pwrite64, (unsigned long)-1, 0, 0);
+	allowed(KVM, SANDBOX_IO, SYS_ioctl, (unsigned long)-1, KVM_IRQ_LINE, 0);
+	trapped(KVM, SANDBOX_IO, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);
 	trapped(SOFT, SANDBOX_IO, SYS_accept4, (unsigned long)-1, 0, 0);
 	allowed(SOFT, SANDBOX_API, SYS_accept4, (unsigned long)-1, 0, 0);
 	trapped(SOFT, SANDBOX_API, SYS_io_uring_enter, (unsigned long)-1, 0, 0);
