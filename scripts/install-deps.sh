@@ -8,6 +8,7 @@ packages=(
   cmake                                           # lets meson find Zydis (no .pc file)
   libcmocka-dev                                   # unit tests
   libzydis-dev                                    # reference decoder (soft CPU tests)
+  libseccomp-dev                                  # seccomp-bpf filters per thread (src/sandbox)
   clang lld libclang-rt-14-dev                    # libFuzzer targets, sanitizer runtime
   python3                                         # test runners, bench harness
   cpio lz4 kmod file binutils                     # building the guest initramfs, vmlinux extraction

@@ -17,6 +17,7 @@
 #include "ringvm/irq.h"
 #include "ringvm/layout.h"
 #include "ringvm/log.h"
+#include "ringvm/sandbox.h"
 #include "ringvm/x86_state.h"
 
 /* Exit statuses of the ringvm process (docs/DESIGN.md, "Exit status").
@@ -86,6 +87,8 @@ struct vm_config {
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
 	bool soft_jit;              /* --soft-tier jit: the soft engine translates hot code */
 	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 32 MiB) */
+	bool no_seccomp;            /* --no-seccomp: no system-call filters (docs/sandbox.md) */
+	int seccomp_selftest;       /* test hook, RINGVM_SECCOMP_SELFTEST: -1 or a sandbox_kind */
 
 	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
 	 * --rng and --console, or from a Firecracker config file / API. */
@@ -96,7 +99,6 @@ struct vm_config {
 	struct vm_vsock vsock;
 	bool rng;                   /* virtio-rng from the host's getrandom */
 	enum vm_console console;
-	bool no_seccomp;            /* --no-seccomp (Firecracker's flag): no syscall filter */
 };
 
 void vm_config_defaults(struct vm_config *c);
@@ -179,6 +181,7 @@ struct vm {
 	const struct engine_ops *engine;
 	void *engine_state;
 	struct evloop loop;             /* main-thread event loop (back ends, signals) */
+	struct sandbox sandbox;         /* seccomp filters per thread kind */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;

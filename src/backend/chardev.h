@@ -77,6 +77,11 @@ static inline void chardev_attach(struct chardev *c, const struct chardev_fronte
 	chardev_wake_input(c);
 }
 
+/* Install the writer-thread filter of sb on c's writer thread, if it has
+ * one (docs/sandbox.md); sb must outlive c.  Call once the VM is set up. */
+struct sandbox;
+void chardev_set_sandbox(struct chardev *c, const struct sandbox *sb);
+
 /* The back end vm->cfg.serial asks for, delivering input to fe.  Returns NULL
  * after printing one line naming the option and the problem, with errno set:
  * a problem with the user's choice (ENOENT, EACCES, ENXIO for a FIFO with no

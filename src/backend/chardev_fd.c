@@ -17,6 +17,7 @@
 #include "ringvm/compiler.h"
 #include "ringvm/evloop.h"
 #include "ringvm/log.h"
+#include "ringvm/sandbox.h"
 
 static void chardev_fd_kick(struct chardev_fd *f)
 {
@@ -249,8 +250,17 @@ static void *chardev_fd_writer(void *arg)
 
 	pthread_mutex_lock(&f->out_lock);
 	for (;;) {
-		while (!f->writer_stop && (f->out_len == 0 || f->out_fd < 0))
+		while (!f->writer_stop && (f->out_len == 0 || f->out_fd < 0) &&
+		       !(f->sandbox && !f->writer_filtered))
 			pthread_cond_wait(&f->out_cond, &f->out_lock);
+		if (f->sandbox && !f->writer_filtered) {
+			/* The VM is set up: filter this thread (one line if not). */
+			f->writer_filtered = true;
+			pthread_mutex_unlock(&f->out_lock);
+			sandbox_enter(f->sandbox, SANDBOX_WRITER);
+			pthread_mutex_lock(&f->out_lock);
+			continue;
+		}
 		if (f->out_len == 0 || f->out_fd < 0 || f->writer_abandon)
 			break;  /* stopping, and nothing (or nowhere, or no time) to write */
 		size_t n = CHARDEV_OUT_BUF - f->out_head;
@@ -444,6 +454,19 @@ void chardev_fd_fini(struct chardev_fd *f)
 	}
 	f->out_fd = -1;
 	chardev_fd_out_release(f);
+}
+
+void chardev_set_sandbox(struct chardev *c, const struct sandbox *sb)
+{
+	if (!c || c->ops->write != chardev_fd_write)
+		return;  /* no writer thread (the null back end) */
+	struct chardev_fd *f = container_of(c, struct chardev_fd, base);
+	if (!f->writer_running)
+		return;
+	pthread_mutex_lock(&f->out_lock);
+	f->sandbox = sb;
+	pthread_cond_broadcast(&f->out_cond);
+	pthread_mutex_unlock(&f->out_lock);
 }
 
 /* ---- the plain fd back end -------------------------------------------- */

@@ -34,6 +34,8 @@ struct chardev_fd {
 	bool writer_stop;             /* destroy: drain, then exit */
 	bool writer_abandon;          /* destroy: the drain timed out, exit now */
 	bool writer_busy;             /* writing a snapshot of out_fd, unlocked */
+	const struct sandbox *sandbox;/* filter to install on the writer (docs/sandbox.md) */
+	bool writer_filtered;
 	int out_fd;
 	bool out_is_socket;
 	size_t out_head, out_len;     /* ring contents */

@@ -46,6 +46,10 @@ const char cli_run_usage[] =
 	"                           GET_ID answer (at most 20 characters)\n"
 	"      --rng                a virtio-rng device fed from the host's getrandom()\n"
 	"\n"
+	"Sandbox:\n"
+	"      --no-seccomp         run without the per-thread system-call filters\n"
+	"                           (docs/sandbox.md; `ringvm jail` runs a VM in a jail)\n"
+	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
 	"  -v, --verbose            say what ringvm chooses and does\n"
@@ -53,7 +57,8 @@ const char cli_run_usage[] =
 	"\n"
 	"Exit status: 0 guest powered off (or test done), 2 bad command line or kernel,\n"
 	"4 the guest crashed its VM, 6 host-side failure, 8 a test guest assertion failed,\n"
-	"odd values from the debug-exit device, 128+N stopped by signal N.\n";
+	"odd values from the debug-exit device, 128+N stopped by signal N (159: a\n"
+	"forbidden system call, docs/sandbox.md).\n";
 
 static enum cli_result fail(char *err, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
 static enum cli_result fail(char *err, size_t len, const char *fmt, ...)
@@ -130,6 +135,7 @@ enum {
 	OPT_STRICT_MMIO,
 	OPT_DRIVE,
 	OPT_RNG,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option run_options[] = {
@@ -148,6 +154,7 @@ static const struct option run_options[] = {
 	{ "strict-mmio", no_argument, NULL, OPT_STRICT_MMIO },
 	{ "soft-tier", required_argument, NULL, OPT_SOFT_TIER },
 	{ "soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
 	{ "rng", no_argument, NULL, OPT_RNG },
@@ -251,6 +258,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 			    cfg->soft_jit_cache < (64u << 10) || cfg->soft_jit_cache > (1u << 30))
 				return fail(err, errlen, "--soft-jit-cache %s: expected a size from 64K to 1G", optarg);
 			break;
+		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reset = ON_RESET_RESTART;

@@ -333,6 +333,14 @@ void *vcpu_thread(void *arg)
 			return NULL;
 		}
 	}
+	/* The vCPU exists and holds its registers: only what running it
+	 * needs from here on (docs/sandbox.md). */
+	if (sandbox_enter(&vm->sandbox, SANDBOX_VCPU) < 0) {
+		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "vCPU %u: seccomp: cannot filter its thread",
+				v->id);
+		eng->vcpu_destroy(v);
+		return NULL;
+	}
 	vcpu_loop(v);
 	clear_stuck(v);
 	eng->vcpu_destroy(v);

@@ -85,6 +85,7 @@ int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr
 		}
 	}
 	uart8250_set_chardev(u, chr);
+	chardev_set_sandbox(chr, &vm->sandbox);
 	int r = bus_register(&vm->pio, port, UART_NR_REGS, &uart8250_bus_ops, u, "uart8250");
 	if (r < 0) {
 		uart8250_dev_destroy(u);

@@ -32,6 +32,7 @@
 #include "blk_req.h"
 #include "virtio_pci.h"
 #include "ringvm/device.h"
+#include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
 
 #define BLK_QUEUE_SIZE   256
@@ -202,6 +203,9 @@ static void blk_finish(struct blk_req *q)
 static void *blk_worker(void *arg)
 {
 	struct virtio_blk *b = arg;
+	if (sandbox_enter(&b->vm->sandbox, SANDBOX_IO) < 0)
+		vm_request_exit(b->vm, RINGVM_EXIT_HOST_ERROR,
+				"virtio-blk %s: seccomp: cannot filter a worker", b->id);
 	for (;;) {
 		pthread_mutex_lock(&b->wlock);
 		while (!b->whead && !b->wstop)

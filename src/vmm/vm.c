@@ -115,6 +115,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pr_err("%s", why);
 		return RINGVM_EXIT_USAGE;
 	}
+	sandbox_init(&vm->sandbox, cfg, vm->engine->name);
 	struct gmem_opts mo = { .ram_size = cfg->memory, .hugepages = cfg->hugepages };
 	if (gmem_init(&vm->mem, &mo) < 0)
 		return RINGVM_EXIT_HOST_ERROR;
@@ -229,10 +230,19 @@ int vm_run(struct vm *vm)
 	}
 
 	vm->start_ns = clock_monotonic_ns();
+	bool main_filtered = false;
 	for (;;) {
 		atomic_store(&vm->state, VM_RUNNING);
 		if (start_vcpus(vm) < 0)
 			break;
+		/* Everything the main thread needs is open and mapped now; the
+		 * vCPU threads install their own filters (docs/sandbox.md). */
+		if (!main_filtered) {
+			main_filtered = true;
+			if (sandbox_enter(&vm->sandbox, SANDBOX_MAIN) < 0)
+				vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR,
+						"seccomp: cannot filter the main thread");
+		}
 		evloop_run(&vm->loop, -1);
 		join_vcpus(vm);
 		if (atomic_load(&vm->state) == VM_STOPPING || !atomic_load(&vm->reset_pending))

@@ -90,6 +90,10 @@ static void test_defaults(void **state)
 	assert_true(cfg.triple_fault_resets);
 	assert_int_equal(PARSE("-k", "/etc/hostname", "--strict-mmio"), CLI_OK);
 	assert_true(cfg.strict_mmio);
+	assert_false(cfg.no_seccomp);
+	assert_int_equal(cfg.seccomp_selftest, -1);
+	assert_int_equal(PARSE("-k", "/etc/hostname", "--no-seccomp"), CLI_OK);
+	assert_true(cfg.no_seccomp);
 }
 
 static void expect_error(struct vm_config *cfg, char *err, const char **args, const char *needle)

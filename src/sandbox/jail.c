@@ -1,0 +1,302 @@
+/* The jail (docs/sandbox.md, "The jail"): namespaces, a pivot_root into a
+ * directory holding only the VM's files, /dev with only what the VM needs,
+ * an unprivileged uid/gid, resource limits, no inherited descriptors and
+ * no new privileges; then the VM runs in this same process image (the
+ * binary and its libraries are mapped already, so the jail needs no copy of
+ * them).  The steps follow Firecracker's jailer (docs/jailer.md there). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ringvm/jail.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+
+bool jail_id_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* One line naming the step and the host's reason; status 6. */
+static int jail_fail(const char *step, const char *path)
+{
+	int e = errno;
+	if (path)
+		pr_err("jail: %s %s: %s", step, path, strerror(e));
+	else
+		pr_err("jail: %s: %s", step, strerror(e));
+	return RINGVM_EXIT_HOST_ERROR;
+}
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		int r = mkdir(path, mode);
+		*p = '/';
+		if (r < 0 && errno != EEXIST)
+			return -1;
+	}
+	return mkdir(path, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A file of the VM, bound into the jail at /name (read-only unless
+ * writable).  The placeholder is created in the jail directory; the bind
+ * lives only in the jail's mount namespace. */
+struct jail_file {
+	const char **cfg_path;   /* the vm_config field, rewritten */
+	const char *name;        /* "/kernel", ... */
+	bool writable;
+};
+
+static int jail_bind_file(const char *root, const char *src, const char *name, bool writable)
+{
+	char dst[PATH_MAX];
+	if (snprintf(dst, sizeof(dst), "%s%s", root, name) >= (int)sizeof(dst)) {
+		errno = ENAMETOOLONG;
+		return jail_fail("path", root);
+	}
+	int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return jail_fail("cannot create", dst);
+	close(fd);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return jail_fail("cannot bind-mount", src);
+	unsigned long ro = writable ? 0 : MS_RDONLY;
+	if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL) < 0)
+		return jail_fail("cannot remount", dst);
+	return 0;
+}
+
+/* /dev on a small tmpfs: kvm (owned by the jail's user, as the jailer
+ * does), urandom and null; nothing else of the host's. */
+static int jail_make_dev(const char *root, const struct jail_opts *o)
+{
+	char dev[PATH_MAX], node[PATH_MAX];
+	if (snprintf(dev, sizeof(dev), "%s/dev", root) >= (int)sizeof(dev) - 16) {
+		errno = ENAMETOOLONG;
+		return jail_fail("path", root);
+	}
+	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
+		return jail_fail("cannot create", dev);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+		return jail_fail("cannot mount a tmpfs on", dev);
+	static const struct { const char *name; unsigned maj, min; mode_t mode; bool own; } nodes[] = {
+		{ "kvm", 10, 232, 0660, true },
+		{ "urandom", 1, 9, 0666, false },
+		{ "null", 1, 3, 0666, false },
+	};
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		char host[64];
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+		if (access(host, F_OK) < 0)
+			continue;  /* no /dev/kvm on this host: the soft engine only */
+		if (snprintf(node, sizeof(node), "%s/%s", dev, nodes[i].name) >= (int)sizeof(node))
+			continue;  /* cannot happen: dev is checked short above */
+		if (mknod(node, S_IFCHR | nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0)
+			return jail_fail("cannot create the device node", node);
+		if (chmod(node, nodes[i].mode) < 0 ||
+		    (nodes[i].own && chown(node, o->uid, o->gid) < 0))
+			return jail_fail("cannot set the owner of", node);
+	}
+	return 0;
+}
+
+static int jail_close_fds(void)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return 0;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+		close((int)fd);
+	return 0;
+}
+
+/* In the jailed child, pid 1 of the new PID namespace. */
+static int jail_child(const struct jail_opts *o, const char *root, struct vm_config *cfg,
+		      struct jail_file *files, size_t nfiles, int (*run)(struct vm_config *))
+{
+	/* Our mounts stay ours; the host's still propagate in (the jailer's
+	 * MS_SLAVE). */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return jail_fail("cannot make the mounts private", NULL);
+	if (mount(root, root, NULL, MS_BIND | MS_NOSUID, NULL) < 0)
+		return jail_fail("cannot bind-mount the jail root", root);
+	for (size_t i = 0; i < nfiles; i++)
+		if (*files[i].cfg_path) {
+			int r = jail_bind_file(root, *files[i].cfg_path, files[i].name, files[i].writable);
+			if (r)
+				return r;
+			*files[i].cfg_path = files[i].name;
+		}
+	int r = jail_make_dev(root, o);
+	if (r)
+		return r;
+	/* The jail's user owns its root (a unix socket goes there). */
+	if (chown(root, o->uid, o->gid) < 0)
+		return jail_fail("cannot set the owner of", root);
+	if (sethostname(o->id, strlen(o->id)) < 0)
+		return jail_fail("sethostname", NULL);
+
+	if (chdir(root) < 0)
+		return jail_fail("chdir", root);
+	/* pivot_root(".", "."): the old root ends up under the new one and
+	 * is detached at once (pivot_root(2), "NOTES"). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return jail_fail("pivot_root into", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return jail_fail("cannot detach the old root", NULL);
+	if (chdir("/") < 0)
+		return jail_fail("chdir", "/");
+
+	struct rlimit nofile = { o->nofile, o->nofile };
+	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		return jail_fail("setrlimit RLIMIT_NOFILE", NULL);
+	if (o->has_fsize) {
+		struct rlimit fsize = { o->fsize, o->fsize };
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+			return jail_fail("setrlimit RLIMIT_FSIZE", NULL);
+	}
+	jail_close_fds();
+	if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0)
+		return jail_fail("cannot drop to the group", NULL);
+	if (setresuid(o->uid, o->uid, o->uid) < 0)
+		return jail_fail("cannot drop to the user", NULL);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return jail_fail("PR_SET_NO_NEW_PRIVS", NULL);
+	pr_info("jail: %s: running as uid %u gid %u in %s", o->id, (unsigned)o->uid,
+		(unsigned)o->gid, root);
+	return run(cfg);
+}
+
+/* The parent: forward SIGINT, SIGTERM and SIGHUP to the jailed process,
+ * return its status. */
+static int jail_wait(pid_t child, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			return jail_fail("sigwaitinfo", NULL);
+		}
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int st;
+		pid_t p = waitpid(child, &st, WNOHANG);
+		if (p == child)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+}
+
+int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct vm_config *))
+{
+	char root[PATH_MAX];
+	if (snprintf(root, sizeof(root), "%s/ringvm/%s/root", o->base, o->id) >= (int)sizeof(root)) {
+		pr_err("--chroot-base-dir %s: path too long", o->base);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (mkdir_p(root, 0755) < 0)
+		return jail_fail("cannot create the jail directory", root);
+
+	/* A serial file lives outside and is bound in (created for the
+	 * jail's user if it does not exist yet). */
+	if (cfg->serial == SERIAL_FILE) {
+		int fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			if (fchown(fd, o->uid, o->gid) < 0) {
+				close(fd);
+				return jail_fail("cannot set the owner of", cfg->serial_path);
+			}
+			close(fd);
+		} else if (errno != EEXIST) {
+			return jail_fail("--serial file:", cfg->serial_path);
+		}
+	}
+	if (cfg->serial == SERIAL_UNIX) /* created inside: ROOT/serial.sock */
+		cfg->serial_path = "/serial.sock";
+	struct jail_file files[] = {
+		{ &cfg->kernel, "/kernel", false },
+		{ &cfg->initrd, "/initrd", false },
+		{ cfg->serial == SERIAL_FILE ? &cfg->serial_path : &(const char *){ NULL },
+		  "/serial.out", true },
+	};
+	/* Disk images from --drive (virtio-blk, when built) go in the same way. */
+
+	int netns_fd = -1;
+	if (o->netns) {
+		netns_fd = open(o->netns, O_RDONLY | O_CLOEXEC);
+		if (netns_fd < 0) {
+			pr_err("--netns %s: %s", o->netns, strerror(errno));
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+		    (o->netns ? 0 : CLONE_NEWNET);
+	if (unshare(flags) < 0) {
+		int e = errno;
+		if (netns_fd >= 0)
+			close(netns_fd);
+		errno = e;
+		return jail_fail("cannot create namespaces (mount, PID, IPC, UTS, network; needs root)", NULL);
+	}
+	if (netns_fd >= 0) {
+		int r = setns(netns_fd, CLONE_NEWNET);
+		int e = errno;
+		close(netns_fd);
+		errno = e;
+		if (r < 0)
+			return jail_fail("cannot join the network namespace", o->netns);
+	}
+
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return jail_fail("fork", NULL);
+	}
+	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		int st = jail_child(o, root, cfg, files, sizeof(files) / sizeof(files[0]), run);
+		fflush(NULL);
+		_exit(st);
+	}
+	int st = jail_wait(child, &set);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return st;
+}
