@@ -179,8 +179,12 @@ static int decode_vex_row(struct x86_insn *in)
 	} else {
 		return X86_DEC_OK;
 	}
-	if (!row || row->type != ROW_INSN)
+	if (!row || row->type != ROW_INSN) {
 		row = vex_resolve(simd, in);
+		/* a SIMD opcode whose pp/W/ModRM.reg slot is empty: invalid */
+		if (simd->type != ROW_INVALID && row->type == ROW_INVALID)
+			return X86_DEC_UD;
+	}
 	if (row->type != ROW_INSN)
 		return X86_DEC_OK;
 	in->op = row;
@@ -208,6 +212,21 @@ static int decode_vex_row(struct x86_insn *in)
 	bool simd_row = (row->flags & F_SSE) != 0;
 	if ((in->vex_l && !simd_row) || (!uses_vvvv && in->vex_vvvv))
 		return X86_DEC_UD;
+	/* VMOVSS/VMOVSD from or to memory: VEX.vvvv unused (1111b); gathers:
+	 * VSIB memory operands only (ModRM.rm = 100b) */
+	switch (in->id) {
+	case X86_I_VMOVSS: case X86_I_VMOVSD:
+		if (in->mod != 3 && in->vex_vvvv)
+			return X86_DEC_UD;
+		break;
+	case X86_I_VGATHERDPS: case X86_I_VGATHERDPD: case X86_I_VGATHERQPS: case X86_I_VGATHERQPD:
+	case X86_I_VPGATHERDD: case X86_I_VPGATHERDQ: case X86_I_VPGATHERQD: case X86_I_VPGATHERQQ:
+		if (in->mod == 3 || (in->modrm & 7) != 4)
+			return X86_DEC_UD;
+		break;
+	default:
+		break;
+	}
 	return X86_DEC_OK;
 }
 

@@ -17,6 +17,7 @@
 #include "src/cpu/soft/cpuid.h"
 #include "src/cpu/soft/decode.h"
 #include "src/cpu/soft/flatmem.h"
+#include "src/cpu/soft/host_isa.h"
 #include "flat_env.h"
 
 #define CODE 0x1000
@@ -108,8 +109,25 @@ static void test_vex_decode(void **state)
 	assert_true(in.has_mem);
 	assert_int_equal(in.base, GPR_RBP);
 	assert_int_equal(in.seg, SEG_SS);
-	/* other VEX maps/opcodes (AVX) keep the length-only decode */
+	/* SIMD VEX rows (decode_table_avx.c): vaddps xmm0, xmm0, xmm1 */
 	assert_int_equal(dec("\xc5\xf8\x58\xc1", 4, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vaddps);
+	assert_int_equal(in.vex_l, 0);
+	/* VEX.W selects: vfmadd231ps / vfmadd231pd ymm0, ymm1, ymm2 */
+	assert_int_equal(dec("\xc4\xe2\x75\xb8\xc2", 5, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vfmadd231ps);
+	assert_int_equal(in.vex_l, 1);
+	assert_int_equal(dec("\xc4\xe2\xf5\xb8\xc2", 5, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vfmadd231pd);
+	/* W0-only rows: vpermilps with W1 is #UD; vvvv unused but != 1111b too */
+	assert_int_equal(dec("\xc4\xe2\xf1\x0c\xc2", 5, SOFT_MODE_64, &in), X86_DEC_UD);
+	assert_int_equal(dec("\xc5\xf0\x51\xc1", 4, SOFT_MODE_64, &in), X86_DEC_UD);
+	/* gathers want VSIB: vpgatherdd with ModRM.rm != 100b is #UD */
+	assert_int_equal(dec("\xc4\xe2\x69\x90\x04\x88", 6, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vpgatherdd);
+	assert_int_equal(dec("\xc4\xe2\x69\x90\x00", 5, SOFT_MODE_64, &in), X86_DEC_UD);
+	/* EVEX (AVX-512) keeps the length-only decode */
+	assert_int_equal(dec("\x62\xf1\x7c\x48\x58\xc1", 6, SOFT_MODE_64, &in), X86_DEC_OK);
 	assert_ptr_equal(in.exec, soft_exec_vex);
 }
 
@@ -168,10 +186,11 @@ static void test_cpuid_model(void **state)
 	assert_true(r.ecx & (1u << 22));          /* RDPID */
 	assert_true(r.ecx & (1u << 3));           /* PKU, with XSAVE */
 	assert_false(r.ecx & (1u << 4));          /* OSPKE: CR4.PKE is clear */
-	/* leaf 0xD with XCR0 = 1 (reset): x87|SSE|PKRU supported; EBX = the
-	 * standard size for XCR0 (576), ECX = the maximum (2688 + 8) */
+	/* leaf 0xD with XCR0 = 1 (reset): x87|SSE|(AVX)|PKRU supported; EBX =
+	 * the standard size for XCR0 (576), ECX = the maximum (2688 + 8) */
+	bool avx = (e->c.host_isa & SOFT_HOST_AVX) != 0;
 	soft_cpuid(&e->c, 0xd, 0, &r);
-	assert_int_equal(r.eax, 0x203);
+	assert_int_equal(r.eax, avx ? 0x207 : 0x203);
 	assert_int_equal(r.ebx, 576);
 	assert_int_equal(r.ecx, 2696);
 	assert_int_equal(r.edx, 0);
@@ -192,8 +211,38 @@ static void test_cpuid_model(void **state)
 	assert_int_equal(r.ebx, 2688);
 	assert_int_equal(r.ecx, 0);
 	assert_int_equal(r.edx, 0);
+	/* AVX (component 2): 256 bytes at 576, where the host has AVX */
+	soft_cpuid(&e->c, 0xd, 2, &r);
+	assert_int_equal(r.eax, avx ? 256 : 0);
+	assert_int_equal(r.ebx, avx ? 576 : 0);
+	assert_int_equal(r.ecx | r.edx, 0);
+	if (avx) {
+		e->c.xcr0 = 0x7;
+		soft_cpuid(&e->c, 0xd, 0, &r);
+		assert_int_equal(r.ebx, 832);
+		soft_cpuid(&e->c, 0xd, 1, &r);
+		assert_int_equal(r.ebx, 832);
+		e->c.xcr0 = 0x207;
+		soft_cpuid(&e->c, 0xd, 1, &r);
+		assert_int_equal(r.ebx, 840);
+		soft_cpuid(&e->c, 1, 0, &r);
+		assert_true(r.ecx & (1u << 28)); /* AVX */
+	}
+	/* a host without AVX: no AVX, AVX2, FMA or F16C bits, no component 2 */
+	uint32_t isa = e->c.host_isa;
+	e->c.host_isa &= ~(uint32_t)SOFT_HOST_AVX;
+	soft_cpuid(&e->c, 1, 0, &r);
+	assert_int_equal(r.ecx & ((1u << 28) | (1u << 12) | (1u << 29)), 0);
+	soft_cpuid(&e->c, 7, 0, &r);
+	assert_false(r.ebx & (1u << 5));
+	soft_cpuid(&e->c, 0xd, 0, &r);
+	assert_int_equal(r.eax, 0x203);
+	soft_cpuid(&e->c, 0xd, 2, &r);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	e->c.host_isa = isa;
+	e->c.xcr0 = 0x203;
 	/* components the model lacks: all zero */
-	for (uint32_t sub = 2; sub < 64; sub++) {
+	for (uint32_t sub = 3; sub < 64; sub++) {
 		if (sub == 9)
 			continue;
 		soft_cpuid(&e->c, 0xd, sub, &r);
@@ -220,10 +269,22 @@ static void test_xsave_xcr0(void **state)
 	e->c.gpr[GPR_RDX] = 0;
 	assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
 	assert_int_equal(e->c.xcr0, 3);
-	/* AVX (bit 2) is not offered: #GP(0), XCR0 unchanged */
-	e->c.gpr[GPR_RAX] = 7;
+	/* AVX (bit 2) without SSE: #GP(0) (SDM: XCR0[2:1] = 10b) */
+	e->c.gpr[GPR_RAX] = 5;
 	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
 	assert_int_equal(e->c.xcr0, 3);
+	/* AVX where the host has it; on a host without AVX, #GP(0) */
+	uint32_t isa = e->c.host_isa;
+	e->c.gpr[GPR_RAX] = 7;
+	if (isa & SOFT_HOST_AVX) {
+		assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
+		assert_int_equal(e->c.xcr0, 7);
+		e->c.xcr0 = 3;
+	}
+	e->c.host_isa &= ~(uint32_t)SOFT_HOST_AVX;
+	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
+	assert_int_equal(e->c.xcr0, 3);
+	e->c.host_isa = isa;
 	/* XCR0 = x87 only; xsave [ebx] with EDX:EAX = 3 saves x87 only */
 	e->c.xcr0 = 1;
 	memset(e->m.ram + DATA, 0xaa, 1024);
