@@ -1,14 +1,134 @@
 /* The generic executor of the "dst = op(src1, src2[, imm])" VEX forms
  * (avx_host.h explains a row of avx_ops.def) and their handlers. */
+#include <math.h>
+
 #include "avx_host.h"
 
 /* The precision flag of an operation with an unmasked overflow/underflow,
  * recomputed per 128-bit half by sse_pe_fix (sse_fp_pe.c): every op with
  * a pe kind works lane by lane, so the halves are independent. */
+/* Run op on t with all exceptions masked; returns the flags (UE also for
+ * an exact tiny result when the guest unmasks UM, as sse_fp_run finds it). */
+static uint32_t avx_flags_of(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
+			     const struct avx_regs *t)
+{
+	struct avx_regs u = *t;
+	uint32_t h = sse_host_enter(cpu);
+	op->h[L](&u, 0);
+	uint32_t f = sse_host_leave(h);
+	if (!(cpu->mxcsr & (MXCSR_UE << 7)) && !(f & MXCSR_UE)) {
+		u = *t;
+		h = sse_host_enter_x(cpu, MXCSR_FZ);
+		op->h[L](&u, 0);
+		if (sse_host_leave(h) & MXCSR_UE)
+			f |= MXCSR_UE;
+	}
+	return f;
+}
+
+static double avx_elem(const struct avx_ymm *y, unsigned i, bool dbl, bool daz)
+{
+	const uint8_t *p = (const uint8_t *)y;
+	if (dbl) {
+		uint64_t v;
+		memcpy(&v, p + 8 * i, 8);
+		if (daz && !(v & 0x7ff0000000000000ULL))
+			v &= 0x8000000000000000ULL;
+		double d;
+		memcpy(&d, &v, 8);
+		return d;
+	}
+	uint32_t v;
+	memcpy(&v, p + 4 * i, 4);
+	if (daz && !(v & 0x7f800000u))
+		v &= 0x80000000u;
+	float f;
+	memcpy(&f, &v, 4);
+	return f;
+}
+
+static void avx_put_elem(struct avx_ymm *y, unsigned i, bool dbl, double v)
+{
+	uint8_t *p = (uint8_t *)y;
+	if (dbl) {
+		memcpy(p + 8 * i, &v, 8);
+	} else {
+		float f = (float)v; /* exact: v is a scaled float */
+		memcpy(p + 4 * i, &f, 4);
+	}
+}
+
+/* FMA3 with an unmasked overflow/underflow: hardware reports PE of
+ * x*y+z rounded once with an unbounded exponent.  Per element: scale the
+ * multiplicands and the addend by powers of two (exact) so that the
+ * result lies near 1, where the host's own FMA rounds it the same way as
+ * with an unbounded exponent, and read its PE.  An addend (or product)
+ * too small to be scaled into range lies wholly below the other's last
+ * bit: the sum is inexact.  132: dst*r/m + vvvv, 213: vvvv*dst + r/m,
+ * 231: vvvv*r/m + dst. */
+static bool avx_fma_pe(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
+		       const struct avx_regs *rg, unsigned kind)
+{
+	bool dbl = (kind & AVX_PE_FMA_PD) != 0;
+	unsigned order = kind & 3, esz = dbl ? 8 : 4;
+	unsigned n = op->h[0] == op->h[1] ? 1 : (L ? 32u : 16u) / esz;
+	uint32_t masks = (cpu->mxcsr >> 7) & MXCSR_FLAGS;
+	bool daz = (cpu->mxcsr & 0x40) != 0, pe = false;
+	int emin = dbl ? -1021 : -125;
+	for (unsigned i = 0; i < n; i++) {
+		struct avx_regs t;
+		memset(&t, 0, sizeof(t));
+		memcpy((uint8_t *)&t.a + i * esz, (const uint8_t *)&rg->a + i * esz, esz);
+		memcpy((uint8_t *)&t.b + i * esz, (const uint8_t *)&rg->b + i * esz, esz);
+		memcpy((uint8_t *)&t.d + i * esz, (const uint8_t *)&rg->d + i * esz, esz);
+		uint32_t f = avx_flags_of(cpu, op, L, &t);
+		if (!(f & (MXCSR_OE | MXCSR_UE) & ~masks)) {
+			pe |= (f & MXCSR_PE) != 0;
+			continue;
+		}
+		struct avx_ymm *px, *py, *pz;
+		if (order == 1) {
+			px = &t.d; py = &t.b; pz = &t.a;
+		} else if (order == 2) {
+			px = &t.a; py = &t.d; pz = &t.b;
+		} else {
+			px = &t.a; py = &t.b; pz = &t.d;
+		}
+		double x = avx_elem(px, i, dbl, daz), y = avx_elem(py, i, dbl, daz);
+		double z = avx_elem(pz, i, dbl, daz);
+		int ex = 0, ey = 0, ez = 0;
+		bool prod = x != 0 && y != 0;
+		if (prod) {
+			(void)frexp(x, &ex);
+			(void)frexp(y, &ey);
+		}
+		if (z != 0)
+			(void)frexp(z, &ez);
+		int top = prod && z != 0 ? (ex + ey > ez ? ex + ey : ez) : prod ? ex + ey : ez;
+		int k = -top;
+		if ((z != 0 && ez + k < emin) || (prod && ex + ey + k < emin)) {
+			pe = true; /* one term lies below the other's precision */
+			continue;
+		}
+		if (prod) {
+			x = ldexp(x, -ex);
+			y = ldexp(y, ex + k);
+		}
+		z = ldexp(z, k);
+		avx_put_elem(px, i, dbl, x);
+		avx_put_elem(py, i, dbl, y);
+		avx_put_elem(pz, i, dbl, z);
+		pe |= (avx_flags_of(cpu, op, L, &t) & MXCSR_PE) != 0;
+	}
+	return pe;
+}
+
 static bool avx_pe_fix(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
 		       const struct avx_regs *rg)
 {
 	unsigned kind = op->fp & 0xff;
+	if (kind & AVX_PE_FMA)
+		return avx_fma_pe(cpu, op, L, rg, kind);
 	const struct avx_ymm *s1 = op->pat == AP_NDS ? &rg->a : &rg->d;
 	bool pe = sse_pe_fix(cpu, op->pe_fn, kind, &s1->lo, &rg->b.lo);
 	if (L && op->h[0] != op->h[1])
@@ -34,7 +154,7 @@ static int avx_fp_run(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
 			flags |= MXCSR_UE;
 	}
 	uint32_t unmasked = flags & ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
-	if ((op->fp & 0xff) && op->pe_fn && (unmasked & (MXCSR_OE | MXCSR_UE)) &&
+	if ((op->fp & 0xff) && (op->pe_fn || (op->fp & AVX_PE_FMA)) && (unmasked & (MXCSR_OE | MXCSR_UE)) &&
 	    !(unmasked & (MXCSR_IE | MXCSR_DE | MXCSR_ZE))) {
 		flags &= ~MXCSR_PE;
 		if (avx_pe_fix(cpu, op, L, rg))
@@ -111,3 +231,78 @@ int soft_exec_vcvtps2ph(struct soft_cpu *cpu, const struct x86_insn *in)
 	}
 	return soft_write(cpu, soft_ea(cpu, in), &rg.d.lo, L ? 16 : 8);
 }
+
+/* VDPPS ymm: DPPS's three steps (multiply, add pairs, add) each over both
+ * 128-bit lanes at once, so that each step's flags are those of both
+ * lanes and an unmasked exception stops the instruction at that step. */
+static int vdpps256(struct soft_cpu *cpu, struct avx_ymm *d, const struct avx_ymm *src, unsigned imm)
+{
+	struct avx_regs rg;
+	int r;
+	memset(&rg, 0, sizeof(rg));
+	rg.a = *d;
+	rg.b = *src;
+	union soft_xmm *ha[2] = { &rg.a.lo, &rg.a.hi }, *hb[2] = { &rg.b.lo, &rg.b.hi };
+	for (int h = 0; h < 2; h++)
+		for (int i = 0; i < 4; i++)
+			if (!(imm & (0x10u << i)))
+				ha[h]->d[i] = hb[h]->d[i] = 0;
+	if ((r = avx_fp_run(cpu, &avx_op_vmulps, 1, &rg, 0)))
+		return r;
+	struct avx_ymm p = rg.d;
+	const union soft_xmm *hp[2] = { &p.lo, &p.hi };
+	memset(&rg, 0, sizeof(rg));
+	for (int h = 0; h < 2; h++) {
+		ha[h]->d[0] = hp[h]->d[0];
+		hb[h]->d[0] = hp[h]->d[1];
+		ha[h]->d[1] = hp[h]->d[2];
+		hb[h]->d[1] = hp[h]->d[3];
+	}
+	if ((r = avx_fp_run(cpu, &avx_op_vaddps, 1, &rg, 0)))
+		return r;
+	p = rg.d;
+	memset(&rg, 0, sizeof(rg));
+	for (int h = 0; h < 2; h++) {
+		ha[h]->d[0] = hp[h]->d[0];
+		hb[h]->d[0] = hp[h]->d[1];
+	}
+	if ((r = avx_fp_run(cpu, &avx_op_vaddps, 1, &rg, 0)))
+		return r;
+	union soft_xmm *hd[2] = { &d->lo, &d->hi };
+	const union soft_xmm *hr[2] = { &rg.d.lo, &rg.d.hi };
+	for (int h = 0; h < 2; h++)
+		for (int i = 0; i < 4; i++)
+			hd[h]->d[i] = (imm & (1u << i)) ? hr[h]->d[0] : 0;
+	return SOFT_OK;
+}
+
+/* VDPPS (128 and 256: each 128-bit lane on its own) and VDPPD (128):
+ * DPPS/DPPD's step-by-step computation and exception rules (sse_fp.c),
+ * with VEX.vvvv as the first source; the lanes run low then high, and an
+ * unmasked exception leaves the destination alone. */
+static int vdp(struct soft_cpu *cpu, const struct x86_insn *in, bool pd)
+{
+	int r = avx_check(cpu, SOFT_HOST_AVX);
+	if (r)
+		return r;
+	if (pd && in->vex_l)
+		return soft_ud(cpu);
+	struct avx_ymm a, s;
+	avx_get(cpu, in->vex_vvvv, &a);
+	if ((r = avx_src(cpu, in, &s, in->vex_l ? 32 : 16, false)))
+		return r;
+	unsigned imm = (unsigned)in->imm & 0xff;
+	if (!in->vex_l) {
+		if ((r = pd ? sse_dppd(cpu, &a.lo, s.lo, imm) : sse_dpps(cpu, &a.lo, s.lo, imm)))
+			return r;
+		avx_set128(cpu, in->reg, &a.lo);
+		return SOFT_OK;
+	}
+	if ((r = vdpps256(cpu, &a, &s, imm)))
+		return r;
+	avx_set(cpu, in->reg, &a);
+	return SOFT_OK;
+}
+
+int soft_exec_vdpps(struct soft_cpu *cpu, const struct x86_insn *in) { return vdp(cpu, in, false); }
+int soft_exec_vdppd(struct soft_cpu *cpu, const struct x86_insn *in) { return vdp(cpu, in, true); }

@@ -16,7 +16,8 @@
  *             offered, host_isa.h)
  *   fp        INT (no MXCSR), FP(pe) (MXCSR rounding/flags/#XM as SSE;
  *             pe = the sse_fp_pe.h kind for the precision flag with an
- *             unmasked overflow/underflow, 0 if none)
+ *             unmasked overflow/underflow, PE_FMA(order, pd) for FMA3, 0
+ *             if none)
  *   imm       NOIMM, or IMM8 / IMM16 / IMM32 / IMM256: how many host
  *             variants a run-time imm8 needs (masked by immmask first)
  *
@@ -59,6 +60,11 @@ struct avx_op {
 };
 
 #define AVX_FP 0x100u
+/* pe kinds of the FMA3 rows (avx_exec.c avx_fma_pe): the operand order
+ * (1 = 132, 2 = 213, 3 = 231) and the element size */
+#define AVX_PE_FMA 0x80u
+#define AVX_PE_FMA_PD 0x10u
+#define PE_FMA(order, pd) (AVX_PE_FMA | (order) | ((pd) ? AVX_PE_FMA_PD : 0))
 
 int avx_run(struct soft_cpu *cpu, const struct x86_insn *in, const struct avx_op *op);
 
