@@ -121,6 +121,8 @@ static const struct diff_mode_check diff_mode_checks[] = {
 	MV("vaddps ymm: CR0.TS -> #NM", "\xc5\xfc\x58\xc1", 4, TS, 0, 0, 7),
 	MV("vaddps: !CR4.OSXSAVE -> #UD", "\xc5\xf8\x58\xc1", 4, 0, 0, OSXSAVE, 6),
 	MV("vaddps: CR0.EM ignored -> runs", "\xc5\xf8\x58\xc1", 4, EM, 0, 0, DIFF_VEC_NONE),
+	MV("vucomiss: CR0.EM ignored -> runs", "\xc5\xf8\x2e\xc1", 4, EM, 0, 0, DIFF_VEC_NONE),
+	MV("vpextrw: !CR4.OSFXSR ignored -> runs", "\xc5\xf9\xc5\xc1\x01", 5, 0, 0, OSFXSR, DIFF_VEC_NONE),
 	MV("vzeroupper: CR0.TS -> #NM", "\xc5\xf8\x77", 3, TS, 0, 0, 7),
 	MV("vaddps with 66 prefix -> #UD", "\x66\xc5\xf8\x58\xc1", 5, 0, 0, 0, 6),
 	MV("vaddps with REX prefix -> #UD", "\x40\xc5\xf8\x58\xc1", 5, 0, 0, 0, 6),

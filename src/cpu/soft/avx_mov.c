@@ -514,6 +514,21 @@ H(vgatherdpd) { return gather(cpu, in, 4, 8); }
 H(vgatherqps) { return gather(cpu, in, 8, 4); }
 H(vgatherqpd) { return gather(cpu, in, 8, 8); }
 
+/* Run a legacy SSE handler for a VEX form whose checks are done: the
+ * legacy handler's own sse_check (CR0.EM, CR4.OSFXSR, which do not apply
+ * to VEX instructions) sees them satisfied for the duration of the call;
+ * nothing else in those handlers reads these two bits. */
+static int legacy_call(struct soft_cpu *cpu, const struct x86_insn *in, soft_exec_fn fn)
+{
+	uint64_t cr0 = cpu->cr0, cr4 = cpu->cr4;
+	cpu->cr0 &= ~(uint64_t)X86_CR0_EM;
+	cpu->cr4 |= X86_CR4_OSFXSR;
+	int r = fn(cpu, in);
+	cpu->cr0 = cr0;
+	cpu->cr4 = cr4;
+	return r;
+}
+
 /* VEX forms computed by the legacy handler (no XMM destination, or one
  * handled here): the VEX checks first, VEX.L must be 0. */
 static int legacy(struct soft_cpu *cpu, const struct x86_insn *in, soft_exec_fn fn)
@@ -523,7 +538,7 @@ static int legacy(struct soft_cpu *cpu, const struct x86_insn *in, soft_exec_fn 
 		return r;
 	if (in->vex_l)
 		return soft_ud(cpu);
-	return fn(cpu, in);
+	return legacy_call(cpu, in, fn);
 }
 
 /* The same for a legacy "xmm = insert(xmm, ...)" handler: VEX.vvvv is the
@@ -539,7 +554,7 @@ static int legacy_nds(struct soft_cpu *cpu, const struct x86_insn *in, soft_exec
 		return soft_ud(cpu);
 	union soft_xmm old = cpu->xmm[in->reg];
 	cpu->xmm[in->reg] = cpu->xmm[in->vex_vvvv];
-	if ((r = fn(cpu, in))) {
+	if ((r = legacy_call(cpu, in, fn))) {
 		cpu->xmm[in->reg] = old;
 		return r;
 	}
