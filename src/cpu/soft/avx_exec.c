@@ -10,16 +10,16 @@
 /* Run op on t with all exceptions masked; returns the flags (UE also for
  * an exact tiny result when the guest unmasks UM, as sse_fp_run finds it). */
 static uint32_t avx_flags_of(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
-			     const struct avx_regs *t)
+			     const struct avx_regs *t, unsigned imm)
 {
 	struct avx_regs u = *t;
 	uint32_t h = sse_host_enter(cpu);
-	op->h[L](&u, 0);
+	op->h[L](&u, imm);
 	uint32_t f = sse_host_leave(h);
 	if (!(cpu->mxcsr & (MXCSR_UE << 7)) && !(f & MXCSR_UE)) {
 		u = *t;
 		h = sse_host_enter_x(cpu, MXCSR_FZ);
-		op->h[L](&u, 0);
+		op->h[L](&u, imm);
 		if (sse_host_leave(h) & MXCSR_UE)
 			f |= MXCSR_UE;
 	}
@@ -81,7 +81,7 @@ static bool avx_fma_pe(struct soft_cpu *cpu, const struct avx_op *op, unsigned L
 		memcpy((uint8_t *)&t.a + i * esz, (const uint8_t *)&rg->a + i * esz, esz);
 		memcpy((uint8_t *)&t.b + i * esz, (const uint8_t *)&rg->b + i * esz, esz);
 		memcpy((uint8_t *)&t.d + i * esz, (const uint8_t *)&rg->d + i * esz, esz);
-		uint32_t f = avx_flags_of(cpu, op, L, &t);
+		uint32_t f = avx_flags_of(cpu, op, L, &t, 0);
 		if (!(f & (MXCSR_OE | MXCSR_UE) & ~masks)) {
 			pe |= (f & MXCSR_PE) != 0;
 			continue;
@@ -118,15 +118,45 @@ static bool avx_fma_pe(struct soft_cpu *cpu, const struct avx_op *op, unsigned L
 		avx_put_elem(px, i, dbl, x);
 		avx_put_elem(py, i, dbl, y);
 		avx_put_elem(pz, i, dbl, z);
-		pe |= (avx_flags_of(cpu, op, L, &t) & MXCSR_PE) != 0;
+		pe |= (avx_flags_of(cpu, op, L, &t, 0) & MXCSR_PE) != 0;
+	}
+	return pe;
+}
+
+/* VCVTPS2PH with an unmasked overflow/underflow: PE of the half-precision
+ * result with an unbounded exponent.  Per element of the source (r/m
+ * slot b): scaled by a power of two (exact) into [1, 2), converted by the
+ * host with the same rounding control, whose PE is then the answer. */
+static bool avx_cvtph_pe(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
+			 const struct avx_regs *rg, unsigned imm)
+{
+	uint32_t masks = (cpu->mxcsr >> 7) & MXCSR_FLAGS;
+	bool daz = (cpu->mxcsr & 0x40) != 0, pe = false;
+	for (unsigned i = 0; i < (L ? 8u : 4u); i++) {
+		struct avx_regs t;
+		memset(&t, 0, sizeof(t));
+		memcpy((uint8_t *)&t.b + 4 * i, (const uint8_t *)&rg->b + 4 * i, 4);
+		uint32_t f = avx_flags_of(cpu, op, L, &t, imm);
+		if (!(f & (MXCSR_OE | MXCSR_UE) & ~masks)) {
+			pe |= (f & MXCSR_PE) != 0;
+			continue;
+		}
+		double x = avx_elem(&t.b, i, false, daz);
+		int e = 0;
+		if (x != 0)
+			(void)frexp(x, &e);
+		avx_put_elem(&t.b, i, false, ldexp(x, 1 - e));
+		pe |= (avx_flags_of(cpu, op, L, &t, imm) & MXCSR_PE) != 0;
 	}
 	return pe;
 }
 
 static bool avx_pe_fix(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
-		       const struct avx_regs *rg)
+		       const struct avx_regs *rg, unsigned imm)
 {
 	unsigned kind = op->fp & 0xff;
+	if (kind == AVX_PE_CVTPH)
+		return avx_cvtph_pe(cpu, op, L, rg, imm);
 	if (kind & AVX_PE_FMA)
 		return avx_fma_pe(cpu, op, L, rg, kind);
 	const struct avx_ymm *s1 = op->pat == AP_NDS ? &rg->a : &rg->d;
@@ -154,10 +184,11 @@ static int avx_fp_run(struct soft_cpu *cpu, const struct avx_op *op, unsigned L,
 			flags |= MXCSR_UE;
 	}
 	uint32_t unmasked = flags & ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
-	if ((op->fp & 0xff) && (op->pe_fn || (op->fp & AVX_PE_FMA)) && (unmasked & (MXCSR_OE | MXCSR_UE)) &&
+	if ((op->fp & 0xff) && (op->pe_fn || (op->fp & (AVX_PE_FMA | AVX_PE_CVTPH))) &&
+	    (unmasked & (MXCSR_OE | MXCSR_UE)) &&
 	    !(unmasked & (MXCSR_IE | MXCSR_DE | MXCSR_ZE))) {
 		flags &= ~MXCSR_PE;
-		if (avx_pe_fix(cpu, op, L, rg))
+		if (avx_pe_fix(cpu, op, L, rg, imm))
 			flags |= MXCSR_PE;
 	}
 	int st = sse_raise_flags_x(cpu, flags, false);
@@ -204,13 +235,15 @@ int avx_run(struct soft_cpu *cpu, const struct x86_insn *in, const struct avx_op
 /* VCVTPS2PH (F16C): the destination is r/m (xmm/m64, or xmm/m128 for the
  * 256-bit source), the source ModRM.reg; imm8[2:0] is the rounding control
  * (bit 2: MXCSR.RC), imm8[7:3] are ignored.  MXCSR flags and #XM as the
- * other FP forms; with an unmasked exception nothing is stored. */
+ * other FP forms (PE with an unmasked OE/UE: avx_cvtph_pe); with an
+ * unmasked exception nothing is stored. */
 #define AVX_T_PH_X(i, pre) i " " pre "%%xmm1, %%xmm2"
 #define AVX_T_PH_Y(i, pre) i " " pre "%%ymm1, %%xmm2"
 AVX_GEN_IMM8(avx_h128_vcvtps2ph, "vcvtps2ph", AVX_T_PH_X)
 AVX_GEN_IMM8(avx_h256_vcvtps2ph, "vcvtps2ph", AVX_T_PH_Y)
 static const struct avx_op avx_op_vcvtps2ph = {
-	{ avx_h128_vcvtps2ph, avx_h256_vcvtps2ph }, NULL, { 0, 0 }, AP_RM, 7, FP(0), AVX_NEED_F16C
+	{ avx_h128_vcvtps2ph, avx_h256_vcvtps2ph }, NULL, { 0, 0 }, AP_RM, 7, FP(AVX_PE_CVTPH),
+	AVX_NEED_F16C
 };
 
 int soft_exec_vcvtps2ph(struct soft_cpu *cpu, const struct x86_insn *in)

@@ -65,6 +65,8 @@ struct avx_op {
 #define AVX_PE_FMA 0x80u
 #define AVX_PE_FMA_PD 0x10u
 #define PE_FMA(order, pd) (AVX_PE_FMA | (order) | ((pd) ? AVX_PE_FMA_PD : 0))
+/* pe kind of VCVTPS2PH (avx_exec.c avx_cvtph_pe) */
+#define AVX_PE_CVTPH 0x40u
 
 int avx_run(struct soft_cpu *cpu, const struct x86_insn *in, const struct avx_op *op);
 

@@ -9,10 +9,10 @@
  * semantics we execute, so claiming the vendor whose semantics we model is
  * the honest choice.  Consequence for the system layer: Linux touches
  * IA32_MISC_ENABLE (0x1a0) on Intel CPUs, which must be implemented.
- * Family/model 6/0x1a (Nehalem) names a generation without AVX, which we
- * lack too; the feature bits, not the model number, say what we have (BMI1,
- * BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on Intel's cores, and
- * guests test the bits). */
+ * Family/model 6/0x1a (Nehalem) names an older generation; the feature
+ * bits, not the model number, say what we have (AVX/AVX2/FMA/F16C where
+ * the host has them, BMI1, BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on
+ * Intel's cores, and guests test the bits). */
 #include <string.h>
 
 #include "cpu.h"
