@@ -58,6 +58,15 @@ static void av_no_fault(void)
 	exc_set_handler(13, NULL);
 }
 
+/* One failure site for every check (the images at 0x8000 must stay small):
+ * the report names the source line. */
+static void __attribute__((noinline)) av_check(bool ok, unsigned line)
+{
+	if (!ok)
+		GUEST_FAIL("avx check failed at tests_avx.c line", line);
+}
+#define AV_CHECK(c) av_check((c), __LINE__)
+
 static void av_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
@@ -92,26 +101,32 @@ static bool av_enable(void)
 	return true;
 }
 
-#define YMM_ALL(op, base)                                                     \
-	__asm__ volatile(op " 0(%0), %%ymm0\n\t" op " 32(%0), %%ymm1\n\t"    \
-			 op " 64(%0), %%ymm2\n\t" op " 96(%0), %%ymm3\n\t"   \
-			 op " 128(%0), %%ymm4\n\t" op " 160(%0), %%ymm5\n\t" \
-			 op " 192(%0), %%ymm6\n\t" op " 224(%0), %%ymm7\n\t" \
-			 op " 256(%0), %%ymm8\n\t" op " 288(%0), %%ymm9\n\t" \
-			 op " 320(%0), %%ymm10\n\t" op " 352(%0), %%ymm11\n\t" \
-			 op " 384(%0), %%ymm12\n\t" op " 416(%0), %%ymm13\n\t" \
-			 op " 448(%0), %%ymm14\n\t" op " 480(%0), %%ymm15"   \
-			 : : "r"(base) : "memory")
-#define YMM_STORE_ALL(base)                                                   \
-	__asm__ volatile("vmovdqu %%ymm0, 0(%0)\n\tvmovdqu %%ymm1, 32(%0)\n\t" \
-			 "vmovdqu %%ymm2, 64(%0)\n\tvmovdqu %%ymm3, 96(%0)\n\t" \
-			 "vmovdqu %%ymm4, 128(%0)\n\tvmovdqu %%ymm5, 160(%0)\n\t" \
-			 "vmovdqu %%ymm6, 192(%0)\n\tvmovdqu %%ymm7, 224(%0)\n\t" \
-			 "vmovdqu %%ymm8, 256(%0)\n\tvmovdqu %%ymm9, 288(%0)\n\t" \
-			 "vmovdqu %%ymm10, 320(%0)\n\tvmovdqu %%ymm11, 352(%0)\n\t" \
-			 "vmovdqu %%ymm12, 384(%0)\n\tvmovdqu %%ymm13, 416(%0)\n\t" \
-			 "vmovdqu %%ymm14, 448(%0)\n\tvmovdqu %%ymm15, 480(%0)" \
-			 : : "r"(base) : "memory")
+/* YMM0-15 from / to 16 x 32 bytes at p */
+static void __attribute__((noinline)) ymm_load_all(const uint8_t *p)
+{
+	__asm__ volatile("vmovdqu 0(%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\t"
+			 "vmovdqu 64(%0), %%ymm2\n\tvmovdqu 96(%0), %%ymm3\n\t"
+			 "vmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\t"
+			 "vmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7\n\t"
+			 "vmovdqu 256(%0), %%ymm8\n\tvmovdqu 288(%0), %%ymm9\n\t"
+			 "vmovdqu 320(%0), %%ymm10\n\tvmovdqu 352(%0), %%ymm11\n\t"
+			 "vmovdqu 384(%0), %%ymm12\n\tvmovdqu 416(%0), %%ymm13\n\t"
+			 "vmovdqu 448(%0), %%ymm14\n\tvmovdqu 480(%0), %%ymm15"
+			 : : "r"(p) : "memory");
+}
+
+static void __attribute__((noinline)) ymm_store_all(uint8_t *p)
+{
+	__asm__ volatile("vmovdqu %%ymm0, 0(%0)\n\tvmovdqu %%ymm1, 32(%0)\n\t"
+			 "vmovdqu %%ymm2, 64(%0)\n\tvmovdqu %%ymm3, 96(%0)\n\t"
+			 "vmovdqu %%ymm4, 128(%0)\n\tvmovdqu %%ymm5, 160(%0)\n\t"
+			 "vmovdqu %%ymm6, 192(%0)\n\tvmovdqu %%ymm7, 224(%0)\n\t"
+			 "vmovdqu %%ymm8, 256(%0)\n\tvmovdqu %%ymm9, 288(%0)\n\t"
+			 "vmovdqu %%ymm10, 320(%0)\n\tvmovdqu %%ymm11, 352(%0)\n\t"
+			 "vmovdqu %%ymm12, 384(%0)\n\tvmovdqu %%ymm13, 416(%0)\n\t"
+			 "vmovdqu %%ymm14, 448(%0)\n\tvmovdqu %%ymm15, 480(%0)"
+			 : : "r"(p) : "memory");
+}
 
 #define XOP(insn, buf, mask) \
 	__asm__ volatile(insn " (%0)" : : "b"(buf), "a"((uint32_t)(mask)), "d"(0u) : "memory")
@@ -125,93 +140,93 @@ static void test_avx_state(void)
 	uint32_t r[4];
 	/* leaf 0xD: XCR0 bits, sizes for XCR0 = 7, component 2 */
 	av_cpuid(0xd, 0, r);
-	GUEST_ASSERT((r[0] & 7) == 7 && r[1] == 576 + 256);
+	AV_CHECK((r[0] & 7) == 7 && r[1] == 576 + 256);
 	av_cpuid(0xd, 1, r);
-	GUEST_ASSERT_EQ(r[1], 576 + 256); /* compacted size, XCR0 | XSS = 7 */
+	AV_CHECK((r[1]) == (576 + 256)); /* compacted size, XCR0 | XSS = 7 */
 	av_cpuid(0xd, 2, r);
-	GUEST_ASSERT(r[0] == 256 && r[1] == 576 && r[2] == 0 && r[3] == 0);
+	AV_CHECK(r[0] == 256 && r[1] == 576 && r[2] == 0 && r[3] == 0);
 
 	/* XSAVE of all 16 registers: low halves in the legacy area, upper
 	 * halves at 576, XSTATE_BV = 7 */
 	for (unsigned i = 0; i < 512; i++)
 		av_pat[i] = (uint8_t)(i * 7 + 1);
-	YMM_ALL("vmovdqu", av_pat);
+	ymm_load_all(av_pat);
 	memset(av_xs, 0xaa, 1024);
 	memset(av_xs + 512, 0, 64);
 	XOP("xsave", av_xs, 7);
-	GUEST_ASSERT_EQ(av_get64(av_xs + 512), 7);
+	AV_CHECK((av_get64(av_xs + 512)) == (7));
 	for (unsigned i = 0; i < 16; i++) {
-		GUEST_ASSERT(!memcmp(av_xs + 160 + 16 * i, av_pat + 32 * i, 16));
-		GUEST_ASSERT(!memcmp(av_xs + 576 + 16 * i, av_pat + 32 * i + 16, 16));
+		AV_CHECK(!memcmp(av_xs + 160 + 16 * i, av_pat + 32 * i, 16));
+		AV_CHECK(!memcmp(av_xs + 576 + 16 * i, av_pat + 32 * i + 16, 16));
 	}
-	GUEST_ASSERT_EQ(av_xs[576 + 256], 0xaa); /* nothing past the component */
+	AV_CHECK((av_xs[576 + 256]) == (0xaa)); /* nothing past the component */
 
 	/* XRSTOR brings them back after VZEROALL */
 	__asm__ volatile("vzeroall" : : : "memory");
-	YMM_STORE_ALL(av_out);
+	ymm_store_all(av_out);
 	for (unsigned i = 0; i < 512; i++)
-		GUEST_ASSERT_EQ(av_out[i], 0);
+		AV_CHECK((av_out[i]) == (0));
 	XOP("xrstor", av_xs, 7);
-	YMM_STORE_ALL(av_out);
-	GUEST_ASSERT(!memcmp(av_out, av_pat, 512));
+	ymm_store_all(av_out);
+	AV_CHECK(!memcmp(av_out, av_pat, 512));
 
 	/* XSTATE_BV[2] = 0: the upper halves get their initial value 0, the
 	 * SSE component is still loaded */
 	av_xs[512] = 3;
 	XOP("xrstor", av_xs, 7);
-	YMM_STORE_ALL(av_out);
+	ymm_store_all(av_out);
 	for (unsigned i = 0; i < 16; i++) {
-		GUEST_ASSERT(!memcmp(av_out + 32 * i, av_pat + 32 * i, 16));
+		AV_CHECK(!memcmp(av_out + 32 * i, av_pat + 32 * i, 16));
 		for (unsigned j = 16; j < 32; j++)
-			GUEST_ASSERT_EQ(av_out[32 * i + j], 0);
+			AV_CHECK((av_out[32 * i + j]) == (0));
 	}
 	/* RFBM without bit 2 leaves the upper halves alone */
-	YMM_ALL("vmovdqu", av_pat);
+	ymm_load_all(av_pat);
 	av_xs[512] = 3;
 	XOP("xrstor", av_xs, 3);
-	YMM_STORE_ALL(av_out);
-	GUEST_ASSERT(!memcmp(av_out, av_pat, 512));
+	ymm_store_all(av_out);
+	AV_CHECK(!memcmp(av_out, av_pat, 512));
 
 	/* XSAVEC: compacted, AVX right after the header */
 	memset(av_xs, 0xaa, 1024);
 	XOP("xsavec", av_xs, 7);
-	GUEST_ASSERT(av_get64(av_xs + 512) == 7 && av_get64(av_xs + 520) == 0x8000000000000007ull);
-	GUEST_ASSERT(!memcmp(av_xs + 576 + 16 * 5, av_pat + 32 * 5 + 16, 16));
+	AV_CHECK(av_get64(av_xs + 512) == 7 && av_get64(av_xs + 520) == 0x8000000000000007ull);
+	AV_CHECK(!memcmp(av_xs + 576 + 16 * 5, av_pat + 32 * 5 + 16, 16));
 
 	/* legacy SSE keeps bits 255:128; VEX.128 zeroes them */
-	YMM_ALL("vmovdqu", av_pat);
+	ymm_load_all(av_pat);
 	__asm__ volatile("addps %%xmm2, %%xmm1\n\t"
 			 "vmovdqu %%ymm1, 32(%0)" : : "r"(av_out) : "memory");
-	GUEST_ASSERT(!memcmp(av_out + 48, av_pat + 48, 16));
+	AV_CHECK(!memcmp(av_out + 48, av_pat + 48, 16));
 	__asm__ volatile("vaddps %%xmm2, %%xmm1, %%xmm1\n\t"
 			 "vmovdqu %%ymm1, 32(%0)" : : "r"(av_out) : "memory");
 	for (unsigned j = 48; j < 64; j++)
-		GUEST_ASSERT_EQ(av_out[j], 0);
+		AV_CHECK((av_out[j]) == (0));
 	/* VZEROUPPER: all upper halves 0, the XMM registers kept */
-	YMM_ALL("vmovdqu", av_pat);
+	ymm_load_all(av_pat);
 	__asm__ volatile("vzeroupper" : : : "memory");
-	YMM_STORE_ALL(av_out);
+	ymm_store_all(av_out);
 	for (unsigned i = 0; i < 16; i++) {
-		GUEST_ASSERT(!memcmp(av_out + 32 * i, av_pat + 32 * i, 16));
+		AV_CHECK(!memcmp(av_out + 32 * i, av_pat + 32 * i, 16));
 		for (unsigned j = 16; j < 32; j++)
-			GUEST_ASSERT_EQ(av_out[32 * i + j], 0);
+			AV_CHECK((av_out[32 * i + j]) == (0));
 	}
 
 	/* XCR0.AVX clear: VEX instructions #UD (vaddps xmm0, xmm0, xmm1: 4 bytes) */
 	av_xsetbv(3);
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xf8, 0x58, 0xc1" : : : "memory");
-	GUEST_ASSERT_EQ(av_vec, 6);
+	AV_CHECK((av_vec) == (6));
 	av_xsetbv(7);
 	/* CR0.TS: #NM (vaddps ymm0, ymm0, ymm1) */
 	__asm__ volatile("mov %0, %%cr0" : : "r"(read_cr0() | CR0_TS) : "memory");
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xfc, 0x58, 0xc1" : : : "memory");
-	GUEST_ASSERT_EQ(av_vec, 7);
+	AV_CHECK((av_vec) == (7));
 	__asm__ volatile("clts" : : : "memory");
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xfc, 0x58, 0xc1" : : : "memory");
-	GUEST_ASSERT_EQ(av_vec, 0xff);
+	AV_CHECK((av_vec) == (0xff));
 	av_no_fault();
 	GUEST_SYNC("avx state done", 0);
 	GUEST_DONE();
@@ -257,8 +272,8 @@ static void test_avx_gather(void)
 	uint64_t idx[4] = { 24, 0, 56, 8 };
 	uint64_t dst[4] = { 5, 5, 5, 5 }, mask[4] = { ~0ull, ~0ull, 1, ~0ull };
 	av_gather(idx, dst, mask);
-	GUEST_ASSERT(dst[0] == av_data[3] && dst[1] == av_data[0] && dst[2] == 5 && dst[3] == av_data[1]);
-	GUEST_ASSERT((mask[0] | mask[1] | mask[2] | mask[3]) == 0);
+	AV_CHECK(dst[0] == av_data[3] && dst[1] == av_data[0] && dst[2] == 5 && dst[3] == av_data[1]);
+	AV_CHECK((mask[0] | mask[1] | mask[2] | mask[3]) == 0);
 
 	/* element 2 at a non-canonical address: #GP(0), elements 0 and 1
 	 * done (mask cleared), element 2 and its mask untouched */
@@ -266,11 +281,11 @@ static void test_avx_gather(void)
 	uint64_t d2[4] = { 7, 7, 7, 7 }, m2[4] = { ~0ull, ~0ull, ~0ull, ~0ull };
 	av_expect(6);
 	av_gather(bad, d2, m2);
-	GUEST_ASSERT_EQ(av_vec, 13);
-	GUEST_ASSERT_EQ(av_err, 0);
+	AV_CHECK((av_vec) == (13));
+	AV_CHECK((av_err) == (0));
 	av_no_fault();
-	GUEST_ASSERT(d2[0] == av_data[1] && d2[1] == av_data[2] && d2[2] == 7);
-	GUEST_ASSERT(m2[0] == 0 && m2[1] == 0 && m2[2] == ~0ull);
+	AV_CHECK(d2[0] == av_data[1] && d2[1] == av_data[2] && d2[2] == 7);
+	AV_CHECK(m2[0] == 0 && m2[1] == 0 && m2[2] == ~0ull);
 	GUEST_SYNC("avx gather done", 0);
 	GUEST_DONE();
 }
