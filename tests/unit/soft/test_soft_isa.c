@@ -363,6 +363,68 @@ static uint64_t ram64(const struct env *e, uint64_t a)
  * bit 9; XSAVE/XSAVEOPT store it at 2688, XSAVEC/XSAVES at 576 (no
  * components 2..8); XRSTOR/XRSTORS load it when XSTATE_BV[9], else PKRU =
  * 0; RFBM[9] = 0 leaves both the image and PKRU alone. */
+/* AVX state (component 2, where the host has AVX): XSAVE writes the upper
+ * halves of YMM0-15 at 576; XSAVEC puts PKRU after them (832); XRSTOR with
+ * XSTATE_BV[2] = 0 zeroes them; a VEX.128 write zeroes its register's upper
+ * half, a legacy SSE one does not. */
+static void test_xsave_avx(void **state)
+{
+	(void)state;
+	struct env *e = env_new(SOFT_MODE_64, false);
+	if (!(e->c.host_isa & SOFT_HOST_AVX)) {
+		env_free(e);
+		skip();
+	}
+	e->c.cr4 |= CR4_OSXSAVE | X86_CR4_OSFXSR;
+	e->c.xcr0 = 0x207;
+	e->c.pkru = 0x55;
+	for (unsigned i = 0; i < 16; i++)
+		memset(&e->c.ymmh[i], 0x10 + (int)i, 16);
+	memset(e->m.ram + DATA, 0xaa, 2048);
+	memset(e->m.ram + DATA + 512, 0, 64);
+	e->c.gpr[GPR_RBX] = DATA;
+	e->c.gpr[GPR_RAX] = 0x207;
+	e->c.gpr[GPR_RDX] = 0;
+	assert_int_equal(step1(e, "\x0f\xae\x23", 3), SOFT_OK); /* xsave [rbx] */
+	uint64_t bv;
+	memcpy(&bv, e->m.ram + DATA + 512, 8);
+	assert_int_equal(bv, 0x207);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(e->m.ram[DATA + 576 + 16 * i + 15], 0x10 + i);
+	assert_int_equal(e->m.ram[DATA + 832], 0xaa); /* standard format: PKRU at 2688 */
+	/* xsavec [rbx]: AVX at 576, PKRU right after it at 832 */
+	memset(e->m.ram + DATA, 0xaa, 2048);
+	assert_int_equal(step1(e, "\x0f\xc7\x23", 3), SOFT_OK);
+	assert_int_equal(e->m.ram[DATA + 576], 0x10);
+	assert_int_equal(e->m.ram[DATA + 832], 0x55);
+	/* xrstor [rbx] of a standard image whose XSTATE_BV[2] = 0: upper halves 0 */
+	memset(e->m.ram + DATA, 0, 1024);
+	memcpy(e->m.ram + DATA + 24, "\x80\x1f\x00\x00", 4);
+	bv = 3;
+	memcpy(e->m.ram + DATA + 512, &bv, 8);
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(e->c.ymmh[i].q[0] | e->c.ymmh[i].q[1], 0);
+	/* legacy ADDPS xmm1, xmm2 keeps YMM1[255:128]; VADDPS xmm1, xmm1, xmm2 zeroes it */
+	e->c.xcr0 = 7;
+	memset(&e->c.ymmh[1], 0x77, 16);
+	assert_int_equal(step1(e, "\x0f\x58\xca", 3), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].q[0], 0x7777777777777777ULL);
+	assert_int_equal(step1(e, "\xc5\xf0\x58\xca", 4), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].q[0] | e->c.ymmh[1].q[1], 0);
+	/* VADDPS ymm1, ymm1, ymm2 computes the upper half: 1.0 + 2.0 = 3.0 */
+	for (unsigned i = 0; i < 4; i++) {
+		e->c.ymmh[1].d[i] = 0x3f800000u;
+		e->c.ymmh[2].d[i] = 0x40000000u;
+	}
+	assert_int_equal(step1(e, "\xc5\xf4\x58\xca", 4), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].d[3], 0x40400000u);
+	/* XCR0 without AVX: #UD */
+	e->c.xcr0 = 3;
+	expect_vec(e, "\xc5\xf4\x58\xca", 4, X86_EXC_UD);
+	env_free(e);
+}
+
 static void test_xsave_pkru(void **state)
 {
 	(void)state;
@@ -545,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_cpuid_model),
 		cmocka_unit_test(test_xsave_xcr0),
 		cmocka_unit_test(test_xsave_pkru),
+		cmocka_unit_test(test_xsave_avx),
 		cmocka_unit_test(test_rand_rdpid),
 		cmocka_unit_test(test_adx_16bit),
 	};
