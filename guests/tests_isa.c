@@ -216,7 +216,8 @@ static void test_isa_xsave(void)
 GUEST_TEST("isa-xsave", test_isa_xsave);
 
 /* isa-xsave-model: the soft CPU's XSAVE model, which a host does not share:
- * CPUID leaf 0xD for XCR0 = x87|SSE|PKRU, XCR0 bit 2 (AVX) refused, XGETBV(1)
+ * CPUID leaf 0xD for XCR0 = x87|SSE|PKRU (and AVX on a host with AVX:
+ * tests_avx.c tests that component), XCR0 bit 2 refused without it, XGETBV(1)
  * = XCR0 (XINUSE always set), XSAVES/XRSTORS with an IA32_XSS that has no
  * supervisor component, PKRU (component 9) at 2688 in the standard format
  * and at 576 in the compacted one. */
@@ -239,14 +240,18 @@ static void test_isa_xsave_model(void)
 	GUEST_ASSERT(r.a >= 0xd);
 	r = cpuid2(7, 0);
 	GUEST_ASSERT(r.c & (1u << 3)); /* PKU, advertised with XSAVE */
-	/* x87 SSE PKRU; 576 for XCR0 = 1, 2688 + 8 with PKRU */
+	bool avx = (cpuid2(1, 0).c >> 28) & 1;
+	/* x87 SSE (AVX) PKRU; 576 for XCR0 = 1, 2688 + 8 with PKRU */
 	r = cpuid2(0xd, 0);
-	GUEST_ASSERT(r.a == 0x203 && r.b == 576 && r.c == 2696 && r.d == 0);
+	GUEST_ASSERT(r.a == (avx ? 0x207u : 0x203u) && r.b == 576 && r.c == 2696 && r.d == 0);
 	/* XSAVEOPT XSAVEC XGETBV1 XSAVES; no IA32_XSS bits */
 	r = cpuid2(0xd, 1);
 	GUEST_ASSERT(r.a == 0xf && r.b == 576 && (r.c | r.d) == 0);
 	r = cpuid2(0xd, 2);
-	GUEST_ASSERT_EQ(r.a | r.b | r.c | r.d, 0); /* no AVX component */
+	if (avx) /* YMM_Hi128: 256 bytes at 576, user component */
+		GUEST_ASSERT(r.a == 256 && r.b == 576 && (r.c | r.d) == 0);
+	else
+		GUEST_ASSERT_EQ(r.a | r.b | r.c | r.d, 0); /* no AVX component */
 	/* PKRU: 8 bytes at 2688, user component, no 64-byte alignment */
 	r = cpuid2(0xd, 9);
 	GUEST_ASSERT(r.a == 8 && r.b == 2688 && (r.c | r.d) == 0);
@@ -254,6 +259,8 @@ static void test_isa_xsave_model(void)
 	GUEST_ASSERT_EQ(xgetbv(0), 1); /* reset value */
 	expect_fault(3);
 	xsetbv(0, 7);
+	GUEST_ASSERT_EQ(fault_vec, avx ? 0xffu : 13u);
+	xsetbv(0, 5); /* AVX without SSE: #GP either way */
 	GUEST_ASSERT_EQ(fault_vec, 13);
 	no_fault();
 	xsetbv(0, 0x203);

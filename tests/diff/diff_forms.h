@@ -8,5 +8,6 @@
 
 const struct diff_form *diff_forms_int_get(size_t *n);
 const struct diff_form *diff_forms_fp_get(size_t *n);
+const struct diff_form *diff_forms_avx_get(size_t *n);
 
 #endif

@@ -182,8 +182,11 @@ void diff_gen_state(struct diff_rng *r, struct diff_state *s, bool fp)
 
 	struct x86_fpu *f = &s->fpu;
 	memset(f, 0, sizeof(*f));
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++) {
 		gen_xmm(r, f->xmm[i]);
+		gen_xmm(r, s->ymmh[i]);
+	}
+	s->avx = 1;
 	for (int i = 0; i < 8; i++)
 		gen_f80(r, f->st[i]);
 	f->mxcsr = 0x1f80;

@@ -94,6 +94,15 @@ static const char *diff_form_skip(const char *name)
 		return "host has no SHA extensions (so the soft CPU does not offer them)";
 	if (!(isa & SOFT_HOST_GFNI) && !strncmp(name, "gf2p8", 5))
 		return "host has no GFNI (so the soft CPU does not offer it)";
+	/* VEX forms (diff_forms_avx.c) name their extension in brackets */
+	if (!(isa & SOFT_HOST_AVX) && strstr(name, "[avx"))
+		return "host has no AVX (so the soft CPU does not offer it)";
+	if (!(isa & SOFT_HOST_AVX2) && strstr(name, "[avx2]"))
+		return "host has no AVX2 (so the soft CPU does not offer it)";
+	if (!(isa & SOFT_HOST_FMA) && strstr(name, "[fma]"))
+		return "host has no FMA (so the soft CPU does not offer it)";
+	if (!(isa & SOFT_HOST_F16C) && strstr(name, "[f16c]"))
+		return "host has no F16C (so the soft CPU does not offer it)";
 	return NULL;
 }
 
@@ -319,14 +328,17 @@ int main(int argc, char **argv)
 		}
 	}
 
-	size_t nint, nfp;
+	size_t nint, nfp, navx;
 	const struct diff_form *fint = diff_forms_int_get(&nint);
 	const struct diff_form *ffp = diff_forms_fp_get(&nfp);
+	const struct diff_form *favx = diff_forms_avx_get(&navx);
 	if (o.list) {
 		for (size_t i = 0; i < nint; i++)
 			printf("%-34s %s\n", fint[i].name, fint[i].enc);
 		for (size_t i = 0; i < nfp; i++)
 			printf("%-34s %s\n", ffp[i].name, ffp[i].enc);
+		for (size_t i = 0; i < navx; i++)
+			printf("%-34s %s\n", favx[i].name, favx[i].enc);
 		return 0;
 	}
 
@@ -355,8 +367,9 @@ int main(int argc, char **argv)
 	printf("ringvm-difftest: seed %" PRIu64 ", %" PRIu64 " cases per form, tier %s\n", o.seed, o.cases,
 	       tier == DIFF_TIER_JIT ? "jit" : tier == DIFF_TIER_BLOCK ? "block" : "step");
 	diff_vendor_print_host(stdout);
-	for (size_t i = 0; i < nint + nfp; i++) {
-		const struct diff_form *f = i < nint ? &fint[i] : &ffp[i - nint];
+	for (size_t i = 0; i < nint + nfp + navx; i++) {
+		const struct diff_form *f = i < nint ? &fint[i] : i < nint + nfp ? &ffp[i - nint] :
+					    &favx[i - nint - nfp];
 		if (o.form && !strstr(f->name, o.form))
 			continue;
 		if (diff_form_skip(f->name)) {

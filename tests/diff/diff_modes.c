@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "diff_compare.h"
+#include "src/cpu/soft/host_isa.h"
 
 #define EM (1ULL << 2)
 #define TS (1ULL << 3)
@@ -47,6 +48,7 @@ struct diff_mode_check {
 	uint64_t rcx, rax, rdx;
 	bool check_ax;
 	uint64_t want_rax, want_rdx;
+	bool avx;           /* XCR0 = x87|SSE|AVX (on a host with AVX; else skipped) */
 };
 
 #define M(n, b, l, c0s, c0c, c4c, w, d0) \
@@ -55,6 +57,10 @@ struct diff_mode_check {
 #define MX(n, b, l, c0s, c0c, c4c, w, c0, cx, ax, dx) \
 	{ .name = n, .bytes = b, .len = l, .cr0_set = c0s, .cr0_clear = c0c, .cr4_clear = c4c, \
 	  .want = w, .cpl0 = c0, .rcx = cx, .rax = ax, .rdx = dx }
+/* a VEX instruction with XCR0.AVX set (MV) */
+#define MV(n, b, l, c0s, c0c, c4c, w) \
+	{ .name = n, .bytes = b, .len = l, .cr0_set = c0s, .cr0_clear = c0c, .cr4_clear = c4c, \
+	  .want = w, .avx = true }
 /* runs at CPL 3 with RCX/RAX/RDX given and checks EDX:EAX after */
 #define MA(n, b, l, cx, ax, dx, wax, wdx) \
 	{ .name = n, .bytes = b, .len = l, .want = DIFF_VEC_NONE, .rcx = cx, .rax = ax, .rdx = dx, \
@@ -105,7 +111,24 @@ static const struct diff_mode_check diff_mode_checks[] = {
 	MX("xsetbv at CPL0 x87|SSE -> runs", "\x0f\x01\xd1", 3, 0, 0, 0, DIFF_VEC_NONE, true, 0, 3, 0),
 	MX("xsetbv at CPL0 x87 only -> runs", "\x0f\x01\xd1", 3, 0, 0, 0, DIFF_VEC_NONE, true, 0, 1, 0),
 	MX("xsetbv at CPL0 bit 0 clear -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 0, 2, 0),
-	MX("xsetbv at CPL0 AVX (reserved) -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 0, 7, 0),
+	MX("xsetbv at CPL0 AVX without SSE -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 0, 5, 0),
+	MX("xsetbv at CPL0 AVX-512 (reserved) -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 0, 0xe7, 0),
+	/* VEX-encoded SIMD (SDM vol. 2, 2.5, Table 2-29 "Type 4"): #UD if
+	 * XCR0[2:1] != 11b or CR4.OSXSAVE = 0, #NM if CR0.TS = 1; CR0.EM and
+	 * CR4.OSFXSR do not apply */
+	MX("vaddps: XCR0.AVX clear -> #UD", "\xc5\xf8\x58\xc1", 4, 0, 0, 0, 6, false, 0, 3, 0),
+	MV("vaddps: XCR0.AVX set -> runs", "\xc5\xf8\x58\xc1", 4, 0, 0, 0, DIFF_VEC_NONE),
+	MV("vaddps ymm: CR0.TS -> #NM", "\xc5\xfc\x58\xc1", 4, TS, 0, 0, 7),
+	MV("vaddps: !CR4.OSXSAVE -> #UD", "\xc5\xf8\x58\xc1", 4, 0, 0, OSXSAVE, 6),
+	MV("vaddps: CR0.EM ignored -> runs", "\xc5\xf8\x58\xc1", 4, EM, 0, 0, DIFF_VEC_NONE),
+	MV("vucomiss: CR0.EM ignored -> runs", "\xc5\xf8\x2e\xc1", 4, EM, 0, 0, DIFF_VEC_NONE),
+	MV("vpextrw: !CR4.OSFXSR ignored -> runs", "\xc5\xf9\xc5\xc1\x01", 5, 0, 0, OSFXSR, DIFF_VEC_NONE),
+	MV("vzeroupper: CR0.TS -> #NM", "\xc5\xf8\x77", 3, TS, 0, 0, 7),
+	MV("vaddps with 66 prefix -> #UD", "\x66\xc5\xf8\x58\xc1", 5, 0, 0, 0, 6),
+	MV("vaddps with REX prefix -> #UD", "\x40\xc5\xf8\x58\xc1", 5, 0, 0, 0, 6),
+	MV("vsqrtps with VEX.vvvv != 1111b -> #UD", "\xc5\xf0\x51\xc1", 4, 0, 0, 0, 6),
+	MV("vbroadcastsd xmm (L=0) -> #UD", "\xc4\xe2\x79\x19\x03", 5, 0, 0, 0, 6),
+	MV("vpermilps W1 -> #UD", "\xc4\xe2\xf1\x0c\xc2", 5, 0, 0, 0, 6),
 	MX("xsetbv at CPL0 EDX bit 0 -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 0, 3, 1),
 	MX("xsetbv at CPL0 ECX=1 -> #GP", "\x0f\x01\xd1", 3, 0, 0, 0, 13, true, 1, 3, 0),
 	MX("xsetbv at CPL0 with 66 -> #UD", "\x66\x0f\x01\xd1", 4, 0, 0, 0, 6, true, 0, 3, 0),
@@ -144,6 +167,11 @@ int diff_modes_run(struct soft_exec *se)
 		cp->in.fpu.fcw = 0x37f;
 		cp->in.fpu.mxcsr = 0x1f80;
 		memcpy(cp->in.mem + 0x100, "\x80\x1f\x00\x00", 4); /* LDMXCSR source */
+		cp->in.avx = m->avx;
+		if (m->avx && !(soft_host_isa_probe() & SOFT_HOST_AVX)) {
+			printf("SKIP   mode: %-40s the host has no AVX\n", m->name);
+			continue;
+		}
 		if (m->div0) {
 			cp->in.fpu.mxcsr = 0x1f80 & ~0x200u; /* ZM clear */
 			memcpy(cp->in.fpu.xmm[0], "\x00\x00\x80\x3f", 4);

@@ -24,6 +24,8 @@
 struct diff_state {
 	struct x86_regs regs;
 	struct x86_fpu fpu; /* fip/fdp/fop are not compared */
+	uint8_t ymmh[16][16]; /* YMM bits 255:128 (compared when the host has AVX) */
+	uint8_t avx;          /* XCR0 enables AVX (generated cases; 0: x87|SSE only) */
 	uint8_t mem[DIFF_MEM_SIZE];
 };
 

@@ -39,6 +39,7 @@ static const int native_greg[GPR_COUNT] = {
 #define FX_XMM 160
 #define FX_SW_MAGIC 464 /* struct _fpx_sw_bytes.magic1 */
 #define FX_XSTATE_BV 512
+#define FX_YMMH 576 /* XSAVE standard format, component 2 (CPUID.(0DH,2):EBX) */
 #ifndef FP_XSTATE_MAGIC1
 #define FP_XSTATE_MAGIC1 0x46505853u
 #endif
@@ -46,6 +47,19 @@ static const int native_greg[GPR_COUNT] = {
 /* Only the child process's signal handler uses this: it is set once after
  * fork and never shared with other threads. */
 static struct native_shared *native_child_sh;
+
+/* Does the signal frame's XSAVE area hold component 2 (AVX)?  The kernel
+ * describes it in the software-reserved bytes (struct _fpx_sw_bytes:
+ * magic1, extended_size, xfeatures at 464, 468, 472). */
+static bool native_frame_has_avx(const uint8_t *fx)
+{
+	uint32_t magic, size;
+	uint64_t xfeatures;
+	memcpy(&magic, fx + FX_SW_MAGIC, 4);
+	memcpy(&size, fx + FX_SW_MAGIC + 4, 4);
+	memcpy(&xfeatures, fx + FX_SW_MAGIC + 8, 8);
+	return magic == FP_XSTATE_MAGIC1 && (xfeatures & 4) && size >= FX_YMMH + 256;
+}
 
 static void native_load(ucontext_t *uc, const struct diff_case *c)
 {
@@ -78,6 +92,11 @@ static void native_load(ucontext_t *uc, const struct diff_case *c)
 		uint64_t bv;
 		memcpy(&bv, fx + FX_XSTATE_BV, 8);
 		bv |= 3;
+		/* YMM upper halves, when the frame has the AVX component */
+		if (native_frame_has_avx(fx)) {
+			memcpy(fx + FX_YMMH, c->in.ymmh, sizeof(c->in.ymmh));
+			bv |= 4;
+		}
 		memcpy(fx + FX_XSTATE_BV, &bv, 8);
 	}
 }
@@ -127,6 +146,13 @@ static void native_snapshot(const ucontext_t *uc, int sig, const siginfo_t *si,
 	for (int i = 0; i < 8; i++)
 		memset(&f->st[i][10], 0, 6);
 	memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
+	memset(r->out.ymmh, 0, sizeof(r->out.ymmh));
+	if (native_frame_has_avx(fx)) {
+		uint64_t bv;
+		memcpy(&bv, fx + FX_XSTATE_BV, 8);
+		if (bv & 4) /* else in its initial state: zero */
+			memcpy(r->out.ymmh, fx + FX_YMMH, sizeof(r->out.ymmh));
+	}
 	memcpy(r->out.mem, (const void *)(uintptr_t)DIFF_DATA_ADDR, DIFF_MEM_SIZE);
 }
 

@@ -7,6 +7,7 @@
 #include "soft_exec.h"
 
 #include "src/cpu/soft/cpuid.h"
+#include "src/cpu/soft/host_isa.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,11 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	 * with XSETBV); PKRU, which the model also supports, is covered by the
 	 * unit and guest tests (the host's XCR0 may lack it) */
 	cpu->xcr0 = 0x3;
+	/* generated cases: AVX too when the host has it (the native side runs
+	 * with the host's XCR0, which then has it) */
+	if (c->in.avx && (cpu->host_isa & SOFT_HOST_AVX))
+		cpu->xcr0 |= 0x4;
+	memcpy(cpu->ymmh, c->in.ymmh, sizeof(cpu->ymmh));
 	memset(&cpu->exc, 0, sizeof(cpu->exc));
 	cpu->error[0] = 0;
 
@@ -314,6 +320,7 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 	for (int i = 0; i < 8; i++)
 		memset(&r->out.fpu.st[i][10], 0, 6);
 	memcpy(r->out.mem, se->data, DIFF_MEM_SIZE);
+	memcpy(r->out.ymmh, cpu->ymmh, sizeof(r->out.ymmh));
 	switch (st) {
 	case SOFT_OK:
 		r->vector = DIFF_VEC_NONE;

@@ -268,7 +268,7 @@ struct soft_cpu {
 
 	/* system layer (sys_*.c) */
 	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */
-	uint64_t xcr0;                    /* XCR0 (XSETBV): x87, SSE, PKRU bits only; reset value 1 */
+	uint64_t xcr0;                    /* XCR0 (XSETBV): x87, SSE, AVX, PKRU bits only; reset value 1 */
 	uint64_t tsc_offset;              /* guest TSC = ops->rdtsc() + tsc_offset */
 	uint64_t dr[8];                   /* DR0-3, DR6, DR7 (4/5 alias 6/7); debug.c */
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base0 mask0 base1 ... */
@@ -293,6 +293,7 @@ struct soft_cpu {
 	struct soft_fpu_state fpu;
 	uint32_t mxcsr;
 	union soft_xmm xmm[16];
+	union soft_xmm ymmh[16];          /* YMM bits 255:128 (AVX, XSAVE component 2) */
 
 	/* event reporting */
 	struct soft_exception exc;

@@ -9,10 +9,10 @@
  * semantics we execute, so claiming the vendor whose semantics we model is
  * the honest choice.  Consequence for the system layer: Linux touches
  * IA32_MISC_ENABLE (0x1a0) on Intel CPUs, which must be implemented.
- * Family/model 6/0x1a (Nehalem) names a generation without AVX, which we
- * lack too; the feature bits, not the model number, say what we have (BMI1,
- * BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on Intel's cores, and
- * guests test the bits). */
+ * Family/model 6/0x1a (Nehalem) names an older generation; the feature
+ * bits, not the model number, say what we have (AVX/AVX2/FMA/F16C where
+ * the host has them, BMI1, BMI2, ADX, RDRAND/RDSEED, XSAVE... came later on
+ * Intel's cores, and guests test the bits). */
 #include <string.h>
 
 #include "cpu.h"
@@ -87,12 +87,37 @@
 #define E1_EDX_RDTSCP (1u << 27)
 #define E1_EDX_LM (1u << 29)
 
+#define L1_ECX_FMA (1u << 12)
+#define L1_ECX_AVX (1u << 28)
+#define L1_ECX_F16C (1u << 29)
+#define L7_EBX_AVX2 (1u << 5)
+
+uint64_t soft_xcr0_supported(const struct soft_cpu *cpu)
+{
+	uint64_t v = SOFT_XCR0_SUPPORTED;
+	if (!(cpu->host_isa & SOFT_HOST_AVX))
+		v &= ~SOFT_XCR0_AVX;
+	return v;
+}
+
+bool soft_avx_offered(const struct soft_cpu *cpu, uint32_t host_feature)
+{
+	bool model = host_feature == SOFT_HOST_AVX ? SOFT_MODEL_AVX :
+		     host_feature == SOFT_HOST_AVX2 ? SOFT_MODEL_AVX2 :
+		     host_feature == SOFT_HOST_FMA ? SOFT_MODEL_FMA :
+		     host_feature == SOFT_HOST_F16C ? SOFT_MODEL_F16C : false;
+	return model && (soft_xcr0_supported(cpu) & SOFT_XCR0_AVX) &&
+	       (cpu->host_isa & host_feature);
+}
+
 /* Size of a standard-format XSAVE area for the XCR0 bits xcr0: the legacy
- * area and the header, then up to the end of PKRU if bit 9 is set. */
+ * area and the header, then up to the end of the highest component. */
 static uint32_t xsave_std_size(uint64_t xcr0)
 {
 	if (xcr0 & SOFT_XCR0_PKRU)
 		return SOFT_XSAVE_PKRU_OFFSET + SOFT_XSAVE_PKRU_SIZE;
+	if (xcr0 & SOFT_XCR0_AVX)
+		return SOFT_XSAVE_AVX_OFFSET + SOFT_XSAVE_AVX_SIZE;
 	return SOFT_XSAVE_LEGACY_HDR_SIZE;
 }
 
@@ -131,6 +156,12 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			o->ecx |= L1_ECX_AES;
 		if (cpu->host_isa & SOFT_HOST_PCLMUL)
 			o->ecx |= L1_ECX_PCLMUL;
+		if (soft_avx_offered(cpu, SOFT_HOST_AVX))
+			o->ecx |= L1_ECX_AVX;
+		if (soft_avx_offered(cpu, SOFT_HOST_FMA))
+			o->ecx |= L1_ECX_FMA;
+		if (soft_avx_offered(cpu, SOFT_HOST_F16C))
+			o->ecx |= L1_ECX_F16C;
 		if (SOFT_MODEL_XSAVE) {
 			o->ecx |= L1_ECX_XSAVE;
 			if (cpu->cr4 & (1u << 18))
@@ -150,6 +181,8 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 				  (SOFT_MODEL_RDRAND ? L7_EBX_RDSEED : 0);
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
 			o->ebx |= L7_EBX_SMEP | L7_EBX_SMAP;
+			if (soft_avx_offered(cpu, SOFT_HOST_AVX2))
+				o->ebx |= L7_EBX_AVX2;
 			if (SOFT_MODEL_PKU) {
 				o->ecx |= L7_ECX_PKU;
 				if (cpu->cr4 & (1u << 22)) /* OSPKE mirrors CR4.PKE */
@@ -164,23 +197,29 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		 * for the XCR0 now enabled, ECX that size for all supported bits;
 		 * sub-leaf 1 the XSAVE extensions and the compacted size for
 		 * XCR0|IA32_XSS (no XSS bits here); sub-leaf i >= 2 describes
-		 * component i: only PKRU (9) exists, a user component (ECX[0] =
-		 * 0) without 64-byte alignment (ECX[1] = 0); the others are 0. */
+		 * component i: AVX (2, when offered) and PKRU (9) exist, user
+		 * components (ECX[0] = 0) without 64-byte alignment (ECX[1] =
+		 * 0); the others are 0. */
 		if (!SOFT_MODEL_XSAVE)
 			break;
+		uint64_t sup = soft_xcr0_supported(cpu);
 		if (subleaf == 0) {
-			o->eax = (uint32_t)SOFT_XCR0_SUPPORTED;
+			o->eax = (uint32_t)sup;
 			o->ebx = xsave_std_size(cpu->xcr0);
-			o->ecx = xsave_std_size(SOFT_XCR0_SUPPORTED);
-			o->edx = (uint32_t)(SOFT_XCR0_SUPPORTED >> 32);
+			o->ecx = xsave_std_size(sup);
+			o->edx = (uint32_t)(sup >> 32);
 		} else if (subleaf == 1) {
 			o->eax = LD1_EAX_XSAVEOPT | LD1_EAX_XSAVEC | LD1_EAX_XGETBV1 |
 				 (SOFT_MODEL_XSAVES ? LD1_EAX_XSAVES : 0);
 			o->ebx = SOFT_XSAVE_LEGACY_HDR_SIZE +
+				 ((cpu->xcr0 & SOFT_XCR0_AVX) ? SOFT_XSAVE_AVX_SIZE : 0) +
 				 ((cpu->xcr0 & SOFT_XCR0_PKRU) ? SOFT_XSAVE_PKRU_SIZE : 0);
 			o->ecx = (uint32_t)SOFT_XSS_SUPPORTED;
 			o->edx = (uint32_t)(SOFT_XSS_SUPPORTED >> 32);
-		} else if (subleaf == 9 && (SOFT_XCR0_SUPPORTED & SOFT_XCR0_PKRU) != 0) {
+		} else if (subleaf == 2 && (sup & SOFT_XCR0_AVX)) {
+			o->eax = SOFT_XSAVE_AVX_SIZE;
+			o->ebx = SOFT_XSAVE_AVX_OFFSET;
+		} else if (subleaf == 9 && (sup & SOFT_XCR0_PKRU) != 0) {
 			o->eax = SOFT_XSAVE_PKRU_SIZE;
 			o->ebx = SOFT_XSAVE_PKRU_OFFSET;
 		}

@@ -2,6 +2,7 @@
 #ifndef RINGVM_SOFT_CPUID_H
 #define RINGVM_SOFT_CPUID_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Optional features, compile-time switches of the model.  The rows and
@@ -24,10 +25,20 @@
  * supervisor component to enable. */
 #define SOFT_MODEL_XSAVE 1
 #define SOFT_MODEL_XSAVES 1
-/* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE and, with
- * PKU, PKRU (bit 9). */
+/* AVX (VEX-encoded SIMD, YMM state: avx_*.c), executed on the host's
+ * units: offered, in CPUID and in XCR0, only when the host has it
+ * (host_isa.h SOFT_HOST_AVX); AVX2, FMA and F16C likewise, each only with
+ * AVX and the host's own bit.  0 turns the family off whatever the host. */
+#define SOFT_MODEL_AVX 1
+#define SOFT_MODEL_AVX2 1
+#define SOFT_MODEL_FMA 1
+#define SOFT_MODEL_F16C 1
+/* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE, AVX (bit 2,
+ * only on a host with AVX: soft_xcr0_supported) and, with PKU, PKRU (bit 9). */
+#define SOFT_XCR0_AVX (1ULL << 2)
 #define SOFT_XCR0_PKRU (1ULL << 9)
-#define SOFT_XCR0_SUPPORTED (0x3ULL | (SOFT_MODEL_PKU ? SOFT_XCR0_PKRU : 0))
+#define SOFT_XCR0_SUPPORTED (0x3ULL | (SOFT_MODEL_AVX ? SOFT_XCR0_AVX : 0) | \
+			     (SOFT_MODEL_PKU ? SOFT_XCR0_PKRU : 0))
 /* IA32_XSS bits the model supports: no supervisor state components. */
 #define SOFT_XSS_SUPPORTED 0x0ULL
 /* XSAVE area layout (SDM vol. 1, 13.4-13.5; CPUID leaf 0xD): the 512-byte
@@ -38,11 +49,21 @@
 #define SOFT_XSAVE_LEGACY_HDR_SIZE 576
 #define SOFT_XSAVE_PKRU_OFFSET 2688
 #define SOFT_XSAVE_PKRU_SIZE 8
+/* AVX (component 2): YMM_Hi128 of YMM0-15, 16 x 16 bytes at 576 in the
+ * standard format, right after the header in the compacted one. */
+#define SOFT_XSAVE_AVX_OFFSET 576
+#define SOFT_XSAVE_AVX_SIZE 256
 
 struct soft_cpu;
 struct soft_cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
 };
+
+/* The XCR0 bits this vCPU supports: SOFT_XCR0_SUPPORTED without AVX on a
+ * host that lacks it. */
+uint64_t soft_xcr0_supported(const struct soft_cpu *cpu);
+/* AVX2 / FMA / F16C offered to this vCPU (AVX offered and the host has it). */
+bool soft_avx_offered(const struct soft_cpu *cpu, uint32_t host_feature);
 
 /* CPUID(leaf, subleaf) of the model for this vCPU. */
 void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,

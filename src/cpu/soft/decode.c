@@ -151,20 +151,40 @@ static uint8_t insn_seg(const struct x86_insn *in)
  * VEX.W1 in 64-bit mode, else 32.  Outside 64-bit mode the high bit of
  * VEX.vvvv is ignored.  Encodings without a row keep the length-only
  * decode and execute as #UD (soft_exec_vex). */
-static int decode_vex_row(struct x86_insn *in)
+static const struct x86_opdesc *vex_resolve(const struct x86_opdesc *row, const struct x86_insn *in)
 {
-	static const uint8_t pp_prefix[4] = { 0, 0x66, 0xf3, 0xf2 };
-	const struct x86_opdesc *row;
-	if (in->map == X86_MAP_0F38 && in->vex_mmmmm == 2)
-		row = &x86_table_vex_0f38[in->opcode];
-	else if (in->map == X86_MAP_0F3A && in->vex_mmmmm == 3)
-		row = &x86_table_vex_0f3a[in->opcode];
-	else
-		return X86_DEC_OK;
 	if (row->type == ROW_PREFIX)
 		row = &row->sub[in->vex_pp & 3];
 	if (row->type == ROW_GROUP)
 		row = &row->sub[(in->modrm >> 3) & 7];
+	if (row->type == ROW_VEXW)
+		row = &row->sub[in->vex_w & 1];
+	return row;
+}
+
+/* SIMD rows (x86_table_avx_*, F_SSE) follow the same vvvv rule; VEX.L is
+ * theirs to check (VEX.256, VEX.128-only and LIG forms: the handler). */
+static int decode_vex_row(struct x86_insn *in)
+{
+	static const uint8_t pp_prefix[4] = { 0, 0x66, 0xf3, 0xf2 };
+	const struct x86_opdesc *row = NULL, *simd = NULL;
+	if (in->map == X86_MAP_0F38 && in->vex_mmmmm == 2) {
+		row = vex_resolve(&x86_table_vex_0f38[in->opcode], in);
+		simd = &x86_table_avx_0f38[in->opcode];
+	} else if (in->map == X86_MAP_0F3A && in->vex_mmmmm == 3) {
+		row = vex_resolve(&x86_table_vex_0f3a[in->opcode], in);
+		simd = &x86_table_avx_0f3a[in->opcode];
+	} else if (in->map == X86_MAP_0F) {
+		simd = &x86_table_avx_0f[in->opcode];
+	} else {
+		return X86_DEC_OK;
+	}
+	if (!row || row->type != ROW_INSN) {
+		row = vex_resolve(simd, in);
+		/* a SIMD opcode whose pp/W/ModRM.reg slot is empty: invalid */
+		if (simd->type != ROW_INVALID && row->type == ROW_INVALID)
+			return X86_DEC_UD;
+	}
 	if (row->type != ROW_INSN)
 		return X86_DEC_OK;
 	in->op = row;
@@ -172,23 +192,41 @@ static int decode_vex_row(struct x86_insn *in)
 	in->exec = row->exec;
 	in->arg = row->arg;
 	in->mandatory = pp_prefix[in->vex_pp & 3];
-	if (in->mode != SOFT_MODE_64)
+	if (in->mode != SOFT_MODE_64) {
 		in->vex_vvvv &= 7;
+		in->rex = 0; /* VEX.W does not widen GPR operands there */
+	}
 	in->opsize = (in->mode == SOFT_MODE_64 && in->vex_w) ? 8 : 4;
 	in->size = (uint8_t)opnd_bytes(X86_OPND_SIZE(row->opnd[0]), in->opsize);
 	in->seg = insn_seg(in);
 	bool uses_vvvv = false;
 	for (int i = 0; i < 4 && row->opnd[i]; i++) {
 		unsigned k = X86_OPND_KIND(row->opnd[i]);
-		if (k == OK_B)
+		if (k == OK_B || k == OK_H)
 			uses_vvvv = true;
 		if (k == OK_M && in->mod == 3)
 			return X86_DEC_UD;
-		if (k == OK_R && in->mod != 3)
+		if ((k == OK_R || k == OK_U) && in->mod != 3)
 			return X86_DEC_UD;
 	}
-	if (in->vex_l || (!uses_vvvv && in->vex_vvvv))
+	bool simd_row = (row->flags & F_SSE) != 0;
+	if ((in->vex_l && !simd_row) || (!uses_vvvv && in->vex_vvvv))
 		return X86_DEC_UD;
+	/* VMOVSS/VMOVSD from or to memory: VEX.vvvv unused (1111b); gathers:
+	 * VSIB memory operands only (ModRM.rm = 100b) */
+	switch (in->id) {
+	case X86_I_VMOVSS: case X86_I_VMOVSD:
+		if (in->mod != 3 && in->vex_vvvv)
+			return X86_DEC_UD;
+		break;
+	case X86_I_VGATHERDPS: case X86_I_VGATHERDPD: case X86_I_VGATHERQPS: case X86_I_VGATHERQPD:
+	case X86_I_VPGATHERDD: case X86_I_VPGATHERDQ: case X86_I_VPGATHERQD: case X86_I_VPGATHERQQ:
+		if (in->mod == 3 || (in->modrm & 7) != 4)
+			return X86_DEC_UD;
+		break;
+	default:
+		break;
+	}
 	return X86_DEC_OK;
 }
 

@@ -108,6 +108,7 @@ enum x86_row_type {
 	ROW_PREFIX,      /* sub[4]: none, 66, F3, F2 mandatory prefix */
 	ROW_ESCAPE,      /* 0F, 0F 38, 0F 3A escapes (decoder handles) */
 	ROW_X87,         /* D8..DF: ModRM always, handler decodes the rest */
+	ROW_VEXW,        /* sub[2] indexed by VEX.W (x86_table_avx_*: FMA ps/pd ...) */
 };
 
 /* Row flags. */
@@ -184,8 +185,9 @@ struct x86_insn {
 	uint64_t imm2;
 
 	/* VEX / EVEX / XOP fields.  VEX rows of the x86_table_vex_* tables
-	 * (general-register BMI1/BMI2 instructions) execute; every other
-	 * VEX/EVEX/XOP encoding is decoded for length and executes as #UD. */
+	 * (general-register BMI1/BMI2 instructions) and x86_table_avx_* (SIMD)
+	 * execute; every other VEX/EVEX/XOP encoding is decoded for length
+	 * and executes as #UD. */
 	uint8_t vex_vvvv, vex_l, vex_w, vex_pp, vex_mmmmm;
 };
 
@@ -212,6 +214,11 @@ extern const struct x86_opdesc x86_table_0f3a[256];
  * are selected by VEX.pp (none, 66, F3, F2), like mandatory prefixes. */
 extern const struct x86_opdesc x86_table_vex_0f38[256];
 extern const struct x86_opdesc x86_table_vex_0f3a[256];
+/* VEX-encoded SIMD rows (AVX, AVX2, FMA, F16C; decode_table_avx.c), by
+ * map; VEX.pp selects the PFX sub-row.  Consulted after the GPR rows. */
+extern const struct x86_opdesc x86_table_avx_0f[256];
+extern const struct x86_opdesc x86_table_avx_0f38[256];
+extern const struct x86_opdesc x86_table_avx_0f3a[256];
 /* Rows the decoder picks outside the tables: MOVSXD (63 in 64-bit mode) and
  * every VEX/EVEX/XOP encoding (decoded for length). */
 extern const struct x86_opdesc x86_row_movsxd;
@@ -236,6 +243,10 @@ static inline const char *x86_insn_name(unsigned id)
 #include "sse_handlers.def"
 #include "mmx_handlers.def"
 #include "x87_handlers.def"
+#include "avx_handlers.def"
+#define VX(name, ...) H(name)
+#include "avx_ops.def"
+#undef VX
 #undef H
 
 #endif

@@ -199,8 +199,8 @@ int soft_exec_xgetbv(struct soft_cpu *cpu, const struct x86_insn *in)
  * current privilege level is not 0.  If an invalid XCR is specified in ECX.
  * If the value in EDX:EAX sets bits that are reserved in the XCR specified
  * by ECX.  If an attempt is made to clear bit 0 of XCR0.  If an attempt is
- * made to set XCR0[2:1] to 10b." (the last cannot happen: bit 2 is reserved
- * here, AVX is not offered).  Only XCR0 is writable (XCR1 is read-only). */
+ * made to set XCR0[2:1] to 10b." (bit 2, AVX, exists only on a host with
+ * AVX: soft_xcr0_supported).  Only XCR0 is writable (XCR1 is read-only). */
 int soft_exec_xsetbv(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if (!(cpu->cr4 & CR4_OSXSAVE))
@@ -208,7 +208,7 @@ int soft_exec_xsetbv(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (cpu->cpl != 0 || vm86(cpu) || (uint32_t)cpu->gpr[GPR_RCX] != 0)
 		return soft_gp0(cpu);
 	uint64_t v = (cpu->gpr[GPR_RAX] & 0xffffffff) | (cpu->gpr[GPR_RDX] << 32);
-	if (!(v & 1) || (v & ~SOFT_XCR0_SUPPORTED))
+	if (!(v & 1) || (v & ~soft_xcr0_supported(cpu)) || (v & 6) == 4)
 		return soft_gp0(cpu);
 	cpu->xcr0 = v;
 	return SOFT_OK;

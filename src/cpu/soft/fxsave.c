@@ -1,12 +1,12 @@
-/* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87, SSE and PKRU
- * components: the guest's XCR0 can enable no more, SOFT_XCR0_SUPPORTED).
+/* FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE family (x87, SSE, AVX and PKRU
+ * components: the guest's XCR0 can enable no more, soft_xcr0_supported).
  *
  * Everything here is plain C on the guest's state and guest memory: the
  * image the guest sees is built from RFBM = XCR0 & EDX:EAX (SDM vol. 1,
  * 13.7-13.10) and nothing depends on the host's XCR0 or XSAVE layout (a
  * host with AVX-512 has a much larger area; the guest never sees it).
  * The only host buffers are FXIMG_SIZE (512-byte legacy area), a 64-byte
- * header and the 8-byte PKRU component on the stack, filled and written by
+ * header, the 256-byte AVX component and the 8-byte PKRU component on the stack, filled and written by
  * offset and size constants.
  *
  * XINUSE (SDM vol. 1, 13.6) is modelled as always set for the components
@@ -23,6 +23,7 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define XFEATURE_X87 1u
 #define XFEATURE_SSE 2u
+#define XFEATURE_AVX SOFT_XCR0_AVX
 #define XFEATURE_PKRU SOFT_XCR0_PKRU
 #define XSAVE_HDR 512
 #define XCOMP_BV_COMPACT (1ULL << 63)
@@ -143,22 +144,24 @@ static int xs_check(struct soft_cpu *cpu, const struct x86_insn *in, uint64_t *l
 static uint64_t xs_rfbm(const struct soft_cpu *cpu)
 {
 	uint64_t edx_eax = (cpu->gpr[GPR_RDX] << 32) | (cpu->gpr[GPR_RAX] & 0xffffffffu);
-	return edx_eax & cpu->xcr0 & SOFT_XCR0_SUPPORTED;
+	return edx_eax & cpu->xcr0 & soft_xcr0_supported(cpu);
 }
 
 /* XINUSE: always set for the enabled components (see the top comment). */
 static uint64_t xs_xinuse(const struct soft_cpu *cpu)
 {
-	return cpu->xcr0 & SOFT_XCR0_SUPPORTED;
+	return cpu->xcr0 & soft_xcr0_supported(cpu);
 }
 
 /* PKRU's offset in an image: 2688 in the standard format; in the compacted
  * format the offset of component 9 is 576 plus the sizes of the components
  * 2..8 present in XCOMP_BV (SDM vol. 1, 13.4.3), of which the model has
- * none (XCOMP_BV is a subset of XCR0), so 576. */
-static uint64_t xs_pkru_offset(bool compacted)
+ * only AVX (2, 256 bytes).  AVX itself is at 576 in both formats. */
+static uint64_t xs_pkru_offset(bool compacted, uint64_t xcomp_bv)
 {
-	return compacted ? SOFT_XSAVE_LEGACY_HDR_SIZE : SOFT_XSAVE_PKRU_OFFSET;
+	if (!compacted)
+		return SOFT_XSAVE_PKRU_OFFSET;
+	return SOFT_XSAVE_LEGACY_HDR_SIZE + ((xcomp_bv & XFEATURE_AVX) ? SOFT_XSAVE_AVX_SIZE : 0);
 }
 
 /* compact: XSAVEC also writes XCOMP_BV (bit 63 | RFBM) and sets XSTATE_BV
@@ -193,10 +196,14 @@ static int xs_save(struct soft_cpu *cpu, const struct x86_insn *in, bool compact
 	uint8_t hdr[16];
 	if ((r = soft_read(cpu, la + XSAVE_HDR, hdr, 8)))
 		return r;
+	if (rfbm & XFEATURE_AVX) {
+		if ((r = soft_write(cpu, la + SOFT_XSAVE_AVX_OFFSET, cpu->ymmh, SOFT_XSAVE_AVX_SIZE)))
+			return r;
+	}
 	if (rfbm & XFEATURE_PKRU) {
 		uint8_t pk[SOFT_XSAVE_PKRU_SIZE] = { 0 };
 		memcpy(pk, &cpu->pkru, 4);
-		if ((r = soft_write(cpu, la + xs_pkru_offset(compact), pk, sizeof(pk))))
+		if ((r = soft_write(cpu, la + xs_pkru_offset(compact, rfbm), pk, sizeof(pk))))
 			return r;
 	}
 	uint64_t bv;
@@ -229,7 +236,7 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 	/* "#GP(0) If bit i of XSTATE_BV is 1 and bit i of XCR0 is 0" (standard
 	 * form); compacted form: XCOMP_BV[62:0] must be a subset of XCR0 and
 	 * XSTATE_BV a subset of XCOMP_BV.  XCR0 holds only supported bits
-	 * (x87, SSE, PKRU), so these also refuse every other component. */
+	 * (x87, SSE, AVX, PKRU), so these also refuse every other component. */
 	if (bv & ~cpu->xcr0)
 		return soft_gp0(cpu);
 	if (compacted) {
@@ -249,11 +256,15 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 	uint8_t img[FXIMG_SIZE];
 	if ((r = soft_read(cpu, la, img, 416)))
 		return r;
-	/* PKRU is read before any state changes, so a fault on its bytes
-	 * leaves the processor state as it was. */
+	/* AVX and PKRU are read before any state changes, so a fault on their
+	 * bytes leaves the processor state as it was. */
+	union soft_xmm ymmh[16];
+	bool load_avx = (rfbm & XFEATURE_AVX) && (bv & XFEATURE_AVX);
+	if (load_avx && (r = soft_read(cpu, la + SOFT_XSAVE_AVX_OFFSET, ymmh, SOFT_XSAVE_AVX_SIZE)))
+		return r;
 	bool load_pkru = (rfbm & XFEATURE_PKRU) && (bv & XFEATURE_PKRU);
 	uint32_t pkru = 0;
-	if (load_pkru && (r = soft_read(cpu, la + xs_pkru_offset(compacted), &pkru, 4)))
+	if (load_pkru && (r = soft_read(cpu, la + xs_pkru_offset(compacted, comp), &pkru, 4)))
 		return r;
 	uint32_t mxcsr;
 	memcpy(&mxcsr, img + FXIMG_MXCSR, 4);
@@ -275,6 +286,14 @@ static int xs_restore(struct soft_cpu *cpu, const struct x86_insn *in, bool supe
 			x87_image_get_xmm(cpu, img);
 		else
 			memset(cpu->xmm, 0, sizeof(cpu->xmm));
+	}
+	/* AVX: YMM_Hi128 from the image if XSTATE_BV[2], else its initial
+	 * value 0 (SDM vol. 1, 13.8.1) */
+	if (rfbm & XFEATURE_AVX) {
+		if (load_avx)
+			memcpy(cpu->ymmh, ymmh, sizeof(cpu->ymmh));
+		else
+			memset(cpu->ymmh, 0, sizeof(cpu->ymmh));
 	}
 	if (load_mxcsr)
 		cpu->mxcsr = mxcsr;

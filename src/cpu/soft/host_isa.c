@@ -1,5 +1,6 @@
 /* Probe of the host's optional instruction-set extensions (host_isa.h). */
 #include <cpuid.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "host_isa.h"
@@ -16,6 +17,20 @@ uint32_t soft_host_isa_probe(void)
 		f |= SOFT_HOST_PCLMUL;
 	if (c & (1u << 30))
 		f |= SOFT_HOST_RDRAND;
+	bool ymm_os = false;
+	if (c & (1u << 27)) { /* OSXSAVE: XGETBV is usable */
+		uint32_t lo, hi;
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		ymm_os = (lo & 6) == 6;
+	}
+	bool avx = ymm_os && (c & (1u << 28));
+	if (avx) {
+		f |= SOFT_HOST_AVX;
+		if (c & (1u << 12))
+			f |= SOFT_HOST_FMA;
+		if (c & (1u << 29))
+			f |= SOFT_HOST_F16C;
+	}
 	if (__get_cpuid_max(0, NULL) >= 7) {
 		__cpuid_count(7, 0, a, b, c, d);
 		if (b & (1u << 29))
@@ -24,6 +39,8 @@ uint32_t soft_host_isa_probe(void)
 			f |= SOFT_HOST_GFNI;
 		if (b & (1u << 18))
 			f |= SOFT_HOST_RDSEED;
+		if (avx && (b & (1u << 5)))
+			f |= SOFT_HOST_AVX2;
 	}
 	return f;
 }

@@ -1,5 +1,5 @@
 /* Instruction-set extensions that the soft CPU executes on the host's own
- * units (AES-NI, PCLMULQDQ, SHA, GFNI): the guest is offered one, in CPUID
+ * units (AES-NI, PCLMULQDQ, SHA, GFNI, AVX, AVX2, FMA, F16C): the guest is offered one, in CPUID
  * and in execution, only when the host has it.  Without it the encoding
  * raises #UD in the guest, as on a CPU that lacks the feature, instead of
  * SIGILL in ringvm. */
@@ -17,6 +17,12 @@ enum soft_host_isa {
 	 * guest gets those instructions either way (getrandom() otherwise) */
 	SOFT_HOST_RDRAND = 1u << 4, /* CPUID.1:ECX[30] */
 	SOFT_HOST_RDSEED = 1u << 5, /* CPUID.(7,0):EBX[18] */
+	/* VEX-encoded SIMD (avx_*.c): AVX needs the host's OS to have enabled
+	 * YMM state too (CPUID.1:ECX.OSXSAVE and XCR0[2:1] = 11b) */
+	SOFT_HOST_AVX = 1u << 6,    /* CPUID.1:ECX[28] */
+	SOFT_HOST_AVX2 = 1u << 7,   /* CPUID.(7,0):EBX[5] */
+	SOFT_HOST_FMA = 1u << 8,    /* CPUID.1:ECX[12] */
+	SOFT_HOST_F16C = 1u << 9,   /* CPUID.1:ECX[29] */
 };
 
 /* The soft_host_isa bits this host's CPU has (read with CPUID). */

@@ -170,6 +170,11 @@ static inline int sse_fp_run(struct soft_cpu *cpu, sse_host_fn fn, union soft_xm
 	return SOFT_OK;
 }
 
+/* DPPS/DPPD on values (sse_fp.c): *d = dp(*d, s, imm) step by step with
+ * the guest's MXCSR; on an unmasked exception *d is left alone. */
+int sse_dpps(struct soft_cpu *cpu, union soft_xmm *d, union soft_xmm s, unsigned imm);
+int sse_dppd(struct soft_cpu *cpu, union soft_xmm *d, union soft_xmm s, unsigned imm);
+
 /* Guest operand-size helpers (REX.W selects 64-bit GPR operands). */
 static inline bool sse_rexw(const struct x86_insn *in)
 {

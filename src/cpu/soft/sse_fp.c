@@ -125,19 +125,16 @@ SSE_FPI(roundpd, "roundpd", M128, SSE_REP16, 15, false)
 SSE_FPI(roundss, "roundss", M32, SSE_REP16, 15, false)
 SSE_FPI(roundsd, "roundsd", M64, SSE_REP16, 15, false)
 
-/* DPPS/DPPD as the SDM defines them: multiply the selected lanes, then
+/* DPPS/DPPD as the SDM defines them (sse_dpps/sse_dppd: d = dp(d, s),
+ * also for VDPPS/VDPPD, avx_exec.c): multiply the selected lanes, then
  * add pairwise, each step rounded and checked for exceptions on its own.
  * An unmasked exception in a step stops there (later steps' flags are not
  * raised), which is what the host does.  Unselected lanes are +0.0 and
  * raise nothing. */
-int soft_exec_dpps(struct soft_cpu *cpu, const struct x86_insn *in)
+int sse_dpps(struct soft_cpu *cpu, union soft_xmm *dst, union soft_xmm s, unsigned imm)
 {
-	union soft_xmm s, d, a, b;
-	unsigned imm = (unsigned)in->imm;
-	int r = sse_check(cpu);
-	if (r || (r = sse_src(cpu, in, &s, M128)))
-		return r;
-	d = cpu->xmm[in->reg];
+	union soft_xmm d = *dst, a, b;
+	int r;
 	for (int i = 0; i < 4; i++) {
 		if (!(imm & (0x10u << i))) {
 			d.d[i] = 0;
@@ -161,18 +158,27 @@ int soft_exec_dpps(struct soft_cpu *cpu, const struct x86_insn *in)
 		return r;
 	for (int i = 0; i < 4; i++)
 		d.d[i] = (imm & (1u << i)) ? a.d[0] : 0;
-	cpu->xmm[in->reg] = d;
+	*dst = d;
 	return SOFT_OK;
 }
 
-int soft_exec_dppd(struct soft_cpu *cpu, const struct x86_insn *in)
+int soft_exec_dpps(struct soft_cpu *cpu, const struct x86_insn *in)
 {
-	union soft_xmm s, d, a, b;
-	unsigned imm = (unsigned)in->imm;
+	union soft_xmm s, d;
 	int r = sse_check(cpu);
 	if (r || (r = sse_src(cpu, in, &s, M128)))
 		return r;
 	d = cpu->xmm[in->reg];
+	if ((r = sse_dpps(cpu, &d, s, (unsigned)in->imm)))
+		return r;
+	cpu->xmm[in->reg] = d;
+	return SOFT_OK;
+}
+
+int sse_dppd(struct soft_cpu *cpu, union soft_xmm *dst, union soft_xmm s, unsigned imm)
+{
+	union soft_xmm d = *dst, a, b;
+	int r;
 	for (int i = 0; i < 2; i++) {
 		if (!(imm & (0x10u << i))) {
 			d.q[i] = 0;
@@ -189,6 +195,19 @@ int soft_exec_dppd(struct soft_cpu *cpu, const struct x86_insn *in)
 		return r;
 	for (int i = 0; i < 2; i++)
 		d.q[i] = (imm & (1u << i)) ? a.q[0] : 0;
+	*dst = d;
+	return SOFT_OK;
+}
+
+int soft_exec_dppd(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	union soft_xmm s, d;
+	int r = sse_check(cpu);
+	if (r || (r = sse_src(cpu, in, &s, M128)))
+		return r;
+	d = cpu->xmm[in->reg];
+	if ((r = sse_dppd(cpu, &d, s, (unsigned)in->imm)))
+		return r;
 	cpu->xmm[in->reg] = d;
 	return SOFT_OK;
 }

@@ -56,6 +56,10 @@ static void visit(struct walk *w, const struct x86_opdesc *row, unsigned depth)
 		for (int i = 0; i < 4; i++)
 			visit(w, &row->sub[i], depth + 1);
 		return;
+	case ROW_VEXW:
+		for (int i = 0; i < 2; i++)
+			visit(w, &row->sub[i], depth + 1);
+		return;
 	default:
 		assert_int_equal(row->id, X86_I_INVALID);
 		return;
@@ -67,7 +71,8 @@ static void test_every_row_has_a_named_identity(void **state)
 	static struct walk w;
 	memset(&w, 0, sizeof(w));
 	const struct x86_opdesc *tables[] = { x86_table_1byte, x86_table_0f, x86_table_0f38,
-					      x86_table_0f3a, x86_table_vex_0f38, x86_table_vex_0f3a };
+					      x86_table_0f3a, x86_table_vex_0f38, x86_table_vex_0f3a,
+					      x86_table_avx_0f, x86_table_avx_0f38, x86_table_avx_0f3a };
 	for (unsigned t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (unsigned i = 0; i < 256; i++)
 			visit(&w, &tables[t][i], 0);
@@ -135,7 +140,9 @@ static void test_decode_gives_identity(void **state)
 		{ SOFT_MODE_64, 2, { 0xda, 0x00 }, X86_I_FIADD },
 		{ SOFT_MODE_64, 2, { 0xd9, 0xef }, X86_I_INVALID },               /* reserved */
 		{ SOFT_MODE_64, 2, { 0xd9, 0x08 }, X86_I_INVALID },               /* D9 /1 memory */
-		{ SOFT_MODE_64, 4, { 0xc5, 0xf8, 0x58, 0xc1 }, X86_I_VEX },        /* vaddps */
+		{ SOFT_MODE_64, 4, { 0xc5, 0xf8, 0x58, 0xc1 }, X86_I_VADDPS },     /* AVX row */
+		{ SOFT_MODE_64, 5, { 0xc4, 0xe2, 0xf1, 0xb8, 0xc2 }, X86_I_VFMADD231PD }, /* VEX.W1 row */
+		{ SOFT_MODE_64, 6, { 0x62, 0xf1, 0x7c, 0x48, 0x58, 0xc1 }, X86_I_VEX }, /* EVEX vaddps zmm */
 		{ SOFT_MODE_64, 2, { 0x0f, 0x0b }, X86_I_UD2 },
 		{ SOFT_MODE_64, 3, { 0x0f, 0xc7, 0xf0 }, X86_I_RDRAND },           /* explicit #UD row */
 		{ SOFT_MODE_64, 5, { 0xf3, 0x48, 0x0f, 0xae, 0xc0 }, X86_I_RDFSBASE },
@@ -209,7 +216,8 @@ static void test_unmodelled_rows_raise_ud(void **state)
 	assert_int_equal(e->c.ud_by_insn[X86_I_RSM], 1);
 	assert_int_equal(e->c.ud_by_insn[X86_I_UD2], 1);
 	assert_int_equal(e->c.ud_by_insn[X86_I_INVALID], 0);
-	const uint8_t lock_nop[] = { 0xf0, 0x90 }, vaddps[] = { 0xc5, 0xf8, 0x58, 0xc1 };
+	/* EVEX vaddps zmm0, zmm0, zmm1: AVX-512 is not modelled */
+	const uint8_t lock_nop[] = { 0xf0, 0x90 }, vaddps[] = { 0x62, 0xf1, 0x7c, 0x48, 0x58, 0xc1 };
 	assert_int_equal(step(e, lock_nop, sizeof(lock_nop)), SOFT_EXC);
 	assert_int_equal(step(e, vaddps, sizeof(vaddps)), SOFT_EXC);
 	assert_int_equal(e->c.exc.vector, X86_EXC_UD);

@@ -17,6 +17,7 @@
 #include "src/cpu/soft/cpuid.h"
 #include "src/cpu/soft/decode.h"
 #include "src/cpu/soft/flatmem.h"
+#include "src/cpu/soft/host_isa.h"
 #include "flat_env.h"
 
 #define CODE 0x1000
@@ -108,8 +109,25 @@ static void test_vex_decode(void **state)
 	assert_true(in.has_mem);
 	assert_int_equal(in.base, GPR_RBP);
 	assert_int_equal(in.seg, SEG_SS);
-	/* other VEX maps/opcodes (AVX) keep the length-only decode */
+	/* SIMD VEX rows (decode_table_avx.c): vaddps xmm0, xmm0, xmm1 */
 	assert_int_equal(dec("\xc5\xf8\x58\xc1", 4, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vaddps);
+	assert_int_equal(in.vex_l, 0);
+	/* VEX.W selects: vfmadd231ps / vfmadd231pd ymm0, ymm1, ymm2 */
+	assert_int_equal(dec("\xc4\xe2\x75\xb8\xc2", 5, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vfmadd231ps);
+	assert_int_equal(in.vex_l, 1);
+	assert_int_equal(dec("\xc4\xe2\xf5\xb8\xc2", 5, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vfmadd231pd);
+	/* W0-only rows: vpermilps with W1 is #UD; vvvv unused but != 1111b too */
+	assert_int_equal(dec("\xc4\xe2\xf1\x0c\xc2", 5, SOFT_MODE_64, &in), X86_DEC_UD);
+	assert_int_equal(dec("\xc5\xf0\x51\xc1", 4, SOFT_MODE_64, &in), X86_DEC_UD);
+	/* gathers want VSIB: vpgatherdd with ModRM.rm != 100b is #UD */
+	assert_int_equal(dec("\xc4\xe2\x69\x90\x04\x88", 6, SOFT_MODE_64, &in), X86_DEC_OK);
+	assert_ptr_equal(in.exec, soft_exec_vpgatherdd);
+	assert_int_equal(dec("\xc4\xe2\x69\x90\x00", 5, SOFT_MODE_64, &in), X86_DEC_UD);
+	/* EVEX (AVX-512) keeps the length-only decode */
+	assert_int_equal(dec("\x62\xf1\x7c\x48\x58\xc1", 6, SOFT_MODE_64, &in), X86_DEC_OK);
 	assert_ptr_equal(in.exec, soft_exec_vex);
 }
 
@@ -168,10 +186,11 @@ static void test_cpuid_model(void **state)
 	assert_true(r.ecx & (1u << 22));          /* RDPID */
 	assert_true(r.ecx & (1u << 3));           /* PKU, with XSAVE */
 	assert_false(r.ecx & (1u << 4));          /* OSPKE: CR4.PKE is clear */
-	/* leaf 0xD with XCR0 = 1 (reset): x87|SSE|PKRU supported; EBX = the
-	 * standard size for XCR0 (576), ECX = the maximum (2688 + 8) */
+	/* leaf 0xD with XCR0 = 1 (reset): x87|SSE|(AVX)|PKRU supported; EBX =
+	 * the standard size for XCR0 (576), ECX = the maximum (2688 + 8) */
+	bool avx = (e->c.host_isa & SOFT_HOST_AVX) != 0;
 	soft_cpuid(&e->c, 0xd, 0, &r);
-	assert_int_equal(r.eax, 0x203);
+	assert_int_equal(r.eax, avx ? 0x207 : 0x203);
 	assert_int_equal(r.ebx, 576);
 	assert_int_equal(r.ecx, 2696);
 	assert_int_equal(r.edx, 0);
@@ -192,8 +211,38 @@ static void test_cpuid_model(void **state)
 	assert_int_equal(r.ebx, 2688);
 	assert_int_equal(r.ecx, 0);
 	assert_int_equal(r.edx, 0);
+	/* AVX (component 2): 256 bytes at 576, where the host has AVX */
+	soft_cpuid(&e->c, 0xd, 2, &r);
+	assert_int_equal(r.eax, avx ? 256 : 0);
+	assert_int_equal(r.ebx, avx ? 576 : 0);
+	assert_int_equal(r.ecx | r.edx, 0);
+	if (avx) {
+		e->c.xcr0 = 0x7;
+		soft_cpuid(&e->c, 0xd, 0, &r);
+		assert_int_equal(r.ebx, 832);
+		soft_cpuid(&e->c, 0xd, 1, &r);
+		assert_int_equal(r.ebx, 832);
+		e->c.xcr0 = 0x207;
+		soft_cpuid(&e->c, 0xd, 1, &r);
+		assert_int_equal(r.ebx, 840);
+		soft_cpuid(&e->c, 1, 0, &r);
+		assert_true(r.ecx & (1u << 28)); /* AVX */
+	}
+	/* a host without AVX: no AVX, AVX2, FMA or F16C bits, no component 2 */
+	uint32_t isa = e->c.host_isa;
+	e->c.host_isa &= ~(uint32_t)SOFT_HOST_AVX;
+	soft_cpuid(&e->c, 1, 0, &r);
+	assert_int_equal(r.ecx & ((1u << 28) | (1u << 12) | (1u << 29)), 0);
+	soft_cpuid(&e->c, 7, 0, &r);
+	assert_false(r.ebx & (1u << 5));
+	soft_cpuid(&e->c, 0xd, 0, &r);
+	assert_int_equal(r.eax, 0x203);
+	soft_cpuid(&e->c, 0xd, 2, &r);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	e->c.host_isa = isa;
+	e->c.xcr0 = 0x203;
 	/* components the model lacks: all zero */
-	for (uint32_t sub = 2; sub < 64; sub++) {
+	for (uint32_t sub = 3; sub < 64; sub++) {
 		if (sub == 9)
 			continue;
 		soft_cpuid(&e->c, 0xd, sub, &r);
@@ -220,10 +269,22 @@ static void test_xsave_xcr0(void **state)
 	e->c.gpr[GPR_RDX] = 0;
 	assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
 	assert_int_equal(e->c.xcr0, 3);
-	/* AVX (bit 2) is not offered: #GP(0), XCR0 unchanged */
-	e->c.gpr[GPR_RAX] = 7;
+	/* AVX (bit 2) without SSE: #GP(0) (SDM: XCR0[2:1] = 10b) */
+	e->c.gpr[GPR_RAX] = 5;
 	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
 	assert_int_equal(e->c.xcr0, 3);
+	/* AVX where the host has it; on a host without AVX, #GP(0) */
+	uint32_t isa = e->c.host_isa;
+	e->c.gpr[GPR_RAX] = 7;
+	if (isa & SOFT_HOST_AVX) {
+		assert_int_equal(step1(e, "\x0f\x01\xd1", 3), SOFT_OK);
+		assert_int_equal(e->c.xcr0, 7);
+		e->c.xcr0 = 3;
+	}
+	e->c.host_isa &= ~(uint32_t)SOFT_HOST_AVX;
+	expect_vec(e, "\x0f\x01\xd1", 3, X86_EXC_GP);
+	assert_int_equal(e->c.xcr0, 3);
+	e->c.host_isa = isa;
 	/* XCR0 = x87 only; xsave [ebx] with EDX:EAX = 3 saves x87 only */
 	e->c.xcr0 = 1;
 	memset(e->m.ram + DATA, 0xaa, 1024);
@@ -302,6 +363,68 @@ static uint64_t ram64(const struct env *e, uint64_t a)
  * bit 9; XSAVE/XSAVEOPT store it at 2688, XSAVEC/XSAVES at 576 (no
  * components 2..8); XRSTOR/XRSTORS load it when XSTATE_BV[9], else PKRU =
  * 0; RFBM[9] = 0 leaves both the image and PKRU alone. */
+/* AVX state (component 2, where the host has AVX): XSAVE writes the upper
+ * halves of YMM0-15 at 576; XSAVEC puts PKRU after them (832); XRSTOR with
+ * XSTATE_BV[2] = 0 zeroes them; a VEX.128 write zeroes its register's upper
+ * half, a legacy SSE one does not. */
+static void test_xsave_avx(void **state)
+{
+	(void)state;
+	struct env *e = env_new(SOFT_MODE_64, false);
+	if (!(e->c.host_isa & SOFT_HOST_AVX)) {
+		env_free(e);
+		skip();
+	}
+	e->c.cr4 |= CR4_OSXSAVE | X86_CR4_OSFXSR;
+	e->c.xcr0 = 0x207;
+	e->c.pkru = 0x55;
+	for (unsigned i = 0; i < 16; i++)
+		memset(&e->c.ymmh[i], 0x10 + (int)i, 16);
+	memset(e->m.ram + DATA, 0xaa, 2048);
+	memset(e->m.ram + DATA + 512, 0, 64);
+	e->c.gpr[GPR_RBX] = DATA;
+	e->c.gpr[GPR_RAX] = 0x207;
+	e->c.gpr[GPR_RDX] = 0;
+	assert_int_equal(step1(e, "\x0f\xae\x23", 3), SOFT_OK); /* xsave [rbx] */
+	uint64_t bv;
+	memcpy(&bv, e->m.ram + DATA + 512, 8);
+	assert_int_equal(bv, 0x207);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(e->m.ram[DATA + 576 + 16 * i + 15], 0x10 + i);
+	assert_int_equal(e->m.ram[DATA + 832], 0xaa); /* standard format: PKRU at 2688 */
+	/* xsavec [rbx]: AVX at 576, PKRU right after it at 832 */
+	memset(e->m.ram + DATA, 0xaa, 2048);
+	assert_int_equal(step1(e, "\x0f\xc7\x23", 3), SOFT_OK);
+	assert_int_equal(e->m.ram[DATA + 576], 0x10);
+	assert_int_equal(e->m.ram[DATA + 832], 0x55);
+	/* xrstor [rbx] of a standard image whose XSTATE_BV[2] = 0: upper halves 0 */
+	memset(e->m.ram + DATA, 0, 1024);
+	memcpy(e->m.ram + DATA + 24, "\x80\x1f\x00\x00", 4);
+	bv = 3;
+	memcpy(e->m.ram + DATA + 512, &bv, 8);
+	assert_int_equal(step1(e, "\x0f\xae\x2b", 3), SOFT_OK);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(e->c.ymmh[i].q[0] | e->c.ymmh[i].q[1], 0);
+	/* legacy ADDPS xmm1, xmm2 keeps YMM1[255:128]; VADDPS xmm1, xmm1, xmm2 zeroes it */
+	e->c.xcr0 = 7;
+	memset(&e->c.ymmh[1], 0x77, 16);
+	assert_int_equal(step1(e, "\x0f\x58\xca", 3), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].q[0], 0x7777777777777777ULL);
+	assert_int_equal(step1(e, "\xc5\xf0\x58\xca", 4), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].q[0] | e->c.ymmh[1].q[1], 0);
+	/* VADDPS ymm1, ymm1, ymm2 computes the upper half: 1.0 + 2.0 = 3.0 */
+	for (unsigned i = 0; i < 4; i++) {
+		e->c.ymmh[1].d[i] = 0x3f800000u;
+		e->c.ymmh[2].d[i] = 0x40000000u;
+	}
+	assert_int_equal(step1(e, "\xc5\xf4\x58\xca", 4), SOFT_OK);
+	assert_int_equal(e->c.ymmh[1].d[3], 0x40400000u);
+	/* XCR0 without AVX: #UD */
+	e->c.xcr0 = 3;
+	expect_vec(e, "\xc5\xf4\x58\xca", 4, X86_EXC_UD);
+	env_free(e);
+}
+
 static void test_xsave_pkru(void **state)
 {
 	(void)state;
@@ -484,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_cpuid_model),
 		cmocka_unit_test(test_xsave_xcr0),
 		cmocka_unit_test(test_xsave_pkru),
+		cmocka_unit_test(test_xsave_avx),
 		cmocka_unit_test(test_rand_rdpid),
 		cmocka_unit_test(test_adx_16bit),
 	};
