@@ -28,10 +28,11 @@
 LIST(kvm_vcpu_ioctls,
      KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_MSRS,
-     KVM_SET_MSRS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_IRQ_LINE);
+     KVM_SET_MSRS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_IRQ_LINE,
+     KVM_SIGNAL_MSI);
 /* Main thread and I/O workers: interrupt lines raised by back-end input
  * (serial) and completed requests. */
-LIST(kvm_main_ioctls, KVM_IRQ_LINE);
+LIST(kvm_main_ioctls, KVM_IRQ_LINE, KVM_SIGNAL_MSI);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
  * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
  * main thread's filter. */
@@ -39,7 +40,8 @@ LIST(kvm_setup_ioctls,
      KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_SET_TSS_ADDR,
      KVM_SET_IDENTITY_MAP_ADDR, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_IRQCHIP,
      KVM_SET_GSI_ROUTING, KVM_CREATE_PIT2, KVM_GET_VCPU_MMAP_SIZE,
-     KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK);
+     KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
+     KVM_REINJECT_CONTROL);
 /* Terminal modes of the stdio back end (tcgetattr/tcsetattr, restored at
  * exit: src/backend/term_restore.c). */
 LIST(tty_ioctls, TCGETS, TCSETS, TCSETSW, TCSETSF);
