@@ -66,6 +66,7 @@
 #define L7_EBX_RDSEED (1u << 18)
 #define L7_EBX_ADX (1u << 19)
 #define L7_ECX_RDPID (1u << 22)
+#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
 /* leaf 0xD.1 EAX (SDM vol. 2 CPUID, "Processor Extended State Enumeration
  * Sub-leaf") */
 #define LD1_EAX_XSAVEOPT (1u << 0)
@@ -189,6 +190,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 					o->ecx |= L7_ECX_OSPKE;
 			}
 			o->ecx |= SOFT_MODEL_RDPID ? L7_ECX_RDPID : 0;
+			o->edx = L7_EDX_ARCH_CAPABILITIES; /* MSR 0x10a: cpuid.h */
 		}
 		break;
 	case 0xd:

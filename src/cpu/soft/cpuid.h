@@ -33,6 +33,35 @@
 #define SOFT_MODEL_AVX2 1
 #define SOFT_MODEL_FMA 1
 #define SOFT_MODEL_F16C 1
+/* IA32_ARCH_CAPABILITIES (MSR 0x10a, enumerated by CPUID.(7,0):EDX[29];
+ * SDM vol. 4, table 2-2).  The soft CPU executes nothing speculatively and
+ * has no fill buffers, store buffers or branch predictors to leak from, so
+ * it states that it is not affected by the flaws the "_NO" bits name.
+ * Linux then runs without page-table isolation (RDCL_NO: Meltdown), without
+ * VERW buffer clearing on every return to user mode (MDS_NO, TAA_NO) and
+ * without the MMIO stale-data, GDS, RFDS and BHI mitigations: kernel entry
+ * and exit stop switching CR3 (issue 9, item 4). */
+#define SOFT_ARCH_CAP_RDCL_NO          (1ULL << 0)
+#define SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY (1ULL << 3)
+#define SOFT_ARCH_CAP_SSB_NO           (1ULL << 4)
+#define SOFT_ARCH_CAP_MDS_NO           (1ULL << 5)
+#define SOFT_ARCH_CAP_PSCHANGE_MC_NO   (1ULL << 6)
+#define SOFT_ARCH_CAP_TAA_NO           (1ULL << 8)
+#define SOFT_ARCH_CAP_SBDR_SSDP_NO     (1ULL << 13)
+#define SOFT_ARCH_CAP_FBSDP_NO         (1ULL << 14)
+#define SOFT_ARCH_CAP_PSDP_NO          (1ULL << 15)
+#define SOFT_ARCH_CAP_BHI_NO           (1ULL << 20)
+#define SOFT_ARCH_CAP_PBRSB_NO         (1ULL << 24)
+#define SOFT_ARCH_CAP_GDS_NO           (1ULL << 26)
+#define SOFT_ARCH_CAP_RFDS_NO          (1ULL << 27)
+#define SOFT_ARCH_CAPABILITIES                                              \
+	(SOFT_ARCH_CAP_RDCL_NO | SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY |          \
+	 SOFT_ARCH_CAP_SSB_NO | SOFT_ARCH_CAP_MDS_NO |                       \
+	 SOFT_ARCH_CAP_PSCHANGE_MC_NO | SOFT_ARCH_CAP_TAA_NO |               \
+	 SOFT_ARCH_CAP_SBDR_SSDP_NO | SOFT_ARCH_CAP_FBSDP_NO |               \
+	 SOFT_ARCH_CAP_PSDP_NO | SOFT_ARCH_CAP_BHI_NO |                      \
+	 SOFT_ARCH_CAP_PBRSB_NO | SOFT_ARCH_CAP_GDS_NO | SOFT_ARCH_CAP_RFDS_NO)
+#define SOFT_MSR_ARCH_CAPABILITIES 0x10a
 /* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE, AVX (bit 2,
  * only on a host with AVX: soft_xcr0_supported) and, with PKU, PKRU (bit 9). */
 #define SOFT_XCR0_AVX (1ULL << 2)

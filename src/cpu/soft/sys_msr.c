@@ -64,6 +64,7 @@ static int core_rdmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t *v)
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MCG_CAP: case MSR_MCG_STATUS:
 		*v = 0;
 		return 0;
+	case SOFT_MSR_ARCH_CAPABILITIES: *v = SOFT_ARCH_CAPABILITIES; return 0;
 	case MSR_MTRRCAP: *v = MTRR_VCNT | (1u << 8) | (1u << 10); return 0; /* VCNT, FIX, WC */
 	case MSR_SYSENTER_CS: *v = cpu->sysenter_cs; return 0;
 	case MSR_SYSENTER_ESP: *v = cpu->sysenter_esp; return 0;
@@ -163,7 +164,7 @@ static int core_wrmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t v)
 			return -1;
 		cpu->tsc_aux = v;
 		return 0;
-	case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MCG_CAP:
+	case MSR_PLATFORM_ID: case MSR_MTRRCAP: case MSR_MCG_CAP: case SOFT_MSR_ARCH_CAPABILITIES:
 		return -1; /* read-only */
 	default:
 		break;

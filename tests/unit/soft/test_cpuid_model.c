@@ -227,6 +227,32 @@ static void test_lzcnt_tzcnt_follow_cpuid(void **state)
 	free(e);
 }
 
+/* IA32_ARCH_CAPABILITIES: enumerated by CPUID.(7,0):EDX[29], readable with
+ * RDMSR, read-only (WRMSR is #GP(0)), and it carries RDCL_NO and MDS_NO, the
+ * bits that let Linux run without page-table isolation and VERW clearing. */
+static void test_arch_capabilities(void **state)
+{
+	const uint8_t rdmsr[] = { 0x0f, 0x32 }, wrmsr[] = { 0x0f, 0x30 };
+	struct env *e = env_new();
+	assert_true(cpuid_bit(&e->c, 7, 0, EDX, 29));
+	prepare(e, NEED_NONE, false);
+	e->c.gpr[GPR_RCX] = 0x10a;
+	assert_int_equal(step(e, rdmsr, sizeof(rdmsr)), SOFT_OK);
+	uint64_t v = (e->c.gpr[GPR_RDX] << 32) | (uint32_t)e->c.gpr[GPR_RAX];
+	assert_true(v & (1u << 0));  /* RDCL_NO */
+	assert_true(v & (1u << 5));  /* MDS_NO */
+	assert_true(v & (1u << 8));  /* TAA_NO */
+	assert_false(v & (1u << 1)); /* no IBRS_ALL: there is no IA32_SPEC_CTRL */
+	prepare(e, NEED_NONE, false);
+	e->c.gpr[GPR_RCX] = 0x10a;
+	int r = step(e, wrmsr, sizeof(wrmsr));
+	assert_int_equal(r, SOFT_EXC);
+	assert_int_equal(e->c.exc.vector, X86_EXC_GP);
+	soft_cpu_destroy(&e->c);
+	soft_flatmem_destroy(&e->m);
+	free(e);
+}
+
 /* CR4 bits of features the model does not advertise are reserved: setting
  * one is #GP(0) (SDM vol. 3A 2.5); advertised ones are accepted. */
 static void test_cr4_bits_follow_cpuid(void **state)
@@ -267,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_feature_bits_match_execution),
 		cmocka_unit_test(test_lzcnt_tzcnt_follow_cpuid),
 		cmocka_unit_test(test_cr4_bits_follow_cpuid),
+		cmocka_unit_test(test_arch_capabilities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
