@@ -1,0 +1,330 @@
+/* The virtio-pci modern transport: common configuration, notification, ISR
+ * and device configuration structures in BAR 0, found through vendor
+ * capabilities; MSI-X with a configuration vector and one per queue, INTx
+ * with the ISR byte as fallback (Virtio 1.2 section 4.1). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio_pci.h"
+#include "ringvm/device.h"
+#include "ringvm/pci.h"
+#include "ringvm/vm.h"
+
+/* Capability cfg_type values (4.1.4). */
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG    3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define PCI_CAP_ID_VNDR           0x09
+
+struct virtio_pci {
+	struct virtio_dev dev;
+	struct pci_device *pci;
+	uint8_t caps[4][20];       /* struct virtio_pci_cap (+ notify multiplier) */
+};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void make_cap(uint8_t *c, uint8_t type, uint32_t off, uint32_t len, uint8_t cap_len)
+{
+	memset(c, 0, 20);
+	c[0] = PCI_CAP_ID_VNDR;
+	c[2] = cap_len;
+	c[3] = type;
+	c[4] = 0;                  /* BAR 0 */
+	put_le32(c + 8, off);
+	put_le32(c + 12, len);
+}
+
+/* ---- signalling ------------------------------------------------------ */
+
+static void vp_raise(struct virtio_pci *vp, uint16_t vector)
+{
+	if (!vp->pci)
+		return;
+	if (pci_msix_enabled(vp->pci)) {
+		if (vector != VIRTIO_MSI_NO_VECTOR)
+			pci_msix_notify(vp->pci, vector);
+		return;
+	}
+	pci_intx_set(vp->pci, true);   /* the ISR read lowers it */
+}
+
+static void vp_notify_queue(void *opaque, unsigned q, uint16_t vector)
+{
+	vp_raise(opaque, vector);
+}
+
+static void vp_notify_config(void *opaque, uint16_t vector)
+{
+	vp_raise(opaque, vector);
+}
+
+static bool vp_dma_allowed(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	return !vp->pci || pci_bus_master(vp->pci);
+}
+
+static const struct virtio_transport_ops vp_transport = {
+	.notify_queue = vp_notify_queue,
+	.notify_config = vp_notify_config,
+	.dma_allowed = vp_dma_allowed,
+};
+
+/* ---- common configuration (4.1.4.3) --------------------------------- */
+
+static unsigned nr_vectors(const struct virtio_dev *d)
+{
+	return d->ops->nr_queues + 1;
+}
+
+/* The structure as the driver reads it, little-endian. */
+static void common_image(struct virtio_dev *d, uint8_t img[0x40])
+{
+	memset(img, 0, 0x40);
+	uint32_t f = d->dfselect == 0 ? (uint32_t)d->host_features :
+		     d->dfselect == 1 ? (uint32_t)(d->host_features >> 32) : 0;
+	uint32_t g = d->gfselect == 0 ? (uint32_t)d->driver_features :
+		     d->gfselect == 1 ? (uint32_t)(d->driver_features >> 32) : 0;
+	uint16_t qs = d->queue_sel;
+	const struct virtq *q = qs < d->ops->nr_queues ? &d->vq[qs] : NULL;
+	uint16_t w16;
+	put_le32(img + 0x00, d->dfselect);
+	put_le32(img + 0x04, f);
+	put_le32(img + 0x08, d->gfselect);
+	put_le32(img + 0x0c, g);
+	memcpy(img + 0x10, &d->config_vector, 2);
+	w16 = (uint16_t)d->ops->nr_queues;
+	memcpy(img + 0x12, &w16, 2);
+	img[0x14] = d->status;
+	img[0x15] = d->config_generation;
+	memcpy(img + 0x16, &qs, 2);
+	if (!q)
+		return;                    /* queue_size 0: no such queue */
+	memcpy(img + 0x18, &q->size, 2);
+	memcpy(img + 0x1a, &q->msix_vector, 2);
+	w16 = d->vq_enabled[qs];
+	memcpy(img + 0x1c, &w16, 2);
+	memcpy(img + 0x1e, &qs, 2);        /* queue_notify_off = the index */
+	memcpy(img + 0x20, &q->desc, 8);
+	memcpy(img + 0x28, &q->avail, 8);
+	memcpy(img + 0x30, &q->used, 8);
+}
+
+/* A 64-bit ring address written whole or as two 32-bit halves. */
+static void set_addr(gpa_t *a, uint64_t off_in_field, unsigned size, uint64_t v)
+{
+	if (size == 8 && off_in_field == 0)
+		*a = v;
+	else if (size == 4 && off_in_field == 0)
+		*a = (*a & ~0xffffffffull) | (uint32_t)v;
+	else if (size == 4 && off_in_field == 4)
+		*a = (*a & 0xffffffffull) | (v << 32);
+}
+
+static void common_write(struct virtio_dev *d, uint64_t off, unsigned size, uint64_t v)
+{
+	uint16_t qs = d->queue_sel;
+	struct virtq *q = qs < d->ops->nr_queues ? &d->vq[qs] : NULL;
+	/* 4.1.4.3.2: queue registers are not changed while the queue is enabled. */
+	bool q_writable = q && !d->vq_enabled[qs];
+	switch (off) {
+	case 0x00: if (size == 4) d->dfselect = (uint32_t)v; break;
+	case 0x08: if (size == 4) d->gfselect = (uint32_t)v; break;
+	case 0x0c:
+		if (size != 4 || (d->status & VIRTIO_STATUS_FEATURES_OK))
+			break;
+		if (d->gfselect == 0)
+			d->driver_features = (d->driver_features & ~0xffffffffull) | (uint32_t)v;
+		else if (d->gfselect == 1)
+			d->driver_features = (d->driver_features & 0xffffffffull) | (v << 32);
+		break;
+	case 0x10:
+		if (size == 2)
+			d->config_vector = v < nr_vectors(d) ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+		break;
+	case 0x14: if (size == 1) virtio_dev_set_status(d, (uint8_t)v); break;
+	case 0x16: if (size == 2) d->queue_sel = (uint16_t)v; break;
+	case 0x18: if (size == 2 && q_writable) q->size = (uint16_t)v; break;
+	case 0x1a:
+		if (size == 2 && q)
+			q->msix_vector = v < nr_vectors(d) ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+		break;
+	case 0x1c:
+		/* Only 1 enables; a queue is disabled by a device reset (4.1.4.3.2). */
+		if (size == 2 && q && v == 1)
+			virtio_dev_queue_enable(d, qs);
+		break;
+	default:
+		if (!q_writable)
+			break;
+		if (off >= 0x20 && off < 0x28)
+			set_addr(&q->desc, off - 0x20, size, v);
+		else if (off >= 0x28 && off < 0x30)
+			set_addr(&q->avail, off - 0x28, size, v);
+		else if (off >= 0x30 && off < 0x38)
+			set_addr(&q->used, off - 0x30, size, v);
+		break;
+	}
+}
+
+/* ---- BAR 0 ------------------------------------------------------------ */
+
+uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *d = &vp->dev;
+	uint64_t v = 0;
+	if (size == 0 || size > 8)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	if (off < VIRTIO_PCI_COMMON_OFF + 0x40 && off + size <= 0x40) {
+		uint8_t img[0x40];
+		common_image(d, img);
+		memcpy(&v, img + off, size);
+	} else if (off == VIRTIO_PCI_ISR_OFF) {
+		/* 4.1.4.5: reading the ISR clears it and deasserts INTx. */
+		v = d->isr;
+		d->isr = 0;
+		if (vp->pci)
+			pci_intx_set(vp->pci, false);
+	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
+		   off - VIRTIO_PCI_DEVCFG_OFF + size <= d->ops->config_size) {
+		if (d->ops->config_read)
+			d->ops->config_read(d, (uint32_t)(off - VIRTIO_PCI_DEVCFG_OFF), &v, size);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return v;
+}
+
+void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *d = &vp->dev;
+	if (size == 0 || size > 8)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (off < VIRTIO_PCI_COMMON_OFF + 0x40) {
+		common_write(d, off, size, value);
+	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
+		   off - VIRTIO_PCI_DEVCFG_OFF + size <= d->ops->config_size) {
+		if (d->ops->config_write)
+			d->ops->config_write(d, (uint32_t)(off - VIRTIO_PCI_DEVCFG_OFF), &value, size);
+	} else if (off >= VIRTIO_PCI_NOTIFY_OFF &&
+		   off < VIRTIO_PCI_NOTIFY_OFF + (uint64_t)VIRTIO_PCI_NOTIFY_MULT * d->ops->nr_queues) {
+		/* 4.1.4.4: the queue's index is written at its notify offset. */
+		virtio_dev_queue_kick(d, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static const struct bus_ops vp_bar_ops = {
+	.read = virtio_pci_bar_read,
+	.write = virtio_pci_bar_write,
+};
+
+/* ---- VM device -------------------------------------------------------- */
+
+static void vp_reset(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	pthread_mutex_lock(&vp->dev.lock);
+	virtio_dev_reset_locked(&vp->dev);
+	pthread_mutex_unlock(&vp->dev.lock);
+}
+
+static void vp_destroy(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	pthread_mutex_lock(&vp->dev.lock);
+	if (vp->dev.ops->reset)
+		vp->dev.ops->reset(&vp->dev);  /* stop back-end work first */
+	pthread_mutex_unlock(&vp->dev.lock);
+	if (vp->dev.ops->destroy)
+		vp->dev.ops->destroy(&vp->dev);
+	virtio_dev_fini(&vp->dev);
+	free(vp);
+}
+
+static void vp_print_stats(void *opaque, FILE *out)
+{
+	struct virtio_pci *vp = opaque;
+	virtio_dev_print_stats(&vp->dev, out);
+}
+
+static const struct vm_device_ops vp_vm_ops = {
+	.reset = vp_reset,
+	.destroy = vp_destroy,
+	.print_stats = vp_print_stats,
+};
+
+int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
+		   struct virtio_dev **out)
+{
+	if (ops->nr_queues == 0 || ops->nr_queues > VIRTIO_MAX_QUEUES ||
+	    ops->queue_max == 0 || ops->queue_max > VIRTQ_MAX_SIZE ||
+	    (ops->queue_max & (ops->queue_max - 1)) ||
+	    ops->config_size > VIRTIO_PCI_NOTIFY_OFF - VIRTIO_PCI_DEVCFG_OFF)
+		return -EINVAL;
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+	if (!vp)
+		return -ENOMEM;
+	virtio_dev_init(&vp->dev, vm, &vm->mem, ops, priv);
+	vp->dev.t = &vp_transport;
+	vp->dev.t_opaque = vp;
+
+	make_cap(vp->caps[0], VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+		 VIRTIO_PCI_COMMON_LEN, 16);
+	make_cap(vp->caps[1], VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+		 VIRTIO_PCI_NOTIFY_MULT * ops->nr_queues, 20);
+	put_le32(vp->caps[1] + 16, VIRTIO_PCI_NOTIFY_MULT);
+	make_cap(vp->caps[2], VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 16);
+	unsigned nr_caps = 3;
+	if (ops->config_size)
+		make_cap(vp->caps[nr_caps++], VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVCFG_OFF,
+			 ops->config_size, 16);
+
+	struct pci_device_desc desc = {
+		.name = ops->name,
+		.vendor_id = VIRTIO_PCI_VENDOR,
+		.device_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + ops->device_id),
+		.subsystem_vendor_id = VIRTIO_PCI_VENDOR,
+		.subsystem_id = 0x40,      /* 4.1.2.1: >= 0x40 for modern-only devices */
+		.revision = 1,             /* 4.1.2.1: modern-only devices use >= 1 */
+		.class_code = ops->pci_class,
+		.nr_caps = nr_caps,
+		.msix_vectors = nr_vectors(&vp->dev),
+		.msix_bar = 1,
+		.msix_table_offset = 0,
+		.msix_pba_offset = 0x800,
+		.intx = true,
+	};
+	desc.bar[0] = (struct pci_bar_desc){ .kind = PCI_BAR_MEM32, .size = VIRTIO_PCI_BAR_SIZE,
+					     .ops = &vp_bar_ops, .opaque = vp };
+	desc.bar[1] = (struct pci_bar_desc){ .kind = PCI_BAR_MEM32, .size = 0x1000 };
+	for (unsigned i = 0; i < nr_caps; i++)
+		desc.caps[i] = (struct pci_cap_desc){ .id = PCI_CAP_ID_VNDR,
+			.len = vp->caps[i][2], .data = vp->caps[i] };
+
+	int r = pci_device_register(vm, &desc, &vp->pci);
+	if (r < 0) {
+		virtio_dev_fini(&vp->dev);
+		free(vp);
+		return r;
+	}
+	r = vm_add_device(vm, ops->name, &vp_vm_ops, vp);
+	if (r < 0) {
+		/* The bus keeps the registration until it is torn down; the
+		 * device stays unusable (no VM teardown hook frees it). */
+		return r;
+	}
+	if (out)
+		*out = &vp->dev;
+	return 0;
+}
