@@ -41,6 +41,12 @@ expect 2 "at most 64 vCPUs" run --kernel "$tmp/garbage" --cpus 1000
 expect 2 "--engine warp: expected auto, kvm or soft" run --kernel "$tmp/garbage" --engine warp
 expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
+expect 2 "--net bridge: expected user" run --kernel "$tmp/garbage" --net bridge
+expect 2 "--net hostfwd=tcp::80-80: guest side needs ADDR:PORT" run --kernel "$tmp/garbage" --net user,hostfwd=tcp::80-80
+expect 2 "--net mac=zz:54:00:12:34:56: expected six hex bytes" run --kernel "$tmp/garbage" --net user,mac=zz:54:00:12:34:56
+expect 2 "tap needs ifname=NAME" run --kernel "$tmp/garbage" --net tap
+expect 2 "--vsock cid=1: a number from 3" run --kernel "$tmp/garbage" --vsock cid=1,uds=/tmp/x
+expect 2 "--console tty: expected serial or virtio" run --kernel "$tmp/garbage" --console tty
 # Options that clash with built-in devices: status 2, one line naming the
 # option and the device actually in the way.  The guests are built beside
 # ringvm (build/guests/); the soft engine runs everywhere.
