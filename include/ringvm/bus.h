@@ -48,6 +48,13 @@ void bus_destroy(struct bus *b);
 int bus_register(struct bus *b, uint64_t base, uint64_t len,
 		 const struct bus_ops *ops, void *opaque, const char *name);
 int bus_unregister(struct bus *b, uint64_t base);
+/* Unregister the window registered exactly at [base, base+len) and return
+ * its handlers, so a device that must own a larger range around it can
+ * forward accesses to it (the PCI host bridge takes the reset control
+ * register at 0xCF9 into its CONFIG_ADDRESS dword).  -ENOENT if there is
+ * no such window. */
+int bus_take(struct bus *b, uint64_t base, uint64_t len,
+	     const struct bus_ops **ops, void **opaque);
 
 /* Dispatch an access.  size must be 1, 2, 4 or 8 and the access must fit
  * inside one window.  Returns 0 if handled, -ENOENT if no window claims it

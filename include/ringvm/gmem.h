@@ -81,4 +81,11 @@ int gmem_read_str(const struct gmem *m, gpa_t gpa, char *dst, size_t max);
 
 void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque);
 
+/* A device wrote [gpa, gpa+len) through a host pointer from gmem_ptr() (DMA
+ * by a back-end thread, a readv into guest buffers): call the dirty hook as
+ * gmem_write() would.  The soft engine's hook drops decoded code of the
+ * pages written (issue 10 item 3); writes through gmem_write() need no
+ * call. */
+void gmem_note_write(struct gmem *m, gpa_t gpa, uint64_t len);
+
 #endif

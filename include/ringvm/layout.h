@@ -34,16 +34,19 @@
 						  what the loaders do not use (loader.c) */
 
 /* ---- MMIO hole contents ----------------------------------------------- */
-#define LAYOUT_PCI_MMIO32_START  0xC0000000ULL /* future PCI BARs */
+#define LAYOUT_PCI_MMIO32_START  0xC0000000ULL /* PCI memory BARs (host bridge window) */
 #define LAYOUT_PCI_MMIO32_END    0xE0000000ULL
-#define LAYOUT_PCI_ECAM          0xE0000000ULL /* future PCIe ECAM (MCFG) */
+#define LAYOUT_PCI_ECAM          0xE0000000ULL /* PCIe ECAM (MCFG): 1 MiB per bus */
 #define LAYOUT_PCI_ECAM_SIZE     0x10000000ULL
+#define LAYOUT_PCI_ECAM_BUSES    256
 #define LAYOUT_TESTDEV_MMIO      0xFE000000ULL /* test device scratch window */
 #define LAYOUT_TESTDEV_MMIO_SIZE 0x1000ULL
 #define LAYOUT_IOAPIC            0xFEC00000ULL
 #define LAYOUT_IOAPIC_SIZE       0x1000ULL
 #define LAYOUT_LAPIC             0xFEE00000ULL
 #define LAYOUT_LAPIC_SIZE        0x1000ULL
+#define LAYOUT_MSI_ADDR          0xFEE00000ULL /* MSI address range (SDM 11.11.1): */
+#define LAYOUT_MSI_ADDR_SIZE     0x100000ULL   /*   0xFEE00000-0xFEEFFFFF */
 
 /* ---- I/O ports -------------------------------------------------------- */
 #define PORT_PIC_MASTER          0x20
@@ -62,6 +65,10 @@
 #define ACPI_RESET_VALUE         0x06
 #define ACPI_SLP_TYP_S5          5      /* DSDT _S5 package value; PM1_CNT bits 10-12 */
 #define ACPI_SCI_IRQ             IRQ_ACPI_SCI
+#define PORT_PCI_CONFIG_ADDRESS  0xcf8  /* PCI configuration mechanism #1: */
+#define PORT_PCI_CONFIG_DATA     0xcfc  /*   dword address, data 0xcfc-0xcff */
+#define LAYOUT_PCI_IO_START      0xc000 /* PCI I/O BARs (host bridge window) */
+#define LAYOUT_PCI_IO_END        0x10000
 #define PORT_COM1                0x3f8
 #define PORT_COM2                0x2f8
 
@@ -73,6 +80,33 @@
 #define IRQ_RTC                  8
 #define IRQ_ACPI_SCI             9
 #define IRQ_I8042_AUX            12
+
+/* ---- The board's interrupt map ---------------------------------------- */
+/* One IOAPIC with LAYOUT_IOAPIC_PINS inputs.  GSI n is IOAPIC pin n, except
+ * that ISA IRQ 0 (the PIT) is wired to pin 2 (the MADT/MP table interrupt
+ * source override) and pin 0 carries the 8259's INTR (ExtINT).  ISA IRQs
+ * are edge-triggered, active high, except the ACPI SCI (level, active high,
+ * also overridden).  PCI INTA#-INTD# of the host bridge's bus go to GSIs
+ * 16-19, level-triggered active low, swizzled by slot (board_pci_intx_gsi);
+ * the DSDT's _PRT says the same. */
+#define LAYOUT_IOAPIC_ID         0      /* the MADT's, the MP table's and the chip's */
+#define LAYOUT_IOAPIC_PINS       24
+#define LAYOUT_ISA_IRQS          16
+#define LAYOUT_PCI_INTX_GSI_BASE 16
+#define LAYOUT_PCI_INTX_PINS     4
+
+/* The GSI (= IOAPIC pin) an ISA IRQ reaches. */
+static inline unsigned board_isa_irq_gsi(unsigned isa_irq)
+{
+	return isa_irq == IRQ_PIT ? 2 : isa_irq;
+}
+
+/* The GSI of INTx pin (0 = INTA# .. 3 = INTD#) of bus 0 device 'slot'
+ * (the PCI-to-PCI bridge swizzle, PCI Bridge spec 9.1). */
+static inline unsigned board_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return LAYOUT_PCI_INTX_GSI_BASE + (slot + pin) % LAYOUT_PCI_INTX_PINS;
+}
 
 #define MAX_VCPUS                64
 

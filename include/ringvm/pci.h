@@ -78,7 +78,8 @@ struct pci_device_desc {
 	unsigned msix_bar;
 	uint32_t msix_table_offset, msix_pba_offset;
 	bool intx;                   /* the device uses INTA# */
-	/* The guest wrote COMMAND, a BAR, or reset the function: optional. */
+	/* Machine reset of the function (the bus has already restored the
+	 * header, BARs and MSI-X state): optional. */
 	void (*reset)(void *opaque);
 	void *opaque;
 };

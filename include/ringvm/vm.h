@@ -172,6 +172,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct irq_router irq;          /* installed by engine->vm_init */
+	struct pci_bus *pci;            /* the host bridge's bus 0 (src/hw/pci) */
 	const struct engine_ops *engine;
 	void *engine_state;
 	struct evloop loop;             /* main-thread event loop (back ends, signals) */

@@ -1,5 +1,5 @@
 /* ACPI tables in the BIOS area [LAYOUT_ACPI_START, LAYOUT_ACPI_END):
- * RSDP (v2) -> RSDT + XSDT -> FADT (-> FACS, DSDT), MADT.
+ * RSDP (v2) -> RSDT + XSDT -> FADT (-> FACS, DSDT), MADT, MCFG.
  * A full (not hardware-reduced) PC: PM1a event/control and PM timer ports,
  * SCI on IRQ 9, reset register, 8042 present. */
 #include <errno.h>
@@ -165,6 +165,21 @@ static size_t acpi_madt(uint8_t *t, const struct vm *vm)
 	return n;
 }
 
+/* MCFG (PCI Firmware spec 3.0, 4.1.2): one ECAM allocation, segment 0,
+ * buses 0-255 at LAYOUT_PCI_ECAM (reserved in the e820 map too). */
+#define MCFG_LEN (44 + 16)
+static size_t acpi_mcfg(uint8_t *t)
+{
+	memset(t + 36, 0, MCFG_LEN - 36);
+	put64(t + 44, LAYOUT_PCI_ECAM);
+	put16(t + 52, 0);                           /* PCI segment group */
+	t[54] = 0;                                  /* start bus */
+	t[55] = (uint8_t)(LAYOUT_PCI_ECAM_BUSES - 1); /* end bus */
+	acpi_header(t, "MCFG", MCFG_LEN, 1);
+	acpi_finish(t, MCFG_LEN);
+	return MCFG_LEN;
+}
+
 /* Reserve len bytes in the table buffer at the given alignment. */
 static size_t acpi_take(size_t *cur, size_t len, size_t align, size_t cap)
 {
@@ -197,14 +212,15 @@ uint64_t acpi_build(struct vm *vm)
 	}
 	size_t cur = 0;
 	size_t rsdp = acpi_take(&cur, 36, 16, cap);
-	size_t rsdt = acpi_take(&cur, 36 + 2 * 4, 16, cap);
-	size_t xsdt = acpi_take(&cur, 36 + 2 * 8, 16, cap);
+	size_t rsdt = acpi_take(&cur, 36 + 3 * 4, 16, cap);
+	size_t xsdt = acpi_take(&cur, 36 + 3 * 8, 16, cap);
 	size_t facs = acpi_take(&cur, 64, 64, cap);
 	size_t fadt = acpi_take(&cur, FADT_LEN, 16, cap);
 	size_t madt = acpi_take(&cur, 44 + 8 * MAX_VCPUS + 12 + 2 * 10 + 6, 16, cap);
+	size_t mcfg = acpi_take(&cur, MCFG_LEN, 16, cap);
 	size_t dsdt = acpi_take(&cur, 0, 16, cap);
 	size_t dsdt_len = dsdt == SIZE_MAX ? 0 : acpi_dsdt_build(buf + dsdt, cap - dsdt);
-	if (madt == SIZE_MAX || dsdt_len == 0) {
+	if (madt == SIZE_MAX || mcfg == SIZE_MAX || dsdt_len == 0) {
 		pr_err("ACPI: tables do not fit in 0x%llx-0x%llx",
 		       (unsigned long long)base, (unsigned long long)LAYOUT_ACPI_END);
 		free(buf);
@@ -215,18 +231,21 @@ uint64_t acpi_build(struct vm *vm)
 	acpi_facs(buf + facs);
 	acpi_fadt(buf + fadt, base + facs, base + dsdt);
 	acpi_madt(buf + madt, vm);
+	acpi_mcfg(buf + mcfg);
 
 	uint8_t *t = buf + rsdt;
-	acpi_header(t, "RSDT", 36 + 2 * 4, 1);
+	acpi_header(t, "RSDT", 36 + 3 * 4, 1);
 	put32(t + 36, (uint32_t)(base + fadt));
 	put32(t + 40, (uint32_t)(base + madt));
-	acpi_finish(t, 36 + 2 * 4);
+	put32(t + 44, (uint32_t)(base + mcfg));
+	acpi_finish(t, 36 + 3 * 4);
 
 	t = buf + xsdt;
-	acpi_header(t, "XSDT", 36 + 2 * 8, 1);
+	acpi_header(t, "XSDT", 36 + 3 * 8, 1);
 	put64(t + 36, base + fadt);
 	put64(t + 44, base + madt);
-	acpi_finish(t, 36 + 2 * 8);
+	put64(t + 52, base + mcfg);
+	acpi_finish(t, 36 + 3 * 8);
 
 	t = buf + rsdp;
 	memcpy(t, "RSD PTR ", 8);

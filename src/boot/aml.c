@@ -279,3 +279,38 @@ size_t aml_res_end(uint8_t *p)
 	p[1] = 0x00; /* checksum 0: "treat as valid" */
 	return 2;
 }
+
+/* General flags: producer (bit 0 clear), positive decode, MinFixed (bit 2),
+ * MaxFixed (bit 3). */
+#define AML_ADDR_FIXED 0x0c
+
+size_t aml_res_word(uint8_t *p, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
+{
+	uint16_t f[5] = { 0, min, max, 0, (uint16_t)(max - min + 1) };
+	p[0] = 0x88;        /* Word Address Space Descriptor */
+	p[1] = 13;
+	p[2] = 0;
+	p[3] = type;
+	p[4] = AML_ADDR_FIXED;
+	p[5] = type_flags;
+	for (unsigned i = 0; i < 5; i++) {
+		p[6 + 2 * i] = (uint8_t)f[i];
+		p[7 + 2 * i] = (uint8_t)(f[i] >> 8);
+	}
+	return 16;
+}
+
+size_t aml_res_dword(uint8_t *p, uint8_t type, uint8_t type_flags, uint32_t min, uint32_t max)
+{
+	uint32_t f[5] = { 0, min, max, 0, max - min + 1 };
+	p[0] = 0x87;        /* DWord Address Space Descriptor */
+	p[1] = 23;
+	p[2] = 0;
+	p[3] = type;
+	p[4] = AML_ADDR_FIXED;
+	p[5] = type_flags;
+	for (unsigned i = 0; i < 5; i++)
+		for (unsigned b = 0; b < 4; b++)
+			p[6 + 4 * i + b] = (uint8_t)(f[i] >> (8 * b));
+	return 26;
+}

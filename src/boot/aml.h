@@ -77,5 +77,15 @@ unsigned aml_pkglength(size_t content_len, uint8_t out[4]);
 size_t aml_res_io(uint8_t *p, uint16_t base, uint8_t align, uint8_t len);
 size_t aml_res_irq(uint8_t *p, unsigned irq);
 size_t aml_res_end(uint8_t *p);
+/* Address space descriptors (ACPI 6.4.3.5.2-3) for a bridge's _CRS: a
+ * producer range [min, max] with fixed min and max, positive decode, no
+ * translation.  type: AML_RES_MEM, AML_RES_IO or AML_RES_BUS; type_flags:
+ * for memory bit 0 read/write and bits 2:1 cacheability, for I/O 3 (entire
+ * range). */
+#define AML_RES_MEM 0
+#define AML_RES_IO  1
+#define AML_RES_BUS 2
+size_t aml_res_word(uint8_t *p, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max);
+size_t aml_res_dword(uint8_t *p, uint8_t type, uint8_t type_flags, uint32_t min, uint32_t max);
 
 #endif

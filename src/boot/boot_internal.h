@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ringvm/boot.h"
+#include "ringvm/layout.h"
 
 /* ---- little-endian field access inside a host buffer ------------------ */
 static inline uint16_t le16_at(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
@@ -114,7 +115,14 @@ uint8_t acpi_sum(const uint8_t *p, size_t len);
 /* Write the DSDT (header + AML) into buf; returns its length or 0. */
 size_t acpi_dsdt_build(uint8_t *buf, size_t cap);
 
-/* I/O APIC id used in the MADT and the MP table. */
-static inline uint8_t boot_ioapic_id(const struct vm *vm) { return (uint8_t)(vm->cfg.cpus + 1); }
+/* I/O APIC id used in the MADT and the MP table: the board's, which the
+ * soft IOAPIC also resets to (KVM's in-kernel IOAPIC resets to 0 too).  On
+ * xAPIC systems IOAPIC and local APIC IDs are separate name spaces, so it
+ * may equal vCPU 0's APIC ID, as on QEMU's boards. */
+static inline uint8_t boot_ioapic_id(const struct vm *vm)
+{
+	(void)vm;
+	return LAYOUT_IOAPIC_ID;
+}
 
 #endif

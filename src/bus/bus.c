@@ -113,6 +113,21 @@ int bus_unregister(struct bus *b, uint64_t base)
 	return 0;
 }
 
+int bus_take(struct bus *b, uint64_t base, uint64_t len,
+	     const struct bus_ops **ops, void **opaque)
+{
+	pthread_rwlock_wrlock(&b->lock);
+	unsigned i = lower_bound(b, base);
+	if (i >= b->nr || b->ranges[i]->base != base || b->ranges[i]->len != len) {
+		pthread_rwlock_unlock(&b->lock);
+		return -ENOENT;
+	}
+	*ops = b->ranges[i]->ops;
+	*opaque = b->ranges[i]->opaque;
+	pthread_rwlock_unlock(&b->lock);
+	return bus_unregister(b, base);
+}
+
 static int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write,
 		      uint64_t *value)
 {

@@ -10,6 +10,7 @@
 
 #include "options.h"
 #include "opt_net.h"
+#include "opt_drive.h"
 
 const char cli_run_usage[] =
 	"Usage: ringvm run --kernel PATH [options]\n"
@@ -46,6 +47,10 @@ const char cli_run_usage[] =
 	"                           virtio-console port (the guest's hvc0)\n"
 	"      --strict-mmio        stop the VM (status 4) on an access to an unclaimed MMIO\n"
 	"                           address (default: reads all-ones, writes dropped, logged)\n"
+	"      --drive path=IMG[,ro=on][,id=NAME][,serial=S]  a virtio-blk disk on a raw image\n"
+	"                           (repeatable, up to 8: /dev/vda, vdb, ...); serial is the\n"
+	"                           GET_ID answer (at most 20 characters)\n"
+	"      --rng                a virtio-rng device fed from the host's getrandom()\n"
 	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
@@ -129,6 +134,8 @@ enum {
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
 	OPT_STRICT_MMIO,
 	OPT_NET, OPT_VSOCK, OPT_CONSOLE,
+	OPT_DRIVE,
+	OPT_RNG,
 };
 
 static const struct option run_options[] = {
@@ -149,6 +156,8 @@ static const struct option run_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -268,6 +277,11 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 				return r;
 			break;
 		case OPT_STATS: cfg->stats = true; break;
+		case OPT_DRIVE:
+			if ((r = cli_parse_drive(optarg, cfg, err, errlen)) != CLI_OK)
+				return r;
+			break;
+		case OPT_RNG: cfg->rng = true; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;
 		case 'v': cfg->verbose = true; break;
 		case 'h': return CLI_HELP;
@@ -285,6 +299,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 	if ((r = check_file("--kernel", cfg->kernel, err, errlen)) != CLI_OK)
 		return r;
 	if (cfg->initrd && (r = check_file("--initrd", cfg->initrd, err, errlen)) != CLI_OK)
+		return r;
+	if ((r = cli_check_drives(cfg, err, errlen)) != CLI_OK)
 		return r;
 	uint64_t min = 16 * MiB, max = 1ULL << 40;
 	if (cfg->memory < min || cfg->memory > max)

@@ -215,3 +215,9 @@ void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque)
 	m->dirty_fn = fn;
 	m->dirty_opaque = opaque;
 }
+
+void gmem_note_write(struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	if (m->dirty_fn && len)
+		m->dirty_fn(m->dirty_opaque, gpa, len);
+}

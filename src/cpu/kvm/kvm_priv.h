@@ -64,6 +64,9 @@ struct kvm_vm {
 	_Atomic uint64_t halt_seen[MAX_VCPUS];       /* ns: state last sampled */
 	struct kvm_vcpu_counters counters[MAX_VCPUS]; /* by vCPU id */
 	_Atomic uint64_t irq_errors;
+	_Atomic uint64_t msis;      /* MSIs sent (KVM_SIGNAL_MSI or the route) */
+	bool signal_msi;            /* KVM_CAP_SIGNAL_MSI; else a GSI route */
+	pthread_mutex_t msi_lock;   /* the fallback's routing table */
 	struct kvm_vcpu *vcpus[MAX_VCPUS]; /* by id; freed by vm_destroy */
 };
 

@@ -13,6 +13,9 @@
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
 
+/* The GSI of the fallback MSI route (above the IOAPIC's pins). */
+#define KVM_MSI_ROUTE_GSI LAYOUT_IOAPIC_PINS
+
 static int kvm_set_level(void *opaque, unsigned gsi, bool level)
 {
 	struct kvm_vm *kvm = opaque;
@@ -28,6 +31,45 @@ static int kvm_set_level(void *opaque, unsigned gsi, bool level)
 static bool has_cap(struct kvm_vm *kvm, long cap)
 {
 	return ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+static int set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi);
+
+/* An MSI: KVM_SIGNAL_MSI, or on hosts without it the message as the one
+ * MSI route of the GSI table, pulsed through KVM_IRQ_LINE (serialised:
+ * the route is rewritten for every message). */
+static int kvm_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct kvm_vm *kvm = opaque;
+	int r;
+
+	if ((addr & ~(LAYOUT_MSI_ADDR_SIZE - 1)) != LAYOUT_MSI_ADDR)
+		return -EINVAL;
+	atomic_fetch_add(&kvm->msis, 1);
+	if (kvm->signal_msi) {
+		struct kvm_msi msi = { .address_lo = (uint32_t)addr,
+				       .address_hi = (uint32_t)(addr >> 32), .data = data };
+		r = kvm_ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi);
+	} else {
+		struct kvm_irq_routing_msi route = { .address_lo = (uint32_t)addr,
+						     .address_hi = (uint32_t)(addr >> 32),
+						     .data = data };
+		pthread_mutex_lock(&kvm->msi_lock);
+		r = set_irq_routing(kvm, &route);
+		if (r >= 0) {
+			struct kvm_irq_level l = { .irq = KVM_MSI_ROUTE_GSI, .level = 1 };
+			r = kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);
+			l.level = 0;
+			if (r >= 0)
+				r = kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);
+		}
+		pthread_mutex_unlock(&kvm->msi_lock);
+	}
+	/* KVM_SIGNAL_MSI returns 0 when no vCPU accepted the message. */
+	if (r < 0 && atomic_fetch_add(&kvm->irq_errors, 1) == 0)
+		pr_err("kvm: MSI (address 0x%llx, data 0x%x) failed: %s",
+		       (unsigned long long)addr, data, strerror(-r));
+	return r < 0 ? r : 0;
 }
 
 /* Fixed pages for Intel hosts without unrestricted guest; harmless elsewhere. */
@@ -77,12 +119,14 @@ static int set_memory(struct kvm_vm *kvm, const struct gmem *mem)
 	return 0;
 }
 
-/* GSI routing as the MADT and MP table describe it (boot/acpi.c): ISA IRQ 0
- * (the PIT) reaches IOAPIC pin 2; pin 0 and GSI 2 are left to the PIC
- * cascade.  ISA IRQs 0-15 also go to the master/slave PIC pins. */
-static int set_irq_routing(struct kvm_vm *kvm)
+/* GSI routing by the board's interrupt map (include/ringvm/layout.h), as
+ * the MADT and MP table describe it: ISA IRQ 0 (the PIT) reaches IOAPIC pin
+ * 2; pin 0 and GSI 2 are left to the PIC cascade.  ISA IRQs 0-15 also go to
+ * the master/slave PIC pins.  msi: one MSI route at KVM_MSI_ROUTE_GSI (the
+ * path for hosts without KVM_CAP_SIGNAL_MSI), or NULL. */
+static int set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi)
 {
-	enum { NR_ROUTES = 15 + 23 };
+	enum { NR_ROUTES = 15 + 23 + 1 };
 	struct {
 		struct kvm_irq_routing hdr;
 		struct kvm_irq_routing_entry e[NR_ROUTES];
@@ -90,7 +134,7 @@ static int set_irq_routing(struct kvm_vm *kvm)
 	unsigned n = 0;
 
 	memset(&rt, 0, sizeof(rt));
-	for (unsigned irq = 0; irq < 16; irq++) {
+	for (unsigned irq = 0; irq < LAYOUT_ISA_IRQS; irq++) {
 		if (irq == 2)
 			continue; /* the cascade */
 		rt.e[n].gsi = irq;
@@ -99,13 +143,19 @@ static int set_irq_routing(struct kvm_vm *kvm)
 		rt.e[n].u.irqchip.pin = irq % 8;
 		n++;
 	}
-	for (unsigned gsi = 0; gsi < 24; gsi++) {
+	for (unsigned gsi = 0; gsi < LAYOUT_IOAPIC_PINS; gsi++) {
 		if (gsi == 2)
 			continue;
 		rt.e[n].gsi = gsi;
 		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
 		rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt.e[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+		rt.e[n].u.irqchip.pin = gsi < LAYOUT_ISA_IRQS ? board_isa_irq_gsi(gsi) : gsi;
+		n++;
+	}
+	if (msi) {
+		rt.e[n].gsi = KVM_MSI_ROUTE_GSI;
+		rt.e[n].type = KVM_IRQ_ROUTING_MSI;
+		rt.e[n].u.msi = *msi;
 		n++;
 	}
 	rt.hdr.nr = n;
@@ -123,7 +173,7 @@ static int create_irqchip(struct kvm_vm *kvm)
 		pr_err("kvm: KVM_CREATE_IRQCHIP failed: %s", strerror(-r));
 		return r;
 	}
-	r = set_irq_routing(kvm);
+	r = set_irq_routing(kvm, NULL);
 	if (r < 0)
 		return r;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -201,6 +251,7 @@ static void free_kvm(struct kvm_vm *kvm)
 	if (kvm->sys_fd >= 0)
 		close(kvm->sys_fd);
 	free(kvm->cpuid);
+	pthread_mutex_destroy(&kvm->msi_lock);
 	free(kvm);
 }
 
@@ -212,6 +263,7 @@ int kvm_vm_init(struct vm *vm)
 
 	if (!kvm)
 		return -ENOMEM;
+	pthread_mutex_init(&kvm->msi_lock, NULL);
 	kvm->vm_fd = -1;
 	r = kvm_open_dev(&kvm->sys_fd, why, sizeof(why));
 	if (r < 0) {
@@ -259,7 +311,9 @@ int kvm_vm_init(struct vm *vm)
 	if (r < 0)
 		goto fail;
 	vm->engine_state = kvm;
-	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm };
+	kvm->signal_msi = has_cap(kvm, KVM_CAP_SIGNAL_MSI);
+	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm,
+				       .send_msi = kvm_send_msi };
 	return 0;
 fail:
 	free_kvm(kvm);

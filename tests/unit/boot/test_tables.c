@@ -107,9 +107,9 @@ static void test_acpi_walk(void **state)
 	const uint8_t *rsdt = table(vm, rd32(rsdp + 16), "RSDT");
 	const uint8_t *xsdt = table(vm, le64(rsdp + 24), "XSDT");
 	unsigned nx = (rd32(xsdt + 4) - 36) / 8;
-	assert_int_equal(nx, 2);
+	assert_int_equal(nx, 3);
 	assert_int_equal((rd32(rsdt + 4) - 36) / 4, nx);
-	const uint8_t *fadt = NULL, *madt = NULL;
+	const uint8_t *fadt = NULL, *madt = NULL, *mcfg = NULL;
 	for (unsigned i = 0; i < nx; i++) {
 		uint64_t a = le64(xsdt + 36 + 8 * i);
 		assert_int_equal(rd32(rsdt + 36 + 4 * i), a);
@@ -118,9 +118,19 @@ static void test_acpi_walk(void **state)
 			fadt = table(vm, a, "FACP");
 		else if (!memcmp(h, "APIC", 4))
 			madt = table(vm, a, "APIC");
+		else if (!memcmp(h, "MCFG", 4))
+			mcfg = table(vm, a, "MCFG");
 	}
 	assert_non_null(fadt);
 	assert_non_null(madt);
+	assert_non_null(mcfg);
+
+	/* MCFG: one ECAM allocation, segment 0, buses 0-255 */
+	assert_int_equal(rd32(mcfg + 4), 60);
+	assert_int_equal(le64(mcfg + 44), LAYOUT_PCI_ECAM);
+	assert_int_equal(mcfg[52] | mcfg[53] << 8, 0);
+	assert_int_equal(mcfg[54], 0);
+	assert_int_equal(mcfg[55], 255);
 
 	/* FADT */
 	assert_int_equal(rd32(fadt + 4), 276);
@@ -166,6 +176,7 @@ static void test_acpi_walk(void **state)
 			assert_int_equal(rd32(p + 4) & 1, 1);
 			ncpu++;
 		} else if (p[0] == 1) {
+			assert_int_equal(p[2], LAYOUT_IOAPIC_ID);
 			assert_int_equal(rd32(p + 4), LAYOUT_IOAPIC);
 			assert_int_equal(rd32(p + 8), 0);
 			nio++;
@@ -196,6 +207,24 @@ static void test_acpi_walk(void **state)
 	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
 					    0x22, 0x10, 0x00, 0x79, 0x00 };
 	assert_non_null(memmem(dsdt, dl, com1_crs, sizeof(com1_crs)));
+	/* PCI0: _HID PNP0A08, _CID PNP0A03, the 32-bit window in _CRS, and a
+	 * _PRT entry: slot 1 INTA# -> GSI of the interrupt map */
+	assert_non_null(memmem(dsdt, dl, "PCI0", 4));
+	uint8_t hid[5] = { 0x0c };
+	uint32_t v = aml_eisaid_value("PNP0A08");
+	memcpy(hid + 1, &v, 4);
+	assert_non_null(memmem(dsdt, dl, hid, 5));
+	v = aml_eisaid_value("PNP0A03");
+	memcpy(hid + 1, &v, 4);
+	assert_non_null(memmem(dsdt, dl, hid, 5));
+	static const uint8_t mem_win[] = { 0x87, 23, 0, 0, 0x0c, 0x01, 0, 0, 0, 0,
+					   0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf };
+	assert_non_null(memmem(dsdt, dl, mem_win, sizeof(mem_win)));
+	assert_non_null(memmem(dsdt, dl, "_PRT", 4));
+	const uint8_t prt_slot1_inta[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00,
+					   0x00, 0x00, 0x0a,
+					   (uint8_t)board_pci_intx_gsi(1, 0) };
+	assert_non_null(memmem(dsdt, dl, prt_slot1_inta, sizeof(prt_slot1_inta)));
 	tvm_free(vm);
 }
 

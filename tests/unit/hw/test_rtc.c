@@ -55,7 +55,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->clk.ns = T0 * NS + 250000000;  /* a quarter past the second */
 	struct rtc_clock c = { fake_now, &f->clk };
-	f->router = (struct irq_router){ rec_set_level, &f->irq };
+	f->router = (struct irq_router){ .set_level = rec_set_level, .opaque = &f->irq };
 	f->r = rtc_new(&c, &f->router);
 	assert_non_null(f->r);
 	rtc_set_timer(f->r, rec_arm, f);

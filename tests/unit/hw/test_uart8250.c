@@ -36,7 +36,7 @@ static int rec_set_level(void *opaque, unsigned gsi, bool level)
 static int setup(void **state)
 {
 	struct uart_fixture *f = calloc(1, sizeof(*f));
-	f->router = (struct irq_router){ rec_set_level, &f->irq };
+	f->router = (struct irq_router){ .set_level = rec_set_level, .opaque = &f->irq };
 	f->u = uart8250_new(&f->router, IRQ_COM1);
 	assert_non_null(f->u);
 	*state = f;

@@ -28,6 +28,27 @@ static void free_soft_vcpu(struct soft_vcpu *sv)
 	free(sv);
 }
 
+/* The VMM wrote guest RAM (a device's DMA, a loader): pages that a vCPU has
+ * fetched code from are published to the code tracker, so every vCPU drops
+ * its decoded blocks of them at its next slice boundary, before it takes the
+ * interrupt that tells the guest the DMA is done (issue 10 item 3). */
+static void soft_vmm_wrote(void *opaque, gpa_t gpa, uint64_t len)
+{
+	struct soft_vm *svm = opaque;
+	const struct gmem *m = &svm->vm->mem;
+	if (!len || gpa + len < gpa)
+		return;
+	for (uint64_t page = gpa & ~4095ull; page < gpa + len; page += 4096) {
+		const struct gmem_region *r = gmem_region_of(m, page);
+		if (!r)
+			continue;
+		if (soft_code_is_marked(&svm->code, r->offset + (page - r->gpa))) {
+			uint64_t not_a_vcpu = UINT64_MAX;
+			soft_code_publish(&svm->code, page, &not_a_vcpu);
+		}
+	}
+}
+
 static int soft_vm_init(struct vm *vm)
 {
 	struct soft_vm *svm = calloc(1, sizeof(*svm));
@@ -55,6 +76,7 @@ static int soft_vm_init(struct vm *vm)
 		return -ENOMEM;
 	}
 	soft_irqchip_set_wake(svm->chip, soft_engine_wake, svm);
+	gmem_set_dirty_hook(&vm->mem, soft_vmm_wrote, svm);
 	vm->irq = *soft_irqchip_router(svm->chip);
 	vm->engine_state = svm;
 	return 0;
@@ -65,6 +87,7 @@ static void soft_vm_destroy(struct vm *vm)
 	struct soft_vm *svm = vm->engine_state;
 	if (!svm)
 		return;
+	gmem_set_dirty_hook(&vm->mem, NULL, NULL);
 	soft_irqchip_destroy(svm->chip);
 	soft_code_tracker_destroy(&svm->code);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

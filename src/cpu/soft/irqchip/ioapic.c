@@ -19,7 +19,7 @@
 void ioapic_reset(struct soft_ioapic *io)
 {
 	uint32_t lines = io->lines;
-	*io = (struct soft_ioapic){ 0 };
+	*io = (struct soft_ioapic){ .id = (uint32_t)LAYOUT_IOAPIC_ID << 24 };
 	io->lines = lines;
 	for (unsigned i = 0; i < SOFT_IOAPIC_PINS; i++)
 		io->redir[i] = RTE_MASKED;

@@ -117,6 +117,40 @@ static int router_set_level(void *opaque, unsigned gsi, bool level)
 	return soft_irqchip_set_irq(opaque, gsi, level);
 }
 
+/* A message-signalled interrupt (Intel SDM vol. 3, 11.11): address
+ * 0xFEEx_xxxx with destination ID in bits 19:12, redirection hint bit 3,
+ * destination mode bit 2 (1 = logical); data with the vector in bits 7:0,
+ * delivery mode 10:8, level 14 and trigger mode 15.  Delivered by the same
+ * lapic_deliver() the IOAPIC uses, so there is one message path. */
+int soft_irqchip_send_msi(struct soft_irqchip *c, uint64_t addr, uint32_t data)
+{
+	if ((addr & ~(LAYOUT_MSI_ADDR_SIZE - 1)) != LAYOUT_MSI_ADDR)
+		return -EINVAL;
+	uint8_t mode = (uint8_t)((data >> 8) & 7);
+	bool level = data & (1u << 15);
+	if (mode == DM_SIPI || mode == 3 || (level && !(data & (1u << 14))))
+		return 0;  /* reserved modes, a level de-assert: nothing to deliver */
+	struct apic_msg m = {
+		.dest = (uint32_t)(addr >> 12) & 0xff,
+		.logical = addr & (1u << 2),
+		.mode = mode,
+		.vector = (uint8_t)data,
+		.level = level,
+		.assert = true,
+		.src = -1,
+	};
+	chip_lock(c);
+	c->stats_msis++;
+	lapic_deliver(c, &m);
+	chip_unlock(c);
+	return 0;
+}
+
+static int router_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	return soft_irqchip_send_msi(opaque, addr, data);
+}
+
 const struct irq_router *soft_irqchip_router(struct soft_irqchip *c)
 {
 	return &c->router;
@@ -337,6 +371,7 @@ struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 	c->tsc_epoch_ns = chip_now(c);
 	c->router.set_level = router_set_level;
 	c->router.opaque = c;
+	c->router.send_msi = router_send_msi;
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		c->lapic[i].idx = i;
 		atomic_init(&c->lapic[i].attention, 0);

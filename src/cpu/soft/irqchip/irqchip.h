@@ -157,7 +157,7 @@ struct soft_irqchip {
 	bool pic_output;                /* master INT pin level */
 	_Atomic uint64_t next_poll_ns;  /* earliest timer of all (fast check) */
 	struct irq_router router;
-	uint64_t stats_irqs, stats_ipis, stats_timer_fires;
+	uint64_t stats_irqs, stats_ipis, stats_timer_fires, stats_msis;
 };
 
 /* ---- Creation --------------------------------------------------------- */
@@ -178,6 +178,8 @@ void soft_irqchip_reset(struct soft_irqchip *c);
  * IOAPIC only.  Levels are logical (asserted = true), polarity ignored. */
 const struct irq_router *soft_irqchip_router(struct soft_irqchip *c);
 int soft_irqchip_set_irq(struct soft_irqchip *c, unsigned gsi, bool level);
+/* An MSI (the router's send_msi): -EINVAL outside LAYOUT_MSI_ADDR. */
+int soft_irqchip_send_msi(struct soft_irqchip *c, uint64_t addr, uint32_t data);
 
 void soft_irqchip_set_wake(struct soft_irqchip *c, soft_wake_fn fn, void *opaque);
 uint64_t soft_irqchip_now(struct soft_irqchip *c);
