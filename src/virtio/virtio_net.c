@@ -146,7 +146,6 @@ static void vnet_reset(struct virtio_dev *d)
 static void vnet_print_stats(struct virtio_dev *d, FILE *out)
 {
 	struct virtio_net *n = d->priv;
-	virtio_dev_print_stats(d, out);
 	net_backend_print_stats(n->be, out);
 }
 

@@ -141,7 +141,6 @@ static void vvsock_print_stats(struct virtio_dev *d, FILE *out)
 {
 	struct virtio_vsock *v = d->priv;
 	struct vsock_host_stats s;
-	virtio_dev_print_stats(d, out);
 	vsock_host_get_stats(v->host, &s);
 	fprintf(out, "  vsock connections %llu from the host, %llu from the guest; %llu resets, "
 		"%llu bad packets\n", (unsigned long long)s.conns_host,

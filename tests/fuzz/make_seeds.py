@@ -165,6 +165,25 @@ def cli_seeds():
     return [b"\n".join(a.encode() for a in argv) for argv in args]
 
 
+def vsock_rec(ctl, op, src_port, dst_port, payload=b"", flags=0, buf_alloc=65536, fwd=0):
+    """fuzz_vsock record: control byte, virtio_vsock_hdr (44 bytes), payload."""
+    hdr = struct.pack("<QQIIIHHIII", 3, 2, src_port, dst_port, len(payload), 1, op, flags,
+                      buf_alloc, fwd)
+    return bytes([ctl]) + hdr + payload
+
+
+def vsock_seeds():
+    pull = 0x01 | 0x04 | 0x08 | (7 << 5)
+    conn = vsock_rec(pull | 0x10, 1, 1000, 1)                   # REQUEST to port 1
+    rw = vsock_rec(pull, 5, 1000, 1, b"hello")                  # RW
+    return [
+        conn + rw + vsock_rec(pull, 7, 1000, 1) + vsock_rec(pull, 4, 1000, 1, flags=3),
+        conn + rw + vsock_rec(pull, 6, 1000, 1, buf_alloc=4, fwd=0) + vsock_rec(pull, 3, 1000, 1),
+        vsock_rec(pull, 1, 1000, 2) + vsock_rec(pull, 5, 7, 7, b"x" * 40),
+        vsock_rec(pull | 0x02, 5, 1000, 1, b"abc") + vsock_rec(0x04, 1, 1, 1),
+    ]
+
+
 def main():
     out = sys.argv[1]
     seeds = {
@@ -172,6 +191,7 @@ def main():
         "soft_step": step_seeds(),
         "devices": device_seeds(),
         "cli": cli_seeds(),
+        "vsock": vsock_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [
             elf(True, 62, 0, [(1, 0x1000000, 0xFFFFFFFF81000000, b"\x90" * 64, 0x2000, 0x200000),

@@ -19,6 +19,7 @@ all=(
 	fuzz_soft_step:soft_step:15:
 	fuzz_devices:devices:15:
 	fuzz_cli:cli:15:
+	fuzz_vsock:vsock:15:
 )
 targets=()
 for t in "${all[@]}"; do
