@@ -98,16 +98,18 @@ rm -f "$r"/etc/rc2.d/S*iperf3 "$r"/etc/rcS.d/S*hwclock* 2>/dev/null || true
 EOS
 
 say "running mmdebstrap ($SUITE, minbase + $PACKAGES) into .cache/guest/debian-rootfs.tar"
-rm -f "$TAR.tmp"
-mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
+rm -rf "$TAR.tmp"
+mmdebstrap --quiet --variant=minbase --format=tar --include="$PACKAGES" \
     --customize-hook="$HOOK" \
     --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
     "$SUITE" "$TAR.tmp" "$MIRROR" || die "mmdebstrap failed (network access to $MIRROR?)"
+rm -rf "$TAR"
 mv "$TAR.tmp" "$TAR"
 
 say "making the ext4 image ($SIZE, sparse) with mke2fs -d"
 rm -f "$OUT.tmp"
-"$MKE2FS" -q -t ext4 -L ringvm-root -d "$TAR" "$OUT.tmp" "$SIZE" || die "mke2fs -d failed"
+"$MKE2FS" -q -t ext4 -L ringvm-root -d "$TAR" "$OUT.tmp" "$SIZE" >/dev/null ||
+    die "mke2fs -d failed"
 mv "$OUT.tmp" "$OUT"
 echo "$want" >"$STAMP"
 say "ready: .cache/guest/debian-rootfs.ext4 ($(du -h "$OUT" | cut -f1) used of $SIZE)"

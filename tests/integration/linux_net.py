@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import linux_boot as lb  # noqa: E402
 
-TIMEOUT = 420
+TIMEOUT = 600
 
 
 def free_port():
@@ -174,7 +174,7 @@ def main():
             print(f"SKIP: {g.text().strip()}")
             sys.exit(77)
 
-        g.type(f"udhcpc -i eth0 -q -n -t 10 && wget -q -O - http://10.0.2.2:{hport}/token.txt"
+        g.type(f"ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 && wget -q -O - http://10.0.2.2:{hport}/token.txt"
                f" && echo FETCH\"\"-DONE")
         g.wait_for("FETCH-DONE", pos)
         if f"host-token-{token}" not in g.text():
