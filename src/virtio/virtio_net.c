@@ -37,6 +37,7 @@ struct virtio_net {
 	uint8_t mac[6];
 	_Atomic uint64_t rx_too_small;   /* frames dropped: receive chain too short */
 	_Atomic uint64_t tx_bad;         /* transmit chains without a valid frame */
+	struct virtq_chain rx_chain, tx_chain;   /* under dev->lock */
 };
 
 static void vnet_config_read(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
@@ -59,9 +60,7 @@ static void vnet_config_write(struct virtio_dev *d, uint32_t off, const void *bu
 static void vnet_tx(struct virtio_dev *d, struct virtio_net *n)
 {
 	uint8_t buf[VNET_HDR_LEN + NET_FRAME_MAX];
-	struct virtq_chain *c = malloc(sizeof(*c));
-	if (!c)
-		return;
+	struct virtq_chain *c = &n->tx_chain;
 	/* Bounded by the queue size: the avail index cannot run further ahead. */
 	for (unsigned i = 0; i < VNET_QUEUE_SIZE; i++) {
 		if (virtio_dev_pop(d, VNET_TXQ, c) != 1)
@@ -82,7 +81,6 @@ static void vnet_tx(struct virtio_dev *d, struct virtio_net *n)
 		atomic_fetch_add(&d->stats.requests, 1);
 		virtio_dev_push(d, VNET_TXQ, c->head, 0);
 	}
-	free(c);
 }
 
 /* Event loop: a frame for the guest.  false: no receive chain (retried). */
@@ -91,20 +89,14 @@ static bool vnet_rx(void *opaque, const uint8_t *frame, size_t len)
 	struct virtio_net *n = opaque;
 	struct virtio_dev *d = n->dev;
 	static const uint8_t hdr[VNET_HDR_LEN] = { [10] = 1 }; /* num_buffers = 1 */
-	struct virtq_chain *c = malloc(sizeof(*c));
-	if (!c)
-		return false;
+	struct virtq_chain *c = &n->rx_chain;
 	pthread_mutex_lock(&d->lock);
 	int r = virtio_dev_pop(d, VNET_RXQ, c);
-	if (r == 0) {
+	if (r <= 0) {
+		/* 0: no buffer, the back end keeps the frame; < 0: a driver
+		 * bug, the device is in NEEDS_RESET: drop it. */
 		pthread_mutex_unlock(&d->lock);
-		free(c);
-		return false;
-	}
-	if (r < 0) { /* a driver bug: the device is in NEEDS_RESET; drop */
-		pthread_mutex_unlock(&d->lock);
-		free(c);
-		return true;
+		return r < 0;
 	}
 	uint32_t written = 0;
 	if (c->in_len < VNET_HDR_LEN + len) {
@@ -119,7 +111,6 @@ static bool vnet_rx(void *opaque, const uint8_t *frame, size_t len)
 	}
 	virtio_dev_push(d, VNET_RXQ, c->head, written);
 	pthread_mutex_unlock(&d->lock);
-	free(c);
 	return true;
 }
 
