@@ -3,8 +3,9 @@
 # disk, from Debian packages, into the git-ignored cache:
 #   .cache/guest/debian-rootfs.ext4   ext4 image, no partition table (/dev/vda)
 #   .cache/guest/debian-rootfs.tar    the mmdebstrap output it is made from
-# Nothing is mounted: mmdebstrap writes a tarball and `mke2fs -d TARBALL`
-# (e2fsprogs >= 1.47) copies it into the image with owners and modes intact.
+# Nothing is mounted: mmdebstrap writes a tarball and `mke2fs -d` copies it
+# into the image with owners and modes intact (reading the tarball itself
+# where e2fsprogs has libarchive, else from an unpacked staging tree).
 # Boot it with the default kernel and initramfs plus `ringvm.root=/dev/vda`
 # (docs/guest-assets.md, "Debian from a disk").
 # Idempotent: re-uses the image while this script and the package list are
@@ -97,19 +98,38 @@ chmod 0755 "$r/usr/local/sbin/ringvm-ready"
 rm -f "$r"/etc/rc2.d/S*iperf3 "$r"/etc/rcS.d/S*hwclock* 2>/dev/null || true
 EOS
 
-say "running mmdebstrap ($SUITE, minbase + $PACKAGES) into .cache/guest/debian-rootfs.tar"
-rm -rf "$TAR.tmp"
-mmdebstrap --quiet --variant=minbase --format=tar --include="$PACKAGES" \
-    --customize-hook="$HOOK" \
-    --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
-    "$SUITE" "$TAR.tmp" "$MIRROR" || die "mmdebstrap failed (network access to $MIRROR?)"
-rm -rf "$TAR"
-mv "$TAR.tmp" "$TAR"
+# Two cached stages: the tarball (keyed by suite, packages and the hook) and
+# the image made from it (keyed by the tarball and the size).
+want_tar="$SUITE $PACKAGES $(printf '%s' "$HOOK" | sha256sum | cut -c1-16)"
+if [ "$FORCE" = 0 ] && [ -f "$TAR" ] && [ -f "$TAR.stamp" ] && [ "$(cat "$TAR.stamp")" = "$want_tar" ]; then
+    [ "$QUIET" = 1 ] || say "re-using .cache/guest/debian-rootfs.tar"
+else
+    say "running mmdebstrap ($SUITE, minbase + $PACKAGES) into .cache/guest/debian-rootfs.tar"
+    rm -rf "$TAR.tmp"
+    mmdebstrap --quiet --variant=minbase --format=tar --include="$PACKAGES" \
+        --customize-hook="$HOOK" \
+        --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+        "$SUITE" "$TAR.tmp" "$MIRROR" || die "mmdebstrap failed (network access to $MIRROR?)"
+    rm -rf "$TAR"
+    mv "$TAR.tmp" "$TAR"
+    echo "$want_tar" >"$TAR.stamp"
+fi
 
 say "making the ext4 image ($SIZE, sparse) with mke2fs -d"
 rm -f "$OUT.tmp"
-"$MKE2FS" -q -t ext4 -L ringvm-root -d "$TAR" "$OUT.tmp" "$SIZE" >/dev/null ||
-    die "mke2fs -d failed"
+# e2fsprogs built with libarchive (>= 1.47.1 upstream) reads the tarball
+# itself; Debian 12's 1.47.0 does not, so the tarball is unpacked into a
+# staging tree first (as root, to keep owners; nothing is mounted).
+if ! "$MKE2FS" -q -t ext4 -L ringvm-root -d "$TAR" "$OUT.tmp" "$SIZE" >/dev/null 2>&1; then
+    [ "$(id -u)" = 0 ] || die "this mke2fs cannot read tarballs and unpacking one with its owners needs root"
+    STAGE=$CACHE/debian-rootfs.stage
+    rm -rf "$STAGE" "$OUT.tmp"
+    mkdir -p "$STAGE"
+    tar --numeric-owner -xpf "$TAR" -C "$STAGE" || die "cannot unpack the tarball"
+    "$MKE2FS" -q -t ext4 -L ringvm-root -d "$STAGE" "$OUT.tmp" "$SIZE" >/dev/null ||
+        die "mke2fs -d failed"
+    rm -rf "$STAGE"
+fi
 mv "$OUT.tmp" "$OUT"
 echo "$want" >"$STAMP"
 say "ready: .cache/guest/debian-rootfs.ext4 ($(du -h "$OUT" | cut -f1) used of $SIZE)"

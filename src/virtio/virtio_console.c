@@ -27,6 +27,7 @@
 #define VCON_TXQ 1
 #define VCON_QUEUE_SIZE 64
 #define VCON_CHUNK 4096
+#define VCON_MAX_CHAIN (64 * 1024)   /* bytes taken from one transmit chain */
 
 struct virtio_console {
 	struct virtio_dev *dev;
@@ -51,8 +52,15 @@ static void vcon_tx(struct virtio_dev *d, struct virtio_console *v)
 		if (virtio_dev_pop(d, VCON_TXQ, c) != 1)
 			break;
 		atomic_fetch_add(&d->stats.requests, 1);
-		for (uint64_t off = 0; off < c->out_len;) {
-			uint64_t want = c->out_len - off < VCON_CHUNK ? c->out_len - off : VCON_CHUNK;
+		/* A chain can name the same RAM many times over: a guest gets
+		 * at most 64 KiB written per chain, the rest is dropped. */
+		uint64_t total = c->out_len;
+		if (total > VCON_MAX_CHAIN) {
+			total = VCON_MAX_CHAIN;
+			atomic_fetch_add(&d->stats.errors, 1);
+		}
+		for (uint64_t off = 0; off < total;) {
+			uint64_t want = total - off < VCON_CHUNK ? total - off : VCON_CHUNK;
 			int64_t n = virtq_chain_read(d->mem, c, off, v->buf, want);
 			if (n <= 0) {
 				atomic_fetch_add(&d->stats.errors, 1);

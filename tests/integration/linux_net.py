@@ -7,6 +7,8 @@ net:   boots the default busybox guest with `--net user,hostfwd=...`; the guest
        gets its address by DHCP from libslirp, downloads a file from an HTTP
        server on the host (10.0.2.2) and checks its content, then serves a page
        of its own that the host fetches through the port forward.
+console: `--console virtio` with console=hvc0: the shell runs on
+       virtio-console and answers typed input; --stats has the device.
 vsock: the same guest with `--vsock cid=3,uds=...` too; it downloads a small
        static vsock program (tests/integration/guest_vsock.c, compiled here)
        over the network, then (1) the host connects through the Unix socket
@@ -144,14 +146,40 @@ def host_connect_vsock(uds, port, deadline):
         time.sleep(1)   # the guest's listener is not up yet: RST, retry
 
 
+def console_case(a):
+    """--console virtio: the serial back end on hvc0, the shell usable there."""
+    g = Guest(a.ringvm, ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
+                         "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
+                         "--cmdline", "console=hvc0 panic=-1 quiet", "--memory", "512M",
+                         "--serial", "stdio", "--engine", a.engine, "--stats",
+                         "--console", "virtio"])
+    pos = g.wait_for("RINGVM-INIT-OK")
+    g.wait_for("/ # ", pos)
+    g.type("echo sum=$((6*7)); cat /sys/class/tty/console/active; read x; echo got-$x")
+    g.type("typed-line")
+    g.wait_for("got-typed-line", pos)
+    status = g.finish()
+    text = g.text()
+    for w in ["console=hvc0", "sum=42", "reboot: Power down", "virtio-console"]:
+        if w not in text:
+            g.fail(f"'{w}' missing from the output")
+    if "hvc0" not in text[text.index("sum=42"):]:
+        g.fail("/sys/class/tty/console/active does not name hvc0")
+    if status != 0:
+        g.fail(f"exit status {status}, want 0")
+    print(f"PASS: Linux on virtio-console ({a.engine}) in {time.monotonic() - g.t0:.1f} s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringvm", required=True)
-    ap.add_argument("--case", required=True, choices=["net", "vsock"])
+    ap.add_argument("--case", required=True, choices=["net", "vsock", "console"])
     ap.add_argument("--engine", default="soft")
     a = ap.parse_args()
     lb.fetch_assets()
 
+    if a.case == "console":
+        return console_case(a)
     tmp = tempfile.mkdtemp(prefix="ringvm-net-")
     try:
         token = secrets.token_hex(8)
