@@ -161,6 +161,9 @@ def cli_seeds():
          "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/proc/self/exe"],
         ["--memory", "1048576K", "--cpus", "65", "--debug-exit", "0xffff,2"],
         ["--help"],
+        ["--kernel", "/proc/self/exe", "--net", "user,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp::53-:53,"
+         "mac=52:54:00:12:34:56,id=eth0", "--net", "tap,ifname=tap0", "--vsock", "cid=3,uds=/tmp/v.sock",
+         "--console", "virtio"],
     ]
     return [b"\n".join(a.encode() for a in argv) for argv in args]
 
