@@ -15,6 +15,7 @@ packages=(
   valgrind                                        # instruction counts for bench/
   libslirp-dev                                    # --net user: user-mode networking (libslirp)
   mmdebstrap e2fsprogs                            # scripts/build-debian-rootfs.sh: Debian root image, mke2fs -d
+  liburing-dev                                    # virtio-blk asynchronous I/O (io_uring)
 )
 
 missing=()

@@ -38,6 +38,25 @@ enum testdev_cmd {
 	TESTDEV_DONE = 3,
 };
 
+/* The PCI test device (--testdev, src/hw/pci/pci_testdev.c): a function on
+ * bus 0 of the host bridge.  BAR0: 4 KiB memory with the registers below,
+ * the MSI-X table (PCI_TESTDEV_MSIX_VECTORS) at PCI_TESTDEV_MSIX_TABLE and
+ * its PBA at PCI_TESTDEV_MSIX_PBA; BAR1: 16 bytes of port I/O scratch
+ * (dword registers that read back what was written); INTA#. */
+#define PCI_TESTDEV_VENDOR      0x1b36   /* Red Hat, as QEMU's pci-testdev */
+#define PCI_TESTDEV_DEVICE      0x0005
+#define PCI_TESTDEV_CLASS       0xff0000u /* unassigned class */
+#define PCI_TESTDEV_BAR0_SIZE   0x1000u
+#define PCI_TESTDEV_BAR1_SIZE   16u
+#define PCI_TESTDEV_MSIX_VECTORS 2
+#define PCI_TESTDEV_MSIX_TABLE  0x800u
+#define PCI_TESTDEV_MSIX_PBA    0xc00u
+#define PCI_TESTDEV_MAGIC       0x50434954u /* +0x00 RO: "TICP" */
+#define PCI_TESTDEV_NOTIFY      0x04u /* W: signal MSI-X vector n; R: 1 if the
+					 last one went out as MSI-X (enabled) */
+#define PCI_TESTDEV_INTX        0x08u /* RW: bit 0 drives INTA# */
+#define PCI_TESTDEV_COUNT       0x0cu /* R: notifications so far */
+
 struct testdev_call {
 	uint32_t cmd;
 	uint32_t line;

@@ -151,7 +151,7 @@ static size_t acpi_madt(uint8_t *t, const struct vm *vm)
 	put32(p + 4, (uint32_t)LAYOUT_IOAPIC);
 	put32(p + 8, 0);            /* GSI base */
 	n += 12;
-	n += madt_iso(t + n, IRQ_PIT, 2, 0);
+	n += madt_iso(t + n, IRQ_PIT, board_isa_irq_gsi(IRQ_PIT), 0);
 	n += madt_iso(t + n, ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL);
 	p = t + n;
 	p[0] = MADT_LAPIC_NMI;
@@ -219,7 +219,7 @@ uint64_t acpi_build(struct vm *vm)
 	size_t madt = acpi_take(&cur, 44 + 8 * MAX_VCPUS + 12 + 2 * 10 + 6, 16, cap);
 	size_t mcfg = acpi_take(&cur, MCFG_LEN, 16, cap);
 	size_t dsdt = acpi_take(&cur, 0, 16, cap);
-	size_t dsdt_len = dsdt == SIZE_MAX ? 0 : acpi_dsdt_build(buf + dsdt, cap - dsdt);
+	size_t dsdt_len = dsdt == SIZE_MAX ? 0 : acpi_dsdt_build(vm, buf + dsdt, cap - dsdt);
 	if (madt == SIZE_MAX || mcfg == SIZE_MAX || dsdt_len == 0) {
 		pr_err("ACPI: tables do not fit in 0x%llx-0x%llx",
 		       (unsigned long long)base, (unsigned long long)LAYOUT_ACPI_END);

@@ -1,7 +1,7 @@
 /* Tiny AML builder for the DSDT (see aml.h). */
 #include <string.h>
 
-#include "aml.h"
+#include "ringvm/aml.h"
 
 void aml_init(struct aml *a, uint8_t *buf, size_t cap)
 {
@@ -313,4 +313,26 @@ size_t aml_res_dword(uint8_t *p, uint8_t type, uint8_t type_flags, uint32_t min,
 		for (unsigned b = 0; b < 4; b++)
 			p[6 + 4 * i + b] = (uint8_t)(f[i] >> (8 * b));
 	return 26;
+}
+
+void aml_isa_device(struct aml *a, const char *name, const char *hid, unsigned uid,
+		    uint16_t io, uint8_t io_len, unsigned irq)
+{
+	uint8_t res[16];
+	size_t n = 0;
+
+	n += aml_res_io(res + n, io, 1, io_len);
+	n += aml_res_irq(res + n, irq);
+	n += aml_res_end(res + n);
+
+	aml_device_begin(a, name);
+	aml_name(a, "_HID");
+	aml_eisaid(a, hid);
+	aml_name(a, "_UID");
+	aml_integer(a, uid);
+	aml_name(a, "_STA");
+	aml_integer(a, 0x0f); /* present, enabled, shown, functioning */
+	aml_name(a, "_CRS");
+	aml_buffer(a, res, n);
+	aml_end(a);
 }

@@ -113,7 +113,7 @@ void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev);
 void acpi_finish(uint8_t *t, uint32_t len);
 uint8_t acpi_sum(const uint8_t *p, size_t len);
 /* Write the DSDT (header + AML) into buf; returns its length or 0. */
-size_t acpi_dsdt_build(uint8_t *buf, size_t cap);
+size_t acpi_dsdt_build(const struct vm *vm, uint8_t *buf, size_t cap);
 
 /* I/O APIC id used in the MADT and the MP table: the board's, which the
  * soft IOAPIC also resets to (KVM's in-kernel IOAPIC resets to 0 too).  On

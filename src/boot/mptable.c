@@ -83,11 +83,11 @@ int mptable_build(struct vm *vm)
 	put32(p + 4, (uint32_t)LAYOUT_IOAPIC);
 	p += 8;
 	count++;
-	for (uint8_t irq = 0; irq < 16; irq++) {
+	for (uint8_t irq = 0; irq < LAYOUT_ISA_IRQS; irq++) {
 		if (irq == 2)
 			continue;         /* cascade; IRQ0 uses INTIN2 */
 		uint16_t flags = irq == ACPI_SCI_IRQ ? MP_IRQ_LEVEL_HIGH : 0;
-		p = mp_io_int(p, MP_INT, flags, irq, ioapic, irq == IRQ_PIT ? 2 : irq);
+		p = mp_io_int(p, MP_INT, flags, irq, ioapic, (uint8_t)board_isa_irq_gsi(irq));
 		count++;
 	}
 	p = mp_local_int(p, MP_EXTINT, 0);

@@ -12,8 +12,10 @@
 
 #include "rtc.h"
 #include "ringvm/bus.h"
+#include "ringvm/aml.h"
 #include "ringvm/device.h"
 #include "ringvm/log.h"
+#include "ringvm/layout.h"
 #include "ringvm/vm.h"
 
 struct rtc_dev {
@@ -136,3 +138,12 @@ static int rtc_create(struct vm *vm)
 }
 
 VM_DEVICE(rtc, rtc_create);
+
+/* \_SB.RTC_ (PNP0B00) in the DSDT. */
+static void rtc_aml(struct aml *a, const struct vm *vm)
+{
+	(void)vm;
+	aml_isa_device(a, "RTC", "PNP0B00", 0, PORT_RTC, 2, IRQ_RTC);
+}
+
+ACPI_DSDT_PART(rtc, rtc_aml);

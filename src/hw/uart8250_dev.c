@@ -7,7 +7,9 @@
 
 #include "uart8250.h"
 #include "ringvm/bus.h"
+#include "ringvm/aml.h"
 #include "ringvm/device.h"
+#include "ringvm/layout.h"
 #include "ringvm/vm.h"
 
 static uint64_t uart8250_bus_read(void *opaque, uint64_t offset, unsigned size)
@@ -111,3 +113,12 @@ static int uart8250_create(struct vm *vm)
 }
 
 VM_DEVICE(uart8250, uart8250_create);
+
+/* \_SB.COM1 (PNP0501) in the DSDT. */
+static void uart8250_aml(struct aml *a, const struct vm *vm)
+{
+	(void)vm;
+	aml_isa_device(a, "COM1", "PNP0501", 0, PORT_COM1, 8, IRQ_COM1);
+}
+
+ACPI_DSDT_PART(com1, uart8250_aml);

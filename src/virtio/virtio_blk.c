@@ -60,6 +60,7 @@ struct virtio_blk {
 	int fd;
 	uint64_t sectors;
 	unsigned inflight;           /* under dev->lock */
+	unsigned uring_inflight;     /* of those, on the io_uring (dev->lock) */
 	pthread_cond_t drained;      /* inflight reached 0 */
 	_Atomic uint64_t reads, writes, flushes, discards, zeroes;
 	/* Worker threads. */
@@ -264,6 +265,7 @@ static bool uring_prep(struct virtio_blk *b, struct blk_req *q)
 		}
 		io_uring_sqe_set_data(sqe, q);
 	}
+	b->uring_inflight++;
 	return true;
 }
 
@@ -280,6 +282,7 @@ static void uring_complete(struct virtio_blk *b, struct io_uring_cqe *cqe)
 		q->res = res;
 	if (--q->pending)
 		return;
+	b->uring_inflight--;
 	if (q->res < 0) {
 		/* fallocate modes io_uring (or the file system) lacks: retry in
 		 * the synchronous path, which knows the fallbacks. */
@@ -430,7 +433,9 @@ static void blk_drain(struct virtio_blk *b)
 {
 	while (b->inflight) {
 #ifdef RINGVM_HAVE_LIBURING
-		if (b->use_uring) {
+		/* Requests on the ring complete only if reaped here; those on
+		 * the workers signal 'drained' (waiting releases dev->lock). */
+		if (b->use_uring && b->uring_inflight) {
 			struct io_uring_cqe *cqe;
 			io_uring_submit(&b->ring);
 			if (io_uring_peek_cqe(&b->ring, &cqe) == 0 ||

@@ -2,7 +2,7 @@
 """Write small seed images for the boot fuzz targets.
 
 usage: make_seeds.py OUTDIR
-  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli}/seed-*
+  -> OUTDIR/{bzimage,pvh,multiboot,decode,soft_step,devices,cli,pci}/seed-*
 Boot seeds are tiny valid images (a bzImage header, ELF32/ELF64 with a PVH
 note, multiboot ELF and a.out-kludge images) so the fuzzer starts past the
 magic numbers.  decode/soft_step seeds are short instruction sequences
@@ -151,6 +151,37 @@ def device_seeds():
             pic + ioapic + uart + lapic + rtc]
 
 
+def pci(op, size_log2, write, addr, value, dev=0):
+    """fuzz_pci.c's 10-byte record."""
+    return struct.pack("<BBII", op | (dev << 3), size_log2 | (0x80 if write else 0),
+                       addr & 0xFFFFFFFF, value & 0xFFFFFFFF)
+
+
+def pci_seeds():
+    def cfg_w(slot, off, v, sl=2):
+        return pci(0, 2, True, 0, 0x80000000 | slot << 11 | (off & 0xFC)) + \
+            pci(1, sl, True, off & 3, v)
+
+    def cfg_r(slot, off, sl=2):
+        return pci(0, 2, True, 0, 0x80000000 | slot << 11 | (off & 0xFC)) + \
+            pci(1, sl, False, off & 3, 0)
+    enum = b"".join(cfg_r(s, 0) for s in range(4)) + \
+        b"".join(pci(2, 2, False, s << 15 | o, 0) for s in range(3) for o in (0, 8, 0x34))
+    sizing = b"".join(cfg_w(1, 0x10 + 4 * i, 0xFFFFFFFF) + cfg_r(1, 0x10 + 4 * i)
+                      for i in range(6))
+    enable = cfg_w(1, 0x10, 0xC0000000) + cfg_w(1, 0x14, 0xC000) + cfg_w(1, 0x04, 7, 1) + \
+        pci(3, 2, True, 0, 0x1234) + pci(4, 2, False, 0, 0)
+    msix = enable + pci(3, 2, True, 0x1000, 0xFEE00000) + pci(3, 2, True, 0x1008, 0x41) + \
+        pci(3, 2, True, 0x100C, 0) + cfg_w(1, 0x42, 0x8000, 1) + pci(5, 0, False, 0, 0) + \
+        cfg_w(1, 0x42, 0xC000, 1) + pci(5, 0, False, 0, 0) + pci(3, 3, False, 0x1800, 0) + \
+        cfg_w(1, 0x42, 0x8000, 1)
+    intx = pci(6, 0, False, 0, 1) + cfg_w(1, 0x04, 0x400, 1) + pci(6, 0, False, 0, 0) + \
+        pci(6, 0, False, 0, 1, dev=1) + pci(7, 0, False, 0, 0)
+    overlap = enable + cfg_w(2, 0x10, 0xC0000000) + cfg_w(2, 0x04, 2, 1) + \
+        cfg_w(1, 0x10, 0xC0100000) + pci(2, 3, True, 1 << 15 | 0x4C, 0xFFFFFFFF)
+    return [enum, sizing, enable, msix, intx, overlap, enum + sizing + msix + intx + overlap]
+
+
 def cli_seeds():
     args = [
         ["--kernel", "/dev/null"],
@@ -166,6 +197,35 @@ def cli_seeds():
          "--console", "virtio"],
     ]
     return [b"\n".join(a.encode() for a in argv) for argv in args]
+
+
+def virtq_seeds():
+    """fuzz_virtio.h's header + memory image: a queue of 8 at 0 (desc),
+    0x1000 (avail), 0x2000 (used), one chain per seed (a virtio-blk
+    request: header at 0x3000, data at 0x4000, status at 0x5000)."""
+    def image(descs, heads, flags=0, pops=8, extra=()):
+        mem = bytearray(0x6000)
+        for i, (addr, ln, fl, nxt) in enumerate(descs):
+            struct.pack_into("<QIHH", mem, 16 * i, addr, ln, fl, nxt)
+        struct.pack_into("<HH", mem, 0x1000, 0, len(heads))
+        for i, h in enumerate(heads):
+            struct.pack_into("<H", mem, 0x1004 + 2 * i, h)
+        struct.pack_into("<IIQ", mem, 0x3000, 0, 0, 8)     # IN, sector 8
+        for off, blob in extra:
+            mem[off:off + len(blob)] = blob
+        # flags bits 2-7: fuzz_blk_req's disk size, 97 sectors a step.
+        return struct.pack("<HBBIII", 8, flags | (21 << 2), pops, 0, 0x1000, 0x2000) + bytes(mem)
+    rw = [(0x3000, 16, 1, 1), (0x4000, 512, 3, 2), (0x5000, 1, 2, 0)]
+    ind = [(0x4800, 48, 4, 0)]
+    table = b"".join(struct.pack("<QIHH", *d) for d in rw)
+    discard = struct.pack("<IIQ", 11, 0, 0) + struct.pack("<QII", 0, 8, 0)
+    return [
+        image(rw, [0]),
+        image(rw, [0, 0, 0], flags=1),                            # event idx
+        image(ind, [0], extra=[(0x4800, table)]),                 # indirect
+        image([(0x3000, 32, 1, 1), (0x5000, 1, 2, 0)], [0], extra=[(0x3000, discard)]),
+        image([(0x3000, 16, 1, 1), (0x4000, 512, 1, 0)], [0]),    # a loop
+    ]
 
 
 def vsock_rec(ctl, op, src_port, dst_port, payload=b"", flags=0, buf_alloc=65536, fwd=0):
@@ -195,6 +255,8 @@ def main():
         "devices": device_seeds(),
         "cli": cli_seeds(),
         "vsock": vsock_seeds(),
+        "pci": pci_seeds(),
+        "virtq": virtq_seeds(),
         "bzimage": [bzimage(), bzimage(version=0x206, xlf=0), bzimage(sects=0)],
         "pvh": [
             elf(True, 62, 0, [(1, 0x1000000, 0xFFFFFFFF81000000, b"\x90" * 64, 0x2000, 0x200000),

@@ -20,6 +20,9 @@ all=(
 	fuzz_devices:devices:15:
 	fuzz_cli:cli:15:
 	fuzz_vsock:vsock:15:
+	fuzz_pci:pci:15:
+	fuzz_virtq:virtq:15:
+	fuzz_blk_req:virtq:15:
 )
 targets=()
 for t in "${all[@]}"; do

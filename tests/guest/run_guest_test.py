@@ -32,6 +32,9 @@ SKIP = 77
 #   serial   regexes that must match the serial output
 #   absent   regexes that must NOT match stderr
 #   images   restrict to images whose name contains one of these
+#   files    {name: size}: zero-filled files made in the case's temporary
+#            directory before the run; '{tmp}' in args names that directory
+#   env      extra environment variables for ringvm
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
@@ -139,11 +142,16 @@ def run(args):
         cmdline += ' iret=1'
     cmd = [args.ringvm, 'run', '--kernel', args.image, '--cmdline', cmdline,
            '--engine', args.engine, '--memory', '32M', '--testdev',
-           '--serial', 'file:' + serial_path, '--verbose'] + case.get('args', [])
+           '--serial', 'file:' + serial_path, '--verbose'] + \
+        [a.replace('{tmp}', tmp) for a in case.get('args', [])]
+    for name, size in case.get('files', {}).items():
+        with open(os.path.join(tmp, name), 'wb') as f:
+            f.truncate(size)
+    env = dict(os.environ, **case.get('env', {}))
     print('$ ' + ' '.join(cmd))
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+                         stderr=subprocess.STDOUT, start_new_session=True, env=env)
     timed_out = False
     try:
         out, _ = p.communicate(timeout=args.timeout)

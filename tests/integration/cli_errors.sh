@@ -47,6 +47,12 @@ expect 2 "--net mac=zz:54:00:12:34:56: expected six hex bytes" run --kernel "$tm
 expect 2 "tap needs ifname=NAME" run --kernel "$tmp/garbage" --net tap
 expect 2 "--vsock cid=1: a number from 3" run --kernel "$tmp/garbage" --vsock cid=1,uds=/tmp/x
 expect 2 "--console tty: expected serial or virtio" run --kernel "$tmp/garbage" --console tty
+# Virtio options: a missing image named, each bad --drive value named.
+expect 2 "--drive path=/nonexistent/disk.img: No such file" run --kernel "$tmp/garbage" --drive path=/nonexistent/disk.img
+expect 2 "ro=yes: expected on or off" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,ro=yes"
+expect 2 "unknown key 'format'" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,format=raw"
+expect 2 "path=IMAGE is required" run --kernel "$tmp/garbage" --drive id=x
+expect 2 "unknown option --rng=on" run --kernel "$tmp/garbage" --rng=on
 # Options that clash with built-in devices: status 2, one line naming the
 # option and the device actually in the way.  The guests are built beside
 # ringvm (build/guests/); the soft engine runs everywhere.
@@ -55,7 +61,9 @@ if [ -f "$guest" ]; then
 	g=(run --kernel "$guest" --engine soft --serial none --testdev)
 	expect 2 "--debug-exit 0x3f8,4: port 0x3f8 is already used by the built-in device uart8250" "${g[@]}" --debug-exit 0x3f8
 	expect 2 "--debug-exit 0x600,4: port 0x600 is already used by the built-in device acpi-pm" "${g[@]}" --debug-exit 0x600
-	expect 2 "--debug-exit 0xcf8,2: port 0xcf9 is already used by the built-in device acpi-reset" "${g[@]}" --debug-exit 0xcf8,2
+	expect 2 "--debug-exit 0xcf8,2: port 0xcf8 is already used by the built-in device pci-cf8" "${g[@]}" --debug-exit 0xcf8,2
+	expect 2 "--debug-exit 0xcfe,1: port 0xcfe is already used by the built-in device pci-cfc" "${g[@]}" --debug-exit 0xcfe,1
+	expect 2 "--debug-exit 0xc000,4: port 0xc000 is already used by the built-in device pci-io" "${g[@]}" --debug-exit 0xc000
 	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
 	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
 	# kvm's in-kernel PIT is a built-in device too (where kvm runs).

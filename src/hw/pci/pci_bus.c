@@ -519,9 +519,8 @@ int pci_bus_attach(struct pci_bus *b)
 /* Machine reset: every function back to its power-on header (BARs at the
  * board's addresses, decode off, MSI-X off and masked), then the devices'
  * own reset hooks. */
-static void pci_bus_reset(void *opaque)
+void pci_bus_reset(struct pci_bus *b)
 {
-	struct pci_bus *b = opaque;
 	pthread_mutex_lock(&b->lock);
 	b->config_address = 0;
 	for (unsigned s = 0; s < PCI_SLOTS; s++) {
@@ -539,6 +538,11 @@ static void pci_bus_reset(void *opaque)
 		if (d && d->desc.reset)
 			d->desc.reset(d->desc.opaque);
 	}
+}
+
+static void pci_bus_dev_reset(void *opaque)
+{
+	pci_bus_reset(opaque);
 }
 
 static void pci_bus_destroy(void *opaque)
@@ -560,7 +564,7 @@ static void pci_bus_print_stats(void *opaque, FILE *out)
 }
 
 static const struct vm_device_ops pci_bus_dev_ops = {
-	.reset = pci_bus_reset,
+	.reset = pci_bus_dev_reset,
 	.destroy = pci_bus_destroy,
 	.print_stats = pci_bus_print_stats,
 };

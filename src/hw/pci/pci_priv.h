@@ -110,6 +110,7 @@ struct pci_bus {
 struct pci_bus *pci_bus_new(struct vm *vm);   /* no bus windows (unit tests) */
 void pci_bus_free(struct pci_bus *b);
 int pci_bus_attach(struct pci_bus *b);         /* register the bus windows */
+void pci_bus_reset(struct pci_bus *b);         /* machine reset */
 /* Configuration access by bus/device/function/offset, as both mechanisms
  * see it: absent functions read all-ones and ignore writes. */
 uint32_t pci_bus_cfg_read(struct pci_bus *b, unsigned busno, unsigned devfn,

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "aml.h"
+#include "ringvm/aml.h"
 #include "boot_internal.h"
 #include "boot_test_util.h"
 #include "ringvm/layout.h"

@@ -4,7 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 
@@ -127,6 +130,80 @@ static void test_bad_command_lines(void **state)
 	EXPECT_ERROR("unexpected argument", "--kernel", "/etc/hostname", "extra");
 }
 
+/* --drive edits its argument in place (the names stored in cfg point into
+ * it), so these arguments are writable copies. */
+static enum cli_result parse_drive(struct vm_config *cfg, char *err, const char *img,
+				   const char *spec1, const char *spec2)
+{
+	static char a1[256], a2[256];
+	snprintf(a1, sizeof(a1), spec1, img);
+	snprintf(a2, sizeof(a2), spec2 ? spec2 : "", img);
+	const char *args[] = { "--kernel", "/etc/hostname", "--drive", a1,
+			       spec2 ? "--drive" : NULL, a2, NULL };
+	return parse(cfg, err, args);
+}
+
+static void test_drive_and_rng(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char err[256] = "";
+	char img[] = "/tmp/ringvm-test-drive-XXXXXX";
+	int fd = mkstemp(img);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+
+	assert_int_equal(parse_drive(&cfg, err, img, "path=%s,ro=on,id=root,serial=SER-1",
+				     "file=%s"), CLI_OK);
+	assert_int_equal(cfg.nr_drives, 2);
+	assert_string_equal(cfg.drives[0].path, img);
+	assert_true(cfg.drives[0].read_only);
+	assert_string_equal(cfg.drives[0].id, "root");
+	assert_string_equal(cfg.drives[0].serial, "SER-1");
+	assert_false(cfg.drives[1].read_only);
+	assert_null(cfg.drives[1].id);
+	assert_false(cfg.rng);
+	assert_int_equal(PARSE("--kernel", "/etc/hostname", "--rng"), CLI_OK);
+	assert_true(cfg.rng);
+	assert_int_equal(cfg.nr_drives, 0);
+
+	static const struct { const char *spec, *needle; } bad[] = {
+		{ "ro=on", "--drive ro=on: path=IMAGE is required" },
+		{ "path=%s,ro=maybe", "ro=maybe: expected on or off" },
+		{ "path=%s,cache=none", "unknown key 'cache'" },
+		{ "path=%s,serial=123456789012345678901", "serial=123456789012345678901: 1-20" },
+		{ "path=%s,id=", "id=: 1-64 printable" },
+		{ "path=%s,bogus", "'bogus' is not KEY=VALUE" },
+		{ "path=", "path is empty" },
+		{ "path=/nonexistent/disk.img", "--drive path=/nonexistent/disk.img: No such file" },
+		{ "path=/etc", "--drive path=/etc: not a regular file" },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(parse_drive(&cfg, err, img, bad[i].spec, NULL), CLI_ERROR);
+		if (!strstr(err, bad[i].needle))
+			fail_msg("--drive %s: '%s' lacks '%s'", bad[i].spec, err, bad[i].needle);
+	}
+	err[0] = 0;
+	assert_int_equal(parse_drive(&cfg, err, img, "path=%s,id=a", "path=%s,id=a"), CLI_ERROR);
+	assert_non_null(strstr(err, "id a is used twice"));
+	/* At most VM_MAX_DRIVES. */
+	char specs[VM_MAX_DRIVES + 1][300];
+	const char *args[2 * (VM_MAX_DRIVES + 1) + 3] = { "--kernel", "/etc/hostname" };
+	unsigned n = 2;
+	for (unsigned i = 0; i <= VM_MAX_DRIVES; i++) {
+		snprintf(specs[i], sizeof(specs[i]), "path=%s", img);
+		args[n++] = "--drive";
+		args[n++] = specs[i];
+	}
+	args[n] = NULL;
+	err[0] = 0;
+	assert_int_equal(parse(&cfg, err, args), CLI_ERROR);
+	assert_non_null(strstr(err, "at most 8 drives"));
+	unlink(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_good_command_line),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_command_lines),
+		cmocka_unit_test(test_drive_and_rng),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

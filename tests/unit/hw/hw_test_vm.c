@@ -23,6 +23,15 @@ static int hw_test_set_level(void *opaque, unsigned gsi, bool level)
 	return 0;
 }
 
+static int hw_test_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct hw_test_irq *irq = opaque;
+	irq->nr_msi++;
+	irq->msi_addr = addr;
+	irq->msi_data = data;
+	return 0;
+}
+
 void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size)
 {
 	memset(t, 0, sizeof(*t));
@@ -38,6 +47,7 @@ void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size)
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	vm->irq.set_level = hw_test_set_level;
 	vm->irq.opaque = &t->irq;
+	vm->irq.send_msi = hw_test_send_msi;
 	atomic_store(&vm->state, VM_RUNNING);
 }
 

@@ -14,6 +14,9 @@ struct hw_test_irq {
 	bool level[HW_TEST_NR_GSI];
 	unsigned raises[HW_TEST_NR_GSI];   /* low -> high transitions */
 	unsigned lowers[HW_TEST_NR_GSI];   /* high -> low transitions */
+	unsigned nr_msi;                   /* MSIs sent (send_msi) */
+	uint64_t msi_addr;                 /* the last one */
+	uint32_t msi_data;
 };
 
 struct hw_test_vm {

@@ -128,6 +128,58 @@ static void test_ioapic_edge(void **state)
 	fx_free(f);
 }
 
+/* MSI (SDM vol. 3, 11.11): the router's send_msi decodes destination,
+ * destination mode and delivery mode like an IOAPIC entry. */
+static void test_msi(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(2);
+	const struct irq_router *r = soft_irqchip_router(f->c);
+	pic_off(f);
+	start_ap(f, 1);
+	apic_w(f, 0, APIC_SVR, 0x1ff);
+	/* physical destination 1, fixed, edge */
+	assert_int_equal(irq_send_msi(r, 0xfee01000u, 0x51), 0);
+	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
+	assert_int_equal(soft_irqchip_pending(f->c, 1, true), 0x51);
+	assert_int_equal(apic_r(f, 1, APIC_IRR + 0x20), 1u << 17);
+	assert_int_equal(apic_r(f, 1, APIC_TMR + 0x20), 0);
+	assert_int_equal(soft_irqchip_ack(f->c, 1, 0x51), 0x51);
+	apic_w(f, 1, APIC_EOI, 0);
+	/* physical destination 0 */
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0x52), 0);
+	assert_int_equal(soft_irqchip_pending(f->c, 0, true), 0x52);
+	assert_int_equal(soft_irqchip_ack(f->c, 0, 0x52), 0x52);
+	apic_w(f, 0, APIC_EOI, 0);
+	/* logical flat destination 2 (vCPU 1), redirection hint */
+	apic_w(f, 0, APIC_LDR, 0x01000000);
+	apic_w(f, 1, APIC_LDR, 0x02000000);
+	assert_int_equal(irq_send_msi(r, 0xfee02000u | 0xc, 0x53), 0);
+	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
+	assert_int_equal(soft_irqchip_pending(f->c, 1, true), 0x53);
+	assert_int_equal(soft_irqchip_ack(f->c, 1, 0x53), 0x53);
+	apic_w(f, 1, APIC_EOI, 0);
+	/* NMI delivery mode */
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0x400), 0);
+	assert_true(soft_irqchip_take_nmi(f->c, 0));
+	/* level-triggered assert sets TMR; a de-assert delivers nothing */
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0xc000 | 0x61), 0);
+	assert_int_equal(apic_r(f, 0, APIC_TMR + 0x30), 1u << 1);
+	assert_int_equal(soft_irqchip_ack(f->c, 0, 0x61), 0x61);
+	apic_w(f, 0, APIC_EOI, 0);
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0x8000 | 0x62), 0);
+	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
+	/* outside 0xfee00000-0xfeefffff: refused, nothing delivered */
+	assert_int_equal(irq_send_msi(r, 0xfed00000u, 0x63), -EINVAL);
+	assert_int_equal(irq_send_msi(r, 0x1fee00000ULL, 0x63), -EINVAL);
+	/* SIPI and the reserved mode 3: dropped */
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0x600 | 0x64), 0);
+	assert_int_equal(irq_send_msi(r, 0xfee00000u, 0x300 | 0x64), 0);
+	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
+	assert_int_equal(soft_irqchip_pending(f->c, 1, true), -1);
+	fx_free(f);
+}
+
 static void test_ioapic_level_remote_irr(void **state)
 {
 	(void)state;
@@ -433,6 +485,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registers_reset),
 		cmocka_unit_test(test_ioapic_edge),
+		cmocka_unit_test(test_msi),
 		cmocka_unit_test(test_ioapic_level_remote_irr),
 		cmocka_unit_test(test_tpr_ppr),
 		cmocka_unit_test(test_timer_oneshot_periodic),

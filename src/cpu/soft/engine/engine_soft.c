@@ -29,13 +29,17 @@ static void free_soft_vcpu(struct soft_vcpu *sv)
 }
 
 /* The VMM wrote guest RAM (a device's DMA, a loader): pages that a vCPU has
- * fetched code from are published to the code tracker, so every vCPU drops
- * its decoded blocks of them at its next slice boundary, before it takes the
- * interrupt that tells the guest the DMA is done (issue 10 item 3). */
+ * fetched code from are published to the code tracker, and every running
+ * vCPU ends its slice at its next block boundary, so it drops its decoded
+ * blocks of them before it runs another block.  The device publishes the
+ * completion (used ring, interrupt) only after this returns, so a guest that
+ * sees its DMA done, even by polling, runs the new code: on real hardware DMA
+ * is snooped by the instruction fetch path too (issue 10 item 3). */
 static void soft_vmm_wrote(void *opaque, gpa_t gpa, uint64_t len)
 {
 	struct soft_vm *svm = opaque;
 	const struct gmem *m = &svm->vm->mem;
+	bool published = false;
 	if (!len || gpa + len < gpa)
 		return;
 	for (uint64_t page = gpa & ~4095ull; page < gpa + len; page += 4096) {
@@ -45,7 +49,15 @@ static void soft_vmm_wrote(void *opaque, gpa_t gpa, uint64_t len)
 		if (soft_code_is_marked(&svm->code, r->offset + (page - r->gpa))) {
 			uint64_t not_a_vcpu = UINT64_MAX;
 			soft_code_publish(&svm->code, page, &not_a_vcpu);
+			published = true;
 		}
+	}
+	if (!published)
+		return;
+	for (unsigned i = 0; i < svm->vm->nr_vcpus; i++) {
+		struct soft_vcpu *sv = svm->vcpus[i];
+		if (sv)
+			soft_cpu_kick(&sv->cpu);  /* thread safe: an atomic flag */
 	}
 }
 

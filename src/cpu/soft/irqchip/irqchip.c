@@ -89,14 +89,13 @@ void chip_update_all_attention(struct soft_irqchip *c)
 
 void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level)
 {
-	if (gsi < 16) {
+	if (gsi < LAYOUT_ISA_IRQS) {
 		pic_set_irq(c, gsi, level);
-		/* ISA IRQ 0 is IOAPIC pin 2 (the usual interrupt source
-		 * override); IOAPIC pin 0 is the PIC's INT output. */
-		if (gsi == 0)
-			ioapic_set_irq(c, 2, level);
-		else if (gsi != 2)
-			ioapic_set_irq(c, gsi, level);
+		/* The board's interrupt map (layout.h): ISA IRQ 0 is IOAPIC
+		 * pin 2 (the interrupt source override); IOAPIC pin 0 is the
+		 * PIC's INT output, IRQ 2 the cascade. */
+		if (gsi != 2)
+			ioapic_set_irq(c, board_isa_irq_gsi(gsi), level);
 	} else {
 		ioapic_set_irq(c, gsi, level);
 	}

@@ -26,7 +26,7 @@
 struct vm;
 
 #define SOFT_PIT_HZ            1193182ULL
-#define SOFT_IOAPIC_PINS       24
+#define SOFT_IOAPIC_PINS       LAYOUT_IOAPIC_PINS
 #define SOFT_TSC_HZ_DEFAULT    1000000000ULL /* guest TSC rate if none given */
 #define SOFT_APIC_BUS_HZ       1000000000ULL /* LAPIC timer input clock */
 #define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */

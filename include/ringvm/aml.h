@@ -1,11 +1,17 @@
 /* A tiny AML (ACPI Machine Language) builder: just enough opcodes to write
- * ringvm's DSDT by name instead of as an opaque byte array.
+ * ringvm's DSDT by name instead of as an opaque byte array (src/boot/aml.c).
+ *
+ * Devices describe themselves in the DSDT: a file that has something to
+ * say ends with
+ *     ACPI_DSDT_PART(com1, com1_aml);
+ * and acpi_dsdt_build() calls every part inside Scope(\_SB), so adding a
+ * device touches no central table (like VM_DEVICE, include/ringvm/device.h).
  *
  * Usage: aml_init() over a caller buffer, emit terms, nest Scope/Device/
  * Package with *_begin() ... aml_end().  Errors (buffer full, nesting too
  * deep, bad name) are sticky: check aml_ok() once at the end. */
-#ifndef RINGVM_BOOT_AML_H
-#define RINGVM_BOOT_AML_H
+#ifndef RINGVM_AML_H
+#define RINGVM_AML_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -85,6 +91,23 @@ size_t aml_res_end(uint8_t *p);
 #define AML_RES_MEM 0
 #define AML_RES_IO  1
 #define AML_RES_BUS 2
+/* Device(name) { _HID EisaId(hid), _UID uid, _STA 0xf, _CRS { IO base/len,
+ * IRQ } }: an ISA device with one port range and one IRQ. */
+void aml_isa_device(struct aml *a, const char *name, const char *hid, unsigned uid,
+		    uint16_t io, uint8_t io_len, unsigned irq);
+
+struct vm;
+/* A device's part of the DSDT, emitted inside Scope(\_SB) (the machine
+ * description, not its state: parts must not depend on guest actions). */
+struct acpi_dsdt_part {
+	const char *name;
+	void (*build)(struct aml *a, const struct vm *vm);
+};
+#define ACPI_DSDT_PART(id, fn)                                               \
+	static const struct acpi_dsdt_part acpi_dsdt_part_##id = { #id, (fn) }; \
+	static const struct acpi_dsdt_part *const acpi_dsdt_ptr_##id         \
+	__attribute__((used, section("ringvm_dsdt"))) = &acpi_dsdt_part_##id
+
 size_t aml_res_word(uint8_t *p, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max);
 size_t aml_res_dword(uint8_t *p, uint8_t type, uint8_t type_flags, uint32_t min, uint32_t max);
 

@@ -1,0 +1,18 @@
+"""PCI (guests/tests_pci.c): the host bridge and the PCI test device that
+--testdev adds, through both configuration mechanisms; MSI-X to the LAPIC
+and INTx through the IOAPIC.  Keys as documented in run_guest_test.py."""
+
+DONE = r'test guest done'
+
+CASES = {
+    # The host bridge and the test device, nothing else, seen the same
+    # through 0xCF8/0xCFC and ECAM; BAR sizing, placement, decode, and
+    # placements over RAM and the LAPIC that must not decode.
+    'pci-enum': dict(status=0, stderr=[r'testdev: sync functions on bus 0 0x2\b',
+                                       r'testdev: sync test device slot 0x1\b',
+                                       r'testdev: sync pci enum ok 0x1\b', DONE]),
+    # Masked vector pending, delivered on unmask; function mask likewise.
+    'pci-msix': dict(status=0, stderr=[r'testdev: sync msix interrupts 0x3\b', DONE]),
+    # INTA# level-triggered through the IOAPIC pin of the interrupt map.
+    'pci-intx': dict(status=0, stderr=[r'testdev: sync intx interrupts 0x2\b', DONE]),
+}

@@ -1,0 +1,404 @@
+/* The virtio-pci transport with virtio-rng and virtio-blk behind it, driven
+ * like a guest driver through BAR 0 (virtio_pci_bar_read/write) on a mock
+ * PCI bus (the pci_* functions below record what the transport asks for).
+ * Built from the virtio sources alone (meson.build), so the mock does not
+ * meet the real bus.  Checked: feature negotiation, the status machine,
+ * bus mastering gating DMA, MSI-X vectors and INTx with the ISR byte,
+ * NEEDS_RESET for a bad queue, read/write/flush/GET_ID on a real image file
+ * with both back ends, and a reset that waits for requests in flight. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "virtio_mock.h"
+#include "ringvm/device.h"
+#include "ringvm/pci.h"
+#include "src/virtio/blk_req.h"
+#include "src/virtio/virtio_pci.h"
+
+/* ---- mock PCI bus --------------------------------------------------------- */
+
+struct pci_device {
+	struct pci_device_desc desc;
+	bool msix, master, intx;
+	unsigned msix_sent[16];
+	unsigned intx_raised;
+};
+static struct pci_device mock_dev[4];
+static unsigned mock_nr;
+
+int pci_device_register(struct vm *vm, const struct pci_device_desc *desc,
+			struct pci_device **out)
+{
+	if (mock_nr == 4)
+		return -ENOSPC;
+	struct pci_device *d = &mock_dev[mock_nr++];
+	memset(d, 0, sizeof(*d));
+	d->desc = *desc;
+	*out = d;
+	return 0;
+}
+unsigned pci_device_slot(const struct pci_device *d) { return (unsigned)(d - mock_dev); }
+void pci_intx_set(struct pci_device *d, bool level)
+{
+	if (level && !d->intx)
+		d->intx_raised++;
+	d->intx = level;
+}
+bool pci_msix_notify(struct pci_device *d, unsigned vector)
+{
+	if (!d->msix)
+		return false;
+	if (vector < 16)
+		d->msix_sent[vector]++;
+	return true;
+}
+bool pci_msix_enabled(const struct pci_device *d) { return d->msix; }
+bool pci_bus_master(const struct pci_device *d) { return d->master; }
+
+int vm_add_device(struct vm *vm, const char *name, const struct vm_device_ops *ops, void *opaque)
+{
+	vm->devices = realloc(vm->devices, (vm->nr_devices + 1) * sizeof(*vm->devices));
+	vm->devices[vm->nr_devices++] = (struct vm_device){ name, ops, opaque };
+	return 0;
+}
+
+extern const struct device_desc *const __start_ringvm_devices[];
+extern const struct device_desc *const __stop_ringvm_devices[];
+
+/* ---- the VM and the driver ------------------------------------------------ */
+
+#define RAM (16ull << 20)
+static struct vm vm;
+static char img[64];
+
+static void create(const char *name)
+{
+	for (const struct device_desc *const *p = __start_ringvm_devices; p < __stop_ringvm_devices; p++)
+		if (!strcmp((*p)->name, name))
+			assert_int_equal((*p)->create(&vm), 0);
+}
+
+static int setup(void **state)
+{
+	memset(&vm, 0, sizeof(vm));
+	memset(mock_dev, 0, sizeof(mock_dev));
+	mock_nr = 0;
+	struct gmem_opts o = { .ram_size = RAM };
+	assert_int_equal(gmem_init(&vm.mem, &o), 0);
+	assert_int_equal(evloop_init(&vm.loop), 0);
+	log_ratelimit_init(&vm.log_limits[VM_LOG_DEVICE], "device", 100, 1000);
+	snprintf(img, sizeof(img), "/tmp/ringvm-vp-XXXXXX");
+	int fd = mkstemp(img);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	assert_int_equal(pwrite(fd, "HOSTDATA", 8, 4096), 8);
+	close(fd);
+	vm.cfg.rng = true;
+	vm.cfg.nr_drives = 1;
+	vm.cfg.drives[0] = (struct vm_drive){ .path = img, .serial = "SER-42" };
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	for (unsigned i = vm.nr_devices; i-- > 0;)
+		vm.devices[i].ops->destroy(vm.devices[i].opaque);
+	free(vm.devices);
+	evloop_destroy(&vm.loop);
+	gmem_destroy(&vm.mem);
+	unlink(img);
+	unsetenv("RINGVM_AIO");
+	return 0;
+}
+
+static void *bar(struct pci_device *d) { return d->desc.bar[0].opaque; }
+static uint64_t rd(struct pci_device *d, uint64_t off, unsigned size)
+{
+	return virtio_pci_bar_read(bar(d), off, size);
+}
+static void wr(struct pci_device *d, uint64_t off, unsigned size, uint64_t v)
+{
+	virtio_pci_bar_write(bar(d), off, size, v);
+}
+
+static void stop_loop(void *opaque, int fd, uint32_t events)
+{
+	evloop_stop(&vm.loop);
+}
+
+/* Run the event loop (io_uring completions) for about ms milliseconds. */
+static void pump(int ms)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec its = { .it_value = { .tv_nsec = (long)ms * 1000000L } };
+	timerfd_settime(fd, 0, &its, NULL);
+	evloop_add_fd(&vm.loop, fd, EPOLLIN, stop_loop, NULL);
+	__atomic_store_n(&vm.loop.stop, false, __ATOMIC_RELEASE);
+	evloop_run(&vm.loop, 50);
+	evloop_del_fd(&vm.loop, fd);
+	close(fd);
+}
+
+/* The Linux driver's order (3.1.1): reset, ACK, DRIVER, features,
+ * FEATURES_OK, queue 0, DRIVER_OK. */
+static void driver_init(struct pci_device *d, struct mock_q *mq, uint16_t size, bool event_idx)
+{
+	wr(d, 0x14, 1, 0);
+	assert_int_equal(rd(d, 0x14, 1), 0);
+	wr(d, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(d, 0x00, 4, 1);
+	assert_true(rd(d, 0x04, 4) & 1);                      /* VERSION_1 */
+	wr(d, 0x00, 4, 0);
+	uint32_t f = (uint32_t)rd(d, 0x04, 4);
+	assert_true(f & (1u << VIRTIO_F_EVENT_IDX));
+	assert_true(f & (1u << VIRTIO_F_INDIRECT_DESC));
+	wr(d, 0x08, 4, 0);
+	wr(d, 0x0c, 4, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 1);
+	wr(d, 0x14, 1, 0x0b);
+	assert_int_equal(rd(d, 0x14, 1), 0x0b);
+	mock_q_init(mq, &vm.mem, 0x10000, size);
+	wr(d, 0x16, 2, 0);
+	wr(d, 0x18, 2, size);
+	wr(d, 0x1a, 2, 1);                                    /* queue 0 -> vector 1 */
+	wr(d, 0x10, 2, 0);                                    /* config -> vector 0 */
+	wr(d, 0x20, 4, mq->desc);
+	wr(d, 0x24, 4, 0);
+	wr(d, 0x28, 8, mq->avail);                            /* a 64-bit write too */
+	wr(d, 0x30, 4, mq->used);
+	wr(d, 0x34, 4, 0);
+	wr(d, 0x1c, 2, 1);
+	wr(d, 0x14, 1, 0x0f);
+}
+
+static void kick(struct pci_device *d)
+{
+	wr(d, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * rd(d, 0x1e, 2), 2, 0);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void rng_transport(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	assert_int_equal(d->desc.device_id, 0x1044);
+	assert_int_equal(d->desc.vendor_id, 0x1af4);
+	assert_int_equal(d->desc.msix_vectors, 2);
+	struct mock_q mq;
+	driver_init(d, &mq, 8, false);
+	assert_int_equal(rd(d, 0x12, 2), 1);                  /* num_queues */
+	assert_int_equal(rd(d, 0x1a, 2), 1);
+
+	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 0);             /* no bus mastering: no DMA */
+	d->master = true;
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 1);
+	uint32_t id, len;
+	mock_used_elem(&mq, 0, &id, &len);
+	assert_int_equal(len, 64);
+	/* INTx: the ISR byte says "queue", reading it clears it and the line. */
+	assert_true(d->intx);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 1);
+	assert_false(d->intx);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 0);
+	/* MSI-X: the queue's vector. */
+	d->msix = true;
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 2);
+	assert_int_equal(d->msix_sent[1], 1);
+	assert_false(d->intx);
+	/* A vector beyond the table reads back as NO_VECTOR. */
+	wr(d, 0x10, 2, 7);
+	assert_int_equal(rd(d, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	/* A queue index past num_queues reads as size 0. */
+	wr(d, 0x16, 2, 5);
+	assert_int_equal(rd(d, 0x18, 2), 0);
+}
+
+static void negotiation_and_needs_reset(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	d->master = d->msix = true;
+	/* Without VERSION_1, or with a bit not offered: no FEATURES_OK. */
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 0);
+	wr(d, 0x14, 1, 0x0b);
+	assert_int_equal(rd(d, 0x14, 1), 3);
+	wr(d, 0x0c, 4, 1 | 4);                                 /* bit 34: not offered */
+	wr(d, 0x14, 1, 0x0b);
+	assert_int_equal(rd(d, 0x14, 1), 3);
+	/* DRIVER_OK without FEATURES_OK: the device needs a reset. */
+	wr(d, 0x14, 1, 0x07);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* A reset clears it; a queue enabled with a bad size sets it again, with
+	 * a configuration interrupt once the driver is running. */
+	struct mock_q mq;
+	driver_init(d, &mq, 8, true);
+	assert_false(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	mock_desc(&mq, 0, 0x100000, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0); /* self loop */
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(rd(d, 0x14, 1), 0x4f);
+	assert_int_equal(d->msix_sent[0], 1);                  /* config vector */
+	assert_int_equal(mock_used_idx(&mq), 0);
+	/* A broken device ignores further kicks. */
+	mock_desc(&mq, 0, 0x100000, 8, VIRTQ_DESC_F_WRITE, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 0);
+	/* Bad sizes and rings at enable time. */
+	wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 1);
+	wr(d, 0x14, 1, 0x0b);
+	wr(d, 0x16, 2, 0);
+	wr(d, 0x18, 2, 6);
+	wr(d, 0x1c, 2, 1);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 1);
+	wr(d, 0x14, 1, 0x0b);
+	wr(d, 0x18, 2, 8);
+	wr(d, 0x20, 8, 0xfec00000ull);                         /* the IOAPIC */
+	wr(d, 0x1c, 2, 1);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(rd(d, 0x1c, 2), 1);
+}
+
+/* header at 0x200000, data at 0x201000, status at 0x203000 */
+static void blk_req(struct mock_q *mq, uint16_t head, uint32_t type, uint64_t sector,
+		    uint32_t len)
+{
+	uint8_t h[16] = { 0 };
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+	gpa_t base = 0x200000 + 0x10000ull * head;
+	gmem_write(&vm.mem, base, h, 16);
+	gmem_write_u8(&vm.mem, base + 0x3000, 0xff);
+	uint16_t d0 = (uint16_t)(head * 3);
+	mock_desc(mq, d0, base, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d0 + (len ? 1 : 2)));
+	if (len)
+		mock_desc(mq, (uint16_t)(d0 + 1), base + 0x1000, len,
+			  (uint16_t)(VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_OUT ? 0 : VIRTQ_DESC_F_WRITE)),
+			  (uint16_t)(d0 + 2));
+	mock_desc(mq, (uint16_t)(d0 + 2), base + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(mq, d0);
+}
+
+static uint8_t blk_status(uint16_t head)
+{
+	uint8_t s = 0xee;
+	gmem_read_u8(&vm.mem, 0x200000 + 0x10000ull * head + 0x3000, &s);
+	return s;
+}
+
+static void wait_used(struct mock_q *mq, uint16_t n)
+{
+	for (int i = 0; i < 200 && mock_used_idx(mq) != n; i++)
+		pump(5);
+	assert_int_equal(mock_used_idx(mq), n);
+}
+
+static void blk_backend(bool threads)
+{
+	if (threads)
+		setenv("RINGVM_AIO", "threads", 1);
+	create("virtio_blk");
+	struct pci_device *d = &mock_dev[0];
+	assert_int_equal(d->desc.device_id, 0x1042);
+	d->master = d->msix = true;
+	uint64_t cap = 0;
+	struct mock_q mq;
+	driver_init(d, &mq, 64, true);
+	cap = rd(d, VIRTIO_PCI_DEVCFG_OFF, 8);
+	assert_int_equal(cap, 2048);
+	wr(d, 0x00, 4, 0);
+	assert_true(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_FLUSH));
+	assert_false(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
+
+	/* Read sector 8 (the host's bytes), write sector 16, flush, GET_ID. */
+	blk_req(&mq, 0, VIRTIO_BLK_T_IN, 8, 512);
+	blk_req(&mq, 1, VIRTIO_BLK_T_OUT, 16, 512);
+	gmem_write(&vm.mem, 0x211000, "GUESTDATA", 9);
+	kick(d);
+	wait_used(&mq, 2);
+	blk_req(&mq, 2, VIRTIO_BLK_T_FLUSH, 0, 0);
+	blk_req(&mq, 3, VIRTIO_BLK_T_GET_ID, 0, 20);
+	blk_req(&mq, 4, VIRTIO_BLK_T_IN, 2048, 512);           /* past the end */
+	kick(d);
+	wait_used(&mq, 5);
+	char buf[16] = { 0 };
+	gmem_read(&vm.mem, 0x201000, buf, 8);
+	assert_memory_equal(buf, "HOSTDATA", 8);
+	for (uint16_t h = 0; h < 4; h++)
+		assert_int_equal(blk_status(h), VIRTIO_BLK_S_OK);
+	assert_int_equal(blk_status(4), VIRTIO_BLK_S_IOERR);
+	gmem_read(&vm.mem, 0x231000, buf, 7);
+	assert_memory_equal(buf, "SER-42", 7);
+	int fd = open(img, O_RDONLY);
+	assert_int_equal(pread(fd, buf, 9, 16 * 512), 9);
+	close(fd);
+	assert_memory_equal(buf, "GUESTDATA", 9);
+	assert_true(d->msix_sent[1] >= 1);
+
+	/* Requests in flight when the driver resets: the reset returns only
+	 * once they are all done (their used entries are in the old ring). */
+	for (uint16_t h = 0; h < 16; h++)
+		blk_req(&mq, (uint16_t)(5 + h), h & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+			(uint64_t)h * 64, 4096);
+	kick(d);
+	wr(d, 0x14, 1, 0);
+	assert_int_equal(mock_used_idx(&mq), 21);
+	assert_int_equal(rd(d, 0x14, 1), 0);
+}
+
+static void blk_uring(void **state) { blk_backend(false); }
+static void blk_threads(void **state) { blk_backend(true); }
+
+static void blk_read_only(void **state)
+{
+	vm.cfg.drives[0].read_only = true;
+	create("virtio_blk");
+	struct pci_device *d = &mock_dev[0];
+	d->master = true;
+	wr(d, 0x00, 4, 0);
+	assert_true(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
+	assert_false(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_DISCARD));
+	struct mock_q mq;
+	driver_init(d, &mq, 16, false);
+	blk_req(&mq, 0, VIRTIO_BLK_T_OUT, 0, 512);
+	blk_req(&mq, 1, VIRTIO_BLK_T_IN, 8, 512);
+	kick(d);
+	wait_used(&mq, 2);
+	assert_int_equal(blk_status(0), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(blk_status(1), VIRTIO_BLK_S_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(rng_transport, setup, teardown),
+		cmocka_unit_test_setup_teardown(negotiation_and_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(blk_uring, setup, teardown),
+		cmocka_unit_test_setup_teardown(blk_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(blk_read_only, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
