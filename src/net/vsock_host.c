@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -655,7 +656,11 @@ struct vsock_host *vsock_host_create(struct evloop *loop, uint32_t guest_cid,
 		snprintf(err, errlen, "--vsock uds=%s: socket: %s", uds_path, strerror(errno));
 		goto fail;
 	}
-	unlink(uds_path); /* a stale socket from an earlier run, like Firecracker */
+	/* A stale socket from an earlier run is replaced (Firecracker asks the
+	 * user to remove it); anything else at the path is left alone. */
+	struct stat st;
+	if (lstat(uds_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(uds_path);
 	if (bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(h->listen_fd, 64) < 0) {
 		snprintf(err, errlen, "--vsock uds=%s: %s", uds_path, strerror(errno));

@@ -324,6 +324,17 @@ static void test_hostile(void **state)
 		n++;
 	assert_true(n > 0 && n <= 64);
 
+	/* A regular file at the socket path is not removed: one line, NULL. */
+	char fpath[100], err[256];
+	snprintf(fpath, sizeof(fpath), "%s/file", e->dir);
+	FILE *f = fopen(fpath, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_null(vsock_host_create(&e->loop, CID, fpath, NULL, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "--vsock uds="));
+	assert_int_equal(access(fpath, F_OK), 0);
+	unlink(fpath);
+
 	/* A bad handshake line: the host is disconnected. */
 	int fd = host_connect(e->path);
 	assert_int_equal(write(fd, "CONNECT x\n", 10), 10);
