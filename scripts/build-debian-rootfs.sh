@@ -3,9 +3,9 @@
 # disk, from Debian packages, into the git-ignored cache:
 #   .cache/guest/debian-rootfs.ext4   ext4 image, no partition table (/dev/vda)
 #   .cache/guest/debian-rootfs.tar    the mmdebstrap output it is made from
-# Nothing is mounted: mmdebstrap writes a tarball and `mke2fs -d` copies it
-# into the image with owners and modes intact (reading the tarball itself
-# where e2fsprogs has libarchive, else from an unpacked staging tree).
+# Nothing is mounted: mmdebstrap writes a tarball, which is unpacked into a
+# staging tree (as root, keeping owners), ringvm's files are added, and
+# `mke2fs -d` copies the tree into the image.
 # Boot it with the default kernel and initramfs plus `ringvm.root=/dev/vda`
 # (docs/guest-assets.md, "Debian from a disk").
 # Idempotent: re-uses the image while this script and the package list are
@@ -58,7 +58,9 @@ if [ "$FORCE" = 0 ] && [ -s "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" =
 fi
 mkdir -p "$CACHE"
 
-# Files the customize hook writes into the tree ("$1" is the root directory).
+# The customize hook: the Debian side of the configuration ("$1" is the root
+# directory).  ringvm's own files are added when the image is made (below),
+# so changing them does not download the packages again.
 read -r -d '' HOOK <<'EOS' || true
 set -e
 r=$1
@@ -69,31 +71,6 @@ printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\nauto eth0\niface 
 printf '/dev/vda / ext4 rw,relatime 0 1\n' >"$r/etc/fstab"
 # No password for root: this is a test guest on a private console.
 chroot "$r" passwd -d root >/dev/null
-cat >"$r/etc/inittab" <<'EOF'
-# ringvm: sysvinit boots the rc scripts, prints the ready marker, then keeps
-# a root shell on the console (ttyS0 or hvc0, whichever the kernel uses).
-id:2:initdefault:
-si::sysinit:/etc/init.d/rcS
-l2:2:wait:/etc/init.d/rc 2
-rv:2:wait:/usr/local/sbin/ringvm-ready
-co:2:respawn:/sbin/agetty --autologin root --noclear --login-pause console 115200 linux
-ca:12345:ctrlaltdel:/sbin/shutdown -t1 -a -r now
-EOF
-mkdir -p "$r/usr/local/sbin"
-cat >"$r/usr/local/sbin/ringvm-ready" <<'EOF'
-#!/bin/sh
-# Prints RINGVM-DEBIAN-OK with the uptime and eth0's address once the rc
-# scripts are done; ringvm.test=poweroff on the kernel command line powers
-# the guest off right after it (tests).
-read -r up _ </proc/uptime
-addr=$(ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')
-echo "RINGVM-DEBIAN-OK uptime=$up eth0=${addr:-none} $(. /etc/os-release; echo "$PRETTY_NAME")" >/dev/console
-case " $(cat /proc/cmdline) " in
-*" ringvm.test=poweroff "*) /sbin/poweroff -f ;;
-esac
-exit 0
-EOF
-chmod 0755 "$r/usr/local/sbin/ringvm-ready"
 # No hardware clock, no console setup to wait for in a VM.
 rm -f "$r"/etc/rc2.d/S*iperf3 "$r"/etc/rcS.d/S*hwclock* 2>/dev/null || true
 EOS
@@ -115,21 +92,50 @@ else
     echo "$want_tar" >"$TAR.stamp"
 fi
 
+# ringvm's files in the tree: sysvinit runs rcS (filesystems, eth0 by DHCP),
+# then the ready marker, then runlevel 2's services, and keeps a root shell
+# on the console (ttyS0 or hvc0, whichever the kernel uses).
+ringvm_files() { # $1 = root directory
+    cat >"$1/etc/inittab" <<'EOF'
+# ringvm (scripts/build-debian-rootfs.sh): rcS, the ready marker, runlevel 2,
+# a root shell on the console.
+id:2:initdefault:
+si::sysinit:/etc/init.d/rcS
+rv:2:wait:/usr/local/sbin/ringvm-ready
+l2:2:wait:/etc/init.d/rc 2
+co:2:respawn:/sbin/agetty --autologin root --noclear console 115200 linux
+ca:12345:ctrlaltdel:/sbin/shutdown -t1 -a -r now
+EOF
+    mkdir -p "$1/usr/local/sbin"
+    cat >"$1/usr/local/sbin/ringvm-ready" <<'EOF'
+#!/bin/sh
+# Prints RINGVM-DEBIAN-OK with the uptime and eth0's address once rcS has
+# mounted the filesystems and brought the network up; ringvm.test=poweroff on
+# the kernel command line powers the guest off right after it (tests).
+read -r up _ </proc/uptime
+addr=$(ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')
+echo "RINGVM-DEBIAN-OK uptime=$up eth0=${addr:-none} $(. /etc/os-release; echo "$PRETTY_NAME")" >/dev/console
+case " $(cat /proc/cmdline) " in
+*" ringvm.test=poweroff "*) /sbin/poweroff -f ;;
+esac
+exit 0
+EOF
+    chmod 0755 "$1/usr/local/sbin/ringvm-ready"
+}
+
 say "making the ext4 image ($SIZE, sparse) with mke2fs -d"
-rm -f "$OUT.tmp"
-# e2fsprogs built with libarchive (>= 1.47.1 upstream) reads the tarball
-# itself; Debian 12's 1.47.0 does not, so the tarball is unpacked into a
-# staging tree first (as root, to keep owners; nothing is mounted).
-if ! "$MKE2FS" -q -t ext4 -L ringvm-root -d "$TAR" "$OUT.tmp" "$SIZE" >/dev/null 2>&1; then
-    [ "$(id -u)" = 0 ] || die "this mke2fs cannot read tarballs and unpacking one with its owners needs root"
-    STAGE=$CACHE/debian-rootfs.stage
-    rm -rf "$STAGE" "$OUT.tmp"
-    mkdir -p "$STAGE"
-    tar --numeric-owner -xpf "$TAR" -C "$STAGE" || die "cannot unpack the tarball"
-    "$MKE2FS" -q -t ext4 -L ringvm-root -d "$STAGE" "$OUT.tmp" "$SIZE" >/dev/null ||
-        die "mke2fs -d failed"
-    rm -rf "$STAGE"
-fi
+# The tarball is unpacked into a staging tree (as root, to keep the owners:
+# Debian 12's mke2fs cannot read tarballs itself) where ringvm's files are
+# added; nothing is mounted.
+[ "$(id -u)" = 0 ] || die "unpacking the tarball with its owners needs root"
+STAGE=$CACHE/debian-rootfs.stage
+rm -rf "$STAGE" "$OUT.tmp"
+mkdir -p "$STAGE"
+tar --numeric-owner -xpf "$TAR" -C "$STAGE" || die "cannot unpack the tarball"
+ringvm_files "$STAGE"
+"$MKE2FS" -q -t ext4 -L ringvm-root -d "$STAGE" "$OUT.tmp" "$SIZE" >/dev/null ||
+    die "mke2fs -d failed"
+rm -rf "$STAGE"
 mv "$OUT.tmp" "$OUT"
 echo "$want" >"$STAMP"
 say "ready: .cache/guest/debian-rootfs.ext4 ($(du -h "$OUT" | cut -f1) used of $SIZE)"

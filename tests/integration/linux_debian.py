@@ -37,7 +37,7 @@ def main():
     if r.returncode != 0 or not os.path.exists(IMAGE):
         print(r.stdout[-2000:])
         print("SKIP: no Debian root filesystem image (scripts/build-debian-rootfs.sh failed: "
-              "it needs mmdebstrap and access to deb.debian.org)")
+              "it needs mmdebstrap, root and access to deb.debian.org)")
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="ringvm-debian-")
     try:
@@ -49,11 +49,11 @@ def main():
             "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
             "--cmdline", cmd, "--memory", "512M", "--serial", "stdio",
             "--engine", a.engine, "--drive", f"path={disk}", "--net", "user"],
-            timeout=900)
+            timeout=1500)
         if status == 2 and "is not available" in text:
             print(f"SKIP: {text.strip()}")
             sys.exit(77)
-        lb.expect(status is not None, "no result within 900 s", text)
+        lb.expect(status is not None, "no result within 1500 s", text)
         for w in ["RINGVM-INIT-OK", "init: switching to /dev/vda", "RINGVM-DEBIAN-OK",
                   "eth0=10.0.2.15/24", "Debian GNU/Linux 12", "reboot: Power down"]:
             lb.expect(w in text, f"'{w}' missing from the output", text)
