@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -581,13 +582,19 @@ static int blk_backend_start(struct virtio_blk *b)
 				b->id, strerror(r < 0 ? -r : EINVAL));
 	}
 #endif
-	/* Workers always exist: the fallback, and the overflow of a full ring. */
+	/* Workers always exist: the fallback, and the overflow of a full ring.
+	 * They block every signal: SIGINT/SIGTERM reach the event loop's
+	 * signalfd (vm_run), never a worker's default action. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < BLK_WORKERS; i++) {
 		if (pthread_create(&b->workers[i], NULL, blk_worker, b) != 0)
-			return b->nr_workers ? 0 : -EAGAIN;
+			break;
 		b->nr_workers++;
 	}
-	return 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return b->nr_workers ? 0 : -EAGAIN;
 }
 
 static int virtio_blk_add(struct vm *vm, const struct vm_drive *drv, unsigned index)

@@ -191,6 +191,8 @@ def cli_seeds():
         ["--kernel=/proc/self/exe", "--serial=unix:/tmp/s", "--hugepages", "--stats", "-v",
          "--testdev", "--strict-mmio", "--no-debug-exit", "--initrd", "/proc/self/exe"],
         ["--memory", "1048576K", "--cpus", "65", "--debug-exit", "0xffff,2"],
+        ["--kernel", "/proc/self/exe", "--drive", "path=/proc/self/exe,ro=on,id=root,serial=S1",
+         "--drive", "file=/proc/self/exe,readonly=on", "--rng"],
         ["--help"],
         ["--kernel", "/proc/self/exe", "--net", "user,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp::53-:53,"
          "mac=52:54:00:12:34:56,id=eth0", "--net", "tap,ifname=tap0", "--vsock", "cid=3,uds=/tmp/v.sock",
