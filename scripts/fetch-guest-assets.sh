@@ -167,8 +167,12 @@ MODULES=(virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_mmio
 OUT=$CACHE/initramfs.cpio.gz
 ROOTFS=$CACHE/rootfs
 stale=0
+# The stamp also names the contents of guest-initramfs/ (a hash), so a cache
+# shared by several checkouts is rebuilt when another one wrote it.
+INITFS_HASH=$(cd "$ROOT/guest-initramfs" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+STAMP_LINE="$(basename "$KDEB") $(basename "$BDEB") ${MODULES[*]} initramfs=$INITFS_HASH"
 if [ "$FORCE" = 1 ] || [ ! -s "$OUT" ] || [ ! -f "$CACHE/rootfs.stamp" ] ||
-   [ "$(cat "$CACHE/rootfs.stamp")" != "$(basename "$KDEB") $(basename "$BDEB") ${MODULES[*]}" ]; then
+   [ "$(cat "$CACHE/rootfs.stamp")" != "$STAMP_LINE" ]; then
     stale=1
 elif [ -n "$(find "$ROOT/guest-initramfs" "$ROOT/scripts/fetch-guest-assets.sh" "$ROOT/scripts/mkcpio.py" \
              -newer "$OUT" -print -quit)" ]; then
@@ -243,7 +247,7 @@ EOF
     say "$n busybox applet links"
     python3 "$ROOT/scripts/mkcpio.py" --root "$ROOTFS" --out "$OUT" --node "dev/console c 5 1 0600" |
         sed 's/^/fetch-guest-assets: /'
-    echo "$(basename "$KDEB") $(basename "$BDEB") ${MODULES[*]}" >"$CACHE/rootfs.stamp"
+    echo "$STAMP_LINE" >"$CACHE/rootfs.stamp"
 fi
 
 say "ready: .cache/guest/{vmlinuz,vmlinux,initramfs.cpio.gz} (kernel $KVER)"

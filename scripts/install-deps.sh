@@ -14,6 +14,8 @@ packages=(
   cpio lz4 kmod file binutils                     # building the guest initramfs, vmlinux extraction
   qemu-system-x86                                 # bench/ comparison and cross-checks
   valgrind                                        # instruction counts for bench/
+  libslirp-dev                                    # --net user: user-mode networking (libslirp)
+  mmdebstrap e2fsprogs                            # scripts/build-debian-rootfs.sh: Debian root image, mke2fs -d
   liburing-dev                                    # virtio-blk asynchronous I/O (io_uring)
   libjansson-dev                                  # JSON: Firecracker config file and API
   libmicrohttpd-dev                               # HTTP server of the Firecracker API

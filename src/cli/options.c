@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "opt_net.h"
 #include "opt_drive.h"
 
 const char cli_run_usage[] =
@@ -39,6 +40,16 @@ const char cli_run_usage[] =
 	"                           test device (tests/guest)\n"
 	"      --on-reset ACTION    restart (default) or exit when the guest resets the machine\n"
 	"      --on-triple-fault ACTION  stop (default: registers dumped, status 4) or reset\n"
+	"      --net user[,hostfwd=RULE][,mac=MAC][,id=ID]  a virtio-net NIC on the user-mode\n"
+	"                           network (libslirp: DHCP 10.0.2.15, host 10.0.2.2, DNS\n"
+	"                           10.0.2.3); RULE is QEMU's [tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT,\n"
+	"                           hostfwd= repeats (up to 8); up to 4 --net\n"
+	"      --net tap,ifname=NAME[,mac=MAC][,id=ID]  a virtio-net NIC on a host TAP device\n"
+	"      --vsock cid=N,uds=PATH  virtio-vsock, guest CID N (>= 3); the host side is a Unix\n"
+	"                           socket at PATH (Firecracker's convention: connect, write\n"
+	"                           \"CONNECT <port>\\n\"; the guest reaches listeners at PATH_<port>)\n"
+	"      --console serial|virtio  where the serial back end goes: COM1 (default) or a\n"
+	"                           virtio-console port (the guest's hvc0)\n"
 	"      --strict-mmio        stop the VM (status 4) on an access to an unclaimed MMIO\n"
 	"                           address (default: reads all-ones, writes dropped, logged)\n"
 	"      --drive path=IMG[,ro=on][,id=NAME][,serial=S]  a virtio-blk disk on a raw image\n"
@@ -133,6 +144,7 @@ enum {
 	OPT_ON_RESET, OPT_STATS, OPT_HUGEPAGES, OPT_ON_TRIPLE_FAULT,
 	OPT_SOFT_TIER, OPT_SOFT_JIT_CACHE,
 	OPT_STRICT_MMIO,
+	OPT_NET, OPT_VSOCK, OPT_CONSOLE,
 	OPT_DRIVE,
 	OPT_RNG,
 	OPT_NO_SECCOMP,
@@ -155,6 +167,9 @@ static const struct option run_options[] = {
 	{ "soft-tier", required_argument, NULL, OPT_SOFT_TIER },
 	{ "soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
 	{ "rng", no_argument, NULL, OPT_RNG },
@@ -274,6 +289,18 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 				cfg->triple_fault_resets = true;
 			else
 				return fail(err, errlen, "--on-triple-fault %s: expected stop or reset", optarg);
+			break;
+		case OPT_NET:
+			if ((r = cli_parse_net(optarg, cfg, err, errlen)) != CLI_OK)
+				return r;
+			break;
+		case OPT_VSOCK:
+			if ((r = cli_parse_vsock(optarg, cfg, err, errlen)) != CLI_OK)
+				return r;
+			break;
+		case OPT_CONSOLE:
+			if ((r = cli_parse_console(optarg, cfg, err, errlen)) != CLI_OK)
+				return r;
 			break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_DRIVE:

@@ -102,10 +102,15 @@ int uart8250_add(struct vm *vm, uint16_t port, unsigned gsi, struct chardev *chr
 	return 0;
 }
 
-/* COM1, always present (with SERIAL_NONE its output goes nowhere). */
+/* COM1, always present (with SERIAL_NONE its output goes nowhere; with
+ * --console virtio the serial back end belongs to virtio-console and COM1
+ * gets none). */
 static int uart8250_create(struct vm *vm)
 {
-	return uart8250_add(vm, PORT_COM1, IRQ_COM1, NULL, NULL);
+	struct chardev *chr = NULL;
+	if (vm->cfg.console == VM_CONSOLE_VIRTIO && !(chr = chardev_null_open()))
+		return -ENOMEM;
+	return uart8250_add(vm, PORT_COM1, IRQ_COM1, chr, NULL);
 }
 
 VM_DEVICE(uart8250, uart8250_create);

@@ -214,6 +214,9 @@ def cli_seeds():
         ["--kernel", "/proc/self/exe", "--drive", "path=/proc/self/exe,ro=on,id=root,serial=S1",
          "--drive", "file=/proc/self/exe,readonly=on", "--rng"],
         ["--help"],
+        ["--kernel", "/proc/self/exe", "--net", "user,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp::53-:53,"
+         "mac=52:54:00:12:34:56,id=eth0", "--net", "tap,ifname=tap0", "--vsock", "cid=3,uds=/tmp/v.sock",
+         "--console", "virtio"],
     ]
     return [b"\n".join(a.encode() for a in argv) for argv in args]
 
@@ -288,6 +291,25 @@ def fc_api_seeds():
     return [b"\xff".join(recs), b"PUT /machine-config\n{\"vcpu_count\": 1,"]
 
 
+def vsock_rec(ctl, op, src_port, dst_port, payload=b"", flags=0, buf_alloc=65536, fwd=0):
+    """fuzz_vsock record: control byte, virtio_vsock_hdr (44 bytes), payload."""
+    hdr = struct.pack("<QQIIIHHIII", 3, 2, src_port, dst_port, len(payload), 1, op, flags,
+                      buf_alloc, fwd)
+    return bytes([ctl]) + hdr + payload
+
+
+def vsock_seeds():
+    pull = 0x01 | 0x04 | 0x08 | (7 << 5)
+    conn = vsock_rec(pull | 0x10, 1, 1000, 1)                   # REQUEST to port 1
+    rw = vsock_rec(pull, 5, 1000, 1, b"hello")                  # RW
+    return [
+        conn + rw + vsock_rec(pull, 7, 1000, 1) + vsock_rec(pull, 4, 1000, 1, flags=3),
+        conn + rw + vsock_rec(pull, 6, 1000, 1, buf_alloc=4, fwd=0) + vsock_rec(pull, 3, 1000, 1),
+        vsock_rec(pull, 1, 1000, 2) + vsock_rec(pull, 5, 7, 7, b"x" * 40),
+        vsock_rec(pull | 0x02, 5, 1000, 1, b"abc") + vsock_rec(0x04, 1, 1, 1),
+    ]
+
+
 def main():
     out = sys.argv[1]
     seeds = {
@@ -295,6 +317,7 @@ def main():
         "soft_step": step_seeds(),
         "devices": device_seeds(),
         "cli": cli_seeds(),
+        "vsock": vsock_seeds(),
         "pci": pci_seeds(),
         "virtq": virtq_seeds(),
         "fc_config": fc_config_seeds(),

@@ -21,6 +21,7 @@ all=(
 	fuzz_soft_step:soft_step:15:
 	fuzz_devices:devices:15:
 	fuzz_cli:cli:15:
+	fuzz_vsock:vsock:15:
 	fuzz_pci:pci:15:
 	fuzz_virtq:virtq:15:
 	fuzz_blk_req:virtq:15:

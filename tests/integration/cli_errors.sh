@@ -43,6 +43,12 @@ expect 2 "--soft-tier fast: expected interp or jit" run --kernel "$tmp/garbage" 
 expect 2 "--soft-jit-cache 1K: expected a size from 64K to 1G" run --kernel "$tmp/garbage" --soft-jit-cache 1K
 expect 2 "--serial tty0" run --kernel "$tmp/garbage" --serial tty0
 expect 2 "unknown option --bogus" run --kernel "$tmp/garbage" --bogus
+expect 2 "--net bridge: expected user" run --kernel "$tmp/garbage" --net bridge
+expect 2 "--net hostfwd=tcp::80-80: guest side needs ADDR:PORT" run --kernel "$tmp/garbage" --net user,hostfwd=tcp::80-80
+expect 2 "--net mac=zz:54:00:12:34:56: expected six hex bytes" run --kernel "$tmp/garbage" --net user,mac=zz:54:00:12:34:56
+expect 2 "tap needs ifname=NAME" run --kernel "$tmp/garbage" --net tap
+expect 2 "--vsock cid=1: a number from 3" run --kernel "$tmp/garbage" --vsock cid=1,uds=/tmp/x
+expect 2 "--console tty: expected serial or virtio" run --kernel "$tmp/garbage" --console tty
 # Virtio options: a missing image named, each bad --drive value named.
 expect 2 "--drive path=/nonexistent/disk.img: No such file" run --kernel "$tmp/garbage" --drive path=/nonexistent/disk.img
 expect 2 "ro=yes: expected on or off" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,ro=yes"

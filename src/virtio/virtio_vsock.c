@@ -1,0 +1,202 @@
+/* virtio-vsock (Virtio 1.2 section 5.10): stream sockets between the guest
+ * and host programs, the host side in Firecracker's convention
+ * (include/ringvm/vsock.h, src/net/vsock_host.c does the protocol).
+ *
+ * Queues: 0 rx (packets for the guest), 1 tx (from the guest), 2 event
+ * (transport resets after migration: never used here).  Configuration:
+ * the guest's CID (le64).  Each chain is a 44-byte header and the payload.
+ *
+ * Threads: tx is handled on the notifying vCPU thread (the host side never
+ * blocks: non-blocking sockets, bounded buffers); rx chains are filled under
+ * the device lock from there and from the event loop when host data or a
+ * connection arrives (the host side's kick). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio_pci.h"
+#include "ringvm/device.h"
+#include "ringvm/vm.h"
+#include "ringvm/vsock.h"
+
+#define VSOCK_RXQ 0
+#define VSOCK_TXQ 1
+#define VSOCK_EVQ 2
+#define VSOCK_QUEUE_SIZE 256
+
+struct virtio_vsock {
+	struct virtio_dev *dev;
+	struct vsock_host *host;
+	uint64_t guest_cid;
+	uint8_t buf[VSOCK_HDR_SIZE + VSOCK_MAX_PAYLOAD]; /* under dev->lock */
+	struct virtq_chain chain;                         /* under dev->lock */
+};
+
+static void vvsock_config_read(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	struct virtio_vsock *v = d->priv;
+	uint8_t cfg[8];
+	for (int i = 0; i < 8; i++)
+		cfg[i] = (uint8_t)(v->guest_cid >> (8 * i));
+	memcpy(buf, cfg + off, len);
+}
+
+static void vvsock_config_write(struct virtio_dev *d, uint32_t off, const void *buf, uint32_t len)
+{
+	/* guest_cid is read-only (5.10.4) */
+}
+
+/* Fill receive chains while the host side has packets; d->lock held. */
+static void vvsock_fill_rx(struct virtio_dev *d, struct virtio_vsock *v)
+{
+	struct virtq_chain *c = &v->chain;
+	for (unsigned i = 0; i < VSOCK_QUEUE_SIZE; i++) {
+		if (!virtio_dev_live(d) || !virtq_has_work(&d->vq[VSOCK_RXQ]) ||
+		    !vsock_host_rx_pending(v->host))
+			return;
+		if (virtio_dev_pop(d, VSOCK_RXQ, c) != 1)
+			return;
+		uint32_t written = 0;
+		if (c->in_len >= VSOCK_HDR_SIZE) {
+			uint64_t room = c->in_len - VSOCK_HDR_SIZE;
+			struct vsock_hdr h;
+			if (vsock_host_rx(v->host, &h, v->buf + VSOCK_HDR_SIZE,
+					  room < VSOCK_MAX_PAYLOAD ? room : VSOCK_MAX_PAYLOAD)) {
+				vsock_hdr_write(v->buf, &h);
+				int64_t n = virtq_chain_write(d->mem, c, 0, v->buf, VSOCK_HDR_SIZE + h.len);
+				if (n == (int64_t)(VSOCK_HDR_SIZE + h.len)) {
+					written = (uint32_t)n;
+					atomic_fetch_add(&d->stats.bytes_in, h.len);
+				} else {
+					atomic_fetch_add(&d->stats.errors, 1);
+				}
+			}
+		} else {
+			atomic_fetch_add(&d->stats.errors, 1); /* buffer too small for a header */
+		}
+		/* An empty used buffer (nothing after all, or too small) is
+		 * dropped and re-posted by the driver. */
+		virtio_dev_push(d, VSOCK_RXQ, c->head, written);
+	}
+}
+
+static void vvsock_tx(struct virtio_dev *d, struct virtio_vsock *v)
+{
+	struct virtq_chain *c = &v->chain;
+	for (unsigned i = 0; i < VSOCK_QUEUE_SIZE; i++) {
+		if (virtio_dev_pop(d, VSOCK_TXQ, c) != 1)
+			break;
+		atomic_fetch_add(&d->stats.requests, 1);
+		struct vsock_hdr h;
+		uint64_t len = c->out_len;
+		if (len < VSOCK_HDR_SIZE || len > sizeof(v->buf) ||
+		    virtq_chain_read(d->mem, c, 0, v->buf, len) != (int64_t)len ||
+		    vsock_hdr_parse(v->buf, len, &h) < 0) {
+			atomic_fetch_add(&d->stats.errors, 1);
+		} else {
+			/* The host side drops a header whose len is not what
+			 * the chain carries. */
+			vsock_host_tx(v->host, &h, v->buf + VSOCK_HDR_SIZE, len - VSOCK_HDR_SIZE);
+			atomic_fetch_add(&d->stats.bytes_out, len - VSOCK_HDR_SIZE);
+		}
+		virtio_dev_push(d, VSOCK_TXQ, c->head, 0);
+	}
+	vvsock_fill_rx(d, v);   /* responses, credit updates, RSTs */
+}
+
+static void vvsock_queue_notify(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_vsock *v = d->priv;
+	if (q == VSOCK_TXQ)
+		vvsock_tx(d, v);
+	else if (q == VSOCK_RXQ)
+		vvsock_fill_rx(d, v);
+	/* VSOCK_EVQ: the driver posts event buffers; there are no events. */
+}
+
+/* Event loop: the host side has packets for the guest. */
+static void vvsock_kick(void *opaque)
+{
+	struct virtio_vsock *v = opaque;
+	if (!v->dev)
+		return;
+	pthread_mutex_lock(&v->dev->lock);
+	vvsock_fill_rx(v->dev, v);
+	pthread_mutex_unlock(&v->dev->lock);
+}
+
+static int vvsock_activate(struct virtio_dev *d)
+{
+	vvsock_fill_rx(d, d->priv);
+	return 0;
+}
+
+static void vvsock_reset(struct virtio_dev *d)
+{
+	struct virtio_vsock *v = d->priv;
+	vsock_host_reset(v->host);   /* the guest's sockets are gone */
+}
+
+static void vvsock_print_stats(struct virtio_dev *d, FILE *out)
+{
+	struct virtio_vsock *v = d->priv;
+	struct vsock_host_stats s;
+	vsock_host_get_stats(v->host, &s);
+	fprintf(out, "  vsock connections %llu from the host, %llu from the guest; %llu resets, "
+		"%llu bad packets\n", (unsigned long long)s.conns_host,
+		(unsigned long long)s.conns_guest, (unsigned long long)s.resets,
+		(unsigned long long)s.bad_packets);
+}
+
+static void vvsock_destroy(struct virtio_dev *d)
+{
+	struct virtio_vsock *v = d->priv;
+	vsock_host_destroy(v->host);
+	free(v);
+}
+
+static const struct virtio_dev_ops virtio_vsock_ops = {
+	.name = "virtio-vsock",
+	.device_id = VIRTIO_ID_VSOCK,
+	.pci_class = 0x088000,       /* other system peripheral */
+	.features = 0,               /* stream sockets need no feature bit */
+	.nr_queues = 3,
+	.queue_max = VSOCK_QUEUE_SIZE,
+	.config_size = 8,
+	.config_read = vvsock_config_read,
+	.config_write = vvsock_config_write,
+	.activate = vvsock_activate,
+	.queue_notify = vvsock_queue_notify,
+	.reset = vvsock_reset,
+	.print_stats = vvsock_print_stats,
+	.destroy = vvsock_destroy,
+};
+
+static int virtio_vsock_create(struct vm *vm)
+{
+	const struct vm_vsock *cfg = &vm->cfg.vsock;
+	if (!cfg->enabled)
+		return 0;
+	struct virtio_vsock *v = calloc(1, sizeof(*v));
+	char err[256];
+	if (!v)
+		return -ENOMEM;
+	v->guest_cid = cfg->guest_cid;
+	v->host = vsock_host_create(&vm->loop, cfg->guest_cid, cfg->uds_path, vvsock_kick, v,
+				    err, sizeof(err));
+	if (!v->host) {
+		pr_err("%s", err);
+		free(v);
+		return -EINVAL;
+	}
+	int r = virtio_pci_add(vm, &virtio_vsock_ops, v, &v->dev);
+	if (r < 0) {
+		pr_err("--vsock: cannot add the virtio-vsock device: %s", strerror(-r));
+		vsock_host_destroy(v->host);
+		free(v);
+		return r;
+	}
+	return 0;
+}
+
+VM_DEVICE_ORDERED(virtio_vsock, virtio_vsock_create, 30);
