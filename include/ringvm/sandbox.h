@@ -35,6 +35,10 @@ struct sandbox {
 	bool stdio;           /* the serial back end is stdio (terminal ioctls) */
 	bool blk;             /* a drive exists (virtio-blk: io_uring, file I/O) */
 	bool slirp;           /* a --net user exists (libslirp's sockets on main) */
+	bool netdev;          /* virtio-net or virtio-vsock: their back ends' fds
+				 are (un)watched on the event loop from vCPU
+				 threads (queue kicks) */
+	bool vsock;           /* virtio-vsock: unix sockets to the host side */
 	int selftest;         /* test hook (RINGVM_SECCOMP_SELFTEST=KIND): that
 				 kind makes a forbidden call once filtered; -1 none */
 };

@@ -22,6 +22,8 @@ enum {
 	SB_IF_STDIO   = 1u << 2,  /* serial on stdio: terminal modes */
 	SB_IF_BLK     = 1u << 3,  /* a drive (virtio-blk) */
 	SB_IF_SLIRP   = 1u << 4,  /* user networking (libslirp on the event loop) */
+	SB_IF_NETDEV  = 1u << 5,  /* virtio-net or virtio-vsock (event-loop fds) */
+	SB_IF_VSOCK   = 1u << 6,  /* virtio-vsock: unix sockets to the host side */
 };
 
 /* Argument checks. */
@@ -38,6 +40,7 @@ enum sandbox_arg {
 	SB_ARG_EACCES,       /* refused with EACCES, not trapped: for a library's
 				optional look-ups that cope with a failure */
 	SB_ARG_INET,         /* socket: arg 0 (domain) AF_INET or AF_INET6 */
+	SB_ARG_UNIX,         /* socket: arg 0 (domain) AF_UNIX */
 };
 
 struct sandbox_ioctl_list {

@@ -140,12 +140,28 @@ const struct sandbox_rule sandbox_rules[] = {
 	 * connections as host sockets (IPv4/IPv6 only). */
 	R(socket,           SB_MAIN, SB_IF_SLIRP, SB_ARG_INET),
 	R(connect,          SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	R(accept,           SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),   /* host port forwards */
 	R(bind,             SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	R(listen,           SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	R(getsockname,      SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	R(getpeername,      SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	R(setsockopt,       SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
 	R(getsockopt,       SB_MAIN, SB_IF_SLIRP, SB_ARG_ANY),
+	/* virtio-net and virtio-vsock: a vCPU's queue kick (un)watches the
+	 * back end's fds on the event loop and sends frames to it. */
+	R(epoll_ctl,        SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	R(sendto,           SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	R(sendmsg,          SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	R(recvfrom,         SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	R(recvmsg,          SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	R(shutdown,         SB_VCPU, SB_IF_NETDEV, SB_ARG_ANY),
+	/* virtio-vsock: a guest connecting to the host reaches <uds>_<port>
+	 * (a unix socket opened from the vCPU's queue kick or the event loop). */
+	R(socket,           SB_MAIN | SB_VCPU, SB_IF_VSOCK, SB_ARG_UNIX),
+	R(connect,          SB_MAIN | SB_VCPU, SB_IF_VSOCK, SB_ARG_ANY),
+	R(fcntl,            SB_VCPU, SB_IF_VSOCK, SB_ARG_ANY),
+	R(getsockopt,       SB_MAIN | SB_VCPU, SB_IF_VSOCK, SB_ARG_ANY),
+	R(setsockopt,       SB_MAIN | SB_VCPU, SB_IF_VSOCK, SB_ARG_ANY),
 	/* Block I/O workers (virtio-blk on io_uring): the ring and the image. */
 	R(io_uring_enter,   SB_IO, 0, SB_ARG_ANY),
 	R(pwrite64,         SB_IO, 0, SB_ARG_ANY),
