@@ -39,6 +39,9 @@ struct sandbox {
 				 are (un)watched on the event loop from vCPU
 				 threads (queue kicks) */
 	bool vsock;           /* virtio-vsock: unix sockets to the host side */
+	bool jit;             /* soft engine with --soft-tier jit: a reset makes
+				 new translation caches (memfd, an RW and an RX
+				 view) on the main thread */
 	int selftest;         /* test hook (RINGVM_SECCOMP_SELFTEST=KIND): that
 				 kind makes a forbidden call once filtered; -1 none */
 };

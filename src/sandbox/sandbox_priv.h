@@ -24,6 +24,7 @@ enum {
 	SB_IF_SLIRP   = 1u << 4,  /* user networking (libslirp on the event loop) */
 	SB_IF_NETDEV  = 1u << 5,  /* virtio-net or virtio-vsock (event-loop fds) */
 	SB_IF_VSOCK   = 1u << 6,  /* virtio-vsock: unix sockets to the host side */
+	SB_IF_JIT     = 1u << 7,  /* the soft engine translates (--soft-tier jit) */
 };
 
 /* Argument checks. */
@@ -41,6 +42,8 @@ enum sandbox_arg {
 				optional look-ups that cope with a failure */
 	SB_ARG_INET,         /* socket: arg 0 (domain) AF_INET or AF_INET6 */
 	SB_ARG_UNIX,         /* socket: arg 0 (domain) AF_UNIX */
+	SB_ARG_EXEC_NO_WRITE,/* mmap: PROT_EXEC only without PROT_WRITE (the
+				translation cache's executable view) */
 };
 
 struct sandbox_ioctl_list {

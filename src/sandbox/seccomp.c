@@ -69,6 +69,7 @@ void sandbox_init(struct sandbox *sb, const struct vm_config *cfg, const char *e
 		if (cfg->nets[i].kind == VM_NET_USER)
 			sb->slirp = true;
 	sb->vsock = cfg->vsock.enabled;
+	sb->jit = cfg->soft_jit && engine && !strcmp(engine, "soft");
 	sb->netdev = cfg->nr_nets > 0 || sb->vsock;
 	sb->selftest = cfg->seccomp_selftest;
 	if (sb->enabled && sandbox_sanitizer_build()) {
@@ -186,7 +187,7 @@ static bool rule_applies_to(const struct sandbox_rule *r, const struct sandbox *
 	unsigned have = (sb->kvm ? SB_IF_KVM : 0) | (sb->respawn ? SB_IF_RESPAWN : 0) |
 			(sb->stdio ? SB_IF_STDIO : 0) | (sb->blk ? SB_IF_BLK : 0) |
 			(sb->slirp ? SB_IF_SLIRP : 0) | (sb->netdev ? SB_IF_NETDEV : 0) |
-			(sb->vsock ? SB_IF_VSOCK : 0);
+			(sb->vsock ? SB_IF_VSOCK : 0) | (sb->jit ? SB_IF_JIT : 0);
 	return (r->when & have) == r->when;
 }
 
@@ -258,6 +259,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r, const str
 		if (!e)
 			e = seccomp_rule_add(ctx, allow, r->nr, 1, arg_eq(0, AF_INET6));
 		return e;
+	case SB_ARG_EXEC_NO_WRITE:
+		return seccomp_rule_add(ctx, allow, r->nr, 1,
+					arg_masked(2, PROT_WRITE | PROT_EXEC, PROT_EXEC));
 	case SB_ARG_UNIX:
 		return seccomp_rule_add(ctx, allow, r->nr, 1, arg_eq(0, AF_UNIX));
 	case SB_ARG_PRCTL_SECCOMP:

@@ -128,6 +128,11 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(prctl,            SB_MAIN, SB_IF_RESPAWN, SB_ARG_PRCTL_SECCOMP),
 	R(seccomp,          SB_MAIN, SB_IF_RESPAWN, SB_ARG_ANY),
 	IOCTLS(SB_MAIN,     SB_IF_RESPAWN | SB_IF_KVM, kvm_setup_ioctls),
+	/* ... and with the translator, each new vCPU's translation cache: one
+	 * memfd mapped writable and, separately, executable (never both). */
+	R(memfd_create,     SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
+	R(ftruncate,        SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
+	R(mmap,             SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_EXEC_NO_WRITE),
 	/* virtio-blk: a vCPU's queue kick submits to io_uring, the event loop
 	 * reaps completions; requests io_uring cannot do are run with plain
 	 * file I/O on the image's fd (docs/sandbox.md). */

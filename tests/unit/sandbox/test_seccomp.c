@@ -191,6 +191,31 @@ static void test_blk_slirp(void **state)
 	trapped(SOFT, SANDBOX_MAIN, SYS_connect, (unsigned long)-1, 0, 0);
 }
 
+/* The translator's caches, re-created on the main thread on reset: an
+ * executable view is allowed there, never a writable and executable one;
+ * vsock and virtio-net: unix sockets and event-loop registrations. */
+static void test_jit_netdev_vsock(void **state)
+{
+	(void)state;
+	const struct sandbox jit_rst = { .enabled = true, .jit = true, .respawn = true,
+					 .selftest = -1 };
+	const struct sandbox jit = { .enabled = true, .jit = true, .selftest = -1 };
+	const struct sandbox net = { .enabled = true, .netdev = true, .selftest = -1 };
+	const struct sandbox vsock = { .enabled = true, .netdev = true, .vsock = true,
+				       .selftest = -1 };
+	allowed(jit_rst, SANDBOX_MAIN, SYS_mmap, 0, 0, PROT_READ | PROT_EXEC);
+	allowed(jit_rst, SANDBOX_MAIN, SYS_memfd_create, 0, 0, 0);
+	trapped(jit_rst, SANDBOX_MAIN, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
+	trapped(jit_rst, SANDBOX_MAIN, SYS_mprotect, 0, 4096, PROT_READ | PROT_EXEC);
+	trapped(jit_rst, SANDBOX_VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC);
+	trapped(jit, SANDBOX_MAIN, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC);
+	allowed(net, SANDBOX_VCPU, SYS_epoll_ctl, (unsigned long)-1, 0, 0);
+	trapped(SOFT, SANDBOX_VCPU, SYS_epoll_ctl, (unsigned long)-1, 0, 0);
+	trapped(net, SANDBOX_VCPU, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	allowed(vsock, SANDBOX_VCPU, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	trapped(vsock, SANDBOX_VCPU, SYS_socket, AF_INET, SOCK_STREAM, 0);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -204,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_resolves),
+		cmocka_unit_test(test_jit_netdev_vsock),
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_every_kind_basics),
 		cmocka_unit_test(test_never),
