@@ -29,10 +29,10 @@ LIST(kvm_vcpu_ioctls,
      KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_MSRS,
      KVM_SET_MSRS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_IRQ_LINE,
-     KVM_SIGNAL_MSI);
+     KVM_SIGNAL_MSI, KVM_IOEVENTFD);
 /* Main thread and I/O workers: interrupt lines raised by back-end input
  * (serial) and completed requests. */
-LIST(kvm_main_ioctls, KVM_IRQ_LINE, KVM_SIGNAL_MSI);
+LIST(kvm_main_ioctls, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IOEVENTFD);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
  * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
  * main thread's filter. */
