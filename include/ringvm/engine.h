@@ -95,6 +95,12 @@ struct engine_ops {
 	int (*get_msrs)(struct vcpu *v, struct x86_msr *msrs, unsigned n);
 	int (*set_msrs)(struct vcpu *v, const struct x86_msr *msrs, unsigned n);
 
+	/* Optional (NULL: not offered, the write exits to the bus as usual):
+	 * make a guest write of exactly len bytes to MMIO address gpa signal
+	 * eventfd fd instead of exiting to the VMM (assign), or stop that
+	 * (!assign).  0 or -errno.  Callable from any thread. */
+	int (*ioeventfd)(struct vm *vm, uint64_t gpa, unsigned len, int fd, bool assign);
+
 	/* Engine-specific counters for --stats (beyond the shared exit counters). */
 	void (*print_stats)(struct vm *vm, FILE *out);
 };

@@ -84,6 +84,9 @@ struct pci_device_desc {
 	/* Machine reset of the function (the bus has already restored the
 	 * header, BARs and MSI-X state): optional. */
 	void (*reset)(void *opaque);
+	/* A configuration write changed what the BARs decode (COMMAND or a BAR
+	 * address): optional, called after the bus's lock is dropped. */
+	void (*bars_changed)(void *opaque);
 	void *opaque;
 };
 
@@ -110,6 +113,9 @@ bool pci_msix_notify(struct pci_device *d, unsigned vector);
 /* MSI-X enabled by the driver (the transport's choice between MSI-X and
  * INTx). */
 bool pci_msix_enabled(const struct pci_device *d);
+
+/* Where memory BAR n decodes now: true and *base while it is mapped. */
+bool pci_bar_base(struct pci_device *d, unsigned n, uint64_t *base);
 
 /* Bus mastering enabled (COMMAND bit 2): a device must not touch guest
  * memory (DMA) while it is clear. */

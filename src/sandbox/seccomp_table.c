@@ -33,6 +33,10 @@ LIST(kvm_vcpu_ioctls,
 /* Main thread and I/O workers: interrupt lines raised by back-end input
  * (serial) and completed requests. */
 LIST(kvm_main_ioctls, KVM_IRQ_LINE, KVM_SIGNAL_MSI);
+/* virtio-pci's doorbells (kvm_ioeventfd.c): assigned when the driver sets
+ * DRIVER_OK or moves BAR 0 (vCPU thread), removed on a machine reset (main
+ * thread); the I/O workers never touch them. */
+LIST(kvm_ioeventfd_ioctls, KVM_IOEVENTFD);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
  * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
  * main thread's filter. */
@@ -95,6 +99,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(timer_delete,     SB_VCPU, SB_IF_KVM, SB_ARG_ANY),
 	R(rt_sigtimedwait,  SB_VCPU, SB_IF_KVM, SB_ARG_ANY),
 	IOCTLS(SB_VCPU,     SB_IF_KVM, kvm_vcpu_ioctls),
+	IOCTLS(SB_VCPU | SB_MAIN, SB_IF_KVM, kvm_ioeventfd_ioctls),
 	/* The main thread: the event loop, back-end input, unix-socket
 	 * clients, the kernel file (read again on reset), --stats. */
 	R(epoll_wait,       SB_MAIN | SB_IO | SB_API, 0, SB_ARG_ANY),

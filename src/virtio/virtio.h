@@ -8,7 +8,8 @@
  * (Virtio 1.2 section 3.1), programs the queues and calls back:
  *
  *   activate      DRIVER_OK was set: the queues are checked and ready
- *   queue_notify  the driver kicked queue n (on a vCPU thread: never block)
+ *   queue_notify  the driver kicked queue n (on a vCPU thread, or the event
+ *                 loop's with the engine's ioeventfd: never block)
  *   reset         status 0 was written (or the machine reset)
  *
  * Devices talk back only through virtio_dev_*(): pop and push chains,

@@ -3,11 +3,18 @@
  * capabilities; MSI-X with a configuration vector and one per queue, INTx
  * with the ISR byte as fallback (Virtio 1.2 section 4.1). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "virtio_pci.h"
 #include "ringvm/device.h"
+#include "ringvm/engine.h"
+#include "ringvm/evloop.h"
 #include "ringvm/pci.h"
 #include "ringvm/vm.h"
 
@@ -22,6 +29,14 @@ struct virtio_pci {
 	struct virtio_dev dev;
 	struct pci_device *pci;
 	uint8_t caps[4][20];       /* struct virtio_pci_cap (+ notify multiplier) */
+	/* ioeventfd (engine_ops.ioeventfd): one eventfd per queue, watched by
+	 * the event loop; -1 when the engine offers none (then every kick
+	 * is a BAR write on the vCPU thread). */
+	int kick_fd[VIRTIO_MAX_QUEUES];
+	struct vp_kick { struct virtio_pci *vp; unsigned q; } kick[VIRTIO_MAX_QUEUES];
+	bool ioev_on;              /* assigned at ioev_base (d->lock) */
+	uint64_t ioev_base;        /* BAR 0 address they were assigned at */
+	_Atomic uint64_t ioev_kicks;
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -76,6 +91,119 @@ static const struct virtio_transport_ops vp_transport = {
 	.notify_config = vp_notify_config,
 	.dma_allowed = vp_dma_allowed,
 };
+
+/* ---- ioeventfd ---------------------------------------------------------- */
+
+/* A kick through the eventfd, on the event loop's thread: the same as the
+ * notify write on the vCPU thread, under the same device lock. */
+static void vp_kick_fd(void *opaque, int fd, uint32_t events)
+{
+	struct vp_kick *k = opaque;
+	uint64_t n;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return;                    /* EAGAIN: nothing, or taken already */
+	struct virtio_dev *d = &k->vp->dev;
+	atomic_fetch_add(&k->vp->ioev_kicks, 1);
+	pthread_mutex_lock(&d->lock);
+	virtio_dev_queue_kick(d, k->q);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int vp_ioev_set(struct virtio_pci *vp, uint64_t base, unsigned q, bool assign)
+{
+	struct vm *vm = vp->dev.vm;
+	return vm->engine->ioeventfd(vm, base + VIRTIO_PCI_NOTIFY_OFF +
+				     (uint64_t)VIRTIO_PCI_NOTIFY_MULT * q, 2,
+				     vp->kick_fd[q], assign);
+}
+
+/* Keep the engine's doorbells in step with the device (d->lock held): on
+ * only while the driver has set DRIVER_OK and BAR 0 decodes, at the BAR's
+ * current address; off after a reset, a BAR move or decode turned off.
+ * Where the engine refuses, the notify writes keep exiting to the bus. */
+static void vp_ioev_sync(struct virtio_pci *vp)
+{
+	struct virtio_dev *d = &vp->dev;
+	unsigned nq = d->ops->nr_queues;
+	uint64_t base = 0;
+	if (vp->kick_fd[0] < 0)
+		return;
+	bool want = virtio_dev_live(d) && vp->pci && pci_bar_base(vp->pci, 0, &base);
+	if (vp->ioev_on && (!want || base != vp->ioev_base)) {
+		/* Errors ignored: after a machine reset the engine's VM is new
+		 * and no longer has them. */
+		for (unsigned q = 0; q < nq; q++)
+			vp_ioev_set(vp, vp->ioev_base, q, false);
+		vp->ioev_on = false;
+	}
+	if (!want || vp->ioev_on)
+		return;
+	for (unsigned q = 0; q < nq; q++) {
+		int r = vp_ioev_set(vp, base, q, true);
+		if (r < 0) {
+			while (q-- > 0)
+				vp_ioev_set(vp, base, q, false);
+			vm_log(d->vm, VM_LOG_DEVICE, LOG_DEBUG,
+			       "%s: no ioeventfd (%s): queue kicks exit to the VMM",
+			       d->ops->name, strerror(-r));
+			return;
+		}
+	}
+	vp->ioev_on = true;
+	vp->ioev_base = base;
+}
+
+static void vp_bars_changed(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	pthread_mutex_lock(&vp->dev.lock);
+	vp_ioev_sync(vp);
+	pthread_mutex_unlock(&vp->dev.lock);
+}
+
+/* At creation, on the main thread: an eventfd per queue on the event loop,
+ * if the engine can signal them. */
+static int vp_ioev_init(struct virtio_pci *vp, struct vm *vm)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->kick_fd[q] = -1;
+	if (!vm->engine || !vm->engine->ioeventfd)
+		return 0;
+	for (unsigned q = 0; q < vp->dev.ops->nr_queues; q++) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			return -errno;
+		vp->kick_fd[q] = fd;
+		vp->kick[q] = (struct vp_kick){ vp, q };
+		int r = evloop_add_fd(&vm->loop, fd, EPOLLIN, vp_kick_fd, &vp->kick[q]);
+		if (r < 0) {
+			close(fd);
+			vp->kick_fd[q] = -1;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void vp_ioev_fini(struct virtio_pci *vp)
+{
+	if (vp->kick_fd[0] < 0)
+		return;
+	pthread_mutex_lock(&vp->dev.lock);
+	if (vp->ioev_on)
+		for (unsigned q = 0; q < vp->dev.ops->nr_queues; q++)
+			vp_ioev_set(vp, vp->ioev_base, q, false);
+	vp->ioev_on = false;
+	pthread_mutex_unlock(&vp->dev.lock);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (vp->kick_fd[q] < 0)
+			continue;
+		evloop_del_fd(&vp->dev.vm->loop, vp->kick_fd[q]);
+		close(vp->kick_fd[q]);
+		vp->kick_fd[q] = -1;
+	}
+}
 
 /* ---- common configuration (4.1.4.3) --------------------------------- */
 
@@ -212,6 +340,8 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t va
 	pthread_mutex_lock(&d->lock);
 	if (off < VIRTIO_PCI_COMMON_OFF + 0x40) {
 		common_write(d, off, size, value);
+		if (off == 0x14)
+			vp_ioev_sync(vp);      /* DRIVER_OK or reset */
 	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
 		   off - VIRTIO_PCI_DEVCFG_OFF + size <= d->ops->config_size) {
 		if (d->ops->config_write)
@@ -236,12 +366,14 @@ static void vp_reset(void *opaque)
 	struct virtio_pci *vp = opaque;
 	pthread_mutex_lock(&vp->dev.lock);
 	virtio_dev_reset_locked(&vp->dev);
+	vp_ioev_sync(vp);
 	pthread_mutex_unlock(&vp->dev.lock);
 }
 
 static void vp_destroy(void *opaque)
 {
 	struct virtio_pci *vp = opaque;
+	vp_ioev_fini(vp);
 	pthread_mutex_lock(&vp->dev.lock);
 	if (vp->dev.ops->reset)
 		vp->dev.ops->reset(&vp->dev);  /* stop back-end work first */
@@ -256,6 +388,9 @@ static void vp_print_stats(void *opaque, FILE *out)
 {
 	struct virtio_pci *vp = opaque;
 	virtio_dev_print_stats(&vp->dev, out);
+	if (vp->kick_fd[0] >= 0)
+		fprintf(out, "  %-12s ioeventfd notifications %" PRIu64 "%s\n", vp->dev.ops->name,
+			atomic_load(&vp->ioev_kicks), vp->ioev_on ? "" : " (not assigned now)");
 }
 
 static const struct vm_device_ops vp_vm_ops = {
@@ -278,6 +413,13 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
 	virtio_dev_init(&vp->dev, vm, &vm->mem, ops, priv);
 	vp->dev.t = &vp_transport;
 	vp->dev.t_opaque = vp;
+	int ri = vp_ioev_init(vp, vm);
+	if (ri < 0) {
+		vp_ioev_fini(vp);
+		virtio_dev_fini(&vp->dev);
+		free(vp);
+		return ri;
+	}
 
 	make_cap(vp->caps[0], VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
 		 VIRTIO_PCI_COMMON_LEN, 16);
@@ -304,6 +446,8 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
 		.msix_table_offset = 0,
 		.msix_pba_offset = 0x800,
 		.intx = true,
+		.bars_changed = vp_bars_changed,
+		.opaque = vp,
 	};
 	desc.bar[0] = (struct pci_bar_desc){ .kind = PCI_BAR_MEM32, .size = VIRTIO_PCI_BAR_SIZE,
 					     .ops = &vp_bar_ops, .opaque = vp };
@@ -314,6 +458,7 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
 
 	int r = pci_device_register(vm, &desc, &vp->pci);
 	if (r < 0) {
+		vp_ioev_fini(vp);
 		virtio_dev_fini(&vp->dev);
 		free(vp);
 		return r;

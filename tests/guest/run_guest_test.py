@@ -32,6 +32,8 @@ SKIP = 77
 #   stderr   regexes that must match ringvm's stderr (+stdout)
 #   serial   regexes that must match the serial output
 #   absent   regexes that must NOT match stderr
+#   stderr_on / absent_on  {engine: [regexes]}: as stderr / absent, only
+#            when running on that engine (engine-specific paths)
 #   images   restrict to images whose name contains one of these
 #   files    {name: size}: zero-filled files made in the case's temporary
 #            directory before the run; '{tmp}' in args names that directory
@@ -227,7 +229,10 @@ def run(args):
     for rx in case.get('stderr', []):
         if not re.search(rx, out):
             errors.append('ringvm output lacks /%s/' % rx)
-    for rx in case.get('absent', []):
+    for rx in case.get('stderr_on', {}).get(args.engine, []):
+        if not re.search(rx, out):
+            errors.append('ringvm output lacks /%s/ (engine %s)' % (rx, args.engine))
+    for rx in case.get('absent', []) + case.get('absent_on', {}).get(args.engine, []):
         if re.search(rx, out):
             errors.append('ringvm output unexpectedly has /%s/' % rx)
     for rx, most in case.get('max_count', {}).items():

@@ -7,7 +7,8 @@
  *   kvm_run.c    KVM_RUN and exit translation
  *   kvm_halt.c   "cli; hlt" detection
  *   kvm_regs.c   register state conversion
- *   kvm_stats.c  --stats counters */
+ *   kvm_stats.c  --stats counters
+ *   kvm_ioeventfd.c  doorbell writes signalling an eventfd */
 #include "kvm_priv.h"
 
 const struct engine_ops engine_kvm_ops = {
@@ -27,5 +28,6 @@ const struct engine_ops engine_kvm_ops = {
 	.set_fpu = kvm_set_fpu,
 	.get_msrs = kvm_get_msrs,
 	.set_msrs = kvm_set_msrs,
+	.ioeventfd = kvm_ioeventfd,
 	.print_stats = kvm_print_stats,
 };

@@ -66,6 +66,8 @@ struct kvm_vm {
 	_Atomic uint64_t irq_errors;
 	_Atomic uint64_t msis;      /* MSIs sent (KVM_SIGNAL_MSI or the route) */
 	bool signal_msi;            /* KVM_CAP_SIGNAL_MSI; else a GSI route */
+	bool has_ioeventfd;         /* KVM_CAP_IOEVENTFD (kvm_ioeventfd.c) */
+	_Atomic uint64_t ioeventfds_assigned, ioeventfds_removed;
 	pthread_mutex_t msi_lock;   /* the fallback's routing table */
 	struct kvm_vcpu *vcpus[MAX_VCPUS]; /* by id; freed by vm_destroy */
 };
@@ -136,5 +138,8 @@ void kvm_probe(struct engine_probe *out);
 
 /* kvm_stats.c */
 void kvm_print_stats(struct vm *vm, FILE *out);
+
+/* kvm_ioeventfd.c: engine_ops.ioeventfd */
+int kvm_ioeventfd(struct vm *vm, uint64_t gpa, unsigned len, int fd, bool assign);
 
 #endif

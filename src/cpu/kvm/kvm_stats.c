@@ -45,6 +45,10 @@ void kvm_print_stats(struct vm *vm, FILE *out)
 	}
 	fprintf(out, "  of the INTR exits: %llu kicks, %llu halt-detection ticks\n",
 		(unsigned long long)kicks, (unsigned long long)ticks);
+	fprintf(out, "  ioeventfds: %s, %llu assigned, %llu removed\n",
+		kvm->has_ioeventfd ? "offered" : "not offered (plain MMIO exits)",
+		(unsigned long long)atomic_load(&kvm->ioeventfds_assigned),
+		(unsigned long long)atomic_load(&kvm->ioeventfds_removed));
 	if (atomic_load(&kvm->irq_errors))
 		fprintf(out, "  KVM_IRQ_LINE failures: %llu\n",
 			(unsigned long long)atomic_load(&kvm->irq_errors));

@@ -321,6 +321,7 @@ int kvm_vm_init(struct vm *vm)
 		goto fail;
 	vm->engine_state = kvm;
 	kvm->signal_msi = has_cap(kvm, KVM_CAP_SIGNAL_MSI);
+	kvm->has_ioeventfd = has_cap(kvm, KVM_CAP_IOEVENTFD);
 	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm,
 				       .send_msi = kvm_send_msi };
 	return 0;

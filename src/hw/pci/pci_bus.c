@@ -64,9 +64,25 @@ void pci_bus_cfg_write(struct pci_bus *b, unsigned busno, unsigned devfn,
 	pthread_mutex_lock(&b->lock);
 	b->stats_cfg_writes++;
 	struct pci_device *d = fn_at(b, busno, devfn);
-	if (d && pci_config_write(d, off, size, value))
+	bool moved = d && pci_config_write(d, off, size, value);
+	if (moved)
 		pci_bar_update(b);
 	pthread_mutex_unlock(&b->lock);
+	/* A moved BAR can unmap another device's BAR too: tell every device. */
+	for (unsigned s = 0; moved && s < PCI_SLOTS; s++)
+		if (b->slots[s] && b->slots[s]->desc.bars_changed)
+			b->slots[s]->desc.bars_changed(b->slots[s]->desc.opaque);
+}
+
+bool pci_bar_base(struct pci_device *d, unsigned n, uint64_t *base)
+{
+	if (n >= PCI_NUM_BARS)
+		return false;
+	pthread_mutex_lock(&d->bus->lock);
+	bool mapped = d->bar[n].mapped;
+	*base = d->bar[n].base;
+	pthread_mutex_unlock(&d->bus->lock);
+	return mapped;
 }
 
 static uint64_t cf8_read(void *opaque, uint64_t off, unsigned size)

@@ -5,7 +5,9 @@
  * meet the real bus.  Checked: feature negotiation, the status machine,
  * bus mastering gating DMA, MSI-X vectors and INTx with the ISR byte,
  * NEEDS_RESET for a bad queue, read/write/flush/GET_ID on a real image file
- * with both back ends, and a reset that waits for requests in flight. */
+ * with both back ends, a reset that waits for requests in flight, and queue
+ * kicks through an engine's ioeventfd (a fake engine records what it is
+ * asked to assign) or, without one, through the BAR write. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +31,8 @@ struct pci_device {
 	bool msix, master, intx;
 	unsigned msix_sent[16];
 	unsigned intx_raised;
+	bool bar0_mapped;
+	uint64_t bar0;
 };
 static struct pci_device mock_dev[4];
 static unsigned mock_nr;
@@ -61,6 +65,40 @@ bool pci_msix_notify(struct pci_device *d, unsigned vector)
 }
 bool pci_msix_enabled(const struct pci_device *d) { return d->msix; }
 bool pci_bus_master(const struct pci_device *d) { return d->master; }
+bool pci_bar_base(struct pci_device *d, unsigned n, uint64_t *base)
+{
+	*base = d->bar0;
+	return n == 0 && d->bar0_mapped;
+}
+
+/* ---- fake engine with ioeventfd ----------------------------------------------- */
+
+static struct {
+	int fail;                  /* <0: refuse assignments with this */
+	unsigned assigned, removed;
+	uint64_t gpa;              /* the last one assigned */
+	unsigned len;
+	int fd;
+} fake;
+
+static int fake_ioeventfd(struct vm *v, uint64_t gpa, unsigned len, int fd, bool assign)
+{
+	(void)v;
+	if (assign && fake.fail)
+		return fake.fail;
+	if (assign) {
+		fake.assigned++;
+		fake.gpa = gpa;
+		fake.len = len;
+		fake.fd = fd;
+	} else {
+		fake.removed++;
+		assert_int_equal(fd, fake.fd);
+	}
+	return 0;
+}
+static const struct engine_ops fake_engine = { .name = "fake", .ioeventfd = fake_ioeventfd };
+static const struct engine_ops plain_engine = { .name = "plain" };  /* soft: no ioeventfd */
 
 int vm_add_device(struct vm *vm, const char *name, const struct vm_device_ops *ops, void *opaque)
 {
@@ -405,6 +443,82 @@ static void blk_read_only(void **state)
 	assert_int_equal(blk_status(1), VIRTIO_BLK_S_OK);
 }
 
+/* An engine without ioeventfd: no eventfd on the event loop, kicks are the
+ * BAR write on the vCPU thread (the fallback). */
+static void ioeventfd_fallback(void **state)
+{
+	vm.engine = &plain_engine;
+	unsigned before = vm.loop.nr;
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	d->bar0_mapped = true;
+	d->bar0 = 0xfe000000;
+	assert_int_equal(vm.loop.nr, before);
+	struct mock_q mq;
+	driver_init(d, &mq, 8, false);
+	d->master = true;
+	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 1);
+}
+
+/* An engine with ioeventfd: assigned at DRIVER_OK at the notify address in
+ * BAR 0, the eventfd runs the queue on the event loop, moved with the BAR,
+ * removed when the BAR stops decoding and on reset; refused: BAR kicks. */
+static void ioeventfd_kicks(void **state)
+{
+	memset(&fake, 0, sizeof(fake));
+	vm.engine = &fake_engine;
+	unsigned before = vm.loop.nr;
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	d->bar0_mapped = true;
+	d->bar0 = 0xfe000000;
+	assert_int_equal(vm.loop.nr, before + 1);            /* one queue, one eventfd */
+	struct mock_q mq;
+	driver_init(d, &mq, 8, false);
+	assert_int_equal(fake.assigned, 1);
+	assert_int_equal(fake.gpa, 0xfe000000 + VIRTIO_PCI_NOTIFY_OFF);
+	assert_int_equal(fake.len, 2);
+	d->master = true;
+	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	uint64_t one = 1;
+	assert_int_equal(write(fake.fd, &one, 8), 8);        /* what KVM does */
+	assert_int_equal(mock_used_idx(&mq), 0);             /* not on this thread */
+	pump(50);
+	assert_int_equal(mock_used_idx(&mq), 1);
+	/* The BAR moves: off at the old address, on at the new one. */
+	d->bar0 = 0xfd000000;
+	d->desc.bars_changed(d->desc.opaque);
+	assert_int_equal(fake.removed, 1);
+	assert_int_equal(fake.assigned, 2);
+	assert_int_equal(fake.gpa, 0xfd000000 + VIRTIO_PCI_NOTIFY_OFF);
+	/* Decode off: removed, nothing assigned. */
+	d->bar0_mapped = false;
+	d->desc.bars_changed(d->desc.opaque);
+	assert_int_equal(fake.removed, 2);
+	assert_int_equal(fake.assigned, 2);
+	d->bar0_mapped = true;
+	d->desc.bars_changed(d->desc.opaque);
+	assert_int_equal(fake.assigned, 3);
+	/* Status 0: removed. */
+	wr(d, 0x14, 1, 0);
+	assert_int_equal(fake.removed, 3);
+	/* The engine refuses: the device still works through the BAR write. */
+	fake.fail = -ENOSYS;
+	driver_init(d, &mq, 8, false);
+	assert_int_equal(fake.assigned, 3);
+	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 1);
+	/* Machine reset with nothing assigned removes nothing. */
+	vm.devices[0].ops->reset(vm.devices[0].opaque);
+	assert_int_equal(fake.removed, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +527,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(blk_uring, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(ioeventfd_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(ioeventfd_kicks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
