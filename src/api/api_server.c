@@ -271,6 +271,7 @@ struct api_server *api_server_start(const char *path, size_t max_body, const str
 		unlink(path);
 		goto fail;
 	}
+	s->listen_fd = -1;  /* MHD's now: MHD_stop_daemon closes it */
 	/* The HTTP thread takes no signals: the VM's thread handles them. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -368,8 +369,7 @@ void api_server_stop(struct api_server *s)
 	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
 		/* Cannot fail: a fresh eventfd counter. */
 	}
-	pthread_join(s->thread, NULL);  /* it stops MHD on its way out */
-	close(s->listen_fd);
+	pthread_join(s->thread, NULL);  /* it stops MHD (and its socket) on its way out */
 	close(s->wake_fd);
 	close(s->event_fd);
 	unlink(s->path);
