@@ -151,8 +151,10 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 	p = put_str(buf, p, cap, name);
 	p = put_str(buf, p, cap, " (");
 	p = put_num(buf, p, cap, nr);
-	p = put_str(buf, p, cap, ") on a ");
-	p = put_str(buf, p, cap, sandbox_thread_kind >= 0 ? kind_names[sandbox_thread_kind] : "new (creator's filter)");
+	const char *kind = sandbox_thread_kind >= 0 ? kind_names[sandbox_thread_kind]
+						    : "new (creator's filter)";
+	p = put_str(buf, p, cap, kind[0] == 'a' || kind[0] == 'i' ? ") on an " : ") on a ");  /* api, io */
+	p = put_str(buf, p, cap, kind);
 	p = put_str(buf, p, cap, " thread (docs/sandbox.md: --no-seccomp turns the filters off)\n");
 	ssize_t r = write(STDERR_FILENO, buf, p);
 	(void)r;

@@ -81,7 +81,7 @@ if [ "$st" -ne 143 ] || ! grep -q '"state":"Not started"' <<<"$body"; then
 fi
 api api
 api_end
-want="ringvm: seccomp: forbidden system call execve \\([0-9]+\\) on a api thread"
+want="ringvm: seccomp: forbidden system call execve \\([0-9]+\\) on an api thread"
 if [ "$st" -ne 159 ] || ! grep -Eq "$want" "$tmp/out.txt" || [ -n "$body" ]; then
 	echo "FAIL: api: a forbidden execve on the api thread: status $st, want 159 and /$want/, answer '$body'"
 	cat "$tmp/out.txt"
