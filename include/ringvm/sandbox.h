@@ -56,6 +56,12 @@ void sandbox_init(struct sandbox *sb, const struct vm_config *cfg, const char *e
  * Returns 0 or a negative errno after printing one line. */
 int sandbox_enter(const struct sandbox *sb, enum sandbox_kind kind);
 
+/* The test hook (RINGVM_SECCOMP_SELFTEST): when sb's filters are on and its
+ * selftest is kind, make a call kind's filter forbids.  sandbox_enter does
+ * it for every kind but SANDBOX_API, whose thread calls this when it
+ * handles a request. */
+void sandbox_selftest(const struct sandbox *sb, enum sandbox_kind kind);
+
 const char *sandbox_kind_name(enum sandbox_kind kind);
 /* The kind named by s ("main", "vcpu", ...), or -1. */
 int sandbox_kind_parse(const char *s);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "fc.h"
+#include "ringvm/sandbox.h"
 
 struct api_response {
 	int status;     /* HTTP status: 200, 204, 400, ... */
@@ -30,8 +31,12 @@ struct api_server;
 struct api_request;
 
 /* Bind the socket at path (it must not exist, as with Firecracker) and
- * serve on a thread of its own.  max_body: largest accepted body. */
-struct api_server *api_server_start(const char *path, size_t max_body, char *err, size_t n);
+ * serve on a thread of its own, which installs sb's SANDBOX_API filter
+ * before serving (sb NULL: no filter).  max_body: largest accepted body.
+ * On failure: NULL, one line in err, *status the exit status (2 for the
+ * socket path, 6 for a host failure). */
+struct api_server *api_server_start(const char *path, size_t max_body, const struct sandbox *sb,
+				    char *err, size_t n, int *status);
 /* Readable (EPOLLIN) when requests wait in the queue. */
 int api_server_fd(const struct api_server *s);
 /* The next queued request, or NULL.  Answer it with api_server_reply. */

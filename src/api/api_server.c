@@ -1,5 +1,9 @@
-/* The API's HTTP side: libmicrohttpd on its own thread, listening on a Unix
- * socket we bind ourselves (MHD_OPTION_LISTEN_SOCKET).  Each request's body
+/* The API's HTTP side: libmicrohttpd on a thread of ours, listening on a
+ * Unix socket we bind ourselves (MHD_OPTION_LISTEN_SOCKET).  MHD runs in
+ * external mode with epoll (no thread of its own): our thread installs the
+ * seccomp filter of the API kind (docs/sandbox.md) before it serves
+ * anything, then waits on MHD's epoll fd and a wake-up eventfd and calls
+ * MHD_run; libmicrohttpd's own threads could not be filtered.  Each request's body
  * is collected (at most max_body bytes: Firecracker answers a larger one
  * with "Request payload with size N is larger than the limit of 51200
  * allowed by server."), then the request is queued for the VM's thread and
@@ -7,7 +11,9 @@
  * time, in order, on the thread that owns the VM. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +28,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
 
 struct api_request {
 	struct api_request *next;
@@ -37,6 +45,10 @@ struct api_request {
 struct api_server {
 	struct MHD_Daemon *mhd;
 	int listen_fd, event_fd;
+	int wake_fd;            /* written by api_server_stop: the thread ends */
+	pthread_t thread;
+	struct sandbox sb;      /* the API thread's filter (SANDBOX_API) */
+	int started;            /* 0 starting, 1 filtered and serving, <0 -errno */
 	size_t max_body;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_mutex_t lock;
@@ -112,6 +124,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 
 	if (!r) {
+		/* Test hook: a forbidden call while handling a request. */
+		sandbox_selftest(&s->sb, SANDBOX_API);
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
@@ -168,9 +182,47 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-struct api_server *api_server_start(const char *path, size_t max_body, char *err, size_t n)
+/* The API thread: filter itself, say so, then serve until woken by
+ * api_server_stop.  It takes no signals (blocked by its creator) but
+ * SIGSYS, which sandbox_enter unblocks for the handler's message. */
+static void *api_thread(void *arg)
+{
+	struct api_server *s = arg;
+	int e = sandbox_enter(&s->sb, SANDBOX_API);
+	pthread_mutex_lock(&s->lock);
+	s->started = e < 0 ? e : 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (e < 0)
+		return NULL;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	int epfd = info ? info->epoll_fd : -1;
+	for (;;) {
+		MHD_UNSIGNED_LONG_LONG ms;
+		int timeout = -1;
+		if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+		struct pollfd fds[2] = { { s->wake_fd, POLLIN, 0 }, { epfd, POLLIN, 0 } };
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+			pr_err("api: poll: %s; the API stops answering", strerror(errno));
+			break;
+		}
+		if (fds[0].revents)
+			break;
+		MHD_run(s->mhd);
+	}
+	/* MHD is used from this thread only: it closes its connections here,
+	 * under this thread's filter (close, shutdown, epoll_ctl). */
+	MHD_stop_daemon(s->mhd);
+	s->mhd = NULL;
+	return NULL;
+}
+
+struct api_server *api_server_start(const char *path, size_t max_body, const struct sandbox *sb,
+				    char *err, size_t n, int *status)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	*status = RINGVM_EXIT_USAGE;
 	if (!path[0] || strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, n, "--api-sock %s: a socket path must have 1 to %zu characters", path,
 			 sizeof(sa.sun_path) - 1);
@@ -179,11 +231,15 @@ struct api_server *api_server_start(const char *path, size_t max_body, char *err
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, n, "out of memory");
+		*status = RINGVM_EXIT_HOST_ERROR;
 		return NULL;
 	}
 	s->max_body = max_body;
 	s->tail = &s->head;
 	s->event_fd = -1;
+	s->wake_fd = -1;
+	if (sb)
+		s->sb = *sb;  /* else: zeroed, filters off */
 	strcpy(s->path, path);
 	strcpy(sa.sun_path, path);
 	pthread_mutex_init(&s->lock, NULL);
@@ -195,34 +251,61 @@ struct api_server *api_server_start(const char *path, size_t max_body, char *err
 		goto fail;
 	}
 	if (listen(s->listen_fd, 16) < 0 ||
-	    (s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	    (s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, n, "--api-sock %s: %s", path, strerror(errno));
 		unlink(path);
 		goto fail;
 	}
-	/* The HTTP thread takes no signals: the VM's thread handles them. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	/* External mode: no MHD_USE_INTERNAL_POLLING_THREAD; api_thread polls
+	 * MHD's epoll fd and calls MHD_run. */
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL,
 				  on_request, s,
 				  MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				  MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!s->mhd) {
 		snprintf(err, n, "--api-sock %s: cannot start the HTTP server", path);
 		unlink(path);
 		goto fail;
 	}
+	s->listen_fd = -1;  /* MHD's now: MHD_stop_daemon closes it */
+	/* The HTTP thread takes no signals: the VM's thread handles them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int e = pthread_create(&s->thread, NULL, api_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		snprintf(err, n, "--api-sock %s: cannot start the API thread: %s", path, strerror(e));
+		goto fail_host;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->started)
+		pthread_cond_wait(&s->cond, &s->lock);
+	e = s->started < 0 ? -s->started : 0;
+	pthread_mutex_unlock(&s->lock);
+	if (e) {
+		/* sandbox_enter printed why. */
+		pthread_join(s->thread, NULL);
+		snprintf(err, n, "--api-sock %s: the API thread cannot install its seccomp filter "
+			 "(--no-seccomp runs without)", path);
+		goto fail_host;
+	}
 	return s;
+fail_host:
+	*status = RINGVM_EXIT_HOST_ERROR;
+	MHD_stop_daemon(s->mhd);
+	unlink(path);
 fail:
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->event_fd >= 0)
 		close(s->event_fd);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -282,8 +365,12 @@ void api_server_stop(struct api_server *s)
 	s->tail = &s->head;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	MHD_stop_daemon(s->mhd);
-	close(s->listen_fd);
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* Cannot fail: a fresh eventfd counter. */
+	}
+	pthread_join(s->thread, NULL);  /* it stops MHD (and its socket) on its way out */
+	close(s->wake_fd);
 	close(s->event_fd);
 	unlink(s->path);
 	pthread_mutex_destroy(&s->lock);

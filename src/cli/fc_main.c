@@ -24,6 +24,7 @@
 #include "../api/api.h"
 #include "fc_main.h"
 #include "ringvm/log.h"
+#include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
 #include "ringvm_config.h"
 
@@ -446,6 +447,18 @@ int fc_main(int argc, char **argv)
 		return RINGVM_EXIT_USAGE;
 	}
 
+	/* Test hook, as for `ringvm run` (tests/integration/sandbox_seccomp.sh):
+	 * the named thread kind makes a forbidden call once filtered. */
+	const char *selftest = getenv("RINGVM_SECCOMP_SELFTEST");
+	if (selftest && *selftest) {
+		p->base.seccomp_selftest = sandbox_kind_parse(selftest);
+		if (p->base.seccomp_selftest < 0) {
+			fprintf(stderr, "ringvm: error: RINGVM_SECCOMP_SELFTEST=%s: expected main, vcpu, "
+				"writer, io or api\n", selftest);
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+
 	/* Signals go to signalfds (here and in vm_run), in every thread. */
 	sigset_t set;
 	sigemptyset(&set);
@@ -453,15 +466,20 @@ int fc_main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int status;
 
 	if (!no_api) {
-		p->api = api_server_start(api_sock, (size_t)max_body, err, sizeof(err));
+		/* The API thread's filter: on unless --no-seccomp or a
+		 * sanitizer build (docs/sandbox.md); the VM's own threads get
+		 * theirs from vm_create. */
+		struct sandbox sb;
+		sandbox_init(&sb, &p->base, NULL);
+		p->api = api_server_start(api_sock, (size_t)max_body, &sb, err, sizeof(err), &status);
 		if (!p->api) {
 			fprintf(stderr, "ringvm: error: %s\n", err);
-			return RINGVM_EXIT_USAGE;
+			return status;
 		}
 	}
-	int status;
 	p->serving = true;
 	apply_logger(p);
 	if (config) {

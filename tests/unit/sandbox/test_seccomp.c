@@ -169,6 +169,17 @@ static void test_writer_io_api(void **state)
 	trapped(KVM, SANDBOX_IO, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);
 	trapped(SOFT, SANDBOX_IO, SYS_accept4, (unsigned long)-1, 0, 0);
 	allowed(SOFT, SANDBOX_API, SYS_accept4, (unsigned long)-1, 0, 0);
+	/* What libmicrohttpd in external epoll mode does (api_server.c). */
+	allowed(SOFT, SANDBOX_API, SYS_poll, 0, 0, 0);
+	allowed(SOFT, SANDBOX_API, SYS_epoll_wait, (unsigned long)-1, 0, 0);
+	allowed(SOFT, SANDBOX_API, SYS_recvfrom, (unsigned long)-1, 0, 0);
+	allowed(SOFT, SANDBOX_API, SYS_sendmsg, (unsigned long)-1, 0, 0);
+	allowed(SOFT, SANDBOX_API, SYS_shutdown, (unsigned long)-1, 0, 0);
+	/* Nothing else: no reads of files, no socket options, no new sockets. */
+	trapped(SOFT, SANDBOX_API, SYS_read, (unsigned long)-1, 0, 0);
+	trapped(SOFT, SANDBOX_API, SYS_setsockopt, (unsigned long)-1, 0, 0);
+	trapped(SOFT, SANDBOX_API, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	trapped(SOFT, SANDBOX_API, SYS_fcntl, (unsigned long)-1, 0, 0);
 	trapped(SOFT, SANDBOX_API, SYS_io_uring_enter, (unsigned long)-1, 0, 0);
 	trapped(KVM, SANDBOX_API, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);
 }
