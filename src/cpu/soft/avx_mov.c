@@ -391,54 +391,41 @@ H(vinsertps)
  * by one, so a masked-off element never faults (SDM: "Faults occur only due
  * to mask-bit required memory accesses that caused the faults"); a load
  * writes zero to masked-off elements. */
-static int maskmov_load(struct soft_cpu *cpu, const struct x86_insn *in, unsigned esize, uint32_t need)
+static int maskmov(struct soft_cpu *cpu, const struct x86_insn *in, unsigned esize, uint32_t need,
+		   bool store)
 {
 	int r = avx_check(cpu, need);
 	if (r)
 		return r;
 	struct avx_ymm m, v;
 	avx_get(cpu, in->vex_vvvv, &m);
-	memset(&v, 0, sizeof(v));
+	if (store)
+		avx_get(cpu, in->reg, &v);
+	else
+		memset(&v, 0, sizeof(v));
 	const uint8_t *mb = (const uint8_t *)&m;
 	uint8_t *vb = (uint8_t *)&v;
 	uint64_t la = soft_ea(cpu, in);
 	for (unsigned i = 0; i < vlen(in); i += esize) {
 		if (!(mb[i + esize - 1] & 0x80))
 			continue;
-		if ((r = soft_read(cpu, la + i, vb + i, esize)))
+		r = store ? soft_write(cpu, la + i, vb + i, esize) : soft_read(cpu, la + i, vb + i, esize);
+		if (r)
 			return r;
 	}
-	put_reg(cpu, in, in->reg, &v);
+	if (!store)
+		put_reg(cpu, in, in->reg, &v);
 	return SOFT_OK;
 }
 
-static int maskmov_store(struct soft_cpu *cpu, const struct x86_insn *in, unsigned esize, uint32_t need)
-{
-	int r = avx_check(cpu, need);
-	if (r)
-		return r;
-	struct avx_ymm m, v;
-	avx_get(cpu, in->vex_vvvv, &m);
-	avx_get(cpu, in->reg, &v);
-	const uint8_t *mb = (const uint8_t *)&m, *vb = (const uint8_t *)&v;
-	uint64_t la = soft_ea(cpu, in);
-	for (unsigned i = 0; i < vlen(in); i += esize) {
-		if (!(mb[i + esize - 1] & 0x80))
-			continue;
-		if ((r = soft_write(cpu, la + i, vb + i, esize)))
-			return r;
-	}
-	return SOFT_OK;
-}
-
-H(vmaskmovps) { return maskmov_load(cpu, in, 4, SOFT_HOST_AVX); }
-H(vmaskmovpd) { return maskmov_load(cpu, in, 8, SOFT_HOST_AVX); }
-H(vpmaskmovd) { return maskmov_load(cpu, in, 4, SOFT_HOST_AVX2); }
-H(vpmaskmovq) { return maskmov_load(cpu, in, 8, SOFT_HOST_AVX2); }
-H(vmaskmovps_st) { return maskmov_store(cpu, in, 4, SOFT_HOST_AVX); }
-H(vmaskmovpd_st) { return maskmov_store(cpu, in, 8, SOFT_HOST_AVX); }
-H(vpmaskmovd_st) { return maskmov_store(cpu, in, 4, SOFT_HOST_AVX2); }
-H(vpmaskmovq_st) { return maskmov_store(cpu, in, 8, SOFT_HOST_AVX2); }
+H(vmaskmovps) { return maskmov(cpu, in, 4, SOFT_HOST_AVX, false); }
+H(vmaskmovpd) { return maskmov(cpu, in, 8, SOFT_HOST_AVX, false); }
+H(vpmaskmovd) { return maskmov(cpu, in, 4, SOFT_HOST_AVX2, false); }
+H(vpmaskmovq) { return maskmov(cpu, in, 8, SOFT_HOST_AVX2, false); }
+H(vmaskmovps_st) { return maskmov(cpu, in, 4, SOFT_HOST_AVX, true); }
+H(vmaskmovpd_st) { return maskmov(cpu, in, 8, SOFT_HOST_AVX, true); }
+H(vpmaskmovd_st) { return maskmov(cpu, in, 4, SOFT_HOST_AVX2, true); }
+H(vpmaskmovq_st) { return maskmov(cpu, in, 8, SOFT_HOST_AVX2, true); }
 
 /* Gathers (AVX2; SDM vol. 2 VGATHERDPS & co): VSIB addressing (ModRM.rm =
  * 100b, the SIB index names a vector register), the mask in VEX.vvvv.
