@@ -13,6 +13,8 @@ CASES = {
                                        r'testdev: sync pci enum ok 0x1\b', DONE]),
     # Masked vector pending, delivered on unmask; function mask likewise.
     'pci-msix': dict(status=0, stderr=[r'testdev: sync msix interrupts 0x3\b', DONE]),
+    # Plain MSI: 4 vectors, vector number in the data, per-vector mask.
+    'pci-msi': dict(status=0, stderr=[r'testdev: sync msi interrupts 0x4\b', DONE]),
     # INTA# level-triggered through the IOAPIC pin of the interrupt map.
     'pci-intx': dict(status=0, stderr=[r'testdev: sync intx interrupts 0x2\b', DONE]),
 }

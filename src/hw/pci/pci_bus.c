@@ -247,8 +247,9 @@ const struct bus_ops pci_io_win_ops = { .read = io_win_read, .write = io_win_wri
 
 /* ---- INTx ----------------------------------------------------------------- */
 
-/* What reaches the line: the device's level unless COMMAND.INTX_DISABLE or
- * MSI-X is on (6.8.2: a function with MSI-X enabled does not use INTx).
+/* What reaches the line: the device's level unless COMMAND.INTX_DISABLE,
+ * MSI-X or MSI is on (6.8.1.3, 6.8.2: a function with either enabled does
+ * not use INTx).
  * Lines are shared: a GSI is asserted while any device asserts it.  Bus
  * lock held. */
 void pci_intx_update(struct pci_device *d)
@@ -256,7 +257,7 @@ void pci_intx_update(struct pci_device *d)
 	struct pci_bus *b = d->bus;
 	bool msix_on = d->msix_cap && (d->cfg[d->msix_cap + 3] & (PCI_MSIX_CTRL_ENABLE >> 8));
 	bool out = d->intx_level && !(pci_config_command(d) & PCI_COMMAND_INTX_DISABLE) &&
-		   !msix_on;
+		   !msix_on && !pci_msi_enabled_locked(d);
 	if (out == d->intx_out || !d->desc.intx)
 		return;
 	d->intx_out = out;
@@ -298,7 +299,7 @@ static bool pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static int desc_check(const struct pci_device_desc *desc)
 {
 	const char *n = desc->name ? desc->name : "?";
-	unsigned cap_bytes = desc->msix_vectors ? PCI_MSIX_CAP_LEN : 0;
+	unsigned cap_bytes = (desc->msix_vectors ? PCI_MSIX_CAP_LEN : 0) + pci_msi_cap_len(desc);
 
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		const struct pci_bar_desc *bd = &desc->bar[i];
@@ -346,6 +347,10 @@ bad_size:
 			pr_err("pci: %s: MSI-X vectors/BAR/table/PBA do not fit", n);
 			return -EINVAL;
 		}
+	}
+	if (desc->msi_vectors && (desc->msi_vectors > PCI_MSI_MAX_VECTORS || !pow2(desc->msi_vectors))) {
+		pr_err("pci: %s: MSI vectors %u is not 1, 2, 4, 8, 16 or 32", n, desc->msi_vectors);
+		return -EINVAL;
 	}
 	if (desc->nr_caps > PCI_MAX_DEVICE_CAPS) {
 		pr_err("pci: %s: more than %d capabilities", n, PCI_MAX_DEVICE_CAPS);

@@ -57,6 +57,21 @@
 #define PCI_BAR_MEM_PREFETCH 0x8
 
 #define PCI_CAP_ID_MSIX      0x11
+#define PCI_CAP_ID_MSI       0x05
+
+/* MSI capability, 64-bit layout (PCI 3.0, 6.8.1): offsets in the capability. */
+#define PCI_MSI_ADDR_LO      4
+#define PCI_MSI_ADDR_HI      8
+#define PCI_MSI_DATA         12
+#define PCI_MSI_MASK         16     /* per-vector masking only */
+#define PCI_MSI_PENDING      20
+#define PCI_MSI_CAP_LEN      16     /* 14 bytes, dword-rounded */
+#define PCI_MSI_CAP_LEN_PVM  24
+#define PCI_MSI_CTRL_ENABLE  0x0001
+#define PCI_MSI_CTRL_MME_MASK 0x0070
+#define PCI_MSI_CTRL_64BIT   0x0080
+#define PCI_MSI_CTRL_PVM     0x0100
+#define PCI_MSI_MAX_VECTORS  32
 
 /* MSI-X capability (PCI 3.0, 6.8.2): control at +2, table at +4, PBA at +8. */
 #define PCI_MSIX_CAP_LEN     12
@@ -81,6 +96,7 @@ struct pci_device {
 	uint8_t wmask[PCI_CFG_SPACE_SIZE]; /* bits the guest may change */
 	uint8_t cap_off[PCI_MAX_DEVICE_CAPS];
 	uint8_t msix_cap;                  /* 0: none */
+	uint8_t msi_cap;                   /* 0: none */
 	struct pci_bar_state bar[PCI_NUM_BARS];
 	uint32_t bar_reset[PCI_NUM_BARS];  /* addresses the board assigned */
 	unsigned intx_gsi;                 /* where INTA# goes (interrupt map) */
@@ -146,5 +162,13 @@ bool pci_msix_bar_write(struct pci_device *d, uint64_t offset, unsigned size, ui
 /* MSI-X control changed (enable / function mask): send what is pending. */
 void pci_msix_control_changed(struct pci_device *d);
 void pci_intx_update(struct pci_device *d);
+
+/* pci_msi.c (lock held) */
+unsigned pci_msi_cap_len(const struct pci_device_desc *desc);  /* 0: no MSI */
+void pci_msi_config_init(struct pci_device *d, unsigned off);
+void pci_msi_reset(struct pci_device *d);
+bool pci_msi_enabled_locked(const struct pci_device *d);
+/* The capability was written (enable, MME, mask bits): send what is pending. */
+void pci_msi_config_changed(struct pci_device *d);
 
 #endif
