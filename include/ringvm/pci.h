@@ -52,14 +52,18 @@ struct pci_bar_desc {
 
 /* A vendor-specific or other capability a device adds to its list (virtio's
  * VIRTIO_PCI_CAP_* structures, for one).  The bus links it into the list
- * and serves reads from 'data'; writes to it reach cap_write (NULL: the
- * capability is read-only).  len includes the 2-byte header (ID, next),
- * which the bus fills in. */
+ * and serves reads from 'data', or from cap_read where the device gives one
+ * (for reads entirely inside bytes 2..len-1); writes to it reach cap_write
+ * (NULL: the capability is read-only).  cap_read and cap_write are called
+ * without the bus's lock (they may access the device's BARs, whose
+ * handlers may call pci_msix_notify).  len includes the 2-byte header (ID,
+ * next), which the bus fills in. */
 struct pci_cap_desc {
 	uint8_t id;
 	uint8_t len;
 	const uint8_t *data;         /* len bytes; bytes 0-1 are ignored */
 	void (*cap_write)(void *opaque, unsigned off_in_cap, unsigned size, uint32_t value);
+	uint32_t (*cap_read)(void *opaque, unsigned off_in_cap, unsigned size);
 	void *opaque;
 };
 

@@ -51,6 +51,17 @@ uint32_t pci_bus_cfg_read(struct pci_bus *b, unsigned busno, unsigned devfn,
 	pthread_mutex_lock(&b->lock);
 	b->stats_cfg_reads++;
 	struct pci_device *d = fn_at(b, busno, devfn);
+	const struct pci_cap_desc *cap = d ? pci_config_cap_hook(d, off, size) : NULL;
+	if (cap && cap->cap_read) {
+		/* A device capability that answers itself (a window into a BAR,
+		 * VIRTIO_PCI_CAP_PCI_CFG): called without the bus lock, which
+		 * the device's BAR handlers may take.  Devices are never removed
+		 * while the VM runs, so d and cap stay valid. */
+		unsigned co = off - d->cap_off[cap - d->desc.caps];
+		pthread_mutex_unlock(&b->lock);
+		uint32_t v = cap->cap_read(cap->opaque, co, size);
+		return size < 4 ? v & ((1u << (8 * size)) - 1) : v;
+	}
 	uint32_t v = d ? pci_config_read(d, off, size) : 0xffffffffu;
 	pthread_mutex_unlock(&b->lock);
 	if (size < 4)
@@ -64,6 +75,16 @@ void pci_bus_cfg_write(struct pci_bus *b, unsigned busno, unsigned devfn,
 	pthread_mutex_lock(&b->lock);
 	b->stats_cfg_writes++;
 	struct pci_device *d = fn_at(b, busno, devfn);
+	const struct pci_cap_desc *cap = d ? pci_config_cap_hook(d, off, size) : NULL;
+	if (cap) {
+		/* Inside a device capability: its cap_write (or nothing), without
+		 * the bus lock as for cap_read above. */
+		unsigned co = off - d->cap_off[cap - d->desc.caps];
+		pthread_mutex_unlock(&b->lock);
+		if (cap->cap_write)
+			cap->cap_write(cap->opaque, co, size, value);
+		return;
+	}
 	bool moved = d && pci_config_write(d, off, size, value);
 	if (moved)
 		pci_bar_update(b);

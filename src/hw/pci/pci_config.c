@@ -153,6 +153,16 @@ static int device_cap_at(const struct pci_device *d, unsigned off, unsigned size
 	return -1;
 }
 
+const struct pci_cap_desc *pci_config_cap_hook(const struct pci_device *d, unsigned off,
+					       unsigned size)
+{
+	bool inside;
+	if (off >= PCI_CFG_SPACE_SIZE || size > PCI_CFG_SPACE_SIZE - off || size == 0 || size > 4)
+		return NULL;
+	int ci = device_cap_at(d, off, size, &inside);
+	return ci >= 0 ? &d->desc.caps[ci] : NULL;
+}
+
 static uint8_t cfg_byte(const struct pci_device *d, unsigned o)
 {
 	for (unsigned i = 0; i < d->desc.nr_caps; i++) {
@@ -184,6 +194,8 @@ bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_
 	bool inside;
 	int ci = device_cap_at(d, off, size, &inside);
 	if (ci >= 0) {
+		/* pci_bus_cfg_write calls the capability's cap_write itself,
+		 * without the bus lock; here (unit tests, no bus) likewise. */
 		const struct pci_cap_desc *cap = &d->desc.caps[ci];
 		if (cap->cap_write)
 			cap->cap_write(cap->opaque, off - d->cap_off[ci], size, value);

@@ -139,6 +139,10 @@ extern const struct bus_ops pci_cf8_ops, pci_ecam_ops, pci_mmio_win_ops, pci_io_
 void pci_config_init(struct pci_device *d);
 void pci_config_reset(struct pci_device *d);
 uint32_t pci_config_read(struct pci_device *d, unsigned off, unsigned size);
+/* The device capability whose data bytes hold all of [off, off+size), or
+ * NULL (the bus calls its cap_read/cap_write without its lock). */
+const struct pci_cap_desc *pci_config_cap_hook(const struct pci_device *d, unsigned off,
+					       unsigned size);
 /* Returns true if COMMAND or a BAR changed (decode must be recomputed). */
 bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_t value);
 uint16_t pci_config_command(const struct pci_device *d);
