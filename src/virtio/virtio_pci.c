@@ -71,11 +71,11 @@ static void vp_raise(struct virtio_pci *vp, uint16_t vector)
 {
 	if (!vp->pci)
 		return;
-	if (pci_msix_enabled(vp->pci)) {
-		if (vector != VIRTIO_MSI_NO_VECTOR)
-			pci_msix_notify(vp->pci, vector);
+	/* MSI-X on: the vector (through its irqfd where the engine has one,
+	 * without the bus lock), or nothing for NO_VECTOR. */
+	if (vector != VIRTIO_MSI_NO_VECTOR ? pci_msix_notify(vp->pci, vector) :
+					     pci_msix_enabled(vp->pci))
 		return;
-	}
 	pci_intx_set(vp->pci, true);   /* the ISR read lowers it */
 }
 

@@ -602,6 +602,9 @@ static void pci_bus_print_stats(void *opaque, FILE *out)
 	fprintf(out, "pci: %u functions, %" PRIu64 " config reads, %" PRIu64
 		" config writes, %" PRIu64 " MSI-X messages, %" PRIu64 " BARs refused\n",
 		n, b->stats_cfg_reads, b->stats_cfg_writes, b->stats_msi, b->stats_bar_refused);
+	if (b->vm && b->vm->engine && b->vm->engine->irqfd_msi)
+		fprintf(out, "pci: %" PRIu64 " MSI-X messages through irqfds\n",
+			(uint64_t)atomic_load(&b->stats_irqfd));
 	pthread_mutex_unlock(&b->lock);
 }
 

@@ -218,6 +218,8 @@ bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_
 	uint16_t cmd = pci_config_command(d);
 	if ((cmd ^ old_cmd) & PCI_COMMAND_INTX_DISABLE)
 		pci_intx_update(d);
+	if ((cmd ^ old_cmd) & PCI_COMMAND_MASTER)
+		pci_msix_irqfd_sync(d);    /* no bus mastering: no irqfd */
 	if (d->msix_cap && get16(d->cfg + d->msix_cap + 2) != old_msix) {
 		pci_msix_control_changed(d);
 		pci_intx_update(d);    /* INTx is not used while MSI-X is enabled */

@@ -11,6 +11,7 @@
 #define RINGVM_HW_PCI_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,6 +104,18 @@ struct pci_device {
 	/* MSI-X table (16 bytes per vector, little endian) and pending bits. */
 	uint8_t *msix_table;
 	uint64_t *msix_pba;
+	/* irqfd (engine_ops.irqfd_msi): one eventfd per vector, NULL when the
+	 * engine offers none.  'live' lets pci_msix_notify write the eventfd
+	 * without the bus lock: set only while the vector would be sent now
+	 * (enabled, unmasked, bus master) and the engine holds its message. */
+	struct pci_msix_irqfd {
+		int fd;
+		_Atomic bool live;
+		bool bound;                /* the engine has fd with addr/data */
+		uint64_t addr;
+		uint32_t data;
+	} *msix_irqfd;
+	bool msix_irqfd_off;               /* the engine refused: plain path only */
 	bool intx_level;                   /* as the device drives INTA# */
 	bool intx_out;                     /* what reaches the line (not disabled) */
 };
@@ -120,6 +133,7 @@ struct pci_bus {
 	uint64_t alloc_mmio, alloc_io;     /* next free address for assign_bars */
 	bool pio_cf8, pio_cfc, mmio_ecam, mmio_win, pio_win;
 	uint64_t stats_cfg_reads, stats_cfg_writes, stats_msi, stats_bar_refused;
+	_Atomic uint64_t stats_irqfd;      /* MSI-X messages sent through an irqfd */
 };
 
 /* pci_bus.c */
@@ -165,6 +179,9 @@ bool pci_msix_bar_read(struct pci_device *d, uint64_t offset, unsigned size, uin
 bool pci_msix_bar_write(struct pci_device *d, uint64_t offset, unsigned size, uint64_t value);
 /* MSI-X control changed (enable / function mask): send what is pending. */
 void pci_msix_control_changed(struct pci_device *d);
+/* Bring the irqfds in step with the table, masks, enable and COMMAND's bus
+ * master bit (after any of them changed). */
+void pci_msix_irqfd_sync(struct pci_device *d);
 void pci_intx_update(struct pci_device *d);
 
 /* pci_msi.c (lock held) */
