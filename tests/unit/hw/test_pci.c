@@ -8,8 +8,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "hw_test_vm.h"
 #include "ringvm/bus.h"
+#include "ringvm/engine.h"
 #include "ringvm/layout.h"
 #include "ringvm/pci.h"
 #include "src/hw/pci/pci_priv.h"
@@ -114,7 +118,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	pci_bus_free(f->bus);
+	if (f->bus)
+		pci_bus_free(f->bus);
 	hw_test_vm_fini(&f->hv);
 	test_free(f);
 	return 0;
@@ -655,6 +660,102 @@ static void test_msi(void **state)
 	assert_int_equal(cf8_read(f, s, c + 16, 4), 0);
 }
 
+/* irqfd with a fake engine: the bus binds a vector's eventfd while the
+ * vector can fire, re-binds when the driver changes the message, and a
+ * notify then only writes the eventfd; masked vectors and an engine that
+ * says -ENOSYS keep the plain path. */
+static struct {
+	int fd, ret;
+	unsigned assigns, removes;
+	uint64_t addr;
+	uint32_t data;
+} fake_irqfd;
+
+static int fake_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data, bool assign)
+{
+	if (fake_irqfd.ret)
+		return fake_irqfd.ret;
+	if (!assign) {
+		fake_irqfd.removes++;
+		return 0;
+	}
+	fake_irqfd.assigns++;
+	fake_irqfd.fd = fd;
+	fake_irqfd.addr = addr;
+	fake_irqfd.data = data;
+	return 0;
+}
+
+static const struct engine_ops fake_engine = { .name = "fake", .irqfd_msi = fake_irqfd_msi };
+
+static uint64_t eventfd_count(int fd)
+{
+	uint64_t n = 0;
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return 0;   /* EAGAIN: nothing written */
+	return n;
+}
+
+static void test_msix_irqfd(void **state)
+{
+	struct fx *f = *state;
+	struct hw_test_irq *irq = &f->hv.irq;
+	memset(&fake_irqfd, 0, sizeof(fake_irqfd));
+	f->hv.vm.engine = &fake_engine;
+	struct pci_device_desc desc = tdev_desc(&f->t2);
+	assert_int_equal(pci_device_register(&f->hv.vm, &desc, &f->d2), 0);
+	unsigned s = pci_device_slot(f->d2);
+	uint64_t tbl = (cf8_read(f, s, 0x10, 4) & ~0xfu) + 0x2000;
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	mmio_write(f, tbl + 16, 4, 0xfee00000u);
+	mmio_write(f, tbl + 24, 4, 0x41);
+	cf8_write(f, s, PCI_CAP_START + 2, 2, PCI_MSIX_CTRL_ENABLE);
+	assert_int_equal(fake_irqfd.assigns, 0);           /* vector 1 still masked */
+	mmio_write(f, tbl + 28, 4, 0);                      /* unmask: bound */
+	assert_int_equal(fake_irqfd.assigns, 1);
+	assert_int_equal(fake_irqfd.addr, 0xfee00000u);
+	assert_int_equal(fake_irqfd.data, 0x41);
+	int fd = fake_irqfd.fd;
+	assert_true(fd >= 0);
+	/* notify: the eventfd, not the router */
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 2);
+	assert_int_equal(irq->nr_msi, 0);
+	/* a new message: bound again with it */
+	mmio_write(f, tbl + 24, 4, 0x42);
+	assert_int_equal(fake_irqfd.assigns, 2);
+	assert_int_equal(fake_irqfd.data, 0x42);
+	/* masked: the plain path (pending, sent through the router on unmask) */
+	mmio_write(f, tbl + 28, 4, 1);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 0);
+	mmio_write(f, tbl + 28, 4, 0);
+	assert_int_equal(irq->nr_msi, 1);
+	assert_int_equal(irq->msi_data, 0x42);
+	assert_int_equal(fake_irqfd.assigns, 2);            /* same message: no call */
+	/* bus mastering off: nothing at all */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 1);
+	/* the engine cannot (-ENOSYS): the plain path from then on */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	fake_irqfd.ret = -ENOSYS;
+	mmio_write(f, tbl + 24, 4, 0x43);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 2);
+	assert_int_equal(irq->msi_data, 0x43);
+	/* teardown removes what was bound */
+	fake_irqfd.ret = 0;
+	pci_bus_free(f->bus);
+	f->bus = NULL;
+	assert_int_equal(fake_irqfd.removes, 1);
+	f->hv.vm.engine = NULL;
+}
+
 static void test_bad_descriptions(void **state)
 {
 	struct fx *f = *state;
@@ -706,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_reset_register_forwarded),
 		cmocka_unit_test_setup_teardown(test_bad_descriptions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_msi, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_msix_irqfd, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
