@@ -17,6 +17,7 @@
 
 #define MSIX_IRQ 10                    /* vector IRQ_BASE + 10 = 0x2a */
 #define INTX_IRQ 11                    /* vector 0x2b */
+#define MSI_IRQ 12                     /* vectors 0x2c..0x2f (4-aligned) */
 #define BAR0_ADDR 0xC8000000u          /* where the tests place the BARs */
 #define BAR1_PORT 0xC100u
 
@@ -220,6 +221,79 @@ static void test_pci_msix(void)
 	GUEST_DONE();
 }
 GUEST_TEST("pci-msix", test_pci_msix);
+
+static volatile uint32_t msi_irqs[4];
+
+static void on_msi(unsigned irq)
+{
+	msi_irqs[irq - MSI_IRQ]++;
+	mmio_write32(LAPIC + LAPIC_EOI, 0);
+}
+
+static uint32_t msi_total(void)
+{
+	return msi_irqs[0] + msi_irqs[1] + msi_irqs[2] + msi_irqs[3];
+}
+
+static void wait_msi(uint32_t want)
+{
+	sti();
+	for (unsigned i = 0; i < 100000 && msi_total() < want; i++)
+		cpu_relax();
+	cli();
+}
+
+/* pci-msi: the test device's plain MSI capability (PCI 3.0, 6.8.1; 64-bit,
+ * per-vector masking) with 4 vectors allocated at base vector 0x2c: vector
+ * n arrives as 0x2c + n; a masked vector is pending and arrives on unmask;
+ * one vector allocated: only vector 0. */
+static void test_pci_msi(void)
+{
+	unsigned s = find_testdev();
+	pic_init(0xff, 0xff);
+	mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
+	for (unsigned i = 0; i < 4; i++)
+		irq_set_handler(MSI_IRQ + i, on_msi);
+	setup_bars(s);
+	unsigned c = find_cap(s, 0x05);
+	/* 4 vectors capable, 64-bit, per-vector masking, disabled */
+	GUEST_ASSERT_EQ(cf8_read16(s, c + 2), 0x184);
+	/* disabled: the device is told, nothing arrives */
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 0);
+	GUEST_ASSERT_EQ(mmio_read32(BAR0_ADDR + PCI_TESTDEV_MSI), 0);
+	cf8_write32(s, c + 4, LAPIC);                   /* APIC ID 0, physical */
+	cf8_write32(s, c + 8, 0);
+	cf8_write16(s, c + 12, IRQ_BASE + MSI_IRQ);     /* fixed, edge, 0x2c */
+	cf8_write16(s, c + 2, 0x0001 | 2 << 4);         /* enable, 4 vectors */
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 0);
+	GUEST_ASSERT_EQ(mmio_read32(BAR0_ADDR + PCI_TESTDEV_MSI), 1);
+	wait_msi(1);
+	GUEST_ASSERT_EQ(msi_irqs[0], 1);
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 3);
+	wait_msi(2);
+	GUEST_ASSERT_EQ(msi_irqs[3], 1);
+	/* vector 2 masked: pending, then delivered when unmasked */
+	cf8_write32(s, c + 16, 1u << 2);
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 2);
+	wait_msi(3);
+	GUEST_ASSERT_EQ(msi_total(), 2);
+	GUEST_ASSERT_EQ(cf8_read32(s, c + 20), 1u << 2);
+	cf8_write32(s, c + 16, 0);
+	wait_msi(3);
+	GUEST_ASSERT_EQ(msi_irqs[2], 1);
+	GUEST_ASSERT_EQ(cf8_read32(s, c + 20), 0);
+	/* one vector allocated: vector 1 is dropped, vector 0 arrives */
+	cf8_write16(s, c + 2, 0x0001);
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 1);
+	wait_msi(4);
+	GUEST_ASSERT_EQ(msi_total(), 3);
+	mmio_write32(BAR0_ADDR + PCI_TESTDEV_MSI, 0);
+	wait_msi(4);
+	GUEST_ASSERT_EQ(msi_irqs[0], 2);
+	GUEST_SYNC("msi interrupts", msi_total());
+	GUEST_DONE();
+}
+GUEST_TEST("pci-msi", test_pci_msi);
 
 static void ioapic_write(unsigned reg, uint32_t v)
 {

@@ -281,3 +281,53 @@ static void test_hostile(void)
 	GUEST_DONE();
 }
 GUEST_TEST("virtio-hostile", test_hostile);
+
+static void cfg_write32(unsigned dev, unsigned off, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | (off & 0xfc));
+	outl(0xcfc, v);
+}
+
+/* virtio-pci-cfg: VIRTIO_PCI_CAP_PCI_CFG (Virtio 1.2 4.1.4.9), the window
+ * into BAR 0 through configuration space, as a driver without MMIO access
+ * would use it: num_queues and device_status read through it match BAR 0,
+ * a status written through it shows in BAR 0; a misaligned window does
+ * nothing. */
+static void test_pci_cfg(void)
+{
+	struct vdev v = { 0 };
+	find(VIRTIO_DEV_RNG, &v);
+	unsigned dev = 0, cap = 0;
+	while (dev < 32 && cfg_read32(dev, 0) != (VIRTIO_VENDOR | ((uint32_t)VIRTIO_DEV_RNG << 16)))
+		dev++;
+	unsigned ptr = cfg_read32(dev, 0x34) & 0xfc;
+	for (unsigned hops = 0; ptr && hops < 48; hops++) {
+		uint32_t w0 = cfg_read32(dev, ptr);
+		if ((w0 & 0xff) == 0x09 && (w0 >> 24) == 5)
+			cap = ptr;
+		ptr = (w0 >> 8) & 0xfc;
+	}
+	CHECK_TRUE(cap != 0);
+	CHECK((cfg_read32(dev, cap) >> 16) & 0xff, 20);        /* cap_len */
+	cfg_write32(dev, cap + 4, 0);                            /* cap.bar = 0 */
+	cfg_write32(dev, cap + 8, 0x12);                         /* num_queues */
+	cfg_write32(dev, cap + 12, 2);
+	CHECK(cfg_read32(dev, cap + 16) & 0xffff, mmio_read16(v.common + 0x12));
+	CHECK(cfg_read32(dev, cap + 16) & 0xffff, 1);
+	set_status(&v, 0);
+	cfg_write32(dev, cap + 8, 0x14);                         /* device_status */
+	cfg_write32(dev, cap + 12, 1);
+	cfg_write32(dev, cap + 16, ST_ACK);
+	CHECK(get_status(&v), ST_ACK);
+	set_status(&v, ST_ACK | ST_DRIVER);
+	CHECK(cfg_read32(dev, cap + 16) & 0xff, ST_ACK | ST_DRIVER);
+	/* offset not aligned to the length: nothing is written */
+	cfg_write32(dev, cap + 8, 0x13);
+	cfg_write32(dev, cap + 12, 2);
+	cfg_write32(dev, cap + 16, 0);
+	CHECK(get_status(&v), ST_ACK | ST_DRIVER);
+	set_status(&v, 0);
+	GUEST_SYNC("pci cfg window ok", 1);
+	GUEST_DONE();
+}
+GUEST_TEST("virtio-pci-cfg", test_pci_cfg);

@@ -20,6 +20,7 @@ packages=(
   libjansson-dev                                  # JSON: Firecracker config file and API
   libmicrohttpd-dev                               # HTTP server of the Firecracker API
   curl                                            # API tests (curl --unix-socket)
+  iperf3                                          # bench/run --io: the host's iperf3 server
 )
 
 missing=()

@@ -101,6 +101,17 @@ struct engine_ops {
 	 * (!assign).  0 or -errno.  Callable from any thread. */
 	int (*ioeventfd)(struct vm *vm, uint64_t gpa, unsigned len, int fd, bool assign);
 
+	/* Optional (NULL: not offered; devices then send every MSI through
+	 * vm->irq.send_msi): bind eventfd fd to the MSI (addr, data), so that
+	 * a device's write to fd injects the message inside the engine,
+	 * without a VMM ioctl or the irq router (KVM irqfd on an MSI route of
+	 * the GSI table: KVM API 4.75 KVM_IRQFD, 4.52 KVM_SET_GSI_ROUTING).
+	 * Called again for a bound fd it changes the message; !assign removes
+	 * the binding.  0 or -errno (-ENOSYS: the host cannot, -ENOSPC: no
+	 * route left; the caller keeps the plain path).  Callable from any
+	 * thread. */
+	int (*irqfd_msi)(struct vm *vm, int fd, uint64_t addr, uint32_t data, bool assign);
+
 	/* Engine-specific counters for --stats (beyond the shared exit counters). */
 	void (*print_stats)(struct vm *vm, FILE *out);
 };

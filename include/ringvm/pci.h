@@ -52,14 +52,18 @@ struct pci_bar_desc {
 
 /* A vendor-specific or other capability a device adds to its list (virtio's
  * VIRTIO_PCI_CAP_* structures, for one).  The bus links it into the list
- * and serves reads from 'data'; writes to it reach cap_write (NULL: the
- * capability is read-only).  len includes the 2-byte header (ID, next),
- * which the bus fills in. */
+ * and serves reads from 'data', or from cap_read where the device gives one
+ * (for reads entirely inside bytes 2..len-1); writes to it reach cap_write
+ * (NULL: the capability is read-only).  cap_read and cap_write are called
+ * without the bus's lock (they may access the device's BARs, whose
+ * handlers may call pci_msix_notify).  len includes the 2-byte header (ID,
+ * next), which the bus fills in. */
 struct pci_cap_desc {
 	uint8_t id;
 	uint8_t len;
 	const uint8_t *data;         /* len bytes; bytes 0-1 are ignored */
 	void (*cap_write)(void *opaque, unsigned off_in_cap, unsigned size, uint32_t value);
+	uint32_t (*cap_read)(void *opaque, unsigned off_in_cap, unsigned size);
 	void *opaque;
 };
 
@@ -80,6 +84,11 @@ struct pci_device_desc {
 	unsigned msix_vectors;
 	unsigned msix_bar;
 	uint32_t msix_table_offset, msix_pba_offset;
+	/* Plain MSI (PCI 3.0, 6.8.1; 64-bit addresses): msi_vectors = 0 for
+	 * none, else 1, 2, 4, 8, 16 or 32; msi_masking offers per-vector mask
+	 * and pending bits.  The capability comes after MSI-X's in the list. */
+	unsigned msi_vectors;
+	bool msi_masking;
 	bool intx;                   /* the device uses INTA# */
 	/* Machine reset of the function (the bus has already restored the
 	 * header, BARs and MSI-X state): optional. */
@@ -109,6 +118,12 @@ void pci_intx_set(struct pci_device *d, bool level);
  * pending bit (sent when unmasked).  Returns false when MSI-X is not
  * enabled by the driver, so the caller can fall back to INTx. Thread safe. */
 bool pci_msix_notify(struct pci_device *d, unsigned vector);
+
+/* Signal MSI vector n (of the 2^MME the driver allocated): sent unless the
+ * vector is masked (then pending, sent on unmask) or out of range (dropped).
+ * Returns false when MSI is not enabled.  Thread safe. */
+bool pci_msi_notify(struct pci_device *d, unsigned vector);
+bool pci_msi_enabled(const struct pci_device *d);
 
 /* MSI-X enabled by the driver (the transport's choice between MSI-X and
  * INTx). */

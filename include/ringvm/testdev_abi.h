@@ -41,7 +41,8 @@ enum testdev_cmd {
 /* The PCI test device (--testdev, src/hw/pci/pci_testdev.c): a function on
  * bus 0 of the host bridge.  BAR0: 4 KiB memory with the registers below,
  * the MSI-X table (PCI_TESTDEV_MSIX_VECTORS) at PCI_TESTDEV_MSIX_TABLE and
- * its PBA at PCI_TESTDEV_MSIX_PBA; BAR1: 16 bytes of port I/O scratch
+ * its PBA at PCI_TESTDEV_MSIX_PBA; an MSI capability too
+ * (PCI_TESTDEV_MSI_VECTORS); BAR1: 16 bytes of port I/O scratch
  * (dword registers that read back what was written); INTA#. */
 #define PCI_TESTDEV_VENDOR      0x1b36   /* Red Hat, as QEMU's pci-testdev */
 #define PCI_TESTDEV_DEVICE      0x0005
@@ -56,6 +57,9 @@ enum testdev_cmd {
 					 last one went out as MSI-X (enabled) */
 #define PCI_TESTDEV_INTX        0x08u /* RW: bit 0 drives INTA# */
 #define PCI_TESTDEV_COUNT       0x0cu /* R: notifications so far */
+#define PCI_TESTDEV_MSI         0x10u /* W: signal MSI vector n; R: 1 if the
+					 last one went out as MSI (enabled) */
+#define PCI_TESTDEV_MSI_VECTORS 4     /* MSI capability: 64-bit, per-vector masking */
 
 struct testdev_call {
 	uint32_t cmd;

@@ -37,6 +37,11 @@ LIST(kvm_main_ioctls, KVM_IRQ_LINE, KVM_SIGNAL_MSI);
  * DRIVER_OK or moves BAR 0 (vCPU thread), removed on a machine reset (main
  * thread); the I/O workers never touch them. */
 LIST(kvm_ioeventfd_ioctls, KVM_IOEVENTFD);
+/* irqfd (kvm_irqfd.c): MSI-X vectors bound to eventfds, and their MSI
+ * routes rewritten, when the driver changes a table entry, a mask, the
+ * enable bit or bus mastering (vCPU thread), removed at exit or reset (main
+ * thread).  The threads that signal them only write() the eventfd. */
+LIST(kvm_irqfd_ioctls, KVM_IRQFD, KVM_SET_GSI_ROUTING);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
  * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
  * main thread's filter. */
@@ -100,6 +105,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	R(rt_sigtimedwait,  SB_VCPU, SB_IF_KVM, SB_ARG_ANY),
 	IOCTLS(SB_VCPU,     SB_IF_KVM, kvm_vcpu_ioctls),
 	IOCTLS(SB_VCPU | SB_MAIN, SB_IF_KVM, kvm_ioeventfd_ioctls),
+	IOCTLS(SB_VCPU | SB_MAIN, SB_IF_KVM, kvm_irqfd_ioctls),
 	/* The main thread: the event loop, back-end input, unix-socket
 	 * clients, the kernel file (read again on reset), --stats.  The API
 	 * thread (libmicrohttpd in external epoll mode, api_server.c): poll on

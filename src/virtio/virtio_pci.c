@@ -1,7 +1,9 @@
 /* The virtio-pci modern transport: common configuration, notification, ISR
  * and device configuration structures in BAR 0, found through vendor
  * capabilities; MSI-X with a configuration vector and one per queue, INTx
- * with the ISR byte as fallback (Virtio 1.2 section 4.1). */
+ * with the ISR byte as fallback; the PCI configuration access capability
+ * (a window into BAR 0 through configuration space) (Virtio 1.2 section
+ * 4.1). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -23,12 +25,19 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
 #define VIRTIO_PCI_CAP_ISR_CFG    3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG    5
+#define VIRTIO_PCI_CFG_CAP_LEN    20   /* struct virtio_pci_cfg_cap */
+#define VIRTIO_PCI_CFG_DATA       16   /* pci_cfg_data[4] in it */
 #define PCI_CAP_ID_VNDR           0x09
 
 struct virtio_pci {
 	struct virtio_dev dev;
 	struct pci_device *pci;
-	uint8_t caps[4][20];       /* struct virtio_pci_cap (+ notify multiplier) */
+	uint8_t caps[5][20];       /* struct virtio_pci_cap (+ notify multiplier) */
+	/* VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): its bytes (cap.bar, cap.offset,
+	 * cap.length and pci_cfg_data are the driver's), under dev.lock. */
+	uint8_t cfg_cap[VIRTIO_PCI_CFG_CAP_LEN];
+	_Atomic uint64_t cfg_window_accesses;
 	/* ioeventfd (engine_ops.ioeventfd): one eventfd per queue, watched by
 	 * the event loop; -1 when the engine offers none (then every kick
 	 * is a BAR write on the vCPU thread). */
@@ -62,11 +71,11 @@ static void vp_raise(struct virtio_pci *vp, uint16_t vector)
 {
 	if (!vp->pci)
 		return;
-	if (pci_msix_enabled(vp->pci)) {
-		if (vector != VIRTIO_MSI_NO_VECTOR)
-			pci_msix_notify(vp->pci, vector);
+	/* MSI-X on: the vector (through its irqfd where the engine has one,
+	 * without the bus lock), or nothing for NO_VECTOR. */
+	if (vector != VIRTIO_MSI_NO_VECTOR ? pci_msix_notify(vp->pci, vector) :
+					     pci_msix_enabled(vp->pci))
 		return;
-	}
 	pci_intx_set(vp->pci, true);   /* the ISR read lowers it */
 }
 
@@ -359,6 +368,81 @@ static const struct bus_ops vp_bar_ops = {
 	.write = virtio_pci_bar_write,
 };
 
+/* ---- VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9) ----------------------------------- */
+
+/* The window's target, or false when the driver's cap.bar, cap.offset and
+ * cap.length do not name an access the device makes: BAR 0 only (BAR 1 is
+ * the MSI-X table, which the bus serves), length 1, 2 or 4, offset aligned
+ * to it (4.1.4.9.1: the driver MUST) and inside the BAR.  Such an access
+ * does nothing; reads of pci_cfg_data then return what it holds. dev.lock. */
+static bool cfg_window(const struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+	const uint8_t *c = vp->cfg_cap;
+	uint32_t o = (uint32_t)c[8] | (uint32_t)c[9] << 8 | (uint32_t)c[10] << 16 |
+		     (uint32_t)c[11] << 24;
+	uint32_t l = (uint32_t)c[12] | (uint32_t)c[13] << 8 | (uint32_t)c[14] << 16 |
+		     (uint32_t)c[15] << 24;
+	if (c[4] != 0 || (l != 1 && l != 2 && l != 4) || (o & (l - 1)) ||
+	    o > VIRTIO_PCI_BAR_SIZE - l)
+		return false;
+	*off = o;
+	*len = (unsigned)l;
+	return true;
+}
+
+/* Writes: cap.bar (byte 4), cap.offset (8-11), cap.length (12-15) are the
+ * driver's; a write to pci_cfg_data stores it and then writes its first
+ * cap.length bytes to the BAR at cap.offset (4.1.4.9.1). */
+static void vp_cfg_cap_write(void *opaque, unsigned off, unsigned size, uint32_t value)
+{
+	struct virtio_pci *vp = opaque;
+	uint32_t woff;
+	unsigned wlen;
+	bool go = false;
+	pthread_mutex_lock(&vp->dev.lock);
+	for (unsigned i = 0; i < size; i++) {
+		unsigned o = off + i;
+		if (o == 4 || (o >= 8 && o < VIRTIO_PCI_CFG_CAP_LEN))
+			vp->cfg_cap[o] = (uint8_t)(value >> (8 * i));
+	}
+	if (off + size > VIRTIO_PCI_CFG_DATA)
+		go = cfg_window(vp, &woff, &wlen);
+	uint32_t data = 0;
+	for (unsigned i = 0; i < 4; i++)
+		data |= (uint32_t)vp->cfg_cap[VIRTIO_PCI_CFG_DATA + i] << (8 * i);
+	pthread_mutex_unlock(&vp->dev.lock);
+	if (go) {
+		atomic_fetch_add(&vp->cfg_window_accesses, 1);
+		virtio_pci_bar_write(vp, woff, wlen, wlen == 4 ? data : data & ((1u << (8 * wlen)) - 1));
+	}
+}
+
+/* Reads: a read that covers pci_cfg_data first reads cap.length bytes of
+ * the BAR at cap.offset into it (4.1.4.9.1). */
+static uint32_t vp_cfg_cap_read(void *opaque, unsigned off, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	uint32_t woff;
+	unsigned wlen;
+	pthread_mutex_lock(&vp->dev.lock);
+	bool go = off + size > VIRTIO_PCI_CFG_DATA && cfg_window(vp, &woff, &wlen);
+	pthread_mutex_unlock(&vp->dev.lock);
+	uint64_t got = 0;
+	if (go) {
+		atomic_fetch_add(&vp->cfg_window_accesses, 1);
+		got = virtio_pci_bar_read(vp, woff, wlen);
+	}
+	uint32_t v = 0;
+	pthread_mutex_lock(&vp->dev.lock);
+	if (go)
+		for (unsigned i = 0; i < wlen; i++)
+			vp->cfg_cap[VIRTIO_PCI_CFG_DATA + i] = (uint8_t)(got >> (8 * i));
+	for (unsigned i = 0; i < size && off + i < VIRTIO_PCI_CFG_CAP_LEN; i++)
+		v |= (uint32_t)vp->cfg_cap[off + i] << (8 * i);
+	pthread_mutex_unlock(&vp->dev.lock);
+	return v;
+}
+
 /* ---- VM device -------------------------------------------------------- */
 
 static void vp_reset(void *opaque)
@@ -388,6 +472,9 @@ static void vp_print_stats(void *opaque, FILE *out)
 {
 	struct virtio_pci *vp = opaque;
 	virtio_dev_print_stats(&vp->dev, out);
+	uint64_t win = atomic_load(&vp->cfg_window_accesses);
+	if (win)
+		fprintf(out, "  %-12s pci_cfg window accesses %" PRIu64 "\n", vp->dev.ops->name, win);
 	if (vp->kick_fd[0] >= 0)
 		fprintf(out, "  %-12s ioeventfd notifications %" PRIu64 "%s\n", vp->dev.ops->name,
 			atomic_load(&vp->ioev_kicks), vp->ioev_on ? "" : " (not assigned now)");
@@ -431,7 +518,9 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
 	if (ops->config_size)
 		make_cap(vp->caps[nr_caps++], VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVCFG_OFF,
 			 ops->config_size, 16);
-
+	/* 4.1.4.9: cap.bar, cap.offset, cap.length start at 0 (the driver
+	 * sets them before each access). */
+	make_cap(vp->cfg_cap, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, VIRTIO_PCI_CFG_CAP_LEN);
 	struct pci_device_desc desc = {
 		.name = ops->name,
 		.vendor_id = VIRTIO_PCI_VENDOR,
@@ -455,6 +544,9 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
 	for (unsigned i = 0; i < nr_caps; i++)
 		desc.caps[i] = (struct pci_cap_desc){ .id = PCI_CAP_ID_VNDR,
 			.len = vp->caps[i][2], .data = vp->caps[i] };
+	desc.caps[desc.nr_caps++] = (struct pci_cap_desc){ .id = PCI_CAP_ID_VNDR,
+		.len = VIRTIO_PCI_CFG_CAP_LEN, .data = vp->cfg_cap,
+		.cap_read = vp_cfg_cap_read, .cap_write = vp_cfg_cap_write, .opaque = vp };
 
 	int r = pci_device_register(vm, &desc, &vp->pci);
 	if (r < 0) {

@@ -199,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.nr_caps = 1,
 			.caps = { { .id = 9, .len = 12, .data = fp_cap, .cap_write = fp_cap_write } },
 			.msix_vectors = i ? 8 : 3, .msix_bar = i ? 2 : 0,
+			.msi_vectors = i ? 0 : 4, .msi_masking = true,
 			.msix_table_offset = 0x1000, .msix_pba_offset = 0x1800,
 			.intx = true,
 		};

@@ -38,6 +38,12 @@ CASES = {
                        stderr=[r'testdev: sync rng nonzero bytes 0x[0-9a-f]+',
                                r'virtio-rng +requests 1, in 128 bytes', DONE],
                        **kicks_via_eventfd('virtio-rng', 1)),
+    # VIRTIO_PCI_CAP_PCI_CFG: 5 accesses reach BAR 0 through the window
+    # (read num_queues twice, write the status, read it, the misaligned
+    # write does not count).
+    'virtio-pci-cfg': dict(args=['--rng', '--stats'], status=0,
+                           stderr=[r'testdev: sync pci cfg window ok 0x1\b',
+                                   r'virtio-rng +pci_cfg window accesses 4\b', DONE]),
     'virtio-hostile': dict(args=['--rng'], status=0,
                            stderr=[r'testdev: sync status after size 3 0x4[0-9a-f]\b',
                                    r'virtio-rng: driver error, device needs reset: queue 0 '

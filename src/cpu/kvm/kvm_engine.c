@@ -8,7 +8,8 @@
  *   kvm_halt.c   "cli; hlt" detection
  *   kvm_regs.c   register state conversion
  *   kvm_stats.c  --stats counters
- *   kvm_ioeventfd.c  doorbell writes signalling an eventfd */
+ *   kvm_ioeventfd.c  doorbell writes signalling an eventfd
+ *   kvm_irqfd.c  device interrupts (MSI routes) signalled through an eventfd */
 #include "kvm_priv.h"
 
 const struct engine_ops engine_kvm_ops = {
@@ -29,5 +30,6 @@ const struct engine_ops engine_kvm_ops = {
 	.get_msrs = kvm_get_msrs,
 	.set_msrs = kvm_set_msrs,
 	.ioeventfd = kvm_ioeventfd,
+	.irqfd_msi = kvm_irqfd_msi,
 	.print_stats = kvm_print_stats,
 };

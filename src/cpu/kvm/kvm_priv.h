@@ -32,6 +32,11 @@ struct vcpu;
  * halt-detection tick).  Blocked on the vCPU thread except inside KVM_RUN. */
 #define KVM_KICK_SIGNAL      (SIGRTMIN + 4)
 
+/* MSI routes for irqfds (kvm_irqfd.c): GSIs KVM_IRQFD_GSI_BASE + i. */
+#define KVM_MAX_IRQFDS       256
+#define KVM_MSI_ROUTE_GSI    LAYOUT_IOAPIC_PINS  /* the no-SIGNAL_MSI fallback's route */
+#define KVM_IRQFD_GSI_BASE   (KVM_MSI_ROUTE_GSI + 1)
+
 /* Halt detection: a tick every this many ms checks for "cli; hlt". */
 #define KVM_HALT_TICK_MS     200
 
@@ -68,7 +73,15 @@ struct kvm_vm {
 	bool signal_msi;            /* KVM_CAP_SIGNAL_MSI; else a GSI route */
 	bool has_ioeventfd;         /* KVM_CAP_IOEVENTFD (kvm_ioeventfd.c) */
 	_Atomic uint64_t ioeventfds_assigned, ioeventfds_removed;
-	pthread_mutex_t msi_lock;   /* the fallback's routing table */
+	pthread_mutex_t msi_lock;   /* the GSI routing table: the fallback's route, irqfds */
+	/* irqfd (kvm_irqfd.c): eventfds bound to MSI routes at GSIs above
+	 * KVM_MSI_ROUTE_GSI, under msi_lock. */
+	bool has_irqfd;             /* KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING */
+	struct kvm_irqfd_route {
+		int fd;                 /* -1: free */
+		struct kvm_irq_routing_msi msi;
+	} irqfds[KVM_MAX_IRQFDS];
+	_Atomic uint64_t irqfds_assigned, irqfds_removed, irqfd_route_updates;
 	struct kvm_vcpu *vcpus[MAX_VCPUS]; /* by id; freed by vm_destroy */
 };
 
@@ -102,6 +115,9 @@ int kvm_cpuid_setup(struct kvm_vcpu *kv, unsigned id, unsigned nr_cpus);
 /* kvm_vm.c */
 int kvm_vm_init(struct vm *vm);
 void kvm_vm_destroy(struct vm *vm);
+/* The whole GSI table: the board's pins, the fallback's MSI route (msi, or
+ * NULL) and the irqfd routes.  msi_lock held (or before any vCPU runs). */
+int kvm_set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi);
 
 /* kvm_vcpu.c */
 int kvm_vcpu_init(struct vcpu *v);
@@ -141,5 +157,8 @@ void kvm_print_stats(struct vm *vm, FILE *out);
 
 /* kvm_ioeventfd.c: engine_ops.ioeventfd */
 int kvm_ioeventfd(struct vm *vm, uint64_t gpa, unsigned len, int fd, bool assign);
+
+/* kvm_irqfd.c: engine_ops.irqfd_msi */
+int kvm_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data, bool assign);
 
 #endif

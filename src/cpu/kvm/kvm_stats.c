@@ -49,6 +49,11 @@ void kvm_print_stats(struct vm *vm, FILE *out)
 		kvm->has_ioeventfd ? "offered" : "not offered (plain MMIO exits)",
 		(unsigned long long)atomic_load(&kvm->ioeventfds_assigned),
 		(unsigned long long)atomic_load(&kvm->ioeventfds_removed));
+	fprintf(out, "  irqfds: %s, %llu assigned, %llu removed, %llu route updates\n",
+		kvm->has_irqfd ? "offered" : "not offered (MSIs through KVM_SIGNAL_MSI)",
+		(unsigned long long)atomic_load(&kvm->irqfds_assigned),
+		(unsigned long long)atomic_load(&kvm->irqfds_removed),
+		(unsigned long long)atomic_load(&kvm->irqfd_route_updates));
 	if (atomic_load(&kvm->irq_errors))
 		fprintf(out, "  KVM_IRQ_LINE failures: %llu\n",
 			(unsigned long long)atomic_load(&kvm->irq_errors));

@@ -13,8 +13,6 @@
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
 
-/* The GSI of the fallback MSI route (above the IOAPIC's pins). */
-#define KVM_MSI_ROUTE_GSI LAYOUT_IOAPIC_PINS
 
 static int kvm_set_level(void *opaque, unsigned gsi, bool level)
 {
@@ -33,7 +31,6 @@ static bool has_cap(struct kvm_vm *kvm, long cap)
 	return ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
 
-static int set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi);
 
 /* An MSI: KVM_SIGNAL_MSI, or on hosts without it the message as the one
  * MSI route of the GSI table, pulsed through KVM_IRQ_LINE (serialised:
@@ -55,7 +52,7 @@ static int kvm_send_msi(void *opaque, uint64_t addr, uint32_t data)
 						     .address_hi = (uint32_t)(addr >> 32),
 						     .data = data };
 		pthread_mutex_lock(&kvm->msi_lock);
-		r = set_irq_routing(kvm, &route);
+		r = kvm_set_irq_routing(kvm, &route);
 		if (r >= 0) {
 			struct kvm_irq_level l = { .irq = KVM_MSI_ROUTE_GSI, .level = 1 };
 			r = kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);
@@ -123,43 +120,56 @@ static int set_memory(struct kvm_vm *kvm, const struct gmem *mem)
  * the MADT and MP table describe it: ISA IRQ 0 (the PIT) reaches IOAPIC pin
  * 2; pin 0 and GSI 2 are left to the PIC cascade.  ISA IRQs 0-15 also go to
  * the master/slave PIC pins.  msi: one MSI route at KVM_MSI_ROUTE_GSI (the
- * path for hosts without KVM_CAP_SIGNAL_MSI), or NULL. */
-static int set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi)
+ * path for hosts without KVM_CAP_SIGNAL_MSI), or NULL.  Then the MSI route
+ * of every bound irqfd (kvm_irqfd.c).  The table is set whole, so the
+ * fallback's route is kept while it is being sent. */
+int kvm_set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi)
 {
-	enum { NR_ROUTES = 15 + 23 + 1 };
-	struct {
+	enum { NR_ROUTES = 15 + 23 + 1 + KVM_MAX_IRQFDS };
+	struct routing {
 		struct kvm_irq_routing hdr;
 		struct kvm_irq_routing_entry e[NR_ROUTES];
-	} rt;
+	};
+	/* ~14 KiB: on the heap, not on a vCPU thread's stack */
+	struct routing *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
 	unsigned n = 0;
-
-	memset(&rt, 0, sizeof(rt));
 	for (unsigned irq = 0; irq < LAYOUT_ISA_IRQS; irq++) {
 		if (irq == 2)
 			continue; /* the cascade */
-		rt.e[n].gsi = irq;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		rt.e[n].u.irqchip.pin = irq % 8;
+		rt->e[n].gsi = irq;
+		rt->e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->e[n].u.irqchip.irqchip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		rt->e[n].u.irqchip.pin = irq % 8;
 		n++;
 	}
 	for (unsigned gsi = 0; gsi < LAYOUT_IOAPIC_PINS; gsi++) {
 		if (gsi == 2)
 			continue;
-		rt.e[n].gsi = gsi;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt.e[n].u.irqchip.pin = gsi < LAYOUT_ISA_IRQS ? board_isa_irq_gsi(gsi) : gsi;
+		rt->e[n].gsi = gsi;
+		rt->e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		rt->e[n].u.irqchip.pin = gsi < LAYOUT_ISA_IRQS ? board_isa_irq_gsi(gsi) : gsi;
 		n++;
 	}
 	if (msi) {
-		rt.e[n].gsi = KVM_MSI_ROUTE_GSI;
-		rt.e[n].type = KVM_IRQ_ROUTING_MSI;
-		rt.e[n].u.msi = *msi;
+		rt->e[n].gsi = KVM_MSI_ROUTE_GSI;
+		rt->e[n].type = KVM_IRQ_ROUTING_MSI;
+		rt->e[n].u.msi = *msi;
 		n++;
 	}
-	rt.hdr.nr = n;
-	int r = kvm_ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, &rt);
+	for (unsigned i = 0; i < KVM_MAX_IRQFDS; i++) {
+		if (kvm->irqfds[i].fd < 0)
+			continue;
+		rt->e[n].gsi = KVM_IRQFD_GSI_BASE + i;
+		rt->e[n].type = KVM_IRQ_ROUTING_MSI;
+		rt->e[n].u.msi = kvm->irqfds[i].msi;
+		n++;
+	}
+	rt->hdr.nr = n;
+	int r = kvm_ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, rt);
+	free(rt);
 	if (r < 0)
 		pr_err("kvm: KVM_SET_GSI_ROUTING failed: %s", strerror(-r));
 	return r;
@@ -173,7 +183,7 @@ static int create_irqchip(struct kvm_vm *kvm)
 		pr_err("kvm: KVM_CREATE_IRQCHIP failed: %s", strerror(-r));
 		return r;
 	}
-	r = set_irq_routing(kvm, NULL);
+	r = kvm_set_irq_routing(kvm, NULL);
 	if (r < 0)
 		return r;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -274,6 +284,8 @@ int kvm_vm_init(struct vm *vm)
 		return -ENOMEM;
 	pthread_mutex_init(&kvm->msi_lock, NULL);
 	kvm->vm_fd = -1;
+	for (unsigned i = 0; i < KVM_MAX_IRQFDS; i++)
+		kvm->irqfds[i].fd = -1;
 	r = kvm_open_dev(&kvm->sys_fd, why, sizeof(why));
 	if (r < 0) {
 		pr_err("kvm: %s", why);
@@ -322,6 +334,7 @@ int kvm_vm_init(struct vm *vm)
 	vm->engine_state = kvm;
 	kvm->signal_msi = has_cap(kvm, KVM_CAP_SIGNAL_MSI);
 	kvm->has_ioeventfd = has_cap(kvm, KVM_CAP_IOEVENTFD);
+	kvm->has_irqfd = has_cap(kvm, KVM_CAP_IRQFD) && has_cap(kvm, KVM_CAP_IRQ_ROUTING);
 	vm->irq = (struct irq_router){ .set_level = kvm_set_level, .opaque = kvm,
 				       .send_msi = kvm_send_msi };
 	return 0;

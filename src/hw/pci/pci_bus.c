@@ -51,6 +51,17 @@ uint32_t pci_bus_cfg_read(struct pci_bus *b, unsigned busno, unsigned devfn,
 	pthread_mutex_lock(&b->lock);
 	b->stats_cfg_reads++;
 	struct pci_device *d = fn_at(b, busno, devfn);
+	const struct pci_cap_desc *cap = d ? pci_config_cap_hook(d, off, size) : NULL;
+	if (cap && cap->cap_read) {
+		/* A device capability that answers itself (a window into a BAR,
+		 * VIRTIO_PCI_CAP_PCI_CFG): called without the bus lock, which
+		 * the device's BAR handlers may take.  Devices are never removed
+		 * while the VM runs, so d and cap stay valid. */
+		unsigned co = off - d->cap_off[cap - d->desc.caps];
+		pthread_mutex_unlock(&b->lock);
+		uint32_t v = cap->cap_read(cap->opaque, co, size);
+		return size < 4 ? v & ((1u << (8 * size)) - 1) : v;
+	}
 	uint32_t v = d ? pci_config_read(d, off, size) : 0xffffffffu;
 	pthread_mutex_unlock(&b->lock);
 	if (size < 4)
@@ -64,6 +75,16 @@ void pci_bus_cfg_write(struct pci_bus *b, unsigned busno, unsigned devfn,
 	pthread_mutex_lock(&b->lock);
 	b->stats_cfg_writes++;
 	struct pci_device *d = fn_at(b, busno, devfn);
+	const struct pci_cap_desc *cap = d ? pci_config_cap_hook(d, off, size) : NULL;
+	if (cap) {
+		/* Inside a device capability: its cap_write (or nothing), without
+		 * the bus lock as for cap_read above. */
+		unsigned co = off - d->cap_off[cap - d->desc.caps];
+		pthread_mutex_unlock(&b->lock);
+		if (cap->cap_write)
+			cap->cap_write(cap->opaque, co, size, value);
+		return;
+	}
 	bool moved = d && pci_config_write(d, off, size, value);
 	if (moved)
 		pci_bar_update(b);
@@ -247,8 +268,9 @@ const struct bus_ops pci_io_win_ops = { .read = io_win_read, .write = io_win_wri
 
 /* ---- INTx ----------------------------------------------------------------- */
 
-/* What reaches the line: the device's level unless COMMAND.INTX_DISABLE or
- * MSI-X is on (6.8.2: a function with MSI-X enabled does not use INTx).
+/* What reaches the line: the device's level unless COMMAND.INTX_DISABLE,
+ * MSI-X or MSI is on (6.8.1.3, 6.8.2: a function with either enabled does
+ * not use INTx).
  * Lines are shared: a GSI is asserted while any device asserts it.  Bus
  * lock held. */
 void pci_intx_update(struct pci_device *d)
@@ -256,7 +278,7 @@ void pci_intx_update(struct pci_device *d)
 	struct pci_bus *b = d->bus;
 	bool msix_on = d->msix_cap && (d->cfg[d->msix_cap + 3] & (PCI_MSIX_CTRL_ENABLE >> 8));
 	bool out = d->intx_level && !(pci_config_command(d) & PCI_COMMAND_INTX_DISABLE) &&
-		   !msix_on;
+		   !msix_on && !pci_msi_enabled_locked(d);
 	if (out == d->intx_out || !d->desc.intx)
 		return;
 	d->intx_out = out;
@@ -298,7 +320,7 @@ static bool pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static int desc_check(const struct pci_device_desc *desc)
 {
 	const char *n = desc->name ? desc->name : "?";
-	unsigned cap_bytes = desc->msix_vectors ? PCI_MSIX_CAP_LEN : 0;
+	unsigned cap_bytes = (desc->msix_vectors ? PCI_MSIX_CAP_LEN : 0) + pci_msi_cap_len(desc);
 
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		const struct pci_bar_desc *bd = &desc->bar[i];
@@ -346,6 +368,10 @@ bad_size:
 			pr_err("pci: %s: MSI-X vectors/BAR/table/PBA do not fit", n);
 			return -EINVAL;
 		}
+	}
+	if (desc->msi_vectors && (desc->msi_vectors > PCI_MSI_MAX_VECTORS || !pow2(desc->msi_vectors))) {
+		pr_err("pci: %s: MSI vectors %u is not 1, 2, 4, 8, 16 or 32", n, desc->msi_vectors);
+		return -EINVAL;
 	}
 	if (desc->nr_caps > PCI_MAX_DEVICE_CAPS) {
 		pr_err("pci: %s: more than %d capabilities", n, PCI_MAX_DEVICE_CAPS);
@@ -576,6 +602,9 @@ static void pci_bus_print_stats(void *opaque, FILE *out)
 	fprintf(out, "pci: %u functions, %" PRIu64 " config reads, %" PRIu64
 		" config writes, %" PRIu64 " MSI-X messages, %" PRIu64 " BARs refused\n",
 		n, b->stats_cfg_reads, b->stats_cfg_writes, b->stats_msi, b->stats_bar_refused);
+	if (b->vm && b->vm->engine && b->vm->engine->irqfd_msi)
+		fprintf(out, "pci: %" PRIu64 " MSI-X messages through irqfds\n",
+			(uint64_t)atomic_load(&b->stats_irqfd));
 	pthread_mutex_unlock(&b->lock);
 }
 

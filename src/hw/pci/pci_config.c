@@ -1,6 +1,6 @@
 /* One function's configuration space: the type-0 header (PCI Local Bus spec
  * 3.0, 6.1-6.2), its BARs (6.2.5.1), the capability list (6.7) with MSI-X
- * (6.8.2) and the device's own capabilities.
+ * (6.8.2), MSI (6.8.1, pci_msi.c) and the device's own capabilities.
  *
  * Every byte has a write mask: a guest write changes only the bits the spec
  * makes read/write, so sizing a BAR is the spec's procedure (write
@@ -99,6 +99,12 @@ void pci_config_init(struct pci_device *d)
 		put32(c + off + 8, desc->msix_pba_offset | desc->msix_bar);
 		off += PCI_MSIX_CAP_LEN;
 	}
+	if (desc->msi_vectors) {
+		*prev = (uint8_t)off;
+		pci_msi_config_init(d, off);
+		prev = c + off + 1;
+		off += pci_msi_cap_len(desc);
+	}
 	for (unsigned i = 0; i < desc->nr_caps; i++) {
 		const struct pci_cap_desc *cap = &desc->caps[i];
 		d->cap_off[i] = (uint8_t)off;
@@ -128,6 +134,7 @@ void pci_config_reset(struct pci_device *d)
 	c[PCI_INTERRUPT_LINE] = d->desc.intx ? (uint8_t)d->intx_gsi : 0xff;
 	if (d->msix_cap)
 		put16(c + d->msix_cap + 2, (uint16_t)(d->desc.msix_vectors - 1));
+	pci_msi_reset(d);
 }
 
 /* Index of the device capability whose data bytes hold [off, off+size), or
@@ -144,6 +151,16 @@ static int device_cap_at(const struct pci_device *d, unsigned off, unsigned size
 			return (int)i;
 	}
 	return -1;
+}
+
+const struct pci_cap_desc *pci_config_cap_hook(const struct pci_device *d, unsigned off,
+					       unsigned size)
+{
+	bool inside;
+	if (off >= PCI_CFG_SPACE_SIZE || size > PCI_CFG_SPACE_SIZE - off || size == 0 || size > 4)
+		return NULL;
+	int ci = device_cap_at(d, off, size, &inside);
+	return ci >= 0 ? &d->desc.caps[ci] : NULL;
 }
 
 static uint8_t cfg_byte(const struct pci_device *d, unsigned o)
@@ -177,6 +194,8 @@ bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_
 	bool inside;
 	int ci = device_cap_at(d, off, size, &inside);
 	if (ci >= 0) {
+		/* pci_bus_cfg_write calls the capability's cap_write itself,
+		 * without the bus lock; here (unit tests, no bus) likewise. */
 		const struct pci_cap_desc *cap = &d->desc.caps[ci];
 		if (cap->cap_write)
 			cap->cap_write(cap->opaque, off - d->cap_off[ci], size, value);
@@ -199,9 +218,15 @@ bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_
 	uint16_t cmd = pci_config_command(d);
 	if ((cmd ^ old_cmd) & PCI_COMMAND_INTX_DISABLE)
 		pci_intx_update(d);
+	if ((cmd ^ old_cmd) & PCI_COMMAND_MASTER)
+		pci_msix_irqfd_sync(d);    /* no bus mastering: no irqfd */
 	if (d->msix_cap && get16(d->cfg + d->msix_cap + 2) != old_msix) {
 		pci_msix_control_changed(d);
 		pci_intx_update(d);    /* INTx is not used while MSI-X is enabled */
+	}
+	if (d->msi_cap && off < d->msi_cap + pci_msi_cap_len(&d->desc) && off + size > d->msi_cap) {
+		pci_msi_config_changed(d);
+		pci_intx_update(d);    /* nor while MSI is (6.8.1.3) */
 	}
 	return bar_changed || ((cmd ^ old_cmd) & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
 }

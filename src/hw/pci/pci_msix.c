@@ -5,10 +5,20 @@
  * mastering is on (an MSI is a memory write by the device); a masked
  * vector's event sets its pending bit instead, and the message is sent when
  * the mask is cleared (6.8.2.8, 6.8.2.9).  Messages go to the engine's irq
- * router (irq_send_msi).  Bus lock held. */
+ * router (irq_send_msi).  Bus lock held.
+ *
+ * Where the engine binds eventfds to MSIs (engine_ops.irqfd_msi: KVM's
+ * irqfd), each vector has an eventfd whose message the engine holds while
+ * the vector can fire (enabled, function and vector unmasked, bus master):
+ * the device's notify then only writes the eventfd, from its own thread and
+ * without the bus lock.  A masked vector goes the plain way (pending bit,
+ * message on unmask); the binding is refreshed whenever the driver changes
+ * the entry, a mask, the enable bit or bus mastering. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "pci_priv.h"
 #include "ringvm/vm.h"
@@ -35,6 +45,19 @@ int pci_msix_init(struct pci_device *d)
 		pci_msix_free(d);
 		return -ENOMEM;
 	}
+	struct vm *vm = d->bus->vm;
+	if (vm && vm->engine && vm->engine->irqfd_msi) {
+		d->msix_irqfd = calloc(n, sizeof(*d->msix_irqfd));
+		for (unsigned v = 0; d->msix_irqfd && v < n; v++) {
+			d->msix_irqfd[v].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (d->msix_irqfd[v].fd < 0) {
+				while (v-- > 0)
+					close(d->msix_irqfd[v].fd);
+				free(d->msix_irqfd);
+				d->msix_irqfd = NULL;    /* the plain path only */
+			}
+		}
+	}
 	pci_msix_reset(d);
 	return 0;
 }
@@ -49,10 +72,24 @@ void pci_msix_reset(struct pci_device *d)
 	for (unsigned v = 0; v < n; v++)
 		d->msix_table[v * PCI_MSIX_ENTRY_SIZE + 12] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	memset(d->msix_pba, 0, pba_words(d) * sizeof(uint64_t));
+	/* After a machine reset the engine's VM may be a new one: bind again
+	 * when the driver enables MSI-X. */
+	for (unsigned v = 0; d->msix_irqfd && v < n; v++) {
+		atomic_store(&d->msix_irqfd[v].live, false);
+		d->msix_irqfd[v].bound = false;
+	}
 }
 
 void pci_msix_free(struct pci_device *d)
 {
+	struct vm *vm = d->bus->vm;
+	for (unsigned v = 0; d->msix_irqfd && v < d->desc.msix_vectors; v++) {
+		if (d->msix_irqfd[v].bound && vm && vm->engine && vm->engine->irqfd_msi)
+			vm->engine->irqfd_msi(vm, d->msix_irqfd[v].fd, 0, 0, false);
+		close(d->msix_irqfd[v].fd);
+	}
+	free(d->msix_irqfd);
+	d->msix_irqfd = NULL;
 	free(d->msix_table);
 	free(d->msix_pba);
 	d->msix_table = NULL;
@@ -105,9 +142,41 @@ static void msix_flush(struct pci_device *d)
 	}
 }
 
+void pci_msix_irqfd_sync(struct pci_device *d)
+{
+	if (!d->msix_irqfd)
+		return;
+	struct vm *vm = d->bus->vm;
+	bool on = msix_enabled(d) && !(msix_control(d) & PCI_MSIX_CTRL_MASKALL) &&
+		  (pci_config_command(d) & PCI_COMMAND_MASTER) && !d->msix_irqfd_off;
+	for (unsigned v = 0; v < d->desc.msix_vectors; v++) {
+		struct pci_msix_irqfd *q = &d->msix_irqfd[v];
+		bool want = on && !vector_masked(d, v);
+		uint64_t addr = tbl32(d, v, 0) | (uint64_t)tbl32(d, v, 4) << 32;
+		uint32_t data = tbl32(d, v, 8);
+		if (want && (!q->bound || q->addr != addr || q->data != data)) {
+			int r = vm->engine->irqfd_msi(vm, q->fd, addr, data, true);
+			if (r == 0) {
+				q->bound = true;
+				q->addr = addr;
+				q->data = data;
+			} else {
+				/* -ENOSYS: never here; otherwise (an address
+				 * outside the MSI range, no route left) this
+				 * vector goes the plain way. */
+				want = false;
+				if (r == -ENOSYS)
+					d->msix_irqfd_off = true;
+			}
+		}
+		atomic_store(&q->live, want);
+	}
+}
+
 void pci_msix_control_changed(struct pci_device *d)
 {
 	msix_flush(d);
+	pci_msix_irqfd_sync(d);
 }
 
 static bool in_table(const struct pci_device *d, uint64_t off, unsigned size)
@@ -174,6 +243,7 @@ bool pci_msix_bar_write(struct pci_device *d, uint64_t off, unsigned size, uint6
 			d->msix_table[o] = b;
 		}
 		msix_flush(d);   /* a vector unmasked with its pending bit set */
+		pci_msix_irqfd_sync(d);
 		return true;
 	}
 	uint64_t tl = (uint64_t)d->desc.msix_vectors * PCI_MSIX_ENTRY_SIZE;
@@ -188,6 +258,16 @@ bool pci_msix_bar_write(struct pci_device *d, uint64_t off, unsigned size, uint6
 bool pci_msix_notify(struct pci_device *d, unsigned vector)
 {
 	struct pci_bus *b = d->bus;
+	/* irqfd: the engine injects the message; no lock, no ioctl here. */
+	if (d->msix_irqfd && vector < d->desc.msix_vectors &&
+	    atomic_load(&d->msix_irqfd[vector].live)) {
+		uint64_t one = 1;
+		if (write(d->msix_irqfd[vector].fd, &one, sizeof(one)) == (ssize_t)sizeof(one)) {
+			atomic_fetch_add(&b->stats_irqfd, 1);
+			return true;
+		}
+		/* EAGAIN (the counter is full): the plain way */
+	}
 	pthread_mutex_lock(&b->lock);
 	bool on = msix_enabled(d);
 	if (on && vector < d->desc.msix_vectors) {

@@ -11,6 +11,7 @@
 #define RINGVM_HW_PCI_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,21 @@
 #define PCI_BAR_MEM_PREFETCH 0x8
 
 #define PCI_CAP_ID_MSIX      0x11
+#define PCI_CAP_ID_MSI       0x05
+
+/* MSI capability, 64-bit layout (PCI 3.0, 6.8.1): offsets in the capability. */
+#define PCI_MSI_ADDR_LO      4
+#define PCI_MSI_ADDR_HI      8
+#define PCI_MSI_DATA         12
+#define PCI_MSI_MASK         16     /* per-vector masking only */
+#define PCI_MSI_PENDING      20
+#define PCI_MSI_CAP_LEN      16     /* 14 bytes, dword-rounded */
+#define PCI_MSI_CAP_LEN_PVM  24
+#define PCI_MSI_CTRL_ENABLE  0x0001
+#define PCI_MSI_CTRL_MME_MASK 0x0070
+#define PCI_MSI_CTRL_64BIT   0x0080
+#define PCI_MSI_CTRL_PVM     0x0100
+#define PCI_MSI_MAX_VECTORS  32
 
 /* MSI-X capability (PCI 3.0, 6.8.2): control at +2, table at +4, PBA at +8. */
 #define PCI_MSIX_CAP_LEN     12
@@ -81,12 +97,25 @@ struct pci_device {
 	uint8_t wmask[PCI_CFG_SPACE_SIZE]; /* bits the guest may change */
 	uint8_t cap_off[PCI_MAX_DEVICE_CAPS];
 	uint8_t msix_cap;                  /* 0: none */
+	uint8_t msi_cap;                   /* 0: none */
 	struct pci_bar_state bar[PCI_NUM_BARS];
 	uint32_t bar_reset[PCI_NUM_BARS];  /* addresses the board assigned */
 	unsigned intx_gsi;                 /* where INTA# goes (interrupt map) */
 	/* MSI-X table (16 bytes per vector, little endian) and pending bits. */
 	uint8_t *msix_table;
 	uint64_t *msix_pba;
+	/* irqfd (engine_ops.irqfd_msi): one eventfd per vector, NULL when the
+	 * engine offers none.  'live' lets pci_msix_notify write the eventfd
+	 * without the bus lock: set only while the vector would be sent now
+	 * (enabled, unmasked, bus master) and the engine holds its message. */
+	struct pci_msix_irqfd {
+		int fd;
+		_Atomic bool live;
+		bool bound;                /* the engine has fd with addr/data */
+		uint64_t addr;
+		uint32_t data;
+	} *msix_irqfd;
+	bool msix_irqfd_off;               /* the engine refused: plain path only */
 	bool intx_level;                   /* as the device drives INTA# */
 	bool intx_out;                     /* what reaches the line (not disabled) */
 };
@@ -104,6 +133,7 @@ struct pci_bus {
 	uint64_t alloc_mmio, alloc_io;     /* next free address for assign_bars */
 	bool pio_cf8, pio_cfc, mmio_ecam, mmio_win, pio_win;
 	uint64_t stats_cfg_reads, stats_cfg_writes, stats_msi, stats_bar_refused;
+	_Atomic uint64_t stats_irqfd;      /* MSI-X messages sent through an irqfd */
 };
 
 /* pci_bus.c */
@@ -123,6 +153,10 @@ extern const struct bus_ops pci_cf8_ops, pci_ecam_ops, pci_mmio_win_ops, pci_io_
 void pci_config_init(struct pci_device *d);
 void pci_config_reset(struct pci_device *d);
 uint32_t pci_config_read(struct pci_device *d, unsigned off, unsigned size);
+/* The device capability whose data bytes hold all of [off, off+size), or
+ * NULL (the bus calls its cap_read/cap_write without its lock). */
+const struct pci_cap_desc *pci_config_cap_hook(const struct pci_device *d, unsigned off,
+					       unsigned size);
 /* Returns true if COMMAND or a BAR changed (decode must be recomputed). */
 bool pci_config_write(struct pci_device *d, unsigned off, unsigned size, uint32_t value);
 uint16_t pci_config_command(const struct pci_device *d);
@@ -145,6 +179,17 @@ bool pci_msix_bar_read(struct pci_device *d, uint64_t offset, unsigned size, uin
 bool pci_msix_bar_write(struct pci_device *d, uint64_t offset, unsigned size, uint64_t value);
 /* MSI-X control changed (enable / function mask): send what is pending. */
 void pci_msix_control_changed(struct pci_device *d);
+/* Bring the irqfds in step with the table, masks, enable and COMMAND's bus
+ * master bit (after any of them changed). */
+void pci_msix_irqfd_sync(struct pci_device *d);
 void pci_intx_update(struct pci_device *d);
+
+/* pci_msi.c (lock held) */
+unsigned pci_msi_cap_len(const struct pci_device_desc *desc);  /* 0: no MSI */
+void pci_msi_config_init(struct pci_device *d, unsigned off);
+void pci_msi_reset(struct pci_device *d);
+bool pci_msi_enabled_locked(const struct pci_device *d);
+/* The capability was written (enable, MME, mask bits): send what is pending. */
+void pci_msi_config_changed(struct pci_device *d);
 
 #endif

@@ -1,5 +1,5 @@
 /* The PCI test device (--testdev): a function on the host bridge's bus for
- * the guest tests (guests/tests_pci.c), with an MSI-X capability, a memory
+ * the guest tests (guests/tests_pci.c), with MSI-X and MSI capabilities, a memory
  * BAR, an I/O BAR and INTA#.  Its guest ABI is in
  * include/ringvm/testdev_abi.h.  Registers are serialised by the device's
  * own lock (the bus calls BAR handlers without its lock, from any vCPU). */
@@ -15,7 +15,7 @@
 struct pci_testdev {
 	struct pci_device *pci;
 	pthread_mutex_t lock;
-	uint32_t intx, last_msix, count;
+	uint32_t intx, last_msix, last_msi, count;
 	uint32_t io[PCI_TESTDEV_BAR1_SIZE / 4];
 };
 
@@ -29,6 +29,7 @@ static uint64_t ptd_mem_read(void *opaque, uint64_t off, unsigned size)
 	case PCI_TESTDEV_NOTIFY: v = t->last_msix; break;
 	case PCI_TESTDEV_INTX: v = t->intx; break;
 	case PCI_TESTDEV_COUNT: v = t->count; break;
+	case PCI_TESTDEV_MSI: v = t->last_msi; break;
 	default: break;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -42,6 +43,12 @@ static void ptd_mem_write(void *opaque, uint64_t off, unsigned size, uint64_t va
 		bool sent = pci_msix_notify(t->pci, (unsigned)value);
 		pthread_mutex_lock(&t->lock);
 		t->last_msix = sent;
+		t->count++;
+		pthread_mutex_unlock(&t->lock);
+	} else if (off == PCI_TESTDEV_MSI) {
+		bool sent = pci_msi_notify(t->pci, (unsigned)value);
+		pthread_mutex_lock(&t->lock);
+		t->last_msi = sent;
 		t->count++;
 		pthread_mutex_unlock(&t->lock);
 	} else if (off == PCI_TESTDEV_INTX) {
@@ -78,7 +85,7 @@ static void ptd_reset(void *opaque)
 {
 	struct pci_testdev *t = opaque;
 	pthread_mutex_lock(&t->lock);
-	t->intx = t->last_msix = t->count = 0;
+	t->intx = t->last_msix = t->last_msi = t->count = 0;
 	for (unsigned i = 0; i < PCI_TESTDEV_BAR1_SIZE / 4; i++)
 		t->io[i] = 0;
 	pthread_mutex_unlock(&t->lock);
@@ -116,6 +123,7 @@ static int pci_testdev_create(struct vm *vm)
 		.msix_vectors = PCI_TESTDEV_MSIX_VECTORS, .msix_bar = 0,
 		.msix_table_offset = PCI_TESTDEV_MSIX_TABLE,
 		.msix_pba_offset = PCI_TESTDEV_MSIX_PBA,
+		.msi_vectors = PCI_TESTDEV_MSI_VECTORS, .msi_masking = true,
 		.intx = true, .reset = ptd_reset, .opaque = t,
 	};
 	int r = pci_device_register(vm, &desc, &t->pci);

@@ -8,8 +8,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "hw_test_vm.h"
 #include "ringvm/bus.h"
+#include "ringvm/engine.h"
 #include "ringvm/layout.h"
 #include "ringvm/pci.h"
 #include "src/hw/pci/pci_priv.h"
@@ -114,7 +118,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	pci_bus_free(f->bus);
+	if (f->bus)
+		pci_bus_free(f->bus);
 	hw_test_vm_fini(&f->hv);
 	test_free(f);
 	return 0;
@@ -569,6 +574,188 @@ static void test_reset_register_forwarded(void **state)
 	hw_test_vm_fini(&hv);
 }
 
+/* Plain MSI (6.8.1) on a second function (slot 2) with MSI-X too: the
+ * capability after MSI-X's, its read-only fields, vector numbers in the
+ * data, per-vector masks and pending bits, INTx off while enabled. */
+static void test_msi(void **state)
+{
+	struct fx *f = *state;
+	struct hw_test_irq *irq = &f->hv.irq;
+	struct pci_device_desc desc = tdev_desc(&f->t2);
+	desc.msi_vectors = 4;
+	desc.msi_masking = true;
+	assert_int_equal(pci_device_register(&f->hv.vm, &desc, &f->d2), 0);
+	unsigned s = pci_device_slot(f->d2);
+	unsigned c = cf8_read(f, s, PCI_CAP_START + 1, 1);      /* MSI-X's next */
+	assert_int_equal(c, PCI_CAP_START + PCI_MSIX_CAP_LEN);
+	assert_int_equal(cf8_read(f, s, c, 1), PCI_CAP_ID_MSI);
+	assert_int_equal(cf8_read(f, s, c + 1, 1), c + PCI_MSI_CAP_LEN_PVM); /* the vendor cap */
+	/* 4 vectors capable (MMC 2), 64-bit, per-vector masking; disabled */
+	assert_int_equal(cf8_read(f, s, c + 2, 2), 0x184);
+	/* read-only bits stay; MME above MMC is stored but counts as MMC */
+	cf8_write(f, s, c + 2, 2, 0xfffe);
+	assert_int_equal(cf8_read(f, s, c + 2, 2), 0x1f4);
+	cf8_write(f, s, c + 2, 2, 0);
+	cf8_write(f, s, c + 4, 4, 0xfee01003u);                 /* low 2 bits RO */
+	assert_int_equal(cf8_read(f, s, c + 4, 4), 0xfee01000u);
+	cf8_write(f, s, c + 8, 4, 0);
+	cf8_write(f, s, c + 12, 4, 0xffff4040u);                /* 14-15 RO 0 */
+	assert_int_equal(cf8_read(f, s, c + 12, 4), 0x4040);
+	cf8_write(f, s, c + 20, 4, 0xf);                        /* pending: RO */
+	assert_int_equal(cf8_read(f, s, c + 20, 4), 0);
+	cf8_write(f, s, c + 16, 4, 0xffffffffu);                /* 4 mask bits */
+	assert_int_equal(cf8_read(f, s, c + 16, 4), 0xf);
+	cf8_write(f, s, c + 16, 4, 0);
+	/* disabled: nothing */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_false(pci_msi_notify(f->d2, 0));
+	assert_false(pci_msi_enabled(f->d2));
+	assert_int_equal(irq->nr_msi, 0);
+	/* INTx asserted, then MSI enabled with 4 vectors: INTx goes quiet */
+	pci_intx_set(f->d2, true);
+	unsigned gsi = cf8_read(f, s, PCI_INTERRUPT_LINE, 1);
+	assert_true(irq->level[gsi]);
+	cf8_write(f, s, c + 2, 2, PCI_MSI_CTRL_ENABLE | 2 << 4);
+	assert_false(irq->level[gsi]);
+	pci_intx_set(f->d2, false);
+	assert_true(pci_msi_enabled(f->d2));
+	/* vector n in the data's low MME bits */
+	assert_true(pci_msi_notify(f->d2, 0));
+	assert_int_equal(irq->nr_msi, 1);
+	assert_int_equal(irq->msi_addr, 0xfee01000u);
+	assert_int_equal(irq->msi_data, 0x4040);
+	assert_true(pci_msi_notify(f->d2, 3));
+	assert_int_equal(irq->msi_data, 0x4043);
+	assert_int_equal(irq->nr_msi, 2);
+	/* beyond what was allocated: dropped */
+	assert_true(pci_msi_notify(f->d2, 4));
+	assert_true(pci_msi_notify(f->d2, 1000000));
+	assert_int_equal(irq->nr_msi, 2);
+	/* masked: pending, sent on unmask, pending cleared */
+	cf8_write(f, s, c + 16, 4, 0x2);
+	assert_true(pci_msi_notify(f->d2, 1));
+	assert_int_equal(irq->nr_msi, 2);
+	assert_int_equal(cf8_read(f, s, c + 20, 4), 0x2);
+	cf8_write(f, s, c + 16, 4, 0);
+	assert_int_equal(irq->nr_msi, 3);
+	assert_int_equal(irq->msi_data, 0x4041);
+	assert_int_equal(cf8_read(f, s, c + 20, 4), 0);
+	/* one vector allocated: only vector 0, data unchanged */
+	cf8_write(f, s, c + 2, 2, PCI_MSI_CTRL_ENABLE);
+	assert_true(pci_msi_notify(f->d2, 1));
+	assert_int_equal(irq->nr_msi, 3);
+	cf8_write(f, s, c + 12, 2, 0x4043);
+	assert_true(pci_msi_notify(f->d2, 0));
+	assert_int_equal(irq->msi_data, 0x4043);
+	/* bus mastering off: nothing leaves */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_true(pci_msi_notify(f->d2, 0));
+	assert_int_equal(irq->nr_msi, 4);
+	/* machine reset: disabled, address, data and masks cleared */
+	cf8_write(f, s, c + 16, 4, 1);
+	pci_bus_reset(f->bus);
+	assert_false(pci_msi_enabled(f->d2));
+	assert_int_equal(cf8_read(f, s, c + 2, 2), 0x184);
+	assert_int_equal(cf8_read(f, s, c + 4, 4), 0);
+	assert_int_equal(cf8_read(f, s, c + 16, 4), 0);
+}
+
+/* irqfd with a fake engine: the bus binds a vector's eventfd while the
+ * vector can fire, re-binds when the driver changes the message, and a
+ * notify then only writes the eventfd; masked vectors and an engine that
+ * says -ENOSYS keep the plain path. */
+static struct {
+	int fd, ret;
+	unsigned assigns, removes;
+	uint64_t addr;
+	uint32_t data;
+} fake_irqfd;
+
+static int fake_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data, bool assign)
+{
+	if (fake_irqfd.ret)
+		return fake_irqfd.ret;
+	if (!assign) {
+		fake_irqfd.removes++;
+		return 0;
+	}
+	fake_irqfd.assigns++;
+	fake_irqfd.fd = fd;
+	fake_irqfd.addr = addr;
+	fake_irqfd.data = data;
+	return 0;
+}
+
+static const struct engine_ops fake_engine = { .name = "fake", .irqfd_msi = fake_irqfd_msi };
+
+static uint64_t eventfd_count(int fd)
+{
+	uint64_t n = 0;
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return 0;   /* EAGAIN: nothing written */
+	return n;
+}
+
+static void test_msix_irqfd(void **state)
+{
+	struct fx *f = *state;
+	struct hw_test_irq *irq = &f->hv.irq;
+	memset(&fake_irqfd, 0, sizeof(fake_irqfd));
+	f->hv.vm.engine = &fake_engine;
+	struct pci_device_desc desc = tdev_desc(&f->t2);
+	assert_int_equal(pci_device_register(&f->hv.vm, &desc, &f->d2), 0);
+	unsigned s = pci_device_slot(f->d2);
+	uint64_t tbl = (cf8_read(f, s, 0x10, 4) & ~0xfu) + 0x2000;
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	mmio_write(f, tbl + 16, 4, 0xfee00000u);
+	mmio_write(f, tbl + 24, 4, 0x41);
+	cf8_write(f, s, PCI_CAP_START + 2, 2, PCI_MSIX_CTRL_ENABLE);
+	assert_int_equal(fake_irqfd.assigns, 0);           /* vector 1 still masked */
+	mmio_write(f, tbl + 28, 4, 0);                      /* unmask: bound */
+	assert_int_equal(fake_irqfd.assigns, 1);
+	assert_int_equal(fake_irqfd.addr, 0xfee00000u);
+	assert_int_equal(fake_irqfd.data, 0x41);
+	int fd = fake_irqfd.fd;
+	assert_true(fd >= 0);
+	/* notify: the eventfd, not the router */
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 2);
+	assert_int_equal(irq->nr_msi, 0);
+	/* a new message: bound again with it */
+	mmio_write(f, tbl + 24, 4, 0x42);
+	assert_int_equal(fake_irqfd.assigns, 2);
+	assert_int_equal(fake_irqfd.data, 0x42);
+	/* masked: the plain path (pending, sent through the router on unmask) */
+	mmio_write(f, tbl + 28, 4, 1);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 0);
+	mmio_write(f, tbl + 28, 4, 0);
+	assert_int_equal(irq->nr_msi, 1);
+	assert_int_equal(irq->msi_data, 0x42);
+	assert_int_equal(fake_irqfd.assigns, 2);            /* same message: no call */
+	/* bus mastering off: nothing at all */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 1);
+	/* the engine cannot (-ENOSYS): the plain path from then on */
+	cf8_write(f, s, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	fake_irqfd.ret = -ENOSYS;
+	mmio_write(f, tbl + 24, 4, 0x43);
+	assert_true(pci_msix_notify(f->d2, 1));
+	assert_int_equal(eventfd_count(fd), 0);
+	assert_int_equal(irq->nr_msi, 2);
+	assert_int_equal(irq->msi_data, 0x43);
+	/* teardown removes what was bound */
+	fake_irqfd.ret = 0;
+	pci_bus_free(f->bus);
+	f->bus = NULL;
+	assert_int_equal(fake_irqfd.removes, 1);
+	f->hv.vm.engine = NULL;
+}
+
 static void test_bad_descriptions(void **state)
 {
 	struct fx *f = *state;
@@ -589,6 +776,11 @@ static void test_bad_descriptions(void **state)
 	d.nr_caps = PCI_MAX_DEVICE_CAPS;
 	for (unsigned i = 0; i < PCI_MAX_DEVICE_CAPS; i++)
 		d.caps[i] = (struct pci_cap_desc){ .id = 9, .len = 40 };
+	assert_int_equal(pci_device_register(&f->hv.vm, &d, NULL), -EINVAL);
+	d = tdev_desc(&f->t2);
+	d.msi_vectors = 3;                                /* not a power of two */
+	assert_int_equal(pci_device_register(&f->hv.vm, &d, NULL), -EINVAL);
+	d.msi_vectors = 64;                               /* more than 32 */
 	assert_int_equal(pci_device_register(&f->hv.vm, &d, NULL), -EINVAL);
 	/* the bus fills up at 31 devices */
 	d = tdev_desc(&f->t2);
@@ -614,6 +806,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_config, fx_setup, fx_teardown),
 		cmocka_unit_test(test_reset_register_forwarded),
 		cmocka_unit_test_setup_teardown(test_bad_descriptions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_msi, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_msix_irqfd, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

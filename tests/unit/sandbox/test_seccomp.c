@@ -111,6 +111,14 @@ static void test_vcpu(void **state)
 	allowed(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_GET_SREGS, 0);
 	allowed(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_IRQ_LINE, 0);
 	trapped(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_CREATE_VM, 0);
+	/* irqfd: bound and re-routed when the driver writes the MSI-X table */
+	allowed(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_IRQFD, 0);
+	allowed(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_SET_GSI_ROUTING, 0);
+	allowed(KVM, SANDBOX_MAIN, SYS_ioctl, (unsigned long)-1, KVM_IRQFD, 0);
+	trapped(SOFT, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_IRQFD, 0);
+	trapped(KVM, SANDBOX_IO, SYS_ioctl, (unsigned long)-1, KVM_IRQFD, 0);
+	trapped(KVM, SANDBOX_IO, SYS_ioctl, (unsigned long)-1, KVM_SET_GSI_ROUTING, 0);
+	allowed(KVM, SANDBOX_IO, SYS_write, 0, 0, 0);   /* signalling one */
 	trapped(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_SET_USER_MEMORY_REGION, 0);
 	trapped(KVM, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, TIOCSTI, 0);
 	trapped(SOFT, SANDBOX_VCPU, SYS_ioctl, (unsigned long)-1, KVM_RUN, 0);

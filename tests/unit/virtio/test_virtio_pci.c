@@ -280,6 +280,59 @@ static void rng_transport(void **state)
 	assert_int_equal(rd(d, 0x18, 2), 0);
 }
 
+/* VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): the window into BAR 0 through
+ * configuration space; accesses it cannot make do nothing. */
+static void pci_cfg_window(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	const struct pci_cap_desc *c = NULL;
+	for (unsigned i = 0; i < d->desc.nr_caps; i++)
+		if (d->desc.caps[i].data[3] == 5)
+			c = &d->desc.caps[i];
+	assert_non_null(c);
+	assert_int_equal(c->len, 20);
+	assert_non_null(c->cap_read);
+	assert_non_null(c->cap_write);
+	/* cap.bar, cap.offset and cap.length start at 0 and are writable;
+	 * cap_len, cfg_type and id are not */
+	assert_int_equal(c->cap_read(c->opaque, 2, 2), 20 | 5 << 8);
+	c->cap_write(c->opaque, 2, 2, 0);
+	assert_int_equal(c->cap_read(c->opaque, 2, 2), 20 | 5 << 8);
+	assert_int_equal(c->cap_read(c->opaque, 8, 4), 0);
+	/* read num_queues (common cfg 0x12, 2 bytes) through the window */
+	c->cap_write(c->opaque, 8, 4, 0x12);
+	c->cap_write(c->opaque, 12, 4, 2);
+	assert_int_equal(c->cap_read(c->opaque, 16, 2), 1);
+	/* write device_feature_select (0x00, 4 bytes) through it */
+	c->cap_write(c->opaque, 8, 4, 0x00);
+	c->cap_write(c->opaque, 12, 4, 4);
+	c->cap_write(c->opaque, 16, 4, 1);
+	assert_int_equal(rd(d, 0x00, 4), 1);
+	assert_int_equal(c->cap_read(c->opaque, 16, 4), 1);
+	/* bad length, misaligned, past the BAR, BAR 1: nothing happens and
+	 * pci_cfg_data keeps what it had */
+	c->cap_write(c->opaque, 12, 4, 3);
+	c->cap_write(c->opaque, 16, 4, 0);
+	assert_int_equal(rd(d, 0x00, 4), 1);
+	c->cap_write(c->opaque, 12, 4, 4);
+	c->cap_write(c->opaque, 8, 4, 0x2);
+	c->cap_write(c->opaque, 16, 4, 0);
+	assert_int_equal(rd(d, 0x00, 4), 1);
+	c->cap_write(c->opaque, 8, 4, VIRTIO_PCI_BAR_SIZE);
+	c->cap_write(c->opaque, 16, 4, 0x55);
+	assert_int_equal(c->cap_read(c->opaque, 16, 4), 0x55);
+	c->cap_write(c->opaque, 8, 4, 0xfffffffcu);
+	assert_int_equal(c->cap_read(c->opaque, 16, 4), 0x55);
+	c->cap_write(c->opaque, 8, 4, 0);
+	c->cap_write(c->opaque, 4, 1, 1);
+	c->cap_write(c->opaque, 16, 4, 0);
+	assert_int_equal(rd(d, 0x00, 4), 1);
+	assert_int_equal(c->cap_read(c->opaque, 16, 4), 0);
+	c->cap_write(c->opaque, 4, 1, 0);
+	assert_int_equal(c->cap_read(c->opaque, 16, 4), 1);
+}
+
 static void negotiation_and_needs_reset(void **state)
 {
 	create("virtio_rng");
@@ -529,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(blk_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(ioeventfd_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(ioeventfd_kicks, setup, teardown),
+		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
