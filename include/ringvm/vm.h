@@ -89,6 +89,8 @@ struct vm_config {
 	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 32 MiB) */
 	bool no_seccomp;            /* --no-seccomp: no system-call filters (docs/sandbox.md) */
 	int seccomp_selftest;       /* test hook, RINGVM_SECCOMP_SELFTEST: -1 or a sandbox_kind */
+	unsigned cpu_weight;        /* --cpu-weight: cgroup cpu.weight 1..10000, 0 unset (src/cli/cpu_weight.c) */
+	bool cpu_weight_strict;     /* --cpu-weight-strict: exit 2 where it cannot be set */
 
 	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
 	 * --rng and --console, or from a Firecracker config file / API. */

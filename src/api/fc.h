@@ -100,6 +100,9 @@ struct fc_vmm {
 	/* ringvm's own extensions ("ringvm": {...}) */
 	char engine[8];                 /* "auto", "kvm", "soft" */
 	bool testdev;                   /* the test-guest device (--testdev) */
+	unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000 (0: not set) */
+	bool cpu_weight_strict;         /* refuse to start where it cannot be set */
+	char engine_running[8];         /* the engine chosen at InstanceStart (GET /ringvm) */
 
 	/* Strings vm_config points into after fc_vmm_build(). */
 	char cmdline[FC_CMDLINE_LEN + 128];
@@ -133,6 +136,9 @@ int fc_res_entropy(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, s
 int fc_res_logger(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
 int fc_res_metrics(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
 int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
+/* The "ringvm" member (GET /vm/config); with runtime: plus what GET /ringvm
+ * adds (engine_running). */
+json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime);
 
 /* The whole config file (--config-file): a JSON object with the resources
  * above as members.  text need not be NUL-terminated. */

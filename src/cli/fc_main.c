@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "cpu_weight.h"
 #include "fc_main.h"
+#include "fleet_registry.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
@@ -113,6 +115,9 @@ struct fc_prog {
 	int metrics_fd;
 	int log_fd;                /* the logger's file until it replaces stderr */
 	bool serving;              /* past the start-up checks: logs go to log_fd */
+	char name[FC_ID_LEN];      /* in the runtime directory (--id, else vm-PID) */
+	char entry[FLEET_PATH_LEN + 80];  /* its entry there, "" if none */
+	bool weighted;             /* moved into its cgroup (once per process) */
 };
 
 /* ringvm's messages go to stderr; the logger's file takes its place once
@@ -185,6 +190,12 @@ static int op_start(struct fc_vmm *fc, char *err, size_t n)
 	struct vm_config cfg;
 	if (fc_vmm_build(fc, &p->base, &cfg, err, n) < 0)
 		return -1;
+	if (cfg.cpu_weight && !p->weighted) {
+		if (cpu_weight_setup(&cfg, p->name))
+			return fc_json_fail(err, n, "/ringvm/cpu_weight: the cpu weight cannot be set "
+					    "(cpu_weight_strict): the reason is in ringvm's log");
+		p->weighted = true;
+	}
 	if (p->vm_created) {
 		vm_destroy(&p->vm);
 		p->vm_created = false;
@@ -198,6 +209,7 @@ static int op_start(struct fc_vmm *fc, char *err, size_t n)
 				    "ringvm's log", st);
 	}
 	fc->state = FC_RUNNING;
+	snprintf(fc->engine_running, sizeof(fc->engine_running), "%s", p->vm.engine->name);
 	p->start_now = true;
 	return 0;
 }
@@ -341,7 +353,7 @@ int fc_main(int argc, char **argv)
 	struct fc_prog *p = &prog;
 	const char *api_sock = "/run/firecracker.socket", *config = NULL, *level = NULL;
 	const char *log_path = NULL, *metrics_path = NULL;
-	bool no_api = false;
+	bool no_api = false, id_given = false;
 	unsigned long long max_body = FC_MAX_BODY;
 	char err[FC_ERR_LEN + 256];
 	int c;
@@ -369,6 +381,7 @@ int fc_main(int argc, char **argv)
 				return RINGVM_EXIT_USAGE;
 			}
 			strcpy(p->fc.id, optarg);
+			id_given = true;
 			break;
 		case OPT_LEVEL: {
 			enum log_level l;
@@ -468,6 +481,11 @@ int fc_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	int status;
 
+	/* The VM's name: in the runtime directory and its cgroup. */
+	if (id_given)
+		strcpy(p->name, p->fc.id);
+	else
+		snprintf(p->name, sizeof(p->name), "vm-%d", (int)getpid());
 	if (!no_api) {
 		/* The API thread's filter: on unless --no-seccomp or a
 		 * sanitizer build (docs/sandbox.md); the VM's own threads get
@@ -478,6 +496,16 @@ int fc_main(int argc, char **argv)
 		if (!p->api) {
 			fprintf(stderr, "ringvm: error: %s\n", err);
 			return status;
+		}
+		/* The runtime directory of the user's VMs (ringvm ls): a name
+		 * taken by a live VM is refused; a failure to register is not. */
+		int reg = fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
+		if (reg == FLEET_NAME_TAKEN) {
+			fprintf(stderr, "ringvm: error: --id %s: %s\n", p->name, err);
+			api_server_stop(p->api);
+			return RINGVM_EXIT_USAGE;
+		} else if (reg < 0) {
+			pr_warn("not listed by ringvm ls: %s", err);
 		}
 	}
 	p->serving = true;
@@ -499,6 +527,7 @@ out:
 	if (p->vm_created && p->api)
 		evloop_del_fd(&p->vm.loop, api_server_fd(p->api));
 	api_server_stop(p->api);
+	fleet_unregister(p->entry);
 	if (p->vm_created)
 		vm_destroy(&p->vm);
 	if (p->metrics_fd >= 0)
