@@ -16,9 +16,13 @@
  * Done on the main thread before any vCPU thread exists (the whole process
  * moves, so threads made later inherit it) and before the seccomp filters.
  * The directory stays after the VM exits (a cgroup is removed with rmdir
- * once empty; the next VM of that name reuses it). */
+ * once empty, and the filtered process may not): the next VM of that name
+ * reuses it, and each start removes the empty ringvm-run-PID and
+ * ringvm-vm-PID siblings whose process is gone. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +139,35 @@ static bool dir_has_controller(const char *dir, const char *ctl)
 	return has_word(buf, ctl, " \n");
 }
 
+/* Remove parent's ringvm-run-PID / ringvm-vm-PID cgroups left by ended
+ * VMs (rmdir refuses a cgroup that still has a process). */
+static void sweep(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		if (!strncmp(s, "ringvm-run-", 11))
+			s += 11;
+		else if (!strncmp(s, "ringvm-vm-", 10))
+			s += 10;
+		else
+			continue;
+		char *end;
+		long pid = strtol(s, &end, 10);
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;  /* alive (or not ours to judge) */
+		char path[CPU_WEIGHT_PATH_LEN + 300];
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 static int apply_v2(const char *parent, const char *child, unsigned weight, char *err, size_t n)
 {
 	char text[32];
@@ -181,6 +214,7 @@ int cpu_weight_apply(const char *name, unsigned weight, char *where, size_t wn, 
 	if (find_mount(true, mnt, sizeof(mnt)) == 0 && own_path(true, own, sizeof(own)) == 0) {
 		snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
 		if (dir_has_controller(parent, "cpu")) {
+			sweep(parent);
 			snprintf(child, sizeof(child), "%s/ringvm-%s", parent, name);
 			if (apply_v2(parent, child, weight, err, n) < 0)
 				return -1;
@@ -190,6 +224,7 @@ int cpu_weight_apply(const char *name, unsigned weight, char *where, size_t wn, 
 	}
 	if (find_mount(false, mnt, sizeof(mnt)) == 0 && own_path(false, own, sizeof(own)) == 0) {
 		snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
+		sweep(parent);
 		snprintf(child, sizeof(child), "%s/ringvm-%s", parent, name);
 		if (apply_v1(child, weight, err, n) < 0)
 			return -1;
