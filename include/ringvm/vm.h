@@ -111,6 +111,7 @@ struct vcpu_stats {
 	uint64_t ns[VCPU_EXIT_COUNT];   /* time spent handling, in the VMM */
 	uint64_t pio_unhandled;
 	uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;
+	uint64_t pio_writes, mmio_writes;   /* of count[PIO], count[MMIO] (metrics) */
 };
 
 struct vcpu {

@@ -245,4 +245,5 @@ void api_handle(struct fc_vmm *fc, const char *method, const char *path, const c
 		size_t len, struct api_response *out)
 {
 	handle(fc, method, path, body, len, out);
+	fc_metrics_note(fc, method, path, out->status);
 }

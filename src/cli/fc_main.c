@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "cpu_weight.h"
 #include "fc_main.h"
 #include "fleet_registry.h"
+#include "ringvm/clock.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
@@ -117,6 +119,7 @@ struct fc_prog {
 	bool serving;              /* past the start-up checks: logs go to log_fd */
 	char name[FC_ID_LEN];      /* in the runtime directory (--id, else vm-PID) */
 	char entry[FLEET_PATH_LEN + 80];  /* its entry there, "" if none */
+	int metrics_timer;         /* timerfd: the periodic flush */
 	bool weighted;             /* moved into its cgroup (once per process) */
 };
 
@@ -214,16 +217,23 @@ static int op_start(struct fc_vmm *fc, char *err, size_t n)
 	return 0;
 }
 
+/* Pause and resume, timed for latencies_us.pause_vm / resume_vm. */
 static int op_pause(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return vm_pause(&p->vm, err, n);
+	uint64_t t0 = clock_monotonic_ns();
+	int r = vm_pause(&p->vm, err, n);
+	fc->metrics.pause_vm_us = (clock_monotonic_ns() - t0) / 1000;
+	return r;
 }
 
 static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return vm_resume(&p->vm, err, n);
+	uint64_t t0 = clock_monotonic_ns();
+	int r = vm_resume(&p->vm, err, n);
+	fc->metrics.resume_vm_us = (clock_monotonic_ns() - t0) / 1000;
+	return r;
 }
 
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
@@ -233,44 +243,27 @@ static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
 			    "the keys through yet");
 }
 
-/* One line of newline-delimited JSON, as Firecracker's metrics: the VM's
- * exit counters summed over vCPUs (read without stopping them: a snapshot
- * that may be a few exits off). */
+/* FlushMetrics: one line of Firecracker's metrics (src/api/fc_metrics.c),
+ * written on the VM's thread, never a vCPU's. */
 static int op_flush_metrics(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	uint64_t sum[VCPU_EXIT_COUNT] = { 0 };
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	for (unsigned i = 0; p->vm_created && i < p->vm.nr_vcpus; i++)
-		for (unsigned k = 0; k < VCPU_EXIT_COUNT; k++)
-			sum[k] += __atomic_load_n(&p->vm.vcpus[i].stats.count[k], __ATOMIC_RELAXED);
-	json_t *exits = json_object();
-	for (unsigned k = 1; k < VCPU_EXIT_COUNT; k++)
-		json_object_set_new(exits, vcpu_exit_name((enum vcpu_exit_reason)k),
-				    json_integer((json_int_t)sum[k]));
-	json_t *m = json_pack("{s:I, s:{s:s, s:o}}", "utc_timestamp_ms",
-			      (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "ringvm",
-			      "engine", p->vm_created && p->vm.engine ? p->vm.engine->name : "none",
-			      "exits", exits);
-	char *line = m ? json_dumps(m, JSON_COMPACT) : NULL;
-	json_decref(m);
-	if (!line)
-		return fc_json_fail(err, n, "FlushMetrics: out of memory");
-	size_t len = strlen(line);
-	char *buf = malloc(len + 1);
-	ssize_t w = -1;
-	if (buf) {
-		/* One write, so a reader of a named pipe gets whole lines. */
-		memcpy(buf, line, len);
-		buf[len] = '\n';
-		w = write(p->metrics_fd, buf, len + 1);
-	}
-	free(buf);
-	free(line);
-	if (w != (ssize_t)len + 1)
-		return fc_json_fail(err, n, "FlushMetrics: cannot write to '%s'", fc->metrics_path);
-	return 0;
+	return fc_metrics_write(fc, p->metrics_fd, p->vm_created ? &p->vm : NULL, err, n);
+}
+
+/* Every 60 s (Firecracker's period; RINGVM_METRICS_INTERVAL_MS for tests)
+ * while the VM runs, if a metrics file is set; a line that cannot be
+ * written is dropped and counted (logger.missed_metrics_count). */
+static void on_metrics_timer(void *opaque, int fd, uint32_t events)
+{
+	struct fc_prog *p = opaque;
+	uint64_t ticks;
+	char err[FC_ERR_LEN];
+	(void)events;
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (p->metrics_fd >= 0 && p->vm_created)
+		fc_metrics_write(&p->fc, p->metrics_fd, &p->vm, err, sizeof(err));
 }
 
 static const struct fc_vmm_ops fc_prog_ops = {
@@ -341,6 +334,11 @@ static int run_vm(struct fc_prog *p)
 		pr_err("cannot watch the API socket");
 		return RINGVM_EXIT_HOST_ERROR;
 	}
+	if (p->metrics_timer >= 0 &&
+	    evloop_add_fd(&p->vm.loop, p->metrics_timer, EPOLLIN, on_metrics_timer, p) < 0) {
+		pr_err("cannot watch the metrics timer");
+		return RINGVM_EXIT_HOST_ERROR;
+	}
 	p->start_now = false;
 	if (p->api)
 		serve_queue(p);  /* requests that came with InstanceStart's answer */
@@ -361,6 +359,8 @@ int fc_main(int argc, char **argv)
 	memset(p, 0, sizeof(*p));
 	p->metrics_fd = -1;
 	p->log_fd = -1;
+	p->metrics_timer = -1;
+	uint64_t t_start = clock_monotonic_ns();
 	fc_vmm_init(&p->fc);
 	p->fc.ops = &fc_prog_ops;
 	p->fc.opaque = p;
@@ -508,6 +508,29 @@ int fc_main(int argc, char **argv)
 			pr_warn("not listed by ringvm ls: %s", err);
 		}
 	}
+	p->fc.metrics.startup_us = (clock_monotonic_ns() - t_start) / 1000;
+	/* The periodic metrics flush: made here, before any filter (the main
+	 * thread may arm timers, not make them, once filtered). */
+	unsigned long long period_ms = 60000;
+	const char *pe = getenv("RINGVM_METRICS_INTERVAL_MS");
+	if (pe && *pe) {
+		char *end;
+		period_ms = strtoull(pe, &end, 10);
+		if (*end || period_ms < 10 || period_ms > 3600000) {
+			fprintf(stderr, "ringvm: error: RINGVM_METRICS_INTERVAL_MS=%s: expected 10 to "
+				"3600000\n", pe);
+			status = RINGVM_EXIT_USAGE;
+			goto out;
+		}
+	}
+	p->metrics_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->metrics_timer >= 0) {
+		struct itimerspec its = {
+			.it_interval = { (time_t)(period_ms / 1000), (long)(period_ms % 1000) * 1000000L },
+			.it_value = { (time_t)(period_ms / 1000), (long)(period_ms % 1000) * 1000000L },
+		};
+		timerfd_settime(p->metrics_timer, 0, &its, NULL);
+	}
 	p->serving = true;
 	apply_logger(p);
 	if (config) {
@@ -526,12 +549,17 @@ int fc_main(int argc, char **argv)
 out:
 	if (p->vm_created && p->api)
 		evloop_del_fd(&p->vm.loop, api_server_fd(p->api));
+	if (p->vm_created && p->metrics_timer >= 0)
+		evloop_del_fd(&p->vm.loop, p->metrics_timer);
 	api_server_stop(p->api);
 	fleet_unregister(p->entry);
 	if (p->vm_created)
 		vm_destroy(&p->vm);
 	if (p->metrics_fd >= 0)
 		close(p->metrics_fd);
+	if (p->metrics_timer >= 0)
+		close(p->metrics_timer);
+	fc_metrics_free(&p->fc);
 	if (p->log_fd >= 0)
 		close(p->log_fd);
 	return status;
