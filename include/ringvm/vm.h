@@ -144,6 +144,9 @@ struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
 	void (*print_stats)(void *opaque, FILE *out);  /* --stats; may be NULL */
+	/* Press and release Ctrl+Alt+Del on the device's keyboard (i8042);
+	 * may be NULL.  0, or -1 with a reason in err. */
+	int (*ctrl_alt_del)(void *opaque, char *err, size_t errlen);
 };
 
 struct vm_device {
@@ -247,6 +250,9 @@ bool vm_should_stop(const struct vm *vm);
  * (vm_clock_ns) stops until vm_resume.  Return 0, or -1 with a reason. */
 int vm_pause(struct vm *vm, char *err, size_t errlen);
 int vm_resume(struct vm *vm, char *err, size_t errlen);
+/* Ctrl+Alt+Del on the machine's keyboard (src/vmm/vm_input.c, Firecracker's
+ * SendCtrlAltDel): 0, or -1 with a reason (no keyboard, its buffer full). */
+int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen);
 /* The machine's clock in ns: host CLOCK_MONOTONIC minus the time the VM
  * spent paused.  Timers that must not catch up after a pause use it. */
 uint64_t vm_clock_ns(const struct vm *vm);

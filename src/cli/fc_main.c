@@ -236,11 +236,15 @@ static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 	return r;
 }
 
+/* Firecracker's SendCtrlAltDel: the keys on the i8042's keyboard; the
+ * guest decides (Linux reboots, and ringvm exits as Firecracker does). */
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
 {
-	(void)fc;
-	return fc_json_fail(err, n, "SendCtrlAltDel: ringvm's i8042 has no PS/2 keyboard to send "
-			    "the keys through yet");
+	struct fc_prog *p = fc->opaque;
+	char why[256];
+	if (vm_send_ctrl_alt_del(&p->vm, why, sizeof(why)) < 0)
+		return fc_json_fail(err, n, "SendCtrlAltDel: %s", why);
+	return 0;
 }
 
 /* FlushMetrics: one line of Firecracker's metrics (src/api/fc_metrics.c),
