@@ -38,9 +38,9 @@ const char fleet_usage[] =
 	"  ls          name, pid, state, engine, vCPUs, memory, uptime (--json: a JSON array)\n"
 	"  pause       PATCH /vm {\"state\": \"Paused\"}\n"
 	"  resume      PATCH /vm {\"state\": \"Resumed\"}\n"
-	"  stop        PUT /actions SendCtrlAltDel, wait up to --timeout (default 10 s)\n"
-	"              for the guest to stop, then SIGTERM, then SIGKILL; --force skips\n"
-	"              the guest and sends SIGTERM at once\n"
+	"  stop        PUT /actions SendCtrlAltDel (resuming a paused VM first), wait up to\n"
+	"              --timeout (default 10 s) for the guest to stop, then SIGTERM, then\n"
+	"              SIGKILL; --force skips the guest and sends SIGTERM at once\n"
 	"  snapshot    pause, PUT /snapshot/create into DIR (snapshot, mem), resume\n"
 	"\n"
 	"Exit status: 0 done, 1 the VM refused (its fault_message is printed) or did\n"
@@ -220,6 +220,14 @@ static bool wait_gone(pid_t pid, long long ms)
 static int cmd_stop(const struct fleet_entry *e, bool force, long long timeout_ms)
 {
 	if (!force) {
+		/* A paused guest cannot see the keys: let it run first. */
+		json_t *root = NULL;
+		if (call(e, "GET", "/", NULL, &root) == 200) {
+			const char *state = json_string_value(json_object_get(root, "state"));
+			if (state && !strcmp(state, "Paused"))
+				set_state(e, "Resumed");
+		}
+		json_decref(root);
 		int st = call(e, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", NULL);
 		if (st == 204 && wait_gone(e->pid, timeout_ms)) {
 			printf("%s: stopped by the guest\n", e->name);
