@@ -89,6 +89,8 @@ struct vm_config {
 	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 32 MiB) */
 	bool no_seccomp;            /* --no-seccomp: no system-call filters (docs/sandbox.md) */
 	int seccomp_selftest;       /* test hook, RINGVM_SECCOMP_SELFTEST: -1 or a sandbox_kind */
+	unsigned cpu_weight;        /* --cpu-weight: cgroup cpu.weight 1..10000, 0 unset (src/cli/cpu_weight.c) */
+	bool cpu_weight_strict;     /* --cpu-weight-strict: exit 2 where it cannot be set */
 
 	/* Split-driver devices (virtio over PCI), from --drive, --net, --vsock,
 	 * --rng and --console, or from a Firecracker config file / API. */
@@ -109,6 +111,7 @@ struct vcpu_stats {
 	uint64_t ns[VCPU_EXIT_COUNT];   /* time spent handling, in the VMM */
 	uint64_t pio_unhandled;
 	uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;
+	uint64_t pio_writes, mmio_writes;   /* of count[PIO], count[MMIO] (metrics) */
 };
 
 struct vcpu {
@@ -141,6 +144,9 @@ struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
 	void (*print_stats)(void *opaque, FILE *out);  /* --stats; may be NULL */
+	/* Press and release Ctrl+Alt+Del on the device's keyboard (i8042);
+	 * may be NULL.  0, or -1 with a reason in err. */
+	int (*ctrl_alt_del)(void *opaque, char *err, size_t errlen);
 };
 
 struct vm_device {
@@ -244,6 +250,9 @@ bool vm_should_stop(const struct vm *vm);
  * (vm_clock_ns) stops until vm_resume.  Return 0, or -1 with a reason. */
 int vm_pause(struct vm *vm, char *err, size_t errlen);
 int vm_resume(struct vm *vm, char *err, size_t errlen);
+/* Ctrl+Alt+Del on the machine's keyboard (src/vmm/vm_input.c, Firecracker's
+ * SendCtrlAltDel): 0, or -1 with a reason (no keyboard, its buffer full). */
+int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen);
 /* The machine's clock in ns: host CLOCK_MONOTONIC minus the time the VM
  * spent paused.  Timers that must not catch up after a pause use it. */
 uint64_t vm_clock_ns(const struct vm *vm);

@@ -155,6 +155,8 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 		return reply_json(out, 200, fc_machine_config_dump(fc));
 	if (get && !strcmp(path, "/vm/config"))
 		return reply_json(out, 200, fc_config_dump(fc));
+	if (get && !strcmp(path, "/ringvm"))
+		return reply_json(out, 200, fc_ringvm_dump(fc, true));
 
 	/* Paths ringvm knows it does not support (yet), with a clear reason. */
 	if (!strncmp(path, "/snapshot/", 10) && (put || patch))
@@ -243,4 +245,5 @@ void api_handle(struct fc_vmm *fc, const char *method, const char *path, const c
 		size_t len, struct api_response *out)
 {
 	handle(fc, method, path, body, len, out);
+	fc_metrics_note(fc, method, path, out->status);
 }

@@ -50,6 +50,23 @@ struct fc_net {
 
 struct fc_vmm;
 
+/* Firecracker's API request counters (fc_metrics.c). */
+struct fc_req_metrics {
+	uint64_t actions_count, actions_fails, boot_source_count, boot_source_fails;
+	uint64_t drive_count, drive_fails, logger_count, logger_fails;
+	uint64_t machine_cfg_count, machine_cfg_fails, metrics_count, metrics_fails;
+	uint64_t network_count, network_fails, vsock_count, vsock_fails;
+};
+
+struct fc_metrics {
+	uint64_t get_instance_info, get_machine_cfg, get_vmm_version;
+	struct fc_req_metrics put, patch;
+	uint64_t missed_metrics_count, metrics_fails;   /* "logger" */
+	uint64_t startup_us;                            /* api_server.process_startup_time_us */
+	uint64_t pause_vm_us, resume_vm_us;             /* latencies_us: the last ones */
+	json_t *prev;                                   /* the counters at the last flush */
+};
+
 /* What the API asks of the VM; each runs on the VM's thread (never the HTTP
  * thread).  Return 0, or -1 with a one-line reason in err. */
 struct fc_vmm_ops {
@@ -100,6 +117,11 @@ struct fc_vmm {
 	/* ringvm's own extensions ("ringvm": {...}) */
 	char engine[8];                 /* "auto", "kvm", "soft" */
 	bool testdev;                   /* the test-guest device (--testdev) */
+	unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000 (0: not set) */
+	bool cpu_weight_strict;         /* refuse to start where it cannot be set */
+	char engine_running[8];         /* the engine chosen at InstanceStart (GET /ringvm) */
+
+	struct fc_metrics metrics;
 
 	/* Strings vm_config points into after fc_vmm_build(). */
 	char cmdline[FC_CMDLINE_LEN + 128];
@@ -133,6 +155,9 @@ int fc_res_entropy(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, s
 int fc_res_logger(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
 int fc_res_metrics(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
 int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n);
+/* The "ringvm" member (GET /vm/config); with runtime: plus what GET /ringvm
+ * adds (engine_running). */
+json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime);
 
 /* The whole config file (--config-file): a JSON object with the resources
  * above as members.  text need not be NUL-terminated. */
@@ -141,6 +166,15 @@ int fc_config_load(struct fc_vmm *fc, const char *path, char *err, size_t n);
 /* GET /vm/config and GET /machine-config bodies (new references). */
 json_t *fc_config_dump(const struct fc_vmm *fc);
 json_t *fc_machine_config_dump(const struct fc_vmm *fc);
+
+/* Metrics (fc_metrics.c, docs/api.md "Metrics"): count one answered API
+ * request; build one flush's line (vm may be NULL before InstanceStart);
+ * write it to fd as one non-blocking write.  fc_metrics_free drops the
+ * previous flush's counters. */
+void fc_metrics_note(struct fc_vmm *fc, const char *method, const char *path, int status);
+json_t *fc_metrics_line(struct fc_vmm *fc, struct vm *vm);
+int fc_metrics_write(struct fc_vmm *fc, int fd, struct vm *vm, char *err, size_t n);
+void fc_metrics_free(struct fc_vmm *fc);
 
 /* JSON field helpers (fc_json.c), each naming ptr/key in its error. */
 int fc_json_fail(char *err, size_t n, const char *fmt, ...) PRINTF_FMT(3, 4);

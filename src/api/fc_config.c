@@ -171,6 +171,8 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 	out->hugepages = fc->huge_pages_2m;
 	out->engine = fc->engine;
 	out->testdev = fc->testdev;
+	out->cpu_weight = fc->cpu_weight;
+	out->cpu_weight_strict = fc->cpu_weight_strict;
 	/* Firecracker exits when the guest reboots (reboot=k: the i8042 reset). */
 	out->on_reset = ON_RESET_EXIT;
 
@@ -276,7 +278,6 @@ json_t *fc_config_dump(const struct fc_vmm *fc)
 		json_pack("{s:s}", "metrics_path", fc->metrics_path) : json_null());
 	json_object_set_new(root, "balloon", json_null());
 	json_object_set_new(root, "mmds-config", json_null());
-	json_object_set_new(root, "ringvm", json_pack("{s:s, s:b}", "engine", fc->engine,
-						      "testdev", fc->testdev));
+	json_object_set_new(root, "ringvm", fc_ringvm_dump(fc, false));
 	return root;
 }

@@ -1,16 +1,22 @@
 /* "ringvm" in the config file and PUT /ringvm: ringvm's own settings, kept
  * out of Firecracker's resources so a Firecracker config stays valid:
- *   engine   "auto" (default), "kvm" or "soft"
- *   testdev  the test-guest device (guests/, docs/test-guests.md) */
+ *   engine             "auto" (default), "kvm" or "soft"
+ *   testdev            the test-guest device (guests/, docs/test-guests.md)
+ *   cpu_weight         1..10000: the VM's cgroup cpu.weight (docs/api.md,
+ *                      "CPU weight"); absent or null: unchanged
+ *   cpu_weight_strict  refuse to start where the weight cannot be set
+ * GET /ringvm answers these and "engine_running", the engine chosen at
+ * InstanceStart ("" before). */
 #include <string.h>
 
 #include "fc.h"
 
 int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n)
 {
-	static const char *const fields[] = { "engine", "testdev", NULL };
+	static const char *const fields[] = { "engine", "testdev", "cpu_weight",
+					      "cpu_weight_strict", NULL };
 	char engine[sizeof(fc->engine)];
-	bool has;
+	bool has, has_weight;
 
 	if (fc_json_object(obj, ptr, err, n) < 0 || fc_json_known(obj, ptr, fields, err, n) < 0)
 		return -1;
@@ -19,8 +25,11 @@ int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, si
 		return fc_json_fail(err, n, "%s/engine: expected \"auto\", \"kvm\" or \"soft\"", ptr);
 	if (fc_json_str(obj, ptr, "engine", false, engine, sizeof(engine), &has, err, n) < 0)
 		return -1;
-	bool testdev = fc->testdev;
-	if (fc_json_bool(obj, ptr, "testdev", false, &testdev, NULL, err, n) < 0)
+	bool testdev = fc->testdev, strict = fc->cpu_weight_strict;
+	uint64_t weight = 0;
+	if (fc_json_bool(obj, ptr, "testdev", false, &testdev, NULL, err, n) < 0 ||
+	    fc_json_uint(obj, ptr, "cpu_weight", false, 1, 10000, &weight, &has_weight, err, n) < 0 ||
+	    fc_json_bool(obj, ptr, "cpu_weight_strict", false, &strict, NULL, err, n) < 0)
 		return -1;
 	if (has) {
 		if (strcmp(engine, "auto") && strcmp(engine, "kvm") && strcmp(engine, "soft"))
@@ -28,5 +37,18 @@ int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, si
 		memcpy(fc->engine, engine, sizeof(engine));
 	}
 	fc->testdev = testdev;
+	if (has_weight)
+		fc->cpu_weight = (unsigned)weight;
+	fc->cpu_weight_strict = strict;
 	return 0;
+}
+
+json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime)
+{
+	json_t *o = json_pack("{s:s, s:b, s:o, s:b}", "engine", fc->engine, "testdev", fc->testdev,
+			      "cpu_weight", fc->cpu_weight ? json_integer(fc->cpu_weight) : json_null(),
+			      "cpu_weight_strict", fc->cpu_weight_strict);
+	if (o && runtime)
+		json_object_set_new(o, "engine_running", json_string(fc->engine_running));
+	return o;
 }

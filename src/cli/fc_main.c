@@ -18,11 +18,15 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "cpu_weight.h"
 #include "fc_main.h"
+#include "fleet_registry.h"
+#include "ringvm/clock.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
@@ -38,11 +42,13 @@ const char fc_usage[] =
 	"                           the path must not exist\n"
 	"  --config-file PATH       start a microVM from Firecracker's JSON config at once\n"
 	"  --no-api                 no API socket (needs --config-file)\n"
-	"  --id ID                  the instance id (GET /), 1-64 of [A-Za-z0-9_-]\n"
+	"  --id ID                  the instance id (GET /), 1-64 of [A-Za-z0-9_-]; also the\n"
+	"                           VM's name for ringvm ls|pause|resume|stop (default vm-PID)\n"
 	"  --level LEVEL            Error, Warning, Info, Debug, Trace or Off\n"
 	"  --log-path PATH          write ringvm's messages to PATH (appended)\n"
 	"  --show-level, --show-log-origin  accepted (ringvm's messages have a fixed form)\n"
-	"  --metrics-path PATH      FlushMetrics appends one JSON line to PATH\n"
+	"  --metrics-path PATH      metrics as Firecracker's: one JSON line on FlushMetrics\n"
+	"                           and every 60 s (docs/api.md, \"Metrics\")\n"
 	"  --http-api-max-payload-size N  largest request body (default 51200)\n"
 	"  --no-seccomp             do not install the syscall filter\n"
 	"  --boot-timer             not supported (refused)\n"
@@ -53,6 +59,7 @@ const char fc_usage[] =
 	"\n"
 	"ringvm's own settings go in the config file's \"ringvm\" object, e.g.\n"
 	"  \"ringvm\": {\"engine\": \"soft\"}    (auto, kvm or soft)\n"
+	"  \"ringvm\": {\"cpu_weight\": 400}  (1-10000, cgroup cpu.weight; \"cpu_weight_strict\")\n"
 	"\n"
 	"Exit status: as ringvm run (0 guest powered off or rebooted, 2 bad flag or\n"
 	"config: one line names the flag or the field as a JSON pointer, 4 guest\n"
@@ -113,6 +120,10 @@ struct fc_prog {
 	int metrics_fd;
 	int log_fd;                /* the logger's file until it replaces stderr */
 	bool serving;              /* past the start-up checks: logs go to log_fd */
+	char name[FC_ID_LEN];      /* in the runtime directory (--id, else vm-PID) */
+	char entry[FLEET_PATH_LEN + 80];  /* its entry there, "" if none */
+	int metrics_timer;         /* timerfd: the periodic flush */
+	bool weighted;             /* moved into its cgroup (once per process) */
 };
 
 /* ringvm's messages go to stderr; the logger's file takes its place once
@@ -185,6 +196,12 @@ static int op_start(struct fc_vmm *fc, char *err, size_t n)
 	struct vm_config cfg;
 	if (fc_vmm_build(fc, &p->base, &cfg, err, n) < 0)
 		return -1;
+	if (cfg.cpu_weight && !p->weighted) {
+		if (cpu_weight_setup(&cfg, p->name))
+			return fc_json_fail(err, n, "/ringvm/cpu_weight: the cpu weight cannot be set "
+					    "(cpu_weight_strict): the reason is in ringvm's log");
+		p->weighted = true;
+	}
 	if (p->vm_created) {
 		vm_destroy(&p->vm);
 		p->vm_created = false;
@@ -198,67 +215,62 @@ static int op_start(struct fc_vmm *fc, char *err, size_t n)
 				    "ringvm's log", st);
 	}
 	fc->state = FC_RUNNING;
+	snprintf(fc->engine_running, sizeof(fc->engine_running), "%s", p->vm.engine->name);
 	p->start_now = true;
 	return 0;
 }
 
+/* Pause and resume, timed for latencies_us.pause_vm / resume_vm. */
 static int op_pause(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return vm_pause(&p->vm, err, n);
+	uint64_t t0 = clock_monotonic_ns();
+	int r = vm_pause(&p->vm, err, n);
+	fc->metrics.pause_vm_us = (clock_monotonic_ns() - t0) / 1000;
+	return r;
 }
 
 static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return vm_resume(&p->vm, err, n);
+	uint64_t t0 = clock_monotonic_ns();
+	int r = vm_resume(&p->vm, err, n);
+	fc->metrics.resume_vm_us = (clock_monotonic_ns() - t0) / 1000;
+	return r;
 }
 
+/* Firecracker's SendCtrlAltDel: the keys on the i8042's keyboard; the
+ * guest decides (Linux reboots, and ringvm exits as Firecracker does). */
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
 {
-	(void)fc;
-	return fc_json_fail(err, n, "SendCtrlAltDel: ringvm's i8042 has no PS/2 keyboard to send "
-			    "the keys through yet");
+	struct fc_prog *p = fc->opaque;
+	char why[256];
+	if (vm_send_ctrl_alt_del(&p->vm, why, sizeof(why)) < 0)
+		return fc_json_fail(err, n, "SendCtrlAltDel: %s", why);
+	return 0;
 }
 
-/* One line of newline-delimited JSON, as Firecracker's metrics: the VM's
- * exit counters summed over vCPUs (read without stopping them: a snapshot
- * that may be a few exits off). */
+/* FlushMetrics: one line of Firecracker's metrics (src/api/fc_metrics.c),
+ * written on the VM's thread, never a vCPU's. */
 static int op_flush_metrics(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	uint64_t sum[VCPU_EXIT_COUNT] = { 0 };
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	for (unsigned i = 0; p->vm_created && i < p->vm.nr_vcpus; i++)
-		for (unsigned k = 0; k < VCPU_EXIT_COUNT; k++)
-			sum[k] += __atomic_load_n(&p->vm.vcpus[i].stats.count[k], __ATOMIC_RELAXED);
-	json_t *exits = json_object();
-	for (unsigned k = 1; k < VCPU_EXIT_COUNT; k++)
-		json_object_set_new(exits, vcpu_exit_name((enum vcpu_exit_reason)k),
-				    json_integer((json_int_t)sum[k]));
-	json_t *m = json_pack("{s:I, s:{s:s, s:o}}", "utc_timestamp_ms",
-			      (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "ringvm",
-			      "engine", p->vm_created && p->vm.engine ? p->vm.engine->name : "none",
-			      "exits", exits);
-	char *line = m ? json_dumps(m, JSON_COMPACT) : NULL;
-	json_decref(m);
-	if (!line)
-		return fc_json_fail(err, n, "FlushMetrics: out of memory");
-	size_t len = strlen(line);
-	char *buf = malloc(len + 1);
-	ssize_t w = -1;
-	if (buf) {
-		/* One write, so a reader of a named pipe gets whole lines. */
-		memcpy(buf, line, len);
-		buf[len] = '\n';
-		w = write(p->metrics_fd, buf, len + 1);
-	}
-	free(buf);
-	free(line);
-	if (w != (ssize_t)len + 1)
-		return fc_json_fail(err, n, "FlushMetrics: cannot write to '%s'", fc->metrics_path);
-	return 0;
+	return fc_metrics_write(fc, p->metrics_fd, p->vm_created ? &p->vm : NULL, err, n);
+}
+
+/* Every 60 s (Firecracker's period; RINGVM_METRICS_INTERVAL_MS for tests)
+ * while the VM runs, if a metrics file is set; a line that cannot be
+ * written is dropped and counted (logger.missed_metrics_count). */
+static void on_metrics_timer(void *opaque, int fd, uint32_t events)
+{
+	struct fc_prog *p = opaque;
+	uint64_t ticks;
+	char err[FC_ERR_LEN];
+	(void)events;
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (p->metrics_fd >= 0 && p->vm_created)
+		fc_metrics_write(&p->fc, p->metrics_fd, &p->vm, err, sizeof(err));
 }
 
 static const struct fc_vmm_ops fc_prog_ops = {
@@ -329,6 +341,11 @@ static int run_vm(struct fc_prog *p)
 		pr_err("cannot watch the API socket");
 		return RINGVM_EXIT_HOST_ERROR;
 	}
+	if (p->metrics_timer >= 0 &&
+	    evloop_add_fd(&p->vm.loop, p->metrics_timer, EPOLLIN, on_metrics_timer, p) < 0) {
+		pr_err("cannot watch the metrics timer");
+		return RINGVM_EXIT_HOST_ERROR;
+	}
 	p->start_now = false;
 	if (p->api)
 		serve_queue(p);  /* requests that came with InstanceStart's answer */
@@ -341,7 +358,7 @@ int fc_main(int argc, char **argv)
 	struct fc_prog *p = &prog;
 	const char *api_sock = "/run/firecracker.socket", *config = NULL, *level = NULL;
 	const char *log_path = NULL, *metrics_path = NULL;
-	bool no_api = false;
+	bool no_api = false, id_given = false;
 	unsigned long long max_body = FC_MAX_BODY;
 	char err[FC_ERR_LEN + 256];
 	int c;
@@ -349,6 +366,8 @@ int fc_main(int argc, char **argv)
 	memset(p, 0, sizeof(*p));
 	p->metrics_fd = -1;
 	p->log_fd = -1;
+	p->metrics_timer = -1;
+	uint64_t t_start = clock_monotonic_ns();
 	fc_vmm_init(&p->fc);
 	p->fc.ops = &fc_prog_ops;
 	p->fc.opaque = p;
@@ -369,6 +388,7 @@ int fc_main(int argc, char **argv)
 				return RINGVM_EXIT_USAGE;
 			}
 			strcpy(p->fc.id, optarg);
+			id_given = true;
 			break;
 		case OPT_LEVEL: {
 			enum log_level l;
@@ -468,6 +488,11 @@ int fc_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	int status;
 
+	/* The VM's name: in the runtime directory and its cgroup. */
+	if (id_given)
+		strcpy(p->name, p->fc.id);
+	else
+		snprintf(p->name, sizeof(p->name), "vm-%d", (int)getpid());
 	if (!no_api) {
 		/* The API thread's filter: on unless --no-seccomp or a
 		 * sanitizer build (docs/sandbox.md); the VM's own threads get
@@ -479,6 +504,39 @@ int fc_main(int argc, char **argv)
 			fprintf(stderr, "ringvm: error: %s\n", err);
 			return status;
 		}
+		/* The runtime directory of the user's VMs (ringvm ls): a name
+		 * taken by a live VM is refused; a failure to register is not. */
+		int reg = fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
+		if (reg == FLEET_NAME_TAKEN) {
+			fprintf(stderr, "ringvm: error: --id %s: %s\n", p->name, err);
+			api_server_stop(p->api);
+			return RINGVM_EXIT_USAGE;
+		} else if (reg < 0) {
+			pr_warn("not listed by ringvm ls: %s", err);
+		}
+	}
+	p->fc.metrics.startup_us = (clock_monotonic_ns() - t_start) / 1000;
+	/* The periodic metrics flush: made here, before any filter (the main
+	 * thread may arm timers, not make them, once filtered). */
+	unsigned long long period_ms = 60000;
+	const char *pe = getenv("RINGVM_METRICS_INTERVAL_MS");
+	if (pe && *pe) {
+		char *end;
+		period_ms = strtoull(pe, &end, 10);
+		if (*end || period_ms < 10 || period_ms > 3600000) {
+			fprintf(stderr, "ringvm: error: RINGVM_METRICS_INTERVAL_MS=%s: expected 10 to "
+				"3600000\n", pe);
+			status = RINGVM_EXIT_USAGE;
+			goto out;
+		}
+	}
+	p->metrics_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->metrics_timer >= 0) {
+		struct itimerspec its = {
+			.it_interval = { (time_t)(period_ms / 1000), (long)(period_ms % 1000) * 1000000L },
+			.it_value = { (time_t)(period_ms / 1000), (long)(period_ms % 1000) * 1000000L },
+		};
+		timerfd_settime(p->metrics_timer, 0, &its, NULL);
 	}
 	p->serving = true;
 	apply_logger(p);
@@ -498,11 +556,17 @@ int fc_main(int argc, char **argv)
 out:
 	if (p->vm_created && p->api)
 		evloop_del_fd(&p->vm.loop, api_server_fd(p->api));
+	if (p->vm_created && p->metrics_timer >= 0)
+		evloop_del_fd(&p->vm.loop, p->metrics_timer);
 	api_server_stop(p->api);
+	fleet_unregister(p->entry);
 	if (p->vm_created)
 		vm_destroy(&p->vm);
 	if (p->metrics_fd >= 0)
 		close(p->metrics_fd);
+	if (p->metrics_timer >= 0)
+		close(p->metrics_timer);
+	fc_metrics_free(&p->fc);
 	if (p->log_fd >= 0)
 		close(p->log_fd);
 	return status;

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "cmd_fleet.h"
+#include "cpu_weight.h"
 #include "fc_main.h"
 #include "options.h"
 #include "ringvm/jail.h"
@@ -21,6 +25,9 @@ static const char usage[] =
 	"  run       boot a kernel (ringvm run --help for its options)\n"
 	"  jail      run a VM in a jail: namespaces, chroot, unprivileged user\n"
 	"            (ringvm jail --help)\n"
+	"  ls        list the user's VMs (those with an API socket); --json\n"
+	"  pause, resume, stop, snapshot NAME\n"
+	"            act on one of them through its API (ringvm ls --help)\n"
 	"  help      this text\n"
 	"  version   print the version\n"
 	"\n"
@@ -69,6 +76,12 @@ static int run_vm(struct vm_config *cfg)
 	/* A closed stdout (ringvm ... | head) must not kill the VMM: the serial
 	 * back end sees EPIPE and drops output instead. */
 	signal(SIGPIPE, SIG_IGN);
+
+	char name[32];
+	snprintf(name, sizeof(name), "run-%d", (int)getpid());
+	int wst = cpu_weight_setup(cfg, name);
+	if (wst)
+		return wst;
 
 	static struct vm vm; /* large; one per process for the CLI */
 	int status = vm_create(&vm, cfg);
@@ -133,6 +146,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "jail"))
 		return cmd_jail(argc - 1, argv + 1);
+	if (fleet_is_command(cmd))
+		return cmd_fleet(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: error: unknown command '%s' (try ringvm --help)\n", cmd);
 	return RINGVM_EXIT_USAGE;
 }

@@ -61,6 +61,12 @@ const char cli_run_usage[] =
 	"      --no-seccomp         run without the per-thread system-call filters\n"
 	"                           (docs/sandbox.md; `ringvm jail` runs a VM in a jail)\n"
 	"\n"
+	"Scheduling:\n"
+	"      --cpu-weight N       the VM's CPU weight, 1-10000 (cgroup v2 cpu.weight; default\n"
+	"                           100): ringvm moves into the cgroup ringvm-run-PID below its\n"
+	"                           own; where it cannot, a warning (docs/api.md, \"CPU weight\")\n"
+	"      --cpu-weight-strict  exit 2 instead of warning when the weight cannot be set\n"
+	"\n"
 	"Diagnostics:\n"
 	"      --stats              print exit and device counters when the VM ends\n"
 	"  -v, --verbose            say what ringvm chooses and does\n"
@@ -148,6 +154,7 @@ enum {
 	OPT_DRIVE,
 	OPT_RNG,
 	OPT_NO_SECCOMP,
+	OPT_CPU_WEIGHT, OPT_CPU_WEIGHT_STRICT,
 };
 
 static const struct option run_options[] = {
@@ -167,6 +174,8 @@ static const struct option run_options[] = {
 	{ "soft-tier", required_argument, NULL, OPT_SOFT_TIER },
 	{ "soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+	{ "cpu-weight-strict", no_argument, NULL, OPT_CPU_WEIGHT_STRICT },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
@@ -274,6 +283,12 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 				return fail(err, errlen, "--soft-jit-cache %s: expected a size from 64K to 1G", optarg);
 			break;
 		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+		case OPT_CPU_WEIGHT:
+			if (parse_uint(optarg, 10000, &n) < 0 || n == 0)
+				return fail(err, errlen, "--cpu-weight %s: expected a whole number from 1 to 10000", optarg);
+			cfg->cpu_weight = (unsigned)n;
+			break;
+		case OPT_CPU_WEIGHT_STRICT: cfg->cpu_weight_strict = true; break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reset = ON_RESET_RESTART;

@@ -69,6 +69,7 @@ int vcpu_pio(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t 
 	if (!write)
 		*val = (uint32_t)x;
 	v->stats.count[VCPU_EXIT_PIO]++;
+	v->stats.pio_writes += write;
 	v->stats.ns[VCPU_EXIT_PIO] += clock_monotonic_ns() - t0;
 	return r < 0 ? -1 : 0;
 }
@@ -129,6 +130,7 @@ int vcpu_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t 
 		vcpu_mmio_unmapped(v, gpa, size, write, r);
 	}
 	v->stats.count[VCPU_EXIT_MMIO]++;
+	v->stats.mmio_writes += write;
 	v->stats.ns[VCPU_EXIT_MMIO] += clock_monotonic_ns() - t0;
 	return r < 0 ? -1 : 0;
 }

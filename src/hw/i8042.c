@@ -1,14 +1,22 @@
-/* i8042 PS/2 controller, without keyboard or mouse behind it.
+/* i8042 PS/2 controller with a minimal keyboard and no mouse.
  *
- * Enough for Linux's i8042 driver to probe the controller and give up on the
- * (absent) devices quickly: self-test, interface tests, command byte, port
- * enable/disable, AUX loopback (0xd3, used by Linux to test the AUX IRQ), the
- * output port and the CPU reset line (0xfe, or 0xd1 with bit 0 clear).  Bytes
- * sent to a device (data port writes, 0xd4) are answered with 0xfe (resend),
- * which makes atkbd/psmouse fail fast instead of waiting for timeouts.
- * Not modelled: scan codes, translation, A20 gating (A20 is always on). */
+ * Enough for Linux's i8042 driver to probe the controller: self-test,
+ * interface tests, command byte, port enable/disable, AUX loopback (0xd3,
+ * used by Linux to test the AUX IRQ), the output port and the CPU reset line
+ * (0xfe, or 0xd1 with bit 0 clear).  Bytes for the mouse (0xd4) are answered
+ * with 0xfe (resend), so psmouse fails fast.
+ *
+ * The keyboard exists for one purpose, as in Firecracker: the host's
+ * Ctrl+Alt+Del (SendCtrlAltDel).  It answers what Linux's atkbd asks when it
+ * probes (IBM PS/2 keyboard command set: 0xff reset -> ack + 0xaa BAT
+ * passed, 0xf2 identify -> ack + 0xab 0x83, 0xee echo, commands with a
+ * parameter byte, the rest acknowledged with 0xfa) and sends no keys of its
+ * own but Ctrl+Alt+Del's, in scan code set 1 when the command byte asks the
+ * controller to translate (XLATE, the default) and set 2 otherwise.
+ * Not modelled: typing, LEDs, A20 gating (A20 is always on). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +49,7 @@
 #define I8042_OUT_DEFAULT (I8042_OUT_RESET | I8042_OUT_A20)
 
 #define I8042_PS2_RESEND  0xfe
+#define I8042_PS2_ACK     0xfa
 #define I8042_QUEUE       16
 
 struct i8042_byte {
@@ -57,6 +66,7 @@ struct i8042 {
 	uint8_t ram[32];        /* ram[0] is the command byte */
 	uint8_t outport;
 	uint8_t pending_cmd;    /* command waiting for its data byte, or 0 */
+	uint8_t kbd_pending;    /* keyboard command waiting for its parameter, or 0 */
 	struct i8042_byte q[I8042_QUEUE];
 	unsigned q_head, q_count;
 	uint64_t resets;        /* reset requests made */
@@ -140,6 +150,42 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	i8042_update_irq(k);
 }
 
+/* A byte the guest sends to the keyboard (the data port outside a
+ * controller command): the keyboard's answers go to the output queue. */
+static void i8042_kbd_byte(struct i8042 *k, uint8_t v)
+{
+	bool xlate = k->ram[0] & I8042_CTR_XLATE;
+	if (k->kbd_pending) {
+		uint8_t cmd = k->kbd_pending;
+		k->kbd_pending = 0;
+		i8042_queue(k, I8042_PS2_ACK, false);
+		if (cmd == 0xf0 && v == 0)                 /* which scan code set? */
+			i8042_queue(k, xlate ? 0x41 : 0x02, false);  /* set 2 (translated) */
+		return;
+	}
+	switch (v) {
+	case 0xff:                                         /* reset: self-test passed */
+		i8042_queue(k, I8042_PS2_ACK, false);
+		i8042_queue(k, 0xaa, false);
+		break;
+	case 0xf2:                                         /* identify: MF2 keyboard */
+		i8042_queue(k, I8042_PS2_ACK, false);
+		i8042_queue(k, 0xab, false);
+		i8042_queue(k, xlate ? 0x41 : 0x83, false);
+		break;
+	case 0xee:                                         /* echo */
+		i8042_queue(k, 0xee, false);
+		break;
+	case 0xed: case 0xf0: case 0xf3:                   /* LEDs, scan code set, typematic */
+		k->kbd_pending = v;
+		i8042_queue(k, I8042_PS2_ACK, false);
+		break;
+	default:                                           /* enable, disable, defaults, ... */
+		i8042_queue(k, I8042_PS2_ACK, false);
+		break;
+	}
+}
+
 static void i8042_data(struct i8042 *k, uint8_t v)
 {
 	uint8_t cmd = k->pending_cmd;
@@ -159,8 +205,31 @@ static void i8042_data(struct i8042 *k, uint8_t v)
 	case 0xd2: i8042_queue(k, v, false); break;      /* as if from the keyboard */
 	case 0xd3: i8042_queue(k, v, true); break;       /* AUX loopback */
 	case 0xd4: i8042_queue(k, I8042_PS2_RESEND, true); break; /* no mouse */
-	default:   i8042_queue(k, I8042_PS2_RESEND, false); break; /* no keyboard */
+	default:   i8042_kbd_byte(k, v); break;
 	}
+}
+
+int i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* Make codes then break codes, so no key stays down if the guest
+	 * treats the combination as nothing special. */
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11,
+					0xf0, 0x14 };
+	int r = 0;
+	pthread_mutex_lock(&k->lock);
+	bool xlate = k->ram[0] & I8042_CTR_XLATE;
+	const uint8_t *codes = xlate ? set1 : set2;
+	unsigned n = xlate ? sizeof(set1) : sizeof(set2);
+	if (k->ram[0] & I8042_CTR_KBDDIS)
+		r = -EAGAIN;                               /* the guest disabled the keyboard */
+	else if (I8042_QUEUE - k->q_count < n)
+		r = -ENOSPC;                               /* the guest is not reading */
+	else
+		for (unsigned i = 0; i < n; i++)
+			i8042_queue(k, codes[i], false);
+	pthread_mutex_unlock(&k->lock);
+	return r;
 }
 
 static uint8_t i8042_status(const struct i8042 *k)
@@ -230,6 +299,7 @@ static void i8042_reset_locked(struct i8042 *k)
 {
 	k->q_head = k->q_count = 0;
 	k->pending_cmd = 0;
+	k->kbd_pending = 0;
 	memset(k->ram, 0, sizeof(k->ram));
 	k->ram[0] = I8042_CTR_DEFAULT;
 	k->status = I8042_STR_UNLOCK | I8042_STR_SYS;
@@ -314,9 +384,20 @@ static void i8042_dev_destroy(void *opaque)
 	i8042_free(opaque);
 }
 
+static int i8042_dev_ctrl_alt_del(void *opaque, char *err, size_t errlen)
+{
+	int r = i8042_ctrl_alt_del(opaque);
+	if (r == -EAGAIN)
+		snprintf(err, errlen, "the guest has disabled its keyboard (i8042 command byte)");
+	else if (r < 0)
+		snprintf(err, errlen, "the guest is not reading its keyboard (i8042 buffer full)");
+	return r < 0 ? -1 : 0;
+}
+
 static const struct vm_device_ops i8042_dev_ops = {
 	.reset = i8042_dev_reset,
 	.destroy = i8042_dev_destroy,
+	.ctrl_alt_del = i8042_dev_ctrl_alt_del,
 };
 
 static int i8042_create(struct vm *vm)

@@ -19,5 +19,9 @@ uint8_t i8042_read(struct i8042 *k, unsigned port);
 void i8042_write(struct i8042 *k, unsigned port, uint8_t value);
 /* How many times the guest pulled the reset line. */
 uint64_t i8042_reset_requests(struct i8042 *k);
+/* Queue Ctrl+Alt+Del's make and break codes for the guest (any thread):
+ * 0, -EAGAIN if the guest disabled the keyboard, -ENOSPC if the output
+ * buffer has no room. */
+int i8042_ctrl_alt_del(struct i8042 *k);
 
 #endif

@@ -278,6 +278,74 @@ static void test_api_errors(void **state)
 	free(r.body);
 }
 
+static json_int_t metric(json_t *line, const char *group, const char *field)
+{
+	json_t *v = json_object_get(json_object_get(line, group), field);
+	if (!json_is_integer(v))
+		fail_msg("metrics: %s.%s missing", group, field);
+	return json_integer_value(v);
+}
+
+/* Firecracker's metric names, counters as increases since the last flush,
+ * stored values (latencies) as the last value. */
+static void test_metrics(void **state)
+{
+	static struct fc_vmm fc;
+	(void)state;
+	fc_vmm_init(&fc);
+	call(&fc, "GET", "/", NULL, 200, NULL);
+	call(&fc, "GET", "/", NULL, 200, NULL);
+	call(&fc, "GET", "/version", NULL, 200, NULL);
+	call(&fc, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}", 204, NULL);
+	call(&fc, "PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 64}", 400, NULL);
+	call(&fc, "PATCH", "/machine-config", "{\"vcpu_count\": 2}", 204, NULL);
+	call(&fc, "PUT", "/drives/x", "{}", 400, NULL);
+	fc.metrics.pause_vm_us = 17;
+	json_t *l1 = fc_metrics_line(&fc, NULL);
+	assert_true(json_is_integer(json_object_get(l1, "utc_timestamp_ms")));
+	assert_int_equal(metric(l1, "get_api_requests", "instance_info_count"), 2);
+	assert_int_equal(metric(l1, "get_api_requests", "vmm_version_count"), 1);
+	assert_int_equal(metric(l1, "put_api_requests", "machine_cfg_count"), 2);
+	assert_int_equal(metric(l1, "put_api_requests", "machine_cfg_fails"), 1);
+	assert_int_equal(metric(l1, "put_api_requests", "drive_fails"), 1);
+	assert_int_equal(metric(l1, "patch_api_requests", "machine_cfg_count"), 1);
+	assert_int_equal(metric(l1, "latencies_us", "pause_vm"), 17);
+	assert_true(json_is_object(json_object_get(l1, "ringvm")));
+	json_decref(l1);
+	/* The next flush: only what happened since. */
+	call(&fc, "GET", "/", NULL, 200, NULL);
+	json_t *l2 = fc_metrics_line(&fc, NULL);
+	assert_int_equal(metric(l2, "get_api_requests", "instance_info_count"), 1);
+	assert_int_equal(metric(l2, "put_api_requests", "machine_cfg_count"), 0);
+	assert_int_equal(metric(l2, "latencies_us", "pause_vm"), 17);
+	json_decref(l2);
+	fc_metrics_free(&fc);
+}
+
+/* ringvm's own member: the CPU weight's range, GET /ringvm. */
+static void test_ringvm_member(void **state)
+{
+	static struct fc_vmm fc;
+	(void)state;
+	fc_vmm_init(&fc);
+	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": 0}", 400, "/ringvm/cpu_weight: expected an integer from 1 to 10000");
+	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": 10001}", 400, "/ringvm/cpu_weight");
+	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": \"x\"}", 400, "/ringvm/cpu_weight");
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":null");
+	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": 400, \"cpu_weight_strict\": true}", 204, NULL);
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":400,\"cpu_weight_strict\":true,\"engine_running\":\"\"");
+	call(&fc, "GET", "/vm/config", NULL, 200, "\"cpu_weight\":400");
+	expect_error("{\"ringvm\": {\"cpu_weight\": -1}}", "/ringvm/cpu_weight");
+	struct vm_config base, out;
+	char err[FC_ERR_LEN];
+	vm_config_defaults(&base);
+	assert_int_equal(parse(&fc, "{\"boot-source\": {\"kernel_image_path\": \"%s\"}, "
+			       "\"ringvm\": {\"cpu_weight\": 250}}", kernel_path), 0);
+	assert_int_equal(fc_vmm_build(&fc, &base, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.cpu_weight, 250);
+	assert_false(out.cpu_weight_strict);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +355,8 @@ int main(void)
 		cmocka_unit_test(test_machine_config_patch),
 		cmocka_unit_test(test_api_lifecycle),
 		cmocka_unit_test(test_api_errors),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_ringvm_member),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -94,6 +94,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.seccomp_selftest, -1);
 	assert_int_equal(PARSE("-k", "/etc/hostname", "--no-seccomp"), CLI_OK);
 	assert_true(cfg.no_seccomp);
+	assert_int_equal(cfg.cpu_weight, 0);
+	assert_int_equal(PARSE("-k", "/etc/hostname", "--cpu-weight", "10000", "--cpu-weight-strict"), CLI_OK);
+	assert_int_equal(cfg.cpu_weight, 10000);
+	assert_true(cfg.cpu_weight_strict);
 }
 
 static void expect_error(struct vm_config *cfg, char *err, const char **args, const char *needle)
@@ -127,6 +131,9 @@ static void test_bad_command_lines(void **state)
 	EXPECT_ERROR("port must be", "--kernel", "/etc/hostname", "--debug-exit", "0x10000");
 	EXPECT_ERROR("past port", "--kernel", "/etc/hostname", "--debug-exit", "0xfffe,4");
 	EXPECT_ERROR("--on-reset", "--kernel", "/etc/hostname", "--on-reset", "maybe");
+	EXPECT_ERROR("--cpu-weight 0: expected a whole number from 1 to 10000", "--kernel", "/etc/hostname", "--cpu-weight", "0");
+	EXPECT_ERROR("--cpu-weight 10001", "--kernel", "/etc/hostname", "--cpu-weight", "10001");
+	EXPECT_ERROR("--cpu-weight -5", "--kernel", "/etc/hostname", "--cpu-weight", "-5");
 	EXPECT_ERROR("--on-triple-fault halt", "--kernel", "/etc/hostname", "--on-triple-fault", "halt");
 	EXPECT_ERROR("--strict-mmio", "--kernel", "/etc/hostname", "--strict-mmio=yes");
 	EXPECT_ERROR("unknown option --frobnicate", "--kernel", "/etc/hostname", "--frobnicate");

@@ -120,11 +120,9 @@ static void test_irqs_and_aux_loop(void **state)
 	assert_true(status(t) & STR_AUXDATA);
 	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0xa5);
 	assert_false(t->irq.level[IRQ_I8042_AUX]);
-	/* No mouse and no keyboard: bytes sent to them come back as 0xfe. */
+	/* No mouse: bytes sent to it come back as 0xfe. */
 	command(t, 0xd4, 0xff, &r, 1);
 	assert_int_equal(r, 0xfe);
-	hw_out(t, PORT_I8042_DATA, 1, 0xf2);  /* atkbd GETID */
-	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0xfe);
 	/* Two queued bytes make two edges. */
 	unsigned raises = t->irq.raises[IRQ_I8042_KBD];
 	command(t, 0xd2, 1, NULL, 0);
@@ -133,6 +131,74 @@ static void test_irqs_and_aux_loop(void **state)
 	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 2);
 	assert_int_equal(t->irq.raises[IRQ_I8042_KBD], raises + 2);
 	assert_false(status(t) & STR_OBF);
+}
+
+static uint8_t kbd_read(struct hw_test_vm *t)
+{
+	assert_true(status(t) & STR_OBF);
+	assert_false(status(t) & STR_AUXDATA);
+	return (uint8_t)hw_in(t, PORT_I8042_DATA, 1);
+}
+
+/* The keyboard answers what Linux's atkbd asks when it probes. */
+static void test_keyboard_probe(void **state)
+{
+	struct hw_test_vm *t = *state;
+	hw_out(t, PORT_I8042_DATA, 1, 0xf2);            /* identify (translated) */
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_int_equal(kbd_read(t), 0xab);
+	assert_int_equal(kbd_read(t), 0x41);
+	hw_out(t, PORT_I8042_DATA, 1, 0xed);            /* LEDs + parameter */
+	assert_int_equal(kbd_read(t), 0xfa);
+	hw_out(t, PORT_I8042_DATA, 1, 0x07);
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_false(status(t) & STR_OBF);
+	hw_out(t, PORT_I8042_DATA, 1, 0xff);            /* reset: BAT passed */
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_int_equal(kbd_read(t), 0xaa);
+	hw_out(t, PORT_I8042_DATA, 1, 0xee);            /* echo */
+	assert_int_equal(kbd_read(t), 0xee);
+	command(t, 0x60, CTR_KBDINT, NULL, 0);          /* translation off */
+	hw_out(t, PORT_I8042_DATA, 1, 0xf0);            /* which scan code set? */
+	hw_out(t, PORT_I8042_DATA, 1, 0x00);
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_int_equal(kbd_read(t), 0x02);
+	hw_out(t, PORT_I8042_DATA, 1, 0xf2);
+	assert_int_equal(kbd_read(t), 0xfa);
+	assert_int_equal(kbd_read(t), 0xab);
+	assert_int_equal(kbd_read(t), 0x83);
+	hw_out(t, PORT_I8042_DATA, 1, 0xf4);            /* enable */
+	assert_int_equal(kbd_read(t), 0xfa);
+}
+
+/* Ctrl+Alt+Del (SendCtrlAltDel): make and break codes in the set the
+ * command byte selects, on IRQ 1; refused while the guest cannot take it. */
+static void test_ctrl_alt_del(void **state)
+{
+	struct hw_test_vm *t = *state;
+	char err[128];
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11,
+					0xf0, 0x14 };
+	assert_int_equal(vm_send_ctrl_alt_del(&t->vm, err, sizeof(err)), 0);  /* XLATE: set 1 */
+	assert_true(t->irq.level[IRQ_I8042_KBD]);
+	for (unsigned i = 0; i < sizeof(set1); i++)
+		assert_int_equal(kbd_read(t), set1[i]);
+	assert_false(status(t) & STR_OBF);
+	command(t, 0x60, CTR_KBDINT, NULL, 0);          /* translation off: set 2 */
+	assert_int_equal(vm_send_ctrl_alt_del(&t->vm, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < sizeof(set2); i++)
+		assert_int_equal(kbd_read(t), set2[i]);
+	/* A guest that does not read: the buffer fills, the keys are refused. */
+	assert_int_equal(vm_send_ctrl_alt_del(&t->vm, err, sizeof(err)), 0);
+	assert_int_equal(vm_send_ctrl_alt_del(&t->vm, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "buffer full"));
+	while (status(t) & STR_OBF)
+		hw_in(t, PORT_I8042_DATA, 1);
+	command(t, 0x60, CTR_KBDINT | CTR_KBDDIS, NULL, 0);
+	assert_int_equal(vm_send_ctrl_alt_del(&t->vm, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "disabled"));
 }
 
 static void test_reset_line(void **state)
@@ -183,6 +249,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_command_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irqs_and_aux_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyboard_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
 		cmocka_unit_test(test_standalone_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

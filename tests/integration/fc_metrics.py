@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Firecracker's metrics (docs/api.md, "Metrics"): newline-delimited JSON on
+PUT /actions FlushMetrics and periodically, never blocking the VM.
+
+    fc_metrics.py --ringvm build/ringvm --image build/guests/guest-mb64.elf
+
+1. A file (--metrics-path), the period shortened to 300 ms with the test
+   hook RINGVM_METRICS_INTERVAL_MS: lines arrive without FlushMetrics; after
+   GETs, a pause/resume and a FlushMetrics every line is one JSON object with
+   Firecracker's groups; get_api_requests.instance_info_count adds up to the
+   GETs made (counters are increases since the previous line);
+   latencies_us.pause_vm is set; the guest's serial output shows in
+   vcpu.exit_io_out; ringvm's running totals (exits, device windows,
+   the soft engine's counters) never go down and do go up.
+2. A FIFO nobody reads (PUT /metrics), flushed every 20 ms: the pipe fills,
+   the VM still answers at once, lines that do not fit are dropped (the
+   reader later finds only whole lines, and logger.missed_metrics_count
+   counts the dropped ones)."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+GROUPS = ("utc_timestamp_ms", "api_server", "get_api_requests", "put_api_requests",
+          "patch_api_requests", "logger", "vcpu", "latencies_us", "ringvm")
+
+
+def fail(msg):
+    sys.exit("FAIL: " + msg)
+
+
+def curl(sock, method, path, body=None):
+    cmd = ["curl", "-s", "-m", "10", "--unix-socket", sock, "-X", method, "-o", "-", "-w",
+           "\n%{http_code}", "http://localhost" + path]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=30)
+    text, _, code = r.stdout.rpartition("\n")
+    return int(code or 0), text
+
+
+def must(sock, method, path, body, status):
+    code, text = curl(sock, method, path, body)
+    if code != status:
+        fail(f"{method} {path}: {code} {text}, expected {status}")
+    return text
+
+
+def start(a, tmp, name, extra, env_extra):
+    cfg = os.path.join(tmp, name + ".json")
+    with open(cfg, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": os.path.abspath(a.image),
+                                   "boot_args": "test=fleet-spin"},
+                   "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+                   "ringvm": {"engine": "soft", "testdev": True}}, f)
+    sock = os.path.join(tmp, name + ".sock")
+    env = dict(os.environ, XDG_RUNTIME_DIR=tmp, **env_extra)
+    p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--id", name, *extra, "--config-file", cfg],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(sock):
+            return p, sock
+        if p.poll() is not None:
+            fail(f"{name}: exited with {p.returncode}: {p.stderr.read().decode()}")
+        time.sleep(0.05)
+    fail(f"{name}: no API socket")
+
+
+def file_case(a, tmp):
+    mpath = os.path.join(tmp, "metrics.json")
+    p, sock = start(a, tmp, "m1", ["--metrics-path", mpath], {"RINGVM_METRICS_INTERVAL_MS": "300"})
+    try:
+        time.sleep(1.0)
+        with open(mpath) as f:
+            if len(f.read().splitlines()) < 2:
+                fail("no periodic metrics lines in 1 s at a 300 ms period")
+        gets = 5
+        for _ in range(gets):
+            must(sock, "GET", "/", None, 200)
+        must(sock, "PATCH", "/vm", {"state": "Paused"}, 204)
+        must(sock, "PATCH", "/vm", {"state": "Resumed"}, 204)
+        time.sleep(0.5)
+        must(sock, "PUT", "/actions", {"action_type": "FlushMetrics"}, 204)
+        with open(mpath) as f:
+            lines = [json.loads(l) for l in f.read().splitlines()]
+    finally:
+        p.kill()
+        p.wait()
+    for i, l in enumerate(lines):
+        for g in GROUPS:
+            if g not in l:
+                fail(f"line {i}: no {g!r}: {l}")
+    n_get = sum(l["get_api_requests"]["instance_info_count"] for l in lines)
+    if n_get != gets:
+        fail(f"instance_info_count adds up to {n_get}, {gets} GETs were made")
+    if not any(l["latencies_us"]["pause_vm"] > 0 for l in lines):
+        fail("latencies_us.pause_vm never set")
+    if sum(l["vcpu"]["exit_io_out"] for l in lines) <= 0:
+        fail("no vcpu.exit_io_out although the guest writes to its serial port")
+    prev = None
+    for l in lines:
+        r = l["ringvm"]
+        if r["engine"] != "soft" or not r["engine_stats"]:
+            fail(f"ringvm group: {r}")
+        if prev:
+            if r["exits"]["pio"] < prev["exits"]["pio"]:
+                fail("ringvm.exits.pio went down")
+        prev = r
+    first, last = lines[0]["ringvm"], lines[-1]["ringvm"]
+    if last["uptime_ms"] <= first["uptime_ms"] or last["exits"]["pio"] <= first["exits"]["pio"]:
+        fail(f"ringvm totals did not increase: {first['exits']} -> {last['exits']}")
+    if not any(k.startswith("pio:uart") for k in last["device_windows"]):
+        fail(f"no uart window in ringvm.device_windows: {last['device_windows']}")
+    return len(lines)
+
+
+def fifo_case(a, tmp):
+    fifo = os.path.join(tmp, "metrics.fifo")
+    os.mkfifo(fifo)
+    p, sock = start(a, tmp, "m2", [], {"RINGVM_METRICS_INTERVAL_MS": "20"})
+    try:
+        # Nobody reads: Firecracker's docs use a FIFO this way.
+        must(sock, "PUT", "/metrics", {"metrics_path": fifo}, 400)  # after boot: refused
+    finally:
+        p.kill()
+        p.wait()
+    os.unlink(sock)
+    # Before boot, through the API, as Firecracker's getting-started does.
+    env = dict(os.environ, XDG_RUNTIME_DIR=tmp, RINGVM_METRICS_INTERVAL_MS="20")
+    p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--id", "m3"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        must(sock, "PUT", "/metrics", {"metrics_path": fifo}, 204)
+        must(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.abspath(a.image),
+                                           "boot_args": "test=fleet-spin"}, 204)
+        must(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32}, 204)
+        must(sock, "PUT", "/ringvm", {"engine": "soft", "testdev": True}, 204)
+        must(sock, "PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+        time.sleep(2.0)  # 100 flushes of ~2 KB: more than a 64 KiB pipe holds
+        t0 = time.monotonic()
+        must(sock, "GET", "/", None, 200)
+        if time.monotonic() - t0 > 2:
+            fail("the VM answers slowly while its metrics FIFO is full")
+        code, text = curl(sock, "PUT", "/actions", {"action_type": "FlushMetrics"})
+        if code != 400 or "cannot write" not in text:
+            fail(f"FlushMetrics into a full FIFO: {code} {text}")
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        # Drained: the next periodic line goes through and reports the drops.
+        time.sleep(0.3)
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        os.close(fd)
+    finally:
+        p.kill()
+        p.wait()
+    if not data.endswith(b"\n"):
+        fail("the FIFO holds a partial line")
+    lines = [json.loads(l) for l in data.decode().splitlines()]
+    missed = sum(l["logger"]["missed_metrics_count"] for l in lines)
+    if missed <= 0:
+        fail(f"{len(lines)} lines read, no missed_metrics_count reported")
+    return len(lines), missed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringvm", required=True)
+    ap.add_argument("--image", required=True)
+    a = ap.parse_args()
+    a.ringvm = os.path.abspath(a.ringvm)
+    tmp = tempfile.mkdtemp(prefix="ringvm-metrics-")
+    try:
+        n = file_case(a, tmp)
+        nf, missed = fifo_case(a, tmp)
+        print(f"PASS: {n} lines in the file; FIFO: {nf} whole lines read, {missed} dropped")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
