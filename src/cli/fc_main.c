@@ -25,6 +25,7 @@
 #include "fc_main.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
+#include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
 #include "ringvm_config.h"
 
@@ -214,6 +215,34 @@ static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 	return vm_resume(&p->vm, err, n);
 }
 
+static int op_snapshot_create(struct fc_vmm *fc, const char *snap, const char *mem, char *err,
+			      size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	return snapshot_create(&p->vm, snap, mem, err, n);
+}
+
+/* Firecracker's flow: a fresh process, PUT /snapshot/load, and the VM runs
+ * (or waits paused) as it was; the board comes from the snapshot, the engine
+ * from "ringvm": {"engine": ...} (any engine: docs/snapshot.md). */
+static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem, bool resume,
+			    char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	struct vm_config base = p->base;
+	base.engine = fc->engine;
+	base.on_reset = ON_RESET_EXIT;  /* as fc_vmm_build: Firecracker exits on reboot */
+	if (p->vm_created) {
+		vm_destroy(&p->vm);
+		p->vm_created = false;
+	}
+	if (snapshot_restore(&p->vm, &base, snap, mem, resume, err, n))
+		return -1;
+	p->vm_created = true;
+	p->start_now = true;
+	return 0;
+}
+
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
 {
 	(void)fc;
@@ -265,6 +294,7 @@ static const struct fc_vmm_ops fc_prog_ops = {
 	.start = op_start, .pause = op_pause, .resume = op_resume,
 	.ctrl_alt_del = op_ctrl_alt_del, .flush_metrics = op_flush_metrics,
 	.logger = op_logger, .metrics = op_metrics,
+	.snapshot_create = op_snapshot_create, .snapshot_load = op_snapshot_load,
 };
 
 /* Answer every queued request (the VM's thread). */
