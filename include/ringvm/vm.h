@@ -104,6 +104,9 @@ struct vm_config {
 	 * file mapped MAP_PRIVATE, and no kernel is loaded (the snapshot
 	 * supplies every register).  NULL for a normal boot. */
 	const char *restore_mem_file;
+	/* The API may take snapshots: the main thread's filter lets it write
+	 * files (docs/sandbox.md, docs/snapshot.md). */
+	bool snapshots;
 };
 
 void vm_config_defaults(struct vm_config *c);

@@ -384,6 +384,7 @@ int fc_main(int argc, char **argv)
 	p->fc.opaque = p;
 	vm_config_defaults(&p->base);
 	p->base.debug_exit = false;  /* Firecracker's machine has no isa-debug-exit */
+	p->base.snapshots = true;    /* PUT /snapshot/create (docs/snapshot.md) */
 
 	optind = 1;
 	opterr = 0;

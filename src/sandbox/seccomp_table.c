@@ -139,6 +139,16 @@ const struct sandbox_rule sandbox_rules[] = {
 	/* ... and with the translator, each new vCPU's translation cache: one
 	 * memfd mapped writable and, separately, executable (never both). */
 	R(memfd_create,     SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
+	/* PUT /snapshot/create (src/vmm/snapshot_*.c): the main thread creates
+	 * the state and memory files beside their names and renames them. */
+	R(openat,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(pwrite64,         SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(ftruncate,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(fsync,            SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(fchmod,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(rename,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(renameat,         SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(renameat2,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
 	R(ftruncate,        SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
 	R(mmap,             SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_EXEC_NO_WRITE),
 	/* virtio-blk: a vCPU's queue kick submits to io_uring, the event loop
