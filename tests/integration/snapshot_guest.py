@@ -133,8 +133,13 @@ def main():
         if code != 400 or "paused" not in text:
             fail(f"a snapshot of a running VM: {code} {text}")
         must(s, "PATCH", "/vm", {"state": "Paused"}, 204)
-        must(s, "PUT", "/snapshot/create",
-             {"snapshot_type": "Full", "snapshot_path": snap, "mem_file_path": mem}, 204)
+        code, text = curl(s, "PUT", "/snapshot/create",
+                          {"snapshot_type": "Full", "snapshot_path": snap, "mem_file_path": mem})
+        if code == 400 and "cannot take snapshots yet" in text:
+            print(f"SKIP: {json.loads(text)['fault_message']}")
+            sys.exit(77)
+        if code != 204:
+            fail(f"PUT /snapshot/create: {code} {text}", first.out)
         first.pump(0.2)
         before = list(first.ticks)
         first.kill()
@@ -168,8 +173,8 @@ def main():
                            "resume_vm": True})
         if code != 204:
             second.pump(0.5)
-            if a.restore_engine == "kvm":
-                print(f"SKIP: the kvm engine cannot restore here: {text}")
+            if a.restore_engine == "kvm" or "cannot restore snapshots yet" in text:
+                print(f"SKIP: the {a.restore_engine} engine cannot restore here: {text}")
                 sys.exit(77)
             fail(f"PUT /snapshot/load: {code} {text}", second.out)
         print(f"PUT /snapshot/load answered in {(time.monotonic() - t0) * 1000:.1f} ms")
