@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--image", required=True)
     ap.add_argument("--engine", default="soft")
     ap.add_argument("--restore-engine", default="soft")
+    ap.add_argument("--mem-mib", type=int, default=64)
     a = ap.parse_args()
     skip_kvm(a.engine)
     skip_kvm(a.restore_engine)
@@ -113,7 +114,7 @@ def main():
         s = first.sock
         must(s, "PUT", "/boot-source", {"kernel_image_path": os.path.abspath(a.image),
                                         "boot_args": "test=snapshot-count"}, 204)
-        must(s, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}, 204)
+        must(s, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": a.mem_mib}, 204)
         must(s, "PUT", "/ringvm", {"engine": a.engine, "testdev": True}, 204)
         code, text = curl(s, "PUT", "/actions", {"action_type": "InstanceStart"})
         if code != 204:
@@ -143,10 +144,13 @@ def main():
         first.pump(0.2)
         before = list(first.ticks)
         first.kill()
-        if os.path.getsize(mem) != 64 << 20:
-            fail(f"the memory file has {os.path.getsize(mem)} bytes, not 64 MiB")
+        if os.path.getsize(mem) != a.mem_mib << 20:
+            fail(f"the memory file has {os.path.getsize(mem)} bytes, not {a.mem_mib} MiB")
         used = os.stat(mem).st_blocks * 512
-        print(f"snapshot at tick {before[-1]}: memory file 64 MiB, {used >> 10} KiB on disk")
+        print(f"snapshot at tick {before[-1]}: memory file {a.mem_mib} MiB, {used >> 10} KiB on disk")
+        m = re.search(rb"snapshot: .* written in ([0-9.]+) ms", first.out)
+        if m:
+            print(f"ringvm: the snapshot took {m.group(1).decode()} ms")
         if used > 32 << 20:
             fail(f"the memory file is not sparse: {used} bytes on disk")
 
@@ -187,7 +191,7 @@ def main():
         second.pump(0.2)
         m = RESTORED.search(second.out)
         if m:
-            print(f"ringvm: restore took {m.group(1)} ms")
+            print(f"ringvm: the restore took {m.group(1).decode()} ms")
         after = second.ticks
         if second.p.returncode != 0 or b"test guest done" not in second.out:
             fail(f"the restored guest: exit status {second.p.returncode}", second.out)
