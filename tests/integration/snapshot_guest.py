@@ -106,6 +106,14 @@ def main():
     a = ap.parse_args()
     skip_kvm(a.engine)
     skip_kvm(a.restore_engine)
+    if a.restore_engine == "kvm" and a.engine != "kvm" and os.path.exists("/sys/module/kvm_pvm"):
+        # A nested PVM KVM lets its guests read the host's TSC: the TSC
+        # offset ringvm sets (KVM_VCPU_TSC_OFFSET) has no effect, so a TSC
+        # from another engine cannot be carried over and the guest's clock
+        # check rightly fails.  Real KVM (VMX/SVM) applies the offset.
+        print("SKIP: kvm_pvm passes the host TSC through: a TSC from another engine cannot "
+              "be restored on it")
+        sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="ringvm-snap-")
     snap, mem = os.path.join(tmp, "vm.snap"), os.path.join(tmp, "vm.mem")
     first = Vm(a.ringvm, os.path.join(tmp, "a.sock"))
