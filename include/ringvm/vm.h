@@ -144,7 +144,7 @@ enum vcpu_stuck {
 	VCPU_STUCK_WAIT_SIPI,           /* INIT received, waiting for a startup IPI */
 };
 
-/* A created device instance, for reset and teardown (and snapshots later). */
+/* A created device instance, for reset, teardown and snapshots. */
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);

@@ -103,6 +103,11 @@ def main():
     ap.add_argument("--engine", default="soft")
     ap.add_argument("--restore-engine", default="soft")
     ap.add_argument("--mem-mib", type=int, default=64)
+    ap.add_argument("--load-paused", action="store_true",
+                    help="load without resume_vm: the VM must wait, Paused, for PATCH /vm Resumed")
+    ap.add_argument("--twice", action="store_true",
+                    help="snapshot the restored VM again (its RAM is the first memory file, "
+                         "mapped privately) and restore that in a third process")
     a = ap.parse_args()
     skip_kvm(a.engine)
     skip_kvm(a.restore_engine)
@@ -182,7 +187,7 @@ def main():
         code, text = curl(s, "PUT", "/snapshot/load",
                           {"snapshot_path": snap, "mem_backend": {"backend_type": "File",
                                                                   "backend_path": mem},
-                           "resume_vm": True})
+                           "resume_vm": not a.load_paused})
         if code != 204:
             second.pump(0.5)
             if a.restore_engine == "kvm" or "cannot restore snapshots yet" in text:
@@ -190,8 +195,38 @@ def main():
                 sys.exit(77)
             fail(f"PUT /snapshot/load: {code} {text}", second.out)
         print(f"PUT /snapshot/load answered in {(time.monotonic() - t0) * 1000:.1f} ms")
+        if a.load_paused:
+            if json.loads(must(s, "GET", "/", None, 200))["state"] != "Paused":
+                fail("GET / is not Paused after a load without resume_vm")
+            second.pump(1.0)
+            if second.ticks:
+                fail(f"tick reports from a VM loaded paused: {second.ticks}", second.out)
+            code, text = curl(s, "PUT", "/snapshot/load", {"snapshot_path": snap,
+                              "mem_file_path": mem})
+            if code != 400:
+                fail(f"a second load: {code} {text}")
+            must(s, "PATCH", "/vm", {"state": "Resumed"}, 204)
         if json.loads(must(s, "GET", "/", None, 200))["state"] != "Running":
-            fail("GET / is not Running after a load with resume_vm")
+            fail("GET / is not Running after the load")
+        if a.twice:
+            # The restored VM snapshotted again, then restored a third time.
+            deadline = time.monotonic() + 60
+            while len(second.ticks) < 2:
+                if time.monotonic() > deadline or second.p.poll() is not None:
+                    fail("the restored guest does not report its ticks", second.out)
+                second.pump(0.2)
+            snap2, mem2 = snap + "2", mem + "2"
+            must(s, "PATCH", "/vm", {"state": "Paused"}, 204)
+            must(s, "PUT", "/snapshot/create", {"snapshot_path": snap2, "mem_file_path": mem2}, 204)
+            second.pump(0.2)
+            before = before + second.ticks
+            second.kill()
+            second = Vm(a.ringvm, os.path.join(tmp, "c.sock"))
+            s = second.sock
+            must(s, "PUT", "/ringvm", {"engine": a.restore_engine}, 204)
+            must(s, "PUT", "/snapshot/load", {"snapshot_path": snap2, "mem_file_path": mem2,
+                                               "resume_vm": True}, 204)
+            print(f"snapshot of the restored VM at tick {before[-1]}, restored again")
         while second.p.poll() is None:
             second.pump(0.5)
             if time.monotonic() - t0 > 90:
