@@ -23,6 +23,7 @@ struct snapshot_restore {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned loaded;           /* vCPUs that loaded their state */
+	struct snap_config config; /* the config section, copied out aligned */
 };
 
 bool snapshot_restoring(const struct vm *vm)
@@ -72,6 +73,26 @@ static int check_config(const struct snap_config *c, const char *path, char *err
 	if (why)
 		snprintf(err, n, "%s: section config: %s", path, why);
 	return why ? -1 : 0;
+}
+
+/* The architectural consistency a vCPU state must have before any engine
+ * sees it (SDM Vol. 3A 2.5, 9.8.5: paging needs protection, IA-32e mode is
+ * LME with paging and PAE); the engines check the rest as they load it. */
+static const char *check_vcpu(const struct snap_vcpu *v)
+{
+	const struct x86_sregs *s = &v->sregs;
+	bool lma = s->efer & X86_EFER_LMA;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return "CR0.PG without CR0.PE";
+	if (lma != ((s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG)))
+		return "EFER.LMA does not match EFER.LME and CR0.PG";
+	if (lma && !(s->cr4 & X86_CR4_PAE))
+		return "IA-32e mode without CR4.PAE";
+	if (s->seg[SEG_CS].l && s->seg[SEG_CS].db)
+		return "a code segment with both L and D set";
+	if (v->nr_msrs > SNAP_MAX_MSRS)
+		return "too many MSRs";
+	return NULL;
 }
 
 static void free_restore(struct snapshot_restore *r)
@@ -134,14 +155,23 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		free_restore(r);
 		return RINGVM_EXIT_USAGE;
 	}
+	/* Payloads are copied out: a file can put them at any alignment. */
 	const struct snap_image *img = &r->img;
-	const struct snap_config *c = section(img, SNAP_SEC_CONFIG, 0, sizeof(*c), snap_path, err, n);
-	const struct snap_clock *ck = section(img, SNAP_SEC_CLOCK, 0, sizeof(*ck), snap_path, err, n);
-	const struct snap_memory *mem =
-		section(img, SNAP_SEC_MEMORY, 0, sizeof(*mem), snap_path, err, n);
-	const struct irqchip_state *chip =
-		section(img, SNAP_SEC_IRQCHIP, 0, sizeof(*chip), snap_path, err, n);
-	if (!c || !ck || !mem || !chip || check_config(c, snap_path, err, n) < 0) {
+	struct snap_config *c = &r->config;
+	struct snap_clock ck0, *ck = &ck0;
+	struct snap_memory mem0, *mem = &mem0;
+	struct irqchip_state chip0, *chip = &chip0;
+	const void *pc = section(img, SNAP_SEC_CONFIG, 0, sizeof(*c), snap_path, err, n);
+	const void *pk = pc ? section(img, SNAP_SEC_CLOCK, 0, sizeof(*ck), snap_path, err, n) : NULL;
+	const void *pm = pk ? section(img, SNAP_SEC_MEMORY, 0, sizeof(*mem), snap_path, err, n) : NULL;
+	const void *pi = pm ? section(img, SNAP_SEC_IRQCHIP, 0, sizeof(*chip), snap_path, err, n) : NULL;
+	if (pi) {
+		memcpy(c, pc, sizeof(*c));
+		memcpy(ck, pk, sizeof(*ck));
+		memcpy(mem, pm, sizeof(*mem));
+		memcpy(chip, pi, sizeof(*chip));
+	}
+	if (!pi || check_config(c, snap_path, err, n) < 0) {
 		free_restore(r);
 		return RINGVM_EXIT_USAGE;
 	}
@@ -151,11 +181,21 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		free_restore(r);
 		return RINGVM_EXIT_USAGE;
 	}
-	for (unsigned i = 0; i < c->cpus; i++)
-		if (!section(img, SNAP_SEC_VCPU, i, sizeof(struct snap_vcpu), snap_path, err, n)) {
-			free_restore(r);
+	for (unsigned i = 0; i < c->cpus; i++) {
+		struct snap_vcpu sv;
+		const void *v = section(img, SNAP_SEC_VCPU, i, sizeof(sv), snap_path, err, n);
+		const char *why = NULL;
+		if (v) {
+			memcpy(&sv, v, sizeof(sv));
+			why = check_vcpu(&sv);
+		}
+		if (why)
+			snprintf(err, n, "%s: section vcpu %u: %s", snap_path, i, why);
+		if (!v || why) {
+				free_restore(r);
 			return RINGVM_EXIT_USAGE;
 		}
+	}
 
 	struct vm_config cfg = *base;
 	r->kernel = strdup(c->kernel);
