@@ -39,7 +39,8 @@ static void put(struct snap_writer *w, const void *p, size_t len)
 		w->buf = b;
 		w->cap = cap;
 	}
-	memcpy(w->buf + w->len, p, len);
+	if (len)
+		memcpy(w->buf + w->len, p, len);
 	w->len += len;
 }
 
