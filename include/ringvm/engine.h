@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ringvm/irqchip_state.h"
 #include "ringvm/x86_state.h"
 
 struct vm;
@@ -111,6 +112,18 @@ struct engine_ops {
 	 * route left; the caller keeps the plain path).  Callable from any
 	 * thread. */
 	int (*irqfd_msi)(struct vm *vm, int fd, uint64_t addr, uint32_t data, bool assign);
+
+	/* Snapshots (docs/snapshot.md), optional (NULL: the engine cannot be
+	 * snapshotted or restored; the snapshot is refused with a message).
+	 * The interrupt controllers and each vCPU's extra state in the neutral
+	 * form of irqchip_state.h.  Called with every vCPU parked (vm_pause) or
+	 * not yet running; set_irqchip after vm_init, before the vCPUs run;
+	 * set_vcpu_extra after set_sregs/set_regs/set_fpu/set_msrs, on the
+	 * vCPU's own thread.  0 or -errno. */
+	int (*get_irqchip)(struct vm *vm, struct irqchip_state *s);
+	int (*set_irqchip)(struct vm *vm, const struct irqchip_state *s);
+	int (*get_vcpu_extra)(struct vcpu *v, struct vcpu_extra_state *e);
+	int (*set_vcpu_extra)(struct vcpu *v, const struct vcpu_extra_state *e);
 
 	/* Engine-specific counters for --stats (beyond the shared exit counters). */
 	void (*print_stats)(struct vm *vm, FILE *out);

@@ -32,6 +32,7 @@ struct gmem {
 	uint8_t *base;       /* host mapping of the whole memfd */
 	uint64_t ram_size;   /* total RAM bytes */
 	bool hugepages;      /* backed by 2 MiB huge pages */
+	bool private_file;   /* a snapshot's memory file mapped MAP_PRIVATE (fd is it) */
 	unsigned nr_regions;
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	gmem_dirty_fn dirty_fn;
@@ -41,6 +42,10 @@ struct gmem {
 struct gmem_opts {
 	uint64_t ram_size;  /* bytes, multiple of 4 KiB (2 MiB with hugepages) */
 	bool hugepages;     /* MFD_HUGETLB; fails clearly if none are free */
+	/* A snapshot's memory file (docs/snapshot.md): RAM is this file mapped
+	 * MAP_PRIVATE, read lazily on first touch, never written back; its
+	 * size must be ram_size.  NULL: a fresh memfd. */
+	const char *private_file;
 };
 
 /* Create RAM and the memory map.  Returns 0 or -errno (with a message). */

@@ -118,6 +118,10 @@ void pci_intx_set(struct pci_device *d, bool level);
  * pending bit (sent when unmasked).  Returns false when MSI-X is not
  * enabled by the driver, so the caller can fall back to INTx. Thread safe. */
 bool pci_msix_notify(struct pci_device *d, unsigned vector);
+/* Snapshots: the MSI-X table and pending bits, pci_msix_state_size bytes
+ * (0 without MSI-X), copied out (save) or in. */
+size_t pci_msix_state_size(const struct pci_device *d);
+void pci_msix_state(struct pci_device *d, void *buf, bool save);
 
 /* Signal MSI vector n (of the 2^MME the driver allocated): sent unless the
  * vector is masked (then pending, sent on unmask) or out of range (dropped).

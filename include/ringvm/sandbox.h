@@ -39,6 +39,8 @@ struct sandbox {
 				 are (un)watched on the event loop from vCPU
 				 threads (queue kicks) */
 	bool vsock;           /* virtio-vsock: unix sockets to the host side */
+	bool snapshot;        /* PUT /snapshot/create: the main thread writes the
+				 state and memory files (docs/snapshot.md) */
 	bool jit;             /* soft engine with --soft-tier jit: a reset makes
 				 new translation caches (memfd, an RW and an RX
 				 view) on the main thread */

@@ -101,6 +101,14 @@ struct vm_config {
 	struct vm_vsock vsock;
 	bool rng;                   /* virtio-rng from the host's getrandom */
 	enum vm_console console;
+
+	/* Restoring a snapshot (src/vmm/snapshot_restore.c): RAM is this memory
+	 * file mapped MAP_PRIVATE, and no kernel is loaded (the snapshot
+	 * supplies every register).  NULL for a normal boot. */
+	const char *restore_mem_file;
+	/* The API may take snapshots: the main thread's filter lets it write
+	 * files (docs/sandbox.md, docs/snapshot.md). */
+	bool snapshots;
 };
 
 void vm_config_defaults(struct vm_config *c);
@@ -139,7 +147,7 @@ enum vcpu_stuck {
 	VCPU_STUCK_WAIT_SIPI,           /* INIT received, waiting for a startup IPI */
 };
 
-/* A created device instance, for reset and teardown (and snapshots later). */
+/* A created device instance, for reset, teardown and snapshots. */
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
@@ -147,6 +155,13 @@ struct vm_device_ops {
 	/* Press and release Ctrl+Alt+Del on the device's keyboard (i8042);
 	 * may be NULL.  0, or -1 with a reason in err. */
 	int (*ctrl_alt_del)(void *opaque, char *err, size_t errlen);
+	/* Snapshots (docs/snapshot.md): write the device's guest-visible state
+	 * into buf (at most cap bytes) and return its length, or -errno; load
+	 * it back into a freshly created device (0, or -EINVAL for bytes that
+	 * are not a state of this device: the restore is refused).  A device
+	 * without save cannot be snapshotted: the snapshot is refused. */
+	long (*save)(void *opaque, void *buf, size_t cap);
+	int (*load)(void *opaque, const void *buf, size_t len);
 };
 
 struct vm_device {
@@ -222,6 +237,10 @@ struct vm {
 	 * is parked. */
 	_Atomic uint64_t clock_offset_ns;
 	_Atomic uint64_t clock_frozen_at;
+	/* A snapshot being restored (src/vmm/snapshot_restore.c): the vCPU
+	 * threads load their state from it instead of the boot registers
+	 * (until a machine reset boots the kernel again). */
+	struct snapshot_restore *restore;
 };
 
 /* Lifecycle (src/vmm/vm.c). */

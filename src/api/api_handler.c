@@ -121,6 +121,36 @@ static int vm_state(struct fc_vmm *fc, json_t *body, struct api_response *out)
 	return 0;
 }
 
+/* PUT /snapshot/create (a paused VM) and /snapshot/load (before boot), as
+ * Firecracker's swagger file says; docs/snapshot.md. */
+static int snapshot(struct fc_vmm *fc, const char *path, json_t *body, struct api_response *out)
+{
+	char err[FC_ERR_LEN];
+	char snap[FC_PATH_LEN], mem[FC_PATH_LEN];
+	bool create = !strcmp(path, "/snapshot/create"), resume = false;
+	int r = create ? fc_res_snapshot_create(fc, body, "", snap, mem, err, sizeof(err))
+		       : fc_res_snapshot_load(fc, body, "", snap, mem, &resume, err, sizeof(err));
+	if (r < 0)
+		return fault(out, "%s", err);
+	if (create && fc->state == FC_NOT_STARTED)
+		return fault(out, "%s", not_before_boot);
+	if (create && fc->state != FC_PAUSED)
+		return fault(out, "the microVM must be paused to take a snapshot (PATCH /vm "
+			     "{\"state\": \"Paused\"})");
+	if (!create && fc->state != FC_NOT_STARTED)
+		return fault(out, "loading a snapshot is only allowed before the microVM starts");
+	int (*op)(struct fc_vmm *, const char *, const char *, bool, char *, size_t) =
+		fc->ops ? fc->ops->snapshot_load : NULL;
+	if (create ? (fc->ops && fc->ops->snapshot_create &&
+		      fc->ops->snapshot_create(fc, snap, mem, err, sizeof(err)) < 0)
+		   : (op && op(fc, snap, mem, resume, err, sizeof(err)) < 0))
+		return fault(out, "%s", err);
+	if (!create)
+		fc->state = resume ? FC_RUNNING : FC_PAUSED;
+	out->status = 204;
+	return 0;
+}
+
 /* A resource that may only change before boot. */
 static int preboot(struct fc_vmm *fc, int r, const char *err, struct api_response *out)
 {
@@ -159,8 +189,6 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 		return reply_json(out, 200, fc_ringvm_dump(fc, true));
 
 	/* Paths ringvm knows it does not support (yet), with a clear reason. */
-	if (!strncmp(path, "/snapshot/", 10) && (put || patch))
-		return fault(out, "snapshots are not supported by ringvm yet (%s)", path);
 	if (!strcmp(path, "/balloon") || !strncmp(path, "/balloon/", 9))
 		return fault(out, "the balloon device is not supported by ringvm");
 	if (!strcmp(path, "/mmds") || !strncmp(path, "/mmds/", 6))
@@ -174,7 +202,8 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 			      !strcmp(path, "/ringvm"))) ||
 		     ((put || patch) && (!strcmp(path, "/machine-config") ||
 					 tail(path, "/drives/") || tail(path, "/network-interfaces/"))) ||
-		     (patch && !strcmp(path, "/vm"));
+		     (patch && !strcmp(path, "/vm")) ||
+		     (put && (!strcmp(path, "/snapshot/create") || !strcmp(path, "/snapshot/load")));
 	if (!known) {
 		/* Firecracker's words; the path is hostile: printable ASCII only,
 		 * at most 128 characters. */
@@ -196,6 +225,8 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 
 	if (!strcmp(path, "/actions")) {
 		actions(fc, j, out);
+	} else if (!strcmp(path, "/snapshot/create") || !strcmp(path, "/snapshot/load")) {
+		snapshot(fc, path, j, out);
 	} else if (!strcmp(path, "/vm")) {
 		vm_state(fc, j, out);
 	} else if (fc->state != FC_NOT_STARTED && !(patch && (tail(path, "/drives/") ||

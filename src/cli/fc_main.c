@@ -29,6 +29,7 @@
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
+#include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
 #include "ringvm_config.h"
 
@@ -239,6 +240,34 @@ static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 	return r;
 }
 
+static int op_snapshot_create(struct fc_vmm *fc, const char *snap, const char *mem, char *err,
+			      size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	return snapshot_create(&p->vm, snap, mem, err, n);
+}
+
+/* Firecracker's flow: a fresh process, PUT /snapshot/load, and the VM runs
+ * (or waits paused) as it was; the board comes from the snapshot, the engine
+ * from "ringvm": {"engine": ...} (any engine: docs/snapshot.md). */
+static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem, bool resume,
+			    char *err, size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	struct vm_config base = p->base;
+	base.engine = fc->engine;
+	base.on_reset = ON_RESET_EXIT;  /* as fc_vmm_build: Firecracker exits on reboot */
+	if (p->vm_created) {
+		vm_destroy(&p->vm);
+		p->vm_created = false;
+	}
+	if (snapshot_restore(&p->vm, &base, snap, mem, resume, err, n))
+		return -1;
+	p->vm_created = true;
+	p->start_now = true;
+	return 0;
+}
+
 /* Firecracker's SendCtrlAltDel: the keys on the i8042's keyboard; the
  * guest decides (Linux reboots, and ringvm exits as Firecracker does). */
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
@@ -277,6 +306,7 @@ static const struct fc_vmm_ops fc_prog_ops = {
 	.start = op_start, .pause = op_pause, .resume = op_resume,
 	.ctrl_alt_del = op_ctrl_alt_del, .flush_metrics = op_flush_metrics,
 	.logger = op_logger, .metrics = op_metrics,
+	.snapshot_create = op_snapshot_create, .snapshot_load = op_snapshot_load,
 };
 
 /* Answer every queued request (the VM's thread). */
@@ -373,6 +403,7 @@ int fc_main(int argc, char **argv)
 	p->fc.opaque = p;
 	vm_config_defaults(&p->base);
 	p->base.debug_exit = false;  /* Firecracker's machine has no isa-debug-exit */
+	p->base.snapshots = true;    /* PUT /snapshot/create (docs/snapshot.md) */
 
 	optind = 1;
 	opterr = 0;

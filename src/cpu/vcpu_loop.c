@@ -8,6 +8,7 @@
 
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
+#include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
 
 static const char *const exit_names[VCPU_EXIT_COUNT] = {
@@ -324,7 +325,16 @@ void *vcpu_thread(void *arg)
 				v->id, eng->name, strerror(-r));
 		return NULL;
 	}
-	if (v->id == 0) {
+	if (snapshot_restoring(vm)) {
+		r = snapshot_restore_vcpu(vm, v);
+		if (r < 0) {
+			vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR,
+					"vCPU %u: cannot load its state from the snapshot: %s", v->id,
+					strerror(-r));
+			eng->vcpu_destroy(v);
+			return NULL;
+		}
+	} else if (v->id == 0) {
 		r = eng->set_sregs(v, &vm->boot.sregs);
 		if (r == 0)
 			r = eng->set_regs(v, &vm->boot.regs);

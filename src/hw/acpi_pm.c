@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "acpi_pm.h"
@@ -281,7 +282,54 @@ static void acpi_pm_dev_destroy(void *opaque)
 	acpi_pm_free(opaque);
 }
 
+/* Snapshots: the PM1 registers and the timer's origin (machine clock,
+ * which a restore continues). */
+struct acpi_pm_snap {
+	int64_t start_ns;
+	uint16_t sts, en, cnt;
+	uint8_t rcr;
+	uint8_t pad;
+};
+
+static long acpi_pm_dev_save(void *opaque, void *buf, size_t cap)
+{
+	struct acpi_pm *pm = opaque;
+	struct acpi_pm_snap s;
+	if (cap < sizeof(s))
+		return -ENOSPC;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&pm->lock);
+	s.start_ns = pm->start_ns;
+	s.sts = pm->sts;
+	s.en = pm->en;
+	s.cnt = pm->cnt;
+	s.rcr = pm->rcr;
+	pthread_mutex_unlock(&pm->lock);
+	memcpy(buf, &s, sizeof(s));
+	return (long)sizeof(s);
+}
+
+static int acpi_pm_dev_load(void *opaque, const void *buf, size_t len)
+{
+	struct acpi_pm *pm = opaque;
+	struct acpi_pm_snap s;
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	pthread_mutex_lock(&pm->lock);
+	pm->start_ns = s.start_ns;
+	pm->sts = s.sts;
+	pm->en = s.en;
+	pm->cnt = s.cnt & ACPI_PM1_CNT_MASK;
+	pm->rcr = s.rcr;
+	acpi_pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
 static const struct vm_device_ops acpi_pm_dev_ops = {
+	.save = acpi_pm_dev_save,
+	.load = acpi_pm_dev_load,
 	.reset = acpi_pm_dev_reset,
 	.destroy = acpi_pm_dev_destroy,
 };

@@ -51,7 +51,24 @@ static void debug_exit_destroy(void *opaque)
 	free(opaque);
 }
 
-static const struct vm_device_ops debug_exit_dev_ops = { .destroy = debug_exit_destroy };
+/* Snapshots: the device has no state. */
+static long debug_exit_save(void *opaque, void *buf, size_t cap)
+{
+	(void)opaque;
+	(void)buf;
+	(void)cap;
+	return 0;
+}
+
+static int debug_exit_load(void *opaque, const void *buf, size_t len)
+{
+	(void)opaque;
+	(void)buf;
+	return len ? -EINVAL : 0;
+}
+
+static const struct vm_device_ops debug_exit_dev_ops = {
+	.destroy = debug_exit_destroy, .save = debug_exit_save, .load = debug_exit_load };
 
 static int debug_exit_create(struct vm *vm)
 {

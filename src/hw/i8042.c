@@ -394,7 +394,66 @@ static int i8042_dev_ctrl_alt_del(void *opaque, char *err, size_t errlen)
 	return r < 0 ? -1 : 0;
 }
 
+/* Snapshots: the controller's registers, RAM and output queue. */
+struct i8042_snap {
+	uint8_t status, outport, pending_cmd, q_head, q_count;
+	uint8_t kbd_pending;    /* the keyboard's command waiting for a parameter */
+	uint8_t pad[2];
+	uint8_t ram[32];
+	uint8_t q_data[I8042_QUEUE], q_aux[I8042_QUEUE];
+};
+
+static long i8042_dev_save(void *opaque, void *buf, size_t cap)
+{
+	struct i8042 *k = opaque;
+	struct i8042_snap s;
+	if (cap < sizeof(s))
+		return -ENOSPC;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&k->lock);
+	s.status = k->status;
+	s.outport = k->outport;
+	s.pending_cmd = k->pending_cmd;
+	s.kbd_pending = k->kbd_pending;
+	s.q_head = (uint8_t)k->q_head;
+	s.q_count = (uint8_t)k->q_count;
+	memcpy(s.ram, k->ram, sizeof(s.ram));
+	for (unsigned i = 0; i < I8042_QUEUE; i++) {
+		s.q_data[i] = k->q[i].data;
+		s.q_aux[i] = k->q[i].aux;
+	}
+	pthread_mutex_unlock(&k->lock);
+	memcpy(buf, &s, sizeof(s));
+	return (long)sizeof(s);
+}
+
+static int i8042_dev_load(void *opaque, const void *buf, size_t len)
+{
+	struct i8042 *k = opaque;
+	struct i8042_snap s;
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.q_head >= I8042_QUEUE || s.q_count > I8042_QUEUE)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->status = s.status;
+	k->outport = s.outport;
+	k->pending_cmd = s.pending_cmd;
+	k->kbd_pending = s.kbd_pending;
+	k->q_head = s.q_head;
+	k->q_count = s.q_count;
+	memcpy(k->ram, s.ram, sizeof(k->ram));
+	for (unsigned i = 0; i < I8042_QUEUE; i++)
+		k->q[i] = (struct i8042_byte){ s.q_data[i], s.q_aux[i] != 0 };
+	i8042_update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
 static const struct vm_device_ops i8042_dev_ops = {
+	.save = i8042_dev_save,
+	.load = i8042_dev_load,
 	.reset = i8042_dev_reset,
 	.destroy = i8042_dev_destroy,
 	.ctrl_alt_del = i8042_dev_ctrl_alt_del,

@@ -6,6 +6,7 @@
 #define RINGVM_HW_RTC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ringvm/irq.h"
@@ -54,6 +55,9 @@ struct rtc_clock {
 
 /* clock NULL: the host's CLOCK_REALTIME.  router may be NULL (no IRQ 8). */
 struct rtc *rtc_new(const struct rtc_clock *clock, const struct irq_router *router);
+/* Snapshots: the guest-visible state (vm_device_ops.save/load). */
+long rtc_save(struct rtc *r, void *buf, size_t cap);
+int rtc_load(struct rtc *r, const void *buf, size_t len);
 void rtc_free(struct rtc *r);
 void rtc_reset(struct rtc *r);     /* a machine reset: CMOS and time survive */
 /* port 0 = index (0x70), 1 = data (0x71). */

@@ -89,7 +89,21 @@ static void rtc_dev_destroy(void *opaque)
 	free(d);
 }
 
+static long rtc_dev_save(void *opaque, void *buf, size_t cap)
+{
+	struct rtc_dev *d = opaque;
+	return rtc_save(d->rtc, buf, cap);
+}
+
+static int rtc_dev_load(void *opaque, const void *buf, size_t len)
+{
+	struct rtc_dev *d = opaque;
+	return rtc_load(d->rtc, buf, len);
+}
+
 static const struct vm_device_ops rtc_dev_ops = {
+	.save = rtc_dev_save,
+	.load = rtc_dev_load,
 	.reset = rtc_dev_reset,
 	.destroy = rtc_dev_destroy,
 };

@@ -189,7 +189,32 @@ static void testdev_destroy(void *opaque)
 	free(td);
 }
 
+/* Snapshots: the scratch registers. */
+static long testdev_save(void *opaque, void *buf, size_t cap)
+{
+	struct testdev *td = opaque;
+	if (cap < sizeof(td->scratch))
+		return -ENOSPC;
+	pthread_mutex_lock(&td->lock);
+	memcpy(buf, td->scratch, sizeof(td->scratch));
+	pthread_mutex_unlock(&td->lock);
+	return (long)sizeof(td->scratch);
+}
+
+static int testdev_load(void *opaque, const void *buf, size_t len)
+{
+	struct testdev *td = opaque;
+	if (len != sizeof(td->scratch))
+		return -EINVAL;
+	pthread_mutex_lock(&td->lock);
+	memcpy(td->scratch, buf, len);
+	pthread_mutex_unlock(&td->lock);
+	return 0;
+}
+
 static const struct vm_device_ops testdev_ops = {
+	.save = testdev_save,
+	.load = testdev_load,
 	.reset = testdev_reset,
 	.destroy = testdev_destroy,
 };

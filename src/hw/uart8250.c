@@ -72,6 +72,59 @@ static void uart_update_irq(struct uart8250 *u)
 	}
 }
 
+/* Snapshots (docs/snapshot.md): the registers and the receive FIFO. */
+struct uart8250_snap {
+	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr, thr_ipending, rbr;
+	uint8_t rx_head, rx_count;
+	uint8_t pad[3];
+	uint8_t rx[UART_FIFO_SIZE];
+};
+
+long uart8250_save(struct uart8250 *u, void *buf, size_t cap)
+{
+	struct uart8250_snap s;
+	if (cap < sizeof(s))
+		return -ENOSPC;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&u->lock);
+	s = (struct uart8250_snap){ .ier = u->ier, .lcr = u->lcr, .mcr = u->mcr, .lsr = u->lsr,
+		.msr = u->msr, .scr = u->scr, .dll = u->dll, .dlm = u->dlm, .fcr = u->fcr,
+		.thr_ipending = u->thr_ipending, .rbr = u->rbr, .rx_head = (uint8_t)u->rx_head,
+		.rx_count = (uint8_t)u->rx_count };
+	memcpy(s.rx, u->rx, sizeof(s.rx));
+	pthread_mutex_unlock(&u->lock);
+	memcpy(buf, &s, sizeof(s));
+	return (long)sizeof(s);
+}
+
+int uart8250_load(struct uart8250 *u, const void *buf, size_t len)
+{
+	struct uart8250_snap s;
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.rx_head >= UART_FIFO_SIZE || s.rx_count > UART_FIFO_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&u->lock);
+	u->ier = s.ier & 0x0f;
+	u->lcr = s.lcr;
+	u->mcr = s.mcr & 0x1f;
+	u->lsr = s.lsr;
+	u->msr = s.msr;
+	u->scr = s.scr;
+	u->dll = s.dll;
+	u->dlm = s.dlm;
+	u->fcr = s.fcr;
+	u->thr_ipending = s.thr_ipending != 0;
+	u->rbr = s.rbr;
+	memcpy(u->rx, s.rx, sizeof(u->rx));
+	u->rx_head = s.rx_head;
+	u->rx_count = s.rx_count;
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 /* The guest made room in the receive path: let a blocked back end resume. */
 static void uart_rx_room(struct uart8250 *u)
 {

@@ -59,7 +59,19 @@ static void uart8250_dev_print_stats(void *opaque, FILE *out)
 		atomic_load(&chr->rx_bytes));
 }
 
+static long uart8250_dev_save(void *opaque, void *buf, size_t cap)
+{
+	return uart8250_save(opaque, buf, cap);
+}
+
+static int uart8250_dev_load(void *opaque, const void *buf, size_t len)
+{
+	return uart8250_load(opaque, buf, len);
+}
+
 static const struct vm_device_ops uart8250_dev_ops = {
+	.save = uart8250_dev_save,
+	.load = uart8250_dev_load,
 	.reset = uart8250_dev_reset,
 	.destroy = uart8250_dev_destroy,
 	.print_stats = uart8250_dev_print_stats,

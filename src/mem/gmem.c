@@ -40,6 +40,39 @@ static int gmem_reserve_hugepages(int fd, uint64_t size)
 	return -e;
 }
 
+/* RAM from a snapshot's memory file, copy-on-write: the restore maps it
+ * and returns at once; pages are read from the file when the guest first
+ * touches them (docs/snapshot.md). */
+static int gmem_map_private(struct gmem *m, const struct gmem_opts *opts)
+{
+	int fd = open(opts->private_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		pr_err("%s: cannot open the snapshot's memory file: %s", opts->private_file,
+		       strerror(e));
+		return -e;
+	}
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size < 0 || (uint64_t)size != opts->ram_size) {
+		pr_err("%s: the memory file has %lld bytes, the snapshot's RAM %llu",
+		       opts->private_file, (long long)size, (unsigned long long)opts->ram_size);
+		close(fd);
+		return -EINVAL;
+	}
+	void *p = mmap(NULL, opts->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+		       fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		pr_err("%s: cannot map the memory file: %s", opts->private_file, strerror(e));
+		close(fd);
+		return -e;
+	}
+	m->fd = fd;
+	m->base = p;
+	m->private_file = true;
+	return 0;
+}
+
 int gmem_init(struct gmem *m, const struct gmem_opts *opts)
 {
 	memset(m, 0, sizeof(*m));
@@ -51,6 +84,13 @@ int gmem_init(struct gmem *m, const struct gmem_opts *opts)
 		pr_err("memory size %llu is not a non-zero multiple of %llu bytes",
 		       (unsigned long long)size, (unsigned long long)align);
 		return -EINVAL;
+	}
+	if (opts->private_file) {
+		int r = gmem_map_private(m, opts);
+		if (r < 0)
+			return r;
+		m->ram_size = size;
+		goto regions;
 	}
 	unsigned flags = MFD_CLOEXEC | (opts->hugepages ? MFD_HUGETLB : 0);
 	int fd = memfd_create("ringvm-ram", flags);
@@ -90,6 +130,7 @@ int gmem_init(struct gmem *m, const struct gmem_opts *opts)
 	m->ram_size = size;
 	m->hugepages = opts->hugepages;
 
+regions:;
 	uint64_t low = size < LAYOUT_MMIO_HOLE_START ? size : LAYOUT_MMIO_HOLE_START;
 	m->regions[0] = (struct gmem_region){ .gpa = 0, .size = low, .host = m->base, .offset = 0 };
 	m->nr_regions = 1;

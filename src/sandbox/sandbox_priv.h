@@ -25,6 +25,7 @@ enum {
 	SB_IF_NETDEV  = 1u << 5,  /* virtio-net or virtio-vsock (event-loop fds) */
 	SB_IF_VSOCK   = 1u << 6,  /* virtio-vsock: unix sockets to the host side */
 	SB_IF_JIT     = 1u << 7,  /* the soft engine translates (--soft-tier jit) */
+	SB_IF_SNAPSHOT = 1u << 8, /* the API may write snapshots (docs/snapshot.md) */
 };
 
 /* Argument checks. */

@@ -71,6 +71,7 @@ void sandbox_init(struct sandbox *sb, const struct vm_config *cfg, const char *e
 	sb->vsock = cfg->vsock.enabled;
 	sb->jit = cfg->soft_jit && engine && !strcmp(engine, "soft");
 	sb->netdev = cfg->nr_nets > 0 || sb->vsock;
+	sb->snapshot = cfg->snapshots;
 	sb->selftest = cfg->seccomp_selftest;
 	if (sb->enabled && sandbox_sanitizer_build()) {
 		/* The sanitizer runtimes make calls of their own at any time
@@ -189,7 +190,8 @@ static bool rule_applies_to(const struct sandbox_rule *r, const struct sandbox *
 	unsigned have = (sb->kvm ? SB_IF_KVM : 0) | (sb->respawn ? SB_IF_RESPAWN : 0) |
 			(sb->stdio ? SB_IF_STDIO : 0) | (sb->blk ? SB_IF_BLK : 0) |
 			(sb->slirp ? SB_IF_SLIRP : 0) | (sb->netdev ? SB_IF_NETDEV : 0) |
-			(sb->vsock ? SB_IF_VSOCK : 0) | (sb->jit ? SB_IF_JIT : 0);
+			(sb->vsock ? SB_IF_VSOCK : 0) | (sb->jit ? SB_IF_JIT : 0) |
+			(sb->snapshot ? SB_IF_SNAPSHOT : 0);
 	return (r->when & have) == r->when;
 }
 

@@ -51,6 +51,12 @@ LIST(kvm_setup_ioctls,
      KVM_SET_GSI_ROUTING, KVM_CREATE_PIT2, KVM_GET_VCPU_MMAP_SIZE,
      KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
      KVM_REINJECT_CONTROL);
+/* PUT /snapshot/create on kvm (kvm_snapshot.c, kvm_regs.c): the main thread
+ * reads the paused vCPUs' and the VM's state. */
+LIST(kvm_snapshot_ioctls,
+     KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_MSRS, KVM_GET_LAPIC,
+     KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE, KVM_GET_XCRS, KVM_GET_TSC_KHZ, KVM_GET_IRQCHIP,
+     KVM_GET_PIT2);
 /* Terminal modes of the stdio back end (tcgetattr/tcsetattr, restored at
  * exit: src/backend/term_restore.c). */
 LIST(tty_ioctls, TCGETS, TCSETS, TCSETSW, TCSETSF);
@@ -145,6 +151,17 @@ const struct sandbox_rule sandbox_rules[] = {
 	/* ... and with the translator, each new vCPU's translation cache: one
 	 * memfd mapped writable and, separately, executable (never both). */
 	R(memfd_create,     SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
+	/* PUT /snapshot/create (src/vmm/snapshot_*.c): the main thread creates
+	 * the state and memory files beside their names and renames them. */
+	R(openat,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(pwrite64,         SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(ftruncate,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(fsync,            SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(fchmod,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(rename,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(renameat,         SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(renameat2,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	IOCTLS(SB_MAIN,     SB_IF_SNAPSHOT | SB_IF_KVM, kvm_snapshot_ioctls),
 	R(ftruncate,        SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_ANY),
 	R(mmap,             SB_MAIN, SB_IF_RESPAWN | SB_IF_JIT, SB_ARG_EXEC_NO_WRITE),
 	/* virtio-blk: a vCPU's queue kick submits to io_uring, the event loop

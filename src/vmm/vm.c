@@ -13,6 +13,7 @@
 #include "ringvm/clock.h"
 #include "ringvm/device.h"
 #include "ringvm/log.h"
+#include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
 
 bool vm_should_stop(const struct vm *vm)
@@ -116,7 +117,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return RINGVM_EXIT_USAGE;
 	}
 	sandbox_init(&vm->sandbox, cfg, vm->engine->name);
-	struct gmem_opts mo = { .ram_size = cfg->memory, .hugepages = cfg->hugepages };
+	struct gmem_opts mo = { .ram_size = cfg->memory, .hugepages = cfg->hugepages,
+				.private_file = cfg->restore_mem_file };
 	if (gmem_init(&vm->mem, &mo) < 0)
 		return RINGVM_EXIT_HOST_ERROR;
 	vm->nr_vcpus = cfg->cpus;
@@ -136,6 +138,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	r = vm_devices_create(vm);
 	if (r < 0)
 		return vm_errno_status(-r);
+	if (cfg->restore_mem_file)
+		return 0;  /* a snapshot supplies the state (snapshot_restore.c) */
 	r = boot_load(vm, &vm->boot);
 	if (r < 0) {
 		/* The loaders use ENOMEM for "guest RAM too small" (the user's
@@ -191,6 +195,7 @@ static void join_vcpus(struct vm *vm)
 static int machine_reset(struct vm *vm)
 {
 	vm->reset_count++;
+	snapshot_restore_done(vm);  /* a reset boots the kernel again */
 	vm->engine->vm_destroy(vm);
 	int r = vm->engine->vm_init(vm);
 	if (r < 0) {
@@ -232,7 +237,8 @@ int vm_run(struct vm *vm)
 	vm->start_ns = clock_monotonic_ns();
 	bool main_filtered = false;
 	for (;;) {
-		atomic_store(&vm->state, VM_RUNNING);
+		/* A restored VM may start paused (snapshot_restore). */
+		atomic_store(&vm->state, atomic_load(&vm->pause_req) ? VM_PAUSED : VM_RUNNING);
 		if (start_vcpus(vm) < 0)
 			break;
 		/* Everything the main thread needs is open and mapped now; the
@@ -272,6 +278,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	snapshot_restore_free(vm);
 	vm_devices_destroy(vm);
 	if (vm->engine && vm->engine->vm_destroy)
 		vm->engine->vm_destroy(vm);

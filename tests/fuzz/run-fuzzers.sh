@@ -27,6 +27,7 @@ all=(
 	fuzz_blk_req:virtq:15:
 	fuzz_fc_config:fc_config:15:
 	fuzz_api:fc_api:15:
+	fuzz_snapshot:snapshot:15:
 )
 targets=()
 for t in "${all[@]}"; do

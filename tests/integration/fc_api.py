@@ -184,7 +184,7 @@ def main():
             fail(f"metrics line: {m}")
         expect(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.join(CACHE, "vmlinuz")}, 400)
         expect(sock, "PUT", "/snapshot/create", {"snapshot_path": "s", "mem_file_path": "m"}, 400,
-               lambda b: "not supported" in b["fault_message"])
+               lambda b: "must be paused" in b["fault_message"])
         ser.send("poweroff -f")
         try:
             st = p.wait(timeout=60)

@@ -144,7 +144,7 @@ def main():
         check(sock, "POST", "/actions", '{"action_type": "InstanceStart"}', 400, "Invalid request method")
         check(sock, "PUT", "/drives/", '{}', 400, "Invalid request method and/or path")
         check(sock, "PUT", "/drives/a/b", '{}', 400, "Invalid request method and/or path")
-        check(sock, "PUT", "/snapshot/load", '{"snapshot_path": "x"}', 400, "not supported")
+        check(sock, "PUT", "/snapshot/load", '{"snapshot_path": "x"}', 400, "mem_backend")
         # Bodies over the limit: declared up front, and streamed without
         # a length that reveals it (chunked).
         big = b'{"vcpu_count": 1, "mem_size_mib": 64, "x": "' + b"a" * 60000 + b'"}'

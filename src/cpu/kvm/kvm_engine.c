@@ -9,7 +9,8 @@
  *   kvm_regs.c   register state conversion
  *   kvm_stats.c  --stats counters
  *   kvm_ioeventfd.c  doorbell writes signalling an eventfd
- *   kvm_irqfd.c  device interrupts (MSI routes) signalled through an eventfd */
+ *   kvm_irqfd.c  device interrupts (MSI routes) signalled through an eventfd
+ *   kvm_snapshot.c   snapshot state to and from the neutral form */
 #include "kvm_priv.h"
 
 const struct engine_ops engine_kvm_ops = {
@@ -31,5 +32,9 @@ const struct engine_ops engine_kvm_ops = {
 	.set_msrs = kvm_set_msrs,
 	.ioeventfd = kvm_ioeventfd,
 	.irqfd_msi = kvm_irqfd_msi,
+	.get_irqchip = kvm_get_irqchip,
+	.set_irqchip = kvm_set_irqchip,
+	.get_vcpu_extra = kvm_get_vcpu_extra,
+	.set_vcpu_extra = kvm_set_vcpu_extra,
 	.print_stats = kvm_print_stats,
 };

@@ -149,6 +149,14 @@ int kvm_set_fpu(struct vcpu *v, const struct x86_fpu *f);
 int kvm_get_msrs(struct vcpu *v, struct x86_msr *msrs, unsigned n);
 int kvm_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n);
 
+/* kvm_snapshot.c: engine_ops' snapshot state in the neutral form */
+int kvm_get_irqchip(struct vm *vm, struct irqchip_state *s);
+int kvm_set_irqchip(struct vm *vm, const struct irqchip_state *s);
+int kvm_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e);
+int kvm_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e);
+/* After a host-side IA32_TSC write: make sure the guest TSC is want. */
+void kvm_fix_guest_tsc(struct vcpu *v, uint64_t want);
+
 /* kvm_probe.c */
 void kvm_probe(struct engine_probe *out);
 

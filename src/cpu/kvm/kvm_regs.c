@@ -283,6 +283,9 @@ int kvm_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n)
 	int r = kvm_ioctl(kv->fd, KVM_SET_MSRS, m);
 	if (r < 0)
 		pr_err("kvm: KVM_SET_MSRS (%u MSRs) on vCPU %u failed: %s", n, v->id, strerror(-r));
+	for (int i = 0; i < r && i < (int)n; i++)
+		if (msrs[i].index == MSR_IA32_TSC)
+			kvm_fix_guest_tsc(v, msrs[i].value);
 	free(m);
 	return r;
 }

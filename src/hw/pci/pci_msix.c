@@ -280,6 +280,31 @@ bool pci_msix_notify(struct pci_device *d, unsigned vector)
 	return on;
 }
 
+size_t pci_msix_state_size(const struct pci_device *d)
+{
+	unsigned n = d->desc.msix_vectors;
+	return n ? (size_t)n * PCI_MSIX_ENTRY_SIZE + pba_words(d) * sizeof(uint64_t) : 0;
+}
+
+void pci_msix_state(struct pci_device *d, void *buf, bool save)
+{
+	struct pci_bus *b = d->bus;
+	unsigned n = d->desc.msix_vectors;
+	if (!n)
+		return;
+	size_t tlen = (size_t)n * PCI_MSIX_ENTRY_SIZE, plen = pba_words(d) * sizeof(uint64_t);
+	uint8_t *p = buf;
+	pthread_mutex_lock(&b->lock);
+	if (save) {
+		memcpy(p, d->msix_table, tlen);
+		memcpy(p + tlen, d->msix_pba, plen);
+	} else {
+		memcpy(d->msix_table, p, tlen);
+		memcpy(d->msix_pba, p + tlen, plen);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
 bool pci_msix_enabled(const struct pci_device *d)
 {
 	struct pci_bus *b = d->bus;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ringvm/device.h"
 #include "ringvm/pci.h"
@@ -99,7 +100,52 @@ static void ptd_destroy(void *opaque)
 	free(t);
 }
 
-static const struct vm_device_ops ptd_dev_ops = { .destroy = ptd_destroy };
+/* Snapshots: the registers, BAR 1's words, the MSI-X table and PBA (the
+ * configuration space is the bus's). */
+struct ptd_snap {
+	uint32_t intx, last_msix, count, pad;
+	uint32_t io[PCI_TESTDEV_BAR1_SIZE / 4];
+};
+
+static long ptd_save(void *opaque, void *buf, size_t cap)
+{
+	struct pci_testdev *t = opaque;
+	struct ptd_snap s;
+	size_t mlen = pci_msix_state_size(t->pci);
+	if (cap < sizeof(s) + mlen)
+		return -ENOSPC;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&t->lock);
+	s.intx = t->intx;
+	s.last_msix = t->last_msix;
+	s.count = t->count;
+	memcpy(s.io, t->io, sizeof(s.io));
+	pthread_mutex_unlock(&t->lock);
+	memcpy(buf, &s, sizeof(s));
+	pci_msix_state(t->pci, (uint8_t *)buf + sizeof(s), true);
+	return (long)(sizeof(s) + mlen);
+}
+
+static int ptd_load(void *opaque, const void *buf, size_t len)
+{
+	struct pci_testdev *t = opaque;
+	struct ptd_snap s;
+	if (len != sizeof(s) + pci_msix_state_size(t->pci))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	pthread_mutex_lock(&t->lock);
+	t->intx = s.intx & 1;
+	t->last_msix = s.last_msix;
+	t->count = s.count;
+	memcpy(t->io, s.io, sizeof(t->io));
+	pthread_mutex_unlock(&t->lock);
+	pci_msix_state(t->pci, (void *)((const uint8_t *)buf + sizeof(s)), false);
+	pci_intx_set(t->pci, s.intx & 1);
+	return 0;
+}
+
+static const struct vm_device_ops ptd_dev_ops = {
+	.destroy = ptd_destroy, .save = ptd_save, .load = ptd_load };
 
 static int pci_testdev_create(struct vm *vm)
 {

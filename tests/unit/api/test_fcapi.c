@@ -268,7 +268,20 @@ static void test_api_errors(void **state)
 	call(&fc, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}", 400,
 	     "/machine-config/mem_size_mib: expected an integer from 1 to");
 	call(&fc, "PUT", "/drives/a", "{\"drive_id\": \"b\"}", 400, "differs from the drive id in the path");
-	call(&fc, "PUT", "/snapshot/create", "{}", 400, "snapshots are not supported");
+	call(&fc, "PUT", "/snapshot/create", "{}", 400, "snapshot_path");
+	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+	     400, "before starting");
+	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"s\", "
+	     "\"mem_file_path\": \"m\"}", 400, "snapshots are not supported by ringvm yet (only");
+	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"s\"}",
+	     400, "/mem_file_path: the same file");
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}", 400, "mem_backend");
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_backend\": "
+	     "{\"backend_type\": \"Uffd\", \"backend_path\": \"u\"}}", 400, "userfaultfd");
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"m\"}}", 400, "not both");
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"bogus\": 1}", 400, "bogus");
 	call(&fc, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 400, "before starting");
 	call(&fc, "PUT", "/actions", "{\"action_type\": 1}", 400, "/action_type: expected a string");
 	/* A body that is not NUL-terminated is read only up to its length. */

@@ -351,5 +351,9 @@ const struct engine_ops engine_soft_ops = {
 	.set_fpu = soft_set_fpu,
 	.get_msrs = soft_get_msrs,
 	.set_msrs = soft_set_msrs,
+	.get_irqchip = soft_engine_get_irqchip,
+	.set_irqchip = soft_engine_set_irqchip,
+	.get_vcpu_extra = soft_engine_get_vcpu_extra,
+	.set_vcpu_extra = soft_engine_set_vcpu_extra,
 	.print_stats = soft_print_stats,
 };

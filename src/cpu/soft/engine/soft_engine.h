@@ -63,4 +63,10 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit);
 void soft_engine_vcpu_kick(struct vcpu *v);
 void soft_engine_wake(void *opaque, unsigned cpu);
 
+/* soft_snapshot.c: engine_ops' snapshot state in the neutral form */
+int soft_engine_get_irqchip(struct vm *vm, struct irqchip_state *s);
+int soft_engine_set_irqchip(struct vm *vm, const struct irqchip_state *s);
+int soft_engine_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e);
+int soft_engine_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e);
+
 #endif

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "ringvm/irq.h"
+#include "ringvm/irqchip_state.h"
 #include "ringvm/layout.h"
 
 struct vm;
@@ -262,5 +263,13 @@ int soft_irqchip_rdmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
 		       uint64_t *value);
 int soft_irqchip_wrmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
 		       uint64_t value);
+
+/* ---- Snapshots (state.c) --------------------------------------------- */
+/* The chips in the neutral form of irqchip_state.h; set_* check what they
+ * load (a snapshot file is user input): 0 or -EINVAL. */
+int soft_irqchip_get_state(struct soft_irqchip *c, struct irqchip_state *s);
+int soft_irqchip_set_state(struct soft_irqchip *c, const struct irqchip_state *s);
+int soft_irqchip_get_lapic(struct soft_irqchip *c, unsigned cpu, struct lapic_state *s);
+int soft_irqchip_set_lapic(struct soft_irqchip *c, unsigned cpu, const struct lapic_state *s);
 
 #endif

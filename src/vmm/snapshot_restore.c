@@ -1,0 +1,325 @@
+/* PUT /snapshot/load: rebuild a VM from a snapshot (docs/snapshot.md), on
+ * whichever engine was asked for.  The state file is checked whole
+ * (snapshot_format.c) and every section's size and contents before the
+ * board is built; RAM is the memory file mapped MAP_PRIVATE (gmem), so the
+ * restore reads nothing of it: pages come from the file when first touched.
+ * The machine clock continues from the snapshot's value, so every time in
+ * the neutral irqchip state means what it meant. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ringvm/clock.h"
+#include "ringvm/log.h"
+#include "ringvm/vm.h"
+#include "snapshot_sections.h"
+
+struct snapshot_restore {
+	struct snap_image img;
+	bool active;               /* vCPU threads load their state from img */
+	char *kernel, *initrd, *cmdline;   /* cfg's strings point here */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned loaded;           /* vCPUs that loaded their state */
+	struct snap_config config; /* the config section, copied out aligned */
+};
+
+bool snapshot_restoring(const struct vm *vm)
+{
+	return vm->restore && vm->restore->active;
+}
+
+static const void *section(const struct snap_image *img, uint32_t type, uint32_t inst,
+			   size_t size, const char *path, char *err, size_t n)
+{
+	const struct snap_section *s = snap_find(img, type, inst);
+	if (!s) {
+		snprintf(err, n, "%s: the %s section %u is missing", path, snap_section_name(type),
+			 inst);
+		return NULL;
+	}
+	if (size != SIZE_MAX && s->length != size) {
+		snprintf(err, n, "%s: section %s %u: %u bytes, expected %zu", path,
+			 snap_section_name(type), inst, s->length, size);
+		return NULL;
+	}
+	return s->data;
+}
+
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, 0, cap) != NULL;
+}
+
+static int check_config(const struct snap_config *c, const char *path, char *err, size_t n)
+{
+	const char *why = NULL;
+	if (c->cpus < 1 || c->cpus > MAX_VCPUS)
+		why = "vCPU count out of range";
+	else if (!c->memory || c->memory % 4096)
+		why = "memory size is not a non-zero multiple of 4 KiB";
+	else if (c->nr_devices > 256)
+		why = "too many devices";
+	else if (!terminated(c->engine, sizeof(c->engine)) ||
+		 !terminated(c->kernel, sizeof(c->kernel)) ||
+		 !terminated(c->initrd, sizeof(c->initrd)) ||
+		 !terminated(c->cmdline, sizeof(c->cmdline)))
+		why = "a string is not terminated";
+	else if ((c->flags & SNAP_CFG_DEBUG_EXIT) &&
+		 c->debug_exit_size != 1 && c->debug_exit_size != 2 && c->debug_exit_size != 4)
+		why = "bad debug-exit port size";
+	if (why)
+		snprintf(err, n, "%s: section config: %s", path, why);
+	return why ? -1 : 0;
+}
+
+/* The architectural consistency a vCPU state must have before any engine
+ * sees it (SDM Vol. 3A 2.5, 9.8.5: paging needs protection, IA-32e mode is
+ * LME with paging and PAE); the engines check the rest as they load it. */
+static const char *check_vcpu(const struct snap_vcpu *v)
+{
+	const struct x86_sregs *s = &v->sregs;
+	bool lma = s->efer & X86_EFER_LMA;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return "CR0.PG without CR0.PE";
+	if (lma != ((s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG)))
+		return "EFER.LMA does not match EFER.LME and CR0.PG";
+	if (lma && !(s->cr4 & X86_CR4_PAE))
+		return "IA-32e mode without CR4.PAE";
+	if (s->seg[SEG_CS].l && s->seg[SEG_CS].db)
+		return "a code segment with both L and D set";
+	if (v->nr_msrs > SNAP_MAX_MSRS)
+		return "too many MSRs";
+	return NULL;
+}
+
+static void free_restore(struct snapshot_restore *r)
+{
+	if (!r)
+		return;
+	snap_image_free(&r->img);
+	free(r->kernel);
+	free(r->initrd);
+	free(r->cmdline);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}
+
+static int load_devices(struct vm *vm, const struct snap_image *img, const char *path, char *err,
+			size_t n)
+{
+	for (unsigned i = 0; i < vm->nr_devices; i++) {
+		const struct vm_device *d = &vm->devices[i];
+		const struct snap_section *s = snap_find(img, SNAP_SEC_DEVICE, i);
+		struct snap_device_hdr h;
+		if (!s || s->length < sizeof(h)) {
+			snprintf(err, n, "%s: section device %u (%s) is missing or short", path, i,
+				 d->name);
+			return -1;
+		}
+		memcpy(&h, s->data, sizeof(h));
+		if (!terminated(h.name, sizeof(h.name)) || strcmp(h.name, d->name) ||
+		    h.length != s->length - sizeof(h)) {
+			snprintf(err, n, "%s: section device %u: holds \"%.31s\" (%u bytes), the board "
+				 "has %s here", path, i, terminated(h.name, sizeof(h.name)) ? h.name : "?",
+				 h.length, d->name);
+			return -1;
+		}
+		if (!d->ops || !d->ops->load ||
+		    d->ops->load(d->opaque, s->data + sizeof(h), h.length) < 0) {
+			snprintf(err, n, "%s: section device %u: not a valid state of device %s", path,
+				 i, d->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *snap_path,
+		     const char *mem_path, bool resume, char *err, size_t n)
+{
+	uint64_t t0 = clock_monotonic_ns();
+	struct snapshot_restore *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, n, "out of memory");
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	memset(vm, 0, sizeof(*vm));
+	vm->mem.fd = -1;
+	if (snap_read_file(snap_path, &r->img, err, n) < 0) {
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+	/* Payloads are copied out: a file can put them at any alignment. */
+	const struct snap_image *img = &r->img;
+	struct snap_config *c = &r->config;
+	struct snap_clock ck0, *ck = &ck0;
+	struct snap_memory mem0, *mem = &mem0;
+	struct irqchip_state chip0, *chip = &chip0;
+	const void *pc = section(img, SNAP_SEC_CONFIG, 0, sizeof(*c), snap_path, err, n);
+	const void *pk = pc ? section(img, SNAP_SEC_CLOCK, 0, sizeof(*ck), snap_path, err, n) : NULL;
+	const void *pm = pk ? section(img, SNAP_SEC_MEMORY, 0, sizeof(*mem), snap_path, err, n) : NULL;
+	const void *pi = pm ? section(img, SNAP_SEC_IRQCHIP, 0, sizeof(*chip), snap_path, err, n) : NULL;
+	if (pi) {
+		memcpy(c, pc, sizeof(*c));
+		memcpy(ck, pk, sizeof(*ck));
+		memcpy(mem, pm, sizeof(*mem));
+		memcpy(chip, pi, sizeof(*chip));
+	}
+	if (!pi || check_config(c, snap_path, err, n) < 0) {
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (mem->ram_size != c->memory) {
+		snprintf(err, n, "%s: section memory: %llu bytes of RAM, the config says %llu",
+			 snap_path, (unsigned long long)mem->ram_size, (unsigned long long)c->memory);
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+	for (unsigned i = 0; i < c->cpus; i++) {
+		struct snap_vcpu sv;
+		const void *v = section(img, SNAP_SEC_VCPU, i, sizeof(sv), snap_path, err, n);
+		const char *why = NULL;
+		if (v) {
+			memcpy(&sv, v, sizeof(sv));
+			why = check_vcpu(&sv);
+		}
+		if (why)
+			snprintf(err, n, "%s: section vcpu %u: %s", snap_path, i, why);
+		if (!v || why) {
+				free_restore(r);
+			return RINGVM_EXIT_USAGE;
+		}
+	}
+
+	struct vm_config cfg = *base;
+	r->kernel = strdup(c->kernel);
+	r->initrd = c->initrd[0] ? strdup(c->initrd) : NULL;
+	r->cmdline = strdup(c->cmdline);
+	if (!r->kernel || !r->cmdline || (c->initrd[0] && !r->initrd)) {
+		snprintf(err, n, "out of memory");
+		free_restore(r);
+		return RINGVM_EXIT_HOST_ERROR;
+	}
+	cfg.kernel = r->kernel;
+	cfg.initrd = r->initrd;
+	cfg.cmdline = r->cmdline;
+	cfg.memory = c->memory;
+	cfg.cpus = c->cpus;
+	cfg.testdev = c->flags & SNAP_CFG_TESTDEV;
+	cfg.debug_exit = c->flags & SNAP_CFG_DEBUG_EXIT;
+	cfg.debug_exit_port = c->debug_exit_port;
+	cfg.debug_exit_size = c->debug_exit_size;
+	cfg.strict_mmio = cfg.strict_mmio || (c->flags & SNAP_CFG_STRICT_MMIO);
+	cfg.hugepages = false;  /* RAM is the memory file */
+	/* The board had no virtio devices (snapshot_create refuses them). */
+	cfg.nr_drives = cfg.nr_nets = 0;
+	cfg.vsock.enabled = false;
+	cfg.rng = false;
+	cfg.console = VM_CONSOLE_SERIAL;
+	cfg.restore_mem_file = mem_path;
+
+	int st = vm_create(vm, &cfg);
+	if (st) {
+		snprintf(err, n, "cannot rebuild the VM from %s (status %d): the reason is in "
+			 "ringvm's log", snap_path, st);
+		vm_destroy(vm);
+		free_restore(r);
+		return st;
+	}
+	vm->restore = r;
+	if (vm->nr_devices != c->nr_devices) {
+		snprintf(err, n, "%s: the snapshot has %u devices, the rebuilt board %u", snap_path,
+			 c->nr_devices, vm->nr_devices);
+		vm_destroy(vm);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (!vm->engine->set_irqchip || !vm->engine->set_vcpu_extra) {
+		snprintf(err, n, "the %s engine cannot restore snapshots yet", vm->engine->name);
+		vm_destroy(vm);
+		return RINGVM_EXIT_USAGE;
+	}
+	/* The machine clock continues from the snapshot (unsigned arithmetic:
+	 * the offset may wrap, vm_clock_ns's subtraction wraps it back). */
+	uint64_t now = clock_monotonic_ns();
+	atomic_store(&vm->clock_offset_ns, now - ck->vm_clock_ns);
+	if (!resume) {
+		atomic_store(&vm->clock_frozen_at, now);
+		atomic_store(&vm->pause_req, true);
+	}
+	int e = vm->engine->set_irqchip(vm, chip);
+	if (e < 0) {
+		snprintf(err, n, "%s: section irqchip: the %s engine refuses it: %s", snap_path,
+			 vm->engine->name, strerror(-e));
+		vm_destroy(vm);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (load_devices(vm, img, snap_path, err, n) < 0) {
+		vm_destroy(vm);
+		return RINGVM_EXIT_USAGE;
+	}
+	r->active = true;
+	pr_info("restored %s (taken on the %s engine; %llu MiB RAM mapped from %s, %u vCPU%s) on "
+		"the %s engine in %.2f ms%s", snap_path, c->engine,
+		(unsigned long long)(c->memory >> 20), mem_path, c->cpus, c->cpus > 1 ? "s" : "",
+		vm->engine->name, (double)(clock_monotonic_ns() - t0) / 1e6,
+		resume ? "" : "; paused");
+	return 0;
+}
+
+int snapshot_restore_vcpu(struct vm *vm, struct vcpu *v)
+{
+	struct snapshot_restore *r = vm->restore;
+	const struct engine_ops *e = vm->engine;
+	const struct snap_section *s = snap_find(&r->img, SNAP_SEC_VCPU, v->id);
+	struct snap_vcpu sv;
+	if (!s || s->length != sizeof(sv))
+		return -EINVAL;  /* checked by snapshot_restore */
+	memcpy(&sv, s->data, sizeof(sv));
+	int err = e->set_sregs(v, &sv.sregs);
+	if (!err)
+		err = e->set_regs(v, &sv.regs);
+	if (!err)
+		err = e->set_fpu(v, &sv.fpu);
+	unsigned nm = sv.nr_msrs < SNAP_MAX_MSRS ? sv.nr_msrs : SNAP_MAX_MSRS;
+	for (unsigned i = 0; !err && i < nm; i++)
+		if (e->set_msrs(v, &sv.msrs[i], 1) != 1)
+			pr_debug("vCPU %u: the %s engine refused MSR 0x%x from the snapshot", v->id,
+				 e->name, sv.msrs[i].index);
+	if (!err)
+		err = e->set_vcpu_extra(v, &sv.extra);
+	/* Nobody runs until everyone is loaded: an IPI from a vCPU that runs
+	 * must not be overwritten by a LAPIC state loaded after it. */
+	pthread_mutex_lock(&r->lock);
+	r->loaded++;
+	pthread_cond_broadcast(&r->cond);
+	while (!err && r->loaded < vm->nr_vcpus && !vm_should_stop(vm)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+void snapshot_restore_done(struct vm *vm)
+{
+	if (vm->restore)
+		vm->restore->active = false;
+}
+
+void snapshot_restore_free(struct vm *vm)
+{
+	free_restore(vm->restore);
+	vm->restore = NULL;
+}

@@ -1,0 +1,72 @@
+/* Payloads of the snapshot sections (docs/snapshot.md).  Fixed-width
+ * fields, written as is (x86-64, little endian); any change of layout bumps
+ * SNAP_VERSION.  Private to src/vmm/snapshot_*.c (and the unit tests). */
+#ifndef RINGVM_SNAPSHOT_SECTIONS_H
+#define RINGVM_SNAPSHOT_SECTIONS_H
+
+#include <stdint.h>
+
+#include "ringvm/irqchip_state.h"
+#include "ringvm/snapshot.h"
+#include "ringvm/x86_state.h"
+
+/* SNAP_SEC_CONFIG: what a restore needs to rebuild the same board. */
+#define SNAP_CFG_TESTDEV     (1u << 0)
+#define SNAP_CFG_DEBUG_EXIT  (1u << 1)
+#define SNAP_CFG_HUGEPAGES   (1u << 2)
+#define SNAP_CFG_STRICT_MMIO (1u << 3)
+struct snap_config {
+	uint64_t memory;             /* guest RAM bytes */
+	uint32_t cpus;
+	uint32_t flags;              /* SNAP_CFG_* */
+	uint16_t debug_exit_port;
+	uint8_t debug_exit_size;
+	uint8_t pad0[1];
+	uint32_t nr_devices;         /* device sections that follow */
+	char engine[16];             /* the engine the snapshot was taken on */
+	/* kept so that a machine reset after the restore boots the kernel again */
+	char kernel[1024];
+	char initrd[1024];
+	char cmdline[4096];
+};
+
+/* SNAP_SEC_CLOCK */
+struct snap_clock {
+	uint64_t vm_clock_ns;        /* the machine's clock at the snapshot */
+	uint64_t host_realtime_ns;   /* the host's wall clock then (information) */
+};
+
+/* SNAP_SEC_MEMORY: the memory file holds RAM as one image, regions at
+ * their offsets (layout.h's map). */
+struct snap_memory {
+	uint64_t ram_size;
+	uint64_t pages_written;      /* non-zero 4 KiB pages in the file */
+};
+
+/* SNAP_SEC_VCPU */
+#define SNAP_MAX_MSRS 64
+struct snap_vcpu {
+	struct x86_regs regs;
+	struct x86_sregs sregs;
+	struct x86_fpu fpu;
+	struct vcpu_extra_state extra;
+	uint32_t nr_msrs;
+	uint32_t pad;
+	struct x86_msr msrs[SNAP_MAX_MSRS];
+};
+
+/* SNAP_SEC_DEVICE: this header, then the device's own bytes. */
+struct snap_device_hdr {
+	char name[32];               /* vm_device.name, NUL-terminated */
+	uint32_t length;             /* bytes that follow */
+	uint32_t pad;
+};
+
+/* The MSRs every vCPU saves: those both engines implement and that are not
+ * already in x86_sregs (EFER, FS/GS base, APIC base) or the LAPIC state
+ * (TSC deadline).  IA32_TSC first, so a kvmclock MSR restored after it is
+ * published against the right TSC. */
+extern const uint32_t snap_msr_list[];
+extern const unsigned snap_msr_count;
+
+#endif

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Snapshot a Linux guest at its shell and restore it (docs/snapshot.md).
+
+    linux_snapshot.py --ringvm build/ringvm [--engine soft] [--restore-engine soft]
+
+Boots Debian's kernel with the test initramfs through Firecracker's API
+(serial console, no virtio devices), waits for the shell, reads the guest's
+uptime, pauses, snapshots (PUT /snapshot/create) and kills the VM.  A new
+ringvm loads the snapshot (PUT /snapshot/load, resume_vm): the shell must
+answer, with an uptime no smaller than before and not more than a few
+seconds later (the clock neither went back nor jumped over the time the VM
+was down), and the guest powers off cleanly (status 0)."""
+import argparse
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.join(ROOT, ".cache", "guest")
+
+
+def fail(msg, out=b""):
+    if out:
+        print(out.decode(errors="replace")[-3000:])
+    sys.exit("FAIL: " + msg)
+
+
+def curl(sock, method, path, body=None):
+    cmd = ["curl", "-s", "--unix-socket", sock, "-X", method, "-o", "-", "-w", "\n%{http_code}",
+           "http://localhost" + path]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=60)
+    text, _, code = r.stdout.rpartition("\n")
+    return int(code or 0), text
+
+
+class Vm:
+    def __init__(self, ringvm, sock):
+        self.sock = sock
+        self.p = subprocess.Popen([ringvm, "--api-sock", sock, "--level", "Info"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.PIPE)
+        self.out = b""
+        for _ in range(200):
+            if os.path.exists(sock):
+                return
+            time.sleep(0.05)
+        fail("no API socket")
+
+    def must(self, method, path, body, status=204):
+        code, text = curl(self.sock, method, path, body)
+        if code != status:
+            self.read(0.3)
+            fail(f"{method} {path}: {code} {text}, expected {status}", self.out)
+        return text
+
+    def read(self, secs):
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.p.stdout], [], [], max(0.0, min(0.2, end - time.monotonic())))
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
+                    return
+                self.out += chunk
+
+    def wait_for(self, marker, secs, start=0):
+        end = time.monotonic() + secs
+        while marker not in self.out[start:]:
+            if time.monotonic() > end or self.p.poll() is not None:
+                fail(f"no {marker!r} on the serial output", self.out)
+            self.read(0.5)
+        return self.out.index(marker, start)
+
+    def send(self, line):
+        self.p.stdin.write(line.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def uptime(self, tag):
+        mark = len(self.out)
+        self.send(f"echo {tag}-$(cut -d' ' -f1 /proc/uptime)-END")
+        i = self.wait_for(f"\n{tag}-".encode(), 60, mark)
+        j = self.wait_for(b"-END", 10, i + 1)
+        return float(self.out[i + len(tag) + 2:j].decode())
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringvm", required=True)
+    ap.add_argument("--engine", default="soft")
+    ap.add_argument("--restore-engine", default="soft")
+    a = ap.parse_args()
+    r = subprocess.run([os.path.join(ROOT, "scripts", "fetch-guest-assets.sh"), "--quiet"])
+    if r.returncode:
+        fail("could not fetch the guest assets")
+    tmp = tempfile.mkdtemp(prefix="ringvm-linuxsnap-")
+    snap, mem = os.path.join(tmp, "vm.snap"), os.path.join(tmp, "vm.mem")
+    first, second = Vm(a.ringvm, os.path.join(tmp, "a.sock")), None
+    try:
+        first.must("PUT", "/boot-source", {
+            "kernel_image_path": os.path.join(CACHE, "vmlinuz"),
+            "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
+            "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"})
+        first.must("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256})
+        first.must("PUT", "/ringvm", {"engine": a.engine})
+        first.must("PUT", "/actions", {"action_type": "InstanceStart"})
+        first.wait_for(b"RINGVM-INIT-OK", 240)
+        first.wait_for(b"/ # ", 60)
+        u1 = first.uptime("UP1")
+        first.must("PATCH", "/vm", {"state": "Paused"})
+        t0 = time.monotonic()
+        first.must("PUT", "/snapshot/create", {"snapshot_type": "Full", "snapshot_path": snap,
+                                                "mem_file_path": mem})
+        first.kill()
+        used = os.stat(mem).st_blocks * 512
+        print(f"snapshot at uptime {u1:.2f} s: memory file 256 MiB, {used >> 20} MiB on disk")
+        time.sleep(2)  # the VM is down for a while: its clock must not jump by it
+        second = Vm(a.ringvm, os.path.join(tmp, "b.sock"))
+        second.must("PUT", "/ringvm", {"engine": a.restore_engine})
+        second.must("PUT", "/snapshot/load", {"snapshot_path": snap, "mem_backend": {
+            "backend_type": "File", "backend_path": mem}, "resume_vm": True})
+        second.send("")
+        u2 = second.uptime("UP2")
+        down = time.monotonic() - t0
+        print(f"restored: uptime {u2:.2f} s after {u1:.2f} s; the VM was down {down:.1f} s")
+        for line in second.out.splitlines():
+            if b"restored " in line or b"snapshot: " in line:
+                print(line.decode(errors="replace"))
+        for line in first.out.splitlines():
+            if b"snapshot: " in line:
+                print(line.decode(errors="replace"))
+        if u2 < u1 or u2 - u1 > 15:
+            fail(f"the guest's uptime went from {u1} to {u2}", second.out)
+        second.send("poweroff -f")
+        try:
+            st = second.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            fail("the restored guest did not power off", second.out)
+        if st != 0:
+            second.read(0.5)
+            fail(f"exit status {st}", second.out)
+        print("PASS")
+    finally:
+        first.kill()
+        if second:
+            second.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
