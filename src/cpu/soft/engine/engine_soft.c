@@ -76,7 +76,7 @@ static int soft_vm_init(struct vm *vm)
 	svm->vcpus = calloc(vm->nr_vcpus, sizeof(*svm->vcpus));
 	/* The machine's clock: it stops while the VM is paused (vm_pause.c). */
 	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus, .clock = soft_vm_clock,
-					   .clock_opaque = vm };
+					   .clock_opaque = vm, .tsc_hz = soft_tsc_host_hz() };
 	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
 	if (!svm->chip) {
 		free((void *)svm->vcpus);

@@ -1,4 +1,5 @@
-/* The shadow TLB: linear page -> host page (or MMIO), per access kind. */
+/* The shadow TLB: linear page -> host page (or MMIO), per access kind, in
+ * address spaces by PCID (soft_mmu.h). */
 #include <string.h>
 
 #include "soft_mmu.h"
@@ -8,6 +9,44 @@ static void entry_clear(struct soft_tlb_entry *e)
 	e->tag_read = e->tag_write = e->tag_fetch = ~0ULL;
 	e->host = NULL;
 	e->global = false;
+}
+
+static void set_space(struct soft_mmu *m, unsigned space)
+{
+	m->salt = (uint64_t)space << SOFT_TLB_SPACE_SHIFT;
+	m->cpu->tlb_salt = m->salt;
+}
+
+static void clear_table(struct soft_mmu *m)
+{
+	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+		entry_clear(&m->tlb[i]);
+	m->large_pages_cached = false;
+}
+
+/* A space number no entry in the table carries.  Numbers are handed out in
+ * order; when they run out, the table is cleared (every entry, globals
+ * too: permitted, SDM vol. 3A 4.10.4.3 lets a processor drop any entry at
+ * any time) and no PCID keeps its space. */
+static unsigned fresh_space(struct soft_mmu *m)
+{
+	if (m->next_space >= SOFT_TLB_SPACES) {
+		clear_table(m);
+		memset(m->pcid_space, 0, sizeof(m->pcid_space));
+		m->next_space = 1;
+		m->stats.space_wraps++;
+	}
+	return m->next_space++;
+}
+
+/* Make the current PCID's space current, giving it a fresh one if it has
+ * none (or fresh is set: its entries are to be dropped). */
+static void select_space(struct soft_mmu *m, bool fresh)
+{
+	unsigned pcid = soft_mmu_pcid(m->cpu);
+	if (fresh || !m->pcid_space[pcid])
+		m->pcid_space[pcid] = (uint16_t)fresh_space(m);
+	set_space(m, m->pcid_space[pcid]);
 }
 
 void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
@@ -20,24 +59,47 @@ void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
 	if (hooks)
 		m->hooks = *hooks;
 	m->local_page = UINT64_MAX;
-	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-		entry_clear(&m->tlb[i]);
+	clear_table(m);
+	m->next_space = 1;
+	select_space(m, true);
 }
 
 void soft_mmu_flush_all(struct soft_mmu *m)
 {
-	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-		entry_clear(&m->tlb[i]);
-	m->large_pages_cached = false;
+	clear_table(m);
+	memset(m->pcid_space, 0, sizeof(m->pcid_space));
+	m->next_space = 1;
+	select_space(m, true);
 	m->stats.flushes++;
 }
 
 void soft_mmu_flush_nonglobal(struct soft_mmu *m)
 {
-	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-		if (!m->tlb[i].global)
-			entry_clear(&m->tlb[i]);
+	select_space(m, true);
 	m->stats.flushes++;
+}
+
+void soft_mmu_switch_pcid(struct soft_mmu *m)
+{
+	select_space(m, false);
+	m->stats.pcid_switches++;
+}
+
+void soft_mmu_flush_pcid(struct soft_mmu *m, unsigned pcid)
+{
+	pcid &= SOFT_MMU_PCIDS - 1;
+	if (pcid == soft_mmu_pcid(m->cpu))
+		select_space(m, true);
+	else
+		m->pcid_space[pcid] = 0; /* a fresh space when next used */
+	m->stats.pcid_flushes++;
+}
+
+void soft_mmu_flush_all_nonglobal(struct soft_mmu *m)
+{
+	memset(m->pcid_space, 0, sizeof(m->pcid_space));
+	select_space(m, true);
+	m->stats.pcid_flushes++;
 }
 
 void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la)
@@ -46,14 +108,16 @@ void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la)
 	 * large page must drop every slot filled from it.  Only when some slot
 	 * came from a large page: drop every slot in the same 2 MiB region (1 GiB
 	 * pages are rare: their slots are dropped region by region as the guest
-	 * invalidates them, and on CR3 writes). */
+	 * invalidates them, and on CR3 writes).  The slot is dropped whatever
+	 * its space: INVLPG must drop the current PCID's entry and the global
+	 * one, and may drop others' (SDM vol. 3A 4.10.4.1). */
 	struct soft_tlb_entry *e = &m->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
 	entry_clear(e);
 	for (unsigned i = 0; m->large_pages_cached && i < SOFT_TLB_SIZE; i++) {
 		struct soft_tlb_entry *x = &m->tlb[i];
 		uint64_t tag = x->tag_read != ~0ULL ? x->tag_read :
 			       x->tag_fetch != ~0ULL ? x->tag_fetch : x->tag_write;
-		if (tag != ~0ULL && ((tag >> 2) >> 9) == ((la >> 12) >> 9))
+		if (tag != ~0ULL && (((tag & ~SOFT_TLB_SALT_MASK) >> 2) >> 9) == ((la >> 12) >> 9))
 			entry_clear(x); /* same 2 MiB region: may come from one large page */
 	}
 	m->stats.page_flushes++;
