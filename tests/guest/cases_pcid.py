@@ -5,7 +5,7 @@ DONE = r'test guest done'
 CASES = {
     'pcid': dict(status=0, stderr=[DONE, r'no-flush CR3 keeps',
                                    r'INVPCID types 0, 1 and 3',
-                                   r'global entries: kept'], images=['64']),
+                                   r'global entries: kept across flushes'], images=['64']),
     'pcid-legacy': dict(status=0, stderr=[DONE, r'CR4.PCIDE outside IA-32e mode'],
                         images=['32']),
 }

@@ -292,7 +292,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	struct soft_icache *ic = cpu->icache;
 	struct soft_jit *jit = cpu->jit;
 	const void *jit_tlb = cpu->jit_tlb;
-	uint64_t tlb_salt = cpu->tlb_salt;
+	uint64_t tlb_salt = cpu->tlb_salt, tlb_slot_off = cpu->tlb_slot_off;
 	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
@@ -307,6 +307,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->jit = jit;
 	cpu->jit_tlb = jit_tlb;
 	cpu->tlb_salt = tlb_salt;
+	cpu->tlb_slot_off = tlb_slot_off;
 	cpu->ud_by_insn = ud_by_insn;
 	cpu->icount = icount;
 	cpu->icache_hits = hits;

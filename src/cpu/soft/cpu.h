@@ -330,6 +330,7 @@ struct soft_cpu {
 	uint64_t tlb_salt;          /* the shadow TLB's current address-space tag: bits 63:54
 				     * of every tag it matches (mmu/soft_mmu.h); kept by the
 				     * MMU, added to the rights class by translated probes */
+	uint64_t tlb_slot_off;      /* the TLB's slot offset for the current PCID (same) */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
 	 * VEX encodings by their row's identity, undefined encodings at

@@ -433,6 +433,7 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
 	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
 	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));

@@ -26,7 +26,7 @@ static bool retag_global(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t 
 
 static inline struct soft_tlb_entry *slot(struct soft_mmu *m, uint64_t la)
 {
-	return &m->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
+	return &m->tlb[((la >> 12) + m->slot_off) & (SOFT_TLB_SIZE - 1)];
 }
 
 /* Walk and fill the slot for la's page.  The access that missed decides

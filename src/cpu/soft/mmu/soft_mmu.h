@@ -28,6 +28,14 @@
  * entry moves it into the current space (no walk).  When the 1024 space
  * numbers run out the table is cleared once and numbering starts again.
  *
+ * The slot of a page depends on the PCID too: slot = (linear page number +
+ * soft_mmu_slot_off(PCID)) mod SOFT_TLB_SIZE, so that two processes using
+ * the same addresses under different PCIDs do not evict each other's
+ * entries (with CR4.PCIDE=0 the offset is 0).  INVLPG must drop a global
+ * entry in every PCID's slot: the MMU keeps the PCIDs whose slots may hold
+ * entries in a small set (SOFT_MMU_LIVE_PCIDS; Linux uses 7) and clears
+ * the whole table when a PCID beyond it is used.
+ *
  * Access rights (SDM vol. 3, 4.6) depend on the page's U/S, R/W and XD bits,
  * CR0.WP, CR4.SMEP, CR4.SMAP, EFER.NXE, the protection key (CR4.PKE, PKRU)
  * and on who accesses: the rights class (soft_mmu_class) is part of every
@@ -53,6 +61,14 @@
 #define SOFT_TLB_SPACES (1u << (64 - SOFT_TLB_SPACE_SHIFT))
 #define SOFT_TLB_SALT_MASK (~0ULL << SOFT_TLB_SPACE_SHIFT)
 #define SOFT_MMU_PCIDS 4096
+#define SOFT_MMU_LIVE_PCIDS 8
+
+/* Slot offset of a PCID's entries (0 for PCID 0): odd multiplier, so
+ * nearby PCIDs land far apart. */
+static inline unsigned soft_mmu_slot_off(unsigned pcid)
+{
+	return (pcid * 613u) & (SOFT_TLB_SIZE - 1);
+}
 #define SOFT_MMU_CR4_PCIDE (1ULL << 17)
 
 /* Control-register and flag bits the rights depend on. */
@@ -140,6 +156,9 @@ struct soft_mmu {
 	 * for translated code), the next number to hand out, and each PCID's
 	 * space (0: none yet; a PCID gets a fresh one when it is next used). */
 	uint64_t salt;
+	unsigned slot_off;       /* soft_mmu_slot_off(current PCID), mirrored in cpu */
+	unsigned nlive;          /* PCIDs whose slots may hold entries */
+	uint16_t live[SOFT_MMU_LIVE_PCIDS];
 	unsigned next_space;
 	uint16_t pcid_space[SOFT_MMU_PCIDS];
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];

@@ -22,6 +22,7 @@ static void clear_table(struct soft_mmu *m)
 	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 		entry_clear(&m->tlb[i]);
 	m->large_pages_cached = false;
+	m->nlive = 0;
 }
 
 /* A space number no entry in the table carries.  Numbers are handed out in
@@ -41,12 +42,32 @@ static unsigned fresh_space(struct soft_mmu *m)
 
 /* Make the current PCID's space current, giving it a fresh one if it has
  * none (or fresh is set: its entries are to be dropped). */
+/* Note pcid among the PCIDs whose slots may hold entries; past
+ * SOFT_MMU_LIVE_PCIDS the table is cleared (INVLPG could not find their
+ * global entries otherwise). */
+static void note_live(struct soft_mmu *m, unsigned pcid)
+{
+	for (unsigned i = 0; i < m->nlive; i++)
+		if (m->live[i] == pcid)
+			return;
+	if (m->nlive == SOFT_MMU_LIVE_PCIDS) {
+		clear_table(m);
+		memset(m->pcid_space, 0, sizeof(m->pcid_space));
+		m->stats.space_wraps++;
+	}
+	m->live[m->nlive++] = (uint16_t)pcid;
+}
+
 static void select_space(struct soft_mmu *m, bool fresh)
 {
 	unsigned pcid = soft_mmu_pcid(m->cpu);
+	note_live(m, pcid);
 	if (fresh || !m->pcid_space[pcid])
 		m->pcid_space[pcid] = (uint16_t)fresh_space(m);
+	note_live(m, pcid); /* (again if fresh_space cleared the table) */
 	set_space(m, m->pcid_space[pcid]);
+	m->slot_off = soft_mmu_slot_off(pcid);
+	m->cpu->tlb_slot_off = m->slot_off;
 }
 
 void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
@@ -108,11 +129,12 @@ void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la)
 	 * large page must drop every slot filled from it.  Only when some slot
 	 * came from a large page: drop every slot in the same 2 MiB region (1 GiB
 	 * pages are rare: their slots are dropped region by region as the guest
-	 * invalidates them, and on CR3 writes).  The slot is dropped whatever
-	 * its space: INVLPG must drop the current PCID's entry and the global
-	 * one, and may drop others' (SDM vol. 3A 4.10.4.1). */
-	struct soft_tlb_entry *e = &m->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
-	entry_clear(e);
+	 * invalidates them, and on CR3 writes).  The page's slot is dropped in
+	 * every live PCID's place whatever its space: INVLPG must drop the
+	 * current PCID's entry and the global one, which any PCID may have
+	 * filled, and may drop others' (SDM vol. 3A 4.10.4.1). */
+	for (unsigned i = 0; i < m->nlive; i++)
+		entry_clear(&m->tlb[((la >> 12) + soft_mmu_slot_off(m->live[i])) & (SOFT_TLB_SIZE - 1)]);
 	for (unsigned i = 0; m->large_pages_cached && i < SOFT_TLB_SIZE; i++) {
 		struct soft_tlb_entry *x = &m->tlb[i];
 		uint64_t tag = x->tag_read != ~0ULL ? x->tag_read :
