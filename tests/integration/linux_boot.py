@@ -3,13 +3,14 @@
 
     linux_boot.py --ringvm build/ringvm --case NAME [--engine soft]
 
-Cases: bzimage, pvh, reboot, smp, shell, auto.  Each checks what a user
+Cases: bzimage, pvh, reboot, smp, shell, auto, cpu-model.  Each checks what a user
 would: the kernel's banner, the initramfs's marker line, the exit status and,
 for 'shell', that commands typed on the serial console run.  The guest
 assets come from scripts/fetch-guest-assets.sh (fetched on first use).
 Exit 77 (skip) only when the engine cannot run on this host."""
 import argparse
 import os
+import re
 import select
 import subprocess
 import sys
@@ -99,6 +100,17 @@ def main():
         cmd = BASE_CMDLINE + " quiet"
         script = "echo sum=$((6*7)); uname -r; ls /proc/1/; poweroff -f\n"
         want = ["RINGVM-INIT-OK", "sum=42", "cmdline", "reboot: Power down"]
+    elif a.case == "cpu-model":
+        # The soft CPU's model as Linux sees it: PCID and INVPCID in use
+        # (no-flush CR3 writes counted by --stats), and the TSC rate it
+        # detects equal to the one ringvm states.  Arithmetic in the
+        # echoes: the typed line itself (echoed) must not match.
+        cmd = BASE_CMDLINE + " quiet"
+        script = ("grep -q ' pcid' /proc/cpuinfo && echo pcid=$((1+1)); "
+                  "grep -q ' invpcid' /proc/cpuinfo && echo invpcid=$((1+1)); "
+                  "dmesg | grep 'tsc: Detected'; poweroff -f\n")
+        extra = ["--verbose", "--stats"]
+        want = ["RINGVM-INIT-OK", "pcid=2", "invpcid=2", "reboot: Power down"]
     elif a.case == "auto":
         engine = ["--engine", "auto", "--verbose"]
         want.append("engine: auto chose")
@@ -114,6 +126,16 @@ def main():
     for w in want:
         expect(w in text, f"'{w}' missing from the output", text)
     expect(status == want_status, f"exit status {status}, want {want_status}", text)
+    if a.case == "cpu-model":
+        stated = re.search(r"guest TSC at (\d+) MHz", text)
+        seen = re.search(r"tsc: Detected (\d+\.\d+) MHz", text)
+        expect(stated and seen, "no stated or detected TSC rate", text)
+        expect(abs(float(seen.group(1)) - int(stated.group(1))) < 1.0,
+               f"guest detected {seen.group(1)} MHz, ringvm states {stated.group(1)} MHz", text)
+        switches = [int(n) for n in re.findall(r"TLB address spaces: (\d+) PCID switches", text)]
+        expect(switches and sum(switches) > 0, "Linux made no no-flush CR3 write (PCID unused?)", text)
+        print(f"TSC stated {stated.group(1)} MHz, Linux detected {seen.group(1)} MHz; "
+              f"{sum(switches)} no-flush CR3 writes")
     if tier == "jit" and a.engine == "soft":
         expect("translator:" in text, "no translator counters (--soft-tier jit not in effect?)", text)
     print(f"PASS: Linux {a.case} on {a.engine}{' (' + tier + ')' if tier else ''} in {secs:.1f} s")

@@ -246,6 +246,7 @@ int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned 
 void soft_cpu_update_mode(struct soft_cpu *cpu)
 {
 	const struct x86_segment *cs = &cpu->seg[SEG_CS];
+	uint8_t old_mode = cpu->mode;
 	if ((cpu->efer & X86_EFER_LMA) && cs->l)
 		cpu->mode = SOFT_MODE_64;
 	else if ((cpu->cr0 & X86_CR0_PE) && cs->db)
@@ -259,8 +260,13 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 		cpu->cpl = 3;
 	}
 	soft_seg_refresh(cpu);
+	/* Chains survive CPL changes (the epoch carries the CPL) and CS loads
+	 * that keep the base; a block that changes the decode mode ends, so no
+	 * translated chain slot is filled across it (icache.h). */
 	if (cpu->icache)
-		soft_icache_bump_epoch(cpu->icache);
+		soft_icache_set_context(cpu->icache, cpu->cpl, cs->base);
+	if (cpu->mode != old_mode)
+		cpu->block_stop = 1;
 }
 
 /* ---- init ---- */
@@ -286,6 +292,7 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	struct soft_icache *ic = cpu->icache;
 	struct soft_jit *jit = cpu->jit;
 	const void *jit_tlb = cpu->jit_tlb;
+	uint64_t tlb_salt = cpu->tlb_salt, tlb_slot_off = cpu->tlb_slot_off;
 	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
 		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
@@ -299,6 +306,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->icache = ic;
 	cpu->jit = jit;
 	cpu->jit_tlb = jit_tlb;
+	cpu->tlb_salt = tlb_salt;
+	cpu->tlb_slot_off = tlb_slot_off;
 	cpu->ud_by_insn = ud_by_insn;
 	cpu->icount = icount;
 	cpu->icache_hits = hits;
@@ -554,7 +563,9 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 				}
 			}
 		}
-		if (b && b->n <= max - total && cpu->jit) {
+		if (b && b->n <= max - total && cpu->jit && b->rip == cpu->rip) {
+			/* (a translation has its block's RIPs built in: a physical
+			 * page mapped at another linear address is interpreted) */
 			/* the translation tier (jit/jit.h): runs b, and blocks
 			 * chained after it, when b is translated */
 			int jr;

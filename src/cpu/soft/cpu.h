@@ -212,13 +212,30 @@ struct soft_fpu_state {
 
 /* ---- system hooks: what the core needs from the engine (engine_soft.c) ---- */
 
-enum soft_flush { SOFT_FLUSH_ALL, SOFT_FLUSH_NONGLOBAL, SOFT_FLUSH_PAGE };
+/* TLB maintenance (SDM vol. 3A 4.10.4).  With CR4.PCIDE=1 "current PCID"
+ * is CR3[11:0], else 0; the engine's TLB reads it from the CPU's registers,
+ * so the core updates CR3/CR4 before it asks for the flush.
+ *   ALL            every entry, every PCID, global ones too
+ *   NONGLOBAL      the current PCID's non-global entries (MOV CR3 without
+ *                  the no-flush bit)
+ *   PAGE           la's entries of the current PCID and global ones (INVLPG,
+ *                  INVPCID type 0 for the current PCID)
+ *   SWITCH         none: the current PCID changed with the no-flush bit,
+ *                  its entries become the ones used (MOV CR3, bit 63 set)
+ *   PCID           PCID la's non-global entries (INVPCID type 1; type 0
+ *                  for another PCID, a permitted over-invalidation)
+ *   ALL_NONGLOBAL  every PCID's non-global entries (INVPCID type 3) */
+enum soft_flush {
+	SOFT_FLUSH_ALL, SOFT_FLUSH_NONGLOBAL, SOFT_FLUSH_PAGE, SOFT_FLUSH_SWITCH, SOFT_FLUSH_PCID,
+	SOFT_FLUSH_ALL_NONGLOBAL
+};
 
 struct soft_sys_ops {
-	/* TLB maintenance the architecture requires: MOV CR3 (NONGLOBAL, or ALL
-	 * if CR4.PGE=0 ... either is correct to call), INVLPG (PAGE, la), changes
-	 * of CR0.PG/WP/PE, CR4.PAE/PSE/PGE/SMEP/SMAP, EFER.NXE/LMA (ALL).  The core
-	 * also flushes its own icache linear assumptions (soft_cpu_flush_code_tlb). */
+	/* TLB maintenance the architecture requires (enum soft_flush): MOV CR3
+	 * (NONGLOBAL, or SWITCH with the no-flush bit), INVLPG (PAGE, la),
+	 * INVPCID, changes of CR0.PG/WP/PE, CR4.PAE/PSE/PGE/SMEP/SMAP/PKE,
+	 * CR4.PCIDE 1->0, EFER.NXE/LMA (ALL).  The core also drops its own
+	 * linear assumptions (soft_cpu_flush_code_tlb) and ends the block. */
 	void (*tlb_flush)(void *opaque, enum soft_flush kind, uint64_t la);
 	/* MSRs the core does not implement itself (APIC 0x1b/0x800-0x8ff/0x6e0,
 	 * kvmclock 0x4b564d00.., anything platform): return 0 and *val, or -1
@@ -310,6 +327,10 @@ struct soft_cpu {
 	void *jit_link;             /* chain slot of the last translated exit, or NULL */
 	const void *jit_tlb;        /* the shadow TLB's entries (mmu/soft_mmu.h) when cpu->ops
 				     * is soft_mmu_ops: translated loads probe it inline */
+	uint64_t tlb_salt;          /* the shadow TLB's current address-space tag: bits 63:54
+				     * of every tag it matches (mmu/soft_mmu.h); kept by the
+				     * MMU, added to the rights class by translated probes */
+	uint64_t tlb_slot_off;      /* the TLB's slot offset for the current PCID (same) */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
 	 * VEX encodings by their row's identity, undefined encodings at

@@ -20,7 +20,10 @@
 #include "exec.h"
 #include "host_isa.h"
 
-#define MAX_BASIC 0xd /* leaf 0xD: XSAVE state components */
+/* leaf 0x16: processor frequency; 0x15 and 0x16 are answered by the engine,
+ * which knows the TSC rate (zero here: not enumerated); leaves 0xE-0x14
+ * enumerate nothing (no feature bit points at them) */
+#define MAX_BASIC 0x16
 #define MAX_EXT 0x80000008u
 
 /* leaf 1 */
@@ -29,6 +32,7 @@
 #define L1_ECX_AES (1u << 25)
 #define L1_ECX_SSSE3 (1u << 9)
 #define L1_ECX_CX16 (1u << 13)
+#define L1_ECX_PCID (1u << 17)
 #define L1_ECX_SSE41 (1u << 19)
 #define L1_ECX_SSE42 (1u << 20)
 #define L1_ECX_MOVBE (1u << 22)
@@ -59,6 +63,7 @@
 /* leaf 7.0 */
 #define L7_EBX_BMI1 (1u << 3)
 #define L7_EBX_SMEP (1u << 7)
+#define L7_EBX_INVPCID (1u << 10)
 #define L7_EBX_SMAP (1u << 20)
 #define L7_ECX_PKU (1u << 3)
 #define L7_ECX_OSPKE (1u << 4)
@@ -151,7 +156,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		o->ebx = (8u << 8) | (1u << 16); /* CLFLUSH 64 bytes, 1 logical CPU, APIC ID 0 */
 		o->ecx = L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 | L1_ECX_SSE42 |
 			 L1_ECX_POPCNT | L1_ECX_HYPERVISOR | (SOFT_MODEL_MOVBE ? L1_ECX_MOVBE : 0) |
-			 (SOFT_MODEL_RDRAND ? L1_ECX_RDRAND : 0);
+			 (SOFT_MODEL_RDRAND ? L1_ECX_RDRAND : 0) | (SOFT_MODEL_PCID ? L1_ECX_PCID : 0);
 		/* executed on the host's units: offered when the host has them */
 		if (cpu->host_isa & SOFT_HOST_AES)
 			o->ecx |= L1_ECX_AES;
@@ -181,7 +186,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			o->ebx |= (SOFT_MODEL_BMI2 ? L7_EBX_BMI2 : 0) | (SOFT_MODEL_ADX ? L7_EBX_ADX : 0) |
 				  (SOFT_MODEL_RDRAND ? L7_EBX_RDSEED : 0);
 			o->ecx = (cpu->host_isa & SOFT_HOST_GFNI) ? L7_ECX_GFNI : 0;
-			o->ebx |= L7_EBX_SMEP | L7_EBX_SMAP;
+			o->ebx |= L7_EBX_SMEP | L7_EBX_SMAP | (SOFT_MODEL_PCID ? L7_EBX_INVPCID : 0);
 			if (soft_avx_offered(cpu, SOFT_HOST_AVX2))
 				o->ebx |= L7_EBX_AVX2;
 			if (SOFT_MODEL_PKU) {

@@ -15,6 +15,10 @@
 #define SOFT_MODEL_MOVBE 1
 #define SOFT_MODEL_RDRAND 1 /* RDRAND, RDSEED: the host's entropy (exec_rand.c) */
 #define SOFT_MODEL_RDPID 1
+/* Process-context identifiers (CR4.PCIDE, CR3[11:0], the no-flush bit of
+ * MOV CR3) and INVPCID: the TLB keeps one address space per PCID
+ * (mmu/soft_mmu.h); CPUID.1:ECX[17] and CPUID.(7,0):EBX[10]. */
+#define SOFT_MODEL_PCID 1
 /* Protection keys (CR4.PKE, RDPKRU/WRPKRU, the PK check in mmu/).  PKRU is
  * XSAVE state component 9 (SDM vol. 1, 13.5.7), saved and restored by the
  * XSAVE family in fxsave.c, so PKU and XSAVE are advertised together. */

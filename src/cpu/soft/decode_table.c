@@ -618,7 +618,7 @@ const struct x86_opdesc x86_table_0f38[256] = {
 	[0x40] = P66(pmulld), [0x41] = P66(phminposuw),
 	[0x80] = PFX(___, OP("invept", ud, 0, Gy, Mdq), ___, ___),  /* #UD: no VMX in the model */
 	[0x81] = PFX(___, OP("invvpid", ud, 0, Gy, Mdq), ___, ___),
-	[0x82] = PFX(___, OP("invpcid", ud, 0, Gy, Mdq), ___, ___), /* #UD: no INVPCID (CPUID.7.0:EBX[10]=0) */
+	[0x82] = PFX(___, OP("invpcid", invpcid, F_STOP, Gy, Mdq), ___, ___), /* exec_sys.c; ends the block: the TLB changes */
 	[0xc8] = PFX(OP("sha1nexte", sha1nexte, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xc9] = PFX(OP("sha1msg1", sha1msg1, F_SSE, Vdq, Wdq), ___, ___, ___),
 	[0xca] = PFX(OP("sha1msg2", sha1msg2, F_SSE, Vdq, Wdq), ___, ___, ___),

@@ -17,10 +17,11 @@
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
 #define CR4_PKE (1ULL << 22)
-/* CR4 bits for features the model advertises (MCE, UMIP, FSGSBASE, PCIDE,
- * LA57 ... are not: their bits are reserved, SDM vol. 3A 2.5) */
+#define CR4_PCIDE (1ULL << 17)
+/* CR4 bits for features the model advertises (MCE, UMIP, FSGSBASE, LA57
+ * ... are not: their bits are reserved, SDM vol. 3A 2.5) */
 #define CR4_VALID (SYS_CR4_VME | SYS_CR4_PVI | CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
-		   X86_CR4_PGE | CR4_PCE | \
+		   X86_CR4_PGE | CR4_PCE | (SOFT_MODEL_PCID ? CR4_PCIDE : 0) | \
 		   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (SOFT_MODEL_XSAVE ? CR4_OSXSAVE : 0) | \
 		   CR4_SMEP | CR4_SMAP | (SOFT_MODEL_PKU ? CR4_PKE : 0))
 #define MAXPHYADDR 40
@@ -50,6 +51,10 @@ static int write_cr0(struct soft_cpu *cpu, uint64_t v)
 		return soft_gp0(cpu);
 	if (!(v & X86_CR0_PG) && cpu->mode == SOFT_MODE_64)
 		return soft_gp0(cpu);
+	/* MOV CR0: "#GP(0) If an attempt is made to clear CR0.PG[bit 31]
+	 * while CR4.PCIDE = 1" (compatibility mode) */
+	if (!(v & X86_CR0_PG) && (cpu->cr4 & CR4_PCIDE))
+		return soft_gp0(cpu);
 	cpu->cr0 = v;
 	uint64_t lma = cpu->efer & X86_EFER_LMA;
 	update_lma(cpu);
@@ -58,15 +63,32 @@ static int write_cr0(struct soft_cpu *cpu, uint64_t v)
 	return SOFT_OK;
 }
 
+/* MOV to CR3 (SDM vol. 3A 4.10.4.1, vol. 2 MOV CR): with CR4.PCIDE=1,
+ * CR3[11:0] is the PCID and bit 63 of the source is "no flush": it is not
+ * loaded, and the new PCID's entries are kept; without it, the new PCID's
+ * non-global entries are invalidated.  With CR4.PCIDE=0 the non-global
+ * entries (all of PCID 000H) go.  The reserved bits are 63:MAXPHYADDR (62:
+ * with PCIDE, bit 63 being the no-flush bit) in 64-bit mode. */
 static int write_cr3(struct soft_cpu *cpu, uint64_t v)
 {
+	bool keep = false;
+	if (cpu->cr4 & CR4_PCIDE) {
+		keep = v >> 63;
+		v &= ~(1ULL << 63);
+	}
 	if (cpu->mode == SOFT_MODE_64 && (v >> MAXPHYADDR))
 		return soft_gp0(cpu);
 	cpu->cr3 = v;
-	sys_tlb_flush(cpu, (cpu->cr4 & X86_CR4_PGE) ? SOFT_FLUSH_NONGLOBAL : SOFT_FLUSH_ALL, 0);
+	sys_tlb_flush(cpu, keep ? SOFT_FLUSH_SWITCH : SOFT_FLUSH_NONGLOBAL, 0);
 	return SOFT_OK;
 }
 
+/* MOV to CR4: reserved bits; PAE may not be cleared in IA-32e mode; PCIDE
+ * (SDM vol. 3A 4.10.1, vol. 2 MOV CR) "#GP(0) If an attempt is made to
+ * change CR4.PCIDE from 0 to 1 while CR3[11:0] != 000H" and "... to set
+ * CR4.PCIDE while not in IA-32e mode"; clearing it invalidates everything,
+ * global entries too (4.10.4.1), as do changes of PAE, PSE, PGE, SMEP,
+ * SMAP and PKE. */
 static int write_cr4(struct soft_cpu *cpu, uint64_t v)
 {
 	if (v & ~(uint64_t)CR4_VALID)
@@ -74,8 +96,11 @@ static int write_cr4(struct soft_cpu *cpu, uint64_t v)
 	if (long_mode(cpu) && !(v & X86_CR4_PAE))
 		return soft_gp0(cpu);
 	uint64_t old = cpu->cr4;
+	if ((v & CR4_PCIDE) && !(old & CR4_PCIDE) && (!long_mode(cpu) || (cpu->cr3 & 0xfff)))
+		return soft_gp0(cpu);
 	cpu->cr4 = v;
-	if ((old ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PKE))
+	if ((old ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PKE) ||
+	    ((old & CR4_PCIDE) && !(v & CR4_PCIDE)))
 		sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0);
 	cpu->block_stop = 1;
 	return SOFT_OK;
@@ -222,6 +247,47 @@ int soft_exec_invlpg(struct soft_cpu *cpu, const struct x86_insn *in)
 	/* a non-canonical address: no-op (no fault) */
 	if (cpu->mode != SOFT_MODE_64 || canonical(la))
 		sys_tlb_flush(cpu, SOFT_FLUSH_PAGE, la);
+	return SOFT_OK;
+}
+
+/* INVPCID (SDM vol. 2 "INVPCID", vol. 3A 4.10.4.1): #UD in virtual-8086
+ * mode; #GP(0) at CPL > 0; the 16-byte descriptor is read (segment
+ * checks, #PF) and then: #GP(0) if the type is above 3, if descriptor bits
+ * 63:12 are not zero, for type 0 if the linear address is not canonical,
+ * and with CR4.PCIDE=0 for types 0 and 1 naming a PCID other than 000H.
+ * Type 0: the address in that PCID (the full 64 bits even outside 64-bit
+ * mode); 1: that PCID's non-global entries; 2: everything; 3: every PCID's
+ * non-global entries. */
+int soft_exec_invpcid(struct soft_cpu *cpu, const struct x86_insn *in)
+{
+	if (!SOFT_MODEL_PCID || vm86(cpu))
+		return soft_ud(cpu);
+	if (cpu->cpl != 0)
+		return soft_gp0(cpu);
+	uint64_t type = reg_get(cpu, in->reg, cpu->mode == SOFT_MODE_64 ? 8 : 4, true);
+	uint64_t desc[2];
+	int e = soft_read(cpu, soft_ea(cpu, in), desc, 16);
+	if (e)
+		return e;
+	unsigned pcid = (unsigned)(desc[0] & 0xfff);
+	if (type > 3 || (desc[0] >> 12))
+		return soft_gp0(cpu);
+	if (type == 0 && !canonical(desc[1]))
+		return soft_gp0(cpu);
+	if (type <= 1 && pcid && !(cpu->cr4 & CR4_PCIDE))
+		return soft_gp0(cpu);
+	unsigned cur = (cpu->cr4 & CR4_PCIDE) ? (unsigned)(cpu->cr3 & 0xfff) : 0;
+	switch (type) {
+	case 0:
+		if (pcid == cur)
+			sys_tlb_flush(cpu, SOFT_FLUSH_PAGE, desc[1]);
+		else /* the whole PCID: permitted ("may invalidate ... as well") */
+			sys_tlb_flush(cpu, SOFT_FLUSH_PCID, pcid);
+		break;
+	case 1: sys_tlb_flush(cpu, SOFT_FLUSH_PCID, pcid); break;
+	case 2: sys_tlb_flush(cpu, SOFT_FLUSH_ALL, 0); break;
+	default: sys_tlb_flush(cpu, SOFT_FLUSH_ALL_NONGLOBAL, 0); break;
+	}
 	return SOFT_OK;
 }
 

@@ -27,7 +27,8 @@ struct soft_icache *soft_icache_new(void)
 {
 	struct soft_icache *ic = calloc(1, sizeof(*ic));
 	if (ic) {
-		ic->epoch = 1;
+		ic->gen = 1;
+		ic->epoch = 1ULL << 2;
 		ic->budget = SOFT_ICACHE_BUDGET;
 	}
 	return ic;
@@ -149,7 +150,7 @@ static void drop_page(struct soft_icache *ic, uint64_t ppn)
 	free(pg);
 	ic->bytes -= sizeof(*pg);
 	/* the filter bit stays set (it may be shared); harmless */
-	ic->epoch++;
+	soft_icache_bump_epoch(ic);
 	ic->ninval++;
 }
 
@@ -181,7 +182,18 @@ void soft_icache_reap(struct soft_icache *ic)
 
 void soft_icache_bump_epoch(struct soft_icache *ic)
 {
-	ic->epoch++;
+	ic->gen++;
+	ic->epoch = (ic->gen << 2) | ic->cpl;
+}
+
+void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_base)
+{
+	ic->cpl = (uint8_t)(cpl & 3);
+	if (cs_base != ic->cs_base) {
+		ic->cs_base = cs_base;
+		ic->gen++;
+	}
+	ic->epoch = (ic->gen << 2) | ic->cpl;
 }
 
 void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations)
@@ -215,7 +227,7 @@ void soft_icache_flush(struct soft_icache *ic)
 	memset(ic->filter, 0, sizeof(ic->filter));
 	ic->nblocks = 0;
 	ic->bytes = 0;
-	ic->epoch++;
+	soft_icache_bump_epoch(ic);
 	ic->nflush++;
 }
 

@@ -60,7 +60,10 @@ struct soft_icache {
 	struct soft_code_page *pages[PAGE_HASH];
 	uint64_t filter[FILTER_BITS / 64];
 	struct soft_block *dead;   /* dropped, freed on reap (linked by hnext) */
-	uint64_t epoch;
+	uint64_t epoch;            /* (gen << 2) | cpl: what chain slots are checked against */
+	uint64_t gen;              /* bumped when chains may be stale (drops, flushes) */
+	uint64_t cs_base;          /* the CS base chains were made under */
+	uint8_t cpl;               /* the CPL now (soft_icache_set_context) */
 	uint64_t nblocks, ninval;
 	uint64_t bytes;            /* live blocks and page records */
 	uint64_t budget;           /* bytes may never exceed it */
@@ -86,13 +89,22 @@ static inline bool soft_icache_has_dead(const struct soft_icache *ic)
 {
 	return ic->dead != NULL;
 }
-/* Epoch: bumped on every invalidation / flush; chained links are valid only
- * within one epoch. */
+/* Epoch: a chained link (interpreter successor or translated chain slot)
+ * is valid while the epoch is the one it was made in.  It combines a
+ * generation, bumped on every invalidation and flush of blocks and on every
+ * change of the linear-to-physical mapping of code (soft_cpu_flush_code_tlb),
+ * with the CPL: a link made at one CPL is not followed at another (the
+ * target's fetch rights were checked at that CPL), but it is again when the
+ * CPU comes back to that CPL, so SYSCALL/SYSRET, interrupts and IRET keep
+ * the chains of both sides.  A change of the CS base bumps the generation
+ * (links are keyed by RIP, blocks by physical address). */
 static inline uint64_t soft_icache_epoch(const struct soft_icache *ic)
 {
 	return ic->epoch;
 }
 void soft_icache_bump_epoch(struct soft_icache *ic);
+/* The CPU's CPL and CS base now (soft_cpu_update_mode). */
+void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_base);
 void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations);
 /* Drop every block (freeing deferred to soft_icache_reap), bump the epoch. */
 void soft_icache_flush(struct soft_icache *ic);

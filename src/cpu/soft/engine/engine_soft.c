@@ -76,13 +76,16 @@ static int soft_vm_init(struct vm *vm)
 	svm->vcpus = calloc(vm->nr_vcpus, sizeof(*svm->vcpus));
 	/* The machine's clock: it stops while the VM is paused (vm_pause.c). */
 	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus, .clock = soft_vm_clock,
-					   .clock_opaque = vm };
+					   .clock_opaque = vm, .tsc_hz = soft_tsc_host_hz() };
 	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
 	if (!svm->chip) {
 		free((void *)svm->vcpus);
 		free(svm);
 		return -ENOMEM;
 	}
+	pr_info("soft engine: guest TSC at %llu MHz%s (CPUID 0x15/0x16, kvmclock)",
+		(unsigned long long)(svm->chip->tsc_hz / 1000000),
+		svm->chip->tsc_hz == SOFT_TSC_HZ_DEFAULT ? "" : ", the host's TSC rate");
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	uint64_t wall_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
@@ -312,6 +315,10 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)m->hits, (unsigned long long)m->misses,
 			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
 			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+		fprintf(out, "    vCPU %u TLB address spaces: %llu PCID switches without flush, %llu PCID "
+			"flushes, %llu global entries re-tagged, %llu wraps\n", i,
+			(unsigned long long)m->pcid_switches, (unsigned long long)m->pcid_flushes,
+			(unsigned long long)m->global_retags, (unsigned long long)m->space_wraps);
 		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,

@@ -57,6 +57,9 @@ struct soft_vm {
 extern const struct soft_sys_ops soft_engine_sys_ops;
 void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h);
 struct kvmclock_now soft_engine_time(struct soft_vm *svm);
+/* The guest TSC's rate: the host's TSC rate in whole MHz, or
+ * SOFT_TSC_HZ_DEFAULT where the host's is not constant (soft_tsc.c). */
+uint64_t soft_tsc_host_hz(void);
 
 /* soft_vcpu.c */
 int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit);

@@ -72,6 +72,9 @@ static void sys_tlb_flush(void *opaque, enum soft_flush kind, uint64_t la)
 	case SOFT_FLUSH_ALL: soft_mmu_flush_all(&sv->mmu); break;
 	case SOFT_FLUSH_NONGLOBAL: soft_mmu_flush_nonglobal(&sv->mmu); break;
 	case SOFT_FLUSH_PAGE: soft_mmu_flush_page(&sv->mmu, la); break;
+	case SOFT_FLUSH_SWITCH: soft_mmu_switch_pcid(&sv->mmu); break;
+	case SOFT_FLUSH_PCID: soft_mmu_flush_pcid(&sv->mmu, (unsigned)la); break;
+	case SOFT_FLUSH_ALL_NONGLOBAL: soft_mmu_flush_all_nonglobal(&sv->mmu); break;
 	}
 }
 
@@ -132,6 +135,26 @@ static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t re
 		break;
 	case 6:
 		regs[0] |= 1u << 2; /* ARAT: the LAPIC timer runs in deep C-states */
+		break;
+	case 0x15: {
+		/* TSC / core crystal clock (SDM vol. 2 CPUID leaf 15H): TSC =
+		 * ECX * EBX / EAX.  The "crystal" is the LAPIC timer's input
+		 * clock (SOFT_APIC_BUS_HZ; Linux derives its LAPIC timer period
+		 * from it), the ratio gives the guest TSC rate (soft_tsc.c),
+		 * whole MHz, so EBX/EAX = MHz/1000 is exact. */
+		uint64_t mhz = sv->svm->chip->tsc_hz / 1000000;
+		regs[0] = (uint32_t)(SOFT_APIC_BUS_HZ / 1000000);
+		regs[1] = (uint32_t)mhz;
+		regs[2] = (uint32_t)SOFT_APIC_BUS_HZ;
+		regs[3] = 0;
+		break;
+	}
+	case 0x16:
+		/* Processor frequency (leaf 16H), MHz: base and maximum = the
+		 * TSC rate, bus (reference) = the LAPIC timer clock. */
+		regs[0] = regs[1] = (uint32_t)(sv->svm->chip->tsc_hz / 1000000);
+		regs[2] = (uint32_t)(SOFT_APIC_BUS_HZ / 1000000);
+		regs[3] = 0;
 		break;
 	case 0x40000000:
 		regs[0] = 0x40000001;

@@ -294,7 +294,8 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 
 /* R14 = soft_mmu_class(cpu), the rights class of data accesses in TLB
  * tags: 1 at CPL 3; 2 at CPL 0-2 with EFLAGS.AC and CR4.SMAP (explicit
- * accesses: handlers, not translated code, make implicit ones); else 0. */
+ * accesses: handlers, not translated code, make implicit ones); else 0;
+ * plus the salt of the current address space (cpu->tlb_salt). */
 static void emit_class(struct tr *t)
 {
 	struct jit_emit *e = &t->e;
@@ -312,6 +313,9 @@ static void emit_class(struct tr *t)
 	jit_emit_patch_rel32(e, done1, e->pos);
 	jit_emit_patch_rel32(e, done2, e->pos);
 	jit_emit_patch_rel32(e, done3, e->pos);
+	/* the TLB's address space (PCID) in tag bits 63:54: an instruction
+	 * that changes it (MOV CR3, INVPCID, INVLPG) ends its block */
+	jit_emit_add_r64_m64(e, JR_R14, CPU, OFF(tlb_salt));
 }
 
 /* Put the guest registers in used into host registers (host[g]), from the
@@ -429,6 +433,7 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
 	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
 	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));

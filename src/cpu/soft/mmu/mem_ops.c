@@ -4,14 +4,29 @@
 
 #include "soft_mmu.h"
 
-static inline uint64_t make_tag(uint64_t la, unsigned cls)
+static inline uint64_t make_tag(const struct soft_mmu *m, uint64_t la, unsigned cls)
 {
-	return ((la >> 12) << 2) | cls;
+	return ((la >> 12) << 2) | cls | m->salt;
+}
+
+/* A global entry of another address space whose tag matches but for the
+ * salt: move it into the current one (global translations belong to every
+ * PCID, SDM vol. 3A 4.10.2.4). */
+static bool retag_global(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t have, uint64_t tag)
+{
+	if (!e->global || have == ~0ULL || ((have ^ tag) & ~SOFT_TLB_SALT_MASK))
+		return false;
+	uint64_t *t[3] = { &e->tag_read, &e->tag_write, &e->tag_fetch };
+	for (unsigned i = 0; i < 3; i++)
+		if (*t[i] != ~0ULL)
+			*t[i] = (*t[i] & ~SOFT_TLB_SALT_MASK) | m->salt;
+	m->stats.global_retags++;
+	return true;
 }
 
 static inline struct soft_tlb_entry *slot(struct soft_mmu *m, uint64_t la)
 {
-	return &m->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
+	return &m->tlb[((la >> 12) + m->slot_off) & (SOFT_TLB_SIZE - 1)];
 }
 
 /* Walk and fill the slot for la's page.  The access that missed decides
@@ -34,7 +49,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	bool write_ok = (rights & SOFT_MMU_W) && w.dirty;
 	bool fetch_ok = rights & SOFT_MMU_X;
 	uint64_t gpa_page = w.gpa & ~0xfffULL;
-	uint64_t tag = make_tag(la, cls);
+	uint64_t tag = make_tag(m, la, cls);
 
 	struct soft_tlb_entry *e = slot(m, la);
 	/* The vCPU's own LAPIC page is device memory even over RAM. */
@@ -57,10 +72,10 @@ static int lookup(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fau
 		  struct soft_tlb_entry **out)
 {
 	struct soft_tlb_entry *e = slot(m, la);
-	uint64_t tag = make_tag(la, soft_mmu_class(m->cpu));
+	uint64_t tag = make_tag(m, la, soft_mmu_class(m->cpu));
 	uint64_t have = acc == SOFT_ACC_FETCH ? e->tag_fetch :
 			(acc == SOFT_ACC_WRITE || acc == SOFT_ACC_RMW) ? e->tag_write : e->tag_read;
-	if (likely(have == tag)) {
+	if (likely(have == tag) || retag_global(m, e, have, tag)) {
 		m->stats.hits++;
 		*out = e;
 		return 0;

@@ -10,10 +10,31 @@
  * The TLB caches the whole chain (linear page -> host pointer or MMIO) per
  * access kind, like a shadow page table: a hit costs one compare and an add.
  * It is flushed exactly when the architecture says a TLB may hold stale
- * entries: CR3 writes (non-global entries), INVLPG (one page), and changes to
- * CR0.PG/WP, CR4.PAE/PSE/PGE/SMEP/SMAP/PKE, EFER.NXE/LMA (everything); and
- * on WRPKRU (everything), because the rights cached include the
+ * entries: CR3 writes (non-global entries of the new PCID, none with the
+ * no-flush bit), INVLPG (one page), INVPCID, and changes to CR0.PG/WP,
+ * CR4.PAE/PSE/PGE/SMEP/SMAP/PKE, CR4.PCIDE 1->0, EFER.NXE/LMA (everything);
+ * and on WRPKRU (everything), because the rights cached include the
  * protection-key check.
+ *
+ * Address spaces (SDM vol. 3A 4.10.1, "Process-Context Identifiers"): every
+ * tag carries in bits 63:54 the number of the address space it was filled
+ * in (the "salt", SOFT_TLB_SPACE_SHIFT).  Each PCID in use has a space (with
+ * CR4.PCIDE=0 everything is PCID 0); a lookup matches only entries of the
+ * current space, so switching PCID (MOV CR3 with bit 63) keeps the other
+ * PCIDs' entries for later, and flushing a PCID's non-global entries (MOV
+ * CR3 without bit 63, INVPCID type 1 or 3) is giving it a fresh space: O(1),
+ * a generation counter, instead of a pass over the table.  Global entries
+ * belong to every space: a lookup that misses only on the salt of a global
+ * entry moves it into the current space (no walk).  When the 1024 space
+ * numbers run out the table is cleared once and numbering starts again.
+ *
+ * The slot of a page depends on the PCID too: slot = (linear page number +
+ * soft_mmu_slot_off(PCID)) mod SOFT_TLB_SIZE, so that two processes using
+ * the same addresses under different PCIDs do not evict each other's
+ * entries (with CR4.PCIDE=0 the offset is 0).  INVLPG must drop a global
+ * entry in every PCID's slot: the MMU keeps the PCIDs whose slots may hold
+ * entries in a small set (SOFT_MMU_LIVE_PCIDS; Linux uses 7) and clears
+ * the whole table when a PCID beyond it is used.
  *
  * Access rights (SDM vol. 3, 4.6) depend on the page's U/S, R/W and XD bits,
  * CR0.WP, CR4.SMEP, CR4.SMAP, EFER.NXE, the protection key (CR4.PKE, PKRU)
@@ -34,6 +55,21 @@
 
 #define SOFT_TLB_BITS 10
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
+/* Address-space number in tag bits 63:54 (a tag's page number and class use
+ * at most bits 53:0: linear addresses have 64 bits, pages 52). */
+#define SOFT_TLB_SPACE_SHIFT 54
+#define SOFT_TLB_SPACES (1u << (64 - SOFT_TLB_SPACE_SHIFT))
+#define SOFT_TLB_SALT_MASK (~0ULL << SOFT_TLB_SPACE_SHIFT)
+#define SOFT_MMU_PCIDS 4096
+#define SOFT_MMU_LIVE_PCIDS 8
+
+/* Slot offset of a PCID's entries (0 for PCID 0): odd multiplier, so
+ * nearby PCIDs land far apart. */
+static inline unsigned soft_mmu_slot_off(unsigned pcid)
+{
+	return (pcid * 613u) & (SOFT_TLB_SIZE - 1);
+}
+#define SOFT_MMU_CR4_PCIDE (1ULL << 17)
 
 /* Control-register and flag bits the rights depend on. */
 #define SOFT_MMU_CR4_SMEP (1ULL << 20)
@@ -66,8 +102,9 @@ static inline unsigned soft_mmu_class(const struct soft_cpu *cpu)
 #define SOFT_MMU_X 4u
 
 /* One TLB slot.  A tag is the linear page number shifted left by two, with
- * the rights class (SOFT_MMU_CLS_*) in bits 1:0, or ~0 when the slot grants
- * nothing for that access kind. */
+ * the rights class (SOFT_MMU_CLS_*) in bits 1:0 and the address space in
+ * bits 63:54, or ~0 when the slot grants nothing for that access kind (no
+ * computed tag is ~0: class 3 does not exist). */
 struct soft_tlb_entry {
 	uint64_t tag_read, tag_write, tag_fetch;
 	uint8_t *host;     /* host address of the page, NULL for MMIO */
@@ -77,6 +114,10 @@ struct soft_tlb_entry {
 
 struct soft_mmu_stats {
 	uint64_t hits, misses, walks, flushes, page_flushes, mmio_reads, mmio_writes;
+	uint64_t pcid_flushes;  /* one PCID's (or every PCID's) non-global entries */
+	uint64_t pcid_switches; /* MOV CR3 with the no-flush bit */
+	uint64_t global_retags; /* global entries moved into the current space */
+	uint64_t space_wraps;   /* address-space numbers ran out: table cleared */
 };
 
 /* What the MMU needs from the vCPU besides its registers. */
@@ -111,6 +152,15 @@ struct soft_mmu {
 	uint64_t local_page;
 	struct soft_code_tracker *code; /* VM-wide, NULL without SMP coherence */
 	uint64_t code_seen;      /* this vCPU's epoch in code */
+	/* Address spaces: the current one's salt (mirrored in cpu->tlb_salt
+	 * for translated code), the next number to hand out, and each PCID's
+	 * space (0: none yet; a PCID gets a fresh one when it is next used). */
+	uint64_t salt;
+	unsigned slot_off;       /* soft_mmu_slot_off(current PCID), mirrored in cpu */
+	unsigned nlive;          /* PCIDs whose slots may hold entries */
+	uint16_t live[SOFT_MMU_LIVE_PCIDS];
+	unsigned next_space;
+	uint16_t pcid_space[SOFT_MMU_PCIDS];
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
 
@@ -123,9 +173,17 @@ void soft_mmu_init(struct soft_mmu *m, struct soft_cpu *cpu, struct gmem *mem,
 /* Flushes, as the architecture requires them.  They drop data translations
  * only: the engine also tells the core's decoded-instruction cache
  * (soft_cpu_flush_code_tlb) at the same points. */
-void soft_mmu_flush_all(struct soft_mmu *m);          /* CR0/CR4/EFER paging bits */
-void soft_mmu_flush_nonglobal(struct soft_mmu *m);    /* MOV to CR3 */
+void soft_mmu_flush_all(struct soft_mmu *m);          /* CR0/CR4/EFER paging bits, INVPCID 2 */
+void soft_mmu_flush_nonglobal(struct soft_mmu *m);    /* MOV to CR3: the new current PCID */
 void soft_mmu_flush_page(struct soft_mmu *m, uint64_t la); /* INVLPG */
+void soft_mmu_switch_pcid(struct soft_mmu *m);        /* MOV to CR3 with bit 63 (no flush) */
+void soft_mmu_flush_pcid(struct soft_mmu *m, unsigned pcid); /* INVPCID type 1 */
+void soft_mmu_flush_all_nonglobal(struct soft_mmu *m); /* INVPCID type 3 */
+/* The current PCID: CR3[11:0] with CR4.PCIDE=1, else 0. */
+static inline unsigned soft_mmu_pcid(const struct soft_cpu *cpu)
+{
+	return (cpu->cr4 & SOFT_MMU_CR4_PCIDE) ? (unsigned)(cpu->cr3 & 0xfff) : 0;
+}
 /* Set the local window's page (4 KiB aligned, UINT64_MAX: none); flushes the
  * TLB when it changes, since slots may map that page to RAM. */
 void soft_mmu_set_local_page(struct soft_mmu *m, uint64_t gpa);
