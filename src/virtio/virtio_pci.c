@@ -354,6 +354,11 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t va
 	pthread_mutex_unlock(&d->lock);
 }
 
+struct virtio_dev *virtio_pci_dev(void *opaque)
+{
+	return &((struct virtio_pci *)opaque)->dev;
+}
+
 static const struct bus_ops vp_bar_ops = {
 	.read = virtio_pci_bar_read,
 	.write = virtio_pci_bar_write,

@@ -27,6 +27,9 @@ all=(
 	fuzz_blk_req:virtq:15:
 	fuzz_fc_config:fc_config:15:
 	fuzz_api:fc_api:15:
+	fuzz_virtio_net:virtio_net:15:
+	fuzz_virtio_console:virtio_console:15:
+	fuzz_virtio_rng:virtio_rng:15:
 )
 targets=()
 for t in "${all[@]}"; do
