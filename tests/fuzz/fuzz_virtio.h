@@ -112,8 +112,10 @@ static inline void fuzz_virtio_check_chain(struct fuzz_virtio *f, const struct v
  * Checked after every record (abort() is a finding): a chain the device
  * popped was pushed back (the devices here are synchronous) unless the
  * device is broken; a broken device shows DEVICE_NEEDS_RESET; notifying a
- * queue the device drains (vdev.drained) on a live device with bus
- * mastering leaves nothing available on it, or the device broken. */
+ * queue the device drains (the target's 'drained' bits) on a live device
+ * with bus mastering leaves nothing available on it, or the device broken;
+ * no MSI-X message on a vector the device does not have; INTx is asserted
+ * only while the ISR byte has a reason for it. */
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -224,6 +226,11 @@ static inline void fuzz_vdev_check(struct fuzz_vdev *f)
 	for (unsigned q = 0; q < f->nq; q++)
 		if (d->vq[q].in_flight && !d->broken)
 			abort();
+	for (unsigned v = f->nq + 1; v < 16; v++)    /* vectors: one per queue + config */
+		if (f->pd->msix_sent[v])
+			abort();
+	if (f->pd->intx && !d->isr)
+		abort();
 }
 
 static inline void fuzz_vdev_record(struct fuzz_vdev *f, const uint8_t *r)

@@ -353,6 +353,9 @@ def virtio_rng_seeds():
         vdev_input([q], vdev_common_recs(1) + [vrec(3, 0)], extra=extra),
         vdev_input([q], [vrec(7, 0, 1), vrec(3, 0), vrec(6, 1, 0, 0x202), vrec(3, 0)], size=2,
                    extra=extra),
+        # regression: INTx raised, then status 0 and a machine reset; the line
+        # stayed up with the ISR byte cleared (fixed: virtio_pci.c vp_intx_sync)
+        vdev_input([q], [vrec(3, 0), vrec(9, 0), vrec(0), vrec(3, 0), vrec(9, 1)], extra=extra),
     ]
 
 

@@ -99,6 +99,16 @@ static int teardown(void **state)
 	return 0;
 }
 
+static uint64_t rd(struct pci_device *d, uint64_t off, unsigned size)
+{
+	return vmock_rd(d, off, size);
+}
+
+static void wr(struct pci_device *d, uint64_t off, unsigned size, uint64_t v)
+{
+	vmock_wr(d, off, size, v);
+}
+
 static void kick(struct pci_device *d)
 {
 	vmock_kick(d, 0);
@@ -115,8 +125,8 @@ static void rng_transport(void **state)
 	assert_int_equal(d->desc.msix_vectors, 2);
 	struct mock_q mq;
 	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
-	assert_int_equal(vmock_rd(d, 0x12, 2), 1);                  /* num_queues */
-	assert_int_equal(vmock_rd(d, 0x1a, 2), 1);
+	assert_int_equal(rd(d, 0x12, 2), 1);                  /* num_queues */
+	assert_int_equal(rd(d, 0x1a, 2), 1);
 
 	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
 	mock_avail(&mq, 0);
@@ -130,9 +140,9 @@ static void rng_transport(void **state)
 	assert_int_equal(len, 64);
 	/* INTx: the ISR byte says "queue", reading it clears it and the line. */
 	assert_true(d->intx);
-	assert_int_equal(vmock_rd(d, VIRTIO_PCI_ISR_OFF, 1), 1);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 1);
 	assert_false(d->intx);
-	assert_int_equal(vmock_rd(d, VIRTIO_PCI_ISR_OFF, 1), 0);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 0);
 	/* MSI-X: the queue's vector. */
 	d->msix = true;
 	mock_avail(&mq, 0);
@@ -141,11 +151,45 @@ static void rng_transport(void **state)
 	assert_int_equal(d->msix_sent[1], 1);
 	assert_false(d->intx);
 	/* A vector beyond the table reads back as NO_VECTOR. */
-	vmock_wr(d, 0x10, 2, 7);
-	assert_int_equal(vmock_rd(d, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	wr(d, 0x10, 2, 7);
+	assert_int_equal(rd(d, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
 	/* A queue index past num_queues reads as size 0. */
-	vmock_wr(d, 0x16, 2, 5);
-	assert_int_equal(vmock_rd(d, 0x18, 2), 0);
+	wr(d, 0x16, 2, 5);
+	assert_int_equal(rd(d, 0x18, 2), 0);
+}
+
+/* A device reset clears the ISR byte and lowers INTx with it (found by
+ * fuzz_virtio_rng: the line stayed up after status 0 or a machine reset). */
+static void intx_reset(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	d->master = true;
+	struct mock_q mq;
+	for (int machine = 0; machine < 2; machine++) {
+		vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
+		mock_desc(&mq, 0, 0x100000, 16, VIRTQ_DESC_F_WRITE, 0);
+		mock_avail(&mq, 0);
+		kick(d);
+		assert_int_equal(mock_used_idx(&mq), 1);
+		assert_true(d->intx);
+		if (machine)
+			vm.devices[0].ops->reset(vm.devices[0].opaque);
+		else
+			wr(d, 0x14, 1, 0);
+		assert_false(d->intx);
+		assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 0);
+	}
+	/* A status write that is no reset leaves a raised line alone. */
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
+	mock_desc(&mq, 0, 0x100000, 16, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_true(d->intx);
+	wr(d, 0x14, 1, 0x0f);
+	assert_true(d->intx);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 1);
+	assert_false(d->intx);
 }
 
 static void negotiation_and_needs_reset(void **state)
@@ -154,26 +198,26 @@ static void negotiation_and_needs_reset(void **state)
 	struct pci_device *d = &mock_dev[0];
 	d->master = d->msix = true;
 	/* Without VERSION_1, or with a bit not offered: no FEATURES_OK. */
-	vmock_wr(d, 0x14, 1, 3);
-	vmock_wr(d, 0x08, 4, 1);
-	vmock_wr(d, 0x0c, 4, 0);
-	vmock_wr(d, 0x14, 1, 0x0b);
-	assert_int_equal(vmock_rd(d, 0x14, 1), 3);
-	vmock_wr(d, 0x0c, 4, 1 | 4);                                 /* bit 34: not offered */
-	vmock_wr(d, 0x14, 1, 0x0b);
-	assert_int_equal(vmock_rd(d, 0x14, 1), 3);
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 0);
+	wr(d, 0x14, 1, 0x0b);
+	assert_int_equal(rd(d, 0x14, 1), 3);
+	wr(d, 0x0c, 4, 1 | 4);                                 /* bit 34: not offered */
+	wr(d, 0x14, 1, 0x0b);
+	assert_int_equal(rd(d, 0x14, 1), 3);
 	/* DRIVER_OK without FEATURES_OK: the device needs a reset. */
-	vmock_wr(d, 0x14, 1, 0x07);
-	assert_true(vmock_rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	wr(d, 0x14, 1, 0x07);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* A reset clears it; a queue enabled with a bad size sets it again, with
 	 * a configuration interrupt once the driver is running. */
 	struct mock_q mq;
 	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, true);
-	assert_false(vmock_rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_false(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	mock_desc(&mq, 0, 0x100000, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0); /* self loop */
 	mock_avail(&mq, 0);
 	kick(d);
-	assert_int_equal(vmock_rd(d, 0x14, 1), 0x4f);
+	assert_int_equal(rd(d, 0x14, 1), 0x4f);
 	assert_int_equal(d->msix_sent[0], 1);                  /* config vector */
 	assert_int_equal(mock_used_idx(&mq), 0);
 	/* A broken device ignores further kicks. */
@@ -181,25 +225,25 @@ static void negotiation_and_needs_reset(void **state)
 	kick(d);
 	assert_int_equal(mock_used_idx(&mq), 0);
 	/* Bad sizes and rings at enable time. */
-	vmock_wr(d, 0x14, 1, 0);
-	vmock_wr(d, 0x14, 1, 3);
-	vmock_wr(d, 0x08, 4, 1);
-	vmock_wr(d, 0x0c, 4, 1);
-	vmock_wr(d, 0x14, 1, 0x0b);
-	vmock_wr(d, 0x16, 2, 0);
-	vmock_wr(d, 0x18, 2, 6);
-	vmock_wr(d, 0x1c, 2, 1);
-	assert_true(vmock_rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	vmock_wr(d, 0x14, 1, 0);
-	vmock_wr(d, 0x14, 1, 3);
-	vmock_wr(d, 0x08, 4, 1);
-	vmock_wr(d, 0x0c, 4, 1);
-	vmock_wr(d, 0x14, 1, 0x0b);
-	vmock_wr(d, 0x18, 2, 8);
-	vmock_wr(d, 0x20, 8, 0xfec00000ull);                         /* the IOAPIC */
-	vmock_wr(d, 0x1c, 2, 1);
-	assert_true(vmock_rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	assert_int_equal(vmock_rd(d, 0x1c, 2), 1);
+	wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 1);
+	wr(d, 0x14, 1, 0x0b);
+	wr(d, 0x16, 2, 0);
+	wr(d, 0x18, 2, 6);
+	wr(d, 0x1c, 2, 1);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 3);
+	wr(d, 0x08, 4, 1);
+	wr(d, 0x0c, 4, 1);
+	wr(d, 0x14, 1, 0x0b);
+	wr(d, 0x18, 2, 8);
+	wr(d, 0x20, 8, 0xfec00000ull);                         /* the IOAPIC */
+	wr(d, 0x1c, 2, 1);
+	assert_true(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(rd(d, 0x1c, 2), 1);
 }
 
 /* header at 0x200000, data at 0x201000, status at 0x203000 */
@@ -245,11 +289,11 @@ static void blk_backend(bool threads)
 	uint64_t cap = 0;
 	struct mock_q mq;
 	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 64, true);
-	cap = vmock_rd(d, VIRTIO_PCI_DEVCFG_OFF, 8);
+	cap = rd(d, VIRTIO_PCI_DEVCFG_OFF, 8);
 	assert_int_equal(cap, 2048);
-	vmock_wr(d, 0x00, 4, 0);
-	assert_true(vmock_rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_FLUSH));
-	assert_false(vmock_rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
+	wr(d, 0x00, 4, 0);
+	assert_true(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_FLUSH));
+	assert_false(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
 
 	/* Read sector 8 (the host's bytes), write sector 16, flush, GET_ID. */
 	blk_req(&mq, 0, VIRTIO_BLK_T_IN, 8, 512);
@@ -282,9 +326,9 @@ static void blk_backend(bool threads)
 		blk_req(&mq, (uint16_t)(5 + h), h & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 			(uint64_t)h * 64, 4096);
 	kick(d);
-	vmock_wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 0);
 	assert_int_equal(mock_used_idx(&mq), 21);
-	assert_int_equal(vmock_rd(d, 0x14, 1), 0);
+	assert_int_equal(rd(d, 0x14, 1), 0);
 }
 
 static void blk_uring(void **state) { blk_backend(false); }
@@ -296,9 +340,9 @@ static void blk_read_only(void **state)
 	create("virtio_blk");
 	struct pci_device *d = &mock_dev[0];
 	d->master = true;
-	vmock_wr(d, 0x00, 4, 0);
-	assert_true(vmock_rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
-	assert_false(vmock_rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_DISCARD));
+	wr(d, 0x00, 4, 0);
+	assert_true(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
+	assert_false(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_DISCARD));
 	struct mock_q mq;
 	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 16, false);
 	blk_req(&mq, 0, VIRTIO_BLK_T_OUT, 0, 512);
@@ -370,7 +414,7 @@ static void ioeventfd_kicks(void **state)
 	d->desc.bars_changed(d->desc.opaque);
 	assert_int_equal(fake.assigned, 3);
 	/* Status 0: removed. */
-	vmock_wr(d, 0x14, 1, 0);
+	wr(d, 0x14, 1, 0);
 	assert_int_equal(fake.removed, 3);
 	/* The engine refuses: the device still works through the BAR write. */
 	fake.fail = -ENOSYS;
@@ -390,6 +434,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(rng_transport, setup, teardown),
 		cmocka_unit_test_setup_teardown(negotiation_and_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(intx_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_uring, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_read_only, setup, teardown),
