@@ -373,21 +373,6 @@ static void test_reset_loop(void)
 	GUEST_SYNC("reset count", n);
 	if (n >= RESET_LOOPS)
 		GUEST_DONE();
-	switch (n % 3) {
-	case 0:
-		outb(0x64, 0xfe);
-		break;
-	case 1:
-		outb(0xcf9, 0x06);
-		break;
-	default: {
-		static const struct { uint16_t limit; uintptr_t base; } __attribute__((packed))
-			empty = { 0, 0 };
-		__asm__ volatile("lidt %0; ud2" : : "m"(empty));
-		break;
-	}
-	}
-	for (;;) /* wait for the reset; do not halt (IF=0 would end the VM) */
-		cpu_relax();
+	guest_reset(n % 3);
 }
 GUEST_TEST("reset-loop", test_reset_loop);

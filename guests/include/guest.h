@@ -136,6 +136,9 @@ static inline uint16_t read_cs(void)
 	return v;
 }
 NORETURN void halt_forever(void);
+/* Reset the machine: 0 i8042, 1 ACPI reset register (0xcf9), 2 triple
+ * fault (lib/reset.c); spins until the reset takes effect. */
+NORETURN void guest_reset(unsigned how);
 
 /* Selectors of the guests' own GDT (head32.S / head64.S). */
 #define GDT_CODE32 0x10

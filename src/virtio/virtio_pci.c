@@ -79,6 +79,15 @@ static void vp_raise(struct virtio_pci *vp, uint16_t vector)
 	pci_intx_set(vp->pci, true);   /* the ISR read lowers it */
 }
 
+/* INTx follows the ISR byte (4.1.4.5): a device reset clears the byte, so
+ * the line goes down with it; left up, a line shared with other devices
+ * would interrupt for nobody until the next ISR read.  d->lock held. */
+static void vp_intx_sync(struct virtio_pci *vp)
+{
+	if (vp->pci && !vp->dev.isr)
+		pci_intx_set(vp->pci, false);
+}
+
 static void vp_notify_queue(void *opaque, unsigned q, uint16_t vector)
 {
 	vp_raise(opaque, vector);
@@ -349,8 +358,10 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t va
 	pthread_mutex_lock(&d->lock);
 	if (off < VIRTIO_PCI_COMMON_OFF + 0x40) {
 		common_write(d, off, size, value);
-		if (off == 0x14)
+		if (off == 0x14) {
 			vp_ioev_sync(vp);      /* DRIVER_OK or reset */
+			vp_intx_sync(vp);
+		}
 	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
 		   off - VIRTIO_PCI_DEVCFG_OFF + size <= d->ops->config_size) {
 		if (d->ops->config_write)
@@ -361,6 +372,11 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t va
 		virtio_dev_queue_kick(d, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+struct virtio_dev *virtio_pci_dev(void *opaque)
+{
+	return &((struct virtio_pci *)opaque)->dev;
 }
 
 static const struct bus_ops vp_bar_ops = {
@@ -451,6 +467,7 @@ static void vp_reset(void *opaque)
 	pthread_mutex_lock(&vp->dev.lock);
 	virtio_dev_reset_locked(&vp->dev);
 	vp_ioev_sync(vp);
+	vp_intx_sync(vp);
 	pthread_mutex_unlock(&vp->dev.lock);
 }
 

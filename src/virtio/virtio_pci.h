@@ -29,5 +29,8 @@ int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,
  * without a PCI bus. */
 uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size);
 void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t value);
+/* The device model behind a BAR 0 opaque, for tests and fuzz targets that
+ * check its state (queues, NEEDS_RESET) after driving the registers. */
+struct virtio_dev *virtio_pci_dev(void *opaque);
 
 #endif

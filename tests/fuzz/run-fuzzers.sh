@@ -25,6 +25,9 @@ all=(
 	fuzz_pci:pci:15:
 	fuzz_virtq:virtq:15:
 	fuzz_blk_req:virtq:15:
+	fuzz_virtio_net:virtio_net:15:
+	fuzz_virtio_console:virtio_console:15:
+	fuzz_virtio_rng:virtio_rng:15:
 	fuzz_fc_config:fc_config:15:
 	fuzz_api:fc_api:15:
 	fuzz_snapshot:snapshot:15:

@@ -1,6 +1,6 @@
 /* The virtio-pci transport with virtio-rng and virtio-blk behind it, driven
  * like a guest driver through BAR 0 (virtio_pci_bar_read/write) on a mock
- * PCI bus (the pci_* functions below record what the transport asks for).
+ * PCI bus (virtio_pci_mock.c records what the transport asks for).
  * Built from the virtio sources alone (meson.build), so the mock does not
  * meet the real bus.  Checked: feature negotiation, the status machine,
  * bus mastering gating DMA, MSI-X vectors and INTx with the ISR byte,
@@ -14,62 +14,13 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "virtio_mock.h"
+#include "virtio_fixture.h"
 #include "ringvm/device.h"
 #include "ringvm/pci.h"
 #include "src/virtio/blk_req.h"
 #include "src/virtio/virtio_pci.h"
-
-/* ---- mock PCI bus --------------------------------------------------------- */
-
-struct pci_device {
-	struct pci_device_desc desc;
-	bool msix, master, intx;
-	unsigned msix_sent[16];
-	unsigned intx_raised;
-	bool bar0_mapped;
-	uint64_t bar0;
-};
-static struct pci_device mock_dev[4];
-static unsigned mock_nr;
-
-int pci_device_register(struct vm *vm, const struct pci_device_desc *desc,
-			struct pci_device **out)
-{
-	if (mock_nr == 4)
-		return -ENOSPC;
-	struct pci_device *d = &mock_dev[mock_nr++];
-	memset(d, 0, sizeof(*d));
-	d->desc = *desc;
-	*out = d;
-	return 0;
-}
-unsigned pci_device_slot(const struct pci_device *d) { return (unsigned)(d - mock_dev); }
-void pci_intx_set(struct pci_device *d, bool level)
-{
-	if (level && !d->intx)
-		d->intx_raised++;
-	d->intx = level;
-}
-bool pci_msix_notify(struct pci_device *d, unsigned vector)
-{
-	if (!d->msix)
-		return false;
-	if (vector < 16)
-		d->msix_sent[vector]++;
-	return true;
-}
-bool pci_msix_enabled(const struct pci_device *d) { return d->msix; }
-bool pci_bus_master(const struct pci_device *d) { return d->master; }
-bool pci_bar_base(struct pci_device *d, unsigned n, uint64_t *base)
-{
-	*base = d->bar0;
-	return n == 0 && d->bar0_mapped;
-}
 
 /* ---- fake engine with ioeventfd ----------------------------------------------- */
 
@@ -100,13 +51,6 @@ static int fake_ioeventfd(struct vm *v, uint64_t gpa, unsigned len, int fd, bool
 static const struct engine_ops fake_engine = { .name = "fake", .ioeventfd = fake_ioeventfd };
 static const struct engine_ops plain_engine = { .name = "plain" };  /* soft: no ioeventfd */
 
-int vm_add_device(struct vm *vm, const char *name, const struct vm_device_ops *ops, void *opaque)
-{
-	vm->devices = realloc(vm->devices, (vm->nr_devices + 1) * sizeof(*vm->devices));
-	vm->devices[vm->nr_devices++] = (struct vm_device){ name, ops, opaque };
-	return 0;
-}
-
 /* The block workers install the I/O thread's filter (off here: the test's
  * VM has a zeroed struct sandbox) and stop the VM if they cannot. */
 int sandbox_enter(const struct sandbox *sb, enum sandbox_kind kind)
@@ -121,9 +65,6 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	fail_msg("vm_request_exit from a block worker");
 }
 
-extern const struct device_desc *const __start_ringvm_devices[];
-extern const struct device_desc *const __stop_ringvm_devices[];
-
 /* ---- the VM and the driver ------------------------------------------------ */
 
 #define RAM (16ull << 20)
@@ -132,20 +73,12 @@ static char img[64];
 
 static void create(const char *name)
 {
-	for (const struct device_desc *const *p = __start_ringvm_devices; p < __stop_ringvm_devices; p++)
-		if (!strcmp((*p)->name, name))
-			assert_int_equal((*p)->create(&vm), 0);
+	assert_int_equal(vmock_create(&vm, name), 0);
 }
 
 static int setup(void **state)
 {
-	memset(&vm, 0, sizeof(vm));
-	memset(mock_dev, 0, sizeof(mock_dev));
-	mock_nr = 0;
-	struct gmem_opts o = { .ram_size = RAM };
-	assert_int_equal(gmem_init(&vm.mem, &o), 0);
-	assert_int_equal(evloop_init(&vm.loop), 0);
-	log_ratelimit_init(&vm.log_limits[VM_LOG_DEVICE], "device", 100, 1000);
+	vmock_vm_init(&vm, RAM);
 	snprintf(img, sizeof(img), "/tmp/ringvm-vp-XXXXXX");
 	int fd = mkstemp(img);
 	assert_true(fd >= 0);
@@ -160,80 +93,25 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	for (unsigned i = vm.nr_devices; i-- > 0;)
-		vm.devices[i].ops->destroy(vm.devices[i].opaque);
-	free(vm.devices);
-	evloop_destroy(&vm.loop);
-	gmem_destroy(&vm.mem);
+	vmock_vm_fini(&vm);
 	unlink(img);
 	unsetenv("RINGVM_AIO");
 	return 0;
 }
 
-static void *bar(struct pci_device *d) { return d->desc.bar[0].opaque; }
 static uint64_t rd(struct pci_device *d, uint64_t off, unsigned size)
 {
-	return virtio_pci_bar_read(bar(d), off, size);
+	return vmock_rd(d, off, size);
 }
+
 static void wr(struct pci_device *d, uint64_t off, unsigned size, uint64_t v)
 {
-	virtio_pci_bar_write(bar(d), off, size, v);
-}
-
-static void stop_loop(void *opaque, int fd, uint32_t events)
-{
-	evloop_stop(&vm.loop);
-}
-
-/* Run the event loop (io_uring completions) for about ms milliseconds. */
-static void pump(int ms)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	struct itimerspec its = { .it_value = { .tv_nsec = (long)ms * 1000000L } };
-	timerfd_settime(fd, 0, &its, NULL);
-	evloop_add_fd(&vm.loop, fd, EPOLLIN, stop_loop, NULL);
-	__atomic_store_n(&vm.loop.stop, false, __ATOMIC_RELEASE);
-	evloop_run(&vm.loop, 50);
-	evloop_del_fd(&vm.loop, fd);
-	close(fd);
-}
-
-/* The Linux driver's order (3.1.1): reset, ACK, DRIVER, features,
- * FEATURES_OK, queue 0, DRIVER_OK. */
-static void driver_init(struct pci_device *d, struct mock_q *mq, uint16_t size, bool event_idx)
-{
-	wr(d, 0x14, 1, 0);
-	assert_int_equal(rd(d, 0x14, 1), 0);
-	wr(d, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(d, 0x00, 4, 1);
-	assert_true(rd(d, 0x04, 4) & 1);                      /* VERSION_1 */
-	wr(d, 0x00, 4, 0);
-	uint32_t f = (uint32_t)rd(d, 0x04, 4);
-	assert_true(f & (1u << VIRTIO_F_EVENT_IDX));
-	assert_true(f & (1u << VIRTIO_F_INDIRECT_DESC));
-	wr(d, 0x08, 4, 0);
-	wr(d, 0x0c, 4, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0);
-	wr(d, 0x08, 4, 1);
-	wr(d, 0x0c, 4, 1);
-	wr(d, 0x14, 1, 0x0b);
-	assert_int_equal(rd(d, 0x14, 1), 0x0b);
-	mock_q_init(mq, &vm.mem, 0x10000, size);
-	wr(d, 0x16, 2, 0);
-	wr(d, 0x18, 2, size);
-	wr(d, 0x1a, 2, 1);                                    /* queue 0 -> vector 1 */
-	wr(d, 0x10, 2, 0);                                    /* config -> vector 0 */
-	wr(d, 0x20, 4, mq->desc);
-	wr(d, 0x24, 4, 0);
-	wr(d, 0x28, 8, mq->avail);                            /* a 64-bit write too */
-	wr(d, 0x30, 4, mq->used);
-	wr(d, 0x34, 4, 0);
-	wr(d, 0x1c, 2, 1);
-	wr(d, 0x14, 1, 0x0f);
+	vmock_wr(d, off, size, v);
 }
 
 static void kick(struct pci_device *d)
 {
-	wr(d, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * rd(d, 0x1e, 2), 2, 0);
+	vmock_kick(d, 0);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -246,7 +124,7 @@ static void rng_transport(void **state)
 	assert_int_equal(d->desc.vendor_id, 0x1af4);
 	assert_int_equal(d->desc.msix_vectors, 2);
 	struct mock_q mq;
-	driver_init(d, &mq, 8, false);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
 	assert_int_equal(rd(d, 0x12, 2), 1);                  /* num_queues */
 	assert_int_equal(rd(d, 0x1a, 2), 1);
 
@@ -353,7 +231,7 @@ static void negotiation_and_needs_reset(void **state)
 	/* A reset clears it; a queue enabled with a bad size sets it again, with
 	 * a configuration interrupt once the driver is running. */
 	struct mock_q mq;
-	driver_init(d, &mq, 8, true);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, true);
 	assert_false(rd(d, 0x14, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	mock_desc(&mq, 0, 0x100000, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0); /* self loop */
 	mock_avail(&mq, 0);
@@ -387,6 +265,40 @@ static void negotiation_and_needs_reset(void **state)
 	assert_int_equal(rd(d, 0x1c, 2), 1);
 }
 
+/* A device reset clears the ISR byte and lowers INTx with it (found by
+ * fuzz_virtio_rng: the line stayed up after status 0 or a machine reset). */
+static void intx_reset(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	d->master = true;
+	struct mock_q mq;
+	for (int machine = 0; machine < 2; machine++) {
+		vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
+		mock_desc(&mq, 0, 0x100000, 16, VIRTQ_DESC_F_WRITE, 0);
+		mock_avail(&mq, 0);
+		kick(d);
+		assert_int_equal(mock_used_idx(&mq), 1);
+		assert_true(d->intx);
+		if (machine)
+			vm.devices[0].ops->reset(vm.devices[0].opaque);
+		else
+			wr(d, 0x14, 1, 0);
+		assert_false(d->intx);
+		assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 0);
+	}
+	/* A status write that is no reset leaves a raised line alone. */
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
+	mock_desc(&mq, 0, 0x100000, 16, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_true(d->intx);
+	wr(d, 0x14, 1, 0x0f);
+	assert_true(d->intx);
+	assert_int_equal(rd(d, VIRTIO_PCI_ISR_OFF, 1), 1);
+	assert_false(d->intx);
+}
+
 /* header at 0x200000, data at 0x201000, status at 0x203000 */
 static void blk_req(struct mock_q *mq, uint16_t head, uint32_t type, uint64_t sector,
 		    uint32_t len)
@@ -416,9 +328,7 @@ static uint8_t blk_status(uint16_t head)
 
 static void wait_used(struct mock_q *mq, uint16_t n)
 {
-	for (int i = 0; i < 200 && mock_used_idx(mq) != n; i++)
-		pump(5);
-	assert_int_equal(mock_used_idx(mq), n);
+	vmock_wait_used(&vm.loop, mq, n, 200, 5);
 }
 
 static void blk_backend(bool threads)
@@ -431,7 +341,7 @@ static void blk_backend(bool threads)
 	d->master = d->msix = true;
 	uint64_t cap = 0;
 	struct mock_q mq;
-	driver_init(d, &mq, 64, true);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 64, true);
 	cap = rd(d, VIRTIO_PCI_DEVCFG_OFF, 8);
 	assert_int_equal(cap, 2048);
 	wr(d, 0x00, 4, 0);
@@ -487,7 +397,7 @@ static void blk_read_only(void **state)
 	assert_true(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_RO));
 	assert_false(rd(d, 0x04, 4) & (1u << VIRTIO_BLK_F_DISCARD));
 	struct mock_q mq;
-	driver_init(d, &mq, 16, false);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 16, false);
 	blk_req(&mq, 0, VIRTIO_BLK_T_OUT, 0, 512);
 	blk_req(&mq, 1, VIRTIO_BLK_T_IN, 8, 512);
 	kick(d);
@@ -508,7 +418,7 @@ static void ioeventfd_fallback(void **state)
 	d->bar0 = 0xfe000000;
 	assert_int_equal(vm.loop.nr, before);
 	struct mock_q mq;
-	driver_init(d, &mq, 8, false);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
 	d->master = true;
 	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
 	mock_avail(&mq, 0);
@@ -530,7 +440,7 @@ static void ioeventfd_kicks(void **state)
 	d->bar0 = 0xfe000000;
 	assert_int_equal(vm.loop.nr, before + 1);            /* one queue, one eventfd */
 	struct mock_q mq;
-	driver_init(d, &mq, 8, false);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
 	assert_int_equal(fake.assigned, 1);
 	assert_int_equal(fake.gpa, 0xfe000000 + VIRTIO_PCI_NOTIFY_OFF);
 	assert_int_equal(fake.len, 2);
@@ -540,7 +450,7 @@ static void ioeventfd_kicks(void **state)
 	uint64_t one = 1;
 	assert_int_equal(write(fake.fd, &one, 8), 8);        /* what KVM does */
 	assert_int_equal(mock_used_idx(&mq), 0);             /* not on this thread */
-	pump(50);
+	vmock_pump(&vm.loop, 50);
 	assert_int_equal(mock_used_idx(&mq), 1);
 	/* The BAR moves: off at the old address, on at the new one. */
 	d->bar0 = 0xfd000000;
@@ -561,7 +471,7 @@ static void ioeventfd_kicks(void **state)
 	assert_int_equal(fake.removed, 3);
 	/* The engine refuses: the device still works through the BAR write. */
 	fake.fail = -ENOSYS;
-	driver_init(d, &mq, 8, false);
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, false);
 	assert_int_equal(fake.assigned, 3);
 	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
 	mock_avail(&mq, 0);
@@ -577,6 +487,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(rng_transport, setup, teardown),
 		cmocka_unit_test_setup_teardown(negotiation_and_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(intx_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_uring, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(blk_read_only, setup, teardown),

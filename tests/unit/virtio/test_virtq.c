@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "virtio_mock.h"
+#include "virtio_fixture.h"
 
 #define RAM   (16ull << 20)
 #define RINGS 0x10000ull
@@ -22,26 +22,7 @@ struct env {
 	struct virtq_chain c;
 };
 
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct gmem_opts o = { .ram_size = RAM };
-	assert_int_equal(gmem_init(&e->m, &o), 0);
-	mock_q_init(&e->mq, &e->m, RINGS, QSZ);
-	mock_q_program(&e->mq, &e->q, 16);
-	assert_int_equal(virtq_check(&e->q), VIRTQ_OK);
-	e->q.ready = true;
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	gmem_destroy(&e->m);
-	free(e);
-	return 0;
-}
+MOCK_QUEUE_FIXTURE(struct env, RAM, RINGS, QSZ, 16)
 
 static void good_chain(void **state)
 {
