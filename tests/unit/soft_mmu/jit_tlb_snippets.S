@@ -31,4 +31,62 @@ SNIP(j_fault)
 	inc %rcx
 	hlt
 END(j_fault)
+/* stores and read-modify-writes of every size and fast-path kind over the
+ * array at RSI (and %fs: = the same array), R13 times */
+SNIP(j_stores)
+1:	mov %rax, 8(%rsi,%rcx,8)
+	and $3, %ecx
+	mov %dl, 1(%rsi,%rcx)
+	mov %ah, 3(%rsi)
+	movw $0x1234, 2(%rsi)
+	movl $-5, 4(%rsi)
+	movq $-7, 40(%rsi)
+	add %rdx, 16(%rsi)
+	adcl $3, 20(%rsi)
+	incq 24(%rsi)
+	decb 25(%rsi)
+	negw 26(%rsi)
+	notl 28(%rsi)
+	shlq $3, 32(%rsi)
+	sarl %cl, 36(%rsi)
+	rolw 48(%rsi)
+	sete 50(%rsi)
+	shldq $5, %rdx, 56(%rsi)
+	btsq $3, 8(%rsi)
+	subq %r13, %fs:16
+	orb %dl, %fs:63
+	imul 16(%rsi), %rdx
+	add %rdx, %rax
+	mov %r13, %rcx
+	dec %r13
+	jnz 1b
+	hlt
+END(j_stores)
+
+/* code written by stores to the data page at RDI, called, rewritten and
+ * called again: "mov eax, ebx; ret" with a new immediate each time */
+SNIP(j_gen)
+	xor %ebx, %ebx
+1:	movl $0xb8, (%rdi)
+	mov %ebx, 1(%rdi)
+	movb $0xc3, 5(%rdi)
+	call *%rdi
+	add %rax, %rdx
+	inc %ebx
+	cmp $10, %ebx
+	jne 1b
+	hlt
+END(j_gen)
+
+/* a hot loop that patches the immediate of its own first instruction
+ * through a RIP-relative store */
+SNIP(j_smc)
+1:	movl $0, %eax
+	add %rax, %rdx
+	inc %ecx
+	mov %ecx, 1b+1(%rip)
+	cmp $20, %ecx
+	jne 1b
+	hlt
+END(j_smc)
 	.section .note.GNU-stack,"",@progbits

@@ -37,6 +37,7 @@ struct soft_jit_stats {
 	uint64_t native_insns; /* guest instructions emitted as host instructions */
 	uint64_t helper_insns; /* guest instructions emitted as handler calls */
 	uint64_t fast_loads;   /* ... of the native ones: loads through the inline TLB probe */
+	uint64_t fast_stores;  /* ... stores and read-modify-writes through it */
 	uint64_t entries;      /* translated blocks entered from the run loop */
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */

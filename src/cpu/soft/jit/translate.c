@@ -56,6 +56,7 @@ struct tr {
 		unsigned index;
 		int8_t hold[4];
 		bool dirty[4];
+		bool saved_flags;  /* the guest flags are in R10 (host RFLAGS image) */
 		bool flags_after;
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
@@ -372,19 +373,10 @@ static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
 		t->e.overflow = true;
 }
 
-/* A load through the inline TLB fast path (64-bit mode): the linear
- * address in RSI, canonical, inside one page, a TLB hit for reading in the
- * current rights class on RAM: the host address in RDI and the guest
- * instruction runs on [RDI].  Anything else takes the slow path: the
- * handler, out of line, which faults or reads MMIO as the interpreter
- * does. */
-static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
-		      uint64_t rip, unsigned index)
+/* Guest registers an instruction with a memory operand uses (operands,
+ * implicit ones, base and index). */
+static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
 {
-	struct jit_emit *e = &t->e;
-	if (n->flags == JF_RMW)
-		load_flags(t);       /* the guest's flags, materialised */
-	spill_flags(t);              /* ... and in cpu->rflags: the probe clobbers RFLAGS */
 	unsigned used = n->implicit;
 	if (n->reg.g >= 0)
 		used |= 1u << n->reg.g;
@@ -392,10 +384,40 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 		used |= 1u << in->base;
 	if (in->index >= 0)
 		used |= 1u << in->index;
+	return used;
+}
+
+/* A memory access through the inline TLB fast path (64-bit mode): the
+ * linear address in RSI (base + index * scale + disp, RIP-relative or
+ * absolute, plus the FS/GS base), canonical, inside one page, a TLB hit in
+ * the current rights class for reading (tag_read) or, for a store or a
+ * read-modify-write, for inline stores (tag_fastw: never on a page holding
+ * decoded code, mmu/code_write.c), on RAM: the host address in RDI and
+ * the guest instruction runs on [RDI].  Anything else takes the slow path:
+ * the handler, out of line, which faults, splits a page-crossing access,
+ * reaches MMIO or writes code (dropping the touched translations) as the
+ * interpreter does.
+ *
+ * The probe's compares clobber the host RFLAGS: guest flags living there
+ * are saved in R10 (PUSHFQ; POP R10) and restored for the instruction
+ * (PUSH R10; POPFQ); the slow path merges R10 into cpu->rflags, so a fault
+ * sees them precisely. */
+static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
+		     uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);       /* the guest's flags, materialised, in the host */
+	bool saved = t->flags_host;
+	unsigned used = mem_regs(in, n);
 	int8_t host[16];
 	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
 		e->overflow = true;
 		return;
+	}
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
 	}
 	/* RSI = linear address */
 	if (in->rip_rel)
@@ -412,6 +434,7 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	sl->in = in;
 	sl->rip = rip;
 	sl->index = index;
+	sl->saved_flags = saved;
 	memcpy(sl->hold, t->hold, sizeof(sl->hold));
 	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
 	/* canonical: bits 63..47 all equal */
@@ -434,18 +457,17 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
 	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
 	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
-	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
+			     n->store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
+				      : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
 	slow_jump(t, sl, JCC_NE);
 	/* RAM (not MMIO): RDI = host address */
 	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
 	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
 	slow_jump(t, sl, JCC_E);
 	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
-	if (n->flags == JF_RMW) {
-		/* the guest's flags back into the host (lf.op is LF_NONE now) */
-		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_R9, ARITH);
-		jit_emit_push_r64(e, JR_R9);
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
 		jit_emit_popfq(e);
 	}
 	jit_native_emit(e, in, n, host);
@@ -453,14 +475,15 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
-	t->flags_host = n->flags != JF_NONE;
+	t->flags_host = saved || n->flags != JF_NONE;
 	sl->flags_after = t->flags_host;
 	sl->back = e->pos;
 }
 
-/* The slow path of load k: the handler with the registers written back,
- * then the state the fast path leaves (flags in the host if it does, the
- * cached registers reloaded), and back. */
+/* The slow path of a memory access: the guest flags (if saved in R10) and
+ * the registers written back, the handler, then the state the fast path
+ * leaves (flags in the host if it does, the cached registers reloaded),
+ * and back. */
 static void emit_slow(struct tr *t, struct slow *sl)
 {
 	struct jit_emit *e = &t->e;
@@ -469,6 +492,15 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	for (unsigned h = 0; h < 4; h++)
 		if (sl->hold[h] >= 0 && sl->dirty[h])
 			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
+	if (sl->saved_flags) {
+		/* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE */
+		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
+		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
+		jit_emit_or_r64_r64(e, JR_R9, JR_R10);
+		jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
+		jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	}
 	store_imm64(t, OFF(rip), sl->rip);
 	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
 	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
@@ -601,7 +633,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	t->fast_mem = false;
 	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
 		struct jit_native n;
-		if (jit_native_plan_load(&b->insn[i], &n))
+		if (jit_native_plan_mem(&b->insn[i], &n))
 			t->fast_mem = true;
 	}
 	if (t->fast_mem)
@@ -621,10 +653,14 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n);
 			j->stats.native_insns++;
-		} else if (t->fast_mem && jit_native_plan_load(in, &n)) {
-			emit_load(t, in, &n, rip, i);
+		} else if (t->fast_mem && jit_native_plan_mem(in, &n) &&
+			   __builtin_popcount(mem_regs(in, &n)) <= 4) {
+			emit_mem(t, in, &n, rip, i);
 			j->stats.native_insns++;
-			j->stats.fast_loads++;
+			if (n.store)
+				j->stats.fast_stores++;
+			else
+				j->stats.fast_loads++;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;

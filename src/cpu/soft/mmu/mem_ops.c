@@ -44,6 +44,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	e->tag_read = read_ok ? tag : ~0ULL;
 	e->tag_write = write_ok ? tag : ~0ULL;
 	e->tag_fetch = fetch_ok ? tag : ~0ULL;
+	e->tag_fastw = write_ok ? soft_mmu_fastw_tag(m, e->host, tag) : ~0ULL;
 	if (w.page_shift > 12)
 		m->large_pages_cached = true;
 	*out = e;
@@ -243,6 +244,7 @@ static int mmu_fetch(void *opaque, uint64_t la, void *dst, unsigned len, uint64_
 		memcpy(dst, e->host + off, len);
 		*pa = e->gpa + off;
 		soft_code_mark(m->code, (uint64_t)(e->host - m->mem->base));
+		soft_mmu_code_marks_sync(m); /* before this code can run */
 	} else {
 		/* Executing from a device window: fetch through the bus. */
 		mmio_access(m, e->gpa + off, dst, len, false);
