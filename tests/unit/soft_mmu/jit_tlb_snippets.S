@@ -89,4 +89,27 @@ SNIP(j_smc)
 	jne 1b
 	hlt
 END(j_smc)
+/* PUSH POP, CALL rel and RET, CALL and JMP through registers and memory,
+ * 50 times: RDX = sum of (c + 7 + 1) for c = 1..50 */
+SNIP(j_calls)
+	lea 3f(%rip), %rbx
+	mov %rbx, 0x200000
+	mov $50, %ecx
+1:	push %rcx
+	call 2f
+	pop %rcx
+	call *%rbx
+	call *0x200000
+	lea 4f(%rip), %rsi
+	jmp *%rsi
+4:	dec %ecx
+	jnz 1b
+	hlt
+2:	add %rcx, %rdx
+	push %rdx
+	pop %rax
+	ret
+3:	add $4, %rdx
+	ret
+END(j_calls)
 	.section .note.GNU-stack,"",@progbits

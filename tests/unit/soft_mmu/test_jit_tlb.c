@@ -21,6 +21,7 @@
 
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
 extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], j_smc_end[];
+extern const uint8_t j_calls[], j_calls_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -224,8 +225,10 @@ static void test_stores_vs_interp(void **state)
 	}
 }
 
-/* Run code at CODE to HLT, interpreted and translated; same state. */
-static void run_both_code(const uint8_t *code, size_t len, uint64_t rdi, uint64_t want_rdx)
+/* Run code at CODE to HLT, interpreted and translated; same state.
+ * Returns the translator's statistics. */
+static struct soft_jit_stats run_both_code(const uint8_t *code, size_t len, uint64_t rdi,
+					   uint64_t want_rdx)
 {
 	struct vm1 *v[2];
 	for (int k = 0; k < 2; k++) {
@@ -237,10 +240,12 @@ static void run_both_code(const uint8_t *code, size_t len, uint64_t rdi, uint64_
 	}
 	same_state(v[0], v[1]);
 	assert_int_equal(v[0]->cpu.gpr[GPR_RDX], want_rdx);
+	struct soft_jit_stats js = v[1]->cpu.jit->stats;
 	for (int k = 0; k < 2; k++) {
 		vm_down(v[k]);
 		free(v[k]);
 	}
+	return js;
 }
 
 static void test_code_pages(void **state)
@@ -253,6 +258,20 @@ static void test_code_pages(void **state)
 	run_both_code(j_smc, (size_t)(j_smc_end - j_smc), 0, 190);
 }
 
+/* The stack through the fast path; indirect branches and returns find
+ * their translated target (IBTC) without the run loop. */
+static void test_calls(void **state)
+{
+	(void)state;
+	struct soft_jit_stats js = run_both_code(j_calls, (size_t)(j_calls_end - j_calls), 0,
+						 1275 + 50 * 8);
+	assert_true(js.fast_stack >= 5);
+	assert_true(js.indirect >= 3);
+	/* 50 iterations of 8 blocks: nearly all entered by chains and the
+	 * IBTC, not from the run loop */
+	assert_true(js.entries < 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_slow_paths),
 		cmocka_unit_test(test_stores_vs_interp),
 		cmocka_unit_test(test_code_pages),
+		cmocka_unit_test(test_calls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

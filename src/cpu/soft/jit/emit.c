@@ -310,6 +310,13 @@ void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 	modrm_reg(e, src, dst);
 }
 
+void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
+{
+	jit_emit_rex(e, true, src, 0, dst, false);
+	jit_emit_u8(e, 0x31);
+	modrm_reg(e, src, dst);
+}
+
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b)
 {
 	jit_emit_rex(e, true, b, 0, a, false);

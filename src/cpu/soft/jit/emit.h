@@ -83,6 +83,7 @@ void jit_emit_mov_r32_r32(struct jit_emit *e, unsigned dst, unsigned src); /* ze
 void jit_emit_imul_r32_r32_imm32(struct jit_emit *e, unsigned dst, unsigned src, int32_t imm);
 void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t disp);
 void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
+void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b);
 void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm);
 /* lea dst, [base + index*scale + disp]; base/index -1 for none (not both),

@@ -48,7 +48,7 @@ struct tr {
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
 	struct slow {
-		size_t fix[6];
+		size_t fix[12];    /* jumps here: two probes and a canonical check */
 		unsigned nfix;
 		size_t back;
 		const struct x86_insn *in;
@@ -57,12 +57,15 @@ struct tr {
 		int8_t hold[4];
 		bool dirty[4];
 		bool saved_flags;  /* the guest flags are in R10 (host RFLAGS image) */
+		bool terminal;     /* the block's last instruction: after the
+				    * handler, exit at its next_rip */
 		bool flags_after;
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
 	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
 	bool dirty[4];        /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
+	struct soft_jit_ibtc *ibtc; /* this vCPU's indirect branch table */
 	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
 	unsigned nfix;
 	size_t fault_fix[SOFT_BLOCK_MAX];
@@ -169,6 +172,47 @@ static void retire(struct tr *t, unsigned count)
 	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
 }
 
+/* Jumps to a common "leave to the run loop" point. */
+struct outs {
+	size_t fix[12];
+	unsigned n;
+};
+
+static void out_jump(struct tr *t, struct outs *o, unsigned cc)
+{
+	size_t f = jit_emit_jcc_rel32(&t->e, cc);
+	if (o->n < sizeof(o->fix) / sizeof(o->fix[0]))
+		o->fix[o->n++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* What must hold to go on into another translated block without the run
+ * loop: budget left for a whole block, no kick pending and, if a handler
+ * ran in this block, what the run loop checks between blocks (an
+ * interrupt shadow, the debug path: TF, RF, armed or pending breakpoints,
+ * dropped blocks to free).  Leaves RCX = cpu->icache. */
+static void chain_checks(struct tr *t, struct outs *o)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+	out_jump(t, o, JCC_L);
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+	out_jump(t, o, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
+	if (!t->pure) {
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
+		out_jump(t, o, JCC_NE);
+		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
+		out_jump(t, o, JCC_NE);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
+		out_jump(t, o, JCC_NE);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
+		out_jump(t, o, JCC_NE);
+	}
+}
+
 /* Exit to a statically known guest RIP after count instructions.  slot:
  * the chain slot for it (0 or 1), or -1 for none. */
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
@@ -208,41 +252,54 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
-	/* chain only with budget left for a whole block and no kick pending */
-	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
-	size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
-	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
-	size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
-	size_t no4 = SIZE_MAX, no5 = SIZE_MAX, no6 = SIZE_MAX, no7 = SIZE_MAX;
-	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
-	if (!t->pure) {
-		/* a handler ran: what the run loop checks between blocks (no
-		 * handler that ends no block changes these, but the cost is
-		 * small): an interrupt shadow, the debug path (TF, RF, armed or
-		 * pending breakpoints), dropped blocks to free */
-		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
-		no4 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
-		no5 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
-		no6 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
-		no7 = jit_emit_jcc_rel32(e, JCC_NE);
-	}
+	struct outs o = { .n = 0 };
+	chain_checks(t, &o);
 	/* the slot is valid in the icache epoch it was filled in */
 	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
 	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
-	size_t no3 = jit_emit_jcc_rel32(e, JCC_NE);
+	out_jump(t, &o, JCC_NE);
 	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
-	size_t out = e->pos;
-	jit_emit_patch_rel32(e, no1, out);
-	jit_emit_patch_rel32(e, no2, out);
-	jit_emit_patch_rel32(e, no3, out);
-	jit_emit_patch_rel32(e, no4, out);
-	jit_emit_patch_rel32(e, no5, out);
-	jit_emit_patch_rel32(e, no6, out);
-	jit_emit_patch_rel32(e, no7, out);
+	for (unsigned k = 0; k < o.n; k++)
+		jit_emit_patch_rel32(e, o.fix[k], e->pos);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+/* Exit to the guest RIP in host register r (R10: an indirect branch)
+ * after count instructions: into the translation entered there before
+ * (the IBTC, jit.h) when the same checks as a chain pass, else to the run
+ * loop.  The flags are already in cpu->rflags. */
+static void exit_indirect(struct tr *t, unsigned r, unsigned count)
+{
+	struct jit_emit *e = &t->e;
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t); /* the exit's code uses RAX RCX RDX */
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), r);
+	retire(t, count);
+	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+	struct outs o = { .n = 0 };
+	chain_checks(t, &o);
+	/* RDX = &ibtc[(rip ^ rip >> 12) % SOFT_JIT_IBTC] (soft_jit_ibtc_index) */
+	jit_emit_mov_r64_r64(e, JR_RDX, r);
+	jit_emit_shift_r64_imm(e, 5, JR_RDX, 12);
+	jit_emit_xor_r64_r64(e, JR_RDX, r);
+	jit_emit_alu_r_imm(e, 4, false, JR_RDX, SOFT_JIT_IBTC - 1);
+	jit_emit_shift_r64_imm(e, 4, JR_RDX, 5);
+	_Static_assert(sizeof(struct soft_jit_ibtc) == 32, "IBTC entry size");
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)t->ibtc);
+	jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
+	jit_emit_cmp_r64_m64(e, r, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, rip));
+	out_jump(t, &o, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
+	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
+	out_jump(t, &o, JCC_NE);
+	jit_emit_cmp_m64_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
+				(int32_t)t->b->mode);
+	out_jump(t, &o, JCC_NE);
+	jit_emit_jmp_m64(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code));
+	for (unsigned k = 0; k < o.n; k++)
+		jit_emit_patch_rel32(e, o.fix[k], e->pos);
 	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
 	jmp_epilogue(t);
 }
@@ -373,6 +430,268 @@ static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
 		t->e.overflow = true;
 }
 
+/* A slow path for the access of instruction index (at rip), with the
+ * register cache as it is now. */
+static struct slow *new_slow(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			     bool saved)
+{
+	struct slow *sl = &t->slow[t->nslow++];
+	memset(sl, 0, sizeof(*sl));
+	sl->in = in;
+	sl->rip = rip;
+	sl->index = index;
+	sl->saved_flags = saved;
+	memcpy(sl->hold, t->hold, sizeof(sl->hold));
+	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
+	return sl;
+}
+
+/* The inline TLB probe for msize bytes at the linear address in RSI:
+ * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, R8, R9. */
+static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+{
+	struct jit_emit *e = &t->e;
+	/* canonical: bits 63..47 all equal */
+	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
+	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
+	jit_emit_alu_r_imm(e, 0, true, JR_R8, 1);
+	jit_emit_alu_r_imm(e, 7, true, JR_R8, 1);
+	slow_jump(t, sl, JCC_A);
+	/* inside one page: R8 = page offset */
+	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
+	jit_emit_alu_r_imm(e, 7, false, JR_R8, (int32_t)(4096 - msize));
+	slow_jump(t, sl, JCC_A);
+	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
+	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
+	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
+	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
+	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
+	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
+	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
+	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
+	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
+			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
+				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	slow_jump(t, sl, JCC_NE);
+	/* RAM (not MMIO): RDI = host address */
+	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
+	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
+	slow_jump(t, sl, JCC_E);
+	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
+}
+
+/* Jump to sl unless register r holds a canonical address. */
+static void emit_canonical_check(struct tr *t, struct slow *sl, unsigned r)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r64_r64(e, JR_R9, r);
+	jit_emit_shift_r64_imm(e, 7, JR_R9, 47);
+	jit_emit_alu_r_imm(e, 0, true, JR_R9, 1);
+	jit_emit_alu_r_imm(e, 7, true, JR_R9, 1);
+	slow_jump(t, sl, JCC_A);
+}
+
+/* ---- the stack and indirect branches (64-bit mode) ---- */
+
+#define RSP_G 4 /* guest RSP */
+
+/* PUSH r64 / POP r64 (50+r, 58+r) through the fast path: SS's base is 0
+ * in 64-bit mode, the access is 8 bytes at RSP - 8 / RSP.  Guest flags in
+ * the host survive in R10 as in emit_mem. */
+static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool push = in->opcode < 0x58;
+	unsigned g = (in->opcode & 7u) | ((in->rex & 1u) << 3);
+	int8_t host[16];
+	if (!assign_regs(t, (1u << RSP_G) | (1u << g), host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G], hg = (unsigned)host[g];
+	bool saved = t->flags_host;
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+	}
+	jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, push ? -8 : 0);
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	emit_probe(t, sl, 8, push);
+	if (push) {
+		jit_emit_mov_m64_r64(e, JR_RDI, 0, hg); /* PUSH RSP pushes the old value */
+		jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	} else {
+		jit_emit_lea(e, hs, (int)hs, -1, 1, 8);  /* POP RSP: the loaded value wins */
+		jit_emit_mov_r64_m64(e, hg, JR_RDI, 0);
+		t->dirty[hg] = true;
+	}
+	t->dirty[hs] = true;
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
+		jit_emit_popfq(e);
+	}
+	sl->flags_after = saved;
+	sl->back = e->pos;
+}
+
+/* Push the return address of a CALL (the block's last instruction) through
+ * the fast path; the flags are in cpu->rflags. */
+static void push_return(struct tr *t, struct slow *sl, uint64_t next)
+{
+	struct jit_emit *e = &t->e;
+	int8_t host[16];
+	if (!assign_regs(t, 1u << RSP_G, host)) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G];
+	jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, -8);
+	emit_probe(t, sl, 8, true);
+	jit_emit_mov_r64_imm(e, JR_R8, next);
+	jit_emit_mov_m64_r64(e, JR_RDI, 0, JR_R8);
+	jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	t->dirty[hs] = true;
+}
+
+/* CALL rel32, RET, JMP/CALL r/m64 (FF /4, FF /2): the block's last
+ * instruction.  Nothing is committed until every access and the target's
+ * canonical check passed; otherwise the slow path runs the handler (which
+ * faults as the interpreter does) and exits at its next_rip. */
+static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	uint64_t next = rip + in->len;
+	/* the block ends: the flags and registers go to cpu anyway; with none
+	 * dirty in the host, the slow path has nothing to write back */
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t);
+	if (t->nslow + 2 > SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	struct slow *sl = new_slow(t, in, rip, index, false);
+	sl->terminal = true;
+	if (in->map == X86_MAP_1BYTE && in->opcode == 0xe8) { /* CALL rel32 */
+		uint64_t target = 0;
+		branch_target(in, next, &target);
+		push_return(t, sl, next);
+		exit_direct(t, target, index + 1, 1);
+		return;
+	}
+	if (in->opcode == 0xc3) { /* RET */
+		int8_t host[16];
+		if (!assign_regs(t, 1u << RSP_G, host)) {
+			e->overflow = true;
+			return;
+		}
+		unsigned hs = (unsigned)host[RSP_G];
+		jit_emit_mov_r64_r64(e, JR_RSI, hs);
+		emit_probe(t, sl, 8, false);
+		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
+		emit_canonical_check(t, sl, JR_R10); /* #GP at the RET */
+		jit_emit_lea(e, hs, (int)hs, -1, 1, 8);
+		t->dirty[hs] = true;
+		exit_indirect(t, JR_R10, index + 1);
+		return;
+	}
+	/* FF /2 CALL, FF /4 JMP: the target into R10 */
+	bool call = ((in->modrm >> 3) & 7) == 2;
+	unsigned used = in->mod == 3 ? 1u << in->rm : 0;
+	if (in->mod != 3) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	if (call)
+		used |= 1u << RSP_G;
+	int8_t host[16];
+	if (__builtin_popcount(used) > 4 || !assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
+	}
+	if (in->mod == 3) {
+		jit_emit_mov_r64_r64(e, JR_R10, (unsigned)host[in->rm]);
+	} else {
+		if (in->rip_rel)
+			jit_emit_mov_r64_imm(e, JR_RSI, next + (uint64_t)in->disp);
+		else if (in->base < 0 && in->index < 0)
+			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+		else
+			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->seg >= SEG_FS)
+			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		emit_probe(t, sl, 8, false);
+		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
+	}
+	emit_canonical_check(t, sl, JR_R10);
+	if (call)
+		push_return(t, sl, next);
+	exit_indirect(t, JR_R10, index + 1);
+}
+
+/* Which of the above an instruction is (64-bit mode, 64-bit operands, no
+ * prefixes that change them): 1 PUSH/POP, 2 a stack or indirect branch. */
+static int stack_form(const struct x86_insn *in)
+{
+	if (!in->op || in->mode != SOFT_MODE_64 || in->map != X86_MAP_1BYTE ||
+	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+			     X86_PFX_F2 | X86_PFX_F3)) ||
+	    in->opsize != 8)
+		return 0;
+	unsigned op = in->opcode;
+	if (op >= 0x50 && op <= 0x5f)
+		return 1;
+	if (op == 0xe8 || op == 0xc3)
+		return 2;
+	if (op == 0xff && in->has_modrm) {
+		unsigned digit = (in->modrm >> 3) & 7;
+		if ((digit == 2 || digit == 4) && (in->mod == 3 || in->addrsize == 8))
+			return 2;
+	}
+	return 0;
+}
+
+/* LEA Gv,M at 64 or 32-bit operand size with 64-bit addressing: the
+ * address computed on host registers (segments do not apply). */
+static bool lea_form(const struct x86_insn *in)
+{
+	return in->op && in->map == X86_MAP_1BYTE && in->opcode == 0x8d && in->mode == SOFT_MODE_64 &&
+	       in->addrsize == 8 && (in->opsize == 8 || in->opsize == 4) && in->has_modrm &&
+	       in->mod != 3 &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP));
+}
+
+static void emit_lea_insn(struct tr *t, const struct x86_insn *in, uint64_t rip)
+{
+	struct jit_emit *e = &t->e;
+	unsigned used = 1u << in->reg;
+	if (in->base >= 0)
+		used |= 1u << in->base;
+	if (in->index >= 0)
+		used |= 1u << in->index;
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
+	}
+	unsigned h = (unsigned)host[in->reg];
+	if (in->rip_rel || (in->base < 0 && in->index < 0)) {
+		uint64_t v = in->rip_rel ? rip + in->len + (uint64_t)in->disp : (uint64_t)in->disp;
+		jit_emit_mov_r64_imm(e, h, in->opsize == 4 ? (uint32_t)v : v);
+	} else {
+		jit_emit_lea(e, h, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->opsize == 4)
+			jit_emit_mov_r32_r32(e, h, h); /* the 32-bit result, zero-extended */
+	}
+	t->dirty[h] = true;
+}
+
 /* Guest registers an instruction with a memory operand uses (operands,
  * implicit ones, base and index). */
 static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
@@ -429,43 +748,8 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
 	if (in->seg >= SEG_FS)
 		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
-	struct slow *sl = &t->slow[t->nslow++];
-	memset(sl, 0, sizeof(*sl));
-	sl->in = in;
-	sl->rip = rip;
-	sl->index = index;
-	sl->saved_flags = saved;
-	memcpy(sl->hold, t->hold, sizeof(sl->hold));
-	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
-	/* canonical: bits 63..47 all equal */
-	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
-	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
-	jit_emit_alu_r_imm(e, 0, true, JR_R8, 1);
-	jit_emit_alu_r_imm(e, 7, true, JR_R8, 1);
-	slow_jump(t, sl, JCC_A);
-	/* inside one page: R8 = page offset */
-	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
-	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
-	jit_emit_alu_r_imm(e, 7, false, JR_R8, 4096 - n->msize);
-	slow_jump(t, sl, JCC_A);
-	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
-	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
-	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
-	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
-	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
-	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
-	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
-	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
-	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
-	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
-			     n->store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
-				      : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
-	slow_jump(t, sl, JCC_NE);
-	/* RAM (not MMIO): RDI = host address */
-	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
-	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
-	slow_jump(t, sl, JCC_E);
-	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	emit_probe(t, sl, n->msize, n->store);
 	if (saved) {
 		jit_emit_push_r64(e, JR_R10);
 		jit_emit_popfq(e);
@@ -510,6 +794,12 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->fault_fix[t->nfault] = f;
 	t->fault_count[t->nfault++] = sl->index;
+	if (sl->terminal) {
+		/* the handler branched: exit at its next_rip */
+		t->stop_fix[t->nstop] = jit_emit_jmp_rel32(e);
+		t->stop_count[t->nstop++] = sl->index + 1;
+		return;
+	}
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
 	f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->stop_fix[t->nstop] = f;
@@ -608,6 +898,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	memset(t->hold, -1, sizeof(t->hold));
 	t->b = b;
 	t->pure = true;
+	t->ibtc = j->ibtc;
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
@@ -624,7 +915,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	for (unsigned i = 0; i < b->n; i++)
 		if (!is_direct_branch(&b->insn[i])) {
 			struct jit_native n;
-			if (!jit_native_plan(&b->insn[i], &n))
+			if (!jit_native_plan(&b->insn[i], &n) && !lea_form(&b->insn[i]))
 				any_helper = true;
 		}
 	if (any_helper) /* the run loop clears block_stop before a block; a
@@ -633,7 +924,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	t->fast_mem = false;
 	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
 		struct jit_native n;
-		if (jit_native_plan_mem(&b->insn[i], &n))
+		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]))
 			t->fast_mem = true;
 	}
 	if (t->fast_mem)
@@ -653,6 +944,28 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n);
 			j->stats.native_insns++;
+		} else if (lea_form(in)) {
+			emit_lea_insn(t, in, rip);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (t->fast_mem && stack_form(in) == 1) {
+			emit_push_pop(t, in, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_stack++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (last && t->fast_mem && stack_form(in) == 2 &&
+			   (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) {
+			emit_branch_stack(t, in, rip, i);
+			j->stats.native_insns++;
+			if (in->opcode == 0xe8 || in->opcode == 0xc3)
+				j->stats.fast_stack++;
+			if (in->opcode != 0xe8)
+				j->stats.indirect++;
+			ended = true;
 		} else if (t->fast_mem && jit_native_plan_mem(in, &n) &&
 			   __builtin_popcount(mem_regs(in, &n)) <= 4) {
 			emit_mem(t, in, &n, rip, i);
