@@ -168,6 +168,15 @@ int main(int argc, char **argv)
 		printf("    icache: %llu lookups hit, %llu decoded, %llu uncached instructions\n",
 		       (unsigned long long)cpu.icache_hits, (unsigned long long)cpu.icache_misses,
 		       (unsigned long long)cpu.uncached_insns);
+		if (cpu.jit)
+			printf("    translator: %llu instructions native (%llu loads, %llu stores, %llu "
+			       "SSE), %llu as handler calls, %llu entries\n",
+			       (unsigned long long)cpu.jit->stats.native_insns,
+			       (unsigned long long)cpu.jit->stats.fast_loads,
+			       (unsigned long long)cpu.jit->stats.fast_stores,
+			       (unsigned long long)cpu.jit->stats.sse,
+			       (unsigned long long)cpu.jit->stats.helper_insns,
+			       (unsigned long long)cpu.jit->stats.entries);
 		soft_cpu_destroy(&cpu);
 		soft_flatmem_destroy(&m);
 	}

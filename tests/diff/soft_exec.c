@@ -24,7 +24,10 @@ struct soft_exec {
 	struct soft_cpu cpu;
 	enum diff_tier tier;
 	uint8_t code[4096];
-	uint8_t data[DIFF_MEM_SIZE];
+	/* 16-byte aligned like the guest pages (malloc aligns the struct to
+	 * 16): translated SSE accesses the host copy with the guest's
+	 * alignment */
+	_Alignas(16) uint8_t data[DIFF_MEM_SIZE];
 	/* translated tier: a shadow TLB for the translator's inline fast path
 	 * (jit/translate.c, emit_mem), mapping the data pages for reading and
 	 * inline stores and the code page for reading only, as the MMU maps a

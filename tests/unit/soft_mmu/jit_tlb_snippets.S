@@ -112,4 +112,24 @@ SNIP(j_calls)
 3:	add $4, %rdx
 	ret
 END(j_calls)
+/* SSE/SSE2 moves and arithmetic on memory at RSI, 40 times, then an
+ * aligned move from a misaligned address (#GP) */
+SNIP(j_sse)
+	mov $40, %ecx
+1:	movdqu (%rsi), %xmm0
+	paddd 16(%rsi), %xmm0
+	movdqu %xmm0, 32(%rsi)
+	movapd 48(%rsi), %xmm1
+	addpd %xmm1, %xmm2
+	divsd 8(%rsi), %xmm2
+	movaps %xmm2, 64(%rsi)
+	pxor %xmm0, %xmm3
+	movntdq %xmm3, 80(%rsi)
+	movss 4(%rsi), %xmm5
+	movsd %xmm5, %xmm6
+	dec %ecx
+	jnz 1b
+	movaps 4(%rsi), %xmm4
+	hlt
+END(j_sse)
 	.section .note.GNU-stack,"",@progbits

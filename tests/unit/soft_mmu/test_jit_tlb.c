@@ -21,7 +21,7 @@
 
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
 extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], j_smc_end[];
-extern const uint8_t j_calls[], j_calls_end[];
+extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -272,6 +272,54 @@ static void test_calls(void **state)
 	assert_true(js.entries < 40);
 }
 
+/* SSE/SSE2 as host instructions: the same XMM registers, MXCSR and memory
+ * as interpreted, with the default MXCSR and with rounding towards zero
+ * (both native), with an exception unmasked (floating point through the
+ * handler, which raises it), and the #GP of a misaligned aligned move
+ * taken precisely. */
+static void run_sse(uint32_t mxcsr, unsigned want_vector)
+{
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_sse, (size_t)(j_sse_end - j_sse));
+		double data[16];
+		for (int i = 0; i < 16; i++)
+			data[i] = 1.0 / (i + 3);
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.cr4 |= X86_CR4_OSFXSR;
+		v[k]->cpu.mxcsr = mxcsr;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_EXC);
+		assert_int_equal(v[k]->cpu.exc.vector, want_vector);
+	}
+	same_state(v[0], v[1]);
+	assert_memory_equal(v[0]->cpu.xmm, v[1]->cpu.xmm, sizeof(v[0]->cpu.xmm));
+	assert_int_equal(v[0]->cpu.mxcsr, v[1]->cpu.mxcsr);
+	uint8_t m0[128], m1[128];
+	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	assert_true(v[1]->cpu.jit->stats.sse >= 11);
+	if (want_vector == X86_EXC_UD) /* the unmasked exception, at the first DIVSD */
+		assert_int_equal(v[1]->cpu.rip, v[0]->cpu.rip);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_sse(void **state)
+{
+	(void)state;
+	run_sse(0x1f80, X86_EXC_GP);
+	run_sse(0x7f80, X86_EXC_GP); /* round towards zero: host MXCSR = guest's */
+	/* precision exceptions unmasked (CR4.OSXMMEXCPT clear: #UD): floating
+	 * point through the handler; natively the host would take SIGFPE */
+	run_sse(0x0f80, X86_EXC_UD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_stores_vs_interp),
 		cmocka_unit_test(test_code_pages),
 		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_sse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

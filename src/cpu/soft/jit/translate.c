@@ -23,6 +23,7 @@
 
 #include "jit.h"
 #include "native.h"
+#include "sse.h"
 
 #include "../atomic.h"
 #include "../debug.h"
@@ -692,6 +693,93 @@ static void emit_lea_insn(struct tr *t, const struct x86_insn *in, uint64_t rip)
 	t->dirty[h] = true;
 }
 
+/* An SSE/SSE2 instruction as itself (sse.h): guest XMM reg in host XMM0,
+ * r/m in XMM1 (loaded from cpu->xmm) or [RDI] (memory through the fast
+ * path, alignment checked for the aligned forms), the result stored back.
+ * Before it, what the handler would check: CR0.EM and CR0.TS clear (#UD,
+ * #NM), CR4.OSFXSR set (#UD), and for floating point a guest MXCSR with
+ * every exception masked (no SIMD exception can be raised); the guest's
+ * MXCSR is then loaded into the host's for the instruction (LDMXCSR:
+ * rounding, DAZ, FTZ) and stored back after it (STMXCSR: the sticky
+ * flags); otherwise the slow path runs the handler.  Guest flags in the
+ * host survive in R10 as in emit_mem. */
+static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_sse *sp,
+		     uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool mem = in->mod != 3;
+	int8_t host[16];
+	unsigned used = 0;
+	if (mem && !in->rip_rel) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	bool saved = t->flags_host;
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+	}
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)(X86_CR0_EM | X86_CR0_TS));
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 1, (uint8_t)(X86_CR4_OSFXSR >> 8));
+	slow_jump(t, sl, JCC_E);
+	if (sp->fp) {
+		/* every exception masked (a 32-bit load: the STMXCSR of the
+		 * last one forwards to it) */
+		jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(mxcsr));
+		jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
+		jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
+		slow_jump(t, sl, JCC_NE);
+	}
+	if (mem) {
+		if (in->rip_rel)
+			jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+		else if (in->base < 0 && in->index < 0)
+			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+		else
+			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->seg >= SEG_FS)
+			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		if (sp->aligned) { /* #GP(0) in the handler */
+			jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+			jit_emit_alu_r_imm(e, 4, false, JR_R8, 15);
+			slow_jump(t, sl, JCC_NE);
+		}
+		emit_probe(t, sl, sp->msize, sp->store);
+	}
+	int32_t xreg = OFF(xmm) + 16 * (int32_t)in->reg, xrm = OFF(xmm) + 16 * (int32_t)in->rm;
+	jit_emit_0f_m(e, 0x10, 0, CPU, xreg);            /* movups xmm0, guest reg */
+	if (!mem)
+		jit_emit_0f_m(e, 0x10, 1, CPU, xrm);     /* movups xmm1, guest r/m */
+	if (sp->fp)
+		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
+	if (sp->pfx)
+		jit_emit_u8(e, sp->pfx);
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, sp->op);
+	jit_emit_u8(e, mem ? (uint8_t)JR_RDI : 0xc1);   /* xmm0, [rdi] / xmm0, xmm1 */
+	if (sp->fp)
+		jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
+	if (!sp->store)
+		jit_emit_0f_m(e, 0x11, 0, CPU, xreg);    /* movups guest reg, xmm0 */
+	else if (!mem)
+		jit_emit_0f_m(e, 0x11, 1, CPU, xrm);     /* movups guest r/m, xmm1 */
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
+		jit_emit_popfq(e);
+	}
+	sl->flags_after = saved;
+	sl->back = e->pos;
+}
+
 /* Guest registers an instruction with a memory operand uses (operands,
  * implicit ones, base and index). */
 static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
@@ -924,7 +1012,9 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	t->fast_mem = false;
 	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
 		struct jit_native n;
-		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]))
+		struct jit_sse sp;
+		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
 			t->fast_mem = true;
 	}
 	if (t->fast_mem)
@@ -936,6 +1026,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		const struct x86_insn *in = &b->insn[i];
 		bool last = i + 1 == b->n;
 		struct jit_native n;
+		struct jit_sse sp;
 		uint64_t tg;
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
@@ -944,6 +1035,13 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n);
 			j->stats.native_insns++;
+		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
+			emit_sse(t, in, &sp, rip, i);
+			j->stats.native_insns++;
+			j->stats.sse++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (lea_form(in)) {
 			emit_lea_insn(t, in, rip);
 			j->stats.native_insns++;
