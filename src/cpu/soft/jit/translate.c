@@ -780,6 +780,26 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	sl->back = e->pos;
 }
 
+/* Instructions that do nothing the guest can observe: the multi-byte NOP
+ * (0F 1F /0, compilers' padding) and the prefetch hints (0F 18 /0-3, 0F 0D
+ * /0-1 with a memory operand: never a fault, SDM vol. 2 PREFETCHh).  They
+ * emit no code. */
+static bool nop_form(const struct x86_insn *in)
+{
+	if (!in->op || in->map != X86_MAP_0F || !in->has_modrm ||
+	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+			     X86_PFX_F2 | X86_PFX_F3)))
+		return false;
+	unsigned digit = (in->modrm >> 3) & 7;
+	if (in->opcode == 0x1f)
+		return digit == 0;
+	if (in->opcode == 0x18)
+		return in->mod != 3 && digit <= 3;
+	if (in->opcode == 0x0d)
+		return in->mod != 3 && digit <= 1;
+	return false;
+}
+
 /* Guest registers an instruction with a memory operand uses (operands,
  * implicit ones, base and index). */
 static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
@@ -1003,7 +1023,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	for (unsigned i = 0; i < b->n; i++)
 		if (!is_direct_branch(&b->insn[i])) {
 			struct jit_native n;
-			if (!jit_native_plan(&b->insn[i], &n) && !lea_form(&b->insn[i]))
+			if (!jit_native_plan(&b->insn[i], &n) && !lea_form(&b->insn[i]) &&
+			    !nop_form(&b->insn[i]))
 				any_helper = true;
 		}
 	if (any_helper) /* the run loop clears block_stop before a block; a
@@ -1039,6 +1060,11 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 			emit_sse(t, in, &sp, rip, i);
 			j->stats.native_insns++;
 			j->stats.sse++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (nop_form(in)) {
+			j->stats.native_insns++;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
