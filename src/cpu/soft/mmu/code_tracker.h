@@ -55,6 +55,23 @@ static inline bool soft_code_is_marked(const struct soft_code_tracker *t, uint64
 	       (atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & (1u << (page & 7)));
 }
 
+/* A write hit the marked page at memfd offset off: it holds no valid
+ * decoded code any more once every vCPU has replayed the publication that
+ * follows, so it stops being code until a vCPU fetches from it again
+ * (which marks it anew).  Cleared before publishing: a vCPU that decodes
+ * the page in between marks it again, and the publication still drops what
+ * it decoded before.  Lets a page that once held code (freed kernel init
+ * text, a dead process's text) take inline stores again after its first
+ * write. */
+static inline void soft_code_unmark(struct soft_code_tracker *t, uint64_t off)
+{
+	uint64_t page = off >> 12;
+	if (!t || page >= t->map_pages)
+		return;
+	atomic_fetch_and_explicit(&t->map[page >> 3], (uint8_t)~(1u << (page & 7)),
+				  memory_order_acq_rel);
+}
+
 /* A write hit a marked page: publish gpa_page.  *seen is the writer's own
  * epoch: it stays current if it was (the writer invalidates its own cache
  * precisely already). */

@@ -219,8 +219,10 @@ static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, u
 		if (likely(e[i]->host)) {
 			ram_store(e[i]->host + off, s, n);
 			pa[1] = e[i]->gpa + off + n - 1;
-			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base)))
+			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base))) {
+				soft_code_unmark(m->code, (uint64_t)(e[i]->host - m->mem->base));
 				soft_code_publish(m->code, e[i]->gpa, &m->code_seen);
+			}
 		} else {
 			mmio_access(m, e[i]->gpa + off, (uint8_t *)s, n, true);
 			pa[1] = ~0ULL;
@@ -290,8 +292,10 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 	unsigned off = (unsigned)(la & 0xfff);
 	*host = e->host + off;
 	*pa = e->gpa + off;
-	if (m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base)))
+	if (m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base))) {
+		soft_code_unmark(m->code, (uint64_t)(e->host - m->mem->base));
 		soft_code_publish(m->code, e->gpa, &m->code_seen);
+	}
 	return 0;
 }
 
