@@ -19,6 +19,7 @@
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/flatmem.h"
 #include "src/cpu/soft/jit/jit.h"
+#include "src/cpu/soft/mmu/soft_mmu.h"
 
 extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_end[];
 void n_int(uint64_t n, void *buf);
@@ -97,6 +98,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "translation cache: %m\n");
 			return 1;
 		}
+		/* the translator's inline TLB fast path over the flat memory, as
+		 * the MMU would fill it at CPL 0 (the code page: reads only, no
+		 * inline stores, as on a page holding code) */
+		static struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
+		for (unsigned p = 0; p < SOFT_TLB_SIZE; p++) {
+			struct soft_tlb_entry *e = &tlb[p];
+			bool ram = p < (1u << 20) / 4096;
+			e->tag_read = e->tag_write = ram ? (uint64_t)p << 2 : ~0ULL;
+			e->tag_fastw = ram && p != CODE / 4096 ? (uint64_t)p << 2 : ~0ULL;
+			e->tag_fetch = ~0ULL;
+			e->host = ram ? m.ram + 4096 * p : NULL;
+		}
+		if (jit)
+			cpu.jit_tlb = tlb;
 		/* flat 64-bit mode */
 		for (int s = 0; s < SEG_COUNT; s++) {
 			memset(&cpu.seg[s], 0, sizeof(cpu.seg[s]));
@@ -153,6 +168,15 @@ int main(int argc, char **argv)
 		printf("    icache: %llu lookups hit, %llu decoded, %llu uncached instructions\n",
 		       (unsigned long long)cpu.icache_hits, (unsigned long long)cpu.icache_misses,
 		       (unsigned long long)cpu.uncached_insns);
+		if (cpu.jit)
+			printf("    translator: %llu instructions native (%llu loads, %llu stores, %llu "
+			       "SSE), %llu as handler calls, %llu entries\n",
+			       (unsigned long long)cpu.jit->stats.native_insns,
+			       (unsigned long long)cpu.jit->stats.fast_loads,
+			       (unsigned long long)cpu.jit->stats.fast_stores,
+			       (unsigned long long)cpu.jit->stats.sse,
+			       (unsigned long long)cpu.jit->stats.helper_insns,
+			       (unsigned long long)cpu.jit->stats.entries);
 		soft_cpu_destroy(&cpu);
 		soft_flatmem_destroy(&m);
 	}

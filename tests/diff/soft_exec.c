@@ -14,6 +14,7 @@
 
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/jit/jit.h"
+#include "src/cpu/soft/mmu/soft_mmu.h"
 
 #define PF_W 0x2u
 #define PF_U 0x4u
@@ -23,8 +24,37 @@ struct soft_exec {
 	struct soft_cpu cpu;
 	enum diff_tier tier;
 	uint8_t code[4096];
-	uint8_t data[DIFF_MEM_SIZE];
+	/* 16-byte aligned like the guest pages (malloc aligns the struct to
+	 * 16): translated SSE accesses the host copy with the guest's
+	 * alignment */
+	_Alignas(16) uint8_t data[DIFF_MEM_SIZE];
+	/* translated tier: a shadow TLB for the translator's inline fast path
+	 * (jit/translate.c, emit_mem), mapping the data pages for reading and
+	 * inline stores and the code page for reading only, as the MMU maps a
+	 * page holding code; every other access takes the slow path through
+	 * the ops above */
+	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
+
+/* (Re)fill the fake TLB for the current rights class. */
+static void soft_exec_fill_tlb(struct soft_exec *se)
+{
+	uint64_t cls = soft_mmu_class(&se->cpu);
+	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+		struct soft_tlb_entry *e = &se->tlb[i];
+		e->tag_read = e->tag_write = e->tag_fetch = e->tag_fastw = ~0ULL;
+		e->host = NULL;
+	}
+	for (unsigned p = 0; p < DIFF_MEM_SIZE / 4096; p++) {
+		uint64_t la = DIFF_DATA_ADDR + 4096ULL * p;
+		struct soft_tlb_entry *e = &se->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
+		e->tag_read = e->tag_write = e->tag_fastw = ((la >> 12) << 2) | cls;
+		e->host = se->data + 4096 * p;
+	}
+	struct soft_tlb_entry *e = &se->tlb[(DIFF_CODE_ADDR >> 12) & (SOFT_TLB_SIZE - 1)];
+	e->tag_read = ((DIFF_CODE_ADDR >> 12) << 2) | cls;
+	e->host = se->code;
+}
 
 static void soft_exec_pf(struct soft_fault *f, uint64_t la, uint32_t err)
 {
@@ -225,17 +255,20 @@ bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t)
 		se->cpu.jit = soft_jit_new(256u << 10, 0);
 		if (!se->cpu.jit)
 			return false;
+		se->cpu.jit_tlb = se->tlb;
 	}
 	return true;
 }
 
-void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[4])
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[6])
 {
 	const struct soft_jit *j = se->cpu.jit;
 	out[0] = j ? j->stats.translated : 0;
 	out[1] = j ? j->stats.native_insns : 0;
 	out[2] = j ? j->stats.helper_insns : 0;
 	out[3] = j ? j->cache.nflush : 0;
+	out[4] = j ? j->stats.fast_loads : 0;
+	out[5] = j ? j->stats.fast_stores : 0;
 }
 
 /* Blocks and translated blocks: run until the form's end.  The rest of the
@@ -308,6 +341,8 @@ void soft_exec_run(struct soft_exec *se, const struct diff_case *c,
 			break;
 	}
 
+	if (se->tier == DIFF_TIER_JIT)
+		soft_exec_fill_tlb(se);
 	if (se->tier != DIFF_TIER_STEP)
 		st = soft_exec_run_blocks(se, c);
 

@@ -31,4 +31,105 @@ SNIP(j_fault)
 	inc %rcx
 	hlt
 END(j_fault)
+/* stores and read-modify-writes of every size and fast-path kind over the
+ * array at RSI (and %fs: = the same array), R13 times */
+SNIP(j_stores)
+1:	mov %rax, 8(%rsi,%rcx,8)
+	and $3, %ecx
+	mov %dl, 1(%rsi,%rcx)
+	mov %ah, 3(%rsi)
+	movw $0x1234, 2(%rsi)
+	movl $-5, 4(%rsi)
+	movq $-7, 40(%rsi)
+	add %rdx, 16(%rsi)
+	adcl $3, 20(%rsi)
+	incq 24(%rsi)
+	decb 25(%rsi)
+	negw 26(%rsi)
+	notl 28(%rsi)
+	shlq $3, 32(%rsi)
+	sarl %cl, 36(%rsi)
+	rolw 48(%rsi)
+	sete 50(%rsi)
+	shldq $5, %rdx, 56(%rsi)
+	btsq $3, 8(%rsi)
+	subq %r13, %fs:16
+	orb %dl, %fs:63
+	imul 16(%rsi), %rdx
+	add %rdx, %rax
+	mov %r13, %rcx
+	dec %r13
+	jnz 1b
+	hlt
+END(j_stores)
+
+/* code written by stores to the data page at RDI, called, rewritten and
+ * called again: "mov eax, ebx; ret" with a new immediate each time */
+SNIP(j_gen)
+	xor %ebx, %ebx
+1:	movl $0xb8, (%rdi)
+	mov %ebx, 1(%rdi)
+	movb $0xc3, 5(%rdi)
+	call *%rdi
+	add %rax, %rdx
+	inc %ebx
+	cmp $10, %ebx
+	jne 1b
+	hlt
+END(j_gen)
+
+/* a hot loop that patches the immediate of its own first instruction
+ * through a RIP-relative store */
+SNIP(j_smc)
+1:	movl $0, %eax
+	add %rax, %rdx
+	inc %ecx
+	mov %ecx, 1b+1(%rip)
+	cmp $20, %ecx
+	jne 1b
+	hlt
+END(j_smc)
+/* PUSH POP, CALL rel and RET, CALL and JMP through registers and memory,
+ * 50 times: RDX = sum of (c + 7 + 1) for c = 1..50 */
+SNIP(j_calls)
+	lea 3f(%rip), %rbx
+	mov %rbx, 0x200000
+	mov $50, %ecx
+1:	push %rcx
+	call 2f
+	pop %rcx
+	call *%rbx
+	call *0x200000
+	lea 4f(%rip), %rsi
+	jmp *%rsi
+4:	dec %ecx
+	jnz 1b
+	hlt
+2:	add %rcx, %rdx
+	push %rdx
+	pop %rax
+	ret
+3:	add $4, %rdx
+	ret
+END(j_calls)
+/* SSE/SSE2 moves and arithmetic on memory at RSI, 40 times, then an
+ * aligned move from a misaligned address (#GP) */
+SNIP(j_sse)
+	mov $40, %ecx
+1:	movdqu (%rsi), %xmm0
+	paddd 16(%rsi), %xmm0
+	movdqu %xmm0, 32(%rsi)
+	movapd 48(%rsi), %xmm1
+	addpd %xmm1, %xmm2
+	divsd 8(%rsi), %xmm2
+	movaps %xmm2, 64(%rsi)
+	pxor %xmm0, %xmm3
+	movntdq %xmm3, 80(%rsi)
+	movss 4(%rsi), %xmm5
+	movsd %xmm5, %xmm6
+	dec %ecx
+	jnz 1b
+	movaps 4(%rsi), %xmm4
+	hlt
+END(j_sse)
 	.section .note.GNU-stack,"",@progbits

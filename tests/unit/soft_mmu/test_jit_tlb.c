@@ -3,7 +3,10 @@
  * translated against interpreted (same registers, flags, icount), the fast
  * path really bypassing the memory ops (fewer TLB lookups through them),
  * and the slow path's cases: a #PF (precise RIP, CR2, retired count), a
- * non-canonical address, a page-crossing load, MMIO. */
+ * non-canonical address, a page-crossing load, MMIO.  Stores and
+ * read-modify-writes the same way, and the inline-store right withheld on
+ * pages holding code (mmu/code_write.c): code written by stores and run,
+ * rewritten and run again; a loop patching itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,8 @@
 #include "ringvm/compiler.h"
 
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
+extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], j_smc_end[];
+extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -28,6 +33,7 @@ struct vm1 {
 	struct bus mmio;
 	struct soft_cpu cpu;
 	struct soft_mmu mmu;
+	struct soft_code_tracker code;
 	uint64_t mmio_reads;
 };
 
@@ -57,6 +63,10 @@ static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
 	assert_int_equal(gmem_write(&v->mem, CODE, code, len), 0);
 	assert_int_equal(soft_cpu_init(&v->cpu, &soft_mmu_ops, &v->mmu, true), 0);
 	soft_mmu_init(&v->mmu, &v->cpu, &v->mem, &v->mmio, NULL);
+	/* the code tracker tells which pages hold code: without it no slot
+	 * grants inline stores */
+	assert_int_equal(soft_code_tracker_init(&v->code, o.ram_size), 0);
+	v->mmu.code = &v->code;
 	if (jit) {
 		v->cpu.jit = soft_jit_new(1u << 20, 0);
 		assert_non_null(v->cpu.jit);
@@ -95,6 +105,7 @@ static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
 static void vm_down(struct vm1 *v)
 {
 	soft_cpu_destroy(&v->cpu);
+	soft_code_tracker_destroy(&v->code);
 	bus_destroy(&v->mmio);
 	gmem_destroy(&v->mem);
 }
@@ -183,11 +194,141 @@ static void test_slow_paths(void **state)
 	run_fault_case(0xffff800000000000ULL, SOFT_EXC, X86_EXC_PF, false); /* canonical, unmapped */
 }
 
+static void test_stores_vs_interp(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_stores, (size_t)(j_stores_end - j_stores));
+		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
+				     0x1234567812345678ULL, 0, 0xffff };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_RAX] = 0x0123456789abcdefULL;
+		v[k]->cpu.gpr[GPR_RDX] = 0x1111;
+		v[k]->cpu.gpr[GPR_R13] = 3000;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	static uint8_t m0[64 << 10], m1[64 << 10];
+	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	assert_true(v[1]->cpu.jit->stats.fast_stores >= 19);
+	/* the stores did not go through the memory ops */
+	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* Run code at CODE to HLT, interpreted and translated; same state.
+ * Returns the translator's statistics. */
+static struct soft_jit_stats run_both_code(const uint8_t *code, size_t len, uint64_t rdi,
+					   uint64_t want_rdx)
+{
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, code, len);
+		v[k]->cpu.gpr[GPR_RDI] = rdi;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_int_equal(v[0]->cpu.gpr[GPR_RDX], want_rdx);
+	struct soft_jit_stats js = v[1]->cpu.jit->stats;
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+	return js;
+}
+
+static void test_code_pages(void **state)
+{
+	(void)state;
+	/* 0 + 1 + ... + 9: each call runs the code just written, although
+	 * the first stores to the page went inline (before it held code) */
+	run_both_code(j_gen, (size_t)(j_gen_end - j_gen), DATA + 0x3000, 45);
+	/* 0 + 1 + ... + 19 */
+	run_both_code(j_smc, (size_t)(j_smc_end - j_smc), 0, 190);
+}
+
+/* The stack through the fast path; indirect branches and returns find
+ * their translated target (IBTC) without the run loop. */
+static void test_calls(void **state)
+{
+	(void)state;
+	struct soft_jit_stats js = run_both_code(j_calls, (size_t)(j_calls_end - j_calls), 0,
+						 1275 + 50 * 8);
+	assert_true(js.fast_stack >= 5);
+	assert_true(js.indirect >= 3);
+	/* 50 iterations of 8 blocks: nearly all entered by chains and the
+	 * IBTC, not from the run loop */
+	assert_true(js.entries < 40);
+}
+
+/* SSE/SSE2 as host instructions: the same XMM registers, MXCSR and memory
+ * as interpreted, with the default MXCSR and with rounding towards zero
+ * (both native), with an exception unmasked (floating point through the
+ * handler, which raises it), and the #GP of a misaligned aligned move
+ * taken precisely. */
+static void run_sse(uint32_t mxcsr, unsigned want_vector)
+{
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_sse, (size_t)(j_sse_end - j_sse));
+		double data[16];
+		for (int i = 0; i < 16; i++)
+			data[i] = 1.0 / (i + 3);
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.cr4 |= X86_CR4_OSFXSR;
+		v[k]->cpu.mxcsr = mxcsr;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_EXC);
+		assert_int_equal(v[k]->cpu.exc.vector, want_vector);
+	}
+	same_state(v[0], v[1]);
+	assert_memory_equal(v[0]->cpu.xmm, v[1]->cpu.xmm, sizeof(v[0]->cpu.xmm));
+	assert_int_equal(v[0]->cpu.mxcsr, v[1]->cpu.mxcsr);
+	uint8_t m0[128], m1[128];
+	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	assert_true(v[1]->cpu.jit->stats.sse >= 11);
+	if (want_vector == X86_EXC_UD) /* the unmasked exception, at the first DIVSD */
+		assert_int_equal(v[1]->cpu.rip, v[0]->cpu.rip);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_sse(void **state)
+{
+	(void)state;
+	run_sse(0x1f80, X86_EXC_GP);
+	run_sse(0x7f80, X86_EXC_GP); /* round towards zero: host MXCSR = guest's */
+	/* precision exceptions unmasked (CR4.OSXMMEXCPT clear: #UD): floating
+	 * point through the handler; natively the host would take SIGFPE */
+	run_sse(0x0f80, X86_EXC_UD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loads_vs_interp),
 		cmocka_unit_test(test_slow_paths),
+		cmocka_unit_test(test_stores_vs_interp),
+		cmocka_unit_test(test_code_pages),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_sse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,7 @@ static void soft_vmm_wrote(void *opaque, gpa_t gpa, uint64_t len)
 			continue;
 		if (soft_code_is_marked(&svm->code, r->offset + (page - r->gpa))) {
 			uint64_t not_a_vcpu = UINT64_MAX;
+			soft_code_unmark(&svm->code, r->offset + (page - r->gpa));
 			soft_code_publish(&svm->code, page, &not_a_vcpu);
 			published = true;
 		}
@@ -327,11 +328,14 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 		if (sv->jit) {
 			const struct soft_jit_stats *js = sv->cpu.jit ? &sv->cpu.jit->stats : &sv->jit_stats;
 			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu instructions as host "
-				"instructions, %llu of them loads through the inline TLB probe, %llu as handler "
+				"instructions, %llu of them loads, %llu stores and %llu stack accesses through "
+				"the inline TLB probe, %llu indirect branches, %llu SSE; %llu as handler "
 				"calls), %llu entries, %llu chain links, "
 				"cache %llu KiB used of %llu KiB, %llu flushes when full\n", i,
 				(unsigned long long)js->translated, (unsigned long long)js->native_insns,
-				(unsigned long long)js->fast_loads,
+				(unsigned long long)js->fast_loads, (unsigned long long)js->fast_stores,
+				(unsigned long long)js->fast_stack, (unsigned long long)js->indirect,
+				(unsigned long long)js->sse,
 				(unsigned long long)js->helper_insns, (unsigned long long)js->entries,
 				(unsigned long long)js->links,
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.used : sv->jit_used) >> 10),

@@ -113,6 +113,8 @@ static void invalidate_code_page(void *opaque, uint64_t gpa_page)
 static void sync_code(struct soft_vcpu *sv)
 {
 	struct soft_cpu *cpu = &sv->cpu;
+	/* pages other vCPUs started running lose their inline-store rights */
+	soft_mmu_code_marks_sync(&sv->mmu);
 	if (!soft_code_pending(sv->mmu.code, sv->mmu.code_seen))
 		return;
 	if (soft_code_sync(sv->mmu.code, &sv->mmu.code_seen, invalidate_code_page, cpu) < 0 &&

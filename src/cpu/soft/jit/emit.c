@@ -75,6 +75,13 @@ void jit_emit_mov_r64_m64(struct jit_emit *e, unsigned dst, unsigned base, int32
 	op_rm64(e, 0x8b, dst, base, disp);
 }
 
+void jit_emit_mov_r32_m32(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp)
+{
+	jit_emit_rex(e, false, dst, 0, base, false);
+	jit_emit_u8(e, 0x8b);
+	jit_emit_modrm_mem(e, dst, base, disp);
+}
+
 void jit_emit_mov_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src)
 {
 	op_rm64(e, 0x89, src, base, disp);
@@ -310,6 +317,13 @@ void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 	modrm_reg(e, src, dst);
 }
 
+void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
+{
+	jit_emit_rex(e, true, src, 0, dst, false);
+	jit_emit_u8(e, 0x31);
+	modrm_reg(e, src, dst);
+}
+
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b)
 {
 	jit_emit_rex(e, true, b, 0, a, false);
@@ -352,4 +366,14 @@ void jit_emit_lea(struct jit_emit *e, unsigned dst, int base, int index, unsigne
 		jit_emit_u8(e, (uint8_t)disp);
 	else if (mod == 2)
 		jit_emit_u32(e, (uint32_t)disp);
+}
+
+/* 0F op xmm, [base+disp] (or the store direction, by op): MOVUPS 10/11,
+ * LDMXCSR/STMXCSR AE /2, /3 (reg = the digit) */
+void jit_emit_0f_m(struct jit_emit *e, uint8_t op, unsigned reg, unsigned base, int32_t disp)
+{
+	jit_emit_rex(e, false, reg, 0, base, false);
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, op);
+	jit_emit_modrm_mem(e, reg, base, disp);
 }

@@ -55,6 +55,7 @@ void jit_emit_modrm_mem(struct jit_emit *e, unsigned reg, unsigned base, int32_t
 /* Moves. */
 void jit_emit_mov_r64_m64(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp);
 void jit_emit_mov_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src);
+void jit_emit_mov_r32_m32(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp); /* zero-extends */
 void jit_emit_mov_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 /* dst = imm: the shortest of mov r32,imm32 / mov r64,simm32 / mov r64,imm64 */
 void jit_emit_mov_r64_imm(struct jit_emit *e, unsigned dst, uint64_t imm);
@@ -83,11 +84,17 @@ void jit_emit_mov_r32_r32(struct jit_emit *e, unsigned dst, unsigned src); /* ze
 void jit_emit_imul_r32_r32_imm32(struct jit_emit *e, unsigned dst, unsigned src, int32_t imm);
 void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t disp);
 void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
+void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b);
 void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm);
 /* lea dst, [base + index*scale + disp]; base/index -1 for none (not both),
  * index never RSP */
 void jit_emit_lea(struct jit_emit *e, unsigned dst, int base, int index, unsigned scale, int32_t disp);
+
+/* SSE: 0F op with a memory operand [base+disp], no mandatory prefix
+ * (MOVUPS load 10 / store 11 between xmm reg and memory; LDMXCSR AE /2
+ * and STMXCSR AE /3 with the digit as reg). */
+void jit_emit_0f_m(struct jit_emit *e, uint8_t op, unsigned reg, unsigned base, int32_t disp);
 
 /* Stack, flags, control transfer. */
 void jit_emit_push_r64(struct jit_emit *e, unsigned r);

@@ -20,6 +20,8 @@ struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
 		return NULL;
 	}
 	j->hot = hot;
+	for (unsigned i = 0; i < SOFT_JIT_IBTC; i++)
+		j->ibtc[i].epoch = ~0ULL;
 	return j;
 }
 
@@ -64,6 +66,11 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, i
 	struct soft_jit *j = cpu->jit;
 	struct soft_jit_link *link = cpu->jit_link;
 	cpu->jit_link = NULL;
+	/* A block is found by its physical address; the same code reached at
+	 * another linear address (a page mapped twice, a shared library in
+	 * two processes) is interpreted: the translation holds RIPs. */
+	if (b->rip != cpu->rip)
+		return false;
 	if (b->jit_gen != j->cache.gen) {
 		if (b->jit_never || ++b->jit_heat < j->hot)
 			return false;
@@ -71,11 +78,17 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, i
 			return false;
 		link = NULL; /* a flush may have happened: no stale link */
 	}
+	uint64_t epoch = soft_icache_epoch(cpu->icache);
 	if (link) {
 		link->code = b->jit_body;
-		link->epoch = soft_icache_epoch(cpu->icache);
+		link->epoch = epoch;
 		j->stats.links++;
 	}
+	struct soft_jit_ibtc *ib = &j->ibtc[soft_jit_ibtc_index(b->rip)];
+	ib->rip = b->rip;
+	ib->code = b->jit_body;
+	ib->epoch = epoch;
+	ib->mode = b->mode;
 	cpu->jit_budget = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
 	int (*fn)(struct soft_cpu *) = (int (*)(struct soft_cpu *))b->jit_entry;
 	j->stats.entries++;

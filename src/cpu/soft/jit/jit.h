@@ -37,15 +37,39 @@ struct soft_jit_stats {
 	uint64_t native_insns; /* guest instructions emitted as host instructions */
 	uint64_t helper_insns; /* guest instructions emitted as handler calls */
 	uint64_t fast_loads;   /* ... of the native ones: loads through the inline TLB probe */
+	uint64_t fast_stores;  /* ... stores and read-modify-writes through it */
+	uint64_t fast_stack;   /* ... PUSH POP CALL RET through it */
+	uint64_t indirect;     /* ... indirect branches looking their target up (IBTC) */
+	uint64_t sse;          /* ... SSE/SSE2 instructions on host XMM registers */
 	uint64_t entries;      /* translated blocks entered from the run loop */
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
 };
 
+/* Indirect branch targets (RET, JMP/CALL through a register or memory):
+ * a direct-mapped table from guest RIP to the body of the translated
+ * block entered there, filled when the run loop enters a translation,
+ * valid while the icache epoch it was filled in lasts (as chain slots).
+ * Translated code looks its indirect targets up here and stays in
+ * translated code on a hit. */
+#define SOFT_JIT_IBTC 1024
+struct soft_jit_ibtc {
+	uint64_t rip;
+	const void *code;      /* the block's body (after its prologue) */
+	uint64_t epoch;        /* icache epoch of the fill; ~0: empty */
+	uint64_t mode;         /* the block's decode mode */
+};
+
+static inline unsigned soft_jit_ibtc_index(uint64_t rip)
+{
+	return (unsigned)((rip ^ (rip >> 12)) & (SOFT_JIT_IBTC - 1));
+}
+
 struct soft_jit {
 	struct soft_jit_cache cache;
 	unsigned hot;          /* executions before translation (0: first time) */
 	struct soft_jit_stats stats;
+	struct soft_jit_ibtc ibtc[SOFT_JIT_IBTC];
 };
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the

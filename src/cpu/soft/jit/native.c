@@ -21,7 +21,7 @@ static struct jit_gop gop(const struct x86_insn *in, unsigned r, bool byte)
 static const struct jit_gop NOREG = { -1, false };
 
 /* E,G (dir 0) or G,E (dir 1) register form (or memory form, for
- * jit_native_plan_load: n->mem set beforehand) */
+ * jit_native_plan_mem: n->mem set beforehand) */
 static bool form_eg(const struct x86_insn *in, struct jit_native *n, bool byte)
 {
 	if (!in->has_modrm || (in->mod == 3) == n->mem)
@@ -121,6 +121,10 @@ static bool plan_1byte(const struct x86_insn *in, struct jit_native *n)
 			n->implicit = BIT(1);
 		return form_e(in, n, byte);
 	}
+	case 0xc6: case 0xc7: /* MOV Eb,Ib / Ev,Iz (C6/C7 /7 are XABORT/XBEGIN) */
+		if (digit != 0)
+			return false;
+		return form_e(in, n, op == 0xc6);
 	case 0xf6: case 0xf7: /* group 3 */
 		switch (digit) {
 		case 0: n->flags = JF_WRITE; n->writeback = false; break;  /* TEST E,I */
@@ -214,24 +218,48 @@ bool jit_native_plan(const struct x86_insn *in, struct jit_native *n)
 	return plan(in, n, false);
 }
 
-/* Loads: instructions whose memory operand is only read. */
-static bool load_only(const struct x86_insn *in)
+/* How an instruction's memory operand is accessed: 0 not emitted with a
+ * memory operand, MEM_LOAD only read, MEM_STORE written (a store, or a
+ * read-modify-write).  Never a bit string (BT* with a register offset
+ * addresses memory outside the operand), never an implicitly locked one
+ * (XCHG: soft_exec_atomic). */
+enum { MEM_LOAD = 1, MEM_STORE = 2 };
+
+static int mem_access(const struct x86_insn *in)
 {
 	unsigned op = in->opcode, digit = (in->modrm >> 3) & 7;
-	if (in->map == X86_MAP_0F)
-		return (op >= 0x40 && op <= 0x4f) || op == 0xaf || op == 0xb6 || op == 0xb7 ||
-		       op == 0xbe || op == 0xbf;
-	if (op < 0x40 && (op & 7) < 4)
-		return (op & 7) >= 2 || (op >> 3) == 7; /* G,E forms; CMP E,G */
+	if (in->map == X86_MAP_0F) {
+		if ((op >= 0x40 && op <= 0x4f) || op == 0xaf || op == 0xb6 || op == 0xb7 ||
+		    op == 0xbe || op == 0xbf)
+			return MEM_LOAD;          /* CMOVcc IMUL MOVZX MOVSX */
+		if (op >= 0x90 && op <= 0x9f)
+			return MEM_STORE;         /* SETcc Eb */
+		if (op == 0xa4 || op == 0xa5 || op == 0xac || op == 0xad)
+			return MEM_STORE;         /* SHLD SHRD */
+		if (op == 0xba)                   /* BT / BTS BTR BTC Ev,Ib: offset mod size */
+			return digit == 4 ? MEM_LOAD : MEM_STORE;
+		return 0;
+	}
+	if (op < 0x40 && (op & 7) < 4) {
+		if ((op & 7) >= 2 || (op >> 3) == 7)
+			return MEM_LOAD;          /* G,E forms; CMP E,G */
+		return MEM_STORE;                 /* ALU E,G */
+	}
 	switch (op) {
 	case 0x63: case 0x69: case 0x6b: case 0x84: case 0x85: case 0x8a: case 0x8b:
-		return true;
+		return MEM_LOAD;
+	case 0x88: case 0x89: case 0xc6: case 0xc7:
+		return MEM_STORE;
 	case 0x80: case 0x81: case 0x83:
-		return digit == 7; /* CMP E,I */
+		return digit == 7 ? MEM_LOAD : MEM_STORE; /* CMP E,I */
+	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		return MEM_STORE;                 /* shifts and rotates */
 	case 0xf6: case 0xf7:
-		return digit == 0; /* TEST E,I */
+		return (digit == 2 || digit == 3) ? MEM_STORE : MEM_LOAD; /* NOT NEG / TEST MUL IMUL */
+	case 0xfe: case 0xff:
+		return MEM_STORE;                 /* INC DEC (plan refuses the rest) */
 	default:
-		return false;
+		return 0;
 	}
 }
 
@@ -249,13 +277,18 @@ static unsigned opnd_size(unsigned s, unsigned opsize)
 	}
 }
 
-bool jit_native_plan_load(const struct x86_insn *in, struct jit_native *n)
+bool jit_native_plan_mem(const struct x86_insn *in, struct jit_native *n)
 {
 	if (in->mode != SOFT_MODE_64 || in->addrsize != 8 || !in->has_modrm || in->mod == 3 ||
-	    !in->op || !load_only(in))
+	    !in->op)
 		return false;
-	if (!plan(in, n, true))
+	int acc = mem_access(in);
+	if (!acc || !plan(in, n, true))
 		return false;
+	if (acc == MEM_STORE) {
+		n->store = true;
+		n->writeback = false; /* no register is written (XCHG is never here) */
+	}
 	for (unsigned k = 0; k < 4; k++) {
 		unsigned kind = X86_OPND_KIND(in->op->opnd[k]);
 		if (kind == OK_E || kind == OK_M) {

@@ -33,19 +33,22 @@ struct jit_native {
 	bool digit_form;        /* ModRM.reg is an opcode extension (digit) */
 	bool z_form;            /* register in the opcode's low three bits */
 	bool nop;               /* emits nothing (NOP) */
-	bool mem;               /* r/m is memory, read through the TLB fast path:
-				 * emitted as [RDI], RDI = the host address */
-	uint8_t msize;          /* bytes read from memory */
+	bool mem;               /* r/m is memory, accessed through the TLB fast
+				 * path: emitted as [RDI], RDI = the host address */
+	bool store;             /* ... and written (store or read-modify-write):
+				 * the probe needs the slot's inline-store right */
+	uint8_t msize;          /* bytes accessed in memory */
 	struct jit_gop reg, rm, z;
 	uint16_t implicit;      /* guest registers used implicitly (bit n: GPR n) */
 };
 
 /* Can in run as a host instruction?  Fills *n when it can. */
 bool jit_native_plan(const struct x86_insn *in, struct jit_native *n);
-/* Can in, which reads (and does not write) one memory operand in 64-bit
- * mode, run as a host instruction on the operand's host address?  The
- * translator then emits the TLB fast path before it. */
-bool jit_native_plan_load(const struct x86_insn *in, struct jit_native *n);
+/* Can in, which reads or writes one memory operand (not a bit string, not
+ * locked) in 64-bit mode, run as a host instruction on the operand's host
+ * address?  The translator then emits the TLB fast path before it;
+ * n->store says whether it writes the operand. */
+bool jit_native_plan_mem(const struct x86_insn *in, struct jit_native *n);
 
 /* Emit in as a host instruction with guest register g in host register
  * host[g] (each 0..3: RAX RCX RDX RBX).  The bytes are built only from the

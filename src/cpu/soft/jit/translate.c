@@ -23,6 +23,7 @@
 
 #include "jit.h"
 #include "native.h"
+#include "sse.h"
 
 #include "../atomic.h"
 #include "../debug.h"
@@ -48,7 +49,7 @@ struct tr {
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
 	struct slow {
-		size_t fix[6];
+		size_t fix[12];    /* jumps here: two probes and a canonical check */
 		unsigned nfix;
 		size_t back;
 		const struct x86_insn *in;
@@ -56,12 +57,16 @@ struct tr {
 		unsigned index;
 		int8_t hold[4];
 		bool dirty[4];
+		bool saved_flags;  /* the guest flags are in R10 (host RFLAGS image) */
+		bool terminal;     /* the block's last instruction: after the
+				    * handler, exit at its next_rip */
 		bool flags_after;
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
 	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
 	bool dirty[4];        /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
+	struct soft_jit_ibtc *ibtc; /* this vCPU's indirect branch table */
 	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
 	unsigned nfix;
 	size_t fault_fix[SOFT_BLOCK_MAX];
@@ -168,6 +173,47 @@ static void retire(struct tr *t, unsigned count)
 	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
 }
 
+/* Jumps to a common "leave to the run loop" point. */
+struct outs {
+	size_t fix[12];
+	unsigned n;
+};
+
+static void out_jump(struct tr *t, struct outs *o, unsigned cc)
+{
+	size_t f = jit_emit_jcc_rel32(&t->e, cc);
+	if (o->n < sizeof(o->fix) / sizeof(o->fix[0]))
+		o->fix[o->n++] = f;
+	else
+		t->e.overflow = true;
+}
+
+/* What must hold to go on into another translated block without the run
+ * loop: budget left for a whole block, no kick pending and, if a handler
+ * ran in this block, what the run loop checks between blocks (an
+ * interrupt shadow, the debug path: TF, RF, armed or pending breakpoints,
+ * dropped blocks to free).  Leaves RCX = cpu->icache. */
+static void chain_checks(struct tr *t, struct outs *o)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+	out_jump(t, o, JCC_L);
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+	out_jump(t, o, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
+	if (!t->pure) {
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
+		out_jump(t, o, JCC_NE);
+		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
+		out_jump(t, o, JCC_NE);
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
+		out_jump(t, o, JCC_NE);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
+		out_jump(t, o, JCC_NE);
+	}
+}
+
 /* Exit to a statically known guest RIP after count instructions.  slot:
  * the chain slot for it (0 or 1), or -1 for none. */
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
@@ -207,41 +253,54 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
-	/* chain only with budget left for a whole block and no kick pending */
-	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
-	size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
-	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
-	size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
-	size_t no4 = SIZE_MAX, no5 = SIZE_MAX, no6 = SIZE_MAX, no7 = SIZE_MAX;
-	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
-	if (!t->pure) {
-		/* a handler ran: what the run loop checks between blocks (no
-		 * handler that ends no block changes these, but the cost is
-		 * small): an interrupt shadow, the debug path (TF, RF, armed or
-		 * pending breakpoints), dropped blocks to free */
-		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
-		no4 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
-		no5 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
-		no6 = jit_emit_jcc_rel32(e, JCC_NE);
-		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
-		no7 = jit_emit_jcc_rel32(e, JCC_NE);
-	}
+	struct outs o = { .n = 0 };
+	chain_checks(t, &o);
 	/* the slot is valid in the icache epoch it was filled in */
 	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
 	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
-	size_t no3 = jit_emit_jcc_rel32(e, JCC_NE);
+	out_jump(t, &o, JCC_NE);
 	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
-	size_t out = e->pos;
-	jit_emit_patch_rel32(e, no1, out);
-	jit_emit_patch_rel32(e, no2, out);
-	jit_emit_patch_rel32(e, no3, out);
-	jit_emit_patch_rel32(e, no4, out);
-	jit_emit_patch_rel32(e, no5, out);
-	jit_emit_patch_rel32(e, no6, out);
-	jit_emit_patch_rel32(e, no7, out);
+	for (unsigned k = 0; k < o.n; k++)
+		jit_emit_patch_rel32(e, o.fix[k], e->pos);
+	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
+	jmp_epilogue(t);
+}
+
+/* Exit to the guest RIP in host register r (R10: an indirect branch)
+ * after count instructions: into the translation entered there before
+ * (the IBTC, jit.h) when the same checks as a chain pass, else to the run
+ * loop.  The flags are already in cpu->rflags. */
+static void exit_indirect(struct tr *t, unsigned r, unsigned count)
+{
+	struct jit_emit *e = &t->e;
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t); /* the exit's code uses RAX RCX RDX */
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), r);
+	retire(t, count);
+	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+	struct outs o = { .n = 0 };
+	chain_checks(t, &o);
+	/* RDX = &ibtc[(rip ^ rip >> 12) % SOFT_JIT_IBTC] (soft_jit_ibtc_index) */
+	jit_emit_mov_r64_r64(e, JR_RDX, r);
+	jit_emit_shift_r64_imm(e, 5, JR_RDX, 12);
+	jit_emit_xor_r64_r64(e, JR_RDX, r);
+	jit_emit_alu_r_imm(e, 4, false, JR_RDX, SOFT_JIT_IBTC - 1);
+	jit_emit_shift_r64_imm(e, 4, JR_RDX, 5);
+	_Static_assert(sizeof(struct soft_jit_ibtc) == 32, "IBTC entry size");
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)t->ibtc);
+	jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
+	jit_emit_cmp_r64_m64(e, r, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, rip));
+	out_jump(t, &o, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
+	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
+	out_jump(t, &o, JCC_NE);
+	jit_emit_cmp_m64_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
+				(int32_t)t->b->mode);
+	out_jump(t, &o, JCC_NE);
+	jit_emit_jmp_m64(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code));
+	for (unsigned k = 0; k < o.n; k++)
+		jit_emit_patch_rel32(e, o.fix[k], e->pos);
 	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
 	jmp_epilogue(t);
 }
@@ -376,48 +435,27 @@ static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
 		t->e.overflow = true;
 }
 
-/* A load through the inline TLB fast path (64-bit mode): the linear
- * address in RSI, canonical, inside one page, a TLB hit for reading in the
- * current rights class on RAM: the host address in RDI and the guest
- * instruction runs on [RDI].  Anything else takes the slow path: the
- * handler, out of line, which faults or reads MMIO as the interpreter
- * does. */
-static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
-		      uint64_t rip, unsigned index)
+/* A slow path for the access of instruction index (at rip), with the
+ * register cache as it is now. */
+static struct slow *new_slow(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			     bool saved)
 {
-	struct jit_emit *e = &t->e;
-	if (n->flags == JF_RMW)
-		load_flags(t);       /* the guest's flags, materialised */
-	spill_flags(t);              /* ... and in cpu->rflags: the probe clobbers RFLAGS */
-	unsigned used = n->implicit;
-	if (n->reg.g >= 0)
-		used |= 1u << n->reg.g;
-	if (in->base >= 0)
-		used |= 1u << in->base;
-	if (in->index >= 0)
-		used |= 1u << in->index;
-	int8_t host[16];
-	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
-		e->overflow = true;
-		return;
-	}
-	/* RSI = linear address */
-	if (in->rip_rel)
-		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
-	else if (in->base < 0 && in->index < 0)
-		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
-	else
-		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
-			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
-	if (in->seg >= SEG_FS)
-		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
 	struct slow *sl = &t->slow[t->nslow++];
 	memset(sl, 0, sizeof(*sl));
 	sl->in = in;
 	sl->rip = rip;
 	sl->index = index;
+	sl->saved_flags = saved;
 	memcpy(sl->hold, t->hold, sizeof(sl->hold));
 	memcpy(sl->dirty, t->dirty, sizeof(sl->dirty));
+	return sl;
+}
+
+/* The inline TLB probe for msize bytes at the linear address in RSI:
+ * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, R8, R9. */
+static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+{
+	struct jit_emit *e = &t->e;
 	/* canonical: bits 63..47 all equal */
 	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
 	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
@@ -427,7 +465,7 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	/* inside one page: R8 = page offset */
 	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
 	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
-	jit_emit_alu_r_imm(e, 7, false, JR_R8, 4096 - n->msize);
+	jit_emit_alu_r_imm(e, 7, false, JR_R8, (int32_t)(4096 - msize));
 	slow_jump(t, sl, JCC_A);
 	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
 	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
@@ -439,18 +477,394 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
 	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
 	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
-	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
+			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
+				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
 	slow_jump(t, sl, JCC_NE);
 	/* RAM (not MMIO): RDI = host address */
 	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
 	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
 	slow_jump(t, sl, JCC_E);
 	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
-	if (n->flags == JF_RMW) {
-		/* the guest's flags back into the host (lf.op is LF_NONE now) */
-		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_R9, ARITH);
-		jit_emit_push_r64(e, JR_R9);
+}
+
+/* Jump to sl unless register r holds a canonical address. */
+static void emit_canonical_check(struct tr *t, struct slow *sl, unsigned r)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r64_r64(e, JR_R9, r);
+	jit_emit_shift_r64_imm(e, 7, JR_R9, 47);
+	jit_emit_alu_r_imm(e, 0, true, JR_R9, 1);
+	jit_emit_alu_r_imm(e, 7, true, JR_R9, 1);
+	slow_jump(t, sl, JCC_A);
+}
+
+/* ---- the stack and indirect branches (64-bit mode) ---- */
+
+#define RSP_G 4 /* guest RSP */
+
+/* PUSH r64 / POP r64 (50+r, 58+r) through the fast path: SS's base is 0
+ * in 64-bit mode, the access is 8 bytes at RSP - 8 / RSP.  Guest flags in
+ * the host survive in R10 as in emit_mem. */
+static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool push = in->opcode < 0x58;
+	unsigned g = (in->opcode & 7u) | ((in->rex & 1u) << 3);
+	int8_t host[16];
+	if (!assign_regs(t, (1u << RSP_G) | (1u << g), host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G], hg = (unsigned)host[g];
+	bool saved = t->flags_host;
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+	}
+	jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, push ? -8 : 0);
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	emit_probe(t, sl, 8, push);
+	if (push) {
+		jit_emit_mov_m64_r64(e, JR_RDI, 0, hg); /* PUSH RSP pushes the old value */
+		jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	} else {
+		jit_emit_lea(e, hs, (int)hs, -1, 1, 8);  /* POP RSP: the loaded value wins */
+		jit_emit_mov_r64_m64(e, hg, JR_RDI, 0);
+		t->dirty[hg] = true;
+	}
+	t->dirty[hs] = true;
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
+		jit_emit_popfq(e);
+	}
+	sl->flags_after = saved;
+	sl->back = e->pos;
+}
+
+/* Push the return address of a CALL (the block's last instruction) through
+ * the fast path; the flags are in cpu->rflags. */
+static void push_return(struct tr *t, struct slow *sl, uint64_t next)
+{
+	struct jit_emit *e = &t->e;
+	int8_t host[16];
+	if (!assign_regs(t, 1u << RSP_G, host)) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G];
+	jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, -8);
+	emit_probe(t, sl, 8, true);
+	jit_emit_mov_r64_imm(e, JR_R8, next);
+	jit_emit_mov_m64_r64(e, JR_RDI, 0, JR_R8);
+	jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	t->dirty[hs] = true;
+}
+
+/* CALL rel32, RET, JMP/CALL r/m64 (FF /4, FF /2): the block's last
+ * instruction.  Nothing is committed until every access and the target's
+ * canonical check passed; otherwise the slow path runs the handler (which
+ * faults as the interpreter does) and exits at its next_rip. */
+static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	uint64_t next = rip + in->len;
+	/* the block ends: the flags and registers go to cpu anyway; with none
+	 * dirty in the host, the slow path has nothing to write back */
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t);
+	if (t->nslow + 2 > SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	struct slow *sl = new_slow(t, in, rip, index, false);
+	sl->terminal = true;
+	if (in->map == X86_MAP_1BYTE && in->opcode == 0xe8) { /* CALL rel32 */
+		uint64_t target = 0;
+		branch_target(in, next, &target);
+		push_return(t, sl, next);
+		exit_direct(t, target, index + 1, 1);
+		return;
+	}
+	if (in->opcode == 0xc3) { /* RET */
+		int8_t host[16];
+		if (!assign_regs(t, 1u << RSP_G, host)) {
+			e->overflow = true;
+			return;
+		}
+		unsigned hs = (unsigned)host[RSP_G];
+		jit_emit_mov_r64_r64(e, JR_RSI, hs);
+		emit_probe(t, sl, 8, false);
+		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
+		emit_canonical_check(t, sl, JR_R10); /* #GP at the RET */
+		jit_emit_lea(e, hs, (int)hs, -1, 1, 8);
+		t->dirty[hs] = true;
+		exit_indirect(t, JR_R10, index + 1);
+		return;
+	}
+	/* FF /2 CALL, FF /4 JMP: the target into R10 */
+	bool call = ((in->modrm >> 3) & 7) == 2;
+	unsigned used = in->mod == 3 ? 1u << in->rm : 0;
+	if (in->mod != 3) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	if (call)
+		used |= 1u << RSP_G;
+	int8_t host[16];
+	if (__builtin_popcount(used) > 4 || !assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
+	}
+	if (in->mod == 3) {
+		jit_emit_mov_r64_r64(e, JR_R10, (unsigned)host[in->rm]);
+	} else {
+		if (in->rip_rel)
+			jit_emit_mov_r64_imm(e, JR_RSI, next + (uint64_t)in->disp);
+		else if (in->base < 0 && in->index < 0)
+			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+		else
+			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->seg >= SEG_FS)
+			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		emit_probe(t, sl, 8, false);
+		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
+	}
+	emit_canonical_check(t, sl, JR_R10);
+	if (call)
+		push_return(t, sl, next);
+	exit_indirect(t, JR_R10, index + 1);
+}
+
+/* Which of the above an instruction is (64-bit mode, 64-bit operands, no
+ * prefixes that change them): 1 PUSH/POP, 2 a stack or indirect branch. */
+static int stack_form(const struct x86_insn *in)
+{
+	if (!in->op || in->mode != SOFT_MODE_64 || in->map != X86_MAP_1BYTE ||
+	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+			     X86_PFX_F2 | X86_PFX_F3)) ||
+	    in->opsize != 8)
+		return 0;
+	unsigned op = in->opcode;
+	if (op >= 0x50 && op <= 0x5f)
+		return 1;
+	if (op == 0xe8 || op == 0xc3)
+		return 2;
+	if (op == 0xff && in->has_modrm) {
+		unsigned digit = (in->modrm >> 3) & 7;
+		if ((digit == 2 || digit == 4) && (in->mod == 3 || in->addrsize == 8))
+			return 2;
+	}
+	return 0;
+}
+
+/* LEA Gv,M at 64 or 32-bit operand size with 64-bit addressing: the
+ * address computed on host registers (segments do not apply). */
+static bool lea_form(const struct x86_insn *in)
+{
+	return in->op && in->map == X86_MAP_1BYTE && in->opcode == 0x8d && in->mode == SOFT_MODE_64 &&
+	       in->addrsize == 8 && (in->opsize == 8 || in->opsize == 4) && in->has_modrm &&
+	       in->mod != 3 &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP));
+}
+
+static void emit_lea_insn(struct tr *t, const struct x86_insn *in, uint64_t rip)
+{
+	struct jit_emit *e = &t->e;
+	unsigned used = 1u << in->reg;
+	if (in->base >= 0)
+		used |= 1u << in->base;
+	if (in->index >= 0)
+		used |= 1u << in->index;
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		e->overflow = true;
+		return;
+	}
+	unsigned h = (unsigned)host[in->reg];
+	if (in->rip_rel || (in->base < 0 && in->index < 0)) {
+		uint64_t v = in->rip_rel ? rip + in->len + (uint64_t)in->disp : (uint64_t)in->disp;
+		jit_emit_mov_r64_imm(e, h, in->opsize == 4 ? (uint32_t)v : v);
+	} else {
+		jit_emit_lea(e, h, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->opsize == 4)
+			jit_emit_mov_r32_r32(e, h, h); /* the 32-bit result, zero-extended */
+	}
+	t->dirty[h] = true;
+}
+
+/* An SSE/SSE2 instruction as itself (sse.h): guest XMM reg in host XMM0,
+ * r/m in XMM1 (loaded from cpu->xmm) or [RDI] (memory through the fast
+ * path, alignment checked for the aligned forms), the result stored back.
+ * Before it, what the handler would check: CR0.EM and CR0.TS clear (#UD,
+ * #NM), CR4.OSFXSR set (#UD), and for floating point a guest MXCSR with
+ * every exception masked (no SIMD exception can be raised); the guest's
+ * MXCSR is then loaded into the host's for the instruction (LDMXCSR:
+ * rounding, DAZ, FTZ) and stored back after it (STMXCSR: the sticky
+ * flags); otherwise the slow path runs the handler.  Guest flags in the
+ * host survive in R10 as in emit_mem. */
+static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_sse *sp,
+		     uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool mem = in->mod != 3;
+	int8_t host[16];
+	unsigned used = 0;
+	if (mem && !in->rip_rel) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	bool saved = t->flags_host;
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+	}
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)(X86_CR0_EM | X86_CR0_TS));
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 1, (uint8_t)(X86_CR4_OSFXSR >> 8));
+	slow_jump(t, sl, JCC_E);
+	if (sp->fp) {
+		/* every exception masked (a 32-bit load: the STMXCSR of the
+		 * last one forwards to it) */
+		jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(mxcsr));
+		jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
+		jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
+		slow_jump(t, sl, JCC_NE);
+	}
+	if (mem) {
+		if (in->rip_rel)
+			jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+		else if (in->base < 0 && in->index < 0)
+			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+		else
+			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+		if (in->seg >= SEG_FS)
+			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		if (sp->aligned) { /* #GP(0) in the handler */
+			jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+			jit_emit_alu_r_imm(e, 4, false, JR_R8, 15);
+			slow_jump(t, sl, JCC_NE);
+		}
+		emit_probe(t, sl, sp->msize, sp->store);
+	}
+	int32_t xreg = OFF(xmm) + 16 * (int32_t)in->reg, xrm = OFF(xmm) + 16 * (int32_t)in->rm;
+	jit_emit_0f_m(e, 0x10, 0, CPU, xreg);            /* movups xmm0, guest reg */
+	if (!mem)
+		jit_emit_0f_m(e, 0x10, 1, CPU, xrm);     /* movups xmm1, guest r/m */
+	if (sp->fp)
+		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
+	if (sp->pfx)
+		jit_emit_u8(e, sp->pfx);
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, sp->op);
+	jit_emit_u8(e, mem ? (uint8_t)JR_RDI : 0xc1);   /* xmm0, [rdi] / xmm0, xmm1 */
+	if (sp->fp)
+		jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
+	if (!sp->store)
+		jit_emit_0f_m(e, 0x11, 0, CPU, xreg);    /* movups guest reg, xmm0 */
+	else if (!mem)
+		jit_emit_0f_m(e, 0x11, 1, CPU, xrm);     /* movups guest r/m, xmm1 */
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
+		jit_emit_popfq(e);
+	}
+	sl->flags_after = saved;
+	sl->back = e->pos;
+}
+
+/* Instructions that do nothing the guest can observe: the multi-byte NOP
+ * (0F 1F /0, compilers' padding) and the prefetch hints (0F 18 /0-3, 0F 0D
+ * /0-1 with a memory operand: never a fault, SDM vol. 2 PREFETCHh).  They
+ * emit no code. */
+static bool nop_form(const struct x86_insn *in)
+{
+	if (!in->op || in->map != X86_MAP_0F || !in->has_modrm ||
+	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+			     X86_PFX_F2 | X86_PFX_F3)))
+		return false;
+	unsigned digit = (in->modrm >> 3) & 7;
+	if (in->opcode == 0x1f)
+		return digit == 0;
+	if (in->opcode == 0x18)
+		return in->mod != 3 && digit <= 3;
+	if (in->opcode == 0x0d)
+		return in->mod != 3 && digit <= 1;
+	return false;
+}
+
+/* Guest registers an instruction with a memory operand uses (operands,
+ * implicit ones, base and index). */
+static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
+{
+	unsigned used = n->implicit;
+	if (n->reg.g >= 0)
+		used |= 1u << n->reg.g;
+	if (in->base >= 0)
+		used |= 1u << in->base;
+	if (in->index >= 0)
+		used |= 1u << in->index;
+	return used;
+}
+
+/* A memory access through the inline TLB fast path (64-bit mode): the
+ * linear address in RSI (base + index * scale + disp, RIP-relative or
+ * absolute, plus the FS/GS base), canonical, inside one page, a TLB hit in
+ * the current rights class for reading (tag_read) or, for a store or a
+ * read-modify-write, for inline stores (tag_fastw: never on a page holding
+ * decoded code, mmu/code_write.c), on RAM: the host address in RDI and
+ * the guest instruction runs on [RDI].  Anything else takes the slow path:
+ * the handler, out of line, which faults, splits a page-crossing access,
+ * reaches MMIO or writes code (dropping the touched translations) as the
+ * interpreter does.
+ *
+ * The probe's compares clobber the host RFLAGS: guest flags living there
+ * are saved in R10 (PUSHFQ; POP R10) and restored for the instruction
+ * (PUSH R10; POPFQ); the slow path merges R10 into cpu->rflags, so a fault
+ * sees them precisely. */
+static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
+		     uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (n->flags == JF_RMW)
+		load_flags(t);       /* the guest's flags, materialised, in the host */
+	bool saved = t->flags_host;
+	unsigned used = mem_regs(in, n);
+	int8_t host[16];
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	if (saved) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+	}
+	/* RSI = linear address */
+	if (in->rip_rel)
+		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+	else if (in->base < 0 && in->index < 0)
+		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+	else
+		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+	if (in->seg >= SEG_FS)
+		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+	struct slow *sl = new_slow(t, in, rip, index, saved);
+	emit_probe(t, sl, n->msize, n->store);
+	if (saved) {
+		jit_emit_push_r64(e, JR_R10);
 		jit_emit_popfq(e);
 	}
 	jit_native_emit(e, in, n, host);
@@ -458,14 +872,15 @@ static void emit_load(struct tr *t, const struct x86_insn *in, const struct jit_
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
-	t->flags_host = n->flags != JF_NONE;
+	t->flags_host = saved || n->flags != JF_NONE;
 	sl->flags_after = t->flags_host;
 	sl->back = e->pos;
 }
 
-/* The slow path of load k: the handler with the registers written back,
- * then the state the fast path leaves (flags in the host if it does, the
- * cached registers reloaded), and back. */
+/* The slow path of a memory access: the guest flags (if saved in R10) and
+ * the registers written back, the handler, then the state the fast path
+ * leaves (flags in the host if it does, the cached registers reloaded),
+ * and back. */
 static void emit_slow(struct tr *t, struct slow *sl)
 {
 	struct jit_emit *e = &t->e;
@@ -474,6 +889,15 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	for (unsigned h = 0; h < 4; h++)
 		if (sl->hold[h] >= 0 && sl->dirty[h])
 			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
+	if (sl->saved_flags) {
+		/* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE */
+		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
+		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
+		jit_emit_or_r64_r64(e, JR_R9, JR_R10);
+		jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
+		jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	}
 	store_imm64(t, OFF(rip), sl->rip);
 	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
 	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
@@ -483,6 +907,12 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->fault_fix[t->nfault] = f;
 	t->fault_count[t->nfault++] = sl->index;
+	if (sl->terminal) {
+		/* the handler branched: exit at its next_rip */
+		t->stop_fix[t->nstop] = jit_emit_jmp_rel32(e);
+		t->stop_count[t->nstop++] = sl->index + 1;
+		return;
+	}
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
 	f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->stop_fix[t->nstop] = f;
@@ -581,6 +1011,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	memset(t->hold, -1, sizeof(t->hold));
 	t->b = b;
 	t->pure = true;
+	t->ibtc = j->ibtc;
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
@@ -597,7 +1028,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	for (unsigned i = 0; i < b->n; i++)
 		if (!is_direct_branch(&b->insn[i])) {
 			struct jit_native n;
-			if (!jit_native_plan(&b->insn[i], &n))
+			if (!jit_native_plan(&b->insn[i], &n) && !lea_form(&b->insn[i]) &&
+			    !nop_form(&b->insn[i]))
 				any_helper = true;
 		}
 	if (any_helper) /* the run loop clears block_stop before a block; a
@@ -606,7 +1038,9 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	t->fast_mem = false;
 	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
 		struct jit_native n;
-		if (jit_native_plan_load(&b->insn[i], &n))
+		struct jit_sse sp;
+		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
 			t->fast_mem = true;
 	}
 	if (t->fast_mem)
@@ -618,6 +1052,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		const struct x86_insn *in = &b->insn[i];
 		bool last = i + 1 == b->n;
 		struct jit_native n;
+		struct jit_sse sp;
 		uint64_t tg;
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
@@ -626,10 +1061,48 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n);
 			j->stats.native_insns++;
-		} else if (t->fast_mem && jit_native_plan_load(in, &n)) {
-			emit_load(t, in, &n, rip, i);
+		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
+			emit_sse(t, in, &sp, rip, i);
 			j->stats.native_insns++;
-			j->stats.fast_loads++;
+			j->stats.sse++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (nop_form(in)) {
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (lea_form(in)) {
+			emit_lea_insn(t, in, rip);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (t->fast_mem && stack_form(in) == 1) {
+			emit_push_pop(t, in, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_stack++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (last && t->fast_mem && stack_form(in) == 2 &&
+			   (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) {
+			emit_branch_stack(t, in, rip, i);
+			j->stats.native_insns++;
+			if (in->opcode == 0xe8 || in->opcode == 0xc3)
+				j->stats.fast_stack++;
+			if (in->opcode != 0xe8)
+				j->stats.indirect++;
+			ended = true;
+		} else if (t->fast_mem && jit_native_plan_mem(in, &n) &&
+			   __builtin_popcount(mem_regs(in, &n)) <= 4) {
+			emit_mem(t, in, &n, rip, i);
+			j->stats.native_insns++;
+			if (n.store)
+				j->stats.fast_stores++;
+			else
+				j->stats.fast_loads++;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;

@@ -28,6 +28,9 @@ struct soft_code_tracker {
 	_Atomic uint64_t epoch;   /* entries published so far */
 	uint64_t ring[SOFT_CODE_RING]; /* guest-physical page addresses */
 	_Atomic uint64_t writes;  /* statistics */
+	_Atomic uint64_t marks;   /* pages newly marked so far: a vCPU that sees
+				   * it move withdraws inline-store rights
+				   * (soft_mmu_code_marks_sync) */
 };
 
 int soft_code_tracker_init(struct soft_code_tracker *t, uint64_t ram_bytes);
@@ -40,8 +43,9 @@ static inline void soft_code_mark(struct soft_code_tracker *t, uint64_t off)
 	if (!t || page >= t->map_pages)
 		return;
 	uint8_t bit = (uint8_t)(1u << (page & 7));
-	if (!(atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & bit))
-		atomic_fetch_or_explicit(&t->map[page >> 3], bit, memory_order_relaxed);
+	if (!(atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & bit) &&
+	    !(atomic_fetch_or_explicit(&t->map[page >> 3], bit, memory_order_acq_rel) & bit))
+		atomic_fetch_add_explicit(&t->marks, 1, memory_order_acq_rel);
 }
 
 static inline bool soft_code_is_marked(const struct soft_code_tracker *t, uint64_t off)
@@ -49,6 +53,23 @@ static inline bool soft_code_is_marked(const struct soft_code_tracker *t, uint64
 	uint64_t page = off >> 12;
 	return t && page < t->map_pages &&
 	       (atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & (1u << (page & 7)));
+}
+
+/* A write hit the marked page at memfd offset off: it holds no valid
+ * decoded code any more once every vCPU has replayed the publication that
+ * follows, so it stops being code until a vCPU fetches from it again
+ * (which marks it anew).  Cleared before publishing: a vCPU that decodes
+ * the page in between marks it again, and the publication still drops what
+ * it decoded before.  Lets a page that once held code (freed kernel init
+ * text, a dead process's text) take inline stores again after its first
+ * write. */
+static inline void soft_code_unmark(struct soft_code_tracker *t, uint64_t off)
+{
+	uint64_t page = off >> 12;
+	if (!t || page >= t->map_pages)
+		return;
+	atomic_fetch_and_explicit(&t->map[page >> 3], (uint8_t)~(1u << (page & 7)),
+				  memory_order_acq_rel);
 }
 
 /* A write hit a marked page: publish gpa_page.  *seen is the writer's own

@@ -16,8 +16,8 @@ static bool retag_global(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t 
 {
 	if (!e->global || have == ~0ULL || ((have ^ tag) & ~SOFT_TLB_SALT_MASK))
 		return false;
-	uint64_t *t[3] = { &e->tag_read, &e->tag_write, &e->tag_fetch };
-	for (unsigned i = 0; i < 3; i++)
+	uint64_t *t[4] = { &e->tag_read, &e->tag_write, &e->tag_fetch, &e->tag_fastw };
+	for (unsigned i = 0; i < 4; i++)
 		if (*t[i] != ~0ULL)
 			*t[i] = (*t[i] & ~SOFT_TLB_SALT_MASK) | m->salt;
 	m->stats.global_retags++;
@@ -59,6 +59,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	e->tag_read = read_ok ? tag : ~0ULL;
 	e->tag_write = write_ok ? tag : ~0ULL;
 	e->tag_fetch = fetch_ok ? tag : ~0ULL;
+	e->tag_fastw = write_ok ? soft_mmu_fastw_tag(m, e->host, tag) : ~0ULL;
 	if (w.page_shift > 12)
 		m->large_pages_cached = true;
 	*out = e;
@@ -233,8 +234,10 @@ static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, u
 		if (likely(e[i]->host)) {
 			ram_store(e[i]->host + off, s, n);
 			pa[1] = e[i]->gpa + off + n - 1;
-			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base)))
+			if (m->code && soft_code_is_marked(m->code, (uint64_t)(e[i]->host - m->mem->base))) {
+				soft_code_unmark(m->code, (uint64_t)(e[i]->host - m->mem->base));
 				soft_code_publish(m->code, e[i]->gpa, &m->code_seen);
+			}
 		} else {
 			mmio_access(m, e[i]->gpa + off, (uint8_t *)s, n, true);
 			pa[1] = ~0ULL;
@@ -258,6 +261,7 @@ static int mmu_fetch(void *opaque, uint64_t la, void *dst, unsigned len, uint64_
 		memcpy(dst, e->host + off, len);
 		*pa = e->gpa + off;
 		soft_code_mark(m->code, (uint64_t)(e->host - m->mem->base));
+		soft_mmu_code_marks_sync(m); /* before this code can run */
 	} else {
 		/* Executing from a device window: fetch through the bus. */
 		mmio_access(m, e->gpa + off, dst, len, false);
@@ -303,8 +307,10 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 	unsigned off = (unsigned)(la & 0xfff);
 	*host = e->host + off;
 	*pa = e->gpa + off;
-	if (m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base)))
+	if (m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base))) {
+		soft_code_unmark(m->code, (uint64_t)(e->host - m->mem->base));
 		soft_code_publish(m->code, e->gpa, &m->code_seen);
+	}
 	return 0;
 }
 

@@ -110,6 +110,11 @@ struct soft_tlb_entry {
 	uint8_t *host;     /* host address of the page, NULL for MMIO */
 	uint64_t gpa;      /* guest-physical page address */
 	bool global;
+	/* Write right for translated code's inline stores (jit/): tag_write
+	 * when the page is RAM that holds no decoded code (code_tracker.h),
+	 * else ~0, so a store to a code page leaves for the slow path, which
+	 * invalidates the translations it touches (mmu/code_write.c). */
+	uint64_t tag_fastw;
 };
 
 struct soft_mmu_stats {
@@ -161,6 +166,7 @@ struct soft_mmu {
 	uint16_t live[SOFT_MMU_LIVE_PCIDS];
 	unsigned next_space;
 	uint16_t pcid_space[SOFT_MMU_PCIDS];
+	uint64_t marks_seen;     /* code->marks when tag_fastw was last revoked */
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
 
@@ -187,6 +193,17 @@ static inline unsigned soft_mmu_pcid(const struct soft_cpu *cpu)
 /* Set the local window's page (4 KiB aligned, UINT64_MAX: none); flushes the
  * TLB when it changes, since slots may map that page to RAM. */
 void soft_mmu_set_local_page(struct soft_mmu *m, uint64_t gpa);
+
+/* Inline-store rights on code pages (code_write.c).  A page that became
+ * code since this vCPU last looked (code->marks moved) loses its tag_fastw
+ * in every slot; a slot that had it on a now-marked page is published as
+ * written, since a store through it may have skipped the tracker.  Called
+ * after every fetch (this vCPU's own new code) and between slices (other
+ * vCPUs'). */
+void soft_mmu_code_marks_sync(struct soft_mmu *m);
+/* tag_fastw for a slot being filled: tag if it may write the RAM page at
+ * host, which holds no code, else ~0. */
+uint64_t soft_mmu_fastw_tag(const struct soft_mmu *m, const uint8_t *host, uint64_t tag);
 
 /* Page walk result. */
 struct soft_walk {

@@ -6,7 +6,7 @@
 
 static void entry_clear(struct soft_tlb_entry *e)
 {
-	e->tag_read = e->tag_write = e->tag_fetch = ~0ULL;
+	e->tag_read = e->tag_write = e->tag_fetch = e->tag_fastw = ~0ULL;
 	e->host = NULL;
 	e->global = false;
 }
