@@ -35,7 +35,9 @@
 
 /* ---- MMIO hole contents ----------------------------------------------- */
 #define LAYOUT_PCI_MMIO32_START  0xC0000000ULL /* PCI memory BARs (host bridge window) */
-#define LAYOUT_PCI_MMIO32_END    0xE0000000ULL
+#define LAYOUT_PCI_MMIO32_END    0xD0000000ULL
+#define LAYOUT_BOOT_TIMER        0xD0000000ULL /* Firecracker's first MMIO slot: its boot timer (--boot-timer) */
+#define LAYOUT_BOOT_TIMER_SIZE   0x1000ULL
 #define LAYOUT_PCI_ECAM          0xE0000000ULL /* PCIe ECAM (MCFG): 1 MiB per bus */
 #define LAYOUT_PCI_ECAM_SIZE     0x10000000ULL
 #define LAYOUT_PCI_ECAM_BUSES    256

@@ -16,6 +16,9 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_FMT(2, 3);
+/* An informational line the user asked for by an option (--boot-timer),
+ * printed whatever the level. */
+void log_requested(const char *fmt, ...) PRINTF_FMT(1, 2);
 
 /* A rate limit for messages whose frequency a guest controls (a reset loop,
  * a device poked in a loop): at most 'burst' lines per 'interval' of host

@@ -30,6 +30,14 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	fprintf(stderr, "%s\n", buf);
 }
 
+void log_requested(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if ((int)level > log_threshold)

@@ -36,6 +36,8 @@ const char cli_run_usage[] =
 	"      --debug-exit PORT[,SIZE]  isa-debug-exit port (default 0xf4,4); a guest write of\n"
 	"                           v ends ringvm with status (v << 1) | 1\n"
 	"      --no-debug-exit      no debug-exit device\n"
+	"      --boot-timer         Firecracker's boot timer: a guest write of the byte 123 to\n"
+	"                           0xd0000000 prints the time since the VM was created\n"
 	"      --testdev            the test-guest call port and MMIO window, and the PCI\n"
 	"                           test device (tests/guest)\n"
 	"      --on-reset ACTION    restart (default) or exit when the guest resets the machine\n"
@@ -155,6 +157,7 @@ enum {
 	OPT_RNG,
 	OPT_NO_SECCOMP,
 	OPT_CPU_WEIGHT, OPT_CPU_WEIGHT_STRICT,
+	OPT_BOOT_TIMER,
 };
 
 static const struct option run_options[] = {
@@ -167,6 +170,7 @@ static const struct option run_options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "debug-exit", required_argument, NULL, OPT_DEBUG_EXIT },
 	{ "no-debug-exit", no_argument, NULL, OPT_NO_DEBUG_EXIT },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
@@ -270,6 +274,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 				return r;
 			break;
 		case OPT_NO_DEBUG_EXIT: cfg->debug_exit = false; break;
+		case OPT_BOOT_TIMER: cfg->boot_timer = true; break;
 		case OPT_TESTDEV: cfg->testdev = true; break;
 		case OPT_STRICT_MMIO: cfg->strict_mmio = true; break;
 		case OPT_SOFT_TIER:

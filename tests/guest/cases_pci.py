@@ -25,4 +25,12 @@ CASES = {
     'pci-msi': dict(status=0, stderr=[r'testdev: sync msi interrupts 0x4\b', DONE]),
     # INTA# level-triggered through the IOAPIC pin of the interrupt map.
     'pci-intx': dict(status=0, stderr=[r'testdev: sync intx interrupts 0x2\b', DONE]),
+    # Firecracker's boot timer (--boot-timer): one line for the first
+    # signal, nothing for a wrong size, offset or value, nothing for the
+    # ninety-nine signals after it.
+    'boot-timer': dict(status=0, args=['--boot-timer'],
+                       stderr=[r'testdev: sync boot timer before 0x0\b',
+                               r'Guest-boot-time = +\d+ us \d+ ms, +\d+ CPU us \d+ CPU ms',
+                               r'testdev: sync boot timer signalled 0x1\b', DONE],
+                       max_count={r'Guest-boot-time': 1}),
 }

@@ -148,7 +148,6 @@ def main():
     bad(lambda c: json.dumps({"machine-config": good["machine-config"]}), "without a boot source")
     # Flags.
     bad(None, "--no-api needs --config-file", ["--no-api"])
-    bad(None, "--boot-timer: the boot-timer device is not supported", ["--boot-timer", "--no-api"])
     bad(None, "--level Loud", ["--level", "Loud", "--no-api"])
     bad(None, "--id a/b", ["--id", "a/b", "--no-api"])
     bad(None, "--bogus: unknown option", ["--no-api", "--bogus"])
