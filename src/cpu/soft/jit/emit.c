@@ -70,6 +70,15 @@ static void op_rm64(struct jit_emit *e, uint8_t opcode, unsigned reg, unsigned b
 	jit_emit_modrm_mem(e, reg, base, disp);
 }
 
+/* OPCODE r/m, reg with both operands registers (ModRM.mod = 11): the
+ * reg field is reg, the r/m field rm; w selects the 64-bit operand size. */
+static void op_rr(struct jit_emit *e, bool w, uint8_t opcode, unsigned reg, unsigned rm)
+{
+	jit_emit_rex(e, w, reg, 0, rm, false);
+	jit_emit_u8(e, opcode);
+	modrm_reg(e, reg, rm);
+}
+
 void jit_emit_mov_r64_m64(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp)
 {
 	op_rm64(e, 0x8b, dst, base, disp);
@@ -89,9 +98,7 @@ void jit_emit_mov_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsig
 
 void jit_emit_mov_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 {
-	jit_emit_rex(e, true, src, 0, dst, false);
-	jit_emit_u8(e, 0x89);
-	modrm_reg(e, src, dst);
+	op_rr(e, true, 0x89, src, dst);
 }
 
 void jit_emit_mov_r64_imm(struct jit_emit *e, unsigned dst, uint64_t imm)
@@ -195,16 +202,12 @@ void jit_emit_and_r64_simm32(struct jit_emit *e, unsigned r, int32_t imm)
 
 void jit_emit_or_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 {
-	jit_emit_rex(e, true, src, 0, dst, false);
-	jit_emit_u8(e, 0x09);
-	modrm_reg(e, src, dst);
+	op_rr(e, true, 0x09, src, dst);
 }
 
 void jit_emit_test_r32_r32(struct jit_emit *e, unsigned a, unsigned b)
 {
-	jit_emit_rex(e, false, b, 0, a, false);
-	jit_emit_u8(e, 0x85);
-	modrm_reg(e, b, a);
+	op_rr(e, false, 0x85, b, a);
 }
 
 void jit_emit_push_r64(struct jit_emit *e, unsigned r)
@@ -292,16 +295,12 @@ void jit_emit_shift_r64_imm(struct jit_emit *e, unsigned digit, unsigned r, uint
 
 void jit_emit_mov_r32_r32(struct jit_emit *e, unsigned dst, unsigned src)
 {
-	jit_emit_rex(e, false, src, 0, dst, false);
-	jit_emit_u8(e, 0x89);
-	modrm_reg(e, src, dst);
+	op_rr(e, false, 0x89, src, dst);
 }
 
 void jit_emit_imul_r32_r32_imm32(struct jit_emit *e, unsigned dst, unsigned src, int32_t imm)
 {
-	jit_emit_rex(e, false, dst, 0, src, false);
-	jit_emit_u8(e, 0x69);
-	modrm_reg(e, dst, src);
+	op_rr(e, false, 0x69, dst, src);
 	jit_emit_u32(e, (uint32_t)imm);
 }
 
@@ -312,23 +311,17 @@ void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t
 
 void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 {
-	jit_emit_rex(e, true, src, 0, dst, false);
-	jit_emit_u8(e, 0x01);
-	modrm_reg(e, src, dst);
+	op_rr(e, true, 0x01, src, dst);
 }
 
 void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src)
 {
-	jit_emit_rex(e, true, src, 0, dst, false);
-	jit_emit_u8(e, 0x31);
-	modrm_reg(e, src, dst);
+	op_rr(e, true, 0x31, src, dst);
 }
 
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b)
 {
-	jit_emit_rex(e, true, b, 0, a, false);
-	jit_emit_u8(e, 0x85);
-	modrm_reg(e, b, a);
+	op_rr(e, true, 0x85, b, a);
 }
 
 void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm)
