@@ -5,7 +5,6 @@
 #include <jansson.h>
 #include <poll.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +14,7 @@
 #include <unistd.h>
 
 #include "api_client.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "ringvm/errbuf.h"
 
 static long long now_ms(void)
 {
@@ -57,15 +47,15 @@ int api_call(const char *sock, const char *method, const char *path, const char 
 	out->status = 0;
 	out->body = NULL;
 	if (strlen(sock) >= sizeof(sa.sun_path))
-		return fail(err, errlen, "%s: socket path too long", sock);
+		return err_set(err, errlen, "%s: socket path too long", sock);
 	strcpy(sa.sun_path, sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail(err, errlen, "socket: %s", strerror(errno));
+		return err_set(err, errlen, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "cannot connect to %s: %s", sock, strerror(e));
+		return err_set(err, errlen, "cannot connect to %s: %s", sock, strerror(e));
 	}
 
 	size_t blen = body ? strlen(body) : 0;
@@ -79,7 +69,7 @@ int api_call(const char *sock, const char *method, const char *path, const char 
 	if (hlen < 0 || (size_t)hlen >= sizeof(head) || !req) {
 		free(req);
 		close(fd);
-		return fail(err, errlen, "%s %s: request too long", method, path);
+		return err_set(err, errlen, "%s %s: request too long", method, path);
 	}
 	memcpy(req, head, (size_t)hlen);
 	if (blen)
@@ -97,7 +87,7 @@ int api_call(const char *sock, const char *method, const char *path, const char 
 	free(req);
 	if (sent < total) {
 		close(fd);
-		return fail(err, errlen, "%s: cannot send the request (%s)", sock,
+		return err_set(err, errlen, "%s: cannot send the request (%s)", sock,
 			    now_ms() >= deadline ? "timed out" : strerror(errno));
 	}
 
@@ -117,7 +107,7 @@ int api_call(const char *sock, const char *method, const char *path, const char 
 	}
 	close(fd);
 	if (!buf)
-		return fail(err, errlen, "out of memory");
+		return err_set(err, errlen, "out of memory");
 	buf[len] = 0;
 	/* "HTTP/1.1 204 No Content\r\n...\r\n\r\nbody"; with Connection: close
 	 * the body is everything after the header (Content-Length is not
@@ -127,7 +117,7 @@ int api_call(const char *sock, const char *method, const char *path, const char 
 	if (!eof || sscanf(buf, "HTTP/1.%*1[01] %3d", &status) != 1 || !hdr_end ||
 	    status < 100 || status > 599) {
 		free(buf);
-		return fail(err, errlen, "%s: %s", sock, !eof ? "no complete answer (timed out)" :
+		return err_set(err, errlen, "%s: %s", sock, !eof ? "no complete answer (timed out)" :
 			    "not an HTTP answer");
 	}
 	memmove(buf, hdr_end + 4, strlen(hdr_end + 4) + 1);

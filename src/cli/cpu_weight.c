@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +30,9 @@
 #include <unistd.h>
 
 #include "cpu_weight.h"
+#include "ringvm/errbuf.h"
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int write_file(const char *dir, const char *file, const char *text)
 {
@@ -172,19 +162,19 @@ static int apply_v2(const char *parent, const char *child, unsigned weight, char
 {
 	char text[32];
 	if (mkdir(child, 0755) < 0 && errno != EEXIST)
-		return fail(err, n, "cannot create cgroup %s: %s", child, strerror(errno));
+		return err_set(err, n, "cannot create cgroup %s: %s", child, strerror(errno));
 	if (write_file(child, "cgroup.procs", "0") < 0)
-		return fail(err, n, "cannot move ringvm into cgroup %s: %s", child, strerror(errno));
+		return err_set(err, n, "cannot move ringvm into cgroup %s: %s", child, strerror(errno));
 	if (write_file(parent, "cgroup.subtree_control", "+cpu") < 0 && errno != EEXIST) {
 		int e = errno;
 		write_file(parent, "cgroup.procs", "0");  /* back where it was */
-		return fail(err, n, "cannot enable the cpu controller below %s: %s%s", parent,
+		return err_set(err, n, "cannot enable the cpu controller below %s: %s%s", parent,
 			    strerror(e), e == EBUSY ? " (other processes share ringvm's cgroup: "
 			    "run ringvm in a delegated cgroup of its own)" : "");
 	}
 	snprintf(text, sizeof(text), "%u", weight);
 	if (write_file(child, "cpu.weight", text) < 0)
-		return fail(err, n, "cannot write %s/cpu.weight: %s", child, strerror(errno));
+		return err_set(err, n, "cannot write %s/cpu.weight: %s", child, strerror(errno));
 	return 0;
 }
 
@@ -195,12 +185,12 @@ static int apply_v1(const char *child, unsigned weight, char *err, size_t n)
 	if (shares < 2)
 		shares = 2;
 	if (mkdir(child, 0755) < 0 && errno != EEXIST)
-		return fail(err, n, "cannot create cgroup %s: %s", child, strerror(errno));
+		return err_set(err, n, "cannot create cgroup %s: %s", child, strerror(errno));
 	snprintf(text, sizeof(text), "%lu", shares);
 	if (write_file(child, "cpu.shares", text) < 0)
-		return fail(err, n, "cannot write %s/cpu.shares: %s", child, strerror(errno));
+		return err_set(err, n, "cannot write %s/cpu.shares: %s", child, strerror(errno));
 	if (write_file(child, "cgroup.procs", "0") < 0)
-		return fail(err, n, "cannot move ringvm into cgroup %s: %s", child, strerror(errno));
+		return err_set(err, n, "cannot move ringvm into cgroup %s: %s", child, strerror(errno));
 	return 0;
 }
 
@@ -209,7 +199,7 @@ int cpu_weight_apply(const char *name, unsigned weight, char *where, size_t wn, 
 {
 	char mnt[1024], own[2048], parent[CPU_WEIGHT_PATH_LEN], child[CPU_WEIGHT_PATH_LEN + 80];
 	if (weight < 1 || weight > 10000)
-		return fail(err, n, "cpu weight %u: expected 1 to 10000", weight);
+		return err_set(err, n, "cpu weight %u: expected 1 to 10000", weight);
 	/* cgroup v2 first, where the cpu controller is offered to our cgroup. */
 	if (find_mount(true, mnt, sizeof(mnt)) == 0 && own_path(true, own, sizeof(own)) == 0) {
 		snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
@@ -232,7 +222,7 @@ int cpu_weight_apply(const char *name, unsigned weight, char *where, size_t wn, 
 			 weight * 1024 / 100 < 2 ? 2 : weight * 1024 / 100);
 		return 0;
 	}
-	return fail(err, n, "no cgroup cpu controller is available to ringvm (cgroup v2 without the "
+	return err_set(err, n, "no cgroup cpu controller is available to ringvm (cgroup v2 without the "
 		    "cpu controller delegated to its cgroup, and no cgroup v1 cpu hierarchy)");
 }
 

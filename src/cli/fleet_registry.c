@@ -5,7 +5,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,7 @@
 #include <unistd.h>
 
 #include "fleet_registry.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "ringvm/errbuf.h"
 
 static bool name_ok(const char *s)
 {
@@ -42,11 +32,11 @@ static int check_dir(const char *dir, char *err, size_t n)
 {
 	struct stat st;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return fail(err, n, "cannot create the runtime directory %s: %s", dir, strerror(errno));
+		return err_set(err, n, "cannot create the runtime directory %s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) < 0)
-		return fail(err, n, "runtime directory %s: %s", dir, strerror(errno));
+		return err_set(err, n, "runtime directory %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-		return fail(err, n, "runtime directory %s: not a directory of uid %u with mode 0700",
+		return err_set(err, n, "runtime directory %s: not a directory of uid %u with mode 0700",
 			    dir, (unsigned)getuid());
 	return 0;
 }
@@ -65,7 +55,7 @@ int fleet_dir(char *dst, size_t n, char *err, size_t errlen)
 	else
 		len = snprintf(dst, n, "/tmp/ringvm-%u", (unsigned)getuid());
 	if (len < 0 || (size_t)len >= n)
-		return fail(err, errlen, "the runtime directory's path is too long");
+		return err_set(err, errlen, "the runtime directory's path is too long");
 	return check_dir(dst, err, errlen);
 }
 
@@ -73,11 +63,11 @@ static int entry_path(char *dst, size_t n, const char *name, char *err, size_t e
 {
 	char dir[FLEET_PATH_LEN];
 	if (!name_ok(name))
-		return fail(err, errlen, "'%.80s': a VM name is 1-64 of [A-Za-z0-9_-]", name);
+		return err_set(err, errlen, "'%.80s': a VM name is 1-64 of [A-Za-z0-9_-]", name);
 	if (fleet_dir(dir, sizeof(dir), err, errlen) < 0)
 		return -1;
 	if (snprintf(dst, n, "%s/%s.json", dir, name) >= (int)n)
-		return fail(err, errlen, "the runtime directory's path is too long");
+		return err_set(err, errlen, "the runtime directory's path is too long");
 	return 0;
 }
 
@@ -135,7 +125,7 @@ int fleet_register(const char *name, const char *api_sock, char *entry, char *er
 	if (entry_path(path, sizeof(path), name, err, errlen) < 0)
 		return -1;
 	if (read_entry(path, &old) == 0 && old.pid != getpid()) {
-		fail(err, errlen, "a VM named %s is running already (pid %d)", name, (int)old.pid);
+		err_set(err, errlen, "a VM named %s is running already (pid %d)", name, (int)old.pid);
 		return FLEET_NAME_TAKEN;
 	}
 	/* The socket's absolute path: a client may run in another directory. */
@@ -144,7 +134,7 @@ int fleet_register(const char *name, const char *api_sock, char *entry, char *er
 		snprintf(sock, sizeof(sock), "%s", api_sock);
 	} else if (!getcwd(dirbuf, sizeof(dirbuf)) ||
 		   snprintf(sock, sizeof(sock), "%s/%s", dirbuf, api_sock) >= (int)sizeof(sock)) {
-		return fail(err, errlen, "cannot resolve the API socket's path %s", api_sock);
+		return err_set(err, errlen, "cannot resolve the API socket's path %s", api_sock);
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -154,7 +144,7 @@ int fleet_register(const char *name, const char *api_sock, char *entry, char *er
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text)
-		return fail(err, errlen, "out of memory");
+		return err_set(err, errlen, "out of memory");
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	size_t len = strlen(text);
@@ -165,7 +155,7 @@ int fleet_register(const char *name, const char *api_sock, char *entry, char *er
 	if (!ok || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
-		return fail(err, errlen, "cannot write %s: %s", path, strerror(e));
+		return err_set(err, errlen, "cannot write %s: %s", path, strerror(e));
 	}
 	memcpy(entry, path, sizeof(path));
 	return 0;
@@ -198,7 +188,7 @@ int fleet_list(struct fleet_entry **out, char *err, size_t errlen)
 		return -1;
 	DIR *d = opendir(dir);
 	if (!d)
-		return fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return err_set(err, errlen, "cannot read %s: %s", dir, strerror(errno));
 	struct fleet_entry *v = NULL;
 	int nr = 0, cap = 0;
 	struct dirent *de;
