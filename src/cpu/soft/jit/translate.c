@@ -453,6 +453,24 @@ static struct slow *new_slow(struct tr *t, const struct x86_insn *in, uint64_t r
 
 /* The inline TLB probe for msize bytes at the linear address in RSI:
  * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, R8, R9. */
+/* RSI = the linear address of in's memory operand: RIP-relative or
+ * absolute as a constant, else an LEA over the host registers holding the
+ * guest's base and index (host[]), plus the FS/GS base when overridden (the
+ * other segments' bases are 0 in 64-bit mode). */
+static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, const int8_t *host)
+{
+	struct jit_emit *e = &t->e;
+	if (in->rip_rel)
+		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
+	else if (in->base < 0 && in->index < 0)
+		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
+	else
+		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
+			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
+	if (in->seg >= SEG_FS)
+		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+}
+
 static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
 {
 	struct jit_emit *e = &t->e;
@@ -622,15 +640,7 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 	if (in->mod == 3) {
 		jit_emit_mov_r64_r64(e, JR_R10, (unsigned)host[in->rm]);
 	} else {
-		if (in->rip_rel)
-			jit_emit_mov_r64_imm(e, JR_RSI, next + (uint64_t)in->disp);
-		else if (in->base < 0 && in->index < 0)
-			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
-		else
-			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
-				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
-		if (in->seg >= SEG_FS)
-			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		emit_linear(t, in, rip, host);
 		emit_probe(t, sl, 8, false);
 		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
 	}
@@ -744,15 +754,7 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		slow_jump(t, sl, JCC_NE);
 	}
 	if (mem) {
-		if (in->rip_rel)
-			jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
-		else if (in->base < 0 && in->index < 0)
-			jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
-		else
-			jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
-				     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
-		if (in->seg >= SEG_FS)
-			jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+		emit_linear(t, in, rip, host);
 		if (sp->aligned) { /* #GP(0) in the handler */
 			jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
 			jit_emit_alu_r_imm(e, 4, false, JR_R8, 15);
@@ -851,16 +853,7 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		jit_emit_pushfq(e);
 		jit_emit_pop_r64(e, JR_R10);
 	}
-	/* RSI = linear address */
-	if (in->rip_rel)
-		jit_emit_mov_r64_imm(e, JR_RSI, rip + in->len + (uint64_t)in->disp);
-	else if (in->base < 0 && in->index < 0)
-		jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)in->disp);
-	else
-		jit_emit_lea(e, JR_RSI, in->base >= 0 ? host[in->base] : -1,
-			     in->index >= 0 ? host[in->index] : -1, in->scale, (int32_t)in->disp);
-	if (in->seg >= SEG_FS)
-		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
+	emit_linear(t, in, rip, host);
 	struct slow *sl = new_slow(t, in, rip, index, saved);
 	emit_probe(t, sl, n->msize, n->store);
 	if (saved) {
