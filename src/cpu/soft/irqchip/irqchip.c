@@ -33,7 +33,7 @@ void chip_lock(struct soft_irqchip *c)
 
 void chip_recompute_deadline(struct soft_irqchip *c)
 {
-	uint64_t next = pit_next_deadline(c);
+	uint64_t next = i8254_next_deadline(&c->pit);
 	for (unsigned i = 0; i < c->nr_vcpus; i++)
 		if (c->lapic[i].timer_deadline_ns < next)
 			next = c->lapic[i].timer_deadline_ns;
@@ -64,7 +64,7 @@ void chip_update_attention(struct soft_irqchip *c, unsigned cpu)
 	struct soft_lapic *l = &c->lapic[cpu];
 	unsigned a = 0;
 	if (!l->wait_sipi && (lapic_highest_deliverable(l) >= 0 ||
-			      (c->pic_output && lapic_accepts_pic(c, cpu))))
+			      (c->pic.output && lapic_accepts_pic(c, cpu))))
 		a |= SOFT_ATTN_INTR;
 	if (l->nmi_pending)
 		a |= SOFT_ATTN_NMI;
@@ -85,19 +85,42 @@ void chip_update_all_attention(struct soft_irqchip *c)
 		chip_update_attention(c, i);
 }
 
+/* ---- Board device wiring ---------------------------------------------- */
+
+/* The 8259 master's INT: IOAPIC pin 0 and (LINT0/ExtINT) every vCPU. */
+void chip_pic_output(void *opaque, bool level)
+{
+	struct soft_irqchip *c = opaque;
+	ioapic_set_irq(&c->ioapic, 0, level);
+	chip_update_all_attention(c);
+}
+
+void chip_ioapic_deliver(void *opaque, const struct ioapic_msg *im)
+{
+	struct soft_irqchip *c = opaque;
+	struct apic_msg m = apic_msg_from_ioapic(im);
+	c->stats_irqs++;
+	lapic_deliver(c, &m);
+}
+
+void chip_ioapic_extint(void *opaque)
+{
+	chip_update_all_attention(opaque);
+}
+
 /* ---- Interrupt lines --------------------------------------------------- */
 
 void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level)
 {
 	if (gsi < LAYOUT_ISA_IRQS) {
-		pic_set_irq(c, gsi, level);
+		i8259_set_irq(&c->pic, gsi, level);
 		/* The board's interrupt map (layout.h): ISA IRQ 0 is IOAPIC
 		 * pin 2 (the interrupt source override); IOAPIC pin 0 is the
 		 * PIC's INT output, IRQ 2 the cascade. */
 		if (gsi != 2)
-			ioapic_set_irq(c, board_isa_irq_gsi(gsi), level);
+			ioapic_set_irq(&c->ioapic, board_isa_irq_gsi(gsi), level);
 	} else {
-		ioapic_set_irq(c, gsi, level);
+		ioapic_set_irq(&c->ioapic, gsi, level);
 	}
 }
 
@@ -170,7 +193,7 @@ static uint64_t pic_io_read(void *opaque, uint64_t off, unsigned size)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	uint8_t v = pic_read(c, 0, (unsigned)off);
+	uint8_t v = i8259_read(&c->pic, 0, (unsigned)off);
 	chip_unlock(c);
 	return v;
 }
@@ -180,7 +203,7 @@ static void pic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	pic_write(c, 0, (unsigned)off, (uint8_t)v);
+	i8259_write(&c->pic, 0, (unsigned)off, (uint8_t)v);
 	chip_unlock(c);
 }
 
@@ -189,7 +212,7 @@ static uint64_t pic2_io_read(void *opaque, uint64_t off, unsigned size)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	uint8_t v = pic_read(c, 1, (unsigned)off);
+	uint8_t v = i8259_read(&c->pic, 1, (unsigned)off);
 	chip_unlock(c);
 	return v;
 }
@@ -199,7 +222,7 @@ static void pic2_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	pic_write(c, 1, (unsigned)off, (uint8_t)v);
+	i8259_write(&c->pic, 1, (unsigned)off, (uint8_t)v);
 	chip_unlock(c);
 }
 
@@ -209,7 +232,7 @@ static uint64_t elcr_read(void *opaque, uint64_t off, unsigned size)
 	uint64_t v = 0;
 	chip_lock(c);
 	for (unsigned i = 0; i < size && off + i < 2; i++)
-		v |= (uint64_t)c->pic[off + i].elcr << (8 * i);
+		v |= (uint64_t)c->pic.chip[off + i].elcr << (8 * i);
 	chip_unlock(c);
 	return v;
 }
@@ -219,7 +242,7 @@ static void elcr_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 	struct soft_irqchip *c = opaque;
 	chip_lock(c);
 	for (unsigned i = 0; i < size && off + i < 2; i++) {
-		struct soft_pic *p = &c->pic[off + i];
+		struct i8259 *p = &c->pic.chip[off + i];
 		p->elcr = (uint8_t)(v >> (8 * i)) & p->elcr_mask;
 		/* Re-evaluate requests under the new trigger modes. */
 		for (unsigned irq = 0; irq < 8; irq++)
@@ -230,7 +253,7 @@ static void elcr_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 					p->irr &= (uint8_t)~(1u << irq);
 			}
 	}
-	pic_update(c);
+	i8259_update(&c->pic);
 	chip_unlock(c);
 }
 
@@ -239,7 +262,7 @@ static uint64_t pit_io_read(void *opaque, uint64_t off, unsigned size)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	uint8_t v = pit_read(c, (unsigned)off, chip_now(c));
+	uint8_t v = i8254_read(&c->pit, (unsigned)off, chip_now(c));
 	chip_unlock(c);
 	return v;
 }
@@ -249,7 +272,7 @@ static void pit_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 	struct soft_irqchip *c = opaque;
 	(void)size;
 	chip_lock(c);
-	pit_write(c, (unsigned)off, (uint8_t)v, chip_now(c));
+	i8254_write(&c->pit, (unsigned)off, (uint8_t)v, chip_now(c));
 	c->timers_dirty = true;
 	chip_unlock(c);
 }
@@ -260,7 +283,7 @@ static uint64_t port61_read(void *opaque, uint64_t off, unsigned size)
 	(void)off;
 	(void)size;
 	chip_lock(c);
-	uint8_t v = pit_port61_read(c, chip_now(c));
+	uint8_t v = i8254_port61_read(&c->pit, chip_now(c));
 	chip_unlock(c);
 	return v;
 }
@@ -271,7 +294,7 @@ static void port61_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 	(void)off;
 	(void)size;
 	chip_lock(c);
-	pit_port61_write(c, (uint8_t)v, chip_now(c));
+	i8254_port61_write(&c->pit, (uint8_t)v, chip_now(c));
 	chip_unlock(c);
 }
 
@@ -279,7 +302,7 @@ static uint64_t ioapic_io_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct soft_irqchip *c = opaque;
 	chip_lock(c);
-	uint32_t v = ioapic_mmio_read(c, off & ~3ULL);
+	uint32_t v = ioapic_mmio_read(&c->ioapic, off & ~3ULL);
 	chip_unlock(c);
 	v >>= 8 * (off & 3);
 	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
@@ -292,7 +315,7 @@ static void ioapic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t 
 	if ((off & 3) || (size < 4 && off != 0))
 		return;
 	chip_lock(c);
-	ioapic_mmio_write(c, off, (uint32_t)v);
+	ioapic_mmio_write(&c->ioapic, off, (uint32_t)v);
 	chip_unlock(c);
 }
 
@@ -330,18 +353,18 @@ static void unregister_windows(struct soft_irqchip *c, unsigned n)
 static void reset_locked(struct soft_irqchip *c)
 {
 	/* Input line levels survive: devices still drive them. */
-	uint8_t lines0 = c->pic[0].lines, lines1 = c->pic[1].lines;
-	c->pic[0].elcr = c->pic[1].elcr = 0;
-	pic_reset(&c->pic[0], true);
-	pic_reset(&c->pic[1], false);
-	c->pic[0].lines = lines0;
-	c->pic[1].lines = lines1;
-	pit_reset(c);
+	uint8_t lines0 = c->pic.chip[0].lines, lines1 = c->pic.chip[1].lines;
+	c->pic.chip[0].elcr = c->pic.chip[1].elcr = 0;
+	i8259_reset(&c->pic.chip[0], true);
+	i8259_reset(&c->pic.chip[1], false);
+	c->pic.chip[0].lines = lines0;
+	c->pic.chip[1].lines = lines1;
+	i8254_reset(&c->pit);
 	ioapic_reset(&c->ioapic);
 	for (unsigned i = 0; i < c->nr_vcpus; i++)
 		lapic_reset(c, &c->lapic[i], true);
-	c->pic_output = false;
-	pic_update(c);
+	c->pic.output = false;
+	i8259_update(&c->pic);
 	chip_update_all_attention(c);
 	c->timers_dirty = true;
 }
@@ -371,6 +394,11 @@ struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 	c->router.set_level = router_set_level;
 	c->router.opaque = c;
 	c->router.send_msi = router_send_msi;
+	c->pic.output_changed = chip_pic_output;
+	c->pic.opaque = c;
+	c->ioapic.deliver = chip_ioapic_deliver;
+	c->ioapic.extint_changed = chip_ioapic_extint;
+	c->ioapic.opaque = c;
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		c->lapic[i].idx = i;
 		atomic_init(&c->lapic[i].attention, 0);
@@ -437,9 +465,9 @@ static int pending_locked(struct soft_irqchip *c, unsigned cpu, bool *from_pic)
 	int v = lapic_highest_deliverable(l);
 	if (v >= 0)
 		return v;
-	if (c->pic_output && lapic_accepts_pic(c, cpu)) {
+	if (c->pic.output && lapic_accepts_pic(c, cpu)) {
 		*from_pic = true;
-		return pic_peek_vector(c);
+		return i8259_peek_vector(&c->pic);
 	}
 	return -1;
 }
@@ -466,14 +494,14 @@ static int ack_locked(struct soft_irqchip *c, unsigned cpu, bool expected)
 		 * LAPIC gives its spurious vector. */
 		if (expected && !l->wait_sipi) {
 			if (lapic_accepts_pic(c, cpu))
-				v = pic_intack(c);
+				v = i8259_intack(&c->pic);
 			else
 				v = (int)(l->svr & 0xff);
 		}
 		return v;
 	}
 	if (from_pic)
-		v = pic_intack(c);
+		v = i8259_intack(&c->pic);
 	else
 		lapic_ack_vector(l, v);
 	chip_update_attention(c, cpu);
@@ -579,7 +607,10 @@ bool soft_irqchip_nmi_source_armed(struct soft_irqchip *c, unsigned cpu)
 void soft_irqchip_poll(struct soft_irqchip *c, uint64_t now_ns)
 {
 	chip_lock(c);
-	pit_poll(c, now_ns);
+	if (i8254_poll(&c->pit, now_ns)) {
+		chip_set_irq_locked(c, IRQ_PIT, true);
+		chip_set_irq_locked(c, IRQ_PIT, false);
+	}
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		struct soft_lapic *l = &c->lapic[i];
 		if (l->timer_deadline_ns <= now_ns)
@@ -594,7 +625,7 @@ uint64_t soft_irqchip_next_deadline_ns(struct soft_irqchip *c, unsigned cpu)
 	if (cpu >= c->nr_vcpus)
 		return SOFT_NO_DEADLINE;
 	chip_lock(c);
-	uint64_t d = pit_next_deadline(c);
+	uint64_t d = i8254_next_deadline(&c->pit);
 	if (c->lapic[cpu].timer_deadline_ns < d)
 		d = c->lapic[cpu].timer_deadline_ns;
 	chip_unlock(c);

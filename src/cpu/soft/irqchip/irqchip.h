@@ -1,6 +1,7 @@
 /* The soft engine's interrupt controllers and timers, in software: an 8259A
  * PIC pair (+ ELCR), an 8254 PIT (+ port 0x61), an IOAPIC and one local APIC
- * per vCPU.  Pure state machines: no threads of their own.  The soft engine
+ * per vCPU (the first three are the board devices of src/hw/).  Pure state
+ * machines: no threads of their own.  The soft engine
  * calls in from its vCPU threads; devices raise lines through the irq_router
  * from any thread.  See docs/soft-irqchip.md.
  *
@@ -23,15 +24,16 @@
 #include "ringvm/irq.h"
 #include "ringvm/irqchip_state.h"
 #include "ringvm/layout.h"
+#include "src/hw/i8254.h"
+#include "src/hw/i8259.h"
+#include "src/hw/ioapic.h"
 
 struct vm;
 
-#define SOFT_PIT_HZ            1193182ULL
-#define SOFT_IOAPIC_PINS       LAYOUT_IOAPIC_PINS
+#define SOFT_IOAPIC_PINS       IOAPIC_PINS
 #define SOFT_TSC_HZ_DEFAULT    1000000000ULL /* guest TSC rate if none given */
 #define SOFT_APIC_BUS_HZ       1000000000ULL /* LAPIC timer input clock */
 #define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */
-#define SOFT_IOAPIC_VERSION    0x20u         /* has the EOI register at 0x40 */
 #define SOFT_NO_DEADLINE       UINT64_MAX
 #define SOFT_LAPIC_MAXPHYADDR  40            /* as CPUID 0x80000008 says */
 
@@ -56,56 +58,9 @@ typedef uint64_t (*soft_clock_fn)(void *opaque);
  * because of something another party did (device IRQ, IPI, timer). */
 typedef void (*soft_wake_fn)(void *opaque, unsigned cpu);
 
-/* ---- 8259A ------------------------------------------------------------ */
-struct soft_pic {
-	uint8_t irr, imr, isr;
-	uint8_t lines;          /* input line levels (edge detection) */
-	uint8_t elcr, elcr_mask;
-	uint8_t priority_add;   /* IRQ with the highest priority */
-	uint8_t irq_base;       /* ICW2 & 0xf8 */
-	uint8_t init_state;     /* 0 ready, 1 want ICW2, 2 want ICW3, 3 want ICW4 */
-	uint8_t icw3;
-	bool init4, single, read_isr, poll, special_mask, auto_eoi,
-	     rotate_auto_eoi, sfnm;
-	bool ltim;              /* ICW1 level-triggered mode: all inputs level */
-};
-
-/* ---- 8254 ------------------------------------------------------------- */
-struct soft_pit_channel {
-	uint8_t mode;           /* 0-5 */
-	uint8_t rw_mode;        /* 1 LSB, 2 MSB, 3 LSB then MSB */
-	bool bcd;
-	uint32_t count;         /* reload value in ticks, 1..65536 (10000 in BCD) */
-	uint16_t count_reg;     /* raw value written (for BCD decoding) */
-	bool loaded;            /* a count was written since the control word */
-	bool counting;          /* counting started (count loaded, triggered) */
-	bool paused;            /* gate low in a mode that suspends counting */
-	bool gate;
-	uint64_t start_ns;      /* clock time at which elapsed == elapsed_base */
-	uint64_t elapsed_base;  /* ticks already counted at start_ns */
-	uint64_t edges_seen;    /* channel 0: output rising edges already signalled */
-	/* read/write flip-flops and latches */
-	bool write_msb_next, read_msb_next;
-	uint8_t write_lsb;
-	uint16_t latch;
-	uint8_t latch_state;    /* 0 none, 1 LSB, 2 MSB, 3 word LSB next, 4 word MSB next */
-	bool status_latched;
-	uint8_t status;
-	bool null_count;
-};
-
-struct soft_pit {
-	struct soft_pit_channel ch[3];
-	uint8_t port61;         /* bits 0-3 as written */
-};
-
-/* ---- IOAPIC ----------------------------------------------------------- */
-struct soft_ioapic {
-	uint32_t id;            /* bits 27:24 */
-	uint32_t regsel;
-	uint64_t redir[SOFT_IOAPIC_PINS];
-	uint32_t lines;         /* asserted input lines */
-};
+/* The 8259 pair, the 8254 and the IOAPIC are board devices in src/hw/;
+ * this chip owns one of each, wires them together and serializes them under
+ * its lock. */
 
 /* ---- Local APIC ------------------------------------------------------- */
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_NR };
@@ -148,14 +103,13 @@ struct soft_irqchip {
 	void *wake_opaque;
 	uint64_t tsc_hz, tsc_epoch_ns;  /* guest TSC = (now - epoch) * hz / 1e9 */
 
-	struct soft_pic pic[2];         /* [0] master, [1] slave */
-	struct soft_pit pit;
-	struct soft_ioapic ioapic;
+	struct i8259_pair pic;          /* INT output -> LINT0 / IOAPIC pin 0 */
+	struct i8254 pit;               /* channel 0 -> ISA IRQ 0 */
+	struct ioapic ioapic;
 	struct soft_lapic *lapic;       /* nr_vcpus of them */
 
 	uint64_t wake_mask;             /* collected under lock, called after */
 	bool timers_dirty;              /* recompute next_poll_ns at unlock */
-	bool pic_output;                /* master INT pin level */
 	_Atomic uint64_t next_poll_ns;  /* earliest timer of all (fast check) */
 	struct irq_router router;
 	uint64_t stats_irqs, stats_ipis, stats_timer_fires, stats_msis;

@@ -40,6 +40,16 @@ struct apic_msg {
 	int src;          /* sending vCPU or -1 */
 };
 
+/* The IOAPIC's message as the LAPICs take it (its delivery modes are the
+ * APIC ones). */
+static inline struct apic_msg apic_msg_from_ioapic(const struct ioapic_msg *im)
+{
+	return (struct apic_msg){
+		.dest = im->dest, .logical = im->logical, .mode = im->mode,
+		.vector = im->vector, .level = im->level, .assert = true, .src = -1,
+	};
+}
+
 /* irqchip.c */
 void chip_update_attention(struct soft_irqchip *c, unsigned cpu);
 void chip_update_all_attention(struct soft_irqchip *c);
@@ -49,33 +59,10 @@ void chip_lock(struct soft_irqchip *c);
 void chip_unlock(struct soft_irqchip *c);
 void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level);
 
-/* pic.c */
-void pic_reset(struct soft_pic *p, bool master);
-void pic_set_irq(struct soft_irqchip *c, unsigned irq, bool level);
-bool pic_has_interrupt(struct soft_irqchip *c);
-int pic_peek_vector(struct soft_irqchip *c);
-int pic_intack(struct soft_irqchip *c);
-void pic_write(struct soft_irqchip *c, unsigned which, unsigned port, uint8_t v);
-uint8_t pic_read(struct soft_irqchip *c, unsigned which, unsigned port);
-void pic_update(struct soft_irqchip *c);
-
-/* pit.c */
-void pit_reset(struct soft_irqchip *c);
-void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now);
-uint8_t pit_read(struct soft_irqchip *c, unsigned port, uint64_t now);
-uint8_t pit_port61_read(struct soft_irqchip *c, uint64_t now);
-void pit_port61_write(struct soft_irqchip *c, uint8_t v, uint64_t now);
-void pit_poll(struct soft_irqchip *c, uint64_t now);
-uint64_t pit_next_deadline(struct soft_irqchip *c);
-bool pit_output(struct soft_pit_channel *ch, uint64_t now);
-
-/* ioapic.c */
-void ioapic_reset(struct soft_ioapic *io);
-void ioapic_set_irq(struct soft_irqchip *c, unsigned pin, bool level);
-void ioapic_eoi(struct soft_irqchip *c, uint8_t vector);
-uint32_t ioapic_mmio_read(struct soft_irqchip *c, uint64_t off);
-void ioapic_mmio_write(struct soft_irqchip *c, uint64_t off, uint32_t v);
-bool ioapic_extint_for(struct soft_irqchip *c, unsigned cpu);
+/* irqchip.c: the board devices' wiring */
+void chip_pic_output(void *opaque, bool level);
+void chip_ioapic_deliver(void *opaque, const struct ioapic_msg *m);
+void chip_ioapic_extint(void *opaque);
 
 /* lapic.c */
 void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on);

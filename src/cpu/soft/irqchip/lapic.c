@@ -88,7 +88,11 @@ bool lapic_accepts_pic(struct soft_irqchip *c, unsigned cpu)
 	uint32_t lvt0 = l->lvt[LVT_LINT0];
 	if (!(lvt0 & LVT_MASKED) && ((lvt0 >> 8) & 7) == DM_EXTINT)
 		return true;
-	return ioapic_extint_for(c, cpu);
+	struct ioapic_msg im;
+	if (!ioapic_extint_route(&c->ioapic, &im))
+		return false;
+	struct apic_msg m = apic_msg_from_ioapic(&im);
+	return lapic_match_dest(l, &m);
 }
 
 static void timer_disarm(struct soft_irqchip *c, struct soft_lapic *l)
@@ -296,7 +300,7 @@ static void lapic_eoi(struct soft_irqchip *c, struct soft_lapic *l)
 		return;
 	clear_bit(l->isr, (unsigned)v);
 	if (test_bit(l->tmr, (unsigned)v))
-		ioapic_eoi(c, (uint8_t)v);
+		ioapic_eoi(&c->ioapic, (uint8_t)v);
 	chip_update_attention(c, l->idx);
 }
 

@@ -8,7 +8,7 @@
 
 #include "irqchip_priv.h"
 
-static void pic_get(const struct soft_pic *p, struct pic_state *s)
+static void pic_get(const struct i8259 *p, struct pic_state *s)
 {
 	*s = (struct pic_state){
 		.irr = p->irr, .imr = p->imr, .isr = p->isr, .lines = p->lines,
@@ -20,7 +20,7 @@ static void pic_get(const struct soft_pic *p, struct pic_state *s)
 	};
 }
 
-static int pic_set(struct soft_pic *p, const struct pic_state *s)
+static int pic_set(struct i8259 *p, const struct pic_state *s)
 {
 	if (s->init_state > 3 || s->priority_add > 7)
 		return -EINVAL;
@@ -45,7 +45,7 @@ static int pic_set(struct soft_pic *p, const struct pic_state *s)
 	return 0;
 }
 
-static void pit_ch_get(const struct soft_pit_channel *ch, struct pit_channel_state *s)
+static void pit_ch_get(const struct i8254_channel *ch, struct pit_channel_state *s)
 {
 	*s = (struct pit_channel_state){
 		.mode = ch->mode, .rw_mode = ch->rw_mode, .bcd = ch->bcd, .loaded = ch->loaded,
@@ -59,7 +59,7 @@ static void pit_ch_get(const struct soft_pit_channel *ch, struct pit_channel_sta
 	};
 }
 
-static int pit_ch_set(struct soft_pit_channel *ch, const struct pit_channel_state *s)
+static int pit_ch_set(struct i8254_channel *ch, const struct pit_channel_state *s)
 {
 	if (s->mode > 5 || s->rw_mode < 1 || s->rw_mode > 3 || s->count < 1 ||
 	    s->count > 65536 || s->latch_state > 4)
@@ -92,7 +92,7 @@ int soft_irqchip_get_state(struct soft_irqchip *c, struct irqchip_state *s)
 	memset(s, 0, sizeof(*s));
 	chip_lock(c);
 	for (int i = 0; i < 2; i++)
-		pic_get(&c->pic[i], &s->pic[i]);
+		pic_get(&c->pic.chip[i], &s->pic[i]);
 	for (int i = 0; i < 3; i++)
 		pit_ch_get(&c->pit.ch[i], &s->pit.ch[i]);
 	s->pit.port61 = c->pit.port61;
@@ -103,7 +103,7 @@ int soft_irqchip_get_state(struct soft_irqchip *c, struct irqchip_state *s)
 	s->ioapic.lines = c->ioapic.lines;
 	s->tsc_hz = c->tsc_hz;
 	s->tsc_epoch_ns = c->tsc_epoch_ns;
-	s->pic_output = c->pic_output;
+	s->pic_output = c->pic.output;
 	chip_unlock(c);
 	return 0;
 }
@@ -115,7 +115,7 @@ int soft_irqchip_set_state(struct soft_irqchip *c, const struct irqchip_state *s
 	chip_lock(c);
 	int r = 0;
 	for (int i = 0; i < 2 && !r; i++)
-		r = pic_set(&c->pic[i], &s->pic[i]);
+		r = pic_set(&c->pic.chip[i], &s->pic[i]);
 	for (int i = 0; i < 3 && !r; i++)
 		r = pit_ch_set(&c->pit.ch[i], &s->pit.ch[i]);
 	if (!r) {
@@ -126,7 +126,7 @@ int soft_irqchip_set_state(struct soft_irqchip *c, const struct irqchip_state *s
 		c->ioapic.lines = s->ioapic.lines & ((1u << SOFT_IOAPIC_PINS) - 1);
 		c->tsc_hz = s->tsc_hz;
 		c->tsc_epoch_ns = s->tsc_epoch_ns;
-		c->pic_output = s->pic_output != 0;
+		c->pic.output = s->pic_output != 0;
 		chip_update_all_attention(c);
 		c->timers_dirty = true;
 	}

@@ -1,12 +1,14 @@
 /* 8259A programmable interrupt controller pair (master 0x20/0x21, slave
  * 0xa0/0xa1, slave cascaded on master IRQ2) and the ELCR (0x4d0/0x4d1).
- * Modelled from the Intel 8259A datasheet.  Called with the chip lock held. */
-#include "irqchip_priv.h"
+ * Modelled from the Intel 8259A datasheet.  A pure state machine: the owner
+ * serializes the calls and is told of INT output changes through the pair's
+ * output_changed callback. */
+#include "i8259.h"
 
-void pic_reset(struct soft_pic *p, bool master)
+void i8259_reset(struct i8259 *p, bool master)
 {
 	uint8_t elcr = p->elcr;
-	*p = (struct soft_pic){ 0 };
+	*p = (struct i8259){ 0 };
 	p->elcr = elcr;
 	/* IRQ0, 1, 2 (master) and 8, 13 (slave) are always edge-triggered. */
 	p->elcr_mask = master ? 0xf8 : 0xde;
@@ -14,7 +16,7 @@ void pic_reset(struct soft_pic *p, bool master)
 }
 
 /* Priority (0 highest) of the highest-priority bit of mask; 8 if none. */
-static unsigned pic_priority(const struct soft_pic *p, uint8_t mask)
+static unsigned i8259_priority(const struct i8259 *p, uint8_t mask)
 {
 	if (!mask)
 		return 8;
@@ -25,9 +27,9 @@ static unsigned pic_priority(const struct soft_pic *p, uint8_t mask)
 }
 
 /* The IRQ this PIC would present on INT, or -1. */
-static int pic_get_irq(const struct soft_pic *p, bool master)
+static int i8259_get_irq(const struct i8259 *p, bool master)
 {
-	unsigned prio = pic_priority(p, p->irr & ~p->imr);
+	unsigned prio = i8259_priority(p, p->irr & ~p->imr);
 	if (prio == 8)
 		return -1;
 	uint8_t in_service = p->isr;
@@ -37,21 +39,21 @@ static int pic_get_irq(const struct soft_pic *p, bool master)
 	 * slave IRQs (the master's IRQ2 ISR bit is ignored). */
 	if (master && p->sfnm)
 		in_service &= ~(1u << 2);
-	unsigned cur = pic_priority(p, in_service);
+	unsigned cur = i8259_priority(p, in_service);
 	if (prio < cur)
 		return (int)((prio + p->priority_add) & 7);
 	return -1;
 }
 
-static bool pic_level_triggered(const struct soft_pic *p, unsigned irq)
+static bool i8259_level_triggered(const struct i8259 *p, unsigned irq)
 {
 	return p->ltim || (p->elcr & (1u << irq));
 }
 
-static void pic_set_line(struct soft_pic *p, unsigned irq, bool level)
+static void i8259_set_line(struct i8259 *p, unsigned irq, bool level)
 {
 	uint8_t bit = (uint8_t)(1u << irq);
-	if (pic_level_triggered(p, irq)) {
+	if (i8259_level_triggered(p, irq)) {
 		if (level)
 			p->irr |= bit;
 		else
@@ -67,38 +69,38 @@ static void pic_set_line(struct soft_pic *p, unsigned irq, bool level)
 
 /* Propagate the slave's INT to master IRQ2 and the master's INT to the CPU
  * side (LINT0 / IOAPIC pin 0). */
-void pic_update(struct soft_irqchip *c)
+void i8259_update(struct i8259_pair *pp)
 {
 	/* The cascade input latches like an edge (so a slave request that
 	 * vanishes before INTA gives spurious IRQ15) and re-requests while the
 	 * slave's INT stays high (auto-EOI slave with more requests). */
-	bool slave = pic_get_irq(&c->pic[1], false) >= 0;
-	pic_set_line(&c->pic[0], 2, slave);
+	bool slave = i8259_get_irq(&pp->chip[1], false) >= 0;
+	i8259_set_line(&pp->chip[0], 2, slave);
 	if (slave)
-		c->pic[0].irr |= 1u << 2;
-	bool out = pic_get_irq(&c->pic[0], true) >= 0;
-	if (out != c->pic_output) {
-		c->pic_output = out;
-		ioapic_set_irq(c, 0, out);
-		chip_update_all_attention(c);
+		pp->chip[0].irr |= 1u << 2;
+	bool out = i8259_get_irq(&pp->chip[0], true) >= 0;
+	if (out != pp->output) {
+		pp->output = out;
+		if (pp->output_changed)
+			pp->output_changed(pp->opaque, out);
 	}
 }
 
-void pic_set_irq(struct soft_irqchip *c, unsigned irq, bool level)
+void i8259_set_irq(struct i8259_pair *pp, unsigned irq, bool level)
 {
 	if (irq >= 16)
 		return;
-	pic_set_line(&c->pic[irq >> 3], irq & 7, level);
-	pic_update(c);
+	i8259_set_line(&pp->chip[irq >> 3], irq & 7, level);
+	i8259_update(pp);
 }
 
-bool pic_has_interrupt(struct soft_irqchip *c)
+bool i8259_has_interrupt(const struct i8259_pair *pp)
 {
-	return c->pic_output;
+	return pp->output;
 }
 
 /* Acknowledge irq on one PIC (the INTA effect on ISR/IRR). */
-static void pic_ack_irq(struct soft_pic *p, unsigned irq)
+static void i8259_ack_irq(struct i8259 *p, unsigned irq)
 {
 	uint8_t bit = (uint8_t)(1u << irq);
 	if (p->auto_eoi) {
@@ -108,69 +110,69 @@ static void pic_ack_irq(struct soft_pic *p, unsigned irq)
 		p->isr |= bit;
 	}
 	/* Edge requests are consumed; level requests stay while the line is up. */
-	if (!pic_level_triggered(p, irq))
+	if (!i8259_level_triggered(p, irq))
 		p->irr &= (uint8_t)~bit;
 }
 
-static int pic_vector(struct soft_irqchip *c, bool ack)
+static int i8259_vector(struct i8259_pair *pp, bool ack)
 {
-	struct soft_pic *m = &c->pic[0], *s = &c->pic[1];
-	int irq = pic_get_irq(m, true);
+	struct i8259 *m = &pp->chip[0], *s = &pp->chip[1];
+	int irq = i8259_get_irq(m, true);
 	if (irq < 0)  /* request vanished: spurious IRQ7, no ISR bit */
 		return m->irq_base + 7;
 	if (irq != 2 || m->single) {
 		if (ack)
-			pic_ack_irq(m, (unsigned)irq);
+			i8259_ack_irq(m, (unsigned)irq);
 		return m->irq_base + irq;
 	}
-	int irq2 = pic_get_irq(s, false);
+	int irq2 = i8259_get_irq(s, false);
 	if (ack)
-		pic_ack_irq(m, 2);
+		i8259_ack_irq(m, 2);
 	if (irq2 < 0)  /* spurious IRQ15: master IRQ2 is in service */
 		return s->irq_base + 7;
 	if (ack)
-		pic_ack_irq(s, (unsigned)irq2);
+		i8259_ack_irq(s, (unsigned)irq2);
 	return s->irq_base + irq2;
 }
 
-int pic_peek_vector(struct soft_irqchip *c)
+int i8259_peek_vector(struct i8259_pair *pp)
 {
-	return pic_vector(c, false);
+	return i8259_vector(pp, false);
 }
 
-int pic_intack(struct soft_irqchip *c)
+int i8259_intack(struct i8259_pair *pp)
 {
-	int v = pic_vector(c, true);
-	pic_update(c);
+	int v = i8259_vector(pp, true);
+	i8259_update(pp);
 	return v;
 }
 
-static uint8_t pic_poll_read(struct soft_irqchip *c, unsigned which)
+static uint8_t i8259_poll_read(struct i8259_pair *pp, unsigned which)
 {
-	struct soft_pic *p = &c->pic[which];
-	int irq = pic_get_irq(p, which == 0);
+	struct i8259 *p = &pp->chip[which];
+	int irq = i8259_get_irq(p, which == 0);
 	if (irq < 0)
 		return 0;
 	/* A master poll answering IRQ2 means: now poll the slave. */
-	pic_ack_irq(p, (unsigned)irq);
-	pic_update(c);
+	i8259_ack_irq(p, (unsigned)irq);
+	i8259_update(pp);
 	return (uint8_t)(0x80 | irq);
 }
 
-static void pic_eoi_irq(struct soft_pic *p, unsigned irq, bool rotate)
+static void i8259_eoi_irq(struct i8259 *p, unsigned irq, bool rotate)
 {
 	p->isr &= (uint8_t)~(1u << irq);
 	if (rotate)
 		p->priority_add = (uint8_t)((irq + 1) & 7);
 }
 
-void pic_write(struct soft_irqchip *c, unsigned which, unsigned port, uint8_t v)
+void i8259_write(struct i8259_pair *pp, unsigned which, unsigned port, uint8_t v)
 {
-	struct soft_pic *p = &c->pic[which & 1];
+	struct i8259 *p = &pp->chip[which & 1];
 	if ((port & 1) == 0) {
 		if (v & 0x10) {                 /* ICW1 */
 			uint8_t lines = p->lines;
-			pic_reset(p, which == 0);
+			i8259_reset(p, which == 0);
 			p->lines = lines;       /* edge sense reset: need a new edge */
 			p->init_state = 1;
 			p->init4 = v & 1;
@@ -192,13 +194,13 @@ void pic_write(struct soft_irqchip *c, unsigned which, unsigned port, uint8_t v)
 			case 4: p->rotate_auto_eoi = true; break;
 			case 1: /* non-specific EOI */
 			case 5: /* rotate on non-specific EOI */
-				prio = pic_priority(p, p->isr);
+				prio = i8259_priority(p, p->isr);
 				if (prio != 8)
-					pic_eoi_irq(p, (prio + p->priority_add) & 7, cmd == 5);
+					i8259_eoi_irq(p, (prio + p->priority_add) & 7, cmd == 5);
 				break;
 			case 3: /* specific EOI */
 			case 7: /* rotate on specific EOI */
-				pic_eoi_irq(p, v & 7, cmd == 7);
+				i8259_eoi_irq(p, v & 7, cmd == 7);
 				break;
 			case 6: /* set priority: IRQ v&7 becomes the lowest */
 				p->priority_add = (uint8_t)((v + 1) & 7);
@@ -224,15 +226,15 @@ void pic_write(struct soft_irqchip *c, unsigned which, unsigned port, uint8_t v)
 			break;
 		}
 	}
-	pic_update(c);
+	i8259_update(pp);
 }
 
-uint8_t pic_read(struct soft_irqchip *c, unsigned which, unsigned port)
+uint8_t i8259_read(struct i8259_pair *pp, unsigned which, unsigned port)
 {
-	struct soft_pic *p = &c->pic[which & 1];
+	struct i8259 *p = &pp->chip[which & 1];
 	if (p->poll) {
 		p->poll = false;
-		return pic_poll_read(c, which & 1);
+		return i8259_poll_read(pp, which & 1);
 	}
 	if (port & 1)
 		return p->imr;

@@ -3,20 +3,40 @@
  * 1.193182 MHz: a channel stores the clock time its counting (re)started and
  * computes counter and output from the elapsed ticks, so reads are exact at
  * any instant and nothing needs to tick.  Channel 0's output rising edges are
- * signalled on ISA IRQ 0 by pit_poll().  Modelled from the 8254 datasheet.
- * Called with the chip lock held. */
-#include "irqchip_priv.h"
+ * reported by i8254_poll() for the board to raise on ISA IRQ 0.  Modelled
+ * from the 8254 datasheet.  A pure state machine: the caller passes the time
+ * and serializes the calls. */
+#include "i8254.h"
 
-static uint64_t ch_ticks(const struct soft_pit_channel *ch, uint64_t now)
+#define I8254_NSEC_PER_SEC 1000000000ULL
+
+static uint64_t i8254_muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r = (unsigned __int128)a * b / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+static uint64_t i8254_muldiv_up(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r = ((unsigned __int128)a * b + c - 1) / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+static uint64_t i8254_sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t ch_ticks(const struct i8254_channel *ch, uint64_t now)
 {
 	if (!ch->counting)
 		return 0;
 	if (ch->paused || now <= ch->start_ns)
 		return ch->elapsed_base;
-	return ch->elapsed_base + muldiv64(now - ch->start_ns, SOFT_PIT_HZ, NSEC_PER_SEC);
+	return ch->elapsed_base + i8254_muldiv(now - ch->start_ns, I8254_HZ, I8254_NSEC_PER_SEC);
 }
 
-static void ch_start(struct soft_pit_channel *ch, uint64_t now)
+static void ch_start(struct i8254_channel *ch, uint64_t now)
 {
 	ch->counting = true;
 	ch->paused = false;
@@ -27,7 +47,7 @@ static void ch_start(struct soft_pit_channel *ch, uint64_t now)
 }
 
 /* Counter value (binary, 0..65535) after d ticks. */
-static uint32_t ch_value(const struct soft_pit_channel *ch, uint64_t d)
+static uint32_t ch_value(const struct i8254_channel *ch, uint64_t d)
 {
 	uint32_t n = ch->count;
 	if (!ch->counting)
@@ -57,7 +77,7 @@ static uint32_t from_bcd(uint16_t v)
 	return d[3] * 1000 + d[2] * 100 + d[1] * 10 + d[0];
 }
 
-static uint16_t ch_read_value(const struct soft_pit_channel *ch, uint64_t now)
+static uint16_t ch_read_value(const struct i8254_channel *ch, uint64_t now)
 {
 	uint32_t v = ch_value(ch, ch_ticks(ch, now));
 	if (ch->bcd) {
@@ -71,7 +91,7 @@ static uint16_t ch_read_value(const struct soft_pit_channel *ch, uint64_t now)
 	return (uint16_t)v;
 }
 
-bool pit_output(struct soft_pit_channel *ch, uint64_t now)
+bool i8254_output(struct i8254_channel *ch, uint64_t now)
 {
 	uint64_t n = ch->count, d;
 	switch (ch->mode) {
@@ -99,7 +119,7 @@ bool pit_output(struct soft_pit_channel *ch, uint64_t now)
 	}
 }
 
-static void ch_set_gate(struct soft_pit_channel *ch, bool gate, uint64_t now)
+static void ch_set_gate(struct i8254_channel *ch, bool gate, uint64_t now)
 {
 	if (gate == ch->gate)
 		return;
@@ -135,7 +155,7 @@ static void ch_set_gate(struct soft_pit_channel *ch, bool gate, uint64_t now)
 	ch->gate = gate;
 }
 
-static void ch_load(struct soft_pit_channel *ch, uint16_t raw, uint64_t now)
+static void ch_load(struct i8254_channel *ch, uint16_t raw, uint64_t now)
 {
 	ch->count_reg = raw;
 	if (ch->bcd)
@@ -165,10 +185,9 @@ static void ch_load(struct soft_pit_channel *ch, uint16_t raw, uint64_t now)
 	}
 }
 
-void pit_reset(struct soft_irqchip *c)
+void i8254_reset(struct i8254 *p)
 {
-	struct soft_pit *p = &c->pit;
-	*p = (struct soft_pit){ 0 };
+	*p = (struct i8254){ 0 };
 	for (int i = 0; i < 3; i++) {
 		p->ch[i].mode = 3;
 		p->ch[i].rw_mode = 3;
@@ -177,7 +196,7 @@ void pit_reset(struct soft_irqchip *c)
 	}
 }
 
-static void ch_latch(struct soft_pit_channel *ch, uint64_t now)
+static void ch_latch(struct i8254_channel *ch, uint64_t now)
 {
 	if (ch->latch_state)
 		return;             /* already latched: further latches ignored */
@@ -185,16 +204,16 @@ static void ch_latch(struct soft_pit_channel *ch, uint64_t now)
 	ch->latch_state = ch->rw_mode == 3 ? 3 : ch->rw_mode;
 }
 
-static void ch_latch_status(struct soft_pit_channel *ch, uint64_t now)
+static void ch_latch_status(struct i8254_channel *ch, uint64_t now)
 {
 	if (ch->status_latched)
 		return;
-	ch->status = (uint8_t)((pit_output(ch, now) ? 0x80 : 0) | (ch->null_count ? 0x40 : 0) |
+	ch->status = (uint8_t)((i8254_output(ch, now) ? 0x80 : 0) | (ch->null_count ? 0x40 : 0) |
 			       ch->rw_mode << 4 | ch->mode << 1 | (ch->bcd ? 1 : 0));
 	ch->status_latched = true;
 }
 
-void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now)
+void i8254_write(struct i8254 *p, unsigned port, uint8_t v, uint64_t now)
 {
 	port &= 3;
 	if (port == 3) {
@@ -204,13 +223,13 @@ void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now)
 				if (!(v & (2u << i)))
 					continue;
 				if (!(v & 0x20))
-					ch_latch(&c->pit.ch[i], now);
+					ch_latch(&p->ch[i], now);
 				if (!(v & 0x10))
-					ch_latch_status(&c->pit.ch[i], now);
+					ch_latch_status(&p->ch[i], now);
 			}
 			return;
 		}
-		struct soft_pit_channel *ch = &c->pit.ch[sel];
+		struct i8254_channel *ch = &p->ch[sel];
 		unsigned access = (v >> 4) & 3;
 		if (access == 0) {          /* counter latch command */
 			ch_latch(ch, now);
@@ -231,7 +250,7 @@ void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now)
 		ch->edges_seen = 0;
 		return;
 	}
-	struct soft_pit_channel *ch = &c->pit.ch[port];
+	struct i8254_channel *ch = &p->ch[port];
 	switch (ch->rw_mode) {
 	case 1:
 		ch_load(ch, v, now);
@@ -253,12 +272,12 @@ void pit_write(struct soft_irqchip *c, unsigned port, uint8_t v, uint64_t now)
 	}
 }
 
-uint8_t pit_read(struct soft_irqchip *c, unsigned port, uint64_t now)
+uint8_t i8254_read(struct i8254 *p, unsigned port, uint64_t now)
 {
 	port &= 3;
 	if (port == 3)
 		return 0xff;                /* control word register is write-only */
-	struct soft_pit_channel *ch = &c->pit.ch[port];
+	struct i8254_channel *ch = &p->ch[port];
 	if (ch->status_latched) {
 		ch->status_latched = false;
 		return ch->status;
@@ -293,24 +312,24 @@ uint8_t pit_read(struct soft_irqchip *c, unsigned port, uint64_t now)
 
 #define REFRESH_PERIOD_NS 15085ULL  /* port 0x61 bit 4 toggles at ~66 kHz */
 
-uint8_t pit_port61_read(struct soft_irqchip *c, uint64_t now)
+uint8_t i8254_port61_read(struct i8254 *p, uint64_t now)
 {
-	uint8_t v = c->pit.port61 & 0x0f;
+	uint8_t v = p->port61 & 0x0f;
 	if ((now / REFRESH_PERIOD_NS) & 1)
 		v |= 0x10;
-	if (pit_output(&c->pit.ch[2], now))
+	if (i8254_output(&p->ch[2], now))
 		v |= 0x20;
 	return v;
 }
 
-void pit_port61_write(struct soft_irqchip *c, uint8_t v, uint64_t now)
+void i8254_port61_write(struct i8254 *p, uint8_t v, uint64_t now)
 {
-	c->pit.port61 = v & 0x0f;
-	ch_set_gate(&c->pit.ch[2], v & 1, now);
+	p->port61 = v & 0x0f;
+	ch_set_gate(&p->ch[2], v & 1, now);
 }
 
 /* Rising edges of channel 0's output after d ticks since counting began. */
-static uint64_t ch0_edges(const struct soft_pit_channel *ch, uint64_t d)
+static uint64_t ch0_edges(const struct i8254_channel *ch, uint64_t d)
 {
 	uint64_t n = ch->count;
 	switch (ch->mode) {
@@ -326,7 +345,7 @@ static uint64_t ch0_edges(const struct soft_pit_channel *ch, uint64_t d)
 }
 
 /* Tick index of the next rising edge after 'seen' edges, or UINT64_MAX. */
-static uint64_t ch0_next_edge(const struct soft_pit_channel *ch)
+static uint64_t ch0_next_edge(const struct i8254_channel *ch)
 {
 	uint64_t n = ch->count;
 	switch (ch->mode) {
@@ -341,29 +360,28 @@ static uint64_t ch0_next_edge(const struct soft_pit_channel *ch)
 	}
 }
 
-void pit_poll(struct soft_irqchip *c, uint64_t now)
+bool i8254_poll(struct i8254 *p, uint64_t now)
 {
-	struct soft_pit_channel *ch = &c->pit.ch[0];
+	struct i8254_channel *ch = &p->ch[0];
 	if (!ch->counting || ch->paused)
-		return;
+		return false;
 	uint64_t e = ch0_edges(ch, ch_ticks(ch, now));
-	if (e > ch->edges_seen) {
-		/* Several periods may have passed; the PIC latches one edge. */
-		ch->edges_seen = e;
-		chip_set_irq_locked(c, IRQ_PIT, true);
-		chip_set_irq_locked(c, IRQ_PIT, false);
-	}
+	if (e <= ch->edges_seen)
+		return false;
+	/* Several periods may have passed; the PIC latches one edge. */
+	ch->edges_seen = e;
+	return true;
 }
 
-uint64_t pit_next_deadline(struct soft_irqchip *c)
+uint64_t i8254_next_deadline(struct i8254 *p)
 {
-	struct soft_pit_channel *ch = &c->pit.ch[0];
+	struct i8254_channel *ch = &p->ch[0];
 	if (!ch->counting || ch->paused)
-		return SOFT_NO_DEADLINE;
+		return I8254_NO_DEADLINE;
 	uint64_t t = ch0_next_edge(ch);
 	if (t == UINT64_MAX)
-		return SOFT_NO_DEADLINE;
+		return I8254_NO_DEADLINE;
 	if (t <= ch->elapsed_base)
 		return ch->start_ns;
-	return sat_add(ch->start_ns, muldiv64_up(t - ch->elapsed_base, NSEC_PER_SEC, SOFT_PIT_HZ));
+	return i8254_sat_add(ch->start_ns, i8254_muldiv_up(t - ch->elapsed_base, I8254_NSEC_PER_SEC, I8254_HZ));
 }
