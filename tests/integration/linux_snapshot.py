@@ -16,7 +16,7 @@ was down), and the guest powers off cleanly (status 0).
 disk and flushes it (dd conv=fsync), after the restore it reads the token
 back from the disk, reads /dev/hwrng, writes a second token and flushes;
 after poweroff both tokens are in the image file.  A restore whose image is
-gone is refused naming it."""
+gone is refused naming it, one whose image grew naming the device."""
 import argparse
 import json
 import os
@@ -206,6 +206,21 @@ def main():
                 print("without its image: " + json.loads(text).get("fault_message", text))
             finally:
                 third.kill()
+            # The image back but one sector larger: the disk's capacity would
+            # change under the guest, the load is refused naming the device.
+            os.rename(img + ".gone", img)
+            with open(img, "r+b") as f:
+                f.truncate((8 << 20) + 512)
+            fourth = Vm(a.ringvm, os.path.join(tmp, "d.sock"))
+            try:
+                code, text = curl(fourth.sock, "PUT", "/snapshot/load", {
+                    "snapshot_path": snap, "mem_backend": {"backend_type": "File",
+                                                           "backend_path": mem}})
+                if code != 400 or "virtio-blk: its configuration differs" not in text:
+                    fail(f"a restore with a resized image: {code} {text}")
+                print("resized image: " + json.loads(text).get("fault_message", text))
+            finally:
+                fourth.kill()
         print("PASS")
     finally:
         first.kill()
