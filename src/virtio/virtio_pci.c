@@ -508,7 +508,7 @@ static int vp_quiesce(void *opaque, char *err, size_t n)
 	const struct virtio_dev_ops *ops = vp->dev.ops;
 	if (!ops->snapshot) {
 		snprintf(err, n, "device %s cannot be snapshotted yet: ringvm snapshots the virtio "
-			 "devices virtio-blk and virtio-rng only (docs/snapshot.md)", ops->name);
+			 "devices virtio-blk, virtio-rng and virtio-net only (docs/snapshot.md)", ops->name);
 		return -1;
 	}
 	int r = 0;

@@ -136,8 +136,9 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err
 	snap_writer_add(w, SNAP_SEC_CONFIG, 0, &c, sizeof(c));
 
 	/* Devices other than these are refused by their quiesce op. */
-	if (vm->cfg.nr_drives || vm->cfg.rng) {
-		_Static_assert(VM_MAX_DRIVES == 8, "snap_board.drives");
+	if (vm->cfg.nr_drives || vm->cfg.rng || vm->cfg.nr_nets) {
+		_Static_assert(VM_MAX_DRIVES == 8 && VM_MAX_NETS == 4 && VM_MAX_HOSTFWD == 8,
+			       "snap_board's arrays");
 		struct snap_board *b = calloc(1, sizeof(*b));
 		if (!b) {
 			snprintf(err, n, "out of memory");
@@ -157,6 +158,25 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err
 			}
 			s->read_only = d->read_only;
 			s->is_root_device = d->is_root_device;
+		}
+		b->nr_nets = vm->cfg.nr_nets;
+		for (unsigned i = 0; i < vm->cfg.nr_nets; i++) {
+			const struct vm_net *d = &vm->cfg.nets[i];
+			struct snap_net *s = &b->nets[i];
+			s->kind = d->kind;
+			s->has_mac = d->has_mac;
+			memcpy(s->mac, d->mac, 6);
+			s->nr_hostfwd = d->nr_hostfwd;
+			int e = copy_str(s->id, sizeof(s->id), d->id, "interface id", err, n);
+			if (!e)
+				e = copy_str(s->ifname, sizeof(s->ifname), d->ifname, "TAP name", err, n);
+			for (unsigned k = 0; !e && k < d->nr_hostfwd && k < VM_MAX_HOSTFWD; k++)
+				e = copy_str(s->hostfwd[k], sizeof(s->hostfwd[k]), d->hostfwd[k],
+					     "hostfwd rule", err, n);
+			if (e) {
+				free(b);
+				return -1;
+			}
 		}
 		snap_writer_add(w, SNAP_SEC_BOARD, 0, b, sizeof(*b));
 		free(b);

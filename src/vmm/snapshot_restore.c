@@ -105,6 +105,23 @@ static int check_board(const struct snap_board *b, const char *path, char *err, 
 		snprintf(err, n, "%s: section board: flags or drive count out of range", path);
 		return -1;
 	}
+	if (b->nr_nets > VM_MAX_NETS) {
+		snprintf(err, n, "%s: section board: interface count out of range", path);
+		return -1;
+	}
+	for (unsigned i = 0; i < b->nr_nets; i++) {
+		const struct snap_net *d = &b->nets[i];
+		bool ok = (d->kind == VM_NET_USER || d->kind == VM_NET_TAP) && d->has_mac <= 1 &&
+			  d->nr_hostfwd <= VM_MAX_HOSTFWD && terminated(d->id, sizeof(d->id)) &&
+			  terminated(d->ifname, sizeof(d->ifname)) &&
+			  (d->kind != VM_NET_TAP || d->ifname[0]);
+		for (unsigned k = 0; ok && k < d->nr_hostfwd; k++)
+			ok = terminated(d->hostfwd[k], sizeof(d->hostfwd[k]));
+		if (!ok) {
+			snprintf(err, n, "%s: section board: interface %u is malformed", path, i);
+			return -1;
+		}
+	}
 	for (unsigned i = 0; i < b->nr_drives; i++) {
 		const struct snap_drive *d = &b->drives[i];
 		if (!terminated(d->path, sizeof(d->path)) || !terminated(d->id, sizeof(d->id)) ||
@@ -277,7 +294,22 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 			.read_only = d->read_only, .is_root_device = d->is_root_device };
 	}
 	cfg.rng = r->board.flags & SNAP_BOARD_RNG;
-	cfg.nr_nets = 0;
+	/* Each interface gets a fresh back end (a new slirp, or its TAP
+	 * reopened): the guest keeps its address, connections are lost. */
+	cfg.nr_nets = r->board.nr_nets;
+	for (unsigned i = 0; i < cfg.nr_nets; i++) {
+		const struct snap_net *d = &r->board.nets[i];
+		struct vm_net *v = &cfg.nets[i];
+		memset(v, 0, sizeof(*v));
+		v->kind = (enum vm_net_kind)d->kind;
+		v->id = d->id[0] ? d->id : NULL;
+		v->ifname = d->ifname[0] ? d->ifname : NULL;
+		v->has_mac = d->has_mac;
+		memcpy(v->mac, d->mac, 6);
+		v->nr_hostfwd = d->nr_hostfwd;
+		for (unsigned k = 0; k < d->nr_hostfwd; k++)
+			v->hostfwd[k] = d->hostfwd[k];
+	}
 	cfg.vsock.enabled = false;
 	cfg.console = VM_CONSOLE_SERIAL;
 	cfg.restore_mem_file = mem_path;

@@ -73,10 +73,24 @@ struct snap_drive {
 	uint8_t read_only, is_root_device;
 	uint8_t pad[6];
 };
+struct snap_net {
+	uint32_t kind;               /* enum vm_net_kind */
+	uint8_t has_mac;
+	uint8_t mac[6];
+	uint8_t pad;
+	char id[64];
+	char ifname[64];             /* VM_NET_TAP */
+	uint32_t nr_hostfwd;
+	uint32_t pad2;
+	char hostfwd[8][128];        /* VM_MAX_HOSTFWD */
+};
 struct snap_board {
 	uint32_t flags;              /* SNAP_BOARD_* */
 	uint32_t nr_drives;
 	struct snap_drive drives[8]; /* VM_MAX_DRIVES */
+	uint32_t nr_nets;
+	uint32_t pad;
+	struct snap_net nets[4];     /* VM_MAX_NETS */
 };
 
 /* The MSRs every vCPU saves: those both engines implement and that are not

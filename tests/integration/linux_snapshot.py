@@ -16,8 +16,16 @@ was down), and the guest powers off cleanly (status 0).
 disk and flushes it (dd conv=fsync), after the restore it reads the token
 back from the disk, reads /dev/hwrng, writes a second token and flushes;
 after poweroff both tokens are in the image file.  A restore whose image is
-gone is refused naming it, one whose image grew naming the device."""
+gone is refused naming it, one whose image grew naming the device.
+
+--net-tap: a virtio-net interface on a TAP device (Firecracker's
+/network-interfaces), in a network namespace of its own (the script
+re-runs itself under `unshare -n`; it skips, status 77, where that is not
+allowed): the host side is 10.0.3.1 with an HTTP server, the guest takes
+10.0.3.2 and downloads a token before the snapshot and another after the
+restore (the TAP reopened by the new process, the guest's address kept)."""
 import argparse
+import http.server
 import json
 import os
 import select
@@ -25,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -108,7 +117,35 @@ def main():
     ap.add_argument("--engine", default="soft")
     ap.add_argument("--restore-engine", default="soft")
     ap.add_argument("--disk", action="store_true")
+    ap.add_argument("--net-tap", action="store_true")
+    ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    httpd = None
+    if a.net_tap and not a.in_netns:
+        r = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+        if r.returncode:
+            print("SKIP: cannot make a network namespace (unshare -n) for the TAP device")
+            sys.exit(77)
+        sys.exit(subprocess.run(["unshare", "-n", sys.executable] + sys.argv + ["--in-netns"]).returncode)
+    if a.net_tap:
+        for cmd in ("ip link set lo up", "ip tuntap add dev rvtap0 mode tap",
+                    "ip addr add 10.0.3.1/24 dev rvtap0", "ip link set rvtap0 up"):
+            if subprocess.run(cmd.split()).returncode:
+                fail("cannot set up the TAP device: " + cmd)
+        webroot = tempfile.mkdtemp(prefix="ringvm-snapweb-")
+        for name in ("t1", "t2"):
+            with open(os.path.join(webroot, name), "w") as f:
+                f.write("NET-%s-%d\n" % (name.upper(), os.getpid()))
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, directory=webroot, **kw)
+
+            def log_message(self, *args):
+                pass
+        httpd = http.server.ThreadingHTTPServer(("10.0.3.1", 0), Quiet)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        hport = httpd.server_address[1]
     r = subprocess.run([os.path.join(ROOT, "scripts", "fetch-guest-assets.sh"), "--quiet"])
     if r.returncode:
         fail("could not fetch the guest assets")
@@ -121,7 +158,7 @@ def main():
         first.must("PUT", "/boot-source", {
             "kernel_image_path": os.path.join(CACHE, "vmlinuz"),
             "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
-            "boot_args": "console=ttyS0 reboot=k panic=1" + ("" if a.disk else " pci=off")})
+            "boot_args": "console=ttyS0 reboot=k panic=1" + ("" if a.disk or a.net_tap else " pci=off")})
         first.must("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256})
         if a.disk:
             with open(img, "wb") as f:
@@ -129,6 +166,9 @@ def main():
             first.must("PUT", "/drives/disk0", {"drive_id": "disk0", "path_on_host": img,
                                                 "is_root_device": False, "is_read_only": False})
             first.must("PUT", "/entropy", {})
+        if a.net_tap:
+            first.must("PUT", "/network-interfaces/eth0", {"iface_id": "eth0",
+                                                          "host_dev_name": "rvtap0"})
         first.must("PUT", "/ringvm", {"engine": a.engine})
         first.must("PUT", "/actions", {"action_type": "InstanceStart"})
         first.wait_for(b"RINGVM-INIT-OK", 240)
@@ -138,6 +178,14 @@ def main():
             first.send("echo %s | dd of=/dev/vda bs=512 seek=100 conv=sync,fsync 2>/dev/null "
                        "&& echo WROTE-$((40+1))" % tok1)
             first.wait_for(b"WROTE-41", 60, mark)
+        if a.net_tap:
+            mark = len(first.out)
+            first.send("ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0 && "
+                       "echo GOT-$(wget -q -O - http://10.0.3.1:%d/t1)-END" % hport)
+            i = first.wait_for(b"\nGOT-", 90, mark)
+            first.wait_for(b"-END", 60, i + 1)
+            if ("GOT-NET-T1-%d-END" % os.getpid()).encode() not in first.out[mark:]:
+                fail("the guest could not download from the host before the snapshot", first.out)
         u1 = first.uptime("UP1")
         first.must("PATCH", "/vm", {"state": "Paused"})
         t0 = time.monotonic()
@@ -179,6 +227,14 @@ def main():
             if len(rng) != 64 or rng == "0" * 64:
                 fail("the restored guest got no bytes from /dev/hwrng", second.out)
             print("restored guest: read its token from the disk, 32 bytes from virtio-rng")
+        if a.net_tap:
+            mark = len(second.out)
+            second.send("echo GOT-$(wget -q -O - http://10.0.3.1:%d/t2)-END" % hport)
+            i = second.wait_for(b"\nGOT-", 90, mark)
+            second.wait_for(b"-END", 60, i + 1)
+            if ("GOT-NET-T2-%d-END" % os.getpid()).encode() not in second.out[mark:]:
+                fail("the restored guest could not download from the host", second.out)
+            print("restored guest: downloaded from the host over its TAP interface, same address")
         second.send("poweroff -f")
         try:
             st = second.p.wait(timeout=60)

@@ -172,21 +172,18 @@ static void vsock_host_connect(void **state)
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
-/* Their back ends deliver host data on the event loop even while the VM is
- * paused: a snapshot is refused, naming the device (docs/snapshot.md). */
+/* virtio-net can be snapshotted; vsock (connections to reset) is refused,
+ * naming the device (docs/snapshot.md). */
 static void snapshot_refused(void **state)
 {
 	create("virtio_net");
 	create("virtio_vsock");
 	assert_int_equal(vm.nr_devices, 2);
-	for (unsigned i = 0; i < 2; i++) {
-		const struct vm_device *vd = &vm.devices[i];
-		char err[256] = "";
-		assert_non_null(vd->ops->quiesce);
-		assert_int_equal(vd->ops->quiesce(vd->opaque, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, i ? "device virtio-vsock cannot be snapshotted yet"
-					       : "device virtio-net cannot be snapshotted yet"));
-	}
+	char err[256] = "";
+	const struct vm_device *net = &vm.devices[0], *vs = &vm.devices[1];
+	assert_int_equal(net->ops->quiesce(net->opaque, err, sizeof(err)), 0);
+	assert_int_equal(vs->ops->quiesce(vs->opaque, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "device virtio-vsock cannot be snapshotted yet"));
 }
 
 int main(void)
