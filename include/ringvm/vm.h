@@ -166,6 +166,9 @@ struct vm_device_ops {
 	 * end's work in flight, bounded; 0, or -1 with a reason in err (the
 	 * snapshot is refused). */
 	int (*quiesce)(void *opaque, char *err, size_t errlen);
+	/* The VM runs again after a pause (may be NULL): deliver host input
+	 * held back while it was paused. */
+	void (*resumed)(void *opaque);
 	int (*load)(void *opaque, const void *buf, size_t len);
 	/* load with the reason for a refusal in err (used instead of load
 	 * where set). */

@@ -82,6 +82,8 @@ struct virtio_dev_ops {
 	 * passes. */
 	bool snapshot;
 	int (*quiesce)(struct virtio_dev *d, uint64_t deadline_ns);
+	/* The VM runs again after a pause (may be NULL; d->lock not held). */
+	void (*resumed)(struct virtio_dev *d);
 };
 
 /* How the device signals the driver: filled by the transport. */

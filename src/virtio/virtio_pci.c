@@ -607,11 +607,19 @@ static int vp_load(void *opaque, const void *buf, size_t len, char *err, size_t 
 	return 0;
 }
 
+static void vp_resumed(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	if (vp->dev.ops->resumed)
+		vp->dev.ops->resumed(&vp->dev);
+}
+
 static const struct vm_device_ops vp_vm_ops = {
 	.reset = vp_reset,
 	.destroy = vp_destroy,
 	.print_stats = vp_print_stats,
 	.quiesce = vp_quiesce,
+	.resumed = vp_resumed,
 	.save = vp_save,
 	.load_checked = vp_load,
 };

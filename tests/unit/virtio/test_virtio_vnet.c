@@ -115,6 +115,24 @@ static void net_arp(void **state)
 	assert_int_equal(got[12 + 13], 0x06);
 	assert_int_equal(got[12 + 21], 2);                     /* ARP reply */
 	assert_memory_equal(got + 12 + 28, host, 4);           /* 10.0.2.2 is at ... */
+
+	/* While the VM is paused no frame reaches the guest (a snapshot reads
+	 * RAM then); the reply waits in the back end until it resumes. */
+	mock_desc(&mq[0], 1, 0x210000, 12 + 1514, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq[0], 1);
+	vmock_kick(d, 0);
+	atomic_store(&vm.state, VM_PAUSED);
+	mock_desc(&mq[1], 2, 0x300000, sizeof(pkt), 0, 0);
+	mock_avail(&mq[1], 2);
+	vmock_kick(d, 1);
+	assert_int_equal(mock_used_idx(&mq[1]), 3);
+	vmock_pump(&vm.loop, 300);
+	assert_int_equal(mock_used_idx(&mq[0]), 1);
+	atomic_store(&vm.state, VM_RUNNING);
+	vm.devices[0].ops->resumed(vm.devices[0].opaque);
+	wait_used(&mq[0], 2);
+	gmem_read(&vm.mem, 0x210000, got, sizeof(got));
+	assert_int_equal(got[12 + 21], 2);                     /* the held ARP reply */
 }
 
 /* ---- virtio-vsock -------------------------------------------------------------- */
