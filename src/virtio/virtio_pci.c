@@ -590,14 +590,12 @@ static int vp_load(void *opaque, const void *buf, size_t len, char *err, size_t 
 	}
 	if (r == 0)
 		r = virtio_dev_load(d, &s, nr_vectors(d), err, n);
-	if (r == 0) {
+	/* Buffers made available and not yet taken wait for the driver's
+	 * next notification: the vCPUs stopped between instructions, so a
+	 * kick not yet made is made after the restore.  (Serving them here
+	 * would interrupt before the LAPICs are loaded.) */
+	if (r == 0)
 		memcpy(vp->cfg_cap, p + sizeof(s) + cfg_len, VIRTIO_PCI_CFG_CAP_LEN);
-		/* Buffers made available and not yet taken: the kick may have
-		 * been lost with the old process. */
-		for (unsigned i = 0; i < d->ops->nr_queues && virtio_dev_live(d); i++)
-			if (d->vq[i].ready && virtq_has_work(&d->vq[i]) && d->ops->queue_notify)
-				d->ops->queue_notify(d, i);
-	}
 	pthread_mutex_unlock(&d->lock);
 	if (r < 0)
 		return -EINVAL;
