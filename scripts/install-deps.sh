@@ -21,6 +21,7 @@ packages=(
   libmicrohttpd-dev                               # HTTP server of the Firecracker API
   curl                                            # API tests (curl --unix-socket)
   iperf3                                          # bench/run --io: the host's iperf3 server
+  iproute2                                        # linux-snapshot-net-soft: a TAP device in its own netns (ip tuntap)
 )
 
 missing=()

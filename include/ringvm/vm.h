@@ -162,7 +162,17 @@ struct vm_device_ops {
 	 * are not a state of this device: the restore is refused).  A device
 	 * without save cannot be snapshotted: the snapshot is refused. */
 	long (*save)(void *opaque, void *buf, size_t cap);
+	/* Before a snapshot of the paused VM (may be NULL): finish the back
+	 * end's work in flight, bounded; 0, or -1 with a reason in err (the
+	 * snapshot is refused). */
+	int (*quiesce)(void *opaque, char *err, size_t errlen);
+	/* The VM runs again after a pause (may be NULL): deliver host input
+	 * held back while it was paused. */
+	void (*resumed)(void *opaque);
 	int (*load)(void *opaque, const void *buf, size_t len);
+	/* load with the reason for a refusal in err (used instead of load
+	 * where set). */
+	int (*load_checked)(void *opaque, const void *buf, size_t len, char *err, size_t errlen);
 };
 
 struct vm_device {

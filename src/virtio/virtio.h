@@ -73,6 +73,17 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);         /* back to the initial state */
 	void (*print_stats)(struct virtio_dev *d, FILE *out);
 	void (*destroy)(struct virtio_dev *d);       /* free the device's priv */
+	/* Snapshots (virtio_snap.c, docs/snapshot.md): true when the device's
+	 * state is all in the transport, the queues and its config, so a
+	 * restore only has to reopen its back end; false: refused.  quiesce
+	 * (may be NULL) finishes the back end's requests in flight and pushes
+	 * their used entries before the state is taken (d->lock held; the
+	 * VM is paused): 0, or -ETIMEDOUT once deadline_ns (monotonic)
+	 * passes. */
+	bool snapshot;
+	int (*quiesce)(struct virtio_dev *d, uint64_t deadline_ns);
+	/* The VM runs again after a pause (may be NULL; d->lock not held). */
+	void (*resumed)(struct virtio_dev *d);
 };
 
 /* How the device signals the driver: filled by the transport. */
@@ -139,6 +150,33 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
 void virtio_dev_config_changed(struct virtio_dev *d);
 /* DRIVER_OK set and not broken. */
 bool virtio_dev_live(const struct virtio_dev *d);
+
+/* Snapshots (virtio_snap.c): the transport-independent state, fixed
+ * width, written as is (its layout is part of the snapshot format). */
+struct virtio_snap_queue {
+	uint64_t desc, avail, used;
+	uint16_t size, msix_vector, last_avail, used_idx, signalled_used;
+	uint8_t enabled, ready, event_idx, signalled_valid;
+	uint8_t pad[2];
+};
+struct virtio_snap {
+	uint16_t device_id, nr_queues;
+	uint32_t config_size;            /* device config bytes after this struct */
+	uint64_t host_features, driver_features;
+	uint32_t dfselect, gfselect;
+	uint8_t status, config_generation, isr, broken;
+	uint16_t config_vector, queue_sel;
+	struct virtio_snap_queue q[VIRTIO_MAX_QUEUES];
+};
+/* Take the state (d->lock held); the device must have nothing in flight
+ * (-EBUSY otherwise).  0 or -errno. */
+int virtio_dev_save(struct virtio_dev *d, struct virtio_snap *s);
+/* Load it into a freshly created device (d->lock held), checking it as a
+ * driver's writes would be checked: the same device, offered features
+ * only, vectors in range, each enabled queue's rings in RAM
+ * (virtq_check_restored).  0, or -1 with why (naming the queue). */
+int virtio_dev_load(struct virtio_dev *d, const struct virtio_snap *s, unsigned nr_vectors,
+		    char *why, size_t n);
 
 /* One --stats line: requests, bytes, errors. */
 void virtio_dev_print_stats(struct virtio_dev *d, FILE *out);

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 
 #include "blk_req.h"
 #include "virtio_pci.h"
+#include "ringvm/clock.h"
 #include "ringvm/device.h"
 #include "ringvm/sandbox.h"
 #include "ringvm/vm.h"
@@ -459,6 +461,36 @@ static void blk_reset(struct virtio_dev *d)
 	blk_drain(d->priv);
 }
 
+/* Before a snapshot (docs/snapshot.md): as blk_drain, but bounded, so a
+ * stuck image (a hung NFS mount) fails the snapshot instead of the VMM. */
+static int blk_quiesce(struct virtio_dev *d, uint64_t deadline_ns)
+{
+	struct virtio_blk *b = d->priv;
+	while (b->inflight) {
+		if (clock_monotonic_ns() >= deadline_ns)
+			return -ETIMEDOUT;
+#ifdef RINGVM_HAVE_LIBURING
+		if (b->use_uring && b->uring_inflight) {
+			struct io_uring_cqe *cqe;
+			struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10000000 };
+			io_uring_submit(&b->ring);
+			if (io_uring_wait_cqe_timeout(&b->ring, &cqe, &ts) == 0)
+				uring_complete(b, cqe);
+			continue;
+		}
+#endif
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&b->drained, &d->lock, &ts);
+	}
+	return 0;
+}
+
 /* ---- configuration space (5.2.4) ------------------------------------- */
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
@@ -541,6 +573,8 @@ static const struct virtio_dev_ops virtio_blk_ops_rw = {
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
 	.destroy = blk_destroy,
+	.snapshot = true,
+	.quiesce = blk_quiesce,
 };
 
 static const struct virtio_dev_ops virtio_blk_ops_ro = {
@@ -557,6 +591,8 @@ static const struct virtio_dev_ops virtio_blk_ops_ro = {
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
 	.destroy = blk_destroy,
+	.snapshot = true,
+	.quiesce = blk_quiesce,
 };
 
 static bool force_threads(void)

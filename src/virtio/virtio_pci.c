@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "virtio_pci.h"
+#include "ringvm/clock.h"
 #include "ringvm/device.h"
 #include "ringvm/engine.h"
 #include "ringvm/evloop.h"
@@ -497,10 +498,128 @@ static void vp_print_stats(void *opaque, FILE *out)
 			atomic_load(&vp->ioev_kicks), vp->ioev_on ? "" : " (not assigned now)");
 }
 
+/* ---- snapshots (docs/snapshot.md) ---------------------------------------- */
+
+/* The paused VM's device finishes its back end's requests (bounded) and
+ * pushes their used entries, so the state holds nothing in flight. */
+static int vp_quiesce(void *opaque, char *err, size_t n)
+{
+	struct virtio_pci *vp = opaque;
+	const struct virtio_dev_ops *ops = vp->dev.ops;
+	if (!ops->snapshot) {
+		snprintf(err, n, "device %s cannot be snapshotted yet: ringvm snapshots the virtio "
+			 "devices virtio-blk, virtio-rng and virtio-net only (docs/snapshot.md)", ops->name);
+		return -1;
+	}
+	int r = 0;
+	pthread_mutex_lock(&vp->dev.lock);
+	if (ops->quiesce)
+		r = ops->quiesce(&vp->dev, clock_monotonic_ns() + 5000000000ULL);
+	pthread_mutex_unlock(&vp->dev.lock);
+	if (r < 0)
+		snprintf(err, n, "device %s: its requests in flight did not finish within 5 s; "
+			 "the snapshot is not taken", ops->name);
+	return r < 0 ? -1 : 0;
+}
+
+/* struct virtio_snap, the device configuration bytes, the PCI
+ * configuration access capability, the MSI-X table and PBA. */
+static size_t vp_state_size(struct virtio_pci *vp)
+{
+	return sizeof(struct virtio_snap) + vp->dev.ops->config_size + VIRTIO_PCI_CFG_CAP_LEN +
+	       (vp->pci ? pci_msix_state_size(vp->pci) : 0);
+}
+
+static void vp_config_bytes(struct virtio_dev *d, uint8_t *out)
+{
+	memset(out, 0, d->ops->config_size);
+	if (d->ops->config_read)
+		for (uint32_t off = 0; off < d->ops->config_size; off++)
+			d->ops->config_read(d, off, out + off, 1);
+}
+
+static long vp_save(void *opaque, void *buf, size_t cap)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *d = &vp->dev;
+	size_t len = vp_state_size(vp);
+	if (cap < len)
+		return -ENOSPC;
+	uint8_t *p = buf;
+	struct virtio_snap s;
+	pthread_mutex_lock(&d->lock);
+	int r = virtio_dev_save(d, &s);
+	if (r == 0) {
+		memcpy(p, &s, sizeof(s));
+		vp_config_bytes(d, p + sizeof(s));
+		memcpy(p + sizeof(s) + d->ops->config_size, vp->cfg_cap, VIRTIO_PCI_CFG_CAP_LEN);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0)
+		return r;
+	if (vp->pci)
+		pci_msix_state(vp->pci, p + sizeof(s) + d->ops->config_size + VIRTIO_PCI_CFG_CAP_LEN,
+			       true);
+	return (long)len;
+}
+
+static int vp_load(void *opaque, const void *buf, size_t len, char *err, size_t n)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *d = &vp->dev;
+	const uint8_t *p = buf;
+	if (len != vp_state_size(vp)) {
+		snprintf(err, n, "%s: the state is %zu bytes, expected %zu", d->ops->name, len,
+			 vp_state_size(vp));
+		return -EINVAL;
+	}
+	struct virtio_snap s;
+	memcpy(&s, p, sizeof(s));
+	uint32_t cfg_len = d->ops->config_size;
+	uint8_t cfg[VIRTIO_PCI_NOTIFY_OFF - VIRTIO_PCI_DEVCFG_OFF];
+	int r = 0;
+	pthread_mutex_lock(&d->lock);
+	/* The configuration comes from the rebuilt device (its back end); a
+	 * different one (a resized image, another MAC) would change under
+	 * the driver's feet. */
+	vp_config_bytes(d, cfg);
+	if (memcmp(cfg, p + sizeof(s), cfg_len)) {
+		snprintf(err, n, "%s: its configuration differs from the snapshot's "
+			 "(a resized image?)", d->ops->name);
+		r = -1;
+	}
+	if (r == 0)
+		r = virtio_dev_load(d, &s, nr_vectors(d), err, n);
+	/* Buffers made available and not yet taken wait for the driver's
+	 * next notification: the vCPUs stopped between instructions, so a
+	 * kick not yet made is made after the restore.  (Serving them here
+	 * would interrupt before the LAPICs are loaded.) */
+	if (r == 0)
+		memcpy(vp->cfg_cap, p + sizeof(s) + cfg_len, VIRTIO_PCI_CFG_CAP_LEN);
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0)
+		return -EINVAL;
+	if (vp->pci)
+		pci_msix_state(vp->pci, (void *)(p + sizeof(s) + cfg_len + VIRTIO_PCI_CFG_CAP_LEN),
+			       false);
+	return 0;
+}
+
+static void vp_resumed(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	if (vp->dev.ops->resumed)
+		vp->dev.ops->resumed(&vp->dev);
+}
+
 static const struct vm_device_ops vp_vm_ops = {
 	.reset = vp_reset,
 	.destroy = vp_destroy,
 	.print_stats = vp_print_stats,
+	.quiesce = vp_quiesce,
+	.resumed = vp_resumed,
+	.save = vp_save,
+	.load_checked = vp_load,
 };
 
 int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops, void *priv,

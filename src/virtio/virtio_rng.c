@@ -51,6 +51,7 @@ static const struct virtio_dev_ops virtio_rng_ops = {
 	.queue_max = VIRTIO_RNG_QUEUE_SIZE,
 	.queue_notify = rng_notify,
 	.destroy = rng_destroy,
+	.snapshot = true,               /* nothing in flight: each kick is served whole */
 };
 
 static int virtio_rng_create(struct vm *vm)

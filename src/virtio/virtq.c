@@ -45,7 +45,7 @@ void virtq_reset(struct virtq *q, struct gmem *mem, uint16_t max_size)
 	q->msix_vector = 0xffff;
 }
 
-int virtq_check(struct virtq *q)
+static int check_geometry(const struct virtq *q)
 {
 	uint16_t n = q->size;
 	if (n == 0 || n > q->max_size || (n & (n - 1)))
@@ -56,6 +56,14 @@ int virtq_check(struct virtq *q)
 	    !gmem_is_ram(q->mem, q->avail, avail_bytes(n)) ||
 	    !gmem_is_ram(q->mem, q->used, used_bytes(n)))
 		return VIRTQ_E_RING_RANGE;
+	return VIRTQ_OK;
+}
+
+int virtq_check(struct virtq *q)
+{
+	int r = check_geometry(q);
+	if (r != VIRTQ_OK)
+		return r;
 	/* A freshly enabled queue starts at index 0 (2.7.13.1: the driver
 	 * zeroes the indices); keep the device's copies in step with it. */
 	q->last_avail = 0;
@@ -63,6 +71,25 @@ int virtq_check(struct virtq *q)
 	q->signalled_used = 0;
 	q->signalled_valid = false;
 	q->in_flight = 0;
+	return VIRTQ_OK;
+}
+
+int virtq_check_restored(struct virtq *q)
+{
+	int r = check_geometry(q);
+	if (r != VIRTQ_OK)
+		return r;
+	/* Quiesced before the save: every chain taken was given back. */
+	if (q->in_flight || q->used_idx != q->last_avail)
+		return VIRTQ_E_USED_ID;
+	uint16_t idx, used;
+	if (gmem_read_u16(q->mem, q->avail + 2, &idx) < 0 ||
+	    gmem_read_u16(q->mem, q->used + 2, &used) < 0)
+		return VIRTQ_E_MEM;
+	/* What the driver made available beyond what the device took is at
+	 * most a ring (2.7.13), and the ring's used index is the device's. */
+	if ((uint16_t)(idx - q->last_avail) > q->size || used != q->used_idx)
+		return VIRTQ_E_AVAIL_JUMP;
 	return VIRTQ_OK;
 }
 

@@ -92,6 +92,13 @@ void virtq_reset(struct virtq *q, struct gmem *mem, uint16_t max_size);
  * one would start at the ring's).  Returns VIRTQ_OK or an enum virtq_err. */
 int virtq_check(struct virtq *q);
 
+/* The same checks for a queue loaded from a snapshot (virtio_snap.c), which
+ * keeps its indices: the rings in RAM, nothing in flight, the device's used
+ * index equal to last_avail and to the ring's, and the ring's avail index
+ * at most a queue's size ahead of last_avail.  VIRTQ_OK or an enum
+ * virtq_err. */
+int virtq_check_restored(struct virtq *q);
+
 /* Take the next available chain.  Returns 1 with *c filled, 0 when the ring
  * is empty, or -enum virtq_err for a driver bug (the chain is not taken; the
  * caller puts the device into DEVICE_NEEDS_RESET). */

@@ -60,8 +60,8 @@ static int check_supported(struct vm *vm, char *err, size_t n)
 	}
 	for (unsigned i = 0; i < vm->nr_devices; i++)
 		if (!vm->devices[i].ops || !vm->devices[i].ops->save) {
-			snprintf(err, n, "device %s cannot be snapshotted yet: ringvm snapshots VMs "
-				 "without virtio devices only (docs/snapshot.md)", vm->devices[i].name);
+			snprintf(err, n, "device %s cannot be snapshotted yet (docs/snapshot.md)",
+				 vm->devices[i].name);
 			return -1;
 		}
 	return 0;
@@ -135,6 +135,53 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err
 		return -1;
 	snap_writer_add(w, SNAP_SEC_CONFIG, 0, &c, sizeof(c));
 
+	/* Devices other than these are refused by their quiesce op. */
+	if (vm->cfg.nr_drives || vm->cfg.rng || vm->cfg.nr_nets) {
+		_Static_assert(VM_MAX_DRIVES == 8 && VM_MAX_NETS == 4 && VM_MAX_HOSTFWD == 8,
+			       "snap_board's arrays");
+		struct snap_board *b = calloc(1, sizeof(*b));
+		if (!b) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
+		b->flags = vm->cfg.rng ? SNAP_BOARD_RNG : 0;
+		b->nr_drives = vm->cfg.nr_drives;
+		for (unsigned i = 0; i < vm->cfg.nr_drives; i++) {
+			const struct vm_drive *d = &vm->cfg.drives[i];
+			struct snap_drive *s = &b->drives[i];
+			if (copy_str(s->path, sizeof(s->path), d->path, "drive path", err, n) < 0 ||
+			    copy_str(s->id, sizeof(s->id), d->id, "drive id", err, n) < 0 ||
+			    copy_str(s->serial, sizeof(s->serial), d->serial, "drive serial", err,
+				     n) < 0) {
+				free(b);
+				return -1;
+			}
+			s->read_only = d->read_only;
+			s->is_root_device = d->is_root_device;
+		}
+		b->nr_nets = vm->cfg.nr_nets;
+		for (unsigned i = 0; i < vm->cfg.nr_nets; i++) {
+			const struct vm_net *d = &vm->cfg.nets[i];
+			struct snap_net *s = &b->nets[i];
+			s->kind = d->kind;
+			s->has_mac = d->has_mac;
+			memcpy(s->mac, d->mac, 6);
+			s->nr_hostfwd = d->nr_hostfwd;
+			int e = copy_str(s->id, sizeof(s->id), d->id, "interface id", err, n);
+			if (!e)
+				e = copy_str(s->ifname, sizeof(s->ifname), d->ifname, "TAP name", err, n);
+			for (unsigned k = 0; !e && k < d->nr_hostfwd && k < VM_MAX_HOSTFWD; k++)
+				e = copy_str(s->hostfwd[k], sizeof(s->hostfwd[k]), d->hostfwd[k],
+					     "hostfwd rule", err, n);
+			if (e) {
+				free(b);
+				return -1;
+			}
+		}
+		snap_writer_add(w, SNAP_SEC_BOARD, 0, b, sizeof(*b));
+		free(b);
+	}
+
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	struct snap_clock ck = { vm_clock_ns(vm),
@@ -203,6 +250,11 @@ int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, 
 	}
 	if (check_supported(vm, err, n) < 0 || wait_parked(vm, err, n) < 0)
 		return -1;
+	/* Back ends finish what is in flight before RAM and state are read. */
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].ops->quiesce &&
+		    vm->devices[i].ops->quiesce(vm->devices[i].opaque, err, n) < 0)
+			return -1;
 	uint64_t t0 = clock_monotonic_ns(), pages = 0;
 	/* Memory first: the state file appears only once both are complete. */
 	if (snapshot_mem_write(&vm->mem, mem_path, &pages, err, n) < 0)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
@@ -24,6 +25,7 @@ struct snapshot_restore {
 	pthread_cond_t cond;
 	unsigned loaded;           /* vCPUs that loaded their state */
 	struct snap_config config; /* the config section, copied out aligned */
+	struct snap_board board;   /* the board section (zero if absent); cfg.drives point here */
 };
 
 bool snapshot_restoring(const struct vm *vm)
@@ -95,6 +97,48 @@ static const char *check_vcpu(const struct snap_vcpu *v)
 	return NULL;
 }
 
+/* The board section: terminated strings, counts in range, and each image
+ * still there (the drive is reopened at its path). */
+static int check_board(const struct snap_board *b, const char *path, char *err, size_t n)
+{
+	if (b->flags & ~SNAP_BOARD_RNG || b->nr_drives > VM_MAX_DRIVES) {
+		snprintf(err, n, "%s: section board: flags or drive count out of range", path);
+		return -1;
+	}
+	if (b->nr_nets > VM_MAX_NETS) {
+		snprintf(err, n, "%s: section board: interface count out of range", path);
+		return -1;
+	}
+	for (unsigned i = 0; i < b->nr_nets; i++) {
+		const struct snap_net *d = &b->nets[i];
+		bool ok = (d->kind == VM_NET_USER || d->kind == VM_NET_TAP) && d->has_mac <= 1 &&
+			  d->nr_hostfwd <= VM_MAX_HOSTFWD && terminated(d->id, sizeof(d->id)) &&
+			  terminated(d->ifname, sizeof(d->ifname)) &&
+			  (d->kind != VM_NET_TAP || d->ifname[0]);
+		for (unsigned k = 0; ok && k < d->nr_hostfwd; k++)
+			ok = terminated(d->hostfwd[k], sizeof(d->hostfwd[k]));
+		if (!ok) {
+			snprintf(err, n, "%s: section board: interface %u is malformed", path, i);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < b->nr_drives; i++) {
+		const struct snap_drive *d = &b->drives[i];
+		if (!terminated(d->path, sizeof(d->path)) || !terminated(d->id, sizeof(d->id)) ||
+		    !terminated(d->serial, sizeof(d->serial)) || !d->path[0] ||
+		    d->read_only > 1 || d->is_root_device > 1) {
+			snprintf(err, n, "%s: section board: drive %u is malformed", path, i);
+			return -1;
+		}
+		if (access(d->path, d->read_only ? R_OK : R_OK | W_OK) < 0) {
+			snprintf(err, n, "%s: drive %u's image %s: %s", path, i, d->path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void free_restore(struct snapshot_restore *r)
 {
 	if (!r)
@@ -127,6 +171,15 @@ static int load_devices(struct vm *vm, const struct snap_image *img, const char 
 				 "has %s here", path, i, terminated(h.name, sizeof(h.name)) ? h.name : "?",
 				 h.length, d->name);
 			return -1;
+		}
+		if (d->ops && d->ops->load_checked) {
+			char why[256] = "";
+			if (d->ops->load_checked(d->opaque, s->data + sizeof(h), h.length, why,
+						 sizeof(why)) < 0) {
+				snprintf(err, n, "%s: section device %u: %s", path, i, why);
+				return -1;
+			}
+			continue;
 		}
 		if (!d->ops || !d->ops->load ||
 		    d->ops->load(d->opaque, s->data + sizeof(h), h.length) < 0) {
@@ -197,6 +250,20 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		}
 	}
 
+	const struct snap_section *sb = snap_find(img, SNAP_SEC_BOARD, 0);
+	if (sb && sb->length != sizeof(r->board)) {
+		snprintf(err, n, "%s: section board 0: %u bytes, expected %zu", snap_path, sb->length,
+			 sizeof(r->board));
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (sb)
+		memcpy(&r->board, sb->data, sizeof(r->board));
+	if (check_board(&r->board, snap_path, err, n) < 0) {
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+
 	struct vm_config cfg = *base;
 	r->kernel = strdup(c->kernel);
 	r->initrd = c->initrd[0] ? strdup(c->initrd) : NULL;
@@ -217,10 +284,33 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 	cfg.debug_exit_size = c->debug_exit_size;
 	cfg.strict_mmio = cfg.strict_mmio || (c->flags & SNAP_CFG_STRICT_MMIO);
 	cfg.hugepages = false;  /* RAM is the memory file */
-	/* The board had no virtio devices (snapshot_create refuses them). */
-	cfg.nr_drives = cfg.nr_nets = 0;
+	/* The virtio devices from the board section (snapshot_create refuses
+	 * the others): each drive reopened at its path. */
+	cfg.nr_drives = r->board.nr_drives;
+	for (unsigned i = 0; i < cfg.nr_drives; i++) {
+		const struct snap_drive *d = &r->board.drives[i];
+		cfg.drives[i] = (struct vm_drive){ .path = d->path,
+			.id = d->id[0] ? d->id : NULL, .serial = d->serial[0] ? d->serial : NULL,
+			.read_only = d->read_only, .is_root_device = d->is_root_device };
+	}
+	cfg.rng = r->board.flags & SNAP_BOARD_RNG;
+	/* Each interface gets a fresh back end (a new slirp, or its TAP
+	 * reopened): the guest keeps its address, connections are lost. */
+	cfg.nr_nets = r->board.nr_nets;
+	for (unsigned i = 0; i < cfg.nr_nets; i++) {
+		const struct snap_net *d = &r->board.nets[i];
+		struct vm_net *v = &cfg.nets[i];
+		memset(v, 0, sizeof(*v));
+		v->kind = (enum vm_net_kind)d->kind;
+		v->id = d->id[0] ? d->id : NULL;
+		v->ifname = d->ifname[0] ? d->ifname : NULL;
+		v->has_mac = d->has_mac;
+		memcpy(v->mac, d->mac, 6);
+		v->nr_hostfwd = d->nr_hostfwd;
+		for (unsigned k = 0; k < d->nr_hostfwd; k++)
+			v->hostfwd[k] = d->hostfwd[k];
+	}
 	cfg.vsock.enabled = false;
-	cfg.rng = false;
 	cfg.console = VM_CONSOLE_SERIAL;
 	cfg.restore_mem_file = mem_path;
 

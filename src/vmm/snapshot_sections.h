@@ -62,6 +62,37 @@ struct snap_device_hdr {
 	uint32_t pad;
 };
 
+/* SNAP_SEC_BOARD: the virtio devices the board is rebuilt with (absent in
+ * a snapshot of a VM without them).  A restore reopens each drive's image
+ * at the same path. */
+#define SNAP_BOARD_RNG (1u << 0)
+struct snap_drive {
+	char path[1024];
+	char id[64];
+	char serial[64];
+	uint8_t read_only, is_root_device;
+	uint8_t pad[6];
+};
+struct snap_net {
+	uint32_t kind;               /* enum vm_net_kind */
+	uint8_t has_mac;
+	uint8_t mac[6];
+	uint8_t pad;
+	char id[64];
+	char ifname[64];             /* VM_NET_TAP */
+	uint32_t nr_hostfwd;
+	uint32_t pad2;
+	char hostfwd[8][128];        /* VM_MAX_HOSTFWD */
+};
+struct snap_board {
+	uint32_t flags;              /* SNAP_BOARD_* */
+	uint32_t nr_drives;
+	struct snap_drive drives[8]; /* VM_MAX_DRIVES */
+	uint32_t nr_nets;
+	uint32_t pad;
+	struct snap_net nets[4];     /* VM_MAX_NETS */
+};
+
 /* The MSRs every vCPU saves: those both engines implement and that are not
  * already in x86_sregs (EFER, FS/GS base, APIC base) or the LAPIC state
  * (TSC deadline).  IA32_TSC first, so a kvmclock MSR restored after it is

@@ -278,8 +278,8 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	snapshot_restore_free(vm);
 	vm_devices_destroy(vm);
+	snapshot_restore_free(vm);  /* after the devices: their config strings point into it */
 	if (vm->engine && vm->engine->vm_destroy)
 		vm->engine->vm_destroy(vm);
 	free(vm->vcpus);

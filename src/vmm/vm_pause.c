@@ -113,5 +113,9 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 	atomic_store(&vm->pause_req, false);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
+	/* Host input held back while paused goes to the guest now. */
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].ops && vm->devices[i].ops->resumed)
+			vm->devices[i].ops->resumed(vm->devices[i].opaque);
 	return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Snapshot a Linux guest at its shell and restore it (docs/snapshot.md).
 
-    linux_snapshot.py --ringvm build/ringvm [--engine soft] [--restore-engine soft]
+    linux_snapshot.py --ringvm build/ringvm [--engine soft] [--restore-engine soft] [--disk]
 
 Boots Debian's kernel with the test initramfs through Firecracker's API
 (serial console, no virtio devices), waits for the shell, reads the guest's
@@ -9,8 +9,23 @@ uptime, pauses, snapshots (PUT /snapshot/create) and kills the VM.  A new
 ringvm loads the snapshot (PUT /snapshot/load, resume_vm): the shell must
 answer, with an uptime no smaller than before and not more than a few
 seconds later (the clock neither went back nor jumped over the time the VM
-was down), and the guest powers off cleanly (status 0)."""
+was down), and the guest powers off cleanly (status 0).
+
+--disk: with PCI, a virtio disk and virtio-rng (the Firecracker API's
+/drives and /entropy).  Before the snapshot the guest writes a token to the
+disk and flushes it (dd conv=fsync), after the restore it reads the token
+back from the disk, reads /dev/hwrng, writes a second token and flushes;
+after poweroff both tokens are in the image file.  A restore whose image is
+gone is refused naming it, one whose image grew naming the device.
+
+--net-tap: a virtio-net interface on a TAP device (Firecracker's
+/network-interfaces), in a network namespace of its own (the script
+re-runs itself under `unshare -n`; it skips, status 77, where that is not
+allowed): the host side is 10.0.3.1 with an HTTP server, the guest takes
+10.0.3.2 and downloads a token before the snapshot and another after the
+restore (the TAP reopened by the new process, the guest's address kept)."""
 import argparse
+import http.server
 import json
 import os
 import select
@@ -18,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -100,7 +116,36 @@ def main():
     ap.add_argument("--ringvm", required=True)
     ap.add_argument("--engine", default="soft")
     ap.add_argument("--restore-engine", default="soft")
+    ap.add_argument("--disk", action="store_true")
+    ap.add_argument("--net-tap", action="store_true")
+    ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    httpd = None
+    if a.net_tap and not a.in_netns:
+        r = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+        if r.returncode:
+            print("SKIP: cannot make a network namespace (unshare -n) for the TAP device")
+            sys.exit(77)
+        sys.exit(subprocess.run(["unshare", "-n", sys.executable] + sys.argv + ["--in-netns"]).returncode)
+    if a.net_tap:
+        for cmd in ("ip link set lo up", "ip tuntap add dev rvtap0 mode tap",
+                    "ip addr add 10.0.3.1/24 dev rvtap0", "ip link set rvtap0 up"):
+            if subprocess.run(cmd.split()).returncode:
+                fail("cannot set up the TAP device: " + cmd)
+        webroot = tempfile.mkdtemp(prefix="ringvm-snapweb-")
+        for name in ("t1", "t2"):
+            with open(os.path.join(webroot, name), "w") as f:
+                f.write("NET-%s-%d\n" % (name.upper(), os.getpid()))
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, directory=webroot, **kw)
+
+            def log_message(self, *args):
+                pass
+        httpd = http.server.ThreadingHTTPServer(("10.0.3.1", 0), Quiet)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        hport = httpd.server_address[1]
     r = subprocess.run([os.path.join(ROOT, "scripts", "fetch-guest-assets.sh"), "--quiet"])
     if r.returncode:
         fail("could not fetch the guest assets")
@@ -108,15 +153,39 @@ def main():
     snap, mem = os.path.join(tmp, "vm.snap"), os.path.join(tmp, "vm.mem")
     first, second = Vm(a.ringvm, os.path.join(tmp, "a.sock")), None
     try:
+        img = os.path.join(tmp, "disk.img")
+        tok1, tok2 = "BEFORE-SNAP-%d" % os.getpid(), "AFTER-RESTORE-%d" % os.getpid()
         first.must("PUT", "/boot-source", {
             "kernel_image_path": os.path.join(CACHE, "vmlinuz"),
             "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
-            "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"})
+            "boot_args": "console=ttyS0 reboot=k panic=1" + ("" if a.disk or a.net_tap else " pci=off")})
         first.must("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256})
+        if a.disk:
+            with open(img, "wb") as f:
+                f.truncate(8 << 20)
+            first.must("PUT", "/drives/disk0", {"drive_id": "disk0", "path_on_host": img,
+                                                "is_root_device": False, "is_read_only": False})
+            first.must("PUT", "/entropy", {})
+        if a.net_tap:
+            first.must("PUT", "/network-interfaces/eth0", {"iface_id": "eth0",
+                                                          "host_dev_name": "rvtap0"})
         first.must("PUT", "/ringvm", {"engine": a.engine})
         first.must("PUT", "/actions", {"action_type": "InstanceStart"})
         first.wait_for(b"RINGVM-INIT-OK", 240)
         first.wait_for(b"/ # ", 60)
+        if a.disk:
+            mark = len(first.out)
+            first.send("echo %s | dd of=/dev/vda bs=512 seek=100 conv=sync,fsync 2>/dev/null "
+                       "&& echo WROTE-$((40+1))" % tok1)
+            first.wait_for(b"WROTE-41", 60, mark)
+        if a.net_tap:
+            mark = len(first.out)
+            first.send("ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0 && "
+                       "echo GOT-$(wget -q -O - http://10.0.3.1:%d/t1)-END" % hport)
+            i = first.wait_for(b"\nGOT-", 90, mark)
+            first.wait_for(b"-END", 60, i + 1)
+            if ("GOT-NET-T1-%d-END" % os.getpid()).encode() not in first.out[mark:]:
+                fail("the guest could not download from the host before the snapshot", first.out)
         u1 = first.uptime("UP1")
         first.must("PATCH", "/vm", {"state": "Paused"})
         t0 = time.monotonic()
@@ -142,6 +211,30 @@ def main():
                 print(line.decode(errors="replace"))
         if u2 < u1 or u2 - u1 > 15:
             fail(f"the guest's uptime went from {u1} to {u2}", second.out)
+        if a.disk:
+            mark = len(second.out)
+            # Dropped caches: the token comes from the device, not the page cache.
+            second.send("sync; echo 3 > /proc/sys/vm/drop_caches; echo READ-$(dd if=/dev/vda bs=512 skip=100 count=1 2>/dev/null | "
+                        "head -c %d)-END; echo RNG-$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null "
+                        "| od -An -tx1 | tr -d ' \\n')-END; echo %s | dd of=/dev/vda bs=512 "
+                        "seek=200 conv=sync,fsync 2>/dev/null && echo WROTE-$((40+2))"
+                        % (len(tok1), tok2))
+            second.wait_for(b"WROTE-42", 60, mark)
+            tail = second.out[mark:].decode(errors="replace")
+            if ("\nREAD-%s-END" % tok1) not in tail:
+                fail("the restored guest did not read its token back from the disk", second.out)
+            rng = tail.split("\nRNG-")[-1].split("-END")[0] if "\nRNG-" in tail else ""
+            if len(rng) != 64 or rng == "0" * 64:
+                fail("the restored guest got no bytes from /dev/hwrng", second.out)
+            print("restored guest: read its token from the disk, 32 bytes from virtio-rng")
+        if a.net_tap:
+            mark = len(second.out)
+            second.send("echo GOT-$(wget -q -O - http://10.0.3.1:%d/t2)-END" % hport)
+            i = second.wait_for(b"\nGOT-", 90, mark)
+            second.wait_for(b"-END", 60, i + 1)
+            if ("GOT-NET-T2-%d-END" % os.getpid()).encode() not in second.out[mark:]:
+                fail("the restored guest could not download from the host", second.out)
+            print("restored guest: downloaded from the host over its TAP interface, same address")
         second.send("poweroff -f")
         try:
             st = second.p.wait(timeout=60)
@@ -150,6 +243,40 @@ def main():
         if st != 0:
             second.read(0.5)
             fail(f"exit status {st}", second.out)
+        if a.disk:
+            with open(img, "rb") as f:
+                data = f.read()
+            for off, tok in ((100 * 512, tok1), (200 * 512, tok2)):
+                if data[off:off + len(tok)] != tok.encode():
+                    fail(f"{tok} is not at byte {off} of the image")
+            print("the image holds the tokens written before the snapshot and after the restore")
+            # The image gone: the restore is refused naming it.
+            os.rename(img, img + ".gone")
+            third = Vm(a.ringvm, os.path.join(tmp, "c.sock"))
+            try:
+                code, text = curl(third.sock, "PUT", "/snapshot/load", {
+                    "snapshot_path": snap, "mem_backend": {"backend_type": "File",
+                                                           "backend_path": mem}})
+                if code != 400 or img not in text:
+                    fail(f"a restore without its image: {code} {text}")
+                print("without its image: " + json.loads(text).get("fault_message", text))
+            finally:
+                third.kill()
+            # The image back but one sector larger: the disk's capacity would
+            # change under the guest, the load is refused naming the device.
+            os.rename(img + ".gone", img)
+            with open(img, "r+b") as f:
+                f.truncate((8 << 20) + 512)
+            fourth = Vm(a.ringvm, os.path.join(tmp, "d.sock"))
+            try:
+                code, text = curl(fourth.sock, "PUT", "/snapshot/load", {
+                    "snapshot_path": snap, "mem_backend": {"backend_type": "File",
+                                                           "backend_path": mem}})
+                if code != 400 or "virtio-blk: its configuration differs" not in text:
+                    fail(f"a restore with a resized image: {code} {text}")
+                print("resized image: " + json.loads(text).get("fault_message", text))
+            finally:
+                fourth.kill()
         print("PASS")
     finally:
         first.kill()

@@ -482,6 +482,93 @@ static void ioeventfd_kicks(void **state)
 	assert_int_equal(fake.removed, 3);
 }
 
+/* ---- snapshots -------------------------------------------------------------- */
+
+/* Load st (len bytes) into device 0; the refusal's message, or NULL. */
+static const char *snap_load(const void *st, long len)
+{
+	static char why[256];
+	why[0] = 0;
+	const struct vm_device *vd = &vm.devices[0];
+	assert_non_null(vd->ops->load_checked);
+	return vd->ops->load_checked(vd->opaque, st, (size_t)len, why, sizeof(why)) < 0 ? why
+										     : NULL;
+}
+
+/* The transport's state round-trips and a corrupt one (rings outside RAM,
+ * a size that is not a power of two, a last_avail the avail index is not
+ * within a ring of, a vector beyond the table) is refused naming the queue. */
+static void snapshot_state(void **state)
+{
+	create("virtio_rng");
+	struct pci_device *d = &mock_dev[0];
+	const struct vm_device *vd = &vm.devices[0];
+	struct mock_q mq;
+	vmock_driver_init(d, &vm.mem, &mq, 1, 0x10000, 8, true);
+	d->master = true;
+	mock_desc(&mq, 0, 0x100000, 64, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 1);
+
+	char err[256] = "";
+	assert_int_equal(vd->ops->quiesce(vd->opaque, err, sizeof(err)), 0);
+	static uint8_t buf[4096], bad[4096];
+	long len = vd->ops->save(vd->opaque, buf, sizeof(buf));
+	assert_true(len >= (long)sizeof(struct virtio_snap));
+	struct virtio_snap s;
+	memcpy(&s, buf, sizeof(s));
+	assert_int_equal(s.status, 0x0f);
+	assert_int_equal(s.q[0].size, 8);
+	assert_int_equal(s.q[0].last_avail, 1);
+	assert_int_equal(s.q[0].used_idx, 1);
+	assert_int_equal(s.q[0].msix_vector, 1);
+	assert_true(s.q[0].ready && s.q[0].event_idx);
+	assert_int_equal(vd->ops->save(vd->opaque, buf, 16), -ENOSPC);
+
+	/* A reset device takes the state back and serves the next request
+	 * where the old one stopped. */
+	wr(d, 0x14, 1, 0);
+	assert_int_equal(rd(d, 0x14, 1), 0);
+	assert_null(snap_load(buf, len));
+	assert_int_equal(rd(d, 0x14, 1), 0x0f);
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 2);
+	len = vd->ops->save(vd->opaque, buf, sizeof(buf));
+	assert_true(len > 0);
+	memcpy(&s, buf, sizeof(s));
+
+	struct virtio_snap c;
+#define CORRUPT(stmt, msg)                                                       \
+	do {                                                                     \
+		c = s;                                                           \
+		stmt;                                                            \
+		memcpy(bad, buf, (size_t)len);                                   \
+		memcpy(bad, &c, sizeof(c));                                      \
+		const char *w = snap_load(bad, len);                             \
+		assert_non_null(w);                                              \
+		assert_non_null(strstr(w, msg));                                 \
+	} while (0)
+	CORRUPT(c.q[0].desc = RAM - 16, "queue 0: ring outside guest RAM");
+	CORRUPT(c.q[0].used = RAM + 0x100000, "queue 0: ring outside guest RAM");
+	CORRUPT(c.q[0].avail = 0xfffffffffffff000ull, "queue 0: ring outside guest RAM");
+	CORRUPT(c.q[0].size = 3, "queue 0: queue size not a power of two");
+	CORRUPT(c.q[0].size = 2048, "queue 0: queue size not a power of two"); /* above the maximum */
+	CORRUPT((c.q[0].last_avail = 100, c.q[0].used_idx = 100), "queue 0: avail index");
+	CORRUPT(c.q[0].used_idx = 5, "queue 0: used id");
+	CORRUPT(c.q[0].msix_vector = 7, "queue 0: register values out of range");
+	CORRUPT(c.driver_features |= 1ull << 40, "features");
+	CORRUPT(c.device_id = 2, "another device");
+#undef CORRUPT
+	assert_non_null(snap_load(buf, len - 1));            /* wrong length */
+	/* Nothing of a refused state was taken: the device still serves. */
+	assert_null(snap_load(buf, len));
+	mock_avail(&mq, 0);
+	kick(d);
+	assert_int_equal(mock_used_idx(&mq), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ioeventfd_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(ioeventfd_kicks, setup, teardown),
 		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_state, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
