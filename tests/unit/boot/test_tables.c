@@ -217,8 +217,14 @@ static void test_acpi_walk(void **state)
 	v = aml_eisaid_value("PNP0A03");
 	memcpy(hid + 1, &v, 4);
 	assert_non_null(memmem(dsdt, dl, hid, 5));
-	static const uint8_t mem_win[] = { 0x87, 23, 0, 0, 0x0c, 0x01, 0, 0, 0, 0,
-					   0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf };
+	/* DWord memory descriptor: granularity 0, then _MIN and _MAX of the
+	 * board's PCI memory window (layout.h), little-endian */
+	uint8_t mem_win[] = { 0x87, 23, 0, 0, 0x0c, 0x01, 0, 0, 0, 0,
+			      0, 0, 0, 0, 0, 0, 0, 0 };
+	uint32_t win_min = (uint32_t)LAYOUT_PCI_MMIO32_START;
+	uint32_t win_max = (uint32_t)(LAYOUT_PCI_MMIO32_END - 1);
+	memcpy(mem_win + 10, &win_min, 4);
+	memcpy(mem_win + 14, &win_max, 4);
 	assert_non_null(memmem(dsdt, dl, mem_win, sizeof(mem_win)));
 	assert_non_null(memmem(dsdt, dl, "_PRT", 4));
 	const uint8_t prt_slot1_inta[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00,
