@@ -13,32 +13,21 @@ clock stops (its uptime advances by less than the host's time by about the
 pause).  Finally FlushMetrics, pre-boot-only resources refused after boot,
 and a clean power-off (status 0, socket removed)."""
 import argparse
+import functools
 import json
 import os
 import select
 import subprocess
-import sys
 import tempfile
 import time
 
+import fc_client
+from fc_client import fail
+
+curl = functools.partial(fc_client.curl, timeout=30, extra=("-H", "Accept: application/json"))
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(ROOT, ".cache", "guest")
-
-
-def fail(msg, out=b""):
-    if out:
-        print(out.decode(errors="replace")[-3000:])
-    sys.exit("FAIL: " + msg)
-
-
-def curl(sock, method, path, body=None):
-    cmd = ["curl", "-s", "--unix-socket", sock, "-X", method, "-o", "-", "-w", "\n%{http_code}",
-           "http://localhost" + path, "-H", "Accept: application/json"]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=30)
-    text, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), text
 
 
 def expect(sock, method, path, body, status, want=None):

@@ -17,37 +17,22 @@ PUT /actions FlushMetrics and periodically, never blocking the VM.
    reader later finds only whole lines, and logger.missed_metrics_count
    counts the dropped ones)."""
 import argparse
+import functools
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
+import fc_client
+from fc_client import fail
+
+curl = functools.partial(fc_client.curl, timeout=30, extra=("-m", "10"))
+must = functools.partial(fc_client.must, timeout=30, extra=("-m", "10"))
+
 GROUPS = ("utc_timestamp_ms", "api_server", "get_api_requests", "put_api_requests",
           "patch_api_requests", "logger", "vcpu", "latencies_us", "ringvm")
-
-
-def fail(msg):
-    sys.exit("FAIL: " + msg)
-
-
-def curl(sock, method, path, body=None):
-    cmd = ["curl", "-s", "-m", "10", "--unix-socket", sock, "-X", method, "-o", "-", "-w",
-           "\n%{http_code}", "http://localhost" + path]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=30)
-    text, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), text
-
-
-def must(sock, method, path, body, status):
-    code, text = curl(sock, method, path, body)
-    if code != status:
-        fail(f"{method} {path}: {code} {text}, expected {status}")
-    return text
 
 
 def start(a, tmp, name, extra, env_extra):

@@ -11,6 +11,7 @@ after the resume the reports continue at their pace, with no burst of
 catch-up ticks (at most one report more than the wall time allows).  Exit
 77 (skip) when the engine cannot run here."""
 import argparse
+import functools
 import json
 import os
 import re
@@ -20,30 +21,13 @@ import sys
 import tempfile
 import time
 
+import fc_client
+from fc_client import fail
+
+curl = functools.partial(fc_client.curl, timeout=30)
+must = functools.partial(fc_client.must, timeout=30)
+
 SYNC = re.compile(rb"testdev: sync pause-ticks 0x([0-9a-f]+)")
-
-
-def fail(msg, out=b""):
-    if out:
-        print(out.decode(errors="replace")[-3000:])
-    sys.exit("FAIL: " + msg)
-
-
-def curl(sock, method, path, body=None):
-    cmd = ["curl", "-s", "--unix-socket", sock, "-X", method, "-o", "-", "-w", "\n%{http_code}",
-           "http://localhost" + path]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=30)
-    text, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), text
-
-
-def must(sock, method, path, body, status):
-    code, text = curl(sock, method, path, body)
-    if code != status:
-        fail(f"{method} {path}: {code} {text}, expected {status}")
-    return text
 
 
 def main():

@@ -36,24 +36,10 @@ import tempfile
 import threading
 import time
 
+from fc_client import curl, fail
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(ROOT, ".cache", "guest")
-
-
-def fail(msg, out=b""):
-    if out:
-        print(out.decode(errors="replace")[-3000:])
-    sys.exit("FAIL: " + msg)
-
-
-def curl(sock, method, path, body=None):
-    cmd = ["curl", "-s", "--unix-socket", sock, "-X", method, "-o", "-", "-w", "\n%{http_code}",
-           "http://localhost" + path]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=60)
-    text, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), text
 
 
 class Vm:

@@ -26,32 +26,19 @@ import sys
 import tempfile
 import time
 
-SYNC = re.compile(rb"testdev: sync snapshot-count 0x([0-9a-f]+)")
-LAST_OUT = []
-RESTORED = re.compile(rb"restored .* in ([0-9.]+) ms")
-
-
-def fail(msg, out=b""):
-    if out:
-        print(out.decode(errors="replace")[-3000:])
-    sys.exit("FAIL: " + msg)
-
-
-def curl(sock, method, path, body=None):
-    cmd = ["curl", "-s", "--unix-socket", sock, "-X", method, "-o", "-", "-w", "\n%{http_code}",
-           "http://localhost" + path]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=60)
-    text, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), text
+import fc_client
+from fc_client import curl, fail
 
 
 def must(sock, method, path, body, status):
-    code, text = curl(sock, method, path, body)
-    if code != status:
-        fail(f"{method} {path}: {code} {text}, expected {status}", LAST_OUT[0]() if LAST_OUT else b"")
-    return text
+    """fc_client.must, printing the VM's output (LAST_OUT) with a failure."""
+    return fc_client.must(sock, method, path, body, status,
+                          out=lambda: LAST_OUT[0]() if LAST_OUT else b"")
+
+
+SYNC = re.compile(rb"testdev: sync snapshot-count 0x([0-9a-f]+)")
+LAST_OUT = []
+RESTORED = re.compile(rb"restored .* in ([0-9.]+) ms")
 
 
 def skip_kvm(engine):
