@@ -33,7 +33,7 @@ static volatile bool db_set_rf;        /* resume over instruction breakpoints */
 static volatile uint32_t data_var[4] __attribute__((aligned(16)));
 
 #define DR_ACCESSORS(n)                                                        \
-	static inline uintptr_t read_dr##n(void)                               \
+	static inline __attribute__((unused)) uintptr_t read_dr##n(void)                          \
 	{                                                                      \
 		uintptr_t v;                                                   \
 		__asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));              \
@@ -267,7 +267,7 @@ static void test_db_data_bp(void)
 		"1: " LEA("1b", "%[a0]")
 		"movl %[t], -2(%[v])\n\t"      /* overlaps the first two bytes: hit */
 		"2: " LEA("2b", "%[a1]")
-		: [t] "=&r"(tmp), [a0] "=&r"(after[0]), [a1] "=&r"(after[1])
+		: [t] "=&q"(tmp), [a0] "=&r"(after[0]), [a1] "=&r"(after[1])
 		: [v] "r"(v) : "memory");
 	GUEST_ASSERT_EQ(db_n, 2);
 	expect_db(0, after[0], DR6_INIT | 2);

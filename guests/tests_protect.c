@@ -62,7 +62,7 @@ static void fx_remove(void)
 	} while (0)
 #define EXPECT_NO_FAULT(n0) GUEST_ASSERT_EQ(fx_count, (n0))
 
-static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+static inline __attribute__((unused)) void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
 			 : "a"(leaf), "c"(sub));

@@ -63,12 +63,13 @@ static int setup_signal_mask(struct kvm_vcpu *kv)
 	}
 	sigdelset(&cur, KVM_KICK_SIGNAL);
 
-	struct {
+	union {
 		struct kvm_signal_mask m;
-		uint8_t set[8];         /* the kernel's sigset_t: 64 bits */
+		/* the header and the kernel's sigset_t: 64 bits */
+		uint8_t raw[sizeof(struct kvm_signal_mask) + 8];
 	} km;
 	km.m.len = 8;
-	memcpy(km.set, &cur, 8);
+	memcpy(km.m.sigset, &cur, 8);
 	r = kvm_ioctl(kv->fd, KVM_SET_SIGNAL_MASK, &km);
 	if (r < 0)
 		pr_err("kvm: KVM_SET_SIGNAL_MASK failed: %s", strerror(-r));
@@ -116,17 +117,17 @@ static int start_tick(struct kvm_vcpu *kv)
 /* A clean start for MSRs KVM leaves at zero (as firmware would set them). */
 static void init_msrs(struct kvm_vcpu *kv, unsigned id)
 {
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
+		uint8_t raw[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
 	} m;
 
 	memset(&m, 0, sizeof(m));
 	m.h.nmsrs = 2;
-	m.e[0].index = MSR_IA32_MISC_ENABLE;
-	m.e[0].data = MISC_ENABLE_FAST_STRING;
-	m.e[1].index = MSR_MTRR_DEF_TYPE;
-	m.e[1].data = MTRR_DEF_TYPE_ENABLE_WB;
+	m.h.entries[0].index = MSR_IA32_MISC_ENABLE;
+	m.h.entries[0].data = MISC_ENABLE_FAST_STRING;
+	m.h.entries[1].index = MSR_MTRR_DEF_TYPE;
+	m.h.entries[1].data = MTRR_DEF_TYPE_ENABLE_WB;
 	int r = kvm_ioctl(kv->fd, KVM_SET_MSRS, &m);
 	if (r != 2)
 		pr_debug("kvm: vCPU %u: initial KVM_SET_MSRS set %d of 2 MSRs", id, r);

@@ -126,48 +126,45 @@ static int set_memory(struct kvm_vm *kvm, const struct gmem *mem)
 int kvm_set_irq_routing(struct kvm_vm *kvm, const struct kvm_irq_routing_msi *msi)
 {
 	enum { NR_ROUTES = 15 + 23 + 1 + KVM_MAX_IRQFDS };
-	struct routing {
-		struct kvm_irq_routing hdr;
-		struct kvm_irq_routing_entry e[NR_ROUTES];
-	};
 	/* ~14 KiB: on the heap, not on a vCPU thread's stack */
-	struct routing *rt = calloc(1, sizeof(*rt));
+	struct kvm_irq_routing *rt =
+		calloc(1, sizeof(*rt) + NR_ROUTES * sizeof(struct kvm_irq_routing_entry));
 	if (!rt)
 		return -ENOMEM;
 	unsigned n = 0;
 	for (unsigned irq = 0; irq < LAYOUT_ISA_IRQS; irq++) {
 		if (irq == 2)
 			continue; /* the cascade */
-		rt->e[n].gsi = irq;
-		rt->e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt->e[n].u.irqchip.irqchip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		rt->e[n].u.irqchip.pin = irq % 8;
+		rt->entries[n].gsi = irq;
+		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->entries[n].u.irqchip.irqchip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		rt->entries[n].u.irqchip.pin = irq % 8;
 		n++;
 	}
 	for (unsigned gsi = 0; gsi < LAYOUT_IOAPIC_PINS; gsi++) {
 		if (gsi == 2)
 			continue;
-		rt->e[n].gsi = gsi;
-		rt->e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt->e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt->e[n].u.irqchip.pin = gsi < LAYOUT_ISA_IRQS ? board_isa_irq_gsi(gsi) : gsi;
+		rt->entries[n].gsi = gsi;
+		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		rt->entries[n].u.irqchip.pin = gsi < LAYOUT_ISA_IRQS ? board_isa_irq_gsi(gsi) : gsi;
 		n++;
 	}
 	if (msi) {
-		rt->e[n].gsi = KVM_MSI_ROUTE_GSI;
-		rt->e[n].type = KVM_IRQ_ROUTING_MSI;
-		rt->e[n].u.msi = *msi;
+		rt->entries[n].gsi = KVM_MSI_ROUTE_GSI;
+		rt->entries[n].type = KVM_IRQ_ROUTING_MSI;
+		rt->entries[n].u.msi = *msi;
 		n++;
 	}
 	for (unsigned i = 0; i < KVM_MAX_IRQFDS; i++) {
 		if (kvm->irqfds[i].fd < 0)
 			continue;
-		rt->e[n].gsi = KVM_IRQFD_GSI_BASE + i;
-		rt->e[n].type = KVM_IRQ_ROUTING_MSI;
-		rt->e[n].u.msi = kvm->irqfds[i].msi;
+		rt->entries[n].gsi = KVM_IRQFD_GSI_BASE + i;
+		rt->entries[n].type = KVM_IRQ_ROUTING_MSI;
+		rt->entries[n].u.msi = kvm->irqfds[i].msi;
 		n++;
 	}
-	rt->hdr.nr = n;
+	rt->nr = n;
 	int r = kvm_ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, rt);
 	free(rt);
 	if (r < 0)

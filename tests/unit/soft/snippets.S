@@ -419,7 +419,8 @@ SNIP(s_rep16)
 	mov $0x100, %bx
 	mov -1(%bx,%si), %dl		/* 16-bit addressing [bx+si-1]: DS:0x107 */
 	mov $0x3, %ecx
-	addr32 rep stosb		/* 32-bit address size in 16-bit mode */
+	.byte 0x67, 0xf3, 0xaa		/* addr32 rep stosb: 32-bit address size in 16-bit mode
+				 * (as bytes: clang's assembler rejects the prefix in .code16) */
 	hlt
 END(s_rep16)
 	.code64
