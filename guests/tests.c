@@ -129,7 +129,6 @@ static void test_mmio_unmapped(void)
 }
 
 /* hlt-irq: PIT channel 0 at 100 Hz through the 8259 to vector 0x20. */
-#define PIT_HZ 1193182u
 #define TICK_HZ 100u
 #define TICKS 10u
 static volatile uint32_t ticks;
@@ -142,12 +141,10 @@ static void pit_tick(unsigned irq)
 
 static void test_hlt_irq(void)
 {
-	uint32_t div = PIT_HZ / TICK_HZ, wakeups = 0;
+	uint32_t wakeups = 0;
 	irq_set_handler(0, pit_tick);
 	pic_init(0xfe, 0xff);                 /* only IRQ0 */
-	outb(0x43, 0x34);                     /* channel 0, lo/hi, mode 2 */
-	outb(0x40, (uint8_t)div);
-	outb(0x40, (uint8_t)(div >> 8));
+	pit_periodic(TICK_HZ);
 	for (;;) {
 		cli();
 		if (ticks >= TICKS)

@@ -58,15 +58,11 @@ static void test_storm_pit(void)
 	hirq_ticks = 0;
 	pic_init(0xfe, 0xff);
 	irq_set_handler(0, hirq_pit_tick);
-	outb(0x43, 0x34);               /* channel 0, lo/hi, mode 2 */
-	outb(0x40, 1);
-	outb(0x40, 0);
+	pit_periodic_count(1);
 	sti();
 	hirq_work(2000000);
 	cli();
-	outb(0x43, 0x30);               /* mode 0, count 0: one shot, far away */
-	outb(0x40, 0);
-	outb(0x40, 0);
+	pit_stop();
 	pic_init(0xff, 0xff);
 	GUEST_SYNC("pit count 1 ticks", hirq_ticks);
 	GUEST_ASSERT(hirq_ticks >= 100);
@@ -172,18 +168,14 @@ static void test_storm_ioapic(void)
 	irq_set_handler(V_IOAPIC_B - IRQ_BASE, hirq_ioapic);
 	ioapic_wr(0x11 + 2 * 2, 0);                     /* destination APIC 0 */
 	ioapic_wr(0x10 + 2 * 2, V_IOAPIC_A);
-	outb(0x43, 0x34);
-	outb(0x40, 2);
-	outb(0x40, 0);
+	pit_periodic_count(2);
 	sti();
 	uint32_t work = 0;
 	for (uint32_t i = 0; i < 200000000u && hirq_ticks < IOAPIC_STORM; i++)
 		work += hirq_work(10) != 0;
 	cli();
 	ioapic_wr(0x10 + 2 * 2, 1u << 16);
-	outb(0x43, 0x30);
-	outb(0x40, 0);
-	outb(0x40, 0);
+	pit_stop();
 	GUEST_SYNC("ioapic storm interrupts", hirq_ticks);
 	GUEST_ASSERT_EQ(hirq_ticks, IOAPIC_STORM);
 	GUEST_ASSERT(work > 0);

@@ -3,7 +3,6 @@
  * the API and checks that no burst of catch-up ticks follows the resume. */
 #include "guest.h"
 
-#define PIT_HZ 1193182u
 #define TICK_HZ 200u
 #define TICKS 800u           /* 4 s of guest time */
 #define SYNC_EVERY 50u       /* a sync line every 250 ms of guest time */
@@ -20,12 +19,10 @@ static void pause_tick(unsigned irq)
  * the count, which the host timestamps. */
 static void test_pause_ticks(void)
 {
-	uint32_t div = PIT_HZ / TICK_HZ, next = SYNC_EVERY;
+	uint32_t next = SYNC_EVERY;
 	irq_set_handler(0, pause_tick);
 	pic_init(0xfe, 0xff);                 /* only IRQ0 */
-	outb(0x43, 0x34);                     /* channel 0, lo/hi, mode 2 */
-	outb(0x40, (uint8_t)div);
-	outb(0x40, (uint8_t)(div >> 8));
+	pit_periodic(TICK_HZ);
 	for (;;) {
 		cli();
 		uint32_t t = pause_ticks;

@@ -4,7 +4,6 @@
  * or the other engine) and expects it to finish. */
 #include "guest.h"
 
-#define PIT_HZ 1193182u
 #define TICK_HZ 200u
 #define TICKS 1000u          /* 5 s of guest time */
 #define SYNC_EVERY 50u       /* a sync line every 250 ms of guest time */
@@ -35,15 +34,13 @@ static void snap_tick(unsigned irq)
  * that is allowed. */
 static void test_snapshot_count(void)
 {
-	uint32_t div = PIT_HZ / TICK_HZ, next = SYNC_EVERY;
+	uint32_t next = SYNC_EVERY;
 	static volatile uint64_t work;
 	uint64_t last_tsc = snap_rdtsc(), mark = last_tsc, ref = 0;
 	bool gap = false;
 	irq_set_handler(0, snap_tick);
 	pic_init(0xfe, 0xff);                 /* only IRQ0 */
-	outb(0x43, 0x34);                     /* channel 0, lo/hi, mode 2 */
-	outb(0x40, (uint8_t)div);
-	outb(0x40, (uint8_t)(div >> 8));
+	pit_periodic(TICK_HZ);
 	for (;;) {
 		cli();
 		uint32_t t = snap_ticks;

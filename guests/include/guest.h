@@ -229,6 +229,12 @@ typedef void (*exc_handler_fn)(struct isr_frame *f);
 void exc_set_handler(unsigned vector, exc_handler_fn fn);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);
+/* 8254 channel 0 (lib/pit.c): IRQ0 at hz (a divisor of PIT_INPUT_HZ, at
+ * least 19 Hz), or every count input clocks; pit_stop leaves it silent. */
+#define PIT_INPUT_HZ 1193182u
+void pit_periodic(uint32_t hz);
+void pit_periodic_count(uint16_t count);
+void pit_stop(void);
 /* 32-bit code: 1 = return from interrupts with IRET, 0 (default) = with
  * popfl; lret (see isr32.S).  Set by "iret=1" on the command line. */
 extern uint8_t isr_use_iret;
