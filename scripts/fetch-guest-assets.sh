@@ -245,8 +245,11 @@ EOF
     fi
     say "$(echo "$mods" | wc -w) modules copied ($(echo "$mods" | xargs -n1 basename | tr '\n' ' ')); $depnote"
     say "$n busybox applet links"
-    python3 "$ROOT/scripts/mkcpio.py" --root "$ROOTFS" --out "$OUT" --node "dev/console c 5 1 0600" |
+    # Written aside and renamed: a VM booting from the cache meanwhile (another
+    # checkout sharing it) sees the old archive or the new one, never half of one.
+    python3 "$ROOT/scripts/mkcpio.py" --root "$ROOTFS" --out "$OUT.tmp" --node "dev/console c 5 1 0600" |
         sed 's/^/fetch-guest-assets: /'
+    mv "$OUT.tmp" "$OUT"
     echo "$STAMP_LINE" >"$CACHE/rootfs.stamp"
 fi
 
