@@ -122,6 +122,7 @@ struct fc_vmm {
 
 	/* ringvm's own extensions ("ringvm": {...}) */
 	char engine[8];                 /* "auto", "kvm", "soft" */
+	bool soft_jit;                  /* "soft_tier": "jit" (default) or "interp" */
 	bool testdev;                   /* the test-guest device (--testdev) */
 	unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000 (0: not set) */
 	bool cpu_weight_strict;         /* refuse to start where it cannot be set */

@@ -27,6 +27,7 @@ void fc_vmm_init(struct fc_vmm *fc)
 	fc->vcpu_count = 1;
 	fc->mem_size_mib = FC_DEFAULT_MEM_MIB;
 	strcpy(fc->engine, "auto");
+	fc->soft_jit = true;
 }
 
 static int apply(struct fc_vmm *fc, const char *key, json_t *v, char *err, size_t n)
@@ -170,6 +171,7 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 	out->cpus = fc->vcpu_count;
 	out->hugepages = fc->huge_pages_2m;
 	out->engine = fc->engine;
+	out->soft_jit = fc->soft_jit;
 	out->testdev = fc->testdev;
 	out->cpu_weight = fc->cpu_weight;
 	out->cpu_weight_strict = fc->cpu_weight_strict;

@@ -1,6 +1,7 @@
 /* "ringvm" in the config file and PUT /ringvm: ringvm's own settings, kept
  * out of Firecracker's resources so a Firecracker config stays valid:
  *   engine             "auto" (default), "kvm" or "soft"
+ *   soft_tier          the soft engine's tier: "jit" (default) or "interp"
  *   testdev            the test-guest device (guests/, docs/test-guests.md)
  *   cpu_weight         1..10000: the VM's cgroup cpu.weight (docs/api.md,
  *                      "CPU weight"); absent or null: unchanged
@@ -13,10 +14,10 @@
 
 int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, size_t n)
 {
-	static const char *const fields[] = { "engine", "testdev", "cpu_weight",
+	static const char *const fields[] = { "engine", "soft_tier", "testdev", "cpu_weight",
 					      "cpu_weight_strict", NULL };
-	char engine[sizeof(fc->engine)];
-	bool has, has_weight;
+	char engine[sizeof(fc->engine)], tier[8];
+	bool has, has_tier, has_weight;
 
 	if (fc_json_object(obj, ptr, err, n) < 0 || fc_json_known(obj, ptr, fields, err, n) < 0)
 		return -1;
@@ -25,6 +26,13 @@ int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, si
 		return fc_json_fail(err, n, "%s/engine: expected \"auto\", \"kvm\" or \"soft\"", ptr);
 	if (fc_json_str(obj, ptr, "engine", false, engine, sizeof(engine), &has, err, n) < 0)
 		return -1;
+	if (json_is_string(json_object_get(obj, "soft_tier")) &&
+	    json_string_length(json_object_get(obj, "soft_tier")) >= sizeof(tier))
+		return fc_json_fail(err, n, "%s/soft_tier: expected \"jit\" or \"interp\"", ptr);
+	if (fc_json_str(obj, ptr, "soft_tier", false, tier, sizeof(tier), &has_tier, err, n) < 0)
+		return -1;
+	if (has_tier && strcmp(tier, "jit") && strcmp(tier, "interp"))
+		return fc_json_fail(err, n, "%s/soft_tier: expected \"jit\" or \"interp\"", ptr);
 	bool testdev = fc->testdev, strict = fc->cpu_weight_strict;
 	uint64_t weight = 0;
 	if (fc_json_bool(obj, ptr, "testdev", false, &testdev, NULL, err, n) < 0 ||
@@ -36,6 +44,8 @@ int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, si
 			return fc_json_fail(err, n, "%s/engine: expected \"auto\", \"kvm\" or \"soft\"", ptr);
 		memcpy(fc->engine, engine, sizeof(engine));
 	}
+	if (has_tier)
+		fc->soft_jit = !strcmp(tier, "jit");
 	fc->testdev = testdev;
 	if (has_weight)
 		fc->cpu_weight = (unsigned)weight;
@@ -45,7 +55,8 @@ int fc_res_ringvm(struct fc_vmm *fc, json_t *obj, const char *ptr, char *err, si
 
 json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime)
 {
-	json_t *o = json_pack("{s:s, s:b, s:o, s:b}", "engine", fc->engine, "testdev", fc->testdev,
+	json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:b}", "engine", fc->engine,
+			      "soft_tier", fc->soft_jit ? "jit" : "interp", "testdev", fc->testdev,
 			      "cpu_weight", fc->cpu_weight ? json_integer(fc->cpu_weight) : json_null(),
 			      "cpu_weight_strict", fc->cpu_weight_strict);
 	if (o && runtime)

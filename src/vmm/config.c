@@ -10,6 +10,7 @@ void vm_config_defaults(struct vm_config *c)
 	c->memory = 512 * MiB;
 	c->cpus = 1;
 	c->engine = "auto";
+	c->soft_jit = true;            /* --soft-tier jit */
 	c->serial = SERIAL_STDIO;
 	c->debug_exit = true;
 	c->debug_exit_port = PORT_DEBUG_EXIT_DEFAULT;
