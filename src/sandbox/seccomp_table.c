@@ -52,11 +52,12 @@ LIST(kvm_setup_ioctls,
      KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
      KVM_REINJECT_CONTROL);
 /* PUT /snapshot/create on kvm (kvm_snapshot.c, kvm_regs.c): the main thread
- * reads the paused vCPUs' and the VM's state. */
+ * reads the paused vCPUs' and the VM's state, and the dirty log for a diff
+ * snapshot (kvm_dirty.c). */
 LIST(kvm_snapshot_ioctls,
      KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_MSRS, KVM_GET_LAPIC,
      KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE, KVM_GET_XCRS, KVM_GET_TSC_KHZ, KVM_GET_IRQCHIP,
-     KVM_GET_PIT2);
+     KVM_GET_PIT2, KVM_GET_DIRTY_LOG);
 /* Terminal modes of the stdio back end (tcgetattr/tcsetattr, restored at
  * exit: src/backend/term_restore.c). */
 LIST(tty_ioctls, TCGETS, TCSETS, TCSETSW, TCSETSF);

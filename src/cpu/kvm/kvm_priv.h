@@ -151,6 +151,10 @@ int kvm_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n);
 
 /* kvm_snapshot.c: engine_ops' snapshot state in the neutral form */
 int kvm_get_irqchip(struct vm *vm, struct irqchip_state *s);
+/* kvm_dirty.c: dirty-page tracking (diff snapshots) */
+int kvm_dirty_log_start(struct vm *vm);
+int kvm_dirty_log_fetch(struct vm *vm, uint64_t *bitmap);
+void kvm_dirty_log_stop(struct vm *vm);
 int kvm_set_irqchip(struct vm *vm, const struct irqchip_state *s);
 int kvm_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e);
 int kvm_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e);

@@ -272,7 +272,10 @@ static void test_api_errors(void **state)
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
 	     400, "before starting");
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"s\", "
-	     "\"mem_file_path\": \"m\"}", 400, "snapshots are not supported by ringvm yet (only");
+	     "\"mem_file_path\": \"m\"}", 400, "before starting");
+	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_type\": \"Incremental\", "
+	     "\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}", 400,
+	     "/snapshot_type: expected");
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"s\"}",
 	     400, "/mem_file_path: the same file");
 	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}", 400, "mem_backend");
