@@ -125,6 +125,7 @@ struct fc_vmm {
 	bool testdev;                   /* the test-guest device (--testdev) */
 	unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000 (0: not set) */
 	bool cpu_weight_strict;         /* refuse to start where it cannot be set */
+	bool soft_jit;                  /* "soft_tier": "jit" (--soft-tier jit) */
 	char engine_running[8];         /* the engine chosen at InstanceStart (GET /ringvm) */
 
 	struct fc_metrics metrics;

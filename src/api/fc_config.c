@@ -172,6 +172,7 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 	out->track_dirty_pages = fc->track_dirty_pages;
 	out->engine = fc->engine;
 	out->testdev = fc->testdev;
+	out->soft_jit = out->soft_jit || fc->soft_jit;
 	out->cpu_weight = fc->cpu_weight;
 	out->cpu_weight_strict = fc->cpu_weight_strict;
 	/* Firecracker exits when the guest reboots (reboot=k: the i8042 reset). */

@@ -257,6 +257,7 @@ static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem
 	struct vm_config base = p->base;
 	base.engine = fc->engine;
 	base.track_dirty_pages = fc->track_dirty_pages;
+	base.soft_jit = base.soft_jit || fc->soft_jit;
 	base.on_reset = ON_RESET_EXIT;  /* as fc_vmm_build: Firecracker exits on reboot */
 	if (p->vm_created) {
 		vm_destroy(&p->vm);

@@ -158,7 +158,7 @@ int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *b
 	return 0;
 }
 
-unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *skip,
+unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in_bits,
 			     struct snap_page_check *out, unsigned max)
 {
 	/* One page from each of max equal stretches of RAM where there is
@@ -179,11 +179,11 @@ unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *skip,
 				if ((uint64_t)d > off)
 					off = (uint64_t)d & ~(uint64_t)(PAGE - 1);
 			}
-			if ((skip && dirty(skip, off)) || page_is_zero(m->base + off))
+			if ((bits && dirty(bits, off) != in_bits) || page_is_zero(m->base + off))
 				continue;
 			out[nr].offset = off;
 			out[nr].crc32 = snap_crc32(0, m->base + off, PAGE);
-			out[nr].pad = 0;
+			out[nr].flags = bits && in_bits ? SNAP_CHECK_IN_DIFF : 0;
 			nr++;
 			break;
 		}

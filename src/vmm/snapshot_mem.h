@@ -2,6 +2,7 @@
 #ifndef RINGVM_SNAPSHOT_MEM_H
 #define RINGVM_SNAPSHOT_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,10 +16,10 @@ struct snap_page_check;
  * err. */
 int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *bits,
 		       uint64_t *pages, char *err, size_t n);
-/* Up to max non-zero pages of RAM, not marked in skip (NULL: any), spread
- * over RAM, with their CRC-32 (snapshot_sections.h, struct snap_lineage).
- * Returns how many. */
-unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *skip,
+/* Up to max non-zero pages of RAM, spread over RAM, with their CRC-32
+ * (snapshot_sections.h, struct snap_lineage): any (bits NULL), or those
+ * marked in bits (in_bits) or not marked.  Returns how many. */
+unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in_bits,
 			     struct snap_page_check *out, unsigned max);
 
 #endif

@@ -212,8 +212,8 @@ static int read_lineage(const struct snap_image *img, struct snap_lineage *lin,
 	else if (lin->nr_checks > SNAP_LINEAGE_CHECKS)
 		why = "too many page checks";
 	for (unsigned i = 0; !why && i < lin->nr_checks; i++)
-		if (lin->checks[i].offset % 4096)
-			why = "a page check is not page aligned";
+		if (lin->checks[i].offset % 4096 || lin->checks[i].flags & ~SNAP_CHECK_IN_DIFF)
+			why = "a bad page check";
 	if (why)
 		snprintf(err, n, "%s: section lineage: %s", path, why);
 	return why ? -1 : 0;
@@ -244,12 +244,18 @@ static int check_memory_file(struct vm *vm, const struct snap_lineage *lin, cons
 			continue;
 		char parent[33];
 		hex_id(parent, lin->parent);
-		if (lin->kind == SNAP_KIND_DIFF && !memcmp(p, zero, sizeof(zero)))
+		bool in_diff = c->flags & SNAP_CHECK_IN_DIFF;
+		if (lin->kind == SNAP_KIND_DIFF && !in_diff && !memcmp(p, zero, sizeof(zero)))
 			snprintf(err, n, "%s is a diff snapshot (of snapshot %s) and %s lacks its base's "
 				 "pages (none at offset 0x%llx): merge the diff onto its base's memory "
 				 "file first (ringvm snapshot-rebase --base-file BASE --diff-file %s, or "
 				 "Firecracker's rebase-snap) and load the merged file", path, parent,
 				 mem_path, (unsigned long long)c->offset, mem_path);
+		else if (lin->kind == SNAP_KIND_DIFF && in_diff)
+			snprintf(err, n, "%s is a diff snapshot (of snapshot %s) and %s does not hold the "
+				 "diff's pages (the page at offset 0x%llx differs): load the base's memory "
+				 "file merged with the diff's (ringvm snapshot-rebase)", path, parent,
+				 mem_path, (unsigned long long)c->offset);
 		else
 			snprintf(err, n, "%s: %s is not this snapshot's memory%s (the page at offset "
 				 "0x%llx differs)", path, mem_path,

@@ -350,6 +350,9 @@ static void test_ringvm_member(void **state)
 	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":null");
 	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": 400, \"cpu_weight_strict\": true}", 204, NULL);
 	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":400,\"cpu_weight_strict\":true,\"engine_running\":\"\"");
+	call(&fc, "PUT", "/ringvm", "{\"soft_tier\": \"jit\"}", 204, NULL);
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"soft_tier\":\"jit\"");
+	call(&fc, "PUT", "/ringvm", "{\"soft_tier\": \"fast\"}", 400, "/soft_tier: expected");
 	call(&fc, "GET", "/vm/config", NULL, 200, "\"cpu_weight\":400");
 	expect_error("{\"ringvm\": {\"cpu_weight\": -1}}", "/ringvm/cpu_weight");
 	struct vm_config base, out;
