@@ -170,7 +170,7 @@ json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime);
 int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap,
 			   char *mem, bool *diff, char *err, size_t n);
 int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap, char *mem,
-			 bool *resume, char *err, size_t n);
+			 bool *resume, bool *track, char *err, size_t n);
 
 /* The whole config file (--config-file): a JSON object with the resources
  * above as members.  text need not be NUL-terminated. */

@@ -34,7 +34,7 @@ int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char
 }
 
 int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap, char *mem,
-			 bool *resume, char *err, size_t n)
+			 bool *resume, bool *track, char *err, size_t n)
 {
 	static const char *const fields[] = { "snapshot_path", "mem_file_path", "mem_backend",
 					      "enable_diff_snapshots", "track_dirty_pages",
@@ -42,6 +42,7 @@ int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *
 	static const char *const backend_fields[] = { "backend_type", "backend_path", NULL };
 	bool has_file = false, diff = false, dirty = false;
 	char bptr[300], type[16];
+	(void)fc;
 	*resume = false;
 	if (fc_json_object(obj, ptr, err, n) < 0 || fc_json_known(obj, ptr, fields, err, n) < 0 ||
 	    fc_json_str(obj, ptr, "snapshot_path", true, snap, FC_PATH_LEN, NULL, err, n) < 0 ||
@@ -79,6 +80,6 @@ int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *
 	/* track_dirty_pages, or its deprecated name enable_diff_snapshots:
 	 * the restored VM logs dirty pages, so diff snapshots can be taken of
 	 * it (docs/snapshot.md). */
-	fc->track_dirty_pages = dirty || diff;
+	*track = dirty || diff;
 	return 0;
 }

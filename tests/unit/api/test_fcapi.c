@@ -339,6 +339,27 @@ static void test_metrics(void **state)
 }
 
 /* ringvm's own member: the CPU weight's range, GET /ringvm. */
+/* PUT /snapshot/load's track_dirty_pages (or enable_diff_snapshots, its
+ * deprecated name) is the loaded VM's machine-config; a refused load
+ * changes nothing. */
+static void test_snapshot_load_tracking(void **state)
+{
+	static struct fc_vmm fc;
+	(void)state;
+	fc_vmm_init(&fc);
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"enable_diff_snapshots\": 1}", 400, "/enable_diff_snapshots: expected");
+	assert_false(fc.track_dirty_pages);
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"enable_diff_snapshots\": true}", 204, NULL);
+	assert_true(fc.track_dirty_pages);
+	call(&fc, "GET", "/machine-config", NULL, 200, "\"track_dirty_pages\":true");
+	/* Loaded: a second load is refused and leaves the setting. */
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+	     400, "only allowed before");
+	assert_true(fc.track_dirty_pages);
+}
+
 static void test_ringvm_member(void **state)
 {
 	static struct fc_vmm fc;
@@ -376,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_ringvm_member),
+		cmocka_unit_test(test_snapshot_load_tracking),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
