@@ -16,7 +16,8 @@ static const char usage[] =
 	"Copy the pages a diff snapshot's memory file holds (its data extents) onto\n"
 	"the memory file of the snapshot it was taken after, in place, as Firecracker's\n"
 	"rebase-snap does.  Then load the diff's state file with the merged BASE_MEM.\n"
-	"Several diffs are merged one after the other, oldest first (docs/snapshot.md).\n";
+	"Several diffs are merged one after the other, oldest first (docs/snapshot.md).\n"
+	"Not onto the memory file of a VM running restored from it: copy it first.\n";
 
 int cmd_snapshot_rebase(int argc, char **argv)
 {
