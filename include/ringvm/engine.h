@@ -133,8 +133,9 @@ struct engine_ops {
 	 * after vm_init (and again after a machine reset's vm_init);
 	 * dirty_log_fetch ORs into bitmap (gmem_dirty_words words) the pages
 	 * written since the start or the last fetch and re-arms the tracking,
-	 * called with every vCPU parked; dirty_log_stop may be NULL.  0 or
-	 * -errno (-ENOTSUP: the host cannot). */
+	 * called with every vCPU parked; dirty_log_stop may be NULL (nothing
+	 * calls it yet: tracking lasts the VM's life, as in Firecracker).  0
+	 * or -errno (-ENOTSUP: the host cannot). */
 	int (*dirty_log_start)(struct vm *vm);
 	int (*dirty_log_fetch)(struct vm *vm, uint64_t *bitmap);
 	void (*dirty_log_stop)(struct vm *vm);
