@@ -143,6 +143,9 @@ def main():
                                              "mem_file_path": diff_mem}, 204)
         first.pump(0.2)
         first.kill()
+        for m in re.finditer(rb"snapshot: .*\((\d+) MiB RAM, (\d+ [\w-]+) pages\) written in ([0-9.]+) ms",
+                             first.out):
+            print(f"ringvm: a snapshot of {m.group(2).decode()} pages took {m.group(3).decode()} ms")
         if b"snapshot-diff 0x3" in first.out:
             fail("the guest finished before the diff snapshot: the test's timing is off",
                  first.out)
