@@ -62,6 +62,7 @@ struct kvm_vm {
 	int run_size;               /* KVM_GET_VCPU_MMAP_SIZE */
 	bool pvm;                   /* host module kvm_pvm: kernel mode emulated */
 	bool has_identity_map;
+	bool dirty_manual;          /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on (kvm_dirty.c) */
 	bool has_xsave;             /* KVM_CAP_XSAVE: FPU state incl. MXCSR */
 	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, read at vm_init */
 	_Atomic int halt[MAX_VCPUS];                 /* enum kvm_halt_state */
