@@ -125,6 +125,21 @@ struct engine_ops {
 	int (*get_vcpu_extra)(struct vcpu *v, struct vcpu_extra_state *e);
 	int (*set_vcpu_extra)(struct vcpu *v, const struct vcpu_extra_state *e);
 
+	/* Dirty-page tracking for diff snapshots (docs/snapshot.md), optional
+	 * (NULL: the engine cannot; track_dirty_pages is refused).  Pages the
+	 * vCPUs write, one bit per 4 KiB page indexed by its offset in RAM
+	 * (as gmem's dirty bitmap, which holds the VMM's and devices' writes
+	 * and may be where an engine puts its marks too).  dirty_log_start
+	 * after vm_init (and again after a machine reset's vm_init);
+	 * dirty_log_fetch ORs into bitmap (gmem_dirty_words words) the pages
+	 * written since the start or the last fetch and re-arms the tracking,
+	 * called with every vCPU parked; dirty_log_stop may be NULL (nothing
+	 * calls it yet: tracking lasts the VM's life, as in Firecracker).  0
+	 * or -errno (-ENOTSUP: the host cannot). */
+	int (*dirty_log_start)(struct vm *vm);
+	int (*dirty_log_fetch)(struct vm *vm, uint64_t *bitmap);
+	void (*dirty_log_stop)(struct vm *vm);
+
 	/* Engine-specific counters for --stats (beyond the shared exit counters). */
 	void (*print_stats)(struct vm *vm, FILE *out);
 };

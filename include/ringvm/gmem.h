@@ -37,6 +37,11 @@ struct gmem {
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	gmem_dirty_fn dirty_fn;
 	void *dirty_opaque;
+	/* Dirty-page tracking for diff snapshots (docs/snapshot.md): one bit
+	 * per 4 KiB page, indexed by the page's offset in RAM (the memfd's and
+	 * the memory file's offset), set atomically from any thread.  NULL
+	 * while not tracking (gmem_dirty_start). */
+	uint64_t *dirty_bits;
 };
 
 struct gmem_opts {
@@ -92,5 +97,36 @@ void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque);
  * pages written (issue 10 item 3); writes through gmem_write() need no
  * call. */
 void gmem_note_write(struct gmem *m, gpa_t gpa, uint64_t len);
+
+/* Dirty-page tracking (docs/snapshot.md, "Diff snapshots").  Every write
+ * through this API (gmem_write, gmem_fill, gmem_note_write: the VMM's and
+ * the devices' DMA) marks its pages; the engines add the vCPUs' own writes
+ * (engine_ops.dirty_log_*).  start: allocate a clear bitmap (0 or -ENOMEM;
+ * again while tracking: nothing); stop: free it. */
+int gmem_dirty_start(struct gmem *m);
+void gmem_dirty_stop(struct gmem *m);
+/* 64-bit words in a bitmap of RAM's pages. */
+static inline uint64_t gmem_dirty_words(const struct gmem *m)
+{
+	return (m->ram_size / 4096 + 63) / 64;
+}
+/* Mark the pages of [gpa, gpa+len) that are RAM (nothing while not
+ * tracking). */
+void gmem_dirty_mark(struct gmem *m, gpa_t gpa, uint64_t len);
+/* Mark the page holding host, a pointer into RAM's mapping (the soft
+ * engine's TLB and page walker hold such pointers). */
+static inline void gmem_dirty_mark_host(const struct gmem *m, const void *host)
+{
+	uint64_t off = (uint64_t)((const uint8_t *)host - m->base);
+	if (m->dirty_bits && off < m->ram_size)
+		__atomic_fetch_or(&m->dirty_bits[off >> 18], 1ULL << ((off >> 12) & 63),
+				  __ATOMIC_RELAXED);
+}
+/* OR the marks into out (gmem_dirty_words words) and clear them, word by
+ * word atomically: a mark made meanwhile is either taken or kept. */
+void gmem_dirty_fetch_and_clear(struct gmem *m, uint64_t *out);
+/* OR bits (gmem_dirty_words words) back into the marks: a snapshot that
+ * failed after fetching them must not lose them. */
+void gmem_dirty_merge(struct gmem *m, const uint64_t *bits);
 
 #endif

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC "RINGVMSN"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u      /* written; 2 added the lineage section */
+#define SNAP_VERSION_MIN 1u  /* the oldest read: a version-1 file is a full snapshot */
 #define SNAP_MAX_SECTIONS 1024u
 #define SNAP_MAX_SECTION_LEN (16u << 20)  /* no section is near this */
 #define SNAP_MAX_FILE_LEN (64u << 20)
@@ -31,6 +32,7 @@ enum snap_section_type {
 	SNAP_SEC_IRQCHIP = 5,   /* struct irqchip_state */
 	SNAP_SEC_DEVICE = 6,    /* struct snap_device_hdr + the device's bytes, instance = index */
 	SNAP_SEC_BOARD = 7,     /* struct snap_board: the virtio devices (optional) */
+	SNAP_SEC_LINEAGE = 8,   /* struct snap_lineage: full or diff, ids (version 2) */
 	SNAP_SEC_TYPES
 };
 
@@ -94,11 +96,18 @@ struct vm;
 struct vm_config;
 struct vcpu;
 
-/* Create a full snapshot of a paused VM: the state file at snap_path and
- * the guest memory at mem_path.  0, or -1 with one line in err (the VM is
- * left as it was: paused). */
-int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path,
+/* Create a snapshot of a paused VM: the state file at snap_path and the
+ * guest memory at mem_path; diff: only the pages written since the last
+ * snapshot (or since the VM started), which needs track_dirty_pages.  0,
+ * or -1 with one line in err (the VM is left as it was: paused, its dirty
+ * pages still to be taken). */
+int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, bool diff,
 		    char *err, size_t n);
+/* ringvm snapshot-rebase: copy the data extents of the diff memory file
+ * onto the base memory file (Firecracker's rebase-snap).  0, or -1 with
+ * one line in err. */
+int snapshot_rebase(const char *base_path, const char *diff_path, uint64_t *bytes, char *err,
+		    size_t n);
 /* Build vm from the snapshot (the state file at snap_path, guest RAM mapped
  * privately from mem_path) on the engine base->engine names ("auto", "kvm",
  * "soft": restoring on another engine than the snapshot's is allowed).

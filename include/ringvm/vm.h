@@ -110,6 +110,10 @@ struct vm_config {
 	/* The API may take snapshots: the main thread's filter lets it write
 	 * files (docs/sandbox.md, docs/snapshot.md). */
 	bool snapshots;
+	/* Firecracker's track_dirty_pages (--track-dirty-pages): log the
+	 * pages written so that diff snapshots can be taken (src/vmm/vm_dirty.c,
+	 * docs/snapshot.md). */
+	bool track_dirty_pages;
 };
 
 void vm_config_defaults(struct vm_config *c);
@@ -252,7 +256,22 @@ struct vm {
 	 * threads load their state from it instead of the boot registers
 	 * (until a machine reset boots the kernel again). */
 	struct snapshot_restore *restore;
+	/* Diff snapshots: the id of the last snapshot taken or loaded, which a
+	 * diff snapshot names as its parent (all zero: none, RAM as booted). */
+	uint8_t snap_last_id[16];
 };
+
+/* Dirty-page tracking for diff snapshots (src/vmm/vm_dirty.c): start it
+ * (gmem's bitmap and the engine's log; 0, or -errno with a message
+ * logged: -ENOTSUP where the engine or host cannot); fetch ORs every page
+ * written since the start or the last fetch into bits (gmem_dirty_words
+ * words) and clears them, with every vCPU parked (0 or -errno); around a
+ * machine reset (which rebuilds the engine's VM) save the engine's log
+ * into gmem's bitmap and restart it. */
+int vm_dirty_start(struct vm *vm);
+int vm_dirty_fetch(struct vm *vm, uint64_t *bits);
+void vm_dirty_before_reset(struct vm *vm);
+int vm_dirty_after_reset(struct vm *vm);
 
 /* Lifecycle (src/vmm/vm.c). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);

@@ -127,9 +127,10 @@ static int snapshot(struct fc_vmm *fc, const char *path, json_t *body, struct ap
 {
 	char err[FC_ERR_LEN];
 	char snap[FC_PATH_LEN], mem[FC_PATH_LEN];
-	bool create = !strcmp(path, "/snapshot/create"), resume = false;
-	int r = create ? fc_res_snapshot_create(fc, body, "", snap, mem, err, sizeof(err))
-		       : fc_res_snapshot_load(fc, body, "", snap, mem, &resume, err, sizeof(err));
+	bool create = !strcmp(path, "/snapshot/create"), resume = false, diff = false, track = false;
+	int r = create ? fc_res_snapshot_create(fc, body, "", snap, mem, &diff, err, sizeof(err))
+		       : fc_res_snapshot_load(fc, body, "", snap, mem, &resume, &track, err,
+					      sizeof(err));
 	if (r < 0)
 		return fault(out, "%s", err);
 	if (create && fc->state == FC_NOT_STARTED)
@@ -139,10 +140,12 @@ static int snapshot(struct fc_vmm *fc, const char *path, json_t *body, struct ap
 			     "{\"state\": \"Paused\"})");
 	if (!create && fc->state != FC_NOT_STARTED)
 		return fault(out, "loading a snapshot is only allowed before the microVM starts");
+	if (!create)
+		fc->track_dirty_pages = track;  /* the loaded VM's (GET /machine-config) */
 	int (*op)(struct fc_vmm *, const char *, const char *, bool, char *, size_t) =
 		fc->ops ? fc->ops->snapshot_load : NULL;
 	if (create ? (fc->ops && fc->ops->snapshot_create &&
-		      fc->ops->snapshot_create(fc, snap, mem, err, sizeof(err)) < 0)
+		      fc->ops->snapshot_create(fc, snap, mem, diff, err, sizeof(err)) < 0)
 		   : (op && op(fc, snap, mem, resume, err, sizeof(err)) < 0))
 		return fault(out, "%s", err);
 	if (!create)

@@ -81,8 +81,8 @@ struct fc_vmm_ops {
 	int (*metrics)(struct fc_vmm *fc, char *err, size_t errlen);
 	/* PUT /snapshot/create on a paused VM; PUT /snapshot/load before boot
 	 * (builds and starts the VM, paused unless resume). */
-	int (*snapshot_create)(struct fc_vmm *fc, const char *snap, const char *mem, char *err,
-			       size_t errlen);
+	int (*snapshot_create)(struct fc_vmm *fc, const char *snap, const char *mem, bool diff,
+			       char *err, size_t errlen);
 	int (*snapshot_load)(struct fc_vmm *fc, const char *snap, const char *mem, bool resume,
 			     char *err, size_t errlen);
 };
@@ -168,9 +168,9 @@ json_t *fc_ringvm_dump(const struct fc_vmm *fc, bool runtime);
 /* res_snapshot.c: the bodies of PUT /snapshot/create and /snapshot/load;
  * snap and mem have FC_PATH_LEN bytes. */
 int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap,
-			   char *mem, char *err, size_t n);
+			   char *mem, bool *diff, char *err, size_t n);
 int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap, char *mem,
-			 bool *resume, char *err, size_t n);
+			 bool *resume, bool *track, char *err, size_t n);
 
 /* The whole config file (--config-file): a JSON object with the resources
  * above as members.  text need not be NUL-terminated. */

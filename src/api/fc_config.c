@@ -170,6 +170,7 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 	out->memory = (uint64_t)fc->mem_size_mib * MiB;
 	out->cpus = fc->vcpu_count;
 	out->hugepages = fc->huge_pages_2m;
+	out->track_dirty_pages = fc->track_dirty_pages;
 	out->engine = fc->engine;
 	out->soft_jit = fc->soft_jit;
 	out->testdev = fc->testdev;

@@ -7,7 +7,7 @@
 #include "fc.h"
 
 int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap,
-			   char *mem, char *err, size_t n)
+			   char *mem, bool *diff, char *err, size_t n)
 {
 	static const char *const fields[] = { "snapshot_type", "snapshot_path", "mem_file_path",
 					      "version", NULL };
@@ -20,10 +20,10 @@ int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char
 	    fc_json_str(obj, ptr, "snapshot_type", false, type, sizeof(type), &has, err, n) < 0 ||
 	    fc_json_str(obj, ptr, "version", false, ver, sizeof(ver), NULL, err, n) < 0)
 		return -1;
-	if (!strcmp(type, "Diff"))
-		return fc_json_fail(err, n, "%s/snapshot_type: \"Diff\" snapshots are not supported "
-				    "by ringvm yet (only \"Full\")", ptr);
-	if (strcmp(type, "Full"))
+	/* A diff needs dirty-page tracking: checked by the VM
+	 * (snapshot_create), which knows whether it tracks. */
+	*diff = !strcmp(type, "Diff");
+	if (!*diff && strcmp(type, "Full"))
 		return fc_json_fail(err, n, "%s/snapshot_type: expected \"Full\" or \"Diff\"", ptr);
 	if (!snap[0] || !mem[0])
 		return fc_json_fail(err, n, "%s/%s: empty path", ptr,
@@ -34,7 +34,7 @@ int fc_res_snapshot_create(struct fc_vmm *fc, json_t *obj, const char *ptr, char
 }
 
 int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *snap, char *mem,
-			 bool *resume, char *err, size_t n)
+			 bool *resume, bool *track, char *err, size_t n)
 {
 	static const char *const fields[] = { "snapshot_path", "mem_file_path", "mem_backend",
 					      "enable_diff_snapshots", "track_dirty_pages",
@@ -75,10 +75,11 @@ int fc_res_snapshot_load(struct fc_vmm *fc, json_t *obj, const char *ptr, char *
 	if (ov && !json_is_null(ov) && !(json_is_array(ov) && json_array_size(ov) == 0))
 		return fc_json_fail(err, n, "%s/network_overrides: ringvm snapshots have no network "
 				    "interfaces to override", ptr);
-	if (diff)
-		return fc_json_fail(err, n, "%s/enable_diff_snapshots: diff snapshots are not "
-				    "supported by ringvm yet", ptr);
 	if (!snap[0] || !mem[0])
 		return fc_json_fail(err, n, "%s: empty path", ptr);
+	/* track_dirty_pages, or its deprecated name enable_diff_snapshots:
+	 * the restored VM logs dirty pages, so diff snapshots can be taken of
+	 * it (docs/snapshot.md). */
+	*track = dirty || diff;
 	return 0;
 }

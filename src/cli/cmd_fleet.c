@@ -27,7 +27,7 @@ const char fleet_usage[] =
 	"       ringvm pause NAME\n"
 	"       ringvm resume NAME\n"
 	"       ringvm stop NAME [--force] [--timeout SECONDS]\n"
-	"       ringvm snapshot NAME --out DIR\n"
+	"       ringvm snapshot NAME --out DIR [--diff]\n"
 	"\n"
 	"The user's VMs: every ringvm started with an API socket (ringvm --api-sock\n"
 	"PATH [--id NAME], or firecracker ...) registers itself in the runtime\n"
@@ -41,7 +41,10 @@ const char fleet_usage[] =
 	"  stop        PUT /actions SendCtrlAltDel (resuming a paused VM first), wait up to\n"
 	"              --timeout (default 10 s) for the guest to stop, then SIGTERM, then\n"
 	"              SIGKILL; --force skips the guest and sends SIGTERM at once\n"
-	"  snapshot    pause, PUT /snapshot/create into DIR (snapshot, mem), resume\n"
+	"  snapshot    pause, PUT /snapshot/create into DIR (snapshot, mem), resume;\n"
+	"              --diff: a diff snapshot (the pages written since the last one;\n"
+	"              the VM needs machine-config track_dirty_pages), merged onto the\n"
+	"              last one's mem with ringvm snapshot-rebase (docs/snapshot.md)\n"
 	"\n"
 	"Exit status: 0 done, 1 the VM refused (its fault_message is printed) or did\n"
 	"not answer, 2 bad usage or no VM of that NAME.\n";
@@ -254,7 +257,7 @@ static int cmd_stop(const struct fleet_entry *e, bool force, long long timeout_m
 	return 0;
 }
 
-static int cmd_snapshot(const struct fleet_entry *e, const char *out)
+static int cmd_snapshot(const struct fleet_entry *e, const char *out, bool diff)
 {
 	char dir[PATH_MAX], body[2 * PATH_MAX + 128];
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
@@ -269,7 +272,7 @@ static int cmd_snapshot(const struct fleet_entry *e, const char *out)
 	json_decref(root);
 	if (was_running && set_state(e, "Paused"))
 		return 1;
-	json_t *req = json_pack("{s:s, s:s+, s:s+}", "snapshot_type", "Full",
+	json_t *req = json_pack("{s:s, s:s+, s:s+}", "snapshot_type", diff ? "Diff" : "Full",
 				"snapshot_path", dir, "/snapshot", "mem_file_path", dir, "/mem");
 	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
@@ -280,7 +283,7 @@ static int cmd_snapshot(const struct fleet_entry *e, const char *out)
 	if (was_running && set_state(e, "Resumed"))
 		r = 1;
 	if (r == 0)
-		printf("%s: snapshot in %s (snapshot, mem)\n", e->name, dir);
+		printf("%s: %ssnapshot in %s (snapshot, mem)\n", e->name, diff ? "diff " : "", dir);
 	return r;
 }
 
@@ -294,10 +297,11 @@ int cmd_fleet(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "diff", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool force = false;
+	bool force = false, diff = false;
 	long long timeout_ms = 10000;
 	const char *out = NULL;
 	int c;
@@ -315,6 +319,7 @@ int cmd_fleet(int argc, char **argv)
 			break;
 		}
 		case 'o': out = optarg; break;
+		case 'd': diff = true; break;
 		case 'h':
 			fputs(fleet_usage, stdout);
 			return 0;
@@ -327,8 +332,8 @@ int cmd_fleet(int argc, char **argv)
 	bool is_stop = !strcmp(cmd, "stop"), is_snap = !strcmp(cmd, "snapshot");
 	if ((force || timeout_ms != 10000) && !is_stop)
 		return usage_error("%s: --force and --timeout are options of stop", cmd);
-	if (out && !is_snap)
-		return usage_error("%s: --out is an option of snapshot", cmd);
+	if ((out || diff) && !is_snap)
+		return usage_error("%s: --out and --diff are options of snapshot", cmd);
 	if (is_snap && !out)
 		return usage_error("%s: needs --out DIR", cmd);
 	if (optind + 1 != argc)
@@ -342,7 +347,7 @@ int cmd_fleet(int argc, char **argv)
 		return set_state(&e, "Resumed");
 	if (is_stop)
 		return cmd_stop(&e, force, timeout_ms);
-	return cmd_snapshot(&e, out);
+	return cmd_snapshot(&e, out, diff);
 }
 
 bool fleet_is_command(const char *cmd)

@@ -240,11 +240,11 @@ static int op_resume(struct fc_vmm *fc, char *err, size_t n)
 	return r;
 }
 
-static int op_snapshot_create(struct fc_vmm *fc, const char *snap, const char *mem, char *err,
-			      size_t n)
+static int op_snapshot_create(struct fc_vmm *fc, const char *snap, const char *mem, bool diff,
+			      char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return snapshot_create(&p->vm, snap, mem, err, n);
+	return snapshot_create(&p->vm, snap, mem, diff, err, n);
 }
 
 /* Firecracker's flow: a fresh process, PUT /snapshot/load, and the VM runs
@@ -256,6 +256,7 @@ static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem
 	struct fc_prog *p = fc->opaque;
 	struct vm_config base = p->base;
 	base.engine = fc->engine;
+	base.track_dirty_pages = fc->track_dirty_pages;
 	base.soft_jit = fc->soft_jit;
 	base.on_reset = ON_RESET_EXIT;  /* as fc_vmm_build: Firecracker exits on reboot */
 	if (p->vm_created) {

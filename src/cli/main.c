@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd_fleet.h"
+#include "cmd_rebase.h"
 #include "cpu_weight.h"
 #include "fc_main.h"
 #include "options.h"
@@ -28,6 +29,8 @@ static const char usage[] =
 	"  ls        list the user's VMs (those with an API socket); --json\n"
 	"  pause, resume, stop, snapshot NAME\n"
 	"            act on one of them through its API (ringvm ls --help)\n"
+	"  snapshot-rebase --base-file BASE_MEM --diff-file DIFF_MEM\n"
+	"            merge a diff snapshot's memory file onto its base's\n"
 	"  help      this text\n"
 	"  version   print the version\n"
 	"\n"
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "jail"))
 		return cmd_jail(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-rebase"))
+		return cmd_snapshot_rebase(argc - 1, argv + 1);
 	if (fleet_is_command(cmd))
 		return cmd_fleet(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: error: unknown command '%s' (try ringvm --help)\n", cmd);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -145,6 +146,7 @@ regions:;
 
 void gmem_destroy(struct gmem *m)
 {
+	gmem_dirty_stop(m);
 	if (m->base)
 		munmap(m->base, m->ram_size);
 	if (m->fd >= 0)
@@ -203,6 +205,7 @@ int gmem_write(struct gmem *m, gpa_t gpa, const void *src, uint64_t len)
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	gmem_dirty_mark(m, gpa, len);
 	if (m->dirty_fn && len)
 		m->dirty_fn(m->dirty_opaque, gpa, len);
 	return 0;
@@ -214,6 +217,7 @@ int gmem_fill(struct gmem *m, gpa_t gpa, int byte, uint64_t len)
 	if (!dst)
 		return -EFAULT;
 	memset(dst, byte, len);
+	gmem_dirty_mark(m, gpa, len);
 	if (m->dirty_fn && len)
 		m->dirty_fn(m->dirty_opaque, gpa, len);
 	return 0;
@@ -259,6 +263,56 @@ void gmem_set_dirty_hook(struct gmem *m, gmem_dirty_fn fn, void *opaque)
 
 void gmem_note_write(struct gmem *m, gpa_t gpa, uint64_t len)
 {
+	gmem_dirty_mark(m, gpa, len);
 	if (m->dirty_fn && len)
 		m->dirty_fn(m->dirty_opaque, gpa, len);
+}
+
+int gmem_dirty_start(struct gmem *m)
+{
+	if (m->dirty_bits)
+		return 0;
+	m->dirty_bits = calloc(gmem_dirty_words(m), sizeof(uint64_t));
+	return m->dirty_bits ? 0 : -ENOMEM;
+}
+
+void gmem_dirty_stop(struct gmem *m)
+{
+	free(m->dirty_bits);
+	m->dirty_bits = NULL;
+}
+
+void gmem_dirty_mark(struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	if (!m->dirty_bits || !len)
+		return;
+	/* Only RAM is marked: clip to the region holding gpa (callers wrote
+	 * through a checked range, so it lies in one). */
+	const struct gmem_region *r = gmem_region_of(m, gpa);
+	if (!r)
+		return;
+	uint64_t off = gpa - r->gpa;
+	if (len > r->size - off)
+		len = r->size - off;
+	uint64_t first = (r->offset + off) >> 12, last = (r->offset + off + len - 1) >> 12;
+	for (uint64_t p = first; p <= last; p++)
+		__atomic_fetch_or(&m->dirty_bits[p >> 6], 1ULL << (p & 63), __ATOMIC_RELAXED);
+}
+
+void gmem_dirty_fetch_and_clear(struct gmem *m, uint64_t *out)
+{
+	if (!m->dirty_bits)
+		return;
+	for (uint64_t i = 0, n = gmem_dirty_words(m); i < n; i++)
+		if (__atomic_load_n(&m->dirty_bits[i], __ATOMIC_RELAXED))
+			out[i] |= __atomic_exchange_n(&m->dirty_bits[i], 0, __ATOMIC_RELAXED);
+}
+
+void gmem_dirty_merge(struct gmem *m, const uint64_t *bits)
+{
+	if (!m->dirty_bits)
+		return;
+	for (uint64_t i = 0, n = gmem_dirty_words(m); i < n; i++)
+		if (bits[i])
+			__atomic_fetch_or(&m->dirty_bits[i], bits[i], __ATOMIC_RELAXED);
 }

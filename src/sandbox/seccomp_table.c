@@ -43,20 +43,22 @@ LIST(kvm_ioeventfd_ioctls, KVM_IOEVENTFD);
  * thread).  The threads that signal them only write() the eventfd. */
 LIST(kvm_irqfd_ioctls, KVM_IRQFD, KVM_SET_GSI_ROUTING);
 /* Main thread re-creating the engine VM on reset (kvm_vm.c, kvm_vcpu.c,
- * kvm_cpuid.c): the respawned vCPU threads create their vCPUs under the
+ * kvm_cpuid.c; KVM_ENABLE_CAP for the dirty log's manual protect,
+ * kvm_dirty.c): the respawned vCPU threads create their vCPUs under the
  * main thread's filter. */
 LIST(kvm_setup_ioctls,
      KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_SET_TSS_ADDR,
      KVM_SET_IDENTITY_MAP_ADDR, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_IRQCHIP,
      KVM_SET_GSI_ROUTING, KVM_CREATE_PIT2, KVM_GET_VCPU_MMAP_SIZE,
      KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
-     KVM_REINJECT_CONTROL);
+     KVM_REINJECT_CONTROL, KVM_ENABLE_CAP);
 /* PUT /snapshot/create on kvm (kvm_snapshot.c, kvm_regs.c): the main thread
- * reads the paused vCPUs' and the VM's state. */
+ * reads the paused vCPUs' and the VM's state, and the dirty log for a diff
+ * snapshot (kvm_dirty.c). */
 LIST(kvm_snapshot_ioctls,
      KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_MSRS, KVM_GET_LAPIC,
      KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE, KVM_GET_XCRS, KVM_GET_TSC_KHZ, KVM_GET_IRQCHIP,
-     KVM_GET_PIT2);
+     KVM_GET_PIT2, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG);
 /* Terminal modes of the stdio back end (tcgetattr/tcsetattr, restored at
  * exit: src/backend/term_restore.c). */
 LIST(tty_ioctls, TCGETS, TCSETS, TCSETSW, TCSETSF);

@@ -1,4 +1,5 @@
-/* PUT /snapshot/create: a full snapshot of a paused VM (docs/snapshot.md).
+/* PUT /snapshot/create: a full or diff snapshot of a paused VM
+ * (docs/snapshot.md).
  * Everything is read through the engine's ops in ringvm's own structs, so
  * the files say nothing about the engine that wrote them: the config that
  * rebuilds the board, the machine clock, each vCPU (registers, FPU, MSRs,
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "ringvm/clock.h"
@@ -115,7 +117,8 @@ static int save_vcpu(struct vm *vm, struct vcpu *v, struct snap_vcpu *s, char *e
 	return 0;
 }
 
-static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err, size_t n)
+static int build(struct vm *vm, struct snap_writer *w, uint64_t pages,
+		 const struct snap_lineage *lin, char *err, size_t n)
 {
 	struct snap_config c;
 	memset(&c, 0, sizeof(c));
@@ -190,6 +193,7 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err
 
 	struct snap_memory mem = { vm->mem.ram_size, pages };
 	snap_writer_add(w, SNAP_SEC_MEMORY, 0, &mem, sizeof(mem));
+	snap_writer_add(w, SNAP_SEC_LINEAGE, 0, lin, sizeof(*lin));
 
 	struct irqchip_state chip;
 	memset(&chip, 0, sizeof(chip));
@@ -240,12 +244,31 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages, char *err
 	return 0;
 }
 
-int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, char *err,
-		    size_t n)
+/* A fresh snapshot id: random, never all zero (zero is "no parent"). */
+static void new_id(uint8_t id[16])
+{
+	if (getrandom(id, 16, 0) != 16) {
+		/* no entropy call: time and address, unique enough per host */
+		uint64_t t = clock_monotonic_ns(), a = (uint64_t)(uintptr_t)id ^ (uint64_t)time(NULL);
+		memcpy(id, &t, 8);
+		memcpy(id + 8, &a, 8);
+	}
+	id[0] |= 1;
+}
+
+int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, bool diff,
+		    char *err, size_t n)
 {
 	if (atomic_load(&vm->state) != VM_PAUSED) {
 		snprintf(err, n, "the microVM must be paused to take a snapshot (PATCH /vm "
 			 "{\"state\": \"Paused\"})");
+		return -1;
+	}
+	/* Firecracker's wording (CreateSnapshotError) */
+	if (diff && !vm->mem.dirty_bits) {
+		snprintf(err, n, "Diff snapshots are not allowed on uVMs with dirty page tracking "
+			 "disabled (machine-config track_dirty_pages, or track_dirty_pages when "
+			 "loading the snapshot)");
 		return -1;
 	}
 	if (check_supported(vm, err, n) < 0 || wait_parked(vm, err, n) < 0)
@@ -256,19 +279,58 @@ int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, 
 		    vm->devices[i].ops->quiesce(vm->devices[i].opaque, err, n) < 0)
 			return -1;
 	uint64_t t0 = clock_monotonic_ns(), pages = 0;
-	/* Memory first: the state file appears only once both are complete. */
-	if (snapshot_mem_write(&vm->mem, mem_path, &pages, err, n) < 0)
-		return -1;
+	/* The pages written since the last snapshot; taken (and cleared) by a
+	 * full snapshot too, so the next diff starts from this one.  Given
+	 * back if the snapshot fails. */
+	uint64_t *bits = NULL;
+	if (vm->mem.dirty_bits) {
+		bits = calloc(gmem_dirty_words(&vm->mem), sizeof(uint64_t));
+		int e = bits ? vm_dirty_fetch(vm, bits) : -ENOMEM;
+		if (e < 0) {
+			snprintf(err, n, "cannot read the dirty-page log: %s", strerror(-e));
+			free(bits);
+			return -1;
+		}
+	}
+	struct snap_lineage *lin = calloc(1, sizeof(*lin));
+	int r = lin ? 0 : -1;
+	if (!lin)
+		snprintf(err, n, "out of memory");
+	if (r == 0) {
+		new_id(lin->id);
+		lin->kind = diff ? SNAP_KIND_DIFF : SNAP_KIND_FULL;
+		if (diff)
+			memcpy(lin->parent, vm->snap_last_id, 16);
+		if (diff) {
+			/* half from the base, half from the diff */
+			unsigned half = SNAP_LINEAGE_CHECKS / 2;
+			lin->nr_checks = snapshot_mem_checks(&vm->mem, bits, false, lin->checks, half);
+			lin->nr_checks += snapshot_mem_checks(&vm->mem, bits, true,
+							      lin->checks + lin->nr_checks, half);
+		} else {
+			lin->nr_checks = snapshot_mem_checks(&vm->mem, NULL, false, lin->checks,
+							     SNAP_LINEAGE_CHECKS);
+		}
+		/* Memory first: the state file appears only once both are complete. */
+		r = snapshot_mem_write(&vm->mem, mem_path, diff ? bits : NULL, &pages, err, n);
+	}
 	struct snap_writer w;
 	snap_writer_init(&w);
-	int r = build(vm, &w, pages, err, n);
+	if (r == 0)
+		r = build(vm, &w, pages, lin, err, n);
 	if (r == 0)
 		r = snap_writer_finish(&w, snap_path, err, n);
 	snap_writer_free(&w);
-	if (r == 0)
-		pr_info("snapshot: %s (state) and %s (%llu MiB RAM, %llu non-zero pages) written in "
+	if (r == 0) {
+		memcpy(vm->snap_last_id, lin->id, 16);
+		pr_info("snapshot: %s (state) and %s (%llu MiB RAM, %llu %s pages) written in "
 			"%.1f ms", snap_path, mem_path,
 			(unsigned long long)(vm->mem.ram_size >> 20), (unsigned long long)pages,
-			(double)(clock_monotonic_ns() - t0) / 1e6);
+			diff ? "dirty" : "non-zero", (double)(clock_monotonic_ns() - t0) / 1e6);
+	} else if (bits) {
+		gmem_dirty_merge(&vm->mem, bits); /* the next snapshot takes them */
+	}
+	free(lin);
+	free(bits);
 	return r;
 }

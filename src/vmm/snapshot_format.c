@@ -28,7 +28,7 @@ const char *snap_section_name(uint32_t type)
 		[SNAP_SEC_END] = "end", [SNAP_SEC_CONFIG] = "config", [SNAP_SEC_CLOCK] = "clock",
 		[SNAP_SEC_MEMORY] = "memory", [SNAP_SEC_VCPU] = "vcpu",
 		[SNAP_SEC_IRQCHIP] = "irqchip", [SNAP_SEC_DEVICE] = "device",
-		[SNAP_SEC_BOARD] = "board",
+		[SNAP_SEC_BOARD] = "board", [SNAP_SEC_LINEAGE] = "lineage",
 	};
 	return type < SNAP_SEC_TYPES ? names[type] : "unknown";
 }
@@ -56,9 +56,10 @@ int snap_parse(const uint8_t *buf, size_t len, const char *name, struct snap_ima
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, SNAP_MAGIC, 8))
 		return bad(err, n, name, "not a ringvm snapshot (wrong magic)", ~0u, 0, 0, NULL);
-	if (h.version != SNAP_VERSION) {
+	if (h.version < SNAP_VERSION_MIN || h.version > SNAP_VERSION) {
 		char v[64];
-		snprintf(v, sizeof(v), "%u (this ringvm reads version %u)", h.version, SNAP_VERSION);
+		snprintf(v, sizeof(v), "%u (this ringvm reads versions %u to %u)", h.version,
+			 SNAP_VERSION_MIN, SNAP_VERSION);
 		return bad(err, n, name, "unsupported format version ", ~0u, 0, 0, v);
 	}
 	if (h.nr_sections == 0 || h.nr_sections > SNAP_MAX_SECTIONS)

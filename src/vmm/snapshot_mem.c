@@ -5,7 +5,10 @@
  * pages it never allocated are skipped without reading them (SEEK_DATA: a
  * read would allocate them).  The file is written beside its final name
  * and renamed over it: a VM restored from the old file keeps its private
- * mapping of the old inode. */
+ * mapping of the old inode.  A diff snapshot's file holds only the pages
+ * written since the last snapshot (dirty-page tracking), at their offsets,
+ * and is merged onto its base's file before it is loaded
+ * (snapshot_rebase.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
 #include "snapshot_mem.h"
+#include "snapshot_sections.h"
 
 #define PAGE 4096u
 
@@ -67,22 +72,40 @@ static int write_range(int fd, const uint8_t *base, uint64_t from, uint64_t to, 
 	return 0;
 }
 
-int snapshot_mem_write(const struct gmem *m, const char *path, uint64_t *pages, char *err,
-		       size_t n)
+static bool dirty(const uint64_t *bits, uint64_t off)
 {
-	char tmp[4096];
-	*pages = 0;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp)) {
-		snprintf(err, n, "mem_file_path: the path is too long");
-		return -1;
+	uint64_t p = off / PAGE;
+	return (bits[p / 64] >> (p % 64)) & 1;
+}
+
+/* A diff: every page marked in bits, zero or not (a page the guest
+ * cleared must overwrite the base's), in runs of marked pages. */
+static int write_dirty(int fd, const struct gmem *m, const uint64_t *bits, uint64_t *pages)
+{
+	uint64_t run = UINT64_MAX;
+	for (uint64_t off = 0; off <= m->ram_size; off += PAGE) {
+		bool d = off < m->ram_size && dirty(bits, off);
+		if (d) {
+			(*pages)++;
+			if (run == UINT64_MAX)
+				run = off;
+			continue;
+		}
+		if (run != UINT64_MAX) {
+			int r = write_run(fd, m->base + run, run, off - run);
+			if (r < 0)
+				return r;
+			run = UINT64_MAX;
+		}
 	}
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, n, "%s: cannot create the memory file: %s", path, strerror(errno));
-		return -1;
-	}
-	int r = ftruncate(fd, (off_t)m->ram_size) < 0 ? -errno : 0;
-	/* A memfd's holes are RAM the guest never touched: skip them. */
+	return 0;
+}
+
+/* The non-zero pages of a full snapshot, skipping what the memfd never
+ * allocated. */
+static int write_nonzero(int fd, const struct gmem *m, uint64_t *pages)
+{
+	int r = 0;
 	off_t pos = 0;
 	while (r == 0 && (uint64_t)pos < m->ram_size) {
 		off_t data = m->private_file ? pos : lseek(m->fd, pos, SEEK_DATA);
@@ -102,6 +125,26 @@ int snapshot_mem_write(const struct gmem *m, const char *path, uint64_t *pages, 
 		r = write_range(fd, m->base, from, to, pages);
 		pos = (off_t)to;
 	}
+	return r;
+}
+
+int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *bits,
+		       uint64_t *pages, char *err, size_t n)
+{
+	char tmp[4096];
+	*pages = 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp)) {
+		snprintf(err, n, "mem_file_path: the path is too long");
+		return -1;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, n, "%s: cannot create the memory file: %s", path, strerror(errno));
+		return -1;
+	}
+	int r = ftruncate(fd, (off_t)m->ram_size) < 0 ? -errno : 0;
+	if (r == 0)
+		r = bits ? write_dirty(fd, m, bits, pages) : write_nonzero(fd, m, pages);
 	if (r == 0 && (fsync(fd) < 0 || fchmod(fd, 0600) < 0))
 		r = -errno;
 	close(fd);
@@ -113,4 +156,37 @@ int snapshot_mem_write(const struct gmem *m, const char *path, uint64_t *pages, 
 		return -1;
 	}
 	return 0;
+}
+
+unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in_bits,
+			     struct snap_page_check *out, unsigned max)
+{
+	/* One page from each of max equal stretches of RAM where there is
+	 * one: spread out, so a base that differs anywhere much is likely
+	 * caught.  Pages the memfd never allocated are zero: skipped by
+	 * SEEK_DATA without being read. */
+	unsigned nr = 0;
+	uint64_t pages = m->ram_size / PAGE, stretch = (pages + max - 1) / max;
+	for (unsigned k = 0; k < max && nr < max; k++) {
+		uint64_t from = (uint64_t)k * stretch * PAGE, to = from + stretch * PAGE;
+		if (to > m->ram_size)
+			to = m->ram_size;
+		for (uint64_t off = from; off < to; off += PAGE) {
+			if (!m->private_file && m->fd >= 0) {
+				off_t d = lseek(m->fd, (off_t)off, SEEK_DATA);
+				if (d < 0 || (uint64_t)d >= to)
+					break;
+				if ((uint64_t)d > off)
+					off = (uint64_t)d & ~(uint64_t)(PAGE - 1);
+			}
+			if ((bits && dirty(bits, off) != in_bits) || page_is_zero(m->base + off))
+				continue;
+			out[nr].offset = off;
+			out[nr].crc32 = snap_crc32(0, m->base + off, PAGE);
+			out[nr].flags = bits && in_bits ? SNAP_CHECK_IN_DIFF : 0;
+			nr++;
+			break;
+		}
+	}
+	return nr;
 }

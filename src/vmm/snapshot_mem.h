@@ -2,14 +2,24 @@
 #ifndef RINGVM_SNAPSHOT_MEM_H
 #define RINGVM_SNAPSHOT_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ringvm/gmem.h"
 
-/* Write RAM sparsely to path; *pages: the non-zero pages written.  0, or
- * -1 with one line in err. */
-int snapshot_mem_write(const struct gmem *m, const char *path, uint64_t *pages, char *err,
-		       size_t n);
+struct snap_page_check;
+
+/* Write RAM sparsely to path: bits NULL, every non-zero page (a full
+ * snapshot); else the pages marked in bits (gmem_dirty_words words), zero
+ * or not (a diff).  *pages: the pages written.  0, or -1 with one line in
+ * err. */
+int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *bits,
+		       uint64_t *pages, char *err, size_t n);
+/* Up to max non-zero pages of RAM, spread over RAM, with their CRC-32
+ * (snapshot_sections.h, struct snap_lineage): any (bits NULL), or those
+ * marked in bits (in_bits) or not marked.  Returns how many. */
+unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in_bits,
+			     struct snap_page_check *out, unsigned max);
 
 #endif

@@ -191,6 +191,81 @@ static int load_devices(struct vm *vm, const struct snap_image *img, const char 
 	return 0;
 }
 
+/* The lineage section (format version 2; absent: a full snapshot of
+ * version 1, no id and nothing to check). */
+static int read_lineage(const struct snap_image *img, struct snap_lineage *lin,
+			const char *path, char *err, size_t n)
+{
+	memset(lin, 0, sizeof(*lin));
+	const struct snap_section *s = snap_find(img, SNAP_SEC_LINEAGE, 0);
+	if (!s)
+		return 0;
+	if (s->length != sizeof(*lin)) {
+		snprintf(err, n, "%s: section lineage 0: %u bytes, expected %zu", path, s->length,
+			 sizeof(*lin));
+		return -1;
+	}
+	memcpy(lin, s->data, sizeof(*lin));
+	const char *why = NULL;
+	if (lin->kind != SNAP_KIND_FULL && lin->kind != SNAP_KIND_DIFF)
+		why = "unknown snapshot kind";
+	else if (lin->nr_checks > SNAP_LINEAGE_CHECKS)
+		why = "too many page checks";
+	for (unsigned i = 0; !why && i < lin->nr_checks; i++)
+		if (lin->checks[i].offset % 4096 || lin->checks[i].flags & ~SNAP_CHECK_IN_DIFF)
+			why = "a bad page check";
+	if (why)
+		snprintf(err, n, "%s: section lineage: %s", path, why);
+	return why ? -1 : 0;
+}
+
+static void hex_id(char out[33], const uint8_t id[16])
+{
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/* The memory file must hold the pages the snapshot recorded: a diff's
+ * file alone lacks its base's pages (holes, read as zero), a file merged
+ * onto another base holds other bytes.  RAM is the file mapped privately:
+ * these reads bring in only the pages checked. */
+static int check_memory_file(struct vm *vm, const struct snap_lineage *lin, const char *path,
+			     const char *mem_path, char *err, size_t n)
+{
+	static const uint8_t zero[4096];
+	for (unsigned i = 0; i < lin->nr_checks; i++) {
+		const struct snap_page_check *c = &lin->checks[i];
+		if (c->offset >= vm->mem.ram_size || vm->mem.ram_size - c->offset < 4096) {
+			snprintf(err, n, "%s: section lineage: page check %u outside RAM", path, i);
+			return -1;
+		}
+		const uint8_t *p = vm->mem.base + c->offset;
+		if (snap_crc32(0, p, 4096) == c->crc32)
+			continue;
+		char parent[33];
+		hex_id(parent, lin->parent);
+		bool in_diff = c->flags & SNAP_CHECK_IN_DIFF;
+		if (lin->kind == SNAP_KIND_DIFF && !in_diff && !memcmp(p, zero, sizeof(zero)))
+			snprintf(err, n, "%s is a diff snapshot (of snapshot %s) and %s lacks its base's "
+				 "pages (none at offset 0x%llx): merge the diff onto its base's memory "
+				 "file first (ringvm snapshot-rebase --base-file BASE --diff-file %s, or "
+				 "Firecracker's rebase-snap) and load the merged file", path, parent,
+				 mem_path, (unsigned long long)c->offset, mem_path);
+		else if (lin->kind == SNAP_KIND_DIFF && in_diff)
+			snprintf(err, n, "%s is a diff snapshot (of snapshot %s) and %s does not hold the "
+				 "diff's pages (the page at offset 0x%llx differs): load the base's memory "
+				 "file merged with the diff's (ringvm snapshot-rebase)", path, parent,
+				 mem_path, (unsigned long long)c->offset);
+		else
+			snprintf(err, n, "%s: %s is not this snapshot's memory%s (the page at offset "
+				 "0x%llx differs)", path, mem_path,
+				 lin->kind == SNAP_KIND_DIFF ? " (a diff merged onto another base?)" : "",
+				 (unsigned long long)c->offset);
+		return -1;
+	}
+	return 0;
+}
+
 int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *snap_path,
 		     const char *mem_path, bool resume, char *err, size_t n)
 {
@@ -263,6 +338,11 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		free_restore(r);
 		return RINGVM_EXIT_USAGE;
 	}
+	struct snap_lineage lin;
+	if (read_lineage(img, &lin, snap_path, err, n) < 0) {
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
 
 	struct vm_config cfg = *base;
 	r->kernel = strdup(c->kernel);
@@ -323,6 +403,11 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		return st;
 	}
 	vm->restore = r;
+	if (check_memory_file(vm, &lin, snap_path, mem_path, err, n) < 0) {
+		vm_destroy(vm);
+		return RINGVM_EXIT_USAGE;
+	}
+	memcpy(vm->snap_last_id, lin.id, 16);  /* a diff taken now applies onto it */
 	if (vm->nr_devices != c->nr_devices) {
 		snprintf(err, n, "%s: the snapshot has %u devices, the rebuilt board %u", snap_path,
 			 c->nr_devices, vm->nr_devices);

@@ -43,6 +43,32 @@ struct snap_memory {
 	uint64_t pages_written;      /* non-zero 4 KiB pages in the file */
 };
 
+/* SNAP_SEC_LINEAGE (format version 2; absent in version 1: a full
+ * snapshot without an id).  Each snapshot has a random id; a diff names
+ * the snapshot its memory file applies onto (parent all zero: RAM as it
+ * was before the VM booted, all zero).  checks: pages the memory file to
+ * load must hold, with their CRC-32: for a diff, non-zero pages that it
+ * does not carry (they come from the base) and non-zero pages it carries
+ * (SNAP_CHECK_IN_DIFF), so that a diff's memory file loaded without being
+ * merged onto its base, its base's without the diff, or a merge onto the
+ * wrong base, are refused; for a full snapshot, pages it carries. */
+#define SNAP_KIND_FULL 0u
+#define SNAP_KIND_DIFF 1u
+#define SNAP_LINEAGE_CHECKS 16
+#define SNAP_CHECK_IN_DIFF 1u        /* a page the diff's memory file carries */
+struct snap_page_check {
+	uint64_t offset;             /* in RAM (and the memory file), 4 KiB aligned */
+	uint32_t crc32;              /* of the page's 4096 bytes */
+	uint32_t flags;              /* SNAP_CHECK_* */
+};
+struct snap_lineage {
+	uint8_t id[16];
+	uint8_t parent[16];          /* SNAP_KIND_DIFF */
+	uint32_t kind;               /* SNAP_KIND_* */
+	uint32_t nr_checks;          /* <= SNAP_LINEAGE_CHECKS */
+	struct snap_page_check checks[SNAP_LINEAGE_CHECKS];
+};
+
 /* SNAP_SEC_VCPU */
 #define SNAP_MAX_MSRS 64
 struct snap_vcpu {

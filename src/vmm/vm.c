@@ -135,6 +135,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vm->engine = NULL; /* nothing to tear down */
 		return RINGVM_EXIT_HOST_ERROR;
 	}
+	/* Before anything writes RAM: a diff snapshot without a parent holds
+	 * every page written since RAM was all zero. */
+	if (cfg->track_dirty_pages && vm_dirty_start(vm) < 0)
+		return RINGVM_EXIT_USAGE;
 	r = vm_devices_create(vm);
 	if (r < 0)
 		return vm_errno_status(-r);
@@ -196,8 +200,11 @@ static int machine_reset(struct vm *vm)
 {
 	vm->reset_count++;
 	snapshot_restore_done(vm);  /* a reset boots the kernel again */
+	vm_dirty_before_reset(vm);
 	vm->engine->vm_destroy(vm);
 	int r = vm->engine->vm_init(vm);
+	if (r == 0)
+		r = vm_dirty_after_reset(vm);
 	if (r < 0) {
 		vm_request_exit(vm, RINGVM_EXIT_HOST_ERROR, "reset: engine %s cannot re-create the VM: %s",
 				vm->engine->name, strerror(-r));

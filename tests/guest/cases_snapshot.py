@@ -7,4 +7,9 @@ CASES = {
                                              r'testdev: sync snapshot-count 0x3e8\b',
                                              r'test guest done'],
                            images=['64']),
+    # Alone: both phases and the final check of every page of the area.
+    'snapshot-diff': dict(status=0, stderr=[r'testdev: sync snapshot-diff 0x2\b',
+                                            r'testdev: sync snapshot-diff 0x3\b',
+                                            r'test guest done'],
+                          images=['64']),
 }

@@ -55,6 +55,16 @@ expect 2 "ro=yes: expected on or off" run --kernel "$tmp/garbage" --drive "path=
 expect 2 "unknown key 'format'" run --kernel "$tmp/garbage" --drive "path=$tmp/garbage,format=raw"
 expect 2 "path=IMAGE is required" run --kernel "$tmp/garbage" --drive id=x
 expect 2 "unknown option --rng=on" run --kernel "$tmp/garbage" --rng=on
+# snapshot-rebase (docs/snapshot.md, "Diff snapshots")
+expect 0 "--base-file BASE_MEM --diff-file DIFF_MEM" snapshot-rebase --help
+expect 2 "snapshot-rebase: --base-file is required" snapshot-rebase
+expect 2 "snapshot-rebase: --diff-file is required" snapshot-rebase --base-file "$tmp/empty"
+expect 2 "snapshot-rebase: --base-file needs a path" snapshot-rebase --base-file
+expect 2 "unexpected argument '--bogus'" snapshot-rebase --bogus
+expect 2 "--diff-file /nope: No such file" snapshot-rebase --base-file "$tmp/empty" --diff-file /nope
+expect 2 "not memory files of the same VM" snapshot-rebase "$tmp/empty" "$tmp/garbage"
+expect 2 "the same file as --base-file" snapshot-rebase "$tmp/garbage" "$tmp/garbage"
+expect 2 "--out and --diff are options of snapshot" pause x --diff
 # Options that clash with built-in devices: status 2, one line naming the
 # option and the device actually in the way.  The guests are built beside
 # ringvm (build/guests/); the soft engine runs everywhere.

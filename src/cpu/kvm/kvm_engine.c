@@ -10,7 +10,8 @@
  *   kvm_stats.c  --stats counters
  *   kvm_ioeventfd.c  doorbell writes signalling an eventfd
  *   kvm_irqfd.c  device interrupts (MSI routes) signalled through an eventfd
- *   kvm_snapshot.c   snapshot state to and from the neutral form */
+ *   kvm_snapshot.c   snapshot state to and from the neutral form
+ *   kvm_dirty.c      dirty-page logging for diff snapshots */
 #include "kvm_priv.h"
 
 const struct engine_ops engine_kvm_ops = {
@@ -36,5 +37,8 @@ const struct engine_ops engine_kvm_ops = {
 	.set_irqchip = kvm_set_irqchip,
 	.get_vcpu_extra = kvm_get_vcpu_extra,
 	.set_vcpu_extra = kvm_set_vcpu_extra,
+	.dirty_log_start = kvm_dirty_log_start,
+	.dirty_log_fetch = kvm_dirty_log_fetch,
+	.dirty_log_stop = kvm_dirty_log_stop,
 	.print_stats = kvm_print_stats,
 };

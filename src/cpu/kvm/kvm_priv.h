@@ -62,6 +62,7 @@ struct kvm_vm {
 	int run_size;               /* KVM_GET_VCPU_MMAP_SIZE */
 	bool pvm;                   /* host module kvm_pvm: kernel mode emulated */
 	bool has_identity_map;
+	bool dirty_manual;          /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on (kvm_dirty.c) */
 	bool has_xsave;             /* KVM_CAP_XSAVE: FPU state incl. MXCSR */
 	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, read at vm_init */
 	_Atomic int halt[MAX_VCPUS];                 /* enum kvm_halt_state */
@@ -151,6 +152,10 @@ int kvm_set_msrs(struct vcpu *v, const struct x86_msr *msrs, unsigned n);
 
 /* kvm_snapshot.c: engine_ops' snapshot state in the neutral form */
 int kvm_get_irqchip(struct vm *vm, struct irqchip_state *s);
+/* kvm_dirty.c: dirty-page tracking (diff snapshots) */
+int kvm_dirty_log_start(struct vm *vm);
+int kvm_dirty_log_fetch(struct vm *vm, uint64_t *bitmap);
+void kvm_dirty_log_stop(struct vm *vm);
 int kvm_set_irqchip(struct vm *vm, const struct irqchip_state *s);
 int kvm_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e);
 int kvm_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e);

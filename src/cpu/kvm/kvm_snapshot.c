@@ -123,12 +123,22 @@ int kvm_get_irqchip(struct vm *vm, struct irqchip_state *s)
 		p->write_msb_next = k->write_state == 2 || k->write_state == 4;
 		p->read_msb_next = k->read_state == 2 || k->read_state == 4;
 		p->write_lsb = k->write_latch;
-		p->start_ns = (uint64_t)k->count_load_time - vm_offset(vm);
+		/* KVM's load time is host time, and KVM's PIT counted on while
+		 * the VM was paused (which the machine clock leaves out): take
+		 * the time since the load in host time, keep of a periodic count
+		 * only its phase in the current period (the edges before it were
+		 * raised), and never start before the machine clock's zero (a
+		 * load shortly after the start of a VM paused since would). */
+		uint64_t now = vm_clock_ns(vm), host = clock_monotonic_ns();
+		uint64_t since = host > (uint64_t)k->count_load_time ?
+				 host - (uint64_t)k->count_load_time : 0;
+		bool periodic = p->mode == 2 || p->mode == 3;
+		uint64_t period_ns = (uint64_t)p->count * 1000000000ULL / PIT_HZ;
+		if (periodic && period_ns)
+			since %= period_ns;
+		p->start_ns = now - (since < now ? since : now);
 		p->ticks_at_start = 0;
-		/* edges already raised: every full period since the load */
-		uint64_t now = vm_clock_ns(vm);
-		uint64_t ticks = now > p->start_ns ? (now - p->start_ns) * PIT_HZ / 1000000000ULL : 0;
-		p->edges_seen = (p->mode == 2 || p->mode == 3) ? ticks / p->count : 0;
+		p->edges_seen = 0;  /* periodic: less than one period since start_ns */
 	}
 	s->pit.port61 = (pit.flags & KVM_PIT_FLAGS_SPEAKER_DATA_ON) ? 2 : 0;
 

@@ -272,7 +272,10 @@ static void test_api_errors(void **state)
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
 	     400, "before starting");
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"s\", "
-	     "\"mem_file_path\": \"m\"}", 400, "snapshots are not supported by ringvm yet (only");
+	     "\"mem_file_path\": \"m\"}", 400, "before starting");
+	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_type\": \"Incremental\", "
+	     "\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}", 400,
+	     "/snapshot_type: expected");
 	call(&fc, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"s\"}",
 	     400, "/mem_file_path: the same file");
 	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}", 400, "mem_backend");
@@ -336,6 +339,27 @@ static void test_metrics(void **state)
 }
 
 /* ringvm's own member: the CPU weight's range, GET /ringvm. */
+/* PUT /snapshot/load's track_dirty_pages (or enable_diff_snapshots, its
+ * deprecated name) is the loaded VM's machine-config; a refused load
+ * changes nothing. */
+static void test_snapshot_load_tracking(void **state)
+{
+	static struct fc_vmm fc;
+	(void)state;
+	fc_vmm_init(&fc);
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"enable_diff_snapshots\": 1}", 400, "/enable_diff_snapshots: expected");
+	assert_false(fc.track_dirty_pages);
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
+	     "\"enable_diff_snapshots\": true}", 204, NULL);
+	assert_true(fc.track_dirty_pages);
+	call(&fc, "GET", "/machine-config", NULL, 200, "\"track_dirty_pages\":true");
+	/* Loaded: a second load is refused and leaves the setting. */
+	call(&fc, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+	     400, "only allowed before");
+	assert_true(fc.track_dirty_pages);
+}
+
 static void test_ringvm_member(void **state)
 {
 	static struct fc_vmm fc;
@@ -347,6 +371,12 @@ static void test_ringvm_member(void **state)
 	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":null");
 	call(&fc, "PUT", "/ringvm", "{\"cpu_weight\": 400, \"cpu_weight_strict\": true}", 204, NULL);
 	call(&fc, "GET", "/ringvm", NULL, 200, "\"cpu_weight\":400,\"cpu_weight_strict\":true,\"engine_running\":\"\"");
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"soft_tier\":\"jit\""); /* the default */
+	call(&fc, "PUT", "/ringvm", "{\"soft_tier\": \"interp\"}", 204, NULL);
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"soft_tier\":\"interp\"");
+	call(&fc, "PUT", "/ringvm", "{\"soft_tier\": \"jit\"}", 204, NULL);
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"soft_tier\":\"jit\"");
+	call(&fc, "PUT", "/ringvm", "{\"soft_tier\": \"fast\"}", 400, "/soft_tier: expected");
 	call(&fc, "GET", "/vm/config", NULL, 200, "\"cpu_weight\":400");
 	expect_error("{\"ringvm\": {\"cpu_weight\": -1}}", "/ringvm/cpu_weight");
 	struct vm_config base, out;
@@ -370,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_ringvm_member),
+		cmocka_unit_test(test_snapshot_load_tracking),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

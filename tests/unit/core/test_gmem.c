@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ringvm/gmem.h"
@@ -110,6 +111,70 @@ static void test_dirty_hook_and_strings(void **state)
 	gmem_destroy(&m);
 }
 
+static bool bit(const uint64_t *b, uint64_t page)
+{
+	return (b[page / 64] >> (page % 64)) & 1;
+}
+
+static unsigned count_bits(const uint64_t *b, uint64_t words)
+{
+	unsigned n = 0;
+	for (uint64_t i = 0; i < words; i++)
+		n += (unsigned)__builtin_popcountll(b[i]);
+	return n;
+}
+
+/* The dirty bitmap (diff snapshots): writes through the API mark exactly
+ * their pages, by offset in RAM (above 4 GiB too), fetch-and-clear takes
+ * them once, merge gives them back, nothing is marked while not tracking. */
+static void test_dirty_bitmap(void **state)
+{
+	(void)state;
+	struct gmem m;
+	uint64_t size = LAYOUT_MMIO_HOLE_START + 64 * MiB;
+	struct gmem_opts o = { .ram_size = size };
+	assert_int_equal(gmem_init(&m, &o), 0);
+	uint64_t words = gmem_dirty_words(&m);
+	assert_int_equal(words, (size / 4096 + 63) / 64);
+	uint64_t *b = calloc(words, 8);
+	assert_non_null(b);
+
+	assert_int_equal(gmem_write_u8(&m, 0x5000, 1), 0); /* not tracking yet */
+	assert_int_equal(gmem_dirty_start(&m), 0);
+	gmem_dirty_fetch_and_clear(&m, b);
+	assert_int_equal(count_bits(b, words), 0);
+
+	assert_int_equal(gmem_write_u32(&m, 0x1ffe, 7), 0);          /* crosses: pages 1, 2 */
+	assert_int_equal(gmem_fill(&m, 0x10000, 0, 3 * 4096), 0);    /* pages 16-18 */
+	gmem_note_write(&m, 0x40000, 1);                             /* page 64 */
+	assert_int_equal(gmem_write_u8(&m, LAYOUT_HIGH_RAM_START + 0x3000, 1), 0);
+	assert_int_equal(gmem_write_u8(&m, LAYOUT_MMIO_HOLE_START, 1), -EFAULT); /* the hole */
+	const struct gmem_region *hi = gmem_region_of(&m, LAYOUT_HIGH_RAM_START);
+	assert_non_null(hi);
+	uint64_t hi_page = (hi->offset + 0x3000) / 4096;
+	gmem_dirty_fetch_and_clear(&m, b);
+	assert_true(bit(b, 1) && bit(b, 2) && bit(b, 16) && bit(b, 17) && bit(b, 18));
+	assert_true(bit(b, 64) && bit(b, hi_page));
+	assert_int_equal(count_bits(b, words), 7);
+
+	/* Cleared: a second fetch adds nothing; a merge gives them back. */
+	uint64_t *c = calloc(words, 8);
+	assert_non_null(c);
+	gmem_dirty_fetch_and_clear(&m, c);
+	assert_int_equal(count_bits(c, words), 0);
+	gmem_dirty_merge(&m, b);
+	gmem_dirty_mark_host(&m, m.base + 5 * 4096 + 7);             /* page 5 by host pointer */
+	gmem_dirty_fetch_and_clear(&m, c);
+	assert_int_equal(count_bits(c, words), 8);
+	assert_true(bit(c, 5));
+
+	gmem_dirty_stop(&m);
+	assert_int_equal(gmem_write_u8(&m, 0x7000, 1), 0);           /* no bitmap: no crash */
+	free(b);
+	free(c);
+	gmem_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_overflowing_ranges_rejected),
 		cmocka_unit_test(test_bad_sizes),
 		cmocka_unit_test(test_dirty_hook_and_strings),
+		cmocka_unit_test(test_dirty_bitmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,18 @@ static void test_bad_magic_version(void **state)
 	memcpy(c, b.buf, b.len);
 	uint32_t v = SNAP_VERSION + 1;
 	memcpy(c + 8, &v, 4);
-	refused(c, b.len, "header: unsupported format version 2 (this ringvm reads version 1)");
+	refused(c, b.len, "header: unsupported format version 3 (this ringvm reads versions 1 to 2)");
+	v = 0;
+	memcpy(c + 8, &v, 4);
+	refused(c, b.len, "header: unsupported format version 0 (this ringvm reads versions 1 to 2)");
+	/* A version-1 file (before the lineage section) is still read. */
+	v = 1;
+	memcpy(c + 8, &v, 4);
+	struct snap_image img;
+	char err[256];
+	assert_int_equal(snap_parse(c, b.len, "x.snap", &img, err, sizeof(err)), 0);
+	assert_int_equal(img.version, 1);
+	snap_image_free(&img);
 	free(c);
 	free(b.buf);
 }

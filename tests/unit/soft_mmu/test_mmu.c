@@ -277,6 +277,61 @@ static void test_tlb_hits_and_flushes(void **state)
 	fx->cpu.cpl = 0;
 }
 
+/* Dirty-page tracking (docs/snapshot.md, "Diff snapshots"): a store marks
+ * its page when its slot gets write rights, the walker marks the tables
+ * whose A/D bits it sets; a store through a slot that has them marks
+ * nothing more, until a full flush (the engine's dirty_log_fetch) drops it. */
+static unsigned dirty_pages(struct fixture *fx, uint64_t *list, unsigned max)
+{
+	uint64_t bits[16 * MiB / 4096 / 64];
+	unsigned n = 0;
+	memset(bits, 0, sizeof(bits));
+	gmem_dirty_fetch_and_clear(&fx->mem, bits);
+	for (uint64_t p = 0; p < 16 * MiB / 4096; p++)
+		if ((bits[p / 64] >> (p % 64)) & 1) {
+			if (n < max)
+				list[n] = p << 12;
+			n++;
+		}
+	return n;
+}
+
+static void test_dirty_log(void **state)
+{
+	struct fixture *fx = *state;
+	struct soft_fault f;
+	uint64_t pa[2], got[8];
+	uint32_t v = 1;
+	build_4level(fx, P | W);
+	assert_int_equal(gmem_dirty_start(&fx->mem), 0);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x401234, &v, 4, pa, &f), 0);
+	assert_int_equal(dirty_pages(fx, got, 8), 5);
+	assert_int_equal(got[0], 0x100000);   /* A on each level, D in the PT */
+	assert_int_equal(got[3], 0x103000);
+	assert_int_equal(got[4], 0x801000);   /* the page written */
+	/* The slot has write rights: a store costs no mark... */
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x401238, &v, 4, pa, &f), 0);
+	assert_int_equal(dirty_pages(fx, got, 8), 0);
+	/* ...until the flush that follows a fetch: then it marks again (the
+	 * tables' bits are set already: not them). */
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.write(&fx->mmu, 0x40123c, &v, 4, pa, &f), 0);
+	assert_int_equal(dirty_pages(fx, got, 8), 1);
+	assert_int_equal(got[0], 0x801000);
+	/* Reads of a clean page mark nothing; RMW pointers are writes. */
+	soft_mmu_flush_all(&fx->mmu);
+	assert_int_equal(soft_mmu_ops.read(&fx->mmu, 0x405000, &v, 4, SOFT_ACC_READ, &f), 0);
+	assert_int_equal(dirty_pages(fx, got, 8), 1);  /* only the PT (A bit) */
+	assert_int_equal(got[0], 0x103000);
+	void *host;
+	uint64_t rpa;
+	assert_int_equal(soft_mmu_ops.rmw_ptr(&fx->mmu, 0x406000, 8, &host, &rpa, &f), 0);
+	assert_non_null(host);
+	assert_int_equal(dirty_pages(fx, got, 8), 2);  /* the PT (A, D) and the page */
+	assert_int_equal(got[1], 0x806000);
+	gmem_dirty_stop(&fx->mem);
+}
+
 static void test_cross_page_write_checks_both_pages(void **state)
 {
 	struct fixture *fx = *state;
@@ -689,6 +744,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_page_fault_error_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_32bit_and_pae_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlb_hits_and_flushes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cross_page_write_checks_both_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_page_over_ram, setup, teardown),

@@ -366,5 +366,7 @@ const struct engine_ops engine_soft_ops = {
 	.set_irqchip = soft_engine_set_irqchip,
 	.get_vcpu_extra = soft_engine_get_vcpu_extra,
 	.set_vcpu_extra = soft_engine_set_vcpu_extra,
+	.dirty_log_start = soft_engine_dirty_log_start,
+	.dirty_log_fetch = soft_engine_dirty_log_fetch,
 	.print_stats = soft_print_stats,
 };

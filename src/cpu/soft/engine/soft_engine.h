@@ -72,4 +72,8 @@ int soft_engine_set_irqchip(struct vm *vm, const struct irqchip_state *s);
 int soft_engine_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e);
 int soft_engine_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e);
 
+/* soft_dirty.c: engine_ops' dirty-page tracking (diff snapshots) */
+int soft_engine_dirty_log_start(struct vm *vm);
+int soft_engine_dirty_log_fetch(struct vm *vm, uint64_t *bitmap);
+
 #endif

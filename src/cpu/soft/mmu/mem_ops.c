@@ -60,6 +60,11 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	e->tag_write = write_ok ? tag : ~0ULL;
 	e->tag_fetch = fetch_ok ? tag : ~0ULL;
 	e->tag_fastw = write_ok ? soft_mmu_fastw_tag(m, e->host, tag) : ~0ULL;
+	/* Diff snapshots: a page is dirty once a slot may write it; the dirty
+	 * log's fetch drops every slot (soft_engine_dirty_log_fetch), so the
+	 * next store comes back here and marks it again. */
+	if (write_ok && e->host)
+		gmem_dirty_mark_host(m->mem, e->host);
 	if (w.page_shift > 12)
 		m->large_pages_cached = true;
 	*out = e;

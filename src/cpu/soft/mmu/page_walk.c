@@ -45,11 +45,13 @@ static bool read_entry(struct soft_mmu *m, uint64_t gpa, unsigned width, struct 
 	return true;
 }
 
-/* Set bits in an entry atomically (other vCPUs walk the same tables). */
-static void set_bits(struct pte_ref *e, uint64_t bits)
+/* Set bits in an entry atomically (other vCPUs walk the same tables); the
+ * table's page is then dirty for diff snapshots. */
+static void set_bits(struct soft_mmu *m, struct pte_ref *e, uint64_t bits)
 {
 	if ((e->val & bits) == bits)
 		return;
+	gmem_dirty_mark_host(m->mem, e->host);
 	if (e->width == 4)
 		__atomic_fetch_or((uint32_t *)e->host, (uint32_t)bits, __ATOMIC_RELAXED);
 	else
@@ -230,10 +232,10 @@ int soft_mmu_translate(struct soft_mmu *m, uint64_t la, unsigned acc,
 	for (unsigned i = 0; i < depth; i++) {
 		bool legacy_pdpte = !lma && (cpu->cr4 & X86_CR4_PAE) && i == 0;
 		if (!legacy_pdpte) /* PAE PDPTEs have no A bit */
-			set_bits(&path[i], PTE_A);
+			set_bits(m, &path[i], PTE_A);
 	}
 	if (write)
-		set_bits(leaf, PTE_D);
+		set_bits(m, leaf, PTE_D);
 
 	w->gpa = gpa;
 	w->global = (cpu->cr4 & X86_CR4_PGE) && (leaf->val & PTE_G);
