@@ -31,6 +31,7 @@ enum snap_section_type {
 	SNAP_SEC_IRQCHIP = 5,   /* struct irqchip_state */
 	SNAP_SEC_DEVICE = 6,    /* struct snap_device_hdr + the device's bytes, instance = index */
 	SNAP_SEC_BOARD = 7,     /* struct snap_board: the virtio devices (optional) */
+	SNAP_SEC_STREAMS = 8,   /* struct snap_streams: virtio-vsock, the virtio console (optional) */
 	SNAP_SEC_TYPES
 };
 

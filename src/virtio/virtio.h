@@ -82,8 +82,12 @@ struct virtio_dev_ops {
 	 * passes. */
 	bool snapshot;
 	int (*quiesce)(struct virtio_dev *d, uint64_t deadline_ns);
-	/* The VM runs again after a pause (may be NULL; d->lock not held). */
+	/* The VM runs again after a pause, or for the first time after a
+	 * restore (may be NULL; d->lock not held). */
 	void (*resumed)(struct virtio_dev *d);
+	/* The device's state was just loaded from a snapshot (may be NULL;
+	 * d->lock held; the vCPUs do not run yet, so no interrupt). */
+	void (*restored)(struct virtio_dev *d);
 };
 
 /* How the device signals the driver: filled by the transport. */
