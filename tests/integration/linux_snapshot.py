@@ -371,6 +371,12 @@ def main():
         if a.vsock:
             vsock_after(second, uds, lsock, held)
         if a.console:
+            mark = len(second.out)
+            second.send("echo CON-$(cat /sys/class/tty/console/active)-END")
+            i = second.wait_for(b"\nCON-", 60, mark)
+            j = second.wait_for(b"-END", 10, i + 1)
+            if b"hvc0" not in second.out[i:j]:
+                fail("the restored guest's console is not hvc0", second.out)
             print("restored guest: its shell on hvc0 (virtio-console) answers")
         if a.net_tap:
             mark = len(second.out)
