@@ -616,7 +616,15 @@ static void vp_resumed(void *opaque)
 		vp->dev.ops->resumed(&vp->dev);
 }
 
+static void vp_metrics(void *opaque, struct vm_metrics *m)
+{
+	struct virtio_pci *vp = opaque;
+	if (vp->dev.ops->metrics)
+		vp->dev.ops->metrics(&vp->dev, m);
+}
+
 static const struct vm_device_ops vp_vm_ops = {
+	.metrics = vp_metrics,
 	.reset = vp_reset,
 	.destroy = vp_destroy,
 	.print_stats = vp_print_stats,

@@ -19,6 +19,7 @@
  * the device lock from there and from the event loop when host data or a
  * connection arrives (the host side's kick). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct virtio_vsock {
 	struct virtq_chain chain;                         /* under dev->lock */
 	bool reset_pending;          /* restored: the transport reset is not sent yet */
 	_Atomic uint64_t resets_sent, event_fails;
+	_Atomic uint64_t rx_packets, rx_kicks, tx_kicks;  /* metrics */
 };
 
 static bool vvsock_paused(struct virtio_dev *d)
@@ -118,6 +120,7 @@ static void vvsock_fill_rx(struct virtio_dev *d, struct virtio_vsock *v)
 				if (n == (int64_t)(VSOCK_HDR_SIZE + h.len)) {
 					written = (uint32_t)n;
 					atomic_fetch_add(&d->stats.bytes_in, h.len);
+					atomic_fetch_add(&v->rx_packets, 1);
 				} else {
 					atomic_fetch_add(&d->stats.errors, 1);
 				}
@@ -158,6 +161,8 @@ static void vvsock_tx(struct virtio_dev *d, struct virtio_vsock *v)
 static void vvsock_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_vsock *v = d->priv;
+	if (q == VSOCK_TXQ || q == VSOCK_RXQ)
+		atomic_fetch_add(q == VSOCK_TXQ ? &v->tx_kicks : &v->rx_kicks, 1);
 	if (q == VSOCK_TXQ)
 		vvsock_tx(d, v);
 	else
@@ -223,6 +228,26 @@ static void vvsock_print_stats(struct virtio_dev *d, FILE *out)
 			(unsigned long long)sent);
 }
 
+/* Firecracker's "vsock" group (its vsock/metrics.rs): packets and payload
+ * bytes each way (rx: to the guest), connections opened from either side
+ * and reset, malformed packets from the guest, queue notifications. */
+static void vvsock_metrics(struct virtio_dev *d, struct vm_metrics *m)
+{
+	struct virtio_vsock *v = d->priv;
+	struct vsock_host_stats s;
+	vsock_host_get_stats(v->host, &s);
+	snprintf(m->group, sizeof(m->group), "vsock");
+	vm_metric(m, "rx_bytes_count", atomic_load(&d->stats.bytes_in));
+	vm_metric(m, "rx_packets_count", atomic_load(&v->rx_packets));
+	vm_metric(m, "rx_queue_event_count", atomic_load(&v->rx_kicks));
+	vm_metric(m, "tx_bytes_count", atomic_load(&d->stats.bytes_out));
+	vm_metric(m, "tx_packets_count", atomic_load(&d->stats.requests));
+	vm_metric(m, "tx_queue_event_count", atomic_load(&v->tx_kicks));
+	vm_metric(m, "conns_added", s.conns_host + s.conns_guest);
+	vm_metric(m, "conns_killed", s.resets);
+	vm_metric(m, "ev_queue_event_fails", atomic_load(&v->event_fails));
+}
+
 static void vvsock_destroy(struct virtio_dev *d)
 {
 	struct virtio_vsock *v = d->priv;
@@ -244,6 +269,7 @@ static const struct virtio_dev_ops virtio_vsock_ops = {
 	.queue_notify = vvsock_queue_notify,
 	.reset = vvsock_reset,
 	.print_stats = vvsock_print_stats,
+	.metrics = vvsock_metrics,
 	.destroy = vvsock_destroy,
 	/* tx chains are served whole on the kicking thread, rx chains popped
 	 * and pushed under one lock hold: nothing stays in flight. */
