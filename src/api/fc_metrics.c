@@ -159,11 +159,23 @@ static void add_windows(json_t *o, struct bus *b, const char *kind)
 	pthread_rwlock_unlock(&b->lock);
 }
 
-/* Firecracker's per-device groups ("block_<id>", "net_<id>", "vsock",
- * "entropy") as running totals, and the sums Firecracker also writes
- * ("block", "net"); fc_metrics_line turns them into increases. */
+/* The engine's group ("soft_engine"), Firecracker's per-device groups
+ * ("block_<id>", "net_<id>", "vsock", "entropy") and the sums Firecracker
+ * also writes ("block", "net"), as running totals; fc_metrics_line turns
+ * them into increases. */
 static void add_device_groups(json_t *line, struct vm *vm)
 {
+	if (vm->engine && vm->engine->metrics) {
+		struct vm_metrics m;
+		memset(&m, 0, sizeof(m));
+		vm->engine->metrics(vm, &m);
+		if (m.n && m.group[0]) {
+			json_t *g = json_object();
+			for (unsigned k = 0; k < m.n; k++)
+				json_object_set_new(g, m.v[k].name, json_integer((json_int_t)m.v[k].value));
+			json_object_set_new(line, m.group, g);
+		}
+	}
 	for (unsigned i = 0; i < vm->nr_devices; i++) {
 		const struct vm_device *d = &vm->devices[i];
 		if (!d->ops || !d->ops->metrics)

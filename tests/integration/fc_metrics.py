@@ -10,8 +10,9 @@ PUT /actions FlushMetrics and periodically, never blocking the VM.
    Firecracker's groups; get_api_requests.instance_info_count adds up to the
    GETs made (counters are increases since the previous line);
    latencies_us.pause_vm is set; the guest's serial output shows in
-   vcpu.exit_io_out; ringvm's running totals (exits, device windows,
-   the soft engine's counters) never go down and do go up.
+   vcpu.exit_io_out; the soft_engine group counts instructions; ringvm's
+   running totals (exits, device windows, the soft engine's counters) never
+   go down and do go up.
 2. A FIFO nobody reads (PUT /metrics), flushed every 20 ms: the pipe fills,
    the VM still answers at once, lines that do not fit are dropped (the
    reader later finds only whole lines, and logger.missed_metrics_count
@@ -94,6 +95,12 @@ def file_case(a, tmp):
         fail("latencies_us.pause_vm never set")
     if sum(l["vcpu"]["exit_io_out"] for l in lines) <= 0:
         fail("no vcpu.exit_io_out although the guest writes to its serial port")
+    # The soft engine's group: increases, so every line of a spinning guest
+    # has instructions, and their sum stays near the last line's rate times
+    # the lines (a running total would grow line after line instead).
+    ins = [l.get("soft_engine", {}).get("instructions", -1) for l in lines]
+    if min(ins) < 0 or sum(1 for n in ins[1:] if n > 0) < len(ins) // 2:
+        fail(f"soft_engine.instructions per line: {ins}")
     prev = None
     for l in lines:
         r = l["ringvm"]

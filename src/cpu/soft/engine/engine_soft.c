@@ -367,4 +367,5 @@ const struct engine_ops engine_soft_ops = {
 	.get_vcpu_extra = soft_engine_get_vcpu_extra,
 	.set_vcpu_extra = soft_engine_set_vcpu_extra,
 	.print_stats = soft_print_stats,
+	.metrics = soft_engine_metrics,
 };
