@@ -106,6 +106,7 @@ struct snap_streams {
 	char uds_path[108];          /* virtio-vsock's Unix socket (sun_path) */
 	uint8_t pad[4];
 };
+_Static_assert(sizeof(struct snap_streams) == 120, "snap_streams is part of the file format");
 
 /* The MSRs every vCPU saves: those both engines implement and that are not
  * already in x86_sregs (EFER, FS/GS base, APIC base) or the LAPIC state

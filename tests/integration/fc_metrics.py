@@ -95,6 +95,8 @@ def file_case(a, tmp):
         fail("latencies_us.pause_vm never set")
     if sum(l["vcpu"]["exit_io_out"] for l in lines) <= 0:
         fail("no vcpu.exit_io_out although the guest writes to its serial port")
+    if sum(l.get("uart", {}).get("write_count", 0) for l in lines) <= 0:
+        fail("no uart.write_count although the guest writes to its serial port")
     # The soft engine's group: increases, so every line of a spinning guest
     # has instructions, and their sum stays near the last line's rate times
     # the lines (a running total would grow line after line instead).
