@@ -7,12 +7,17 @@
  *   virtio-hostile       a queue enabled with a bad size and a looping chain
  *                        put the device into DEVICE_NEEDS_RESET; a reset
  *                        recovers it (more hostile rings: tests/unit/virtio)
+ *   virtio-vsock-event   virtio-vsock with an event buffer posted, then
+ *                        waiting for an event: none comes until the VM is
+ *                        snapshotted and restored, then the transport reset
+ *                        (run by tests/integration/snapshot_vsock_guest.py)
  * tests/guest/cases_virtio.py says what each must produce. */
 #include "guest.h"
 
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_DEV_BLK 0x1042
 #define VIRTIO_DEV_RNG 0x1044
+#define VIRTIO_DEV_VSOCK 0x1053
 #define QSZ 8
 
 #define ST_ACK 1
@@ -239,6 +244,55 @@ static void test_rng(void)
 	GUEST_DONE();
 }
 GUEST_TEST("virtio-rng", test_rng);
+
+/* virtio-vsock's event queue (queue 2) at VBASE + 0x8000. */
+#define evdesc ((struct vdesc *)(uintptr_t)(VBASE + 0x8000))
+#define evavail ((volatile uint16_t *)(uintptr_t)(VBASE + 0x9000))
+#define evused (*(volatile struct used_ring *)(uintptr_t)(VBASE + 0xa000))
+#define evbuf (*(volatile uint32_t *)(uintptr_t)(VBASE + 0xb000))
+
+static void test_vsock_event(void)
+{
+	struct vdev v = { 0 };
+	find(VIRTIO_DEV_VSOCK, &v);
+	CHECK_TRUE(!(setup(&v, QSZ) & ST_NEEDS_RESET));   /* queue 0 (rx), left empty */
+	memset((void *)evdesc, 0, QSZ * sizeof(struct vdesc));
+	memset((void *)evavail, 0, (2 + QSZ + 1) * 2);
+	memset((void *)&evused, 0, sizeof(struct used_ring));
+	mmio_write16(v.common + 0x16, 2);
+	mmio_write16(v.common + 0x18, QSZ);
+	mmio_write32(v.common + 0x20, (uint32_t)(uintptr_t)evdesc);
+	mmio_write32(v.common + 0x24, 0);
+	mmio_write32(v.common + 0x28, (uint32_t)(uintptr_t)evavail);
+	mmio_write32(v.common + 0x2c, 0);
+	mmio_write32(v.common + 0x30, (uint32_t)(uintptr_t)&evused);
+	mmio_write32(v.common + 0x34, 0);
+	mmio_write16(v.common + 0x1c, 1);
+	uint16_t ev_notify = mmio_read16(v.common + 0x1e);
+	driver_ok(&v);
+	CHECK(get_status(&v) & ST_NEEDS_RESET, 0);
+	/* One 4-byte event buffer (struct virtio_vsock_event). */
+	evbuf = 0xffffffffu;
+	evdesc[0] = (struct vdesc){ (uintptr_t)&evbuf, 4, 2, 0 };
+	evavail[2] = 0;
+	__asm__ volatile("" ::: "memory");
+	evavail[1] = 1;
+	mmio_write16(v.notify + (uintptr_t)ev_notify * v.notify_mult, 2);
+	GUEST_SYNC("vsock-ready", 0);
+	/* The host snapshots and restores the VM meanwhile (minutes at most). */
+	for (uint64_t i = 0; evused.idx == 0; i++) {
+		if (i > (1ull << 32))
+			GUEST_FAIL("no vsock event", 0);
+		cpu_relax();
+	}
+	GUEST_SYNC("vsock-event", evbuf);
+	CHECK(evused.idx, 1);
+	CHECK(evused.ring[0].id, 0);
+	CHECK(evused.ring[0].len, 4);
+	CHECK(evbuf, 0);                 /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET */
+	GUEST_DONE();
+}
+GUEST_TEST("virtio-vsock-event", test_vsock_event);
 
 static void test_hostile(void)
 {

@@ -15,6 +15,7 @@
 #include "ringvm/x86_state.h"
 
 struct vm;
+struct vm_metrics;
 struct vcpu;
 
 enum vcpu_exit_reason {
@@ -142,6 +143,8 @@ struct engine_ops {
 
 	/* Engine-specific counters for --stats (beyond the shared exit counters). */
 	void (*print_stats)(struct vm *vm, FILE *out);
+	/* The same as a metrics group (may be NULL; vm.h, struct vm_metrics). */
+	void (*metrics)(struct vm *vm, struct vm_metrics *m);
 };
 
 /* Short name of an exit reason, for stats and traces. */

@@ -33,6 +33,7 @@ enum snap_section_type {
 	SNAP_SEC_DEVICE = 6,    /* struct snap_device_hdr + the device's bytes, instance = index */
 	SNAP_SEC_BOARD = 7,     /* struct snap_board: the virtio devices (optional) */
 	SNAP_SEC_LINEAGE = 8,   /* struct snap_lineage: full or diff, ids (version 2) */
+	SNAP_SEC_STREAMS = 9,   /* struct snap_streams: virtio-vsock, the virtio console (optional) */
 	SNAP_SEC_TYPES
 };
 

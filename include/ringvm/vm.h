@@ -153,6 +153,25 @@ enum vcpu_stuck {
 };
 
 /* A created device instance, for reset, teardown and snapshots. */
+/* One device's counters in Firecracker's metrics terms (docs/api.md,
+ * "Metrics"): a group named as Firecracker names it ("block_<drive id>",
+ * "net_<iface id>", "vsock", "entropy") with Firecracker's field names where
+ * the meaning is the same, as running totals (the metrics writer turns them
+ * into increases).  aggregate: the group Firecracker sums devices of this
+ * kind into ("block", "net"), or NULL. */
+#define VM_METRICS_MAX 24
+struct vm_metrics {
+	char group[80];
+	const char *aggregate;
+	unsigned n;
+	struct vm_metric { const char *name; uint64_t value; } v[VM_METRICS_MAX];
+};
+static inline void vm_metric(struct vm_metrics *m, const char *name, uint64_t value)
+{
+	if (m->n < VM_METRICS_MAX)
+		m->v[m->n++] = (struct vm_metric){ name, value };
+}
+
 struct vm_device_ops {
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
@@ -177,6 +196,8 @@ struct vm_device_ops {
 	/* load with the reason for a refusal in err (used instead of load
 	 * where set). */
 	int (*load_checked)(void *opaque, const void *buf, size_t len, char *err, size_t errlen);
+	/* Firecracker-style metrics (may be NULL; m->n left 0: none). */
+	void (*metrics)(void *opaque, struct vm_metrics *m);
 };
 
 struct vm_device {

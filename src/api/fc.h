@@ -126,6 +126,10 @@ struct fc_vmm {
 	bool testdev;                   /* the test-guest device (--testdev) */
 	unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000 (0: not set) */
 	bool cpu_weight_strict;         /* refuse to start where it cannot be set */
+	bool console_virtio;            /* "console": "virtio" (--console virtio) */
+	bool user_net;                  /* "user_net": one libslirp interface (--net user) */
+	unsigned nr_user_hostfwd;
+	char user_hostfwd[VM_MAX_HOSTFWD][128];
 	char engine_running[8];         /* the engine chosen at InstanceStart (GET /ringvm) */
 
 	struct fc_metrics metrics;

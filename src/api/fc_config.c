@@ -179,7 +179,8 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 	/* Firecracker exits when the guest reboots (reboot=k: the i8042 reset). */
 	out->on_reset = ON_RESET_EXIT;
 
-	bool split = fc->nr_drives || fc->nr_nets || fc->vsock_set || fc->entropy;
+	bool split = fc->nr_drives || fc->nr_nets || fc->vsock_set || fc->entropy ||
+		     fc->user_net || fc->console_virtio;
 	const struct fc_drive *root = NULL;
 	out->nr_drives = 0;
 	for (unsigned i = 0; i < fc->nr_drives; i++)
@@ -208,6 +209,22 @@ int fc_vmm_build(struct fc_vmm *fc, const struct vm_config *base, struct vm_conf
 		vn->has_mac = fc->nets[i].has_mac;
 		memcpy(vn->mac, fc->nets[i].mac, 6);
 	}
+	/* ringvm's "user_net": one more interface, after Firecracker's. */
+	if (fc->user_net) {
+		if (out->nr_nets >= VM_MAX_NETS) {
+			snprintf(err, errlen, "/ringvm/user_net: at most %d network interfaces in all",
+				 VM_MAX_NETS);
+			return -1;
+		}
+		struct vm_net *vn = &out->nets[out->nr_nets++];
+		memset(vn, 0, sizeof(*vn));
+		vn->kind = VM_NET_USER;
+		vn->id = "user_net";
+		vn->nr_hostfwd = fc->nr_user_hostfwd;
+		for (unsigned i = 0; i < fc->nr_user_hostfwd; i++)
+			vn->hostfwd[i] = fc->user_hostfwd[i];
+	}
+	out->console = fc->console_virtio ? VM_CONSOLE_VIRTIO : VM_CONSOLE_SERIAL;
 	out->vsock.enabled = fc->vsock_set;
 	out->vsock.guest_cid = fc->vsock_cid;
 	out->vsock.uds_path = fc->vsock_set ? fc->vsock_uds : NULL;

@@ -159,6 +159,53 @@ static void add_windows(json_t *o, struct bus *b, const char *kind)
 	pthread_rwlock_unlock(&b->lock);
 }
 
+/* The engine's group ("soft_engine"), Firecracker's per-device groups
+ * ("block_<id>", "net_<id>", "vsock", "entropy") and the sums Firecracker
+ * also writes ("block", "net"), as running totals; fc_metrics_line turns
+ * them into increases. */
+static void add_device_groups(json_t *line, struct vm *vm)
+{
+	if (vm->engine && vm->engine->metrics) {
+		struct vm_metrics m;
+		memset(&m, 0, sizeof(m));
+		vm->engine->metrics(vm, &m);
+		if (m.n && m.group[0]) {
+			json_t *g = json_object();
+			for (unsigned k = 0; k < m.n; k++)
+				json_object_set_new(g, m.v[k].name, json_integer((json_int_t)m.v[k].value));
+			json_object_set_new(line, m.group, g);
+		}
+	}
+	for (unsigned i = 0; i < vm->nr_devices; i++) {
+		const struct vm_device *d = &vm->devices[i];
+		if (!d->ops || !d->ops->metrics)
+			continue;
+		struct vm_metrics m;
+		memset(&m, 0, sizeof(m));
+		d->ops->metrics(d->opaque, &m);
+		if (!m.n || !m.group[0] || json_object_get(line, m.group))
+			continue;
+		json_t *g = json_object(), *sum = NULL;
+		if (m.aggregate) {
+			sum = json_object_get(line, m.aggregate);
+			if (!sum) {
+				sum = json_object();
+				json_object_set_new(line, m.aggregate, sum);
+			}
+		}
+		for (unsigned k = 0; k < m.n; k++) {
+			json_object_set_new(g, m.v[k].name, json_integer((json_int_t)m.v[k].value));
+			if (sum) {
+				json_t *t = json_object_get(sum, m.v[k].name);
+				json_int_t prev = t ? json_integer_value(t) : 0;
+				json_object_set_new(sum, m.v[k].name,
+						    json_integer(prev + (json_int_t)m.v[k].value));
+			}
+		}
+		json_object_set_new(line, m.group, g);
+	}
+}
+
 /* The vCPU counters (summed, read without stopping the vCPUs: a snapshot
  * that may be a few exits off) and ringvm's own group. */
 static void add_vm(json_t *line, json_t *ringvm, struct vm *vm)
@@ -237,8 +284,10 @@ json_t *fc_metrics_line(struct fc_vmm *fc, struct vm *vm)
 		"missed_metrics_count", (json_int_t)m->missed_metrics_count,
 		"metrics_fails", (json_int_t)m->metrics_fails));
 	json_t *ringvm = json_object();
-	if (vm)
+	if (vm) {
 		add_vm(inc, ringvm, vm);
+		add_device_groups(inc, vm);
+	}
 	json_t *totals = json_deep_copy(inc);
 	if (m->prev)
 		delta(inc, m->prev);

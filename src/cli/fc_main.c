@@ -381,7 +381,14 @@ static int run_vm(struct fc_prog *p)
 	p->start_now = false;
 	if (p->api)
 		serve_queue(p);  /* requests that came with InstanceStart's answer */
-	return vm_run(&p->vm);
+	int status = vm_run(&p->vm);
+	/* One last line as the VM ends, as Firecracker writes when it stops:
+	 * the increases since the previous line are not lost. */
+	if (p->metrics_fd >= 0) {
+		char err[FC_ERR_LEN];
+		fc_metrics_write(&p->fc, p->metrics_fd, &p->vm, err, sizeof(err));
+	}
+	return status;
 }
 
 int fc_main(int argc, char **argv)

@@ -28,6 +28,7 @@
 #include "virtq.h"
 
 struct vm;
+struct vm_metrics;
 
 /* Device status bits (2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE        1
@@ -82,8 +83,15 @@ struct virtio_dev_ops {
 	 * passes. */
 	bool snapshot;
 	int (*quiesce)(struct virtio_dev *d, uint64_t deadline_ns);
-	/* The VM runs again after a pause (may be NULL; d->lock not held). */
+	/* The VM runs again after a pause, or for the first time after a
+	 * restore (may be NULL; d->lock not held). */
 	void (*resumed)(struct virtio_dev *d);
+	/* Counters in Firecracker's metrics terms (may be NULL): the group
+	 * and fields (vm.h, struct vm_metrics). */
+	void (*metrics)(struct virtio_dev *d, struct vm_metrics *m);
+	/* The device's state was just loaded from a snapshot (may be NULL;
+	 * d->lock held; the vCPUs do not run yet, so no interrupt). */
+	void (*restored)(struct virtio_dev *d);
 };
 
 /* How the device signals the driver: filled by the transport. */

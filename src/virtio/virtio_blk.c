@@ -67,6 +67,8 @@ struct virtio_blk {
 	unsigned uring_inflight;     /* of those, on the io_uring (dev->lock) */
 	pthread_cond_t drained;      /* inflight reached 0 */
 	_Atomic uint64_t reads, writes, flushes, discards, zeroes;
+	_Atomic uint64_t invalid;    /* malformed or refused requests (also in errors) */
+	_Atomic uint64_t read_bytes; /* data of successful reads (bytes_in also has GET_ID's) */
 	/* Worker threads. */
 	bool use_uring;
 	pthread_mutex_t wlock;
@@ -188,6 +190,8 @@ static void blk_finish(struct blk_req *q)
 		}
 		written += (uint32_t)r->data_len;
 		atomic_fetch_add(&d->stats.bytes_in, r->data_len);
+		if (r->type == VIRTIO_BLK_T_IN)
+			atomic_fetch_add(&b->read_bytes, r->data_len);
 	} else if (status == VIRTIO_BLK_S_OK && r->type == VIRTIO_BLK_T_OUT) {
 		atomic_fetch_add(&d->stats.bytes_out, r->data_len);
 	}
@@ -360,6 +364,7 @@ static void blk_submit(struct virtio_blk *b, struct blk_req *q)
 	atomic_fetch_add(&d->stats.requests, 1);
 	q->res = 0;
 	if (r->status != VIRTIO_BLK_S_OK) {
+		atomic_fetch_add(&b->invalid, 1);
 		blk_finish(q);
 		return;
 	}
@@ -421,6 +426,7 @@ static void blk_notify(struct virtio_dev *d, unsigned qi)
 		if (blk_req_parse(d->mem, &q->chain, b->sectors, b->read_only, &q->info) < 0) {
 			/* No status byte to answer in: give the chain back empty. */
 			atomic_fetch_add(&d->stats.errors, 1);
+			atomic_fetch_add(&b->invalid, 1);
 			virtio_dev_push(d, qi, q->head, 0);
 			free(q);
 			continue;
@@ -528,6 +534,25 @@ static void blk_print_stats(struct virtio_dev *d, FILE *out)
 		atomic_load(&b->discards), atomic_load(&b->zeroes));
 }
 
+/* Firecracker's "block_<drive id>" group (its block/virtio/metrics.rs):
+ * bytes and counts of reads and writes done, flushes, queue notifications,
+ * requests refused as invalid and requests that failed on the host. */
+static void blk_metrics(struct virtio_dev *d, struct vm_metrics *m)
+{
+	struct virtio_blk *b = d->priv;
+	uint64_t errors = atomic_load(&d->stats.errors), invalid = atomic_load(&b->invalid);
+	snprintf(m->group, sizeof(m->group), "block_%s", b->id);
+	m->aggregate = "block";
+	vm_metric(m, "read_bytes", atomic_load(&b->read_bytes));
+	vm_metric(m, "write_bytes", atomic_load(&d->stats.bytes_out));
+	vm_metric(m, "read_count", atomic_load(&b->reads));
+	vm_metric(m, "write_count", atomic_load(&b->writes));
+	vm_metric(m, "flush_count", atomic_load(&b->flushes));
+	vm_metric(m, "queue_event_count", atomic_load(&d->stats.notifies));
+	vm_metric(m, "invalid_reqs_count", invalid);
+	vm_metric(m, "execute_fails", errors > invalid ? errors - invalid : 0);
+}
+
 static void blk_free(struct virtio_blk *b)
 {
 	if (b->nr_workers) {
@@ -572,6 +597,7 @@ static const struct virtio_dev_ops virtio_blk_ops_rw = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
+	.metrics = blk_metrics,
 	.destroy = blk_destroy,
 	.snapshot = true,
 	.quiesce = blk_quiesce,
@@ -590,6 +616,7 @@ static const struct virtio_dev_ops virtio_blk_ops_ro = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
+	.metrics = blk_metrics,
 	.destroy = blk_destroy,
 	.snapshot = true,
 	.quiesce = blk_quiesce,

@@ -12,7 +12,13 @@
  * Threads: transmit on the notifying vCPU thread into the back end (which
  * never blocks: chardev.h); receive on the event loop, straight into the
  * driver's buffers; what does not fit stays in the back end, which stops
- * reading until the driver posts buffers (chardev_wake_input). */
+ * reading until the driver posts buffers (chardev_wake_input).
+ *
+ * Snapshots (docs/snapshot.md): the queues are the whole state (a transmit
+ * chain is written to the back end on the kicking thread, a receive chain
+ * filled under one lock hold), so nothing is in flight; while the VM is
+ * paused input waits in the back end.  A restore attaches the restoring
+ * process's back end; output the old process had taken is its own. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -80,7 +86,9 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 	struct virtio_console *v = opaque;
 	struct virtio_dev *d = v->dev;
 	size_t done = 0;
-	if (!d)
+	/* Nothing reaches the guest while the VM is paused (a snapshot reads
+	 * RAM then): the input waits in the back end (vcon_resumed). */
+	if (!d || (d->vm && atomic_load(&d->vm->state) == VM_PAUSED))
 		return 0;
 	pthread_mutex_lock(&d->lock);
 	while (done < len) {
@@ -125,6 +133,13 @@ static void vcon_reset(struct virtio_dev *d)
 {
 }
 
+/* Input held back while the VM was paused, or waiting since a restore. */
+static void vcon_resumed(struct virtio_dev *d)
+{
+	struct virtio_console *v = d->priv;
+	chardev_wake_input(v->chr);
+}
+
 static void vcon_print_stats(struct virtio_dev *d, FILE *out)
 {
 	struct virtio_console *v = d->priv;
@@ -155,6 +170,8 @@ static const struct virtio_dev_ops virtio_console_ops = {
 	.reset = vcon_reset,
 	.print_stats = vcon_print_stats,
 	.destroy = vcon_destroy,
+	.snapshot = true,
+	.resumed = vcon_resumed,
 };
 
 static int virtio_console_create(struct vm *vm)

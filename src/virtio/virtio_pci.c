@@ -508,7 +508,8 @@ static int vp_quiesce(void *opaque, char *err, size_t n)
 	const struct virtio_dev_ops *ops = vp->dev.ops;
 	if (!ops->snapshot) {
 		snprintf(err, n, "device %s cannot be snapshotted yet: ringvm snapshots the virtio "
-			 "devices virtio-blk, virtio-rng and virtio-net only (docs/snapshot.md)", ops->name);
+			 "devices virtio-blk, virtio-rng, virtio-net, virtio-vsock and virtio-console "
+			 "only (docs/snapshot.md)", ops->name);
 		return -1;
 	}
 	int r = 0;
@@ -594,8 +595,11 @@ static int vp_load(void *opaque, const void *buf, size_t len, char *err, size_t 
 	 * next notification: the vCPUs stopped between instructions, so a
 	 * kick not yet made is made after the restore.  (Serving them here
 	 * would interrupt before the LAPICs are loaded.) */
-	if (r == 0)
+	if (r == 0) {
 		memcpy(vp->cfg_cap, p + sizeof(s) + cfg_len, VIRTIO_PCI_CFG_CAP_LEN);
+		if (d->ops->restored)
+			d->ops->restored(d);
+	}
 	pthread_mutex_unlock(&d->lock);
 	if (r < 0)
 		return -EINVAL;
@@ -612,7 +616,15 @@ static void vp_resumed(void *opaque)
 		vp->dev.ops->resumed(&vp->dev);
 }
 
+static void vp_metrics(void *opaque, struct vm_metrics *m)
+{
+	struct virtio_pci *vp = opaque;
+	if (vp->dev.ops->metrics)
+		vp->dev.ops->metrics(&vp->dev, m);
+}
+
 static const struct vm_device_ops vp_vm_ops = {
+	.metrics = vp_metrics,
 	.reset = vp_reset,
 	.destroy = vp_destroy,
 	.print_stats = vp_print_stats,

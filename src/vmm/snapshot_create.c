@@ -138,7 +138,8 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages,
 		return -1;
 	snap_writer_add(w, SNAP_SEC_CONFIG, 0, &c, sizeof(c));
 
-	/* Devices other than these are refused by their quiesce op. */
+	/* Devices other than these and the stream devices below are refused
+	 * by their quiesce op. */
 	if (vm->cfg.nr_drives || vm->cfg.rng || vm->cfg.nr_nets) {
 		_Static_assert(VM_MAX_DRIVES == 8 && VM_MAX_NETS == 4 && VM_MAX_HOSTFWD == 8,
 			       "snap_board's arrays");
@@ -183,6 +184,20 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages,
 		}
 		snap_writer_add(w, SNAP_SEC_BOARD, 0, b, sizeof(*b));
 		free(b);
+	}
+
+	if (vm->cfg.vsock.enabled || vm->cfg.console == VM_CONSOLE_VIRTIO) {
+		struct snap_streams st;
+		memset(&st, 0, sizeof(st));
+		st.flags = (vm->cfg.vsock.enabled ? SNAP_STREAMS_VSOCK : 0) |
+			   (vm->cfg.console == VM_CONSOLE_VIRTIO ? SNAP_STREAMS_CONSOLE_VIRTIO : 0);
+		if (vm->cfg.vsock.enabled) {
+			st.guest_cid = vm->cfg.vsock.guest_cid;
+			if (copy_str(st.uds_path, sizeof(st.uds_path), vm->cfg.vsock.uds_path,
+				     "vsock socket path", err, n) < 0)
+				return -1;
+		}
+		snap_writer_add(w, SNAP_SEC_STREAMS, 0, &st, sizeof(st));
 	}
 
 	struct timespec wall;

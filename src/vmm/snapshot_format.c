@@ -29,6 +29,7 @@ const char *snap_section_name(uint32_t type)
 		[SNAP_SEC_MEMORY] = "memory", [SNAP_SEC_VCPU] = "vcpu",
 		[SNAP_SEC_IRQCHIP] = "irqchip", [SNAP_SEC_DEVICE] = "device",
 		[SNAP_SEC_BOARD] = "board", [SNAP_SEC_LINEAGE] = "lineage",
+		[SNAP_SEC_STREAMS] = "streams",
 	};
 	return type < SNAP_SEC_TYPES ? names[type] : "unknown";
 }

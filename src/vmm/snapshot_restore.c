@@ -26,6 +26,7 @@ struct snapshot_restore {
 	unsigned loaded;           /* vCPUs that loaded their state */
 	struct snap_config config; /* the config section, copied out aligned */
 	struct snap_board board;   /* the board section (zero if absent); cfg.drives point here */
+	struct snap_streams streams; /* the streams section (zero if absent); cfg.vsock points here */
 };
 
 bool snapshot_restoring(const struct vm *vm)
@@ -137,6 +138,22 @@ static int check_board(const struct snap_board *b, const char *path, char *err, 
 		}
 	}
 	return 0;
+}
+
+/* The streams section: known flags, a guest CID a driver may have
+ * (5.10.4: 0-2 are reserved, as is the all-ones CID), a socket path. */
+static int check_streams(const struct snap_streams *st, const char *path, char *err, size_t n)
+{
+	const char *why = NULL;
+	if (st->flags & ~(SNAP_STREAMS_VSOCK | SNAP_STREAMS_CONSOLE_VIRTIO))
+		why = "flags out of range";
+	else if ((st->flags & SNAP_STREAMS_VSOCK) &&
+		 (st->guest_cid < 3 || st->guest_cid == UINT32_MAX ||
+		  !terminated(st->uds_path, sizeof(st->uds_path)) || !st->uds_path[0]))
+		why = "the vsock device is malformed";
+	if (why)
+		snprintf(err, n, "%s: section streams: %s", path, why);
+	return why ? -1 : 0;
 }
 
 static void free_restore(struct snapshot_restore *r)
@@ -344,6 +361,20 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		return RINGVM_EXIT_USAGE;
 	}
 
+	const struct snap_section *ss = snap_find(img, SNAP_SEC_STREAMS, 0);
+	if (ss && ss->length != sizeof(r->streams)) {
+		snprintf(err, n, "%s: section streams 0: %u bytes, expected %zu", snap_path,
+			 ss->length, sizeof(r->streams));
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+	if (ss)
+		memcpy(&r->streams, ss->data, sizeof(r->streams));
+	if (check_streams(&r->streams, snap_path, err, n) < 0) {
+		free_restore(r);
+		return RINGVM_EXIT_USAGE;
+	}
+
 	struct vm_config cfg = *base;
 	r->kernel = strdup(c->kernel);
 	r->initrd = c->initrd[0] ? strdup(c->initrd) : NULL;
@@ -390,8 +421,13 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		for (unsigned k = 0; k < d->nr_hostfwd; k++)
 			v->hostfwd[k] = d->hostfwd[k];
 	}
-	cfg.vsock.enabled = false;
-	cfg.console = VM_CONSOLE_SERIAL;
+	/* virtio-vsock listens at its socket path again (its connections are
+	 * reset: virtio_vsock.c); the console gets this process's back end. */
+	cfg.vsock.enabled = r->streams.flags & SNAP_STREAMS_VSOCK;
+	cfg.vsock.guest_cid = r->streams.guest_cid;
+	cfg.vsock.uds_path = cfg.vsock.enabled ? r->streams.uds_path : NULL;
+	cfg.console = r->streams.flags & SNAP_STREAMS_CONSOLE_VIRTIO ? VM_CONSOLE_VIRTIO :
+								       VM_CONSOLE_SERIAL;
 	cfg.restore_mem_file = mem_path;
 
 	int st = vm_create(vm, &cfg);
@@ -471,7 +507,15 @@ int snapshot_restore_vcpu(struct vm *vm, struct vcpu *v)
 	/* Nobody runs until everyone is loaded: an IPI from a vCPU that runs
 	 * must not be overwritten by a LAPIC state loaded after it. */
 	pthread_mutex_lock(&r->lock);
-	r->loaded++;
+	bool last = ++r->loaded == vm->nr_vcpus;
+	/* The last vCPU to load tells the devices the VM runs (every LAPIC is
+	 * loaded, so an interrupt now is not lost): what waited for the guest
+	 * (host input, virtio-vsock's transport reset) is delivered.  A VM
+	 * restored paused is told by vm_resume instead. */
+	if (!err && last && !atomic_load(&vm->pause_req))
+		for (unsigned i = 0; i < vm->nr_devices; i++)
+			if (vm->devices[i].ops && vm->devices[i].ops->resumed)
+				vm->devices[i].ops->resumed(vm->devices[i].opaque);
 	pthread_cond_broadcast(&r->cond);
 	while (!err && r->loaded < vm->nr_vcpus && !vm_should_stop(vm)) {
 		struct timespec ts;

@@ -119,6 +119,21 @@ struct snap_board {
 	struct snap_net nets[4];     /* VM_MAX_NETS */
 };
 
+/* SNAP_SEC_STREAMS: the stream devices the board is rebuilt with (absent
+ * in a snapshot of a VM with neither, and in files of older ringvms).
+ * virtio-vsock listens at uds_path again and its connections are not
+ * carried over (the guest is sent a transport reset); the console's back
+ * end is the restoring process's serial back end. */
+#define SNAP_STREAMS_VSOCK          (1u << 0)
+#define SNAP_STREAMS_CONSOLE_VIRTIO (1u << 1)
+struct snap_streams {
+	uint32_t flags;              /* SNAP_STREAMS_* */
+	uint32_t guest_cid;          /* virtio-vsock */
+	char uds_path[108];          /* virtio-vsock's Unix socket (sun_path) */
+	uint8_t pad[4];
+};
+_Static_assert(sizeof(struct snap_streams) == 120, "snap_streams is part of the file format");
+
 /* The MSRs every vCPU saves: those both engines implement and that are not
  * already in x86_sregs (EFER, FS/GS base, APIC base) or the LAPIC state
  * (TSC deadline).  IA32_TSC first, so a kvmclock MSR restored after it is

@@ -10,12 +10,20 @@ PUT /actions FlushMetrics and periodically, never blocking the VM.
    Firecracker's groups; get_api_requests.instance_info_count adds up to the
    GETs made (counters are increases since the previous line);
    latencies_us.pause_vm is set; the guest's serial output shows in
-   vcpu.exit_io_out; ringvm's running totals (exits, device windows,
-   the soft engine's counters) never go down and do go up.
+   vcpu.exit_io_out; the soft_engine group counts instructions; ringvm's
+   running totals (exits, device windows, the soft engine's counters) never
+   go down and do go up.
 2. A FIFO nobody reads (PUT /metrics), flushed every 20 ms: the pipe fills,
    the VM still answers at once, lines that do not fit are dropped (the
    reader later finds only whole lines, and logger.missed_metrics_count
-   counts the dropped ones)."""
+   counts the dropped ones).
+3. Firecracker's per-device groups: the virtio test guests
+   (guests/tests_virtio.c) on a drive (drive_id "vtest-serial") and
+   virtio-rng, started from a config file with a metrics file; the lines
+   (periodic, and the last one written as the VM ends) hold
+   "block_vtest-serial", the "block" sum and "entropy", and their increases
+   add up to exactly the guest's I/O (one 512-byte write, one flush, two
+   512-byte reads, two refused requests; 128 bytes of entropy)."""
 import argparse
 import functools
 import json
@@ -87,6 +95,14 @@ def file_case(a, tmp):
         fail("latencies_us.pause_vm never set")
     if sum(l["vcpu"]["exit_io_out"] for l in lines) <= 0:
         fail("no vcpu.exit_io_out although the guest writes to its serial port")
+    if sum(l.get("uart", {}).get("write_count", 0) for l in lines) <= 0:
+        fail("no uart.write_count although the guest writes to its serial port")
+    # The soft engine's group: increases, so every line of a spinning guest
+    # has instructions, and their sum stays near the last line's rate times
+    # the lines (a running total would grow line after line instead).
+    ins = [l.get("soft_engine", {}).get("instructions", -1) for l in lines]
+    if min(ins) < 0 or sum(1 for n in ins[1:] if n > 0) < len(ins) // 2:
+        fail(f"soft_engine.instructions per line: {ins}")
     prev = None
     for l in lines:
         r = l["ringvm"]
@@ -171,6 +187,68 @@ def fifo_case(a, tmp):
     return len(lines), missed
 
 
+def device_run(a, tmp, name, test, extra_cfg):
+    mpath = os.path.join(tmp, name + ".metrics")
+    cfg = os.path.join(tmp, name + ".json")
+    conf = {"boot-source": {"kernel_image_path": os.path.abspath(a.image),
+                            "boot_args": "test=" + test},
+            "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+            "metrics": {"metrics_path": mpath},
+            "ringvm": {"engine": "soft", "testdev": True}}
+    conf.update(extra_cfg)
+    with open(cfg, "w") as f:
+        json.dump(conf, f)
+    env = dict(os.environ, XDG_RUNTIME_DIR=tmp, RINGVM_METRICS_INTERVAL_MS="200")
+    r = subprocess.run([a.ringvm, "--no-api", "--id", name, "--config-file", cfg], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        fail(f"{name}: the {test} guest ended with status {r.returncode}: "
+             f"{r.stderr.decode(errors='replace')[-2000:]}")
+    with open(mpath) as f:
+        lines = [json.loads(l) for l in f.read().splitlines()]
+    if not lines:
+        fail(f"{name}: no metrics line (the last one is written as the VM ends)")
+    return lines
+
+
+def total(lines, group, field):
+    return sum(l.get(group, {}).get(field, 0) for l in lines)
+
+
+def device_case(a, tmp):
+    img = os.path.join(tmp, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(65536)
+    lines = device_run(a, tmp, "mblk", "virtio-blk-dma-code", {
+        "drives": [{"drive_id": "vtest-serial", "path_on_host": img, "is_root_device": False}],
+        "entropy": {}})
+    dev = "block_vtest-serial"
+    for g in (dev, "block", "entropy"):
+        if g not in lines[-1]:
+            fail(f"the last line has no {g!r} group: {sorted(lines[-1])}")
+    want = {"write_count": 1, "write_bytes": 512, "flush_count": 1, "read_count": 2,
+            "read_bytes": 1024, "invalid_reqs_count": 2, "execute_fails": 0}
+    for field, n in want.items():
+        got, agg = total(lines, dev, field), total(lines, "block", field)
+        if got != n or agg != n:
+            fail(f"{dev}.{field} adds up to {got} (block.{field} {agg}), the guest's I/O "
+                 f"makes {n}: {lines[-1]}")
+    if total(lines, dev, "queue_event_count") < 7:
+        fail(f"{dev}.queue_event_count: {total(lines, dev, 'queue_event_count')}, 7 kicks made")
+    if total(lines, "entropy", "entropy_bytes") != 0:
+        fail("entropy bytes counted although the guest read none")
+    for g in ("net", "vsock"):
+        if any(g in l for l in lines):
+            fail(f"a {g!r} group without such a device")
+    rng = device_run(a, tmp, "mrng", "virtio-rng", {"entropy": {}})
+    got = (total(rng, "entropy", "entropy_bytes"), total(rng, "entropy", "entropy_event_count"))
+    if got != (128, 1):
+        fail(f"entropy: entropy_bytes and entropy_event_count add up to {got}, want (128, 1)")
+    if any(k.startswith("block") for l in rng for k in l):
+        fail("a block group without a drive")
+    return len(lines) + len(rng)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringvm", required=True)
@@ -181,7 +259,9 @@ def main():
     try:
         n = file_case(a, tmp)
         nf, missed = fifo_case(a, tmp)
-        print(f"PASS: {n} lines in the file; FIFO: {nf} whole lines read, {missed} dropped")
+        nd = device_case(a, tmp)
+        print(f"PASS: {n} lines in the file; FIFO: {nf} whole lines read, {missed} dropped; "
+              f"device groups: {nd} lines add up to the guests' I/O")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -6,7 +6,14 @@
  * 1. listens on vsock port LISTEN_PORT, accepts one connection (the host's
  *    "CONNECT <port>"), reads a line and sends it back in upper case;
  * 2. connects to the host (CID 2) port HOST_PORT, sends "hello-from-guest\n"
- *    and prints the line the host answers. */
+ *    and prints the line the host answers.
+ *
+ *   guest_vsock hold PORT
+ *
+ * listens on vsock port PORT, accepts one connection, prints "holding" and
+ * reads until the connection ends, then prints how it ended (the snapshot
+ * test: a restore resets it, linux_snapshot.py --vsock). */
+#include <errno.h>
 #include <ctype.h>
 #include <linux/vm_sockets.h>
 #include <stdio.h>
@@ -36,8 +43,33 @@ static void die(const char *what)
 	exit(1);
 }
 
+static int hold(unsigned port)
+{
+	int l = socket(AF_VSOCK, SOCK_STREAM, 0);
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				  .svm_port = port };
+	if (l < 0)
+		die("socket(AF_VSOCK)");
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+		die("bind/listen");
+	printf("guest_vsock: listening on %u\n", port);
+	int c = accept(l, NULL, NULL);
+	if (c < 0)
+		die("accept");
+	printf("guest_vsock: holding a connection on %u\n", port);
+	char buf[256];
+	ssize_t r;
+	while ((r = read(c, buf, sizeof(buf))) > 0)
+		;
+	printf("guest_vsock: held connection ended: %s\n", r < 0 ? strerror(errno) : "end of file");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return hold((unsigned)atoi(argv[2]));
 	if (argc != 3)
 		return 2;
 	unsigned lport = (unsigned)atoi(argv[1]), hport = (unsigned)atoi(argv[2]);

@@ -31,13 +31,32 @@ a Diff snapshot (only the pages written since) is taken and the VM killed;
 `ringvm snapshot-rebase` merges the diff onto a copy of the full memory
 file, and the diff's state file is loaded with the merged file: the shell
 answers and the file holds the token (docs/snapshot.md, "Diff
-snapshots")."""
+snapshots").
+
+--net-user: a libslirp interface (ringvm's PUT /ringvm "user_net") with a
+port forward to the guest's port 80: before the snapshot the guest takes
+its address by DHCP, downloads from an HTTP server on the host and serves a
+page the host fetches through the forward; after the restore (a new slirp)
+the guest still has its address without asking DHCP again, downloads again
+over a new connection, and the host reaches its page through the forward.
+
+--vsock (with --net-user, which brings the guest its vsock program,
+guest_vsock.c): before the snapshot a host->guest connection (CONNECT
+through the Unix socket) and a guest->host one (CID 2 port 5000 reaching
+<uds>_5000) carry data, and one host->guest connection is held open; after
+the restore the held one is reset (the device's transport reset) and new
+connections work both ways through the same socket path.
+
+--console: the shell on virtio-console (PUT /ringvm {"console": "virtio"},
+console=hvc0): it answers before the snapshot and after the restore."""
 import argparse
 import http.server
 import json
 import os
+import secrets
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +64,9 @@ import threading
 import time
 
 from fc_client import curl, fail
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import linux_net as ln  # noqa: E402  (the vsock program and the host side of CONNECT)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(ROOT, ".cache", "guest")
@@ -105,6 +127,80 @@ class Vm:
             self.p.wait()
 
 
+def fetch_fwd(port):
+    """The guest's page through the host forward (retried: slirp may take
+    a moment to set it up)."""
+    import urllib.request
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return urllib.request.urlopen("http://127.0.0.1:%d/index.html" % port,
+                                          timeout=30).read().decode().strip()
+        except OSError:
+            time.sleep(1)
+    return None
+
+
+def vsock_echo(vm, uds, port, lsock, tag):
+    """The guest program on port: the host's CONNECT echoed in upper case,
+    then the guest's connection to CID 2 port 5000 answered."""
+    mark = len(vm.out)
+    vm.send("(/tmp/gv %d 5000 &) ; echo STARTED-%d" % (port, port))
+    vm.wait_for(b"guest_vsock: listening on %d" % port, 60, mark)
+    s, line = ln.host_connect_vsock(uds, port, time.monotonic() + 60)
+    if not s:
+        fail(f"{tag}: the host's CONNECT {port} was not accepted (got {line!r})", vm.out)
+    s.sendall(b"ping-%s\n" % tag.encode())
+    got = b""
+    while not got.endswith(b"\n"):
+        c = s.recv(4096)
+        if not c:
+            break
+        got += c
+    s.close()
+    if got != b"PING-%s\n" % tag.upper().encode():
+        fail(f"{tag}: host -> guest echo: got {got!r}", vm.out)
+    try:
+        c, _ = lsock.accept()
+    except socket.timeout:
+        fail(f"{tag}: the guest's connection to CID 2 port 5000 never arrived", vm.out)
+    c.settimeout(30)
+    hello = c.recv(4096)
+    if hello != b"hello-from-guest\n":
+        fail(f"{tag}: guest -> host: got {hello!r}", vm.out)
+    c.sendall(b"reply-%s\n" % tag.encode())
+    vm.wait_for(b"guest_vsock: host replied reply-%s" % tag.encode(), 60, mark)
+    c.close()
+
+
+def vsock_before(vm, uport, uds, lsock):
+    mark = len(vm.out)
+    vm.send("wget -q -O /tmp/gv http://10.0.2.2:%d/guest_vsock && chmod +x /tmp/gv && "
+            "(/tmp/gv hold 1300 &) ; echo GV-$((1+1))" % uport)
+    vm.wait_for(b"GV-2", 120, mark)
+    vm.wait_for(b"guest_vsock: listening on 1300", 60, mark)
+    held, line = ln.host_connect_vsock(uds, 1300, time.monotonic() + 60)
+    if not held:
+        fail(f"the host's CONNECT 1300 was not accepted (got {line!r})", vm.out)
+    vm.wait_for(b"guest_vsock: holding a connection on 1300", 60, mark)
+    vsock_echo(vm, uds, 1234, lsock, "before")
+    print("before the snapshot: vsock host->guest and guest->host connections work, one held open")
+    return held
+
+
+def vsock_after(vm, uds, lsock, held):
+    # The held connection: its host end went with the old process, the
+    # guest's end is reset by the restored device's transport reset.
+    i = vm.wait_for(b"guest_vsock: held connection ended: ", 60)
+    end = vm.out[i:].split(b"\n")[0].decode(errors="replace").strip()
+    if "reset" not in end.lower():
+        fail(f"the held vsock connection did not end with a reset: {end!r}", vm.out)
+    held.close()
+    vsock_echo(vm, uds, 1235, lsock, "after")
+    print(f"restored guest: the held vsock connection was reset ({end.split(': ')[-1]}); new "
+          "connections work both ways through the same socket path")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringvm", required=True)
@@ -114,7 +210,12 @@ def main():
     ap.add_argument("--net-tap", action="store_true")
     ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--diff", action="store_true")
+    ap.add_argument("--net-user", action="store_true")
+    ap.add_argument("--vsock", action="store_true")
+    ap.add_argument("--console", action="store_true")
     a = ap.parse_args()
+    if a.vsock:
+        a.net_user = True
     httpd = None
     if a.net_tap and not a.in_netns:
         r = subprocess.run(["unshare", "-n", "true"], capture_output=True)
@@ -141,6 +242,16 @@ def main():
         httpd = http.server.ThreadingHTTPServer(("10.0.3.1", 0), Quiet)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         hport = httpd.server_address[1]
+    if a.net_user:
+        uweb = tempfile.mkdtemp(prefix="ringvm-snapuser-")
+        utok = secrets.token_hex(6)
+        for name in ("u1", "u2"):
+            with open(os.path.join(uweb, name), "w") as f:
+                f.write("USER-%s-%s\n" % (name.upper(), utok))
+        if a.vsock:
+            ln.build_vsock_program(uweb)
+        uhttpd = ln.serve(uweb)
+        uport, fport = uhttpd.server_address[1], ln.free_port()
     r = subprocess.run([os.path.join(ROOT, "scripts", "fetch-guest-assets.sh"), "--quiet"])
     if r.returncode:
         fail("could not fetch the guest assets")
@@ -153,7 +264,8 @@ def main():
         first.must("PUT", "/boot-source", {
             "kernel_image_path": os.path.join(CACHE, "vmlinuz"),
             "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
-            "boot_args": "console=ttyS0 reboot=k panic=1" + ("" if a.disk or a.net_tap else " pci=off")})
+            "boot_args": ("console=hvc0" if a.console else "console=ttyS0") + " reboot=k panic=1" +
+                         ("" if a.disk or a.net_tap else " pci=off")})
         first.must("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256,
                                               "track_dirty_pages": a.diff})
         if a.disk:
@@ -165,7 +277,19 @@ def main():
         if a.net_tap:
             first.must("PUT", "/network-interfaces/eth0", {"iface_id": "eth0",
                                                           "host_dev_name": "rvtap0"})
-        first.must("PUT", "/ringvm", {"engine": a.engine})
+        own = {"engine": a.engine}
+        if a.console:
+            own["console"] = "virtio"
+        if a.net_user:
+            own["user_net"] = {"hostfwd": ["tcp:127.0.0.1:%d-:80" % fport]}
+        uds = os.path.join(tmp, "v.sock")
+        if a.vsock:
+            first.must("PUT", "/vsock", {"guest_cid": 3, "uds_path": uds})
+            lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            lsock.bind(uds + "_5000")
+            lsock.listen(4)
+            lsock.settimeout(90)
+        first.must("PUT", "/ringvm", own)
         first.must("PUT", "/actions", {"action_type": "InstanceStart"})
         first.wait_for(b"RINGVM-INIT-OK", 240)
         first.wait_for(b"/ # ", 60)
@@ -182,6 +306,20 @@ def main():
             first.wait_for(b"-END", 60, i + 1)
             if ("GOT-NET-T1-%d-END" % os.getpid()).encode() not in first.out[mark:]:
                 fail("the guest could not download from the host before the snapshot", first.out)
+        if a.net_user:
+            mark = len(first.out)
+            first.send("ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null 2>&1; "
+                       "mkdir -p /www && echo PAGE1-%s > /www/index.html && httpd -p 80 -h /www && "
+                       "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u1)-END" % (utok, uport))
+            i = first.wait_for(b"\nGOT-", 120, mark)
+            first.wait_for(b"-END", 60, i + 1)
+            if ("GOT-USER-U1-%s-END" % utok).encode() not in first.out[mark:]:
+                fail("the guest could not download from the host over the user network", first.out)
+            if fetch_fwd(fport) != "PAGE1-%s" % utok:
+                fail("the host could not reach the guest's page through hostfwd", first.out)
+            print("before the snapshot: DHCP, a download from the host and hostfwd work")
+        if a.vsock:
+            held = vsock_before(first, uport, uds, lsock)
         u1 = first.uptime("UP1")
         first.must("PATCH", "/vm", {"state": "Paused"})
         t0 = time.monotonic()
@@ -256,6 +394,33 @@ def main():
             if len(rng) != 64 or rng == "0" * 64:
                 fail("the restored guest got no bytes from /dev/hwrng", second.out)
             print("restored guest: read its token from the disk, 32 bytes from virtio-rng")
+        if a.net_user:
+            mark = len(second.out)
+            second.send("echo ADDR-$(ip -4 -o addr show eth0 | grep -o '10.0.2.15/24')-END; "
+                        "echo PAGE2-%s > /www/index.html; "
+                        "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u2)-END" % (utok, uport))
+            i = second.wait_for(b"\nGOT-", 120, mark)
+            second.wait_for(b"-END", 60, i + 1)
+            tail = second.out[mark:]
+            if b"\nADDR-10.0.2.15/24-END" not in tail:
+                fail("the restored guest lost its DHCP address", second.out)
+            if ("GOT-USER-U2-%s-END" % utok).encode() not in tail:
+                fail("the restored guest could not download from the host (user network)", second.out)
+            if fetch_fwd(fport) != "PAGE2-%s" % utok:
+                fail("after the restore the host cannot reach the guest's page through hostfwd",
+                     second.out)
+            print("restored guest: same address without DHCP, a new download from the host, "
+                  "hostfwd works again")
+        if a.vsock:
+            vsock_after(second, uds, lsock, held)
+        if a.console:
+            mark = len(second.out)
+            second.send("echo CON-$(cat /sys/class/tty/console/active)-END")
+            i = second.wait_for(b"\nCON-", 60, mark)
+            j = second.wait_for(b"-END", 10, i + 1)
+            if b"hvc0" not in second.out[i:j]:
+                fail("the restored guest's console is not hvc0", second.out)
+            print("restored guest: its shell on hvc0 (virtio-console) answers")
         if a.net_tap:
             mark = len(second.out)
             second.send("echo GOT-$(wget -q -O - http://10.0.3.1:%d/t2)-END" % hport)

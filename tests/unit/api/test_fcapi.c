@@ -387,6 +387,38 @@ static void test_ringvm_member(void **state)
 	assert_int_equal(fc_vmm_build(&fc, &base, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.cpu_weight, 250);
 	assert_false(out.cpu_weight_strict);
+	assert_int_equal(out.console, VM_CONSOLE_SERIAL);
+	assert_int_equal(out.nr_nets, 0);
+}
+
+/* ringvm's "console" and "user_net": the virtio console and a libslirp
+ * interface for VMs started through the API (docs/api.md). */
+static void test_ringvm_console_user_net(void **state)
+{
+	static struct fc_vmm fc;
+	(void)state;
+	fc_vmm_init(&fc);
+	call(&fc, "PUT", "/ringvm", "{\"console\": \"hvc\"}", 400, "/ringvm/console: expected \\\"serial\\\" or \\\"virtio\\\"");
+	call(&fc, "PUT", "/ringvm", "{\"user_net\": 1}", 400, "/ringvm/user_net");
+	call(&fc, "PUT", "/ringvm", "{\"user_net\": {\"hostfwd\": \"x\"}}", 400, "/ringvm/user_net/hostfwd: expected an array");
+	call(&fc, "PUT", "/ringvm", "{\"user_net\": {\"hostfwd\": [\"tcp:1.2.3.4:80\"]}}", 400, "/ringvm/user_net/hostfwd/0: ");
+	call(&fc, "PUT", "/ringvm", "{\"user_net\": {\"mac\": 1}}", 400, "/ringvm/user_net/mac: unknown field");
+	call(&fc, "GET", "/ringvm", NULL, 200, "\"console\":\"serial\",\"user_net\":null");
+	call(&fc, "PUT", "/ringvm", "{\"console\": \"virtio\", \"user_net\": {\"hostfwd\": "
+	     "[\"tcp:127.0.0.1:8080-:80\"]}}", 204, NULL);
+	call(&fc, "GET", "/vm/config", NULL, 200, "\"console\":\"virtio\",\"user_net\":{\"hostfwd\":[\"tcp:127.0.0.1:8080-:80\"]}");
+	struct vm_config base, out;
+	char err[FC_ERR_LEN];
+	vm_config_defaults(&base);
+	assert_int_equal(parse(&fc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", "
+			       "\"boot_args\": \"console=hvc0 pci=off\"}, \"ringvm\": {\"console\": "
+			       "\"virtio\", \"user_net\": {}}}", kernel_path), 0);
+	assert_int_equal(fc_vmm_build(&fc, &base, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.console, VM_CONSOLE_VIRTIO);
+	assert_int_equal(out.nr_nets, 1);
+	assert_int_equal(out.nets[0].kind, VM_NET_USER);
+	assert_int_equal(out.nets[0].nr_hostfwd, 0);
+	assert_null(strstr(out.cmdline, "pci=off"));   /* the devices sit on PCI */
 }
 
 int main(void)
@@ -401,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_ringvm_member),
 		cmocka_unit_test(test_snapshot_load_tracking),
+		cmocka_unit_test(test_ringvm_console_user_net),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

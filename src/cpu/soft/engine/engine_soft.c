@@ -369,4 +369,5 @@ const struct engine_ops engine_soft_ops = {
 	.dirty_log_start = soft_engine_dirty_log_start,
 	.dirty_log_fetch = soft_engine_dirty_log_fetch,
 	.print_stats = soft_print_stats,
+	.metrics = soft_engine_metrics,
 };

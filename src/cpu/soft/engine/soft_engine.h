@@ -53,6 +53,10 @@ struct soft_vm {
 	struct soft_vcpu *_Atomic *vcpus;
 };
 
+/* soft_metrics.c: the "soft_engine" metrics group (engine_ops.metrics). */
+struct vm_metrics;
+void soft_engine_metrics(struct vm *vm, struct vm_metrics *m);
+
 /* soft_platform.c: the hooks the MMU and the core call. */
 extern const struct soft_sys_ops soft_engine_sys_ops;
 void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h);
