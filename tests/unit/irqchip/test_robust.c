@@ -71,7 +71,7 @@ static void test_random_writes(void **state)
 			break;
 		}
 		case 8:
-			soft_irqchip_set_irq(f->c, (unsigned)(v % 24), r & 0x100);
+			board_irqchip_set_irq(f->b, (unsigned)(v % 24), r & 0x100);
 			break;
 		case 9:
 			f->now += v % 200000;
@@ -96,9 +96,9 @@ static void test_random_writes(void **state)
 	/* after all that, a clean reset gives a working machine */
 	soft_irqchip_reset(f->c);
 	for (unsigned g = 0; g < 24; g++)
-		soft_irqchip_set_irq(f->c, g, false);
+		board_irqchip_set_irq(f->b, g, false);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 1, true);
+	board_irqchip_set_irq(f->b, 1, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x21);
 	fx_free(f);
 }
@@ -113,8 +113,8 @@ static void *irq_thread(void *arg)
 {
 	struct thr *t = arg;
 	for (int i = 0; i < 20000; i++) {
-		soft_irqchip_set_irq(t->f->c, 3 + (unsigned)t->id, true);
-		soft_irqchip_set_irq(t->f->c, 3 + (unsigned)t->id, false);
+		board_irqchip_set_irq(t->f->b, 3 + (unsigned)t->id, true);
+		board_irqchip_set_irq(t->f->b, 3 + (unsigned)t->id, false);
 	}
 	atomic_fetch_add(t->done, 1);
 	return NULL;
