@@ -1,9 +1,9 @@
 /* libFuzzer target: the device register interfaces as state machines.
  *
  * A fresh machine per input: the legacy devices (UART 8250, i8042, RTC,
- * ACPI PM, through the functions their bus handlers call) wired to the soft
- * engine's irqchip (PIC, PIT, IOAPIC and two LAPICs, through the PIO/MMIO
- * buses and the LAPIC/MSR entry points the vCPU uses) and the kvmclock
+ * ACPI PM, through the functions their bus handlers call) wired to the
+ * board irqchip (PIC, PIT, IOAPIC) and the soft engine's two LAPICs (through
+ * the PIO/MMIO buses and the LAPIC/MSR entry points the vCPU uses) and the kvmclock
  * MSRs (which write guest memory at a guest-chosen address: 1 MiB of RAM
  * here), all on one fake clock.  No vCPU runs.  The input is a sequence of 7-byte records:
  *   op  off_lo  off_hi|size|write  value[4]
