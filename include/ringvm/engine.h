@@ -68,11 +68,18 @@ struct engine_probe {
 struct engine_ops {
 	const char *name;
 
+	/* The engine brings its own PIC, PIT and IOAPIC (kvm: in the kernel)
+	 * and installs vm->irq itself.  False: the machine creates the board's
+	 * chips (src/hw/board_irqchip.h) before vm_init, installs their router
+	 * as vm->irq, and the engine connects its local APICs to them. */
+	bool in_kernel_irqchip;
+
 	/* Check whether this engine can run here.  May take up to ~100 ms. */
 	void (*probe)(struct engine_probe *out);
 
 	/* VM-wide state: called after guest memory exists, before any device.
-	 * Must install vm->irq (the router devices raise lines through). */
+	 * With in_kernel_irqchip it must install vm->irq (the router devices
+	 * raise lines through); without, vm->irqchip exists already. */
 	int (*vm_init)(struct vm *vm);
 	void (*vm_destroy)(struct vm *vm);
 
@@ -117,7 +124,8 @@ struct engine_ops {
 	/* Snapshots (docs/snapshot.md), optional (NULL: the engine cannot be
 	 * snapshotted or restored; the snapshot is refused with a message).
 	 * The interrupt controllers and each vCPU's extra state in the neutral
-	 * form of irqchip_state.h.  Called with every vCPU parked (vm_pause) or
+	 * form of irqchip_state.h (without in_kernel_irqchip, the engine's
+	 * part only: vm_irqchip_get/set add the board's chips).  Called with every vCPU parked (vm_pause) or
 	 * not yet running; set_irqchip after vm_init, before the vCPUs run;
 	 * set_vcpu_extra after set_sregs/set_regs/set_fpu/set_msrs, on the
 	 * vCPU's own thread.  0 or -errno. */

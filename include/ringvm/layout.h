@@ -53,10 +53,12 @@
 /* ---- I/O ports -------------------------------------------------------- */
 #define PORT_PIC_MASTER          0x20
 #define PORT_PIT                 0x40
+#define PORT_SYSTEM_CONTROL_B    0x61   /* PIT channel 2 gate/output, refresh */
 #define PORT_I8042_DATA          0x60
 #define PORT_I8042_CMD           0x64
 #define PORT_RTC                 0x70   /* index 0x70, data 0x71 */
 #define PORT_PIC_SLAVE           0xa0
+#define PORT_ELCR                0x4d0  /* edge/level control, 0x4d0-0x4d1 */
 #define PORT_DEBUG_EXIT_DEFAULT  0xf4   /* isa-debug-exit compatible */
 #define PORT_TESTDEV             0x0e0  /* test-guest call port (--testdev) */
 #define PORT_ACPI_PM_BASE        0x600  /* PM1a event (4), control (2), timer (4) */

@@ -233,7 +233,10 @@ struct vm {
 	struct gmem mem;
 	struct bus pio;
 	struct bus mmio;
-	struct irq_router irq;          /* installed by engine->vm_init */
+	struct irq_router irq;          /* installed by engine->vm_init or the board */
+	/* The board's PIC, PIT and IOAPIC (src/hw/board_irqchip.h), for an
+	 * engine without in_kernel_irqchip; NULL otherwise. */
+	struct board_irqchip *irqchip;
 	struct pci_bus *pci;            /* the host bridge's bus 0 (src/hw/pci) */
 	const struct engine_ops *engine;
 	void *engine_state;
@@ -326,6 +329,16 @@ int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen);
 /* The machine's clock in ns: host CLOCK_MONOTONIC minus the time the VM
  * spent paused.  Timers that must not catch up after a pause use it. */
 uint64_t vm_clock_ns(const struct vm *vm);
+
+/* The board's interrupt controllers (src/vmm/vm_irqchip.c): created for an
+ * engine without in_kernel_irqchip (vm->irqchip, vm->irq) before its
+ * vm_init; reset with the machine.  get/set: the whole neutral state, the
+ * engine's part and the board's (snapshots).  0 or -errno. */
+int vm_irqchip_create(struct vm *vm);
+void vm_irqchip_reset(struct vm *vm);
+void vm_irqchip_destroy(struct vm *vm);
+int vm_irqchip_get(struct vm *vm, struct irqchip_state *s);
+int vm_irqchip_set(struct vm *vm, const struct irqchip_state *s);
 /* The shared loop: park the calling vCPU while a pause is requested. */
 void vcpu_park_if_paused(struct vcpu *v);
 /* Wake parked vCPUs so they see a stop or reset (vm.c). */

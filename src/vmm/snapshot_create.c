@@ -212,7 +212,7 @@ static int build(struct vm *vm, struct snap_writer *w, uint64_t pages,
 
 	struct irqchip_state chip;
 	memset(&chip, 0, sizeof(chip));
-	int r = vm->engine->get_irqchip(vm, &chip);
+	int r = vm_irqchip_get(vm, &chip);
 	if (r < 0) {
 		snprintf(err, n, "cannot read the interrupt controllers: %s", strerror(-r));
 		return -1;

@@ -463,7 +463,7 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		atomic_store(&vm->clock_frozen_at, now);
 		atomic_store(&vm->pause_req, true);
 	}
-	int e = vm->engine->set_irqchip(vm, chip);
+	int e = vm_irqchip_set(vm, chip);
 	if (e < 0) {
 		snprintf(err, n, "%s: section irqchip: the %s engine refuses it: %s", snap_path,
 			 vm->engine->name, strerror(-e));

@@ -129,9 +129,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vm->vcpus[i].vm = vm;
 		vm->vcpus[i].id = i;
 	}
-	r = vm->engine->vm_init(vm);
+	r = vm_irqchip_create(vm);
+	if (r == 0)
+		r = vm->engine->vm_init(vm);
 	if (r < 0) {
 		pr_err("engine %s: cannot create the VM: %s", vm->engine->name, strerror(-r));
+		vm_irqchip_destroy(vm);
 		vm->engine = NULL; /* nothing to tear down */
 		return RINGVM_EXIT_HOST_ERROR;
 	}
@@ -202,6 +205,7 @@ static int machine_reset(struct vm *vm)
 	snapshot_restore_done(vm);  /* a reset boots the kernel again */
 	vm_dirty_before_reset(vm);
 	vm->engine->vm_destroy(vm);
+	vm_irqchip_reset(vm);
 	int r = vm->engine->vm_init(vm);
 	if (r == 0)
 		r = vm_dirty_after_reset(vm);
@@ -289,6 +293,7 @@ void vm_destroy(struct vm *vm)
 	snapshot_restore_free(vm);  /* after the devices: their config strings point into it */
 	if (vm->engine && vm->engine->vm_destroy)
 		vm->engine->vm_destroy(vm);
+	vm_irqchip_destroy(vm);  /* after the engine: it disconnects its LAPICs */
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	evloop_destroy(&vm->loop);

@@ -1,9 +1,9 @@
 /* libFuzzer target: the device register interfaces as state machines.
  *
  * A fresh machine per input: the legacy devices (UART 8250, i8042, RTC,
- * ACPI PM, through the functions their bus handlers call) wired to the soft
- * engine's irqchip (PIC, PIT, IOAPIC and two LAPICs, through the PIO/MMIO
- * buses and the LAPIC/MSR entry points the vCPU uses) and the kvmclock
+ * ACPI PM, through the functions their bus handlers call) wired to the
+ * board irqchip (PIC, PIT, IOAPIC) and the soft engine's two LAPICs (through
+ * the PIO/MMIO buses and the LAPIC/MSR entry points the vCPU uses) and the kvmclock
  * MSRs (which write guest memory at a guest-chosen address: 1 MiB of RAM
  * here), all on one fake clock.  No vCPU runs.  The input is a sequence of 7-byte records:
  *   op  off_lo  off_hi|size|write  value[4]
@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fuzz_dev {
 	struct vm vm;
+	struct board_irqchip *board;
 	struct soft_irqchip *chip;
 	struct uart8250 *uart;
 	struct i8042 *kbd;
@@ -100,7 +101,7 @@ static void fuzz_dev_wake(void *opaque, unsigned cpu)
 	(void)cpu;
 }
 
-/* The PIC, PIT and port 0x61/ELCR ports the irqchip registers. */
+/* The PIC, PIT and port 0x61/ELCR ports the board irqchip registers. */
 static const uint16_t fuzz_dev_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43,
 					   0x61, 0x4d0, 0x4d1 };
 
@@ -218,7 +219,7 @@ static void fuzz_dev_one(struct fuzz_dev *d, const uint8_t *r)
 		break;
 	}
 	case 9:
-		(void)soft_irqchip_set_irq(d->chip, off % 24, write);
+		(void)board_irqchip_set_irq(d->board, off % 24, write);
 		break;
 	case 10: {
 		/* time passes: up to ~4.3 s per record, the devices catch up */
@@ -250,7 +251,10 @@ static void fuzz_dev_one(struct fuzz_dev *d, const uint8_t *r)
 		case 2: (void)soft_irqchip_take_init(d->chip, cpu); break;
 		case 3: (void)soft_irqchip_take_sipi(d->chip, cpu); break;
 		case 4: soft_irqchip_lint1(d->chip, cpu); break;
-		case 5: soft_irqchip_reset(d->chip); break;
+		case 5:
+			board_irqchip_reset(d->board);
+			soft_irqchip_reset(d->chip);
+			break;
 		case 6:
 			uart8250_reset(d->uart);
 			i8042_reset(d->kbd);
@@ -276,14 +280,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gmem_opts mo = { .ram_size = FUZZ_DEV_RAM };
 	if (gmem_init(&d->mem, &mo) != 0)
 		abort();
+	struct board_irqchip_config bcfg = { .clock = fuzz_dev_clock, .clock_opaque = d };
+	d->board = board_irqchip_create(&d->vm, &bcfg);
+	if (!d->board)
+		abort();
 	struct soft_irqchip_config cfg = {
 		.nr_vcpus = FUZZ_DEV_CPUS, .clock = fuzz_dev_clock, .clock_opaque = d,
+		.board = d->board,
 	};
 	d->chip = soft_irqchip_create_cfg(&d->vm, &cfg);
 	if (!d->chip)
 		abort();
 	soft_irqchip_set_wake(d->chip, fuzz_dev_wake, d);
-	const struct irq_router *router = soft_irqchip_router(d->chip);
+	const struct irq_router *router = board_irqchip_router(d->board);
 	struct rtc_clock rc = { fuzz_dev_clock_s, d };
 	struct acpi_pm_clock pc = { fuzz_dev_clock_s, d };
 	d->uart = uart8250_new(router, 4);
@@ -310,6 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rtc_free(d->rtc);
 	acpi_pm_free(d->pm);
 	soft_irqchip_destroy(d->chip);
+	board_irqchip_destroy(d->board);
 	bus_destroy(&d->vm.pio);
 	bus_destroy(&d->vm.mmio);
 	gmem_destroy(&d->mem);

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fuzz_pci {
 	struct vm vm;
+	struct board_irqchip *board;
 	struct soft_irqchip *chip;
 	struct pci_bus *bus;
 	struct pci_device *dev[2];
@@ -172,12 +173,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->now = 1000000000ULL;
 	if (bus_init(&f->vm.pio, BUS_PIO) || bus_init(&f->vm.mmio, BUS_MMIO))
 		abort();
-	struct soft_irqchip_config cfg = { .nr_vcpus = 1, .clock = fp_clock, .clock_opaque = f };
+	struct board_irqchip_config bcfg = { .clock = fp_clock, .clock_opaque = f };
+	f->board = board_irqchip_create(&f->vm, &bcfg);
+	if (!f->board)
+		abort();
+	struct soft_irqchip_config cfg = { .nr_vcpus = 1, .clock = fp_clock, .clock_opaque = f,
+					   .board = f->board };
 	f->chip = soft_irqchip_create_cfg(&f->vm, &cfg);
 	if (!f->chip)
 		abort();
 	soft_irqchip_set_wake(f->chip, fp_wake, f);
-	f->vm.irq = *soft_irqchip_router(f->chip);
+	f->vm.irq = *board_irqchip_router(f->board);
 	f->bus = pci_bus_new(&f->vm);
 	if (!f->bus)
 		abort();
@@ -219,6 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	pci_bus_free(f->bus);
 	soft_irqchip_destroy(f->chip);
+	board_irqchip_destroy(f->board);
 	bus_destroy(&f->vm.pio);
 	bus_destroy(&f->vm.mmio);
 	free(f);

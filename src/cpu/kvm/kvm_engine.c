@@ -16,6 +16,7 @@
 
 const struct engine_ops engine_kvm_ops = {
 	.name = "kvm",
+	.in_kernel_irqchip = true,  /* KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2 */
 	.probe = kvm_probe,
 	.vm_init = kvm_vm_init,
 	.vm_destroy = kvm_vm_destroy,

@@ -1,5 +1,6 @@
 /* Shared fixture for the soft irqchip tests: a VM with just the two buses,
- * a chip with a fake clock, and port/MMIO helpers. */
+ * the board's PIC/PIT/IOAPIC on them and the soft LAPICs connected to it,
+ * both on a fake clock, and port/MMIO helpers. */
 #ifndef IRQ_TEST_H
 #define IRQ_TEST_H
 
@@ -15,6 +16,7 @@
 
 struct fx {
 	struct vm vm;
+	struct board_irqchip *b;
 	struct soft_irqchip *c;
 	uint64_t now;          /* the fake clock, ns */
 	unsigned wakes[MAX_VCPUS];
@@ -37,8 +39,14 @@ static inline struct fx *fx_new_hz(unsigned ncpus, uint64_t tsc_hz)
 	f->now = 1000000000ULL;  /* start at 1 s */
 	assert_int_equal(bus_init(&f->vm.pio, BUS_PIO), 0);
 	assert_int_equal(bus_init(&f->vm.mmio, BUS_MMIO), 0);
+	struct board_irqchip_config bcfg = { .clock = fx_clock, .clock_opaque = f };
+	f->b = board_irqchip_create(&f->vm, &bcfg);
+	assert_non_null(f->b);
+	f->vm.irqchip = f->b;
+	f->vm.irq = *board_irqchip_router(f->b);
 	struct soft_irqchip_config cfg = {
 		.nr_vcpus = ncpus, .clock = fx_clock, .clock_opaque = f, .tsc_hz = tsc_hz,
+		.board = f->b,
 	};
 	f->c = soft_irqchip_create_cfg(&f->vm, &cfg);
 	assert_non_null(f->c);
@@ -54,6 +62,7 @@ static inline struct fx *fx_new(unsigned ncpus)
 static inline void fx_free(struct fx *f)
 {
 	soft_irqchip_destroy(f->c);
+	board_irqchip_destroy(f->b);
 	bus_destroy(&f->vm.pio);
 	bus_destroy(&f->vm.mmio);
 	free(f);

@@ -95,8 +95,8 @@ static void test_ioapic_edge(void **state)
 	ioapic_w(f, 0x10 + 4 * 2, 0x41);                /* pin 4: vector 0x41, edge */
 	ioapic_w(f, 0x10 + 4 * 2 + 1, 1u << 24);        /* physical dest 1 */
 	unsigned w = f->wakes[1];
-	soft_irqchip_set_irq(f->c, 4, true);
-	soft_irqchip_set_irq(f->c, 4, false);
+	board_irqchip_set_irq(f->b, 4, true);
+	board_irqchip_set_irq(f->b, 4, false);
 	assert_true(f->wakes[1] > w);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	assert_int_equal(soft_irqchip_pending(f->c, 1, false), -1);
@@ -112,8 +112,8 @@ static void test_ioapic_edge(void **state)
 	assert_int_equal(apic_r(f, 1, APIC_ISR + 0x20), 0);
 	/* masked edge is lost */
 	ioapic_w(f, 0x10 + 4 * 2, 0x10041);
-	soft_irqchip_set_irq(f->c, 4, true);
-	soft_irqchip_set_irq(f->c, 4, false);
+	board_irqchip_set_irq(f->b, 4, true);
+	board_irqchip_set_irq(f->b, 4, false);
 	ioapic_w(f, 0x10 + 4 * 2, 0x41);
 	assert_int_equal(soft_irqchip_pending(f->c, 1, true), -1);
 	/* logical flat destination, lowest priority */
@@ -122,7 +122,7 @@ static void test_ioapic_edge(void **state)
 	ioapic_w(f, 0x10 + 4 * 2, 0x0941);              /* lowest prio, logical */
 	ioapic_w(f, 0x10 + 4 * 2 + 1, 0x03u << 24);
 	apic_w(f, 0, APIC_TPR, 0x20);
-	soft_irqchip_set_irq(f->c, 4, true);
+	board_irqchip_set_irq(f->b, 4, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 1, true), 0x41);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	fx_free(f);
@@ -134,7 +134,7 @@ static void test_msi(void **state)
 {
 	(void)state;
 	struct fx *f = fx_new(2);
-	const struct irq_router *r = soft_irqchip_router(f->c);
+	const struct irq_router *r = board_irqchip_router(f->b);
 	pic_off(f);
 	start_ap(f, 1);
 	apic_w(f, 0, APIC_SVR, 0x1ff);
@@ -188,7 +188,7 @@ static void test_ioapic_level_remote_irr(void **state)
 	apic_w(f, 0, APIC_SVR, 0x1ff);
 	ioapic_w(f, 0x10 + 9 * 2, 0xa049);              /* level, active low, vector 0x49 */
 	ioapic_w(f, 0x10 + 9 * 2 + 1, 0);
-	soft_irqchip_set_irq(f->c, 9, true);
+	board_irqchip_set_irq(f->b, 9, true);
 	assert_true(ioapic_r(f, 0x10 + 9 * 2) & (1u << 14));  /* remote IRR */
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x49);
 	assert_int_equal(apic_r(f, 0, APIC_TMR + 0x20), 1u << 9);
@@ -196,14 +196,14 @@ static void test_ioapic_level_remote_irr(void **state)
 	apic_w(f, 0, APIC_EOI, 0);
 	assert_true(ioapic_r(f, 0x10 + 9 * 2) & (1u << 14));
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x49);
-	soft_irqchip_set_irq(f->c, 9, false);
+	board_irqchip_set_irq(f->b, 9, false);
 	apic_w(f, 0, APIC_EOI, 0);
 	assert_false(ioapic_r(f, 0x10 + 9 * 2) & (1u << 14));
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	/* IOAPIC EOI register (version 0x20) */
-	soft_irqchip_set_irq(f->c, 9, true);
+	board_irqchip_set_irq(f->b, 9, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x49);
-	soft_irqchip_set_irq(f->c, 9, false);
+	board_irqchip_set_irq(f->b, 9, false);
 	assert_int_equal(bus_write(&f->vm.mmio, LAYOUT_IOAPIC + 0x40, 4, 0x49), 0);
 	assert_false(ioapic_r(f, 0x10 + 9 * 2) & (1u << 14));
 	/* remote IRR is read-only */
@@ -212,7 +212,7 @@ static void test_ioapic_level_remote_irr(void **state)
 	/* masked while asserted, delivered on unmask */
 	ioapic_w(f, 0x10 + 9 * 2, 0x1a049);
 	apic_w(f, 0, APIC_EOI, 0);
-	soft_irqchip_set_irq(f->c, 9, true);
+	board_irqchip_set_irq(f->b, 9, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	ioapic_w(f, 0x10 + 9 * 2, 0xa049);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), 0x49);

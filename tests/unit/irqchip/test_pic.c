@@ -16,8 +16,8 @@ static void test_init_and_deliver(void **state)
 	pic_init_linux(f, 0x01);
 	assert_int_equal(inb(f, 0x21), 0x00);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
-	soft_irqchip_set_irq(f->c, 1, true);
-	soft_irqchip_set_irq(f->c, 1, false);
+	board_irqchip_set_irq(f->b, 1, true);
+	board_irqchip_set_irq(f->b, 1, false);
 	/* virtual wire: LINT0 ExtINT at reset on the BSP */
 	assert_true(soft_irqchip_attention(f->c, 0) & SOFT_ATTN_INTR);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, false), -1);
@@ -40,7 +40,7 @@ static void test_mask(void **state)
 	struct fx *f = fx_new(1);
 	pic_init_linux(f, 0x01);
 	outb(f, 0x21, 0x08);                                /* mask IRQ3 */
-	soft_irqchip_set_irq(f->c, 3, true);
+	board_irqchip_set_irq(f->b, 3, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	assert_int_equal(inb(f, 0x21), 0x08);
 	outb(f, 0x21, 0x00);
@@ -48,8 +48,8 @@ static void test_mask(void **state)
 	/* edge: the line is still high, no new request after EOI */
 	outb(f, 0x20, 0x20);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
-	soft_irqchip_set_irq(f->c, 3, false);
-	soft_irqchip_set_irq(f->c, 3, true);
+	board_irqchip_set_irq(f->b, 3, false);
+	board_irqchip_set_irq(f->b, 3, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x23);
 	fx_free(f);
 }
@@ -59,13 +59,13 @@ static void test_priority(void **state)
 	(void)state;
 	struct fx *f = fx_new(1);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 4, true);
-	soft_irqchip_set_irq(f->c, 3, true);
+	board_irqchip_set_irq(f->b, 4, true);
+	board_irqchip_set_irq(f->b, 3, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x23);
 	/* IRQ4 is lower priority than IRQ3 in service */
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	/* IRQ1 pre-empts */
-	soft_irqchip_set_irq(f->c, 1, true);
+	board_irqchip_set_irq(f->b, 1, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x21);
 	assert_int_equal(read_isr(f, 0x20), 0x0a);
 	outb(f, 0x20, 0x20);                                /* EOI IRQ1 */
@@ -75,10 +75,10 @@ static void test_priority(void **state)
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x24);
 	outb(f, 0x20, 0x20);
 	/* rotate: after "rotate on specific EOI" of IRQ4, IRQ5 is highest */
-	soft_irqchip_set_irq(f->c, 5, false);
-	soft_irqchip_set_irq(f->c, 1, false);
-	soft_irqchip_set_irq(f->c, 1, true);
-	soft_irqchip_set_irq(f->c, 5, true);
+	board_irqchip_set_irq(f->b, 5, false);
+	board_irqchip_set_irq(f->b, 1, false);
+	board_irqchip_set_irq(f->b, 1, true);
+	board_irqchip_set_irq(f->b, 5, true);
 	outb(f, 0x20, 0xc4);                                /* set priority: IRQ4 lowest */
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x25);
 	outb(f, 0x20, 0x20);
@@ -91,13 +91,13 @@ static void test_cascade(void **state)
 	(void)state;
 	struct fx *f = fx_new(1);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 10, true);
+	board_irqchip_set_irq(f->b, 10, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), 0x2a);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x2a);
 	assert_int_equal(read_isr(f, 0x20), 0x04);
 	assert_int_equal(read_isr(f, 0xa0), 0x04);
 	/* a lower-priority slave IRQ waits; master IRQ1 (higher) does not */
-	soft_irqchip_set_irq(f->c, 12, true);
+	board_irqchip_set_irq(f->b, 12, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	outb(f, 0xa0, 0x20);
 	outb(f, 0x20, 0x20);
@@ -105,8 +105,8 @@ static void test_cascade(void **state)
 	/* slave mask */
 	outb(f, 0xa0, 0x20); outb(f, 0x20, 0x20);
 	outb(f, 0xa1, 0x10);
-	soft_irqchip_set_irq(f->c, 12, false);
-	soft_irqchip_set_irq(f->c, 12, true);
+	board_irqchip_set_irq(f->b, 12, false);
+	board_irqchip_set_irq(f->b, 12, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	outb(f, 0xa1, 0x00);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x2c);
@@ -118,7 +118,7 @@ static void test_spurious(void **state)
 	(void)state;
 	struct fx *f = fx_new(1);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 5, true);
+	board_irqchip_set_irq(f->b, 5, true);
 	int v = soft_irqchip_pending(f->c, 0, true);
 	assert_int_equal(v, 0x25);
 	outb(f, 0x21, 0x20);                                /* masked before INTA */
@@ -129,7 +129,7 @@ static void test_spurious(void **state)
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x25);
 	outb(f, 0x20, 0x20);
 	/* spurious IRQ15: master IRQ2 acknowledged, slave has nothing */
-	soft_irqchip_set_irq(f->c, 11, true);
+	board_irqchip_set_irq(f->b, 11, true);
 	v = soft_irqchip_pending(f->c, 0, true);
 	assert_int_equal(v, 0x2b);
 	outb(f, 0xa1, 0x08);
@@ -156,21 +156,21 @@ static void test_level_elcr(void **state)
 	assert_int_equal(inb(f, 0x4d1), 0xde);             /* IRQ8, 13 stay edge */
 	outb(f, 0x4d0, 0xff);
 	assert_int_equal(inb(f, 0x4d0), 0xf8);
-	soft_irqchip_set_irq(f->c, 9, true);
+	board_irqchip_set_irq(f->b, 9, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x29);
 	outb(f, 0xa0, 0x20); outb(f, 0x20, 0x20);
 	/* still asserted: requested again */
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x29);
 	outb(f, 0xa0, 0x20); outb(f, 0x20, 0x20);
-	soft_irqchip_set_irq(f->c, 9, false);
+	board_irqchip_set_irq(f->b, 9, false);
 	/* The slave re-raised INT after its EOI and the master latched IRQ2;
 	 * the level source then went away: spurious IRQ15 (as on hardware). */
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x2f);
 	outb(f, 0x20, 0x20);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	/* level request dropped before INTA: spurious */
-	soft_irqchip_set_irq(f->c, 4, true);
-	soft_irqchip_set_irq(f->c, 4, false);            /* IRQ4 level: gone */
+	board_irqchip_set_irq(f->b, 4, true);
+	board_irqchip_set_irq(f->b, 4, false);            /* IRQ4 level: gone */
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	fx_free(f);
 }
@@ -180,12 +180,12 @@ static void test_auto_eoi_and_poll(void **state)
 	(void)state;
 	struct fx *f = fx_new(1);
 	pic_init_linux(f, 0x03);                            /* AEOI */
-	soft_irqchip_set_irq(f->c, 6, true);
+	board_irqchip_set_irq(f->b, 6, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x26);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 6, false);
-	soft_irqchip_set_irq(f->c, 6, true);
+	board_irqchip_set_irq(f->b, 6, false);
+	board_irqchip_set_irq(f->b, 6, true);
 	outb(f, 0x20, 0x0c);                                /* poll */
 	assert_int_equal(inb(f, 0x20), 0x86);
 	assert_int_equal(read_isr(f, 0x20), 0x40);
@@ -206,7 +206,7 @@ static void test_no_apic_intr_pin(void **state)
 	pic_init_linux(f, 0x01);
 	/* LINT0 masked: the PIC no longer reaches the BSP through the LAPIC */
 	apic_w(f, 0, 0x350, 0x10700);
-	soft_irqchip_set_irq(f->c, 1, true);
+	board_irqchip_set_irq(f->b, 1, true);
 	assert_int_equal(soft_irqchip_pending(f->c, 0, true), -1);
 	/* APIC globally disabled: INTR goes straight to the BSP */
 	assert_int_equal(soft_irqchip_wrmsr(f->c, 0, MSR_IA32_APICBASE, 0xfee00100), 0);

@@ -71,7 +71,7 @@ static void test_random_writes(void **state)
 			break;
 		}
 		case 8:
-			soft_irqchip_set_irq(f->c, (unsigned)(v % 24), r & 0x100);
+			board_irqchip_set_irq(f->b, (unsigned)(v % 24), r & 0x100);
 			break;
 		case 9:
 			f->now += v % 200000;
@@ -96,9 +96,9 @@ static void test_random_writes(void **state)
 	/* after all that, a clean reset gives a working machine */
 	soft_irqchip_reset(f->c);
 	for (unsigned g = 0; g < 24; g++)
-		soft_irqchip_set_irq(f->c, g, false);
+		board_irqchip_set_irq(f->b, g, false);
 	pic_init_linux(f, 0x01);
-	soft_irqchip_set_irq(f->c, 1, true);
+	board_irqchip_set_irq(f->b, 1, true);
 	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0x21);
 	fx_free(f);
 }
@@ -113,8 +113,8 @@ static void *irq_thread(void *arg)
 {
 	struct thr *t = arg;
 	for (int i = 0; i < 20000; i++) {
-		soft_irqchip_set_irq(t->f->c, 3 + (unsigned)t->id, true);
-		soft_irqchip_set_irq(t->f->c, 3 + (unsigned)t->id, false);
+		board_irqchip_set_irq(t->f->b, 3 + (unsigned)t->id, true);
+		board_irqchip_set_irq(t->f->b, 3 + (unsigned)t->id, false);
 	}
 	atomic_fetch_add(t->done, 1);
 	return NULL;
@@ -153,11 +153,88 @@ static void test_threads(void **state)
 	fx_free(f);
 }
 
+/* Level-triggered IOAPIC pins toggled by device threads while two vCPU
+ * threads take their vectors and EOI them: the board's lock is taken before
+ * the LAPICs' on delivery and the EOI broadcast runs after the LAPICs'
+ * unlock, so this neither deadlocks nor races (run under TSan too), and
+ * every remote IRR is clear once the lines are low and all is EOIed. */
+struct lvl {
+	struct fx *f;
+	unsigned id;
+	_Atomic int *done;
+	unsigned got;
+};
+
+static void *level_dev_thread(void *arg)
+{
+	struct lvl *t = arg;
+	for (int i = 0; i < 20000; i++) {
+		board_irqchip_set_irq(t->f->b, 16 + t->id, true);
+		board_irqchip_set_irq(t->f->b, 16 + t->id, false);
+	}
+	atomic_fetch_add(t->done, 1);
+	return NULL;
+}
+
+static void *level_cpu_thread(void *arg)
+{
+	struct lvl *t = arg;
+	while (atomic_load(t->done) < 2) {
+		if (soft_irqchip_need_check(t->f->c, t->id, true)) {
+			int v = soft_irqchip_take(t->f->c, t->id, true);
+			if (v >= 0) {
+				t->got += v == 0x50 + (int)t->id;
+				soft_lapic_mmio_write(t->f->c, t->id, 0xb0, 4, 0);  /* EOI */
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_threads_level(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(2);
+	/* start the AP: INIT, SIPI (it waits for SIPI from power-on) */
+	apic_w(f, 0, 0x310, 1u << 24);
+	apic_w(f, 0, 0x300, 0xc500);
+	assert_true(soft_irqchip_take_init(f->c, 1));
+	apic_w(f, 0, 0x300, 0x0609);
+	assert_int_equal(soft_irqchip_take_sipi(f->c, 1), 9);
+	for (unsigned cpu = 0; cpu < 2; cpu++) {
+		apic_w(f, cpu, 0xf0, 0x1ff);                /* software enable */
+		ioapic_w(f, 0x11 + 2 * (16 + cpu), cpu << 24);
+		ioapic_w(f, 0x10 + 2 * (16 + cpu), (1u << 15) | (0x50 + cpu));
+	}
+	_Atomic int done = 0;
+	struct lvl dev[2] = { { f, 0, &done, 0 }, { f, 1, &done, 0 } };
+	struct lvl cpu[2] = { { f, 0, &done, 0 }, { f, 1, &done, 0 } };
+	pthread_t th[4];
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, level_cpu_thread, &cpu[i]), 0);
+		assert_int_equal(pthread_create(&th[2 + i], NULL, level_dev_thread, &dev[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (unsigned c = 0; c < 2; c++) {
+		int v;
+		while ((v = soft_irqchip_take(f->c, c, true)) >= 0) {
+			cpu[c].got += v == 0x50 + (int)c;
+			apic_w(f, c, 0xb0, 0);
+		}
+		assert_true(cpu[c].got > 0);
+		assert_false(ioapic_r(f, 0x10 + 2 * (16 + c)) & (1u << 14));  /* remote IRR */
+		assert_int_equal(soft_irqchip_attention(f->c, c), 0);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_writes),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_threads_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,16 @@ static int soft_vm_init(struct vm *vm)
 	svm->vm = vm;
 	svm->vcpus = calloc(vm->nr_vcpus, sizeof(*svm->vcpus));
 	/* The machine's clock: it stops while the VM is paused (vm_pause.c). */
+	/* The LAPICs connect to the board's PIC/PIT/IOAPIC, which the machine
+	 * created for us (engine_ops.in_kernel_irqchip is false). */
+	if (!vm->irqchip) {
+		free((void *)svm->vcpus);
+		free(svm);
+		return -EINVAL;
+	}
 	struct soft_irqchip_config cfg = { .nr_vcpus = vm->nr_vcpus, .clock = soft_vm_clock,
-					   .clock_opaque = vm, .tsc_hz = soft_tsc_host_hz() };
+					   .clock_opaque = vm, .tsc_hz = soft_tsc_host_hz(),
+					   .board = vm->irqchip };
 	svm->chip = svm->vcpus ? soft_irqchip_create_cfg(vm, &cfg) : NULL;
 	if (!svm->chip) {
 		free((void *)svm->vcpus);
@@ -101,7 +109,6 @@ static int soft_vm_init(struct vm *vm)
 	}
 	soft_irqchip_set_wake(svm->chip, soft_engine_wake, svm);
 	gmem_set_dirty_hook(&vm->mem, soft_vmm_wrote, svm);
-	vm->irq = *soft_irqchip_router(svm->chip);
 	vm->engine_state = svm;
 	return 0;
 }

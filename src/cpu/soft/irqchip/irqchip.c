@@ -1,6 +1,6 @@
-/* The soft engine's interrupt chip: owns the PIC pair, PIT, IOAPIC and the
- * local APICs, registers their bus windows, implements the irq_router and
- * the per-vCPU queries the engine makes.  See irqchip.h. */
+/* The soft engine's interrupt chip: owns the local APICs, is the board
+ * irqchip's lapic_sink (IOAPIC and MSI messages, the PIC's ExtINT), and
+ * answers the per-vCPU queries the engine makes.  See irqchip.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ void chip_lock(struct soft_irqchip *c)
 
 void chip_recompute_deadline(struct soft_irqchip *c)
 {
-	uint64_t next = i8254_next_deadline(&c->pit);
+	uint64_t next = SOFT_NO_DEADLINE;
 	for (unsigned i = 0; i < c->nr_vcpus; i++)
 		if (c->lapic[i].timer_deadline_ns < next)
 			next = c->lapic[i].timer_deadline_ns;
@@ -49,14 +49,25 @@ void chip_unlock(struct soft_irqchip *c)
 	soft_wake_fn fn = c->wake;
 	void *opaque = c->wake_opaque;
 	c->wake_mask = 0;
+	/* EOI broadcasts for the board's IOAPIC wait for the unlock: the
+	 * board's lock comes before this one. */
+	uint32_t eoi[8];
+	bool any_eoi = false;
+	for (unsigned i = 0; i < 8; i++) {
+		eoi[i] = c->eoi_pending[i];
+		any_eoi |= eoi[i] != 0;
+		c->eoi_pending[i] = 0;
+	}
 	pthread_mutex_unlock(&c->lock);
-	if (!fn)
-		return;
-	while (wake) {
+	while (fn && wake) {
 		unsigned cpu = (unsigned)__builtin_ctzll(wake);
 		wake &= wake - 1;
 		fn(opaque, cpu);
 	}
+	for (unsigned i = 0; any_eoi && i < 8; i++)
+		for (uint32_t w = eoi[i]; w; w &= w - 1)
+			if (c->board)
+				board_irqchip_eoi(c->board, (uint8_t)(i * 32 + (unsigned)__builtin_ctz(w)));
 }
 
 void chip_update_attention(struct soft_irqchip *c, unsigned cpu)
@@ -64,7 +75,7 @@ void chip_update_attention(struct soft_irqchip *c, unsigned cpu)
 	struct soft_lapic *l = &c->lapic[cpu];
 	unsigned a = 0;
 	if (!l->wait_sipi && (lapic_highest_deliverable(l) >= 0 ||
-			      (c->pic.output && lapic_accepts_pic(c, cpu))))
+			      (c->pic_intr && lapic_accepts_pic(c, cpu))))
 		a |= SOFT_ATTN_INTR;
 	if (l->nmi_pending)
 		a |= SOFT_ATTN_NMI;
@@ -85,97 +96,34 @@ void chip_update_all_attention(struct soft_irqchip *c)
 		chip_update_attention(c, i);
 }
 
-/* ---- Board device wiring ---------------------------------------------- */
+/* ---- The board's sink ------------------------------------------------- */
 
-/* The 8259 master's INT: IOAPIC pin 0 and (LINT0/ExtINT) every vCPU. */
-void chip_pic_output(void *opaque, bool level)
-{
-	struct soft_irqchip *c = opaque;
-	ioapic_set_irq(&c->ioapic, 0, level);
-	chip_update_all_attention(c);
-}
-
-void chip_ioapic_deliver(void *opaque, const struct ioapic_msg *im)
+/* An IOAPIC or MSI message from the board (board lock held).  Nothing
+ * here EOIs, so the unlock has no broadcast to make back to the board
+ * (whose lock we may not take now): EOIs are queued and sent by the
+ * unlock of the register write that made them. */
+static void sink_deliver(void *opaque, const struct ioapic_msg *im)
 {
 	struct soft_irqchip *c = opaque;
 	struct apic_msg m = apic_msg_from_ioapic(im);
+	chip_lock(c);
 	c->stats_irqs++;
 	lapic_deliver(c, &m);
-}
-
-void chip_ioapic_extint(void *opaque)
-{
-	chip_update_all_attention(opaque);
-}
-
-/* ---- Interrupt lines --------------------------------------------------- */
-
-void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level)
-{
-	if (gsi < LAYOUT_ISA_IRQS) {
-		i8259_set_irq(&c->pic, gsi, level);
-		/* The board's interrupt map (layout.h): ISA IRQ 0 is IOAPIC
-		 * pin 2 (the interrupt source override); IOAPIC pin 0 is the
-		 * PIC's INT output, IRQ 2 the cascade. */
-		if (gsi != 2)
-			ioapic_set_irq(&c->ioapic, board_isa_irq_gsi(gsi), level);
-	} else {
-		ioapic_set_irq(&c->ioapic, gsi, level);
-	}
-}
-
-int soft_irqchip_set_irq(struct soft_irqchip *c, unsigned gsi, bool level)
-{
-	if (gsi >= SOFT_IOAPIC_PINS || gsi == 2)
-		return -EINVAL;
-	chip_lock(c);
-	chip_set_irq_locked(c, gsi, level);
 	chip_unlock(c);
-	return 0;
 }
 
-static int router_set_level(void *opaque, unsigned gsi, bool level)
+/* The 8259's INT output and IOAPIC pin 0's ExtINT routing (board lock
+ * held): LINT0 / the INTR pin of every vCPU that takes it. */
+static void sink_extint(void *opaque, bool intr, const struct ioapic_msg *route)
 {
-	return soft_irqchip_set_irq(opaque, gsi, level);
-}
-
-/* A message-signalled interrupt (Intel SDM vol. 3, 11.11): address
- * 0xFEEx_xxxx with destination ID in bits 19:12, redirection hint bit 3,
- * destination mode bit 2 (1 = logical); data with the vector in bits 7:0,
- * delivery mode 10:8, level 14 and trigger mode 15.  Delivered by the same
- * lapic_deliver() the IOAPIC uses, so there is one message path. */
-int soft_irqchip_send_msi(struct soft_irqchip *c, uint64_t addr, uint32_t data)
-{
-	if ((addr & ~(LAYOUT_MSI_ADDR_SIZE - 1)) != LAYOUT_MSI_ADDR)
-		return -EINVAL;
-	uint8_t mode = (uint8_t)((data >> 8) & 7);
-	bool level = data & (1u << 15);
-	if (mode == DM_SIPI || mode == 3 || (level && !(data & (1u << 14))))
-		return 0;  /* reserved modes, a level de-assert: nothing to deliver */
-	struct apic_msg m = {
-		.dest = (uint32_t)(addr >> 12) & 0xff,
-		.logical = addr & (1u << 2),
-		.mode = mode,
-		.vector = (uint8_t)data,
-		.level = level,
-		.assert = true,
-		.src = -1,
-	};
+	struct soft_irqchip *c = opaque;
 	chip_lock(c);
-	c->stats_msis++;
-	lapic_deliver(c, &m);
+	c->pic_intr = intr;
+	c->pin0_extint = route != NULL;
+	if (route)
+		c->pin0_route = *route;
+	chip_update_all_attention(c);
 	chip_unlock(c);
-	return 0;
-}
-
-static int router_send_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	return soft_irqchip_send_msi(opaque, addr, data);
-}
-
-const struct irq_router *soft_irqchip_router(struct soft_irqchip *c)
-{
-	return &c->router;
 }
 
 void soft_irqchip_set_wake(struct soft_irqchip *c, soft_wake_fn fn, void *opaque)
@@ -186,185 +134,12 @@ void soft_irqchip_set_wake(struct soft_irqchip *c, soft_wake_fn fn, void *opaque
 	chip_unlock(c);
 }
 
-/* ---- Bus windows ------------------------------------------------------- */
-
-static uint64_t pic_io_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	uint8_t v = i8259_read(&c->pic, 0, (unsigned)off);
-	chip_unlock(c);
-	return v;
-}
-
-static void pic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	i8259_write(&c->pic, 0, (unsigned)off, (uint8_t)v);
-	chip_unlock(c);
-}
-
-static uint64_t pic2_io_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	uint8_t v = i8259_read(&c->pic, 1, (unsigned)off);
-	chip_unlock(c);
-	return v;
-}
-
-static void pic2_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	i8259_write(&c->pic, 1, (unsigned)off, (uint8_t)v);
-	chip_unlock(c);
-}
-
-static uint64_t elcr_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	uint64_t v = 0;
-	chip_lock(c);
-	for (unsigned i = 0; i < size && off + i < 2; i++)
-		v |= (uint64_t)c->pic.chip[off + i].elcr << (8 * i);
-	chip_unlock(c);
-	return v;
-}
-
-static void elcr_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	chip_lock(c);
-	for (unsigned i = 0; i < size && off + i < 2; i++) {
-		struct i8259 *p = &c->pic.chip[off + i];
-		p->elcr = (uint8_t)(v >> (8 * i)) & p->elcr_mask;
-		/* Re-evaluate requests under the new trigger modes. */
-		for (unsigned irq = 0; irq < 8; irq++)
-			if (p->elcr & (1u << irq)) {
-				if (p->lines & (1u << irq))
-					p->irr |= (uint8_t)(1u << irq);
-				else
-					p->irr &= (uint8_t)~(1u << irq);
-			}
-	}
-	i8259_update(&c->pic);
-	chip_unlock(c);
-}
-
-static uint64_t pit_io_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	uint8_t v = i8254_read(&c->pit, (unsigned)off, chip_now(c));
-	chip_unlock(c);
-	return v;
-}
-
-static void pit_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	(void)size;
-	chip_lock(c);
-	i8254_write(&c->pit, (unsigned)off, (uint8_t)v, chip_now(c));
-	c->timers_dirty = true;
-	chip_unlock(c);
-}
-
-static uint64_t port61_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	(void)off;
-	(void)size;
-	chip_lock(c);
-	uint8_t v = i8254_port61_read(&c->pit, chip_now(c));
-	chip_unlock(c);
-	return v;
-}
-
-static void port61_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	(void)off;
-	(void)size;
-	chip_lock(c);
-	i8254_port61_write(&c->pit, (uint8_t)v, chip_now(c));
-	chip_unlock(c);
-}
-
-static uint64_t ioapic_io_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct soft_irqchip *c = opaque;
-	chip_lock(c);
-	uint32_t v = ioapic_mmio_read(&c->ioapic, off & ~3ULL);
-	chip_unlock(c);
-	v >>= 8 * (off & 3);
-	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
-}
-
-static void ioapic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct soft_irqchip *c = opaque;
-	/* IOREGSEL may be written with a byte access; IOWIN/EOI need dwords. */
-	if ((off & 3) || (size < 4 && off != 0))
-		return;
-	chip_lock(c);
-	ioapic_mmio_write(&c->ioapic, off, (uint32_t)v);
-	chip_unlock(c);
-}
-
-static const struct bus_ops pic_ops = { pic_io_read, pic_io_write };
-static const struct bus_ops pic2_ops = { pic2_io_read, pic2_io_write };
-static const struct bus_ops elcr_ops = { elcr_read, elcr_write };
-static const struct bus_ops pit_ops = { pit_io_read, pit_io_write };
-static const struct bus_ops port61_ops = { port61_read, port61_write };
-static const struct bus_ops ioapic_ops = { ioapic_io_read, ioapic_io_write };
-
-struct window {
-	bool mmio;
-	uint64_t base, len;
-	const struct bus_ops *ops;
-	const char *name;
-};
-
-static const struct window windows[] = {
-	{ false, PORT_PIC_MASTER, 2, &pic_ops, "pic-master" },
-	{ false, PORT_PIC_SLAVE, 2, &pic2_ops, "pic-slave" },
-	{ false, 0x4d0, 2, &elcr_ops, "elcr" },
-	{ false, PORT_PIT, 4, &pit_ops, "pit" },
-	{ false, 0x61, 1, &port61_ops, "port61" },
-	{ true, LAYOUT_IOAPIC, LAYOUT_IOAPIC_SIZE, &ioapic_ops, "ioapic" },
-};
-
-static void unregister_windows(struct soft_irqchip *c, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		bus_unregister(windows[i].mmio ? &c->vm->mmio : &c->vm->pio, windows[i].base);
-}
-
 /* ---- Lifecycle --------------------------------------------------------- */
 
 static void reset_locked(struct soft_irqchip *c)
 {
-	/* Input line levels survive: devices still drive them. */
-	uint8_t lines0 = c->pic.chip[0].lines, lines1 = c->pic.chip[1].lines;
-	c->pic.chip[0].elcr = c->pic.chip[1].elcr = 0;
-	i8259_reset(&c->pic.chip[0], true);
-	i8259_reset(&c->pic.chip[1], false);
-	c->pic.chip[0].lines = lines0;
-	c->pic.chip[1].lines = lines1;
-	i8254_reset(&c->pit);
-	ioapic_reset(&c->ioapic);
 	for (unsigned i = 0; i < c->nr_vcpus; i++)
 		lapic_reset(c, &c->lapic[i], true);
-	c->pic.output = false;
-	i8259_update(&c->pic);
 	chip_update_all_attention(c);
 	c->timers_dirty = true;
 }
@@ -391,14 +166,9 @@ struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 	c->clock_opaque = cfg->clock_opaque;
 	c->tsc_hz = cfg->tsc_hz ? cfg->tsc_hz : SOFT_TSC_HZ_DEFAULT;
 	c->tsc_epoch_ns = chip_now(c);
-	c->router.set_level = router_set_level;
-	c->router.opaque = c;
-	c->router.send_msi = router_send_msi;
-	c->pic.output_changed = chip_pic_output;
-	c->pic.opaque = c;
-	c->ioapic.deliver = chip_ioapic_deliver;
-	c->ioapic.extint_changed = chip_ioapic_extint;
-	c->ioapic.opaque = c;
+	c->sink.deliver = sink_deliver;
+	c->sink.extint = sink_extint;
+	c->sink.opaque = c;
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		c->lapic[i].idx = i;
 		atomic_init(&c->lapic[i].attention, 0);
@@ -407,41 +177,18 @@ struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 	chip_lock(c);
 	reset_locked(c);
 	chip_unlock(c);
-
-	if (vm && !cfg->no_bus) {
-		for (unsigned i = 0; i < ARRAY_SIZE(windows); i++) {
-			const struct window *w = &windows[i];
-			int r = bus_register(w->mmio ? &vm->mmio : &vm->pio, w->base, w->len,
-					     w->ops, c, w->name);
-			if (r < 0) {
-				pr_err("soft irqchip: cannot register %s: %d", w->name, r);
-				unregister_windows(c, i);
-				pthread_mutex_destroy(&c->lock);
-				free(c->lapic);
-				free(c);
-				return NULL;
-			}
-		}
-		c->registered = true;
-	}
+	c->board = cfg->board;
+	if (c->board)
+		board_irqchip_connect(c->board, &c->sink);  /* tells us the ExtINT state */
 	return c;
-}
-
-struct soft_irqchip *soft_irqchip_create(struct vm *vm, unsigned nr_vcpus,
-					 soft_clock_fn clock, void *clock_opaque)
-{
-	struct soft_irqchip_config cfg = {
-		.nr_vcpus = nr_vcpus, .clock = clock, .clock_opaque = clock_opaque,
-	};
-	return soft_irqchip_create_cfg(vm, &cfg);
 }
 
 void soft_irqchip_destroy(struct soft_irqchip *c)
 {
 	if (!c)
 		return;
-	if (c->registered)
-		unregister_windows(c, ARRAY_SIZE(windows));
+	if (c->board)
+		board_irqchip_connect(c->board, NULL);  /* no call reaches us after this */
 	pthread_mutex_destroy(&c->lock);
 	free(c->lapic);
 	free(c);
@@ -456,55 +203,58 @@ void soft_irqchip_reset(struct soft_irqchip *c)
 
 /* ---- Per-vCPU interrupt queries --------------------------------------- */
 
-static int pending_locked(struct soft_irqchip *c, unsigned cpu, bool *from_pic)
+/* The vector to deliver from the LAPIC, or -1; *via_pic when the PIC's INT
+ * reaches this vCPU instead (its vector comes from the board). */
+static int pending_locked(struct soft_irqchip *c, unsigned cpu, bool *via_pic)
 {
 	struct soft_lapic *l = &c->lapic[cpu];
-	*from_pic = false;
+	*via_pic = false;
 	if (l->wait_sipi)
 		return -1;
 	int v = lapic_highest_deliverable(l);
-	if (v >= 0)
-		return v;
-	if (c->pic.output && lapic_accepts_pic(c, cpu)) {
-		*from_pic = true;
-		return i8259_peek_vector(&c->pic);
-	}
-	return -1;
+	if (v < 0 && c->pic_intr && lapic_accepts_pic(c, cpu))
+		*via_pic = true;
+	return v;
 }
 
 int soft_irqchip_pending(struct soft_irqchip *c, unsigned cpu, bool rflags_if)
 {
 	if (cpu >= c->nr_vcpus || !rflags_if)
 		return -1;
-	bool from_pic;
+	bool via_pic;
 	chip_lock(c);
-	int v = pending_locked(c, cpu, &from_pic);
+	int v = pending_locked(c, cpu, &via_pic);
 	chip_unlock(c);
+	if (via_pic && c->board)
+		v = board_irqchip_peek(c->board);
 	return v;
 }
 
-static int ack_locked(struct soft_irqchip *c, unsigned cpu, bool expected)
+/* Fixed interrupts come before ExtINT.  A LAPIC vector is acknowledged
+ * under the chip lock; the PIC's INTA cycle runs on the board after the
+ * unlock (board lock first).  If the PIC's request vanished in between, the
+ * 8259 answers its spurious IRQ7, as it does on hardware. */
+static int ack(struct soft_irqchip *c, unsigned cpu, bool expected)
 {
 	struct soft_lapic *l = &c->lapic[cpu];
-	bool from_pic;
-	int v = pending_locked(c, cpu, &from_pic);
-	if (v < 0) {
+	bool via_pic;
+	chip_lock(c);
+	int v = pending_locked(c, cpu, &via_pic);
+	if (v >= 0) {
+		lapic_ack_vector(l, v);
+		chip_update_attention(c, cpu);
+	} else if (!via_pic && expected && !l->wait_sipi) {
 		/* The request went away between pending() and the INTA: the
 		 * PIC answers IRQ7 if it is the CPU's interrupt source, else the
 		 * LAPIC gives its spurious vector. */
-		if (expected && !l->wait_sipi) {
-			if (lapic_accepts_pic(c, cpu))
-				v = i8259_intack(&c->pic);
-			else
-				v = (int)(l->svr & 0xff);
-		}
-		return v;
+		if (lapic_accepts_pic(c, cpu))
+			via_pic = true;
+		else
+			v = (int)(l->svr & 0xff);
 	}
-	if (from_pic)
-		v = i8259_intack(&c->pic);
-	else
-		lapic_ack_vector(l, v);
-	chip_update_attention(c, cpu);
+	chip_unlock(c);
+	if (via_pic && c->board)
+		v = board_irqchip_intack(c->board);
 	return v;
 }
 
@@ -512,20 +262,14 @@ int soft_irqchip_ack(struct soft_irqchip *c, unsigned cpu, int vector)
 {
 	if (cpu >= c->nr_vcpus)
 		return -1;
-	chip_lock(c);
-	int v = ack_locked(c, cpu, vector >= 0);
-	chip_unlock(c);
-	return v;
+	return ack(c, cpu, vector >= 0);
 }
 
 int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if)
 {
 	if (cpu >= c->nr_vcpus || !rflags_if)
 		return -1;
-	chip_lock(c);
-	int v = ack_locked(c, cpu, false);
-	chip_unlock(c);
-	return v;
+	return ack(c, cpu, false);
 }
 
 void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu)
@@ -590,27 +334,19 @@ bool soft_irqchip_waiting_for_sipi(struct soft_irqchip *c, unsigned cpu)
 
 bool soft_irqchip_nmi_source_armed(struct soft_irqchip *c, unsigned cpu)
 {
-	bool armed = false;
 	(void)cpu;
-	chip_lock(c);
-	for (unsigned pin = 0; pin < SOFT_IOAPIC_PINS && !armed; pin++) {
-		uint64_t e = c->ioapic.redir[pin];
-		unsigned dm = (unsigned)(e >> 8) & 7;
-		armed = !(e & (1ULL << 16)) && (dm == DM_NMI || dm == DM_INIT);
-	}
-	chip_unlock(c);
-	return armed;
+	return c->board && board_irqchip_nmi_source_armed(c->board);
 }
 
 /* ---- Timers ------------------------------------------------------------ */
 
 void soft_irqchip_poll(struct soft_irqchip *c, uint64_t now_ns)
 {
+	/* The board's timer first: its IRQ 0 goes through the board's lock,
+	 * which comes before this chip's. */
+	if (c->board && now_ns >= board_irqchip_next_poll(c->board))
+		board_irqchip_poll(c->board, now_ns);
 	chip_lock(c);
-	if (i8254_poll(&c->pit, now_ns)) {
-		chip_set_irq_locked(c, IRQ_PIT, true);
-		chip_set_irq_locked(c, IRQ_PIT, false);
-	}
 	for (unsigned i = 0; i < c->nr_vcpus; i++) {
 		struct soft_lapic *l = &c->lapic[i];
 		if (l->timer_deadline_ns <= now_ns)
@@ -624,8 +360,8 @@ uint64_t soft_irqchip_next_deadline_ns(struct soft_irqchip *c, unsigned cpu)
 {
 	if (cpu >= c->nr_vcpus)
 		return SOFT_NO_DEADLINE;
+	uint64_t d = c->board ? board_irqchip_next_poll(c->board) : SOFT_NO_DEADLINE;
 	chip_lock(c);
-	uint64_t d = i8254_next_deadline(&c->pit);
 	if (c->lapic[cpu].timer_deadline_ns < d)
 		d = c->lapic[cpu].timer_deadline_ns;
 	chip_unlock(c);

@@ -1,18 +1,23 @@
-/* The soft engine's interrupt controllers and timers, in software: an 8259A
- * PIC pair (+ ELCR), an 8254 PIT (+ port 0x61), an IOAPIC and one local APIC
- * per vCPU (the first three are the board devices of src/hw/).  Pure state
- * machines: no threads of their own.  The soft engine
- * calls in from its vCPU threads; devices raise lines through the irq_router
- * from any thread.  See docs/soft-irqchip.md.
+/* The soft engine's local APICs (one per vCPU, with the guest TSC and the
+ * timers' poll model).  The board's 8259 pair, 8254 and IOAPIC are not
+ * here: they are board devices (src/hw/board_irqchip.h) that the machine
+ * creates for an engine without an in-kernel irqchip; this chip connects to
+ * them as their struct lapic_sink, takes the PIC's INTA and EOI broadcasts
+ * to them, and polls their timer from its one poll entry.  Pure state
+ * machines: no threads of their own.  The soft engine calls in from its
+ * vCPU threads; devices raise lines through the board's irq_router from any
+ * thread.  See docs/soft-irqchip.md.
  *
- * Locking: one mutex per chip guards all of it.  The per-vCPU 'attention'
- * word is kept exact under that mutex and may be read without it, so the
- * engine's per-block check costs one atomic load.
+ * Locking: one mutex for the LAPICs; the board's lock is taken before it,
+ * never after (the chip calls the board only with its own lock released).
+ * The per-vCPU 'attention' word is kept exact under that mutex and may be
+ * read without it, so the engine's per-block check costs one atomic load.
  *
  * Time: every time-dependent value is derived from an injectable clock
- * (nanoseconds; CLOCK_MONOTONIC by default).  Timers fire only from
- * soft_irqchip_poll(); register reads (PIT counters, LAPIC current count)
- * read the clock directly. */
+ * (nanoseconds; CLOCK_MONOTONIC by default; the machine's clock in the
+ * engine, the same the board's PIT reads).  Timers fire only from
+ * soft_irqchip_poll(); register reads (the LAPIC current count) read the
+ * clock directly. */
 #ifndef RINGVM_SOFT_IRQCHIP_H
 #define RINGVM_SOFT_IRQCHIP_H
 
@@ -24,13 +29,10 @@
 #include "ringvm/irq.h"
 #include "ringvm/irqchip_state.h"
 #include "ringvm/layout.h"
-#include "src/hw/i8254.h"
-#include "src/hw/i8259.h"
-#include "src/hw/ioapic.h"
+#include "src/hw/board_irqchip.h"
 
 struct vm;
 
-#define SOFT_IOAPIC_PINS       IOAPIC_PINS
 #define SOFT_TSC_HZ_DEFAULT    1000000000ULL /* guest TSC rate if none given */
 #define SOFT_APIC_BUS_HZ       1000000000ULL /* LAPIC timer input clock */
 #define SOFT_LAPIC_VERSION     0x00050014u   /* version 0x14, max LVT 5 */
@@ -57,10 +59,6 @@ typedef uint64_t (*soft_clock_fn)(void *opaque);
 /* Called (without the chip lock held) when a vCPU gets new attention bits
  * because of something another party did (device IRQ, IPI, timer). */
 typedef void (*soft_wake_fn)(void *opaque, unsigned cpu);
-
-/* The 8259 pair, the 8254 and the IOAPIC are board devices in src/hw/;
- * this chip owns one of each, wires them together and serializes them under
- * its lock. */
 
 /* ---- Local APIC ------------------------------------------------------- */
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_NR };
@@ -89,13 +87,12 @@ struct soft_irqchip_config {
 	soft_clock_fn clock;        /* NULL: CLOCK_MONOTONIC */
 	void *clock_opaque;
 	uint64_t tsc_hz;            /* guest TSC rate; 0: SOFT_TSC_HZ_DEFAULT */
-	bool no_bus;                /* don't register PIO/MMIO windows (tests) */
+	struct board_irqchip *board; /* the board's PIC/PIT/IOAPIC (NULL: none) */
 };
 
 struct soft_irqchip {
 	pthread_mutex_t lock;
 	struct vm *vm;
-	bool registered;
 	unsigned nr_vcpus;
 	soft_clock_fn clock;
 	void *clock_opaque;
@@ -103,38 +100,29 @@ struct soft_irqchip {
 	void *wake_opaque;
 	uint64_t tsc_hz, tsc_epoch_ns;  /* guest TSC = (now - epoch) * hz / 1e9 */
 
-	struct i8259_pair pic;          /* INT output -> LINT0 / IOAPIC pin 0 */
-	struct i8254 pit;               /* channel 0 -> ISA IRQ 0 */
-	struct ioapic ioapic;
+	struct board_irqchip *board;    /* may be NULL (LAPIC-only tests) */
+	struct lapic_sink sink;         /* what the board calls */
+	bool pic_intr;                  /* the board's 8259 INT output */
+	bool pin0_extint;               /* IOAPIC pin 0 routes it as ExtINT ... */
+	struct ioapic_msg pin0_route;   /* ... to this destination */
+	uint32_t eoi_pending[8];        /* level vectors EOIed: broadcast at unlock */
 	struct soft_lapic *lapic;       /* nr_vcpus of them */
 
 	uint64_t wake_mask;             /* collected under lock, called after */
 	bool timers_dirty;              /* recompute next_poll_ns at unlock */
 	_Atomic uint64_t next_poll_ns;  /* earliest timer of all (fast check) */
-	struct irq_router router;
-	uint64_t stats_irqs, stats_ipis, stats_timer_fires, stats_msis;
+	uint64_t stats_irqs, stats_ipis, stats_timer_fires;
 };
 
 /* ---- Creation --------------------------------------------------------- */
-/* Creates the chip; unless cfg->no_bus, registers PIC (0x20, 0xa0), PIT
- * (0x40-0x43), port 0x61, ELCR (0x4d0-0x4d1) on vm->pio and the IOAPIC at
- * LAYOUT_IOAPIC on vm->mmio.  Returns NULL on failure (message logged). */
+/* Creates the LAPICs and connects them to cfg->board (as its lapic_sink).
+ * Returns NULL on failure (message logged). */
 struct soft_irqchip *soft_irqchip_create_cfg(struct vm *vm,
 					     const struct soft_irqchip_config *cfg);
-struct soft_irqchip *soft_irqchip_create(struct vm *vm, unsigned nr_vcpus,
-					 soft_clock_fn clock, void *clock_opaque);
 void soft_irqchip_destroy(struct soft_irqchip *c);
-/* Machine reset: everything back to power-on state (vCPU 0 runnable, the
- * others waiting for SIPI). */
+/* Machine reset: the LAPICs back to power-on state (vCPU 0 runnable, the
+ * others waiting for SIPI); the board resets its own chips. */
 void soft_irqchip_reset(struct soft_irqchip *c);
-
-/* The router the engine installs: vm->irq = *soft_irqchip_router(chip).
- * GSI 0-15 are ISA IRQs (PIC + IOAPIC; ISA IRQ 0 is IOAPIC pin 2), 16-23
- * IOAPIC only.  Levels are logical (asserted = true), polarity ignored. */
-const struct irq_router *soft_irqchip_router(struct soft_irqchip *c);
-int soft_irqchip_set_irq(struct soft_irqchip *c, unsigned gsi, bool level);
-/* An MSI (the router's send_msi): -EINVAL outside LAYOUT_MSI_ADDR. */
-int soft_irqchip_send_msi(struct soft_irqchip *c, uint64_t addr, uint32_t data);
 
 void soft_irqchip_set_wake(struct soft_irqchip *c, soft_wake_fn fn, void *opaque);
 uint64_t soft_irqchip_now(struct soft_irqchip *c);
@@ -186,11 +174,13 @@ bool soft_irqchip_waiting_for_sipi(struct soft_irqchip *c, unsigned cpu);
 bool soft_irqchip_nmi_source_armed(struct soft_irqchip *c, unsigned cpu);
 
 /* ---- Timers ----------------------------------------------------------- */
-/* Fire every timer due at now_ns (PIT channel 0 edges, LAPIC timers). */
+/* Fire every timer due at now_ns: the LAPIC timers, and the board's PIT
+ * (channel 0 edges) through board_irqchip_poll.  The engine's one poll entry. */
 void soft_irqchip_poll(struct soft_irqchip *c, uint64_t now_ns);
 static inline bool soft_irqchip_poll_due(struct soft_irqchip *c, uint64_t now_ns)
 {
-	return now_ns >= atomic_load_explicit(&c->next_poll_ns, memory_order_relaxed);
+	return now_ns >= atomic_load_explicit(&c->next_poll_ns, memory_order_relaxed) ||
+	       (c->board && now_ns >= board_irqchip_next_poll(c->board));
 }
 /* Next time anything could interrupt this vCPU (its LAPIC timer, the PIT);
  * SOFT_NO_DEADLINE if none.  For a halted vCPU's timed sleep. */
@@ -219,8 +209,9 @@ int soft_irqchip_wrmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
 		       uint64_t value);
 
 /* ---- Snapshots (state.c) --------------------------------------------- */
-/* The chips in the neutral form of irqchip_state.h; set_* check what they
- * load (a snapshot file is user input): 0 or -EINVAL. */
+/* The LAPICs and the guest TSC in the neutral form of irqchip_state.h (the
+ * board converts its own chips); set_* check what they load (a snapshot
+ * file is user input): 0 or -EINVAL. */
 int soft_irqchip_get_state(struct soft_irqchip *c, struct irqchip_state *s);
 int soft_irqchip_set_state(struct soft_irqchip *c, const struct irqchip_state *s);
 int soft_irqchip_get_lapic(struct soft_irqchip *c, unsigned cpu, struct lapic_state *s);

@@ -57,12 +57,6 @@ void chip_recompute_deadline(struct soft_irqchip *c);
 uint64_t chip_now(struct soft_irqchip *c);
 void chip_lock(struct soft_irqchip *c);
 void chip_unlock(struct soft_irqchip *c);
-void chip_set_irq_locked(struct soft_irqchip *c, unsigned gsi, bool level);
-
-/* irqchip.c: the board devices' wiring */
-void chip_pic_output(void *opaque, bool level);
-void chip_ioapic_deliver(void *opaque, const struct ioapic_msg *m);
-void chip_ioapic_extint(void *opaque);
 
 /* lapic.c */
 void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on);

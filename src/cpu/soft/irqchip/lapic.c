@@ -88,10 +88,9 @@ bool lapic_accepts_pic(struct soft_irqchip *c, unsigned cpu)
 	uint32_t lvt0 = l->lvt[LVT_LINT0];
 	if (!(lvt0 & LVT_MASKED) && ((lvt0 >> 8) & 7) == DM_EXTINT)
 		return true;
-	struct ioapic_msg im;
-	if (!ioapic_extint_route(&c->ioapic, &im))
-		return false;
-	struct apic_msg m = apic_msg_from_ioapic(&im);
+	if (!c->pin0_extint)
+		return false;  /* the board's IOAPIC pin 0 is no virtual wire */
+	struct apic_msg m = apic_msg_from_ioapic(&c->pin0_route);
 	return lapic_match_dest(l, &m);
 }
 
@@ -300,7 +299,7 @@ static void lapic_eoi(struct soft_irqchip *c, struct soft_lapic *l)
 		return;
 	clear_bit(l->isr, (unsigned)v);
 	if (test_bit(l->tmr, (unsigned)v))
-		ioapic_eoi(&c->ioapic, (uint8_t)v);
+		set_bit(c->eoi_pending, (unsigned)v);  /* to the board at unlock */
 	chip_update_attention(c, l->idx);
 }
 

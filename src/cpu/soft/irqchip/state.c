@@ -1,5 +1,5 @@
-/* The soft chips to and from the neutral state of include/ringvm/
- * irqchip_state.h (snapshots, docs/snapshot.md).  Times are machine-clock
+/* The soft engine's LAPICs and guest TSC to and from the neutral state of
+ * include/ringvm/irqchip_state.h (snapshots, docs/snapshot.md).  Times are machine-clock
  * nanoseconds on both sides (the chip's clock is vm_clock_ns), so they copy
  * as they are.  Loading checks every field that indexes or bounds
  * something: a snapshot file is user input. */
@@ -8,102 +8,13 @@
 
 #include "irqchip_priv.h"
 
-static void pic_get(const struct i8259 *p, struct pic_state *s)
-{
-	*s = (struct pic_state){
-		.irr = p->irr, .imr = p->imr, .isr = p->isr, .lines = p->lines,
-		.elcr = p->elcr, .elcr_mask = p->elcr_mask, .priority_add = p->priority_add,
-		.irq_base = p->irq_base, .init_state = p->init_state, .icw3 = p->icw3,
-		.init4 = p->init4, .single = p->single, .read_isr = p->read_isr, .poll = p->poll,
-		.special_mask = p->special_mask, .auto_eoi = p->auto_eoi,
-		.rotate_auto_eoi = p->rotate_auto_eoi, .sfnm = p->sfnm, .ltim = p->ltim,
-	};
-}
-
-static int pic_set(struct i8259 *p, const struct pic_state *s)
-{
-	if (s->init_state > 3 || s->priority_add > 7)
-		return -EINVAL;
-	p->irr = s->irr;
-	p->imr = s->imr;
-	p->isr = s->isr;
-	p->lines = s->lines;
-	p->elcr = s->elcr & p->elcr_mask;  /* the board's mask stays */
-	p->priority_add = s->priority_add;
-	p->irq_base = s->irq_base & 0xf8;
-	p->init_state = s->init_state;
-	p->icw3 = s->icw3;
-	p->init4 = s->init4;
-	p->single = s->single;
-	p->read_isr = s->read_isr;
-	p->poll = s->poll;
-	p->special_mask = s->special_mask;
-	p->auto_eoi = s->auto_eoi;
-	p->rotate_auto_eoi = s->rotate_auto_eoi;
-	p->sfnm = s->sfnm;
-	p->ltim = s->ltim;
-	return 0;
-}
-
-static void pit_ch_get(const struct i8254_channel *ch, struct pit_channel_state *s)
-{
-	*s = (struct pit_channel_state){
-		.mode = ch->mode, .rw_mode = ch->rw_mode, .bcd = ch->bcd, .loaded = ch->loaded,
-		.counting = ch->counting, .paused = ch->paused, .gate = ch->gate,
-		.null_count = ch->null_count, .count = ch->count, .count_reg = ch->count_reg,
-		.latch = ch->latch, .start_ns = ch->start_ns, .ticks_at_start = ch->elapsed_base,
-		.edges_seen = ch->edges_seen, .write_msb_next = ch->write_msb_next,
-		.read_msb_next = ch->read_msb_next, .write_lsb = ch->write_lsb,
-		.latch_state = ch->latch_state, .status_latched = ch->status_latched,
-		.status = ch->status,
-	};
-}
-
-static int pit_ch_set(struct i8254_channel *ch, const struct pit_channel_state *s)
-{
-	if (s->mode > 5 || s->rw_mode < 1 || s->rw_mode > 3 || s->count < 1 ||
-	    s->count > 65536 || s->latch_state > 4)
-		return -EINVAL;
-	ch->mode = s->mode;
-	ch->rw_mode = s->rw_mode;
-	ch->bcd = s->bcd;
-	ch->loaded = s->loaded;
-	ch->counting = s->counting;
-	ch->paused = s->paused;
-	ch->gate = s->gate;
-	ch->null_count = s->null_count;
-	ch->count = s->count;
-	ch->count_reg = s->count_reg;
-	ch->latch = s->latch;
-	ch->start_ns = s->start_ns;
-	ch->elapsed_base = s->ticks_at_start;
-	ch->edges_seen = s->edges_seen;
-	ch->write_msb_next = s->write_msb_next;
-	ch->read_msb_next = s->read_msb_next;
-	ch->write_lsb = s->write_lsb;
-	ch->latch_state = s->latch_state;
-	ch->status_latched = s->status_latched;
-	ch->status = s->status;
-	return 0;
-}
-
+/* The engine's part of the VM-wide state: the guest TSC's origin (the
+ * board converts its PIC, PIT and IOAPIC: board_irqchip_state.c). */
 int soft_irqchip_get_state(struct soft_irqchip *c, struct irqchip_state *s)
 {
-	memset(s, 0, sizeof(*s));
 	chip_lock(c);
-	for (int i = 0; i < 2; i++)
-		pic_get(&c->pic.chip[i], &s->pic[i]);
-	for (int i = 0; i < 3; i++)
-		pit_ch_get(&c->pit.ch[i], &s->pit.ch[i]);
-	s->pit.port61 = c->pit.port61;
-	s->ioapic.id = c->ioapic.id;
-	s->ioapic.regsel = c->ioapic.regsel;
-	_Static_assert(SOFT_IOAPIC_PINS == IRQCHIP_IOAPIC_PINS, "IOAPIC pins");
-	memcpy(s->ioapic.redir, c->ioapic.redir, sizeof(s->ioapic.redir));
-	s->ioapic.lines = c->ioapic.lines;
 	s->tsc_hz = c->tsc_hz;
 	s->tsc_epoch_ns = c->tsc_epoch_ns;
-	s->pic_output = c->pic.output;
 	chip_unlock(c);
 	return 0;
 }
@@ -113,25 +24,12 @@ int soft_irqchip_set_state(struct soft_irqchip *c, const struct irqchip_state *s
 	if (!s->tsc_hz || s->tsc_hz > 100000000000ULL)
 		return -EINVAL;
 	chip_lock(c);
-	int r = 0;
-	for (int i = 0; i < 2 && !r; i++)
-		r = pic_set(&c->pic.chip[i], &s->pic[i]);
-	for (int i = 0; i < 3 && !r; i++)
-		r = pit_ch_set(&c->pit.ch[i], &s->pit.ch[i]);
-	if (!r) {
-		c->pit.port61 = s->pit.port61 & 0xf;
-		c->ioapic.id = s->ioapic.id & 0x0f000000u;
-		c->ioapic.regsel = s->ioapic.regsel & 0xff;
-		memcpy(c->ioapic.redir, s->ioapic.redir, sizeof(c->ioapic.redir));
-		c->ioapic.lines = s->ioapic.lines & ((1u << SOFT_IOAPIC_PINS) - 1);
-		c->tsc_hz = s->tsc_hz;
-		c->tsc_epoch_ns = s->tsc_epoch_ns;
-		c->pic.output = s->pic_output != 0;
-		chip_update_all_attention(c);
-		c->timers_dirty = true;
-	}
+	c->tsc_hz = s->tsc_hz;
+	c->tsc_epoch_ns = s->tsc_epoch_ns;
+	chip_update_all_attention(c);
+	c->timers_dirty = true;
 	chip_unlock(c);
-	return r;
+	return 0;
 }
 
 int soft_irqchip_get_lapic(struct soft_irqchip *c, unsigned cpu, struct lapic_state *s)
