@@ -314,6 +314,30 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 	return 0;
 }
 
+/* The host page behind la for the page-wise REP MOVS/STOS path: a read or
+ * write lookup (the walk sets A, and D for a write, as the first element's
+ * access would), RAM only; a write grant on a code page publishes the
+ * write first, as mmu_write does for each store (code_write.c). */
+static int mmu_page_ptr(void *opaque, uint64_t la, bool write, uint8_t **host, uint64_t *pa,
+			struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e;
+	*host = NULL;
+	if (lookup(m, la, write ? SOFT_ACC_WRITE : SOFT_ACC_READ, f, &e) < 0)
+		return -1;
+	if (!e->host)
+		return 0;
+	unsigned off = (unsigned)(la & 0xfff);
+	*host = e->host + off;
+	*pa = e->gpa + off;
+	if (write && m->code && soft_code_is_marked(m->code, (uint64_t)(e->host - m->mem->base))) {
+		soft_code_unmark(m->code, (uint64_t)(e->host - m->mem->base));
+		soft_code_publish(m->code, e->gpa, &m->code_seen);
+	}
+	return 0;
+}
+
 /* Translate la as a read would (a #PF, the A bit) but touch no data. */
 static int mmu_probe(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f)
 {
@@ -337,4 +361,5 @@ const struct soft_mem_ops soft_mmu_ops = {
 	.rdtsc = mmu_rdtsc,
 	.rmw_ptr = mmu_rmw_ptr,
 	.probe = mmu_probe,
+	.page_ptr = mmu_page_ptr,
 };
