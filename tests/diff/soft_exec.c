@@ -154,15 +154,19 @@ static int soft_exec_pio_out(void *opaque, uint16_t port, unsigned size,
 /* The page-wise REP MOVS/STOS path (exec_string.c): the data pages for
  * reading and writing, the code page for reading; anything else faults,
  * which sends the core to its element loop and the fault above. */
-static int soft_exec_page_ptr(void *opaque, uint64_t la, bool write, uint8_t **host,
-			      uint64_t *pa, struct soft_fault *f)
+static int soft_exec_page_ptr(void *opaque, uint64_t la, bool write, uint64_t want,
+			      uint8_t **host, uint64_t *pa, uint64_t *avail, struct soft_fault *f)
 {
 	struct soft_exec *se = opaque;
+	(void)want;
 	*host = NULL;
 	if (la - DIFF_DATA_ADDR < DIFF_MEM_SIZE) {
+		/* both data pages at once, as one large page would be */
 		*host = se->data + (la - DIFF_DATA_ADDR);
+		*avail = DIFF_MEM_SIZE - (la - DIFF_DATA_ADDR);
 	} else if (!write && la - DIFF_CODE_ADDR < 4096) {
 		*host = se->code + (la - DIFF_CODE_ADDR);
+		*avail = 4096 - (la - DIFF_CODE_ADDR);
 	} else {
 		soft_exec_pf(f, la, write ? PF_W : 0);
 		return -1;

@@ -162,16 +162,19 @@ struct soft_mem_ops {
 	int (*probe)(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f);
 	/* For the page-wise REP MOVS/STOS path (exec_string.c): translate
 	 * la's page for a read (write = false) or a write and return 0 with
-	 * *host = the host address of la (valid to the end of its 4 KiB page)
-	 * and *pa its guest-physical address when the page is RAM, 0 with
-	 * *host = NULL when it is not (device memory: the core goes element
-	 * by element), or -1 when the access would fault (the core then takes
-	 * the element path, which raises the fault; *f is not delivered).  A
-	 * write grant on a page holding decoded code publishes the write to
-	 * the other vCPUs (mmu/code_write.c) as a write would.  May be NULL:
-	 * no page-wise path. */
-	int (*page_ptr)(void *opaque, uint64_t la, bool write, uint8_t **host, uint64_t *pa,
-			struct soft_fault *f);
+	 * *host = the host address of la, *pa its guest-physical address and
+	 * *avail the bytes from la up that the same translation covers with
+	 * the same rights, contiguous in host memory: at least the rest of
+	 * la's 4 KiB page, more (up to want) inside a large page; or 0 with
+	 * *host = NULL when la is not RAM (device memory: the core goes
+	 * element by element), or -1 when the access would fault (the core
+	 * then takes the element path, which raises the fault; *f is not
+	 * delivered).  A write grant publishes the pages holding decoded code
+	 * among the first min(want, *avail) bytes to the other vCPUs
+	 * (mmu/code_write.c) as writes would.  May be NULL: no page-wise
+	 * path. */
+	int (*page_ptr)(void *opaque, uint64_t la, bool write, uint64_t want, uint8_t **host,
+			uint64_t *pa, uint64_t *avail, struct soft_fault *f);
 };
 
 /* Lazy flags: the last flag-setting operation is remembered and the six
@@ -334,7 +337,7 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
-	uint64_t rep_fast_bytes;     /* moved or filled by the page-wise REP MOVS/STOS path */
+	uint64_t rep_fast_bytes, rep_fast_runs; /* page-wise REP MOVS/STOS: bytes, runs */
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through */
 	void *jit_link;             /* chain slot of the last translated exit, or NULL */

@@ -92,10 +92,9 @@ static inline bool seg_range_ok(const struct soft_cpu *cpu, unsigned seg, uint64
 	return (r->rights & need) == need && lo >= r->lo && hi <= r->hi;
 }
 
-/* Elements (at most max) of a run starting at offset off of seg that stay
- * inside one linear page and the address size; *lo_off: the offset of the
- * run's lowest byte once n is known (set by run_span).  0: the element at
- * off straddles a page (the element loop does it). */
+/* Elements of a run starting at offset off of seg that stay inside its
+ * linear 4 KiB page (up with DF=0, down with DF=1); 0: the element at off
+ * straddles two pages (the element loop does it). */
 static uint64_t run_room(const struct soft_cpu *cpu, const struct sctx *c, unsigned seg,
 			 uint64_t off)
 {
@@ -106,10 +105,10 @@ static uint64_t run_room(const struct soft_cpu *cpu, const struct sctx *c, unsig
 	return c->step > 0 ? (4096 - po) / c->sz : po / c->sz + 1;
 }
 
-/* The run of n elements from off: its lowest offset and linear address, or
- * false when it wraps the address size, leaves the segment or the linear
- * page, or is not canonical (the element loop then reports what the
- * architecture says). */
+/* The run of n elements from off: the linear address of its lowest byte,
+ * or false when it wraps the address size, leaves the segment, is not
+ * contiguous in linear addresses (4 GiB wrap outside 64-bit mode) or not
+ * canonical (the element loop then reports what the architecture says). */
 static bool run_span(const struct soft_cpu *cpu, const struct sctx *c, unsigned seg,
 		     uint64_t off, uint64_t n, unsigned need, uint64_t *la_lo)
 {
@@ -121,55 +120,72 @@ static bool run_span(const struct soft_cpu *cpu, const struct sctx *c, unsigned 
 	if (!seg_range_ok(cpu, seg, lo, hi, need))
 		return false;
 	uint64_t a = lin(cpu, seg, lo), b = lin(cpu, seg, hi);
-	if ((a >> 12) != (b >> 12) || b - a != span - 1)
+	if (b - a != span - 1)
 		return false;
-	if (cpu->mode == SOFT_MODE_64 && !canonical(a))
+	if (cpu->mode == SOFT_MODE_64 && (!canonical(a) || !canonical(b)))
 		return false;
 	*la_lo = a;
 	return true;
 }
 
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 /* One page-wise run of REP MOVS (movs) or REP STOS: returns the elements
  * done (rSI, rDI and rCX updated), 0 when the next element must take the
- * element loop.  At most budget bytes. */
+ * element loop.  At most budget bytes.  The run is what lies inside the
+ * current source and destination pages; going up (DF=0) it extends
+ * through a large page when the translation says the memory continues
+ * (page_ptr's *avail). */
 static uint64_t rep_run(struct soft_cpu *cpu, const struct sctx *c, bool movs, uint64_t budget)
 {
 	uint64_t rsi = areg(cpu, GPR_RSI, c->as), rdi = areg(cpu, GPR_RDI, c->as);
-	uint64_t n = areg(cpu, GPR_RCX, c->as), room;
-	if (n > budget / c->sz)
-		n = budget / c->sz;
-	room = run_room(cpu, c, SEG_ES, rdi);
-	if (room < n)
-		n = room;
-	if (movs) {
-		room = run_room(cpu, c, c->src_seg, rsi);
-		if (room < n)
-			n = room;
-	}
-	if (!n)
+	uint64_t n = min_u64(areg(cpu, GPR_RCX, c->as), budget / c->sz);
+	uint64_t n4k = min_u64(n, run_room(cpu, c, SEG_ES, rdi));
+	if (movs)
+		n4k = min_u64(n4k, run_room(cpu, c, c->src_seg, rsi));
+	if (!n4k)
 		return 0;
-	uint64_t src_la = 0, dst_la, pa;
+	uint64_t src_la = 0, dst_la, pa, src_pa, avail = 0;
 	uint8_t *src = NULL, *dst;
 	struct soft_fault f;
-	if (movs && !run_span(cpu, c, c->src_seg, rsi, n, SOFT_SEG_R, &src_la))
+	if (movs && !run_span(cpu, c, c->src_seg, rsi, n4k, SOFT_SEG_R, &src_la))
 		return 0;
-	if (!run_span(cpu, c, SEG_ES, rdi, n, SOFT_SEG_W, &dst_la))
+	if (!run_span(cpu, c, SEG_ES, rdi, n4k, SOFT_SEG_W, &dst_la))
 		return 0;
+	bool up = c->step > 0;
+	uint64_t want = (up ? n : n4k) * c->sz;
 	/* source first, as each element reads before it writes */
-	if (movs && (cpu->ops->page_ptr(cpu->ops_opaque, src_la, false, &src, &pa, &f) || !src))
+	if (movs) {
+		if (cpu->ops->page_ptr(cpu->ops_opaque, src_la, false, want, &src, &src_pa, &avail, &f) ||
+		    !src)
+			return 0;
+		n = min_u64(n, avail / c->sz);
+	}
+	if (cpu->ops->page_ptr(cpu->ops_opaque, dst_la, true, want, &dst, &pa, &avail, &f) || !dst)
 		return 0;
-	if (cpu->ops->page_ptr(cpu->ops_opaque, dst_la, true, &dst, &pa, &f) || !dst)
-		return 0;
+	n = min_u64(n, avail / c->sz);
+	/* beyond the 4 KiB pages (up only): the whole run's segment, address
+	 * size and linear checks, else the 4 KiB run */
+	if (!up || n <= n4k ||
+	    (movs && !run_span(cpu, c, c->src_seg, rsi, n, SOFT_SEG_R, &src_la)) ||
+	    !run_span(cpu, c, SEG_ES, rdi, n, SOFT_SEG_W, &dst_la))
+		n = n4k;
+	uint64_t span = n * c->sz;
 	if (movs)
-		soft_rep_copy(dst, src, n * c->sz, c->sz, c->step < 0);
+		soft_rep_copy(dst, src, span, c->sz, !up);
 	else
-		soft_rep_fill(dst, n * c->sz, c->sz, cpu->gpr[GPR_RAX]);
-	soft_note_code_write(cpu, pa);
+		soft_rep_fill(dst, span, c->sz, cpu->gpr[GPR_RAX]);
+	for (uint64_t p = pa & ~0xfffULL; p < pa + span; p += 4096)
+		soft_note_code_write(cpu, p);
 	/* Charge the slice one instruction per REP_BYTES_PER_INSN bytes: a
 	 * long string ends the engine's slice (timers, interrupts) as soon as
 	 * that much ordinary code would, not after 20000 whole executions. */
-	uint64_t units = n * c->sz / REP_BYTES_PER_INSN;
-	cpu->rep_fast_bytes += n * c->sz;
+	uint64_t units = span / REP_BYTES_PER_INSN;
+	cpu->rep_fast_bytes += span;
+	cpu->rep_fast_runs++;
 	cpu->icount += units;
 	cpu->jit_budget -= (int64_t)units;
 	uint64_t delta = (uint64_t)c->step * n;
