@@ -87,7 +87,7 @@ struct vm_config {
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */
 	bool soft_jit;              /* --soft-tier jit: the soft engine translates hot code */
-	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 32 MiB) */
+	uint64_t soft_jit_cache;    /* --soft-jit-cache: bytes per vCPU (0: the default, 16 MiB) */
 	bool no_seccomp;            /* --no-seccomp: no system-call filters (docs/sandbox.md) */
 	int seccomp_selftest;       /* test hook, RINGVM_SECCOMP_SELFTEST: -1 or a sandbox_kind */
 	unsigned cpu_weight;        /* --cpu-weight: cgroup cpu.weight 1..10000, 0 unset (src/cli/cpu_weight.c) */

@@ -28,7 +28,7 @@ const char cli_run_usage[] =
 	"      --soft-tier TIER     soft engine: jit (default: hot code translated into host\n"
 	"                           code) or interp (interpreted only)\n"
 	"      --soft-jit-cache SIZE  soft engine with jit: translation cache per vCPU, 64K-1G;\n"
-	"                           default 32M\n"
+	"                           default 16M\n"
 	"\n"
 	"Devices:\n"
 	"      --serial SPEC        COM1 back end: stdio (default), file:PATH, unix:PATH, none\n"

@@ -172,6 +172,11 @@ static const struct diff_form diff_forms_int[] = {
 	FS("lods rAX,Xv", "rep? 66? 67? rex? ad", 0, SETUP_STRING),
 	FS("scas AL,Yb", "rep? 67? rex? ae", 0, SETUP_STRING),
 	FS("scas rAX,Yv", "rep? 66? 67? rex? af", 0, SETUP_STRING),
+	/* long runs: the page-wise REP MOVS/STOS path (exec_string.c) */
+	FS("rep movs Yb,Xb long", "f3 67? rex? a4", 0, SETUP_STRING_LONG),
+	FS("rep movs Yv,Xv long", "f3 66? 67? rex? a5", 0, SETUP_STRING_LONG),
+	FS("rep stos Yb,AL long", "f3 67? rex? aa", 0, SETUP_STRING_LONG),
+	FS("rep stos Yv,rAX long", "f3 66? 67? rex? ab", 0, SETUP_STRING_LONG),
 	FS("push Zv", "66? rex? 50 +r", 0, SETUP_STACK),
 	FS("pop Zv", "66? rex? 58 +r", 0, SETUP_STACK),
 	FS("push Iz", "66? 68 iz", 0, SETUP_STACK),

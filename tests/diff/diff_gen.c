@@ -651,6 +651,30 @@ static void setup_string(struct gen *g)
 		c->in.regs.gpr[GPR_RAX] = mem_value(c, rdi + diff_below(r, 16) - 8, 8);
 }
 
+/* Long REP MOVS/STOS runs for the page-wise path (exec_string.c): starts
+ * anywhere in the two data pages, the destination often a short distance
+ * above or below the source (forward and backward overlaps, closer than an
+ * element too), counts that cross the inner page boundary or run off the
+ * data area (#PF after part of the string). */
+static void setup_string_long(struct gen *g)
+{
+	struct diff_case *c = g->c;
+	struct diff_rng *r = g->r;
+	uint64_t rsi = DIFF_DATA_ADDR + diff_below(r, DIFF_MEM_SIZE);
+	uint64_t rdi = DIFF_DATA_ADDR + diff_below(r, DIFF_MEM_SIZE);
+	switch (diff_below(r, 4)) {
+	case 0: rdi = rsi + diff_below(r, 33) - 16; break;    /* closer than a few elements */
+	case 1: rdi = rsi + diff_below(r, 1025) - 512; break; /* a long overlap */
+	default: break;
+	}
+	if (rdi < DIFF_DATA_ADDR || rdi >= DIFF_DATA_ADDR + DIFF_MEM_SIZE)
+		rdi = DIFF_DATA_ADDR + DIFF_MEM_SIZE / 2;
+	set_gpr(g, GPR_RSI, rsi);
+	set_gpr(g, GPR_RDI, rdi);
+	uint64_t rcx = diff_below(r, 4) ? diff_below(r, 600) : diff_below(r, 5000);
+	c->in.regs.gpr[GPR_RCX] = g->a32 ? ((diff_rand(r) << 32) | rcx) : rcx;
+}
+
 static void setup_div(struct gen *g)
 {
 	/* Shape the dividend only (the divisor is random): high half zero or
@@ -822,6 +846,7 @@ bool diff_gen_case(struct diff_rng *r, const struct diff_form *f,
 	}
 	switch (f->setup) {
 	case SETUP_STRING: setup_string(&g); break;
+	case SETUP_STRING_LONG: setup_string_long(&g); break;
 	case SETUP_DIV: setup_div(&g); break;
 	case SETUP_CMPXCHG: setup_cmpxchg(&g, false); break;
 	case SETUP_CMPXCHG8: setup_cmpxchg(&g, true); break;

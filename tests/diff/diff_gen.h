@@ -34,6 +34,7 @@ enum diff_setup {
 	SETUP_FXIMG,   /* a (mostly) valid FXSAVE image at the memory operand */
 	SETUP_XSAVE,   /* EDX:EAX = x87/SSE bits only; a valid XSAVE header */
 	SETUP_VEXCTL,  /* the VEX.vvvv register holds a small BEXTR start/length or BZHI index */
+	SETUP_STRING_LONG, /* REP MOVS/STOS runs: RCX up to thousands, page crossings, overlaps at any distance */
 };
 
 /* How RFLAGS undefinedness depends on the operands. */

@@ -151,7 +151,32 @@ static int soft_exec_pio_out(void *opaque, uint16_t port, unsigned size,
 	return -1;
 }
 
+/* The page-wise REP MOVS/STOS path (exec_string.c): the data pages for
+ * reading and writing, the code page for reading; anything else faults,
+ * which sends the core to its element loop and the fault above. */
+static int soft_exec_page_ptr(void *opaque, uint64_t la, bool write, uint64_t want,
+			      uint8_t **host, uint64_t *pa, uint64_t *avail, struct soft_fault *f)
+{
+	struct soft_exec *se = opaque;
+	(void)want;
+	*host = NULL;
+	if (la - DIFF_DATA_ADDR < DIFF_MEM_SIZE) {
+		/* both data pages at once, as one large page would be */
+		*host = se->data + (la - DIFF_DATA_ADDR);
+		*avail = DIFF_MEM_SIZE - (la - DIFF_DATA_ADDR);
+	} else if (!write && la - DIFF_CODE_ADDR < 4096) {
+		*host = se->code + (la - DIFF_CODE_ADDR);
+		*avail = 4096 - (la - DIFF_CODE_ADDR);
+	} else {
+		soft_exec_pf(f, la, write ? PF_W : 0);
+		return -1;
+	}
+	*pa = la;
+	return 0;
+}
+
 static const struct soft_mem_ops soft_exec_ops = {
+	.page_ptr = soft_exec_page_ptr,
 	.read = soft_exec_read,
 	.write = soft_exec_write,
 	.fetch = soft_exec_fetch,
@@ -281,6 +306,13 @@ static int soft_exec_run_blocks(struct soft_exec *se, const struct diff_case *c)
 	uint64_t end = DIFF_CODE_ADDR + c->len;
 	soft_cpu_invalidate_code(cpu, DIFF_CODE_ADDR, 4096);
 	int st = soft_cpu_run(cpu, 64, NULL);
+	/* A long REP MOVS/STOS charges the run one instruction per 64 bytes
+	 * (exec_string.c) and may end it on the instruction, rCX partly
+	 * counted, or just after it: run on to the int3 that ends the form,
+	 * as the engine's next slice would (bounded). */
+	for (int n = 0; n < 256 && st == SOFT_STOP && cpu->rip >= DIFF_CODE_ADDR &&
+			cpu->rip < DIFF_CODE_ADDR + 4096; n++)
+		st = soft_cpu_run(cpu, 64, NULL);
 	if (st == SOFT_EXC && cpu->exc.vector == X86_EXC_BP && cpu->exc.kind == SOFT_EV_INT3 &&
 	    (cpu->exc.insn_rip < DIFF_CODE_ADDR || cpu->exc.insn_rip >= end)) {
 		cpu->rip = cpu->exc.insn_rip;

@@ -199,6 +199,13 @@ static inline __attribute__((always_inline)) int write_lin(struct soft_cpu *cpu,
 	return SOFT_OK;
 }
 
+void soft_note_code_write(struct soft_cpu *cpu, uint64_t pa)
+{
+	const uint64_t pas[2] = { pa, pa };
+	if (cpu->icache)
+		code_written(cpu, pas, 1);
+}
+
 int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
 {
 	struct soft_fault f;

@@ -160,6 +160,21 @@ struct soft_mem_ops {
 	 * #PF if it faults) without touching the data: CLFLUSH must not read
 	 * device memory.  May be NULL: the core then reads one byte. */
 	int (*probe)(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f);
+	/* For the page-wise REP MOVS/STOS path (exec_string.c): translate
+	 * la's page for a read (write = false) or a write and return 0 with
+	 * *host = the host address of la, *pa its guest-physical address and
+	 * *avail the bytes from la up that the same translation covers with
+	 * the same rights, contiguous in host memory: at least the rest of
+	 * la's 4 KiB page, more (up to want) inside a large page; or 0 with
+	 * *host = NULL when la is not RAM (device memory: the core goes
+	 * element by element), or -1 when the access would fault (the core
+	 * then takes the element path, which raises the fault; *f is not
+	 * delivered).  A write grant publishes the pages holding decoded code
+	 * among the first min(want, *avail) bytes to the other vCPUs
+	 * (mmu/code_write.c) as writes would.  May be NULL: no page-wise
+	 * path. */
+	int (*page_ptr)(void *opaque, uint64_t la, bool write, uint64_t want, uint8_t **host,
+			uint64_t *pa, uint64_t *avail, struct soft_fault *f);
 };
 
 /* Lazy flags: the last flag-setting operation is remembered and the six
@@ -322,6 +337,7 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	uint64_t rep_fast_bytes, rep_fast_runs; /* page-wise REP MOVS/STOS: bytes, runs */
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through */
 	void *jit_link;             /* chain slot of the last translated exit, or NULL */
@@ -476,6 +492,9 @@ int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc);
 int soft_read_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_read_rmw_lin(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len);
 int soft_write_lin(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len);
+/* A write that bypassed soft_write (the page-wise REP MOVS/STOS path) hit
+ * the guest-physical page of pa: drop this vCPU's decoded blocks there. */
+void soft_note_code_write(struct soft_cpu *cpu, uint64_t pa);
 
 /* Segment checks of data accesses (seg_check.c, SDM vol. 3, 5.3 and 5.4):
  * what an access needs, and the precomputed "any offset is fine" bit. */

@@ -72,6 +72,8 @@
 #define L7_EBX_ADX (1u << 19)
 #define L7_ECX_RDPID (1u << 22)
 #define L7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define L7_EBX_ERMS (1u << 9)  /* enhanced REP MOVSB/STOSB: exec_string.c's page-wise path */
+#define L7_EDX_FSRM (1u << 4)  /* fast short REP MOVSB: the same path has no start-up cost */
 /* leaf 0xD.1 EAX (SDM vol. 2 CPUID, "Processor Extended State Enumeration
  * Sub-leaf") */
 #define LD1_EAX_XSAVEOPT (1u << 0)
@@ -97,6 +99,48 @@
 #define L1_ECX_AVX (1u << 28)
 #define L1_ECX_F16C (1u << 29)
 #define L7_EBX_AVX2 (1u << 5)
+
+/* Cache geometry.  A software CPU has no caches of its own; guests still
+ * size their copy strategies from what CPUID reports (glibc 2.36's
+ * dl-cacheinfo.h: REP MOVSB between 2112 bytes with FSRM and the
+ * non-temporal threshold, 3/4 of the per-thread share of the last level;
+ * non-temporal SSE/AVX stores above it; with no cache reported at all the
+ * threshold is 0 and every large copy takes the non-temporal loop, which
+ * the soft CPU runs instruction by instruction).  So the model reports one
+ * plausible, self-consistent hierarchy: 32 KiB 8-way L1d and L1i, a 1 MiB
+ * 16-way L2 per core, a 32 MiB 16-way inclusive L3 shared by every vCPU
+ * (the engine fills in how many share it), 64-byte lines; leaf 2 says
+ * "see leaf 4" (descriptor FFH), leaf 4 lists the four caches, 0x80000006
+ * repeats the L2 in Intel's format; 0x80000005 and 0x8000001D are AMD
+ * leaves (zero / beyond the highest extended leaf on this Intel model). */
+struct cache_level {
+	uint8_t type, level; /* leaf 4 type: 1 data, 2 instruction, 3 unified */
+	uint32_t kib, ways;
+	bool inclusive;
+};
+static const struct cache_level caches[] = {
+	{ 1, 1, 32, 8, false },
+	{ 2, 1, 32, 8, false },
+	{ 3, 2, 1024, 16, false },
+	[SOFT_CPUID_L3_SUBLEAF] = { 3, 3, SOFT_CPUID_L3_KIB, 16, true },
+};
+#define CACHE_LINE 64u
+
+static void cpuid_leaf4(uint32_t subleaf, struct soft_cpuid_regs *o)
+{
+	if (subleaf >= sizeof(caches) / sizeof(caches[0]))
+		return; /* type 0: no more caches */
+	const struct cache_level *c = &caches[subleaf];
+	uint32_t sets = c->kib * 1024 / (c->ways * CACHE_LINE);
+	/* EAX[25:14] (logical processors sharing - 1) and EAX[31:26] (cores
+	 * per package - 1) are 0 here: the engine sets the L3's sharing from
+	 * the vCPU count; one core per package keeps Linux's core count as it
+	 * was without leaf 4 (detect_num_cpu_cores) */
+	o->eax = c->type | (uint32_t)c->level << 5 | 1u << 8 /* self-initialising */;
+	o->ebx = (CACHE_LINE - 1) | (c->ways - 1) << 22;
+	o->ecx = sets - 1;
+	o->edx = c->inclusive ? 1u << 1 : 0;
+}
 
 uint64_t soft_xcr0_supported(const struct soft_cpu *cpu)
 {
@@ -196,7 +240,17 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			}
 			o->ecx |= SOFT_MODEL_RDPID ? L7_ECX_RDPID : 0;
 			o->edx = L7_EDX_ARCH_CAPABILITIES; /* MSR 0x10a: cpuid.h */
+			o->ebx |= L7_EBX_ERMS;
+			o->edx |= L7_EDX_FSRM;
 		}
+		break;
+	case 2:
+		/* AL = 1 (one call), descriptor FFH: "no cache descriptors,
+		 * use leaf 4" (SDM vol. 2 CPUID, Table 3-12) */
+		o->eax = 0x0000ff01;
+		break;
+	case 4:
+		cpuid_leaf4(subleaf, o);
 		break;
 	case 0xd:
 		/* XSAVE (SDM vol. 2 CPUID, "Processor Extended State Enumeration"):
@@ -249,6 +303,11 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		break;
 	case 0x80000002u: case 0x80000003u: case 0x80000004u:
 		memcpy(o, brand + 16 * (leaf - 0x80000002u), 16);
+		break;
+	case 0x80000006u:
+		/* ECX: L2 size in KiB [31:16], associativity [15:12] (6: 8-way,
+		 * 8: 16-way), line size [7:0] (SDM vol. 2 CPUID, 80000006H) */
+		o->ecx = caches[2].kib << 16 | 8u << 12 | CACHE_LINE;
 		break;
 	case 0x80000008u:
 		o->eax = 40 | (48 << 8); /* physical / linear address bits */

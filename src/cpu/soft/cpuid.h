@@ -37,6 +37,10 @@
 #define SOFT_MODEL_AVX2 1
 #define SOFT_MODEL_FMA 1
 #define SOFT_MODEL_F16C 1
+/* Size of the L3 the model reports in CPUID leaf 4 (cpuid.c), shared by
+ * all vCPUs: the engine sets the sharing count (soft_platform.c). */
+#define SOFT_CPUID_L3_KIB (32u * 1024u)
+#define SOFT_CPUID_L3_SUBLEAF 3
 /* IA32_ARCH_CAPABILITIES (MSR 0x10a, enumerated by CPUID.(7,0):EDX[29];
  * SDM vol. 4, table 2-2).  The soft CPU executes nothing speculatively and
  * has no fill buffers, store buffers or branch predictors to leak from, so

@@ -327,6 +327,9 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			"flushes, %llu global entries re-tagged, %llu wraps\n", i,
 			(unsigned long long)m->pcid_switches, (unsigned long long)m->pcid_flushes,
 			(unsigned long long)m->global_retags, (unsigned long long)m->space_wraps);
+		fprintf(out, "    vCPU %u REP MOVS/STOS: %llu KiB moved or filled page by page, in %llu runs\n",
+			i, (unsigned long long)(sv->cpu.rep_fast_bytes >> 10),
+			(unsigned long long)sv->cpu.rep_fast_runs);
 		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ringvm/clock.h"
+#include "../cpuid.h"
 #include "soft_engine.h"
 
 struct kvmclock_now soft_engine_time(struct soft_vm *svm)
@@ -121,7 +122,6 @@ static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t re
 {
 	struct soft_vcpu *sv = opaque;
 	unsigned id = sv->v->id, n = sv->v->vm->nr_vcpus;
-	(void)subleaf;
 	switch (leaf) {
 	case 1:
 		regs[1] = (regs[1] & 0x0000ffffu) | (id << 24) | ((n > 1 ? n : 1) << 16);
@@ -135,6 +135,11 @@ static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t re
 		break;
 	case 6:
 		regs[0] |= 1u << 2; /* ARAT: the LAPIC timer runs in deep C-states */
+		break;
+	case 4:
+		/* the L3 is shared by every vCPU: EAX[25:14] = sharers - 1 */
+		if (subleaf == SOFT_CPUID_L3_SUBLEAF && n > 1)
+			regs[0] |= ((n - 1) & 0xfffu) << 14;
 		break;
 	case 0x15: {
 		/* TSC / core crystal clock (SDM vol. 2 CPUID leaf 15H): TSC =

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SOFT_JIT_CACHE_DEFAULT (32u << 20)
+#define SOFT_JIT_CACHE_DEFAULT (16u << 20) /* memory-budget.md: measured use and flushes */
 #define SOFT_JIT_CACHE_MIN (64u << 10)
 #define SOFT_JIT_CACHE_MAX (1u << 30)
 

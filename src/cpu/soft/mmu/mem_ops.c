@@ -67,6 +67,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 		gmem_dirty_mark_host(m->mem, e->host);
 	if (w.page_shift > 12)
 		m->large_pages_cached = true;
+	m->fill_shift = w.page_shift;
 	*out = e;
 	return 0;
 }
@@ -319,6 +320,57 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 	return 0;
 }
 
+/* Publish the marked code pages among [gpa, gpa + len) as written. */
+static void publish_code_writes(struct soft_mmu *m, const uint8_t *host, uint64_t gpa, uint64_t len)
+{
+	uint64_t off = (uint64_t)(host - m->mem->base) & ~0xfffULL;
+	uint64_t end = (uint64_t)(host - m->mem->base) + len;
+	for (uint64_t page = gpa & ~0xfffULL; off < end; off += 4096, page += 4096)
+		if (soft_code_is_marked(m->code, off)) {
+			soft_code_unmark(m->code, off);
+			soft_code_publish(m->code, page, &m->code_seen);
+		}
+}
+
+/* The host memory behind la for the page-wise REP MOVS/STOS path: a read
+ * or write lookup (the walk sets A, and D for a write, as the first
+ * element's access would), RAM only.  Past la's 4 KiB page only when the
+ * lookup walked and found a large page (2 MiB, 4 MiB or 1 GiB: one leaf,
+ * so one set of rights and A/D bits for all of it), contiguous RAM without
+ * this vCPU's LAPIC page: a copy through THP-backed buffers then walks once
+ * per run instead of twice per 4 KiB.  A write grant on pages holding code
+ * publishes them first, as mmu_write does for each store. */
+static int mmu_page_ptr(void *opaque, uint64_t la, bool write, uint64_t want, uint8_t **host,
+			uint64_t *pa, uint64_t *avail, struct soft_fault *f)
+{
+	struct soft_mmu *m = opaque;
+	struct soft_tlb_entry *e;
+	*host = NULL;
+	m->fill_shift = 0;
+	if (lookup(m, la, write ? SOFT_ACC_WRITE : SOFT_ACC_READ, f, &e) < 0)
+		return -1;
+	if (!e->host)
+		return 0;
+	unsigned off = (unsigned)(la & 0xfff);
+	uint64_t len = 4096 - off, gpa = e->gpa + off;
+	if (want > len && m->fill_shift > 12) {
+		uint64_t size = 1ULL << m->fill_shift;
+		uint64_t ext = size - (la & (size - 1));
+		if (ext > want)
+			ext = want;
+		const uint8_t *h = gmem_ptr(m->mem, gpa, ext);
+		if (h == e->host + off &&
+		    !(m->local_page > e->gpa && m->local_page < gpa + ext))
+			len = ext;
+	}
+	*host = e->host + off;
+	*pa = gpa;
+	*avail = len;
+	if (write && m->code)
+		publish_code_writes(m, e->host + off, gpa, want < len ? want : len);
+	return 0;
+}
+
 /* Translate la as a read would (a #PF, the A bit) but touch no data. */
 static int mmu_probe(void *opaque, uint64_t la, unsigned acc, struct soft_fault *f)
 {
@@ -342,4 +394,5 @@ const struct soft_mem_ops soft_mmu_ops = {
 	.rdtsc = mmu_rdtsc,
 	.rmw_ptr = mmu_rmw_ptr,
 	.probe = mmu_probe,
+	.page_ptr = mmu_page_ptr,
 };

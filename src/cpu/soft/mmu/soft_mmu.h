@@ -167,6 +167,7 @@ struct soft_mmu {
 	unsigned next_space;
 	uint16_t pcid_space[SOFT_MMU_PCIDS];
 	uint64_t marks_seen;     /* code->marks when tag_fastw was last revoked */
+	unsigned fill_shift;     /* page size (log2) of the last walk that filled a slot */
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
 
