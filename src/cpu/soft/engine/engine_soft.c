@@ -320,6 +320,10 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			"flushes, %llu global entries re-tagged, %llu wraps\n", i,
 			(unsigned long long)m->pcid_switches, (unsigned long long)m->pcid_flushes,
 			(unsigned long long)m->global_retags, (unsigned long long)m->space_wraps);
+		fprintf(out, "    vCPU %u TLB targeted passes: %llu slot windows recycled, %llu INVLPGs "
+			"in large pages, %llu inline-store rights withdrawn, %llu full mark passes\n", i,
+			(unsigned long long)m->window_recycles, (unsigned long long)m->large_passes,
+			(unsigned long long)m->fastw_revokes, (unsigned long long)m->mark_passes);
 		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,
