@@ -68,13 +68,16 @@ uint64_t soft_mmu_fastw_grant(struct soft_mmu *m, struct soft_tlb_entry *e, uint
 	for (unsigned i = 0; i < SOFT_MMU_FASTW_WAYS; i++)
 		if (way[i] == v)
 			return tag;
-	/* newest in way 0; the oldest live one loses its right if all are */
-	unsigned last = SOFT_MMU_FASTW_WAYS - 1;
-	if (rev_live(m, way[last], b)) {
+	/* newest in way 0: the first way not in use takes the shift, or the
+	 * last (oldest) one, which then loses its right */
+	unsigned last = SOFT_MMU_FASTW_WAYS - 1, free = 0;
+	while (free < last && rev_live(m, way[free], b))
+		free++;
+	if (free == last && rev_live(m, way[last], b)) {
 		soft_mmu_fastw_drop(m, &m->tlb[way[last] - 1]);
 		m->stats.fastw_revokes++;
 	}
-	for (unsigned i = last; i > 0; i--)
+	for (unsigned i = free; i > 0; i--)
 		way[i] = way[i - 1];
 	way[0] = v;
 	return tag;
