@@ -73,9 +73,10 @@
 #include "ringvm/gmem.h"
 #include "code_tracker.h"
 
-/* 4096 slots: the memory kernels' arrays (2 and 8 MiB apart) no longer
- * share slots, as they did with 1024 (docs/PERFORMANCE.md, 2026-12-05). */
-#define SOFT_TLB_BITS 12
+/* 8192 slots: the memory kernels' arrays (2 and 8 MiB apart) no longer
+ * share slots, as they did with 1024, and memcpy's two 8 MiB buffers fit
+ * together (docs/PERFORMANCE.md, 2026-12-05: 1024, 4096 and 8192 measured). */
+#define SOFT_TLB_BITS 13
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
 /* Address-space number in tag bits 63:54 (a tag's page number and class use
  * at most bits 53:0: linear addresses have 64 bits, pages 52). */
