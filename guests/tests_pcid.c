@@ -77,7 +77,7 @@ GUEST_TEST("pcid-legacy", test_pcid_legacy);
 #else
 
 /* PDPT entry 5, page 0x1f7 of its first table: a TLB slot (page number
- * modulo 1024) no other page the test touches uses */
+ * modulo the TLB's size) no other page the test touches uses */
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
@@ -283,6 +283,115 @@ static void test_pcid(void)
 	GUEST_DONE();
 }
 GUEST_TEST("pcid", test_pcid);
+
+/* What invalidations must drop, and nothing the SDM only permits (so it
+ * holds on any CPU; the soft TLB does these without a pass over its table,
+ * docs/soft-cpu.md "Kernel events"):
+ * - MOV to CR4 changing PGE invalidates everything, global entries too
+ *   (vol. 3A 4.10.4.1), both ways;
+ * - INVLPG of one address in a 2 MiB page drops the whole page ("for a
+ *   page larger than 4 KiBytes ... all of them", vol. 2 INVLPG), from any
+ *   PCID when the page is global;
+ * - more PCIDs than the soft TLB has slot windows (8): a PCID loaded with a
+ *   flush, or flushed by INVPCID type 1 wherever its entries are, walks. */
+#define BIG_VA 0x140200000ul   /* PD entry 1 of the table at 8 MiB */
+#define BIG_R1 0x1400000ul     /* 20 MiB and 22 MiB: free RAM, 2 MiB aligned */
+#define BIG_R2 0x1600000ul
+#define PTE_PS (1ul << 7)
+
+static uint32_t peek_big(void) { return *(volatile uint32_t *)(BIG_VA + 0x1ff000); }
+
+static void test_tlb_invalidate(void)
+{
+	cli();
+	exc_set_handler(13, pc_handler);
+	uintptr_t cr3 = read_cr3(), cr4 = read_cr4();
+	uintptr_t base = cr3 & ~0xffful;
+	volatile uint64_t *pml4 = (volatile uint64_t *)base;
+	volatile uint64_t *pdpt = (volatile uint64_t *)(uintptr_t)(pml4[0] & 0xffffffffff000ul);
+	GUEST_ASSERT_EQ(pdpt[5], 0);
+	GUEST_ASSERT(!(cr4 & (CR4_PGE | CR4_PCIDE)));
+	volatile uint64_t *pd = (volatile uint64_t *)PD_PA;
+	for (unsigned i = 0; i < 512; i++)
+		pd[i] = pt()[i] = 0;
+	pd[0] = PT_PA | PTE_P_RW;
+	*(volatile uint32_t *)PAGE_A = MARK_A;
+	*(volatile uint32_t *)PAGE_B = MARK_B;
+	*(volatile uint32_t *)(BIG_R1 + 0x1ff000) = MARK_A;
+	*(volatile uint32_t *)(BIG_R2 + 0x1ff000) = MARK_B;
+	map_to(PAGE_A, PTE_G);
+	pdpt[5] = PD_PA | PTE_P_RW;
+
+	/* CR4.PGE set: a global entry; cleared: it goes; set again: the
+	 * entry filled while PGE was 0 goes too. */
+	GUEST_ASSERT_EQ(try_cr4(cr4 | CR4_PGE), 0);
+	GUEST_ASSERT_EQ(peek(), MARK_A);
+	map_to(PAGE_B, PTE_G);
+	GUEST_ASSERT_EQ(try_cr4(cr4), 0);
+	GUEST_ASSERT_EQ(peek(), MARK_B);
+	map_to(PAGE_A, PTE_G);
+	GUEST_ASSERT_EQ(try_cr4(cr4 | CR4_PGE), 0);
+	GUEST_ASSERT_EQ(peek(), MARK_A);
+	GUEST_SYNC("CR4.PGE cleared and set: global entries dropped", 0);
+
+	/* INVLPG of the first 4 KiB of a 2 MiB page, global or not. */
+	for (unsigned g = 0; g < 2; g++) {
+		pd[1] = BIG_R1 | PTE_P_RW | PTE_PS | (g ? PTE_G : 0);
+		__asm__ volatile("invlpg (%0)" : : "r"(BIG_VA) : "memory");
+		GUEST_ASSERT_EQ(peek_big(), MARK_A);
+		(void)*(volatile uint32_t *)BIG_VA;
+		pd[1] = BIG_R2 | PTE_P_RW | PTE_PS | (g ? PTE_G : 0);
+		__asm__ volatile("invlpg (%0)" : : "r"(BIG_VA) : "memory");
+		GUEST_ASSERT_EQ(peek_big(), MARK_B);
+	}
+	GUEST_SYNC("INVLPG in a 2 MiB page drops the whole page", 0);
+
+	uint32_t r[4];
+	cpuid(7, 0, r);
+	if (!has_pcid() || !(r[1] & (1u << 10))) {
+		GUEST_SYNC("no PCID/INVPCID: PCID part skipped", 0);
+	} else {
+		GUEST_ASSERT_EQ(try_cr3(base), 0);
+		GUEST_ASSERT_EQ(try_cr4(read_cr4() | CR4_PCIDE), 0);
+		/* (setting PCIDE invalidates nothing: TEST_VA's global entry) */
+		__asm__ volatile("invlpg (%0)" : : "r"(TEST_VA) : "memory");
+		/* a global 2 MiB page filled in PCID 1, INVLPG in PCID 2 */
+		GUEST_ASSERT_EQ(try_cr3(base | 1), 0);
+		pd[1] = BIG_R1 | PTE_P_RW | PTE_PS | PTE_G;
+		__asm__ volatile("invlpg (%0)" : : "r"(BIG_VA) : "memory");
+		GUEST_ASSERT_EQ(peek_big(), MARK_A);
+		pd[1] = BIG_R2 | PTE_P_RW | PTE_PS | PTE_G;
+		GUEST_ASSERT_EQ(try_cr3(base | 2), 0);
+		__asm__ volatile("invlpg (%0)" : : "r"(BIG_VA) : "memory");
+		GUEST_ASSERT_EQ(try_cr3(base | 1 | NOFLUSH), 0);
+		GUEST_ASSERT_EQ(peek_big(), MARK_B);
+		/* twelve PCIDs, each loaded with a flush onto a new mapping */
+		for (unsigned pcid = 1; pcid <= 12; pcid++) {
+			map_to(pcid & 1 ? PAGE_A : PAGE_B, 0);
+			GUEST_ASSERT_EQ(try_cr3(base | pcid), 0);
+			GUEST_ASSERT_EQ(peek(), pcid & 1 ? MARK_A : MARK_B);
+		}
+		/* each flushed by INVPCID type 1 from PCID 12, then entered
+		 * without flush: it walks */
+		for (unsigned pcid = 1; pcid <= 11; pcid++) {
+			map_to(pcid & 1 ? PAGE_B : PAGE_A, 0);
+			GUEST_ASSERT_EQ(try_cr3(base | 12 | NOFLUSH), 0);
+			GUEST_ASSERT_EQ(try_invpcid(1, pcid, 0), 0);
+			GUEST_ASSERT_EQ(try_cr3(base | pcid | NOFLUSH), 0);
+			GUEST_ASSERT_EQ(peek(), pcid & 1 ? MARK_B : MARK_A);
+		}
+		GUEST_ASSERT_EQ(try_cr3(base), 0);
+		GUEST_ASSERT_EQ(try_cr4(read_cr4() & ~CR4_PCIDE), 0);
+		GUEST_SYNC("twelve PCIDs: flushed ones walk, INVLPG reaches other PCIDs' globals", 0);
+	}
+
+	pdpt[5] = 0;
+	GUEST_ASSERT_EQ(try_cr4(cr4), 0);
+	GUEST_ASSERT_EQ(try_cr3(cr3), 0);
+	exc_set_handler(13, NULL);
+	GUEST_DONE();
+}
+GUEST_TEST("tlb-invalidate", test_tlb_invalidate);
 
 #endif
 

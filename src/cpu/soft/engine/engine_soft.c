@@ -330,6 +330,10 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 		fprintf(out, "    vCPU %u REP MOVS/STOS: %llu KiB moved or filled page by page, in %llu runs\n",
 			i, (unsigned long long)(sv->cpu.rep_fast_bytes >> 10),
 			(unsigned long long)sv->cpu.rep_fast_runs);
+		fprintf(out, "    vCPU %u TLB targeted passes: %llu slot windows recycled, %llu INVLPGs "
+			"in large pages, %llu inline-store rights withdrawn, %llu full mark passes\n", i,
+			(unsigned long long)m->window_recycles, (unsigned long long)m->large_passes,
+			(unsigned long long)m->fastw_revokes, (unsigned long long)m->mark_passes);
 		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,

@@ -53,3 +53,28 @@ int soft_code_sync(struct soft_code_tracker *t, uint64_t *seen,
 	pthread_mutex_unlock(&t->lock);
 	return r;
 }
+
+void soft_code_mark_publish(struct soft_code_tracker *t, uint64_t page)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t e = atomic_load_explicit(&t->marks, memory_order_relaxed);
+	t->mark_ring[e % SOFT_CODE_MARK_RING] = page;
+	atomic_store_explicit(&t->marks, e + 1, memory_order_release);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int soft_code_marks_since(struct soft_code_tracker *t, uint64_t *seen, uint64_t *buf, unsigned max)
+{
+	int n = 0;
+	pthread_mutex_lock(&t->lock);
+	uint64_t now = atomic_load_explicit(&t->marks, memory_order_relaxed);
+	if (now - *seen > SOFT_CODE_MARK_RING) {
+		*seen = now;
+		n = -1;
+	} else {
+		while (*seen != now && (unsigned)n < max)
+			buf[n++] = t->mark_ring[(*seen)++ % SOFT_CODE_MARK_RING];
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}

@@ -10,7 +10,10 @@
  *
  * Fetches mark RAM pages as code in a VM-wide bitmap; a write to a marked
  * page is published in a ring under an epoch; each vCPU replays the entries
- * it has not seen, or flushes its whole cache if it fell a ring behind. */
+ * it has not seen, or flushes its whole cache if it fell a ring behind.
+ * Pages newly marked go to a second ring under the marks counter, from
+ * which each vCPU learns which pages to withdraw inline-store rights from
+ * (soft_mmu_code_marks_sync). */
 #ifndef RINGVM_SOFT_CODE_TRACKER_H
 #define RINGVM_SOFT_CODE_TRACKER_H
 
@@ -20,6 +23,7 @@
 #include <stdint.h>
 
 #define SOFT_CODE_RING 256
+#define SOFT_CODE_MARK_RING 1024
 
 struct soft_code_tracker {
 	_Atomic uint8_t *map;     /* 1 bit per 4 KiB of RAM, by memfd offset */
@@ -30,11 +34,20 @@ struct soft_code_tracker {
 	_Atomic uint64_t writes;  /* statistics */
 	_Atomic uint64_t marks;   /* pages newly marked so far: a vCPU that sees
 				   * it move withdraws inline-store rights
-				   * (soft_mmu_code_marks_sync) */
+				   * (soft_mmu_code_marks_sync); written under lock */
+	uint64_t mark_ring[SOFT_CODE_MARK_RING]; /* memfd page numbers, by marks */
 };
 
 int soft_code_tracker_init(struct soft_code_tracker *t, uint64_t ram_bytes);
 void soft_code_tracker_destroy(struct soft_code_tracker *t);
+
+/* A page was newly marked: into the marks ring (code_tracker.c). */
+void soft_code_mark_publish(struct soft_code_tracker *t, uint64_t page);
+/* Copy into buf up to max memfd page numbers marked since *seen (a marks
+ * count) and advance *seen past them; returns how many (0: none), or -1
+ * when *seen fell more than a ring behind (*seen is then brought up to
+ * date: the caller treats every page as possibly marked). */
+int soft_code_marks_since(struct soft_code_tracker *t, uint64_t *seen, uint64_t *buf, unsigned max);
 
 /* A vCPU fetched code from the RAM page at memfd offset off. */
 static inline void soft_code_mark(struct soft_code_tracker *t, uint64_t off)
@@ -45,7 +58,7 @@ static inline void soft_code_mark(struct soft_code_tracker *t, uint64_t off)
 	uint8_t bit = (uint8_t)(1u << (page & 7));
 	if (!(atomic_load_explicit(&t->map[page >> 3], memory_order_relaxed) & bit) &&
 	    !(atomic_fetch_or_explicit(&t->map[page >> 3], bit, memory_order_acq_rel) & bit))
-		atomic_fetch_add_explicit(&t->marks, 1, memory_order_acq_rel);
+		soft_code_mark_publish(t, page);
 }
 
 static inline bool soft_code_is_marked(const struct soft_code_tracker *t, uint64_t off)

@@ -11,10 +11,12 @@ static inline uint64_t make_tag(const struct soft_mmu *m, uint64_t la, unsigned 
 
 /* A global entry of another address space whose tag matches but for the
  * salt: move it into the current one (global translations belong to every
- * PCID, SDM vol. 3A 4.10.2.4). */
+ * PCID, SDM vol. 3A 4.10.2.4), unless a flush of everything came after it
+ * was filled (its space is below the global floor: tlb.c). */
 static bool retag_global(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t have, uint64_t tag)
 {
-	if (!e->global || have == ~0ULL || ((have ^ tag) & ~SOFT_TLB_SALT_MASK))
+	if (!e->global || have == ~0ULL || ((have ^ tag) & ~SOFT_TLB_SALT_MASK) ||
+	    (have >> SOFT_TLB_SPACE_SHIFT) < m->global_floor)
 		return false;
 	uint64_t *t[4] = { &e->tag_read, &e->tag_write, &e->tag_fetch, &e->tag_fastw };
 	for (unsigned i = 0; i < 4; i++)
@@ -52,6 +54,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	uint64_t tag = make_tag(m, la, cls);
 
 	struct soft_tlb_entry *e = slot(m, la);
+	soft_mmu_fastw_drop(m, e); /* the page it held may be code by now */
 	/* The vCPU's own LAPIC page is device memory even over RAM. */
 	e->host = gpa_page == m->local_page ? NULL : gmem_ptr(m->mem, gpa_page, 4096);
 	e->gpa = gpa_page;
@@ -59,14 +62,14 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	e->tag_read = read_ok ? tag : ~0ULL;
 	e->tag_write = write_ok ? tag : ~0ULL;
 	e->tag_fetch = fetch_ok ? tag : ~0ULL;
-	e->tag_fastw = write_ok ? soft_mmu_fastw_tag(m, e->host, tag) : ~0ULL;
+	e->tag_fastw = write_ok ? soft_mmu_fastw_grant(m, e, tag) : ~0ULL;
 	/* Diff snapshots: a page is dirty once a slot may write it; the dirty
 	 * log's fetch drops every slot (soft_engine_dirty_log_fetch), so the
 	 * next store comes back here and marks it again. */
 	if (write_ok && e->host)
 		gmem_dirty_mark_host(m->mem, e->host);
 	if (w.page_shift > 12)
-		m->large_pages_cached = true;
+		soft_mmu_note_large(m, la, w.page_shift);
 	m->fill_shift = w.page_shift;
 	*out = e;
 	return 0;

@@ -25,16 +25,36 @@
  * CR3 without bit 63, INVPCID type 1 or 3) is giving it a fresh space: O(1),
  * a generation counter, instead of a pass over the table.  Global entries
  * belong to every space: a lookup that misses only on the salt of a global
- * entry moves it into the current space (no walk).  When the 1024 space
- * numbers run out the table is cleared once and numbering starts again.
+ * entry moves it into the current space (no walk).  Numbers are handed out
+ * in increasing order, so a flush of everything (CR4 and CR0 paging bits,
+ * INVPCID type 2) is O(1) too: two floors, the first number handed out
+ * after the last such flush, make every PCID's space below space_floor
+ * stale (INVPCID type 3 raises only this one) and every global entry below
+ * global_floor dead.  When the 1024 numbers run out the table is cleared
+ * once (the only pass over it) and numbering starts again.
  *
- * The slot of a page depends on the PCID too: slot = (linear page number +
- * soft_mmu_slot_off(PCID)) mod SOFT_TLB_SIZE, so that two processes using
- * the same addresses under different PCIDs do not evict each other's
- * entries (with CR4.PCIDE=0 the offset is 0).  INVLPG must drop a global
- * entry in every PCID's slot: the MMU keeps the PCIDs whose slots may hold
- * entries in a small set (SOFT_MMU_LIVE_PCIDS; Linux uses 7) and clears
- * the whole table when a PCID beyond it is used.
+ * Slot windows: the slot of a page depends on the PCID too: slot = (linear
+ * page number + soft_mmu_slot_off(window)) mod SOFT_TLB_SIZE, where each
+ * PCID in use holds one of SOFT_MMU_WINDOWS windows (window 0, offset 0,
+ * for the first PCID, PCID 0 after reset), so that two processes using the
+ * same addresses under different PCIDs do not evict each other's entries.
+ * A ninth PCID takes the least recently used window over: O(1), the old
+ * owner's entries stay (under its space number, unreachable from the new
+ * owner's slots; usable again if it gets that window back, since every
+ * invalidation reaches every window).  INVLPG drops the page's slot in
+ * every window: O(windows).
+ *
+ * Large pages: entries are 4 KiB even when filled from a 2 MiB, 4 MiB or
+ * 1 GiB page, and INVLPG of one address must drop the whole large page.
+ * A filter (a bitmap hashed by large-page number and size, reset with the
+ * full flushes) records the large pages that filled slots; an INVLPG whose
+ * large pages are not in it costs nothing more, one that is passes over
+ * the table (kernels rarely invalidate inside their large mappings).
+ *
+ * Inline-store rights (tag_fastw, code_write.c) are withdrawn from the
+ * slots of a page that becomes code: a reverse index by physical page
+ * (SOFT_MMU_FASTW_WAYS slots per bucket) finds them, fed by the code
+ * tracker's ring of newly marked pages.
  *
  * Access rights (SDM vol. 3, 4.6) depend on the page's U/S, R/W and XD bits,
  * CR0.WP, CR4.SMEP, CR4.SMAP, EFER.NXE, the protection key (CR4.PKE, PKRU)
@@ -53,7 +73,10 @@
 #include "ringvm/gmem.h"
 #include "code_tracker.h"
 
-#define SOFT_TLB_BITS 10
+/* 8192 slots: the memory kernels' arrays (2 and 8 MiB apart) no longer
+ * share slots, as they did with 1024, and memcpy's two 8 MiB buffers fit
+ * together (docs/PERFORMANCE.md, 2026-12-05: 1024, 4096 and 8192 measured). */
+#define SOFT_TLB_BITS 13
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
 /* Address-space number in tag bits 63:54 (a tag's page number and class use
  * at most bits 53:0: linear addresses have 64 bits, pages 52). */
@@ -61,14 +84,19 @@
 #define SOFT_TLB_SPACES (1u << (64 - SOFT_TLB_SPACE_SHIFT))
 #define SOFT_TLB_SALT_MASK (~0ULL << SOFT_TLB_SPACE_SHIFT)
 #define SOFT_MMU_PCIDS 4096
-#define SOFT_MMU_LIVE_PCIDS 8
-
-/* Slot offset of a PCID's entries (0 for PCID 0): odd multiplier, so
- * nearby PCIDs land far apart. */
-static inline unsigned soft_mmu_slot_off(unsigned pcid)
+/* Slot windows (Linux uses PCIDs 0-6) and their offsets: window 0 at 0,
+ * the others spread evenly over the table (plus one, so that runs of pages
+ * of different windows do not line up on power-of-two strides). */
+#define SOFT_MMU_WINDOWS 8
+static inline unsigned soft_mmu_slot_off(unsigned window)
 {
-	return (pcid * 613u) & (SOFT_TLB_SIZE - 1);
+	return (window * (SOFT_TLB_SIZE / SOFT_MMU_WINDOWS + 1)) & (SOFT_TLB_SIZE - 1);
 }
+/* Bits of the large-page filter (a kernel's direct map in 2 MiB pages sets
+ * a few hundred: few false hits). */
+#define SOFT_MMU_LARGE_BITS 16384
+/* Ways of a bucket of the inline-store reverse index (one bucket per slot). */
+#define SOFT_MMU_FASTW_WAYS 2
 #define SOFT_MMU_CR4_PCIDE (1ULL << 17)
 
 /* Control-register and flag bits the rights depend on. */
@@ -104,17 +132,20 @@ static inline unsigned soft_mmu_class(const struct soft_cpu *cpu)
 /* One TLB slot.  A tag is the linear page number shifted left by two, with
  * the rights class (SOFT_MMU_CLS_*) in bits 1:0 and the address space in
  * bits 63:54, or ~0 when the slot grants nothing for that access kind (no
- * computed tag is ~0: class 3 does not exist). */
+ * computed tag is ~0: class 3 does not exist).  The fields the translator's
+ * inline probe reads (tag_read or tag_fastw, then host) come first, in
+ * 24 bytes. */
 struct soft_tlb_entry {
-	uint64_t tag_read, tag_write, tag_fetch;
-	uint8_t *host;     /* host address of the page, NULL for MMIO */
-	uint64_t gpa;      /* guest-physical page address */
-	bool global;
+	uint64_t tag_read;
 	/* Write right for translated code's inline stores (jit/): tag_write
 	 * when the page is RAM that holds no decoded code (code_tracker.h),
 	 * else ~0, so a store to a code page leaves for the slow path, which
 	 * invalidates the translations it touches (mmu/code_write.c). */
 	uint64_t tag_fastw;
+	uint8_t *host;     /* host address of the page, NULL for MMIO */
+	uint64_t tag_write, tag_fetch;
+	uint64_t gpa;      /* guest-physical page address */
+	bool global;
 };
 
 struct soft_mmu_stats {
@@ -123,6 +154,10 @@ struct soft_mmu_stats {
 	uint64_t pcid_switches; /* MOV CR3 with the no-flush bit */
 	uint64_t global_retags; /* global entries moved into the current space */
 	uint64_t space_wraps;   /* address-space numbers ran out: table cleared */
+	uint64_t window_recycles; /* a PCID took another PCID's slot window */
+	uint64_t large_passes;  /* INVLPGs inside a cached large page: table passes */
+	uint64_t fastw_revokes; /* inline-store rights withdrawn (page became code) */
+	uint64_t mark_passes;   /* fell a marks ring behind: passes over the table */
 };
 
 /* What the MMU needs from the vCPU besides its registers. */
@@ -150,7 +185,6 @@ struct soft_mmu {
 	struct bus *mmio;
 	struct soft_mmu_hooks hooks;
 	struct soft_mmu_stats stats;
-	bool large_pages_cached; /* some slot was filled from a 2M/4M/1G page */
 	/* Guest-physical page of this vCPU's local window (its LAPIC), which
 	 * wins over RAM for this vCPU only (SDM vol. 3, 10.4.5: a relocated
 	 * APIC page is device memory for its processor); UINT64_MAX: none. */
@@ -158,15 +192,30 @@ struct soft_mmu {
 	struct soft_code_tracker *code; /* VM-wide, NULL without SMP coherence */
 	uint64_t code_seen;      /* this vCPU's epoch in code */
 	/* Address spaces: the current one's salt (mirrored in cpu->tlb_salt
-	 * for translated code), the next number to hand out, and each PCID's
-	 * space (0: none yet; a PCID gets a fresh one when it is next used). */
+	 * for translated code), the next number to hand out, the floors of
+	 * the last full flushes, and each PCID's space (stale below
+	 * space_floor, 0 included: a PCID gets a fresh one when next used). */
 	uint64_t salt;
-	unsigned slot_off;       /* soft_mmu_slot_off(current PCID), mirrored in cpu */
-	unsigned nlive;          /* PCIDs whose slots may hold entries */
-	uint16_t live[SOFT_MMU_LIVE_PCIDS];
 	unsigned next_space;
+	unsigned space_floor;    /* PCID spaces below: flushed (INVPCID 2, 3, CR4...) */
+	unsigned global_floor;   /* global entries of spaces below: flushed (INVPCID 2, CR4...) */
 	uint16_t pcid_space[SOFT_MMU_PCIDS];
-	uint64_t marks_seen;     /* code->marks when tag_fastw was last revoked */
+	/* Slot windows: each PCID's window + 1 (0: none), each window's
+	 * PCID, when it was last selected (LRU), how many were handed out. */
+	unsigned slot_off;       /* soft_mmu_slot_off(current window), mirrored in cpu */
+	uint8_t pcid_win[SOFT_MMU_PCIDS];
+	uint16_t win_pcid[SOFT_MMU_WINDOWS];
+	uint64_t win_used[SOFT_MMU_WINDOWS];
+	uint64_t win_clock;
+	unsigned nwin;
+	/* Large pages that filled slots since the last full flush. */
+	unsigned nlarge;
+	uint64_t large_filter[SOFT_MMU_LARGE_BITS / 64];
+	uint64_t marks_seen;     /* code->marks up to which tag_fastw was revoked */
+	/* Reverse index of inline-store rights: bucket by memfd page (the
+	 * page's number hashed), slot + 1 per way (0: empty).  Every slot with
+	 * tag_fastw set is in the bucket of its page (code_write.c). */
+	uint16_t fastw_rev[SOFT_TLB_SIZE][SOFT_MMU_FASTW_WAYS];
 	unsigned fill_shift;     /* page size (log2) of the last walk that filled a slot */
 	struct soft_tlb_entry tlb[SOFT_TLB_SIZE];
 };
@@ -196,15 +245,23 @@ static inline unsigned soft_mmu_pcid(const struct soft_cpu *cpu)
 void soft_mmu_set_local_page(struct soft_mmu *m, uint64_t gpa);
 
 /* Inline-store rights on code pages (code_write.c).  A page that became
- * code since this vCPU last looked (code->marks moved) loses its tag_fastw
- * in every slot; a slot that had it on a now-marked page is published as
- * written, since a store through it may have skipped the tracker.  Called
- * after every fetch (this vCPU's own new code) and between slices (other
- * vCPUs'). */
+ * code since this vCPU last looked (the code tracker's marks ring moved)
+ * loses its tag_fastw in the slots the reverse index lists for it (every
+ * slot, if this vCPU fell a ring behind); a slot that had it on a
+ * now-marked page is published as written, since a store through it may
+ * have skipped the tracker.  Called after every fetch (this vCPU's own new
+ * code) and between slices (other vCPUs'). */
 void soft_mmu_code_marks_sync(struct soft_mmu *m);
-/* tag_fastw for a slot being filled: tag if it may write the RAM page at
- * host, which holds no code, else ~0. */
-uint64_t soft_mmu_fastw_tag(const struct soft_mmu *m, const uint8_t *host, uint64_t tag);
+/* tag_fastw for slot e being filled (e->host set): tag if it may write the
+ * RAM page at e->host, which holds no code, else ~0; a granted right is
+ * entered in the reverse index.  The one place inline-store rights are
+ * granted. */
+uint64_t soft_mmu_fastw_grant(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t tag);
+/* Withdraw e's inline-store right (before the slot is cleared or refilled):
+ * published as written if its page is code now. */
+void soft_mmu_fastw_drop(struct soft_mmu *m, struct soft_tlb_entry *e);
+/* A slot was filled for la from a page of 2^shift bytes (shift > 12). */
+void soft_mmu_note_large(struct soft_mmu *m, uint64_t la, unsigned shift);
 
 /* Page walk result. */
 struct soft_walk {
