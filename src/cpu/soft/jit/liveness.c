@@ -133,7 +133,7 @@ void jit_flags_use(const struct x86_insn *in, struct jit_flag_use *u)
 	}
 }
 
-void jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after)
+uint16_t jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after)
 {
 	uint16_t live = JIT_FL_ALL; /* the block's end: whoever runs next may read any */
 	for (unsigned i = n; i-- > 0;) {
@@ -142,4 +142,5 @@ void jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_
 		jit_flags_use(&insn[i], &u);
 		live = u.observes ? JIT_FL_ALL : (uint16_t)(u.reads | (live & ~u.kills));
 	}
+	return live;
 }

@@ -45,7 +45,9 @@ uint16_t jit_flags_cc(unsigned cc);
  * whose value after instruction i is read later (by an instruction, at a
  * fault of an observing instruction, or at the block's end, where all six
  * are live) before being killed.  A flag not in live_after[i] may hold any
- * value after instruction i without the guest ever seeing it. */
-void jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after);
+ * value after instruction i without the guest ever seeing it.  Returns
+ * the flags live at the block's start (0: the block overwrites all six
+ * before anything can see them). */
+uint16_t jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after);
 
 #endif

@@ -64,6 +64,10 @@ struct tr {
 	uint8_t fl;           /* FL_*: where the guest flags are */
 	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
 	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
+	uint16_t live_in;     /* flags live at the block's start */
+	size_t loop;          /* where a loop onto itself jumps back to (after
+			       * the entry's block_stop clear and rights class) */
+	uint8_t loop_fl;      /* where the flags are there (FL_CPU or FL_R10) */
 	size_t body;          /* buffer position of the body (after the prologue) */
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
@@ -371,22 +375,37 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
 	writeback_all(t);
-	spill_flags(t);
+	bool self = slot >= 0 && t->pure && rip == t->b->rip;
+	/* a loop onto itself keeps the guest flags in R10 across its back edge
+	 * when its body starts from there (loop_fl) or overwrites all six
+	 * before anything can see them (live_in 0) */
+	bool keep = self && t->fl != FL_CPU && (t->loop_fl == FL_R10 || !t->live_in);
+	if (keep) {
+		if (t->fl == FL_HOST)
+			emit_save_r10(e, t->lahf, false); /* RAX written back: free */
+		t->fl = FL_R10;
+	} else {
+		spill_flags(t);
+	}
 	evict_all(t); /* the exit's code uses RAX RCX RDX */
-	if (slot >= 0 && t->pure && rip == t->b->rip) {
+	if (self) {
 		/* a loop onto itself in a block without handler calls: nothing
-		 * in it can change the mode, the mapping or the icache epoch, so
-		 * the block is still the one at rip; jump straight back to the
-		 * body while the budget holds and no kick is pending */
+		 * in it can change the mode, the mapping, the rights class or
+		 * the icache epoch, so the block is still the one at rip; jump
+		 * straight back into the body while the budget holds and no
+		 * kick is pending */
 		retire(t, count);
 		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
 		size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
 		size_t back = jit_emit_jmp_rel32(e);
-		jit_emit_patch_rel32(e, back, t->body);
+		jit_emit_patch_rel32(e, back, keep || t->loop_fl == FL_CPU ? t->loop : t->body);
 		jit_emit_patch_rel32(e, no1, e->pos);
 		jit_emit_patch_rel32(e, no2, e->pos);
+		if (keep)
+			emit_merge_r10(e, t->lahf);
+		t->fl = FL_CPU;
 		store_imm64(t, OFF(rip), rip);
 		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
@@ -1137,7 +1156,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	t->pure = true;
 	t->fl = FL_CPU;
 	t->lahf = j->lahf;
-	jit_flags_liveness(b->insn, b->n, t->live);
+	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
@@ -1172,6 +1191,18 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	}
 	if (t->fast_mem)
 		emit_class(t);
+	/* a block that loops onto itself and needs the flags at its start
+	 * takes them into R10 once per entry: its back edge then leaves them
+	 * there instead of writing them to cpu each round */
+	uint64_t loop_tg;
+	t->loop_fl = FL_CPU;
+	if (b->n && t->live_in && is_direct_branch(&b->insn[b->n - 1]) &&
+	    branch_target(&b->insn[b->n - 1], b->rip + b->bytes, &loop_tg) && loop_tg == b->rip) {
+		emit_host_from_cpu(e, t->lahf, false);
+		emit_save_r10(e, t->lahf, false);
+		t->fl = t->loop_fl = FL_R10;
+	}
+	t->loop = e->pos;
 
 	uint64_t rip = b->rip;
 	bool ended = false;
