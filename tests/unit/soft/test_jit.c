@@ -140,6 +140,10 @@ static void test_emit_encodings(void **state)
 		CHECK("add %s, 0x7F", R8N[r]);
 		jit_emit_bt_r32_imm8(&e, r, 8);
 		CHECK("bt %s, 0x08", R32N[r]);
+		if (r != JR_RAX) {
+			jit_emit_xchg_r64_rax(&e, r);
+			CHECK("xchg %s, rax", R64[r]);
+		}
 		for (unsigned k = 0; k < 3; k++) {
 			static const int32_t d8[] = { 0, 0x40, 0x1234 };
 			char m[32];

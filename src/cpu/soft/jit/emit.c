@@ -416,6 +416,12 @@ void jit_emit_movzx_r32_m8(struct jit_emit *e, unsigned dst, unsigned base, int3
 	jit_emit_modrm_mem(e, dst, base, disp);
 }
 
+void jit_emit_xchg_r64_rax(struct jit_emit *e, unsigned r)
+{
+	jit_emit_rex(e, true, 0, 0, r, false);
+	jit_emit_u8(e, (uint8_t)(0x90 | (r & 7))); /* 90+r: never 90 itself (NOP) for r = RAX */
+}
+
 void jit_emit_mov_ah_al(struct jit_emit *e)
 {
 	jit_emit_u8(e, 0x88); /* mov r/m8, r8 without REX: r/m 4 is AH */

@@ -111,6 +111,7 @@ void jit_emit_add_r8_imm8(struct jit_emit *e, unsigned r, uint8_t imm);
 void jit_emit_bt_r32_imm8(struct jit_emit *e, unsigned r, uint8_t bit);
 void jit_emit_movzx_r32_m8(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp);
 void jit_emit_mov_ah_al(struct jit_emit *e);
+void jit_emit_xchg_r64_rax(struct jit_emit *e, unsigned r); /* xchg r, rax (r != RAX) */
 void jit_emit_call_r64(struct jit_emit *e, unsigned r);
 void jit_emit_jmp_m64(struct jit_emit *e, unsigned base, int32_t disp); /* jmp qword [base+disp] */
 void jit_emit_ret(struct jit_emit *e);

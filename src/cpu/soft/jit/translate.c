@@ -133,7 +133,7 @@ static void emit_call_c(struct tr *t, const void *fn)
 
 /* R10 = the guest flags in the host RFLAGS (which stay as they are):
  * LAHF/SETO format, or a PUSHFQ image without LAHF.  keep_rax: RAX holds
- * a value to keep (LAHF writes AH); R11 is the scratch. */
+ * a value to keep (LAHF writes AH): it waits in R10 meanwhile (XCHG). */
 static void emit_save_r10(struct jit_emit *e, bool lahf, bool keep_rax)
 {
 	if (!lahf) {
@@ -142,12 +142,13 @@ static void emit_save_r10(struct jit_emit *e, bool lahf, bool keep_rax)
 		return;
 	}
 	if (keep_rax)
-		jit_emit_mov_r64_r64(e, JR_R11, JR_RAX);
+		jit_emit_xchg_r64_rax(e, JR_R10);
 	jit_emit_setcc_r8(e, JCC_O, JR_RAX);
 	jit_emit_lahf(e);
-	jit_emit_mov_r64_r64(e, JR_R10, JR_RAX);
 	if (keep_rax)
-		jit_emit_mov_r64_r64(e, JR_RAX, JR_R11);
+		jit_emit_xchg_r64_rax(e, JR_R10);
+	else
+		jit_emit_mov_r64_r64(e, JR_R10, JR_RAX);
 }
 
 /* The flags in mask exact in the host RFLAGS, from R10 (the others
@@ -170,14 +171,22 @@ static void emit_restore_r10(struct jit_emit *e, bool lahf, bool keep_rax, uint1
 		jit_emit_add_r8_imm8(e, JR_R11, 0x7f);   /* OF = (bit 0 set) */
 		return;
 	}
-	if (keep_rax)
-		jit_emit_mov_r64_r64(e, JR_R11, JR_RAX);
+	if (keep_rax) {
+		/* R10 must come back unchanged: OF from a copy, then AH
+		 * through RAX while RAX waits in R10 */
+		if (mask & JIT_FL_OF) {
+			jit_emit_mov_r64_r64(e, JR_R11, JR_R10);
+			jit_emit_add_r8_imm8(e, JR_R11, 0x7f); /* OF first: SAHF keeps it */
+		}
+		jit_emit_xchg_r64_rax(e, JR_R10);
+		jit_emit_sahf(e);
+		jit_emit_xchg_r64_rax(e, JR_R10);
+		return;
+	}
 	jit_emit_mov_r64_r64(e, JR_RAX, JR_R10);
 	if (mask & JIT_FL_OF)
 		jit_emit_add_r8_imm8(e, JR_RAX, 0x7f);   /* OF first: SAHF keeps it */
 	jit_emit_sahf(e);
-	if (keep_rax)
-		jit_emit_mov_r64_r64(e, JR_RAX, JR_R11);
 }
 
 /* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE.  Clobbers R9, R10
