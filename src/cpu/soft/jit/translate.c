@@ -661,28 +661,28 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
  * tag comes from a canonical address (the MMU is only asked for those:
  * cpu.c raises #GP first) and so has bits 53:37 all equal, which a
  * non-canonical address's never has; an empty tag is ~0, which no computed
- * tag is (class 3 does not exist).  Hit path: 15 instructions (16 when
+ * tag is (class 3 does not exist).  Hit path: 14 instructions (16 when
  * msize > 1). */
 static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
 {
 	struct jit_emit *e = &t->e;
-	/* RDI = &tlb[(first page + slot_off) % SOFT_TLB_SIZE] */
+	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
+	 * page << 2 | class, plus the space's salt (R14; the bits do not
+	 * overlap, so the LEA's sum is the OR) */
 	jit_emit_mov_r64_r64(e, JR_RDI, JR_RSI);
 	jit_emit_shift_r64_imm(e, 5, JR_RDI, 12);
-	/* R9 = the last byte's page */
 	if (msize > 1) {
 		jit_emit_lea(e, JR_R9, JR_RSI, -1, 1, (int32_t)msize - 1);
 		jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
+		jit_emit_lea(e, JR_R9, JR_R14, JR_R9, 4, 0);
 	} else {
-		jit_emit_mov_r64_r64(e, JR_R9, JR_RDI);
+		jit_emit_lea(e, JR_R9, JR_R14, JR_RDI, 4, 0);
 	}
+	/* RDI = &tlb[(first page + slot_off) % SOFT_TLB_SIZE] */
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
-	/* R9 = tag: page << 2 | class, plus the space's salt (R14; the bits
-	 * do not overlap, so the LEA's sum is the OR) */
-	jit_emit_lea(e, JR_R9, JR_R14, JR_R9, 4, 0);
 	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
 			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
 				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
