@@ -280,6 +280,11 @@ bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t)
 		se->cpu.jit = soft_jit_new(256u << 10, 0);
 		if (!se->cpu.jit)
 			return false;
+		/* DIFF_JIT_PUSHFQ=1: the translator's path for hosts without
+		 * LAHF/SAHF in 64-bit mode (guest flags saved with PUSHFQ) */
+		const char *pf = getenv("DIFF_JIT_PUSHFQ");
+		if (pf && *pf == '1')
+			se->cpu.jit->lahf = false;
 		se->cpu.jit_tlb = se->tlb;
 	}
 	return true;

@@ -42,5 +42,7 @@ uint32_t soft_host_isa_probe(void)
 		if (avx && (b & (1u << 5)))
 			f |= SOFT_HOST_AVX2;
 	}
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & 1u))
+		f |= SOFT_HOST_LAHF;
 	return f;
 }

@@ -23,6 +23,9 @@ enum soft_host_isa {
 	SOFT_HOST_AVX2 = 1u << 7,   /* CPUID.(7,0):EBX[5] */
 	SOFT_HOST_FMA = 1u << 8,    /* CPUID.1:ECX[12] */
 	SOFT_HOST_F16C = 1u << 9,   /* CPUID.1:ECX[29] */
+	/* LAHF/SAHF in 64-bit mode: the translator keeps the guest flags in a
+	 * register with them instead of PUSHFQ/POPFQ (jit/translate.c) */
+	SOFT_HOST_LAHF = 1u << 10,  /* CPUID.80000001H:ECX[0] */
 };
 
 /* The soft_host_isa bits this host's CPU has (read with CPUID). */

@@ -127,7 +127,37 @@ static void test_emit_encodings(void **state)
 		CHECK("pop %s", R64[r]);
 		jit_emit_call_r64(&e, r);
 		CHECK("call %s", R64[r]);
+		/* the flags-in-a-register forms (translate.c) */
+		static const char *const R8N[16] = { "al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil",
+						     "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b" };
+		static const char *const R32N[16] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+						      "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d" };
+		jit_emit_setcc_r8(&e, JCC_O, r);
+		CHECK("seto %s", R8N[r]);
+		jit_emit_setcc_r8(&e, JCC_NE, r);
+		CHECK("setnz %s", R8N[r]);
+		jit_emit_add_r8_imm8(&e, r, 0x7f);
+		CHECK("add %s, 0x7F", R8N[r]);
+		jit_emit_bt_r32_imm8(&e, r, 8);
+		CHECK("bt %s, 0x08", R32N[r]);
+		if (r != JR_RAX) {
+			jit_emit_xchg_r64_rax(&e, r);
+			CHECK("xchg %s, rax", R64[r]);
+		}
+		for (unsigned k = 0; k < 3; k++) {
+			static const int32_t d8[] = { 0, 0x40, 0x1234 };
+			char m[32];
+			mem(m, sizeof(m), k == 0 ? JR_R15 : k == 1 ? JR_RSP : JR_R13, d8[k]);
+			jit_emit_movzx_r32_m8(&e, r, k == 0 ? JR_R15 : k == 1 ? JR_RSP : JR_R13, d8[k]);
+			CHECK("movzx %s, byte ptr %s", R32N[r], m);
+		}
 	}
+	jit_emit_lahf(&e);
+	CHECK("%s", "lahf");
+	jit_emit_sahf(&e);
+	CHECK("%s", "sahf");
+	jit_emit_mov_ah_al(&e);
+	CHECK("%s", "mov ah, al");
 	jit_emit_pushfq(&e);
 	CHECK("%s", "pushfq");
 	jit_emit_popfq(&e);

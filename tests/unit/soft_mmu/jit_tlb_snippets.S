@@ -132,4 +132,51 @@ SNIP(j_sse)
 	movaps 4(%rsi), %xmm4
 	hlt
 END(j_sse)
+/* flags live across memory accesses (translate.c: flags in R10 across a
+ * probe, restored as an instruction needs them; jit/liveness.c), R13
+ * rounds over the array at RSI, with values that vary every round: a
+ * load between CMP and Jcc (CF), a store between ADD and ADC, SETO after
+ * a store (OF only), CMOVL after a PUSH (SF, OF), INC between a load and
+ * a store passing the ADD's CF on to an ADC, JP after a load (PF), a
+ * faulting-free SBB from memory */
+SNIP(j_flags)
+	xor %r8d, %r8d
+1:	imul $-1640531535, %r13, %rax
+	add %r13, %rdx
+	cmp %rax, (%rsi)
+	mov 8(%rsi), %rbx
+	jb 2f
+	add $1, %r8
+2:	add %rax, %rbx
+	mov %rbx, 16(%rsi)
+	adc %rdx, %r8
+	sub %rax, %rdx
+	mov %rdx, 24(%rsi)
+	seto %cl
+	movzbl %cl, %ecx
+	add %rcx, %r8
+	cmp $7, %al
+	push %rax
+	cmovl %rbx, %rdx
+	pop %rcx
+	add %rax, %rdx
+	mov (%rsi), %r9
+	inc %r9
+	mov %r9, (%rsi)
+	adc $0, %r8
+	sbb 8(%rsi), %r11
+	test %al, %al
+	mov 16(%rsi), %r10
+	jp 3f
+	xor %r10, %r8
+3:	mov %r13, %r12
+	shl $60, %r12
+	add %rax, %r12
+	mov %r12, 32(%rsi)
+	jo 4f
+	rol $1, %r8
+4:	dec %r13
+	jnz 1b
+	hlt
+END(j_flags)
 	.section .note.GNU-stack,"",@progbits

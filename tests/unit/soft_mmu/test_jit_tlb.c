@@ -21,7 +21,7 @@
 
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
 extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], j_smc_end[];
-extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[];
+extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[], j_flags[], j_flags_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -320,6 +320,36 @@ static void test_sse(void **state)
 	run_sse(0x0f80, X86_EXC_UD);
 }
 
+/* Guest flags kept across inline accesses (in R10, restored when read):
+ * translated against interpreted, registers, flags and memory. */
+static void test_flags_across_probes(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_flags, (size_t)(j_flags_end - j_flags));
+		uint64_t data[8] = { 0x7000000000000000ULL, 0x8000000000000001ULL, 0, 0, 0, 0, 0, 0 };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_RDX] = 0x5555;
+		v[k]->cpu.gpr[GPR_R13] = 2000;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	uint64_t m0[8], m1[8];
+	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	assert_true(v[1]->cpu.jit->stats.fast_loads + v[1]->cpu.jit->stats.fast_stores >= 8);
+	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_code_pages),
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_sse),
+		cmocka_unit_test(test_flags_across_probes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

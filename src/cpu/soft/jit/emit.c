@@ -370,3 +370,60 @@ void jit_emit_0f_m(struct jit_emit *e, uint8_t op, unsigned reg, unsigned base, 
 	jit_emit_u8(e, op);
 	jit_emit_modrm_mem(e, reg, base, disp);
 }
+
+/* ---- the guest flags in a register (translate.c, flags convention) ---- */
+
+void jit_emit_lahf(struct jit_emit *e)
+{
+	jit_emit_u8(e, 0x9f);
+}
+
+void jit_emit_sahf(struct jit_emit *e)
+{
+	jit_emit_u8(e, 0x9e);
+}
+
+void jit_emit_setcc_r8(struct jit_emit *e, unsigned cc, unsigned r)
+{
+	jit_emit_rex(e, false, 0, 0, r, r >= 4); /* SPL..DIL and R8B..R15B need a REX */
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, (uint8_t)(0x90 | (cc & 15)));
+	modrm_reg(e, 0, r);
+}
+
+void jit_emit_add_r8_imm8(struct jit_emit *e, unsigned r, uint8_t imm)
+{
+	jit_emit_rex(e, false, 0, 0, r, r >= 4);
+	jit_emit_u8(e, 0x80);
+	modrm_reg(e, 0, r);
+	jit_emit_u8(e, imm);
+}
+
+void jit_emit_bt_r32_imm8(struct jit_emit *e, unsigned r, uint8_t bit)
+{
+	jit_emit_rex(e, false, 0, 0, r, false);
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, 0xba);
+	modrm_reg(e, 4, r);
+	jit_emit_u8(e, bit);
+}
+
+void jit_emit_movzx_r32_m8(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp)
+{
+	jit_emit_rex(e, false, dst, 0, base, false);
+	jit_emit_u8(e, 0x0f);
+	jit_emit_u8(e, 0xb6);
+	jit_emit_modrm_mem(e, dst, base, disp);
+}
+
+void jit_emit_xchg_r64_rax(struct jit_emit *e, unsigned r)
+{
+	jit_emit_rex(e, true, 0, 0, r, false);
+	jit_emit_u8(e, (uint8_t)(0x90 | (r & 7))); /* 90+r: never 90 itself (NOP) for r = RAX */
+}
+
+void jit_emit_mov_ah_al(struct jit_emit *e)
+{
+	jit_emit_u8(e, 0x88); /* mov r/m8, r8 without REX: r/m 4 is AH */
+	jit_emit_u8(e, 0xc4);
+}

@@ -101,6 +101,17 @@ void jit_emit_push_r64(struct jit_emit *e, unsigned r);
 void jit_emit_pop_r64(struct jit_emit *e, unsigned r);
 void jit_emit_pushfq(struct jit_emit *e);
 void jit_emit_popfq(struct jit_emit *e);
+/* The guest flags in a register without PUSHFQ/POPFQ (translate.c):
+ * LAHF/SAHF (AH = SF ZF AF PF CF), SETcc r8, ADD r8, imm8 (OF from AL),
+ * BT r32, imm8 (CF from a bit), MOVZX r32, byte [base+disp], MOV AH, AL. */
+void jit_emit_lahf(struct jit_emit *e);
+void jit_emit_sahf(struct jit_emit *e);
+void jit_emit_setcc_r8(struct jit_emit *e, unsigned cc, unsigned r);
+void jit_emit_add_r8_imm8(struct jit_emit *e, unsigned r, uint8_t imm);
+void jit_emit_bt_r32_imm8(struct jit_emit *e, unsigned r, uint8_t bit);
+void jit_emit_movzx_r32_m8(struct jit_emit *e, unsigned dst, unsigned base, int32_t disp);
+void jit_emit_mov_ah_al(struct jit_emit *e);
+void jit_emit_xchg_r64_rax(struct jit_emit *e, unsigned r); /* xchg r, rax (r != RAX) */
 void jit_emit_call_r64(struct jit_emit *e, unsigned r);
 void jit_emit_jmp_m64(struct jit_emit *e, unsigned base, int32_t disp); /* jmp qword [base+disp] */
 void jit_emit_ret(struct jit_emit *e);

@@ -6,6 +6,7 @@
 
 #include "jit.h"
 
+#include "../host_isa.h"
 #include "../icache.h"
 
 struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
@@ -20,6 +21,7 @@ struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
 		return NULL;
 	}
 	j->hot = hot;
+	j->lahf = soft_host_isa_probe() & SOFT_HOST_LAHF;
 	for (unsigned i = 0; i < SOFT_JIT_IBTC; i++)
 		j->ibtc[i].epoch = ~0ULL;
 	return j;

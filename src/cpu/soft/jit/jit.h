@@ -68,6 +68,7 @@ static inline unsigned soft_jit_ibtc_index(uint64_t rip)
 struct soft_jit {
 	struct soft_jit_cache cache;
 	unsigned hot;          /* executions before translation (0: first time) */
+	bool lahf;             /* the host has LAHF/SAHF in 64-bit mode (host_isa.h) */
 	struct soft_jit_stats stats;
 	struct soft_jit_ibtc ibtc[SOFT_JIT_IBTC];
 };

@@ -10,18 +10,33 @@
  *         or a block exit
  *   RSP   16-byte aligned after the prologue (push RBX, R14, R15), so
  *         handler calls need no adjustment
- * Flags: the guest's six arithmetic flags are "in the host" (the host's
- * RFLAGS holds them, cpu->lf is stale) from a flag-writing native
- * instruction until the next handler call or block exit, where they are
- * written back into cpu->rflags (cpu->lf.op = LF_NONE).  Loads and stores
- * are MOVs, which leave RFLAGS alone.  An instruction that reads flags or
- * keeps some (ADC, INC, Jcc, CMOVcc, rotates ...) first materialises the
- * lazy flags (soft_flags_flush) and loads them with POPFQ, masked to the
- * six arithmetic bits (so DF, TF and AC stay clear on the host). */
+ * Flags: the guest's six arithmetic flags are in one of three places
+ * (struct tr.fl):
+ *   FL_CPU   cpu->rflags / cpu->lf (the interpreter's lazy flags)
+ *   FL_HOST  the host's RFLAGS (cpu->lf stale): after a flag-writing
+ *            native instruction
+ *   FL_R10   R10 (host RFLAGS garbage or partly valid): a TLB probe's
+ *            compares clobber RFLAGS, so a probe with the flags in the
+ *            host first saves them there (LAHF; SETO: R10 bits 15:8 =
+ *            SF ZF AF PF CF, bit 0 = OF; without LAHF a PUSHFQ image), and
+ *            they stay there until an instruction needs them in RFLAGS
+ *            (restored with SAHF / ADD AL,7F / BT, only the flags it reads
+ *            or passes through that are live: liveness.h) or a flag-writing
+ *            instruction makes RFLAGS current again.
+ * A handler call or block exit writes them back into cpu->rflags
+ * (cpu->lf.op = LF_NONE); a slow path merges R10 into cpu->rflags before
+ * its handler, so at a fault the guest sees exactly its flags.  Moves,
+ * LEA and the probe's own address arithmetic between them are MOVs/LEAs,
+ * which leave RFLAGS alone.  An instruction that reads flags or keeps some
+ * (ADC, INC, Jcc, CMOVcc, rotates ...) with the flags in cpu loads them
+ * inline (SAHF from cpu->rflags, soft_flags_flush first only while
+ * cpu->lf holds a lazy operation), so DF, TF and AC stay clear on the
+ * host. */
 #include <stddef.h>
 #include <string.h>
 
 #include "jit.h"
+#include "liveness.h"
 #include "native.h"
 #include "sse.h"
 
@@ -41,10 +56,18 @@ _Static_assert(offsetof(struct soft_cpu, dbg_pending) == offsetof(struct soft_cp
 	       offsetof(struct soft_cpu, dbg_hits) == offsetof(struct soft_cpu, dbg_armed) + 1,
 	       "debug state layout");
 
+enum { FL_CPU, FL_HOST, FL_R10 }; /* where the guest flags are (above) */
+
 struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
-	bool flags_host;      /* guest flags live in the host RFLAGS */
+	uint8_t fl;           /* FL_*: where the guest flags are */
+	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
+	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
+	uint16_t live_in;     /* flags live at the block's start */
+	size_t loop;          /* where a loop onto itself jumps back to (after
+			       * the entry's block_stop clear and rights class) */
+	uint8_t loop_fl;      /* where the flags are there (FL_CPU or FL_R10) */
 	size_t body;          /* buffer position of the body (after the prologue) */
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
@@ -57,10 +80,10 @@ struct tr {
 		unsigned index;
 		int8_t hold[4];
 		bool dirty[4];
-		bool saved_flags;  /* the guest flags are in R10 (host RFLAGS image) */
+		bool saved_flags;  /* the guest flags are in R10 (FL_R10) */
 		bool terminal;     /* the block's last instruction: after the
 				    * handler, exit at its next_rip */
-		bool flags_after;
+		uint8_t fl_after;  /* where the fast path leaves the flags */
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
 	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
@@ -108,41 +131,182 @@ static void emit_call_c(struct tr *t, const void *fn)
 	jit_emit_call_r64(&t->e, JR_RAX);
 }
 
-/* cpu->rflags arithmetic bits = host RFLAGS; lf.op = LF_NONE. */
+/* R10 = the guest flags in the host RFLAGS (which stay as they are):
+ * LAHF/SETO format, or a PUSHFQ image without LAHF.  keep_rax: RAX holds
+ * a value to keep (LAHF writes AH): it waits in R10 meanwhile (XCHG). */
+static void emit_save_r10(struct jit_emit *e, bool lahf, bool keep_rax)
+{
+	if (!lahf) {
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_R10);
+		return;
+	}
+	if (keep_rax)
+		jit_emit_xchg_r64_rax(e, JR_R10);
+	jit_emit_setcc_r8(e, JCC_O, JR_RAX);
+	jit_emit_lahf(e);
+	if (keep_rax)
+		jit_emit_xchg_r64_rax(e, JR_R10);
+	else
+		jit_emit_mov_r64_r64(e, JR_R10, JR_RAX);
+}
+
+/* The flags in mask exact in the host RFLAGS, from R10 (the others
+ * undefined); R10 unchanged. */
+static void emit_restore_r10(struct jit_emit *e, bool lahf, bool keep_rax, uint16_t mask)
+{
+	if (!mask)
+		return;
+	if (!lahf) {
+		jit_emit_push_r64(e, JR_R10);
+		jit_emit_popfq(e);
+		return;
+	}
+	if (!(mask & ~JIT_FL_CF)) {
+		jit_emit_bt_r32_imm8(e, JR_R10, 8);      /* CF = AH bit 0 */
+		return;
+	}
+	if (!(mask & ~JIT_FL_OF)) {
+		jit_emit_mov_r64_r64(e, JR_R11, JR_R10);
+		jit_emit_add_r8_imm8(e, JR_R11, 0x7f);   /* OF = (bit 0 set) */
+		return;
+	}
+	if (keep_rax) {
+		/* R10 must come back unchanged: OF from a copy, then AH
+		 * through RAX while RAX waits in R10 */
+		if (mask & JIT_FL_OF) {
+			jit_emit_mov_r64_r64(e, JR_R11, JR_R10);
+			jit_emit_add_r8_imm8(e, JR_R11, 0x7f); /* OF first: SAHF keeps it */
+		}
+		jit_emit_xchg_r64_rax(e, JR_R10);
+		jit_emit_sahf(e);
+		jit_emit_xchg_r64_rax(e, JR_R10);
+		return;
+	}
+	jit_emit_mov_r64_r64(e, JR_RAX, JR_R10);
+	if (mask & JIT_FL_OF)
+		jit_emit_add_r8_imm8(e, JR_RAX, 0x7f);   /* OF first: SAHF keeps it */
+	jit_emit_sahf(e);
+}
+
+/* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE.  Clobbers R9, R10
+ * and RFLAGS. */
+static void emit_merge_r10(struct jit_emit *e, bool lahf)
+{
+	if (lahf) {
+		jit_emit_mov_r64_r64(e, JR_R9, JR_R10);
+		jit_emit_shift_r64_imm(e, 5, JR_R9, 8);
+		jit_emit_and_r64_simm32(e, JR_R9, ARITH & 0xff);
+		jit_emit_and_r64_simm32(e, JR_R10, 1);
+		jit_emit_shift_r64_imm(e, 4, JR_R10, 11);
+		jit_emit_or_r64_r64(e, JR_R10, JR_R9);
+	} else {
+		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
+	}
+	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
+	jit_emit_or_r64_r64(e, JR_R9, JR_R10);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
+	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+}
+
+/* The host RFLAGS = cpu's six flags, materialised first (a call to
+ * soft_flags_flush, with RAX RCX RDX RDI kept) only while cpu->lf holds a
+ * lazy operation.  Clobbers RSI, R8-R11. */
+static void emit_host_from_cpu(struct jit_emit *e, bool lahf, bool keep_rax)
+{
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(lf.op), LF_NONE);
+	size_t done = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_push_r64(e, JR_RAX); /* four pushes: RSP stays 16-byte aligned */
+	jit_emit_push_r64(e, JR_RCX);
+	jit_emit_push_r64(e, JR_RDX);
+	jit_emit_push_r64(e, JR_RDI);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)soft_flags_flush);
+	jit_emit_call_r64(e, JR_RAX);
+	jit_emit_pop_r64(e, JR_RDI);
+	jit_emit_pop_r64(e, JR_RDX);
+	jit_emit_pop_r64(e, JR_RCX);
+	jit_emit_pop_r64(e, JR_RAX);
+	jit_emit_patch_rel32(e, done, e->pos);
+	if (keep_rax)
+		jit_emit_mov_r64_r64(e, JR_R11, JR_RAX);
+	if (lahf) {
+		/* AH = SF ZF AF PF CF, AL = OF; ADD AL,7F sets OF; SAHF the rest */
+		jit_emit_movzx_r32_m8(e, JR_RAX, CPU, OFF(rflags));
+		jit_emit_mov_ah_al(e);
+		jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 1, (uint8_t)(X86_RFLAGS_OF >> 8));
+		jit_emit_setcc_r8(e, JCC_NE, JR_RAX);
+		jit_emit_add_r8_imm8(e, JR_RAX, 0x7f);
+		jit_emit_sahf(e);
+	} else {
+		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+		jit_emit_push_r64(e, JR_RAX);
+		jit_emit_popfq(e);
+	}
+	if (keep_rax)
+		jit_emit_mov_r64_r64(e, JR_RAX, JR_R11);
+}
+
+static bool rax_held(const struct tr *t)
+{
+	return t->hold[JR_RAX] >= 0;
+}
+
+/* cpu->rflags arithmetic bits = the guest flags; lf.op = LF_NONE. */
 static void spill_flags(struct tr *t)
 {
 	struct jit_emit *e = &t->e;
-	if (!t->flags_host)
-		return;
-	evict(t, JR_RAX);
-	evict(t, JR_RCX);
-	jit_emit_pushfq(e);
-	jit_emit_pop_r64(e, JR_RAX);
-	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
-	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(rflags));
-	jit_emit_and_r64_simm32(e, JR_RCX, ~ARITH);
-	jit_emit_or_r64_r64(e, JR_RCX, JR_RAX);
-	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_RCX);
-	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
-	t->flags_host = false;
+	if (t->fl == FL_R10) {
+		emit_merge_r10(e, t->lahf);
+	} else if (t->fl == FL_HOST) {
+		evict(t, JR_RAX);
+		evict(t, JR_RCX);
+		jit_emit_pushfq(e);
+		jit_emit_pop_r64(e, JR_RAX);
+		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
+		jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(rflags));
+		jit_emit_and_r64_simm32(e, JR_RCX, ~ARITH);
+		jit_emit_or_r64_r64(e, JR_RCX, JR_RAX);
+		jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_RCX);
+		jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	}
+	t->fl = FL_CPU;
 }
 
-/* Materialise the lazy flags and load them into the host RFLAGS. */
-static void load_flags(struct tr *t)
+/* Before a probe: guest flags in the host move to R10 (FL_R10). */
+static void save_flags(struct tr *t)
 {
-	struct jit_emit *e = &t->e;
-	if (t->flags_host)
+	if (t->fl != FL_HOST)
 		return;
-	evict(t, JR_RAX); /* caller-saved: the call clobbers them (RBX survives) */
-	evict(t, JR_RCX);
-	evict(t, JR_RDX);
-	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
-	emit_call_c(t, (const void *)soft_flags_flush);
-	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
-	jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
-	jit_emit_push_r64(e, JR_RAX);
-	jit_emit_popfq(e);
-	t->flags_host = true;
+	emit_save_r10(&t->e, t->lahf, rax_held(t));
+	t->fl = FL_R10;
+}
+
+/* Before instruction index (in), which reads flags or keeps some: what it
+ * needs in the host RFLAGS.  From cpu: all six (FL_HOST).  From R10: the
+ * flags it reads, and those it may leave unchanged that are live after
+ * it; an instruction that writes none (Jcc SETcc CMOVcc) leaves them in
+ * R10, which stays exact. */
+static void flags_for(struct tr *t, const struct x86_insn *in, unsigned index)
+{
+	if (t->fl == FL_HOST)
+		return;
+	if (t->fl == FL_CPU) {
+		emit_host_from_cpu(&t->e, t->lahf, rax_held(t));
+		t->fl = FL_HOST;
+		return;
+	}
+	struct jit_flag_use u;
+	jit_flags_use(in, &u);
+	if (!u.writes) {
+		emit_restore_r10(&t->e, t->lahf, rax_held(t), u.reads);
+		return;
+	}
+	emit_restore_r10(&t->e, t->lahf, rax_held(t),
+			 (uint16_t)(u.reads | (JIT_FL_ALL & ~u.kills & t->live[index])));
+	t->fl = FL_HOST;
 }
 
 static void store_imm64(struct tr *t, int32_t off, uint64_t v)
@@ -220,22 +384,37 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
 	writeback_all(t);
-	spill_flags(t);
+	bool self = slot >= 0 && t->pure && rip == t->b->rip;
+	/* a loop onto itself keeps the guest flags in R10 across its back edge
+	 * when its body starts from there (loop_fl) or overwrites all six
+	 * before anything can see them (live_in 0) */
+	bool keep = self && t->fl != FL_CPU && (t->loop_fl == FL_R10 || !t->live_in);
+	if (keep) {
+		if (t->fl == FL_HOST)
+			emit_save_r10(e, t->lahf, false); /* RAX written back: free */
+		t->fl = FL_R10;
+	} else {
+		spill_flags(t);
+	}
 	evict_all(t); /* the exit's code uses RAX RCX RDX */
-	if (slot >= 0 && t->pure && rip == t->b->rip) {
+	if (self) {
 		/* a loop onto itself in a block without handler calls: nothing
-		 * in it can change the mode, the mapping or the icache epoch, so
-		 * the block is still the one at rip; jump straight back to the
-		 * body while the budget holds and no kick is pending */
+		 * in it can change the mode, the mapping, the rights class or
+		 * the icache epoch, so the block is still the one at rip; jump
+		 * straight back into the body while the budget holds and no
+		 * kick is pending */
 		retire(t, count);
 		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
 		size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
 		size_t back = jit_emit_jmp_rel32(e);
-		jit_emit_patch_rel32(e, back, t->body);
+		jit_emit_patch_rel32(e, back, keep || t->loop_fl == FL_CPU ? t->loop : t->body);
 		jit_emit_patch_rel32(e, no1, e->pos);
 		jit_emit_patch_rel32(e, no2, e->pos);
+		if (keep)
+			emit_merge_r10(e, t->lahf);
+		t->fl = FL_CPU;
 		store_imm64(t, OFF(rip), rip);
 		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
@@ -339,15 +518,16 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 		exit_direct(t, target, index + 1, 1);
 		return;
 	}
-	load_flags(t);
+	flags_for(t, in, index);
 	writeback_all(t); /* once for both paths (MOVs keep the flags) */
 	int8_t hold[4];
 	memcpy(hold, t->hold, sizeof(hold));
+	uint8_t fl = t->fl;
 	size_t taken = jit_emit_jcc_rel32(&t->e, in->opcode & 15);
 	exit_direct(t, next, index + 1, 0);
 	memcpy(t->hold, hold, sizeof(hold));
 	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
-	t->flags_host = true; /* both paths start with the flags in the host */
+	t->fl = fl; /* both paths start with the flags where the Jcc found them */
 	exit_direct(t, target, index + 1, 1);
 }
 
@@ -451,8 +631,6 @@ static struct slow *new_slow(struct tr *t, const struct x86_insn *in, uint64_t r
 	return sl;
 }
 
-/* The inline TLB probe for msize bytes at the linear address in RSI:
- * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, R8, R9. */
 /* RSI = the linear address of in's memory operand: RIP-relative or
  * absolute as a constant, else an LEA over the host registers holding the
  * guest's base and index (host[]), plus the FS/GS base when overridden (the
@@ -471,39 +649,50 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
 }
 
+/* The inline TLB probe for msize bytes at the linear address in RSI:
+ * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, RSI, R8, R9.
+ *
+ * The slot is chosen by the page of the first byte and its tag compared
+ * with the tag of the last byte's page (as QEMU's softmmu does): an access
+ * that crosses into the next page finds a slot whose page is congruent to
+ * the first page modulo SOFT_TLB_SIZE, never the next one, so it misses
+ * without a check of its own.  Nor is a canonical check needed: a tag
+ * holds linear address bits 63:12 (page << 2 in bits 53:2), every filled
+ * tag comes from a canonical address (the MMU is only asked for those:
+ * cpu.c raises #GP first) and so has bits 53:37 all equal, which a
+ * non-canonical address's never has; an empty tag is ~0, which no computed
+ * tag is (class 3 does not exist).  Hit path: 14 instructions (16 when
+ * msize > 1). */
 static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
 {
 	struct jit_emit *e = &t->e;
-	/* canonical: bits 63..47 all equal */
-	jit_emit_mov_r64_r64(e, JR_R8, JR_RSI);
-	jit_emit_shift_r64_imm(e, 7, JR_R8, 47);
-	jit_emit_alu_r_imm(e, 0, true, JR_R8, 1);
-	jit_emit_alu_r_imm(e, 7, true, JR_R8, 1);
-	slow_jump(t, sl, JCC_A);
-	/* inside one page: R8 = page offset */
-	jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
-	jit_emit_alu_r_imm(e, 4, false, JR_R8, 0xfff);
-	jit_emit_alu_r_imm(e, 7, false, JR_R8, (int32_t)(4096 - msize));
-	slow_jump(t, sl, JCC_A);
-	/* RDI = &tlb[page % SOFT_TLB_SIZE]; R9 = tag (page << 2 | class) */
-	jit_emit_mov_r64_r64(e, JR_R9, JR_RSI);
-	jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
-	jit_emit_mov_r32_r32(e, JR_RDI, JR_R9);
+	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
+	 * page << 2 | class, plus the space's salt (R14; the bits do not
+	 * overlap, so the LEA's sum is the OR) */
+	jit_emit_mov_r64_r64(e, JR_RDI, JR_RSI);
+	jit_emit_shift_r64_imm(e, 5, JR_RDI, 12);
+	if (msize > 1) {
+		jit_emit_lea(e, JR_R9, JR_RSI, -1, 1, (int32_t)msize - 1);
+		jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
+		jit_emit_lea(e, JR_R9, JR_R14, JR_R9, 4, 0);
+	} else {
+		jit_emit_lea(e, JR_R9, JR_R14, JR_RDI, 4, 0);
+	}
+	/* RDI = &tlb[(first page + slot_off) % SOFT_TLB_SIZE] */
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
-	jit_emit_shift_r64_imm(e, 4, JR_R9, 2);
-	jit_emit_or_r64_r64(e, JR_R9, JR_R14);
 	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
 			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
 				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
 	slow_jump(t, sl, JCC_NE);
-	/* RAM (not MMIO): RDI = host address */
+	/* RAM (not MMIO): RDI = host page + page offset */
 	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
 	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
 	slow_jump(t, sl, JCC_E);
-	jit_emit_add_r64_r64(e, JR_RDI, JR_R8);
+	jit_emit_alu_r_imm(e, 4, false, JR_RSI, 0xfff);
+	jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
 }
 
 /* Jump to sl unless register r holds a canonical address. */
@@ -523,7 +712,7 @@ static void emit_canonical_check(struct tr *t, struct slow *sl, unsigned r)
 
 /* PUSH r64 / POP r64 (50+r, 58+r) through the fast path: SS's base is 0
  * in 64-bit mode, the access is 8 bytes at RSP - 8 / RSP.  Guest flags in
- * the host survive in R10 as in emit_mem. */
+ * the host move to R10 as in emit_mem. */
 static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
 {
 	struct jit_emit *e = &t->e;
@@ -535,13 +724,9 @@ static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip,
 		return;
 	}
 	unsigned hs = (unsigned)host[RSP_G], hg = (unsigned)host[g];
-	bool saved = t->flags_host;
-	if (saved) {
-		jit_emit_pushfq(e);
-		jit_emit_pop_r64(e, JR_R10);
-	}
+	save_flags(t);
 	jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, push ? -8 : 0);
-	struct slow *sl = new_slow(t, in, rip, index, saved);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 	emit_probe(t, sl, 8, push);
 	if (push) {
 		jit_emit_mov_m64_r64(e, JR_RDI, 0, hg); /* PUSH RSP pushes the old value */
@@ -552,11 +737,7 @@ static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip,
 		t->dirty[hg] = true;
 	}
 	t->dirty[hs] = true;
-	if (saved) {
-		jit_emit_push_r64(e, JR_R10);
-		jit_emit_popfq(e);
-	}
-	sl->flags_after = saved;
+	sl->fl_after = t->fl;
 	sl->back = e->pos;
 }
 
@@ -717,7 +898,7 @@ static void emit_lea_insn(struct tr *t, const struct x86_insn *in, uint64_t rip)
  * MXCSR is then loaded into the host's for the instruction (LDMXCSR:
  * rounding, DAZ, FTZ) and stored back after it (STMXCSR: the sticky
  * flags); otherwise the slow path runs the handler.  Guest flags in the
- * host survive in R10 as in emit_mem. */
+ * host move to R10 as in emit_mem. */
 static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_sse *sp,
 		     uint64_t rip, unsigned index)
 {
@@ -735,12 +916,8 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		e->overflow = true;
 		return;
 	}
-	bool saved = t->flags_host;
-	if (saved) {
-		jit_emit_pushfq(e);
-		jit_emit_pop_r64(e, JR_R10);
-	}
-	struct slow *sl = new_slow(t, in, rip, index, saved);
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 	jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)(X86_CR0_EM | X86_CR0_TS));
 	slow_jump(t, sl, JCC_NE);
 	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 1, (uint8_t)(X86_CR4_OSFXSR >> 8));
@@ -779,11 +956,7 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		jit_emit_0f_m(e, 0x11, 0, CPU, xreg);    /* movups guest reg, xmm0 */
 	else if (!mem)
 		jit_emit_0f_m(e, 0x11, 1, CPU, xrm);     /* movups guest r/m, xmm1 */
-	if (saved) {
-		jit_emit_push_r64(e, JR_R10);
-		jit_emit_popfq(e);
-	}
-	sl->flags_after = saved;
+	sl->fl_after = t->fl;
 	sl->back = e->pos;
 }
 
@@ -833,40 +1006,35 @@ static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
  * interpreter does.
  *
  * The probe's compares clobber the host RFLAGS: guest flags living there
- * are saved in R10 (PUSHFQ; POP R10) and restored for the instruction
- * (PUSH R10; POPFQ); the slow path merges R10 into cpu->rflags, so a fault
- * sees them precisely. */
+ * move to R10 first (save_flags: LAHF/SETO, or PUSHFQ) and come back only
+ * when an instruction needs them (flags_for: for a read-modify-write
+ * instruction right after the probe, only the flags it reads or keeps that
+ * are live); the slow path merges R10 into cpu->rflags, so a fault sees
+ * them precisely. */
 static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
 		     uint64_t rip, unsigned index)
 {
 	struct jit_emit *e = &t->e;
-	if (n->flags == JF_RMW)
-		load_flags(t);       /* the guest's flags, materialised, in the host */
-	bool saved = t->flags_host;
 	unsigned used = mem_regs(in, n);
 	int8_t host[16];
 	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
 		e->overflow = true;
 		return;
 	}
-	if (saved) {
-		jit_emit_pushfq(e);
-		jit_emit_pop_r64(e, JR_R10);
-	}
+	save_flags(t);
 	emit_linear(t, in, rip, host);
-	struct slow *sl = new_slow(t, in, rip, index, saved);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 	emit_probe(t, sl, n->msize, n->store);
-	if (saved) {
-		jit_emit_push_r64(e, JR_R10);
-		jit_emit_popfq(e);
-	}
+	if (n->flags == JF_RMW)
+		flags_for(t, in, index); /* keeps RDI */
 	jit_native_emit(e, in, n, host);
 	if (n->writeback)
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
-	t->flags_host = saved || n->flags != JF_NONE;
-	sl->flags_after = t->flags_host;
+	if (n->flags == JF_WRITE)
+		t->fl = FL_HOST;
+	sl->fl_after = t->fl;
 	sl->back = e->pos;
 }
 
@@ -882,15 +1050,8 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	for (unsigned h = 0; h < 4; h++)
 		if (sl->hold[h] >= 0 && sl->dirty[h])
 			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
-	if (sl->saved_flags) {
-		/* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE */
-		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
-		jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
-		jit_emit_or_r64_r64(e, JR_R9, JR_R10);
-		jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
-		jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
-	}
+	if (sl->saved_flags)
+		emit_merge_r10(e, t->lahf); /* cpu->rflags = R10's; lf.op = LF_NONE */
 	store_imm64(t, OFF(rip), sl->rip);
 	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
 	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
@@ -910,14 +1071,11 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->stop_fix[t->nstop] = f;
 	t->stop_count[t->nstop++] = sl->index + 1;
-	if (sl->flags_after) {
-		jit_emit_mov_r64_r64(e, JR_RDI, CPU);
-		emit_call_c(t, (const void *)soft_flags_flush);
-		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
-		jit_emit_push_r64(e, JR_RAX);
-		jit_emit_popfq(e);
-	}
+	/* the flags where the fast path leaves them (RAX is reloaded below) */
+	if (sl->fl_after != FL_CPU)
+		emit_host_from_cpu(e, t->lahf, false);
+	if (sl->fl_after == FL_R10)
+		emit_save_r10(e, t->lahf, false);
 	for (unsigned h = 0; h < 4; h++)
 		if (sl->hold[h] >= 0)
 			jit_emit_mov_r64_m64(e, h, CPU, GPR(sl->hold[h]));
@@ -925,11 +1083,12 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	jit_emit_patch_rel32(e, back, sl->back);
 }
 
-static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n)
+static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
+			unsigned index)
 {
 	struct jit_emit *e = &t->e;
 	if (n->flags == JF_RMW)
-		load_flags(t);
+		flags_for(t, in, index);
 	/* guest registers used: identity for RAX..RBX, the others take a
 	 * host register among RAX..RBX that no guest RAX..RBX uses here */
 	uint16_t used = n->implicit;
@@ -949,8 +1108,8 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
-	if (n->flags != JF_NONE)
-		t->flags_host = true;
+	if (n->flags == JF_WRITE)
+		t->fl = FL_HOST;
 }
 
 /* Call the interpreter's handler for instruction index (at rip). */
@@ -1004,6 +1163,9 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	memset(t->hold, -1, sizeof(t->hold));
 	t->b = b;
 	t->pure = true;
+	t->fl = FL_CPU;
+	t->lahf = j->lahf;
+	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
@@ -1038,6 +1200,18 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	}
 	if (t->fast_mem)
 		emit_class(t);
+	/* a block that loops onto itself and needs the flags at its start
+	 * takes them into R10 once per entry: its back edge then leaves them
+	 * there instead of writing them to cpu each round */
+	uint64_t loop_tg;
+	t->loop_fl = FL_CPU;
+	if (b->n && t->live_in && is_direct_branch(&b->insn[b->n - 1]) &&
+	    branch_target(&b->insn[b->n - 1], b->rip + b->bytes, &loop_tg) && loop_tg == b->rip) {
+		emit_host_from_cpu(e, t->lahf, false);
+		emit_save_r10(e, t->lahf, false);
+		t->fl = t->loop_fl = FL_R10;
+	}
+	t->loop = e->pos;
 
 	uint64_t rip = b->rip;
 	bool ended = false;
@@ -1052,7 +1226,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 			j->stats.native_insns++;
 			ended = true;
 		} else if (jit_native_plan(in, &n)) {
-			emit_native(t, in, &n);
+			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
 		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
 			emit_sse(t, in, &sp, rip, i);
