@@ -19,6 +19,12 @@ uint64_t soft_mmu_fastw_tag(const struct soft_mmu *m, const uint8_t *host, uint6
 	return tag;
 }
 
+void soft_mmu_fastw_regrant(struct soft_mmu *m, struct soft_tlb_entry *e)
+{
+	if (e->tag_write != ~0ULL)
+		e->tag_fastw = soft_mmu_fastw_tag(m, e->host, e->tag_write);
+}
+
 void soft_mmu_code_marks_sync(struct soft_mmu *m)
 {
 	struct soft_code_tracker *t = m->code;

@@ -204,6 +204,12 @@ void soft_mmu_code_marks_sync(struct soft_mmu *m);
 /* tag_fastw for a slot being filled: tag if it may write the RAM page at
  * host, which holds no code, else ~0. */
 uint64_t soft_mmu_fastw_tag(const struct soft_mmu *m, const uint8_t *host, uint64_t tag);
+/* A store through the memory ops hit slot e, which may write but has no
+ * inline-store right (withdrawn when some page became code, or its page
+ * was code until this store unmarked it): grant it again if the page holds
+ * no code now, as a fill would, so translated stores to the page stop
+ * taking the slow path. */
+void soft_mmu_fastw_regrant(struct soft_mmu *m, struct soft_tlb_entry *e);
 
 /* Page walk result. */
 struct soft_walk {
