@@ -421,6 +421,27 @@ static void test_rebind(void **state)
 	free(v);
 }
 
+/* A block ending in an instruction run through its handler (here REP
+ * STOSB) goes on through the indirect-branch table to its successor's
+ * translation instead of returning to the run loop. */
+static void test_after_helper(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xbb, 0x32, 0x00, 0x00, 0x00, /* mov ebx, 50 */
+		0xb9, 0x04, 0x00, 0x00, 0x00, /* 1: mov ecx, 4 */
+		0xf3, 0xaa,                   /* rep stosb */
+		0xff, 0xcb,                   /* dec ebx */
+		0x75, 0xf5,                   /* jnz 1b */
+		0xf4,                         /* hlt */
+	};
+	struct soft_jit_stats js = run_both_code(code, sizeof(code), DATA, 0);
+	/* 50 iterations of 2 blocks: nearly all entered by chains and the
+	 * indirect-branch table (each iteration used to come back to the run
+	 * loop after the REP STOSB) */
+	assert_true(js.entries < 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_fastw_regrant),
 		cmocka_unit_test(test_rebind),
+		cmocka_unit_test(test_after_helper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
