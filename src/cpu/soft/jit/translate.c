@@ -998,24 +998,17 @@ static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 }
 
 /* After the last instruction ran through a handler: RIP is next_rip.
- * Unless the handler ended the block (block_stop: it changed the mode,
- * wrote code ...), go on through the indirect-branch table like an
- * indirect branch, so SYSCALL, SYSRET, IRET and string instructions do
- * not leave translated code when their target is translated. */
+ * Go on through the indirect-branch table like an indirect branch, so
+ * SYSCALL, SYSRET, IRET and string instructions do not leave translated
+ * code when their target is translated.  block_stop is not a reason to
+ * leave here (every CS load sets it): what it stands for is checked
+ * itself, a mode change by the mode compare, dropped blocks by the chain
+ * checks, a new CPL, CS base or mapping by the epoch. */
 static void exit_after_helper(struct tr *t, unsigned count)
 {
 	struct jit_emit *e = &t->e;
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
-	size_t stop = jit_emit_jcc_rel32(e, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_R10, CPU, OFF(next_rip));
 	exit_indirect_ex(t, JR_R10, count, true);
-	jit_emit_patch_rel32(e, stop, e->pos);
-	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
-	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
-	retire(t, count);
-	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-	jmp_epilogue(t);
 }
 
 const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
