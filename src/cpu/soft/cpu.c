@@ -570,11 +570,10 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 				}
 			}
 		}
-		if (b && b->n <= max - total && cpu->jit && b->rip == cpu->rip) {
-			/* (a translation has its block's RIPs built in: a physical
-			 * page mapped at another linear address is interpreted) */
+		if (b && b->n <= max - total && cpu->jit) {
 			/* the translation tier (jit/jit.h): runs b, and blocks
-			 * chained after it, when b is translated */
+			 * chained after it, when b is translated (at its RIP: a
+			 * translation has its block's RIPs built in) */
 			int jr;
 			if (soft_jit_run(cpu, b, max - total, &jr)) {
 				prev = NULL;

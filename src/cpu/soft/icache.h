@@ -39,6 +39,7 @@ struct soft_block {
 	const void *jit_body;      /* after its prologue: where chains jump */
 	uint64_t jit_gen;
 	uint32_t jit_heat;        /* executions counted towards translation */
+	uint16_t jit_alias;       /* entries in a row at another RIP (jit.c, rebind) */
 	bool jit_never;           /* does not fit even an empty cache */
 	struct soft_jit_link { const void *code; uint64_t epoch; } jit_link[2];
 	struct x86_insn insn[];

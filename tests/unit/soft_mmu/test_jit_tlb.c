@@ -350,6 +350,126 @@ static void test_flags_across_probes(void **state)
 	}
 }
 
+static struct soft_tlb_entry *slot_of(struct vm1 *v, uint64_t la)
+{
+	return &v->mmu.tlb[((la >> 12) + v->mmu.slot_off) & (SOFT_TLB_SIZE - 1)];
+}
+
+/* A slot whose inline-store right was withdrawn (a page became code) gets
+ * it back with the next store through the memory ops once its page holds
+ * no code: without that, every translated store to it took the slow path
+ * until the slot happened to be refilled (a user stack after a page of
+ * the machine became code: every CALL left translated code). */
+static void test_fastw_regrant(void **state)
+{
+	(void)state;
+	static const uint8_t hlt[] = { 0xf4 };
+	struct vm1 *v = calloc(1, sizeof(*v));
+	vm_up(v, true, hlt, sizeof(hlt));
+	uint64_t x = 1;
+	assert_int_equal(soft_write_lin(&v->cpu, DATA, &x, 8), SOFT_OK);
+	struct soft_tlb_entry *e = slot_of(v, DATA);
+	assert_int_not_equal(e->tag_fastw, ~0ULL);
+	assert_int_equal(e->tag_fastw, e->tag_write);
+	/* another page becoming code leaves this slot's right alone (the
+	 * reverse index withdraws only the slots of the marked page) */
+	soft_code_mark(&v->code, DATA + 0x5000);
+	soft_mmu_code_marks_sync(&v->mmu);
+	assert_int_equal(e->tag_fastw, e->tag_write);
+	/* this page itself becomes code: the store unmarks it (its decoded
+	 * code is dropped) and then it may take inline stores again */
+	soft_code_mark(&v->code, DATA);
+	soft_mmu_code_marks_sync(&v->mmu);
+	assert_int_equal(e->tag_fastw, ~0ULL);
+	assert_int_equal(soft_write_lin(&v->cpu, DATA + 16, &x, 8), SOFT_OK);
+	assert_false(soft_code_is_marked(&v->code, DATA));
+	assert_int_equal(e->tag_fastw, e->tag_write);
+	/* a page that stays code never gets it: an RMW pointer to a still
+	 * marked page unmarks it too, so check a slot that only reads */
+	uint64_t y;
+	soft_code_mark(&v->code, DATA + 0x1000);
+	soft_mmu_code_marks_sync(&v->mmu);
+	assert_int_equal(soft_read_lin(&v->cpu, DATA + 0x1000, &y, 8), SOFT_OK);
+	assert_int_equal(slot_of(v, DATA + 0x1000)->tag_fastw, ~0ULL);
+	vm_down(v);
+	free(v);
+}
+
+/* Run the RIP-reading loop at linear address base (code at CODE) to HLT:
+ * RDX = 20 times the address after its LEA. */
+static void run_at(struct vm1 *v, uint64_t base)
+{
+	v->cpu.rip = base;
+	v->cpu.gpr[GPR_RDX] = 0;
+	uint64_t done;
+	assert_int_equal(soft_cpu_run(&v->cpu, 1u << 20, &done), SOFT_HLT);
+	assert_int_equal(v->cpu.gpr[GPR_RDX], 20 * (base + 12));
+	assert_int_equal(v->cpu.rip, base + 20); /* after the HLT */
+}
+
+/* A block decoded at one linear address and reached at another (the same
+ * physical page mapped twice; Linux runs its text at the physical address
+ * early in boot, then at its virtual address): it runs interpreted there
+ * while its translation holds the other RIPs, then moves to the new RIP
+ * and is translated for it (jit.c, rebind).  A translation run at the
+ * wrong RIP would compute wrong LEA results. */
+static void test_rebind(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb9, 0x14, 0x00, 0x00, 0x00,             /* mov ecx, 20 */
+		0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00, /* 1: lea rax, [rip] */
+		0x48, 0x01, 0xc2,                         /* add rdx, rax */
+		0xff, 0xc9,                               /* dec ecx */
+		0x75, 0xf2,                               /* jnz 1b */
+		0xf4,                                     /* hlt */
+	};
+	const uint64_t alias = 0x8000000000ULL; /* PML4[1]: the same 512 GiB again */
+	struct vm1 *v = calloc(1, sizeof(*v));
+	vm_up(v, false, code, sizeof(code));
+	v->cpu.jit = soft_jit_new(1u << 20, 2);
+	assert_non_null(v->cpu.jit);
+	v->cpu.jit_tlb = v->mmu.tlb;
+	assert_int_equal(gmem_write_u64(&v->mem, PML4 + 8, PDPT | 0x7), 0);
+	run_at(v, CODE);
+	uint64_t translated = v->cpu.jit->stats.translated;
+	assert_true(translated >= 1);
+	assert_int_equal(v->cpu.jit->stats.rebinds, 0);
+	for (int i = 0; i < 3; i++)
+		run_at(v, alias + CODE);
+	assert_true(v->cpu.jit->stats.rebinds >= 1);
+	assert_true(v->cpu.jit->stats.translated > translated);
+	translated = v->cpu.jit->stats.translated;
+	uint64_t rebinds = v->cpu.jit->stats.rebinds;
+	for (int i = 0; i < 3; i++)
+		run_at(v, CODE);
+	assert_true(v->cpu.jit->stats.rebinds > rebinds);
+	assert_true(v->cpu.jit->stats.translated > translated);
+	vm_down(v);
+	free(v);
+}
+
+/* A block ending in an instruction run through its handler (here REP
+ * STOSB) goes on through the indirect-branch table to its successor's
+ * translation instead of returning to the run loop. */
+static void test_after_helper(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xbb, 0x32, 0x00, 0x00, 0x00, /* mov ebx, 50 */
+		0xb9, 0x04, 0x00, 0x00, 0x00, /* 1: mov ecx, 4 */
+		0xf3, 0xaa,                   /* rep stosb */
+		0xff, 0xcb,                   /* dec ebx */
+		0x75, 0xf5,                   /* jnz 1b */
+		0xf4,                         /* hlt */
+	};
+	struct soft_jit_stats js = run_both_code(code, sizeof(code), DATA, 0);
+	/* 50 iterations of 2 blocks: nearly all entered by chains and the
+	 * indirect-branch table (each iteration used to come back to the run
+	 * loop after the REP STOSB) */
+	assert_true(js.entries < 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +480,9 @@ int main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_flags_across_probes),
+		cmocka_unit_test(test_fastw_regrant),
+		cmocka_unit_test(test_rebind),
+		cmocka_unit_test(test_after_helper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,14 +344,14 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu instructions as host "
 				"instructions, %llu of them loads, %llu stores and %llu stack accesses through "
 				"the inline TLB probe, %llu indirect branches, %llu SSE; %llu as handler "
-				"calls), %llu entries, %llu chain links, "
+				"calls), %llu entries, %llu chain links, %llu moved to another RIP, "
 				"cache %llu KiB used of %llu KiB, %llu flushes when full\n", i,
 				(unsigned long long)js->translated, (unsigned long long)js->native_insns,
 				(unsigned long long)js->fast_loads, (unsigned long long)js->fast_stores,
 				(unsigned long long)js->fast_stack, (unsigned long long)js->indirect,
 				(unsigned long long)js->sse,
 				(unsigned long long)js->helper_insns, (unsigned long long)js->entries,
-				(unsigned long long)js->links,
+				(unsigned long long)js->links, (unsigned long long)js->rebinds,
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.used : sv->jit_used) >> 10),
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.size : sv->jit_cache) >> 10),
 				(unsigned long long)(sv->cpu.jit ? sv->cpu.jit->cache.nflush : sv->jit_flushes));

@@ -63,16 +63,40 @@ static bool translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_bloc
 	return false;
 }
 
+/* Block b, found by its physical address, was reached at another linear
+ * address than the RIP it holds (a page mapped twice, a shared library in
+ * two processes, or the kernel's text, which runs at its physical address
+ * early in boot and at its virtual address for ever after).  A translation
+ * has its RIPs built in, so b runs interpreted there, unless it moves to
+ * the new RIP: at once when it is not translated (it counts its heat
+ * anew), and after j->hot entries in a row at other RIPs when it is (its
+ * translation is dropped, and the epoch bumped: its chain slots, chains
+ * into it and the indirect-branch table's entries all hold the old RIPs).
+ * Returns true when b now holds cpu->rip. */
+static bool rebind(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	if (b->jit_gen == j->cache.gen) {
+		if (++b->jit_alias < j->hot)
+			return false;
+		b->jit_gen = 0; /* never a cache generation (they start at 1) */
+		soft_icache_bump_epoch(cpu->icache);
+		j->stats.rebinds++;
+	}
+	b->rip = cpu->rip;
+	b->jit_heat = 0;
+	b->jit_alias = 0;
+	return true;
+}
+
 bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status)
 {
 	struct soft_jit *j = cpu->jit;
 	struct soft_jit_link *link = cpu->jit_link;
 	cpu->jit_link = NULL;
-	/* A block is found by its physical address; the same code reached at
-	 * another linear address (a page mapped twice, a shared library in
-	 * two processes) is interpreted: the translation holds RIPs. */
-	if (b->rip != cpu->rip)
+	if (unlikely(b->rip != cpu->rip) && !rebind(cpu, j, b))
 		return false;
+	if (unlikely(b->jit_alias))
+		b->jit_alias = 0;
 	if (b->jit_gen != j->cache.gen) {
 		if (b->jit_never || ++b->jit_heat < j->hot)
 			return false;

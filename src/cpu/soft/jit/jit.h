@@ -44,6 +44,7 @@ struct soft_jit_stats {
 	uint64_t entries;      /* translated blocks entered from the run loop */
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
+	uint64_t rebinds;      /* translated blocks moved to another RIP (jit.c) */
 };
 
 /* Indirect branch targets (RET, JMP/CALL through a register or memory):

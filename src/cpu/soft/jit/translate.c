@@ -448,8 +448,12 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 /* Exit to the guest RIP in host register r (R10: an indirect branch)
  * after count instructions: into the translation entered there before
  * (the IBTC, jit.h) when the same checks as a chain pass, else to the run
- * loop.  The flags are already in cpu->rflags. */
-static void exit_indirect(struct tr *t, unsigned r, unsigned count)
+ * loop.  The flags are already in cpu->rflags.  after_helper: the block's
+ * last instruction ran through its handler (SYSCALL, SYSRET, IRET, a REP
+ * string instruction ...), which may have changed the mode: the CPU's
+ * mode must still be the block's (a handler that changes it sets
+ * block_stop, which the caller checked; this is the belt to it). */
+static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool after_helper)
 {
 	struct jit_emit *e = &t->e;
 	writeback_all(t);
@@ -460,6 +464,10 @@ static void exit_indirect(struct tr *t, unsigned r, unsigned count)
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	struct outs o = { .n = 0 };
 	chain_checks(t, &o);
+	if (after_helper) {
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(mode), t->b->mode);
+		out_jump(t, &o, JCC_NE);
+	}
 	/* RDX = &ibtc[(rip ^ rip >> 12) % SOFT_JIT_IBTC] (soft_jit_ibtc_index) */
 	jit_emit_mov_r64_r64(e, JR_RDX, r);
 	jit_emit_shift_r64_imm(e, 5, JR_RDX, 12);
@@ -482,6 +490,11 @@ static void exit_indirect(struct tr *t, unsigned r, unsigned count)
 		jit_emit_patch_rel32(e, o.fix[k], e->pos);
 	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
 	jmp_epilogue(t);
+}
+
+static void exit_indirect(struct tr *t, unsigned r, unsigned count)
+{
+	exit_indirect_ex(t, r, count, false);
 }
 
 /* Target of a direct branch, as branch_to() computes it; false when the
@@ -1143,16 +1156,18 @@ static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	t->stop_count[t->nstop++] = index + 1;
 }
 
-/* After the last instruction ran through a handler: RIP is next_rip. */
+/* After the last instruction ran through a handler: RIP is next_rip.
+ * Go on through the indirect-branch table like an indirect branch, so
+ * SYSCALL, SYSRET, IRET and string instructions do not leave translated
+ * code when their target is translated.  block_stop is not a reason to
+ * leave here (every CS load sets it): what it stands for is checked
+ * itself, a mode change by the mode compare, dropped blocks by the chain
+ * checks, a new CPL, CS base or mapping by the epoch. */
 static void exit_after_helper(struct tr *t, unsigned count)
 {
 	struct jit_emit *e = &t->e;
-	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
-	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
-	retire(t, count);
-	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-	jmp_epilogue(t);
+	jit_emit_mov_r64_m64(e, JR_R10, CPU, OFF(next_rip));
+	exit_indirect_ex(t, JR_R10, count, true);
 }
 
 const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)

@@ -97,6 +97,12 @@ static void revoke_page(struct soft_mmu *m, uint64_t page)
 	}
 }
 
+void soft_mmu_fastw_regrant(struct soft_mmu *m, struct soft_tlb_entry *e)
+{
+	if (e->tag_write != ~0ULL)
+		e->tag_fastw = soft_mmu_fastw_grant(m, e, e->tag_write);
+}
+
 void soft_mmu_code_marks_sync(struct soft_mmu *m)
 {
 	struct soft_code_tracker *t = m->code;

@@ -247,6 +247,8 @@ static int mmu_write(void *opaque, uint64_t la, const void *src, unsigned len, u
 				soft_code_unmark(m->code, (uint64_t)(e[i]->host - m->mem->base));
 				soft_code_publish(m->code, e[i]->gpa, &m->code_seen);
 			}
+			if (unlikely(e[i]->tag_fastw == ~0ULL))
+				soft_mmu_fastw_regrant(m, e[i]);
 		} else {
 			mmio_access(m, e[i]->gpa + off, (uint8_t *)s, n, true);
 			pa[1] = ~0ULL;
@@ -320,6 +322,8 @@ static int mmu_rmw_ptr(void *opaque, uint64_t la, unsigned len, void **host, uin
 		soft_code_unmark(m->code, (uint64_t)(e->host - m->mem->base));
 		soft_code_publish(m->code, e->gpa, &m->code_seen);
 	}
+	if (unlikely(e->tag_fastw == ~0ULL))
+		soft_mmu_fastw_regrant(m, e);
 	return 0;
 }
 

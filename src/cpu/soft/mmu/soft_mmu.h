@@ -262,6 +262,13 @@ uint64_t soft_mmu_fastw_grant(struct soft_mmu *m, struct soft_tlb_entry *e, uint
 void soft_mmu_fastw_drop(struct soft_mmu *m, struct soft_tlb_entry *e);
 /* A slot was filled for la from a page of 2^shift bytes (shift > 12). */
 void soft_mmu_note_large(struct soft_mmu *m, uint64_t la, unsigned shift);
+/* A store through the memory ops hit slot e, which may write but has no
+ * inline-store right (withdrawn when its page became code, or evicted from
+ * the reverse index, or its page was code until this store unmarked it):
+ * grant it again through soft_mmu_fastw_grant if the page holds no code
+ * now, as a fill would, so translated stores to the page stop taking the
+ * slow path. */
+void soft_mmu_fastw_regrant(struct soft_mmu *m, struct soft_tlb_entry *e);
 
 /* Page walk result. */
 struct soft_walk {
