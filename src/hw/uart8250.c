@@ -28,6 +28,7 @@ struct uart8250 {
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_ipending;         /* THRE interrupt not yet acknowledged */
 	bool rx_blocked;           /* refused input: wake the back end on room */
+	bool input_held;           /* host input waits (a restore until the VM runs) */
 	uint8_t rbr;               /* last byte read */
 	uint8_t rx[UART_FIFO_SIZE];
 	unsigned rx_head, rx_count;
@@ -128,7 +129,8 @@ int uart8250_load(struct uart8250 *u, const void *buf, size_t len)
 /* The guest made room in the receive path: let a blocked back end resume. */
 static void uart_rx_room(struct uart8250 *u)
 {
-	if (u->rx_blocked && !(u->mcr & UART_MCR_LOOP) && u->rx_count < uart_rx_capacity(u)) {
+	if (u->rx_blocked && !(u->mcr & UART_MCR_LOOP) && !u->input_held &&
+	    u->rx_count < uart_rx_capacity(u)) {
 		u->rx_blocked = false;
 		chardev_wake_input(u->chr);
 	}
@@ -316,7 +318,7 @@ size_t uart8250_enqueue(struct uart8250 *u, const uint8_t *buf, size_t len)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&u->lock);
-	if (!(u->mcr & UART_MCR_LOOP)) {  /* loopback disconnects the input pin */
+	if (!(u->mcr & UART_MCR_LOOP) && !u->input_held) {  /* loopback disconnects the input pin */
 		while (n < len && u->rx_count < uart_rx_capacity(u))
 			uart_rx_push(u, buf[n++]);
 	}
@@ -325,6 +327,15 @@ size_t uart8250_enqueue(struct uart8250 *u, const uint8_t *buf, size_t len)
 	uart_update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return n;
+}
+
+void uart8250_hold_input(struct uart8250 *u, bool hold)
+{
+	pthread_mutex_lock(&u->lock);
+	u->input_held = hold;
+	if (!hold)
+		uart_rx_room(u);  /* the back end sends what it kept */
+	pthread_mutex_unlock(&u->lock);
 }
 
 static size_t uart8250_receive(void *opaque, const uint8_t *buf, size_t len)

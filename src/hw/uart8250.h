@@ -97,6 +97,9 @@ void uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value);
 /* Input from the back end: returns how many bytes were queued. */
 size_t uart8250_enqueue(struct uart8250 *u, const uint8_t *buf, size_t len);
 void uart8250_reset(struct uart8250 *u);
+/* Hold host input back (hold: enqueue takes nothing, the back end keeps
+ * it) or let it in again (the back end is woken to send what it kept). */
+void uart8250_hold_input(struct uart8250 *u, bool hold);
 /* Snapshots: the guest-visible state (vm_device_ops.save/load). */
 long uart8250_save(struct uart8250 *u, void *buf, size_t cap);
 int uart8250_load(struct uart8250 *u, const void *buf, size_t len);

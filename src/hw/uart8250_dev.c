@@ -81,12 +81,23 @@ static long uart8250_dev_save(void *opaque, void *buf, size_t cap)
 
 static int uart8250_dev_load(void *opaque, const void *buf, size_t len)
 {
+	/* A restored VM takes host input once it runs (resumed): a byte
+	 * arriving while the vCPUs still load their state would raise IRQ 4
+	 * into a local APIC about to be overwritten, and the edge would be
+	 * lost with the guest's console stuck behind it. */
+	uart8250_hold_input(opaque, true);
 	return uart8250_load(opaque, buf, len);
+}
+
+static void uart8250_dev_resumed(void *opaque)
+{
+	uart8250_hold_input(opaque, false);
 }
 
 static const struct vm_device_ops uart8250_dev_ops = {
 	.save = uart8250_dev_save,
 	.load = uart8250_dev_load,
+	.resumed = uart8250_dev_resumed,
 	.reset = uart8250_dev_reset,
 	.destroy = uart8250_dev_destroy,
 	.print_stats = uart8250_dev_print_stats,

@@ -413,6 +413,36 @@ static void test_bus_input_backpressure(void **state)
 	assert_int_equal(c, '!');
 }
 
+/* Input held (a restored VM before its vCPUs run: uart8250_dev.c): the
+ * back end keeps the bytes, no interrupt is raised; released, they all
+ * arrive, in order. */
+static void test_bus_input_held(void **state)
+{
+	struct pipe_fixture *p = *state;
+	uint8_t in[40], got[40];
+	for (unsigned i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 3 + 5);
+	hw_out(&p->t, PORT_COM1 + UART_FCR, 1, UART_FCR_ENABLE);
+	hw_out(&p->t, PORT_COM1 + UART_IER, 1, UART_IER_RDI);
+	uart8250_hold_input(p->u, true);
+	assert_int_equal(write(p->in[1], in, sizeof(in)), (ssize_t)sizeof(in));
+	hw_test_run_loop(&p->t, 50);
+	assert_false(p->t.irq.level[IRQ_COM1]);
+	assert_int_equal(hw_in(&p->t, PORT_COM1 + UART_LSR, 1) & UART_LSR_DR, 0);
+	assert_int_equal(atomic_load(&p->chr->rx_bytes), 0);
+	uart8250_hold_input(p->u, false);
+	unsigned n = 0;
+	for (unsigned round = 0; round < 50 && n < sizeof(in); round++) {
+		hw_test_run_loop(&p->t, 20);
+		if (round == 0)
+			assert_true(p->t.irq.level[IRQ_COM1]);
+		while (hw_in(&p->t, PORT_COM1 + UART_LSR, 1) & UART_LSR_DR)
+			got[n++] = (uint8_t)hw_in(&p->t, PORT_COM1 + UART_RBR, 1);
+	}
+	assert_int_equal(n, sizeof(in));
+	assert_memory_equal(got, in, sizeof(in));
+}
+
 static void test_bus_output_stuck_reader(void **state)
 {
 	struct pipe_fixture *p = *state;
@@ -465,6 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_output, pipe_setup, pipe_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_input_backpressure, pipe_setup,
 						pipe_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_input_held, pipe_setup, pipe_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_output_stuck_reader, pipe_setup,
 						pipe_teardown),
 	};
