@@ -198,6 +198,11 @@ struct vm_device_ops {
 	int (*load_checked)(void *opaque, const void *buf, size_t len, char *err, size_t errlen);
 	/* Firecracker-style metrics (may be NULL; m->n left 0: none). */
 	void (*metrics)(void *opaque, struct vm_metrics *m);
+	/* Replace the medium of the drive named id with the image at path, on
+	 * a running VM (Firecracker's PATCH /drives; may be NULL): 1 done, 0
+	 * not this device's drive, -1 with the reason in err. */
+	int (*change_media)(void *opaque, const char *id, const char *path, char *err,
+			    size_t errlen);
 };
 
 struct vm_device {
@@ -372,5 +377,8 @@ void vm_print_stats(struct vm *vm, FILE *out);
 /* Devices (src/vmm/device.c). */
 int vm_add_device(struct vm *vm, const char *name,
 		  const struct vm_device_ops *ops, void *opaque);
+/* The drive named id takes the image at path (the device that has it
+ * answers; see change_media).  0, or -1 with the reason in err. */
+int vm_change_media(struct vm *vm, const char *id, const char *path, char *err, size_t n);
 
 #endif

@@ -259,9 +259,8 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 		fc_json_ptr(ptr, sizeof(ptr), "/drives", id);
 		if (patch && fc->state == FC_NOT_STARTED)
 			fault(out, "%s", not_before_boot);
-		else if (patch && json_object_get(j, "path_on_host"))
-			fault(out, "%s/path_on_host: changing a running VM's drive is not supported by "
-			      "ringvm yet", ptr);
+		else if (patch)
+			preboot(fc, fc_res_drive_running(fc, j, id, ptr, err, sizeof(err)), err, out);
 		else
 			preboot(fc, fc_res_drive(fc, j, put, id, ptr, err, sizeof(err)), err, out);
 	} else if ((id = tail(path, "/network-interfaces/"))) {

@@ -85,6 +85,10 @@ struct fc_vmm_ops {
 			       char *err, size_t errlen);
 	int (*snapshot_load)(struct fc_vmm *fc, const char *snap, const char *mem, bool resume,
 			     char *err, size_t errlen);
+	/* PATCH /drives/{id} with path_on_host after boot: the running drive
+	 * takes the image at path. */
+	int (*drive_update)(struct fc_vmm *fc, const char *id, const char *path, char *err,
+			    size_t errlen);
 };
 
 struct fc_vmm {
@@ -157,6 +161,11 @@ int fc_res_boot_source(struct fc_vmm *fc, json_t *obj, const char *ptr, char *er
 int fc_res_machine_config(struct fc_vmm *fc, json_t *obj, bool put, const char *ptr, char *err,
 			  size_t n);
 /* path_id: the {drive_id} of the URL (NULL in the config file). */
+/* PATCH /drives/{id} of a running VM: checked as fc_res_drive, then a new
+ * path_on_host reaches the drive (ops->drive_update); on failure the
+ * drive's record is left as it was. */
+int fc_res_drive_running(struct fc_vmm *fc, json_t *obj, const char *path_id, const char *ptr,
+			 char *err, size_t n);
 int fc_res_drive(struct fc_vmm *fc, json_t *obj, bool put, const char *path_id, const char *ptr,
 		 char *err, size_t n);
 int fc_res_net(struct fc_vmm *fc, json_t *obj, bool put, const char *path_id, const char *ptr,

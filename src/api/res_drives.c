@@ -89,3 +89,26 @@ int fc_res_drive(struct fc_vmm *fc, json_t *obj, bool put, const char *path_id, 
 	fc->drives[fc->nr_drives++] = d;
 	return 0;
 }
+
+int fc_res_drive_running(struct fc_vmm *fc, json_t *obj, const char *path_id, const char *ptr,
+			 char *err, size_t n)
+{
+	struct fc_drive *d = find(fc, path_id);
+	if (!d)
+		return fc_res_drive(fc, obj, false, path_id, ptr, err, n);  /* its message */
+	struct fc_drive before = *d;
+	if (fc_res_drive(fc, obj, false, path_id, ptr, err, n) < 0)
+		return -1;
+	if (!strcmp(before.path, d->path))
+		return 0;
+	if (!fc->ops || !fc->ops->drive_update) {
+		*d = before;
+		return fc_json_fail(err, n, "%s/path_on_host: the VM cannot change its drives", ptr);
+	}
+	char why[FC_ERR_LEN];
+	if (fc->ops->drive_update(fc, d->id, d->path, why, sizeof(why)) < 0) {
+		*d = before;
+		return fc_json_fail(err, n, "%s/path_on_host: %s", ptr, why);
+	}
+	return 0;
+}

@@ -272,6 +272,15 @@ static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem
 
 /* Firecracker's SendCtrlAltDel: the keys on the i8042's keyboard; the
  * guest decides (Linux reboots, and ringvm exits as Firecracker does). */
+static int op_drive_update(struct fc_vmm *fc, const char *id, const char *path, char *err,
+			   size_t n)
+{
+	struct fc_prog *p = fc->opaque;
+	if (!p->vm_created)
+		return fc_json_fail(err, n, "the microVM is not running");
+	return vm_change_media(&p->vm, id, path, err, n);
+}
+
 static int op_ctrl_alt_del(struct fc_vmm *fc, char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
@@ -309,6 +318,7 @@ static const struct fc_vmm_ops fc_prog_ops = {
 	.ctrl_alt_del = op_ctrl_alt_del, .flush_metrics = op_flush_metrics,
 	.logger = op_logger, .metrics = op_metrics,
 	.snapshot_create = op_snapshot_create, .snapshot_load = op_snapshot_load,
+	.drive_update = op_drive_update,
 };
 
 /* Answer every queued request (the VM's thread). */

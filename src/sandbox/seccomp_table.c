@@ -156,6 +156,11 @@ const struct sandbox_rule sandbox_rules[] = {
 	/* PUT /snapshot/create (src/vmm/snapshot_*.c): the main thread creates
 	 * the state and memory files beside their names and renames them. */
 	R(openat,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	/* PATCH /drives/{id} on a running VM (api/res_drives.c): the new image
+	 * is checked (stat, access) and opened on the main thread as well. */
+	R(access,           SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(faccessat,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
+	R(faccessat2,       SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
 	R(pwrite64,         SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
 	R(ftruncate,        SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),
 	R(fsync,            SB_MAIN, SB_IF_SNAPSHOT, SB_ARG_ANY),

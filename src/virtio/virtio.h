@@ -89,6 +89,10 @@ struct virtio_dev_ops {
 	/* Counters in Firecracker's metrics terms (may be NULL): the group
 	 * and fields (vm.h, struct vm_metrics). */
 	void (*metrics)(struct virtio_dev *d, struct vm_metrics *m);
+	/* The drive's medium changes (vm_device_ops.change_media; may be NULL;
+	 * d->lock not held). */
+	int (*change_media)(struct virtio_dev *d, const char *id, const char *path, char *err,
+			    size_t errlen);
 	/* The device's state was just loaded from a snapshot (may be NULL;
 	 * d->lock held; the vCPUs do not run yet, so no interrupt). */
 	void (*restored)(struct virtio_dev *d);

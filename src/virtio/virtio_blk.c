@@ -523,6 +523,40 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, void *buf, uint3
 	memcpy(buf, c + off, len);
 }
 
+/* Firecracker's PATCH /drives/{id} with a new path_on_host: the drive
+ * takes the image at path (opened as the old one was, read-only or not)
+ * once the requests in flight on the old one are done, and the driver is
+ * told that the configuration (the capacity) changed (Virtio 1.2 4.1.4.3:
+ * config_generation and the configuration change interrupt). */
+static int blk_change_media(struct virtio_dev *d, const char *id, const char *path, char *err,
+			    size_t errlen)
+{
+	struct virtio_blk *b = d->priv;
+	if (strcmp(id, b->id))
+		return 0;
+	int fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size < 0) {
+		snprintf(err, errlen, "%s: cannot size the image: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&d->lock);
+	blk_drain(b);
+	int old = b->fd;
+	b->fd = fd;
+	b->sectors = (uint64_t)size / VIRTIO_BLK_SECTOR;
+	virtio_dev_config_changed(d);
+	pthread_mutex_unlock(&d->lock);
+	close(old);
+	pr_info("virtio-blk %s: now %s (%llu sectors)", b->id, path, (unsigned long long)b->sectors);
+	return 1;
+}
+
 static void blk_print_stats(struct virtio_dev *d, FILE *out)
 {
 	struct virtio_blk *b = d->priv;
@@ -597,6 +631,7 @@ static const struct virtio_dev_ops virtio_blk_ops_rw = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
+	.change_media = blk_change_media,
 	.metrics = blk_metrics,
 	.destroy = blk_destroy,
 	.snapshot = true,
@@ -616,6 +651,7 @@ static const struct virtio_dev_ops virtio_blk_ops_ro = {
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.print_stats = blk_print_stats,
+	.change_media = blk_change_media,
 	.metrics = blk_metrics,
 	.destroy = blk_destroy,
 	.snapshot = true,

@@ -623,8 +623,17 @@ static void vp_metrics(void *opaque, struct vm_metrics *m)
 		vp->dev.ops->metrics(&vp->dev, m);
 }
 
+static int vp_change_media(void *opaque, const char *id, const char *path, char *err,
+			   size_t errlen)
+{
+	struct virtio_pci *vp = opaque;
+	return vp->dev.ops->change_media ?
+		vp->dev.ops->change_media(&vp->dev, id, path, err, errlen) : 0;
+}
+
 static const struct vm_device_ops vp_vm_ops = {
 	.metrics = vp_metrics,
+	.change_media = vp_change_media,
 	.reset = vp_reset,
 	.destroy = vp_destroy,
 	.print_stats = vp_print_stats,

@@ -1,4 +1,5 @@
 /* Device registry walk and per-VM device list. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -61,6 +62,18 @@ void vm_devices_reset(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_devices; i++)
 		if (vm->devices[i].ops && vm->devices[i].ops->reset)
 			vm->devices[i].ops->reset(vm->devices[i].opaque);
+}
+
+int vm_change_media(struct vm *vm, const char *id, const char *path, char *err, size_t n)
+{
+	for (unsigned i = 0; i < vm->nr_devices; i++) {
+		const struct vm_device_ops *o = vm->devices[i].ops;
+		int r = o && o->change_media ? o->change_media(vm->devices[i].opaque, id, path, err, n) : 0;
+		if (r)
+			return r < 0 ? -1 : 0;
+	}
+	snprintf(err, n, "no drive '%s' in the running VM", id);
+	return -1;
 }
 
 void vm_devices_destroy(struct vm *vm)

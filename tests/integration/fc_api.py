@@ -16,13 +16,12 @@ import argparse
 import functools
 import json
 import os
-import select
 import subprocess
 import tempfile
 import time
 
 import fc_client
-from fc_client import fail
+from fc_client import Serial, fail
 
 curl = functools.partial(fc_client.curl, timeout=30, extra=("-H", "Accept: application/json"))
 
@@ -45,34 +44,6 @@ def expect(sock, method, path, body, status, want=None):
         elif got != want:
             fail(f"{method} {path}: body {text}, expected {json.dumps(want)}")
     return text
-
-
-class Serial:
-    def __init__(self, p):
-        self.p = p
-        self.out = b""
-
-    def read(self, secs):
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.p.stdout], [], [], max(0.0, min(0.2, end - time.monotonic())))
-            if r:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-                if not chunk:
-                    return
-                self.out += chunk
-
-    def wait_for(self, marker, secs, start=0):
-        end = time.monotonic() + secs
-        while marker not in self.out[start:]:
-            if time.monotonic() > end or self.p.poll() is not None:
-                fail(f"no {marker!r} on the serial output", self.out)
-            self.read(0.5)
-        return self.out.index(marker, start)
-
-    def send(self, line):
-        self.p.stdin.write(line.encode() + b"\n")
-        self.p.stdin.flush()
 
 
 def state(want):
