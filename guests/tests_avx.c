@@ -67,11 +67,6 @@ static void __attribute__((noinline)) av_check(bool ok, unsigned line)
 }
 #define AV_CHECK(c) av_check((c), __LINE__)
 
-static void av_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-
 static void av_xsetbv(uint64_t v)
 {
 	__asm__ volatile("xsetbv" : : "c"(0u), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
@@ -88,7 +83,7 @@ static uint64_t av_get64(const uint8_t *p)
 static bool av_enable(void)
 {
 	uint32_t r[4];
-	av_cpuid(1, 0, r);
+	cpuid(1, 0, r);
 	if (!(r[2] & (1u << 26)) || !(r[2] & (1u << 28))) {
 		GUEST_SYNC("avx absent", r[2]);
 		return false;
@@ -139,11 +134,11 @@ static void test_avx_state(void)
 	}
 	uint32_t r[4];
 	/* leaf 0xD: XCR0 bits, sizes for XCR0 = 7, component 2 */
-	av_cpuid(0xd, 0, r);
+	cpuid(0xd, 0, r);
 	AV_CHECK((r[0] & 7) == 7 && r[1] == 576 + 256);
-	av_cpuid(0xd, 1, r);
+	cpuid(0xd, 1, r);
 	AV_CHECK((r[1]) == (576 + 256)); /* compacted size, XCR0 | XSS = 7 */
-	av_cpuid(0xd, 2, r);
+	cpuid(0xd, 2, r);
 	AV_CHECK(r[0] == 256 && r[1] == 576 && r[2] == 0 && r[3] == 0);
 
 	/* XSAVE of all 16 registers: low halves in the legacy area, upper
@@ -260,7 +255,7 @@ static void test_avx_gather(void)
 		return;
 	}
 	uint32_t r[4];
-	av_cpuid(7, 0, r);
+	cpuid(7, 0, r);
 	if (!(r[1] & (1u << 5))) {
 		GUEST_SYNC("avx absent", r[1]);
 		GUEST_DONE();

@@ -56,11 +56,6 @@ static void cm_install_ud_handler(void)
 	g->zero = 0;
 }
 
-static void cm_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-
 static void cm_write_cr4(uint64_t v)
 {
 	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
@@ -150,12 +145,12 @@ static void test_cpuid_model(void)
 	__asm__ volatile("mov %0, %%cr0" : : "r"((cr0 & ~(uintptr_t)(4 | 8)) | 2) : "memory");
 	cm_write_cr4(read_cr4() | (1u << 9) | (1u << 10));
 
-	cm_cpuid(0, 0, r);
+	cpuid(0, 0, r);
 	uint32_t max_basic = r[0];
 	/* XSAVE present: the OS sets CR4.OSXSAVE; AVX present: XCR0 = x87|SSE|AVX.
 	 * Then XSAVEOPT/XSAVEC/XSAVES and FMA/F16C/AVX2 are tested with their
 	 * state enabled, so their own CPUID bits are what decides. */
-	cm_cpuid(1, 0, r);
+	cpuid(1, 0, r);
 	if (r[R_ECX] & (1u << 26))
 		cm_write_cr4(read_cr4() | (1u << 18));
 	if ((r[R_ECX] & (1u << 26)) && (r[R_ECX] & (1u << 28)))
@@ -164,7 +159,7 @@ static void test_cpuid_model(void)
 		const struct cm_feature *f = &cm_features[i];
 		bool present = false;
 		if (f->leaf < 0x80000000u ? f->leaf <= max_basic : true) {
-			cm_cpuid(f->leaf, f->leaf == 0xd ? 1 : 0, r);
+			cpuid(f->leaf, f->leaf == 0xd ? 1 : 0, r);
 			present = (r[f->reg] >> f->bit) & 1;
 		}
 		if (present) {

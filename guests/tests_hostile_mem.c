@@ -378,8 +378,7 @@ static volatile uintptr_t hmem_pf_cr2;
 /* #PF from "movl (%rax), %ecx" (8b 08, two bytes). */
 static void hmem_pf_skip2(struct isr_frame *f)
 {
-	uintptr_t cr2;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	uintptr_t cr2 = read_cr2();
 	hmem_exc_vector = f->vector;
 	hmem_exc_error = f->error;
 	hmem_pf_cr2 = cr2;
@@ -413,8 +412,7 @@ static void test_oob_pagetable(void)
 {
 	cli();
 	hmem_check_ram_end();
-	uintptr_t cr3;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	uintptr_t cr3 = read_cr3();
 	volatile uint64_t *pml4 = (volatile uint64_t *)(cr3 & ~0xfffull);
 	volatile uint64_t *pdpt = (volatile uint64_t *)(uintptr_t)(pml4[0] & 0xffffffffff000ull);
 	const uintptr_t la = 0x100000000ull;           /* PDPT entry 4 */
@@ -479,8 +477,7 @@ static volatile uintptr_t hmem_pf_ip;
 /* #PF while delivering the #UD of a ud2 (0f 0b): record, skip the ud2. */
 static void hmem_pf_skip_ud2(struct isr_frame *f)
 {
-	uintptr_t cr2;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	uintptr_t cr2 = read_cr2();
 	hmem_exc_vector = f->vector;
 	hmem_exc_error = f->error;
 	hmem_pf_cr2 = cr2;

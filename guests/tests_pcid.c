@@ -78,19 +78,6 @@ GUEST_TEST("pcid-legacy", test_pcid_legacy);
 
 /* PDPT entry 5, page 0x1f7 of its first table: a TLB slot (page number
  * modulo the TLB's size) no other page the test touches uses */
-static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
-
-static inline uintptr_t read_cr3(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
 static bool has_pcid(void)
 {
 	uint32_t r[4];

@@ -19,12 +19,11 @@ struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
 };
 
-static struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
+static struct cpuid_regs pf_cpuid(uint32_t leaf, uint32_t sub)
 {
-	struct cpuid_regs r;
-	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-			 : "a"(leaf), "c"(sub));
-	return r;
+	uint32_t r[4];
+	cpuid(leaf, sub, r);
+	return (struct cpuid_regs){ r[0], r[1], r[2], r[3] };
 }
 
 static void wrmsr(uint32_t msr, uint64_t v)
@@ -145,19 +144,13 @@ static unsigned clflush_safe(uintptr_t a)
 	return fault_vector;
 }
 
-static uintptr_t read_cr2(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
 #endif
 
 /* clflush (run with --strict-mmio): flushing device memory, claimed or not,
  * never reads it; the address is checked like a byte load. */
 static void test_clflush(void)
 {
-	GUEST_ASSERT(cpuid(1, 0).edx & (1u << 19));  /* CLFSH */
+	GUEST_ASSERT(pf_cpuid(1, 0).edx & (1u << 19));  /* CLFSH */
 	flush_all_kinds((uintptr_t)&flush_me, false, false);
 	GUEST_ASSERT_EQ(flush_me, 0x5a5a);
 	flush_all_kinds(TESTDEV_MMIO + 8, false, false);
@@ -183,7 +176,7 @@ GUEST_TEST("clflush", test_clflush);
  * offers them (bits 23, 24), the same way. */
 static void test_clflush_opt(void)
 {
-	struct cpuid_regs l7 = cpuid(7, 0);
+	struct cpuid_regs l7 = pf_cpuid(7, 0);
 	bool opt = l7.ebx & (1u << 23), wb = l7.ebx & (1u << 24);
 	GUEST_SYNC("clflushopt, clwb", (opt ? 2 : 0) | (wb ? 1 : 0));
 	flush_all_kinds((uintptr_t)&flush_me, opt, wb);
@@ -209,7 +202,7 @@ static void test_apic_disable(void)
 	uintptr_t page = (uintptr_t)(base & 0xfffff000u);
 	GUEST_ASSERT_EQ(page, APIC_DEFAULT);
 	GUEST_ASSERT_EQ(base & (APICBASE_EN | APICBASE_EXTD), APICBASE_EN);
-	GUEST_ASSERT(cpuid(1, 0).edx & (1u << 9));
+	GUEST_ASSERT(pf_cpuid(1, 0).edx & (1u << 9));
 	GUEST_ASSERT_EQ(apic_rd(page, APIC_REG_VER) & 0xff, 0x14);
 	apic_wr(page, APIC_REG_SVR, 0x1ff);
 	apic_wr(page, APIC_REG_TPR, 0x20);
@@ -217,13 +210,13 @@ static void test_apic_disable(void)
 
 	wrmsr(MSR_APIC_BASE, base & ~(uint64_t)APICBASE_EN);
 	GUEST_ASSERT_EQ(rdmsr(MSR_APIC_BASE), base & ~(uint64_t)APICBASE_EN);
-	GUEST_ASSERT_EQ(cpuid(1, 0).edx & (1u << 9), 0);
+	GUEST_ASSERT_EQ(pf_cpuid(1, 0).edx & (1u << 9), 0);
 	GUEST_ASSERT_EQ(apic_rd(page, APIC_REG_VER), 0xffffffffu);
 	apic_wr(page, APIC_REG_TPR, 0x30);          /* goes nowhere */
 
 	wrmsr(MSR_APIC_BASE, base);
 	GUEST_ASSERT_EQ(rdmsr(MSR_APIC_BASE), base);
-	GUEST_ASSERT(cpuid(1, 0).edx & (1u << 9));
+	GUEST_ASSERT(pf_cpuid(1, 0).edx & (1u << 9));
 	GUEST_ASSERT_EQ(apic_rd(page, APIC_REG_VER) & 0xff, 0x14);
 	/* SDM: the state "may" be lost; the soft engine returns to power-up
 	 * state (cases_platform.py checks these values there). */
@@ -246,7 +239,7 @@ static void on_self_ipi(unsigned irq)
  * IA32_APIC_BASE transitions of 10.12.5. */
 static void test_x2apic(void)
 {
-	GUEST_ASSERT(cpuid(1, 0).ecx & (1u << 21));  /* x2APIC */
+	GUEST_ASSERT(pf_cpuid(1, 0).ecx & (1u << 21));  /* x2APIC */
 	expect_faults();
 	pic_init(0xff, 0xff);
 	uint64_t base = rdmsr(MSR_APIC_BASE), v = 0;

@@ -16,13 +16,6 @@ static volatile uintptr_t fx_resume;  /* armed by a probe, 0 otherwise */
 static volatile unsigned fx_count, fx_vec;
 static volatile uintptr_t fx_err, fx_ip, fx_cr2;
 
-static inline uintptr_t read_cr2(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
-
 static void fx_handler(struct isr_frame *f)
 {
 	if (!fx_resume)
@@ -62,12 +55,6 @@ static void fx_remove(void)
 	} while (0)
 #define EXPECT_NO_FAULT(n0) GUEST_ASSERT_EQ(fx_count, (n0))
 
-static inline __attribute__((unused)) void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
-
 #ifdef __x86_64__
 
 #define CR4_SMEP (1ul << 20)
@@ -90,8 +77,7 @@ static inline void clac(void) { __asm__ volatile(".byte 0x0f, 0x01, 0xca" : : : 
 /* The PDE mapping USER_VA (head64.S: identity map with 2 MiB pages). */
 static volatile uint64_t *user_pde(void)
 {
-	uintptr_t cr3;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	uintptr_t cr3 = read_cr3();
 	volatile uint64_t *pml4 = (uint64_t *)(cr3 & ~0xffful);
 	volatile uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0xffffffffff000ul);
 	volatile uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[0] & 0xffffffffff000ul);
@@ -101,8 +87,7 @@ static volatile uint64_t *user_pde(void)
 /* Make USER_VA's 2 MiB page a user page (U on every level), or undo it. */
 static void user_page(bool on)
 {
-	uintptr_t cr3;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	uintptr_t cr3 = read_cr3();
 	volatile uint64_t *pml4 = (uint64_t *)(cr3 & ~0xffful);
 	volatile uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0xffffffffff000ul);
 	volatile uint64_t *pde = user_pde();

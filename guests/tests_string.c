@@ -34,26 +34,6 @@ static volatile uintptr_t rs_resume;   /* armed by a probe, 0 otherwise */
 static volatile unsigned rs_count, rs_vec;
 static volatile uintptr_t rs_err, rs_cr2;
 
-static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
-
-static inline uintptr_t read_cr3(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
-static inline uintptr_t read_cr2_(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
-
 static void rs_pf(struct isr_frame *f)
 {
 	if (!rs_resume)
@@ -61,7 +41,7 @@ static void rs_pf(struct isr_frame *f)
 			   f->ip);
 	rs_vec = (unsigned)f->vector;
 	rs_err = f->error;
-	rs_cr2 = read_cr2_();
+	rs_cr2 = read_cr2();
 	rs_count++;
 	f->ip = rs_resume;
 	rs_resume = 0;

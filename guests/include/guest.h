@@ -123,11 +123,29 @@ static inline uintptr_t read_cr0(void)
 	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
 	return v;
 }
+static inline uintptr_t read_cr2(void)
+{
+	uintptr_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+static inline uintptr_t read_cr3(void)
+{
+	uintptr_t v;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
 static inline uintptr_t read_cr4(void)
 {
 	uintptr_t v;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
 	return v;
+}
+/* CPUID leaf/subleaf: r[] = eax, ebx, ecx, edx. */
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
 }
 static inline uint16_t read_cs(void)
 {
