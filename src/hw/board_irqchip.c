@@ -202,41 +202,26 @@ void board_irqchip_poll(struct board_irqchip *b, uint64_t now_ns)
 
 /* ---- Bus windows -------------------------------------------------------- */
 
+/* One handler for both 8259s: the opaque is the chip's struct board_pic_port
+ * (index 0 master at 0x20, 1 slave at 0xa0). */
 static uint64_t pic_io_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct board_irqchip *b = opaque;
+	const struct board_pic_port *port = opaque;
+	struct board_irqchip *b = port->board;
 	(void)size;
 	board_lock(b);
-	uint8_t v = i8259_read(&b->pic, 0, (unsigned)off);
+	uint8_t v = i8259_read(&b->pic, port->chip, (unsigned)off);
 	board_unlock(b);
 	return v;
 }
 
 static void pic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 {
-	struct board_irqchip *b = opaque;
+	const struct board_pic_port *port = opaque;
+	struct board_irqchip *b = port->board;
 	(void)size;
 	board_lock(b);
-	i8259_write(&b->pic, 0, (unsigned)off, (uint8_t)v);
-	board_unlock(b);
-}
-
-static uint64_t pic2_io_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct board_irqchip *b = opaque;
-	(void)size;
-	board_lock(b);
-	uint8_t v = i8259_read(&b->pic, 1, (unsigned)off);
-	board_unlock(b);
-	return v;
-}
-
-static void pic2_io_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct board_irqchip *b = opaque;
-	(void)size;
-	board_lock(b);
-	i8259_write(&b->pic, 1, (unsigned)off, (uint8_t)v);
+	i8259_write(&b->pic, port->chip, (unsigned)off, (uint8_t)v);
 	board_unlock(b);
 }
 
@@ -335,7 +320,6 @@ static void ioapic_io_write(void *opaque, uint64_t off, unsigned size, uint64_t 
 }
 
 static const struct bus_ops pic_ops = { pic_io_read, pic_io_write };
-static const struct bus_ops pic2_ops = { pic2_io_read, pic2_io_write };
 static const struct bus_ops elcr_ops = { elcr_read, elcr_write };
 static const struct bus_ops pit_ops = { pit_io_read, pit_io_write };
 static const struct bus_ops port61_ops = { port61_read, port61_write };
@@ -346,15 +330,16 @@ struct window {
 	uint64_t base, len;
 	const struct bus_ops *ops;
 	const char *name;
+	int pic_chip;   /* >= 0: opaque is that 8259's board_pic_port, else the board */
 };
 
 static const struct window windows[] = {
-	{ false, PORT_PIC_MASTER, 2, &pic_ops, "pic-master" },
-	{ false, PORT_PIC_SLAVE, 2, &pic2_ops, "pic-slave" },
-	{ false, PORT_ELCR, 2, &elcr_ops, "elcr" },
-	{ false, PORT_PIT, 4, &pit_ops, "pit" },
-	{ false, PORT_SYSTEM_CONTROL_B, 1, &port61_ops, "port61" },
-	{ true, LAYOUT_IOAPIC, LAYOUT_IOAPIC_SIZE, &ioapic_ops, "ioapic" },
+	{ false, PORT_PIC_MASTER, 2, &pic_ops, "pic-master", 0 },
+	{ false, PORT_PIC_SLAVE, 2, &pic_ops, "pic-slave", 1 },
+	{ false, PORT_ELCR, 2, &elcr_ops, "elcr", -1 },
+	{ false, PORT_PIT, 4, &pit_ops, "pit", -1 },
+	{ false, PORT_SYSTEM_CONTROL_B, 1, &port61_ops, "port61", -1 },
+	{ true, LAYOUT_IOAPIC, LAYOUT_IOAPIC_SIZE, &ioapic_ops, "ioapic", -1 },
 };
 
 static void unregister_windows(struct board_irqchip *b, unsigned n)
@@ -400,6 +385,8 @@ struct board_irqchip *board_irqchip_create(struct vm *vm,
 	b->ioapic.deliver = ioapic_deliver;
 	b->ioapic.extint_changed = ioapic_extint;
 	b->ioapic.opaque = b;
+	for (unsigned i = 0; i < ARRAY_SIZE(b->pic_port); i++)
+		b->pic_port[i] = (struct board_pic_port){ b, i };
 	atomic_init(&b->next_poll_ns, BOARD_IRQCHIP_NO_DEADLINE);
 	board_lock(b);
 	reset_locked(b);
@@ -408,8 +395,9 @@ struct board_irqchip *board_irqchip_create(struct vm *vm,
 	if (vm && !(cfg && cfg->no_bus)) {
 		for (unsigned i = 0; i < ARRAY_SIZE(windows); i++) {
 			const struct window *w = &windows[i];
+			void *opaque = w->pic_chip >= 0 ? (void *)&b->pic_port[w->pic_chip] : (void *)b;
 			int r = bus_register(w->mmio ? &vm->mmio : &vm->pio, w->base, w->len,
-					     w->ops, b, w->name);
+					     w->ops, opaque, w->name);
 			if (r < 0) {
 				pr_err("board irqchip: cannot register %s: %d", w->name, r);
 				unregister_windows(b, i);

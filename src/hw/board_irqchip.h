@@ -48,6 +48,12 @@ struct board_irqchip_config {
 	bool no_bus;            /* don't register the PIO/MMIO windows (tests) */
 };
 
+/* A bus window's opaque for one 8259 of the pair (0 master, 1 slave). */
+struct board_pic_port {
+	struct board_irqchip *board;
+	unsigned chip;
+};
+
 struct board_irqchip {
 	pthread_mutex_t lock;
 	struct vm *vm;
@@ -62,6 +68,7 @@ struct board_irqchip {
 	_Atomic uint64_t next_poll_ns;  /* the PIT's next edge (fast check) */
 	struct irq_router router;
 	uint64_t stats_irqs, stats_msis;
+	struct board_pic_port pic_port[2];  /* the 8259 windows' opaques */
 };
 
 /* Creates the chips at power-on state; unless cfg->no_bus, registers the
