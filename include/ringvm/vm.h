@@ -342,6 +342,7 @@ uint64_t vm_clock_ns(const struct vm *vm);
 int vm_irqchip_create(struct vm *vm);
 void vm_irqchip_reset(struct vm *vm);
 void vm_irqchip_destroy(struct vm *vm);
+void vm_irqchip_print_stats(struct vm *vm, FILE *out);  /* --stats; nothing without one */
 int vm_irqchip_get(struct vm *vm, struct irqchip_state *s);
 int vm_irqchip_set(struct vm *vm, const struct irqchip_state *s);
 /* The shared loop: park the calling vCPU while a pause is requested. */

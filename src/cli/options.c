@@ -70,7 +70,7 @@ const char cli_run_usage[] =
 	"      --cpu-weight-strict  exit 2 instead of warning when the weight cannot be set\n"
 	"\n"
 	"Diagnostics:\n"
-	"      --stats              print exit and device counters when the VM ends\n"
+	"      --stats              print exit, interrupt and device counters at the end\n"
 	"  -v, --verbose            say what ringvm chooses and does\n"
 	"  -h, --help               this help\n"
 	"\n"

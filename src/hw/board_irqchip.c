@@ -4,6 +4,7 @@
  * wiring to the engine's local APICs (struct lapic_sink).  See
  * board_irqchip.h and docs/soft-irqchip.md. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "board_irqchip.h"
@@ -198,6 +199,17 @@ void board_irqchip_poll(struct board_irqchip *b, uint64_t now_ns)
 	}
 	b->timers_dirty = true;
 	board_unlock(b);
+}
+
+/* --stats: the interrupt messages the IOAPIC sent to the local APICs and
+ * the MSIs devices sent (the 8259's ExtINT interrupts are not counted). */
+void board_irqchip_print_stats(struct board_irqchip *b, FILE *out)
+{
+	board_lock(b);
+	uint64_t irqs = b->stats_irqs, msis = b->stats_msis;
+	board_unlock(b);
+	fprintf(out, "  board irqchip: %" PRIu64 " IOAPIC interrupt messages, %" PRIu64 " MSIs\n",
+		irqs, msis);
 }
 
 /* ---- Bus windows -------------------------------------------------------- */

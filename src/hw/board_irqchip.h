@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ringvm/irq.h"
 #include "ringvm/irqchip_state.h"
@@ -95,6 +96,8 @@ int board_irqchip_send_msi(struct board_irqchip *b, uint64_t addr, uint32_t data
  * the current ExtINT state at once.  After a disconnect returns, the board
  * no longer calls the old sink. */
 void board_irqchip_connect(struct board_irqchip *b, const struct lapic_sink *sink);
+/* --stats: one line with the interrupt counters (stats_irqs, stats_msis). */
+void board_irqchip_print_stats(struct board_irqchip *b, FILE *out);
 
 /* From the engine (none of its locks held): */
 /* A local APIC's EOI broadcast for a level-triggered vector: clears the

@@ -56,6 +56,7 @@ void vm_print_stats(struct vm *vm, FILE *out)
 			fprintf(out, "  log    %-14s %12" PRIu64 " messages suppressed (rate limit)\n",
 				rl->what, rl->suppressed_total);
 	}
+	vm_irqchip_print_stats(vm, out);
 	for (unsigned i = 0; i < vm->nr_devices; i++)
 		if (vm->devices[i].ops && vm->devices[i].ops->print_stats)
 			vm->devices[i].ops->print_stats(vm->devices[i].opaque, out);

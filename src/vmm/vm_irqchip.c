@@ -31,6 +31,12 @@ void vm_irqchip_reset(struct vm *vm)
 		board_irqchip_reset(vm->irqchip);
 }
 
+void vm_irqchip_print_stats(struct vm *vm, FILE *out)
+{
+	if (vm->irqchip)
+		board_irqchip_print_stats(vm->irqchip, out);
+}
+
 void vm_irqchip_destroy(struct vm *vm)
 {
 	board_irqchip_destroy(vm->irqchip);
