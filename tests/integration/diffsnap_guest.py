@@ -199,12 +199,7 @@ def main():
         if code != 400 or "dirty page tracking disabled" not in text:
             fail(f"a Diff snapshot without track_dirty_pages: {code} {text}")
         must(s, "PATCH", "/vm", {"state": "Resumed"}, 204)
-        t0 = time.monotonic()
-        while second.p.poll() is None:
-            second.pump(0.5)
-            if time.monotonic() - t0 > 60:
-                fail("the restored guest did not finish", second.out)
-        second.pump(0.2)
+        second.wait_exit(60, "the restored guest did not finish")
         if second.p.returncode != 0 or b"snapshot-diff 0x3" not in second.out:
             fail(f"the restored guest: exit status {second.p.returncode}", second.out)
         print(f"restored on {a.restore_engine} from the merged file: the guest checked its "
@@ -219,20 +214,13 @@ def main():
             must(s, "PUT", "/ringvm", {"engine": a.restore_engine, "soft_tier": tier}, 204)
             must(s, "PUT", "/snapshot/load", {"snapshot_path": old, "mem_file_path": merged,
                                                "resume_vm": True}, 204)
-            t0 = time.monotonic()
-            while second.p.poll() is None:
-                second.pump(0.5)
-                if time.monotonic() - t0 > 60:
-                    fail("the guest restored from a version-1 file did not finish", second.out)
+            second.wait_exit(60, "the guest restored from a version-1 file did not finish")
             if second.p.returncode != 0 or b"snapshot-diff 0x3" not in second.out:
                 fail(f"restored from a version-1 file: status {second.p.returncode}", second.out)
             print("the same state as a format-version-1 file (no lineage section) loads too")
         print("PASS")
     finally:
-        first.kill()
-        if second:
-            second.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        fc_client.cleanup(tmp, first, second)
 
 
 if __name__ == "__main__":

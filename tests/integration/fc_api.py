@@ -78,12 +78,7 @@ def main():
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ser = Serial(p)
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        else:
-            fail("the API socket did not appear")
+        fc_client.wait_sock(sock)
         expect(sock, "GET", "/", None, 200, state("Not started"))
         # docs/getting-started.md, in its order.
         expect(sock, "PUT", "/logger", {"log_path": log, "level": "Debug", "show_level": True,
@@ -145,22 +140,14 @@ def main():
         expect(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.join(CACHE, "vmlinuz")}, 400)
         expect(sock, "PUT", "/snapshot/create", {"snapshot_path": "s", "mem_file_path": "m"}, 400,
                lambda b: "must be paused" in b["fault_message"])
-        ser.send("poweroff -f")
-        try:
-            st = p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            fail("ringvm did not exit after the guest powered off", ser.out)
-        if st != 0:
-            fail(f"exit status {st}", ser.out)
+        fc_client.poweroff(ser)
         if os.path.exists(sock):
             fail("the API socket was left behind")
         if not os.path.getsize(log):
             fail("nothing in the logger's file")
         print("PASS")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        fc_client.stop(p)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from fc_client import wait_sock
+
 
 def fail(msg):
     sys.exit("FAIL: " + msg)
@@ -94,12 +96,7 @@ def main():
     p = subprocess.Popen([a.ringvm, "--api-sock", sock], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        else:
-            fail("the API socket did not appear")
+        wait_sock(sock)
         mc = "/machine-config"
         check(sock, "PUT", mc, '{"vcpu_count": 2, "mem_size_mib": 64}', 204)
         # Bad JSON, wrong types, unknown fields, missing fields.

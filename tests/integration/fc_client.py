@@ -5,10 +5,16 @@ curl() returns (HTTP status, body); must() fails the test unless the status
 is the expected one (out: a function giving ringvm's output to print with
 the failure).  timeout bounds the curl process; extra adds curl options
 (a test that sets "-m" or an Accept header).  Serial reads ringvm's
-output (the guest's serial console on stdio) and writes lines to it."""
+output (the guest's serial console on stdio) and writes lines to it;
+ApiVm is a ringvm started with only --api-sock, read through Serial.
+wait_sock waits for the API socket, poweroff ends a Linux guest from its
+shell and checks ringvm's status, wait_exit waits for a guest to end by
+itself, stop kills what still runs and cleanup does that and removes the
+test's directory."""
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -63,3 +69,67 @@ class Serial:
     def send(self, line):
         self.p.stdin.write(line.encode() + b"\n")
         self.p.stdin.flush()
+
+    def wait_exit(self, secs, what="the guest did not finish"):
+        """Reads the output until ringvm exits (fails with what after secs),
+        then the rest of it; returns the exit status."""
+        end = time.monotonic() + secs
+        while self.p.poll() is None:
+            if time.monotonic() > end:
+                fail(what, self.out)
+            self.read(0.5)
+        self.read(0.2)
+        return self.p.returncode
+
+
+class ApiVm(Serial):
+    """ringvm --api-sock SOCK --level Info, its output (stdout and stderr)
+    read through Serial; stdin a pipe for send() unless given."""
+
+    def __init__(self, ringvm, sock, stdin=subprocess.PIPE):
+        self.sock = sock
+        super().__init__(subprocess.Popen([ringvm, "--api-sock", sock, "--level", "Info"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          stdin=stdin))
+        wait_sock(sock, "no API socket", 10.0)
+
+    def must(self, method, path, body, status=204):
+        return must(self.sock, method, path, body, status, out=lambda: (self.read(0.3), self.out)[1])
+
+    def kill(self):
+        stop(self.p)
+
+
+def wait_sock(sock, what="the API socket did not appear", secs=5.0):
+    """Waits for ringvm to create its API socket; fails with what."""
+    end = time.monotonic() + secs
+    while not os.path.exists(sock):
+        if time.monotonic() > end:
+            fail(what)
+        time.sleep(0.05)
+
+
+def poweroff(ser, secs=60):
+    """`poweroff -f` to the Linux guest's shell: ringvm must exit, status 0."""
+    ser.send("poweroff -f")
+    try:
+        st = ser.p.wait(timeout=secs)
+    except subprocess.TimeoutExpired:
+        fail("ringvm did not exit after the guest powered off", ser.out)
+    if st != 0:
+        ser.read(0.5)
+        fail(f"exit status {st}", ser.out)
+
+
+def stop(*procs):
+    """Kills the processes (Popen, or None) that still run."""
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def cleanup(tmp, *vms):
+    """A test's finally: kills its VMs (ApiVm, or None), removes tmp."""
+    stop(*(vm.p for vm in vms if vm is not None))
+    shutil.rmtree(tmp, ignore_errors=True)

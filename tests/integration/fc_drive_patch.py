@@ -46,12 +46,7 @@ def main():
         return ser.out[mark:i + len(marker) + 200]
 
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        else:
-            fail("the API socket did not appear")
+        fc_client.wait_sock(sock)
         must("PUT", "/boot-source", {"kernel_image_path": os.path.join(CACHE, "vmlinuz"),
                                      "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
                                      "boot_args": "console=ttyS0 reboot=k panic=1"}, 204)
@@ -101,18 +96,10 @@ def main():
         cfg = fc_client.must(sock, "GET", "/vm/config", None, 200)
         if img_b not in str(cfg):
             fail(f"GET /vm/config does not show the new path: {cfg}")
-        ser.send("poweroff -f")
-        try:
-            st = p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            fail("ringvm did not exit after the guest powered off", ser.out)
-        if st != 0:
-            fail(f"exit status {st}", ser.out)
+        fc_client.poweroff(ser)
         print("PASS")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        fc_client.stop(p)
 
 
 if __name__ == "__main__":

@@ -76,12 +76,7 @@ def main():
             out += chunk
 
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        else:
-            fail("no API socket")
+        fc_client.wait_sock(sock, "no API socket")
         if a.config_file:
             # Started by the config file: the API serves the running VM.
             if json.loads(must(sock, "GET", "/", None, 200))["state"] != "Running":
@@ -145,9 +140,7 @@ def main():
             fail(f"tick reports {ticks}")
         print("PASS")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        fc_client.stop(p)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ import http.server
 import json
 import os
 import secrets
-import select
 import shutil
 import socket
 import subprocess
@@ -63,7 +62,7 @@ import tempfile
 import threading
 import time
 
-from fc_client import curl, fail
+from fc_client import ApiVm, cleanup, curl, fail, poweroff
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linux_net as ln  # noqa: E402  (the vsock program and the host side of CONNECT)
@@ -72,47 +71,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CACHE = os.path.join(ROOT, ".cache", "guest")
 
 
-class Vm:
-    def __init__(self, ringvm, sock):
-        self.sock = sock
-        self.p = subprocess.Popen([ringvm, "--api-sock", sock, "--level", "Info"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.PIPE)
-        self.out = b""
-        for _ in range(200):
-            if os.path.exists(sock):
-                return
-            time.sleep(0.05)
-        fail("no API socket")
-
-    def must(self, method, path, body, status=204):
-        code, text = curl(self.sock, method, path, body)
-        if code != status:
-            self.read(0.3)
-            fail(f"{method} {path}: {code} {text}, expected {status}", self.out)
-        return text
-
-    def read(self, secs):
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.p.stdout], [], [], max(0.0, min(0.2, end - time.monotonic())))
-            if r:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-                if not chunk:
-                    return
-                self.out += chunk
-
-    def wait_for(self, marker, secs, start=0):
-        end = time.monotonic() + secs
-        while marker not in self.out[start:]:
-            if time.monotonic() > end or self.p.poll() is not None:
-                fail(f"no {marker!r} on the serial output", self.out)
-            self.read(0.5)
-        return self.out.index(marker, start)
-
-    def send(self, line):
-        self.p.stdin.write(line.encode() + b"\n")
-        self.p.stdin.flush()
+class Vm(ApiVm):
+    """An ApiVm that reads the Linux guest's uptime from its shell."""
 
     def uptime(self, tag):
         mark = len(self.out)
@@ -121,10 +81,6 @@ class Vm:
         j = self.wait_for(b"-END", 10, i + 1)
         return float(self.out[i + len(tag) + 2:j].decode())
 
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
 
 
 def fetch_fwd(port):
@@ -429,14 +385,7 @@ def main():
             if ("GOT-NET-T2-%d-END" % os.getpid()).encode() not in second.out[mark:]:
                 fail("the restored guest could not download from the host", second.out)
             print("restored guest: downloaded from the host over its TAP interface, same address")
-        second.send("poweroff -f")
-        try:
-            st = second.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            fail("the restored guest did not power off", second.out)
-        if st != 0:
-            second.read(0.5)
-            fail(f"exit status {st}", second.out)
+        poweroff(second)
         if a.disk:
             with open(img, "rb") as f:
                 data = f.read()
@@ -473,10 +422,7 @@ def main():
                 fourth.kill()
         print("PASS")
     finally:
-        first.kill()
-        if second:
-            second.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp, first, second)
 
 
 if __name__ == "__main__":

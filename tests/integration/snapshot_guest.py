@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import select
 import shutil
 import subprocess
 import sys
@@ -47,40 +46,19 @@ def skip_kvm(engine):
         sys.exit(77)
 
 
-class Vm:
+class Vm(fc_client.ApiVm):
+    """An ApiVm (stdin /dev/null) that keeps the guest's tick reports."""
+
     def __init__(self, ringvm, sock):
-        self.sock = sock
-        self.p = subprocess.Popen([ringvm, "--api-sock", sock, "--level", "Info"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        self.out = b""
         self.ticks = []
         LAST_OUT[:] = [lambda: (self.pump(0.3), self.out)[1]]
-        for _ in range(200):
-            if os.path.exists(sock):
-                return
-            time.sleep(0.05)
-        fail("no API socket")
+        super().__init__(ringvm, sock, stdin=subprocess.DEVNULL)
 
-    def pump(self, secs):
-        end = time.monotonic() + secs
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            r, _, _ = select.select([self.p.stdout], [], [], left)
-            if not r:
-                return
-            chunk = os.read(self.p.stdout.fileno(), 65536)
-            if not chunk:
-                return
-            self.out += chunk
-            self.ticks = [int(m.group(1), 16) for m in SYNC.finditer(self.out)]
+    def read(self, secs):
+        super().read(secs)
+        self.ticks = [int(m.group(1), 16) for m in SYNC.finditer(self.out)]
 
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
+    pump = read
 
 
 def main():
@@ -214,11 +192,7 @@ def main():
             must(s, "PUT", "/snapshot/load", {"snapshot_path": snap2, "mem_file_path": mem2,
                                                "resume_vm": True}, 204)
             print(f"snapshot of the restored VM at tick {before[-1]}, restored again")
-        while second.p.poll() is None:
-            second.pump(0.5)
-            if time.monotonic() - t0 > 90:
-                fail("the restored guest did not finish", second.out)
-        second.pump(0.2)
+        second.wait_exit(90 - (time.monotonic() - t0), "the restored guest did not finish")
         m = RESTORED.search(second.out)
         if m:
             print(f"ringvm: the restore took {m.group(1).decode()} ms")
@@ -243,10 +217,7 @@ def main():
                   f"({int(gap.group(1), 16)}x a normal span)")
         print("PASS")
     finally:
-        first.kill()
-        if second:
-            second.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        fc_client.cleanup(tmp, first, second)
 
 
 if __name__ == "__main__":

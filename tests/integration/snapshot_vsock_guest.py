@@ -15,14 +15,12 @@ device listens at the same Unix socket path again and sends nothing until
 PATCH /vm Resumed.  Exit 77 (skip) when the engine cannot run here."""
 import argparse
 import os
-import shutil
 import socket
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fc_client import fail  # noqa: E402
-from linux_snapshot import Vm  # noqa: E402
+from fc_client import ApiVm as Vm, cleanup, fail  # noqa: E402
 
 
 def main():
@@ -72,11 +70,7 @@ def main():
             if b"sync vsock-event" in second.out:
                 fail("the guest got the event while the restored VM was paused", second.out)
             second.must("PATCH", "/vm", {"state": "Resumed"})
-        try:
-            st = second.p.wait(timeout=90)
-        except Exception:
-            fail("the restored guest did not finish", second.out)
-        second.read(1.0)   # the rest of its output, to the end
+        st = second.wait_exit(90, "the restored guest did not finish")
         if b"testdev: sync vsock-event 0x0" not in second.out:
             fail("the restored guest did not get the transport reset (event id 0)", second.out)
         if st != 0:
@@ -84,10 +78,7 @@ def main():
         print(f"PASS: the restored guest ({a.engine}) got the transport reset in the event "
               "buffer it posted before the snapshot")
     finally:
-        first.kill()
-        if second:
-            second.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp, first, second)
 
 
 if __name__ == "__main__":
