@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "src/cpu/soft/decode.h"
+#include "xorshift.h"
 
 struct stats {
 	unsigned long total, both_valid, len_mismatch, op_mismatch, osz_mismatch;
@@ -107,14 +108,6 @@ static unsigned compare(const ZydisDecoder *zd, enum soft_mode mode, const uint8
 	return zok ? z.length : 0;
 }
 
-static uint64_t rng(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
 static void random_strings(const ZydisDecoder *zd, enum soft_mode mode, unsigned count, struct stats *s)
 {
 	static const uint8_t pfx[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x64, 0x65, 0x48, 0x41, 0x4f };
@@ -122,11 +115,11 @@ static void random_strings(const ZydisDecoder *zd, enum soft_mode mode, unsigned
 	uint8_t b[16];
 	for (unsigned i = 0; i < count; i++) {
 		for (unsigned j = 0; j < 16; j++)
-			b[j] = (uint8_t)rng(&x);
-		unsigned p = 0, r = (unsigned)rng(&x);
+			b[j] = (uint8_t)xorshift64(&x);
+		unsigned p = 0, r = (unsigned)xorshift64(&x);
 		unsigned np = r & 3;
 		for (unsigned k = 0; k < np && (r & 4); k++)
-			b[p++] = pfx[rng(&x) % sizeof(pfx)];
+			b[p++] = pfx[xorshift64(&x) % sizeof(pfx)];
 		switch ((r >> 4) & 7) {
 		case 0: case 1: case 2: b[p] = 0x0f; break;
 		case 3: b[p] = 0x0f; b[p + 1] = (r & 0x100) ? 0x38 : 0x3a; break;
@@ -150,8 +143,8 @@ static bool vex_gpr_sweep(const ZydisDecoder *zd, enum soft_mode mode, unsigned 
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t b[15];
 		for (unsigned j = 0; j < 15; j++)
-			b[j] = (uint8_t)rng(&x);
-		unsigned r = (unsigned)rng(&x);
+			b[j] = (uint8_t)xorshift64(&x);
+		unsigned r = (unsigned)xorshift64(&x);
 		bool map3 = (r & 7) == 0;
 		b[0] = 0xc4;
 		b[1] = (uint8_t)((b[1] & 0xe0) | (map3 ? 3 : 2));
@@ -233,8 +226,8 @@ static bool vex_simd_sweep(const ZydisDecoder *zd, enum soft_mode mode, unsigned
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t b[15];
 		for (unsigned j = 0; j < 15; j++)
-			b[j] = (uint8_t)rng(&x);
-		unsigned r = (unsigned)rng(&x);
+			b[j] = (uint8_t)xorshift64(&x);
+		unsigned r = (unsigned)xorshift64(&x);
 		unsigned opc_at;
 		if (r & 1) { /* C5: map 0F */
 			b[0] = 0xc5;

@@ -20,6 +20,7 @@
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
 #include "src/cpu/soft/jit/native.h"
+#include "xorshift.h"
 
 static const char *const R64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 				     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -315,10 +316,7 @@ static void test_cache_wx(void **state)
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* Run the code at FLAT_ENV_CODE (ending in HLT) in mode, interpreted or

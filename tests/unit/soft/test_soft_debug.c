@@ -17,6 +17,7 @@
 #include "src/cpu/soft/debug.h"
 #include "src/cpu/soft/flatmem.h"
 #include "src/cpu/soft/sys.h"
+#include "xorshift.h"
 
 #define MEM (1u << 20)
 #define GDT 0x800
@@ -556,14 +557,6 @@ static void test_iret_unblocks_nmi(void **state)
 
 /* Hostile debug state: random DR0-DR7, TF/RF, CR4.DE and random code must
  * end every run in a defined status without hanging or crashing. */
-static uint64_t rnd(uint64_t *st)
-{
-	*st ^= *st << 13;
-	*st ^= *st >> 7;
-	*st ^= *st << 17;
-	return *st;
-}
-
 static void test_hostile_debug_state(void **state)
 {
 	uint64_t st = 0x9e3779b97f4a7c15ULL;
@@ -572,21 +565,21 @@ static void test_hostile_debug_state(void **state)
 		struct env *e = env_lm(0);
 		struct soft_cpu *c = &e->c;
 		for (unsigned i = 0; i < 256; i++)
-			e->m.ram[CODE + i] = (uint8_t)rnd(&st);
+			e->m.ram[CODE + i] = (uint8_t)xorshift64(&st);
 		e->m.ram[HANDLER] = 0x48;   /* iretq: keep going after each event */
 		e->m.ram[HANDLER + 1] = 0xcf;
 		for (unsigned i = 0; i < 4; i++)
-			c->dr[i] = (rnd(&st) & 1) ? CODE + (rnd(&st) & 0xff) : rnd(&st);
-		c->dr[6] = SOFT_DR6_FIXED | (rnd(&st) & SOFT_DR6_VOLATILE);
-		set_dr7(e, rnd(&st) & SOFT_DR7_VOLATILE);
-		if (rnd(&st) & 1)
+			c->dr[i] = (xorshift64(&st) & 1) ? CODE + (xorshift64(&st) & 0xff) : xorshift64(&st);
+		c->dr[6] = SOFT_DR6_FIXED | (xorshift64(&st) & SOFT_DR6_VOLATILE);
+		set_dr7(e, xorshift64(&st) & SOFT_DR7_VOLATILE);
+		if (xorshift64(&st) & 1)
 			c->rflags |= X86_RFLAGS_TF;
-		if (rnd(&st) & 1)
+		if (xorshift64(&st) & 1)
 			c->rflags |= SOFT_RFLAGS_RF;
-		if (rnd(&st) & 1)
+		if (xorshift64(&st) & 1)
 			c->cr4 |= SOFT_CR4_DE;
 		for (unsigned i = 0; i < 16; i++)
-			c->gpr[i] = (rnd(&st) & 1) ? DATA + (rnd(&st) & 0xfff) : rnd(&st);
+			c->gpr[i] = (xorshift64(&st) & 1) ? DATA + (xorshift64(&st) & 0xfff) : xorshift64(&st);
 		c->gpr[GPR_RSP] = KSTACK;
 		for (int k = 0; k < 20; k++) {
 			uint64_t done = 0;

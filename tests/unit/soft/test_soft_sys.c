@@ -16,6 +16,7 @@
 #include "src/cpu/soft/decode.h"
 #include "src/cpu/soft/flatmem.h"
 #include "src/cpu/soft/sys.h"
+#include "xorshift.h"
 
 #define MEM (1u << 20)
 #define GDT 0x800
@@ -870,14 +871,6 @@ static void test_sysenter_sysexit(void **state)
 
 /* Hostile tables: random GDT/IDT/TSS/stack contents never crash the core
  * and every outcome is a defined status. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void test_hostile_tables(void **state)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -888,30 +881,30 @@ static void test_hostile_tables(void **state)
 		{ 0x8e, 0x1c, 0x24 }, /* mov (%rsp), %ds */ { 0x0f, 0x00, 0x1c }, /* ltr (%rsp) */
 	};
 	for (int i = 0; i < 3000; i++) {
-		unsigned m = rnd(&seed) % 4;
+		unsigned m = xorshift64(&seed) % 4;
 		struct env *e = m < 2 ? env_lm(m ? 3 : 0) : env_pm(m == 3 ? 3 : 0);
 		for (unsigned a = GDT + 8; a < GDT + 0x70; a += 8)
-			if (rnd(&seed) & 1)
-				put64(e, a, rnd(&seed));
+			if (xorshift64(&seed) & 1)
+				put64(e, a, xorshift64(&seed));
 		for (unsigned a = IDT; a < IDT + 4096; a += 8)
-			put64(e, a, rnd(&seed) & (rnd(&seed) | 0xffffffff0000ffffULL));
+			put64(e, a, xorshift64(&seed) & (xorshift64(&seed) | 0xffffffff0000ffffULL));
 		for (unsigned a = TSS; a < TSS + 0x68; a += 8)
-			if (rnd(&seed) & 1)
-				put64(e, a, rnd(&seed));
-		if (rnd(&seed) & 1)
-			e->c.tr.limit = (uint32_t)rnd(&seed);
-		if (rnd(&seed) & 1)
-			e->c.idt.limit = (uint16_t)rnd(&seed);
+			if (xorshift64(&seed) & 1)
+				put64(e, a, xorshift64(&seed));
+		if (xorshift64(&seed) & 1)
+			e->c.tr.limit = (uint32_t)xorshift64(&seed);
+		if (xorshift64(&seed) & 1)
+			e->c.idt.limit = (uint16_t)xorshift64(&seed);
 		uint64_t sp = e->c.gpr[GPR_RSP] - 64;
 		for (unsigned k = 0; k < 8; k++)
-			put64(e, sp + 8 * k, (rnd(&seed) & 1) ? rnd(&seed) : (rnd(&seed) & 0x7f));
+			put64(e, sp + 8 * k, (xorshift64(&seed) & 1) ? xorshift64(&seed) : (xorshift64(&seed) & 0x7f));
 		e->c.gpr[GPR_RSP] = sp;
 		int r;
-		if (rnd(&seed) & 1) {
-			r = soft_cpu_deliver(&e->c, rnd(&seed) & 0xff, rnd(&seed) % 8, rnd(&seed) & 1,
-					     (uint32_t)rnd(&seed));
+		if (xorshift64(&seed) & 1) {
+			r = soft_cpu_deliver(&e->c, xorshift64(&seed) & 0xff, xorshift64(&seed) % 8, xorshift64(&seed) & 1,
+					     (uint32_t)xorshift64(&seed));
 		} else {
-			unsigned k = rnd(&seed) % 8;
+			unsigned k = xorshift64(&seed) % 8;
 			r = step_bytes(e, insns[k], 3);
 			if (r == SOFT_EXC)
 				r = soft_cpu_deliver_exception(&e->c);

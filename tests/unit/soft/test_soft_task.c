@@ -12,6 +12,7 @@
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/flatmem.h"
 #include "src/cpu/soft/sys.h"
+#include "xorshift.h"
 
 #define MEM (1u << 20)
 #define GDT 0x800
@@ -687,14 +688,6 @@ static void test_vme(void **state)
 
 /* ---- hostile tables: random TSSs, descriptors and frames ---- */
 
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void test_hostile_tasks(void **state)
 {
 	uint64_t seed = 0x243f6a8885a308d3ULL;
@@ -705,37 +698,37 @@ static void test_hostile_tasks(void **state)
 	};
 	for (int i = 0; i < 3000; i++) {
 		struct env *e = env_pm();
-		if (rnd(&seed) & 1)
-			tss32(e, TSSB, 0x11000, rnd(&seed) & 1);
+		if (xorshift64(&seed) & 1)
+			tss32(e, TSSB, 0x11000, xorshift64(&seed) & 1);
 		for (unsigned a = TSSB; a < TSSB + 0x68; a += 4)
-			if (!(rnd(&seed) & 3))
-				put32(e, a, (uint32_t)rnd(&seed));
+			if (!(xorshift64(&seed) & 3))
+				put32(e, a, (uint32_t)xorshift64(&seed));
 		for (unsigned a = TSSC; a < TSSC + 0x2c; a += 4)
-			put32(e, a, (uint32_t)rnd(&seed));
+			put32(e, a, (uint32_t)xorshift64(&seed));
 		for (unsigned a = GDT + SEL_B; a <= GDT + 0x68; a += 8)
-			if (!(rnd(&seed) & 3))
-				put64(e, a, rnd(&seed));
+			if (!(xorshift64(&seed) & 3))
+				put64(e, a, xorshift64(&seed));
 		for (unsigned v = 0; v < 0x30; v++)
-			if (rnd(&seed) & 1)
-				put64(e, IDT + v * 8, (rnd(&seed) & 1) ? task_gate(SEL_B, rnd(&seed) & 3) : rnd(&seed));
-		put16(e, TSSA, (uint16_t)rnd(&seed));
-		if (rnd(&seed) & 1)
+			if (xorshift64(&seed) & 1)
+				put64(e, IDT + v * 8, (xorshift64(&seed) & 1) ? task_gate(SEL_B, xorshift64(&seed) & 3) : xorshift64(&seed));
+		put16(e, TSSA, (uint16_t)xorshift64(&seed));
+		if (xorshift64(&seed) & 1)
 			e->c.rflags |= NT;
-		if (rnd(&seed) & 1)
-			e->c.cr4 |= rnd(&seed) & 3;
-		if (!(rnd(&seed) & 3)) {
+		if (xorshift64(&seed) & 1)
+			e->c.cr4 |= xorshift64(&seed) & 3;
+		if (!(xorshift64(&seed) & 3)) {
 			/* an IRET frame that may enter virtual-8086 mode */
 			for (unsigned k = 0; k < 9; k++)
-				put32(e, KSTACK - 36 + 4 * k, (uint32_t)rnd(&seed) | (k == 2 ? VM : 0));
+				put32(e, KSTACK - 36 + 4 * k, (uint32_t)xorshift64(&seed) | (k == 2 ? VM : 0));
 			e->c.gpr[GPR_RSP] = KSTACK - 36;
 		}
 		int r;
 		for (int k = 0; k < 4; k++) {
-			if (rnd(&seed) & 1) {
-				r = soft_cpu_deliver(&e->c, rnd(&seed) & 0x2f, rnd(&seed) % 8, rnd(&seed) & 1,
-						     (uint32_t)rnd(&seed));
+			if (xorshift64(&seed) & 1) {
+				r = soft_cpu_deliver(&e->c, xorshift64(&seed) & 0x2f, xorshift64(&seed) % 8, xorshift64(&seed) & 1,
+						     (uint32_t)xorshift64(&seed));
 			} else {
-				unsigned n = rnd(&seed) % (sizeof(insns) / sizeof(insns[0]));
+				unsigned n = xorshift64(&seed) % (sizeof(insns) / sizeof(insns[0]));
 				uint64_t la = (e->c.seg[SEG_CS].base + CODE) & (MEM - 1);
 				if (la > MEM - 16)
 					la = CODE;
