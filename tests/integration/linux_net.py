@@ -146,6 +146,23 @@ def host_connect_vsock(uds, port, deadline):
         time.sleep(1)   # the guest's listener is not up yet: RST, retry
 
 
+def host_echo_vsock(uds, port, msg, deadline):
+    """CONNECT port (host_connect_vsock), send msg and read one line back:
+    (the line, None), or (None, the CONNECT's answer) if it was refused."""
+    s, line = host_connect_vsock(uds, port, deadline)
+    if not s:
+        return None, line
+    s.sendall(msg)
+    got = b""
+    while not got.endswith(b"\n"):
+        c = s.recv(4096)
+        if not c:
+            break
+        got += c
+    s.close()
+    return got, None
+
+
 def console_case(a):
     """--console virtio: the serial back end on hvc0, the shell usable there."""
     g = Guest(a.ringvm, ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
@@ -241,17 +258,9 @@ def main():
                    f" && (/tmp/gv 1234 5000 &) && echo VSOCK\"\"-STARTED")
             g.wait_for("VSOCK-STARTED", pos)
             g.wait_for("guest_vsock: listening", pos)
-            s, line = host_connect_vsock(uds, 1234, time.monotonic() + 60)
-            if not s:
+            got, line = host_echo_vsock(uds, 1234, b"ping-from-host\n", time.monotonic() + 60)
+            if got is None:
                 g.fail(f"host CONNECT 1234 through {uds} was not accepted (got {line!r})")
-            s.sendall(b"ping-from-host\n")
-            got = b""
-            while not got.endswith(b"\n"):
-                c = s.recv(4096)
-                if not c:
-                    break
-                got += c
-            s.close()
             if got != b"PING-FROM-HOST\n":
                 g.fail(f"host -> guest echo: got {got!r}")
             # The guest now connects to CID 2 port 5000.

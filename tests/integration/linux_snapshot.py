@@ -103,17 +103,9 @@ def vsock_echo(vm, uds, port, lsock, tag):
     mark = len(vm.out)
     vm.send("(/tmp/gv %d 5000 &) ; echo STARTED-%d" % (port, port))
     vm.wait_for(b"guest_vsock: listening on %d" % port, 60, mark)
-    s, line = ln.host_connect_vsock(uds, port, time.monotonic() + 60)
-    if not s:
+    got, line = ln.host_echo_vsock(uds, port, b"ping-%s\n" % tag.encode(), time.monotonic() + 60)
+    if got is None:
         fail(f"{tag}: the host's CONNECT {port} was not accepted (got {line!r})", vm.out)
-    s.sendall(b"ping-%s\n" % tag.encode())
-    got = b""
-    while not got.endswith(b"\n"):
-        c = s.recv(4096)
-        if not c:
-            break
-        got += c
-    s.close()
     if got != b"PING-%s\n" % tag.upper().encode():
         fail(f"{tag}: host -> guest echo: got {got!r}", vm.out)
     try:
