@@ -76,8 +76,6 @@ GUEST_TEST("pcid-legacy", test_pcid_legacy);
 
 #else
 
-/* PDPT entry 5, page 0x1f7 of its first table: a TLB slot (page number
- * modulo the TLB's size) no other page the test touches uses */
 static bool has_pcid(void)
 {
 	uint32_t r[4];
@@ -94,6 +92,8 @@ static unsigned try_cr3(uintptr_t v)
 	return pc_count - n0;
 }
 
+/* PDPT entry 5, page 0x1f7 of its first table: a TLB slot (page number
+ * modulo the TLB's size) no other page the test touches uses */
 #define TEST_VA 0x1401f7000ul
 #define PT_IDX 0x1f7
 #define PD_PA 0x800000ul               /* 8 MiB: free RAM */
