@@ -41,6 +41,10 @@
 #define LAYOUT_PCI_ECAM          0xE0000000ULL /* PCIe ECAM (MCFG): 1 MiB per bus */
 #define LAYOUT_PCI_ECAM_SIZE     0x10000000ULL
 #define LAYOUT_PCI_ECAM_BUSES    256
+/* Buses announced to the guest (MCFG, \_SB.PCI0._CRS): only bus 0 exists.
+ * Announcing ECAM's 256 made Linux scan buses 1-255 for peer host bridges
+ * (pcibios_fixup_peer_bridges: 8160 config reads, 16 320 port accesses a boot). */
+#define LAYOUT_PCI_BUSES         1
 #define LAYOUT_TESTDEV_MMIO      0xFE000000ULL /* test device scratch window */
 #define LAYOUT_TESTDEV_MMIO_SIZE 0x1000ULL
 #define LAYOUT_IOAPIC            0xFEC00000ULL

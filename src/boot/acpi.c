@@ -166,7 +166,10 @@ static size_t acpi_madt(uint8_t *t, const struct vm *vm)
 }
 
 /* MCFG (PCI Firmware spec 3.0, 4.1.2): one ECAM allocation, segment 0,
- * buses 0-255 at LAYOUT_PCI_ECAM (reserved in the e820 map too). */
+ * at LAYOUT_PCI_ECAM (reserved in the e820 map too), for the buses that
+ * exist (LAYOUT_PCI_BUSES: bus 0).  The window decodes all 256 buses
+ * (others read all-ones), but Linux takes MCFG's end bus as the last bus
+ * (pcibios_last_bus) and probes every one up to it for peer bridges. */
 #define MCFG_LEN (44 + 16)
 static size_t acpi_mcfg(uint8_t *t)
 {
@@ -174,7 +177,7 @@ static size_t acpi_mcfg(uint8_t *t)
 	put64(t + 44, LAYOUT_PCI_ECAM);
 	put16(t + 52, 0);                           /* PCI segment group */
 	t[54] = 0;                                  /* start bus */
-	t[55] = (uint8_t)(LAYOUT_PCI_ECAM_BUSES - 1); /* end bus */
+	t[55] = (uint8_t)(LAYOUT_PCI_BUSES - 1);      /* end bus */
 	acpi_header(t, "MCFG", MCFG_LEN, 1);
 	acpi_finish(t, MCFG_LEN);
 	return MCFG_LEN;

@@ -10,7 +10,7 @@
 static unsigned blk_hash(uint64_t pa, unsigned mode)
 {
 	uint64_t h = (pa ^ ((uint64_t)mode << 61)) * 0x9e3779b97f4a7c15ULL;
-	return (unsigned)(h >> 51) & (BLK_HASH - 1);
+	return (unsigned)(h >> (64 - BLK_HASH_BITS));
 }
 
 static unsigned page_hash(uint64_t ppn)

@@ -45,7 +45,11 @@ struct soft_block {
 	struct x86_insn insn[];
 };
 
-#define BLK_HASH 8192
+/* 64 Ki buckets: a Linux boot holds ~40 000 blocks; with 8 Ki buckets the
+ * chains averaged 5 blocks, each a cache miss (12% of a boot's host time in
+ * soft_icache_lookup, PERFORMANCE.md 2026-12-05 "Boot"). */
+#define BLK_HASH_BITS 16
+#define BLK_HASH (1u << BLK_HASH_BITS)
 #define PAGE_HASH 1024
 #define FILTER_BITS 65536
 

@@ -3,8 +3,9 @@
 #include "ringvm/layout.h"
 
 /* Device(PCI0): the PCI Express root bridge (ACPI 6.4, 6.1.5 and 6.2.13).
- * _CRS: bus numbers 0-255 (ECAM covers them all), the configuration ports
- * (consumed), the I/O and 32-bit memory windows BARs decode in; _PRT: INTA#
+ * _CRS: the bus numbers that exist (LAYOUT_PCI_BUSES: bus 0, as MCFG says),
+ * the configuration ports (consumed), the I/O and 32-bit memory windows BARs
+ * decode in; _PRT: INTA#
  * to INTD# of every slot to the GSIs of the board's interrupt map (a _PRT
  * entry with Source 0 names a GSI, level-triggered active low). */
 static void pci_acpi_root(struct aml *a, const struct vm *vm)
@@ -13,7 +14,7 @@ static void pci_acpi_root(struct aml *a, const struct vm *vm)
 	uint8_t res[96];
 	size_t n = 0;
 
-	n += aml_res_word(res + n, AML_RES_BUS, 0, 0, LAYOUT_PCI_ECAM_BUSES - 1);
+	n += aml_res_word(res + n, AML_RES_BUS, 0, 0, LAYOUT_PCI_BUSES - 1);
 	n += aml_res_io(res + n, PORT_PCI_CONFIG_ADDRESS, 1, 8);
 	n += aml_res_word(res + n, AML_RES_IO, 3, LAYOUT_PCI_IO_START, LAYOUT_PCI_IO_END - 1);
 	n += aml_res_dword(res + n, AML_RES_MEM, 0x01, (uint32_t)LAYOUT_PCI_MMIO32_START,
