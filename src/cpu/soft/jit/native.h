@@ -50,10 +50,18 @@ bool jit_native_plan(const struct x86_insn *in, struct jit_native *n);
  * n->store says whether it writes the operand. */
 bool jit_native_plan_mem(const struct x86_insn *in, struct jit_native *n);
 
+/* Does n name AH, CH, DH or BH?  Then it is encoded without REX and every
+ * register it uses must be one of host RAX..RBX. */
+static inline bool jit_native_legacy(const struct jit_native *n)
+{
+	return n->reg.high || n->rm.high || n->z.high;
+}
+
 /* Emit in as a host instruction with guest register g in host register
- * host[g] (each 0..3: RAX RCX RDX RBX).  The bytes are built only from the
- * whitelisted opcode, the decoded operand size, the host register numbers
- * and the decoded immediate. */
+ * host[g] (RAX RCX RDX RBX, or R12/R13 through REX.R/REX.B: never both
+ * with an AH..BH operand, jit_native_legacy).  The bytes are built only
+ * from the whitelisted opcode, the decoded operand size, the host register
+ * numbers and the decoded immediate. */
 void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_native *n,
 		     const int8_t host[16]);
 
