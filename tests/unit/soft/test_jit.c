@@ -20,6 +20,7 @@
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
 #include "src/cpu/soft/jit/native.h"
+#include "src/cpu/soft/mmu/soft_mmu.h"
 
 static const char *const R64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 				     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -565,6 +566,108 @@ static void test_budget_and_kick(void **state)
 	env_free(e);
 }
 
+
+/* ---- memory through the inline TLB fast path, in loops ---- */
+
+/* A shadow TLB over the flat memory as the MMU would fill it at CPL 0
+ * (pages mapped 1:1); pages in [ro_lo, ro_hi) without the inline-store
+ * right (as pages holding code), so their stores take the slow path. */
+static struct soft_tlb_entry *flat_tlb(struct env *e, unsigned ro_lo, unsigned ro_hi)
+{
+	struct soft_tlb_entry *tlb = calloc(SOFT_TLB_SIZE, sizeof(*tlb));
+	assert_non_null(tlb);
+	for (unsigned p = 0; p < SOFT_TLB_SIZE; p++) {
+		bool ram = p < FLAT_ENV_MEM / 4096;
+		tlb[p].tag_read = tlb[p].tag_write = ram ? (uint64_t)p << 2 : ~0ULL;
+		tlb[p].tag_fastw = ram && !(p >= ro_lo && p < ro_hi) ? (uint64_t)p << 2 : ~0ULL;
+		tlb[p].tag_fetch = ~0ULL;
+		tlb[p].host = ram ? e->m.ram + 4096 * p : NULL;
+	}
+	e->c.jit_tlb = tlb;
+	return tlb;
+}
+
+/* A loop onto itself over nine guest registers (more than the register
+ * cache holds: evictions inside the loop, a fix-up at its back edge) with
+ * consecutive accesses to the same bytes (one probe for two: load-load,
+ * load-store, store-read-modify-write), walking RSI up by 8:
+ *   1: mov (%rsi),%rax; add (%rsi),%r9; add %rax,%rdx; mov %rdx,(%rsi);
+ *      add %r9,(%rsi); add $8,%rsi; mov %r9,%r10; xor %r11,%r10;
+ *      lea 1(%r12),%r12; add %r12,%r13; mov %r10,%r11; dec %ecx; jnz 1b; hlt
+ * Run interpreted and translated from the same state: the same status,
+ * registers, flags, instruction count and memory, also when the walk runs
+ * off the end of memory (a #PF inside the loop: exact state at the fault)
+ * or through pages whose stores take the slow path. */
+static const uint8_t loop_mem_code[] = {
+	0x48, 0x8b, 0x06, 0x4c, 0x03, 0x0e, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x16,
+	0x4c, 0x01, 0x0e, 0x48, 0x83, 0xc6, 0x08, 0x4d, 0x89, 0xca, 0x4d, 0x31, 0xda,
+	0x4d, 0x8d, 0x64, 0x24, 0x01, 0x4d, 0x01, 0xe5, 0x4d, 0x89, 0xd3, 0xff, 0xc9,
+	0x75, 0xd8, 0xf4,
+};
+
+static int run_loop_mem(struct env *e, bool jit, uint64_t rsi, uint32_t count, unsigned ro_lo,
+			unsigned ro_hi, uint64_t seed)
+{
+	struct soft_tlb_entry *tlb = NULL;
+	if (jit) {
+		e->c.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(e->c.jit);
+		tlb = flat_tlb(e, ro_lo, ro_hi);
+	}
+	memcpy(e->m.ram + FLAT_ENV_CODE, loop_mem_code, sizeof(loop_mem_code));
+	uint64_t x = seed;
+	for (unsigned i = 0x10000; i < FLAT_ENV_MEM; i += 8) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		memcpy(e->m.ram + i, &x, 8);
+	}
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		e->c.gpr[r] = seed * (r + 3);
+	e->c.gpr[GPR_RSP] = FLAT_ENV_RSP;
+	e->c.gpr[GPR_RSI] = rsi;
+	e->c.gpr[GPR_RCX] = count;
+	uint64_t done;
+	int r = soft_cpu_run(&e->c, 100000000, &done);
+	e->c.jit_tlb = NULL;
+	free(tlb);
+	return r;
+}
+
+static void test_loop_mem_vs_interp(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t rsi;
+		uint32_t count;
+		unsigned ro_lo, ro_hi;
+	} cases[] = {
+		{ 0x20000, 3000, 0, 0 },                      /* all fast */
+		{ 0x20000, 3000, 0x21, 0x22 },                /* a page of slow stores */
+		{ FLAT_ENV_MEM - 8 * 500, 1000, 0, 0 },       /* #PF after 500 rounds */
+		{ FLAT_ENV_MEM - 8 * 500, 1000, 0xff, 0x100 }, /* ... through slow stores */
+	};
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
+		int ra = run_loop_mem(a, false, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+				      cases[k].ro_hi, 0x1234567 + k);
+		int rb = run_loop_mem(b, true, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+				      cases[k].ro_hi, 0x1234567 + k);
+		char what[32];
+		snprintf(what, sizeof(what), "loop case %u", k);
+		assert_int_equal(ra, rb);
+		if (k < 2)
+			assert_int_equal(ra, SOFT_HLT);
+		else
+			assert_int_not_equal(ra, SOFT_HLT);
+		compare_envs(a, b, what);
+		assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+		assert_int_equal(a->c.cr2, b->c.cr2);
+		assert_memory_equal(a->m.ram + 0x10000, b->m.ram + 0x10000, FLAT_ENV_MEM - 0x10000);
+		assert_true(b->c.jit->stats.fast_stores > 0);
+		env_free(a);
+		env_free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_flush_when_full),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_budget_and_kick),
+		cmocka_unit_test(test_loop_mem_vs_interp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
