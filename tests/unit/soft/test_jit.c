@@ -85,6 +85,20 @@ static void test_emit_encodings(void **state)
 				CHECK("mov qword ptr %s, %s", m, R64[r]);
 				jit_emit_cmp_r64_m64(&e, r, b, d);
 				CHECK("cmp %s, qword ptr %s", R64[r], m);
+				if (r != JR_RSP) { /* [b+r+d]: r as the index */
+					char mi[48];
+					if (d == 0)
+						snprintf(mi, sizeof(mi), "[%s+%s*1]", R64[b], R64[r]);
+					else if (d < 0)
+						snprintf(mi, sizeof(mi), "[%s+%s*1-0x%02X]", R64[b], R64[r],
+							 (unsigned)-(int64_t)d);
+					else
+						snprintf(mi, sizeof(mi), "[%s+%s*1+0x%02X]", R64[b], R64[r], (unsigned)d);
+					jit_emit_cmp_r64_mbi(&e, (r + 3) & 15, b, r, d);
+					CHECK("cmp %s, qword ptr %s", R64[(r + 3) & 15], mi);
+					jit_emit_mov_r64_mbi(&e, (r + 5) & 15, b, r, d);
+					CHECK("mov %s, qword ptr %s", R64[(r + 5) & 15], mi);
+				}
 				if (r)
 					continue;
 				jit_emit_add_m64_simm32(&e, b, d, 5);

@@ -330,8 +330,10 @@ void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct
 	jit_emit_u8(e, op);
 	if (n->modrm) {
 		unsigned regf = n->digit_form ? ((in->modrm >> 3) & 7u) : henc(&n->reg, host);
-		if (n->mem) /* [rdi]: mod 00, r/m 111 */
-			jit_emit_u8(e, (uint8_t)(((regf & 7u) << 3) | JR_RDI));
+		if (n->mem) { /* [rdi+rsi]: mod 00, r/m 100, SIB base RDI index RSI */
+			jit_emit_u8(e, (uint8_t)(((regf & 7u) << 3) | 4));
+			jit_emit_u8(e, (uint8_t)((JR_RSI << 3) | JR_RDI));
+		}
 		else
 			jit_emit_u8(e, (uint8_t)(0xc0 | ((regf & 7u) << 3) | (henc(&n->rm, host) & 7u)));
 	}

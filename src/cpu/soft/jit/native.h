@@ -34,7 +34,8 @@ struct jit_native {
 	bool z_form;            /* register in the opcode's low three bits */
 	bool nop;               /* emits nothing (NOP) */
 	bool mem;               /* r/m is memory, accessed through the TLB fast
-				 * path: emitted as [RDI], RDI = the host address */
+				 * path: emitted as [RDI+RSI], the host page and
+				 * the page offset */
 	bool store;             /* ... and written (store or read-modify-write):
 				 * the probe needs the slot's inline-store right */
 	uint8_t msize;          /* bytes accessed in memory */

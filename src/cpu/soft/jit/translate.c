@@ -752,7 +752,7 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
  * non-canonical address's never has; an empty tag is ~0, which no computed
  * tag is (class 3 does not exist).  Hit path: 14 instructions (16 when
  * msize > 1). */
-static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
 	struct jit_emit *e = &t->e;
 	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
@@ -771,17 +771,23 @@ static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
-	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
-	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
+	/* RBP = cpu->jit_tlb (the prologue's) */
+	jit_emit_cmp_r64_mbi(e, JR_R9, JR_RDI, JR_RBP,
 			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
 				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
 	slow_jump(t, sl, JCC_NE);
-	/* RAM (not MMIO): RDI = host page + page offset */
-	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
+	/* RAM (not MMIO): RDI = host page, RSI = page offset */
+	jit_emit_mov_r64_mbi(e, JR_RDI, JR_RDI, JR_RBP, (int32_t)offsetof(struct soft_tlb_entry, host));
 	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
 	slow_jump(t, sl, JCC_E);
 	jit_emit_alu_r_imm(e, 4, false, JR_RSI, 0xfff);
-	jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+	if (!split) /* else the access is [RDI+RSI] */
+		jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+}
+
+static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+{
+	emit_probe_ex(t, sl, msize, store, false);
 }
 
 /* Jump to sl unless register r holds a canonical address. */
@@ -1190,7 +1196,7 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		save_flags(t);
 		emit_linear(t, in, rip, host);
 		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-		emit_probe(t, sl, n->msize, n->store);
+		emit_probe_ex(t, sl, n->msize, n->store, true);
 		if (fl == FL_HOST) { /* as on the fast path */
 			emit_restore_r10(e, t->lahf, rax_held(t), JIT_FL_ALL);
 			t->fl = FL_HOST;
@@ -1201,13 +1207,23 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		emit_linear(t, in, rip, host);
 		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 		bool share = next && same_access(in, n, next, nn);
-		emit_probe(t, sl, n->msize, n->store || (share && nn->store));
+		emit_probe_ex(t, sl, n->msize, n->store || (share && nn->store), true);
 		if (share)
 			t->reuse = sl;
 	}
-	if (n->flags == JF_RMW)
-		flags_for(t, in, index); /* keeps RDI */
-	jit_native_emit(e, in, n, host);
+	if (n->flags == JF_RMW) {
+		if (t->fl == FL_CPU) {
+			/* flags_for's soft_flags_flush call keeps RDI, not
+			 * RSI: the whole address in RDI (MOVs and LEA only:
+			 * the flags stay where they are) */
+			jit_emit_lea(e, JR_RDI, JR_RDI, JR_RSI, 1, 0);
+			flags_for(t, in, index);
+			jit_emit_mov_r64_imm(e, JR_RSI, 0);
+		} else {
+			flags_for(t, in, index); /* keeps RDI and RSI */
+		}
+	}
+	jit_native_emit(e, in, n, host); /* on [RDI+RSI] */
 	if (n->writeback)
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
@@ -1375,11 +1391,14 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 
 	/* prologue: int fn(struct soft_cpu *cpu) */
 	jit_emit_push_r64(e, JR_RBX);
+	jit_emit_push_r64(e, JR_RBP);
 	jit_emit_push_r64(e, JR_R12);
 	jit_emit_push_r64(e, JR_R13);
 	jit_emit_push_r64(e, JR_R14);
 	jit_emit_push_r64(e, JR_R15);
+	jit_emit_alu_r_imm(e, 5, true, JR_RSP, 8); /* RSP 16-byte aligned for calls */
 	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
+	jit_emit_mov_r64_m64(e, JR_RBP, CPU, OFF(jit_tlb)); /* the TLB probes' base */
 	/* body: chained blocks enter here (the chain slot's code) */
 	size_t body = e->pos;
 	t->body = body;
@@ -1527,10 +1546,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	}
 	/* epilogue */
 	size_t epi = e->pos;
+	jit_emit_alu_r_imm(e, 0, true, JR_RSP, 8);
 	jit_emit_pop_r64(e, JR_R15);
 	jit_emit_pop_r64(e, JR_R14);
 	jit_emit_pop_r64(e, JR_R13);
 	jit_emit_pop_r64(e, JR_R12);
+	jit_emit_pop_r64(e, JR_RBP);
 	jit_emit_pop_r64(e, JR_RBX);
 	jit_emit_ret(e);
 	for (unsigned k = 0; k < t->nfix; k++)
