@@ -619,13 +619,14 @@ static const uint8_t loop_mem_code[] = {
 	0x75, 0xd8, 0xf4,
 };
 
-static int run_loop_mem(struct env *e, bool jit, uint64_t rsi, uint32_t count, unsigned ro_lo,
-			unsigned ro_hi, uint64_t seed)
+static int run_loop_mem(struct env *e, bool jit, bool lahf, uint64_t rsi, uint32_t count,
+			unsigned ro_lo, unsigned ro_hi, uint64_t seed)
 {
 	struct soft_tlb_entry *tlb = NULL;
 	if (jit) {
 		e->c.jit = soft_jit_new(1u << 20, 0);
 		assert_non_null(e->c.jit);
+		e->c.jit->lahf = e->c.jit->lahf && lahf; /* false: the PUSHFQ/POPFQ path */
 		tlb = flat_tlb(e, ro_lo, ro_hi);
 	}
 	memcpy(e->m.ram + FLAT_ENV_CODE, loop_mem_code, sizeof(loop_mem_code));
@@ -659,14 +660,15 @@ static void test_loop_mem_vs_interp(void **state)
 		{ FLAT_ENV_MEM - 8 * 500, 1000, 0, 0 },       /* #PF after 500 rounds */
 		{ FLAT_ENV_MEM - 8 * 500, 1000, 0xff, 0x100 }, /* ... through slow stores */
 	};
-	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+	for (unsigned v = 0; v < 2 * sizeof(cases) / sizeof(cases[0]); v++) {
+		unsigned k = v / 2;
 		struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
-		int ra = run_loop_mem(a, false, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+		int ra = run_loop_mem(a, false, true, cases[k].rsi, cases[k].count, cases[k].ro_lo,
 				      cases[k].ro_hi, 0x1234567 + k);
-		int rb = run_loop_mem(b, true, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+		int rb = run_loop_mem(b, true, v & 1, cases[k].rsi, cases[k].count, cases[k].ro_lo,
 				      cases[k].ro_hi, 0x1234567 + k);
 		char what[32];
-		snprintf(what, sizeof(what), "loop case %u", k);
+		snprintf(what, sizeof(what), "loop case %u%s", k, v & 1 ? "" : " (PUSHFQ)");
 		assert_int_equal(ra, rb);
 		if (k < 2)
 			assert_int_equal(ra, SOFT_HLT);
