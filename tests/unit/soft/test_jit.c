@@ -3,7 +3,9 @@
  * re-encoded on host registers decoding to the same instruction, the
  * translation cache (W^X views, flush when full), and translated execution
  * against the interpreter: random register-form integer code in 16, 32 and
- * 64-bit mode, a program larger than the cache, self-modifying code. */
+ * 64-bit mode, a program larger than the cache, self-modifying code, a
+ * loop with memory accesses through a shadow TLB (registers kept across its
+ * back edge, shared probes, slow paths, a fault inside it). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
