@@ -19,10 +19,10 @@
 
 #include "flat_env.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/mmu/soft_mmu.h"
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
 #include "src/cpu/soft/jit/native.h"
-#include "src/cpu/soft/mmu/soft_mmu.h"
 
 static const char *const R64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 				     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
