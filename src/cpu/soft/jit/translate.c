@@ -149,6 +149,29 @@ static void evict_all(struct tr *t)
 		evict(t, cache_regs[k]);
 }
 
+/* At a loop's back edge (loop_regs): the register cache as loop_hold has
+ * it at t->loop.  A host register holding another guest register than
+ * there is written back (if written) and forgotten first, all of them,
+ * then loop_hold's missing ones are loaded from cpu (which is current for
+ * them now); the others stay, written or not (t->loop takes all of
+ * loop_hold as written).  MOVs only: RFLAGS untouched. */
+static void loop_fixup(struct tr *t)
+{
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
+		if (t->hold[h] != t->loop_hold[h])
+			evict(t, h);
+	}
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
+		if (t->loop_hold[h] >= 0 && t->hold[h] != t->loop_hold[h]) {
+			jit_emit_mov_r64_m64(&t->e, h, CPU, GPR(t->loop_hold[h]));
+			t->hold[h] = t->loop_hold[h];
+			t->dirty[h] = false;
+		}
+	}
+}
+
 static void emit_call_c(struct tr *t, const void *fn)
 {
 	jit_emit_mov_r64_imm(&t->e, JR_RAX, (uint64_t)(uintptr_t)fn);
@@ -399,29 +422,6 @@ static void chain_checks(struct tr *t, struct outs *o)
 		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
 		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
 		out_jump(t, o, JCC_NE);
-	}
-}
-
-/* At a loop's back edge (loop_regs): the register cache as loop_hold has
- * it at t->loop.  A host register holding another guest register than
- * there is written back (if written) and forgotten first, all of them,
- * then loop_hold's missing ones are loaded from cpu (which is current for
- * them now); the others stay, written or not (t->loop takes all of
- * loop_hold as written).  MOVs only: RFLAGS untouched. */
-static void loop_fixup(struct tr *t)
-{
-	for (unsigned k = 0; k < NCACHE; k++) {
-		unsigned h = cache_regs[k];
-		if (t->hold[h] != t->loop_hold[h])
-			evict(t, h);
-	}
-	for (unsigned k = 0; k < NCACHE; k++) {
-		unsigned h = cache_regs[k];
-		if (t->loop_hold[h] >= 0 && t->hold[h] != t->loop_hold[h]) {
-			jit_emit_mov_r64_m64(&t->e, h, CPU, GPR(t->loop_hold[h]));
-			t->hold[h] = t->loop_hold[h];
-			t->dirty[h] = false;
-		}
 	}
 }
 
