@@ -3,7 +3,9 @@
  * re-encoded on host registers decoding to the same instruction, the
  * translation cache (W^X views, flush when full), and translated execution
  * against the interpreter: random register-form integer code in 16, 32 and
- * 64-bit mode, a program larger than the cache, self-modifying code. */
+ * 64-bit mode, a program larger than the cache, self-modifying code, a
+ * loop with memory accesses through a shadow TLB (registers kept across its
+ * back edge, shared probes, slow paths, a fault inside it). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include "flat_env.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/mmu/soft_mmu.h"
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
 #include "src/cpu/soft/jit/native.h"
@@ -85,6 +88,20 @@ static void test_emit_encodings(void **state)
 				CHECK("mov qword ptr %s, %s", m, R64[r]);
 				jit_emit_cmp_r64_m64(&e, r, b, d);
 				CHECK("cmp %s, qword ptr %s", R64[r], m);
+				if (r != JR_RSP) { /* [b+r+d]: r as the index */
+					char mi[48];
+					if (d == 0)
+						snprintf(mi, sizeof(mi), "[%s+%s*1]", R64[b], R64[r]);
+					else if (d < 0)
+						snprintf(mi, sizeof(mi), "[%s+%s*1-0x%02X]", R64[b], R64[r],
+							 (unsigned)-(int64_t)d);
+					else
+						snprintf(mi, sizeof(mi), "[%s+%s*1+0x%02X]", R64[b], R64[r], (unsigned)d);
+					jit_emit_cmp_r64_mbi(&e, (r + 3) & 15, b, r, d);
+					CHECK("cmp %s, qword ptr %s", R64[(r + 3) & 15], mi);
+					jit_emit_mov_r64_mbi(&e, (r + 5) & 15, b, r, d);
+					CHECK("mov %s, qword ptr %s", R64[(r + 5) & 15], mi);
+				}
 				if (r)
 					continue;
 				jit_emit_add_m64_simm32(&e, b, d, 5);
@@ -563,6 +580,110 @@ static void test_budget_and_kick(void **state)
 	env_free(e);
 }
 
+
+/* ---- memory through the inline TLB fast path, in loops ---- */
+
+/* A shadow TLB over the flat memory as the MMU would fill it at CPL 0
+ * (pages mapped 1:1); pages in [ro_lo, ro_hi) without the inline-store
+ * right (as pages holding code), so their stores take the slow path. */
+static struct soft_tlb_entry *flat_tlb(struct env *e, unsigned ro_lo, unsigned ro_hi)
+{
+	struct soft_tlb_entry *tlb = calloc(SOFT_TLB_SIZE, sizeof(*tlb));
+	assert_non_null(tlb);
+	for (unsigned p = 0; p < SOFT_TLB_SIZE; p++) {
+		bool ram = p < FLAT_ENV_MEM / 4096;
+		tlb[p].tag_read = tlb[p].tag_write = ram ? (uint64_t)p << 2 : ~0ULL;
+		tlb[p].tag_fastw = ram && !(p >= ro_lo && p < ro_hi) ? (uint64_t)p << 2 : ~0ULL;
+		tlb[p].tag_fetch = ~0ULL;
+		tlb[p].host = ram ? e->m.ram + 4096 * p : NULL;
+	}
+	e->c.jit_tlb = tlb;
+	return tlb;
+}
+
+/* A loop onto itself over nine guest registers (more than the register
+ * cache holds: evictions inside the loop, a fix-up at its back edge) with
+ * consecutive accesses to the same bytes (one probe for two: load-load,
+ * load-store, store-read-modify-write), walking RSI up by 8:
+ *   1: mov (%rsi),%rax; add (%rsi),%r9; add %rax,%rdx; mov %rdx,(%rsi);
+ *      add %r9,(%rsi); add $8,%rsi; mov %r9,%r10; xor %r11,%r10;
+ *      lea 1(%r12),%r12; add %r12,%r13; mov %r10,%r11; dec %ecx; jnz 1b; hlt
+ * Run interpreted and translated from the same state: the same status,
+ * registers, flags, instruction count and memory, also when the walk runs
+ * off the end of memory (a #PF inside the loop: exact state at the fault)
+ * or through pages whose stores take the slow path. */
+static const uint8_t loop_mem_code[] = {
+	0x48, 0x8b, 0x06, 0x4c, 0x03, 0x0e, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x16,
+	0x4c, 0x01, 0x0e, 0x48, 0x83, 0xc6, 0x08, 0x4d, 0x89, 0xca, 0x4d, 0x31, 0xda,
+	0x4d, 0x8d, 0x64, 0x24, 0x01, 0x4d, 0x01, 0xe5, 0x4d, 0x89, 0xd3, 0xff, 0xc9,
+	0x75, 0xd8, 0xf4,
+};
+
+static int run_loop_mem(struct env *e, bool jit, bool lahf, uint64_t rsi, uint32_t count,
+			unsigned ro_lo, unsigned ro_hi, uint64_t seed)
+{
+	struct soft_tlb_entry *tlb = NULL;
+	if (jit) {
+		e->c.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(e->c.jit);
+		e->c.jit->lahf = e->c.jit->lahf && lahf; /* false: the PUSHFQ/POPFQ path */
+		tlb = flat_tlb(e, ro_lo, ro_hi);
+	}
+	memcpy(e->m.ram + FLAT_ENV_CODE, loop_mem_code, sizeof(loop_mem_code));
+	uint64_t x = seed;
+	for (unsigned i = 0x10000; i < FLAT_ENV_MEM; i += 8) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		memcpy(e->m.ram + i, &x, 8);
+	}
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		e->c.gpr[r] = seed * (r + 3);
+	e->c.gpr[GPR_RSP] = FLAT_ENV_RSP;
+	e->c.gpr[GPR_RSI] = rsi;
+	e->c.gpr[GPR_RCX] = count;
+	uint64_t done;
+	int r = soft_cpu_run(&e->c, 100000000, &done);
+	e->c.jit_tlb = NULL;
+	free(tlb);
+	return r;
+}
+
+static void test_loop_mem_vs_interp(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t rsi;
+		uint32_t count;
+		unsigned ro_lo, ro_hi;
+	} cases[] = {
+		{ 0x20000, 3000, 0, 0 },                      /* all fast */
+		{ 0x20000, 3000, 0x21, 0x22 },                /* a page of slow stores */
+		{ FLAT_ENV_MEM - 8 * 500, 1000, 0, 0 },       /* #PF after 500 rounds */
+		{ FLAT_ENV_MEM - 8 * 500, 1000, 0xff, 0x100 }, /* ... through slow stores */
+	};
+	for (unsigned v = 0; v < 2 * sizeof(cases) / sizeof(cases[0]); v++) {
+		unsigned k = v / 2;
+		struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
+		int ra = run_loop_mem(a, false, true, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+				      cases[k].ro_hi, 0x1234567 + k);
+		int rb = run_loop_mem(b, true, v & 1, cases[k].rsi, cases[k].count, cases[k].ro_lo,
+				      cases[k].ro_hi, 0x1234567 + k);
+		char what[32];
+		snprintf(what, sizeof(what), "loop case %u%s", k, v & 1 ? "" : " (PUSHFQ)");
+		assert_int_equal(ra, rb);
+		if (k < 2)
+			assert_int_equal(ra, SOFT_HLT);
+		else
+			assert_int_not_equal(ra, SOFT_HLT);
+		compare_envs(a, b, what);
+		assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+		assert_int_equal(a->c.cr2, b->c.cr2);
+		assert_memory_equal(a->m.ram + 0x10000, b->m.ram + 0x10000, FLAT_ENV_MEM - 0x10000);
+		assert_true(b->c.jit->stats.fast_stores > 0);
+		env_free(a);
+		env_free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_flush_when_full),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_budget_and_kick),
+		cmocka_unit_test(test_loop_mem_vs_interp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

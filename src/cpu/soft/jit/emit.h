@@ -71,6 +71,9 @@ void jit_emit_cmp_m64_simm32(struct jit_emit *e, unsigned base, int32_t disp, in
 void jit_emit_cmp_m32_simm32(struct jit_emit *e, unsigned base, int32_t disp, int32_t imm);
 void jit_emit_cmp_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm);
 void jit_emit_cmp_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t disp);
+/* CMP r64, [base+index+disp] / MOV r64, [base+index+disp] (index not RSP) */
+void jit_emit_cmp_r64_mbi(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp);
+void jit_emit_mov_r64_mbi(struct jit_emit *e, unsigned dst, unsigned base, unsigned index, int32_t disp);
 void jit_emit_and_r64_simm32(struct jit_emit *e, unsigned r, int32_t imm);
 void jit_emit_or_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r32_r32(struct jit_emit *e, unsigned a, unsigned b);

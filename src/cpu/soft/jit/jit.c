@@ -22,6 +22,7 @@ struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
 	}
 	j->hot = hot;
 	j->lahf = soft_host_isa_probe() & SOFT_HOST_LAHF;
+	soft_jit_dump_init(j);
 	for (unsigned i = 0; i < SOFT_JIT_IBTC; i++)
 		j->ibtc[i].epoch = ~0ULL;
 	return j;

@@ -72,6 +72,10 @@ struct soft_jit {
 	bool lahf;             /* the host has LAHF/SAHF in 64-bit mode (host_isa.h) */
 	struct soft_jit_stats stats;
 	struct soft_jit_ibtc ibtc[SOFT_JIT_IBTC];
+	char dump_dir[256];    /* RINGVM_JIT_DUMP (dump.c); empty: no dump */
+	bool no_loop_regs;     /* RINGVM_JIT_NO_LOOP_REGS: a loop onto itself
+				* writes its registers back at every round
+				* (translate.c; for comparisons) */
 };
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the
@@ -91,6 +95,11 @@ void soft_jit_free(struct soft_jit *j);
  * cpu->icount precise as after the interpreter), and chained blocks may have
  * run after b. */
 bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status);
+
+/* RINGVM_JIT_DUMP (dump.c): read the directory from the environment; write
+ * translation code (len bytes) of block b there. */
+void soft_jit_dump_init(struct soft_jit *j);
+void soft_jit_dump(struct soft_jit *j, const struct soft_block *b, const void *code, size_t len);
 
 /* Drop every translation (the cache's generation changes). */
 void soft_jit_flush(struct soft_cpu *cpu);

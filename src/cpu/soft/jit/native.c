@@ -311,20 +311,31 @@ void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct
 		return;
 	if (in->opsize == 2)
 		jit_emit_u8(e, 0x66);
-	if (in->opsize == 8)
-		jit_emit_u8(e, 0x48); /* REX.W: host registers are 0..3, no R/X/B */
+	/* REX (SDM vol. 2, 2.2.1): W for a 64-bit operand size, R and B for
+	 * host R12/R13 in ModRM.reg, ModRM.r/m or the opcode's register (with
+	 * REX a byte operand 4-7 would be SPL..DIL, but those are never host
+	 * registers here, and an AH..BH operand comes with RAX..RBX only) */
+	unsigned regh = n->modrm && !n->digit_form && n->reg.g >= 0 ? henc(&n->reg, host) : 0;
+	unsigned rmh = n->modrm && !n->mem && n->rm.g >= 0 ? henc(&n->rm, host) : 0;
+	unsigned zh = n->z_form ? henc(&n->z, host) : 0;
+	uint8_t rex = (uint8_t)((in->opsize == 8 ? 8 : 0) | (regh & 8 ? 4 : 0) |
+				((rmh | zh) & 8 ? 1 : 0));
+	if (rex)
+		jit_emit_u8(e, (uint8_t)(0x40 | rex));
 	if (in->map == X86_MAP_0F)
 		jit_emit_u8(e, 0x0f);
 	uint8_t op = in->opcode;
 	if (n->z_form)
-		op = (uint8_t)((op & ~7u) | henc(&n->z, host));
+		op = (uint8_t)((op & ~7u) | (henc(&n->z, host) & 7u));
 	jit_emit_u8(e, op);
 	if (n->modrm) {
 		unsigned regf = n->digit_form ? ((in->modrm >> 3) & 7u) : henc(&n->reg, host);
-		if (n->mem) /* [rdi]: mod 00, r/m 111 */
-			jit_emit_u8(e, (uint8_t)((regf << 3) | JR_RDI));
+		if (n->mem) { /* [rdi+rsi]: mod 00, r/m 100, SIB base RDI index RSI */
+			jit_emit_u8(e, (uint8_t)(((regf & 7u) << 3) | 4));
+			jit_emit_u8(e, (uint8_t)((JR_RSI << 3) | JR_RDI));
+		}
 		else
-			jit_emit_u8(e, (uint8_t)(0xc0 | (regf << 3) | henc(&n->rm, host)));
+			jit_emit_u8(e, (uint8_t)(0xc0 | ((regf & 7u) << 3) | (henc(&n->rm, host) & 7u)));
 	}
 	for (unsigned i = 0; i < in->imm_size && i < 8; i++)
 		jit_emit_u8(e, (uint8_t)(in->imm >> (8 * i)));

@@ -34,7 +34,8 @@ struct jit_native {
 	bool z_form;            /* register in the opcode's low three bits */
 	bool nop;               /* emits nothing (NOP) */
 	bool mem;               /* r/m is memory, accessed through the TLB fast
-				 * path: emitted as [RDI], RDI = the host address */
+				 * path: emitted as [RDI+RSI], the host page and
+				 * the page offset */
 	bool store;             /* ... and written (store or read-modify-write):
 				 * the probe needs the slot's inline-store right */
 	uint8_t msize;          /* bytes accessed in memory */
@@ -50,10 +51,18 @@ bool jit_native_plan(const struct x86_insn *in, struct jit_native *n);
  * n->store says whether it writes the operand. */
 bool jit_native_plan_mem(const struct x86_insn *in, struct jit_native *n);
 
+/* Does n name AH, CH, DH or BH?  Then it is encoded without REX and every
+ * register it uses must be one of host RAX..RBX. */
+static inline bool jit_native_legacy(const struct jit_native *n)
+{
+	return n->reg.high || n->rm.high || n->z.high;
+}
+
 /* Emit in as a host instruction with guest register g in host register
- * host[g] (each 0..3: RAX RCX RDX RBX).  The bytes are built only from the
- * whitelisted opcode, the decoded operand size, the host register numbers
- * and the decoded immediate. */
+ * host[g] (RAX RCX RDX RBX, or R12/R13 through REX.R/REX.B: never both
+ * with an AH..BH operand, jit_native_legacy).  The bytes are built only
+ * from the whitelisted opcode, the decoded operand size, the host register
+ * numbers and the decoded immediate. */
 void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_native *n,
 		     const int8_t host[16]);
 

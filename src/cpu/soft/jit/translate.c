@@ -68,6 +68,15 @@ struct tr {
 	size_t loop;          /* where a loop onto itself jumps back to (after
 			       * the entry's block_stop clear and rights class) */
 	uint8_t loop_fl;      /* where the flags are there (FL_CPU or FL_R10) */
+	/* a loop onto itself keeps guest registers in host registers across
+	 * its back edge (loop_regs): loop_hold is the register cache at t->loop
+	 * (loaded on entry from outside, all taken as written), found by a
+	 * first pass (dry) that records the cache at the back edge (end_hold) */
+	bool dry;
+	bool loop_regs;
+	int8_t loop_hold[16];
+	bool end_known;
+	int8_t end_hold[16];
 	size_t body;          /* buffer position of the body (after the prologue) */
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
@@ -78,16 +87,21 @@ struct tr {
 		const struct x86_insn *in;
 		uint64_t rip;
 		unsigned index;
-		int8_t hold[4];
-		bool dirty[4];
+		int8_t hold[16];
+		bool dirty[16];
 		bool saved_flags;  /* the guest flags are in R10 (FL_R10) */
 		bool terminal;     /* the block's last instruction: after the
 				    * handler, exit at its next_rip */
 		uint8_t fl_after;  /* where the fast path leaves the flags */
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
-	int8_t hold[4];       /* guest register cached in host RAX..RBX, or -1 */
-	bool dirty[4];        /* ... and written since it was loaded */
+	/* the instruction just emitted probed for the next one's access too
+	 * (emit_mem): its slow path, which comes back to the next one's own
+	 * probe; the translation loop hands it to the next emit_mem only */
+	struct slow *reuse;
+	int8_t hold[16];      /* guest register cached in host register h (one
+			       * of cache_regs), or -1 */
+	bool dirty[16];       /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
 	struct soft_jit_ibtc *ibtc; /* this vCPU's indirect branch table */
 	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
@@ -99,6 +113,14 @@ struct tr {
 	unsigned stop_count[SOFT_BLOCK_MAX];
 	unsigned nstop;
 };
+
+/* The host registers of the register cache: RAX..RBX (guest RAX..RBX
+ * always in their own, so implicit operands, CL counts and AH..BH work
+ * unchanged) and the callee-saved R12 and R13 (pushed by the prologue).
+ * Handlers and soft_flags_flush preserve R12 and R13, but the cache is
+ * written back and emptied before a handler call all the same. */
+#define NCACHE 6
+static const uint8_t cache_regs[NCACHE] = { JR_RAX, JR_RCX, JR_RDX, JR_RBX, JR_R12, JR_R13 };
 
 /* Store host register h's guest register if written; forget it. */
 static void evict(struct tr *t, unsigned h)
@@ -112,17 +134,42 @@ static void evict(struct tr *t, unsigned h)
 /* Store every written cached register (MOVs: RFLAGS untouched). */
 static void writeback_all(struct tr *t)
 {
-	for (unsigned h = 0; h < 4; h++)
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
 		if (t->hold[h] >= 0 && t->dirty[h]) {
 			jit_emit_mov_m64_r64(&t->e, CPU, GPR(t->hold[h]), h);
 			t->dirty[h] = false;
 		}
+	}
 }
 
 static void evict_all(struct tr *t)
 {
-	for (unsigned h = 0; h < 4; h++)
-		evict(t, h);
+	for (unsigned k = 0; k < NCACHE; k++)
+		evict(t, cache_regs[k]);
+}
+
+/* At a loop's back edge (loop_regs): the register cache as loop_hold has
+ * it at t->loop.  A host register holding another guest register than
+ * there is written back (if written) and forgotten first, all of them,
+ * then loop_hold's missing ones are loaded from cpu (which is current for
+ * them now); the others stay, written or not (t->loop takes all of
+ * loop_hold as written).  MOVs only: RFLAGS untouched. */
+static void loop_fixup(struct tr *t)
+{
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
+		if (t->hold[h] != t->loop_hold[h])
+			evict(t, h);
+	}
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
+		if (t->loop_hold[h] >= 0 && t->hold[h] != t->loop_hold[h]) {
+			jit_emit_mov_r64_m64(&t->e, h, CPU, GPR(t->loop_hold[h]));
+			t->hold[h] = t->loop_hold[h];
+			t->dirty[h] = false;
+		}
+	}
 }
 
 static void emit_call_c(struct tr *t, const void *fn)
@@ -383,20 +430,31 @@ static void chain_checks(struct tr *t, struct outs *o)
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
-	writeback_all(t);
 	bool self = slot >= 0 && t->pure && rip == t->b->rip;
 	/* a loop onto itself keeps the guest flags in R10 across its back edge
 	 * when its body starts from there (loop_fl) or overwrites all six
 	 * before anything can see them (live_in 0) */
 	bool keep = self && t->fl != FL_CPU && (t->loop_fl == FL_R10 || !t->live_in);
+	/* ... and its registers where loop_hold has them when it jumps back
+	 * to t->loop (not to the body: that path loads them itself) */
+	bool regs = self && t->loop_regs && (keep || t->loop_fl == FL_CPU);
+	if (self && !t->loop_regs) {
+		memcpy(t->end_hold, t->hold, sizeof(t->end_hold));
+		t->end_known = true;
+	}
+	if (!regs)
+		writeback_all(t);
 	if (keep) {
 		if (t->fl == FL_HOST)
-			emit_save_r10(e, t->lahf, false); /* RAX written back: free */
+			emit_save_r10(e, t->lahf, rax_held(t));
 		t->fl = FL_R10;
 	} else {
 		spill_flags(t);
 	}
-	evict_all(t); /* the exit's code uses RAX RCX RDX */
+	if (regs)
+		loop_fixup(t);
+	else
+		evict_all(t); /* the exit's code uses RAX RCX RDX */
 	if (self) {
 		/* a loop onto itself in a block without handler calls: nothing
 		 * in it can change the mode, the mapping, the rights class or
@@ -412,6 +470,10 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 		jit_emit_patch_rel32(e, back, keep || t->loop_fl == FL_CPU ? t->loop : t->body);
 		jit_emit_patch_rel32(e, no1, e->pos);
 		jit_emit_patch_rel32(e, no2, e->pos);
+		if (regs) { /* leaving: what the loop kept goes to cpu */
+			writeback_all(t);
+			evict_all(t);
+		}
 		if (keep)
 			emit_merge_r10(e, t->lahf);
 		t->fl = FL_CPU;
@@ -532,13 +594,19 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 		return;
 	}
 	flags_for(t, in, index);
-	writeback_all(t); /* once for both paths (MOVs keep the flags) */
-	int8_t hold[4];
+	/* once for both paths (MOVs keep the flags), unless the taken path
+	 * loops back keeping the registers (exit_direct writes back itself) */
+	if (!t->loop_regs || target != t->b->rip)
+		writeback_all(t);
+	int8_t hold[16];
+	bool dirty[16];
 	memcpy(hold, t->hold, sizeof(hold));
+	memcpy(dirty, t->dirty, sizeof(dirty));
 	uint8_t fl = t->fl;
 	size_t taken = jit_emit_jcc_rel32(&t->e, in->opcode & 15);
 	exit_direct(t, next, index + 1, 0);
 	memcpy(t->hold, hold, sizeof(hold));
+	memcpy(t->dirty, dirty, sizeof(dirty));
 	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
 	t->fl = fl; /* both paths start with the flags where the Jcc found them */
 	exit_direct(t, target, index + 1, 1);
@@ -571,12 +639,14 @@ static void emit_class(struct tr *t)
 }
 
 /* Put the guest registers in used into host registers (host[g]), from the
- * register cache or cpu->gpr. */
-static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
+ * register cache or cpu->gpr.  legacy: only RAX..RBX (an instruction with
+ * an AH..BH operand is encoded without REX, which R12/R13 need). */
+static bool assign_regs_ex(struct tr *t, unsigned used, int8_t host[16], bool legacy)
 {
 	struct jit_emit *e = &t->e;
 	memset(host, -1, 16);
-	unsigned taken = used & 15;
+	unsigned ncache = legacy ? 4 : NCACHE;
+	uint32_t taken = used & 15;
 	/* guest RAX..RBX in their own host register */
 	for (unsigned g = 0; g < 4; g++) {
 		if (!(used & (1u << g)))
@@ -594,21 +664,22 @@ static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
 		if (!(used & (1u << g)))
 			continue;
 		int h = -1;
-		for (unsigned k = 0; k < 4; k++)
-			if (t->hold[k] == (int8_t)g && !(taken & (1u << k)))
-				h = (int)k;
+		for (unsigned k = 0; k < ncache; k++)
+			if (t->hold[cache_regs[k]] == (int8_t)g && !(taken & (1u << cache_regs[k])))
+				h = cache_regs[k];
 		if (h < 0) {
-			for (unsigned k = 0; k < 4 && h < 0; k++)
-				if (!(taken & (1u << k)) && t->hold[k] < 0)
-					h = (int)k;
-			for (unsigned k = 0; k < 4 && h < 0; k++)
-				if (!(taken & (1u << k)))
-					h = (int)k;
+			/* R13, R12 first: RAX..RBX are the guest's own */
+			for (unsigned k = ncache; k-- > 0 && h < 0;)
+				if (!(taken & (1u << cache_regs[k])) && t->hold[cache_regs[k]] < 0)
+					h = cache_regs[k];
+			for (unsigned k = ncache; k-- > 0 && h < 0;)
+				if (!(taken & (1u << cache_regs[k])))
+					h = cache_regs[k];
 			if (h < 0) /* cannot happen: at most four registers per instruction */
 				return false;
-			for (unsigned k = 0; k < 4; k++)
-				if (t->hold[k] == (int8_t)g)
-					evict(t, k);
+			for (unsigned k = 0; k < NCACHE; k++)
+				if (t->hold[cache_regs[k]] == (int8_t)g)
+					evict(t, cache_regs[k]);
 			evict(t, (unsigned)h);
 			jit_emit_mov_r64_m64(e, (unsigned)h, CPU, GPR(g));
 			t->hold[h] = (int8_t)g;
@@ -617,6 +688,11 @@ static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
 		host[g] = (int8_t)h;
 	}
 	return true;
+}
+
+static bool assign_regs(struct tr *t, unsigned used, int8_t host[16])
+{
+	return assign_regs_ex(t, used, host, false);
 }
 
 static void slow_jump(struct tr *t, struct slow *sl, unsigned cc)
@@ -676,7 +752,7 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
  * non-canonical address's never has; an empty tag is ~0, which no computed
  * tag is (class 3 does not exist).  Hit path: 14 instructions (16 when
  * msize > 1). */
-static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
 	struct jit_emit *e = &t->e;
 	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
@@ -695,17 +771,23 @@ static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
 	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
-	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(jit_tlb));
-	jit_emit_cmp_r64_m64(e, JR_R9, JR_RDI,
+	/* RBP = cpu->jit_tlb (the prologue's) */
+	jit_emit_cmp_r64_mbi(e, JR_R9, JR_RDI, JR_RBP,
 			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
 				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
 	slow_jump(t, sl, JCC_NE);
-	/* RAM (not MMIO): RDI = host page + page offset */
-	jit_emit_mov_r64_m64(e, JR_RDI, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, host));
+	/* RAM (not MMIO): RDI = host page, RSI = page offset */
+	jit_emit_mov_r64_mbi(e, JR_RDI, JR_RDI, JR_RBP, (int32_t)offsetof(struct soft_tlb_entry, host));
 	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
 	slow_jump(t, sl, JCC_E);
 	jit_emit_alu_r_imm(e, 4, false, JR_RSI, 0xfff);
-	jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+	if (!split) /* else the access is [RDI+RSI] */
+		jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+}
+
+static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
+{
+	emit_probe_ex(t, sl, msize, store, false);
 }
 
 /* Jump to sl unless register r holds a canonical address. */
@@ -1024,23 +1106,124 @@ static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
  * instruction right after the probe, only the flags it reads or keeps that
  * are live); the slow path merges R10 into cpu->rflags, so a fault sees
  * them precisely. */
+/* Does b (the instruction after a, both through emit_mem) access the
+ * same bytes as a: the same address expression (base, index, scale,
+ * displacement, segment; not RIP-relative), registers a does not write,
+ * the same size? */
+static bool same_access(const struct x86_insn *a, const struct jit_native *na,
+			const struct x86_insn *b, const struct jit_native *nb)
+{
+	if (a->rip_rel || b->rip_rel || a->base != b->base || a->index != b->index ||
+	    a->disp != b->disp || a->seg != b->seg || na->msize != nb->msize ||
+	    (a->index >= 0 && a->scale != b->scale))
+		return false;
+	if (!na->writeback)
+		return true;
+	unsigned written = na->implicit | (na->reg.g >= 0 ? 1u << na->reg.g : 0);
+	return !((a->base >= 0 && (written & (1u << a->base))) ||
+		 (a->index >= 0 && (written & (1u << a->index))));
+}
+
+/* Are the guest registers in used all in the register cache where
+ * assign_regs would take them (so it emits nothing)? */
+static bool regs_cached(const struct tr *t, unsigned used, bool legacy)
+{
+	for (unsigned g = 0; g < 16; g++) {
+		if (!(used & (1u << g)))
+			continue;
+		bool found = false;
+		for (unsigned k = 0; k < (legacy ? 4u : NCACHE); k++)
+			if (t->hold[cache_regs[k]] == (int8_t)g && (g >= 4 || cache_regs[k] == g))
+				found = true;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* A memory access through the inline TLB fast path (64-bit mode): the
+ * linear address in RSI (base + index * scale + disp, RIP-relative or
+ * absolute, plus the FS/GS base), canonical, inside one page, a TLB hit in
+ * the current rights class for reading (tag_read) or, for a store or a
+ * read-modify-write, for inline stores (tag_fastw: never on a page holding
+ * decoded code, mmu/code_write.c), on RAM: the host address in RDI and
+ * the guest instruction runs on [RDI].  Anything else takes the slow path:
+ * the handler, out of line, which faults, splits a page-crossing access,
+ * reaches MMIO or writes code (dropping the touched translations) as the
+ * interpreter does.
+ *
+ * The probe's compares clobber the host RFLAGS: guest flags living there
+ * move to R10 first (save_flags: LAHF/SETO, or PUSHFQ) and come back only
+ * when an instruction needs them (flags_for: for a read-modify-write
+ * instruction right after the probe, only the flags it reads or keeps that
+ * are live); the slow path merges R10 into cpu->rflags, so a fault sees
+ * them precisely.
+ *
+ * One probe for two accesses: when the next instruction (next, nn: also
+ * through here) accesses the same bytes (same_access: "add (%rsi,%rax,8),
+ * %rdx; mov %rdx,(%rsi,%rax,8)"), this probe asks for the right both need
+ * (tag_fastw if either stores) and the next one runs on the same RDI
+ * without a probe of its own, provided its registers are cached already.
+ * Nothing runs in between but this instruction, natively: no handler, no
+ * TLB fill or flush, no INVLPG or CR3 write (those end blocks), so the
+ * slot's translation and right hold as they would for its own probe (a
+ * store to a page table changes no translation until the TLB is flushed:
+ * SDM vol. 3, 4.10.4).  When this access takes its slow path, RDI is not
+ * set: the handler's way back leads to the next instruction's own probe,
+ * which the fast path jumps over. */
 static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
-		     uint64_t rip, unsigned index)
+		     uint64_t rip, unsigned index, struct slow *prev, const struct x86_insn *next,
+		     const struct jit_native *nn)
 {
 	struct jit_emit *e = &t->e;
 	unsigned used = mem_regs(in, n);
+	bool legacy = jit_native_legacy(n);
 	int8_t host[16];
-	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+	if (prev && !regs_cached(t, used, legacy))
+		prev = NULL; /* assign_regs below would load: a probe of its own */
+	if (!assign_regs_ex(t, used, host, legacy) || t->nslow >= SOFT_BLOCK_MAX) {
 		e->overflow = true;
 		return;
 	}
-	save_flags(t);
-	emit_linear(t, in, rip, host);
-	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-	emit_probe(t, sl, n->msize, n->store);
-	if (n->flags == JF_RMW)
-		flags_for(t, in, index); /* keeps RDI */
-	jit_native_emit(e, in, n, host);
+	struct slow *sl;
+	if (prev) {
+		/* the fast path of the previous access goes past this probe;
+		 * its slow path comes back to it (state as after it: the
+		 * registers cached, the flags where it left them) */
+		size_t skip = jit_emit_jmp_rel32(e);
+		prev->back = e->pos;
+		uint8_t fl = t->fl;
+		save_flags(t);
+		emit_linear(t, in, rip, host);
+		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		emit_probe_ex(t, sl, n->msize, n->store, true);
+		if (fl == FL_HOST) { /* as on the fast path */
+			emit_restore_r10(e, t->lahf, rax_held(t), JIT_FL_ALL);
+			t->fl = FL_HOST;
+		}
+		jit_emit_patch_rel32(e, skip, e->pos);
+	} else {
+		save_flags(t);
+		emit_linear(t, in, rip, host);
+		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		bool share = next && same_access(in, n, next, nn);
+		emit_probe_ex(t, sl, n->msize, n->store || (share && nn->store), true);
+		if (share)
+			t->reuse = sl;
+	}
+	if (n->flags == JF_RMW) {
+		if (t->fl == FL_CPU) {
+			/* flags_for's soft_flags_flush call keeps RDI, not
+			 * RSI: the whole address in RDI (MOVs and LEA only:
+			 * the flags stay where they are) */
+			jit_emit_lea(e, JR_RDI, JR_RDI, JR_RSI, 1, 0);
+			flags_for(t, in, index);
+			jit_emit_mov_r64_imm(e, JR_RSI, 0);
+		} else {
+			flags_for(t, in, index); /* keeps RDI and RSI */
+		}
+	}
+	jit_native_emit(e, in, n, host); /* on [RDI+RSI] */
 	if (n->writeback)
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
@@ -1060,9 +1243,11 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	struct jit_emit *e = &t->e;
 	for (unsigned k = 0; k < sl->nfix; k++)
 		jit_emit_patch_rel32(e, sl->fix[k], e->pos);
-	for (unsigned h = 0; h < 4; h++)
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
 		if (sl->hold[h] >= 0 && sl->dirty[h])
 			jit_emit_mov_m64_r64(e, CPU, GPR(sl->hold[h]), h);
+	}
 	if (sl->saved_flags)
 		emit_merge_r10(e, t->lahf); /* cpu->rflags = R10's; lf.op = LF_NONE */
 	store_imm64(t, OFF(rip), sl->rip);
@@ -1089,11 +1274,25 @@ static void emit_slow(struct tr *t, struct slow *sl)
 		emit_host_from_cpu(e, t->lahf, false);
 	if (sl->fl_after == FL_R10)
 		emit_save_r10(e, t->lahf, false);
-	for (unsigned h = 0; h < 4; h++)
+	for (unsigned k = 0; k < NCACHE; k++) {
+		unsigned h = cache_regs[k];
 		if (sl->hold[h] >= 0)
 			jit_emit_mov_r64_m64(e, h, CPU, GPR(sl->hold[h]));
+	}
 	size_t back = jit_emit_jmp_rel32(e);
 	jit_emit_patch_rel32(e, back, sl->back);
+}
+
+/* Is in emitted by emit_mem (the translation loop's choice, in its order)? */
+static bool mem_form(const struct tr *t, const struct x86_insn *in, struct jit_native *n)
+{
+	struct jit_native r;
+	struct jit_sse sp;
+	if (is_direct_branch(in) || jit_native_plan(in, &r) ||
+	    (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) || lea_form(in) ||
+	    stack_form(in))
+		return false;
+	return t->fast_mem && jit_native_plan_mem(in, n) && __builtin_popcount(mem_regs(in, n)) <= 4;
 }
 
 static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
@@ -1112,7 +1311,7 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 	if (n->z.g >= 0)
 		used |= (uint16_t)(1u << n->z.g);
 	int8_t host[16];
-	if (!assign_regs(t, used, host)) {
+	if (!assign_regs_ex(t, used, host, jit_native_legacy(n))) {
 		e->overflow = true;
 		return;
 	}
@@ -1170,12 +1369,16 @@ static void exit_after_helper(struct tr *t, unsigned count)
 	exit_indirect_ex(t, JR_R10, count, true);
 }
 
-const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
+				  struct tr *t, bool dry, const int8_t *loop_hold)
 {
-	struct tr tr;
-	struct tr *t = &tr;
 	memset(t, 0, sizeof(*t));
 	memset(t->hold, -1, sizeof(t->hold));
+	t->dry = dry;
+	if (loop_hold) {
+		t->loop_regs = true;
+		memcpy(t->loop_hold, loop_hold, sizeof(t->loop_hold));
+	}
 	t->b = b;
 	t->pure = true;
 	t->fl = FL_CPU;
@@ -1188,9 +1391,14 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 
 	/* prologue: int fn(struct soft_cpu *cpu) */
 	jit_emit_push_r64(e, JR_RBX);
+	jit_emit_push_r64(e, JR_RBP);
+	jit_emit_push_r64(e, JR_R12);
+	jit_emit_push_r64(e, JR_R13);
 	jit_emit_push_r64(e, JR_R14);
 	jit_emit_push_r64(e, JR_R15);
+	jit_emit_alu_r_imm(e, 5, true, JR_RSP, 8); /* RSP 16-byte aligned for calls */
 	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
+	jit_emit_mov_r64_m64(e, JR_RBP, CPU, OFF(jit_tlb)); /* the TLB probes' base */
 	/* body: chained blocks enter here (the chain slot's code) */
 	size_t body = e->pos;
 	t->body = body;
@@ -1226,6 +1434,16 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		emit_save_r10(e, t->lahf, false);
 		t->fl = t->loop_fl = FL_R10;
 	}
+	if (t->loop_regs) {
+		for (unsigned k = 0; k < NCACHE; k++) {
+			unsigned h = cache_regs[k];
+			if (t->loop_hold[h] < 0)
+				continue;
+			jit_emit_mov_r64_m64(e, h, CPU, GPR(t->loop_hold[h]));
+			t->hold[h] = t->loop_hold[h];
+			t->dirty[h] = true; /* as it may be when jumped back to */
+		}
+	}
 	t->loop = e->pos;
 
 	uint64_t rip = b->rip;
@@ -1236,6 +1454,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		struct jit_native n;
 		struct jit_sse sp;
 		uint64_t tg;
+		struct slow *reuse = t->reuse; /* for emit_mem only */
+		t->reuse = NULL;
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
@@ -1277,9 +1497,10 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 			if (in->opcode != 0xe8)
 				j->stats.indirect++;
 			ended = true;
-		} else if (t->fast_mem && jit_native_plan_mem(in, &n) &&
-			   __builtin_popcount(mem_regs(in, &n)) <= 4) {
-			emit_mem(t, in, &n, rip, i);
+		} else if (mem_form(t, in, &n)) {
+			struct jit_native nn;
+			bool pair = !last && mem_form(t, &b->insn[i + 1], &nn);
+			emit_mem(t, in, &n, rip, i, reuse, pair ? &b->insn[i + 1] : NULL, pair ? &nn : NULL);
 			j->stats.native_insns++;
 			if (n.store)
 				j->stats.fast_stores++;
@@ -1300,6 +1521,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	}
 	if (!ended)
 		exit_direct(t, rip, b->n, 0); /* fell off the block's end */
+	if (dry)
+		return NULL;
 
 	for (unsigned k = 0; k < t->nslow; k++)
 		emit_slow(t, &t->slow[k]);
@@ -1323,8 +1546,12 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	}
 	/* epilogue */
 	size_t epi = e->pos;
+	jit_emit_alu_r_imm(e, 0, true, JR_RSP, 8);
 	jit_emit_pop_r64(e, JR_R15);
 	jit_emit_pop_r64(e, JR_R14);
+	jit_emit_pop_r64(e, JR_R13);
+	jit_emit_pop_r64(e, JR_R12);
+	jit_emit_pop_r64(e, JR_RBP);
 	jit_emit_pop_r64(e, JR_RBX);
 	jit_emit_ret(e);
 	for (unsigned k = 0; k < t->nfix; k++)
@@ -1338,5 +1565,27 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
 	b->jit_gen = j->cache.gen;
 	j->stats.translated++;
+	soft_jit_dump(j, b, j->cache.rw + start, e->pos);
 	return b->jit_entry;
+}
+
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	struct tr tr;
+	/* a block that loops onto itself: a first pass, not kept, finds the
+	 * register cache at its back edge, which the second keeps across it */
+	uint64_t tg;
+	const struct x86_insn *last = b->n ? &b->insn[b->n - 1] : NULL;
+	if (last && !j->no_loop_regs && is_direct_branch(last) &&
+	    branch_target(last, b->rip + b->bytes, &tg) && tg == b->rip) {
+		struct soft_jit_stats stats = j->stats;
+		translate_pass(cpu, j, b, &tr, true, NULL);
+		j->stats = stats;
+		if (tr.end_known && !tr.e.overflow) {
+			int8_t hold[16];
+			memcpy(hold, tr.end_hold, sizeof(hold));
+			return translate_pass(cpu, j, b, &tr, false, hold);
+		}
+	}
+	return translate_pass(cpu, j, b, &tr, false, NULL);
 }

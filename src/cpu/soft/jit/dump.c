@@ -1,0 +1,42 @@
+/* Debugging aids read from the environment when a vCPU's translator is
+ * made (soft_jit_new).
+ *
+ * RINGVM_JIT_NO_LOOP_REGS (set): a loop onto itself writes its registers
+ * back and reloads them at every round, as before 2026-12-05 afternoon.
+ *
+ * RINGVM_JIT_DUMP=dir: every translation's host code written to
+ * dir/<guest rip>-<n>.bin as it is made (a debugging aid: docs/soft-cpu.md,
+ * "Translator"), to read with
+ *   objdump -D -b binary -mi386:x86-64 dir/ffffffff81234560-17.bin
+ * The directory is read from the environment once, when the vCPU's
+ * translator is made (soft_jit_new); unset: nothing is written. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit.h"
+
+#include "../icache.h"
+
+void soft_jit_dump_init(struct soft_jit *j)
+{
+	j->no_loop_regs = getenv("RINGVM_JIT_NO_LOOP_REGS") != NULL;
+	const char *dir = getenv("RINGVM_JIT_DUMP");
+	if (!dir || !*dir || strlen(dir) >= sizeof(j->dump_dir))
+		return;
+	memcpy(j->dump_dir, dir, strlen(dir) + 1);
+}
+
+void soft_jit_dump(struct soft_jit *j, const struct soft_block *b, const void *code, size_t len)
+{
+	if (!j->dump_dir[0])
+		return;
+	char path[sizeof(j->dump_dir) + 48];
+	snprintf(path, sizeof(path), "%s/%016llx-%llu.bin", j->dump_dir, (unsigned long long)b->rip,
+		 (unsigned long long)j->stats.translated);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(code, 1, len, f);
+	fclose(f);
+}
