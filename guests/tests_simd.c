@@ -7,6 +7,9 @@
  *                    the rounding mode changed (LDMXCSR, another block)
  *                    between its runs: 1/3 in single precision rounds per
  *                    the mode each time, the sticky PE flag accumulates.
+ *  simd-loop-round   a loop onto itself starting with MULSS (its MXCSR
+ *                    checked and loaded once, before the body), the
+ *                    rounding mode changed between the loop's runs.
  *  simd-xm-precise   the same block with ZM unmasked (CR4.OSXMMEXCPT): its
  *                    DIVSS by zero raises #XM at the DIVSS (precise RIP),
  *                    the ADDPS before it retired, the DIVSS's destination
@@ -27,6 +30,9 @@
 #define MXCSR_ZM 0x200u
 #define MXCSR_RC_SHIFT 13
 #define ROUNDS 64
+#define F_43046720 0x4c2435d0u
+#define F_43046724 0x4c2435d1u
+#define F_14348907 0x4b5af26bu
 /* more than the translator's threshold (SOFT_JIT_HOT): the blocks the
  * unmasked runs start (at the DIVSS: the one before leaves after the
  * ADDPS whose handler found ZM clear) get translated too */
@@ -126,6 +132,46 @@ static void test_mxcsr_round(void)
 	GUEST_DONE();
 }
 GUEST_TEST("simd-mxcsr-round", test_mxcsr_round);
+
+/* A loop onto itself that starts with a floating-point instruction (the
+ * translator checks and loads MXCSR once before the loop's body): x *= 3
+ * sixteen times.  3^15 is exact in single precision, 3^16 = 43046721 needs
+ * 26 bits: to nearest (and down) 43046720, up 43046724, inexact. */
+static __attribute__((noinline)) uint32_t mul3_loop(unsigned n)
+{
+	static const uint32_t one = 0x3f800000, three = 0x40400000; /* 1.0f, 3.0f */
+	uint32_t r;
+	__asm__ volatile("movss %1, %%xmm0\n\t"
+			 "movss %2, %%xmm1\n"
+			 "1:\tmulss %%xmm1, %%xmm0\n\t"
+			 "dec %3\n\t"
+			 "jnz 1b\n\t"
+			 "movss %%xmm0, %0"
+			 : "=m"(r) : "m"(one), "m"(three), "r"(n) : "cc", "memory");
+	return r;
+}
+
+static void test_loop_round(void)
+{
+	sse_on();
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		bool up = r & 1;
+		set_mxcsr(0x1f80u | (up ? 2u : 0u) << MXCSR_RC_SHIFT);
+		uint32_t f = mul3_loop(16);
+		uint32_t m = get_mxcsr();
+		if (f != (up ? F_43046724 : F_43046720) || !(m & MXCSR_PE))
+			GUEST_FAIL("3^16 rounded wrongly in the loop", r, f, m);
+		set_mxcsr(0x1f80u | (up ? 2u : 0u) << MXCSR_RC_SHIFT);
+		f = mul3_loop(15);
+		m = get_mxcsr();
+		if (f != F_14348907 || (m & 0x3f))
+			GUEST_FAIL("3^15 exact in the loop", r, f, m);
+	}
+	GUEST_SYNC("3^16 rounded per MXCSR.RC in a translated loop", ROUNDS);
+	set_mxcsr(0x1f80);
+	GUEST_DONE();
+}
+GUEST_TEST("simd-loop-round", test_loop_round);
 
 static volatile unsigned xm_count;
 static volatile uintptr_t xm_ip;

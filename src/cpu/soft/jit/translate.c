@@ -74,6 +74,10 @@ struct tr {
 			       * CR4.OSFXSR (emit_sse) */
 	bool mxcsr_live;      /* ... and loaded the guest MXCSR, every exception
 			       * masked, into the host's */
+	size_t loop_sse;      /* a block starting with an SSE instruction: after
+			       * its checks (and LDMXCSR), where a loop onto
+			       * itself that kept them jumps back to; or 0 */
+	bool loop_sse_fp;     /* ... the MXCSR loaded there */
 	/* the fast path's out-of-line slow paths: the handler, then back */
 	struct slow {
 		size_t fix[12];    /* jumps here: two probes and a canonical check */
@@ -416,7 +420,13 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
 		size_t back = jit_emit_jmp_rel32(e);
-		jit_emit_patch_rel32(e, back, keep || t->loop_fl == FL_CPU ? t->loop : t->body);
+		size_t to = keep || t->loop_fl == FL_CPU ? t->loop : t->body;
+		/* past the first SSE instruction's checks and LDMXCSR when
+		 * the body kept them (emit_sse): nothing in a block without
+		 * handler calls changes CR0, CR4 or the guest MXCSR's masks */
+		if (to == t->loop && t->loop_sse && t->sse_checked && (t->mxcsr_live || !t->loop_sse_fp))
+			to = t->loop_sse;
+		jit_emit_patch_rel32(e, back, to);
 		jit_emit_patch_rel32(e, no1, e->pos);
 		jit_emit_patch_rel32(e, no2, e->pos);
 		if (keep)
@@ -939,6 +949,12 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		return;
 	}
 	save_flags(t);
+	/* the block's first instruction with nothing emitted before its
+	 * checks (no register loaded, the flags not moved): a loop onto
+	 * itself can come back after them */
+	bool at_loop = index == 0 && e->pos == t->loop;
+	for (unsigned h = 0; h < 4; h++)
+		at_loop &= t->hold[h] < 0;
 	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 	bool load_mxcsr = sp->fp && !t->mxcsr_live;
 	if (!t->sse_checked) {
@@ -954,6 +970,11 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
 		jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
 		slow_jump(t, sl, JCC_NE);
+		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
+	}
+	if (at_loop) {
+		t->loop_sse = e->pos;
+		t->loop_sse_fp = sp->fp;
 	}
 	/* a floating-point slow path runs the handler, which saves and
 	 * restores the host MXCSR around its operation and merges its flags
@@ -997,8 +1018,6 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	jit_emit_0f_m(e, 0x10, 0, CPU, xreg);            /* movups xmm0, guest reg */
 	if (!mem)
 		jit_emit_0f_m(e, 0x10, 1, CPU, xrm);     /* movups xmm1, guest r/m */
-	if (load_mxcsr)
-		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
 	if (sp->pfx)
 		jit_emit_u8(e, sp->pfx);
 	if (sp->w)
