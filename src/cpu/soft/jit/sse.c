@@ -130,6 +130,8 @@ static const struct row rows[] = {
 	/* MOVD/MOVQ between memory and XMM (the register forms: gpr rows) */
 	{ P_66,   0x6e, 4,  false, false, false, false, 0, true, IMM_NONE }, /* MOVD xmm, m32 */
 	{ P_66,   0x7e, 4,  true,  false, false, false, 0, true, IMM_NONE }, /* MOVD m32, xmm */
+	{ P_F3,   0x2a, 4,  false, true,  false, true,  0, true, IMM_NONE }, /* CVTSI2SS xmm, m32/m64 */
+	{ P_F2,   0x2a, 4,  false, true,  false, true,  0, true, IMM_NONE }, /* CVTSI2SD xmm, m32/m64 */
 	/* compares and conversions: MXCSR-dependent (DAZ, rounding, flags) */
 	{ P_NONE, 0xc2, 16, false, true,  true,  true, 0, false, IMM_PRED }, /* CMPPS */
 	{ P_66,   0xc2, 16, false, true,  true,  true, 0, false, IMM_PRED }, /* CMPPD */
@@ -151,16 +153,32 @@ static const struct row rows[] = {
  * REX.W selects the 64-bit MOVQ forms of 6E/7E): the GPR goes through the
  * translator's register cache. */
 struct gpr_row {
-	uint8_t op;
+	uint8_t pfx, op;
 	uint8_t kind;
-	bool w_ok;
+	bool w_ok, fp;
 };
 
 static const struct gpr_row gpr_rows[] = {
-	{ 0xd7, JIT_SSE_GPR_DST_REG, false }, /* PMOVMSKB r32, xmm */
-	{ 0x6e, JIT_SSE_GPR_SRC_RM, true },   /* MOVD/MOVQ xmm, r32/r64 */
-	{ 0x7e, JIT_SSE_GPR_DST_RM, true },   /* MOVD/MOVQ r32/r64, xmm */
+	{ P_66, 0xd7, JIT_SSE_GPR_DST_REG, false, false }, /* PMOVMSKB r32, xmm */
+	{ P_66, 0x6e, JIT_SSE_GPR_SRC_RM, true, false },   /* MOVD/MOVQ xmm, r32/r64 */
+	{ P_66, 0x7e, JIT_SSE_GPR_DST_RM, true, false },   /* MOVD/MOVQ r32/r64, xmm */
+	/* conversions (MXCSR: rounding, flags; the integer indefinite value
+	 * for a NaN or an overflow, IE masked) */
+	{ P_F3, 0x2a, JIT_SSE_GPR_SRC_RM, true, true },    /* CVTSI2SS xmm, r32/r64 (merges) */
+	{ P_F2, 0x2a, JIT_SSE_GPR_SRC_RM, true, true },    /* CVTSI2SD */
+	{ P_F3, 0x2c, JIT_SSE_GPR_DST_REG, true, true },   /* CVTTSS2SI r32/r64, xmm */
+	{ P_F2, 0x2c, JIT_SSE_GPR_DST_REG, true, true },   /* CVTTSD2SI */
+	{ P_F3, 0x2d, JIT_SSE_GPR_DST_REG, true, true },   /* CVTSS2SI */
+	{ P_F2, 0x2d, JIT_SSE_GPR_DST_REG, true, true },   /* CVTSD2SI */
 };
+
+/* REX.W selects the operand size of these (64-bit integer forms); on the
+ * others it is not emitted (handler). */
+static bool w_form(unsigned pfx, uint8_t op)
+{
+	return (pfx == P_66 && (op == 0x6e || op == 0x7e)) ||
+	       ((pfx == P_F2 || pfx == P_F3) && op == 0x2a);
+}
 
 /* floating-point arithmetic: ADD MUL SUB MIN DIV MAX SQRT in PS PD SS SD */
 static const uint8_t fp_ops[] = { 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f, 0x51 };
@@ -170,26 +188,25 @@ bool jit_sse_plan(const struct x86_insn *in, struct jit_sse *s)
 	if (!in->op || in->map != X86_MAP_0F || !in->has_modrm ||
 	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
 		return false;
-	if ((in->prefixes & X86_PFX_66) && !(in->prefixes & (X86_PFX_F2 | X86_PFX_F3)) &&
-	    in->mod == 3 && in->mode == SOFT_MODE_64) {
-		for (unsigned i = 0; i < sizeof(gpr_rows) / sizeof(gpr_rows[0]); i++) {
-			const struct gpr_row *g = &gpr_rows[i];
-			if (g->op != in->opcode || ((in->rex & 8) && !g->w_ok))
-				continue;
-			*s = (struct jit_sse){ .pfx = 0x66, .op = g->op, .gpr = g->kind,
-					       .w = (in->rex & 8) != 0 };
-			return true;
-		}
-	}
-	bool w = (in->rex & 8) != 0;
-	if (w && !(in->mod != 3 && (in->opcode == 0x6e || in->opcode == 0x7e)))
-		return false;
 	unsigned np = !!(in->prefixes & X86_PFX_66) + !!(in->prefixes & X86_PFX_F3) +
 		      !!(in->prefixes & X86_PFX_F2);
 	if (np > 1)
 		return false;
 	unsigned pfx = (in->prefixes & X86_PFX_F3) ? P_F3 : (in->prefixes & X86_PFX_F2) ? P_F2 :
 		       (in->prefixes & X86_PFX_66) ? P_66 : P_NONE;
+	bool w = (in->rex & 8) != 0;
+	if (in->mod == 3 && in->mode == SOFT_MODE_64) {
+		for (unsigned i = 0; i < sizeof(gpr_rows) / sizeof(gpr_rows[0]); i++) {
+			const struct gpr_row *g = &gpr_rows[i];
+			if (g->pfx != pfx || g->op != in->opcode || (w && !g->w_ok))
+				continue;
+			*s = (struct jit_sse){ .pfx = pfx_byte[pfx], .op = g->op, .gpr = g->kind,
+					       .w = w, .fp = g->fp };
+			return true;
+		}
+	}
+	if (w && !(in->mod != 3 && w_form(pfx, in->opcode)))
+		return false;
 	if (in->mod != 3 && (in->mode != SOFT_MODE_64 || in->addrsize != 8))
 		return false;
 	for (unsigned i = 0; i < sizeof(fp_ops); i++) {
@@ -206,12 +223,12 @@ bool jit_sse_plan(const struct x86_insn *in, struct jit_sse *s)
 			continue;
 		if (r->mem_only && in->mod == 3)
 			return false;
-		if ((r->imm == IMM_PRED && in->imm > 7) || (w && r->pfx != P_66))
+		if (r->imm == IMM_PRED && in->imm > 7)
 			return false;
 		*s = (struct jit_sse){ .pfx = pfx_byte[pfx], .op = r->emit_op ? r->emit_op : r->op,
 				       .store = r->store, .aligned = r->aligned, .fp = r->fp,
 				       .msize = r->msize, .imm = r->imm != IMM_NONE, .w = w };
-		if (w) /* MOVQ xmm, m64 / MOVQ m64, xmm */
+		if (w) /* MOVQ xmm, m64 / MOVQ m64, xmm; CVTSI2SS/SD xmm, m64 */
 			s->msize = 8;
 		/* MOVSS/MOVSD between registers merge into the low lane; from
 		 * memory they zero the rest (the destination is written whole) */

@@ -25,8 +25,8 @@ struct jit_sse {
 
 enum {
 	JIT_SSE_GPR_NONE,
-	JIT_SSE_GPR_DST_REG, /* PMOVMSKB: ModRM.reg a GPR written, r/m an XMM */
-	JIT_SSE_GPR_SRC_RM,  /* MOVD xmm, r: r/m a GPR read */
+	JIT_SSE_GPR_DST_REG, /* PMOVMSKB, CVT(T)SS/SD2SI: ModRM.reg a GPR written, r/m an XMM */
+	JIT_SSE_GPR_SRC_RM,  /* MOVD xmm, r; CVTSI2SS/SD: r/m a GPR read */
 	JIT_SSE_GPR_DST_RM,  /* MOVD r, xmm: r/m a GPR written */
 };
 

@@ -997,14 +997,16 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		bool to_gpr = sp->gpr != JIT_SSE_GPR_SRC_RM;
 		unsigned h = (unsigned)host[sp->gpr == JIT_SSE_GPR_DST_REG ? in->reg : in->rm];
 		int32_t x = OFF(xmm) + 16 * (int32_t)(sp->gpr == JIT_SSE_GPR_DST_REG ? in->rm : in->reg);
-		if (to_gpr)
+		if (to_gpr || sp->fp) /* the source; CVTSI2SS/SD merge */
 			jit_emit_0f_m(e, 0x10, 0, CPU, x);   /* movups xmm0, guest xmm */
-		jit_emit_u8(e, 0x66);
+		jit_emit_u8(e, sp->pfx);
 		if (sp->w)
 			jit_emit_u8(e, 0x48);
 		jit_emit_u8(e, 0x0f);
 		jit_emit_u8(e, sp->op);
 		jit_emit_u8(e, (uint8_t)(0xc0 | (sp->gpr == JIT_SSE_GPR_DST_REG ? h << 3 : h)));
+		if (sp->fp)
+			jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
 		if (to_gpr)
 			t->dirty[h] = true;
 		else
@@ -1012,6 +1014,7 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		sl->fl_after = t->fl;
 		sl->back = e->pos;
 		t->sse_checked = true;
+		t->mxcsr_live |= sp->fp;
 		return;
 	}
 	int32_t xreg = OFF(xmm) + 16 * (int32_t)in->reg, xrm = OFF(xmm) + 16 * (int32_t)in->rm;
