@@ -23,10 +23,12 @@
 
 extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_end[];
 extern const uint8_t g_crc[], g_crc_end[];
+extern const uint8_t g_str[], g_str_end[];
 void n_int(uint64_t n, void *buf);
 void n_mem(uint64_t n, void *buf);
 void n_sse(uint64_t n, void *buf);
 void n_crc(uint64_t n, void *buf);
+void n_str(uint64_t n, void *buf);
 
 #define CODE 0x1000
 #define DATA 0x10000
@@ -69,18 +71,20 @@ struct loop {
 int main(int argc, char **argv)
 {
 	uint64_t iters = (argc > 1 ? strtoull(argv[1], NULL, 0) : 20) * 1000000ULL;
-	static uint64_t nbuf[1024]; /* crc32: 4 KiB of data, then its 1 KiB table */
+	/* crc32: 4 KiB of data, then its 1 KiB table; strscan: 16-byte loads */
+	static uint64_t nbuf[1024] __attribute__((aligned(16)));
 	const struct loop loops[] = {
 		{ "integer (add/xor/sub/inc/dec/jnz)", g_int, g_int_end, n_int, 6 },
 		{ "memory  (load/add/store ring)", g_mem, g_mem_end, n_mem, 6 },
 		{ "sse     (addps/mulps)", g_sse, g_sse_end, n_sse, 4 },
 		{ "crc32   (byte loads, table xor)", g_crc, g_crc_end, n_crc, 8 },
+		{ "strscan (movdqa/pcmpeqb/pmovmskb)", g_str, g_str_end, n_str, 8 },
 	};
 	int pfd = perf_open();
 	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
 	       (unsigned long long)(iters / 1000000));
 	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
-	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32" */
+	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan" */
 	bool jit = argc > 3 && !strcmp(argv[3], "jit");
 	if (argc > 3 && !jit && strcmp(argv[3], "interp")) {
 		fprintf(stderr, "bench_interp: tier %s: expected interp or jit\n", argv[3]);

@@ -8,6 +8,7 @@
 
 #include "../host_isa.h"
 #include "../icache.h"
+#include "sse.h"
 
 struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
 {
@@ -119,6 +120,8 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, i
 	cpu->jit_budget = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
 	int (*fn)(struct soft_cpu *) = (int (*)(struct soft_cpu *))b->jit_entry;
 	j->stats.entries++;
+	uint32_t host_mxcsr = jit_sse_host_mxcsr();
 	*status = fn(cpu);
+	jit_sse_host_mxcsr_restore(host_mxcsr); /* sse.h */
 	return true;
 }

@@ -41,6 +41,7 @@ struct soft_jit_stats {
 	uint64_t fast_stack;   /* ... PUSH POP CALL RET through it */
 	uint64_t indirect;     /* ... indirect branches looking their target up (IBTC) */
 	uint64_t sse;          /* ... SSE/SSE2 instructions on host XMM registers */
+	uint64_t sse_mem;      /* ... of which with a memory operand */
 	uint64_t entries;      /* translated blocks entered from the run loop */
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */

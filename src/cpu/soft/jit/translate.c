@@ -79,6 +79,14 @@ struct tr {
 	int8_t end_hold[16];
 	size_t body;          /* buffer position of the body (after the prologue) */
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
+	bool sse_checked;     /* a run of SSE instructions checked CR0.EM/TS and
+			       * CR4.OSFXSR (emit_sse) */
+	bool mxcsr_live;      /* ... and loaded the guest MXCSR, every exception
+			       * masked, into the host's */
+	size_t loop_sse;      /* a block starting with an SSE instruction: after
+			       * its checks (and LDMXCSR), where a loop onto
+			       * itself that kept them jumps back to; or 0 */
+	bool loop_sse_fp;     /* ... the MXCSR loaded there */
 	/* the fast path's out-of-line slow paths: the handler, then back */
 	struct slow {
 		size_t fix[12];    /* jumps here: two probes and a canonical check */
@@ -93,6 +101,9 @@ struct tr {
 		bool terminal;     /* the block's last instruction: after the
 				    * handler, exit at its next_rip */
 		uint8_t fl_after;  /* where the fast path leaves the flags */
+		bool mxcsr_reload; /* the fast path leaves the guest MXCSR in
+				    * the host's (emit_sse): reload it after
+				    * the handler, or stop if it unmasked */
 	} slow[SOFT_BLOCK_MAX];
 	unsigned nslow;
 	/* the instruction just emitted probed for the next one's access too
@@ -467,7 +478,13 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
 		size_t back = jit_emit_jmp_rel32(e);
-		jit_emit_patch_rel32(e, back, keep || t->loop_fl == FL_CPU ? t->loop : t->body);
+		size_t to = keep || t->loop_fl == FL_CPU ? t->loop : t->body;
+		/* past the first SSE instruction's checks and LDMXCSR when
+		 * the body kept them (emit_sse): nothing in a block without
+		 * handler calls changes CR0, CR4 or the guest MXCSR's masks */
+		if (to == t->loop && t->loop_sse && t->sse_checked && (t->mxcsr_live || !t->loop_sse_fp))
+			to = t->loop_sse;
+		jit_emit_patch_rel32(e, back, to);
 		jit_emit_patch_rel32(e, no1, e->pos);
 		jit_emit_patch_rel32(e, no2, e->pos);
 		if (regs) { /* leaving: what the loop kept goes to cpu */
@@ -1007,24 +1024,45 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		if (in->index >= 0)
 			used |= 1u << in->index;
 	}
+	if (sp->gpr) /* the general register operand (a register form) */
+		used |= 1u << (sp->gpr == JIT_SSE_GPR_DST_REG ? in->reg : in->rm);
 	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
 		e->overflow = true;
 		return;
 	}
 	save_flags(t);
+	/* the block's first instruction with nothing emitted before its
+	 * checks (no register loaded, the flags not moved): a loop onto
+	 * itself can come back after them */
+	bool at_loop = index == 0 && e->pos == t->loop;
+	for (unsigned h = 0; h < 4; h++)
+		at_loop &= t->hold[h] < 0;
 	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-	jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)(X86_CR0_EM | X86_CR0_TS));
-	slow_jump(t, sl, JCC_NE);
-	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 1, (uint8_t)(X86_CR4_OSFXSR >> 8));
-	slow_jump(t, sl, JCC_E);
-	if (sp->fp) {
+	bool load_mxcsr = sp->fp && !t->mxcsr_live;
+	if (!t->sse_checked) {
+		jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)(X86_CR0_EM | X86_CR0_TS));
+		slow_jump(t, sl, JCC_NE);
+		jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 1, (uint8_t)(X86_CR4_OSFXSR >> 8));
+		slow_jump(t, sl, JCC_E);
+	}
+	if (load_mxcsr) {
 		/* every exception masked (a 32-bit load: the STMXCSR of the
 		 * last one forwards to it) */
 		jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(mxcsr));
 		jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
 		jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
 		slow_jump(t, sl, JCC_NE);
+		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
 	}
+	if (at_loop) {
+		t->loop_sse = e->pos;
+		t->loop_sse_fp = sp->fp;
+	}
+	/* a floating-point slow path runs the handler, which saves and
+	 * restores the host MXCSR around its operation and merges its flags
+	 * into cpu->mxcsr: reload from there (a move or integer handler
+	 * leaves the host MXCSR alone) */
+	sl->mxcsr_reload = sp->fp;
 	if (mem) {
 		emit_linear(t, in, rip, host);
 		if (sp->aligned) { /* #GP(0) in the handler */
@@ -1034,17 +1072,46 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		}
 		emit_probe(t, sl, sp->msize, sp->store);
 	}
+	if (sp->gpr) {
+		/* PMOVMSKB h32, xmm0 / MOVD-MOVQ xmm0, h / MOVD-MOVQ h, xmm0:
+		 * h the host register caching the guest's (RAX..RBX: no
+		 * REX.R/B); a 32-bit result zero-extends as in the guest */
+		bool to_gpr = sp->gpr != JIT_SSE_GPR_SRC_RM;
+		unsigned h = (unsigned)host[sp->gpr == JIT_SSE_GPR_DST_REG ? in->reg : in->rm];
+		int32_t x = OFF(xmm) + 16 * (int32_t)(sp->gpr == JIT_SSE_GPR_DST_REG ? in->rm : in->reg);
+		if (to_gpr || sp->fp) /* the source; CVTSI2SS/SD merge */
+			jit_emit_0f_m(e, 0x10, 0, CPU, x);   /* movups xmm0, guest xmm */
+		jit_emit_u8(e, sp->pfx);
+		if (sp->w)
+			jit_emit_u8(e, 0x48);
+		jit_emit_u8(e, 0x0f);
+		jit_emit_u8(e, sp->op);
+		jit_emit_u8(e, (uint8_t)(0xc0 | (sp->gpr == JIT_SSE_GPR_DST_REG ? h << 3 : h)));
+		if (sp->fp)
+			jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
+		if (to_gpr)
+			t->dirty[h] = true;
+		else
+			jit_emit_0f_m(e, 0x11, 0, CPU, x);   /* movups guest xmm, xmm0 */
+		sl->fl_after = t->fl;
+		sl->back = e->pos;
+		t->sse_checked = true;
+		t->mxcsr_live |= sp->fp;
+		return;
+	}
 	int32_t xreg = OFF(xmm) + 16 * (int32_t)in->reg, xrm = OFF(xmm) + 16 * (int32_t)in->rm;
 	jit_emit_0f_m(e, 0x10, 0, CPU, xreg);            /* movups xmm0, guest reg */
 	if (!mem)
 		jit_emit_0f_m(e, 0x10, 1, CPU, xrm);     /* movups xmm1, guest r/m */
-	if (sp->fp)
-		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
 	if (sp->pfx)
 		jit_emit_u8(e, sp->pfx);
+	if (sp->w)
+		jit_emit_u8(e, 0x48);                    /* MOVQ xmm, m64 / m64, xmm */
 	jit_emit_u8(e, 0x0f);
 	jit_emit_u8(e, sp->op);
 	jit_emit_u8(e, mem ? (uint8_t)JR_RDI : 0xc1);   /* xmm0, [rdi] / xmm0, xmm1 */
+	if (sp->imm)
+		jit_emit_u8(e, (uint8_t)in->imm);
 	if (sp->fp)
 		jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
 	if (!sp->store)
@@ -1053,6 +1120,8 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 		jit_emit_0f_m(e, 0x11, 1, CPU, xrm);     /* movups guest r/m, xmm1 */
 	sl->fl_after = t->fl;
 	sl->back = e->pos;
+	t->sse_checked = true;
+	t->mxcsr_live |= sp->fp;
 }
 
 /* Instructions that do nothing the guest can observe: the multi-byte NOP
@@ -1265,6 +1334,22 @@ static void emit_slow(struct tr *t, struct slow *sl)
 		t->stop_count[t->nstop++] = sl->index + 1;
 		return;
 	}
+	if (sl->mxcsr_reload) {
+		/* the handler ran with the host MXCSR saved and restored
+		 * (sse_common.h) and merged its flags into cpu->mxcsr: load
+		 * them for the rest of the run; if the guest's MXCSR has an
+		 * exception unmasked (the masks were checked in the slow
+		 * path's place), leave after the instruction instead */
+		jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(mxcsr));
+		jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
+		jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
+		size_t unmasked = jit_emit_jcc_rel32(e, JCC_NE);
+		jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
+		size_t done = jit_emit_jmp_rel32(e);
+		jit_emit_patch_rel32(e, unmasked, e->pos);
+		jit_emit_mov_m8_imm8(e, CPU, OFF(block_stop), 1);
+		jit_emit_patch_rel32(e, done, e->pos);
+	}
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
 	f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->stop_fix[t->nstop] = f;
@@ -1445,6 +1530,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		}
 	}
 	t->loop = e->pos;
+	t->sse_checked = t->mxcsr_live = false;
 
 	uint64_t rip = b->rip;
 	bool ended = false;
@@ -1467,6 +1553,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_sse(t, in, &sp, rip, i);
 			j->stats.native_insns++;
 			j->stats.sse++;
+			j->stats.sse_mem += in->mod != 3;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
@@ -1510,6 +1597,11 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
 		} else {
+			/* a handler may write CR0, CR4 or MXCSR (LDMXCSR,
+			 * FXRSTOR, XRSTOR) or run host SIMD with the host's
+			 * MXCSR saved and restored around it: the next SSE
+			 * instruction checks and loads again */
+			t->sse_checked = t->mxcsr_live = false;
 			emit_helper(t, in, rip, i, last);
 			j->stats.helper_insns++;
 			if (last) {
