@@ -1035,8 +1035,8 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	 * checks (no register loaded, the flags not moved): a loop onto
 	 * itself can come back after them */
 	bool at_loop = index == 0 && e->pos == t->loop;
-	for (unsigned h = 0; h < 4; h++)
-		at_loop &= t->hold[h] < 0;
+	for (unsigned k = 0; k < NCACHE; k++)
+		at_loop &= t->hold[cache_regs[k]] < 0;
 	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
 	bool load_mxcsr = sp->fp && !t->mxcsr_live;
 	if (!t->sse_checked) {
@@ -1074,19 +1074,20 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	}
 	if (sp->gpr) {
 		/* PMOVMSKB h32, xmm0 / MOVD-MOVQ xmm0, h / MOVD-MOVQ h, xmm0:
-		 * h the host register caching the guest's (RAX..RBX: no
-		 * REX.R/B); a 32-bit result zero-extends as in the guest */
+		 * h the host register caching the guest's (any of cache_regs:
+		 * R12/R13 take REX.R or REX.B); a 32-bit result zero-extends
+		 * as in the guest */
 		bool to_gpr = sp->gpr != JIT_SSE_GPR_SRC_RM;
-		unsigned h = (unsigned)host[sp->gpr == JIT_SSE_GPR_DST_REG ? in->reg : in->rm];
-		int32_t x = OFF(xmm) + 16 * (int32_t)(sp->gpr == JIT_SSE_GPR_DST_REG ? in->rm : in->reg);
+		bool h_in_reg = sp->gpr == JIT_SSE_GPR_DST_REG;
+		unsigned h = (unsigned)host[h_in_reg ? in->reg : in->rm];
+		int32_t x = OFF(xmm) + 16 * (int32_t)(h_in_reg ? in->rm : in->reg);
 		if (to_gpr || sp->fp) /* the source; CVTSI2SS/SD merge */
 			jit_emit_0f_m(e, 0x10, 0, CPU, x);   /* movups xmm0, guest xmm */
 		jit_emit_u8(e, sp->pfx);
-		if (sp->w)
-			jit_emit_u8(e, 0x48);
+		jit_emit_rex(e, sp->w, h_in_reg ? h : 0, 0, h_in_reg ? 0 : h, false);
 		jit_emit_u8(e, 0x0f);
 		jit_emit_u8(e, sp->op);
-		jit_emit_u8(e, (uint8_t)(0xc0 | (sp->gpr == JIT_SSE_GPR_DST_REG ? h << 3 : h)));
+		jit_emit_u8(e, (uint8_t)(0xc0 | (h_in_reg ? (h & 7) << 3 : (h & 7))));
 		if (sp->fp)
 			jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr */
 		if (to_gpr)
