@@ -195,11 +195,30 @@ static bool rule_applies_to(const struct sandbox_rule *r, const struct sandbox *
 	return (r->when & have) == r->when;
 }
 
+static bool is_refusal(const struct sandbox_rule *r)
+{
+	return r->arg == SB_ARG_EACCES || r->arg == SB_ARG_ENOSYS;
+}
+
+/* A refusal line (an error, not a trap) gives way where the same kind has
+ * a line allowing the call under the sandbox's conditions (main's openat:
+ * refused by default, allowed read-only with respawn, allowed for
+ * snapshots). */
+static bool refusal_overridden(const struct sandbox_rule *r, const struct sandbox *sb,
+			       unsigned kinds)
+{
+	for (size_t i = 0; i < sandbox_nr_rules; i++)
+		if (&sandbox_rules[i] != r && sandbox_rules[i].nr == r->nr &&
+		    !is_refusal(&sandbox_rules[i]) && rule_applies_to(&sandbox_rules[i], sb, kinds))
+			return true;
+	return false;
+}
+
 static bool rule_applies(const struct sandbox_rule *r, const struct sandbox *sb,
 			 enum sandbox_kind kind)
 {
 	if (rule_applies_to(r, sb, 1u << kind))
-		return true;
+		return !is_refusal(r) || !refusal_overridden(r, sb, 1u << kind);
 	/* Respawned vCPU threads inherit main's filter: main also holds the
 	 * vCPU lines; where a vCPU line refuses a call (an error, not a trap)
 	 * and main has lines of its own for it, main's decide (openat). */
