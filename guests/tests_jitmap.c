@@ -46,6 +46,10 @@
 #define CR4_PGE (1ul << 7)
 #define CR4_PCIDE (1ul << 17)
 #define ROUNDS 100
+#define PTE_PS (1ul << 7)
+#define BIG_VA 0x140200000ul           /* PD entry 1 of JM_VA's directory */
+#define BIG_A 0xa00000ul               /* 2 MiB pages of code (10 and 12 MiB) */
+#define BIG_B 0xc00000ul
 
 static inline uintptr_t read_cr3(void)
 {
@@ -82,6 +86,18 @@ static uint32_t run(uint32_t want)
 			return a;
 		if (b != want)
 			return b;
+	}
+	return want;
+}
+
+/* The same through the 2 MiB page at BIG_VA (an indirect call only). */
+static uint32_t run_big(uint32_t want)
+{
+	uint32_t (*big)(void) = (uint32_t (*)(void))BIG_VA;
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		uint32_t a = big();
+		if (a != want)
+			return a;
 	}
 	return want;
 }
@@ -172,6 +188,20 @@ static void test_jitmap(void)
 	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
 	write_cr4(cr4 | CR4_PGE);
 	GUEST_SYNC("global code page kept across MOV CR3, dropped by INVLPG and CR4.PGE", 0);
+
+	/* A global 2 MiB page of code (at JM_VA's PD entry 1): INVLPG of
+	 * another 4 KiB inside it drops the whole page (SDM vol. 3A 4.10.4.1) */
+	put_code(BIG_A, MARK_A);
+	put_code(BIG_B, MARK_B);
+	pd[1] = BIG_A | PTE_P_RW | PTE_PS | PTE_G;
+	invlpg(BIG_VA);
+	GUEST_ASSERT_EQ(run_big(MARK_A), MARK_A);
+	pd[1] = BIG_B | PTE_P_RW | PTE_PS | PTE_G;
+	write_cr3(base);
+	GUEST_ASSERT_EQ(run_big(MARK_A), MARK_A); /* model: the global translation stays */
+	invlpg(BIG_VA + 0x1ff000);
+	GUEST_ASSERT_EQ(run_big(MARK_B), MARK_B);
+	GUEST_SYNC("global 2 MiB code page dropped by INVLPG of another 4 KiB in it", 0);
 
 	uint32_t r[4];
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(1), "c"(0));

@@ -403,6 +403,18 @@ void soft_cpu_flush_code_tlb(struct soft_cpu *cpu)
 		soft_icache_bump_epoch(cpu->icache);
 }
 
+void soft_cpu_flush_code_page(struct soft_cpu *cpu, uint64_t la)
+{
+	if (!cpu->icache)
+		return;
+	/* 64-bit mode only: the regions are noted from lin(), which wraps
+	 * at 4 GiB elsewhere; a legacy-mode INVLPG kills every link */
+	if (cpu->mode == SOFT_MODE_64)
+		soft_icache_flush_page(cpu->icache, la);
+	else
+		soft_icache_bump_epoch(cpu->icache);
+}
+
 void soft_cpu_flush_code_tlb_nonglobal(struct soft_cpu *cpu)
 {
 	if (cpu->icache)
@@ -573,6 +585,8 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 				cpu->fetch_global = 0;
 				b = find_block(cpu);
 				global = cpu->fetch_global;
+				if (global)
+					soft_icache_note_global(ic, lin(cpu, SEG_CS, cpu->rip));
 				if (b && prev) {
 					prev->succ[prev_slot] = b;
 					prev->succ_epoch[prev_slot] = soft_icache_tag(ic, global);

@@ -409,6 +409,9 @@ void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t pa, uint64_t len);
 /* Forget all linear->physical assumptions of the icache (INVLPG, paging
  * bits, state loads): every chain and IBTC link dies. */
 void soft_cpu_flush_code_tlb(struct soft_cpu *cpu);
+/* INVLPG / INVPCID type 0 of la: the assumptions about non-global
+ * mappings, and about global ones in la's 1 GiB region. */
+void soft_cpu_flush_code_page(struct soft_cpu *cpu, uint64_t la);
 /* Forget the assumptions about non-global mappings (MOV CR3 without the
  * no-flush bit, INVPCID 1 and 3): links into global pages stay. */
 void soft_cpu_flush_code_tlb_nonglobal(struct soft_cpu *cpu);

@@ -193,9 +193,18 @@ static void retag(struct soft_icache *ic)
 
 void soft_icache_bump_epoch(struct soft_icache *ic)
 {
+	ic->gregions = 0; /* no global link is valid any more */
 	ic->gen++;
 	ic->lgen++;
 	retag(ic);
+}
+
+void soft_icache_flush_page(struct soft_icache *ic, uint64_t la)
+{
+	if (ic->gregions & (1ULL << ((la >> 30) & 63)))
+		soft_icache_bump_epoch(ic);
+	else
+		soft_icache_bump_nonglobal(ic);
 }
 
 void soft_icache_bump_nonglobal(struct soft_icache *ic)
@@ -215,6 +224,7 @@ void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_b
 	ic->cpl = (uint8_t)(cpl & 3);
 	if (cs_base != ic->cs_base) {
 		ic->cs_base = cs_base;
+		ic->gregions = 0;
 		ic->gen++;
 		ic->lgen++;
 	}

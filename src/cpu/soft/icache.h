@@ -66,6 +66,7 @@ struct soft_icache {
 	uint64_t gen;              /* bumped when every link may be stale (drops, flushes) */
 	uint64_t lgen;             /* bumped with gen and when non-global mappings are flushed */
 	uint64_t space;            /* the MMU's current address space (its TLB salt, bits 63:54) */
+	uint64_t gregions;         /* 1 GiB linear regions (hashed) holding global link targets */
 	uint64_t cs_base;          /* the CS base chains were made under */
 	uint8_t cpl;               /* the CPL now (soft_icache_set_context) */
 	uint64_t nblocks, ninval;
@@ -130,6 +131,16 @@ static inline bool soft_icache_tag_global(uint64_t tag)
 {
 	return tag & 4;
 }
+/* A global link is about to be made to a block at linear address la:
+ * INVLPG in la's 1 GiB region (which holds any large page la is in) must
+ * kill global links (soft_icache_flush_page). */
+static inline void soft_icache_note_global(struct soft_icache *ic, uint64_t la)
+{
+	ic->gregions |= 1ULL << ((la >> 30) & 63);
+}
+/* INVLPG / INVPCID type 0 of la: links into non-global pages die, global
+ * ones too when one may be in la's region. */
+void soft_icache_flush_page(struct soft_icache *ic, uint64_t la);
 /* Non-global translations were flushed: links into non-global pages die. */
 void soft_icache_bump_nonglobal(struct soft_icache *ic);
 /* The MMU's current address space changed (its salt: a PCID switch, or a

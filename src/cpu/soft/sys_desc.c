@@ -41,6 +41,9 @@ void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la)
 	switch (kind) {
 	case SOFT_FLUSH_SWITCH:
 		break;
+	case SOFT_FLUSH_PAGE:
+		soft_cpu_flush_code_page(cpu, la);
+		break;
 	case SOFT_FLUSH_NONGLOBAL: case SOFT_FLUSH_PCID: case SOFT_FLUSH_ALL_NONGLOBAL:
 		soft_cpu_flush_code_tlb_nonglobal(cpu);
 		break;
