@@ -104,10 +104,11 @@ static inline bool soft_icache_has_dead(const struct soft_icache *ic)
  *   epoch   = space | (lgen << 3) | cpl   any other target
  * gen is bumped on every invalidation and flush of blocks, every change of
  * the CS base, and every TLB flush that may drop global translations
- * (soft_cpu_flush_code_tlb: INVLPG, INVPCID 0 and 2, CR0/CR4/EFER paging
- * bits, state loads); lgen with it and on flushes of non-global
+ * (soft_cpu_flush_code_tlb: INVPCID 2, CR0/CR4/EFER paging bits, state
+ * loads; INVLPG and INVPCID 0 in a region holding a global link's target,
+ * soft_icache_flush_page); lgen with it and on flushes of non-global
  * translations (soft_icache_bump_nonglobal: MOV CR3 without the no-flush
- * bit, INVPCID 1 and 3); space follows the MMU's current address space
+ * bit, INVPCID 1 and 3, INVLPG); space follows the MMU's current address space
  * (soft_icache_set_space), so a PCID switch with the no-flush bit leaves
  * the other PCID's links for its return.  The CPL is part of both: a link
  * made at one CPL is not followed at another (the target's fetch rights
