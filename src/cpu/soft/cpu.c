@@ -403,6 +403,24 @@ void soft_cpu_flush_code_tlb(struct soft_cpu *cpu)
 		soft_icache_bump_epoch(cpu->icache);
 }
 
+void soft_cpu_flush_code_page(struct soft_cpu *cpu, uint64_t la)
+{
+	if (!cpu->icache)
+		return;
+	/* 64-bit mode only: the regions are noted from lin(), which wraps
+	 * at 4 GiB elsewhere; a legacy-mode INVLPG kills every link */
+	if (cpu->mode == SOFT_MODE_64)
+		soft_icache_flush_page(cpu->icache, la);
+	else
+		soft_icache_bump_epoch(cpu->icache);
+}
+
+void soft_cpu_flush_code_tlb_nonglobal(struct soft_cpu *cpu)
+{
+	if (cpu->icache)
+		soft_icache_bump_nonglobal(cpu->icache);
+}
+
 /* ---- fetch and decode ---- */
 
 /* Fetch and decode the instruction at cpu->rip.  *pa = physical address of
@@ -552,21 +570,26 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			continue;
 		}
 		struct soft_block *b = NULL;
+		bool global = false; /* b's linear page is mapped global (icache.h, tags) */
 		if (likely(ic)) {
 			if (unlikely(soft_icache_has_dead(ic))) {
 				soft_icache_reap(ic);
 				cpu->jit_link = NULL;
 			}
-			uint64_t epoch = soft_icache_epoch(ic);
-			if (prev && prev->succ_epoch[prev_slot] == epoch &&
+			if (prev && soft_icache_tag_valid(ic, prev->succ_epoch[prev_slot]) &&
 			    prev->succ[prev_slot]->rip == cpu->rip && prev->succ[prev_slot]->mode == cpu->mode) {
 				b = prev->succ[prev_slot];
+				global = soft_icache_tag_global(prev->succ_epoch[prev_slot]);
 				cpu->icache_hits++;
 			} else {
+				cpu->fetch_global = 0;
 				b = find_block(cpu);
+				global = cpu->fetch_global;
+				if (global)
+					soft_icache_note_global(ic, lin(cpu, SEG_CS, cpu->rip));
 				if (b && prev) {
 					prev->succ[prev_slot] = b;
-					prev->succ_epoch[prev_slot] = soft_icache_epoch(ic);
+					prev->succ_epoch[prev_slot] = soft_icache_tag(ic, global);
 				}
 			}
 		}
@@ -575,7 +598,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			 * chained after it, when b is translated (at its RIP: a
 			 * translation has its block's RIPs built in) */
 			int jr;
-			if (soft_jit_run(cpu, b, max - total, &jr)) {
+			if (soft_jit_run(cpu, b, global, max - total, &jr)) {
 				prev = NULL;
 				if (jr) {
 					r = jr;

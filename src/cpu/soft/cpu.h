@@ -250,7 +250,9 @@ struct soft_sys_ops {
 	 * (NONGLOBAL, or SWITCH with the no-flush bit), INVLPG (PAGE, la),
 	 * INVPCID, changes of CR0.PG/WP/PE, CR4.PAE/PSE/PGE/SMEP/SMAP/PKE,
 	 * CR4.PCIDE 1->0, EFER.NXE/LMA (ALL).  The core also drops its own
-	 * linear assumptions (soft_cpu_flush_code_tlb) and ends the block. */
+	 * linear assumptions (soft_cpu_flush_code_tlb, those about non-global
+	 * pages only for NONGLOBAL, PCID, ALL_NONGLOBAL, none for SWITCH:
+	 * the MMU's new space is in the tags) and ends the block. */
 	void (*tlb_flush)(void *opaque, enum soft_flush kind, uint64_t la);
 	/* MSRs the core does not implement itself (APIC 0x1b/0x800-0x8ff/0x6e0,
 	 * kvmclock 0x4b564d00.., anything platform): return 0 and *val, or -1
@@ -347,6 +349,7 @@ struct soft_cpu {
 				     * of every tag it matches (mmu/soft_mmu.h); kept by the
 				     * MMU, added to the rights class by translated probes */
 	uint64_t tlb_slot_off;      /* the TLB's slot offset for the current PCID (same) */
+	uint8_t fetch_global;       /* the MMU's last fetch went through a global translation */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and
 	 * VEX encodings by their row's identity, undefined encodings at
@@ -403,8 +406,15 @@ void soft_cpu_update_mode(struct soft_cpu *cpu);
 
 /* Invalidate decoded code for guest-physical [pa, pa+len) (DMA, VMM writes). */
 void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t pa, uint64_t len);
-/* Forget all linear->physical assumptions of the icache (CR3 write, INVLPG). */
+/* Forget all linear->physical assumptions of the icache (INVLPG, paging
+ * bits, state loads): every chain and IBTC link dies. */
 void soft_cpu_flush_code_tlb(struct soft_cpu *cpu);
+/* INVLPG / INVPCID type 0 of la: the assumptions about non-global
+ * mappings, and about global ones in la's 1 GiB region. */
+void soft_cpu_flush_code_page(struct soft_cpu *cpu, uint64_t la);
+/* Forget the assumptions about non-global mappings (MOV CR3 without the
+ * no-flush bit, INVPCID 1 and 3): links into global pages stay. */
+void soft_cpu_flush_code_tlb_nonglobal(struct soft_cpu *cpu);
 
 /* State conversion. */
 void soft_cpu_get_regs(struct soft_cpu *cpu, struct x86_regs *r);

@@ -27,8 +27,9 @@ struct soft_icache *soft_icache_new(void)
 {
 	struct soft_icache *ic = calloc(1, sizeof(*ic));
 	if (ic) {
-		ic->gen = 1;
-		ic->epoch = 1ULL << 2;
+		ic->gen = ic->lgen = 1;
+		ic->epoch = 1ULL << 3;
+		ic->epoch_g = (1ULL << 3) | 4;
 		ic->budget = SOFT_ICACHE_BUDGET;
 	}
 	return ic;
@@ -180,10 +181,42 @@ void soft_icache_reap(struct soft_icache *ic)
 	ic->dead = NULL;
 }
 
+/* Both tags from the generations, the space and the CPL (icache.h).  lgen
+ * has 51 bits below the space's 10: it does not wrap in practice, and if it
+ * did a tag could only match one 2^51 bumps old. */
+static void retag(struct soft_icache *ic)
+{
+	const uint64_t space_mask = ~0ULL << 54; /* SOFT_TLB_SPACE_SHIFT (mmu/soft_mmu.h) */
+	ic->epoch = (ic->space & space_mask) | ((ic->lgen << 3) & ~space_mask) | ic->cpl;
+	ic->epoch_g = (ic->gen << 3) | 4 | ic->cpl;
+}
+
 void soft_icache_bump_epoch(struct soft_icache *ic)
 {
+	ic->gregions = 0; /* no global link is valid any more */
 	ic->gen++;
-	ic->epoch = (ic->gen << 2) | ic->cpl;
+	ic->lgen++;
+	retag(ic);
+}
+
+void soft_icache_flush_page(struct soft_icache *ic, uint64_t la)
+{
+	if (ic->gregions & (1ULL << ((la >> 30) & 63)))
+		soft_icache_bump_epoch(ic);
+	else
+		soft_icache_bump_nonglobal(ic);
+}
+
+void soft_icache_bump_nonglobal(struct soft_icache *ic)
+{
+	ic->lgen++;
+	retag(ic);
+}
+
+void soft_icache_set_space(struct soft_icache *ic, uint64_t salt)
+{
+	ic->space = salt;
+	retag(ic);
 }
 
 void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_base)
@@ -191,9 +224,11 @@ void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_b
 	ic->cpl = (uint8_t)(cpl & 3);
 	if (cs_base != ic->cs_base) {
 		ic->cs_base = cs_base;
+		ic->gregions = 0;
 		ic->gen++;
+		ic->lgen++;
 	}
-	ic->epoch = (ic->gen << 2) | ic->cpl;
+	retag(ic);
 }
 
 void soft_icache_stats(const struct soft_icache *ic, uint64_t *blocks, uint64_t *invalidations)

@@ -65,8 +65,12 @@ struct soft_icache {
 	struct soft_code_page *pages[PAGE_HASH];
 	uint64_t filter[FILTER_BITS / 64];
 	struct soft_block *dead;   /* dropped, freed on reap (linked by hnext) */
-	uint64_t epoch;            /* (gen << 2) | cpl: what chain slots are checked against */
-	uint64_t gen;              /* bumped when chains may be stale (drops, flushes) */
+	uint64_t epoch;            /* tag of links to non-global code now (soft_icache_tag) */
+	uint64_t epoch_g;          /* tag of links to global code now */
+	uint64_t gen;              /* bumped when every link may be stale (drops, flushes) */
+	uint64_t lgen;             /* bumped with gen and when non-global mappings are flushed */
+	uint64_t space;            /* the MMU's current address space (its TLB salt, bits 63:54) */
+	uint64_t gregions;         /* 1 GiB linear regions (hashed) holding global link targets */
 	uint64_t cs_base;          /* the CS base chains were made under */
 	uint8_t cpl;               /* the CPL now (soft_icache_set_context) */
 	uint64_t nblocks, ninval;
@@ -94,19 +98,59 @@ static inline bool soft_icache_has_dead(const struct soft_icache *ic)
 {
 	return ic->dead != NULL;
 }
-/* Epoch: a chained link (interpreter successor or translated chain slot)
- * is valid while the epoch is the one it was made in.  It combines a
- * generation, bumped on every invalidation and flush of blocks and on every
- * change of the linear-to-physical mapping of code (soft_cpu_flush_code_tlb),
- * with the CPL: a link made at one CPL is not followed at another (the
- * target's fetch rights were checked at that CPL), but it is again when the
- * CPU comes back to that CPL, so SYSCALL/SYSRET, interrupts and IRET keep
- * the chains of both sides.  A change of the CS base bumps the generation
- * (links are keyed by RIP, blocks by physical address). */
+/* Epoch: a chained link (interpreter successor, translated chain slot or
+ * indirect-branch table entry) is followed without a TLB lookup, so it
+ * holds a tag saying under which assumptions it was made, and is valid
+ * while the tag is one of the two current ones (docs/soft-cpu.md, "Chains
+ * across address spaces"):
+ *   epoch_g = (gen << 3) | 4 | cpl   the target's linear page was mapped
+ *                                    global (PTE.G with CR4.PGE)
+ *   epoch   = space | (lgen << 3) | cpl   any other target
+ * gen is bumped on every invalidation and flush of blocks, every change of
+ * the CS base, and every TLB flush that may drop global translations
+ * (soft_cpu_flush_code_tlb: INVPCID 2, CR0/CR4/EFER paging bits, state
+ * loads; INVLPG and INVPCID 0 in a region holding a global link's target,
+ * soft_icache_flush_page); lgen with it and on flushes of non-global
+ * translations (soft_icache_bump_nonglobal: MOV CR3 without the no-flush
+ * bit, INVPCID 1 and 3, INVLPG); space follows the MMU's current address space
+ * (soft_icache_set_space), so a PCID switch with the no-flush bit leaves
+ * the other PCID's links for its return.  The CPL is part of both: a link
+ * made at one CPL is not followed at another (the target's fetch rights
+ * were checked at that CPL), but it is again when the CPU comes back to
+ * that CPL, so SYSCALL/SYSRET, interrupts and IRET keep the chains of both
+ * sides.  The two tags never collide (bit 2). */
 static inline uint64_t soft_icache_epoch(const struct soft_icache *ic)
 {
 	return ic->epoch;
 }
+/* The tag of a link made now to a block whose page is mapped global or not. */
+static inline uint64_t soft_icache_tag(const struct soft_icache *ic, bool global)
+{
+	return global ? ic->epoch_g : ic->epoch;
+}
+static inline bool soft_icache_tag_valid(const struct soft_icache *ic, uint64_t tag)
+{
+	return tag == ic->epoch || tag == ic->epoch_g;
+}
+static inline bool soft_icache_tag_global(uint64_t tag)
+{
+	return tag & 4;
+}
+/* A global link is about to be made to a block at linear address la:
+ * INVLPG in la's 1 GiB region (which holds any large page la is in) must
+ * kill global links (soft_icache_flush_page). */
+static inline void soft_icache_note_global(struct soft_icache *ic, uint64_t la)
+{
+	ic->gregions |= 1ULL << ((la >> 30) & 63);
+}
+/* INVLPG / INVPCID type 0 of la: links into non-global pages die, global
+ * ones too when one may be in la's region. */
+void soft_icache_flush_page(struct soft_icache *ic, uint64_t la);
+/* Non-global translations were flushed: links into non-global pages die. */
+void soft_icache_bump_nonglobal(struct soft_icache *ic);
+/* The MMU's current address space changed (its salt: a PCID switch, or a
+ * fresh space after a flush). */
+void soft_icache_set_space(struct soft_icache *ic, uint64_t salt);
 void soft_icache_bump_epoch(struct soft_icache *ic);
 /* The CPU's CPL and CS base now (soft_cpu_update_mode). */
 void soft_icache_set_context(struct soft_icache *ic, unsigned cpl, uint64_t cs_base);

@@ -34,7 +34,23 @@ void sys_tlb_flush(struct soft_cpu *cpu, enum soft_flush kind, uint64_t la)
 {
 	if (cpu->sys && cpu->sys->tlb_flush)
 		cpu->sys->tlb_flush(cpu->sys->opaque, kind, la);
-	soft_cpu_flush_code_tlb(cpu);
+	/* links into global pages survive what keeps global translations;
+	 * a PCID switch changes only the space, which the MMU reported
+	 * (soft_icache_set_space; docs/soft-cpu.md, "Chains across address
+	 * spaces") */
+	switch (kind) {
+	case SOFT_FLUSH_SWITCH:
+		break;
+	case SOFT_FLUSH_PAGE:
+		soft_cpu_flush_code_page(cpu, la);
+		break;
+	case SOFT_FLUSH_NONGLOBAL: case SOFT_FLUSH_PCID: case SOFT_FLUSH_ALL_NONGLOBAL:
+		soft_cpu_flush_code_tlb_nonglobal(cpu);
+		break;
+	default:
+		soft_cpu_flush_code_tlb(cpu);
+		break;
+	}
 }
 
 /* ---- descriptors ---- */

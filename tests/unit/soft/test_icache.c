@@ -82,6 +82,57 @@ static void test_flush(void **state)
 }
 
 /* Invalidating a page gives its blocks' and its record's bytes back. */
+/* Link tags (icache.h): a link into a global page survives flushes of
+ * non-global translations and switches of the address space, one into a
+ * non-global page survives only a switch away and back; a full bump, a CS
+ * base change and a code drop kill both; the CPL is part of both. */
+static void test_link_tags(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	const uint64_t s1 = 1ULL << 54, s2 = 2ULL << 54;
+	soft_icache_set_space(ic, s1);
+	uint64_t g = soft_icache_tag(ic, true), l = soft_icache_tag(ic, false);
+	assert_true(soft_icache_tag_global(g));
+	assert_false(soft_icache_tag_global(l));
+	assert_int_not_equal(g, l);
+	assert_true(soft_icache_tag_valid(ic, g) && soft_icache_tag_valid(ic, l));
+	/* a PCID switch with the no-flush bit and back */
+	soft_icache_set_space(ic, s2);
+	assert_true(soft_icache_tag_valid(ic, g));
+	assert_false(soft_icache_tag_valid(ic, l));
+	uint64_t l2 = soft_icache_tag(ic, false);
+	soft_icache_set_space(ic, s1);
+	assert_true(soft_icache_tag_valid(ic, l));
+	assert_false(soft_icache_tag_valid(ic, l2));
+	/* another CPL, and back */
+	soft_icache_set_context(ic, 3, 0);
+	assert_false(soft_icache_tag_valid(ic, g) || soft_icache_tag_valid(ic, l));
+	soft_icache_set_context(ic, 0, 0);
+	assert_true(soft_icache_tag_valid(ic, g) && soft_icache_tag_valid(ic, l));
+	/* MOV CR3 without the no-flush bit: only the global link stays */
+	soft_icache_bump_nonglobal(ic);
+	assert_true(soft_icache_tag_valid(ic, g));
+	assert_false(soft_icache_tag_valid(ic, l));
+	/* INVLPG and the like: none stays */
+	l = soft_icache_tag(ic, false);
+	soft_icache_bump_epoch(ic);
+	assert_false(soft_icache_tag_valid(ic, g) || soft_icache_tag_valid(ic, l));
+	/* a new CS base, and a dropped page of code */
+	g = soft_icache_tag(ic, true);
+	soft_icache_set_context(ic, 0, 0x1000);
+	assert_false(soft_icache_tag_valid(ic, g));
+	g = soft_icache_tag(ic, true);
+	assert_non_null(soft_icache_insert(ic, 0x5000, 0x5000, 2, nops, 1));
+	assert_true(soft_icache_invalidate(ic, 0x5000, 1));
+	assert_false(soft_icache_tag_valid(ic, g));
+	/* an empty IBTC entry (~0) is never valid */
+	assert_false(soft_icache_tag_valid(ic, ~0ULL));
+	soft_icache_reap(ic);
+	soft_icache_free(ic);
+}
+
 static void test_invalidate_accounting(void **state)
 {
 	(void)state;
@@ -123,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_budget_holds),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_invalidate_accounting),
+		cmocka_unit_test(test_link_tags),
 		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

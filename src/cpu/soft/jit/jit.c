@@ -90,7 +90,8 @@ static bool rebind(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *
 	return true;
 }
 
-bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status)
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint64_t budget,
+		 int *status)
 {
 	struct soft_jit *j = cpu->jit;
 	struct soft_jit_link *link = cpu->jit_link;
@@ -106,7 +107,8 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, i
 			return false;
 		link = NULL; /* a flush may have happened: no stale link */
 	}
-	uint64_t epoch = soft_icache_epoch(cpu->icache);
+	/* the link and the table entry hold the tag of b's mapping now */
+	uint64_t epoch = soft_icache_tag(cpu->icache, global);
 	if (link) {
 		link->code = b->jit_body;
 		link->epoch = epoch;

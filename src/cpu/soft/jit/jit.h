@@ -51,14 +51,15 @@ struct soft_jit_stats {
 /* Indirect branch targets (RET, JMP/CALL through a register or memory):
  * a direct-mapped table from guest RIP to the body of the translated
  * block entered there, filled when the run loop enters a translation,
- * valid while the icache epoch it was filled in lasts (as chain slots).
+ * valid while the icache tag it was filled with is current (as chain
+ * slots: soft_icache_tag_valid).
  * Translated code looks its indirect targets up here and stays in
  * translated code on a hit. */
 #define SOFT_JIT_IBTC 1024
 struct soft_jit_ibtc {
 	uint64_t rip;
 	const void *code;      /* the block's body (after its prologue) */
-	uint64_t epoch;        /* icache epoch of the fill; ~0: empty */
+	uint64_t epoch;        /* icache tag of the fill (soft_icache_tag); ~0: empty */
 	uint64_t mode;         /* the block's decode mode */
 };
 
@@ -80,8 +81,8 @@ struct soft_jit {
 };
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the
- * executable body of the next block, valid while the icache epoch equals
- * the slot's epoch. */
+ * executable body of the next block, valid while the slot's tag is one of
+ * the icache's two current ones (soft_icache_tag_valid). */
 
 /* A translation cache of cache_bytes (0: SOFT_JIT_CACHE_DEFAULT) and the
  * hot threshold.  NULL on failure (errno set). */
@@ -95,7 +96,8 @@ void soft_jit_free(struct soft_jit *j);
  * *status is the enum soft_status of the run (cpu->rip, registers, flags and
  * cpu->icount precise as after the interpreter), and chained blocks may have
  * run after b. */
-bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, uint64_t budget, int *status);
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint64_t budget,
+		 int *status);
 
 /* RINGVM_JIT_DUMP (dump.c): read the directory from the environment; write
  * translation code (len bytes) of block b there. */

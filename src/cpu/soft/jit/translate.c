@@ -436,6 +436,21 @@ static void chain_checks(struct tr *t, struct outs *o)
 	}
 }
 
+/* Leave through o unless the link tag in register tag is one of the
+ * icache's two current ones (RCX = cpu->icache, from chain_checks):
+ * soft_icache_tag_valid, the non-global tag first (a link made since the
+ * last flush of non-global translations), then the global one (kernel
+ * code after a context switch). */
+static void emit_tag_check(struct tr *t, struct outs *o, unsigned tag)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_cmp_r64_m64(e, tag, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
+	size_t ok = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_cmp_r64_m64(e, tag, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch_g));
+	out_jump(t, o, JCC_NE);
+	jit_emit_patch_rel32(e, ok, e->pos);
+}
+
 /* Exit to a statically known guest RIP after count instructions.  slot:
  * the chain slot for it (0 or 1), or -1 for none. */
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
@@ -513,10 +528,9 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	struct outs o = { .n = 0 };
 	chain_checks(t, &o);
-	/* the slot is valid in the icache epoch it was filled in */
-	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
-	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
-	out_jump(t, &o, JCC_NE);
+	/* the slot is valid while its tag is a current one (icache.h) */
+	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
+	emit_tag_check(t, &o, JR_RDX);
 	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
 	for (unsigned k = 0; k < o.n; k++)
 		jit_emit_patch_rel32(e, o.fix[k], e->pos);
@@ -558,9 +572,8 @@ static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool afte
 	jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
 	jit_emit_cmp_r64_m64(e, r, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, rip));
 	out_jump(t, &o, JCC_NE);
-	jit_emit_mov_r64_m64(e, JR_RCX, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
-	jit_emit_cmp_r64_m64(e, JR_RCX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
-	out_jump(t, &o, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_RAX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
+	emit_tag_check(t, &o, JR_RAX);
 	jit_emit_cmp_m64_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
 				(int32_t)t->b->mode);
 	out_jump(t, &o, JCC_NE);

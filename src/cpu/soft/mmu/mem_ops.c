@@ -265,6 +265,7 @@ static int mmu_fetch(void *opaque, uint64_t la, void *dst, unsigned len, uint64_
 	struct soft_tlb_entry *e;
 	if (lookup(m, la, SOFT_ACC_FETCH, f, &e) < 0)
 		return -1;
+	m->cpu->fetch_global = e->global; /* chain tags (icache.h) */
 	unsigned off = (unsigned)(la & 0xfff);
 	if (len > 4096 - off)
 		len = 4096 - off; /* the core never asks across a page */

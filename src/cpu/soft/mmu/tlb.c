@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "soft_mmu.h"
+#include "../icache.h"
 
 static void entry_clear(struct soft_mmu *m, struct soft_tlb_entry *e)
 {
@@ -19,6 +20,8 @@ static void set_space(struct soft_mmu *m, unsigned space)
 {
 	m->salt = (uint64_t)space << SOFT_TLB_SPACE_SHIFT;
 	m->cpu->tlb_salt = m->salt;
+	if (m->cpu->icache) /* chains into non-global pages are per space */
+		soft_icache_set_space(m->cpu->icache, m->salt);
 }
 
 static void large_reset(struct soft_mmu *m)
@@ -70,6 +73,8 @@ static unsigned fresh_space(struct soft_mmu *m)
 		memset(m->pcid_space, 0, sizeof(m->pcid_space));
 		m->next_space = m->space_floor = m->global_floor = 1;
 		m->stats.space_wraps++;
+		/* numbers are reused: no chain may keep an old one (icache.h) */
+		soft_cpu_flush_code_tlb(m->cpu);
 	}
 	return m->next_space++;
 }
