@@ -50,6 +50,7 @@
 #ifndef RINGVM_SOFT_CPU_H
 #define RINGVM_SOFT_CPU_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -337,6 +338,13 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	uint64_t shadow_runs;       /* STI / MOV SS shadows run into the next block (soft_cpu_run) */
+	uint8_t deliver_exc;        /* soft_cpu_run delivers exceptions itself (the engine sets it) */
+	const _Atomic unsigned *irq_attn; /* the engine's "interrupt pending" word, or NULL */
+	unsigned irq_attn_bits;     /* its bits that mean "deliverable once IF=1" */
+	uint64_t exc_delivered;     /* exceptions soft_cpu_run delivered */
+	uint8_t shadow_held;        /* a shadow taken off cpu->shadow while its instruction runs */
+	uint64_t shadow_held_at, shadow_held_rip; /* icount and RIP it was taken at (cpu.c) */
 	uint64_t rep_fast_bytes, rep_fast_runs; /* page-wise REP MOVS/STOS: bytes, runs */
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through */
@@ -391,7 +399,9 @@ int soft_cpu_step(struct soft_cpu *cpu);
 
 /* Execute up to max instructions (through the icache when present) or until
  * an exception / HLT / kick.  Returns SOFT_STOP when the budget ran out or
- * after a kick, otherwise as soft_cpu_step.  *done (optional) = number of
+ * after a kick, otherwise as soft_cpu_step (with cpu->deliver_exc set,
+ * exceptions are delivered inside and do not end the run: SOFT_EXC only
+ * when the budget ran out with one pending).  *done (optional) = number of
  * instructions retired. */
 int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done);
 
@@ -440,6 +450,15 @@ int soft_cpu_deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool 
 int soft_cpu_deliver_exception(struct soft_cpu *cpu);
 /* Can an external interrupt be taken now (IF=1 and no STI/MOV SS shadow)? */
 bool soft_cpu_interruptible(const struct soft_cpu *cpu);
+/* IF just went from 0 to 1 (STI, IRET): with an interrupt already pending
+ * (cpu->irq_attn), end the run at the next check of the kick, so it is
+ * taken right after the interrupt shadow instead of at the end of the
+ * engine's slice (the kick that announced it was spent while IF was 0). */
+static inline void soft_cpu_if_set(struct soft_cpu *cpu)
+{
+	if (cpu->irq_attn && (atomic_load_explicit(cpu->irq_attn, memory_order_acquire) & cpu->irq_attn_bits))
+		__atomic_store_n(&cpu->kick, 1, __ATOMIC_RELEASE);
+}
 /* MSRs outside instruction execution (state save/restore, the engine): the
  * semantics of RDMSR/WRMSR at CPL 0 (core MSRs, then cpu->sys).  0, or -1
  * where the instruction would #GP. */
