@@ -266,7 +266,11 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 		cpu->mode = SOFT_MODE_16;
 		cpu->cpl = 3;
 	}
-	soft_seg_refresh(cpu);
+	/* in 64-bit mode every segment's rights are the same flat ones
+	 * (seg_check.c), so a CS load that stays in it (SYSCALL, SYSRET,
+	 * IRETQ, an event delivery) has nothing to recompute */
+	if (cpu->mode != SOFT_MODE_64 || old_mode != SOFT_MODE_64)
+		soft_seg_refresh(cpu);
 	/* Chains survive CPL changes (the epoch carries the CPL) and CS loads
 	 * that keep the base; a block that changes the decode mode ends, so no
 	 * translated chain slot is filled across it (icache.h). */
@@ -305,8 +309,6 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 		 unc = cpu->uncached_insns, shr = cpu->shadow_runs, exd = cpu->exc_delivered,
 		 tsc_offset = cpu->tsc_offset;
 	uint8_t deliver_exc = cpu->deliver_exc;
-	const _Atomic unsigned *irq_attn = cpu->irq_attn;
-	unsigned irq_attn_bits = cpu->irq_attn_bits;
 	uint32_t host_isa = cpu->host_isa;
 	uint64_t xcr0 = cpu->xcr0;
 	memset(cpu, 0, sizeof(*cpu));
@@ -327,8 +329,6 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->shadow_runs = shr;
 	cpu->exc_delivered = exd;
 	cpu->deliver_exc = deliver_exc;
-	cpu->irq_attn = irq_attn;
-	cpu->irq_attn_bits = irq_attn_bits;
 	cpu->tsc_offset = tsc_offset;
 	for (int i = 0; i < SEG_COUNT; i++)
 		seg_real(&cpu->seg[i], 0, 3);

@@ -402,8 +402,6 @@ static void iret_flags(struct soft_cpu *cpu, uint64_t fl, unsigned sz, unsigned 
 	if (sz == 2)
 		mask &= 0xffff;
 	soft_set_rflags(cpu, (old & ~mask) | (fl & mask) | X86_RFLAGS_FIXED);
-	if (!(old & RF_IF) && (cpu->rflags & RF_IF))
-		soft_cpu_if_set(cpu);
 }
 
 /* Checks of a return CS (IRET, far RET): SDM "RETURN-FROM-PROCEDURE".
