@@ -266,7 +266,11 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 		cpu->mode = SOFT_MODE_16;
 		cpu->cpl = 3;
 	}
-	soft_seg_refresh(cpu);
+	/* in 64-bit mode every segment's rights are the same flat ones
+	 * (seg_check.c), so a CS load that stays in it (SYSCALL, SYSRET,
+	 * IRETQ, an event delivery) has nothing to recompute */
+	if (cpu->mode != SOFT_MODE_64 || old_mode != SOFT_MODE_64)
+		soft_seg_refresh(cpu);
 	/* Chains survive CPL changes (the epoch carries the CPL) and CS loads
 	 * that keep the base; a block that changes the decode mode ends, so no
 	 * translated chain slot is filled across it (icache.h). */
@@ -302,7 +306,9 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	uint64_t tlb_salt = cpu->tlb_salt, tlb_slot_off = cpu->tlb_slot_off;
 	uint64_t *ud_by_insn = cpu->ud_by_insn;
 	uint64_t icount = cpu->icount, hits = cpu->icache_hits, misses = cpu->icache_misses,
-		 unc = cpu->uncached_insns, tsc_offset = cpu->tsc_offset;
+		 unc = cpu->uncached_insns, shr = cpu->shadow_runs, exd = cpu->exc_delivered,
+		 tsc_offset = cpu->tsc_offset;
+	uint8_t deliver_exc = cpu->deliver_exc;
 	uint32_t host_isa = cpu->host_isa;
 	uint64_t xcr0 = cpu->xcr0;
 	memset(cpu, 0, sizeof(*cpu));
@@ -320,6 +326,9 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->icache_hits = hits;
 	cpu->icache_misses = misses;
 	cpu->uncached_insns = unc;
+	cpu->shadow_runs = shr;
+	cpu->exc_delivered = exd;
+	cpu->deliver_exc = deliver_exc;
 	cpu->tsc_offset = tsc_offset;
 	for (int i = 0; i < SEG_COUNT; i++)
 		seg_real(&cpu->seg[i], 0, 3);
@@ -531,30 +540,51 @@ static struct soft_block *find_block(struct soft_cpu *cpu)
 	return build_block(cpu, pa);
 }
 
-int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 {
-	uint64_t start = cpu->icount, executed = 0; /* executed: by the block loop */
+	uint64_t start = cpu->icount;
 	int r = SOFT_STOP;
 	struct soft_icache *ic = cpu->icache;
 	struct soft_block *prev = NULL;
 	unsigned prev_slot = 0;
 
+	/* An STI / MOV SS interrupt shadow (SDM vol. 3, 6.8.3) covers the next
+	 * instruction: that instruction runs as the first one of whatever block
+	 * comes next (translated or not), and the kick (the only way an event
+	 * gets in between two instructions here) is not looked at before it has
+	 * run.  cpu->shadow_held: the shadow taken off cpu->shadow for it (here,
+	 * or by translated code going on into the next block after an STI:
+	 * translate.c, chain_checks); shadow_held_at / _rip: the instruction
+	 * count and RIP it was taken at, to give it back if the loop stops
+	 * before that instruction ran (the budget, a block that left at its
+	 * first instruction): then the engine still sees the shadow and
+	 * delivers nothing before it. */
 	cpu->jit_link = NULL; /* chain slots are filled only between blocks of one run */
 	for (;;) {
-		uint64_t total = cpu->icount - start + executed;
+		uint64_t total = cpu->icount - start;
 		if (total >= max)
 			break;
+		if (unlikely(cpu->shadow_held) &&
+		    (cpu->icount != cpu->shadow_held_at || cpu->rip != cpu->shadow_held_rip))
+			cpu->shadow_held = 0; /* the shadowed instruction ran (or an event was delivered) */
 		if (unlikely(cpu->shadow)) {
-			/* STI / MOV SS shadow: run the shadowed instruction alone,
-			 * so a kick right after it finds the CPU interruptible */
+			if (unlikely(soft_dbg_active(cpu))) {
+				/* debug path: one checked instruction at a time,
+				 * and debug.c knows the MOV SS #DB shadow */
+				prev = NULL;
+				cpu->jit_link = NULL;
+				r = soft_cpu_step(cpu);
+				if (r)
+					break;
+				continue;
+			}
+			cpu->shadow_held = cpu->shadow;
+			cpu->shadow_held_at = cpu->icount;
+			cpu->shadow_held_rip = cpu->rip;
+			cpu->shadow = 0;
 			prev = NULL;
-			cpu->jit_link = NULL;
-			r = soft_cpu_step(cpu);
-			if (r)
-				break;
-			continue;
-		}
-		if (unlikely(__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
+			cpu->shadow_runs++;
+		} else if (unlikely(!cpu->shadow_held && __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
 			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			r = SOFT_STOP;
 			break;
@@ -634,7 +664,7 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 			if (unlikely(cpu->block_stop))
 				break;
 		} while (i < n);
-		executed += i;
+		cpu->icount += i;
 		if (r)
 			break;
 		if (cpu->block_stop) {
@@ -645,9 +675,31 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 		/* slot 0: fell through past the block's end; slot 1: anything else */
 		prev_slot = rip != block_rip + b->bytes;
 	}
-	cpu->icount += executed;
-	if (r == SOFT_OK)
-		r = SOFT_STOP;
+	if (unlikely(cpu->shadow_held)) {
+		if (cpu->icount == cpu->shadow_held_at && cpu->rip == cpu->shadow_held_rip && !cpu->shadow)
+			cpu->shadow = cpu->shadow_held; /* the shadowed instruction has not run yet */
+		cpu->shadow_held = 0;
+	}
+	return r == SOFT_OK ? SOFT_STOP : r;
+}
+
+int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+{
+	uint64_t start = cpu->icount;
+	int r;
+	for (;;) {
+		r = run_blocks(cpu, max - (cpu->icount - start));
+		/* cpu->deliver_exc: exceptions go through the IDT here and the
+		 * run goes on at the handler (through the icache and the IBTC
+		 * like any block), not through the caller's loop; the
+		 * #PF of a copy-on-write store costs one delivery, no slice */
+		if (r != SOFT_EXC || !cpu->deliver_exc || cpu->icount - start >= max)
+			break;
+		cpu->exc_delivered++;
+		r = soft_cpu_deliver_exception(cpu);
+		if (r != SOFT_OK)
+			break;
+	}
 	if (done)
 		*done = cpu->icount - start;
 	return r;

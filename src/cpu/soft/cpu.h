@@ -339,6 +339,11 @@ struct soft_cpu {
 	struct soft_icache *icache; /* decoded-instruction cache, NULL = none */
 	struct soft_atomic_tx *tx;  /* set while an atomic RMW runs (atomic.c) */
 	uint64_t icache_hits, icache_misses, uncached_insns;
+	uint64_t shadow_runs;       /* STI / MOV SS shadows run into the next block (soft_cpu_run) */
+	uint8_t deliver_exc;        /* soft_cpu_run delivers exceptions itself (the engine sets it) */
+	uint64_t exc_delivered;     /* exceptions soft_cpu_run delivered */
+	uint8_t shadow_held;        /* a shadow taken off cpu->shadow while its instruction runs */
+	uint64_t shadow_held_at, shadow_held_rip; /* icount and RIP it was taken at (cpu.c) */
 	uint64_t rep_fast_bytes, rep_fast_runs; /* page-wise REP MOVS/STOS: bytes, runs */
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through */
@@ -394,7 +399,9 @@ int soft_cpu_step(struct soft_cpu *cpu);
 
 /* Execute up to max instructions (through the icache when present) or until
  * an exception / HLT / kick.  Returns SOFT_STOP when the budget ran out or
- * after a kick, otherwise as soft_cpu_step.  *done (optional) = number of
+ * after a kick, otherwise as soft_cpu_step (with cpu->deliver_exc set,
+ * exceptions are delivered inside and do not end the run: SOFT_EXC only
+ * when the budget ran out with one pending).  *done (optional) = number of
  * instructions retired. */
 int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done);
 

@@ -148,6 +148,7 @@ static int soft_vcpu_init(struct vcpu *v)
 		free(sv);
 		return -ENOMEM;
 	}
+	sv->cpu.deliver_exc = 1; /* exceptions through the IDT inside soft_cpu_run */
 	if (v->vm->cfg.soft_jit) {
 		/* --soft-tier jit: this vCPU's translation cache */
 		sv->cpu.jit = soft_jit_new(v->vm->cfg.soft_jit_cache, SOFT_JIT_HOT);
@@ -316,7 +317,8 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 		const struct soft_mmu_stats *m = &sv->mmu.stats;
 		fprintf(out, "    vCPU %u: %llu instructions, %llu interrupts, %llu exceptions, %llu HLTs (%.3f s asleep)\n",
 			i, (unsigned long long)sv->cpu.icount, (unsigned long long)sv->nr_irqs,
-			(unsigned long long)sv->nr_exceptions, (unsigned long long)sv->nr_halts,
+			(unsigned long long)(sv->nr_exceptions + sv->cpu.exc_delivered),
+			(unsigned long long)sv->nr_halts,
 			(double)sv->nr_sleep_ns / 1e9);
 		fprintf(out, "    vCPU %u TLB: %llu hits, %llu misses, %llu full flushes, %llu page flushes; "
 			"icache: %llu hits, %llu misses\n", i,
@@ -334,6 +336,9 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			"in large pages, %llu inline-store rights withdrawn, %llu full mark passes\n", i,
 			(unsigned long long)m->window_recycles, (unsigned long long)m->large_passes,
 			(unsigned long long)m->fastw_revokes, (unsigned long long)m->mark_passes);
+		fprintf(out, "    vCPU %u run loop: %llu instructions stepped one at a time, %llu interrupt "
+			"shadows run into the next block\n", i, (unsigned long long)sv->cpu.uncached_insns,
+			(unsigned long long)sv->cpu.shadow_runs);
 		print_ud_by_insn(out, i, sv->ud_by_insn ? sv->ud_by_insn : sv->cpu.ud_by_insn);
 		fprintf(out, "    vCPU %u icache at the end: %llu blocks, %llu KiB of a %llu KiB budget, "
 			"%llu flushes when full\n", i, (unsigned long long)sv->ic_blocks,

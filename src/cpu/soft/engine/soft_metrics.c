@@ -24,7 +24,7 @@ void soft_engine_metrics(struct vm *vm, struct vm_metrics *m)
 			continue;
 		insns += sv->cpu.icount;
 		irqs += sv->nr_irqs;
-		exc += sv->nr_exceptions;
+		exc += sv->nr_exceptions + sv->cpu.exc_delivered;
 		halts += sv->nr_halts;
 		sleep_ns += sv->nr_sleep_ns;
 		tlb_hits += sv->mmu.stats.hits;

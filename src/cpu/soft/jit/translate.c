@@ -418,14 +418,36 @@ static void out_jump(struct tr *t, struct outs *o, unsigned cc)
 static void chain_checks(struct tr *t, struct outs *o)
 {
 	struct jit_emit *e = &t->e;
+	size_t resume = 0;
 	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
 	out_jump(t, o, JCC_L);
+	if (!t->pure) {
+		/* an STI's interrupt shadow (SDM vol. 3, 6.8.3): go on into
+		 * the next block without looking at the kick, so the
+		 * instruction after the STI runs before any event; the shadow
+		 * moves to cpu->shadow_held with the icount and RIP it covers,
+		 * which the run loop gives back to cpu->shadow if it stops
+		 * before that instruction ran (cpu.c, soft_cpu_run).  A MOV SS
+		 * shadow (it holds #DB back too) leaves to the run loop. */
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
+		size_t none = jit_emit_jcc_rel32(e, JCC_E);
+		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
+		out_jump(t, o, JCC_NE);
+		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), 0);
+		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow_held), SOFT_SHADOW_STI);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(icount));
+		jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_at), JR_RDX);
+		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rip));
+		jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_rip), JR_RDX);
+		resume = jit_emit_jmp_rel32(e);
+		jit_emit_patch_rel32(e, none, e->pos);
+	}
 	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 	out_jump(t, o, JCC_NE);
+	if (!t->pure)
+		jit_emit_patch_rel32(e, resume, e->pos);
 	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
 	if (!t->pure) {
-		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
-		out_jump(t, o, JCC_NE);
 		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
 		out_jump(t, o, JCC_NE);
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */

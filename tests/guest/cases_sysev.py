@@ -1,0 +1,10 @@
+"""System-event cases (guests/tests_sysev.c): the STI interrupt shadow with
+an interrupt pending, a #PF's precise RIP inside a translated block (64-bit
+images)."""
+DONE = r'test guest done'
+_64 = ['64']
+CASES = {
+    'sti-shadow-irq': dict(status=0, stderr=[DONE], images=_64),
+    'sti-shadow-hlt': dict(status=0, stderr=[DONE], images=_64),
+    'pf-precise': dict(status=0, stderr=[DONE], images=_64),
+}
