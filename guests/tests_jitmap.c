@@ -51,15 +51,6 @@
 #define BIG_A 0xa00000ul               /* 2 MiB pages of code (10 and 12 MiB) */
 #define BIG_B 0xc00000ul
 
-static inline uintptr_t read_cr3(void)
-{
-	uintptr_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-static inline void write_cr3(uintptr_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
-static inline void write_cr4(uintptr_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
-static inline void invlpg(uintptr_t la) { __asm__ volatile("invlpg (%0)" :: "r"(la) : "memory"); }
 
 static volatile uint64_t *pt(void) { return (volatile uint64_t *)PT_PA; }
 /* Point the callee's page at pa in the first space, without invalidating. */

@@ -64,7 +64,6 @@ static void fx_remove(void)
 #define PTE_U 4ul
 #define USER_VA 0x1000000ul /* 16 MiB: one 2 MiB page of head64's map */
 
-static inline void write_cr4(uintptr_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 static inline void write_cr0(uintptr_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline void flush_tlb(void)
 {

@@ -75,10 +75,6 @@ static unsigned try_movsq(struct sregs *r)
 
 static volatile uint64_t *pt(void) { return (volatile uint64_t *)PT_PA; }
 
-static void invlpg(uintptr_t va)
-{
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-}
 
 static uint8_t pattern(uintptr_t i) { return (uint8_t)(i * 131 + (i >> 8) * 7 + 1); }
 

@@ -142,6 +142,9 @@ static inline uintptr_t read_cr4(void)
 	return v;
 }
 /* CPUID leaf/subleaf: r[] = eax, ebx, ecx, edx. */
+static inline void write_cr3(uintptr_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(uintptr_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void invlpg(uintptr_t la) { __asm__ volatile("invlpg (%0)" : : "r"(la) : "memory"); }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
