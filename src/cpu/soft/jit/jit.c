@@ -119,7 +119,9 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	ib->code = b->jit_body;
 	ib->epoch = epoch;
 	ib->mode = b->mode;
-	cpu->jit_budget = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
+	/* kept less one whole block (translate.c, retire): a SUB's sign
+	 * says whether another block fits */
+	cpu->jit_budget = (budget > INT64_MAX ? INT64_MAX : (int64_t)budget) - SOFT_BLOCK_MAX;
 	int (*fn)(struct soft_cpu *) = (int (*)(struct soft_cpu *))b->jit_entry;
 	j->stats.entries++;
 	uint32_t host_mxcsr = jit_sse_host_mxcsr();

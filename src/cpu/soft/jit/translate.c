@@ -386,7 +386,10 @@ static void jmp_epilogue(struct tr *t)
 		t->e.overflow = true;
 }
 
-/* Retire count instructions of this block (icount and the chain budget). */
+/* Retire count instructions of this block (icount and the chain budget).
+ * The budget is kept less SOFT_BLOCK_MAX (jit.c, soft_jit_run), so the
+ * SUB's own flags say whether a whole block is left: JL leaves.  Nothing
+ * after it may touch the host flags until that JL. */
 static void retire(struct tr *t, unsigned count)
 {
 	if (!count)
@@ -414,12 +417,14 @@ static void out_jump(struct tr *t, struct outs *o, unsigned cc)
  * loop: budget left for a whole block, no kick pending and, if a handler
  * ran in this block, what the run loop checks between blocks (an
  * interrupt shadow, the debug path: TF, RF, armed or pending breakpoints,
- * dropped blocks to free).  Leaves RCX = cpu->icache. */
-static void chain_checks(struct tr *t, struct outs *o)
+ * dropped blocks to free).  retired: retire() was the last thing to touch
+ * the host flags (a count > 0).  Leaves RCX = cpu->icache. */
+static void chain_checks(struct tr *t, struct outs *o, bool retired)
 {
 	struct jit_emit *e = &t->e;
 	size_t resume = 0;
-	jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+	if (!retired) /* else the flags of retire's SUB are still there */
+		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), 0);
 	out_jump(t, o, JCC_L);
 	if (!t->pure) {
 		/* an STI's interrupt shadow (SDM vol. 3, 6.8.3): go on into
@@ -509,12 +514,10 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 		 * the icache epoch, so the block is still the one at rip; jump
 		 * straight back into the body while the budget holds and no
 		 * kick is pending */
-		retire(t, count);
-		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), SOFT_BLOCK_MAX);
+		retire(t, count); /* count > 0: the block holds the Jcc */
 		size_t no1 = jit_emit_jcc_rel32(e, JCC_L);
 		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
-		size_t no2 = jit_emit_jcc_rel32(e, JCC_NE);
-		size_t back = jit_emit_jmp_rel32(e);
+		size_t back = jit_emit_jcc_rel32(e, JCC_E);
 		size_t to = keep || t->loop_fl == FL_CPU ? t->loop : t->body;
 		/* past the first SSE instruction's checks and LDMXCSR when
 		 * the body kept them (emit_sse): nothing in a block without
@@ -523,7 +526,6 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 			to = t->loop_sse;
 		jit_emit_patch_rel32(e, back, to);
 		jit_emit_patch_rel32(e, no1, e->pos);
-		jit_emit_patch_rel32(e, no2, e->pos);
 		if (regs) { /* leaving: what the loop kept goes to cpu */
 			writeback_all(t);
 			evict_all(t);
@@ -549,7 +551,7 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	struct outs o = { .n = 0 };
-	chain_checks(t, &o);
+	chain_checks(t, &o, count != 0);
 	/* the slot is valid while its tag is a current one (icache.h) */
 	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
 	emit_tag_check(t, &o, JR_RDX);
@@ -578,7 +580,7 @@ static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool afte
 	retire(t, count);
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	struct outs o = { .n = 0 };
-	chain_checks(t, &o);
+	chain_checks(t, &o, count != 0);
 	if (after_helper) {
 		jit_emit_cmp_m8_imm8(e, CPU, OFF(mode), t->b->mode);
 		out_jump(t, &o, JCC_NE);
