@@ -286,4 +286,97 @@ static void test_swapgs_cpl1(void)
 }
 GUEST_TEST("swapgs-cpl1", test_swapgs_cpl1);
 
+/* SYSCALL and SYSRET at CPL 0 (SDM Vol. 2B, SYSCALL, SYSRET), hot enough
+ * to be translated on the soft engine:
+ * - SYSCALL with EFER.SCE clear: #UD at it, nothing changed;
+ * - SYSRET with EFER.SCE set and a non-canonical RCX: #GP(0) at it, still
+ *   at CPL 0 (the check comes before any state is loaded);
+ * - SYSCALL with EFER.SCE set: RCX = the next RIP, R11 = RFLAGS (DF set
+ *   here), RIP = IA32_LSTAR, RFLAGS &= ~IA32_FMASK (DF cleared), CS =
+ *   STAR[47:32] (the guest's 64-bit code selector), SS = STAR[47:32] + 8. */
+#define MSR_EFER  0xc0000080u
+#define MSR_STAR  0xc0000081u
+#define MSR_LSTAR 0xc0000082u
+#define MSR_FMASK 0xc0000084u
+#define EFER_SCE  1u
+static volatile uint64_t sc_vec, sc_err, sc_ip, sc_seen;
+
+static void sysev_sc_fault(struct isr_frame *f)
+{
+	sc_seen++;
+	sc_vec = f->vector;
+	sc_err = f->error;
+	sc_ip = f->ip;
+	f->ip += 2; /* SYSCALL 0f 05; SYSRETQ is 48 0f 07: see below */
+	if (f->vector == 13)
+		f->ip++;
+}
+
+extern const char sc_syscall_ud[], sc_sysret_gp[], sc_lstar[], sc_after[];
+static void test_syscall_cpl0(void)
+{
+	uint64_t efer = rdmsr(MSR_EFER);
+	exc_set_handler(6, sysev_sc_fault);
+	exc_set_handler(13, sysev_sc_fault);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x20 << 32);
+	sysev_wrmsr(MSR_LSTAR, (uintptr_t)sc_lstar);
+	sysev_wrmsr(MSR_FMASK, 1u << 10); /* DF */
+	for (unsigned round = 0; round < 64; round++) {
+		/* EFER.SCE clear: #UD */
+		sysev_wrmsr(MSR_EFER, efer & ~(uint64_t)EFER_SCE);
+		sc_seen = 0;
+		__asm__ volatile(".globl sc_syscall_ud\n"
+				 "sc_syscall_ud: syscall\n\t"
+				 : : : "rcx", "r11", "memory");
+		GUEST_ASSERT_EQ(sc_seen, 1);
+		GUEST_ASSERT_EQ(sc_vec, 6);
+		GUEST_ASSERT_EQ(sc_ip, (uintptr_t)sc_syscall_ud);
+		/* EFER.SCE set, SYSRETQ to a non-canonical RCX: #GP(0) */
+		sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+		sc_seen = 0;
+		uint64_t rcx = 0x8000000000001000ull, r11 = 0x202;
+		__asm__ volatile(".globl sc_sysret_gp\n"
+				 "sc_sysret_gp: sysretq\n\t"
+				 : "+c"(rcx), "+r"(r11) : : "memory");
+		GUEST_ASSERT_EQ(sc_seen, 1);
+		GUEST_ASSERT_EQ(sc_vec, 13);
+		GUEST_ASSERT_EQ(sc_err, 0);
+		GUEST_ASSERT_EQ(sc_ip, (uintptr_t)sc_sysret_gp);
+		GUEST_ASSERT_EQ(rcx, 0x8000000000001000ull);
+		GUEST_ASSERT_EQ(read_cs(), 0x20);
+		/* EFER.SCE set: SYSCALL to LSTAR, which records and comes back */
+		uint64_t got_rcx, got_r11, got_fl;
+		uint16_t got_cs, got_ss;
+		__asm__ volatile("std\n\t"
+				 "syscall\n"
+				 ".globl sc_after\n"
+				 "sc_after: ud2\n"
+				 ".globl sc_lstar\n"
+				 "sc_lstar:\n\t"
+				 "pushfq\n\t"
+				 "pop %2\n\t"
+				 "mov %%cs, %w3\n\t"
+				 "mov %%ss, %w4\n\t"
+				 "mov %%rcx, %0\n\t"
+				 "mov %%r11, %1\n\t"
+				 "push %%rax\n\t"
+				 "mov $0x18, %%eax\n\t"
+				 "mov %%eax, %%ss\n\t"
+				 "pop %%rax\n\t"
+				 "cld\n\t"
+				 : "=&r"(got_rcx), "=&r"(got_r11), "=&r"(got_fl), "=&r"(got_cs), "=&r"(got_ss)
+				 : : "rcx", "r11", "memory", "cc");
+		GUEST_ASSERT_EQ(got_rcx, (uintptr_t)sc_after);
+		GUEST_ASSERT(got_r11 & (1u << 10));      /* DF was set */
+		GUEST_ASSERT_EQ(got_fl & (1u << 10), 0); /* ... and masked */
+		GUEST_ASSERT_EQ(got_cs, 0x20);
+		GUEST_ASSERT_EQ(got_ss, 0x28);
+	}
+	sysev_wrmsr(MSR_EFER, efer);
+	exc_set_handler(6, NULL);
+	exc_set_handler(13, NULL);
+	GUEST_DONE();
+}
+GUEST_TEST("syscall-cpl0", test_syscall_cpl0);
+
 #endif

@@ -9,4 +9,5 @@ CASES = {
     'pf-precise': dict(status=0, stderr=[DONE], images=_64),
     'swapgs-fast': dict(status=0, stderr=[DONE], images=_64),
     'swapgs-cpl1': dict(status=0, stderr=[DONE], images=_64),
+    'syscall-cpl0': dict(status=0, stderr=[DONE], images=_64),
 }
