@@ -152,4 +152,231 @@ static void test_pf_precise(void)
 }
 GUEST_TEST("pf-precise", test_pf_precise);
 
+/* SWAPGS at CPL 0 (SDM Vol. 2B, SWAPGS: exchange IA32_GS_BASE and
+ * IA32_KERNEL_GS_BASE), hot enough for the soft engine to translate (it
+ * does it inline there): each GS-relative load right after a SWAPGS reads
+ * through the other base, the guest's flags survive it (the carry set
+ * before, the compare's ZF before), and the MSRs read back exchanged. */
+#define MSR_GS_BASE        0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+static void sysev_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+static volatile uint64_t swapgs_a[2] = { 0x1111, 0xa1 }, swapgs_b[2] = { 0x2222, 0xb2 };
+
+static void test_swapgs_fast(void)
+{
+	uint64_t old_gs = rdmsr(MSR_GS_BASE), old_kgs = rdmsr(MSR_KERNEL_GS_BASE);
+	sysev_wrmsr(MSR_GS_BASE, (uintptr_t)swapgs_a);
+	sysev_wrmsr(MSR_KERNEL_GS_BASE, (uintptr_t)swapgs_b);
+	for (unsigned round = 0; round < 200; round++) {
+		uint64_t x, y, z;
+		uint8_t cf, zf;
+		__asm__ volatile("stc\n\t"
+				 "swapgs\n\t"
+				 "setc %3\n\t"
+				 "mov %%gs:0, %0\n\t"
+				 "cmp %0, %0\n\t"
+				 "swapgs\n\t"
+				 "sete %4\n\t"
+				 "mov %%gs:8, %1\n\t"
+				 "swapgs\n\t"
+				 "mov %%gs:0, %2\n\t"
+				 : "=&r"(x), "=&r"(y), "=&r"(z), "=&q"(cf), "=&q"(zf)
+				 : : "memory", "cc");
+		/* three exchanges: the bases are swapped after each round */
+		bool odd = round & 1;
+		GUEST_ASSERT_EQ(x, odd ? 0x1111 : 0x2222);
+		GUEST_ASSERT_EQ(y, odd ? 0xb2 : 0xa1);
+		GUEST_ASSERT_EQ(z, odd ? 0x1111 : 0x2222);
+		GUEST_ASSERT_EQ(cf, 1);
+		GUEST_ASSERT_EQ(zf, 1);
+		GUEST_ASSERT_EQ(rdmsr(MSR_GS_BASE), (uintptr_t)(odd ? swapgs_a : swapgs_b));
+		GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), (uintptr_t)(odd ? swapgs_b : swapgs_a));
+	}
+	sysev_wrmsr(MSR_GS_BASE, old_gs);
+	sysev_wrmsr(MSR_KERNEL_GS_BASE, old_kgs);
+	GUEST_DONE();
+}
+GUEST_TEST("swapgs-fast", test_swapgs_fast);
+
+/* SWAPGS at CPL 1 (SDM Vol. 2B, SWAPGS, 64-bit mode exceptions: #GP(0)
+ * if CPL != 0), in a hot block after a MOV: the #GP reports the SWAPGS's
+ * RIP with the MOV done and the GS bases not exchanged.  CPL 1 runs on
+ * the guest's supervisor-only identity map; a GDT of this test's own adds
+ * a 64-bit code and a data segment of DPL 1 and a TSS (RSP0 for the
+ * #GP's way back to CPL 0).  The #GP handler resumes at CPL 0. */
+struct sysev_dtr {
+	uint16_t limit;
+	uintptr_t base;
+} __attribute__((packed));
+static uint64_t cpl1_gdt[10] __attribute__((aligned(16)));
+static uint32_t cpl1_tss[26] __attribute__((aligned(16)));
+static uint8_t cpl1_stack[4096] __attribute__((aligned(16)));
+volatile uint64_t cpl1_rsp;
+static volatile uint64_t cpl1_ip, cpl1_err, cpl1_vec, cpl1_rax, cpl1_cs, cpl1_seen;
+extern const char cpl1_swapgs[], cpl1_resume[];
+
+static void sysev_cpl1_gp(struct isr_frame *f)
+{
+	cpl1_seen++;
+	cpl1_vec = f->vector;
+	cpl1_err = f->error;
+	cpl1_ip = f->ip;
+	cpl1_cs = f->cs;
+	cpl1_rax = f->rax;
+	f->ip = (uintptr_t)cpl1_resume;
+	f->cs = 0x20;
+	(&f->flags)[1] = cpl1_rsp; /* RSP, then SS, after RFLAGS */
+	(&f->flags)[2] = 0x18;
+}
+
+static void test_swapgs_cpl1(void)
+{
+	struct sysev_dtr old, gdt;
+	cli();
+	__asm__ volatile("sgdt %0" : "=m"(old));
+	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
+		cpl1_gdt[i] = ((volatile uint64_t *)old.base)[i];
+	cpl1_gdt[5] = 0x00afba000000ffffull; /* 0x28: 64-bit code, DPL 1 */
+	cpl1_gdt[6] = 0x00cfb2000000ffffull; /* 0x30: data, DPL 1 */
+	uint64_t base = (uintptr_t)cpl1_tss;
+	cpl1_gdt[7] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	cpl1_gdt[8] = base >> 32; /* 0x38: 64-bit TSS */
+	uint64_t rsp0 = (uintptr_t)(cpl1_stack + sizeof(cpl1_stack));
+	cpl1_tss[1] = (uint32_t)rsp0;
+	cpl1_tss[2] = (uint32_t)(rsp0 >> 32);
+	gdt.base = (uintptr_t)cpl1_gdt;
+	gdt.limit = sizeof(cpl1_gdt) - 1;
+	__asm__ volatile("lgdt %0; movw $0x38, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+	uint64_t gs = rdmsr(MSR_GS_BASE), kgs = rdmsr(MSR_KERNEL_GS_BASE);
+	exc_set_handler(13, sysev_cpl1_gp);
+	for (unsigned round = 0; round < 64; round++) { /* hot: translated */
+		cpl1_seen = 0;
+		cpl1_rax = 0;
+		__asm__ volatile("mov %%rsp, cpl1_rsp(%%rip)\n\t"
+				 "pushq $0x31\n\t"
+				 "pushq cpl1_rsp(%%rip)\n\t"
+				 "pushfq\n\t"
+				 "pushq $0x29\n\t"
+				 "lea 1f(%%rip), %%rax\n\t"
+				 "pushq %%rax\n\t"
+				 "iretq\n"
+				 "1: mov $5, %%eax\n"
+				 ".globl cpl1_swapgs\n"
+				 "cpl1_swapgs: swapgs\n\t"
+				 "mov $6, %%eax\n\t"
+				 "ud2\n"
+				 ".globl cpl1_resume\n"
+				 "cpl1_resume:\n\t"
+				 : : : "rax", "memory", "cc");
+		GUEST_ASSERT_EQ(cpl1_seen, 1);
+		GUEST_ASSERT_EQ(cpl1_vec, 13);
+		GUEST_ASSERT_EQ(cpl1_err, 0);
+		GUEST_ASSERT_EQ(cpl1_ip, (uintptr_t)cpl1_swapgs);
+		GUEST_ASSERT_EQ(cpl1_cs, 0x29);
+		GUEST_ASSERT_EQ(cpl1_rax, 5);
+		GUEST_ASSERT_EQ(rdmsr(MSR_GS_BASE), gs);
+		GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), kgs);
+	}
+	exc_set_handler(13, NULL);
+	__asm__ volatile("lgdt %0" : : "m"(old) : "memory");
+	GUEST_DONE();
+}
+GUEST_TEST("swapgs-cpl1", test_swapgs_cpl1);
+
+/* SYSCALL and SYSRET at CPL 0 (SDM Vol. 2B, SYSCALL, SYSRET), hot enough
+ * to be translated on the soft engine:
+ * - SYSCALL with EFER.SCE clear: #UD at it, nothing changed;
+ * - SYSRET with EFER.SCE set and a non-canonical RCX: #GP(0) at it, still
+ *   at CPL 0 (the check comes before any state is loaded);
+ * - SYSCALL with EFER.SCE set: RCX = the next RIP, R11 = RFLAGS (DF set
+ *   here), RIP = IA32_LSTAR, RFLAGS &= ~IA32_FMASK (DF cleared), CS =
+ *   STAR[47:32] (the guest's 64-bit code selector), SS = STAR[47:32] + 8. */
+#define MSR_EFER  0xc0000080u
+#define MSR_STAR  0xc0000081u
+#define MSR_LSTAR 0xc0000082u
+#define MSR_FMASK 0xc0000084u
+#define EFER_SCE  1u
+static volatile uint64_t sc_vec, sc_err, sc_ip, sc_seen;
+
+static void sysev_sc_fault(struct isr_frame *f)
+{
+	sc_seen++;
+	sc_vec = f->vector;
+	sc_err = f->error;
+	sc_ip = f->ip;
+	f->ip += 2; /* SYSCALL 0f 05; SYSRETQ is 48 0f 07: see below */
+	if (f->vector == 13)
+		f->ip++;
+}
+
+extern const char sc_syscall_ud[], sc_sysret_gp[], sc_lstar[], sc_after[];
+static void test_syscall_cpl0(void)
+{
+	uint64_t efer = rdmsr(MSR_EFER);
+	exc_set_handler(6, sysev_sc_fault);
+	exc_set_handler(13, sysev_sc_fault);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x20 << 32);
+	sysev_wrmsr(MSR_LSTAR, (uintptr_t)sc_lstar);
+	sysev_wrmsr(MSR_FMASK, 1u << 10); /* DF */
+	for (unsigned round = 0; round < 64; round++) {
+		/* EFER.SCE clear: #UD */
+		sysev_wrmsr(MSR_EFER, efer & ~(uint64_t)EFER_SCE);
+		sc_seen = 0;
+		__asm__ volatile(".globl sc_syscall_ud\n"
+				 "sc_syscall_ud: syscall\n\t"
+				 : : : "rcx", "r11", "memory");
+		GUEST_ASSERT_EQ(sc_seen, 1);
+		GUEST_ASSERT_EQ(sc_vec, 6);
+		GUEST_ASSERT_EQ(sc_ip, (uintptr_t)sc_syscall_ud);
+		/* EFER.SCE set, SYSRETQ to a non-canonical RCX: #GP(0) */
+		sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+		sc_seen = 0;
+		uint64_t rcx = 0x8000000000001000ull, r11 = 0x202;
+		__asm__ volatile(".globl sc_sysret_gp\n"
+				 "sc_sysret_gp: sysretq\n\t"
+				 : "+c"(rcx), "+r"(r11) : : "memory");
+		GUEST_ASSERT_EQ(sc_seen, 1);
+		GUEST_ASSERT_EQ(sc_vec, 13);
+		GUEST_ASSERT_EQ(sc_err, 0);
+		GUEST_ASSERT_EQ(sc_ip, (uintptr_t)sc_sysret_gp);
+		GUEST_ASSERT_EQ(rcx, 0x8000000000001000ull);
+		GUEST_ASSERT_EQ(read_cs(), 0x20);
+		/* EFER.SCE set: SYSCALL to LSTAR, which records and comes back */
+		uint64_t got_rcx, got_r11, got_fl;
+		uint16_t got_cs, got_ss;
+		__asm__ volatile("std\n\t"
+				 "syscall\n"
+				 ".globl sc_after\n"
+				 "sc_after: ud2\n"
+				 ".globl sc_lstar\n"
+				 "sc_lstar:\n\t"
+				 "pushfq\n\t"
+				 "pop %2\n\t"
+				 "mov %%cs, %w3\n\t"
+				 "mov %%ss, %w4\n\t"
+				 "mov %%rcx, %0\n\t"
+				 "mov %%r11, %1\n\t"
+				 "push %%rax\n\t"
+				 "mov $0x18, %%eax\n\t"
+				 "mov %%eax, %%ss\n\t"
+				 "pop %%rax\n\t"
+				 "cld\n\t"
+				 : "=&r"(got_rcx), "=&r"(got_r11), "=&r"(got_fl), "=&r"(got_cs), "=&r"(got_ss)
+				 : : "rcx", "r11", "memory", "cc");
+		GUEST_ASSERT_EQ(got_rcx, (uintptr_t)sc_after);
+		GUEST_ASSERT(got_r11 & (1u << 10));      /* DF was set */
+		GUEST_ASSERT_EQ(got_fl & (1u << 10), 0); /* ... and masked */
+		GUEST_ASSERT_EQ(got_cs, 0x20);
+		GUEST_ASSERT_EQ(got_ss, 0x28);
+	}
+	sysev_wrmsr(MSR_EFER, efer);
+	exc_set_handler(6, NULL);
+	exc_set_handler(13, NULL);
+	GUEST_DONE();
+}
+GUEST_TEST("syscall-cpl0", test_syscall_cpl0);
+
 #endif

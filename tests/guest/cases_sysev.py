@@ -7,4 +7,7 @@ CASES = {
     'sti-shadow-irq': dict(status=0, stderr=[DONE], images=_64),
     'sti-shadow-hlt': dict(status=0, stderr=[DONE], images=_64),
     'pf-precise': dict(status=0, stderr=[DONE], images=_64),
+    'swapgs-fast': dict(status=0, stderr=[DONE], images=_64),
+    'swapgs-cpl1': dict(status=0, stderr=[DONE], images=_64),
+    'syscall-cpl0': dict(status=0, stderr=[DONE], images=_64),
 }

@@ -890,6 +890,37 @@ static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip,
 	sl->back = e->pos;
 }
 
+/* SWAPGS in a 64-bit block (SDM Vol. 2B, SWAPGS): exchange the GS base
+ * and IA32_KERNEL_GS_BASE, inline at CPL 0; at any other CPL the slow
+ * path runs the handler, which raises #GP(0) (64-bit mode is the block's,
+ * so its #UD outside 64-bit mode cannot happen here).  Nothing else in
+ * translated code keeps the GS base: every GS-relative access adds
+ * cpu->seg[SEG_GS].base from memory (emit_linear). */
+static void emit_swapgs(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t); /* the CPL compare below writes the host flags */
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(seg[SEG_GS].base));
+	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(kernel_gs_base));
+	jit_emit_mov_m64_r64(e, CPU, OFF(seg[SEG_GS].base), JR_R9);
+	jit_emit_mov_m64_r64(e, CPU, OFF(kernel_gs_base), JR_R8);
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+static bool swapgs_form(const struct tr *t, const struct x86_insn *in)
+{
+	return in->id == X86_I_SWAPGS && t->b->mode == SOFT_MODE_64 &&
+	       !(in->prefixes & X86_PFX_ATOMIC);
+}
+
 /* Push the return address of a CALL (the block's last instruction) through
  * the fast path; the flags are in cpu->rflags. */
 static void push_return(struct tr *t, struct slow *sl, uint64_t next)
@@ -1622,6 +1653,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			if (in->opcode != 0xe8)
 				j->stats.indirect++;
 			ended = true;
+		} else if (swapgs_form(t, in)) {
+			emit_swapgs(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (mem_form(t, in, &n)) {
 			struct jit_native nn;
 			bool pair = !last && mem_form(t, &b->insn[i + 1], &nn);
