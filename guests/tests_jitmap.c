@@ -56,6 +56,16 @@ static volatile uint64_t *pt(void) { return (volatile uint64_t *)PT_PA; }
 /* Point the callee's page at pa in the first space, without invalidating. */
 static void map_callee(uint64_t pa, uint64_t extra) { pt()[JM_IDX + 1] = pa | PTE_P_RW | extra; }
 
+/* INVPCID type, pcid (linear address 0): single-context or all-context
+ * (types 1 and 3, SDM vol. 2 INVPCID). */
+static void invpcid(uint64_t type, uint64_t pcid)
+{
+	static volatile uint64_t desc[2] __attribute__((aligned(16)));
+	desc[0] = pcid;
+	desc[1] = 0;
+	__asm__ volatile("invpcid %0, %1" : : "m"(desc), "r"(type) : "memory");
+}
+
 static void put_code(uint64_t pa, uint32_t mark)
 {
 	volatile uint8_t *p = (volatile uint8_t *)pa;
@@ -228,6 +238,36 @@ static void test_jitmap(void)
 	write_cr3(base | 1 | NOFLUSH);
 	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
 	GUEST_SYNC("PCID switches with and without the no-flush bit", 0);
+
+	/* A flush of one PCID leaves the others' translations: MOV CR3 into
+	 * PCID 2 without the no-flush bit while PCID 1's entry was rewritten;
+	 * back in PCID 1 with the no-flush bit its old translation may stay
+	 * (model).  Then each flush that does concern PCID 1 while PCID 2 runs
+	 * (INVPCID type 1 of PCID 1, type 3) must give it the new code when it
+	 * comes back with the no-flush bit (SDM vol. 3A 4.10.4.1, vol. 2
+	 * INVPCID). */
+	map_callee(CODE_C, 0);
+	write_cr3(PML4_2_PA | 2);
+	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	write_cr3(base | 1 | NOFLUSH);
+	GUEST_ASSERT_EQ(run(MARK_A), MARK_A); /* model: PCID 1's entries kept */
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(7), "c"(0));
+	if (!(r[1] & (1u << 10))) {
+		GUEST_SYNC("no INVPCID: INVPCID part skipped", 0);
+		GUEST_DONE();
+	}
+	write_cr3(PML4_2_PA | 2 | NOFLUSH);
+	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	invpcid(1, 1);
+	write_cr3(base | 1 | NOFLUSH);
+	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
+	map_callee(CODE_A, 0);
+	write_cr3(PML4_2_PA | 2 | NOFLUSH);
+	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	invpcid(3, 0);
+	write_cr3(base | 1 | NOFLUSH);
+	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
+	GUEST_SYNC("a flush of one PCID keeps the others' chains; INVPCID 1 and 3 drop them", 0);
 	GUEST_DONE();
 }
 GUEST_TEST("jitmap", test_jitmap);

@@ -261,6 +261,10 @@ struct vm {
 	_Atomic bool reset_pending;
 	_Atomic unsigned nr_stuck;      /* vCPUs whose stuck != VCPU_STUCK_NO */
 	unsigned reset_count;           /* machine resets since start */
+	/* Set by the caller just before vm_destroy when the process exits right
+	 * after it: teardown may then leave to the kernel memory that only the
+	 * exit frees (heap caches), never data (docs/DESIGN.md "Exit"). */
+	bool process_exiting;
 	uint64_t start_ns;              /* CLOCK_MONOTONIC at vm_run */
 	/* Unclaimed MMIO addresses already logged (gpa + 1, 0 = free slot):
 	 * each is logged once, at most VM_MMIO_LOG_SLOTS of them. */

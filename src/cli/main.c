@@ -90,6 +90,7 @@ static int run_vm(struct vm_config *cfg)
 	int status = vm_create(&vm, cfg);
 	if (status == 0)
 		status = vm_run(&vm);
+	vm.process_exiting = true; /* the CLI returns to exit() next */
 	vm_destroy(&vm);
 	return status;
 }

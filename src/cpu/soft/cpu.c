@@ -427,7 +427,7 @@ void soft_cpu_flush_code_page(struct soft_cpu *cpu, uint64_t la)
 void soft_cpu_flush_code_tlb_nonglobal(struct soft_cpu *cpu)
 {
 	if (cpu->icache)
-		soft_icache_bump_nonglobal(cpu->icache);
+		soft_icache_flush_spaces(cpu->icache); /* icache.h: free with the MMU's spaces */
 }
 
 /* ---- fetch and decode ---- */

@@ -213,8 +213,15 @@ void soft_icache_bump_nonglobal(struct soft_icache *ic)
 	retag(ic);
 }
 
+void soft_icache_flush_spaces(struct soft_icache *ic)
+{
+	if (!ic->spaces)
+		soft_icache_bump_nonglobal(ic);
+}
+
 void soft_icache_set_space(struct soft_icache *ic, uint64_t salt)
 {
+	ic->spaces = true;
 	ic->space = salt;
 	retag(ic);
 }

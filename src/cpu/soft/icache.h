@@ -70,6 +70,7 @@ struct soft_icache {
 	uint64_t gen;              /* bumped when every link may be stale (drops, flushes) */
 	uint64_t lgen;             /* bumped with gen and when non-global mappings are flushed */
 	uint64_t space;            /* the MMU's current address space (its TLB salt, bits 63:54) */
+	bool spaces;               /* an MMU reports spaces (soft_icache_set_space was called) */
 	uint64_t gregions;         /* 1 GiB linear regions (hashed) holding global link targets */
 	uint64_t cs_base;          /* the CS base chains were made under */
 	uint8_t cpl;               /* the CPL now (soft_icache_set_context) */
@@ -110,9 +111,9 @@ static inline bool soft_icache_has_dead(const struct soft_icache *ic)
  * the CS base, and every TLB flush that may drop global translations
  * (soft_cpu_flush_code_tlb: INVPCID 2, CR0/CR4/EFER paging bits, state
  * loads; INVLPG and INVPCID 0 in a region holding a global link's target,
- * soft_icache_flush_page); lgen with it and on flushes of non-global
- * translations (soft_icache_bump_nonglobal: MOV CR3 without the no-flush
- * bit, INVPCID 1 and 3, INVLPG); space follows the MMU's current address space
+ * soft_icache_flush_page); lgen with it and on INVLPG of non-global
+ * translations (soft_icache_bump_nonglobal; a whole PCID's flush gives it a
+ * fresh space instead, soft_icache_flush_spaces); space follows the MMU's current address space
  * (soft_icache_set_space), so a PCID switch with the no-flush bit leaves
  * the other PCID's links for its return.  The CPL is part of both: a link
  * made at one CPL is not followed at another (the target's fetch rights
@@ -148,6 +149,15 @@ static inline void soft_icache_note_global(struct soft_icache *ic, uint64_t la)
 void soft_icache_flush_page(struct soft_icache *ic, uint64_t la);
 /* Non-global translations were flushed: links into non-global pages die. */
 void soft_icache_bump_nonglobal(struct soft_icache *ic);
+/* A PCID's (or every PCID's) non-global translations were flushed as a
+ * whole (MOV CR3 without the no-flush bit, INVPCID 1 and 3): links into
+ * its non-global pages die.  With an MMU reporting spaces this costs
+ * nothing: the MMU gives a flushed PCID a fresh space (before it runs
+ * again) and never reuses a space number without a full flush (which moves
+ * gen), so those links' tags can never match again while the other
+ * PCIDs' links stay valid, as their TLB entries do.  Without one, lgen
+ * moves. */
+void soft_icache_flush_spaces(struct soft_icache *ic);
 /* The MMU's current address space changed (its salt: a PCID switch, or a
  * fresh space after a flush). */
 void soft_icache_set_space(struct soft_icache *ic, uint64_t salt);

@@ -151,6 +151,39 @@ static void test_invalidate_accounting(void **state)
 
 /* Degenerate inputs: no empty or oversized blocks; a budget below one
  * maximal block is raised to it. */
+/* A whole PCID's flush (MOV CR3 without the no-flush bit, INVPCID 1, 3):
+ * without an MMU reporting spaces every non-global link dies; with one,
+ * the flushed PCID's fresh space alone kills its links, and another
+ * PCID's links stay valid for its return. */
+static void test_flush_spaces(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	uint64_t g = soft_icache_tag(ic, true), l = soft_icache_tag(ic, false);
+	soft_icache_flush_spaces(ic); /* no spaces reported: lgen moves */
+	assert_true(soft_icache_tag_valid(ic, g));
+	assert_false(soft_icache_tag_valid(ic, l));
+	const uint64_t s1 = 1ULL << 54, s2 = 2ULL << 54, s3 = 3ULL << 54;
+	soft_icache_set_space(ic, s1);
+	uint64_t l1 = soft_icache_tag(ic, false);
+	soft_icache_set_space(ic, s2);
+	uint64_t l2 = soft_icache_tag(ic, false);
+	/* PCID 2 flushed: the MMU gives it space 3, then the flush */
+	soft_icache_set_space(ic, s3);
+	soft_icache_flush_spaces(ic);
+	assert_false(soft_icache_tag_valid(ic, l2));
+	uint64_t l3 = soft_icache_tag(ic, false);
+	assert_true(soft_icache_tag_valid(ic, l3));
+	soft_icache_set_space(ic, s1); /* back to PCID 1, no-flush */
+	assert_true(soft_icache_tag_valid(ic, l1));
+	assert_false(soft_icache_tag_valid(ic, l2) || soft_icache_tag_valid(ic, l3));
+	/* INVLPG still kills every non-global link */
+	soft_icache_flush_page(ic, 0x1000);
+	assert_false(soft_icache_tag_valid(ic, l1));
+	soft_icache_free(ic);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -175,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_invalidate_accounting),
 		cmocka_unit_test(test_link_tags),
+		cmocka_unit_test(test_flush_spaces),
 		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -38,6 +38,9 @@ struct soft_vcpu {
 	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
 	/* the icache's counters, kept by vcpu_destroy for --stats */
 	uint64_t ic_blocks, ic_bytes, ic_budget, ic_flushes;
+	/* the decoded-block cache, detached from the core at vcpu_destroy and
+	 * freed with sv (free_soft_vcpu), or left to the process's exit */
+	struct soft_icache *icache;
 	struct soft_jit_stats jit_stats; /* translation tier counters (--stats), kept past destroy */
 	uint64_t jit_cache, jit_used, jit_flushes;
 	bool jit;
