@@ -223,8 +223,11 @@ static int handle(struct fc_vmm *fc, const char *method, const char *path, const
 		return fault(out, "%s %s: the request needs a JSON body", method, path);
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!j)
-		return fault(out, "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
+	if (!j) {
+		char msg[FC_ERR_LEN];
+		fc_json_parse_fail(msg, sizeof(msg), &je);
+		return fault(out, "%s", msg);
+	}
 
 	if (!strcmp(path, "/actions")) {
 		actions(fc, j, out);

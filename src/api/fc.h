@@ -204,6 +204,10 @@ void fc_metrics_free(struct fc_vmm *fc);
 
 /* JSON field helpers (fc_json.c), each naming ptr/key in its error. */
 int fc_json_fail(char *err, size_t n, const char *fmt, ...) PRINTF_FMT(3, 4);
+/* jansson's parse error as one line: "invalid JSON at line L, column C:
+ * TEXT", TEXT (which quotes the input near the error) with anything
+ * unprintable replaced. */
+int fc_json_parse_fail(char *err, size_t n, const json_error_t *je);
 /* "/a/b" + "/" + key, with key escaped per RFC 6901 (~0, ~1) and anything
  * unprintable replaced, truncated to fit. */
 void fc_json_ptr(char *dst, size_t n, const char *ptr, const char *key);

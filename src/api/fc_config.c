@@ -102,8 +102,7 @@ int fc_config_parse(struct fc_vmm *fc, const char *text, size_t len, char *err, 
 	 * override; JSON_ALLOW_NUL: strings are checked for NUL by field. */
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!root)
-		return fc_json_fail(err, n, "invalid JSON at line %d, column %d: %s", je.line,
-				    je.column, je.text);
+		return fc_json_parse_fail(err, n, &je);
 	int r = fc_json_object(root, "", err, n);
 	const char *key;
 	json_t *v;

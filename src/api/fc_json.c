@@ -20,6 +20,16 @@ int fc_json_fail(char *err, size_t n, const char *fmt, ...)
 	return -1;
 }
 
+int fc_json_parse_fail(char *err, size_t n, const json_error_t *je)
+{
+	char text[sizeof(je->text)];
+	size_t i = 0;
+	for (const unsigned char *c = (const unsigned char *)je->text; *c && i + 1 < sizeof(text); c++)
+		text[i++] = (*c < 0x20 || *c == 0x7f) ? '?' : (char)*c;
+	text[i] = 0;
+	return fc_json_fail(err, n, "invalid JSON at line %d, column %d: %s", je->line, je->column, text);
+}
+
 void fc_json_ptr(char *dst, size_t n, const char *ptr, const char *key)
 {
 	size_t o = (size_t)snprintf(dst, n, "%s/", ptr);

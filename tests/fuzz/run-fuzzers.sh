@@ -76,9 +76,14 @@ for t in "${targets[@]}"; do
 	[ -d "$seedsdir" ] || seedsdir="$build/seeds/$seeds"
 	mkdir -p "$corpus"
 	echo "fuzz: $name for ${tsecs}s"
+	# The fuzzer's status decides (pipefail; the filter's own status is
+	# dropped inside the braces: a `|| true` after the whole pipeline
+	# would reset PIPESTATUS and hide a crash, as it did until 2026-12-05).
+	rc=0
 	"$build/tests/fuzz/$name" -max_total_time="$tsecs" -close_fd_mask=2 \
 		${dict:+-dict="$dict"} -print_final_stats=1 "$corpus" "$seedsdir" 2>&1 |
-		grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
-	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $name FAILED"; exit 1; }
+		{ grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true; } ||
+		rc=$?
+	[ "$rc" -eq 0 ] || { echo "fuzz: $name FAILED (status $rc; the input is in ./crash-* or ./leak-*)"; exit 1; }
 done
 echo "fuzz: all targets ran clean"

@@ -54,6 +54,9 @@ static void expect_error(const char *json, const char *want)
 	assert_int_equal(fc_config_parse(&fc, json, strlen(json), err, sizeof(err)), -1);
 	if (!strstr(err, want))
 		fail_msg("error '%s' lacks '%s'", err, want);
+	for (const char *c = err; *c; c++) /* one printable line */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			fail_msg("error '%s' holds control character 0x%02x", err, (unsigned char)*c);
 }
 
 static void test_config_builds_vm_config(void **state)
@@ -151,6 +154,9 @@ static void test_config_errors(void **state)
 	expect_error("{\"a\": 1, \"a\": 2}", "duplicate");
 	expect_error("", "invalid JSON");
 	expect_error("{\"drives\": []", "invalid JSON");
+	/* jansson quotes the input near the error: a raw newline there
+	 * (fuzz_fc_config found it) is replaced, the error stays one line */
+	expect_error("{\"\\\\\\\nen\": 1}", "invalid JSON at line 2");
 }
 
 /* PATCH changes only what it names; a refused request changes nothing. */
