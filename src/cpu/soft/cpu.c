@@ -567,31 +567,25 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 		if (unlikely(cpu->shadow_held) &&
 		    (cpu->icount != cpu->shadow_held_at || cpu->rip != cpu->shadow_held_rip))
 			cpu->shadow_held = 0; /* the shadowed instruction ran (or an event was delivered) */
-		if (unlikely(cpu->shadow)) {
-			if (unlikely(soft_dbg_active(cpu))) {
-				/* debug path: one checked instruction at a time,
-				 * and debug.c knows the MOV SS #DB shadow */
-				prev = NULL;
-				cpu->jit_link = NULL;
-				r = soft_cpu_step(cpu);
-				if (r)
-					break;
-				continue;
-			}
+		/* TF, RF or a breakpoint: one checked instruction at a time
+		 * (debug.c, which also knows the MOV SS #DB shadow, so a shadow is
+		 * left to it); POPF, IRET, MOV DR end their block.  Under a shadow
+		 * the kick is not looked at (above). */
+		bool dbg = unlikely(soft_dbg_active(cpu));
+		if (unlikely(cpu->shadow) && !dbg) {
 			cpu->shadow_held = cpu->shadow;
 			cpu->shadow_held_at = cpu->icount;
 			cpu->shadow_held_rip = cpu->rip;
 			cpu->shadow = 0;
 			prev = NULL;
 			cpu->shadow_runs++;
-		} else if (unlikely(!cpu->shadow_held && __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
+		} else if (unlikely(!cpu->shadow && !cpu->shadow_held &&
+				    __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
 			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
 			r = SOFT_STOP;
 			break;
 		}
-		if (unlikely(soft_dbg_active(cpu))) {
-			/* TF, RF or a breakpoint: one checked instruction at a
-			 * time (debug.c); POPF, IRET, MOV DR end their block */
+		if (dbg) {
 			prev = NULL;
 			cpu->jit_link = NULL;
 			r = soft_cpu_step(cpu);
