@@ -78,7 +78,7 @@ def main():
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ser = Serial(p)
     try:
-        fc_client.wait_sock(sock)
+        fc_client.wait_sock(sock, proc=p)
         expect(sock, "GET", "/", None, 200, state("Not started"))
         # docs/getting-started.md, in its order.
         expect(sock, "PUT", "/logger", {"log_path": log, "level": "Debug", "show_level": True,

@@ -96,7 +96,7 @@ def main():
     p = subprocess.Popen([a.ringvm, "--api-sock", sock], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     try:
-        wait_sock(sock)
+        wait_sock(sock, proc=p)
         mc = "/machine-config"
         check(sock, "PUT", mc, '{"vcpu_count": 2, "mem_size_mib": 64}', 204)
         # Bad JSON, wrong types, unknown fields, missing fields.

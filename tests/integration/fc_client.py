@@ -91,7 +91,7 @@ class ApiVm(Serial):
         super().__init__(subprocess.Popen([ringvm, "--api-sock", sock, "--level", "Info"],
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                           stdin=stdin))
-        wait_sock(sock, "no API socket", 10.0)
+        wait_sock(sock, "no API socket", proc=self.p)
 
     def must(self, method, path, body, status=204):
         return must(self.sock, method, path, body, status, out=lambda: (self.read(0.3), self.out)[1])
@@ -100,10 +100,15 @@ class ApiVm(Serial):
         stop(self.p)
 
 
-def wait_sock(sock, what="the API socket did not appear", secs=5.0):
-    """Waits for ringvm to create its API socket; fails with what."""
+def wait_sock(sock, what="the API socket did not appear", secs=30.0, proc=None):
+    """Waits for ringvm to create its API socket; fails with what (at once
+    if proc, ringvm's Popen, has exited).  The wait is long because a loaded
+    2-core host can take seconds to start ringvm; a socket that appears
+    returns at once."""
     end = time.monotonic() + secs
     while not os.path.exists(sock):
+        if proc is not None and proc.poll() is not None:
+            fail(f"{what} (ringvm exited with status {proc.returncode})")
         if time.monotonic() > end:
             fail(what)
         time.sleep(0.05)

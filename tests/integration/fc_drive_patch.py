@@ -46,7 +46,7 @@ def main():
         return ser.out[mark:i + len(marker) + 200]
 
     try:
-        fc_client.wait_sock(sock)
+        fc_client.wait_sock(sock, proc=p)
         must("PUT", "/boot-source", {"kernel_image_path": os.path.join(CACHE, "vmlinuz"),
                                      "initrd_path": os.path.join(CACHE, "initramfs.cpio.gz"),
                                      "boot_args": "console=ttyS0 reboot=k panic=1"}, 204)

@@ -76,7 +76,7 @@ def main():
             out += chunk
 
     try:
-        fc_client.wait_sock(sock, "no API socket")
+        fc_client.wait_sock(sock, "no API socket", proc=p)
         if a.config_file:
             # Started by the config file: the API serves the running VM.
             if json.loads(must(sock, "GET", "/", None, 200))["state"] != "Running":
