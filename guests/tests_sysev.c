@@ -379,4 +379,167 @@ static void test_syscall_cpl0(void)
 }
 GUEST_TEST("syscall-cpl0", test_syscall_cpl0);
 
+/* SYSRETQ to CPL 3 and SYSCALL back, the round trip of every Linux system
+ * call, hot enough to be translated on the soft engine (SDM Vol. 2B,
+ * SYSRET, SYSCALL: both load fixed flat CS and SS values and do not read
+ * the GDT):
+ * - SYSRETQ at CPL 0: RIP = RCX, RFLAGS = R11 with RF and VM cleared and
+ *   bit 1 set, CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] + 8 | 3, CPL 3;
+ *   the user code (a user page of its own) reads CS and SS and runs
+ *   SYSCALL, whose R11 shows the RFLAGS SYSRET loaded;
+ * - SYSCALL from CPL 3: RCX = the next RIP, CS = STAR[47:32], CPL 0;
+ * - SYSRETQ at CPL 3: #GP(0) at it, CS still the user one, nothing
+ *   loaded (the handler resumes at CPL 0).
+ * The GDT is this test's own (a TSS for the #GP's way to CPL 0); its
+ * user segments are there only for the #GP frame's sake. */
+#define SR_USER_VA 0x1000000ul /* 16 MiB: one 2 MiB page of head64's map */
+#define SR_KDS 0x28            /* STAR[47:32] + 8: kernel data */
+#define SR_UDS 0x33            /* STAR[63:48] + 8 | 3 */
+#define SR_UCS 0x3b            /* STAR[63:48] + 16 | 3 */
+static uint64_t sr_gdt[10] __attribute__((aligned(16)));
+static uint32_t sr_tss[26] __attribute__((aligned(16)));
+static uint8_t sr_stack[4096] __attribute__((aligned(16)));
+volatile uint64_t sr_rsp;
+static volatile uint64_t sr_ip, sr_err, sr_vec, sr_cs, sr_seen;
+extern const char sr_resume[];
+
+static void sr_user_page(bool on)
+{
+	uintptr_t cr3 = read_cr3();
+	volatile uint64_t *pml4 = (uint64_t *)(cr3 & ~0xffful);
+	volatile uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0xffffffffff000ul);
+	volatile uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[0] & 0xffffffffff000ul);
+	uint64_t u = 4; /* PTE.U */
+	if (on) {
+		pml4[0] |= u;
+		pdpt[0] |= u;
+		pd[SR_USER_VA >> 21] |= u;
+	} else {
+		pd[SR_USER_VA >> 21] &= ~u;
+		pdpt[0] &= ~u;
+		pml4[0] &= ~u;
+	}
+	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
+
+static void sr_gp(struct isr_frame *f)
+{
+	sr_seen++;
+	sr_vec = f->vector;
+	sr_err = f->error;
+	sr_ip = f->ip;
+	sr_cs = f->cs;
+	f->ip = (uintptr_t)sr_resume;
+	f->cs = 0x20;
+	(&f->flags)[1] = sr_rsp; /* RSP, then SS, after RFLAGS */
+	(&f->flags)[2] = 0x18;
+}
+
+static void sr_round_trips(unsigned rounds, bool tsc)
+{
+	struct sysev_dtr old, gdt;
+	cli();
+	__asm__ volatile("sgdt %0" : "=m"(old));
+	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
+		sr_gdt[i] = ((volatile uint64_t *)old.base)[i];
+	sr_gdt[5] = 0x00cf92000000ffffull; /* 0x28: data, DPL 0 */
+	sr_gdt[6] = 0x00cff2000000ffffull; /* 0x30: data, DPL 3 */
+	sr_gdt[7] = 0x00affa000000ffffull; /* 0x38: 64-bit code, DPL 3 */
+	uint64_t base = (uintptr_t)sr_tss;
+	sr_gdt[8] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	sr_gdt[9] = base >> 32; /* 0x40: 64-bit TSS */
+	uint64_t rsp0 = (uintptr_t)(sr_stack + sizeof(sr_stack));
+	sr_tss[1] = (uint32_t)rsp0;
+	sr_tss[2] = (uint32_t)(rsp0 >> 32);
+	gdt.base = (uintptr_t)sr_gdt;
+	gdt.limit = sizeof(sr_gdt) - 1;
+	__asm__ volatile("lgdt %0; movw $0x40, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+	/* the user code: mov %cs,%eax; mov %ss,%edx; syscall (at +0), and
+	 * sysretq (at +0x100) */
+	static const uint8_t user_rt[] = { 0x8c, 0xc8, 0x8c, 0xd2, 0x0f, 0x05 };
+	static const uint8_t user_sysret[] = { 0x48, 0x0f, 0x07 };
+	volatile uint8_t *u = (volatile uint8_t *)SR_USER_VA;
+	for (unsigned i = 0; i < sizeof(user_rt); i++)
+		u[i] = user_rt[i];
+	for (unsigned i = 0; i < sizeof(user_sysret); i++)
+		u[0x100 + i] = user_sysret[i];
+	sr_user_page(true);
+	uint64_t efer = rdmsr(MSR_EFER);
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x28 << 48 | (uint64_t)0x20 << 32);
+	sysev_wrmsr(MSR_FMASK, 1u << 10); /* DF */
+	exc_set_handler(13, sr_gp);
+	extern const char sr_kentry[];
+	sysev_wrmsr(MSR_LSTAR, (uintptr_t)sr_kentry);
+	uint64_t tsc_sum = 0;
+	for (unsigned round = 0; round < rounds; round++) {
+		/* R11: CF PF AF ZF SF DF OF (every other round not CF and
+		 * OF), RF and VM; bit 1 and IF clear */
+		uint64_t fl = 0x30cd5 ^ (round & 1 ? 0x801 : 0);
+		uint64_t rcx = SR_USER_VA, ucs, uss;
+		register uint64_t r11 __asm__("r11") = fl;
+		__asm__ volatile("sysretq\n"
+				 ".globl sr_kentry\n"
+				 "sr_kentry:\n\t"
+				 "mov %[kds], %%r8d\n\t"
+				 "mov %%r8d, %%ss\n\t"
+				 "mov $0x18, %%r8d\n\t"
+				 "mov %%r8d, %%ss\n\t"
+				 : "+c"(rcx), "+r"(r11), "=a"(ucs), "=d"(uss)
+				 : [kds] "i"(SR_KDS)
+				 : "r8", "memory", "cc");
+		GUEST_ASSERT_EQ(ucs & 0xffff, SR_UCS);
+		GUEST_ASSERT_EQ(uss & 0xffff, SR_UDS);
+		GUEST_ASSERT_EQ(rcx, SR_USER_VA + sizeof(user_rt));
+		/* RF and VM cleared, bit 1 set, the rest as R11 had it */
+		GUEST_ASSERT_EQ(r11, (fl & ~0x30000ull) | 2);
+		GUEST_ASSERT_EQ(read_cs(), 0x20);
+		if (tsc) { /* as Linux's entry does (its random stack offset) */
+			uint32_t lo, hi;
+			__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+			tsc_sum += lo;
+			continue;
+		}
+		/* SYSRETQ at CPL 3: #GP(0) */
+		sr_seen = 0;
+		rcx = SR_USER_VA + 0x100;
+		r11 = 0x2;
+		__asm__ volatile("mov %%rsp, sr_rsp(%%rip)\n\t"
+				 "sysretq\n"
+				 ".globl sr_resume\n"
+				 "sr_resume:\n\t"
+				 : "+c"(rcx), "+r"(r11) : : "rax", "rdx", "rsi", "rdi", "r8", "r9", "r10",
+				   "memory", "cc");
+		GUEST_ASSERT_EQ(sr_seen, 1);
+		GUEST_ASSERT_EQ(sr_vec, 13);
+		GUEST_ASSERT_EQ(sr_err, 0);
+		GUEST_ASSERT_EQ(sr_ip, SR_USER_VA + 0x100);
+		GUEST_ASSERT_EQ(sr_cs, SR_UCS);
+		GUEST_ASSERT_EQ(read_cs(), 0x20);
+	}
+	sysev_wrmsr(MSR_EFER, efer);
+	exc_set_handler(13, NULL);
+	sr_user_page(false);
+	__asm__ volatile("lgdt %0" : : "m"(old) : "memory");
+	if (tsc)
+		GUEST_SYNC("round trips done", (uint32_t)tsc_sum);
+}
+
+static void test_sysret_user(void)
+{
+	sr_round_trips(64, false); /* 64: hot, translated */
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-user", test_sysret_user);
+
+/* Not a check: a fixed load for measuring the host cost of a system call's
+ * SYSRETQ/SYSCALL round trip with one RDTSC (valgrind --tool=callgrind
+ * ringvm run ... test=sysret-load; docs/PERFORMANCE.md). */
+static void test_sysret_load(void)
+{
+	sr_round_trips(100000, true);
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-load", test_sysret_load);
+
 #endif

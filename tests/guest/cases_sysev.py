@@ -10,4 +10,5 @@ CASES = {
     'swapgs-fast': dict(status=0, stderr=[DONE], images=_64),
     'swapgs-cpl1': dict(status=0, stderr=[DONE], images=_64),
     'syscall-cpl0': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-user': dict(status=0, stderr=[DONE], images=_64),
 }

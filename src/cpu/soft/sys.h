@@ -113,6 +113,21 @@ void sys_null_outer_segs(struct soft_cpu *cpu);
 
 /* Load a code segment after a far transfer: set CS, CPL and mode. */
 void sys_set_cs(struct soft_cpu *cpu, const struct x86_segment *cs);
+/* The flat CS and SS that SYSCALL and SYSRET load (SDM vol. 2, SYSCALL,
+ * SYSRET: "fixed values", the GDT is not read): 64-bit code or writable
+ * data, base 0, limit 4 GiB, G, DPL dpl. */
+static inline void sys_seg_flat64(struct x86_segment *cs, struct x86_segment *ss,
+				  uint16_t cs_sel, uint16_t ss_sel, uint8_t dpl)
+{
+	*cs = (struct x86_segment){ .selector = cs_sel, .limit = 0xffffffff, .type = 0xb,
+				    .s = 1, .dpl = dpl, .present = 1, .l = 1, .g = 1 };
+	*ss = (struct x86_segment){ .selector = ss_sel, .limit = 0xffffffff, .type = 0x3,
+				    .s = 1, .dpl = dpl, .present = 1, .db = 1, .g = 1 };
+}
+/* sys_set_cs for a 64-bit CS (L set) loaded in 64-bit mode, CS already in
+ * cpu->seg: what soft_cpu_update_mode does then, without its general
+ * cases (the mode stays 64-bit, so no segment refresh: cpu.c). */
+void sys_set_cs64(struct soft_cpu *cpu);
 
 /* Checks of a return CS (IRET, far RET; lm: IA-32e mode) and of the SS
  * popped by a return to an outer level or by IRET in 64-bit mode (to64:

@@ -4,6 +4,7 @@
  * TSS helpers the far-transfer and event code share (sys.h). */
 #include <string.h>
 
+#include "icache.h"
 #include "sys.h"
 
 /* ---- implicit supervisor accesses ---- */
@@ -141,6 +142,14 @@ void sys_set_cs(struct soft_cpu *cpu, const struct x86_segment *cs)
 {
 	cpu->seg[SEG_CS] = *cs;
 	soft_cpu_update_mode(cpu);
+	cpu->block_stop = 1;
+}
+
+void sys_set_cs64(struct soft_cpu *cpu)
+{
+	cpu->cpl = cpu->seg[SEG_CS].selector & 3;
+	if (cpu->icache)
+		soft_icache_set_context(cpu->icache, cpu->cpl, 0);
 	cpu->block_stop = 1;
 }
 

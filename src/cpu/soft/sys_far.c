@@ -318,10 +318,11 @@ int soft_exec_syscall(struct soft_cpu *cpu, const struct x86_insn *in)
 	cpu->gpr[GPR_RCX] = cpu->next_rip;
 	cpu->gpr[GPR_R11] = fl & ~RF_RF;
 	uint16_t sel = (uint16_t)(cpu->star >> 32);
-	struct x86_segment cs;
-	sys_seg_flat(&cs, sel & 0xfffc, true, true, 0);
-	sys_seg_flat(&cpu->seg[SEG_SS], (uint16_t)((sel + 8) & 0xfffc), false, false, 0);
-	sys_set_cs(cpu, &cs);
+	/* from 64-bit mode to 64-bit code (CS.L = 1): the CS load is the
+	 * fixed flat values and a new CPL (sys_set_cs64) */
+	sys_seg_flat64(&cpu->seg[SEG_CS], &cpu->seg[SEG_SS], sel & 0xfffc,
+		       (uint16_t)((sel + 8) & 0xfffc), 0);
+	sys_set_cs64(cpu);
 	soft_set_rflags(cpu, (fl & ~cpu->sfmask & ~RF_RF) | X86_RFLAGS_FIXED);
 	cpu->next_rip = cpu->lstar;
 	return SOFT_OK;
@@ -338,13 +339,19 @@ int soft_exec_sysret(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (to64 && !canonical(rip))
 		return soft_gp0(cpu);
 	uint16_t sel = (uint16_t)(cpu->star >> 48);
-	struct x86_segment cs;
-	if (to64)
-		sys_seg_flat(&cs, (uint16_t)((sel + 16) | 3), true, true, 3);
-	else
-		sys_seg_flat(&cs, sel | 3, true, false, 3);
-	sys_seg_flat(&cpu->seg[SEG_SS], (uint16_t)((sel + 8) | 3), false, false, 3);
+	/* RFLAGS from R11, RF and VM cleared, bit 1 set */
 	soft_set_rflags(cpu, (cpu->gpr[GPR_R11] & 0x3c7fd7) | X86_RFLAGS_FIXED);
+	if (to64) {
+		/* 64-bit mode to 64-bit code: the fixed values, CPL 3 */
+		sys_seg_flat64(&cpu->seg[SEG_CS], &cpu->seg[SEG_SS], (uint16_t)((sel + 16) | 3),
+			       (uint16_t)((sel + 8) | 3), 3);
+		sys_set_cs64(cpu);
+		cpu->next_rip = rip;
+		return SOFT_OK;
+	}
+	struct x86_segment cs;
+	sys_seg_flat(&cs, sel | 3, true, false, 3);
+	sys_seg_flat(&cpu->seg[SEG_SS], (uint16_t)((sel + 8) | 3), false, false, 3);
 	sys_set_cs(cpu, &cs);
 	cpu->next_rip = to64 ? rip : (uint32_t)rip;
 	return SOFT_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "irqchip_priv.h"
+#include "tsc_scale.h"
 #include "ringvm/clock.h"
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
@@ -372,7 +373,7 @@ uint64_t soft_irqchip_guest_tsc(struct soft_irqchip *c, uint64_t now_ns)
 {
 	if (now_ns <= c->tsc_epoch_ns)
 		return 0;
-	return muldiv64(now_ns - c->tsc_epoch_ns, c->tsc_hz, NSEC_PER_SEC);
+	return soft_ns_to_tsc(now_ns - c->tsc_epoch_ns, c->tsc_hz);
 }
 
 uint64_t soft_irqchip_tsc_to_ns(struct soft_irqchip *c, uint64_t tsc)
