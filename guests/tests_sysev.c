@@ -422,6 +422,13 @@ static void sr_user_page(bool on)
 	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
 }
 
+static uint16_t sr_read_ss(void)
+{
+	uint16_t v;
+	__asm__ volatile("mov %%ss, %0" : "=r"(v));
+	return v;
+}
+
 static void sr_gp(struct isr_frame *f)
 {
 	sr_seen++;
@@ -481,13 +488,11 @@ static void sr_round_trips(unsigned rounds, bool tsc)
 		__asm__ volatile("sysretq\n"
 				 ".globl sr_kentry\n"
 				 "sr_kentry:\n\t"
-				 "mov %[kds], %%r8d\n\t"
-				 "mov %%r8d, %%ss\n\t"
-				 "mov $0x18, %%r8d\n\t"
-				 "mov %%r8d, %%ss\n\t"
 				 : "+c"(rcx), "+r"(r11), "=a"(ucs), "=d"(uss)
-				 : [kds] "i"(SR_KDS)
-				 : "r8", "memory", "cc");
+				 : : "memory", "cc");
+		/* SYSCALL left SS = STAR[47:32] + 8, this GDT's kernel data
+		 * (the #GP's frame below returns to 0x18) */
+		GUEST_ASSERT_EQ(sr_read_ss(), SR_KDS);
 		GUEST_ASSERT_EQ(ucs & 0xffff, SR_UCS);
 		GUEST_ASSERT_EQ(uss & 0xffff, SR_UDS);
 		GUEST_ASSERT_EQ(rcx, SR_USER_VA + sizeof(user_rt));
@@ -517,6 +522,7 @@ static void sr_round_trips(unsigned rounds, bool tsc)
 		GUEST_ASSERT_EQ(sr_cs, SR_UCS);
 		GUEST_ASSERT_EQ(read_cs(), 0x20);
 	}
+	__asm__ volatile("mov %0, %%ss" : : "r"(0x18u) : "memory");
 	sysev_wrmsr(MSR_EFER, efer);
 	exc_set_handler(13, NULL);
 	sr_user_page(false);
