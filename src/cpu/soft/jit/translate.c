@@ -793,9 +793,8 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 }
 
 /* The inline TLB probe for msize bytes at the linear address in RSI:
- * RDI = its host address (split: RDI + RSI is, RSI left the linear
- * address), or a jump to sl.  Clobbers RFLAGS, R8, R9 (RSI too unless
- * split).
+ * RDI = its host address (split: RDI + RSI is), or a jump to sl; RSI
+ * stays the linear address.  Clobbers RFLAGS and R9.
  *
  * The slot is chosen by the page of the first byte and its tag compared
  * with the tag of the last byte's page (as QEMU's softmmu does): an access
