@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 			e->tag_fastw = ram && p != CODE / 4096 ? (uint64_t)p << 2 : ~0ULL;
 			e->tag_fetch = ~0ULL;
 			e->host = ram ? m.ram + 4096 * p : NULL;
+			soft_tlb_entry_jit(e, (uint64_t)p << 12);
 		}
 		if (jit)
 			cpu.jit_tlb = tlb;

@@ -42,7 +42,7 @@ static void soft_exec_fill_tlb(struct soft_exec *se)
 	uint64_t cls = soft_mmu_class(&se->cpu);
 	for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 		struct soft_tlb_entry *e = &se->tlb[i];
-		e->tag_read = e->tag_write = e->tag_fetch = e->tag_fastw = ~0ULL;
+		e->tag_read = e->tag_write = e->tag_fetch = e->tag_fastw = e->tag_jread = ~0ULL;
 		e->host = NULL;
 	}
 	for (unsigned p = 0; p < DIFF_MEM_SIZE / 4096; p++) {
@@ -50,10 +50,12 @@ static void soft_exec_fill_tlb(struct soft_exec *se)
 		struct soft_tlb_entry *e = &se->tlb[(la >> 12) & (SOFT_TLB_SIZE - 1)];
 		e->tag_read = e->tag_write = e->tag_fastw = ((la >> 12) << 2) | cls;
 		e->host = se->data + 4096 * p;
+		soft_tlb_entry_jit(e, la);
 	}
 	struct soft_tlb_entry *e = &se->tlb[(DIFF_CODE_ADDR >> 12) & (SOFT_TLB_SIZE - 1)];
 	e->tag_read = ((DIFF_CODE_ADDR >> 12) << 2) | cls;
 	e->host = se->code;
+	soft_tlb_entry_jit(e, DIFF_CODE_ADDR);
 }
 
 static void soft_exec_pf(struct soft_fault *f, uint64_t la, uint32_t err)

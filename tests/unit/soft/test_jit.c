@@ -596,6 +596,7 @@ static struct soft_tlb_entry *flat_tlb(struct env *e, unsigned ro_lo, unsigned r
 		tlb[p].tag_fastw = ram && !(p >= ro_lo && p < ro_hi) ? (uint64_t)p << 2 : ~0ULL;
 		tlb[p].tag_fetch = ~0ULL;
 		tlb[p].host = ram ? e->m.ram + 4096 * p : NULL;
+		soft_tlb_entry_jit(&tlb[p], (uint64_t)p << 12);
 	}
 	e->c.jit_tlb = tlb;
 	return tlb;

@@ -332,6 +332,40 @@ static struct soft_tlb_entry *slot_of(struct fixture *fx, uint64_t la)
 	return &fx->mmu.tlb[((la >> 12) + fx->mmu.slot_off) & (SOFT_TLB_SIZE - 1)];
 }
 
+/* The translator's fields (soft_tlb_entry_jit): on a RAM page tag_jread
+ * is tag_read and the addend takes the linear address to the host one,
+ * also after a global entry moved into another space; on a page that is
+ * not RAM tag_jread is ~0, so translated loads never hit it inline (the
+ * probe has no MMIO test of its own), and neither do stores. */
+static void test_jit_fields(void **state)
+{
+	struct fixture *fx = *state;
+	pcide(fx);
+	mov_cr3(fx, 0x100000 | 1);
+	assert_int_equal(rd(fx, LA + 0x10), 0);
+	struct soft_tlb_entry *e = slot_of(fx, LA);
+	assert_int_not_equal(e->tag_jread, ~0ULL);
+	assert_int_equal(e->tag_jread, e->tag_read);
+	assert_ptr_equal((uint8_t *)(uintptr_t)(LA + 0x10 + e->addend),
+			 gmem_ptr(&fx->mem, 0x802010, 4));
+	mov_cr3(fx, 0x100000 | 1); /* a fresh space: the global entry moves over */
+	uint64_t retags = fx->mmu.stats.global_retags;
+	assert_int_equal(rd(fx, LA), 0xa0002);
+	assert_int_equal(fx->mmu.stats.global_retags, retags + 1);
+	assert_int_equal(e->tag_jread, e->tag_read);
+	/* a page past the end of RAM: device memory (unclaimed: all-ones) */
+	w64(fx, PTE(LA + 0x3000), 0x2000000 | P | W);
+	assert_int_equal(rd(fx, LA + 0x3000), 0xffffffffu);
+	e = slot_of(fx, LA + 0x3000);
+	assert_int_not_equal(e->tag_read, ~0ULL);
+	assert_int_equal(e->tag_jread, ~0ULL);
+	assert_int_equal(e->tag_fastw, ~0ULL);
+	/* INVLPG clears it */
+	e = slot_of(fx, LA);
+	soft_mmu_flush_page(&fx->mmu, LA);
+	assert_int_equal(e->tag_jread, ~0ULL);
+}
+
 static void wr(struct fixture *fx, uint64_t la, uint32_t v)
 {
 	struct soft_fault f;
@@ -422,6 +456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ninth_pcid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_space_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invlpg_large_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jit_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fastw_withdrawn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fastw_all_pages, setup, teardown),
 	};

@@ -191,7 +191,7 @@ void jit_emit_cmp_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t
 
 /* op r64, [base+index+disp] with REX.W (SIB, scale 1; index not RSP) */
 static void op_rmbi64(struct jit_emit *e, uint8_t opcode, unsigned reg, unsigned base, unsigned index,
-		      int32_t disp)
+		      unsigned scale_log2, int32_t disp)
 {
 	if ((index & 15) == JR_RSP) {
 		e->overflow = true; /* no such index */
@@ -201,7 +201,7 @@ static void op_rmbi64(struct jit_emit *e, uint8_t opcode, unsigned reg, unsigned
 	jit_emit_u8(e, opcode);
 	unsigned mod = disp == 0 && (base & 7) != JR_RBP ? 0 : fits8(disp) ? 1 : 2;
 	jit_emit_u8(e, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
-	jit_emit_u8(e, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	jit_emit_u8(e, (uint8_t)((scale_log2 << 6) | ((index & 7) << 3) | (base & 7)));
 	if (mod == 1)
 		jit_emit_u8(e, (uint8_t)disp);
 	else if (mod == 2)
@@ -210,12 +210,22 @@ static void op_rmbi64(struct jit_emit *e, uint8_t opcode, unsigned reg, unsigned
 
 void jit_emit_cmp_r64_mbi(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp)
 {
-	op_rmbi64(e, 0x3b, r, base, index, disp);
+	op_rmbi64(e, 0x3b, r, base, index, 0, disp);
 }
 
 void jit_emit_mov_r64_mbi(struct jit_emit *e, unsigned dst, unsigned base, unsigned index, int32_t disp)
 {
-	op_rmbi64(e, 0x8b, dst, base, index, disp);
+	op_rmbi64(e, 0x8b, dst, base, index, 0, disp);
+}
+
+void jit_emit_cmp_r64_mbi8(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp)
+{
+	op_rmbi64(e, 0x3b, r, base, index, 3, disp);
+}
+
+void jit_emit_mov_r64_mbi8(struct jit_emit *e, unsigned dst, unsigned base, unsigned index, int32_t disp)
+{
+	op_rmbi64(e, 0x8b, dst, base, index, 3, disp);
 }
 
 void jit_emit_and_r64_simm32(struct jit_emit *e, unsigned r, int32_t imm)

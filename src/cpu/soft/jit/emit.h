@@ -74,6 +74,9 @@ void jit_emit_cmp_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t
 /* CMP r64, [base+index+disp] / MOV r64, [base+index+disp] (index not RSP) */
 void jit_emit_cmp_r64_mbi(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp);
 void jit_emit_mov_r64_mbi(struct jit_emit *e, unsigned dst, unsigned base, unsigned index, int32_t disp);
+/* ... [base + index * 8 + disp] */
+void jit_emit_cmp_r64_mbi8(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp);
+void jit_emit_mov_r64_mbi8(struct jit_emit *e, unsigned dst, unsigned base, unsigned index, int32_t disp);
 void jit_emit_and_r64_simm32(struct jit_emit *e, unsigned r, int32_t imm);
 void jit_emit_or_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r32_r32(struct jit_emit *e, unsigned a, unsigned b);

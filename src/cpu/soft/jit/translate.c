@@ -793,7 +793,8 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 }
 
 /* The inline TLB probe for msize bytes at the linear address in RSI:
- * RDI = its host address, or a jump to sl.  Clobbers RFLAGS, RSI, R8, R9.
+ * RDI = its host address (split: RDI + RSI is), or a jump to sl; RSI
+ * stays the linear address.  Clobbers RFLAGS and R9.
  *
  * The slot is chosen by the page of the first byte and its tag compared
  * with the tag of the last byte's page (as QEMU's softmmu does): an access
@@ -804,8 +805,12 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
  * tag comes from a canonical address (the MMU is only asked for those:
  * cpu.c raises #GP first) and so has bits 53:37 all equal, which a
  * non-canonical address's never has; an empty tag is ~0, which no computed
- * tag is (class 3 does not exist).  Hit path: 14 instructions (16 when
- * msize > 1). */
+ * tag is (class 3 does not exist).  Nor an MMIO test: the tags compared
+ * (tag_jread, tag_fastw) are ~0 unless the page is RAM (soft_mmu.h), and
+ * the slot's addend turns the linear address into the host one at once.
+ * Hit path: 10 instructions (12 when msize > 1; one less when split). */
+_Static_assert(sizeof(struct soft_tlb_entry) == 72, "emit_probe_ex: slot = index * 9 * 8");
+
 static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
 	struct jit_emit *e = &t->e;
@@ -821,20 +826,18 @@ static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool st
 	} else {
 		jit_emit_lea(e, JR_R9, JR_R14, JR_RDI, 4, 0);
 	}
-	/* RDI = &tlb[(first page + slot_off) % SOFT_TLB_SIZE] */
+	/* RDI * 8 = the offset of tlb[(first page + slot_off) % SOFT_TLB_SIZE]
+	 * (72-byte slots: a LEA, not an IMUL, on the way to the compare) */
 	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
 	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
-	jit_emit_imul_r32_r32_imm32(e, JR_RDI, JR_RDI, (int32_t)sizeof(struct soft_tlb_entry));
+	jit_emit_lea(e, JR_RDI, JR_RDI, JR_RDI, 8, 0);
 	/* RBP = cpu->jit_tlb (the prologue's) */
-	jit_emit_cmp_r64_mbi(e, JR_R9, JR_RDI, JR_RBP,
-			     store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
-				   : (int32_t)offsetof(struct soft_tlb_entry, tag_read));
+	jit_emit_cmp_r64_mbi8(e, JR_R9, JR_RBP, JR_RDI,
+			      store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
+				    : (int32_t)offsetof(struct soft_tlb_entry, tag_jread));
 	slow_jump(t, sl, JCC_NE);
-	/* RAM (not MMIO): RDI = host page, RSI = page offset */
-	jit_emit_mov_r64_mbi(e, JR_RDI, JR_RDI, JR_RBP, (int32_t)offsetof(struct soft_tlb_entry, host));
-	jit_emit_test_r64_r64(e, JR_RDI, JR_RDI);
-	slow_jump(t, sl, JCC_E);
-	jit_emit_alu_r_imm(e, 4, false, JR_RSI, 0xfff);
+	/* RAM: RDI = host page - linear page */
+	jit_emit_mov_r64_mbi8(e, JR_RDI, JR_RBP, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, addend));
 	if (!split) /* else the access is [RDI+RSI] */
 		jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
 }
@@ -1230,7 +1233,7 @@ static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
 /* A memory access through the inline TLB fast path (64-bit mode): the
  * linear address in RSI (base + index * scale + disp, RIP-relative or
  * absolute, plus the FS/GS base), canonical, inside one page, a TLB hit in
- * the current rights class for reading (tag_read) or, for a store or a
+ * the current rights class for reading (tag_jread: on RAM) or, for a store or a
  * read-modify-write, for inline stores (tag_fastw: never on a page holding
  * decoded code, mmu/code_write.c), on RAM: the host address in RDI and
  * the guest instruction runs on [RDI].  Anything else takes the slow path:
@@ -1282,7 +1285,7 @@ static bool regs_cached(const struct tr *t, unsigned used, bool legacy)
 /* A memory access through the inline TLB fast path (64-bit mode): the
  * linear address in RSI (base + index * scale + disp, RIP-relative or
  * absolute, plus the FS/GS base), canonical, inside one page, a TLB hit in
- * the current rights class for reading (tag_read) or, for a store or a
+ * the current rights class for reading (tag_jread: on RAM) or, for a store or a
  * read-modify-write, for inline stores (tag_fastw: never on a page holding
  * decoded code, mmu/code_write.c), on RAM: the host address in RDI and
  * the guest instruction runs on [RDI].  Anything else takes the slow path:

@@ -18,8 +18,8 @@ static bool retag_global(struct soft_mmu *m, struct soft_tlb_entry *e, uint64_t 
 	if (!e->global || have == ~0ULL || ((have ^ tag) & ~SOFT_TLB_SALT_MASK) ||
 	    (have >> SOFT_TLB_SPACE_SHIFT) < m->global_floor)
 		return false;
-	uint64_t *t[4] = { &e->tag_read, &e->tag_write, &e->tag_fetch, &e->tag_fastw };
-	for (unsigned i = 0; i < 4; i++)
+	uint64_t *t[5] = { &e->tag_read, &e->tag_write, &e->tag_fetch, &e->tag_fastw, &e->tag_jread };
+	for (unsigned i = 0; i < 5; i++)
 		if (*t[i] != ~0ULL)
 			*t[i] = (*t[i] & ~SOFT_TLB_SALT_MASK) | m->salt;
 	m->stats.global_retags++;
@@ -63,6 +63,7 @@ static int fill(struct soft_mmu *m, uint64_t la, unsigned acc, struct soft_fault
 	e->tag_write = write_ok ? tag : ~0ULL;
 	e->tag_fetch = fetch_ok ? tag : ~0ULL;
 	e->tag_fastw = write_ok ? soft_mmu_fastw_grant(m, e, tag) : ~0ULL;
+	soft_tlb_entry_jit(e, la);
 	/* Diff snapshots: a page is dirty once a slot may write it; the dirty
 	 * log's fetch drops every slot (soft_engine_dirty_log_fetch), so the
 	 * next store comes back here and marks it again. */

@@ -133,20 +133,37 @@ static inline unsigned soft_mmu_class(const struct soft_cpu *cpu)
  * the rights class (SOFT_MMU_CLS_*) in bits 1:0 and the address space in
  * bits 63:54, or ~0 when the slot grants nothing for that access kind (no
  * computed tag is ~0: class 3 does not exist).  The fields the translator's
- * inline probe reads (tag_read or tag_fastw, then host) come first, in
- * 24 bytes. */
+ * inline probe reads (tag_jread or tag_fastw, then addend) come first, in
+ * 24 bytes; soft_tlb_entry_jit sets them from the others. */
 struct soft_tlb_entry {
-	uint64_t tag_read;
+	/* Read right for translated code's inline loads: tag_read when the
+	 * page is RAM, else ~0, so an MMIO page (or the vCPU's LAPIC page)
+	 * never hits the inline fast path and needs no test of its own. */
+	uint64_t tag_jread;
 	/* Write right for translated code's inline stores (jit/): tag_write
 	 * when the page is RAM that holds no decoded code (code_tracker.h),
 	 * else ~0, so a store to a code page leaves for the slow path, which
 	 * invalidates the translations it touches (mmu/code_write.c). */
 	uint64_t tag_fastw;
+	/* host - the page's linear address (mod 2^64): an inline access to
+	 * linear address la on a hit is at host address la + addend.  Only
+	 * meaningful while tag_jread or tag_fastw is not ~0 (RAM). */
+	uint64_t addend;
+	uint64_t tag_read;
 	uint8_t *host;     /* host address of the page, NULL for MMIO */
 	uint64_t tag_write, tag_fetch;
 	uint64_t gpa;      /* guest-physical page address */
 	bool global;
 };
+
+/* Slot e was filled (tag_read and host set) for the page holding linear
+ * address la: the translator's load tag and addend follow.  Every place
+ * that sets tag_read or host calls this (or clears tag_jread). */
+static inline void soft_tlb_entry_jit(struct soft_tlb_entry *e, uint64_t la)
+{
+	e->tag_jread = e->host ? e->tag_read : ~0ULL;
+	e->addend = (uint64_t)(uintptr_t)e->host - (la & ~0xfffULL);
+}
 
 struct soft_mmu_stats {
 	uint64_t hits, misses, walks, flushes, page_flushes, mmio_reads, mmio_writes;

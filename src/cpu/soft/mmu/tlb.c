@@ -11,7 +11,7 @@
 static void entry_clear(struct soft_mmu *m, struct soft_tlb_entry *e)
 {
 	soft_mmu_fastw_drop(m, e);
-	e->tag_read = e->tag_write = e->tag_fetch = ~0ULL;
+	e->tag_read = e->tag_write = e->tag_fetch = e->tag_jread = ~0ULL;
 	e->host = NULL;
 	e->global = false;
 }
