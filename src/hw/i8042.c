@@ -136,7 +136,6 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 			i8042_reset_cpu(k);
 		return;
 	}
-	k->missed_writes++;                      /* a command not modelled: ignored */
 	switch (cmd) {
 	case 0xa7: k->ram[0] |= I8042_CTR_AUXDIS; break;
 	case 0xa8: k->ram[0] &= ~I8042_CTR_AUXDIS; break;
@@ -151,7 +150,8 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case 0xc0: i8042_queue(k, 0x00, false); break;   /* input port */
 	case 0xd0: i8042_queue(k, k->outport, false); break;
 	case 0xe0: i8042_queue(k, 0x00, false); break;   /* test inputs */
-	default:
+	default:                                          /* not modelled: ignored */
+		k->missed_writes++;
 		pr_debug("i8042: ignored command 0x%02x", cmd);
 		break;
 	}
