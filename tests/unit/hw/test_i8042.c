@@ -202,24 +202,9 @@ static void test_ctrl_alt_del(void **state)
 }
 
 /* The device's Firecracker "i8042" group (vm_device_ops.metrics). */
-static struct vm_metrics metrics(struct hw_test_vm *t)
+static uint64_t metric(struct hw_test_vm *t, const char *name)
 {
-	struct vm_metrics m;
-	memset(&m, 0, sizeof(m));
-	for (unsigned i = 0; i < t->vm.nr_devices; i++)
-		if (!strcmp(t->vm.devices[i].name, "i8042"))
-			t->vm.devices[i].ops->metrics(t->vm.devices[i].opaque, &m);
-	assert_string_equal(m.group, "i8042");
-	return m;
-}
-
-static uint64_t metric(const struct vm_metrics *m, const char *name)
-{
-	for (unsigned i = 0; i < m->n; i++)
-		if (!strcmp(m->v[i].name, name))
-			return m->v[i].value;
-	fail_msg("i8042 metrics: no %s", name);
-	return 0;
+	return hw_test_metric(t, "i8042", "i8042", name);
 }
 
 /* Each access counted where it happens: reads and writes at either port, a
@@ -228,30 +213,27 @@ static uint64_t metric(const struct vm_metrics *m, const char *name)
 static void test_metrics(void **state)
 {
 	struct hw_test_vm *t = *state;
-	struct vm_metrics m = metrics(t);
 	static const char *const fields[] = { "error_count", "missed_read_count",
 		"missed_write_count", "read_count", "reset_count", "write_count" };
 	for (unsigned i = 0; i < 6; i++)
-		assert_int_equal(metric(&m, fields[i]), 0);
+		assert_int_equal(metric(t, fields[i]), 0);
 	hw_in(t, PORT_I8042_DATA, 1);                      /* empty: missed */
 	hw_out(t, PORT_I8042_CMD, 1, 0xaa);                /* self-test: modelled */
 	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0x55);
 	hw_out(t, PORT_I8042_CMD, 1, 0xa1);                /* not modelled */
-	m = metrics(t);
-	assert_int_equal(metric(&m, "read_count"), 2);
-	assert_int_equal(metric(&m, "missed_read_count"), 1);
-	assert_int_equal(metric(&m, "write_count"), 2);
-	assert_int_equal(metric(&m, "missed_write_count"), 1);
-	assert_int_equal(metric(&m, "error_count"), 0);
+	assert_int_equal(metric(t, "read_count"), 2);
+	assert_int_equal(metric(t, "missed_read_count"), 1);
+	assert_int_equal(metric(t, "write_count"), 2);
+	assert_int_equal(metric(t, "missed_write_count"), 1);
+	assert_int_equal(metric(t, "error_count"), 0);
 	/* 17 bytes "from the keyboard" (0xd2) into a 16-byte buffer */
 	for (unsigned i = 0; i < 17; i++)
 		command(t, 0xd2, (int)i, NULL, 0);
 	hw_out(t, PORT_I8042_CMD, 1, 0xfe);
-	m = metrics(t);
-	assert_int_equal(metric(&m, "error_count"), 1);
-	assert_int_equal(metric(&m, "reset_count"), 1);
-	assert_int_equal(metric(&m, "missed_write_count"), 1);
-	assert_int_equal(metric(&m, "write_count"), 2 + 17 * 2 + 1);
+	assert_int_equal(metric(t, "error_count"), 1);
+	assert_int_equal(metric(t, "reset_count"), 1);
+	assert_int_equal(metric(t, "missed_write_count"), 1);
+	assert_int_equal(metric(t, "write_count"), 2 + 17 * 2 + 1);
 	hw_test_vm_rearm(t);
 }
 

@@ -331,17 +331,7 @@ static void test_cmos_memory_size(void **state)
  * are missed accesses; others are not. */
 static uint64_t rtc_metric(struct hw_test_vm *t, const char *name)
 {
-	struct vm_metrics m;
-	memset(&m, 0, sizeof(m));
-	for (unsigned i = 0; i < t->vm.nr_devices; i++)
-		if (!strcmp(t->vm.devices[i].name, "rtc"))
-			t->vm.devices[i].ops->metrics(t->vm.devices[i].opaque, &m);
-	assert_string_equal(m.group, "rtc");
-	for (unsigned i = 0; i < m.n; i++)
-		if (!strcmp(m.v[i].name, name))
-			return m.v[i].value;
-	fail_msg("rtc metrics: no %s", name);
-	return 0;
+	return hw_test_metric(t, "rtc", "rtc", name);
 }
 
 static void test_metrics(void **state)
