@@ -287,21 +287,46 @@ def flushed(sock, mpath):
         return [json.loads(l) for l in f.read().splitlines()]
 
 
+def wait_running(sock):
+    """Until GET / says the VM runs (the config file's VM starts after the
+    API socket appears)."""
+    end = time.monotonic() + 30
+    while True:
+        code, text = curl(sock, "GET", "/")
+        if code == 200 and json.loads(text).get("state") == "Running":
+            return
+        if time.monotonic() > end:
+            fail(f"the VM is not running after 30 s: {code} {text}")
+        time.sleep(0.1)
+
+
+def last_latency(p, sock, mpath, what, field):
+    """FlushMetrics, then ringvm p killed: every line in Firecracker's
+    layout, the last one's latencies_us.field returned."""
+    try:
+        lines = flushed(sock, mpath)
+    finally:
+        p.kill()
+        p.wait()
+    check_layout(lines, what)
+    return lines[-1]["latencies_us"][field]
+
+
 def snapshot_case(a, tmp):
     snap, mem = os.path.join(tmp, "vm.snap"), os.path.join(tmp, "vm.mem")
     mpath = os.path.join(tmp, "snap1.metrics")
     p, sock = start(a, tmp, "s1", ["--metrics-path", mpath], {})
     try:
+        wait_running(sock)
         must(sock, "PATCH", "/vm", {"state": "Paused"}, 204)
         before = flushed(sock, mpath)[-1]["latencies_us"]["full_create_snapshot"]
         must(sock, "PUT", "/snapshot/create", {"snapshot_type": "Full", "snapshot_path": snap,
                                                 "mem_file_path": mem}, 204)
-        lines = flushed(sock, mpath)
-    finally:
+    except BaseException:
         p.kill()
         p.wait()
-    check_layout(lines, "snapshot")
-    create = lines[-1]["latencies_us"]["full_create_snapshot"]
+        raise
+    create = last_latency(p, sock, mpath, "snapshot", "full_create_snapshot")
     if before != 0 or create <= 0:
         fail(f"latencies_us.full_create_snapshot: {before} before the snapshot, {create} after")
     mpath = os.path.join(tmp, "snap2.metrics")
@@ -315,12 +340,11 @@ def snapshot_case(a, tmp):
         must(sock, "PUT", "/ringvm", {"engine": "soft"}, 204)
         must(sock, "PUT", "/snapshot/load", {"snapshot_path": snap, "mem_backend": {
             "backend_type": "File", "backend_path": mem}, "resume_vm": True}, 204)
-        lines = flushed(sock, mpath)
-    finally:
+    except BaseException:
         p.kill()
         p.wait()
-    check_layout(lines, "restored")
-    load = lines[-1]["latencies_us"]["load_snapshot"]
+        raise
+    load = last_latency(p, sock, mpath, "restored", "load_snapshot")
     if load <= 0:
         fail(f"latencies_us.load_snapshot after a load: {load}")
     return create, load
@@ -330,7 +354,7 @@ def signal_case(a, tmp):
     mpath = os.path.join(tmp, "hup.metrics")
     p, sock = start(a, tmp, "h1", ["--metrics-path", mpath], {})
     try:
-        must(sock, "GET", "/", None, 200)  # the VM runs
+        wait_running(sock)
         time.sleep(0.3)
         p.send_signal(signal.SIGHUP)
         status = p.wait(timeout=30)
