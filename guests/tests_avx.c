@@ -31,31 +31,17 @@ static uint8_t *const av_out = (uint8_t *)0x1004400;   /* 16 x 32 bytes */
 static uint8_t *const av_xs = (uint8_t *)0x1005000;    /* XSAVE area, 64-aligned */
 static uint64_t *const av_data = (uint64_t *)0x1006000;
 
-static volatile unsigned av_vec, av_skip;
-static volatile uintptr_t av_err;
-
-static void av_catch(struct isr_frame *f)
-{
-	av_vec = (unsigned)f->vector;
-	av_err = f->error;
-	f->ip += av_skip;
-}
+/* Expected faults (exc_expect, lib/idt.c): #UD, #NM and #GP. */
+#define AV_FAULTS ((1u << 6) | (1u << 7) | (1u << 13))
 
 static void av_expect(unsigned len)
 {
-	av_vec = 0xff;
-	av_err = 0;
-	av_skip = len;
-	exc_set_handler(6, av_catch);
-	exc_set_handler(7, av_catch);
-	exc_set_handler(13, av_catch);
+	exc_expect(len, AV_FAULTS);
 }
 
 static void av_no_fault(void)
 {
-	exc_set_handler(6, NULL);
-	exc_set_handler(7, NULL);
-	exc_set_handler(13, NULL);
+	exc_expect_none(AV_FAULTS);
 }
 
 /* One failure site for every check (the images at 0x8000 must stay small):
@@ -211,17 +197,17 @@ static void test_avx_state(void)
 	av_xsetbv(3);
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xf8, 0x58, 0xc1" : : : "memory");
-	AV_CHECK((av_vec) == (6));
+	AV_CHECK((exc_caught.vec) == (6));
 	av_xsetbv(7);
 	/* CR0.TS: #NM (vaddps ymm0, ymm0, ymm1) */
 	__asm__ volatile("mov %0, %%cr0" : : "r"(read_cr0() | CR0_TS) : "memory");
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xfc, 0x58, 0xc1" : : : "memory");
-	AV_CHECK((av_vec) == (7));
+	AV_CHECK((exc_caught.vec) == (7));
 	__asm__ volatile("clts" : : : "memory");
 	av_expect(4);
 	__asm__ volatile(".byte 0xc5, 0xfc, 0x58, 0xc1" : : : "memory");
-	AV_CHECK((av_vec) == (0xff));
+	AV_CHECK((exc_caught.vec) == (0xff));
 	av_no_fault();
 	GUEST_SYNC("avx state done", 0);
 	GUEST_DONE();
@@ -276,8 +262,8 @@ static void test_avx_gather(void)
 	uint64_t d2[4] = { 7, 7, 7, 7 }, m2[4] = { ~0ull, ~0ull, ~0ull, ~0ull };
 	av_expect(6);
 	av_gather(bad, d2, m2);
-	AV_CHECK((av_vec) == (13));
-	AV_CHECK((av_err) == (0));
+	AV_CHECK((exc_caught.vec) == (13));
+	AV_CHECK((exc_caught.err) == (0));
 	av_no_fault();
 	AV_CHECK(d2[0] == av_data[1] && d2[1] == av_data[2] && d2[2] == 7);
 	AV_CHECK(m2[0] == 0 && m2[1] == 0 && m2[2] == ~0ull);

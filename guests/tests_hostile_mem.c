@@ -375,14 +375,11 @@ GUEST_TEST("oob-idt", test_oob_idt);
 /* ---- Page tables beyond RAM (long mode) --------------------------------- */
 static volatile uintptr_t hmem_pf_cr2;
 
-/* #PF from "movl (%rax), %ecx" (8b 08, two bytes). */
+/* #PF from "movl (%rax), %ecx" (8b 08, two bytes): CR2 too. */
 static void hmem_pf_skip2(struct isr_frame *f)
 {
-	uintptr_t cr2 = read_cr2();
-	hmem_exc_vector = f->vector;
-	hmem_exc_error = f->error;
-	hmem_pf_cr2 = cr2;
-	f->ip += 2;
+	hmem_pf_cr2 = read_cr2();
+	hmem_skip2(f);
 }
 
 static uint32_t hmem_load_probe(uintptr_t la)
@@ -477,12 +474,8 @@ static volatile uintptr_t hmem_pf_ip;
 /* #PF while delivering the #UD of a ud2 (0f 0b): record, skip the ud2. */
 static void hmem_pf_skip_ud2(struct isr_frame *f)
 {
-	uintptr_t cr2 = read_cr2();
-	hmem_exc_vector = f->vector;
-	hmem_exc_error = f->error;
-	hmem_pf_cr2 = cr2;
 	hmem_pf_ip = f->ip;
-	f->ip += 2;
+	hmem_pf_skip2(f);
 }
 
 /* oob-tss: (64-bit) a TSS whose base is beyond the end of RAM, and the

@@ -4,8 +4,8 @@
  *
  * Built 32- and 64-bit: operands are 32-bit in both (the 64-bit forms are
  * covered differentially in tests/diff).  Faults the tests expect are
- * caught with exc_set_handler(): the handler records the vector and error
- * code and skips the instruction (its length is set by the test). */
+ * caught with exc_expect() (lib/idt.c): the handler records the vector and
+ * error code and skips the instruction (its length is set by the test). */
 #include "guest.h"
 
 #define CR0_MP (1u << 1)
@@ -37,31 +37,18 @@ static void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-/* ---- expected faults ---- */
-static volatile unsigned fault_vec, fault_skip;
-static volatile uintptr_t fault_err;
+/* ---- expected faults (exc_expect, lib/idt.c): #UD and #GP ---- */
+#define ISA_FAULTS ((1u << 6) | (1u << 13))
 
-static void catch_fault(struct isr_frame *f)
-{
-	fault_vec = (unsigned)f->vector;
-	fault_err = f->error;
-	f->ip += fault_skip;
-}
-
-/* Arm the catcher for an instruction of len bytes: #UD and #GP. */
+/* Arm the catcher for an instruction of len bytes. */
 static void expect_fault(unsigned len)
 {
-	fault_vec = 0xff;
-	fault_err = 0;
-	fault_skip = len;
-	exc_set_handler(6, catch_fault);
-	exc_set_handler(13, catch_fault);
+	exc_expect(len, ISA_FAULTS);
 }
 
 static void no_fault(void)
 {
-	exc_set_handler(6, NULL);
-	exc_set_handler(13, NULL);
+	exc_expect_none(ISA_FAULTS);
 }
 
 /* XSETBV/XGETBV: 0F 01 D1 / 0F 01 D0, 3 bytes */
@@ -133,13 +120,13 @@ static void test_isa_xsave(void)
 	/* #GP: bit 0 clear, a reserved bit (63), ECX = 1 (read-only XCR1) */
 	expect_fault(3);
 	xsetbv(0, 2);
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	expect_fault(3);
 	xsetbv(0, 3 | (1ull << 63));
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	expect_fault(3);
 	xsetbv(1, 3);
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	no_fault();
 	GUEST_ASSERT_EQ(xgetbv(0), 3);
 
@@ -168,7 +155,7 @@ static void test_isa_xsave(void)
 	memcpy(xbuf2, xbuf, 576);
 	expect_fault(3);
 	XSAVE_OP("xrstor", xbuf2, 3);
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	no_fault();
 	xsetbv(0, 3);
 
@@ -203,7 +190,7 @@ static void test_isa_xsave(void)
 	/* a misaligned XSAVE area: #GP(0) */
 	expect_fault(3);
 	XSAVE_OP("xsave", xbuf + 16, 3);
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	no_fault();
 	GUEST_SYNC("xsave done", xgetbv(0));
 	GUEST_DONE();
@@ -254,9 +241,9 @@ static void test_isa_xsave_model(void)
 	GUEST_ASSERT_EQ(xgetbv(0), 1); /* reset value */
 	expect_fault(3);
 	xsetbv(0, 7);
-	GUEST_ASSERT_EQ(fault_vec, avx ? 0xffu : 13u);
+	GUEST_ASSERT_EQ(exc_caught.vec, avx ? 0xffu : 13u);
 	xsetbv(0, 5); /* AVX without SSE: #GP either way */
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	no_fault();
 	xsetbv(0, 0x203);
 	GUEST_ASSERT_EQ(xgetbv(1), 0x203);
@@ -307,12 +294,12 @@ static void test_isa_xsave_model(void)
 	/* a supervisor component the model does not have: #GP (WRMSR, 2 bytes) */
 	expect_fault(2);
 	wrmsr(0xda0, 1u << 8);
-	GUEST_ASSERT_EQ(fault_vec, 13);
+	GUEST_ASSERT_EQ(exc_caught.vec, 13);
 	/* XGETBV/XSETBV without CR4.OSXSAVE: #UD */
 	write_cr4(read_cr4() & ~(uintptr_t)CR4_OSXSAVE);
 	expect_fault(3);
 	(void)xgetbv(0);
-	GUEST_ASSERT_EQ(fault_vec, 6);
+	GUEST_ASSERT_EQ(exc_caught.vec, 6);
 	no_fault();
 	r = cpuid2(1, 0);
 	GUEST_ASSERT(!(r.c & (1u << 27)));
@@ -389,7 +376,7 @@ static void test_isa_bmi(void)
 	/* VEX.L = 1: andn eax, ebx, ecx with L set (c4 e2 64 f2 c1) -> #UD */
 	expect_fault(5);
 	__asm__ volatile(".byte 0xc4, 0xe2, 0x64, 0xf2, 0xc1" : : : "eax", "memory");
-	GUEST_ASSERT_EQ(fault_vec, 6);
+	GUEST_ASSERT_EQ(exc_caught.vec, 6);
 	no_fault();
 	GUEST_DONE();
 }

@@ -55,6 +55,12 @@
 static volatile uint64_t *pt(void) { return (volatile uint64_t *)PT_PA; }
 /* Point the callee's page at pa in the first space, without invalidating. */
 static void map_callee(uint64_t pa, uint64_t extra) { pt()[JM_IDX + 1] = pa | PTE_P_RW | extra; }
+/* The same, then INVLPG of the callee's page. */
+static void remap_invlpg(uint64_t pa, uint64_t extra)
+{
+	map_callee(pa, extra);
+	invlpg(JM_VA + 0x1000);
+}
 
 /* INVPCID type, pcid (linear address 0): single-context or all-context
  * (types 1 and 3, SDM vol. 2 INVPCID). */
@@ -103,6 +109,14 @@ static uint32_t run_big(uint32_t want)
 	return want;
 }
 
+/* MOV CR3 to cr3, then the calls must return want (a macro, so that a
+ * failure names the caller's line). */
+#define CR3_RUN(cr3, want)                                                   \
+	do {                                                                 \
+		write_cr3(cr3);                                              \
+		GUEST_ASSERT_EQ(run(want), want);                            \
+	} while (0)
+
 static void test_jitmap(void)
 {
 	cli();
@@ -138,51 +152,39 @@ static void test_jitmap(void)
 	pml4_2[0] = PDPT2_PA | (pml4[0] & 0xfff);
 	pdpt[5] = PD_PA | PTE_P_RW;
 	write_cr4(cr4 | CR4_PGE);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
+	CR3_RUN(base, MARK_A);
 
 	/* INVLPG of the code page after its entry is rewritten */
-	map_callee(CODE_B, 0);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_B, 0);
 	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
 	/* an entry rewritten, then a MOV CR3 reloading the same tables */
 	map_callee(CODE_C, 0);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
+	CR3_RUN(base, MARK_C);
 	GUEST_SYNC("INVLPG and a CR3 reload after a code page's entry is rewritten", 0);
 
 	/* a switch to a space mapping the callee's page to other code, and back */
 	map_callee(CODE_A, 0);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	write_cr3(PML4_2_PA);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	write_cr3(PML4_2_PA);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	CR3_RUN(base, MARK_A);
+	CR3_RUN(PML4_2_PA, MARK_B);
+	CR3_RUN(base, MARK_A);
+	CR3_RUN(PML4_2_PA, MARK_B);
 	write_cr3(base);
 	GUEST_SYNC("CR3 switches between spaces mapping the page to other code", 0);
 
 	/* A global page: its translation (and the chains into it) may stay
 	 * across MOV CR3; INVLPG drops it.  A non-global one may not. */
-	map_callee(CODE_C, PTE_G);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_C, PTE_G);
 	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
 	map_callee(CODE_A, PTE_G);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_C), MARK_C); /* model: the global translation stays */
+	CR3_RUN(base, MARK_C); /* model: the global translation stays */
 	invlpg(JM_VA + 0x1000);
 	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	map_callee(CODE_B, 0);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_B, 0);
 	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
 	map_callee(CODE_C, 0);
-	write_cr3(base);
-	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
+	CR3_RUN(base, MARK_C);
 	/* CR4.PGE cleared: global translations dropped */
-	map_callee(CODE_A, PTE_G);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_A, PTE_G);
 	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
 	map_callee(CODE_B, PTE_G);
 	write_cr4(cr4 & ~CR4_PGE);
@@ -211,32 +213,22 @@ static void test_jitmap(void)
 		GUEST_DONE();
 	}
 	/* PCIDs: 1 for the first space, 2 (never used) for the second */
-	map_callee(CODE_A, 0);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_A, 0);
 	write_cr4(read_cr4() | CR4_PCIDE);
-	write_cr3(base | 1);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	write_cr3(PML4_2_PA | 2 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	write_cr3(PML4_2_PA | 2 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	CR3_RUN(base | 1, MARK_A);
+	CR3_RUN(PML4_2_PA | 2 | NOFLUSH, MARK_B);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_A);
+	CR3_RUN(PML4_2_PA | 2 | NOFLUSH, MARK_B);
 	/* PCID 1's entry rewritten while PCID 2 runs; back with the no-flush
 	 * bit the old translation may stay (model), without it it may not */
 	map_callee(CODE_C, 0);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A); /* model: PCID 1's entries kept */
-	write_cr3(base | 1);
-	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_A); /* model: PCID 1's entries kept */
+	CR3_RUN(base | 1, MARK_C);
 	/* and INVLPG under PCID 1 */
-	map_callee(CODE_A, 0);
-	invlpg(JM_VA + 0x1000);
+	remap_invlpg(CODE_A, 0);
 	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
-	write_cr3(PML4_2_PA | 2 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
+	CR3_RUN(PML4_2_PA | 2 | NOFLUSH, MARK_B);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_A);
 	GUEST_SYNC("PCID switches with and without the no-flush bit", 0);
 
 	/* A flush of one PCID leaves the others' translations: MOV CR3 into
@@ -247,26 +239,20 @@ static void test_jitmap(void)
 	 * comes back with the no-flush bit (SDM vol. 3A 4.10.4.1, vol. 2
 	 * INVPCID). */
 	map_callee(CODE_C, 0);
-	write_cr3(PML4_2_PA | 2);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A); /* model: PCID 1's entries kept */
+	CR3_RUN(PML4_2_PA | 2, MARK_B);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_A); /* model: PCID 1's entries kept */
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(7), "c"(0));
 	if (!(r[1] & (1u << 10))) {
 		GUEST_SYNC("no INVPCID: INVPCID part skipped", 0);
 		GUEST_DONE();
 	}
-	write_cr3(PML4_2_PA | 2 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	CR3_RUN(PML4_2_PA | 2 | NOFLUSH, MARK_B);
 	invpcid(1, 1);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_C), MARK_C);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_C);
 	map_callee(CODE_A, 0);
-	write_cr3(PML4_2_PA | 2 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_B), MARK_B);
+	CR3_RUN(PML4_2_PA | 2 | NOFLUSH, MARK_B);
 	invpcid(3, 0);
-	write_cr3(base | 1 | NOFLUSH);
-	GUEST_ASSERT_EQ(run(MARK_A), MARK_A);
+	CR3_RUN(base | 1 | NOFLUSH, MARK_A);
 	GUEST_SYNC("a flush of one PCID keeps the others' chains; INVPCID 1 and 3 drop them", 0);
 	GUEST_DONE();
 }

@@ -44,14 +44,17 @@ static void pc_handler(struct isr_frame *f)
 #endif
 
 /* MOV to CR4 / CR3 that may fault: returns the number of faults taken (0/1). */
-static unsigned try_cr4(uintptr_t v)
-{
-	unsigned n0 = pc_count;
-	__asm__ volatile(MOVP " $1f, %[fx]\n\tmov %[v], %%cr4\n1:"
-			 : [fx] "=m"(pc_resume) : [v] "r"(v) : "memory");
-	pc_resume = 0;
-	return pc_count - n0;
-}
+#define TRY_MOV_CR(name, cr)                                                 \
+	static unsigned name(uintptr_t v)                                    \
+	{                                                                    \
+		unsigned n0 = pc_count;                                      \
+		__asm__ volatile(MOVP " $1f, %[fx]\n\tmov %[v], %%" cr "\n1:"  \
+				 : [fx] "=m"(pc_resume) : [v] "r"(v) : "memory"); \
+		pc_resume = 0;                                               \
+		return pc_count - n0;                                        \
+	}
+
+TRY_MOV_CR(try_cr4, "cr4")
 
 
 #ifndef __x86_64__
@@ -83,14 +86,7 @@ static bool has_pcid(void)
 	return r[2] & (1u << 17);
 }
 
-static unsigned try_cr3(uintptr_t v)
-{
-	unsigned n0 = pc_count;
-	__asm__ volatile(MOVP " $1f, %[fx]\n\tmov %[v], %%cr3\n1:"
-			 : [fx] "=m"(pc_resume) : [v] "r"(v) : "memory");
-	pc_resume = 0;
-	return pc_count - n0;
-}
+TRY_MOV_CR(try_cr3, "cr3")
 
 /* PDPT entry 5, page 0x1f7 of its first table: a TLB slot (page number
  * modulo the TLB's size) no other page the test touches uses */

@@ -52,26 +52,21 @@ struct sregs {
 };
 
 /* REP MOVSB / REP MOVSQ with r's registers, which it updates; returns the
- * faults taken (0 or 1). */
-static unsigned try_movsb(struct sregs *r)
-{
-	unsigned n0 = rs_count;
-	__asm__ volatile("movq $1f, %[fx]\n\trep movsb\n1:"
-			 : [fx] "=m"(rs_resume), "+S"(r->rsi), "+D"(r->rdi), "+c"(r->rcx)
-			 : : "memory");
-	rs_resume = 0;
-	return rs_count - n0;
-}
+ * faults taken (0 or 1).  One body, the instruction its only difference. */
+#define TRY_REP(name, insn)                                                        \
+	static unsigned name(struct sregs *r)                                      \
+	{                                                                          \
+		unsigned n0 = rs_count;                                            \
+		__asm__ volatile("movq $1f, %[fx]\n\t" insn "\n1:"                  \
+				 : [fx] "=m"(rs_resume), "+S"(r->rsi), "+D"(r->rdi), \
+				   "+c"(r->rcx)                                      \
+				 : : "memory");                                      \
+		rs_resume = 0;                                                     \
+		return rs_count - n0;                                              \
+	}
 
-static unsigned try_movsq(struct sregs *r)
-{
-	unsigned n0 = rs_count;
-	__asm__ volatile("movq $1f, %[fx]\n\trep movsq\n1:"
-			 : [fx] "=m"(rs_resume), "+S"(r->rsi), "+D"(r->rdi), "+c"(r->rcx)
-			 : : "memory");
-	rs_resume = 0;
-	return rs_count - n0;
-}
+TRY_REP(try_movsb, "rep movsb")
+TRY_REP(try_movsq, "rep movsq")
 
 static volatile uint64_t *pt(void) { return (volatile uint64_t *)PT_PA; }
 

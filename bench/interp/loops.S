@@ -1,14 +1,15 @@
 /* The benchmark loops, assembled once and used twice: copied into guest
  * memory for the interpreter, and called natively (System V ABI: the count
  * arrives in %rdi, the data buffer in %rsi) for the reference speed.  Each
- * loop's body is the same instructions in both cases; the native entry only
- * adds a prologue/epilogue outside the loop. */
+ * loop's body is one macro, expanded in both places: the guest entry ends
+ * it with hlt, the native entry adds a prologue/epilogue outside the loop
+ * and ret. */
 	.text
 #define GUEST(n) .globl n; .globl n##_end; n:
 #define END(n) n##_end:
 
 /* integer: 6 instructions per iteration, flags-heavy */
-GUEST(g_int)
+.macro LOOP_INT
 	mov %edi, %ecx
 	xor %eax, %eax
 	xor %edx, %edx
@@ -19,11 +20,10 @@ GUEST(g_int)
 	inc %r8
 	dec %ecx
 	jnz 1b
-	hlt
-END(g_int)
+.endm
 
 /* memory: 6 instructions per iteration over a 4 KiB ring */
-GUEST(g_mem)
+.macro LOOP_MEM
 	mov %edi, %ecx
 	xor %edx, %edx
 1:	mov %ecx, %eax
@@ -32,23 +32,21 @@ GUEST(g_mem)
 	mov %rdx, (%rsi,%rax,8)
 	dec %ecx
 	jnz 1b
-	hlt
-END(g_mem)
+.endm
 
 /* SSE: 4 instructions per iteration */
-GUEST(g_sse)
+.macro LOOP_SSE
 	mov %edi, %ecx
 1:	addps %xmm1, %xmm0
 	mulps %xmm2, %xmm3
 	dec %ecx
 	jnz 1b
-	hlt
-END(g_sse)
+.endm
 
 /* crc32: ringbench's byte-wise table CRC as gcc compiles it (8 instructions
  * per byte: a byte load, a table load XORed in, shifts), over the 4 KiB at
  * RSI with the table after it, EDI/4096 rounds */
-GUEST(g_crc)
+.macro LOOP_CRC
 	mov %edi, %r13d
 	shr $12, %r13d
 	lea 4096(%rsi), %rbp
@@ -65,13 +63,12 @@ GUEST(g_crc)
 	jne 1b
 	dec %r13d
 	jnz 2b
-	hlt
-END(g_crc)
+.endm
 
 /* strscan: glibc's SSE2 strlen/memchr inner loop (an aligned 16-byte
  * load, PCMPEQB against zero, PMOVMSKB), the masks ORed together instead
  * of a data-dependent exit; 8 instructions per 16 bytes of a 4 KiB ring */
-GUEST(g_str)
+.macro LOOP_STR
 	mov %edi, %ecx
 	pxor %xmm0, %xmm0
 	xor %eax, %eax
@@ -84,77 +81,56 @@ GUEST(g_str)
 	and $4095, %eax
 	dec %ecx
 	jnz 1b
+.endm
+
+/* guest entries: the body, then hlt */
+GUEST(g_int)
+	LOOP_INT
+	hlt
+END(g_int)
+
+GUEST(g_mem)
+	LOOP_MEM
+	hlt
+END(g_mem)
+
+GUEST(g_sse)
+	LOOP_SSE
+	hlt
+END(g_sse)
+
+GUEST(g_crc)
+	LOOP_CRC
+	hlt
+END(g_crc)
+
+GUEST(g_str)
+	LOOP_STR
 	hlt
 END(g_str)
 
-/* native entries: same bodies, ret instead of hlt */
+/* native entries: the same bodies, callee-saved registers kept, ret */
 	.globl n_int, n_mem, n_sse, n_crc, n_str
 n_str:
-	mov %edi, %ecx
-	pxor %xmm0, %xmm0
-	xor %eax, %eax
-	xor %r8d, %r8d
-1:	movdqa (%rsi,%rax), %xmm1
-	pcmpeqb %xmm0, %xmm1
-	pmovmskb %xmm1, %edx
-	or %edx, %r8d
-	add $16, %eax
-	and $4095, %eax
-	dec %ecx
-	jnz 1b
+	LOOP_STR
 	ret
 n_int:
 	push %rbx
-	mov %edi, %ecx
-	xor %eax, %eax
-	xor %edx, %edx
-	mov $1000, %ebx
-1:	add %rcx, %rax
-	xor %rax, %rdx
-	sub $3, %rbx
-	inc %r8
-	dec %ecx
-	jnz 1b
+	LOOP_INT
 	pop %rbx
 	ret
 n_mem:
-	mov %edi, %ecx
-	xor %edx, %edx
-1:	mov %ecx, %eax
-	and $511, %eax
-	add (%rsi,%rax,8), %rdx
-	mov %rdx, (%rsi,%rax,8)
-	dec %ecx
-	jnz 1b
+	LOOP_MEM
 	ret
 n_sse:
-	mov %edi, %ecx
-1:	addps %xmm1, %xmm0
-	mulps %xmm2, %xmm3
-	dec %ecx
-	jnz 1b
+	LOOP_SSE
 	ret
 n_crc:
 	push %rbp
 	push %r12
 	push %r13
 	push %r14
-	mov %edi, %r13d
-	shr $12, %r13d
-	lea 4096(%rsi), %rbp
-	xor %r14d, %r14d
-2:	mov %rsi, %rax
-	lea 4096(%rsi), %r12
-1:	movzbl (%rax), %edx
-	add $1, %rax
-	xor %r14d, %edx
-	shr $8, %r14d
-	movzbl %dl, %edx
-	xor 0(%rbp,%rdx,4), %r14d
-	cmp %rax, %r12
-	jne 1b
-	dec %r13d
-	jnz 2b
+	LOOP_CRC
 	pop %r14
 	pop %r13
 	pop %r12

@@ -248,6 +248,17 @@ typedef void (*exc_handler_fn)(struct isr_frame *f);
 /* Handle exception vector (< IRQ_BASE) with fn instead of reporting it as
  * unexpected; NULL restores the report. */
 void exc_set_handler(unsigned vector, exc_handler_fn fn);
+/* An expected fault (lib/idt.c): exc_expect arms a handler for the vectors
+ * in the mask (bit n: vector n) that records the vector and error code in
+ * exc_caught and skips the faulting instruction, len bytes; exc_caught.vec
+ * is 0xff until one is taken.  exc_expect_none(mask) disarms them. */
+struct exc_caught {
+	volatile unsigned vec;
+	volatile uintptr_t err;
+};
+extern struct exc_caught exc_caught;
+void exc_expect(unsigned len, uint32_t vectors);
+void exc_expect_none(uint32_t vectors);
 void pic_init(uint8_t master_mask, uint8_t slave_mask); /* remap to IRQ_BASE */
 void pic_eoi(unsigned irq);
 /* 8254 channel 0 (lib/pit.c): IRQ0 at hz (a divisor of PIT_INPUT_HZ, at

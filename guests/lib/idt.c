@@ -88,6 +88,33 @@ void exc_set_handler(unsigned vector, exc_handler_fn fn)
 		exc_handlers[vector] = fn;
 }
 
+struct exc_caught exc_caught;
+static volatile unsigned exc_skip;
+
+static void exc_catch(struct isr_frame *f)
+{
+	exc_caught.vec = (unsigned)f->vector;
+	exc_caught.err = f->error;
+	f->ip += exc_skip;
+}
+
+void exc_expect(unsigned len, uint32_t vectors)
+{
+	exc_caught.vec = 0xff;
+	exc_caught.err = 0;
+	exc_skip = len;
+	for (unsigned v = 0; v < IRQ_BASE; v++)
+		if (vectors & (1u << v))
+			exc_set_handler(v, exc_catch);
+}
+
+void exc_expect_none(uint32_t vectors)
+{
+	for (unsigned v = 0; v < IRQ_BASE; v++)
+		if (vectors & (1u << v))
+			exc_set_handler(v, NULL);
+}
+
 void irq_set_handler(unsigned irq, irq_handler_fn fn)
 {
 	if (irq < 16)

@@ -261,6 +261,7 @@ struct vm {
 	_Atomic bool reset_pending;
 	_Atomic unsigned nr_stuck;      /* vCPUs whose stuck != VCPU_STUCK_NO */
 	unsigned reset_count;           /* machine resets since start */
+	uint64_t sighup_count;          /* SIGHUPs taken (metrics: signals.sighup) */
 	/* Set by the caller just before vm_destroy when the process exits right
 	 * after it: teardown may then leave to the kernel memory that only the
 	 * exit frees (heap caches), never data (docs/DESIGN.md "Exit"). */

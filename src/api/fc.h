@@ -64,6 +64,7 @@ struct fc_metrics {
 	uint64_t missed_metrics_count, metrics_fails;   /* "logger" */
 	uint64_t startup_us;                            /* api_server.process_startup_time_us */
 	uint64_t pause_vm_us, resume_vm_us;             /* latencies_us: the last ones */
+	uint64_t full_create_snapshot_us, diff_create_snapshot_us, load_snapshot_us;
 	json_t *prev;                                   /* the counters at the last flush */
 };
 

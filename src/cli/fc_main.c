@@ -244,7 +244,12 @@ static int op_snapshot_create(struct fc_vmm *fc, const char *snap, const char *m
 			      char *err, size_t n)
 {
 	struct fc_prog *p = fc->opaque;
-	return snapshot_create(&p->vm, snap, mem, diff, err, n);
+	uint64_t t0 = clock_monotonic_ns();
+	int r = snapshot_create(&p->vm, snap, mem, diff, err, n);
+	uint64_t us = (clock_monotonic_ns() - t0) / 1000;
+	if (!r)  /* latencies_us.full_create_snapshot / diff_create_snapshot */
+		*(diff ? &fc->metrics.diff_create_snapshot_us : &fc->metrics.full_create_snapshot_us) = us;
+	return r;
 }
 
 /* Firecracker's flow: a fresh process, PUT /snapshot/load, and the VM runs
@@ -263,8 +268,10 @@ static int op_snapshot_load(struct fc_vmm *fc, const char *snap, const char *mem
 		vm_destroy(&p->vm);
 		p->vm_created = false;
 	}
+	uint64_t t0 = clock_monotonic_ns();
 	if (snapshot_restore(&p->vm, &base, snap, mem, resume, err, n))
 		return -1;
+	fc->metrics.load_snapshot_us = (clock_monotonic_ns() - t0) / 1000;  /* latencies_us */
 	p->vm_created = true;
 	p->start_now = true;
 	return 0;

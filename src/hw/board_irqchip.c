@@ -165,6 +165,11 @@ int board_irqchip_intack(struct board_irqchip *b)
 {
 	board_lock(b);
 	int v = i8259_intack(&b->pic);
+	/* An interrupt the 8259 pair delivers itself (a LAPIC's LINT0 or an
+	 * IOAPIC entry in ExtINT mode, or no LAPIC at all) sends no IOAPIC
+	 * message: the CPU's INTA cycle is where it is delivered, so it is
+	 * counted here (spurious IRQ7/15 included: the CPU took a vector). */
+	b->stats_pic_acks++;
 	board_unlock(b);
 	return v;
 }
@@ -201,15 +206,16 @@ void board_irqchip_poll(struct board_irqchip *b, uint64_t now_ns)
 	board_unlock(b);
 }
 
-/* --stats: the interrupt messages the IOAPIC sent to the local APICs and
- * the MSIs devices sent (the 8259's ExtINT interrupts are not counted). */
+/* --stats: the interrupt messages the IOAPIC sent to the local APICs, the
+ * MSIs devices sent, and the interrupts the CPUs took from the 8259 pair
+ * (INTA cycles: ExtINT through LINT0 or an IOAPIC entry, or no LAPIC). */
 void board_irqchip_print_stats(struct board_irqchip *b, FILE *out)
 {
 	board_lock(b);
-	uint64_t irqs = b->stats_irqs, msis = b->stats_msis;
+	uint64_t irqs = b->stats_irqs, msis = b->stats_msis, acks = b->stats_pic_acks;
 	board_unlock(b);
-	fprintf(out, "  board irqchip: %" PRIu64 " IOAPIC interrupt messages, %" PRIu64 " MSIs\n",
-		irqs, msis);
+	fprintf(out, "  board irqchip: %" PRIu64 " IOAPIC interrupt messages, %" PRIu64 " MSIs, "
+		"%" PRIu64 " 8259 interrupts (INTA)\n", irqs, msis, acks);
 }
 
 /* ---- Bus windows -------------------------------------------------------- */

@@ -69,6 +69,7 @@ struct board_irqchip {
 	_Atomic uint64_t next_poll_ns;  /* the PIT's next edge (fast check) */
 	struct irq_router router;
 	uint64_t stats_irqs, stats_msis;
+	uint64_t stats_pic_acks;        /* INTA cycles: the 8259's own deliveries */
 	struct board_pic_port pic_port[2];  /* the 8259 windows' opaques */
 };
 
@@ -96,7 +97,8 @@ int board_irqchip_send_msi(struct board_irqchip *b, uint64_t addr, uint32_t data
  * the current ExtINT state at once.  After a disconnect returns, the board
  * no longer calls the old sink. */
 void board_irqchip_connect(struct board_irqchip *b, const struct lapic_sink *sink);
-/* --stats: one line with the interrupt counters (stats_irqs, stats_msis). */
+/* --stats: one line with the interrupt counters (stats_irqs, stats_msis,
+ * stats_pic_acks). */
 void board_irqchip_print_stats(struct board_irqchip *b, FILE *out);
 
 /* From the engine (none of its locks held): */

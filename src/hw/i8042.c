@@ -71,6 +71,11 @@ struct i8042 {
 	unsigned q_head, q_count;
 	uint64_t resets;        /* reset requests made */
 	bool reset_now;         /* request a reset once the lock is dropped */
+	/* Firecracker's "i8042" metrics (running totals, kept across resets):
+	 * bytes the guest read and wrote at either port, data reads with the
+	 * output buffer empty, controller commands it does not model, bytes
+	 * lost to a full output buffer. */
+	uint64_t reads, writes, missed_reads, missed_writes, errors;
 };
 
 static void i8042_update_irq(struct i8042 *k)
@@ -93,8 +98,10 @@ static void i8042_update_irq(struct i8042 *k)
 
 static void i8042_queue(struct i8042 *k, uint8_t data, bool aux)
 {
-	if (k->q_count == I8042_QUEUE)
+	if (k->q_count == I8042_QUEUE) {
+		k->errors++;
 		return;  /* the guest is not reading: newest byte lost */
+	}
 	k->q[(k->q_head + k->q_count) % I8042_QUEUE] = (struct i8042_byte){ data, aux };
 	k->q_count++;
 	i8042_update_irq(k);
@@ -143,7 +150,8 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case 0xc0: i8042_queue(k, 0x00, false); break;   /* input port */
 	case 0xd0: i8042_queue(k, k->outport, false); break;
 	case 0xe0: i8042_queue(k, 0x00, false); break;   /* test inputs */
-	default:
+	default:                                          /* not modelled: ignored */
+		k->missed_writes++;
 		pr_debug("i8042: ignored command 0x%02x", cmd);
 		break;
 	}
@@ -245,8 +253,10 @@ static uint8_t i8042_status(const struct i8042 *k)
 
 static uint8_t i8042_read_data(struct i8042 *k)
 {
-	if (!k->q_count)
+	if (!k->q_count) {
+		k->missed_reads++;
 		return 0;
+	}
 	uint8_t v = k->q[k->q_head].data;
 	k->q_head = (k->q_head + 1) % I8042_QUEUE;
 	k->q_count--;
@@ -263,6 +273,7 @@ static uint8_t i8042_read_data(struct i8042 *k)
 uint8_t i8042_read(struct i8042 *k, unsigned port)
 {
 	pthread_mutex_lock(&k->lock);
+	k->reads++;
 	uint8_t v = port == PORT_I8042_DATA ? i8042_read_data(k) : i8042_status(k);
 	pthread_mutex_unlock(&k->lock);
 	return v;
@@ -271,6 +282,7 @@ uint8_t i8042_read(struct i8042 *k, unsigned port)
 void i8042_write(struct i8042 *k, unsigned port, uint8_t v)
 {
 	pthread_mutex_lock(&k->lock);
+	k->writes++;
 	if (port == PORT_I8042_DATA) {
 		k->status &= ~I8042_STR_CMD;
 		i8042_data(k, v);
@@ -451,7 +463,25 @@ static int i8042_dev_load(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
+/* Firecracker's "i8042" group (its legacy/i8042.rs metrics), the same
+ * fields: reset_count is the guest's CPU reset requests (command 0xfe, the
+ * output port's reset bit), error_count the bytes lost to a full buffer. */
+static void i8042_dev_metrics(void *opaque, struct vm_metrics *m)
+{
+	struct i8042 *k = opaque;
+	pthread_mutex_lock(&k->lock);
+	snprintf(m->group, sizeof(m->group), "i8042");
+	vm_metric(m, "error_count", k->errors);
+	vm_metric(m, "missed_read_count", k->missed_reads);
+	vm_metric(m, "missed_write_count", k->missed_writes);
+	vm_metric(m, "read_count", k->reads);
+	vm_metric(m, "reset_count", k->resets);
+	vm_metric(m, "write_count", k->writes);
+	pthread_mutex_unlock(&k->lock);
+}
+
 static const struct vm_device_ops i8042_dev_ops = {
+	.metrics = i8042_dev_metrics,
 	.save = i8042_dev_save,
 	.load = i8042_dev_load,
 	.reset = i8042_dev_reset,

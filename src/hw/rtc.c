@@ -43,6 +43,9 @@ struct rtc {
 	uint8_t flags;                /* pending PF | AF | UF */
 	void (*arm)(void *opaque, int64_t when_ns);
 	void *arm_opaque;
+	/* metrics (not guest state): reads of the write-only index port,
+	 * writes to the read-only registers C and D */
+	uint64_t missed_reads, missed_writes;
 };
 
 static int64_t rtc_floor_div(int64_t a, int64_t b)
@@ -316,6 +319,7 @@ static void rtc_write_reg(struct rtc *r, uint8_t idx, uint8_t v)
 	}
 	case RTC_REG_C:
 	case RTC_REG_D:
+		r->missed_writes++;
 		return;                          /* read-only */
 	default:
 		r->cmos[idx] = v;
@@ -325,9 +329,12 @@ static void rtc_write_reg(struct rtc *r, uint8_t idx, uint8_t v)
 
 uint8_t rtc_read(struct rtc *r, unsigned port)
 {
-	if (port == 0)
-		return 0xff;  /* the index register is write-only */
 	pthread_mutex_lock(&r->lock);
+	if (port == 0) {
+		r->missed_reads++;
+		pthread_mutex_unlock(&r->lock);
+		return 0xff;  /* the index register is write-only */
+	}
 	rtc_advance(r, r->clock.now_ns(r->clock.opaque));
 	uint8_t v = rtc_read_reg(r, r->index);
 	rtc_sync(r);
@@ -345,6 +352,14 @@ void rtc_write(struct rtc *r, unsigned port, uint8_t v)
 		rtc_write_reg(r, r->index, v);
 		rtc_sync(r);
 	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rtc_missed(struct rtc *r, uint64_t *reads, uint64_t *writes)
+{
+	pthread_mutex_lock(&r->lock);
+	*reads = r->missed_reads;
+	*writes = r->missed_writes;
 	pthread_mutex_unlock(&r->lock);
 }
 

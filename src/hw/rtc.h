@@ -63,6 +63,9 @@ void rtc_reset(struct rtc *r);     /* a machine reset: CMOS and time survive */
 /* port 0 = index (0x70), 1 = data (0x71). */
 uint8_t rtc_read(struct rtc *r, unsigned port);
 void rtc_write(struct rtc *r, unsigned port, uint8_t value);
+/* Accesses with no effect (metrics): reads of the write-only index port,
+ * writes to the read-only registers C and D. */
+void rtc_missed(struct rtc *r, uint64_t *reads, uint64_t *writes);
 /* Interrupt timing.  The state machine has no timer of its own: it tells a
  * back end (arm) the clock time in ns of its next periodic/alarm/update event
  * (-1: none needed), and the back end calls rtc_poll() at that time.  arm is

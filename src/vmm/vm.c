@@ -169,6 +169,8 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP)
+		vm->sighup_count++;  /* the event loop's thread, as the metrics writer */
 	vm_request_exit(vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
 			strsignal((int)si.ssi_signo));
 }

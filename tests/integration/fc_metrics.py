@@ -23,12 +23,23 @@ PUT /actions FlushMetrics and periodically, never blocking the VM.
    (periodic, and the last one written as the VM ends) hold
    "block_vtest-serial", the "block" sum and "entropy", and their increases
    add up to exactly the guest's I/O (one 512-byte write, one flush, two
-   512-byte reads, two refused requests; 128 bytes of entropy)."""
+   512-byte reads, two refused requests; 128 bytes of entropy).  The "i8042"
+   group: the reset guest (guests/tests.c) pulls the reset line with
+   command 0xfe once, and Firecracker's configuration ends the VM on it:
+   reset_count adds up to 1, write_count to at least 1.
+4. Snapshot latencies: a paused VM snapshotted (PUT /snapshot/create) has
+   latencies_us.full_create_snapshot set in its next line; a new process
+   that loads it (PUT /snapshot/load) has latencies_us.load_snapshot set,
+   and its lines carry every group, "i8042", "rtc", "seccomp" and "signals"
+   included.
+5. A SIGHUP stops a running VM (status 129): the last line, written as it
+   ends, has signals.sighup 1."""
 import argparse
 import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,7 +51,27 @@ curl = functools.partial(fc_client.curl, timeout=30, extra=("-m", "10"))
 must = functools.partial(fc_client.must, timeout=30, extra=("-m", "10"))
 
 GROUPS = ("utc_timestamp_ms", "api_server", "get_api_requests", "put_api_requests",
-          "patch_api_requests", "logger", "vcpu", "latencies_us", "ringvm")
+          "patch_api_requests", "logger", "vcpu", "latencies_us", "ringvm",
+          "i8042", "rtc", "seccomp", "signals")
+# Firecracker's fields of the groups ringvm writes with exactly its layout.
+FIELDS = {"i8042": ("error_count", "missed_read_count", "missed_write_count", "read_count",
+                    "reset_count", "write_count"),
+          "rtc": ("error_count", "missed_read_count", "missed_write_count"),
+          "seccomp": ("num_faults",),
+          "signals": ("sigbus", "sigsegv", "sigxfsz", "sigxcpu", "sigpipe", "sighup", "sigill"),
+          "latencies_us": ("full_create_snapshot", "diff_create_snapshot", "load_snapshot",
+                           "pause_vm", "resume_vm")}
+
+
+def check_layout(lines, what):
+    for i, l in enumerate(lines):
+        for g in GROUPS:
+            if g not in l:
+                fail(f"{what}: line {i}: no {g!r}: {l}")
+        for g, fields in FIELDS.items():
+            for k in fields:
+                if not isinstance(l[g].get(k), int):
+                    fail(f"{what}: line {i}: no integer {g}.{k}: {l[g]}")
 
 
 def start(a, tmp, name, extra, env_extra):
@@ -84,10 +115,7 @@ def file_case(a, tmp):
     finally:
         p.kill()
         p.wait()
-    for i, l in enumerate(lines):
-        for g in GROUPS:
-            if g not in l:
-                fail(f"line {i}: no {g!r}: {l}")
+    check_layout(lines, "file")
     n_get = sum(l["get_api_requests"]["instance_info_count"] for l in lines)
     if n_get != gets:
         fail(f"instance_info_count adds up to {n_get}, {gets} GETs were made")
@@ -118,6 +146,20 @@ def file_case(a, tmp):
     if not any(k.startswith("pio:uart") for k in last["device_windows"]):
         fail(f"no uart window in ringvm.device_windows: {last['device_windows']}")
     return len(lines)
+
+
+def drain(fd):
+    """What the non-blocking FIFO fd holds now."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def fifo_case(a, tmp):
@@ -155,25 +197,10 @@ def fifo_case(a, tmp):
         if code != 400 or "cannot write" not in text:
             fail(f"FlushMetrics into a full FIFO: {code} {text}")
         fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        data = b""
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = drain(fd)
         # Drained: the next periodic line goes through and reports the drops.
         time.sleep(0.3)
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data += drain(fd)
         os.close(fd)
     finally:
         p.kill()
@@ -246,7 +273,102 @@ def device_case(a, tmp):
         fail(f"entropy: entropy_bytes and entropy_event_count add up to {got}, want (128, 1)")
     if any(k.startswith("block") for l in rng for k in l):
         fail("a block group without a drive")
-    return len(lines) + len(rng)
+    kbd = device_run(a, tmp, "mreset", "reset", {})
+    got = (total(kbd, "i8042", "reset_count"), total(kbd, "i8042", "write_count"))
+    if got[0] != 1 or got[1] < 1:
+        fail(f"i8042: reset_count and write_count add up to {got}, the guest wrote 0xfe "
+             f"to port 0x64 once: {kbd[-1].get('i8042')}")
+    return len(lines) + len(rng) + len(kbd)
+
+
+def flushed(sock, mpath):
+    must(sock, "PUT", "/actions", {"action_type": "FlushMetrics"}, 204)
+    with open(mpath) as f:
+        return [json.loads(l) for l in f.read().splitlines()]
+
+
+def wait_running(sock):
+    """Until GET / says the VM runs (the config file's VM starts after the
+    API socket appears)."""
+    end = time.monotonic() + 30
+    while True:
+        code, text = curl(sock, "GET", "/")
+        if code == 200 and json.loads(text).get("state") == "Running":
+            return
+        if time.monotonic() > end:
+            fail(f"the VM is not running after 30 s: {code} {text}")
+        time.sleep(0.1)
+
+
+def last_latency(p, sock, mpath, what, field):
+    """FlushMetrics, then ringvm p killed: every line in Firecracker's
+    layout, the last one's latencies_us.field returned."""
+    try:
+        lines = flushed(sock, mpath)
+    finally:
+        p.kill()
+        p.wait()
+    check_layout(lines, what)
+    return lines[-1]["latencies_us"][field]
+
+
+def snapshot_case(a, tmp):
+    snap, mem = os.path.join(tmp, "vm.snap"), os.path.join(tmp, "vm.mem")
+    mpath = os.path.join(tmp, "snap1.metrics")
+    p, sock = start(a, tmp, "s1", ["--metrics-path", mpath], {})
+    try:
+        wait_running(sock)
+        must(sock, "PATCH", "/vm", {"state": "Paused"}, 204)
+        before = flushed(sock, mpath)[-1]["latencies_us"]["full_create_snapshot"]
+        must(sock, "PUT", "/snapshot/create", {"snapshot_type": "Full", "snapshot_path": snap,
+                                                "mem_file_path": mem}, 204)
+    except BaseException:
+        p.kill()
+        p.wait()
+        raise
+    create = last_latency(p, sock, mpath, "snapshot", "full_create_snapshot")
+    if before != 0 or create <= 0:
+        fail(f"latencies_us.full_create_snapshot: {before} before the snapshot, {create} after")
+    mpath = os.path.join(tmp, "snap2.metrics")
+    sock = os.path.join(tmp, "s2.sock")
+    env = dict(os.environ, XDG_RUNTIME_DIR=tmp)
+    p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--id", "s2", "--metrics-path", mpath],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        fc_client.wait_sock(sock, proc=p)
+        must(sock, "PUT", "/ringvm", {"engine": "soft"}, 204)
+        must(sock, "PUT", "/snapshot/load", {"snapshot_path": snap, "mem_backend": {
+            "backend_type": "File", "backend_path": mem}, "resume_vm": True}, 204)
+    except BaseException:
+        p.kill()
+        p.wait()
+        raise
+    load = last_latency(p, sock, mpath, "restored", "load_snapshot")
+    if load <= 0:
+        fail(f"latencies_us.load_snapshot after a load: {load}")
+    return create, load
+
+
+def signal_case(a, tmp):
+    mpath = os.path.join(tmp, "hup.metrics")
+    p, sock = start(a, tmp, "h1", ["--metrics-path", mpath], {})
+    try:
+        wait_running(sock)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGHUP)
+        status = p.wait(timeout=30)
+    finally:
+        p.kill()
+        p.wait()
+    if status != 128 + signal.SIGHUP:
+        fail(f"after SIGHUP ringvm exited with {status}, want {128 + signal.SIGHUP}")
+    with open(mpath) as f:
+        lines = [json.loads(l) for l in f.read().splitlines()]
+    check_layout(lines, "sighup")
+    if total(lines, "signals", "sighup") != 1:
+        fail(f"signals.sighup adds up to {total(lines, 'signals', 'sighup')} after one SIGHUP")
+    return len(lines)
 
 
 def main():
@@ -260,8 +382,11 @@ def main():
         n = file_case(a, tmp)
         nf, missed = fifo_case(a, tmp)
         nd = device_case(a, tmp)
+        create, load = snapshot_case(a, tmp)
+        signal_case(a, tmp)
         print(f"PASS: {n} lines in the file; FIFO: {nf} whole lines read, {missed} dropped; "
-              f"device groups: {nd} lines add up to the guests' I/O")
+              f"device groups: {nd} lines add up to the guests' I/O; snapshot create "
+              f"{create} us, load {load} us; SIGHUP counted")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

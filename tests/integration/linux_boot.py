@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -30,12 +31,16 @@ def fetch_assets():
         sys.exit("FAIL: could not fetch/build the guest assets")
 
 
-def run(ringvm, args, stdin_script=None, timeout=TIMEOUT):
-    """Run ringvm; feed stdin_script lines once the shell prompt appears.
-    Returns (status, serial+stderr text, seconds)."""
+def run(ringvm, args, stdin_script=None, timeout=TIMEOUT, env=None, kill_on=None):
+    """Run ringvm (env: variables added to the environment); feed
+    stdin_script lines once the shell prompt appears; with kill_on, SIGKILL
+    ringvm as soon as a line starts with that text (the command's output,
+    not the shell's echo of it).  Returns (status, serial+stderr text,
+    seconds)."""
     t0 = time.monotonic()
     p = subprocess.Popen([ringvm, "run"] + args, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, **(env or {})))
     out = b""
     fed = stdin_script is None
     while True:
@@ -55,6 +60,9 @@ def run(ringvm, args, stdin_script=None, timeout=TIMEOUT):
                 p.stdin.write(stdin_script.encode())
                 p.stdin.flush()
                 fed = True
+            if kill_on and (b"\n" + kill_on.encode()) in out:
+                p.send_signal(signal.SIGKILL)
+                break
     p.wait()
     return p.returncode, out.decode(errors="replace"), time.monotonic() - t0
 

@@ -72,14 +72,27 @@ CACHE = os.path.join(ROOT, ".cache", "guest")
 
 
 class Vm(ApiVm):
-    """An ApiVm that reads the Linux guest's uptime from its shell."""
+    """An ApiVm that asks the Linux guest's shell."""
+
+    def ask(self, cmd, tag="GOT", secs=60):
+        """Sends cmd, whose output ends with a line TAG-<answer>-END; returns
+        the answer and all the output since cmd was sent."""
+        mark = len(self.out)
+        self.send(cmd)
+        i = self.wait_for(f"\n{tag}-".encode(), secs, mark)
+        j = self.wait_for(b"-END", 60, i + 1)
+        return self.out[i + len(tag) + 2:j].decode(errors="replace"), self.out[mark:]
+
+    def expect(self, cmd, want, why, secs=60):
+        """ask(cmd): the answer must be want, else the test fails with why;
+        returns the output since cmd was sent."""
+        got, tail = self.ask(cmd, "GOT", secs)
+        if got != want:
+            fail(f"{why} (got {got!r}, want {want!r})", self.out)
+        return tail
 
     def uptime(self, tag):
-        mark = len(self.out)
-        self.send(f"echo {tag}-$(cut -d' ' -f1 /proc/uptime)-END")
-        i = self.wait_for(f"\n{tag}-".encode(), 60, mark)
-        j = self.wait_for(b"-END", 10, i + 1)
-        return float(self.out[i + len(tag) + 2:j].decode())
+        return float(self.ask(f"echo {tag}-$(cut -d' ' -f1 /proc/uptime)-END", tag)[0])
 
 
 
@@ -247,22 +260,16 @@ def main():
                        "&& echo WROTE-$((40+1))" % tok1)
             first.wait_for(b"WROTE-41", 60, mark)
         if a.net_tap:
-            mark = len(first.out)
-            first.send("ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0 && "
-                       "echo GOT-$(wget -q -O - http://10.0.3.1:%d/t1)-END" % hport)
-            i = first.wait_for(b"\nGOT-", 90, mark)
-            first.wait_for(b"-END", 60, i + 1)
-            if ("GOT-NET-T1-%d-END" % os.getpid()).encode() not in first.out[mark:]:
-                fail("the guest could not download from the host before the snapshot", first.out)
+            first.expect("ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0 && "
+                         "echo GOT-$(wget -q -O - http://10.0.3.1:%d/t1)-END" % hport,
+                         "NET-T1-%d" % os.getpid(),
+                         "the guest could not download from the host before the snapshot", 90)
         if a.net_user:
-            mark = len(first.out)
-            first.send("ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null 2>&1; "
-                       "mkdir -p /www && echo PAGE1-%s > /www/index.html && httpd -p 80 -h /www && "
-                       "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u1)-END" % (utok, uport))
-            i = first.wait_for(b"\nGOT-", 120, mark)
-            first.wait_for(b"-END", 60, i + 1)
-            if ("GOT-USER-U1-%s-END" % utok).encode() not in first.out[mark:]:
-                fail("the guest could not download from the host over the user network", first.out)
+            first.expect("ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null 2>&1; "
+                         "mkdir -p /www && echo PAGE1-%s > /www/index.html && httpd -p 80 -h /www && "
+                         "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u1)-END" % (utok, uport),
+                         "USER-U1-%s" % utok,
+                         "the guest could not download from the host over the user network", 120)
             if fetch_fwd(fport) != "PAGE1-%s" % utok:
                 fail("the host could not reach the guest's page through hostfwd", first.out)
             print("before the snapshot: DHCP, a download from the host and hostfwd work")
@@ -317,13 +324,9 @@ def main():
         if u2 < u1 or u2 - u1 > 15:
             fail(f"the guest's uptime went from {u1} to {u2}", second.out)
         if a.diff:
-            mark = len(second.out)
-            second.send("echo GOT-$(cat /tmp/diff-token)-END")
-            i = second.wait_for(b"\nGOT-", 60, mark)
-            second.wait_for(b"-END", 10, i + 1)
-            if ("GOT-%s-END" % diff_tok).encode() not in second.out[mark:]:
-                fail("the file written between the full and the diff snapshot is not there "
-                     "after the restore", second.out)
+            second.expect("echo GOT-$(cat /tmp/diff-token)-END", diff_tok,
+                          "the file written between the full and the diff snapshot is not there "
+                          "after the restore")
             print("restored from the full snapshot merged with the diff: the file written "
                   "between them holds its token")
         if a.disk:
@@ -343,17 +346,14 @@ def main():
                 fail("the restored guest got no bytes from /dev/hwrng", second.out)
             print("restored guest: read its token from the disk, 32 bytes from virtio-rng")
         if a.net_user:
-            mark = len(second.out)
-            second.send("echo ADDR-$(ip -4 -o addr show eth0 | grep -o '10.0.2.15/24')-END; "
-                        "echo PAGE2-%s > /www/index.html; "
-                        "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u2)-END" % (utok, uport))
-            i = second.wait_for(b"\nGOT-", 120, mark)
-            second.wait_for(b"-END", 60, i + 1)
-            tail = second.out[mark:]
+            tail = second.expect("echo ADDR-$(ip -4 -o addr show eth0 | grep -o '10.0.2.15/24')-END; "
+                                 "echo PAGE2-%s > /www/index.html; "
+                                 "echo GOT-$(wget -q -O - http://10.0.2.2:%d/u2)-END" % (utok, uport),
+                                 "USER-U2-%s" % utok,
+                                 "the restored guest could not download from the host (user network)",
+                                 120)
             if b"\nADDR-10.0.2.15/24-END" not in tail:
                 fail("the restored guest lost its DHCP address", second.out)
-            if ("GOT-USER-U2-%s-END" % utok).encode() not in tail:
-                fail("the restored guest could not download from the host (user network)", second.out)
             if fetch_fwd(fport) != "PAGE2-%s" % utok:
                 fail("after the restore the host cannot reach the guest's page through hostfwd",
                      second.out)
@@ -362,20 +362,13 @@ def main():
         if a.vsock:
             vsock_after(second, uds, lsock, held)
         if a.console:
-            mark = len(second.out)
-            second.send("echo CON-$(cat /sys/class/tty/console/active)-END")
-            i = second.wait_for(b"\nCON-", 60, mark)
-            j = second.wait_for(b"-END", 10, i + 1)
-            if b"hvc0" not in second.out[i:j]:
+            if "hvc0" not in second.ask("echo CON-$(cat /sys/class/tty/console/active)-END", "CON")[0]:
                 fail("the restored guest's console is not hvc0", second.out)
             print("restored guest: its shell on hvc0 (virtio-console) answers")
         if a.net_tap:
-            mark = len(second.out)
-            second.send("echo GOT-$(wget -q -O - http://10.0.3.1:%d/t2)-END" % hport)
-            i = second.wait_for(b"\nGOT-", 90, mark)
-            second.wait_for(b"-END", 60, i + 1)
-            if ("GOT-NET-T2-%d-END" % os.getpid()).encode() not in second.out[mark:]:
-                fail("the restored guest could not download from the host", second.out)
+            second.expect("echo GOT-$(wget -q -O - http://10.0.3.1:%d/t2)-END" % hport,
+                          "NET-T2-%d" % os.getpid(),
+                          "the restored guest could not download from the host", 90)
             print("restored guest: downloaded from the host over its TAP interface, same address")
         poweroff(second)
         if a.disk:

@@ -16,9 +16,7 @@ kill9    worker-thread back end (RINGVM_AIO=threads): the guest writes a
 Exit 77 (skip) only when the engine cannot run here."""
 import argparse
 import os
-import select
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,38 +33,12 @@ def boot(ringvm, engine, extra, script, env=None, kill_on=None, timeout=TIMEOUT)
     """Boot the default guest, type script at its shell prompt; with kill_on,
     SIGKILL ringvm as soon as that text appears.  Returns (status, text)."""
     c = lb.CACHE
-    cmd = [ringvm, "run", "--kernel", os.path.join(c, "vmlinuz"),
-           "--initrd", os.path.join(c, "initramfs.cpio.gz"), "--memory", "512M",
-           "--serial", "stdio", "--engine", engine, "--stats",
-           "--cmdline", lb.BASE_CMDLINE + " quiet"] + extra
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
-    out, fed, t0 = b"", False, time.monotonic()
-    while True:
-        left = timeout - (time.monotonic() - t0)
-        if left <= 0:
-            p.kill()
-            p.wait()
-            return None, out.decode(errors="replace")
-        ready, _, _ = select.select([p.stdout], [], [], min(left, 1.0))
-        if not ready:
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        out += chunk
-        m = out.find(b"RINGVM-INIT-OK")
-        if not fed and m >= 0 and b"/ # " in out[m:]:
-            p.stdin.write(script.encode())
-            p.stdin.flush()
-            fed = True
-        # The marker as printed by the command, not as echoed by the shell.
-        if kill_on and (b"\n" + kill_on.encode()) in out:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            return p.returncode, out.decode(errors="replace")
-    p.wait()
-    return p.returncode, out.decode(errors="replace")
+    args = ["--kernel", os.path.join(c, "vmlinuz"),
+            "--initrd", os.path.join(c, "initramfs.cpio.gz"), "--memory", "512M",
+            "--serial", "stdio", "--engine", engine, "--stats",
+            "--cmdline", lb.BASE_CMDLINE + " quiet"] + extra
+    status, text, _ = lb.run(ringvm, args, script, timeout, env=env, kill_on=kill_on)
+    return status, text
 
 
 def expect(cond, what, text):

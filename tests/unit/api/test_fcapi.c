@@ -323,6 +323,8 @@ static void test_metrics(void **state)
 	call(&fc, "PATCH", "/machine-config", "{\"vcpu_count\": 2}", 204, NULL);
 	call(&fc, "PUT", "/drives/x", "{}", 400, NULL);
 	fc.metrics.pause_vm_us = 17;
+	fc.metrics.full_create_snapshot_us = 2300;
+	fc.metrics.load_snapshot_us = 900;
 	json_t *l1 = fc_metrics_line(&fc, NULL);
 	assert_true(json_is_integer(json_object_get(l1, "utc_timestamp_ms")));
 	assert_int_equal(metric(l1, "get_api_requests", "instance_info_count"), 2);
@@ -332,6 +334,11 @@ static void test_metrics(void **state)
 	assert_int_equal(metric(l1, "put_api_requests", "drive_fails"), 1);
 	assert_int_equal(metric(l1, "patch_api_requests", "machine_cfg_count"), 1);
 	assert_int_equal(metric(l1, "latencies_us", "pause_vm"), 17);
+	assert_int_equal(metric(l1, "latencies_us", "full_create_snapshot"), 2300);
+	assert_int_equal(metric(l1, "latencies_us", "diff_create_snapshot"), 0);
+	assert_int_equal(metric(l1, "latencies_us", "load_snapshot"), 900);
+	assert_int_equal(metric(l1, "seccomp", "num_faults"), 0);
+	assert_int_equal(metric(l1, "signals", "sighup"), 0);
 	assert_true(json_is_object(json_object_get(l1, "ringvm")));
 	json_decref(l1);
 	/* The next flush: only what happened since. */
@@ -340,6 +347,8 @@ static void test_metrics(void **state)
 	assert_int_equal(metric(l2, "get_api_requests", "instance_info_count"), 1);
 	assert_int_equal(metric(l2, "put_api_requests", "machine_cfg_count"), 0);
 	assert_int_equal(metric(l2, "latencies_us", "pause_vm"), 17);
+	/* stored values, not increases */
+	assert_int_equal(metric(l2, "latencies_us", "full_create_snapshot"), 2300);
 	json_decref(l2);
 	fc_metrics_free(&fc);
 }

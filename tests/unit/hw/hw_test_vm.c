@@ -105,3 +105,19 @@ void hw_out(struct hw_test_vm *t, uint16_t port, unsigned size, uint64_t value)
 {
 	assert_int_equal(bus_write(&t->vm.pio, port, size, value), 0);
 }
+
+uint64_t hw_test_metric(struct hw_test_vm *t, const char *dev, const char *group,
+			const char *name)
+{
+	struct vm_metrics m;
+	memset(&m, 0, sizeof(m));
+	for (unsigned i = 0; i < t->vm.nr_devices; i++)
+		if (!strcmp(t->vm.devices[i].name, dev) && t->vm.devices[i].ops->metrics)
+			t->vm.devices[i].ops->metrics(t->vm.devices[i].opaque, &m);
+	assert_string_equal(m.group, group);
+	for (unsigned i = 0; i < m.n; i++)
+		if (!strcmp(m.v[i].name, name))
+			return m.v[i].value;
+	fail_msg("%s metrics: no %s", group, name);
+	return 0;
+}

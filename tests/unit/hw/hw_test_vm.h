@@ -32,6 +32,12 @@ void hw_test_vm_rearm(struct hw_test_vm *t);
 /* Run the event loop for about ms milliseconds. */
 void hw_test_run_loop(struct hw_test_vm *t, int ms);
 
+/* Field name of the Firecracker metrics group (vm_device_ops.metrics) of
+ * the device created as dev, which must be named group; fails the test if
+ * there is no such device, group or field. */
+uint64_t hw_test_metric(struct hw_test_vm *t, const char *dev, const char *group,
+			const char *name);
+
 uint64_t hw_in(struct hw_test_vm *t, uint16_t port, unsigned size);
 void hw_out(struct hw_test_vm *t, uint16_t port, unsigned size, uint64_t value);
 

@@ -256,6 +256,32 @@ static void test_extint(void **state)
 	fx_free(f);
 }
 
+/* --stats counts an interrupt the 8259 pair delivers alone (the IOAPIC's
+ * entries masked, as at power-on: no message) at the CPU's INTA cycle. */
+static void test_stats_pic_only(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	pic_init(f);
+	for (unsigned n = 0; n < 3; n++) {
+		board_irqchip_set_irq(f->b, 1, true);
+		assert_true(f->rec.intr);
+		assert_int_equal(board_irqchip_intack(f->b), 0x21);
+		board_irqchip_set_irq(f->b, 1, false);
+		hw_out(&f->t, 0x20, 1, 0x20);  /* EOI */
+	}
+	assert_int_equal(f->rec.nr, 0);  /* no IOAPIC message */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	assert_non_null(out);
+	board_irqchip_print_stats(f->b, out);
+	fclose(out);
+	assert_non_null(strstr(text, "0 IOAPIC interrupt messages, 0 MSIs, 3 8259 interrupts (INTA)"));
+	free(text);
+	fx_free(f);
+}
+
 /* The PIT runs on the board's clock and fires from the board's poll:
  * channel 0 in mode 2 with 1193 ticks (~1 ms) pulses ISA IRQ 0, which is
  * IOAPIC pin 2. */
@@ -326,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_eoi_remote_irr),
 		cmocka_unit_test(test_msi),
 		cmocka_unit_test(test_extint),
+		cmocka_unit_test(test_stats_pic_only),
 		cmocka_unit_test(test_pit_poll),
 		cmocka_unit_test(test_state),
 	};

@@ -201,6 +201,42 @@ static void test_ctrl_alt_del(void **state)
 	assert_non_null(strstr(err, "disabled"));
 }
 
+/* The device's Firecracker "i8042" group (vm_device_ops.metrics). */
+static uint64_t metric(struct hw_test_vm *t, const char *name)
+{
+	return hw_test_metric(t, "i8042", "i8042", name);
+}
+
+/* Each access counted where it happens: reads and writes at either port, a
+ * data read with nothing queued, a command not modelled (a modelled one is
+ * not), a byte lost to a full buffer, a reset request. */
+static void test_metrics(void **state)
+{
+	struct hw_test_vm *t = *state;
+	static const char *const fields[] = { "error_count", "missed_read_count",
+		"missed_write_count", "read_count", "reset_count", "write_count" };
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(metric(t, fields[i]), 0);
+	hw_in(t, PORT_I8042_DATA, 1);                      /* empty: missed */
+	hw_out(t, PORT_I8042_CMD, 1, 0xaa);                /* self-test: modelled */
+	assert_int_equal(hw_in(t, PORT_I8042_DATA, 1), 0x55);
+	hw_out(t, PORT_I8042_CMD, 1, 0xa1);                /* not modelled */
+	assert_int_equal(metric(t, "read_count"), 2);
+	assert_int_equal(metric(t, "missed_read_count"), 1);
+	assert_int_equal(metric(t, "write_count"), 2);
+	assert_int_equal(metric(t, "missed_write_count"), 1);
+	assert_int_equal(metric(t, "error_count"), 0);
+	/* 17 bytes "from the keyboard" (0xd2) into a 16-byte buffer */
+	for (unsigned i = 0; i < 17; i++)
+		command(t, 0xd2, (int)i, NULL, 0);
+	hw_out(t, PORT_I8042_CMD, 1, 0xfe);
+	assert_int_equal(metric(t, "error_count"), 1);
+	assert_int_equal(metric(t, "reset_count"), 1);
+	assert_int_equal(metric(t, "missed_write_count"), 1);
+	assert_int_equal(metric(t, "write_count"), 2 + 17 * 2 + 1);
+	hw_test_vm_rearm(t);
+}
+
 static void test_reset_line(void **state)
 {
 	struct hw_test_vm *t = *state;
@@ -252,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keyboard_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
 		cmocka_unit_test(test_standalone_counts),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

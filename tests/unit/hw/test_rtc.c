@@ -326,6 +326,37 @@ static void test_cmos_memory_size(void **state)
 	hw_test_vm_fini(&t);
 }
 
+/* The device's Firecracker "rtc" group (vm_device_ops.metrics): reads of
+ * the write-only index port and writes to the read-only registers C and D
+ * are missed accesses; others are not. */
+static uint64_t rtc_metric(struct hw_test_vm *t, const char *name)
+{
+	return hw_test_metric(t, "rtc", "rtc", name);
+}
+
+static void test_metrics(void **state)
+{
+	(void)state;
+	struct hw_test_vm t;
+	hw_test_vm_init(&t, 64 * MiB);
+	assert_int_equal(vm_devices_create(&t.vm), 0);
+	hw_out(&t, PORT_RTC, 2, 0x4000 | 0x40);       /* index 0x40, then its data */
+	hw_in(&t, PORT_RTC + 1, 1);
+	hw_out(&t, PORT_RTC, 1, RTC_REG_B);
+	hw_out(&t, PORT_RTC + 1, 1, RTC_B_24H);
+	assert_int_equal(rtc_metric(&t, "missed_read_count"), 0);
+	assert_int_equal(rtc_metric(&t, "missed_write_count"), 0);
+	hw_in(&t, PORT_RTC, 2);                       /* the index port's byte */
+	hw_out(&t, PORT_RTC, 1, RTC_REG_C);
+	hw_out(&t, PORT_RTC + 1, 1, 0xff);
+	hw_out(&t, PORT_RTC, 1, RTC_REG_D);
+	hw_out(&t, PORT_RTC + 1, 1, 0);
+	assert_int_equal(rtc_metric(&t, "missed_read_count"), 1);
+	assert_int_equal(rtc_metric(&t, "missed_write_count"), 2);
+	assert_int_equal(rtc_metric(&t, "error_count"), 0);
+	hw_test_vm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alarm_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_interrupt, setup, teardown),
 		cmocka_unit_test(test_cmos_memory_size),
+		cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
