@@ -1,7 +1,9 @@
 /* Guest physical memory: the one API through which ringvm touches guest RAM.
  *
- * RAM is a single memfd (so snapshots and sharing can come later), mapped once
- * into the VMM and exposed to the guest as up to two regions: below the 32-bit
+ * RAM is one mapping in the VMM: anonymous private memory with transparent
+ * huge pages by default, a memfd on request (--memory-backend memfd) or with
+ * --hugepages (hugetlbfs), or a snapshot's memory file mapped copy-on-write;
+ * it is exposed to the guest as up to two regions: below the 32-bit
  * MMIO hole and above 4 GiB (see layout.h).  Every access is range- and
  * overflow-checked; a host pointer is only ever handed out together with the
  * length that was checked for it.  Guest addresses are hostile input. */
@@ -20,7 +22,7 @@ struct gmem_region {
 	gpa_t gpa;       /* first guest-physical address */
 	uint64_t size;   /* bytes */
 	uint8_t *host;   /* host mapping of the first byte */
-	uint64_t offset; /* offset of the region in the memfd */
+	uint64_t offset; /* offset of the region in RAM's mapping (and memfd) */
 };
 
 /* Called after the VMM writes guest memory through this API (not for writes a
@@ -28,11 +30,14 @@ struct gmem_region {
 typedef void (*gmem_dirty_fn)(void *opaque, gpa_t gpa, uint64_t len);
 
 struct gmem {
-	int fd;              /* memfd backing all RAM, -1 when not created */
-	uint8_t *base;       /* host mapping of the whole memfd */
+	int fd;              /* memfd or memory file backing RAM; -1 when anonymous */
+	uint8_t *base;       /* host mapping of all of RAM */
 	uint64_t ram_size;   /* total RAM bytes */
 	bool hugepages;      /* backed by 2 MiB huge pages */
 	bool private_file;   /* a snapshot's memory file mapped MAP_PRIVATE (fd is it) */
+	bool anon;           /* anonymous private memory (fd -1): a page never
+				touched is neither present nor swapped in
+				/proc/self/pagemap, and is zero */
 	unsigned nr_regions;
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	gmem_dirty_fn dirty_fn;
@@ -47,9 +52,12 @@ struct gmem {
 struct gmem_opts {
 	uint64_t ram_size;  /* bytes, multiple of 4 KiB (2 MiB with hugepages) */
 	bool hugepages;     /* MFD_HUGETLB; fails clearly if none are free */
+	/* RAM as a memfd mapped MAP_SHARED (--memory-backend memfd) rather
+	 * than anonymous memory with MADV_HUGEPAGE (the default). */
+	bool memfd;
 	/* A snapshot's memory file (docs/snapshot.md): RAM is this file mapped
 	 * MAP_PRIVATE, read lazily on first touch, never written back; its
-	 * size must be ram_size.  NULL: a fresh memfd. */
+	 * size must be ram_size.  NULL: fresh RAM (anonymous or memfd). */
 	const char *private_file;
 };
 

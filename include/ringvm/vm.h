@@ -78,6 +78,7 @@ struct vm_config {
 	bool stats;              /* print exit counters when the VM ends */
 	bool verbose;
 	bool hugepages;
+	bool memory_memfd;       /* --memory-backend memfd: RAM is a memfd, not anonymous */
 	bool boot_timer;         /* Firecracker's boot-timer device (--boot-timer) */
 	bool debug_exit;         /* isa-debug-exit device present */
 	uint16_t debug_exit_port;

@@ -23,7 +23,9 @@ const char cli_run_usage[] =
 	"  -c, --cmdline STR        kernel command line\n"
 	"  -m, --memory SIZE        guest RAM: 512M, 2G, ... (a plain number is MiB); default 512M\n"
 	"      --cpus N             number of vCPUs, 1-" "64" "; default 1\n"
-	"      --hugepages          back guest RAM with 2 MiB huge pages\n"
+	"      --hugepages          back guest RAM with 2 MiB huge pages (hugetlbfs)\n"
+	"      --memory-backend KIND  guest RAM: anon (default: anonymous memory, transparent\n"
+	"                           huge pages where the host allows) or memfd (shared memory)\n"
 	"  -e, --engine NAME        auto (default), kvm or soft\n"
 	"      --soft-tier TIER     soft engine: jit (default: hot code translated into host\n"
 	"                           code) or interp (interpreted only)\n"
@@ -158,6 +160,7 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_CPU_WEIGHT, OPT_CPU_WEIGHT_STRICT,
 	OPT_BOOT_TIMER,
+	OPT_MEMORY_BACKEND,
 };
 
 static const struct option run_options[] = {
@@ -187,6 +190,7 @@ static const struct option run_options[] = {
 	{ "drive", required_argument, NULL, OPT_DRIVE },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "memory-backend", required_argument, NULL, OPT_MEMORY_BACKEND },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -329,6 +333,12 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 			break;
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;
+		case OPT_MEMORY_BACKEND:
+			if (strcmp(optarg, "anon") && strcmp(optarg, "memfd"))
+				return fail(err, errlen, "--memory-backend %s: expected anon or memfd",
+					    optarg);
+			cfg->memory_memfd = !strcmp(optarg, "memfd");
+			break;
 		case 'v': cfg->verbose = true; break;
 		case 'h': return CLI_HELP;
 		case ':':

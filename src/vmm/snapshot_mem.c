@@ -1,9 +1,11 @@
 /* The guest memory file of a snapshot (docs/snapshot.md): RAM as one image
  * the size of RAM, written sparsely.  The file is created at RAM's size
  * (ftruncate: a hole throughout) and only non-zero 4 KiB pages are written
- * at their offsets, so untouched RAM costs no disk.  When RAM is a memfd the
- * pages it never allocated are skipped without reading them (SEEK_DATA: a
- * read would allocate them).  The file is written beside its final name
+ * at their offsets, so untouched RAM costs no disk.  Pages RAM never
+ * allocated are skipped without reading them: with anonymous RAM (the
+ * default) those neither present nor swapped out in /proc/self/pagemap,
+ * with a memfd those SEEK_DATA skips (a read would allocate them); without
+ * pagemap (no /proc) every page is read, which is slower, not wrong.  The file is written beside its final name
  * and renamed over it: a VM restored from the old file keeps its private
  * mapping of the old inode.  A diff snapshot's file holds only the pages
  * written since the last snapshot (dirty-page tracking), at their offsets,
@@ -16,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "ringvm/log.h"
 
 #include "ringvm/snapshot.h"
 #include "ringvm/vm.h"
@@ -101,30 +105,109 @@ static int write_dirty(int fd, const struct gmem *m, const uint64_t *bits, uint6
 	return 0;
 }
 
-/* The non-zero pages of a full snapshot, skipping what the memfd never
+/* Where RAM may hold data.  Anonymous RAM: /proc/self/pagemap, one 64-bit
+ * entry per virtual page (Linux Documentation/admin-guide/mm/pagemap.rst:
+ * bit 63 present, bit 62 swapped; a migration entry counts as swapped).  A
+ * page of private anonymous memory with neither bit has no page and no swap
+ * slot: never touched, or discarded, and it reads as zero, so skipping it is
+ * exact; a page the guest zeroed is present and is read (and, being zero,
+ * left a hole, as the fresh file already is).  Entries are read 512 at a
+ * time. */
+#define PM_ENTRIES 512u
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+
+struct mem_scan {
+	const struct gmem *m;
+	int pagemap;      /* /proc/self/pagemap, or -1 */
+	uint64_t first;   /* RAM page of ent[0]; UINT64_MAX: none read */
+	unsigned nr;      /* entries read */
+	uint64_t ent[PM_ENTRIES];
+};
+
+static void scan_open(struct mem_scan *sc, const struct gmem *m)
+{
+	sc->m = m;
+	sc->first = UINT64_MAX;
+	sc->nr = 0;
+	sc->pagemap = m->anon ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+	if (m->anon && sc->pagemap < 0)
+		pr_debug("snapshot: no /proc/self/pagemap (%s): reading all of RAM",
+			 strerror(errno));
+}
+
+static void scan_close(struct mem_scan *sc)
+{
+	if (sc->pagemap >= 0)
+		close(sc->pagemap);
+	sc->pagemap = -1;
+}
+
+/* False only for a page of anonymous RAM pagemap says is not there. */
+static bool anon_page_maybe_data(struct mem_scan *sc, uint64_t page)
+{
+	if (sc->first == UINT64_MAX || page < sc->first || page - sc->first >= sc->nr) {
+		uint64_t vpage = (uint64_t)(uintptr_t)sc->m->base / PAGE + page;
+		ssize_t r = pread(sc->pagemap, sc->ent, sizeof(sc->ent), (off_t)(vpage * 8));
+		if (r < 8)
+			return true;  /* cannot tell: read it */
+		sc->first = page;
+		sc->nr = (unsigned)((size_t)r / 8);
+	}
+	return sc->ent[page - sc->first] & (PM_PRESENT | PM_SWAPPED);
+}
+
+/* The next stretch [*from, *to) at or after pos that may hold data; false
+ * when there is none. */
+static bool scan_next(struct mem_scan *sc, uint64_t pos, uint64_t *from, uint64_t *to)
+{
+	const struct gmem *m = sc->m;
+	if (pos >= m->ram_size)
+		return false;
+	if (sc->pagemap >= 0) {
+		uint64_t p = pos / PAGE, end = m->ram_size / PAGE;
+		while (p < end && !anon_page_maybe_data(sc, p))
+			p++;
+		if (p == end)
+			return false;
+		uint64_t q = p + 1;
+		while (q < end && anon_page_maybe_data(sc, q))
+			q++;
+		*from = p * PAGE;
+		*to = q * PAGE;
+		return true;
+	}
+	*from = pos;
+	*to = m->ram_size;
+	if (m->anon || m->private_file || m->fd < 0)
+		return true;  /* no way to skip: scan all of it */
+	off_t data = lseek(m->fd, (off_t)pos, SEEK_DATA);
+	if (data < 0 && errno == ENXIO)
+		return false;  /* no data after pos */
+	if (data < 0)
+		return true;   /* no SEEK_DATA here */
+	off_t hole = lseek(m->fd, data, SEEK_HOLE);
+	if (hole >= 0 && (uint64_t)hole < m->ram_size)
+		*to = ((uint64_t)hole + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	*from = (uint64_t)data & ~(uint64_t)(PAGE - 1);
+	if (*to > m->ram_size)
+		*to = m->ram_size;
+	return *from < *to;
+}
+
+/* The non-zero pages of a full snapshot, skipping what RAM never
  * allocated. */
 static int write_nonzero(int fd, const struct gmem *m, uint64_t *pages)
 {
+	struct mem_scan sc;
+	scan_open(&sc, m);
 	int r = 0;
-	off_t pos = 0;
-	while (r == 0 && (uint64_t)pos < m->ram_size) {
-		off_t data = m->private_file ? pos : lseek(m->fd, pos, SEEK_DATA);
-		off_t hole = (off_t)m->ram_size;
-		if (data < 0 && errno == ENXIO)
-			break;  /* no data after pos */
-		if (data < 0)
-			data = pos;  /* no SEEK_DATA here: scan all of it */
-		else if (!m->private_file)
-			hole = lseek(m->fd, data, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > m->ram_size)
-			hole = (off_t)m->ram_size;
-		uint64_t from = (uint64_t)data & ~(uint64_t)(PAGE - 1);
-		uint64_t to = ((uint64_t)hole + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-		if (to > m->ram_size)
-			to = m->ram_size;
+	uint64_t pos = 0, from, to;
+	while (r == 0 && scan_next(&sc, pos, &from, &to)) {
 		r = write_range(fd, m->base, from, to, pages);
-		pos = (off_t)to;
+		pos = to;
 	}
+	scan_close(&sc);
 	return r;
 }
 
@@ -163,21 +246,21 @@ unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in
 {
 	/* One page from each of max equal stretches of RAM where there is
 	 * one: spread out, so a base that differs anywhere much is likely
-	 * caught.  Pages the memfd never allocated are zero: skipped by
-	 * SEEK_DATA without being read. */
+	 * caught.  Pages RAM never allocated are zero: skipped without being
+	 * read (scan_next). */
+	struct mem_scan sc;
+	scan_open(&sc, m);
 	unsigned nr = 0;
 	uint64_t pages = m->ram_size / PAGE, stretch = (pages + max - 1) / max;
 	for (unsigned k = 0; k < max && nr < max; k++) {
 		uint64_t from = (uint64_t)k * stretch * PAGE, to = from + stretch * PAGE;
 		if (to > m->ram_size)
 			to = m->ram_size;
-		for (uint64_t off = from; off < to; off += PAGE) {
-			if (!m->private_file && m->fd >= 0) {
-				off_t d = lseek(m->fd, (off_t)off, SEEK_DATA);
-				if (d < 0 || (uint64_t)d >= to)
+		for (uint64_t off = from, dfrom, dto = from; off < to; off += PAGE) {
+			if (off >= dto) {
+				if (!scan_next(&sc, off, &dfrom, &dto) || dfrom >= to)
 					break;
-				if ((uint64_t)d > off)
-					off = (uint64_t)d & ~(uint64_t)(PAGE - 1);
+				off = dfrom;
 			}
 			if ((bits && dirty(bits, off) != in_bits) || page_is_zero(m->base + off))
 				continue;
@@ -188,5 +271,6 @@ unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in
 			break;
 		}
 	}
+	scan_close(&sc);
 	return nr;
 }

@@ -118,6 +118,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	}
 	sandbox_init(&vm->sandbox, cfg, vm->engine->name);
 	struct gmem_opts mo = { .ram_size = cfg->memory, .hugepages = cfg->hugepages,
+				.memfd = cfg->memory_memfd,
 				.private_file = cfg->restore_mem_file };
 	if (gmem_init(&vm->mem, &mo) < 0)
 		return RINGVM_EXIT_HOST_ERROR;

@@ -41,10 +41,10 @@ SKIP = 77
 #   max_rss_mb  ringvm's peak resident memory must stay at or below this
 #               (MiB; not checked under ASan, whose shadow and quarantine
 #               are not ringvm's)
-#   max_own_mb  ringvm's own memory (resident, guest RAM excluded: RssAnon +
-#               RssFile of /proc/PID/status, guest RAM being a memfd, i.e.
-#               RssShmem), sampled every 10 ms, must stay at or below this
-#               (MiB; not checked under ASan)
+#   max_own_mb  ringvm's own memory (resident, guest RAM excluded: the Rss
+#               of /proc/PID/smaps less guest RAM's mapping and memfds, i.e.
+#               RssAnon + RssFile without guest RAM), sampled every 10 ms,
+#               must stay at or below this (MiB; not checked under ASan)
 #   max_count  {regex: N}: at most N lines of ringvm's output match regex
 #              (rate-limited messages)
 DONE = r'test guest done'
@@ -138,9 +138,45 @@ def sanitized(path):
         return False
 
 
-def own_memory_sampler(pid, peak):
+def own_rss_kib(pid, guest_bytes):
+    """Resident KiB of pid's mappings, less guest RAM (ringvm's default
+    backend: one anonymous mapping of exactly the guest's size) and shared
+    memory (a memfd: guest RAM with --memory-backend memfd, the translation
+    cache), i.e. RssAnon + RssFile without guest RAM; None when gone."""
+    total = 0
+    try:
+        with open('/proc/%d/smaps' % pid) as f:
+            skip = False
+            for line in f:
+                head = line.split(None, 5)
+                if head and '-' in head[0] and line[0] in '0123456789abcdef':
+                    lo, hi = (int(x, 16) for x in head[0].split('-'))
+                    path = head[5].strip() if len(head) > 5 else ''
+                    anon = path == '' or path.startswith('[anon')
+                    skip = (anon and hi - lo == guest_bytes) or path.startswith('/memfd:') \
+                        or path.startswith('/dev/shm/') or path.startswith('/SYSV')
+                elif not skip and line.startswith('Rss:'):
+                    total += int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return total
+
+
+def guest_memory_bytes(cmd):
+    """The --memory of a ringvm command line (its last one), in bytes."""
+    mem = '512M'
+    for i, a in enumerate(cmd[:-1]):
+        if a in ('--memory', '-m'):
+            mem = cmd[i + 1]
+    m = re.match(r'^(\d+)([KMG]?)$', mem)
+    if not m:
+        return 0
+    return int(m.group(1)) << {'K': 10, '': 20, 'M': 20, 'G': 30}[m.group(2)]
+
+
+def own_memory_sampler(pid, peak, guest_bytes):
     """Sample ringvm's own resident memory (not guest RAM) until it exits;
-    peak[0] gets the largest RssAnon + RssFile seen, in KiB."""
+    peak[0] gets the largest own_rss_kib seen."""
     path = '/proc/%d/status' % pid
     while True:
         try:
@@ -148,14 +184,12 @@ def own_memory_sampler(pid, peak):
                 st = f.read()
         except OSError:
             return
-        kb = {}
-        for line in st.splitlines():
-            k, _, v = line.partition(':')
-            if k in ('RssAnon', 'RssFile'):
-                kb[k] = int(v.split()[0])
         if 'State' in st and re.search(r'^State:\s+Z', st, re.M):
             return
-        peak[0] = max(peak[0], sum(kb.values()))
+        own = own_rss_kib(pid, guest_bytes)
+        if own is None:
+            return
+        peak[0] = max(peak[0], own)
         time.sleep(0.01)
 
 
@@ -198,7 +232,8 @@ def run(args):
                          stderr=subprocess.STDOUT, start_new_session=True, env=env)
     timed_out = False
     own_peak = [0]
-    sampler = threading.Thread(target=own_memory_sampler, args=(p.pid, own_peak), daemon=True)
+    sampler = threading.Thread(target=own_memory_sampler,
+                               args=(p.pid, own_peak, guest_memory_bytes(cmd)), daemon=True)
     sampler.start()
     try:
         out, _ = p.communicate(timeout=args.timeout)

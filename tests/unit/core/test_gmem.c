@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ringvm/gmem.h"
 #include "ringvm/layout.h"
@@ -175,6 +177,42 @@ static void test_dirty_bitmap(void **state)
 	gmem_destroy(&m);
 }
 
+/* The backends: anonymous memory by default (no fd, 2 MiB aligned so THP can
+ * back it, lazily allocated: an untouched page is not resident), a memfd on
+ * request (--memory-backend memfd), both zero-filled and written through. */
+static void test_backends(void **state)
+{
+	(void)state;
+	struct gmem m;
+	struct gmem_opts o = { .ram_size = 64 * MiB };
+	assert_int_equal(gmem_init(&m, &o), 0);
+	assert_true(m.anon);
+	assert_int_equal(m.fd, -1);
+	assert_int_equal((uintptr_t)m.base % (2 * MiB), 0);
+	assert_int_equal(gmem_write_u64(&m, 40 * MiB, 0x1122334455667788ULL), 0);
+	uint64_t v = 1;
+	assert_int_equal(gmem_read_u64(&m, 40 * MiB + 8, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(gmem_read_u64(&m, 40 * MiB, &v), 0);
+	assert_int_equal(v, 0x1122334455667788ULL);
+	unsigned char vec;
+	assert_int_equal(mincore(m.base + 8 * MiB, 4096, &vec), 0);
+	assert_int_equal(vec & 1, 0);  /* never touched: no page */
+	gmem_destroy(&m);
+	assert_null(m.base);
+
+	o.memfd = true;
+	assert_int_equal(gmem_init(&m, &o), 0);
+	assert_false(m.anon);
+	assert_true(m.fd >= 0);
+	assert_int_equal(gmem_write_u32(&m, 5 * MiB, 0xabcd), 0);
+	uint32_t w = 0;
+	assert_int_equal(pread(m.fd, &w, 4, 5 * MiB), 4);  /* the mapping is the memfd */
+	assert_int_equal(w, 0xabcd);
+	gmem_destroy(&m);
+	assert_int_equal(m.fd, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_bad_sizes),
 		cmocka_unit_test(test_dirty_hook_and_strings),
 		cmocka_unit_test(test_dirty_bitmap),
+		cmocka_unit_test(test_backends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,11 @@ static void test_defaults(void **state)
 	assert_int_equal(PARSE("-k", "/etc/hostname", "--cpu-weight", "10000", "--cpu-weight-strict"), CLI_OK);
 	assert_int_equal(cfg.cpu_weight, 10000);
 	assert_true(cfg.cpu_weight_strict);
+	assert_false(cfg.memory_memfd);  /* anonymous RAM by default */
+	assert_int_equal(PARSE("-k", "/etc/hostname", "--memory-backend", "memfd"), CLI_OK);
+	assert_true(cfg.memory_memfd);
+	assert_int_equal(PARSE("-k", "/etc/hostname", "--memory-backend", "anon"), CLI_OK);
+	assert_false(cfg.memory_memfd);
 }
 
 static void expect_error(struct vm_config *cfg, char *err, const char **args, const char *needle)
@@ -136,6 +141,8 @@ static void test_bad_command_lines(void **state)
 	EXPECT_ERROR("--cpu-weight -5", "--kernel", "/etc/hostname", "--cpu-weight", "-5");
 	EXPECT_ERROR("--on-triple-fault halt", "--kernel", "/etc/hostname", "--on-triple-fault", "halt");
 	EXPECT_ERROR("--strict-mmio", "--kernel", "/etc/hostname", "--strict-mmio=yes");
+	EXPECT_ERROR("--memory-backend file: expected anon or memfd", "--kernel", "/etc/hostname",
+		     "--memory-backend", "file");
 	EXPECT_ERROR("unknown option --frobnicate", "--kernel", "/etc/hostname", "--frobnicate");
 	EXPECT_ERROR("needs a value", "--kernel");
 	EXPECT_ERROR("unexpected argument", "--kernel", "/etc/hostname", "extra");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,11 +64,11 @@ static char *tmpfile_path(const char *tag)
 	return p;
 }
 
+/* Run with each backend: state points to the memfd flag. */
 static void test_full_diff_rebase(void **state)
 {
-	(void)state;
 	struct gmem m;
-	struct gmem_opts o = { .ram_size = RAM };
+	struct gmem_opts o = { .ram_size = RAM, .memfd = *(bool *)*state };
 	char err[512];
 	uint64_t pages, bits[RAM / 4096 / 64], ext[RAM / 4096 / 64];
 	assert_int_equal(gmem_init(&m, &o), 0);
@@ -139,10 +140,61 @@ static void test_full_diff_rebase(void **state)
 	gmem_destroy(&m);
 }
 
+/* Anonymous RAM: a full snapshot reads only the pages that are there
+ * (/proc/self/pagemap), so it leaves untouched RAM untouched (reading it
+ * would map pages: zero pages, or whole huge ones), yet writes every
+ * non-zero page; a page written and zeroed again is read and, being zero,
+ * stays a hole. */
+static void test_anon_skips_untouched(void **state)
+{
+	(void)state;
+	struct gmem m;
+	struct gmem_opts o = { .ram_size = RAM };
+	char err[512];
+	uint64_t pages;
+	assert_int_equal(gmem_init(&m, &o), 0);
+	assert_true(m.anon);
+	fill(&m, 3, 0x5a);
+	fill(&m, 700, 0x11);
+	fill(&m, 700, 0);           /* touched, zero again */
+	fill(&m, 4095, 0x77);       /* the last page */
+	char *path = tmpfile_path("anon");
+	assert_int_equal(snapshot_mem_write(&m, path, NULL, &pages, err, sizeof(err)), 0);
+	assert_int_equal(pages, 2);
+	/* The 2 MiB blocks the guest never touched are still not resident. */
+	unsigned char vec[512];
+	for (unsigned blk = 2; blk < 7; blk++) {  /* 4 MiB .. 14 MiB */
+		assert_int_equal(mincore(m.base + blk * 2 * MiB, 2 * MiB, vec), 0);
+		for (unsigned i = 0; i < 512; i++)
+			assert_int_equal(vec[i] & 1, 0);
+	}
+	/* The checks read nothing more either, and find the two pages. */
+	struct snap_page_check c[8];
+	assert_int_equal(snapshot_mem_checks(&m, NULL, false, c, 8), 2);
+	assert_int_equal(c[0].offset, 3 * 4096);
+	assert_int_equal(c[1].offset, 4095ull * 4096);
+	assert_int_equal(mincore(m.base + 4 * MiB, 2 * MiB, vec), 0);
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(vec[i] & 1, 0);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	uint8_t *img = malloc(RAM);
+	assert_non_null(img);
+	assert_int_equal(fread(img, 1, RAM, f), RAM);
+	fclose(f);
+	assert_memory_equal(img, m.base, RAM);
+	free(img);
+	unlink(path);
+	gmem_destroy(&m);
+}
+
 int main(void)
 {
+	static bool anon = false, memfd = true;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_diff_rebase),
+		cmocka_unit_test_prestate(test_full_diff_rebase, &anon),
+		cmocka_unit_test_prestate(test_full_diff_rebase, &memfd),
+		cmocka_unit_test(test_anon_skips_untouched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
