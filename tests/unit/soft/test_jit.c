@@ -510,8 +510,8 @@ static void test_flush_when_full(void **state)
  * handler call and one chained exit after a handler; the frame, the
  * run-loop checks after a handler, the handler's RIP stores and its
  * fault and stop exits are shared stubs at the start of the cache, which
- * a flush keeps.  Before the stubs such a block took about 330 host
- * bytes; the bound is 200 (it takes 176 now). */
+ * a flush keeps.  Before the stubs such a block took 495 host bytes
+ * (this test against the old translate.c); the bound is 200 (176 now). */
 static void test_translation_size(void **state)
 {
 	(void)state;

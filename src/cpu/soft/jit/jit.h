@@ -89,6 +89,7 @@ enum soft_jit_stub {
 	SOFT_JIT_STUB_EPI,       /* leave the frame, return EAX */
 	SOFT_JIT_STUB_OK,        /* EAX = SOFT_OK, leave */
 	SOFT_JIT_STUB_OK_NOLINK, /* cpu->jit_link = NULL, EAX = SOFT_OK, leave */
+	SOFT_JIT_STUB_OK_LINK,   /* cpu->jit_link = RAX (a chain slot), EAX = SOFT_OK, leave */
 	SOFT_JIT_STUB_FAULT,     /* a handler failed (EAX): retire EDX instructions, leave */
 	SOFT_JIT_STUB_STOP,      /* block_stop: RIP = next_rip, retire EDX, leave SOFT_OK */
 	SOFT_JIT_STUB_CHECKS,    /* CALLed: what the run loop checks between blocks

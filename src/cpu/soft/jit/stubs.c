@@ -118,9 +118,15 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	size_t to_epi = jit_emit_jmp_rel32(e);
 
+	/* a chained exit of a block without handler calls leaves with its
+	 * slot in RAX: the run loop fills it (translate.c, exit_direct) */
+	j->stub[SOFT_JIT_STUB_OK_LINK] = e->pos;
+	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
+	size_t to_ok = jit_emit_jmp_rel32(e);
 	j->stub[SOFT_JIT_STUB_OK_NOLINK] = e->pos;
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	j->stub[SOFT_JIT_STUB_OK] = e->pos;
+	jit_emit_patch_rel32(e, to_ok, e->pos);
 	jit_emit_xor_r64_r64(e, JR_RAX, JR_RAX);
 	j->stub[SOFT_JIT_STUB_EPI] = e->pos;
 	jit_emit_patch_rel32(e, to_epi, e->pos);

@@ -117,6 +117,9 @@ struct tr {
 	struct soft_jit_ibtc *ibtc; /* this vCPU's indirect branch table */
 	int64_t stub[SOFT_JIT_STUB_N]; /* the shared stubs (stubs.c), as
 					* positions relative to this buffer */
+	uint8_t out_stub;     /* where out_jump leaves: SOFT_JIT_STUB_OK, or
+			       * OK_LINK in a chained exit that left its slot
+			       * in RAX without storing it */
 	size_t fault_fix[SOFT_BLOCK_MAX];
 	unsigned fault_count[SOFT_BLOCK_MAX];
 	unsigned nfault;
@@ -431,7 +434,7 @@ static void retire(struct tr *t, unsigned count)
  * the exit set it) when condition cc holds: the shared stub. */
 static void out_jump(struct tr *t, unsigned cc)
 {
-	jcc_stub(t, cc, SOFT_JIT_STUB_OK);
+	jcc_stub(t, cc, (enum soft_jit_stub)t->out_stub);
 }
 
 /* What must hold to go on into another translated block without the run
@@ -537,14 +540,22 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 		jmp_stub(t, SOFT_JIT_STUB_OK_NOLINK);
 		return;
 	}
-	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
+	/* rax = &slot; cpu->jit_link = rax when leaving (the run loop fills
+	 * the slot): without handler calls every way out keeps RAX and
+	 * leaves through OK_LINK, which stores it, so a chain step stores
+	 * nothing; after a handler the shared checks leave through OK, so
+	 * the store comes first */
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
-	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
+	if (t->pure)
+		t->out_stub = SOFT_JIT_STUB_OK_LINK;
+	else
+		jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	chain_checks(t, count != 0);
 	/* the slot is valid while its tag is a current one (icache.h) */
 	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
 	emit_tag_check(t, JR_RDX);
 	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
+	t->out_stub = SOFT_JIT_STUB_OK;
 }
 
 /* Exit to the guest RIP in host register r (R10: an indirect branch)
@@ -1522,6 +1533,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	struct jit_emit *e = &t->e;
 	for (unsigned k = 0; k < SOFT_JIT_STUB_N; k++)
 		t->stub[k] = (int64_t)j->stub[k] - (int64_t)start;
+	t->out_stub = SOFT_JIT_STUB_OK;
 
 	/* no prologue: the run loop enters through the shared entry stub
 	 * (stubs.c), chained blocks jump here (the chain slot's code) */
