@@ -122,6 +122,12 @@ static void test_emit_encodings(void **state)
 				CHECK("mov qword ptr %s, 0xFFFFFFFFFFFFFFFE", m);
 				jit_emit_jmp_m64(&e, b, d);
 				CHECK("jmp qword ptr %s", m);
+				jit_emit_call_m64(&e, b, d);
+				CHECK("call qword ptr %s", m);
+				jit_emit_add_m64_r64(&e, b, d, (b + 3) & 15);
+				CHECK("add qword ptr %s, %s", m, R64[(b + 3) & 15]);
+				jit_emit_sub_m64_r64(&e, b, d, (b + 9) & 15);
+				CHECK("sub qword ptr %s, %s", m, R64[(b + 9) & 15]);
 			}
 			jit_emit_mov_r64_r64(&e, r, b);
 			CHECK("mov %s, %s", R64[r], R64[b]);
