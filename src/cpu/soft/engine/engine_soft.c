@@ -372,6 +372,19 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.used : sv->jit_used) >> 10),
 				(unsigned long long)((sv->cpu.jit ? sv->cpu.jit->cache.size : sv->jit_cache) >> 10),
 				(unsigned long long)(sv->cpu.jit ? sv->cpu.jit->cache.nflush : sv->jit_flushes));
+			uint64_t all = 0;
+			for (unsigned k = 0; k < SOFT_JIT_BYTES_N; k++)
+				all += js->bytes[k];
+			fprintf(out, "    vCPU %u translated bytes: %llu KiB, %llu per block: body %llu, exits %llu, "
+				"handler calls %llu, slow paths %llu, fault/stop exits %llu, frame %llu\n", i,
+				(unsigned long long)(all >> 10),
+				(unsigned long long)(js->translated ? all / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_BODY] / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_EXIT] / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_HELPER] / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_SLOW] / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_STUB] / js->translated : 0),
+				(unsigned long long)(js->translated ? js->bytes[SOFT_JIT_BYTES_FRAME] / js->translated : 0));
 		}
 	}
 }

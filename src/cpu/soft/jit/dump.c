@@ -8,8 +8,11 @@
  * dir/<guest rip>-<n>.bin as it is made (a debugging aid: docs/soft-cpu.md,
  * "Translator"), to read with
  *   objdump -D -b binary -mi386:x86-64 dir/ffffffff81234560-17.bin
- * The directory is read from the environment once, when the vCPU's
- * translator is made (soft_jit_new); unset: nothing is written. */
+ * The shared stubs every translation jumps to (stubs.c) go to
+ * dir/stubs.bin; translations jump backwards into them (their offsets in
+ * the cache: --stats has none, the jump's target is stub offset minus the
+ * translation's).  The directory is read from the environment once, when
+ * the vCPU's translator is made (soft_jit_new); unset: nothing is written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,13 @@ void soft_jit_dump_init(struct soft_jit *j)
 	if (!dir || !*dir || strlen(dir) >= sizeof(j->dump_dir))
 		return;
 	memcpy(j->dump_dir, dir, strlen(dir) + 1);
+	char path[sizeof(j->dump_dir) + 16];
+	snprintf(path, sizeof(path), "%s/stubs.bin", j->dump_dir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(j->cache.rw, 1, j->cache.base, f);
+	fclose(f);
 }
 
 void soft_jit_dump(struct soft_jit *j, const struct soft_block *b, const void *code, size_t len)

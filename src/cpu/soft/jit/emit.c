@@ -278,6 +278,30 @@ void jit_emit_call_r64(struct jit_emit *e, unsigned r)
 	modrm_reg(e, 2, r);
 }
 
+void jit_emit_call_m64(struct jit_emit *e, unsigned base, int32_t disp)
+{
+	jit_emit_rex(e, false, 0, 0, base, false);
+	jit_emit_u8(e, 0xff);
+	jit_emit_modrm_mem(e, 2, base, disp);
+}
+
+size_t jit_emit_call_rel32(struct jit_emit *e)
+{
+	jit_emit_u8(e, 0xe8);
+	jit_emit_u32(e, 0);
+	return e->overflow ? SIZE_MAX : e->pos - 4;
+}
+
+void jit_emit_add_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src)
+{
+	op_rm64(e, 0x01, src, base, disp);
+}
+
+void jit_emit_sub_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src)
+{
+	op_rm64(e, 0x29, src, base, disp);
+}
+
 void jit_emit_jmp_m64(struct jit_emit *e, unsigned base, int32_t disp)
 {
 	jit_emit_rex(e, false, 0, 0, base, false);
@@ -307,9 +331,19 @@ size_t jit_emit_jmp_rel32(struct jit_emit *e)
 
 void jit_emit_patch_rel32(struct jit_emit *e, size_t field_pos, size_t target)
 {
+	jit_emit_patch_rel32_at(e, field_pos, (int64_t)target);
+}
+
+void jit_emit_patch_rel32_at(struct jit_emit *e, size_t field_pos, int64_t target)
+{
 	if (e->overflow || field_pos == SIZE_MAX || field_pos + 4 > e->pos)
 		return;
-	int32_t rel = (int32_t)((int64_t)target - (int64_t)(field_pos + 4));
+	int64_t d = target - (int64_t)(field_pos + 4);
+	if (d != (int32_t)d) {
+		e->overflow = true;
+		return;
+	}
+	int32_t rel = (int32_t)d;
 	memcpy(e->buf + field_pos, &rel, 4);
 }
 

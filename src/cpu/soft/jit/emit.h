@@ -120,12 +120,21 @@ void jit_emit_mov_ah_al(struct jit_emit *e);
 void jit_emit_xchg_r64_rax(struct jit_emit *e, unsigned r); /* xchg r, rax (r != RAX) */
 void jit_emit_call_r64(struct jit_emit *e, unsigned r);
 void jit_emit_jmp_m64(struct jit_emit *e, unsigned base, int32_t disp); /* jmp qword [base+disp] */
+void jit_emit_call_m64(struct jit_emit *e, unsigned base, int32_t disp); /* call qword [base+disp] */
+/* qword [base+disp] += / -= src */
+void jit_emit_add_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src);
+void jit_emit_sub_m64_r64(struct jit_emit *e, unsigned base, int32_t disp, unsigned src);
 void jit_emit_ret(struct jit_emit *e);
 /* jcc/jmp rel32 to a position in the same buffer: returns the position of
  * the rel32 field (for jit_emit_patch_rel32) or SIZE_MAX on overflow. */
 size_t jit_emit_jcc_rel32(struct jit_emit *e, unsigned cc);
 size_t jit_emit_jmp_rel32(struct jit_emit *e);
+size_t jit_emit_call_rel32(struct jit_emit *e);
 /* Point the rel32 field at field_pos to buffer position target. */
 void jit_emit_patch_rel32(struct jit_emit *e, size_t field_pos, size_t target);
+/* ... to target, a position relative to the buffer's start that may lie
+ * before it (the translation cache's shared stubs: stubs.c); a distance
+ * beyond rel32 sets overflow. */
+void jit_emit_patch_rel32_at(struct jit_emit *e, size_t field_pos, int64_t target);
 
 #endif

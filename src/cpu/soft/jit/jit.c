@@ -21,6 +21,12 @@ struct soft_jit *soft_jit_new(size_t cache_bytes, unsigned hot)
 		errno = -r;
 		return NULL;
 	}
+	if (!soft_jit_stubs_emit(j)) { /* stubs.c: the cache's shared code */
+		soft_jit_cache_destroy(&j->cache);
+		free(j);
+		errno = ENOMEM;
+		return NULL;
+	}
 	j->hot = hot;
 	j->lahf = soft_host_isa_probe() & SOFT_HOST_LAHF;
 	soft_jit_dump_init(j);
@@ -52,7 +58,7 @@ static bool translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_bloc
 {
 	if (soft_jit_translate(cpu, j, b))
 		return true;
-	if (j->cache.used == 0) {
+	if (j->cache.used == j->cache.base) {
 		b->jit_never = true;
 		j->stats.too_big++;
 		return false;
@@ -122,10 +128,13 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	/* kept less one whole block (translate.c, retire): a SUB's sign
 	 * says whether another block fits */
 	cpu->jit_budget = (budget > INT64_MAX ? INT64_MAX : (int64_t)budget) - SOFT_BLOCK_MAX;
-	int (*fn)(struct soft_cpu *) = (int (*)(struct soft_cpu *))b->jit_entry;
+	/* the shared entry stub (stubs.c) sets up the frame and jumps to the body */
+	int (*fn)(struct soft_cpu *, const void *) =
+		(int (*)(struct soft_cpu *, const void *))soft_jit_cache_exec_addr(&j->cache,
+									    j->stub[SOFT_JIT_STUB_ENTRY]);
 	j->stats.entries++;
 	uint32_t host_mxcsr = jit_sse_host_mxcsr();
-	*status = fn(cpu);
+	*status = fn(cpu, b->jit_body);
 	jit_sse_host_mxcsr_restore(host_mxcsr); /* sse.h */
 	return true;
 }

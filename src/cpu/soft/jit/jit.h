@@ -32,6 +32,17 @@ struct soft_block;
 /* Executions of a decoded block before it is translated. */
 #define SOFT_JIT_HOT 16
 
+/* Kinds of translated host code, for --stats (where the cache goes). */
+enum soft_jit_bytes {
+	SOFT_JIT_BYTES_FRAME,  /* prologue, epilogue, padding */
+	SOFT_JIT_BYTES_EXIT,   /* block exits: retire, chain checks, IBTC look-ups */
+	SOFT_JIT_BYTES_HELPER, /* handler calls (register write-back included) */
+	SOFT_JIT_BYTES_SLOW,   /* the fast path's out-of-line slow paths */
+	SOFT_JIT_BYTES_STUB,   /* fault and block_stop exits */
+	SOFT_JIT_BYTES_BODY,   /* the rest: instructions, probes, flag moves */
+	SOFT_JIT_BYTES_N
+};
+
 struct soft_jit_stats {
 	uint64_t translated;   /* blocks translated */
 	uint64_t native_insns; /* guest instructions emitted as host instructions */
@@ -46,6 +57,8 @@ struct soft_jit_stats {
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
 	uint64_t rebinds;      /* translated blocks moved to another RIP (jit.c) */
+	/* host bytes of the kept translations, by kind (translate.c) */
+	uint64_t bytes[SOFT_JIT_BYTES_N];
 };
 
 /* Indirect branch targets (RET, JMP/CALL through a register or memory):
@@ -68,8 +81,35 @@ static inline unsigned soft_jit_ibtc_index(uint64_t rip)
 	return (unsigned)((rip ^ (rip >> 12)) & (SOFT_JIT_IBTC - 1));
 }
 
+/* Code every translation shares, at the start of the cache and kept
+ * across flushes (stubs.c): the frame and the cold tails of exits, so
+ * that translations hold only their own code.  Offsets into the cache. */
+enum soft_jit_stub {
+	SOFT_JIT_STUB_ENTRY,     /* int entry(cpu, body): the frame, then jmp body */
+	SOFT_JIT_STUB_EPI,       /* leave the frame, return EAX */
+	SOFT_JIT_STUB_OK,        /* EAX = SOFT_OK, leave */
+	SOFT_JIT_STUB_OK_NOLINK, /* cpu->jit_link = NULL, EAX = SOFT_OK, leave */
+	SOFT_JIT_STUB_OK_LINK,   /* cpu->jit_link = RAX (a chain slot), EAX = SOFT_OK, leave */
+	SOFT_JIT_STUB_FAULT,     /* a handler failed (EAX): retire EDX instructions, leave */
+	SOFT_JIT_STUB_STOP,      /* block_stop: RIP = next_rip, retire EDX, leave SOFT_OK */
+	SOFT_JIT_STUB_CHECKS,    /* CALLed: what the run loop checks between blocks
+				  * after a handler (chain_checks); RET if chaining
+				  * may go on (RCX = cpu->icache), else leave SOFT_OK */
+	SOFT_JIT_STUB_HELPER,    /* CALLed: RSI = insn, RDX = its RIP: cpu->rip and
+				  * next_rip set, then the insn's handler (EAX) */
+	SOFT_JIT_STUB_ATOMIC,    /* ... through soft_exec_atomic (LOCK) */
+	SOFT_JIT_STUB_HELPER_CHK, /* CALLed: as HELPER with EBX = the insn's index in
+				   * its block, and on a failure (FAULT, EBX retired)
+				   * or block_stop (STOP, EBX + 1) it leaves itself */
+	SOFT_JIT_STUB_ATOMIC_CHK, /* ... through soft_exec_atomic */
+	SOFT_JIT_STUB_CLASS,     /* CALLed: R14 = the rights class of data accesses
+				  * (soft_mmu_class) plus the address space's salt */
+	SOFT_JIT_STUB_N
+};
+
 struct soft_jit {
 	struct soft_jit_cache cache;
+	size_t stub[SOFT_JIT_STUB_N]; /* enum soft_jit_stub: offsets in the cache */
 	unsigned hot;          /* executions before translation (0: first time) */
 	bool lahf;             /* the host has LAHF/SAHF in 64-bit mode (host_isa.h) */
 	struct soft_jit_stats stats;
@@ -103,6 +143,10 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
  * translation code (len bytes) of block b there. */
 void soft_jit_dump_init(struct soft_jit *j);
 void soft_jit_dump(struct soft_jit *j, const struct soft_block *b, const void *code, size_t len);
+
+/* Emit the shared stubs at the start of j's (empty) cache and keep them
+ * there (cache.base).  False if the cache is too small. */
+bool soft_jit_stubs_emit(struct soft_jit *j);
 
 /* Drop every translation (the cache's generation changes). */
 void soft_jit_flush(struct soft_cpu *cpu);

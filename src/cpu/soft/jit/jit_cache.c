@@ -58,7 +58,7 @@ void soft_jit_cache_destroy(struct soft_jit_cache *c)
 
 void soft_jit_cache_flush(struct soft_jit_cache *c)
 {
-	c->used = 0;
+	c->used = c->base;
 	c->gen++;
 	c->nflush++;
 }

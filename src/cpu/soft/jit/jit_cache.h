@@ -19,6 +19,8 @@ struct soft_jit_cache {
 	uint8_t *rw;        /* writable view (never executable) */
 	uint8_t *rx;        /* executable view (never writable) */
 	size_t size, used;
+	size_t base;        /* bytes at the start kept across flushes (the
+			     * shared stubs: stubs.c) */
 	uint64_t gen;       /* bumped by every flush; starts at 1 */
 	uint64_t nflush;
 	int fd;
@@ -33,7 +35,7 @@ static inline size_t soft_jit_cache_room(const struct soft_jit_cache *c)
 {
 	return c->size - c->used;
 }
-/* Drop every translation: the bump pointer goes back to 0 and gen changes. */
+/* Drop every translation: the bump pointer goes back to base and gen changes. */
 void soft_jit_cache_flush(struct soft_jit_cache *c);
 /* Executable address of writable-view offset off. */
 static inline void *soft_jit_cache_exec_addr(const struct soft_jit_cache *c, size_t off)

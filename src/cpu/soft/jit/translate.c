@@ -115,14 +115,18 @@ struct tr {
 	bool dirty[16];       /* ... and written since it was loaded */
 	bool pure;            /* no handler call so far (chains need fewer checks) */
 	struct soft_jit_ibtc *ibtc; /* this vCPU's indirect branch table */
-	size_t epilogue_fix[SOFT_BLOCK_MAX * 3 + 4];
-	unsigned nfix;
+	int64_t stub[SOFT_JIT_STUB_N]; /* the shared stubs (stubs.c), as
+					* positions relative to this buffer */
+	uint8_t out_stub;     /* where out_jump leaves: SOFT_JIT_STUB_OK, or
+			       * OK_LINK in a chained exit that left its slot
+			       * in RAX without storing it */
 	size_t fault_fix[SOFT_BLOCK_MAX];
 	unsigned fault_count[SOFT_BLOCK_MAX];
 	unsigned nfault;
 	size_t stop_fix[SOFT_BLOCK_MAX];
 	unsigned stop_count[SOFT_BLOCK_MAX];
 	unsigned nstop;
+	size_t bytes[SOFT_JIT_BYTES_N]; /* host bytes by kind (--stats) */
 };
 
 /* The host registers of the register cache: RAX..RBX (guest RAX..RBX
@@ -181,12 +185,6 @@ static void loop_fixup(struct tr *t)
 			t->dirty[h] = false;
 		}
 	}
-}
-
-static void emit_call_c(struct tr *t, const void *fn)
-{
-	jit_emit_mov_r64_imm(&t->e, JR_RAX, (uint64_t)(uintptr_t)fn);
-	jit_emit_call_r64(&t->e, JR_RAX);
 }
 
 /* R10 = the guest flags in the host RFLAGS (which stay as they are):
@@ -377,13 +375,47 @@ static void store_imm64(struct tr *t, int32_t off, uint64_t v)
 	}
 }
 
-static void jmp_epilogue(struct tr *t)
+/* Jump, conditional jump or call to a shared stub (stubs.c). */
+static void call_stub(struct tr *t, enum soft_jit_stub k);
+static void jmp_stub(struct tr *t, enum soft_jit_stub k)
 {
-	size_t f = jit_emit_jmp_rel32(&t->e);
-	if (t->nfix < sizeof(t->epilogue_fix) / sizeof(t->epilogue_fix[0]))
-		t->epilogue_fix[t->nfix++] = f;
-	else
-		t->e.overflow = true;
+	jit_emit_patch_rel32_at(&t->e, jit_emit_jmp_rel32(&t->e), t->stub[k]);
+}
+
+static void jcc_stub(struct tr *t, unsigned cc, enum soft_jit_stub k)
+{
+	jit_emit_patch_rel32_at(&t->e, jit_emit_jcc_rel32(&t->e, cc), t->stub[k]);
+}
+
+static void call_stub(struct tr *t, enum soft_jit_stub k)
+{
+	jit_emit_patch_rel32_at(&t->e, jit_emit_call_rel32(&t->e), t->stub[k]);
+}
+
+/* Call instruction in's handler (at rip; through soft_exec_atomic with
+ * LOCK): RDX = RIP, RSI = in, and the shared stub stores cpu->rip and
+ * next_rip and jumps to the handler, which returns here with its status
+ * in EAX (stubs.c).  22-27 bytes instead of 47. */
+static void emit_handler_call(struct tr *t, const struct x86_insn *in, uint64_t rip)
+{
+	jit_emit_mov_r64_imm(&t->e, JR_RDX, rip);
+	jit_emit_mov_r64_imm(&t->e, JR_RSI, (uint64_t)(uintptr_t)in);
+	call_stub(t, (in->prefixes & X86_PFX_ATOMIC) ? SOFT_JIT_STUB_ATOMIC : SOFT_JIT_STUB_HELPER);
+}
+
+/* The same, and the stub also leaves translated code itself when the
+ * handler failed (the instructions before index retired) or set
+ * block_stop (index + 1 retired): EBX = index, free here (the register
+ * cache is written back; the slow path reloads it after) and kept by the
+ * handler (callee-saved).  Saves the caller's two tests and its fault and
+ * stop exits (stubs.c, SOFT_JIT_STUB_HELPER_CHK). */
+static void emit_handler_call_chk(struct tr *t, const struct x86_insn *in, uint64_t rip,
+				  unsigned index)
+{
+	jit_emit_mov_r64_imm(&t->e, JR_RBX, index);
+	jit_emit_mov_r64_imm(&t->e, JR_RDX, rip);
+	jit_emit_mov_r64_imm(&t->e, JR_RSI, (uint64_t)(uintptr_t)in);
+	call_stub(t, (in->prefixes & X86_PFX_ATOMIC) ? SOFT_JIT_STUB_ATOMIC_CHK : SOFT_JIT_STUB_HELPER_CHK);
 }
 
 /* Retire count instructions of this block (icount and the chain budget).
@@ -398,19 +430,11 @@ static void retire(struct tr *t, unsigned count)
 	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
 }
 
-/* Jumps to a common "leave to the run loop" point. */
-struct outs {
-	size_t fix[12];
-	unsigned n;
-};
-
-static void out_jump(struct tr *t, struct outs *o, unsigned cc)
+/* Leave to the run loop with SOFT_OK (the chain slot or cpu->jit_link as
+ * the exit set it) when condition cc holds: the shared stub. */
+static void out_jump(struct tr *t, unsigned cc)
 {
-	size_t f = jit_emit_jcc_rel32(&t->e, cc);
-	if (o->n < sizeof(o->fix) / sizeof(o->fix[0]))
-		o->fix[o->n++] = f;
-	else
-		t->e.overflow = true;
+	jcc_stub(t, cc, (enum soft_jit_stub)t->out_stub);
 }
 
 /* What must hold to go on into another translated block without the run
@@ -419,68 +443,41 @@ static void out_jump(struct tr *t, struct outs *o, unsigned cc)
  * interrupt shadow, the debug path: TF, RF, armed or pending breakpoints,
  * dropped blocks to free).  retired: retire() was the last thing to touch
  * the host flags (a count > 0).  Leaves RCX = cpu->icache. */
-static void chain_checks(struct tr *t, struct outs *o, bool retired)
+static void chain_checks(struct tr *t, bool retired)
 {
 	struct jit_emit *e = &t->e;
-	size_t resume = 0;
 	if (!retired) /* else the flags of retire's SUB are still there */
 		jit_emit_cmp_m64_simm32(e, CPU, OFF(jit_budget), 0);
-	out_jump(t, o, JCC_L);
+	out_jump(t, JCC_L);
 	if (!t->pure) {
-		/* an STI's interrupt shadow (SDM vol. 3, 6.8.3): go on into
-		 * the next block without looking at the kick, so the
-		 * instruction after the STI runs before any event; the shadow
-		 * moves to cpu->shadow_held with the icount and RIP it covers,
-		 * which the run loop gives back to cpu->shadow if it stops
-		 * before that instruction ran (cpu.c, soft_cpu_run).  A MOV SS
-		 * shadow (it holds #DB back too) leaves to the run loop. */
-		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
-		size_t none = jit_emit_jcc_rel32(e, JCC_E);
-		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
-		out_jump(t, o, JCC_NE);
-		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), 0);
-		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow_held), SOFT_SHADOW_STI);
-		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(icount));
-		jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_at), JR_RDX);
-		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rip));
-		jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_rip), JR_RDX);
-		resume = jit_emit_jmp_rel32(e);
-		jit_emit_patch_rel32(e, none, e->pos);
+		/* the interrupt shadow, the kick, dropped blocks and the debug
+		 * state: one shared stub (stubs.c), which leaves itself */
+		call_stub(t, SOFT_JIT_STUB_CHECKS);
+		return;
 	}
 	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
-	out_jump(t, o, JCC_NE);
-	if (!t->pure)
-		jit_emit_patch_rel32(e, resume, e->pos);
+	out_jump(t, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(icache));
-	if (!t->pure) {
-		jit_emit_cmp_m64_simm32(e, JR_RCX, (int32_t)offsetof(struct soft_icache, dead), 0);
-		out_jump(t, o, JCC_NE);
-		jit_emit_cmp_m32_simm32(e, CPU, OFF(dbg_armed), 0); /* dbg_armed, dbg_hits, dbg_pending */
-		out_jump(t, o, JCC_NE);
-		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
-		out_jump(t, o, JCC_NE);
-	}
 }
 
-/* Leave through o unless the link tag in register tag is one of the
+/* Leave unless the link tag in register tag is one of the
  * icache's two current ones (RCX = cpu->icache, from chain_checks):
  * soft_icache_tag_valid, the non-global tag first (a link made since the
  * last flush of non-global translations), then the global one (kernel
  * code after a context switch). */
-static void emit_tag_check(struct tr *t, struct outs *o, unsigned tag)
+static void emit_tag_check(struct tr *t, unsigned tag)
 {
 	struct jit_emit *e = &t->e;
 	jit_emit_cmp_r64_m64(e, tag, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch));
 	size_t ok = jit_emit_jcc_rel32(e, JCC_E);
 	jit_emit_cmp_r64_m64(e, tag, JR_RCX, (int32_t)offsetof(struct soft_icache, epoch_g));
-	out_jump(t, o, JCC_NE);
+	out_jump(t, JCC_NE);
 	jit_emit_patch_rel32(e, ok, e->pos);
 }
 
 /* Exit to a statically known guest RIP after count instructions.  slot:
  * the chain slot for it (0 or 1), or -1 for none. */
-static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
+static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
 	bool self = slot >= 0 && t->pure && rip == t->b->rip;
@@ -534,32 +531,31 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
 			emit_merge_r10(e, t->lahf);
 		t->fl = FL_CPU;
 		store_imm64(t, OFF(rip), rip);
-		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-		jmp_epilogue(t);
+		jmp_stub(t, SOFT_JIT_STUB_OK_NOLINK);
 		return;
 	}
 	store_imm64(t, OFF(rip), rip);
 	retire(t, count);
 	if (slot < 0) {
-		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-		jmp_epilogue(t);
+		jmp_stub(t, SOFT_JIT_STUB_OK_NOLINK);
 		return;
 	}
-	/* rax = &slot; cpu->jit_link = rax (the run loop fills the slot) */
+	/* rax = &slot; cpu->jit_link = rax when leaving (the run loop fills
+	 * the slot): without handler calls every way out keeps RAX and
+	 * leaves through OK_LINK, which stores it, so a chain step stores
+	 * nothing; after a handler the shared checks leave through OK, so
+	 * the store comes first */
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
-	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
-	struct outs o = { .n = 0 };
-	chain_checks(t, &o, count != 0);
+	if (t->pure)
+		t->out_stub = SOFT_JIT_STUB_OK_LINK;
+	else
+		jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
+	chain_checks(t, count != 0);
 	/* the slot is valid while its tag is a current one (icache.h) */
 	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
-	emit_tag_check(t, &o, JR_RDX);
+	emit_tag_check(t, JR_RDX);
 	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
-	for (unsigned k = 0; k < o.n; k++)
-		jit_emit_patch_rel32(e, o.fix[k], e->pos);
-	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-	jmp_epilogue(t);
+	t->out_stub = SOFT_JIT_STUB_OK;
 }
 
 /* Exit to the guest RIP in host register r (R10: an indirect branch)
@@ -570,7 +566,7 @@ static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
  * string instruction ...), which may have changed the mode: the CPU's
  * mode must still be the block's (a handler that changes it sets
  * block_stop, which the caller checked; this is the belt to it). */
-static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool after_helper)
+static void exit_indirect_code(struct tr *t, unsigned r, unsigned count, bool after_helper)
 {
 	struct jit_emit *e = &t->e;
 	writeback_all(t);
@@ -579,11 +575,10 @@ static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool afte
 	jit_emit_mov_m64_r64(e, CPU, OFF(rip), r);
 	retire(t, count);
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-	struct outs o = { .n = 0 };
-	chain_checks(t, &o, count != 0);
+	chain_checks(t, count != 0);
 	if (after_helper) {
 		jit_emit_cmp_m8_imm8(e, CPU, OFF(mode), t->b->mode);
-		out_jump(t, &o, JCC_NE);
+		out_jump(t, JCC_NE);
 	}
 	/* RDX = &ibtc[(rip ^ rip >> 12) % SOFT_JIT_IBTC] (soft_jit_ibtc_index) */
 	jit_emit_mov_r64_r64(e, JR_RDX, r);
@@ -595,17 +590,27 @@ static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool afte
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)t->ibtc);
 	jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
 	jit_emit_cmp_r64_m64(e, r, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, rip));
-	out_jump(t, &o, JCC_NE);
+	out_jump(t, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_RAX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
-	emit_tag_check(t, &o, JR_RAX);
+	emit_tag_check(t, JR_RAX);
 	jit_emit_cmp_m64_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
 				(int32_t)t->b->mode);
-	out_jump(t, &o, JCC_NE);
+	out_jump(t, JCC_NE);
 	jit_emit_jmp_m64(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code));
-	for (unsigned k = 0; k < o.n; k++)
-		jit_emit_patch_rel32(e, o.fix[k], e->pos);
-	jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-	jmp_epilogue(t);
+}
+
+static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
+{
+	size_t p0 = t->e.pos;
+	exit_direct_code(t, rip, count, slot);
+	t->bytes[SOFT_JIT_BYTES_EXIT] += t->e.pos - p0;
+}
+
+static void exit_indirect_ex(struct tr *t, unsigned r, unsigned count, bool after_helper)
+{
+	size_t p0 = t->e.pos;
+	exit_indirect_code(t, r, count, after_helper);
+	t->bytes[SOFT_JIT_BYTES_EXIT] += t->e.pos - p0;
 }
 
 static void exit_indirect(struct tr *t, unsigned r, unsigned count)
@@ -666,30 +671,11 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	exit_direct(t, target, index + 1, 1);
 }
 
-/* R14 = soft_mmu_class(cpu), the rights class of data accesses in TLB
- * tags: 1 at CPL 3; 2 at CPL 0-2 with EFLAGS.AC and CR4.SMAP (explicit
- * accesses: handlers, not translated code, make implicit ones); else 0;
- * plus the salt of the current address space (cpu->tlb_salt). */
+/* R14 = soft_mmu_class(cpu) plus the address space's salt: the shared
+ * stub (stubs.c, SOFT_JIT_STUB_CLASS; it clobbers the host flags). */
 static void emit_class(struct tr *t)
 {
-	struct jit_emit *e = &t->e;
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SV);
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 3);
-	size_t sv = jit_emit_jcc_rel32(e, JCC_NE);
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_USER);
-	size_t done1 = jit_emit_jmp_rel32(e);
-	jit_emit_patch_rel32(e, sv, e->pos);
-	jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 2, (uint8_t)(SOFT_MMU_RFLAGS_AC >> 16));
-	size_t done2 = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(SOFT_MMU_CR4_SMAP >> 16));
-	size_t done3 = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SVAC);
-	jit_emit_patch_rel32(e, done1, e->pos);
-	jit_emit_patch_rel32(e, done2, e->pos);
-	jit_emit_patch_rel32(e, done3, e->pos);
-	/* the TLB's address space (PCID) in tag bits 63:54: an instruction
-	 * that changes it (MOV CR3, INVPCID, INVLPG) ends its block */
-	jit_emit_add_r64_m64(e, JR_R14, CPU, OFF(tlb_salt));
+	call_stub(t, SOFT_JIT_STUB_CLASS);
 }
 
 /* Put the guest registers in used into host registers (host[g]), from the
@@ -1391,11 +1377,12 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	}
 	if (sl->saved_flags)
 		emit_merge_r10(e, t->lahf); /* cpu->rflags = R10's; lf.op = LF_NONE */
-	store_imm64(t, OFF(rip), sl->rip);
-	store_imm64(t, OFF(next_rip), sl->rip + sl->in->len);
-	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
-	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)sl->in);
-	emit_call_c(t, (const void *)sl->in->exec);
+	if (!sl->terminal && !sl->mxcsr_reload) {
+		/* the stub leaves on a fault or block_stop itself */
+		emit_handler_call_chk(t, sl->in, sl->rip, sl->index);
+		goto rebuild;
+	}
+	emit_handler_call(t, sl->in, sl->rip);
 	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
 	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->fault_fix[t->nfault] = f;
@@ -1426,6 +1413,7 @@ static void emit_slow(struct tr *t, struct slow *sl)
 	f = jit_emit_jcc_rel32(e, JCC_NE);
 	t->stop_fix[t->nstop] = f;
 	t->stop_count[t->nstop++] = sl->index + 1;
+rebuild:
 	/* the flags where the fast path leaves them (RAX is reloaded below) */
 	if (sl->fl_after != FL_CPU)
 		emit_host_from_cpu(e, t->lahf, false);
@@ -1482,34 +1470,35 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 }
 
 /* Call the interpreter's handler for instruction index (at rip). */
-static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
-			bool last)
+static void emit_helper_code(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			     bool last)
 {
 	struct jit_emit *e = &t->e;
 	writeback_all(t);
 	spill_flags(t);
 	evict_all(t); /* the handler may read and write any guest register */
 	t->pure = false;
-	store_imm64(t, OFF(rip), rip);
-	store_imm64(t, OFF(next_rip), rip + in->len);
-	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
-	jit_emit_mov_r64_imm(e, JR_RSI, (uint64_t)(uintptr_t)in);
-	soft_exec_fn fn = (in->prefixes & X86_PFX_ATOMIC) ? soft_exec_atomic : in->exec;
-	emit_call_c(t, (const void *)fn);
-	jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
-	size_t f = jit_emit_jcc_rel32(e, JCC_NE);
-	t->fault_fix[t->nfault] = f;
-	t->fault_count[t->nfault++] = index;
-	if (last)
+	if (last) {
+		emit_handler_call(t, in, rip);
+		jit_emit_test_r32_r32(e, JR_RAX, JR_RAX);
+		size_t f = jit_emit_jcc_rel32(e, JCC_NE);
+		t->fault_fix[t->nfault] = f;
+		t->fault_count[t->nfault++] = index;
 		return;
+	}
+	/* a failed handler leaves; so does one that wrote code of this page
+	 * (or changed the mode): cpu->block_stop (the stub tests both) */
+	emit_handler_call_chk(t, in, rip, index);
 	if (t->fast_mem)
 		emit_class(t); /* STAC/CLAC do not end a block */
-	/* a handler that wrote code of this page (or changed the mode) ends
-	 * the block: cpu->block_stop */
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(block_stop), 0);
-	f = jit_emit_jcc_rel32(e, JCC_NE);
-	t->stop_fix[t->nstop] = f;
-	t->stop_count[t->nstop++] = index + 1;
+}
+
+static void emit_helper(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+			bool last)
+{
+	size_t p0 = t->e.pos;
+	emit_helper_code(t, in, rip, index, last);
+	t->bytes[SOFT_JIT_BYTES_HELPER] += t->e.pos - p0;
 }
 
 /* After the last instruction ran through a handler: RIP is next_rip.
@@ -1545,18 +1534,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
+	for (unsigned k = 0; k < SOFT_JIT_STUB_N; k++)
+		t->stub[k] = (int64_t)j->stub[k] - (int64_t)start;
+	t->out_stub = SOFT_JIT_STUB_OK;
 
-	/* prologue: int fn(struct soft_cpu *cpu) */
-	jit_emit_push_r64(e, JR_RBX);
-	jit_emit_push_r64(e, JR_RBP);
-	jit_emit_push_r64(e, JR_R12);
-	jit_emit_push_r64(e, JR_R13);
-	jit_emit_push_r64(e, JR_R14);
-	jit_emit_push_r64(e, JR_R15);
-	jit_emit_alu_r_imm(e, 5, true, JR_RSP, 8); /* RSP 16-byte aligned for calls */
-	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
-	jit_emit_mov_r64_m64(e, JR_RBP, CPU, OFF(jit_tlb)); /* the TLB probes' base */
-	/* body: chained blocks enter here (the chain slot's code) */
+	/* no prologue: the run loop enters through the shared entry stub
+	 * (stubs.c), chained blocks jump here (the chain slot's code) */
 	size_t body = e->pos;
 	t->body = body;
 	bool any_helper = false;
@@ -1694,44 +1677,50 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	if (dry)
 		return NULL;
 
+	size_t p0 = e->pos;
 	for (unsigned k = 0; k < t->nslow; k++)
 		emit_slow(t, &t->slow[k]);
+	t->bytes[SOFT_JIT_BYTES_SLOW] += e->pos - p0;
+	p0 = e->pos;
 	/* fault exits: cpu->rip is the faulting instruction (set before the
 	 * call), eax the status; the instructions before it retired */
+	/* (EDX = the count, then the shared stub: one per count and kind) */
+	size_t at[2][SOFT_BLOCK_MAX + 1];
+	memset(at, 0xff, sizeof(at));
 	for (unsigned k = 0; k < t->nfault; k++) {
-		jit_emit_patch_rel32(e, t->fault_fix[k], e->pos);
-		retire(t, t->fault_count[k]);
-		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-		jmp_epilogue(t);
+		size_t *p = &at[0][t->fault_count[k]];
+		if (*p == SIZE_MAX) {
+			*p = e->pos;
+			jit_emit_mov_r64_imm(e, JR_RDX, t->fault_count[k]);
+			jmp_stub(t, SOFT_JIT_STUB_FAULT);
+		}
+		jit_emit_patch_rel32(e, t->fault_fix[k], *p);
 	}
 	/* block_stop exits: the handler's instruction retired */
 	for (unsigned k = 0; k < t->nstop; k++) {
-		jit_emit_patch_rel32(e, t->stop_fix[k], e->pos);
-		jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(next_rip));
-		jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RAX);
-		retire(t, t->stop_count[k]);
-		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
-		jit_emit_mov_r64_imm(e, JR_RAX, SOFT_OK);
-		jmp_epilogue(t);
+		size_t *p = &at[1][t->stop_count[k]];
+		if (*p == SIZE_MAX) {
+			*p = e->pos;
+			jit_emit_mov_r64_imm(e, JR_RDX, t->stop_count[k]);
+			jmp_stub(t, SOFT_JIT_STUB_STOP);
+		}
+		jit_emit_patch_rel32(e, t->stop_fix[k], *p);
 	}
-	/* epilogue */
-	size_t epi = e->pos;
-	jit_emit_alu_r_imm(e, 0, true, JR_RSP, 8);
-	jit_emit_pop_r64(e, JR_R15);
-	jit_emit_pop_r64(e, JR_R14);
-	jit_emit_pop_r64(e, JR_R13);
-	jit_emit_pop_r64(e, JR_R12);
-	jit_emit_pop_r64(e, JR_RBP);
-	jit_emit_pop_r64(e, JR_RBX);
-	jit_emit_ret(e);
-	for (unsigned k = 0; k < t->nfix; k++)
-		jit_emit_patch_rel32(e, t->epilogue_fix[k], epi);
+	t->bytes[SOFT_JIT_BYTES_STUB] += e->pos - p0;
 	if (e->overflow)
 		return NULL;
 	j->cache.used = (start + e->pos + 15) & ~(size_t)15;
 	if (j->cache.used > j->cache.size)
 		j->cache.used = j->cache.size;
-	b->jit_entry = soft_jit_cache_exec_addr(&j->cache, start);
+	size_t accounted = 0;
+	for (unsigned k = 0; k < SOFT_JIT_BYTES_N; k++)
+		accounted += t->bytes[k];
+	/* the frame: the padding to 16 (the prologue and epilogue are shared) */
+	t->bytes[SOFT_JIT_BYTES_FRAME] = body + (j->cache.used - start - e->pos);
+	t->bytes[SOFT_JIT_BYTES_BODY] = j->cache.used - start - accounted - t->bytes[SOFT_JIT_BYTES_FRAME];
+	for (unsigned k = 0; k < SOFT_JIT_BYTES_N; k++)
+		j->stats.bytes[k] += t->bytes[k];
+	b->jit_entry = soft_jit_cache_exec_addr(&j->cache, start); /* = jit_body */
 	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
 	b->jit_gen = j->cache.gen;
 	j->stats.translated++;
