@@ -10,4 +10,8 @@ CASES = {
     'swapgs-fast': dict(status=0, stderr=[DONE], images=_64),
     'swapgs-cpl1': dict(status=0, stderr=[DONE], images=_64),
     'syscall-cpl0': dict(status=0, stderr=[DONE], images=_64),
+    'sti-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'iret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'popf-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
 }

@@ -344,7 +344,10 @@ int soft_exec_sysret(struct soft_cpu *cpu, const struct x86_insn *in)
 	else
 		sys_seg_flat(&cs, sel | 3, true, false, 3);
 	sys_seg_flat(&cpu->seg[SEG_SS], (uint16_t)((sel + 8) | 3), false, false, 3);
+	bool if_was = cpu->rflags & X86_RFLAGS_IF;
 	soft_set_rflags(cpu, (cpu->gpr[GPR_R11] & 0x3c7fd7) | X86_RFLAGS_FIXED);
+	if (!if_was && (cpu->rflags & X86_RFLAGS_IF))
+		soft_cpu_if_set(cpu);
 	sys_set_cs(cpu, &cs);
 	cpu->next_rip = to64 ? rip : (uint32_t)rip;
 	return SOFT_OK;

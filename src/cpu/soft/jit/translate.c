@@ -438,6 +438,10 @@ static void chain_checks(struct tr *t, struct outs *o, bool retired)
 		size_t none = jit_emit_jcc_rel32(e, JCC_E);
 		jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
 		out_jump(t, o, JCC_NE);
+		/* ... unless an event waits (soft_cpu_if_set): the run loop
+		 * then steps the shadowed instruction alone */
+		jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
+		out_jump(t, o, JCC_NE);
 		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), 0);
 		jit_emit_mov_m8_imm8(e, CPU, OFF(shadow_held), SOFT_SHADOW_STI);
 		jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(icount));
