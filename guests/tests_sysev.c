@@ -548,4 +548,179 @@ static void test_sysret_load(void)
 }
 GUEST_TEST("sysret-load", test_sysret_load);
 
+/* Prompt delivery (issue 9 item 2): an interrupt that became pending while
+ * IF was 0 is taken as soon as IF=1 allows it, not some instructions later
+ * (the soft engine took it at the end of its 20 000-instruction slice):
+ * - STI: right after the one instruction in its shadow (SDM vol. 3, 6.8.3);
+ * - IRETQ to IF=1, POPFQ setting IF: before the next instruction;
+ * - SYSRETQ with R11.IF=1 (sysret-irq-prompt below): before the first
+ *   instruction at CPL 3.
+ * Each runs 64 rounds (hot: translated on the soft engine); the gate
+ * records the interrupted RIP, which says how many of the INCs after the
+ * instruction ran. */
+#define SYSEV_SLED "inc %%ecx\n\tinc %%ecx\n\tinc %%ecx\n\tinc %%ecx\n\t" \
+		   "inc %%ecx\n\tinc %%ecx\n\tinc %%ecx\n\tinc %%ecx\n\t"
+extern const char prompt_sti_at[], prompt_iret_at[], prompt_popf_at[];
+
+static void prompt_check(const char *at, uint32_t ecx, uint32_t want_ecx)
+{
+	cli();
+	GUEST_ASSERT_EQ(sysev_count, 1);
+	GUEST_ASSERT_EQ(sysev_ip, (uintptr_t)at);
+	GUEST_ASSERT_EQ(ecx, want_ecx); /* the sled ran to its end after the handler */
+}
+
+static void test_sti_irq_prompt(void)
+{
+	for (unsigned round = 0; round < 64; round++) {
+		uint32_t ecx = 0;
+		sysev_pend();
+		__asm__ volatile("sti\n\t"
+				 "inc %%ecx\n" /* in the shadow */
+				 ".globl prompt_sti_at\n"
+				 "prompt_sti_at:\n\t" SYSEV_SLED
+				 : "+c"(ecx) : : "memory", "cc");
+		prompt_check(prompt_sti_at, ecx, 9);
+	}
+	GUEST_DONE();
+}
+GUEST_TEST("sti-irq-prompt", test_sti_irq_prompt);
+
+static void test_iret_irq_prompt(void)
+{
+	for (unsigned round = 0; round < 64; round++) {
+		uint32_t ecx = 0;
+		uint64_t tmp;
+		sysev_pend();
+		__asm__ volatile("mov %%rsp, %1\n\t"
+				 "pushq $0x18\n\t"
+				 "pushq %1\n\t"
+				 "pushfq\n\t"
+				 "orq $0x200, (%%rsp)\n\t"
+				 "pushq $0x20\n\t"
+				 "lea prompt_iret_at(%%rip), %1\n\t"
+				 "pushq %1\n\t"
+				 "iretq\n"
+				 ".globl prompt_iret_at\n"
+				 "prompt_iret_at:\n\t" SYSEV_SLED
+				 : "+c"(ecx), "=&r"(tmp) : : "memory", "cc");
+		prompt_check(prompt_iret_at, ecx, 8);
+	}
+	GUEST_DONE();
+}
+GUEST_TEST("iret-irq-prompt", test_iret_irq_prompt);
+
+static void test_popf_irq_prompt(void)
+{
+	for (unsigned round = 0; round < 64; round++) {
+		uint32_t ecx = 0;
+		sysev_pend();
+		__asm__ volatile("pushfq\n\t"
+				 "orq $0x200, (%%rsp)\n\t"
+				 "popfq\n"
+				 ".globl prompt_popf_at\n"
+				 "prompt_popf_at:\n\t" SYSEV_SLED
+				 : "+c"(ecx) : : "memory", "cc");
+		prompt_check(prompt_popf_at, ecx, 8);
+	}
+	GUEST_DONE();
+}
+GUEST_TEST("popf-irq-prompt", test_popf_irq_prompt);
+
+/* SYSRETQ to CPL 3 with R11.IF=1 and an interrupt pending: it is taken
+ * before the first instruction at CPL 3 (from CS 0x3b, at RCX).  The
+ * CPL 3 code lies on the guest's supervisor-only identity map, so an
+ * instruction fetched there first would #PF instead (recorded, a
+ * failure).  A GDT of the test's own: STAR[63:48] = 0x28, so SYSRET loads
+ * SS 0x33 (a DPL 3 data segment) and CS 0x3b (DPL 3 64-bit code); a TSS
+ * gives RSP0 for the delivery from CPL 3.  The gate (sysret_stub) and the
+ * #PF handler go back to CPL 0 at prompt_sysret_resume. */
+__asm__(".text\n"
+	".globl sysret_stub\n"
+	"sysret_stub:\n\t"
+	"push %rax\n\t"
+	"mov 8(%rsp), %rax\n\t"
+	"mov %rax, sysev_ip(%rip)\n\t"
+	"mov 16(%rsp), %rax\n\t"
+	"mov %rax, sysret_cs(%rip)\n\t"
+	"incl sysev_count(%rip)\n\t"
+	"mov $0xfee000b0, %eax\n\t"
+	"movl $0, (%rax)\n\t"
+	"lea prompt_sysret_resume(%rip), %rax\n\t"
+	"mov %rax, 8(%rsp)\n\t"
+	"movq $0x20, 16(%rsp)\n\t"
+	"andq $~0x200, 24(%rsp)\n\t"
+	"mov cpl1_rsp(%rip), %rax\n\t"
+	"mov %rax, 32(%rsp)\n\t"
+	"movq $0x18, 40(%rsp)\n\t"
+	"pop %rax\n\t"
+	"iretq\n");
+void sysret_stub(void);
+volatile uint64_t sysret_cs;
+static volatile uint64_t sysret_pf_seen, sysret_pf_ip;
+extern const char prompt_sysret_at[], prompt_sysret_resume[];
+
+static void sysev_sysret_pf(struct isr_frame *f)
+{
+	sysret_pf_seen++;
+	sysret_pf_ip = f->ip;
+	f->ip = (uintptr_t)prompt_sysret_resume;
+	f->cs = 0x20;
+	f->flags &= ~0x200ull;
+	(&f->flags)[1] = cpl1_rsp;
+	(&f->flags)[2] = 0x18;
+}
+
+static void test_sysret_irq_prompt(void)
+{
+	struct sysev_dtr old, gdt;
+	cli();
+	__asm__ volatile("sgdt %0" : "=m"(old));
+	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
+		cpl1_gdt[i] = ((volatile uint64_t *)old.base)[i];
+	cpl1_gdt[5] = 0;                     /* 0x28: STAR[63:48] */
+	cpl1_gdt[6] = 0x00cff2000000ffffull; /* 0x30: data, DPL 3 */
+	cpl1_gdt[7] = 0x00affa000000ffffull; /* 0x38: 64-bit code, DPL 3 */
+	uint64_t base = (uintptr_t)cpl1_tss;
+	cpl1_gdt[8] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	cpl1_gdt[9] = base >> 32; /* 0x40: 64-bit TSS */
+	uint64_t rsp0 = (uintptr_t)(cpl1_stack + sizeof(cpl1_stack));
+	cpl1_tss[1] = (uint32_t)rsp0;
+	cpl1_tss[2] = (uint32_t)(rsp0 >> 32);
+	gdt.base = (uintptr_t)cpl1_gdt;
+	gdt.limit = sizeof(cpl1_gdt) - 1;
+	__asm__ volatile("lgdt %0; movw $0x40, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+	uint64_t efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR);
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x28 << 48 | (uint64_t)0x20 << 32);
+	exc_set_handler(14, sysev_sysret_pf);
+	for (unsigned round = 0; round < 64; round++) {
+		sysev_pend();
+		idt_set_gate(SYSEV_VEC, (uintptr_t)sysret_stub, read_cs(), 0x8e);
+		sysret_cs = 0;
+		sysret_pf_seen = 0;
+		__asm__ volatile("mov %%rsp, cpl1_rsp(%%rip)\n\t"
+				 "lea prompt_sysret_at(%%rip), %%rcx\n\t"
+				 "mov $0x202, %%r11d\n\t"
+				 "sysretq\n"
+				 ".globl prompt_sysret_at\n"
+				 "prompt_sysret_at:\n\t"
+				 "inc %%eax\n\t"
+				 "ud2\n"
+				 ".globl prompt_sysret_resume\n"
+				 "prompt_sysret_resume:\n\t"
+				 : : : "rax", "rcx", "r11", "memory", "cc");
+		GUEST_ASSERT_EQ(sysret_pf_seen, 0);
+		GUEST_ASSERT_EQ(sysev_count, 1);
+		GUEST_ASSERT_EQ(sysev_ip, (uintptr_t)prompt_sysret_at);
+		GUEST_ASSERT_EQ(sysret_cs, 0x3b);
+	}
+	exc_set_handler(14, NULL);
+	sysev_wrmsr(MSR_STAR, star);
+	sysev_wrmsr(MSR_EFER, efer);
+	__asm__ volatile("lgdt %0" : : "m"(old) : "memory");
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-irq-prompt", test_sysret_irq_prompt);
+
 #endif

@@ -456,13 +456,23 @@ int snapshot_restore(struct vm *vm, const struct vm_config *base, const char *sn
 		return RINGVM_EXIT_USAGE;
 	}
 	/* The machine clock continues from the snapshot (unsigned arithmetic:
-	 * the offset may wrap, vm_clock_ns's subtraction wraps it back). */
+	 * the offset may wrap, vm_clock_ns's subtraction wraps it back).  It
+	 * stays stopped at the snapshot's instant until every vCPU has loaded
+	 * its state (snapshot_restore_vcpu) or, restored paused, until
+	 * vm_resume: a vCPU's IA32_TSC from the snapshot is then loaded
+	 * against the guest TSC of that same instant.  With the clock running,
+	 * each vCPU's TSC came back behind the clock by the time its thread
+	 * took to load (milliseconds, more under load, different per vCPU),
+	 * while the LAPIC's TSC deadline and kvmclock kept the clock's TSC:
+	 * every timer Linux armed fired that much early and was re-armed at
+	 * once, an interrupt storm on the later vCPUs (soft lockups in
+	 * linux-snapshot-soft once interrupts were taken promptly after
+	 * IRET / STI). */
 	uint64_t now = clock_monotonic_ns();
 	atomic_store(&vm->clock_offset_ns, now - ck->vm_clock_ns);
-	if (!resume) {
-		atomic_store(&vm->clock_frozen_at, now);
+	atomic_store(&vm->clock_frozen_at, now);
+	if (!resume)
 		atomic_store(&vm->pause_req, true);
-	}
 	int e = vm_irqchip_set(vm, chip);
 	if (e < 0) {
 		snprintf(err, n, "%s: section irqchip: the %s engine refuses it: %s", snap_path,
@@ -512,6 +522,13 @@ int snapshot_restore_vcpu(struct vm *vm, struct vcpu *v)
 	 * loaded, so an interrupt now is not lost): what waited for the guest
 	 * (host input, virtio-vsock's transport reset) is delivered.  A VM
 	 * restored paused is told by vm_resume instead. */
+	if (!err && last && !atomic_load(&vm->pause_req)) {
+		/* every vCPU is loaded and none runs yet: the clock starts
+		 * (snapshot_restore; as vm_resume does) */
+		uint64_t frozen = atomic_load(&vm->clock_frozen_at);
+		atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - frozen);
+		atomic_store(&vm->clock_frozen_at, 0);
+	}
 	if (!err && last && !atomic_load(&vm->pause_req))
 		for (unsigned i = 0; i < vm->nr_devices; i++)
 			if (vm->devices[i].ops && vm->devices[i].ops->resumed)

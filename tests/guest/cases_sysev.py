@@ -11,4 +11,8 @@ CASES = {
     'swapgs-cpl1': dict(status=0, stderr=[DONE], images=_64),
     'syscall-cpl0': dict(status=0, stderr=[DONE], images=_64),
     'sysret-user': dict(status=0, stderr=[DONE], images=_64),
+    'sti-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'iret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'popf-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
 }

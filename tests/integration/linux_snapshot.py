@@ -370,6 +370,11 @@ def main():
                           "NET-T2-%d" % os.getpid(),
                           "the restored guest could not download from the host", 90)
             print("restored guest: downloaded from the host over its TAP interface, same address")
+        # The restored guest's clock and timers: a timer firing early after
+        # the restore (each vCPU's TSC loaded behind the machine clock) kept
+        # a vCPU in its timer interrupt until Linux's watchdog fired.
+        if b"soft lockup" in second.out or b"rcu_sched self-detected stall" in second.out:
+            fail("the restored guest reported a soft lockup or an RCU stall", second.out)
         poweroff(second)
         if a.disk:
             with open(img, "rb") as f:

@@ -309,6 +309,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 		 unc = cpu->uncached_insns, shr = cpu->shadow_runs, exd = cpu->exc_delivered,
 		 tsc_offset = cpu->tsc_offset;
 	uint8_t deliver_exc = cpu->deliver_exc;
+	const _Atomic unsigned *irq_attn = cpu->irq_attn;
+	unsigned irq_attn_bits = cpu->irq_attn_bits;
 	uint32_t host_isa = cpu->host_isa;
 	uint64_t xcr0 = cpu->xcr0;
 	memset(cpu, 0, sizeof(*cpu));
@@ -329,6 +331,8 @@ void soft_cpu_reset(struct soft_cpu *cpu)
 	cpu->shadow_runs = shr;
 	cpu->exc_delivered = exd;
 	cpu->deliver_exc = deliver_exc;
+	cpu->irq_attn = irq_attn;
+	cpu->irq_attn_bits = irq_attn_bits;
 	cpu->tsc_offset = tsc_offset;
 	for (int i = 0; i < SEG_COUNT; i++)
 		seg_real(&cpu->seg[i], 0, 3);
@@ -558,7 +562,9 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 	 * count and RIP it was taken at, to give it back if the loop stops
 	 * before that instruction ran (the budget, a block that left at its
 	 * first instruction): then the engine still sees the shadow and
-	 * delivers nothing before it. */
+	 * delivers nothing before it.  With the kick set at the shadow (an
+	 * interrupt pending when STI set IF) the shadowed instruction runs
+	 * alone, so the interrupt comes exactly one instruction later. */
 	cpu->jit_link = NULL; /* chain slots are filled only between blocks of one run */
 	for (;;) {
 		uint64_t total = cpu->icount - start;
@@ -579,6 +585,17 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 			cpu->shadow = 0;
 			prev = NULL;
 			cpu->shadow_runs++;
+			if (__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE)) {
+				/* an event waits (an STI with an interrupt
+				 * pending: soft_cpu_if_set): the shadowed
+				 * instruction alone, then the kick ends the run,
+				 * so the interrupt is taken right after it */
+				cpu->jit_link = NULL;
+				r = soft_cpu_step_plain(cpu);
+				if (r)
+					break;
+				continue;
+			}
 		} else if (unlikely(!cpu->shadow && !cpu->shadow_held &&
 				    __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE))) {
 			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);

@@ -50,6 +50,7 @@
 #ifndef RINGVM_SOFT_CPU_H
 #define RINGVM_SOFT_CPU_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -341,6 +342,8 @@ struct soft_cpu {
 	uint64_t icache_hits, icache_misses, uncached_insns;
 	uint64_t shadow_runs;       /* STI / MOV SS shadows run into the next block (soft_cpu_run) */
 	uint8_t deliver_exc;        /* soft_cpu_run delivers exceptions itself (the engine sets it) */
+	const _Atomic unsigned *irq_attn; /* the engine's "interrupt pending" word, or NULL */
+	unsigned irq_attn_bits;     /* its bits that mean "deliverable once IF=1" */
 	uint64_t exc_delivered;     /* exceptions soft_cpu_run delivered */
 	uint8_t shadow_held;        /* a shadow taken off cpu->shadow while its instruction runs */
 	uint64_t shadow_held_at, shadow_held_rip; /* icount and RIP it was taken at (cpu.c) */
@@ -457,6 +460,17 @@ int soft_cpu_deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool 
 int soft_cpu_deliver_exception(struct soft_cpu *cpu);
 /* Can an external interrupt be taken now (IF=1 and no STI/MOV SS shadow)? */
 bool soft_cpu_interruptible(const struct soft_cpu *cpu);
+/* IF just went from 0 to 1 (STI, IRET, POPF, SYSRET): with an interrupt
+ * already pending (cpu->irq_attn), end the run at the next check of the
+ * kick, so that it is taken right after the instruction (after the STI's
+ * shadowed instruction: run_blocks steps that one alone) instead of at the
+ * end of the engine's slice: the kick that announced it was spent while IF
+ * was 0.  Issue 9 item 2, docs/soft-cpu.md "Interrupts". */
+static inline void soft_cpu_if_set(struct soft_cpu *cpu)
+{
+	if (cpu->irq_attn && (atomic_load_explicit(cpu->irq_attn, memory_order_acquire) & cpu->irq_attn_bits))
+		__atomic_store_n(&cpu->kick, 1, __ATOMIC_RELEASE);
+}
 /* MSRs outside instruction execution (state save/restore, the engine): the
  * semantics of RDMSR/WRMSR at CPL 0 (core MSRs, then cpu->sys).  0, or -1
  * where the instruction would #GP. */

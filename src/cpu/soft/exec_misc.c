@@ -114,8 +114,10 @@ int soft_exec_sti(struct soft_cpu *cpu, const struct x86_insn *in)
 		cpu->rflags |= RF_VIF;
 		return SOFT_OK;
 	}
-	if (!(cpu->rflags & X86_RFLAGS_IF))
+	if (!(cpu->rflags & X86_RFLAGS_IF)) {
 		cpu->shadow = SOFT_SHADOW_STI; /* interrupts stay blocked for one more instruction */
+		soft_cpu_if_set(cpu);
+	}
 	cpu->rflags |= X86_RFLAGS_IF;
 	return SOFT_OK;
 }

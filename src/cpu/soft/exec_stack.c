@@ -158,6 +158,8 @@ int soft_exec_popf(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (in->opsize == 2)
 		mask &= 0xffff;
 	soft_set_rflags(cpu, (old & ~mask) | (v & mask));
+	if (!(old & X86_RFLAGS_IF) && (v & mask & X86_RFLAGS_IF))
+		soft_cpu_if_set(cpu);
 	return SOFT_OK;
 }
 

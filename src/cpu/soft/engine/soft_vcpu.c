@@ -198,6 +198,10 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 	struct soft_cpu *cpu = &sv->cpu;
 	struct soft_irqchip *chip = sv->svm->chip;
 
+	/* STI, IRET, POPF, SYSRET with an interrupt pending end the run
+	 * right after the instruction (cpu.h, soft_cpu_if_set) */
+	cpu->irq_attn = &chip->lapic[v->id].attention;
+	cpu->irq_attn_bits = SOFT_ATTN_INTR;
 	for (;;) {
 		if (atomic_exchange(&sv->kicked, false) || vm_should_stop(v->vm)) {
 			/* the loop forgets a stuck report on any other exit */

@@ -45,18 +45,23 @@ static void jmp_to(struct jit_emit *e, size_t target)
 /* The run loop's checks between blocks, for an exit after a handler ran
  * (translate.c, chain_checks; the budget was checked inline): an STI's
  * interrupt shadow goes on into the next block without looking at the
- * kick (SDM vol. 3, 6.8.3; the shadow moves to cpu->shadow_held with the
+ * kick (SDM vol. 3, 6.8.3; unless the kick is already set: then it
+ * leaves; the shadow moves to cpu->shadow_held with the
  * icount and RIP it covers, which the run loop gives back if it stops
  * before that instruction ran: cpu.c), a MOV SS shadow leaves; then the
  * kick, dropped blocks to free, the debug path (TF, RF, armed or pending
  * breakpoints).  RCX = cpu->icache on return. */
 static void emit_checks(struct jit_emit *e, size_t ok)
 {
-	size_t out[6];
+	size_t out[7];
 	unsigned n = 0;
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
 	size_t none = jit_emit_jcc_rel32(e, JCC_E);
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
+	out[n++] = jit_emit_jcc_rel32(e, JCC_NE);
+	/* ... unless an event waits (soft_cpu_if_set): the run loop then
+	 * steps the shadowed instruction alone, and the kick stops it */
+	jit_emit_cmp_m32_simm32(e, CPU, OFF(kick), 0);
 	out[n++] = jit_emit_jcc_rel32(e, JCC_NE);
 	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), 0);
 	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow_held), SOFT_SHADOW_STI);
