@@ -179,4 +179,56 @@ SNIP(j_flags)
 	jnz 1b
 	hlt
 END(j_flags)
+
+/* PUSH imm8/imm32, PUSH m64 (base + index, FS-relative, RSP-relative: the
+ * address from the old RSP) and LEAVE through the fast path, R13 rounds
+ * over the array at RSI; RDX sums what was pushed */
+SNIP(j_push)
+1:	push %rbp
+	mov %rsp, %rbp
+	pushq $-3
+	pushq $0x12345678
+	pushq $-0x12345678
+	pushq 8(%rsi,%rcx,8)
+	pushq %fs:16
+	pushq 8(%rsp)
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	xor %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	add %r13, 8(%rsi,%rcx,8)
+	leave
+	mov %r13, %rcx
+	and $3, %ecx
+	dec %r13
+	jnz 1b
+	hlt
+END(j_push)
+/* native work, then (at +3) PUSH m64 from RDI, PUSH imm8 or LEAVE: the
+ * fault cases of test_push_faults */
+SNIP(j_pushm_fault)
+	add %rbx, %rax
+	pushq (%rdi)
+	inc %rcx
+	hlt
+END(j_pushm_fault)
+SNIP(j_pushi_fault)
+	add %rbx, %rax
+	pushq $-2
+	inc %rcx
+	hlt
+END(j_pushi_fault)
+SNIP(j_leave_fault)
+	add %rbx, %rax
+	leave
+	inc %rcx
+	hlt
+END(j_leave_fault)
+
 	.section .note.GNU-stack,"",@progbits

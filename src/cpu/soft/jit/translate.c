@@ -890,6 +890,64 @@ static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip,
 	sl->back = e->pos;
 }
 
+/* PUSH imm8/imm32 (6A, 68), PUSH m64 (FF /6) and LEAVE (C9) in 64-bit
+ * mode at 64-bit operand size, through the fast path like PUSH r64 (SDM
+ * Vol. 2B, PUSH and LEAVE).  Nothing is committed until every probe
+ * passed: a miss or fault on the source or the stack runs the handler
+ * from the instruction's start (the source is read before the stack is
+ * written, as the handler does), so RSP and RBP stay unchanged and the
+ * fault, its CR2 and RIP are the handler's.  PUSH m64's address is
+ * computed from the old RSP (PUSH [RSP+8] reads above the old top).  The
+ * loaded value waits in R11, which the probe leaves alone (it clobbers
+ * RFLAGS, RSI, RDI, R8 and R9). */
+static void emit_push_leave(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool leave = in->opcode == 0xc9, push_m = in->opcode == 0xff;
+	unsigned used = 1u << RSP_G;
+	if (leave)
+		used |= 1u << GPR_RBP;
+	if (push_m) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	int8_t host[16];
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G];
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	if (leave) {
+		/* RSP = RBP; RBP = the 8 bytes at [RBP]; RSP = RBP + 8 */
+		unsigned hb = (unsigned)host[GPR_RBP];
+		jit_emit_mov_r64_r64(e, JR_RSI, hb);
+		emit_probe(t, sl, 8, false);
+		jit_emit_lea(e, hs, (int)hb, -1, 1, 8);
+		jit_emit_mov_r64_m64(e, hb, JR_RDI, 0);
+		t->dirty[hb] = true;
+	} else {
+		if (push_m) {
+			emit_linear(t, in, rip, host);
+			emit_probe(t, sl, 8, false);
+			jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
+		}
+		jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, -8);
+		emit_probe(t, sl, 8, true);
+		if (push_m)
+			jit_emit_mov_m64_r64(e, JR_RDI, 0, JR_R11);
+		else /* the decoded immediate, sign-extended to 64 bits */
+			jit_emit_mov_m64_simm32(e, JR_RDI, 0, (int32_t)in->imm);
+		jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	}
+	t->dirty[hs] = true;
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
 /* SWAPGS in a 64-bit block (SDM Vol. 2B, SWAPGS): exchange the GS base
  * and IA32_KERNEL_GS_BASE, inline at CPL 0; at any other CPL the slow
  * path runs the handler, which raises #GP(0) (64-bit mode is the block's,
@@ -1012,7 +1070,8 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 }
 
 /* Which of the above an instruction is (64-bit mode, 64-bit operands, no
- * prefixes that change them): 1 PUSH/POP, 2 a stack or indirect branch. */
+ * prefixes that change them): 1 PUSH/POP r64, 2 a stack or indirect
+ * branch, 3 PUSH imm, PUSH m64 or LEAVE (emit_push_leave). */
 static int stack_form(const struct x86_insn *in)
 {
 	if (!in->op || in->mode != SOFT_MODE_64 || in->map != X86_MAP_1BYTE ||
@@ -1025,10 +1084,14 @@ static int stack_form(const struct x86_insn *in)
 		return 1;
 	if (op == 0xe8 || op == 0xc3)
 		return 2;
+	if (op == 0xc9 || ((op == 0x6a || op == 0x68) && (int64_t)in->imm == (int32_t)in->imm))
+		return 3;
 	if (op == 0xff && in->has_modrm) {
 		unsigned digit = (in->modrm >> 3) & 7;
 		if ((digit == 2 || digit == 4) && (in->mod == 3 || in->addrsize == 8))
 			return 2;
+		if (digit == 6 && in->mod != 3 && in->addrsize == 8)
+			return 3;
 	}
 	return 0;
 }
@@ -1639,6 +1702,13 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			ended = last;
 		} else if (t->fast_mem && stack_form(in) == 1) {
 			emit_push_pop(t, in, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_stack++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (t->fast_mem && stack_form(in) == 3) {
+			emit_push_leave(t, in, rip, i);
 			j->stats.native_insns++;
 			j->stats.fast_stack++;
 			if (last)
