@@ -25,6 +25,7 @@ extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], 
 extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[], j_flags[], j_flags_end[];
 extern const uint8_t j_push[], j_push_end[], j_pushm_fault[], j_pushm_fault_end[];
 extern const uint8_t j_pushi_fault[], j_pushi_fault_end[], j_leave_fault[], j_leave_fault_end[];
+extern const uint8_t j_cli[], j_cli_end[], j_div[], j_div_end[], j_div_fault[], j_div_fault_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -401,6 +402,105 @@ static void test_push_faults(void **state)
 	run_push_fault(lv, nlv, 0, sp, noncanon, SOFT_EXC, X86_EXC_SS, 0, 0, false);
 }
 
+/* CLI at CPL 0 inline (translate.c, emit_cli): IF cleared, the ADD's
+ * flags kept across it for the ADC, the same state as interpreted, and
+ * no handler call for it. */
+static void test_cli(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_cli, (size_t)(j_cli_end - j_cli));
+		v[k]->cpu.gpr[GPR_R13] = 100;
+		v[k]->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_int_equal(v[1]->cpu.gpr[GPR_R8], 0);
+	assert_false(soft_get_rflags(&v[1]->cpu) & X86_RFLAGS_IF);
+	/* the loop's handler calls: STI and PUSHFQ (and HLT's block) */
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 3);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* DIV r/m32 and r/m64 on the host's DIV (translate.c, emit_div): the same
+ * registers and flags as interpreted (the host's undefined flags never
+ * reach the guest), no handler call; and its #DE (zero divisor, quotient
+ * too large) and a #PF of its operand at its RIP, nothing changed. */
+static void test_div(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_div, (size_t)(j_div_end - j_div));
+		uint64_t data[8] = { 0xfffffffffffffff1ULL, 7, 0xfffffffffffffff3ULL, 0x123456789ULL,
+				     0xfffffffffffffff5ULL, 0xfffffffffffffff6ULL, 0xffffffff00000001ULL,
+				     0xfffffffffffffff8ULL };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_R13] = 300;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 1); /* HLT's */
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void run_div_fault(uint64_t rdi, uint64_t rdx, int want_status, unsigned want_vector)
+{
+	struct vm1 *v[2];
+	int st[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_div_fault, (size_t)(j_div_fault_end - j_div_fault));
+		uint64_t data[2] = { 0, 5 };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RAX] = 40;
+		v[k]->cpu.gpr[GPR_RBX] = 2;
+		v[k]->cpu.gpr[GPR_RDX] = rdx;
+		v[k]->cpu.gpr[GPR_RDI] = rdi;
+		uint64_t done;
+		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
+	}
+	assert_int_equal(st[0], want_status);
+	assert_int_equal(st[1], want_status);
+	same_state(v[0], v[1]);
+	if (want_status == SOFT_EXC) {
+		assert_int_equal(v[1]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[0]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[1]->cpu.rip, CODE + 3);
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], 42); /* the ADD retired, the DIV did not */
+		assert_int_equal(v[1]->cpu.gpr[GPR_RDX], rdx);
+	} else {
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], ((unsigned __int128)rdx << 64 | 42) / 5);
+	}
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_div_faults(void **state)
+{
+	(void)state;
+	run_div_fault(DATA + 8, 0, SOFT_HLT, 0);                      /* 42 / 5 */
+	run_div_fault(DATA + 8, 4, SOFT_HLT, 0);                      /* fits: RDX < 5 */
+	run_div_fault(DATA, 0, SOFT_EXC, X86_EXC_DE);                 /* by zero */
+	run_div_fault(DATA + 8, 5, SOFT_EXC, X86_EXC_DE);             /* quotient >= 2^64 */
+	run_div_fault(0x8000000000ULL, 0, SOFT_EXC, X86_EXC_PF);      /* not present */
+	run_div_fault(0x0000800000000000ULL, 0, SOFT_EXC, X86_EXC_GP); /* non-canonical */
+}
+
 /* SSE/SSE2 as host instructions: the same XMM registers, MXCSR and memory
  * as interpreted, with the default MXCSR and with rounding towards zero
  * (both native), with an exception unmasked (floating point through the
@@ -609,6 +709,9 @@ int main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_push_leave),
 		cmocka_unit_test(test_push_faults),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_div),
+		cmocka_unit_test(test_div_faults),
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_flags_across_probes),
 		cmocka_unit_test(test_fastw_regrant),

@@ -979,6 +979,107 @@ static bool swapgs_form(const struct tr *t, const struct x86_insn *in)
 	       !(in->prefixes & X86_PFX_ATOMIC);
 }
 
+/* DIV r/m32, r/m64 (F7 /6) in 64-bit mode (SDM Vol. 2A, DIV) on the host's
+ * DIV: the divisor (through the probe for a memory operand) into R11; a
+ * zero divisor or a quotient that does not fit (RDX >= divisor, EDX >=
+ * divisor at 32 bits) goes to the slow path, whose handler raises the #DE,
+ * so the host never faults.  The guest's flags are kept where they are
+ * (the handler leaves them unchanged; the host's are undefined after DIV):
+ * in cpu or in R10, never taken from the host after it. */
+static void emit_div(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool w = in->opsize == 8;
+	unsigned used = 1u << GPR_RAX | 1u << GPR_RDX;
+	if (in->mod == 3) {
+		used |= 1u << in->rm;
+	} else {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	int8_t host[16];
+	if (__builtin_popcount(used) > 4 || !assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	if (in->mod == 3) {
+		if (w)
+			jit_emit_mov_r64_r64(e, JR_R11, (unsigned)host[in->rm]);
+		else
+			jit_emit_mov_r32_r32(e, JR_R11, (unsigned)host[in->rm]);
+	} else {
+		emit_linear(t, in, rip, host);
+		emit_probe(t, sl, in->opsize, false);
+		if (w)
+			jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
+		else
+			jit_emit_mov_r32_m32(e, JR_R11, JR_RDI, 0);
+	}
+	jit_emit_test_r64_r64(e, JR_R11, JR_R11);
+	slow_jump(t, sl, JCC_E); /* #DE: divide by zero */
+	if (w) {
+		jit_emit_cmp_r64_r64(e, JR_RDX, JR_R11);
+	} else {
+		jit_emit_mov_r32_r32(e, JR_R9, JR_RDX); /* EDX zero-extended */
+		jit_emit_cmp_r64_r64(e, JR_R9, JR_R11);
+	}
+	slow_jump(t, sl, JCC_AE); /* #DE: the quotient does not fit */
+	jit_emit_div_r(e, w, JR_R11);
+	t->dirty[JR_RAX] = t->dirty[JR_RDX] = true;
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+/* DIV r/m32 or r/m64 without prefixes that change it, memory operands
+ * with 64-bit addressing. */
+static bool div_insn(const struct x86_insn *in)
+{
+	return in->op && in->mode == SOFT_MODE_64 && in->map == X86_MAP_1BYTE &&
+	       in->opcode == 0xf7 && in->has_modrm && ((in->modrm >> 3) & 7) == 6 &&
+	       (in->opsize == 4 || in->opsize == 8) && (in->mod == 3 || in->addrsize == 8) &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+				 X86_PFX_F2 | X86_PFX_F3));
+}
+
+static bool div_form(const struct tr *t, const struct x86_insn *in)
+{
+	return div_insn(in) && (in->mod == 3 || t->fast_mem);
+}
+
+/* CLI in a 64-bit block (SDM Vol. 2B, CLI): at CPL 0 (never above IOPL)
+ * it only clears RFLAGS.IF, inline; at any other CPL the slow path runs
+ * the handler (IOPL, the VIF of CR4.PVI, or #GP(0)).  Only IF changes:
+ * the arithmetic flags stay where they are (cpu->lf, R10), and interrupts
+ * are checked at block boundaries from cpu->rflags, which now blocks
+ * them. */
+static void emit_cli(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t); /* the compare and the AND write the host flags */
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_R8, ~(int32_t)X86_RFLAGS_IF);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R8);
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+static bool cli_form(const struct tr *t, const struct x86_insn *in)
+{
+	return in->id == X86_I_CLI && t->b->mode == SOFT_MODE_64 &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC));
+}
+
 /* Push the return address of a CALL (the block's last instruction) through
  * the fast path; the flags are in cpu->rflags. */
 static void push_return(struct tr *t, struct slow *sl, uint64_t next)
@@ -1635,6 +1736,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_native n;
 		struct jit_sse sp;
 		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
 		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
 			t->fast_mem = true;
 	}
@@ -1723,6 +1825,18 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			if (in->opcode != 0xe8)
 				j->stats.indirect++;
 			ended = true;
+		} else if (div_form(t, in)) {
+			emit_div(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (cli_form(t, in)) {
+			emit_cli(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (swapgs_form(t, in)) {
 			emit_swapgs(t, in, rip, i);
 			j->stats.native_insns++;
