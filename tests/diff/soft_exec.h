@@ -29,7 +29,9 @@ void soft_exec_set_cpl(struct soft_exec *se, unsigned cpl);
 bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t);
 /* Translation-tier counters (all 0 below DIFF_TIER_JIT): blocks translated,
  * instructions emitted as host instructions and as handler calls, cache
- * flushes, loads and stores through the inline TLB fast path. */
-void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[8]);
+ * flushes, loads and stores through the inline TLB fast path, SSE
+ * instructions (and those with a memory operand), stack instructions
+ * (PUSH POP CALL RET PUSH imm/m64 LEAVE) through the fast path. */
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[9]);
 
 #endif

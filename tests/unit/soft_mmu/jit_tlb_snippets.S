@@ -179,4 +179,112 @@ SNIP(j_flags)
 	jnz 1b
 	hlt
 END(j_flags)
+
+/* PUSH imm8/imm32, PUSH m64 (base + index, FS-relative, RSP-relative: the
+ * address from the old RSP) and LEAVE through the fast path, R13 rounds
+ * over the array at RSI; RDX sums what was pushed */
+SNIP(j_push)
+1:	push %rbp
+	mov %rsp, %rbp
+	pushq $-3
+	pushq $0x12345678
+	pushq $-0x12345678
+	pushq 8(%rsi,%rcx,8)
+	pushq %fs:16
+	pushq 8(%rsp)
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	xor %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	pop %rax
+	add %rax, %rdx
+	add %r13, 8(%rsi,%rcx,8)
+	leave
+	mov %r13, %rcx
+	and $3, %ecx
+	dec %r13
+	jnz 1b
+	hlt
+END(j_push)
+/* native work, then (at +3) PUSH m64 from RDI, PUSH imm8 or LEAVE: the
+ * fault cases of test_push_faults */
+SNIP(j_pushm_fault)
+	add %rbx, %rax
+	pushq (%rdi)
+	inc %rcx
+	hlt
+END(j_pushm_fault)
+SNIP(j_pushi_fault)
+	add %rbx, %rax
+	pushq $-2
+	inc %rcx
+	hlt
+END(j_pushi_fault)
+SNIP(j_leave_fault)
+	add %rbx, %rax
+	leave
+	inc %rcx
+	hlt
+END(j_leave_fault)
+
+/* CLI inline at CPL 0 between a flag-writing ADD and the ADC reading its
+ * CF, R13 rounds; R8 collects IF as PUSHFQ sees it after CLI (0) */
+SNIP(j_cli)
+1:	sti
+	add %rcx, %rdx
+	cli
+	adc $0, %rdx
+	pushfq
+	pop %rax
+	and $0x200, %eax
+	add %rax, %r8
+	mov %r13, %rcx
+	shl $60, %rcx
+	dec %r13
+	jnz 1b
+	hlt
+END(j_cli)
+
+/* DIV r/m64 and r/m32 on the host's DIV, R13 rounds over the array at
+ * RSI; the flags of the ADD before the DIV read by the ADC after it (DIV
+ * leaves them as they were); R8 sums quotients and remainders */
+SNIP(j_div)
+	xor %r8d, %r8d
+	mov $0x10000, %ebx
+1:	mov %r13, %rax
+	imul %r13, %rax
+	xor %edx, %edx
+	divq 8(%rsi)
+	add %rax, %r8
+	add %rdx, %r8
+	mov %r13, %rax
+	shl $40, %rax
+	add %rax, %rcx
+	mov $3, %edx
+	divl %ebx
+	adc %rdx, %r8
+	mov %r13, %rdi
+	and $7, %edi
+	mov %r8, %rax
+	mov %r13, %rdx
+	shr $8, %rdx
+	divq (%rsi,%rdi,8)
+	add %rax, %r8
+	xor %rdx, %r8
+	dec %r13
+	jnz 1b
+	hlt
+END(j_div)
+/* native work, then (at +3) DIV m64 from RDI: test_div_faults */
+SNIP(j_div_fault)
+	add %rbx, %rax
+	divq (%rdi)
+	inc %rcx
+	hlt
+END(j_div_fault)
+
 	.section .note.GNU-stack,"",@progbits

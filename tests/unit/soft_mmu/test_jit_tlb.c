@@ -6,7 +6,8 @@
  * non-canonical address, a page-crossing load, MMIO.  Stores and
  * read-modify-writes the same way, and the inline-store right withheld on
  * pages holding code (mmu/code_write.c): code written by stores and run,
- * rewritten and run again; a loop patching itself. */
+ * rewritten and run again; a loop patching itself.  PUSH imm, PUSH m64
+ * and LEAVE inline, and their faults (source or stack) precise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,9 @@
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
 extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], j_smc_end[];
 extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[], j_flags[], j_flags_end[];
+extern const uint8_t j_push[], j_push_end[], j_pushm_fault[], j_pushm_fault_end[];
+extern const uint8_t j_pushi_fault[], j_pushi_fault_end[], j_leave_fault[], j_leave_fault_end[];
+extern const uint8_t j_cli[], j_cli_end[], j_div[], j_div_end[], j_div_fault[], j_div_fault_end[];
 
 #define CODE 0x100000
 #define DATA 0x200000
@@ -298,6 +302,231 @@ static void test_calls(void **state)
 	assert_true(js.entries < 40);
 }
 
+/* PUSH imm8/imm32, PUSH m64 and LEAVE through the fast path (translate.c,
+ * emit_push_leave): the same registers, flags and memory as interpreted,
+ * no handler call for them. */
+static void test_push_leave(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_push, (size_t)(j_push_end - j_push));
+		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
+				     0x1234567812345678ULL, 0, 0xffff };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_RBP] = 0x5555;
+		v[k]->cpu.gpr[GPR_R13] = 300;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_int_equal(v[1]->cpu.gpr[GPR_RSP], 0x80000);
+	assert_int_equal(v[1]->cpu.gpr[GPR_RBP], 0x5555);
+	uint8_t m0[256], m1[256];
+	assert_int_equal(gmem_read(&v[0]->mem, 0x80000 - 128, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, 0x80000 - 128, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, 64), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, 64), 0);
+	assert_memory_equal(m0, m1, 64);
+	/* the loop's translation: PUSH RBP, three PUSH imm, three PUSH m64,
+	 * five POP r64 and LEAVE, all through the fast path; a handler call
+	 * for none of them (HLT is the only one) */
+	assert_true(v[1]->cpu.jit->stats.fast_stack >= 13);
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 1);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* One of j_*_fault with RDI (PUSH m64's source), RSP and RBP: the same
+ * outcome interpreted and translated; at a fault RIP is the instruction
+ * (+3, the ADD before it retired) and RSP, RBP unchanged. */
+static void run_push_fault(const uint8_t *code, size_t len, uint64_t rdi, uint64_t rsp,
+			   uint64_t rbp, int want_status, unsigned want_vector, uint64_t want_cr2,
+			   uint32_t want_err, bool mmio)
+{
+	struct vm1 *v[2];
+	int st[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, code, len);
+		uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA + 0xff8, bytes, sizeof(bytes)), 0);
+		v[k]->cpu.gpr[GPR_RAX] = 40;
+		v[k]->cpu.gpr[GPR_RBX] = 2;
+		v[k]->cpu.gpr[GPR_RDI] = rdi;
+		v[k]->cpu.gpr[GPR_RSP] = rsp;
+		v[k]->cpu.gpr[GPR_RBP] = rbp;
+		uint64_t done;
+		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
+	}
+	assert_int_equal(st[0], want_status);
+	assert_int_equal(st[1], want_status);
+	same_state(v[0], v[1]);
+	if (want_status == SOFT_EXC) {
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(v[k]->cpu.exc.vector, want_vector);
+			assert_int_equal(v[k]->cpu.exc.error_code, want_err);
+			if (want_vector == X86_EXC_PF)
+				assert_int_equal(v[k]->cpu.exc.cr2, want_cr2);
+		}
+		assert_int_equal(v[1]->cpu.rip, CODE + 3);
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], 42);
+		assert_int_equal(v[1]->cpu.gpr[GPR_RSP], rsp);
+		assert_int_equal(v[1]->cpu.gpr[GPR_RBP], rbp);
+	} else {
+		uint8_t m0[32], m1[32];
+		uint64_t at = (v[1]->cpu.gpr[GPR_RSP] - 16) & ~15ULL;
+		assert_int_equal(gmem_read(&v[0]->mem, at, m0, sizeof(m0)), 0);
+		assert_int_equal(gmem_read(&v[1]->mem, at, m1, sizeof(m1)), 0);
+		assert_memory_equal(m0, m1, sizeof(m0));
+	}
+	if (mmio)
+		assert_int_equal(v[1]->mmio_reads, 1);
+	assert_true(v[1]->cpu.jit->stats.fast_stack >= 1);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_push_faults(void **state)
+{
+	(void)state;
+	const uint8_t *pm = j_pushm_fault, *pi = j_pushi_fault, *lv = j_leave_fault;
+	size_t npm = (size_t)(j_pushm_fault_end - pm), npi = (size_t)(j_pushi_fault_end - pi);
+	size_t nlv = (size_t)(j_leave_fault_end - lv);
+	const uint64_t sp = 0x80000, bp = 0x5555, unmapped = 0x8000000000ULL;
+	const uint64_t noncanon = 0x0000800000000000ULL;
+	/* PUSH m64: the fast path, a source crossing a page, MMIO, a stack
+	 * slot crossing a page */
+	run_push_fault(pm, npm, DATA + 8, sp, bp, SOFT_HLT, 0, 0, 0, false);
+	run_push_fault(pm, npm, DATA + 0xffc, sp, bp, SOFT_HLT, 0, 0, 0, false);
+	run_push_fault(pm, npm, 0xd0000010, sp, bp, SOFT_HLT, 0, 0, 0, true);
+	run_push_fault(pm, npm, DATA + 8, DATA + 0x1004, bp, SOFT_HLT, 0, 0, 0, false);
+	/* the source faults (read, not present; non-canonical: #GP(0)) */
+	run_push_fault(pm, npm, unmapped + 16, sp, bp, SOFT_EXC, X86_EXC_PF, unmapped + 16, 0, false);
+	run_push_fault(pm, npm, noncanon, sp, bp, SOFT_EXC, X86_EXC_GP, 0, 0, false);
+	/* the stack faults after the source was read (write, not present;
+	 * non-canonical: #SS(0)) */
+	run_push_fault(pm, npm, DATA + 8, unmapped + 8, bp, SOFT_EXC, X86_EXC_PF, unmapped, 2, false);
+	run_push_fault(pm, npm, DATA + 8, noncanon + 8, bp, SOFT_EXC, X86_EXC_SS, 0, 0, false);
+	/* both fault: the source's comes first */
+	run_push_fault(pm, npm, unmapped + 16, unmapped + 8, bp, SOFT_EXC, X86_EXC_PF, unmapped + 16,
+		       0, false);
+	/* PUSH imm8 */
+	run_push_fault(pi, npi, 0, sp, bp, SOFT_HLT, 0, 0, 0, false);
+	run_push_fault(pi, npi, 0, unmapped + 8, bp, SOFT_EXC, X86_EXC_PF, unmapped, 2, false);
+	/* LEAVE: RBP in RAM, crossing a page, unmapped, non-canonical */
+	run_push_fault(lv, nlv, 0, sp, DATA + 8, SOFT_HLT, 0, 0, 0, false);
+	run_push_fault(lv, nlv, 0, sp, DATA + 0xffc, SOFT_HLT, 0, 0, 0, false);
+	run_push_fault(lv, nlv, 0, sp, unmapped + 24, SOFT_EXC, X86_EXC_PF, unmapped + 24, 0, false);
+	run_push_fault(lv, nlv, 0, sp, noncanon, SOFT_EXC, X86_EXC_SS, 0, 0, false);
+}
+
+/* CLI at CPL 0 inline (translate.c, emit_cli): IF cleared, the ADD's
+ * flags kept across it for the ADC, the same state as interpreted, and
+ * no handler call for it. */
+static void test_cli(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_cli, (size_t)(j_cli_end - j_cli));
+		v[k]->cpu.gpr[GPR_R13] = 100;
+		v[k]->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_int_equal(v[1]->cpu.gpr[GPR_R8], 0);
+	assert_false(soft_get_rflags(&v[1]->cpu) & X86_RFLAGS_IF);
+	/* the loop's handler calls: STI and PUSHFQ (and HLT's block) */
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 3);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* DIV r/m32 and r/m64 on the host's DIV (translate.c, emit_div): the same
+ * registers and flags as interpreted (the host's undefined flags never
+ * reach the guest), no handler call; and its #DE (zero divisor, quotient
+ * too large) and a #PF of its operand at its RIP, nothing changed. */
+static void test_div(void **state)
+{
+	(void)state;
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_div, (size_t)(j_div_end - j_div));
+		uint64_t data[8] = { 0xfffffffffffffff1ULL, 7, 0xfffffffffffffff3ULL, 0x123456789ULL,
+				     0xfffffffffffffff5ULL, 0xfffffffffffffff6ULL, 0xffffffff00000001ULL,
+				     0xfffffffffffffff8ULL };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.gpr[GPR_R13] = 300;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 1); /* HLT's */
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void run_div_fault(uint64_t rdi, uint64_t rdx, int want_status, unsigned want_vector)
+{
+	struct vm1 *v[2];
+	int st[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_div_fault, (size_t)(j_div_fault_end - j_div_fault));
+		uint64_t data[2] = { 0, 5 };
+		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RAX] = 40;
+		v[k]->cpu.gpr[GPR_RBX] = 2;
+		v[k]->cpu.gpr[GPR_RDX] = rdx;
+		v[k]->cpu.gpr[GPR_RDI] = rdi;
+		uint64_t done;
+		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
+	}
+	assert_int_equal(st[0], want_status);
+	assert_int_equal(st[1], want_status);
+	same_state(v[0], v[1]);
+	if (want_status == SOFT_EXC) {
+		assert_int_equal(v[1]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[0]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[1]->cpu.rip, CODE + 3);
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], 42); /* the ADD retired, the DIV did not */
+		assert_int_equal(v[1]->cpu.gpr[GPR_RDX], rdx);
+	} else {
+		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], ((unsigned __int128)rdx << 64 | 42) / 5);
+	}
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_div_faults(void **state)
+{
+	(void)state;
+	run_div_fault(DATA + 8, 0, SOFT_HLT, 0);                      /* 42 / 5 */
+	run_div_fault(DATA + 8, 4, SOFT_HLT, 0);                      /* fits: RDX < 5 */
+	run_div_fault(DATA, 0, SOFT_EXC, X86_EXC_DE);                 /* by zero */
+	run_div_fault(DATA + 8, 5, SOFT_EXC, X86_EXC_DE);             /* quotient >= 2^64 */
+	run_div_fault(0x8000000000ULL, 0, SOFT_EXC, X86_EXC_PF);      /* not present */
+	run_div_fault(0x0000800000000000ULL, 0, SOFT_EXC, X86_EXC_GP); /* non-canonical */
+}
+
 /* SSE/SSE2 as host instructions: the same XMM registers, MXCSR and memory
  * as interpreted, with the default MXCSR and with rounding towards zero
  * (both native), with an exception unmasked (floating point through the
@@ -505,6 +734,11 @@ int main(void)
 		cmocka_unit_test(test_stores_vs_interp),
 		cmocka_unit_test(test_code_pages),
 		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_push_leave),
+		cmocka_unit_test(test_push_faults),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_div),
+		cmocka_unit_test(test_div_faults),
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_flags_across_probes),
 		cmocka_unit_test(test_fastw_regrant),

@@ -500,3 +500,15 @@ void jit_emit_mov_ah_al(struct jit_emit *e)
 	jit_emit_u8(e, 0x88); /* mov r/m8, r8 without REX: r/m 4 is AH */
 	jit_emit_u8(e, 0xc4);
 }
+
+void jit_emit_cmp_r64_r64(struct jit_emit *e, unsigned a, unsigned b)
+{
+	op_rr(e, true, 0x39, b, a); /* cmp a, b */
+}
+
+void jit_emit_div_r(struct jit_emit *e, bool w, unsigned r)
+{
+	jit_emit_rex(e, w, 0, 0, r, false);
+	jit_emit_u8(e, 0xf7);
+	modrm_reg(e, 6, r); /* F7 /6: div r32/r64 (RDX:RAX) */
+}

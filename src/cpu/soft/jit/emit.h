@@ -92,6 +92,9 @@ void jit_emit_add_r64_m64(struct jit_emit *e, unsigned r, unsigned base, int32_t
 void jit_emit_add_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_xor_r64_r64(struct jit_emit *e, unsigned dst, unsigned src);
 void jit_emit_test_r64_r64(struct jit_emit *e, unsigned a, unsigned b);
+void jit_emit_cmp_r64_r64(struct jit_emit *e, unsigned a, unsigned b); /* cmp a, b */
+/* div r (F7 /6) at 32 (w false) or 64 bits: EDX:EAX / RDX:RAX */
+void jit_emit_div_r(struct jit_emit *e, bool w, unsigned r);
 void jit_emit_test_m8_imm8(struct jit_emit *e, unsigned base, int32_t disp, uint8_t imm);
 /* lea dst, [base + index*scale + disp]; base/index -1 for none (not both),
  * index never RSP */

@@ -879,6 +879,64 @@ static void emit_push_pop(struct tr *t, const struct x86_insn *in, uint64_t rip,
 	sl->back = e->pos;
 }
 
+/* PUSH imm8/imm32 (6A, 68), PUSH m64 (FF /6) and LEAVE (C9) in 64-bit
+ * mode at 64-bit operand size, through the fast path like PUSH r64 (SDM
+ * Vol. 2B, PUSH and LEAVE).  Nothing is committed until every probe
+ * passed: a miss or fault on the source or the stack runs the handler
+ * from the instruction's start (the source is read before the stack is
+ * written, as the handler does), so RSP and RBP stay unchanged and the
+ * fault, its CR2 and RIP are the handler's.  PUSH m64's address is
+ * computed from the old RSP (PUSH [RSP+8] reads above the old top).  The
+ * loaded value waits in R11, which the probe leaves alone (it clobbers
+ * RFLAGS, RSI, RDI, R8 and R9). */
+static void emit_push_leave(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool leave = in->opcode == 0xc9, push_m = in->opcode == 0xff;
+	unsigned used = 1u << RSP_G;
+	if (leave)
+		used |= 1u << GPR_RBP;
+	if (push_m) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	int8_t host[16];
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	unsigned hs = (unsigned)host[RSP_G];
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	if (leave) {
+		/* RSP = RBP; RBP = the 8 bytes at [RBP]; RSP = RBP + 8 */
+		unsigned hb = (unsigned)host[GPR_RBP];
+		jit_emit_mov_r64_r64(e, JR_RSI, hb);
+		emit_probe(t, sl, 8, false);
+		jit_emit_lea(e, hs, (int)hb, -1, 1, 8);
+		jit_emit_mov_r64_m64(e, hb, JR_RDI, 0);
+		t->dirty[hb] = true;
+	} else {
+		if (push_m) {
+			emit_linear(t, in, rip, host);
+			emit_probe(t, sl, 8, false);
+			jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
+		}
+		jit_emit_lea(e, JR_RSI, (int)hs, -1, 1, -8);
+		emit_probe(t, sl, 8, true);
+		if (push_m)
+			jit_emit_mov_m64_r64(e, JR_RDI, 0, JR_R11);
+		else /* the decoded immediate, sign-extended to 64 bits */
+			jit_emit_mov_m64_simm32(e, JR_RDI, 0, (int32_t)in->imm);
+		jit_emit_lea(e, hs, (int)hs, -1, 1, -8);
+	}
+	t->dirty[hs] = true;
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
 /* SWAPGS in a 64-bit block (SDM Vol. 2B, SWAPGS): exchange the GS base
  * and IA32_KERNEL_GS_BASE, inline at CPL 0; at any other CPL the slow
  * path runs the handler, which raises #GP(0) (64-bit mode is the block's,
@@ -908,6 +966,107 @@ static bool swapgs_form(const struct tr *t, const struct x86_insn *in)
 {
 	return in->id == X86_I_SWAPGS && t->b->mode == SOFT_MODE_64 &&
 	       !(in->prefixes & X86_PFX_ATOMIC);
+}
+
+/* DIV r/m32, r/m64 (F7 /6) in 64-bit mode (SDM Vol. 2A, DIV) on the host's
+ * DIV: the divisor (through the probe for a memory operand) into R11; a
+ * zero divisor or a quotient that does not fit (RDX >= divisor, EDX >=
+ * divisor at 32 bits) goes to the slow path, whose handler raises the #DE,
+ * so the host never faults.  The guest's flags are kept where they are
+ * (the handler leaves them unchanged; the host's are undefined after DIV):
+ * in cpu or in R10, never taken from the host after it. */
+static void emit_div(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool w = in->opsize == 8;
+	unsigned used = 1u << GPR_RAX | 1u << GPR_RDX;
+	if (in->mod == 3) {
+		used |= 1u << in->rm;
+	} else {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	int8_t host[16];
+	if (__builtin_popcount(used) > 4 || !assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	if (in->mod == 3) {
+		if (w)
+			jit_emit_mov_r64_r64(e, JR_R11, (unsigned)host[in->rm]);
+		else
+			jit_emit_mov_r32_r32(e, JR_R11, (unsigned)host[in->rm]);
+	} else {
+		emit_linear(t, in, rip, host);
+		emit_probe(t, sl, in->opsize, false);
+		if (w)
+			jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
+		else
+			jit_emit_mov_r32_m32(e, JR_R11, JR_RDI, 0);
+	}
+	jit_emit_test_r64_r64(e, JR_R11, JR_R11);
+	slow_jump(t, sl, JCC_E); /* #DE: divide by zero */
+	if (w) {
+		jit_emit_cmp_r64_r64(e, JR_RDX, JR_R11);
+	} else {
+		jit_emit_mov_r32_r32(e, JR_R9, JR_RDX); /* EDX zero-extended */
+		jit_emit_cmp_r64_r64(e, JR_R9, JR_R11);
+	}
+	slow_jump(t, sl, JCC_AE); /* #DE: the quotient does not fit */
+	jit_emit_div_r(e, w, JR_R11);
+	t->dirty[JR_RAX] = t->dirty[JR_RDX] = true;
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+/* DIV r/m32 or r/m64 without prefixes that change it, memory operands
+ * with 64-bit addressing. */
+static bool div_insn(const struct x86_insn *in)
+{
+	return in->op && in->mode == SOFT_MODE_64 && in->map == X86_MAP_1BYTE &&
+	       in->opcode == 0xf7 && in->has_modrm && ((in->modrm >> 3) & 7) == 6 &&
+	       (in->opsize == 4 || in->opsize == 8) && (in->mod == 3 || in->addrsize == 8) &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP |
+				 X86_PFX_F2 | X86_PFX_F3));
+}
+
+static bool div_form(const struct tr *t, const struct x86_insn *in)
+{
+	return div_insn(in) && (in->mod == 3 || t->fast_mem);
+}
+
+/* CLI in a 64-bit block (SDM Vol. 2B, CLI): at CPL 0 (never above IOPL)
+ * it only clears RFLAGS.IF, inline; at any other CPL the slow path runs
+ * the handler (IOPL, the VIF of CR4.PVI, or #GP(0)).  Only IF changes:
+ * the arithmetic flags stay where they are (cpu->lf, R10), and interrupts
+ * are checked at block boundaries from cpu->rflags, which now blocks
+ * them. */
+static void emit_cli(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t); /* the compare and the AND write the host flags */
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, JR_R8, ~(int32_t)X86_RFLAGS_IF);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R8);
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+static bool cli_form(const struct tr *t, const struct x86_insn *in)
+{
+	return in->id == X86_I_CLI && t->b->mode == SOFT_MODE_64 &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC));
 }
 
 /* Push the return address of a CALL (the block's last instruction) through
@@ -1001,7 +1160,8 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 }
 
 /* Which of the above an instruction is (64-bit mode, 64-bit operands, no
- * prefixes that change them): 1 PUSH/POP, 2 a stack or indirect branch. */
+ * prefixes that change them): 1 PUSH/POP r64, 2 a stack or indirect
+ * branch, 3 PUSH imm, PUSH m64 or LEAVE (emit_push_leave). */
 static int stack_form(const struct x86_insn *in)
 {
 	if (!in->op || in->mode != SOFT_MODE_64 || in->map != X86_MAP_1BYTE ||
@@ -1014,10 +1174,14 @@ static int stack_form(const struct x86_insn *in)
 		return 1;
 	if (op == 0xe8 || op == 0xc3)
 		return 2;
+	if (op == 0xc9 || ((op == 0x6a || op == 0x68) && (int64_t)in->imm == (int32_t)in->imm))
+		return 3;
 	if (op == 0xff && in->has_modrm) {
 		unsigned digit = (in->modrm >> 3) & 7;
 		if ((digit == 2 || digit == 4) && (in->mod == 3 || in->addrsize == 8))
 			return 2;
+		if (digit == 6 && in->mod != 3 && in->addrsize == 8)
+			return 3;
 	}
 	return 0;
 }
@@ -1558,6 +1722,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_native n;
 		struct jit_sse sp;
 		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
 		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
 			t->fast_mem = true;
 	}
@@ -1630,6 +1795,13 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
+		} else if (t->fast_mem && stack_form(in) == 3) {
+			emit_push_leave(t, in, rip, i);
+			j->stats.native_insns++;
+			j->stats.fast_stack++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (last && t->fast_mem && stack_form(in) == 2 &&
 			   (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) {
 			emit_branch_stack(t, in, rip, i);
@@ -1639,6 +1811,18 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			if (in->opcode != 0xe8)
 				j->stats.indirect++;
 			ended = true;
+		} else if (div_form(t, in)) {
+			emit_div(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (cli_form(t, in)) {
+			emit_cli(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (swapgs_form(t, in)) {
 			emit_swapgs(t, in, rip, i);
 			j->stats.native_insns++;
