@@ -204,6 +204,7 @@ int fc_metrics_write(struct fc_vmm *fc, int fd, struct vm *vm, char *err, size_t
 void fc_metrics_free(struct fc_vmm *fc);
 
 /* JSON field helpers (fc_json.c), each naming ptr/key in its error. */
+/* The message, with control characters replaced: always one line. */
 int fc_json_fail(char *err, size_t n, const char *fmt, ...) PRINTF_FMT(3, 4);
 /* jansson's parse error as one line: "invalid JSON at line L, column C:
  * TEXT", TEXT (which quotes the input near the error) with anything

@@ -11,23 +11,24 @@
 
 #include "fc.h"
 
+/* Every error is one printable line: what it quotes from the input (a
+ * path, jansson's excerpt near a parse error) may hold any byte, so control
+ * characters become '?' here, once for every message. */
 int fc_json_fail(char *err, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err, n, fmt, ap);
 	va_end(ap);
+	for (unsigned char *c = (unsigned char *)err; n && *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -1;
 }
 
 int fc_json_parse_fail(char *err, size_t n, const json_error_t *je)
 {
-	char text[sizeof(je->text)];
-	size_t i = 0;
-	for (const unsigned char *c = (const unsigned char *)je->text; *c && i + 1 < sizeof(text); c++)
-		text[i++] = (*c < 0x20 || *c == 0x7f) ? '?' : (char)*c;
-	text[i] = 0;
-	return fc_json_fail(err, n, "invalid JSON at line %d, column %d: %s", je->line, je->column, text);
+	return fc_json_fail(err, n, "invalid JSON at line %d, column %d: %s", je->line, je->column, je->text);
 }
 
 void fc_json_ptr(char *dst, size_t n, const char *ptr, const char *key)

@@ -141,6 +141,9 @@ static void test_config_errors(void **state)
 	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1, \"x~y/z\": 0}}",
 		     "/machine-config/x~0y~1z: unknown field");
 	expect_error("{\"drives\": [{}]}", "/drives/0/drive_id: missing");
+	/* a path quoted in the error, with a newline and a tab (fuzz_fc_config) */
+	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/nonexistent\\n\\tx\"}}",
+		     "/boot-source/kernel_image_path: cannot read '/nonexistent??x'");
 	expect_error("{\"drives\": [{\"drive_id\": \"a\", \"is_root_device\": false}]}",
 		     "/drives/0/path_on_host: missing");
 	expect_error("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", \"guest_mac\": \"06:00:00:00:00\"}]}",
