@@ -89,6 +89,17 @@ static void emit_checks(struct jit_emit *e, size_t ok)
 	jmp_to(e, ok);
 }
 
+/* What a handler call sets up: cpu->rip = RDX (the instruction's RIP),
+ * cpu->next_rip = RDX + the length of the instruction at RSI, RDI = cpu. */
+static void emit_helper_args(struct jit_emit *e)
+{
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RDX);
+	jit_emit_movzx_r32_m8(e, JR_RAX, JR_RSI, (int32_t)offsetof(struct x86_insn, len));
+	jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
+	jit_emit_mov_m64_r64(e, CPU, OFF(next_rip), JR_RDX);
+	jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+}
+
 bool soft_jit_stubs_emit(struct soft_jit *j)
 {
 	struct jit_emit em, *e = &em;
@@ -152,11 +163,7 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	 * translation's CALL) */
 	for (unsigned atomic = 0; atomic < 2; atomic++) {
 		j->stub[atomic ? SOFT_JIT_STUB_ATOMIC : SOFT_JIT_STUB_HELPER] = e->pos;
-		jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RDX);
-		jit_emit_movzx_r32_m8(e, JR_RAX, JR_RSI, (int32_t)offsetof(struct x86_insn, len));
-		jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
-		jit_emit_mov_m64_r64(e, CPU, OFF(next_rip), JR_RDX);
-		jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+		emit_helper_args(e);
 		if (atomic) {
 			jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)soft_exec_atomic);
 			jit_emit_u8(e, 0xff); /* jmp rax */
@@ -172,11 +179,7 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	for (unsigned atomic = 0; atomic < 2; atomic++) {
 		j->stub[atomic ? SOFT_JIT_STUB_ATOMIC_CHK : SOFT_JIT_STUB_HELPER_CHK] = e->pos;
 		jit_emit_alu_r_imm(e, 5, true, JR_RSP, 8); /* RSP 16-byte aligned for the call */
-		jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RDX);
-		jit_emit_movzx_r32_m8(e, JR_RAX, JR_RSI, (int32_t)offsetof(struct x86_insn, len));
-		jit_emit_add_r64_r64(e, JR_RDX, JR_RAX);
-		jit_emit_mov_m64_r64(e, CPU, OFF(next_rip), JR_RDX);
-		jit_emit_mov_r64_r64(e, JR_RDI, CPU);
+		emit_helper_args(e);
 		if (atomic) {
 			jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)soft_exec_atomic);
 			jit_emit_call_r64(e, JR_RAX);
