@@ -548,6 +548,18 @@ static void test_sysret_load(void)
 }
 GUEST_TEST("sysret-load", test_sysret_load);
 
+/* Not a check: a fixed load for measuring the host cost of STI at CPL 0
+ * (100 000 rounds of CLI; STI; NOP with nothing pending: valgrind
+ * --tool=callgrind ringvm run ... test=sti-load; docs/PERFORMANCE.md). */
+static void test_sti_load(void)
+{
+	for (unsigned i = 0; i < 100000; i++)
+		__asm__ volatile("cli\n\tsti\n\tnop" : : : "memory");
+	cli();
+	GUEST_DONE();
+}
+GUEST_TEST("sti-load", test_sti_load);
+
 /* Prompt delivery (issue 9 item 2): an interrupt that became pending while
  * IF was 0 is taken as soon as IF=1 allows it, not some instructions later
  * (the soft engine took it at the end of its 20 000-instruction slice):

@@ -249,6 +249,37 @@ SNIP(j_cli)
 	hlt
 END(j_cli)
 
+/* STI inline at CPL 0 (test_sti): R13 rounds of CLI, an ADD, STI (IF
+ * 0->1: the shadow over the ADC reading the ADD's CF), STI again (IF
+ * already 1); R8 collects IF as PUSHFQ sees it (0x200 a round).  Then
+ * once more with the "interrupt pending" word at RSI set (the test points
+ * cpu->irq_attn at it): the STI sets the kick, the ADC in its shadow
+ * runs, and the run stops at j_sti_at. */
+SNIP(j_sti)
+1:	cli
+	add %rcx, %rdx
+	sti
+	adc $0, %rdx
+	.globl j_sti_at
+j_sti_at:
+	sti
+	pushfq
+	pop %rax
+	and $0x200, %eax
+	add %rax, %r8
+	mov %r13, %rcx
+	shl $60, %rcx
+	dec %r13
+	jnz 1b
+	test %r9, %r9
+	jnz 2f
+	inc %r9
+	inc %r13
+	movl $1, (%rsi)
+	jmp 1b
+2:	hlt
+END(j_sti)
+
 /* DIV r/m64 and r/m32 on the host's DIV, R13 rounds over the array at
  * RSI; the flags of the ADD before the DIV read by the ADC after it (DIV
  * leaves them as they were); R8 sums quotients and remainders */

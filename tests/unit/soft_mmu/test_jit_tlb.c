@@ -25,6 +25,7 @@ extern const uint8_t j_stores[], j_stores_end[], j_gen[], j_gen_end[], j_smc[], 
 extern const uint8_t j_calls[], j_calls_end[], j_sse[], j_sse_end[], j_flags[], j_flags_end[];
 extern const uint8_t j_push[], j_push_end[], j_pushm_fault[], j_pushm_fault_end[];
 extern const uint8_t j_pushi_fault[], j_pushi_fault_end[], j_leave_fault[], j_leave_fault_end[];
+extern const uint8_t j_sti[], j_sti_end[], j_sti_at[];
 extern const uint8_t j_cli[], j_cli_end[], j_div[], j_div_end[], j_div_fault[], j_div_fault_end[];
 
 #define CODE 0x100000
@@ -454,6 +455,60 @@ static void test_cli(void **state)
 	}
 }
 
+/* STI at CPL 0 inline (translate.c, emit_sti): IF set, the STI shadow
+ * over the next instruction (carried into the next block by the shared
+ * checks), nothing when IF was already 1, the ADD's flags kept for the
+ * ADC; with an interrupt pending (cpu->irq_attn) the kick set as
+ * soft_cpu_if_set does, so the run stops right after the shadowed
+ * instruction; the same state as interpreted and no handler call for
+ * STI. */
+static void run_sti(bool cpl3)
+{
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_sti, (size_t)(j_sti_end - j_sti));
+		if (cpl3) { /* CPL 3 with IOPL 3: STI through its handler */
+			struct x86_sregs sr;
+			soft_cpu_get_sregs(&v[k]->cpu, &sr);
+			sr.seg[SEG_CS].selector |= 3;
+			sr.seg[SEG_CS].dpl = 3;
+			sr.seg[SEG_SS].selector |= 3;
+			sr.seg[SEG_SS].dpl = 3;
+			soft_cpu_set_sregs(&v[k]->cpu, &sr);
+			assert_int_equal(v[k]->cpu.cpl, 3);
+			soft_set_rflags(&v[k]->cpu, 0x3002);
+		}
+		v[k]->cpu.gpr[GPR_R13] = 100;
+		v[k]->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
+		v[k]->cpu.gpr[GPR_RSI] = DATA;
+		v[k]->cpu.irq_attn = gmem_ptr(&v[k]->mem, DATA, 4);
+		assert_non_null(v[k]->cpu.irq_attn);
+		v[k]->cpu.irq_attn_bits = 1;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_STOP);
+		assert_int_equal(v[k]->cpu.rip, CODE + (uint64_t)(j_sti_at - j_sti));
+		assert_int_equal(v[k]->cpu.gpr[GPR_R8], 100 * 0x200);
+		assert_true(soft_get_rflags(&v[k]->cpu) & X86_RFLAGS_IF);
+	}
+	same_state(v[0], v[1]);
+	/* the loop's handler calls at CPL 0: PUSHFQ (and HLT's block, not
+	 * reached); at CPL 3 the STIs' slow paths are no translated handler
+	 * calls either */
+	assert_true(v[1]->cpu.jit->stats.helper_insns <= 2);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_sti(void **state)
+{
+	(void)state;
+	run_sti(false);
+	run_sti(true);
+}
+
 /* DIV r/m32 and r/m64 on the host's DIV (translate.c, emit_div): the same
  * registers and flags as interpreted (the host's undefined flags never
  * reach the guest), no handler call; and its #DE (zero divisor, quotient
@@ -737,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_push_leave),
 		cmocka_unit_test(test_push_faults),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_sti),
 		cmocka_unit_test(test_div),
 		cmocka_unit_test(test_div_faults),
 		cmocka_unit_test(test_sse),

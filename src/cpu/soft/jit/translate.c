@@ -1069,6 +1069,53 @@ static bool cli_form(const struct tr *t, const struct x86_insn *in)
 	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC));
 }
 
+/* STI in a 64-bit block (SDM Vol. 2B, STI; vol. 3, 6.8.3), always the
+ * block's last instruction (F_STOP): at CPL 0 (never above IOPL) inline,
+ * as soft_exec_sti does it there: when IF was 0, set it, start the STI
+ * interrupt shadow and, with an interrupt already pending, set the kick
+ * (soft_cpu_if_set: *irq_attn & irq_attn_bits; plain loads and stores are
+ * acquire and release on x86-64); when IF was 1, nothing.  Any other CPL
+ * takes the slow path (the handler: IOPL, VIF, #GP(0)).  The caller marks
+ * the block impure, so its exit runs the shared checks (stubs.c), which
+ * carry the shadow into the next block exactly as after the handler. */
+static void emit_sti(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	save_flags(t); /* the compares and tests write the host flags */
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(rflags));
+	jit_emit_bt_r32_imm8(e, JR_R8, 9); /* IF */
+	size_t set = jit_emit_jcc_rel32(e, JCC_B);
+	jit_emit_alu_r_imm(e, 1, true, JR_R8, (int32_t)X86_RFLAGS_IF); /* or */
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R8);
+	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(irq_attn));
+	jit_emit_test_r64_r64(e, JR_R8, JR_R8);
+	size_t none = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_r32_m32(e, JR_R8, JR_R8, 0);
+	jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(irq_attn_bits));
+	jit_emit_test_r32_r32(e, JR_R8, JR_R9);
+	size_t idle = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_m32_imm32(e, CPU, OFF(kick), 1);
+	jit_emit_patch_rel32(e, set, e->pos);
+	jit_emit_patch_rel32(e, none, e->pos);
+	jit_emit_patch_rel32(e, idle, e->pos);
+	sl->fl_after = t->fl;
+	sl->back = e->pos;
+}
+
+static bool sti_form(const struct tr *t, const struct x86_insn *in)
+{
+	return in->id == X86_I_STI && t->b->mode == SOFT_MODE_64 &&
+	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC));
+}
+
 /* Push the return address of a CALL (the block's last instruction) through
  * the fast path; the flags are in cpu->rflags. */
 static void push_return(struct tr *t, struct slow *sl, uint64_t next)
@@ -1820,6 +1867,15 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		} else if (cli_form(t, in)) {
 			emit_cli(t, in, rip, i);
 			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (sti_form(t, in)) {
+			emit_sti(t, in, rip, i);
+			j->stats.native_insns++;
+			/* an interrupt shadow may follow: the exit runs the
+			 * shared checks (chain_checks), as after a handler */
+			t->pure = false;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
