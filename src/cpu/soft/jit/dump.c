@@ -5,9 +5,14 @@
  * back and reloads them at every round, as before 2026-12-05 afternoon.
  *
  * RINGVM_JIT_DUMP=dir: every translation's host code written to
- * dir/<guest rip>-<n>.bin as it is made (a debugging aid: docs/soft-cpu.md,
- * "Translator"), to read with
- *   objdump -D -b binary -mi386:x86-64 dir/ffffffff81234560-17.bin
+ * dir/<guest rip>-<n>-<cache offset, hex>.bin as it is made (a debugging
+ * aid: docs/soft-cpu.md, "Translator"), to read with
+ *   objdump -D -b binary -mi386:x86-64 dir/ffffffff81234560-17-8c3b0.bin
+ * The cache offset is where the code sits in the cache's memfd: `perf
+ * report` names samples in translated code by that offset
+ * ("memfd:ringvm-jit ... 0x88c48d"), so the sample belongs to the
+ * translation with the highest <n> whose [offset, offset + size) holds it
+ * (a full cache's flush reuses offsets).
  * The shared stubs every translation jumps to (stubs.c) go to
  * dir/stubs.bin; translations jump backwards into them (their offsets in
  * the cache: --stats has none, the jump's target is stub offset minus the
@@ -41,9 +46,9 @@ void soft_jit_dump(struct soft_jit *j, const struct soft_block *b, const void *c
 {
 	if (!j->dump_dir[0])
 		return;
-	char path[sizeof(j->dump_dir) + 48];
-	snprintf(path, sizeof(path), "%s/%016llx-%llu.bin", j->dump_dir, (unsigned long long)b->rip,
-		 (unsigned long long)j->stats.translated);
+	char path[sizeof(j->dump_dir) + 80];
+	snprintf(path, sizeof(path), "%s/%016llx-%llu-%llx.bin", j->dump_dir, (unsigned long long)b->rip,
+		 (unsigned long long)j->stats.translated, (unsigned long long)((const unsigned char *)code - (const unsigned char *)j->cache.rw));
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return;
