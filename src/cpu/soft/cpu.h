@@ -492,6 +492,15 @@ int soft_gp0(struct soft_cpu *cpu);
 /* Materialise and return the full RFLAGS / set it (resets lazy state). */
 uint64_t soft_get_rflags(struct soft_cpu *cpu);
 void soft_set_rflags(struct soft_cpu *cpu, uint64_t v);
+/* RFLAGS loaded by an instruction (POPF, IRET, SYSRET): soft_set_rflags,
+ * then soft_cpu_if_set when the load turned IF on. */
+static inline void soft_load_rflags(struct soft_cpu *cpu, uint64_t v)
+{
+	bool if_was = cpu->rflags & X86_RFLAGS_IF;
+	soft_set_rflags(cpu, v);
+	if (!if_was && (cpu->rflags & X86_RFLAGS_IF))
+		soft_cpu_if_set(cpu);
+}
 /* Individual flags (cheap paths where the lazy op allows). */
 bool soft_cf(struct soft_cpu *cpu);
 bool soft_zf(struct soft_cpu *cpu);

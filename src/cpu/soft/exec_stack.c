@@ -157,9 +157,7 @@ int soft_exec_popf(struct soft_cpu *cpu, const struct x86_insn *in)
 		mask |= X86_RFLAGS_IF;
 	if (in->opsize == 2)
 		mask &= 0xffff;
-	soft_set_rflags(cpu, (old & ~mask) | (v & mask));
-	if (!(old & X86_RFLAGS_IF) && (v & mask & X86_RFLAGS_IF))
-		soft_cpu_if_set(cpu);
+	soft_load_rflags(cpu, (old & ~mask) | (v & mask));
 	return SOFT_OK;
 }
 

@@ -376,9 +376,7 @@ static int iret_real(struct soft_cpu *cpu, const struct x86_insn *in)
 	else
 		fl = (fl & 0x257fd5) | (old & 0x1a0000);
 	sys_stack_commit(cpu, &st);
-	soft_set_rflags(cpu, fl | X86_RFLAGS_FIXED); /* IRETD loads RF */
-	if (!(old & RF_IF) && (fl & RF_IF))
-		soft_cpu_if_set(cpu);
+	soft_load_rflags(cpu, fl | X86_RFLAGS_FIXED); /* IRETD loads RF */
 	struct x86_segment c = cpu->seg[SEG_CS];
 	c.selector = (uint16_t)cs;
 	c.base = (cs & 0xffff) << 4;
@@ -403,9 +401,7 @@ static void iret_flags(struct soft_cpu *cpu, uint64_t fl, unsigned sz, unsigned 
 	mask |= RF_RF;
 	if (sz == 2)
 		mask &= 0xffff;
-	soft_set_rflags(cpu, (old & ~mask) | (fl & mask) | X86_RFLAGS_FIXED);
-	if (!(old & RF_IF) && (cpu->rflags & RF_IF))
-		soft_cpu_if_set(cpu);
+	soft_load_rflags(cpu, (old & ~mask) | (fl & mask) | X86_RFLAGS_FIXED);
 }
 
 /* Checks of a return CS (IRET, far RET): SDM "RETURN-FROM-PROCEDURE".

@@ -339,11 +339,8 @@ int soft_exec_sysret(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (to64 && !canonical(rip))
 		return soft_gp0(cpu);
 	uint16_t sel = (uint16_t)(cpu->star >> 48);
-	bool if_was = cpu->rflags & X86_RFLAGS_IF;
 	/* RFLAGS from R11, RF and VM cleared, bit 1 set */
-	soft_set_rflags(cpu, (cpu->gpr[GPR_R11] & 0x3c7fd7) | X86_RFLAGS_FIXED);
-	if (!if_was && (cpu->rflags & X86_RFLAGS_IF))
-		soft_cpu_if_set(cpu);
+	soft_load_rflags(cpu, (cpu->gpr[GPR_R11] & 0x3c7fd7) | X86_RFLAGS_FIXED);
 	if (to64) {
 		/* 64-bit mode to 64-bit code: the fixed values, CPL 3 */
 		sys_seg_flat64(&cpu->seg[SEG_CS], &cpu->seg[SEG_SS], (uint16_t)((sel + 16) | 3),
