@@ -340,6 +340,11 @@ int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen);
 /* The machine's clock in ns: host CLOCK_MONOTONIC minus the time the VM
  * spent paused.  Timers that must not catch up after a pause use it. */
 uint64_t vm_clock_ns(const struct vm *vm);
+/* The clock goes on from where it was stopped (clock_frozen_at: vm_pause, a
+ * restore), and the devices are told the guest runs again (their resumed
+ * op: host input held back goes in).  vm_resume; a restore's last vCPU. */
+void vm_clock_thaw(struct vm *vm);
+void vm_devices_resumed(struct vm *vm);
 
 /* The board's interrupt controllers (src/vmm/vm_irqchip.c): created for an
  * engine without in_kernel_irqchip (vm->irqchip, vm->irq) before its

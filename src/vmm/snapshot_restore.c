@@ -524,15 +524,10 @@ int snapshot_restore_vcpu(struct vm *vm, struct vcpu *v)
 	 * restored paused is told by vm_resume instead. */
 	if (!err && last && !atomic_load(&vm->pause_req)) {
 		/* every vCPU is loaded and none runs yet: the clock starts
-		 * (snapshot_restore; as vm_resume does) */
-		uint64_t frozen = atomic_load(&vm->clock_frozen_at);
-		atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - frozen);
-		atomic_store(&vm->clock_frozen_at, 0);
+		 * (snapshot_restore), as at vm_resume */
+		vm_clock_thaw(vm);
+		vm_devices_resumed(vm);
 	}
-	if (!err && last && !atomic_load(&vm->pause_req))
-		for (unsigned i = 0; i < vm->nr_devices; i++)
-			if (vm->devices[i].ops && vm->devices[i].ops->resumed)
-				vm->devices[i].ops->resumed(vm->devices[i].opaque);
 	pthread_cond_broadcast(&r->cond);
 	while (!err && r->loaded < vm->nr_vcpus && !vm_should_stop(vm)) {
 		struct timespec ts;

@@ -24,6 +24,20 @@ uint64_t vm_clock_ns(const struct vm *vm)
 	return (frozen ? frozen : clock_monotonic_ns()) - atomic_load(&m->clock_offset_ns);
 }
 
+void vm_clock_thaw(struct vm *vm)
+{
+	uint64_t frozen = atomic_load(&vm->clock_frozen_at);
+	atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - frozen);
+	atomic_store(&vm->clock_frozen_at, 0);
+}
+
+void vm_devices_resumed(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].ops && vm->devices[i].ops->resumed)
+			vm->devices[i].ops->resumed(vm->devices[i].opaque);
+}
+
 void vm_pause_wake_all(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
@@ -106,16 +120,12 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&vm->pause_lock);
 	/* Every vCPU is parked: nothing reads the clock while it moves. */
-	uint64_t frozen = atomic_load(&vm->clock_frozen_at);
-	atomic_fetch_add(&vm->clock_offset_ns, clock_monotonic_ns() - frozen);
-	atomic_store(&vm->clock_frozen_at, 0);
+	vm_clock_thaw(vm);
 	atomic_store(&vm->state, VM_RUNNING);
 	atomic_store(&vm->pause_req, false);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 	/* Host input held back while paused goes to the guest now. */
-	for (unsigned i = 0; i < vm->nr_devices; i++)
-		if (vm->devices[i].ops && vm->devices[i].ops->resumed)
-			vm->devices[i].ops->resumed(vm->devices[i].opaque);
+	vm_devices_resumed(vm);
 	return 0;
 }
