@@ -283,7 +283,7 @@ struct vm {
 	unsigned nr_parked;
 	/* The machine's clock is host CLOCK_MONOTONIC minus the time spent
 	 * paused (vm_clock_ns); frozen_at is the host time it stopped at
-	 * while paused (0 while running).  Both change only while every vCPU
+	 * while paused or while a restore loads (0 while running).  Both change only while every vCPU
 	 * is parked. */
 	_Atomic uint64_t clock_offset_ns;
 	_Atomic uint64_t clock_frozen_at;
@@ -345,6 +345,17 @@ uint64_t vm_clock_ns(const struct vm *vm);
  * op: host input held back goes in).  vm_resume; a restore's last vCPU. */
 void vm_clock_thaw(struct vm *vm);
 void vm_devices_resumed(struct vm *vm);
+/* Whether a device may put host input (console bytes, network frames, vsock
+ * packets) into the guest now: not while the VM is paused (a snapshot reads
+ * RAM then), nor while a restore's vCPUs still load their state, when an
+ * interrupt raised would be overwritten by the local APIC state loaded after
+ * it (with VIRTIO_F_EVENT_IDX a lost used-buffer interrupt stalls the
+ * queue for good).  The machine clock is frozen exactly then.  Refused input
+ * waits in its back end; the device's resumed op offers it again. */
+static inline bool vm_guest_takes_input(struct vm *vm)
+{
+	return atomic_load(&vm->state) != VM_PAUSED && !atomic_load(&vm->clock_frozen_at);
+}
 
 /* The board's interrupt controllers (src/vmm/vm_irqchip.c): created for an
  * engine without in_kernel_irqchip (vm->irqchip, vm->irq) before its

@@ -86,9 +86,10 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 	struct virtio_console *v = opaque;
 	struct virtio_dev *d = v->dev;
 	size_t done = 0;
-	/* Nothing reaches the guest while the VM is paused (a snapshot reads
-	 * RAM then): the input waits in the back end (vcon_resumed). */
-	if (!d || (d->vm && atomic_load(&d->vm->state) == VM_PAUSED))
+	/* Nothing reaches the guest while it does not run (paused, or a
+	 * restore's vCPUs still loading): the input waits in the back end
+	 * (vcon_resumed). */
+	if (!d || (d->vm && !vm_guest_takes_input(d->vm)))
 		return 0;
 	pthread_mutex_lock(&d->lock);
 	while (done < len) {

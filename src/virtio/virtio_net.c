@@ -94,10 +94,11 @@ static bool vnet_rx(void *opaque, const uint8_t *frame, size_t len)
 	struct virtio_dev *d = n->dev;
 	static const uint8_t hdr[VNET_HDR_LEN] = { [10] = 1 }; /* num_buffers = 1 */
 	struct virtq_chain *c = &n->rx_chain;
-	/* Nothing reaches the guest while the VM is paused (a snapshot reads
-	 * RAM then): the frame waits in the back end, which offers it again
-	 * when the VM resumes (vnet_resumed). */
-	if (d->vm && atomic_load(&d->vm->state) == VM_PAUSED)
+	/* Nothing reaches the guest while it does not run (paused, or a
+	 * restore's vCPUs still loading: vm_guest_takes_input): the frame
+	 * waits in the back end, which offers it again when the VM runs
+	 * (vnet_resumed). */
+	if (d->vm && !vm_guest_takes_input(d->vm))
 		return false;
 	pthread_mutex_lock(&d->lock);
 	int r = virtio_dev_pop(d, VNET_RXQ, c);

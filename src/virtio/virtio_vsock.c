@@ -45,9 +45,10 @@ struct virtio_vsock {
 	_Atomic uint64_t rx_packets, rx_kicks, tx_kicks;  /* metrics */
 };
 
-static bool vvsock_paused(struct virtio_dev *d)
+/* Host-side traffic waits while the guest does not run (vm_guest_takes_input). */
+static bool vvsock_held(struct virtio_dev *d)
 {
-	return d->vm && atomic_load(&d->vm->state) == VM_PAUSED;
+	return d->vm && !vm_guest_takes_input(d->vm);
 }
 
 /* The transport reset of a restored device, into the driver's next event
@@ -98,10 +99,11 @@ static void vvsock_config_write(struct virtio_dev *d, uint32_t off, const void *
 static void vvsock_fill_rx(struct virtio_dev *d, struct virtio_vsock *v)
 {
 	struct virtq_chain *c = &v->chain;
-	/* Nothing reaches the guest while the VM is paused (a snapshot reads
-	 * RAM then; vvsock_resumed delivers it), nor before the transport
+	/* Nothing reaches the guest while it does not run (paused, as a
+	 * snapshot reads RAM then, or a restore's vCPUs still loading;
+	 * vvsock_resumed delivers it), nor before the transport
 	 * reset of a restored device. */
-	if (vvsock_paused(d) || !vvsock_send_reset(d, v))
+	if (vvsock_held(d) || !vvsock_send_reset(d, v))
 		return;
 	for (unsigned i = 0; i < VSOCK_QUEUE_SIZE; i++) {
 		if (!virtio_dev_live(d) || !virtq_has_work(&d->vq[VSOCK_RXQ]) ||

@@ -133,6 +133,25 @@ static void net_arp(void **state)
 	wait_used(&mq[0], 2);
 	gmem_read(&vm.mem, 0x210000, got, sizeof(got));
 	assert_int_equal(got[12 + 21], 2);                     /* the held ARP reply */
+
+	/* Nor while a restore's vCPUs load their state (running, the clock
+	 * still frozen): the interrupt would be lost under the LAPIC state
+	 * loaded after it.  The frame waits for the resumed op. */
+	mock_desc(&mq[0], 2, 0x220000, 12 + 1514, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq[0], 2);
+	vmock_kick(d, 0);
+	atomic_store(&vm.clock_frozen_at, 1);
+	mock_desc(&mq[1], 3, 0x300000, sizeof(pkt), 0, 0);
+	mock_avail(&mq[1], 3);
+	vmock_kick(d, 1);
+	assert_int_equal(mock_used_idx(&mq[1]), 4);
+	vmock_pump(&vm.loop, 300);
+	assert_int_equal(mock_used_idx(&mq[0]), 2);
+	atomic_store(&vm.clock_frozen_at, 0);
+	vm.devices[0].ops->resumed(vm.devices[0].opaque);
+	wait_used(&mq[0], 3);
+	gmem_read(&vm.mem, 0x220000, got, sizeof(got));
+	assert_int_equal(got[12 + 21], 2);
 }
 
 /* ---- virtio-vsock -------------------------------------------------------------- */
@@ -265,8 +284,24 @@ static void vsock_snapshot_reset(void **state)
 	atomic_store(&vm.state, VM_RUNNING);
 	vs->ops->resumed(vs->opaque);
 	assert_int_equal(mock_used_idx(&mq[0]), 2);
+
+	/* Nor while a restore's vCPUs load their state (running, the clock
+	 * still frozen). */
+	mock_desc(&mq[0], 2, 0x220000, 4096, VIRTQ_DESC_F_WRITE, 0);
+	mock_avail(&mq[0], 2);
+	vmock_kick(d, 0);
+	atomic_store(&vm.clock_frozen_at, 1);
+	int s3 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(s3, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(s3, "CONNECT 97\n", 11), 11);
+	vmock_pump(&vm.loop, 300);
+	assert_int_equal(mock_used_idx(&mq[0]), 2);
+	atomic_store(&vm.clock_frozen_at, 0);
+	vs->ops->resumed(vs->opaque);
+	assert_int_equal(mock_used_idx(&mq[0]), 3);
 	close(s);
 	close(s2);
+	close(s3);
 }
 
 /* A state of another size is refused naming the device. */
