@@ -111,6 +111,10 @@ struct vm_config {
 	/* The API may take snapshots: the main thread's filter lets it write
 	 * files (docs/sandbox.md, docs/snapshot.md). */
 	bool snapshots;
+	/* /proc/self/pagemap opened by the jail before it hid /proc (owned by
+	 * the caller; vm_create takes a copy); -1: vm_create opens it itself
+	 * when the VM may snapshot. */
+	int pagemap_fd;
 	/* Firecracker's track_dirty_pages (--track-dirty-pages): log the
 	 * pages written so that diff snapshots can be taken (src/vmm/vm_dirty.c,
 	 * docs/snapshot.md). */
@@ -294,6 +298,11 @@ struct vm {
 	/* Diff snapshots: the id of the last snapshot taken or loaded, which a
 	 * diff snapshot names as its parent (all zero: none, RAM as booted). */
 	uint8_t snap_last_id[16];
+	/* /proc/self/pagemap, through which a full snapshot skips RAM never
+	 * touched (src/vmm/snapshot_mem.c); -1 where the VM cannot snapshot
+	 * or there is no /proc.  Opened by vm_create (or handed over by the
+	 * jail: cfg.pagemap_fd), closed by vm_destroy. */
+	int pagemap_fd;
 };
 
 /* Dirty-page tracking for diff snapshots (src/vmm/vm_dirty.c): start it

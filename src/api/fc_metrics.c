@@ -285,12 +285,12 @@ json_t *fc_metrics_line(struct fc_vmm *fc, struct vm *vm)
 		"metrics_fails", (json_int_t)m->metrics_fails));
 	/* Firecracker's "seccomp" and "signals" groups, its layout.  A SIGHUP
 	 * stops the VM through the event loop's signalfd (src/vmm/vm.c), and
-	 * the last line written as it ends carries it.  Firecracker counts the
-	 * others in handlers that then end the process; ringvm's end it too
-	 * (a forbidden system call: one line on stderr and exit status 159,
-	 * docs/sandbox.md; SIGSEGV, SIGBUS, SIGILL: the terminal restored and
-	 * the default action; SIGXFSZ, SIGXCPU: the default action) without a
-	 * last line, and SIGPIPE is ignored: those stay 0 in every line. */
+	 * the last line written as it ends carries it.  The fatal ones (a
+	 * forbidden system call: status 159, docs/sandbox.md; SIGBUS, SIGSEGV,
+	 * SIGILL, SIGXFSZ, SIGXCPU: the default action) end the process after
+	 * a last line of their own with the signal's counter at 1
+	 * (fc_metrics_fatal.c); SIGPIPE is ignored.  In these lines they are
+	 * 0. */
 	json_object_set_new(inc, "seccomp", json_pack("{s:I}", "num_faults", (json_int_t)0));
 	json_object_set_new(inc, "signals", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"sigbus", (json_int_t)0, "sigsegv", (json_int_t)0, "sigxfsz", (json_int_t)0,

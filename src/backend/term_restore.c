@@ -19,12 +19,14 @@
 #include "term_restore.h"
 #include "ringvm/compiler.h"
 
-/* Always restore on these (chained: the previous action runs afterwards). */
+/* Always restore on these (chained: the previous action runs afterwards;
+ * with the Firecracker command line that is the handler writing the last
+ * metrics line for SIGBUS, SIGSEGV, SIGILL, SIGXCPU and SIGXFSZ,
+ * src/api/fc_metrics_fatal.c, which then takes the default action). */
 static const int term_fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL,
-					  SIGTRAP, SIGSYS };
+					  SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ };
 /* Restore on these only if nobody handles them (default action kills us). */
-static const int term_default_signals[] = { SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
-					    SIGINT, SIGXCPU, SIGXFSZ };
+static const int term_default_signals[] = { SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGINT };
 
 #define TERM_NSIG (ARRAY_SIZE(term_fatal_signals) + ARRAY_SIZE(term_default_signals))
 

@@ -27,6 +27,7 @@
 #include "fc_main.h"
 #include "fleet_registry.h"
 #include "ringvm/clock.h"
+#include "ringvm/fatal_metrics.h"
 #include "ringvm/log.h"
 #include "ringvm/sandbox.h"
 #include "ringvm/snapshot.h"
@@ -185,6 +186,7 @@ static int op_metrics(struct fc_vmm *fc, char *err, size_t n)
 	if (fd < 0)
 		return fc_json_fail(err, n, "/metrics/metrics_path: cannot open '%s': %s",
 				    fc->metrics_path, strerror(errno));
+	fatal_metrics_arm(fd);  /* a fatal signal's last line goes here from now */
 	if (p->metrics_fd >= 0)
 		close(p->metrics_fd);
 	p->metrics_fd = fd;
@@ -498,6 +500,12 @@ int fc_main(int argc, char **argv)
 		return RINGVM_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Fatal signals write a last metrics line first, as Firecracker's
+	 * handlers do (src/api/fc_metrics_fatal.c). */
+	int fe = fatal_metrics_install();
+	if (fe < 0)
+		pr_warn("cannot install the fatal-signal handlers: %s (no last metrics line)",
+			strerror(-fe));
 	if (level) {
 		snprintf(p->fc.log_level, sizeof(p->fc.log_level), "%s", level);
 		p->fc.logger_set = true;
@@ -617,6 +625,7 @@ out:
 	fleet_unregister(p->entry);
 	if (p->vm_created)
 		vm_destroy(&p->vm);
+	fatal_metrics_arm(-1);
 	if (p->metrics_fd >= 0)
 		close(p->metrics_fd);
 	if (p->metrics_timer >= 0)

@@ -125,16 +125,19 @@ static int jail_make_dev(const char *root, const struct jail_opts *o)
 	return 0;
 }
 
-static int jail_close_fds(void)
+/* Close every descriptor above stderr except keep (-1: none). */
+static void jail_close_fds(int keep)
 {
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
-		return 0;
+	bool below = keep <= 3 || syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) == 0;
+	unsigned from = keep >= 3 ? (unsigned)keep + 1 : 3U;
+	if (below && syscall(SYS_close_range, from, ~0U, 0U) == 0)
+		return;
 #endif
 	long max = sysconf(_SC_OPEN_MAX);
 	for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
-		close((int)fd);
-	return 0;
+		if (fd != keep)
+			close((int)fd);
 }
 
 /* In the jailed child, pid 1 of the new PID namespace. */
@@ -163,6 +166,17 @@ static int jail_child(const struct jail_opts *o, const char *root, struct vm_con
 	if (sethostname(o->id, strlen(o->id)) < 0)
 		return jail_fail("sethostname", NULL);
 
+	/* /proc is gone once the old root is: a snapshot finds the RAM the
+	 * guest never touched through this (src/vmm/snapshot_mem.c), opened
+	 * now, as the jailer opens /dev/kvm before it enters its jail.  It
+	 * shows this process's own mappings only, and without it a snapshot
+	 * reads every page (slower, the same file). */
+	cfg->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (cfg->pagemap_fd < 0)
+		pr_info("jail: no /proc/self/pagemap (%s): a snapshot will read all of RAM",
+			strerror(errno));
+	else
+		pr_info("jail: /proc/self/pagemap kept open for snapshots");
 	if (chdir(root) < 0)
 		return jail_fail("chdir", root);
 	/* pivot_root(".", "."): the old root ends up under the new one and
@@ -182,7 +196,7 @@ static int jail_child(const struct jail_opts *o, const char *root, struct vm_con
 		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
 			return jail_fail("setrlimit RLIMIT_FSIZE", NULL);
 	}
-	jail_close_fds();
+	jail_close_fds(cfg->pagemap_fd);
 	if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0)
 		return jail_fail("cannot drop to the group", NULL);
 	if (setresuid(o->uid, o->uid, o->uid) < 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ringvm/fatal_metrics.h"
 #include "ringvm/log.h"
 #include "ringvm/vm.h"
 #include "ringvm_config.h"
@@ -139,7 +140,7 @@ static void sandbox_exit(int status)
 	_exit(status);  /* not reached */
 }
 
-/* Async-signal-safe: fixed buffers, write(2), exit_group(2). */
+/* Async-signal-safe: fixed buffers, write(2), clock_gettime, exit_group(2). */
 static void sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -160,6 +161,9 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 	p = put_str(buf, p, cap, " thread (docs/sandbox.md: --no-seccomp turns the filters off)\n");
 	ssize_t r = write(STDERR_FILENO, buf, p);
 	(void)r;
+	/* Firecracker's last metrics line, seccomp.num_faults 1 (where a
+	 * metrics file is set: the Firecracker command line). */
+	fatal_metrics_write(SIGSYS);
 	sandbox_exit(SANDBOX_EXIT_FORBIDDEN);
 }
 

@@ -16,5 +16,6 @@ void vm_config_defaults(struct vm_config *c)
 	c->debug_exit_port = PORT_DEBUG_EXIT_DEFAULT;
 	c->debug_exit_size = 4;
 	c->on_reset = ON_RESET_RESTART;
+	c->pagemap_fd = -1;
 	c->seccomp_selftest = -1;
 }

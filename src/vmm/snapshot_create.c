@@ -316,18 +316,19 @@ int snapshot_create(struct vm *vm, const char *snap_path, const char *mem_path, 
 		lin->kind = diff ? SNAP_KIND_DIFF : SNAP_KIND_FULL;
 		if (diff)
 			memcpy(lin->parent, vm->snap_last_id, 16);
+		int pm = vm->pagemap_fd;
 		if (diff) {
 			/* half from the base, half from the diff */
 			unsigned half = SNAP_LINEAGE_CHECKS / 2;
-			lin->nr_checks = snapshot_mem_checks(&vm->mem, bits, false, lin->checks, half);
-			lin->nr_checks += snapshot_mem_checks(&vm->mem, bits, true,
+			lin->nr_checks = snapshot_mem_checks(&vm->mem, pm, bits, false, lin->checks, half);
+			lin->nr_checks += snapshot_mem_checks(&vm->mem, pm, bits, true,
 							      lin->checks + lin->nr_checks, half);
 		} else {
-			lin->nr_checks = snapshot_mem_checks(&vm->mem, NULL, false, lin->checks,
+			lin->nr_checks = snapshot_mem_checks(&vm->mem, pm, NULL, false, lin->checks,
 							     SNAP_LINEAGE_CHECKS);
 		}
 		/* Memory first: the state file appears only once both are complete. */
-		r = snapshot_mem_write(&vm->mem, mem_path, diff ? bits : NULL, &pages, err, n);
+		r = snapshot_mem_write(&vm->mem, pm, mem_path, diff ? bits : NULL, &pages, err, n);
 	}
 	struct snap_writer w;
 	snap_writer_init(&w);

@@ -4,8 +4,10 @@
  * at their offsets, so untouched RAM costs no disk.  Pages RAM never
  * allocated are skipped without reading them: with anonymous RAM (the
  * default) those neither present nor swapped out in /proc/self/pagemap,
- * with a memfd those SEEK_DATA skips (a read would allocate them); without
- * pagemap (no /proc) every page is read, which is slower, not wrong.  The file is written beside its final name
+ * with a memfd those SEEK_DATA skips (a read would allocate them).  The
+ * pagemap file is opened once, when the VM is created (vm->pagemap_fd),
+ * or by the jail before it hides /proc; without it every page is read,
+ * which is slower, not wrong.  The file is written beside its final name
  * and renamed over it: a VM restored from the old file keeps its private
  * mapping of the old inode.  A diff snapshot's file holds only the pages
  * written since the last snapshot (dirty-page tracking), at their offsets,
@@ -125,22 +127,14 @@ struct mem_scan {
 	uint64_t ent[PM_ENTRIES];
 };
 
-static void scan_open(struct mem_scan *sc, const struct gmem *m)
+static void scan_open(struct mem_scan *sc, const struct gmem *m, int pagemap)
 {
 	sc->m = m;
 	sc->first = UINT64_MAX;
 	sc->nr = 0;
-	sc->pagemap = m->anon ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
-	if (m->anon && sc->pagemap < 0)
-		pr_debug("snapshot: no /proc/self/pagemap (%s): reading all of RAM",
-			 strerror(errno));
-}
-
-static void scan_close(struct mem_scan *sc)
-{
-	if (sc->pagemap >= 0)
-		close(sc->pagemap);
-	sc->pagemap = -1;
+	sc->pagemap = m->anon ? pagemap : -1;
+	if (m->anon && pagemap < 0)
+		pr_debug("snapshot: no /proc/self/pagemap: reading all of RAM");
 }
 
 /* False only for a page of anonymous RAM pagemap says is not there. */
@@ -197,22 +191,21 @@ static bool scan_next(struct mem_scan *sc, uint64_t pos, uint64_t *from, uint64_
 
 /* The non-zero pages of a full snapshot, skipping what RAM never
  * allocated. */
-static int write_nonzero(int fd, const struct gmem *m, uint64_t *pages)
+static int write_nonzero(int fd, const struct gmem *m, int pagemap, uint64_t *pages)
 {
 	struct mem_scan sc;
-	scan_open(&sc, m);
+	scan_open(&sc, m, pagemap);
 	int r = 0;
 	uint64_t pos = 0, from, to;
 	while (r == 0 && scan_next(&sc, pos, &from, &to)) {
 		r = write_range(fd, m->base, from, to, pages);
 		pos = to;
 	}
-	scan_close(&sc);
 	return r;
 }
 
-int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *bits,
-		       uint64_t *pages, char *err, size_t n)
+int snapshot_mem_write(const struct gmem *m, int pagemap, const char *path,
+		       const uint64_t *bits, uint64_t *pages, char *err, size_t n)
 {
 	char tmp[4096];
 	*pages = 0;
@@ -227,7 +220,7 @@ int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *b
 	}
 	int r = ftruncate(fd, (off_t)m->ram_size) < 0 ? -errno : 0;
 	if (r == 0)
-		r = bits ? write_dirty(fd, m, bits, pages) : write_nonzero(fd, m, pages);
+		r = bits ? write_dirty(fd, m, bits, pages) : write_nonzero(fd, m, pagemap, pages);
 	if (r == 0 && (fsync(fd) < 0 || fchmod(fd, 0600) < 0))
 		r = -errno;
 	close(fd);
@@ -241,15 +234,15 @@ int snapshot_mem_write(const struct gmem *m, const char *path, const uint64_t *b
 	return 0;
 }
 
-unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in_bits,
-			     struct snap_page_check *out, unsigned max)
+unsigned snapshot_mem_checks(const struct gmem *m, int pagemap, const uint64_t *bits,
+			     bool in_bits, struct snap_page_check *out, unsigned max)
 {
 	/* One page from each of max equal stretches of RAM where there is
 	 * one: spread out, so a base that differs anywhere much is likely
 	 * caught.  Pages RAM never allocated are zero: skipped without being
 	 * read (scan_next). */
 	struct mem_scan sc;
-	scan_open(&sc, m);
+	scan_open(&sc, m, pagemap);
 	unsigned nr = 0;
 	uint64_t pages = m->ram_size / PAGE, stretch = (pages + max - 1) / max;
 	for (unsigned k = 0; k < max && nr < max; k++) {
@@ -271,6 +264,5 @@ unsigned snapshot_mem_checks(const struct gmem *m, const uint64_t *bits, bool in
 			break;
 		}
 	}
-	scan_close(&sc);
 	return nr;
 }

@@ -4,6 +4,8 @@
 # the filters on, the same guest runs to its end.  The API thread of the
 # Firecracker command line likewise, when it handles a request.  The forbidden call comes
 # from the host-only test hook RINGVM_SECCOMP_SELFTEST=KIND (docs/sandbox.md).
+# With a metrics file, that and the other fatal signals (SIGSEGV, SIGBUS,
+# SIGILL, SIGXFSZ, SIGXCPU) leave a last metrics line counting them.
 # Usage: sandbox_seccomp.sh path/to/ringvm
 set -uo pipefail
 ringvm=$1
@@ -89,6 +91,52 @@ if [ "$st" -ne 159 ] || ! grep -Eq "$want" "$tmp/out.txt" || [ -n "$body" ]; the
 else
 	echo "ok: api: $(grep -E "$want" "$tmp/out.txt")"
 fi
+# Firecracker's seccomp and signals metrics: a fatal signal writes a last
+# metrics line with its counter at 1 before the process ends, with the
+# status it had before (docs/api.md, "Metrics").
+last_metrics() {  # file, group, field -> prints "lines value" of the last line
+	python3 - "$@" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+last = json.loads(lines[-1]) if lines else {}
+print(len(lines), last.get(sys.argv[2], {}).get(sys.argv[3], "none"))
+PY
+}
+rm -f "$tmp/metrics.json"
+api api --metrics-path "$tmp/metrics.json"
+api_end
+got=$(last_metrics "$tmp/metrics.json" seccomp num_faults)
+if [ "$st" -ne 159 ] || [ "$got" != "1 1" ]; then
+	echo "FAIL: api: a forbidden call with --metrics-path: status $st (want 159), last line's" \
+		"seccomp.num_faults: '$got' (want one line, 1)"
+	cat "$tmp/out.txt" "$tmp/metrics.json"
+	fail=1
+else
+	echo "ok: api: the last metrics line says seccomp.num_faults 1"
+fi
+ulimit -c 0  # the fatal signals below dump no core here
+# A running VM (the guest spins), so FlushMetrics writes a line first.
+printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "test=fleet-spin"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 32}}\n' "$(realpath "$guest")" >"$tmp/vm.json"
+for case in "SEGV sigsegv 139" "BUS sigbus 135" "ILL sigill 132" "XFSZ sigxfsz 153" "XCPU sigxcpu 152"; do
+	set -- $case
+	rm -f "$tmp/metrics.json"
+	api "" --metrics-path "$tmp/metrics.json" --config-file "$tmp/vm.json"
+	flush=$(curl -s --max-time 10 --unix-socket "$tmp/api.sock" -X PUT -o /dev/null \
+		-w '%{http_code}' -d '{"action_type": "FlushMetrics"}' http://localhost/actions)
+	before=$(last_metrics "$tmp/metrics.json" signals "$2")
+	kill -"$1" "$api_pid"
+	api_end
+	got=$(last_metrics "$tmp/metrics.json" signals "$2")
+	if [ "$st" -ne "$3" ] || [ "$flush" != 204 ] || [ "$before" != "1 0" ] || [ "$got" != "2 1" ]; then
+		echo "FAIL: SIG$1: status $st (want $3), flush $flush, signals.$2 in the last line:" \
+			"'$before' before, '$got' after (want '1 0', '2 1': lines, value)"
+		cat "$tmp/out.txt" "$tmp/metrics.json"
+		fail=1
+	else
+		echo "ok: SIG$1: status $st, the last metrics line says signals.$2 1"
+	fi
+done
 api api --no-seccomp
 api_end
 if [ "$st" -ne 143 ] || ! grep -q '"state":"Not started"' <<<"$body" ||

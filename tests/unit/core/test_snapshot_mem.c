@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "ringvm/gmem.h"
 #include "ringvm/layout.h"
@@ -50,6 +51,19 @@ static bool data_pages(const char *path, uint64_t *bits)
 	return sparse;
 }
 
+/* The memory file at path holds RAM's bytes, all of them. */
+static void same_as_ram(const char *path, const struct gmem *m)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	uint8_t *img = malloc(RAM);
+	assert_non_null(img);
+	assert_int_equal(fread(img, 1, RAM, f), RAM);
+	fclose(f);
+	assert_memory_equal(img, m->base, RAM);
+	free(img);
+}
+
 static void fill(struct gmem *m, unsigned page, int byte)
 {
 	assert_int_equal(gmem_fill(m, page * 4096ull, byte, 4096), 0);
@@ -77,7 +91,8 @@ static void test_full_diff_rebase(void **state)
 	fill(&m, 2, 0x22);
 	fill(&m, 10, 0xaa);
 	char *base = tmpfile_path("base"), *diff = tmpfile_path("diff");
-	assert_int_equal(snapshot_mem_write(&m, base, NULL, &pages, err, sizeof(err)), 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(snapshot_mem_write(&m, pm, base, NULL, &pages, err, sizeof(err)), 0);
 	assert_int_equal(pages, 3);
 	memset(bits, 0, sizeof(bits));
 	gmem_dirty_fetch_and_clear(&m, bits);  /* what a full snapshot does */
@@ -89,7 +104,7 @@ static void test_full_diff_rebase(void **state)
 	gmem_dirty_fetch_and_clear(&m, bits);
 	assert_int_equal(bits[0], (1ULL << 2) | (1ULL << 10));
 	assert_int_equal(bits[2000 / 64], 1ULL << (2000 % 64));
-	assert_int_equal(snapshot_mem_write(&m, diff, bits, &pages, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_mem_write(&m, pm, diff, bits, &pages, err, sizeof(err)), 0);
 	assert_int_equal(pages, 3);
 	struct stat st;
 	assert_int_equal(stat(diff, &st), 0);
@@ -100,31 +115,26 @@ static void test_full_diff_rebase(void **state)
 	/* Checks, one per eighth of RAM: pages the diff carries (non-zero: 2,
 	 * 2000), pages it does not (non-zero: 1), any (full: 1 and 2000). */
 	struct snap_page_check c[8];
-	unsigned n = snapshot_mem_checks(&m, bits, true, c, 8);
+	unsigned n = snapshot_mem_checks(&m, pm, bits, true, c, 8);
 	assert_int_equal(n, 2);
 	assert_int_equal(c[0].offset, 2 * 4096);
 	assert_int_equal(c[0].flags, SNAP_CHECK_IN_DIFF);
 	assert_int_equal(c[1].offset, 2000 * 4096);
 	assert_int_equal(c[0].crc32, snap_crc32(0, m.base + 2 * 4096, 4096));
-	n = snapshot_mem_checks(&m, bits, false, c, 8);
+	n = snapshot_mem_checks(&m, pm, bits, false, c, 8);
 	assert_int_equal(n, 1);
 	assert_int_equal(c[0].offset, 4096);
 	assert_int_equal(c[0].flags, 0);
-	assert_int_equal(snapshot_mem_checks(&m, NULL, false, c, 8), 2);
+	assert_int_equal(snapshot_mem_checks(&m, pm, NULL, false, c, 8), 2);
+	if (pm >= 0)
+		close(pm);
 
 	/* Merged: RAM as it is now. */
 	uint64_t bytes;
 	assert_int_equal(snapshot_rebase(base, diff, &bytes, err, sizeof(err)), 0);
 	if (data_pages(diff, ext))
 		assert_int_equal(bytes, 3 * 4096);
-	FILE *f = fopen(base, "rb");
-	assert_non_null(f);
-	uint8_t *img = malloc(RAM);
-	assert_non_null(img);
-	assert_int_equal(fread(img, 1, RAM, f), RAM);
-	fclose(f);
-	assert_memory_equal(img, m.base, RAM);
-	free(img);
+	same_as_ram(base, &m);
 
 	/* Refused, naming the file. */
 	assert_int_equal(snapshot_rebase(base, base, &bytes, err, sizeof(err)), -1);
@@ -140,61 +150,75 @@ static void test_full_diff_rebase(void **state)
 	gmem_destroy(&m);
 }
 
-/* Anonymous RAM: a full snapshot reads only the pages that are there
- * (/proc/self/pagemap), so it leaves untouched RAM untouched (reading it
- * would map pages: zero pages, or whole huge ones), yet writes every
- * non-zero page; a page written and zeroed again is read and, being zero,
- * stays a hole. */
+/* Whether any page of RAM's 2 MiB block blk is resident. */
+static bool block_resident(const struct gmem *m, unsigned blk)
+{
+	unsigned char vec[512];
+	assert_int_equal(mincore(m->base + blk * 2 * MiB, 2 * MiB, vec), 0);
+	for (unsigned i = 0; i < 512; i++)
+		if (vec[i] & 1)
+			return true;
+	return false;
+}
+
+/* Anonymous RAM: a full snapshot given /proc/self/pagemap (vm->pagemap_fd,
+ * opened when the VM is created, or by the jail before it hides /proc)
+ * reads only the pages that are there, so it leaves untouched RAM
+ * untouched (reading it would map pages: zero pages, or whole huge ones),
+ * yet writes every non-zero page; a page written and zeroed again is read
+ * and, being zero, stays a hole.  Without the descriptor (-1, as in a jail
+ * before it was handed over) every page is read: the same file, but the
+ * untouched blocks become resident, which shows the residency check can
+ * tell the two apart. */
 static void test_anon_skips_untouched(void **state)
 {
-	(void)state;
+	bool with_pagemap = *(bool *)*state;
 	struct gmem m;
 	struct gmem_opts o = { .ram_size = RAM };
 	char err[512];
 	uint64_t pages;
 	assert_int_equal(gmem_init(&m, &o), 0);
 	assert_true(m.anon);
+	int pm = -1;
+	if (with_pagemap) {
+		pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (pm < 0) {
+			gmem_destroy(&m);
+			skip();  /* no /proc here: nothing to show */
+		}
+	}
 	fill(&m, 3, 0x5a);
 	fill(&m, 700, 0x11);
 	fill(&m, 700, 0);           /* touched, zero again */
 	fill(&m, 4095, 0x77);       /* the last page */
-	char *path = tmpfile_path("anon");
-	assert_int_equal(snapshot_mem_write(&m, path, NULL, &pages, err, sizeof(err)), 0);
-	assert_int_equal(pages, 2);
-	/* The 2 MiB blocks the guest never touched are still not resident. */
-	unsigned char vec[512];
-	for (unsigned blk = 2; blk < 7; blk++) {  /* 4 MiB .. 14 MiB */
-		assert_int_equal(mincore(m.base + blk * 2 * MiB, 2 * MiB, vec), 0);
-		for (unsigned i = 0; i < 512; i++)
-			assert_int_equal(vec[i] & 1, 0);
-	}
-	/* The checks read nothing more either, and find the two pages. */
+	char *path = tmpfile_path(with_pagemap ? "anon" : "anon-all");
+	for (unsigned blk = 2; blk < 7; blk++)  /* 4 MiB .. 14 MiB: never touched */
+		assert_false(block_resident(&m, blk));
+	/* The checks read nothing more than the snapshot, and find the two
+	 * pages. */
 	struct snap_page_check c[8];
-	assert_int_equal(snapshot_mem_checks(&m, NULL, false, c, 8), 2);
+	assert_int_equal(snapshot_mem_checks(&m, pm, NULL, false, c, 8), 2);
 	assert_int_equal(c[0].offset, 3 * 4096);
 	assert_int_equal(c[1].offset, 4095ull * 4096);
-	assert_int_equal(mincore(m.base + 4 * MiB, 2 * MiB, vec), 0);
-	for (unsigned i = 0; i < 512; i++)
-		assert_int_equal(vec[i] & 1, 0);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *img = malloc(RAM);
-	assert_non_null(img);
-	assert_int_equal(fread(img, 1, RAM, f), RAM);
-	fclose(f);
-	assert_memory_equal(img, m.base, RAM);
-	free(img);
+	assert_int_equal(snapshot_mem_write(&m, pm, path, NULL, &pages, err, sizeof(err)), 0);
+	assert_int_equal(pages, 2);
+	for (unsigned blk = 2; blk < 7; blk++)
+		assert_int_equal(block_resident(&m, blk), !with_pagemap);
+	same_as_ram(path, &m);
 	unlink(path);
+	if (pm >= 0)
+		close(pm);
 	gmem_destroy(&m);
 }
 
 int main(void)
 {
-	static bool anon = false, memfd = true;
+	static bool anon = false, memfd = true, pagemap = true, no_pagemap = false;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate(test_full_diff_rebase, &anon),
 		cmocka_unit_test_prestate(test_full_diff_rebase, &memfd),
-		cmocka_unit_test(test_anon_skips_untouched),
+		cmocka_unit_test_prestate(test_anon_skips_untouched, &pagemap),
+		cmocka_unit_test_prestate(test_anon_skips_untouched, &no_pagemap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

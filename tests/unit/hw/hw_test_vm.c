@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -32,6 +33,14 @@ static int hw_test_send_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
+void hw_test_irq_router(struct irq_router *r, struct hw_test_irq *irq)
+{
+	memset(r, 0, sizeof(*r));
+	r->set_level = hw_test_set_level;
+	r->send_msi = hw_test_send_msi;
+	r->opaque = irq;
+}
+
 void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size)
 {
 	memset(t, 0, sizeof(*t));
@@ -45,9 +54,7 @@ void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size)
 	assert_int_equal(bus_init(&vm->mmio, BUS_MMIO), 0);
 	assert_int_equal(evloop_init(&vm->loop), 0);
 	pthread_mutex_init(&vm->exit_lock, NULL);
-	vm->irq.set_level = hw_test_set_level;
-	vm->irq.opaque = &t->irq;
-	vm->irq.send_msi = hw_test_send_msi;
+	hw_test_irq_router(&vm->irq, &t->irq);
 	atomic_store(&vm->state, VM_RUNNING);
 }
 
@@ -58,6 +65,21 @@ void hw_test_vm_fini(struct hw_test_vm *t)
 	bus_destroy(&t->vm.pio);
 	bus_destroy(&t->vm.mmio);
 	pthread_mutex_destroy(&t->vm.exit_lock);
+}
+
+struct hw_test_vm *hw_test_vm_new(uint64_t ram_size)
+{
+	struct hw_test_vm *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	hw_test_vm_init(t, ram_size);
+	return t;
+}
+
+int hw_test_vm_teardown(void **state)
+{
+	hw_test_vm_fini(*state);
+	free(*state);
+	return 0;
 }
 
 void hw_test_vm_rearm(struct hw_test_vm *t)

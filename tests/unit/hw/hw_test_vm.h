@@ -24,9 +24,17 @@ struct hw_test_vm {
 	struct hw_test_irq irq;
 };
 
+/* Make r an irq router that records into irq (line levels and their
+ * transitions, MSIs), as the hand-built vm's own. */
+void hw_test_irq_router(struct irq_router *r, struct hw_test_irq *irq);
+
 /* ram_size only sets vm.mem.ram_size (no guest memory is mapped). */
 void hw_test_vm_init(struct hw_test_vm *t, uint64_t ram_size);
 void hw_test_vm_fini(struct hw_test_vm *t);
+/* A cmocka fixture: a calloc'ed, initialised hw_test_vm, and its teardown
+ * (hw_test_vm_fini, then free) for *state. */
+struct hw_test_vm *hw_test_vm_new(uint64_t ram_size);
+int hw_test_vm_teardown(void **state);
 /* Forget a requested exit/reset so the next request can be observed. */
 void hw_test_vm_rearm(struct hw_test_vm *t);
 /* Run the event loop for about ms milliseconds. */

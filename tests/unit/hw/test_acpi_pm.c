@@ -13,17 +13,9 @@
 
 static int setup(void **state)
 {
-	struct hw_test_vm *t = calloc(1, sizeof(*t));
-	hw_test_vm_init(t, 256 * MiB);
+	struct hw_test_vm *t = hw_test_vm_new(256 * MiB);
 	assert_int_equal(vm_devices_create(&t->vm), 0);
 	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	hw_test_vm_fini(*state);
-	free(*state);
 	return 0;
 }
 
@@ -143,11 +135,11 @@ static void test_pm_timer_monotonic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_s5_poweroff, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s5_poweroff, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_register, setup, hw_test_vm_teardown),
 		cmocka_unit_test(test_status_enable_sci),
 		cmocka_unit_test(test_pm_timer_values),
-		cmocka_unit_test_setup_teardown(test_pm_timer_monotonic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pm_timer_monotonic, setup, hw_test_vm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

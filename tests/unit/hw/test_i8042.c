@@ -21,18 +21,10 @@
 
 static int setup(void **state)
 {
-	struct hw_test_vm *t = calloc(1, sizeof(*t));
-	hw_test_vm_init(t, 256 * MiB);
+	struct hw_test_vm *t = hw_test_vm_new(256 * MiB);
 	t->vm.cfg.debug_exit = false;
 	assert_int_equal(vm_devices_create(&t->vm), 0);
 	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	hw_test_vm_fini(*state);
-	free(*state);
 	return 0;
 }
 
@@ -281,14 +273,14 @@ static void test_standalone_counts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_command_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_irqs_and_aux_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keyboard_probe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_command_byte, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_irqs_and_aux_loop, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_line, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_keyboard_probe, setup, hw_test_vm_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, hw_test_vm_teardown),
 		cmocka_unit_test(test_standalone_counts),
-		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, hw_test_vm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,15 +31,6 @@ struct fixture {
 	unsigned arms;
 };
 
-static int rec_set_level(void *opaque, unsigned gsi, bool level)
-{
-	struct hw_test_irq *irq = opaque;
-	if (level && !irq->level[gsi])
-		irq->raises[gsi]++;
-	irq->level[gsi] = level;
-	return 0;
-}
-
 static void rec_arm(void *opaque, int64_t when)
 {
 	struct fixture *f = opaque;
@@ -55,7 +46,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->clk.ns = T0 * NS + 250000000;  /* a quarter past the second */
 	struct rtc_clock c = { fake_now, &f->clk };
-	f->router = (struct irq_router){ .set_level = rec_set_level, .opaque = &f->irq };
+	hw_test_irq_router(&f->router, &f->irq);
 	f->r = rtc_new(&c, &f->router);
 	assert_non_null(f->r);
 	rtc_set_timer(f->r, rec_arm, f);

@@ -22,21 +22,10 @@ struct uart_fixture {
 	struct uart8250 *u;
 };
 
-static int rec_set_level(void *opaque, unsigned gsi, bool level)
-{
-	struct hw_test_irq *irq = opaque;
-	if (level && !irq->level[gsi])
-		irq->raises[gsi]++;
-	if (!level && irq->level[gsi])
-		irq->lowers[gsi]++;
-	irq->level[gsi] = level;
-	return 0;
-}
-
 static int setup(void **state)
 {
 	struct uart_fixture *f = calloc(1, sizeof(*f));
-	f->router = (struct irq_router){ .set_level = rec_set_level, .opaque = &f->irq };
+	hw_test_irq_router(&f->router, &f->irq);
 	f->u = uart8250_new(&f->router, IRQ_COM1);
 	assert_non_null(f->u);
 	*state = f;

@@ -78,48 +78,48 @@ static void real_seg(struct x86_segment *s, uint8_t type)
 				   .type = type, .s = 1, .present = 1 };
 }
 
-void kh_load_real(struct kh *h, const uint8_t *code, size_t len)
-{
-	struct x86_sregs s;
-	struct x86_regs r;
-
-	assert_int_equal(gmem_write(&h->vm.mem, KH_CODE, code, len), 0);
-	assert_int_equal(engine_kvm_ops.get_sregs(&h->vcpu, &s), 0);
-	for (int i = 0; i < SEG_COUNT; i++)
-		real_seg(&s.seg[i], 3);
-	real_seg(&s.seg[SEG_CS], 0xb);
-	s.cr0 &= ~(X86_CR0_PE | X86_CR0_PG);
-	assert_int_equal(engine_kvm_ops.set_sregs(&h->vcpu, &s), 0);
-	memset(&r, 0, sizeof(r));
-	r.rip = KH_CODE;
-	r.gpr[GPR_RSP] = KH_STACK;
-	r.rflags = X86_RFLAGS_FIXED;
-	assert_int_equal(engine_kvm_ops.set_regs(&h->vcpu, &r), 0);
-}
-
 static void flat_seg(struct x86_segment *s, uint16_t sel, uint8_t type)
 {
 	*s = (struct x86_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
 				   .type = type, .s = 1, .present = 1, .db = 1, .g = 1 };
 }
 
-void kh_load_prot32(struct kh *h, const uint8_t *code, size_t len)
+/* code at KH_CODE, entered with RSP = KH_STACK and only RFLAGS' fixed bit,
+ * in real mode or (prot32) flat 32-bit protected mode; paging off. */
+static void kh_load(struct kh *h, const uint8_t *code, size_t len, bool prot32)
 {
 	struct x86_sregs s;
 	struct x86_regs r;
 
 	assert_int_equal(gmem_write(&h->vm.mem, KH_CODE, code, len), 0);
 	assert_int_equal(engine_kvm_ops.get_sregs(&h->vcpu, &s), 0);
-	for (int i = 0; i < SEG_COUNT; i++)
-		flat_seg(&s.seg[i], 0x10, 3);
-	flat_seg(&s.seg[SEG_CS], 0x08, 0xb);
-	s.cr0 = (s.cr0 | X86_CR0_PE | X86_CR0_ET) & ~X86_CR0_PG;
+	if (prot32) {
+		for (int i = 0; i < SEG_COUNT; i++)
+			flat_seg(&s.seg[i], 0x10, 3);
+		flat_seg(&s.seg[SEG_CS], 0x08, 0xb);
+		s.cr0 = (s.cr0 | X86_CR0_PE | X86_CR0_ET) & ~X86_CR0_PG;
+	} else {
+		for (int i = 0; i < SEG_COUNT; i++)
+			real_seg(&s.seg[i], 3);
+		real_seg(&s.seg[SEG_CS], 0xb);
+		s.cr0 &= ~(X86_CR0_PE | X86_CR0_PG);
+	}
 	assert_int_equal(engine_kvm_ops.set_sregs(&h->vcpu, &s), 0);
 	memset(&r, 0, sizeof(r));
 	r.rip = KH_CODE;
 	r.gpr[GPR_RSP] = KH_STACK;
 	r.rflags = X86_RFLAGS_FIXED;
 	assert_int_equal(engine_kvm_ops.set_regs(&h->vcpu, &r), 0);
+}
+
+void kh_load_real(struct kh *h, const uint8_t *code, size_t len)
+{
+	kh_load(h, code, len, false);
+}
+
+void kh_load_prot32(struct kh *h, const uint8_t *code, size_t len)
+{
+	kh_load(h, code, len, true);
 }
 
 enum vcpu_exit_reason kh_run(struct kh *h)

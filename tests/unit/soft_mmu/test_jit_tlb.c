@@ -126,30 +126,96 @@ static void same_state(struct vm1 *a, struct vm1 *b)
 	assert_int_equal(soft_get_rflags(&a->cpu), soft_get_rflags(&b->cpu));
 }
 
+/* Two VMs running the same code from CODE: v[0] interpreted, v[1]
+ * translated; st[k] how each run stopped. */
+struct pair {
+	struct vm1 *v[2];
+	int st[2];
+};
+
+/* Prepares one VM of a pair before it runs (both get the same). */
+typedef void pair_setup_fn(struct vm1 *v, const void *arg);
+
+/* Run code in a pair, each VM prepared by setup(v, arg) (NULL: nothing
+ * more than vm_up) and run for at most budget instructions: both must stop
+ * with want_status and in the same state.  The caller checks what its
+ * case is about, then frees the pair with pair_free. */
+static void pair_run(struct pair *p, const uint8_t *code, size_t len, pair_setup_fn *setup,
+		     const void *arg, uint64_t budget, int want_status)
+{
+	for (int k = 0; k < 2; k++) {
+		p->v[k] = calloc(1, sizeof(*p->v[k]));
+		assert_non_null(p->v[k]);
+		vm_up(p->v[k], k == 1, code, len);
+		if (setup)
+			setup(p->v[k], arg);
+		uint64_t done;
+		p->st[k] = soft_cpu_run(&p->v[k]->cpu, budget, &done);
+	}
+	assert_int_equal(p->st[0], want_status);
+	assert_int_equal(p->st[1], want_status);
+	same_state(p->v[0], p->v[1]);
+}
+
+static void pair_free(struct pair *p)
+{
+	for (int k = 0; k < 2; k++) {
+		vm_down(p->v[k]);
+		free(p->v[k]);
+		p->v[k] = NULL;
+	}
+}
+
+/* The pair's guest memory at [gpa, gpa + len) is the same in both. */
+static void pair_same_memory(struct pair *p, uint64_t gpa, size_t len)
+{
+	uint8_t *m0 = malloc(len), *m1 = malloc(len);
+	assert_non_null(m0);
+	assert_non_null(m1);
+	assert_int_equal(gmem_read(&p->v[0]->mem, gpa, m0, len), 0);
+	assert_int_equal(gmem_read(&p->v[1]->mem, gpa, m1, len), 0);
+	assert_memory_equal(m0, m1, len);
+	free(m0);
+	free(m1);
+}
+
+#define CODE_OF(name) name, (size_t)(name##_end - name)
+#define RUN_LONG (1u << 30)   /* budget of the loops that end in HLT */
+
+/* The operands the load, store and stack loops read at DATA. */
+static void put_data8(struct vm1 *v)
+{
+	static const uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
+					  0x1234567812345678ULL, 0, 0xffff };
+	assert_int_equal(gmem_write(&v->mem, DATA, data, sizeof(data)), 0);
+}
+
+static void setup_loads(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	put_data8(v);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.gpr[GPR_R13] = 5000;
+	v->cpu.gpr[GPR_R10] = 3;
+}
+
 static void test_loads_vs_interp(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_loads, (size_t)(j_loads_end - j_loads));
-		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
-				     0x1234567812345678ULL, 0, 0xffff };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.gpr[GPR_R13] = 5000;
-		v[k]->cpu.gpr[GPR_R10] = 3;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_true(v[1]->cpu.jit->stats.fast_loads >= 9);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_loads), setup_loads, NULL, RUN_LONG, SOFT_HLT);
+	assert_true(p.v[1]->cpu.jit->stats.fast_loads >= 9);
 	/* the loads did not go through the memory ops: far fewer TLB lookups */
-	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	assert_true(p.v[1]->mmu.stats.hits * 4 < p.v[0]->mmu.stats.hits);
+	pair_free(&p);
+}
+
+static void setup_mmio_loop(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	v->cpu.gpr[GPR_RSI] = 0xd0000000;
+	v->cpu.gpr[GPR_R13] = 50;
+	v->cpu.gpr[GPR_R10] = 3;
 }
 
 /* The loads' loop over device memory: the slot the first slow path fills
@@ -159,44 +225,35 @@ static void test_loads_vs_interp(void **state)
 static void test_mmio_loop(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_loads, (size_t)(j_loads_end - j_loads));
-		v[k]->cpu.gpr[GPR_RSI] = 0xd0000000;
-		v[k]->cpu.gpr[GPR_R13] = 50;
-		v[k]->cpu.gpr[GPR_R10] = 3;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_true(v[0]->mmio_reads >= 50 * 9);
-	assert_int_equal(v[1]->mmio_reads, v[0]->mmio_reads);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	struct pair p;
+	pair_run(&p, CODE_OF(j_loads), setup_mmio_loop, NULL, RUN_LONG, SOFT_HLT);
+	assert_true(p.v[0]->mmio_reads >= 50 * 9);
+	assert_int_equal(p.v[1]->mmio_reads, p.v[0]->mmio_reads);
+	pair_free(&p);
+}
+
+/* The fault cases' start: 16 bytes across the page at DATA + 0x1000, the
+ * ADD before the access (40 + 2) and its address in RDI. */
+static void setup_fault_regs(struct vm1 *v, uint64_t rdi)
+{
+	uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	assert_int_equal(gmem_write(&v->mem, DATA + 0xff8, bytes, sizeof(bytes)), 0);
+	v->cpu.gpr[GPR_RAX] = 40;
+	v->cpu.gpr[GPR_RBX] = 2;
+	v->cpu.gpr[GPR_RDI] = rdi;
+}
+
+static void setup_fault(struct vm1 *v, const void *arg)
+{
+	setup_fault_regs(v, *(const uint64_t *)arg);
 }
 
 /* The load at j_fault+6 (after two native instructions) from RDI. */
 static void run_fault_case(uint64_t rdi, int want_status, unsigned want_vector, bool mmio)
 {
-	struct vm1 *v[2];
-	int st[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_fault, (size_t)(j_fault_end - j_fault));
-		uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA + 0xff8, bytes, sizeof(bytes)), 0);
-		v[k]->cpu.gpr[GPR_RAX] = 40;
-		v[k]->cpu.gpr[GPR_RBX] = 2;
-		v[k]->cpu.gpr[GPR_RDI] = rdi;
-		uint64_t done;
-		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
-	}
-	assert_int_equal(st[0], want_status);
-	assert_int_equal(st[1], want_status);
-	same_state(v[0], v[1]);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_fault), setup_fault, &rdi, 1000, want_status);
+	struct vm1 *const *v = p.v;
 	if (want_status == SOFT_EXC) {
 		assert_int_equal(v[1]->cpu.exc.vector, want_vector);
 		assert_int_equal(v[0]->cpu.exc.vector, want_vector);
@@ -208,10 +265,7 @@ static void run_fault_case(uint64_t rdi, int want_status, unsigned want_vector, 
 	if (mmio)
 		assert_int_equal(v[1]->mmio_reads, 1);
 	assert_true(v[1]->cpu.jit->stats.fast_loads >= 1);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	pair_free(&p);
 }
 
 static void test_slow_paths(void **state)
@@ -225,35 +279,31 @@ static void test_slow_paths(void **state)
 	run_fault_case(0xffff800000000000ULL, SOFT_EXC, X86_EXC_PF, false); /* canonical, unmapped */
 }
 
+static void setup_stores(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	put_data8(v);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.gpr[GPR_RAX] = 0x0123456789abcdefULL;
+	v->cpu.gpr[GPR_RDX] = 0x1111;
+	v->cpu.gpr[GPR_R13] = 3000;
+}
+
 static void test_stores_vs_interp(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_stores, (size_t)(j_stores_end - j_stores));
-		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
-				     0x1234567812345678ULL, 0, 0xffff };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.gpr[GPR_RAX] = 0x0123456789abcdefULL;
-		v[k]->cpu.gpr[GPR_RDX] = 0x1111;
-		v[k]->cpu.gpr[GPR_R13] = 3000;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	static uint8_t m0[64 << 10], m1[64 << 10];
-	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
-	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
-	assert_memory_equal(m0, m1, sizeof(m0));
-	assert_true(v[1]->cpu.jit->stats.fast_stores >= 19);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_stores), setup_stores, NULL, RUN_LONG, SOFT_HLT);
+	pair_same_memory(&p, DATA, 64 << 10);
+	assert_true(p.v[1]->cpu.jit->stats.fast_stores >= 19);
 	/* the stores did not go through the memory ops */
-	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	assert_true(p.v[1]->mmu.stats.hits * 4 < p.v[0]->mmu.stats.hits);
+	pair_free(&p);
+}
+
+static void setup_rdi(struct vm1 *v, const void *arg)
+{
+	v->cpu.gpr[GPR_RDI] = *(const uint64_t *)arg;
 }
 
 /* Run code at CODE to HLT, interpreted and translated; same state.
@@ -261,21 +311,11 @@ static void test_stores_vs_interp(void **state)
 static struct soft_jit_stats run_both_code(const uint8_t *code, size_t len, uint64_t rdi,
 					   uint64_t want_rdx)
 {
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, code, len);
-		v[k]->cpu.gpr[GPR_RDI] = rdi;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_int_equal(v[0]->cpu.gpr[GPR_RDX], want_rdx);
-	struct soft_jit_stats js = v[1]->cpu.jit->stats;
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	struct pair p;
+	pair_run(&p, code, len, setup_rdi, &rdi, RUN_LONG, SOFT_HLT);
+	assert_int_equal(p.v[0]->cpu.gpr[GPR_RDX], want_rdx);
+	struct soft_jit_stats js = p.v[1]->cpu.jit->stats;
+	pair_free(&p);
 	return js;
 }
 
@@ -284,9 +324,9 @@ static void test_code_pages(void **state)
 	(void)state;
 	/* 0 + 1 + ... + 9: each call runs the code just written, although
 	 * the first stores to the page went inline (before it held code) */
-	run_both_code(j_gen, (size_t)(j_gen_end - j_gen), DATA + 0x3000, 45);
+	run_both_code(CODE_OF(j_gen), DATA + 0x3000, 45);
 	/* 0 + 1 + ... + 19 */
-	run_both_code(j_smc, (size_t)(j_smc_end - j_smc), 0, 190);
+	run_both_code(CODE_OF(j_smc), 0, 190);
 }
 
 /* The stack through the fast path; indirect branches and returns find
@@ -294,13 +334,21 @@ static void test_code_pages(void **state)
 static void test_calls(void **state)
 {
 	(void)state;
-	struct soft_jit_stats js = run_both_code(j_calls, (size_t)(j_calls_end - j_calls), 0,
-						 1275 + 50 * 8);
+	struct soft_jit_stats js = run_both_code(CODE_OF(j_calls), 0, 1275 + 50 * 8);
 	assert_true(js.fast_stack >= 5);
 	assert_true(js.indirect >= 3);
 	/* 50 iterations of 8 blocks: nearly all entered by chains and the
 	 * IBTC, not from the run loop */
 	assert_true(js.entries < 40);
+}
+
+static void setup_push_leave(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	put_data8(v);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.gpr[GPR_RBP] = 0x5555;
+	v->cpu.gpr[GPR_R13] = 300;
 }
 
 /* PUSH imm8/imm32, PUSH m64 and LEAVE through the fast path (translate.c,
@@ -309,38 +357,30 @@ static void test_calls(void **state)
 static void test_push_leave(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_push, (size_t)(j_push_end - j_push));
-		uint64_t data[8] = { 5, 0x8000000000000001ULL, 0xfffffffffffffff0ULL, 7, 3,
-				     0x1234567812345678ULL, 0, 0xffff };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.gpr[GPR_RBP] = 0x5555;
-		v[k]->cpu.gpr[GPR_R13] = 300;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_int_equal(v[1]->cpu.gpr[GPR_RSP], 0x80000);
-	assert_int_equal(v[1]->cpu.gpr[GPR_RBP], 0x5555);
-	uint8_t m0[256], m1[256];
-	assert_int_equal(gmem_read(&v[0]->mem, 0x80000 - 128, m0, sizeof(m0)), 0);
-	assert_int_equal(gmem_read(&v[1]->mem, 0x80000 - 128, m1, sizeof(m1)), 0);
-	assert_memory_equal(m0, m1, sizeof(m0));
-	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, 64), 0);
-	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, 64), 0);
-	assert_memory_equal(m0, m1, 64);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_push), setup_push_leave, NULL, RUN_LONG, SOFT_HLT);
+	assert_int_equal(p.v[1]->cpu.gpr[GPR_RSP], 0x80000);
+	assert_int_equal(p.v[1]->cpu.gpr[GPR_RBP], 0x5555);
+	pair_same_memory(&p, 0x80000 - 128, 256);
+	pair_same_memory(&p, DATA, 64);
 	/* the loop's translation: PUSH RBP, three PUSH imm, three PUSH m64,
 	 * five POP r64 and LEAVE, all through the fast path; a handler call
 	 * for none of them (HLT is the only one) */
-	assert_true(v[1]->cpu.jit->stats.fast_stack >= 13);
-	assert_true(v[1]->cpu.jit->stats.helper_insns <= 1);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	assert_true(p.v[1]->cpu.jit->stats.fast_stack >= 13);
+	assert_true(p.v[1]->cpu.jit->stats.helper_insns <= 1);
+	pair_free(&p);
+}
+
+struct push_regs {
+	uint64_t rdi, rsp, rbp;
+};
+
+static void setup_push_fault(struct vm1 *v, const void *arg)
+{
+	const struct push_regs *r = arg;
+	setup_fault_regs(v, r->rdi);
+	v->cpu.gpr[GPR_RSP] = r->rsp;
+	v->cpu.gpr[GPR_RBP] = r->rbp;
 }
 
 /* One of j_*_fault with RDI (PUSH m64's source), RSP and RBP: the same
@@ -350,24 +390,10 @@ static void run_push_fault(const uint8_t *code, size_t len, uint64_t rdi, uint64
 			   uint64_t rbp, int want_status, unsigned want_vector, uint64_t want_cr2,
 			   uint32_t want_err, bool mmio)
 {
-	struct vm1 *v[2];
-	int st[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, code, len);
-		uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA + 0xff8, bytes, sizeof(bytes)), 0);
-		v[k]->cpu.gpr[GPR_RAX] = 40;
-		v[k]->cpu.gpr[GPR_RBX] = 2;
-		v[k]->cpu.gpr[GPR_RDI] = rdi;
-		v[k]->cpu.gpr[GPR_RSP] = rsp;
-		v[k]->cpu.gpr[GPR_RBP] = rbp;
-		uint64_t done;
-		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
-	}
-	assert_int_equal(st[0], want_status);
-	assert_int_equal(st[1], want_status);
-	same_state(v[0], v[1]);
+	struct pair p;
+	const struct push_regs regs = { rdi, rsp, rbp };
+	pair_run(&p, code, len, setup_push_fault, &regs, 1000, want_status);
+	struct vm1 *const *v = p.v;
 	if (want_status == SOFT_EXC) {
 		for (int k = 0; k < 2; k++) {
 			assert_int_equal(v[k]->cpu.exc.vector, want_vector);
@@ -380,19 +406,12 @@ static void run_push_fault(const uint8_t *code, size_t len, uint64_t rdi, uint64
 		assert_int_equal(v[1]->cpu.gpr[GPR_RSP], rsp);
 		assert_int_equal(v[1]->cpu.gpr[GPR_RBP], rbp);
 	} else {
-		uint8_t m0[32], m1[32];
-		uint64_t at = (v[1]->cpu.gpr[GPR_RSP] - 16) & ~15ULL;
-		assert_int_equal(gmem_read(&v[0]->mem, at, m0, sizeof(m0)), 0);
-		assert_int_equal(gmem_read(&v[1]->mem, at, m1, sizeof(m1)), 0);
-		assert_memory_equal(m0, m1, sizeof(m0));
+		pair_same_memory(&p, (v[1]->cpu.gpr[GPR_RSP] - 16) & ~15ULL, 32);
 	}
 	if (mmio)
 		assert_int_equal(v[1]->mmio_reads, 1);
 	assert_true(v[1]->cpu.jit->stats.fast_stack >= 1);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	pair_free(&p);
 }
 
 static void test_push_faults(void **state)
@@ -429,30 +448,47 @@ static void test_push_faults(void **state)
 	run_push_fault(lv, nlv, 0, sp, noncanon, SOFT_EXC, X86_EXC_SS, 0, 0, false);
 }
 
+static void setup_cli(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	v->cpu.gpr[GPR_R13] = 100;
+	v->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
+}
+
 /* CLI at CPL 0 inline (translate.c, emit_cli): IF cleared, the ADD's
  * flags kept across it for the ADC, the same state as interpreted, and
  * no handler call for it. */
 static void test_cli(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_cli, (size_t)(j_cli_end - j_cli));
-		v[k]->cpu.gpr[GPR_R13] = 100;
-		v[k]->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_int_equal(v[1]->cpu.gpr[GPR_R8], 0);
-	assert_false(soft_get_rflags(&v[1]->cpu) & X86_RFLAGS_IF);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_cli), setup_cli, NULL, RUN_LONG, SOFT_HLT);
+	assert_int_equal(p.v[1]->cpu.gpr[GPR_R8], 0);
+	assert_false(soft_get_rflags(&p.v[1]->cpu) & X86_RFLAGS_IF);
 	/* the loop's handler calls: STI and PUSHFQ (and HLT's block) */
-	assert_true(v[1]->cpu.jit->stats.helper_insns <= 3);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
+	assert_true(p.v[1]->cpu.jit->stats.helper_insns <= 3);
+	pair_free(&p);
+}
+
+static void setup_sti(struct vm1 *v, const void *arg)
+{
+	if (*(const bool *)arg) { /* CPL 3 with IOPL 3: STI through its handler */
+		struct x86_sregs sr;
+		soft_cpu_get_sregs(&v->cpu, &sr);
+		sr.seg[SEG_CS].selector |= 3;
+		sr.seg[SEG_CS].dpl = 3;
+		sr.seg[SEG_SS].selector |= 3;
+		sr.seg[SEG_SS].dpl = 3;
+		soft_cpu_set_sregs(&v->cpu, &sr);
+		assert_int_equal(v->cpu.cpl, 3);
+		soft_set_rflags(&v->cpu, 0x3002);
 	}
+	v->cpu.gpr[GPR_R13] = 100;
+	v->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.irq_attn = gmem_ptr(&v->mem, DATA, 4);
+	assert_non_null(v->cpu.irq_attn);
+	v->cpu.irq_attn_bits = 1;
 }
 
 /* STI at CPL 0 inline (translate.c, emit_sti): IF set, the STI shadow
@@ -464,42 +500,18 @@ static void test_cli(void **state)
  * STI. */
 static void run_sti(bool cpl3)
 {
-	struct vm1 *v[2];
+	struct pair p;
+	pair_run(&p, CODE_OF(j_sti), setup_sti, &cpl3, RUN_LONG, SOFT_STOP);
 	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_sti, (size_t)(j_sti_end - j_sti));
-		if (cpl3) { /* CPL 3 with IOPL 3: STI through its handler */
-			struct x86_sregs sr;
-			soft_cpu_get_sregs(&v[k]->cpu, &sr);
-			sr.seg[SEG_CS].selector |= 3;
-			sr.seg[SEG_CS].dpl = 3;
-			sr.seg[SEG_SS].selector |= 3;
-			sr.seg[SEG_SS].dpl = 3;
-			soft_cpu_set_sregs(&v[k]->cpu, &sr);
-			assert_int_equal(v[k]->cpu.cpl, 3);
-			soft_set_rflags(&v[k]->cpu, 0x3002);
-		}
-		v[k]->cpu.gpr[GPR_R13] = 100;
-		v[k]->cpu.gpr[GPR_RDX] = 0x8000000000000000ULL;
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.irq_attn = gmem_ptr(&v[k]->mem, DATA, 4);
-		assert_non_null(v[k]->cpu.irq_attn);
-		v[k]->cpu.irq_attn_bits = 1;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_STOP);
-		assert_int_equal(v[k]->cpu.rip, CODE + (uint64_t)(j_sti_at - j_sti));
-		assert_int_equal(v[k]->cpu.gpr[GPR_R8], 100 * 0x200);
-		assert_true(soft_get_rflags(&v[k]->cpu) & X86_RFLAGS_IF);
+		assert_int_equal(p.v[k]->cpu.rip, CODE + (uint64_t)(j_sti_at - j_sti));
+		assert_int_equal(p.v[k]->cpu.gpr[GPR_R8], 100 * 0x200);
+		assert_true(soft_get_rflags(&p.v[k]->cpu) & X86_RFLAGS_IF);
 	}
-	same_state(v[0], v[1]);
 	/* the loop's handler calls at CPL 0: PUSHFQ (and HLT's block, not
 	 * reached); at CPL 3 the STIs' slow paths are no translated handler
 	 * calls either */
-	assert_true(v[1]->cpu.jit->stats.helper_insns <= 2);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	assert_true(p.v[1]->cpu.jit->stats.helper_insns <= 2);
+	pair_free(&p);
 }
 
 static void test_sti(void **state)
@@ -509,6 +521,18 @@ static void test_sti(void **state)
 	run_sti(true);
 }
 
+static void setup_div(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	static const uint64_t data[8] = { 0xfffffffffffffff1ULL, 7, 0xfffffffffffffff3ULL,
+					  0x123456789ULL, 0xfffffffffffffff5ULL,
+					  0xfffffffffffffff6ULL, 0xffffffff00000001ULL,
+					  0xfffffffffffffff8ULL };
+	assert_int_equal(gmem_write(&v->mem, DATA, data, sizeof(data)), 0);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.gpr[GPR_R13] = 300;
+}
+
 /* DIV r/m32 and r/m64 on the host's DIV (translate.c, emit_div): the same
  * registers and flags as interpreted (the host's undefined flags never
  * reach the guest), no handler call; and its #DE (zero divisor, quotient
@@ -516,46 +540,33 @@ static void test_sti(void **state)
 static void test_div(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_div, (size_t)(j_div_end - j_div));
-		uint64_t data[8] = { 0xfffffffffffffff1ULL, 7, 0xfffffffffffffff3ULL, 0x123456789ULL,
-				     0xfffffffffffffff5ULL, 0xfffffffffffffff6ULL, 0xffffffff00000001ULL,
-				     0xfffffffffffffff8ULL };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.gpr[GPR_R13] = 300;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	assert_true(v[1]->cpu.jit->stats.helper_insns <= 1); /* HLT's */
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	struct pair p;
+	pair_run(&p, CODE_OF(j_div), setup_div, NULL, RUN_LONG, SOFT_HLT);
+	assert_true(p.v[1]->cpu.jit->stats.helper_insns <= 1); /* HLT's */
+	pair_free(&p);
+}
+
+struct div_regs {
+	uint64_t rdi, rdx;
+};
+
+static void setup_div_fault(struct vm1 *v, const void *arg)
+{
+	const struct div_regs *r = arg;
+	static const uint64_t data[2] = { 0, 5 };
+	assert_int_equal(gmem_write(&v->mem, DATA, data, sizeof(data)), 0);
+	v->cpu.gpr[GPR_RAX] = 40;
+	v->cpu.gpr[GPR_RBX] = 2;
+	v->cpu.gpr[GPR_RDX] = r->rdx;
+	v->cpu.gpr[GPR_RDI] = r->rdi;
 }
 
 static void run_div_fault(uint64_t rdi, uint64_t rdx, int want_status, unsigned want_vector)
 {
-	struct vm1 *v[2];
-	int st[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_div_fault, (size_t)(j_div_fault_end - j_div_fault));
-		uint64_t data[2] = { 0, 5 };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RAX] = 40;
-		v[k]->cpu.gpr[GPR_RBX] = 2;
-		v[k]->cpu.gpr[GPR_RDX] = rdx;
-		v[k]->cpu.gpr[GPR_RDI] = rdi;
-		uint64_t done;
-		st[k] = soft_cpu_run(&v[k]->cpu, 1000, &done);
-	}
-	assert_int_equal(st[0], want_status);
-	assert_int_equal(st[1], want_status);
-	same_state(v[0], v[1]);
+	struct pair p;
+	const struct div_regs regs = { rdi, rdx };
+	pair_run(&p, CODE_OF(j_div_fault), setup_div_fault, &regs, 1000, want_status);
+	struct vm1 *const *v = p.v;
 	if (want_status == SOFT_EXC) {
 		assert_int_equal(v[1]->cpu.exc.vector, want_vector);
 		assert_int_equal(v[0]->cpu.exc.vector, want_vector);
@@ -565,10 +576,7 @@ static void run_div_fault(uint64_t rdi, uint64_t rdx, int want_status, unsigned 
 	} else {
 		assert_int_equal(v[1]->cpu.gpr[GPR_RAX], ((unsigned __int128)rdx << 64 | 42) / 5);
 	}
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	pair_free(&p);
 }
 
 static void test_div_faults(void **state)
@@ -582,6 +590,17 @@ static void test_div_faults(void **state)
 	run_div_fault(0x0000800000000000ULL, 0, SOFT_EXC, X86_EXC_GP); /* non-canonical */
 }
 
+static void setup_sse(struct vm1 *v, const void *arg)
+{
+	double data[16];
+	for (int i = 0; i < 16; i++)
+		data[i] = 1.0 / (i + 3);
+	assert_int_equal(gmem_write(&v->mem, DATA, data, sizeof(data)), 0);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.cr4 |= X86_CR4_OSFXSR;
+	v->cpu.mxcsr = *(const uint32_t *)arg;
+}
+
 /* SSE/SSE2 as host instructions: the same XMM registers, MXCSR and memory
  * as interpreted, with the default MXCSR and with rounding towards zero
  * (both native), with an exception unmasked (floating point through the
@@ -589,35 +608,18 @@ static void test_div_faults(void **state)
  * taken precisely. */
 static void run_sse(uint32_t mxcsr, unsigned want_vector)
 {
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_sse, (size_t)(j_sse_end - j_sse));
-		double data[16];
-		for (int i = 0; i < 16; i++)
-			data[i] = 1.0 / (i + 3);
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.cr4 |= X86_CR4_OSFXSR;
-		v[k]->cpu.mxcsr = mxcsr;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_EXC);
+	struct pair p;
+	pair_run(&p, CODE_OF(j_sse), setup_sse, &mxcsr, RUN_LONG, SOFT_EXC);
+	struct vm1 *const *v = p.v;
+	for (int k = 0; k < 2; k++)
 		assert_int_equal(v[k]->cpu.exc.vector, want_vector);
-	}
-	same_state(v[0], v[1]);
 	assert_memory_equal(v[0]->cpu.xmm, v[1]->cpu.xmm, sizeof(v[0]->cpu.xmm));
 	assert_int_equal(v[0]->cpu.mxcsr, v[1]->cpu.mxcsr);
-	uint8_t m0[128], m1[128];
-	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
-	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
-	assert_memory_equal(m0, m1, sizeof(m0));
+	pair_same_memory(&p, DATA, 128);
 	assert_true(v[1]->cpu.jit->stats.sse >= 11);
 	if (want_vector == X86_EXC_UD) /* the unmasked exception, at the first DIVSD */
 		assert_int_equal(v[1]->cpu.rip, v[0]->cpu.rip);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	pair_free(&p);
 }
 
 static void test_sse(void **state)
@@ -630,34 +632,27 @@ static void test_sse(void **state)
 	run_sse(0x0f80, X86_EXC_UD);
 }
 
+static void setup_flags(struct vm1 *v, const void *arg)
+{
+	(void)arg;
+	static const uint64_t data[8] = { 0x7000000000000000ULL, 0x8000000000000001ULL };
+	assert_int_equal(gmem_write(&v->mem, DATA, data, sizeof(data)), 0);
+	v->cpu.gpr[GPR_RSI] = DATA;
+	v->cpu.gpr[GPR_RDX] = 0x5555;
+	v->cpu.gpr[GPR_R13] = 2000;
+}
+
 /* Guest flags kept across inline accesses (in R10, restored when read):
  * translated against interpreted, registers, flags and memory. */
 static void test_flags_across_probes(void **state)
 {
 	(void)state;
-	struct vm1 *v[2];
-	for (int k = 0; k < 2; k++) {
-		v[k] = calloc(1, sizeof(*v[k]));
-		vm_up(v[k], k == 1, j_flags, (size_t)(j_flags_end - j_flags));
-		uint64_t data[8] = { 0x7000000000000000ULL, 0x8000000000000001ULL, 0, 0, 0, 0, 0, 0 };
-		assert_int_equal(gmem_write(&v[k]->mem, DATA, data, sizeof(data)), 0);
-		v[k]->cpu.gpr[GPR_RSI] = DATA;
-		v[k]->cpu.gpr[GPR_RDX] = 0x5555;
-		v[k]->cpu.gpr[GPR_R13] = 2000;
-		uint64_t done;
-		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
-	}
-	same_state(v[0], v[1]);
-	uint64_t m0[8], m1[8];
-	assert_int_equal(gmem_read(&v[0]->mem, DATA, m0, sizeof(m0)), 0);
-	assert_int_equal(gmem_read(&v[1]->mem, DATA, m1, sizeof(m1)), 0);
-	assert_memory_equal(m0, m1, sizeof(m0));
-	assert_true(v[1]->cpu.jit->stats.fast_loads + v[1]->cpu.jit->stats.fast_stores >= 8);
-	assert_true(v[1]->mmu.stats.hits * 4 < v[0]->mmu.stats.hits);
-	for (int k = 0; k < 2; k++) {
-		vm_down(v[k]);
-		free(v[k]);
-	}
+	struct pair p;
+	pair_run(&p, CODE_OF(j_flags), setup_flags, NULL, RUN_LONG, SOFT_HLT);
+	pair_same_memory(&p, DATA, 64);
+	assert_true(p.v[1]->cpu.jit->stats.fast_loads + p.v[1]->cpu.jit->stats.fast_stores >= 8);
+	assert_true(p.v[1]->mmu.stats.hits * 4 < p.v[0]->mmu.stats.hits);
+	pair_free(&p);
 }
 
 static struct soft_tlb_entry *slot_of(struct vm1 *v, uint64_t la)
