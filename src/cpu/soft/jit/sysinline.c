@@ -118,9 +118,9 @@ static void emit_syscall(struct jit_emit *e, uint64_t star, uint64_t next_rip, s
 	common_checks(e, star, slow);
 	/* committed from here on */
 	jit_emit_mov_r64_imm(e, JR_RAX, next_rip);
-	jit_emit_mov_m64_r64(e, CPU, GPR(1), JR_RAX); /* RCX */
+	jit_emit_mov_m64_r64(e, CPU, GPR(GPR_RCX), JR_RAX);
 	jit_emit_alu_r_imm(e, 1, true, JR_R8, (int32_t)X86_RFLAGS_FIXED); /* or */
-	jit_emit_mov_m64_r64(e, CPU, GPR(11), JR_R8); /* R11 */
+	jit_emit_mov_m64_r64(e, CPU, GPR(GPR_R11), JR_R8);
 	/* RFLAGS & ~FMASK, RF clear (checked), bit 1 set: (R8 | M) ^ M */
 	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(sfmask));
 	jit_emit_or_r64_r64(e, JR_R8, JR_R9);
@@ -141,13 +141,13 @@ static void emit_sysret(struct jit_emit *e, uint64_t star, struct jit_sys_fix *s
 {
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
 	slow_jcc(e, slow, JCC_NE); /* #GP(0) */
-	jit_emit_mov_r64_m64(e, JR_R10, CPU, GPR(1)); /* RCX */
+	jit_emit_mov_r64_m64(e, JR_R10, CPU, GPR(GPR_RCX));
 	jit_emit_mov_r64_r64(e, JR_R9, JR_R10);
 	jit_emit_shift_r64_imm(e, 4, JR_R9, 16); /* shl */
 	jit_emit_shift_r64_imm(e, 7, JR_R9, 16); /* sar */
 	jit_emit_cmp_r64_r64(e, JR_R9, JR_R10);
 	slow_jcc(e, slow, JCC_NE); /* non-canonical: #GP(0) */
-	jit_emit_mov_r64_m64(e, JR_R8, CPU, GPR(11)); /* R11 */
+	jit_emit_mov_r64_m64(e, JR_R8, CPU, GPR(GPR_R11));
 	jit_emit_bt_r32_imm8(e, JR_R8, 8);
 	slow_jcc(e, slow, JCC_B); /* TF: the debug path */
 	common_checks(e, star, slow);
