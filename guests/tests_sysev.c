@@ -735,4 +735,253 @@ static void test_sysret_irq_prompt(void)
 }
 GUEST_TEST("sysret-irq-prompt", test_sysret_irq_prompt);
 
+/* SYSCALL and SYSRET run inline in translated code on the soft engine
+ * (docs/soft-cpu.md, "SYSCALL and SYSRETQ"); these rounds are hot enough
+ * to be translated and change, between rounds of the same instructions,
+ * what the inline path takes from the CPU at translation time or sends to
+ * the handler.  A GDT of their own (sf_enter): STAR[63:48] = 0x28 or 0x48
+ * (SYSRET: SS 0x33/0x53, CS 0x3b/0x5b, or CS 0x2b/0x4b for SYSRETL), a
+ * TSS for the way back from CPL 3.  SYSRET's target lies on the guest's
+ * supervisor-only identity map, so the first fetch at CPL 3 takes a #PF
+ * whose frame shows the state SYSRET loaded (RIP, CS, RFLAGS, SS); the
+ * handler goes back to CPL 0 at sf_resume. */
+static uint64_t sf_gdt[20] __attribute__((aligned(16)));
+static uint32_t sf_tss[26] __attribute__((aligned(16)));
+static uint8_t sf_stack[4096] __attribute__((aligned(16)));
+volatile uint64_t sf_rsp, sf_resume; /* the CPL 0 RSP and RIP to go back to */
+static volatile uint64_t sf_vec, sf_err, sf_ip, sf_cs, sf_fl, sf_ss, sf_seen, sf_dr6;
+
+static void sf_trap(struct isr_frame *f)
+{
+	sf_seen++;
+	sf_vec = f->vector;
+	sf_err = f->error;
+	sf_ip = f->ip;
+	sf_cs = f->cs;
+	sf_fl = f->flags;
+	sf_ss = (&f->flags)[2];
+	if (f->vector == 1) {
+		uintptr_t v;
+		__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+		sf_dr6 = v;
+	}
+	f->ip = sf_resume;
+	f->cs = 0x20;
+	f->flags = 2;
+	(&f->flags)[1] = sf_rsp; /* RSP, then SS, after RFLAGS */
+	(&f->flags)[2] = 0x18;
+}
+
+static void sf_enter(struct sysev_dtr *old)
+{
+	struct sysev_dtr gdt;
+	cli();
+	__asm__ volatile("sgdt %0" : "=m"(*old));
+	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
+		sf_gdt[i] = ((volatile uint64_t *)old->base)[i];
+	/* 0x28-0x38 and 0x48-0x58: data DPL 0, data DPL 3, 64-bit code DPL 3
+	 * (SYSRET loads them without reading the GDT: they are there for the
+	 * #PF frame's way back and SYSCALL's SS); 0x40: 64-bit code DPL 0
+	 * (SYSCALL with STAR[47:32] = 0x40) */
+	for (unsigned k = 5; k <= 9; k += 4) {
+		sf_gdt[k] = 0x00cf92000000ffffull;
+		sf_gdt[k + 1] = 0x00cff2000000ffffull;
+		sf_gdt[k + 2] = 0x00affa000000ffffull;
+	}
+	sf_gdt[8] = 0x00af9a000000ffffull;
+	uint64_t base = (uintptr_t)sf_tss;
+	sf_gdt[16] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	sf_gdt[17] = base >> 32; /* 0x80: 64-bit TSS */
+	uint64_t rsp0 = (uintptr_t)(sf_stack + sizeof(sf_stack));
+	sf_tss[1] = (uint32_t)rsp0;
+	sf_tss[2] = (uint32_t)(rsp0 >> 32);
+	gdt.base = (uintptr_t)sf_gdt;
+	gdt.limit = sizeof(sf_gdt) - 1;
+	__asm__ volatile("lgdt %0; movw $0x80, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+	exc_set_handler(1, sf_trap);
+	exc_set_handler(14, sf_trap);
+}
+
+static void sf_leave(const struct sysev_dtr *old)
+{
+	exc_set_handler(1, NULL);
+	exc_set_handler(14, NULL);
+	__asm__ volatile("lgdt %0" : : "m"(*old) : "memory");
+}
+
+/* SYSRETQ and SYSRETL, rounds alternating STAR[63:48] (0x28, 0x48) and
+ * the flags in R11 (arithmetic flags, DF, AC, IOPL, NT, IF clear, plus RF
+ * and VM, which SYSRET clears): RIP = RCX (SYSRETL: ECX, the upper half
+ * of RCX set here), CS = STAR[63:48] + 16 | 3 (SYSRETL: STAR[63:48] | 3),
+ * SS = STAR[63:48] + 8 | 3, RFLAGS = R11 & 0x3c7fd7 | 2, CPL 3 (the #PF's
+ * error code: a user-mode access to a present supervisor page).  SYSRETQ
+ * and SYSRETL sit in two hot blocks side by side: SYSRETL, which the
+ * translator leaves to its handler, must keep its own CS and 32-bit RIP
+ * (checked to fail when the inline path takes it). */
+/* SYSRET's targets: supervisor code, never run at CPL 3 (the fetch faults) */
+__asm__(".text\n.globl sf_ret64\nsf_ret64: ud2\n.globl sf_ret32\nsf_ret32: ud2\n");
+extern const char sf_ret64[], sf_ret32[];
+static void test_sysret_state(void)
+{
+	struct sysev_dtr old;
+	sf_enter(&old);
+	uint64_t efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR);
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	for (unsigned round = 0; round < 96; round++) {
+		uint64_t sel = round & 1 ? 0x48 : 0x28;
+		sysev_wrmsr(MSR_STAR, sel << 48 | (uint64_t)0x20 << 32);
+		uint64_t fl = (round & 2 ? 0x308d5ull : 0x47cc4ull) ^ (round & 4 ? 0x4000 : 0);
+		bool compat = round % 3 == 2;
+		uint64_t hi = round % 6 == 2 ? 0xabcd000000000000ull : 0; /* SYSRETL ignores it */
+		uint64_t rcx = compat ? hi | (uintptr_t)sf_ret32 : (uintptr_t)sf_ret64;
+		sf_seen = 0;
+		register uint64_t r11 __asm__("r11") = fl;
+		__asm__ volatile("lea 2f(%%rip), %%rax\n\t"
+				 "mov %%rax, sf_resume(%%rip)\n\t"
+				 "mov %%rsp, sf_rsp(%%rip)\n\t"
+				 "test %[c], %[c]\n\t"
+				 "jnz 1f\n\t"
+				 "sysretq\n"
+				 "1: sysretl\n"
+				 "2:\n\t"
+				 : "+c"(rcx), "+r"(r11) : [c] "r"((uint64_t)compat)
+				 : "rax", "rdx", "rsi", "rdi", "r8", "r9", "r10", "memory", "cc");
+		GUEST_ASSERT_EQ(sf_seen, 1);
+		GUEST_ASSERT_EQ(sf_vec, 14);
+		GUEST_ASSERT_EQ(sf_err & 7, 5); /* P, U/S, a read */
+		GUEST_ASSERT_EQ(sf_ip, compat ? (uint32_t)(uintptr_t)sf_ret32 : (uintptr_t)sf_ret64);
+		GUEST_ASSERT_EQ(sf_cs, compat ? (sel | 3) : ((sel + 16) | 3));
+		GUEST_ASSERT_EQ(sf_ss, (sel + 8) | 3);
+		GUEST_ASSERT_EQ(sf_fl & ~0x10000ull, (fl & 0x3c7fd7) | 2); /* RF: a fault's */
+		GUEST_ASSERT_EQ(read_cs(), 0x20);
+	}
+	sysev_wrmsr(MSR_STAR, star);
+	sysev_wrmsr(MSR_EFER, efer);
+	sf_leave(&old);
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-state", test_sysret_state);
+
+/* SYSRETQ with TF in R11 (SDM vol. 3, 17.3.1.4: the single-step trap comes
+ * after the first instruction that starts with TF set): the first CPL 3
+ * instruction (a NOP on a user page) runs, then #DB with DR6.BS at the
+ * next one, CS the user one.  Rounds without TF in between keep the block
+ * hot and take the inline path; a TF round must not lose the trap. */
+static void test_sysret_tf(void)
+{
+	struct sysev_dtr old;
+	sf_enter(&old);
+	volatile uint8_t *u = (volatile uint8_t *)(SR_USER_VA + 0x300);
+	u[0] = 0x90; /* nop */
+	u[1] = 0x90;
+	u[2] = 0x0f; /* ud2: a round without TF faults here (#UD, vector 6) */
+	u[3] = 0x0b;
+	exc_set_handler(6, sf_trap);
+	sr_user_page(true);
+	uint64_t efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR);
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x28 << 48 | (uint64_t)0x20 << 32);
+	for (unsigned round = 0; round < 80; round++) {
+		bool tf = round >= 40 && (round & 1);
+		__asm__ volatile("mov %0, %%dr6" : : "r"((uintptr_t)0xffff0ff0) : "memory");
+		sf_seen = 0;
+		uint64_t rcx = SR_USER_VA + 0x300;
+		register uint64_t r11 __asm__("r11") = tf ? 0x102 : 0x2;
+		__asm__ volatile("lea 1f(%%rip), %%rax\n\t"
+				 "mov %%rax, sf_resume(%%rip)\n\t"
+				 "mov %%rsp, sf_rsp(%%rip)\n\t"
+				 "sysretq\n"
+				 "1:\n\t"
+				 : "+c"(rcx), "+r"(r11) : : "rax", "rdx", "rsi", "rdi", "r8", "r9", "r10",
+				   "memory", "cc");
+		GUEST_ASSERT_EQ(sf_seen, 1);
+		GUEST_ASSERT_EQ(sf_cs, 0x3b);
+		if (tf) {
+			GUEST_ASSERT_EQ(sf_vec, 1);
+			GUEST_ASSERT_EQ(sf_ip, SR_USER_VA + 0x301);
+			GUEST_ASSERT(sf_dr6 & (1u << 14)); /* BS */
+		} else {
+			GUEST_ASSERT_EQ(sf_vec, 6);
+			GUEST_ASSERT_EQ(sf_ip, SR_USER_VA + 0x302);
+		}
+	}
+	sysev_wrmsr(MSR_STAR, star);
+	sysev_wrmsr(MSR_EFER, efer);
+	exc_set_handler(6, NULL);
+	sr_user_page(false);
+	sf_leave(&old);
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-tf", test_sysret_tf);
+
+/* SYSCALL at CPL 0, rounds alternating IA32_FMASK (DF; DF AC; the
+ * arithmetic flags; IF DF; none), STAR[47:32] (0x20 or 0x40: SS 0x28 or
+ * 0x48) and the arithmetic flags, set by a CMP right before it (the flags
+ * in the host when a translated SYSCALL starts): R11 = RFLAGS before,
+ * RFLAGS at LSTAR = R11 & ~FMASK, RCX the next RIP, CS and SS from
+ * STAR. */
+extern const char sf_sc_after[], sf_sc_lstar[];
+static void test_syscall_fmask(void)
+{
+	struct sysev_dtr old;
+	sf_enter(&old);
+	static const uint64_t masks[5] = { 0x400, 0x40400, 0x8d5, 0x600, 0 };
+	uint64_t efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR), fmask = rdmsr(MSR_FMASK);
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	sysev_wrmsr(MSR_LSTAR, (uintptr_t)sf_sc_lstar);
+	for (unsigned round = 0; round < 100; round++) {
+		uint64_t m = masks[round % 5];
+		uint64_t cs = round & 2 ? 0x40 : 0x20;
+		sysev_wrmsr(MSR_FMASK, m);
+		sysev_wrmsr(MSR_STAR, cs << 32);
+		uint64_t a = round * 0x9e3779b97f4a7c15ull, b = round & 8 ? a : ~a >> (round & 7);
+		uint64_t base = round & 4 ? 0x40402 : 0x402; /* DF (and AC) before the CMP */
+		uint64_t before, got_rcx, got_r11, got_fl;
+		uint16_t got_cs, got_ss;
+		__asm__ volatile("push %[base]\n\t"
+				 "popfq\n\t"
+				 "cmp %[b], %[a]\n\t"
+				 "pushfq\n\t"
+				 "pop %[before]\n\t"
+				 "cmp %[b], %[a]\n\t"
+				 "syscall\n"
+				 ".globl sf_sc_after\n"
+				 "sf_sc_after: ud2\n"
+				 ".globl sf_sc_lstar\n"
+				 "sf_sc_lstar:\n\t"
+				 "pushfq\n\t"
+				 "pop %[fl]\n\t"
+				 "mov %%cs, %k[cs]\n\t"
+				 "mov %%ss, %k[ss]\n\t"
+				 "mov %%rcx, %[rcx]\n\t"
+				 "mov %%r11, %[r11]\n\t"
+				 "push %%rax\n\t"
+				 "mov $0x18, %%eax\n\t"
+				 "mov %%eax, %%ss\n\t"
+				 "push $0x20\n\t" /* CS back to 0x20 */
+				 "lea 1f(%%rip), %%rax\n\t"
+				 "push %%rax\n\t"
+				 "lretq\n"
+				 "1:\n\t"
+				 "pop %%rax\n\t"
+				 "push $2\n\t"
+				 "popfq\n\t"
+				 : [before] "=&r"(before), [rcx] "=&r"(got_rcx), [r11] "=&r"(got_r11),
+				   [fl] "=&r"(got_fl), [cs] "=&r"(got_cs), [ss] "=&r"(got_ss)
+				 : [base] "r"(base), [a] "r"(a), [b] "r"(b)
+				 : "rcx", "r11", "memory", "cc");
+		GUEST_ASSERT_EQ(got_rcx, (uintptr_t)sf_sc_after);
+		GUEST_ASSERT_EQ(got_r11, before);
+		GUEST_ASSERT_EQ(got_fl, (before & ~m) | 2);
+		GUEST_ASSERT_EQ(got_cs, cs);
+		GUEST_ASSERT_EQ(got_ss, cs + 8);
+	}
+	sysev_wrmsr(MSR_FMASK, fmask);
+	sysev_wrmsr(MSR_STAR, star);
+	sysev_wrmsr(MSR_EFER, efer);
+	sf_leave(&old);
+	GUEST_DONE();
+}
+GUEST_TEST("syscall-fmask", test_syscall_fmask);
+
 #endif

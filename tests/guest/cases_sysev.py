@@ -15,4 +15,7 @@ CASES = {
     'iret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
     'popf-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
     'sysret-irq-prompt': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-state': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-tf': dict(status=0, stderr=[DONE], images=_64),
+    'syscall-fmask': dict(status=0, stderr=[DONE], images=_64),
 }

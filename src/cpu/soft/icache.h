@@ -119,7 +119,10 @@ static inline bool soft_icache_has_dead(const struct soft_icache *ic)
  * made at one CPL is not followed at another (the target's fetch rights
  * were checked at that CPL), but it is again when the CPU comes back to
  * that CPL, so SYSCALL/SYSRET, interrupts and IRET keep the chains of both
- * sides.  The two tags never collide (bit 2). */
+ * sides.  The two tags never collide (bit 2).  Translated SYSCALL and
+ * SYSRETQ (jit/sysinline.c) change the CPL by rewriting bits 1:0 of both
+ * tags and ic->cpl, as soft_icache_set_context does with the CS base
+ * unchanged: keep the CPL in those bits. */
 static inline uint64_t soft_icache_epoch(const struct soft_icache *ic)
 {
 	return ic->epoch;

@@ -39,6 +39,7 @@
 #include "liveness.h"
 #include "native.h"
 #include "sse.h"
+#include "sysinline.h"
 
 #include "../atomic.h"
 #include "../debug.h"
@@ -1116,6 +1117,35 @@ static bool sti_form(const struct tr *t, const struct x86_insn *in)
 	       !(in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC));
 }
 
+/* SYSCALL and SYSRETQ (the block's last instruction) inline
+ * (jit/sysinline.c): the registers and flags go to cpu, anything unusual
+ * takes the slow path (the handler, then the run loop at its next_rip),
+ * the common case goes on at R10 like an indirect branch.  The mode stays
+ * 64-bit; the new CPL is in the icache's tags, which the exit checks. */
+static void emit_sys(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index,
+		     uint64_t star)
+{
+	writeback_all(t);
+	spill_flags(t);
+	evict_all(t);
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		t->e.overflow = true;
+		return;
+	}
+	struct slow *sl = new_slow(t, in, rip, index, false);
+	sl->terminal = true;
+	struct jit_sys_fix fx = { .n = 0 };
+	jit_sys_emit(&t->e, in, star, rip + in->len, &fx);
+	for (unsigned k = 0; k < fx.n; k++) {
+		if (sl->nfix >= sizeof(sl->fix) / sizeof(sl->fix[0])) {
+			t->e.overflow = true;
+			return;
+		}
+		sl->fix[sl->nfix++] = fx.at[k];
+	}
+	exit_indirect(t, JR_R10, index + 1);
+}
+
 /* Push the return address of a CALL (the block's last instruction) through
  * the fast path; the flags are in cpu->rflags. */
 static void push_return(struct tr *t, struct slow *sl, uint64_t next)
@@ -1879,6 +1909,10 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;
+		} else if (last && !j->no_sysinline && jit_sys_form(cpu, in, t->b->mode)) {
+			emit_sys(t, in, rip, i, cpu->star);
+			j->stats.native_insns++;
+			ended = true;
 		} else if (swapgs_form(t, in)) {
 			emit_swapgs(t, in, rip, i);
 			j->stats.native_insns++;
