@@ -24,7 +24,9 @@
  *            or passes through that are live: liveness.h) or a flag-writing
  *            instruction makes RFLAGS current again.
  * A handler call or block exit writes them back into cpu->rflags
- * (cpu->lf.op = LF_NONE); a slow path merges R10 into cpu->rflags before
+ * (cpu->lf.op = LF_NONE), except a chained exit of a block without handler
+ * calls, which leaves them in R10 for the next block's R10 entry
+ * (exits.h); a slow path merges R10 into cpu->rflags before
  * its handler, so at a fault the guest sees exactly its flags.  Moves,
  * LEA and the probe's own address arithmetic between them are MOVs/LEAs,
  * which leave RFLAGS alone.  An instruction that reads flags or keeps some
