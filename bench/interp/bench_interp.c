@@ -3,7 +3,7 @@
  * instructions per second, the ratio to native, and host instructions per
  * guest instruction (perf_event_open, when the host allows it).
  *
- *   bench_interp [iterations-millions [integer|memory|sse|crc32|all [interp|jit]]]
+ *   bench_interp [iterations-millions [integer|memory|sse|crc32|strscan|chain|all [interp|jit]]]
  *                (default 20, all, interp: the tier the soft CPU runs at)
  *   perf stat -e instructions bench_interp  or  valgrind --tool=callgrind
  *   bench_interp 1  for a profile of where time goes. */
@@ -24,11 +24,13 @@
 extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_end[];
 extern const uint8_t g_crc[], g_crc_end[];
 extern const uint8_t g_str[], g_str_end[];
+extern const uint8_t g_chain[], g_chain_end[];
 void n_int(uint64_t n, void *buf);
 void n_mem(uint64_t n, void *buf);
 void n_sse(uint64_t n, void *buf);
 void n_crc(uint64_t n, void *buf);
 void n_str(uint64_t n, void *buf);
+void n_chain(uint64_t n, void *buf);
 
 #define CODE 0x1000
 #define DATA 0x10000
@@ -79,12 +81,13 @@ int main(int argc, char **argv)
 		{ "sse     (addps/mulps)", g_sse, g_sse_end, n_sse, 4 },
 		{ "crc32   (byte loads, table xor)", g_crc, g_crc_end, n_crc, 8 },
 		{ "strscan (movdqa/pcmpeqb/pmovmskb)", g_str, g_str_end, n_str, 8 },
+		{ "chain   (gzip's hash-chain walk)", g_chain, g_chain_end, n_chain, 12 },
 	};
 	int pfd = perf_open();
 	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
 	       (unsigned long long)(iters / 1000000));
 	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
-	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan" */
+	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan", "chain" */
 	bool jit = argc > 3 && !strcmp(argv[3], "jit");
 	if (argc > 3 && !jit && strcmp(argv[3], "interp")) {
 		fprintf(stderr, "bench_interp: tier %s: expected interp or jit\n", argv[3]);

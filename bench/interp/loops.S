@@ -83,6 +83,37 @@
 	jnz 1b
 .endm
 
+/* chain: busybox gzip's longest_match hash-chain walk (deflate) in the
+ * shape busybox's build has it (PERFORMANCE.md, "The gzip mix: where it
+ * goes"): three blocks, 12 instructions per round; the first byte compare
+ * fails (the window holds zeros, the scan byte is 1), the next match comes
+ * from prev[] (RSI + 4096, zeros), the limit test (a JB where busybox has
+ * JAE) never leaves, the chain count runs down.  The scan byte and the
+ * limit live below RSP, as busybox keeps them in its frame. */
+.macro LOOP_CHAIN
+	mov %edi, %r9d
+	mov %rsi, %r11
+	lea 4096(%rsi), %r13
+	xor %r8d, %r8d
+	xor %ecx, %ecx
+	movb $1, -9(%rsp)
+	movl $0, -4(%rsp)
+1:	mov %r8d, %edx
+	movslq %ecx, %rax
+	mov -9(%rsp), %r14b
+	add %r11, %rdx
+	cmp %r14b, (%rdx,%rax,1)
+	jne 2f
+	jmp 3f
+2:	and $0x7ff, %r8d
+	movzwl (%r13,%r8,2), %r8d
+	cmp %r8d, -4(%rsp)
+	jb 3f
+	dec %r9d
+	jne 1b
+3:
+.endm
+
 /* guest entries: the body, then hlt */
 GUEST(g_int)
 	LOOP_INT
@@ -109,8 +140,20 @@ GUEST(g_str)
 	hlt
 END(g_str)
 
+GUEST(g_chain)
+	LOOP_CHAIN
+	hlt
+END(g_chain)
+
 /* native entries: the same bodies, callee-saved registers kept, ret */
-	.globl n_int, n_mem, n_sse, n_crc, n_str
+	.globl n_int, n_mem, n_sse, n_crc, n_str, n_chain
+n_chain:
+	push %r13
+	push %r14
+	LOOP_CHAIN
+	pop %r14
+	pop %r13
+	ret
 n_str:
 	LOOP_STR
 	ret

@@ -4,6 +4,7 @@ type checks in 32-bit protected mode (32-bit images)."""
 DONE = r'test guest done'
 CASES = {
     'smap': dict(status=0, stderr=[DONE], images=['64']),
+    'smap-jit': dict(status=0, stderr=[DONE], images=['64']),
     'smep': dict(status=0, stderr=[DONE], images=['64']),
     'pku': dict(status=0, stderr=[DONE], images=['64']),
     'seg-limits': dict(status=0, stderr=[DONE], images=['32']),

@@ -37,11 +37,12 @@ struct soft_block {
 	 * two direct exits (fall-through / not taken, taken) */
 	const void *jit_entry;     /* int fn(struct soft_cpu *) */
 	const void *jit_body;      /* after its prologue: where chains jump */
+	const void *jit_body_r10;  /* ... with the guest flags in R10 (jit/exits.h) */
 	uint64_t jit_gen;
 	uint32_t jit_heat;        /* executions counted towards translation */
 	uint16_t jit_alias;       /* entries in a row at another RIP (jit.c, rebind) */
 	bool jit_never;           /* does not fit even an empty cache */
-	struct soft_jit_link { const void *code; uint64_t epoch; } jit_link[2];
+	struct soft_jit_link { const void *code; uint64_t epoch; const void *code_r10; } jit_link[2];
 	struct x86_insn insn[];
 };
 

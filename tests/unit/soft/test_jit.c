@@ -381,7 +381,7 @@ static void compare_envs(struct env *a, struct env *b, const char *what)
  * host; the generator therefore follows every instruction that leaves
  * undefined flags with one that defines them all (ADD), so the final flags
  * must agree exactly. */
-static size_t gen_random(uint8_t *p, enum soft_mode mode)
+static size_t gen_random_ex(uint8_t *p, enum soft_mode mode, bool split)
 {
 	static const uint8_t alu_ops[] = { 0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
 					  0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39, 0x84, 0x85,
@@ -442,6 +442,13 @@ static size_t gen_random(uint8_t *p, enum soft_mode mode)
 			p[n++] = 0x0f; p[n++] = (uint8_t)(0xb6 + (rnd() & 1) * 8 + (rnd() & 1)); p[n++] = modrm;
 			break;
 		}
+		/* split: end the block here now and then, with a JMP or a Jcc
+		 * to the next instruction (a Jcc reads its flags; both of its
+		 * exits chain to the same block), so flags cross chained exits */
+		if (split && rnd() % 3 == 0) {
+			p[n++] = (rnd() & 1) ? 0xeb : (uint8_t)(0x70 | (rnd() & 15));
+			p[n++] = 0;
+		}
 	}
 	/* dec bp/ebp; jnz loop */
 	if (mode == SOFT_MODE_64) { p[n++] = 0xff; p[n++] = 0xcd; } else { p[n++] = 0x4d; }
@@ -451,6 +458,11 @@ static size_t gen_random(uint8_t *p, enum soft_mode mode)
 	if (mode != SOFT_MODE_16) { p[n++] = (uint8_t)(rel >> 16); p[n++] = (uint8_t)(rel >> 24); }
 	p[n++] = 0xf4; /* hlt */
 	return n;
+}
+
+static size_t gen_random(uint8_t *p, enum soft_mode mode)
+{
+	return gen_random_ex(p, mode, false);
 }
 
 static void test_random_vs_interp(void **state)
@@ -478,6 +490,89 @@ static void test_random_vs_interp(void **state)
 			env_free(b);
 		}
 	}
+}
+
+/* The random programs above cut into short blocks (a JMP or Jcc to the
+ * next instruction after about every third instruction): chained exits of
+ * blocks without handler calls pass the guest flags in R10 to the next
+ * block's R10 entry (jit/exits.h), where ADC/SBB, SETcc/CMOVcc, Jcc and
+ * INC/DEC (which keep CF) take them; translated against interpreted. */
+static void test_random_chained_flags(void **state)
+{
+	(void)state;
+	static const enum soft_mode modes[] = { SOFT_MODE_16, SOFT_MODE_32, SOFT_MODE_64 };
+	for (unsigned m = 0; m < 3; m++) {
+		for (unsigned t = 0; t < 60; t++) {
+			uint8_t code[1024];
+			size_t len = gen_random_ex(code, modes[m], true);
+			uint64_t gpr[GPR_COUNT];
+			for (unsigned r = 0; r < GPR_COUNT; r++)
+				gpr[r] = rnd();
+			uint64_t fl = 2 | (rnd() & 0x8d5);
+			struct env *a, *b;
+			run(modes[m], code, len, gpr, fl, 0, &a);
+			run(modes[m], code, len, gpr, fl, 1u << 20, &b);
+			char what[64];
+			snprintf(what, sizeof(what), "mode %u split program %u", modes[m], t);
+			compare_envs(a, b, what);
+			assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+			assert_true(b->c.jit->stats.translated > 5);
+			assert_true(b->c.jit->stats.links > 5);
+			env_free(a);
+			env_free(b);
+		}
+	}
+}
+
+/* Exits of short blocks (docs/soft-cpu.md, "Translator": exits with the
+ * flags in R10).  gzip's hash-chain loop has this shape: three blocks
+ * without handler calls, chained, each ending in a Jcc after a CMP or a
+ * DEC.  A chained exit used to merge the six flags into cpu->rflags
+ * (PUSHFQ, POP, AND, load, AND, OR, store, lf.op: 8 instructions, 33
+ * bytes) and the next block to load them back where it needed them; it now
+ * leaves them in R10 (SETO, LAHF, MOV: 7 bytes).  Exit bytes per block
+ * (two exits per Jcc): 253 before (this test against the old
+ * translate.c), 208 now; bound 225. */
+static void test_exit_size(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x41, 0xb9, 0xe8, 0x03, 0x00, 0x00, /* mov r9d, 1000 */
+		/* A: */
+		0x44, 0x89, 0xc2,                   /* mov edx, r8d */
+		0x4c, 0x01, 0xda,                   /* add rdx, r11 */
+		0x48, 0x39, 0xc2,                   /* cmp rdx, rax */
+		0x75, 0x02,                         /* jne B */
+		0xeb, 0x11,                         /* jmp out */
+		/* B: */
+		0x41, 0x81, 0xe0, 0xff, 0x07, 0x00, 0x00, /* and r8d, 0x7ff */
+		0x41, 0x39, 0xc8,                   /* cmp r8d, ecx */
+		0x72, 0x05,                         /* jb out */
+		/* C: */
+		0x41, 0xff, 0xc9,                   /* dec r9d */
+		0x75, 0xe2,                         /* jne A */
+		/* out: */
+		0xf4,                               /* hlt */
+	};
+	uint64_t gpr[GPR_COUNT] = { 0 };
+	gpr[GPR_RAX] = 0x12345;
+	gpr[GPR_R8] = 0x7f;
+	gpr[GPR_R11] = 0x1000;
+	gpr[GPR_RCX] = 3;
+	struct env *a, *b;
+	run(SOFT_MODE_64, code, sizeof(code), gpr, 2 | 0x801, 0, &a);
+	run(SOFT_MODE_64, code, sizeof(code), gpr, 2 | 0x801, 1u << 20, &b);
+	compare_envs(a, b, "gzip's chain loop");
+	assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+	assert_int_equal(a->c.gpr[GPR_R9], 0);
+	struct soft_jit *j = b->c.jit;
+	assert_true(j->stats.translated >= 3);
+	size_t per = j->stats.bytes[SOFT_JIT_BYTES_EXIT] / j->stats.translated;
+	print_message("exit bytes per block: %zu (%llu blocks)\n", per,
+		      (unsigned long long)j->stats.translated);
+	assert_true(per <= 225);
+	env_free(a);
+	env_free(b);
 }
 
 /* A program of 3000 blocks (add; jmp to the next) run twice through a 64 KiB
@@ -751,6 +846,8 @@ int main(void)
 		cmocka_unit_test(test_random_vs_interp),
 		cmocka_unit_test(test_flush_when_full),
 		cmocka_unit_test(test_translation_size),
+		cmocka_unit_test(test_random_chained_flags),
+		cmocka_unit_test(test_exit_size),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_budget_and_kick),
 		cmocka_unit_test(test_loop_mem_vs_interp),

@@ -117,6 +117,7 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	uint64_t epoch = soft_icache_tag(cpu->icache, global);
 	if (link) {
 		link->code = b->jit_body;
+		link->code_r10 = b->jit_body_r10;
 		link->epoch = epoch;
 		j->stats.links++;
 	}

@@ -90,6 +90,8 @@ enum soft_jit_stub {
 	SOFT_JIT_STUB_OK,        /* EAX = SOFT_OK, leave */
 	SOFT_JIT_STUB_OK_NOLINK, /* cpu->jit_link = NULL, EAX = SOFT_OK, leave */
 	SOFT_JIT_STUB_OK_LINK,   /* cpu->jit_link = RAX (a chain slot), EAX = SOFT_OK, leave */
+	SOFT_JIT_STUB_OK_LINK_R10, /* cpu->rflags = the guest flags in R10 (exits.h), then OK_LINK */
+	SOFT_JIT_STUB_OK_LINK_R10_PF, /* ... R10 a PUSHFQ image (a host without LAHF) */
 	SOFT_JIT_STUB_FAULT,     /* a handler failed (EAX): retire EDX instructions, leave */
 	SOFT_JIT_STUB_STOP,      /* block_stop: RIP = next_rip, retire EDX, leave SOFT_OK */
 	SOFT_JIT_STUB_CHECKS,    /* CALLed: what the run loop checks between blocks
@@ -103,7 +105,10 @@ enum soft_jit_stub {
 				   * or block_stop (STOP, EBX + 1) it leaves itself */
 	SOFT_JIT_STUB_ATOMIC_CHK, /* ... through soft_exec_atomic */
 	SOFT_JIT_STUB_CLASS,     /* CALLed: R14 = the rights class of data accesses
-				  * (soft_mmu_class) plus the address space's salt */
+				  * (soft_mmu_class) plus the address space's salt;
+				  * ENTRY and CHECKS compute it too, so R14 is
+				  * current at every entry into a body (a block
+				  * without handler calls cannot change it) */
 	SOFT_JIT_STUB_N
 };
 
@@ -125,7 +130,8 @@ struct soft_jit {
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the
  * executable body of the next block, valid while the slot's tag is one of
- * the icache's two current ones (soft_icache_tag_valid). */
+ * the icache's two current ones (soft_icache_tag_valid); code expects the
+ * guest flags in cpu, code_r10 in R10 (exits.h). */
 
 /* A translation cache of cache_bytes (0: SOFT_JIT_CACHE_DEFAULT) and the
  * hot threshold.  NULL on failure (errno set). */

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "emit.h"
+#include "exits.h"
 #include "jit.h"
 
 #include "../atomic.h"
@@ -82,6 +83,9 @@ static void emit_checks(struct jit_emit *e, size_t ok)
 	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
 	jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
 	out[n++] = jit_emit_jcc_rel32(e, JCC_NE);
+	/* a handler may have changed the rights class (CPL, AC, the address
+	 * space): R14 is current at every entry into a body (jit.h) */
+	jit_exit_class(e);
 	jit_emit_ret(e);
 	for (unsigned k = 0; k < n; k++)
 		jit_emit_patch_rel32(e, out[k], e->pos);
@@ -116,6 +120,7 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_alu_r_imm(e, 5, true, JR_RSP, 8); /* RSP 16-byte aligned for calls */
 	jit_emit_mov_r64_r64(e, CPU, JR_RDI);
 	jit_emit_mov_r64_m64(e, JR_RBP, CPU, OFF(jit_tlb)); /* the TLB probes' base */
+	jit_exit_class(e); /* R14: current at every entry into a body (jit.h) */
 	jit_emit_u8(e, 0xff); /* jmp rsi */
 	jit_emit_u8(e, 0xe6);
 
@@ -134,9 +139,18 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	size_t to_epi = jit_emit_jmp_rel32(e);
 
+	/* ... and one that left the guest flags in R10 (exits.h) merges
+	 * them into cpu->rflags first: a LAHF/SETO image, or a PUSHFQ one
+	 * (a host without LAHF; DIFF_JIT_PUSHFQ) */
+	j->stub[SOFT_JIT_STUB_OK_LINK_R10_PF] = e->pos;
+	jit_exit_merge_r10(e, false);
+	size_t to_link = jit_emit_jmp_rel32(e);
+	j->stub[SOFT_JIT_STUB_OK_LINK_R10] = e->pos;
+	jit_exit_merge_r10(e, true);
 	/* a chained exit of a block without handler calls leaves with its
 	 * slot in RAX: the run loop fills it (translate.c, exit_direct) */
 	j->stub[SOFT_JIT_STUB_OK_LINK] = e->pos;
+	jit_emit_patch_rel32(e, to_link, e->pos);
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	size_t to_ok = jit_emit_jmp_rel32(e);
 	j->stub[SOFT_JIT_STUB_OK_NOLINK] = e->pos;
@@ -202,29 +216,12 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 		jmp_to(e, j->stub[SOFT_JIT_STUB_STOP]);
 	}
 
-	/* R14 = soft_mmu_class(cpu), the rights class of data accesses in
-	 * TLB tags: 1 at CPL 3; 2 at CPL 0-2 with EFLAGS.AC and CR4.SMAP
-	 * (explicit accesses: handlers, not translated code, make implicit
-	 * ones); else 0; plus the salt of the current address space
-	 * (cpu->tlb_salt: the PCID in tag bits 63:54; an instruction that
-	 * changes it, MOV CR3, INVPCID, INVLPG, ends its block).  Called at
-	 * a block's start and after each handler (translate.c, emit_class). */
+	/* R14 = soft_mmu_class(cpu) plus the address space's salt (exits.c;
+	 * an instruction that changes the salt, MOV CR3, INVPCID, INVLPG,
+	 * ends its block).  Called after each handler in a block with
+	 * memory accesses (translate.c, emit_class). */
 	j->stub[SOFT_JIT_STUB_CLASS] = e->pos;
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SV);
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 3);
-	size_t sv = jit_emit_jcc_rel32(e, JCC_NE);
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_USER);
-	size_t done1 = jit_emit_jmp_rel32(e);
-	jit_emit_patch_rel32(e, sv, e->pos);
-	jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 2, (uint8_t)(SOFT_MMU_RFLAGS_AC >> 16));
-	size_t done2 = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(SOFT_MMU_CR4_SMAP >> 16));
-	size_t done3 = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_r64_imm(e, JR_R14, SOFT_MMU_CLS_SVAC);
-	jit_emit_patch_rel32(e, done1, e->pos);
-	jit_emit_patch_rel32(e, done2, e->pos);
-	jit_emit_patch_rel32(e, done3, e->pos);
-	jit_emit_add_r64_m64(e, JR_R14, CPU, OFF(tlb_salt));
+	jit_exit_class(e);
 	jit_emit_ret(e);
 
 	if (e->overflow)

@@ -24,7 +24,9 @@
  *            or passes through that are live: liveness.h) or a flag-writing
  *            instruction makes RFLAGS current again.
  * A handler call or block exit writes them back into cpu->rflags
- * (cpu->lf.op = LF_NONE); a slow path merges R10 into cpu->rflags before
+ * (cpu->lf.op = LF_NONE), except a chained exit of a block without handler
+ * calls, which leaves them in R10 for the next block's R10 entry
+ * (exits.h); a slow path merges R10 into cpu->rflags before
  * its handler, so at a fault the guest sees exactly its flags.  Moves,
  * LEA and the probe's own address arithmetic between them are MOVs/LEAs,
  * which leave RFLAGS alone.  An instruction that reads flags or keeps some
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "exits.h"
 #include "jit.h"
 #include "liveness.h"
 #include "native.h"
@@ -79,6 +82,8 @@ struct tr {
 	bool end_known;
 	int8_t end_hold[16];
 	size_t body;          /* buffer position of the body (after the prologue) */
+	bool r10_start;       /* the body starts with the flags in R10 (exits.h):
+			       * its cpu entry loads them there first */
 	bool fast_mem;        /* loads go through the inline TLB fast path (R14 = class) */
 	bool sse_checked;     /* a run of SSE instructions checked CR0.EM/TS and
 			       * CR4.OSFXSR (emit_sse) */
@@ -247,24 +252,10 @@ static void emit_restore_r10(struct jit_emit *e, bool lahf, bool keep_rax, uint1
 }
 
 /* cpu->rflags arithmetic bits = R10's; lf.op = LF_NONE.  Clobbers R9, R10
- * and RFLAGS. */
+ * and RFLAGS (exits.c: the stubs use it too). */
 static void emit_merge_r10(struct jit_emit *e, bool lahf)
 {
-	if (lahf) {
-		jit_emit_mov_r64_r64(e, JR_R9, JR_R10);
-		jit_emit_shift_r64_imm(e, 5, JR_R9, 8);
-		jit_emit_and_r64_simm32(e, JR_R9, ARITH & 0xff);
-		jit_emit_and_r64_simm32(e, JR_R10, 1);
-		jit_emit_shift_r64_imm(e, 4, JR_R10, 11);
-		jit_emit_or_r64_r64(e, JR_R10, JR_R9);
-	} else {
-		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
-	}
-	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
-	jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
-	jit_emit_or_r64_r64(e, JR_R9, JR_R10);
-	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
-	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+	jit_exit_merge_r10(e, lahf);
 }
 
 /* The host RFLAGS = cpu's six flags, materialised first (a call to
@@ -493,11 +484,16 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 		memcpy(t->end_hold, t->hold, sizeof(t->end_hold));
 		t->end_known = true;
 	}
+	/* a chained exit of a block without handler calls leaves the flags
+	 * in R10 for the next block's R10 entry (exits.h): SETO/LAHF, or
+	 * nothing when they are there already, instead of a merge into
+	 * cpu->rflags; its ways out to the run loop merge them (OK_LINK_R10) */
+	bool r10 = !self && slot >= 0 && t->pure && t->fl != FL_CPU;
 	if (!regs)
 		writeback_all(t);
-	if (keep) {
-		if (t->fl == FL_HOST)
-			emit_save_r10(e, t->lahf, rax_held(t));
+	if (keep || r10) {
+		if (t->fl == FL_HOST) /* RAX: written back above, forgotten below */
+			emit_save_r10(e, t->lahf, !r10 && rax_held(t));
 		t->fl = FL_R10;
 	} else {
 		spill_flags(t);
@@ -548,14 +544,16 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 	 * the store comes first */
 	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
 	if (t->pure)
-		t->out_stub = SOFT_JIT_STUB_OK_LINK;
+		t->out_stub = !r10 ? SOFT_JIT_STUB_OK_LINK
+			  : t->lahf ? SOFT_JIT_STUB_OK_LINK_R10 : SOFT_JIT_STUB_OK_LINK_R10_PF;
 	else
 		jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	chain_checks(t, count != 0);
 	/* the slot is valid while its tag is a current one (icache.h) */
 	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, epoch));
 	emit_tag_check(t, JR_RDX);
-	jit_emit_jmp_m64(e, JR_RAX, (int32_t)offsetof(struct soft_jit_link, code));
+	jit_emit_jmp_m64(e, JR_RAX, r10 ? (int32_t)offsetof(struct soft_jit_link, code_r10)
+				       : (int32_t)offsetof(struct soft_jit_link, code));
 	t->out_stub = SOFT_JIT_STUB_OK;
 }
 
@@ -1756,6 +1754,31 @@ static void exit_after_helper(struct tr *t, unsigned count)
 	exit_indirect_ex(t, JR_R10, count, true);
 }
 
+/* Will the translation loop below emit every instruction of b inline,
+ * without a handler call (t->pure at its end)?  Its choices in its order;
+ * a wrong guess costs speed only (exits.h's entries are exact either way). */
+static bool jit_block_pure(const struct tr *t, const struct soft_block *b)
+{
+	uint64_t rip = b->rip, tg;
+	for (unsigned i = 0; i < b->n; i++) {
+		const struct x86_insn *in = &b->insn[i];
+		bool last = i + 1 == b->n;
+		struct jit_native n;
+		struct jit_sse sp;
+		int st = t->fast_mem ? stack_form(in) : 0;
+		bool inline_ = (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) ||
+			       jit_native_plan(in, &n) ||
+			       (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) ||
+			       lea_form(in) || st == 1 || st == 3 ||
+			       (last && st == 2 && (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) ||
+			       div_form(t, in) || cli_form(t, in) || swapgs_form(t, in) || mem_form(t, in, &n);
+		if (!inline_)
+			return false;
+		rip += in->len;
+	}
+	return true;
+}
+
 static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
 				  struct tr *t, bool dry, const int8_t *loop_hold)
 {
@@ -1784,6 +1807,28 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	size_t body = e->pos;
 	t->body = body;
 	bool any_helper = false;
+	t->fast_mem = false;
+	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
+		struct jit_native n;
+		struct jit_sse sp;
+		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
+		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
+			t->fast_mem = true;
+	}
+	/* a block without handler calls that needs the flags at its start
+	 * runs from R10: chains from blocks like it pass them there
+	 * (exits.h), its cpu entry (the run loop, the table of indirect
+	 * branches, exits after a handler) loads them into R10 first; a
+	 * loop onto itself then keeps them in R10 across its back edge */
+	t->loop_fl = FL_CPU;
+	t->r10_start = b->n && t->live_in && jit_block_pure(t, b);
+	if (t->r10_start) {
+		emit_host_from_cpu(e, t->lahf, false);
+		emit_save_r10(e, t->lahf, false);
+		t->fl = t->loop_fl = FL_R10;
+	}
+	size_t body_r10 = e->pos;
 	for (unsigned i = 0; i < b->n; i++)
 		if (!is_direct_branch(&b->insn[i])) {
 			struct jit_native n;
@@ -1794,28 +1839,9 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	if (any_helper) /* the run loop clears block_stop before a block; a
 			 * chained entry must too */
 		jit_emit_mov_m8_imm8(e, CPU, OFF(block_stop), 0);
-	t->fast_mem = false;
-	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
-		struct jit_native n;
-		struct jit_sse sp;
-		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
-		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
-		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
-			t->fast_mem = true;
-	}
-	if (t->fast_mem)
-		emit_class(t);
-	/* a block that loops onto itself and needs the flags at its start
-	 * takes them into R10 once per entry: its back edge then leaves them
-	 * there instead of writing them to cpu each round */
-	uint64_t loop_tg;
-	t->loop_fl = FL_CPU;
-	if (b->n && t->live_in && is_direct_branch(&b->insn[b->n - 1]) &&
-	    branch_target(&b->insn[b->n - 1], b->rip + b->bytes, &loop_tg) && loop_tg == b->rip) {
-		emit_host_from_cpu(e, t->lahf, false);
-		emit_save_r10(e, t->lahf, false);
-		t->fl = t->loop_fl = FL_R10;
-	}
+	/* R14, the rights class, is current at every entry into a body: the
+	 * entry stub and the exits after handlers compute it (stubs.c), and
+	 * a block without handler calls cannot change it */
 	if (t->loop_regs) {
 		for (unsigned k = 0; k < NCACHE; k++) {
 			unsigned h = cache_regs[k];
@@ -1981,6 +2007,14 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		jit_emit_patch_rel32(e, t->stop_fix[k], *p);
 	}
 	t->bytes[SOFT_JIT_BYTES_STUB] += e->pos - p0;
+	if (t->live_in && !t->r10_start) {
+		/* the R10 entry of a body that starts from cpu: merge, go in */
+		p0 = e->pos;
+		body_r10 = e->pos;
+		emit_merge_r10(e, t->lahf);
+		jit_emit_patch_rel32(e, jit_emit_jmp_rel32(e), body);
+		t->bytes[SOFT_JIT_BYTES_EXIT] += e->pos - p0;
+	}
 	if (e->overflow)
 		return NULL;
 	j->cache.used = (start + e->pos + 15) & ~(size_t)15;
@@ -1996,6 +2030,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		j->stats.bytes[k] += t->bytes[k];
 	b->jit_entry = soft_jit_cache_exec_addr(&j->cache, start); /* = jit_body */
 	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
+	b->jit_body_r10 = soft_jit_cache_exec_addr(&j->cache, start + body_r10);
 	b->jit_gen = j->cache.gen;
 	j->stats.translated++;
 	soft_jit_dump(j, b, j->cache.rw + start, e->pos);
