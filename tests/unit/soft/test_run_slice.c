@@ -189,7 +189,8 @@ static void test_slice_kick(void **state)
 	check_stream(e, t);
 	struct point s = stream_at(t);
 	assert_true(s.pos == 0 || s.pos == A_LEN);
-	assert_true(done > 1000);
+	/* (no lower bound on done: on a loaded host the kick may come before
+	 * the slice starts; a kick that did not end it would hang the test) */
 	env_free(e);
 }
 
