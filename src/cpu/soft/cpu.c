@@ -544,7 +544,14 @@ static struct soft_block *find_block(struct soft_cpu *cpu)
 	return build_block(cpu, pa);
 }
 
-static int run_blocks(struct soft_cpu *cpu, uint64_t max)
+/* overrun (the engine's slices, soft_cpu_run_slice): max is where the run
+ * stops starting blocks, not an exact count.  A block (decoded or
+ * translated, and a chain of translated ones) starts whenever fewer than
+ * max instructions retired, so the run ends less than one block
+ * (SOFT_BLOCK_MAX) past max; without it a block runs only when it fits in
+ * what is left, and the tail of the run is stepped one instruction at a
+ * time, so that max is exact. */
+static int run_blocks(struct soft_cpu *cpu, uint64_t max, bool overrun)
 {
 	uint64_t start = cpu->icount;
 	int r = SOFT_STOP;
@@ -634,12 +641,13 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 				}
 			}
 		}
-		if (b && b->n <= max - total && cpu->jit) {
+		bool fits = b && (overrun || b->n <= max - total);
+		if (fits && cpu->jit) {
 			/* the translation tier (jit/jit.h): runs b, and blocks
 			 * chained after it, when b is translated (at its RIP: a
 			 * translation has its block's RIPs built in) */
 			int jr;
-			if (soft_jit_run(cpu, b, global, max - total, &jr)) {
+			if (soft_jit_run(cpu, b, global, max - total, overrun, &jr)) {
 				prev = NULL;
 				if (jr) {
 					r = jr;
@@ -649,7 +657,7 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 			}
 		}
 		cpu->jit_link = NULL;
-		if (!b || b->n > max - total) {
+		if (!fits) {
 			prev = NULL;
 			r = soft_cpu_step(cpu);
 			if (r)
@@ -694,12 +702,12 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max)
 	return r == SOFT_OK ? SOFT_STOP : r;
 }
 
-int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+static int run(struct soft_cpu *cpu, uint64_t max, uint64_t *done, bool overrun)
 {
 	uint64_t start = cpu->icount;
 	int r;
 	for (;;) {
-		r = run_blocks(cpu, max - (cpu->icount - start));
+		r = run_blocks(cpu, max - (cpu->icount - start), overrun);
 		/* cpu->deliver_exc: exceptions go through the IDT here and the
 		 * run goes on at the handler (through the icache and the IBTC
 		 * like any block), not through the caller's loop; the
@@ -714,6 +722,16 @@ int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
 	if (done)
 		*done = cpu->icount - start;
 	return r;
+}
+
+int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+{
+	return run(cpu, max, done, false);
+}
+
+int soft_cpu_run_slice(struct soft_cpu *cpu, uint64_t max, uint64_t *done)
+{
+	return run(cpu, max, done, true);
 }
 
 /* ---- state conversion ---- */

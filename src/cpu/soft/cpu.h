@@ -408,6 +408,17 @@ int soft_cpu_step(struct soft_cpu *cpu);
  * instructions retired. */
 int soft_cpu_run(struct soft_cpu *cpu, uint64_t max, uint64_t *done);
 
+/* soft_cpu_run for the engine's slices, where max is a time slice, not a
+ * count anyone checks: a decoded or translated block (and translated
+ * blocks chained after it) starts whenever fewer than max instructions
+ * retired, so the run may end up to SOFT_BLOCK_MAX - 1 (63) instructions
+ * past max.  The slice's tail then runs like the rest of it, translated
+ * and chained, instead of block by block from the run loop and stepped one
+ * instruction at a time.  Kicks, exceptions, HLT and *done as
+ * soft_cpu_run.  Single-stepping, the differential harness and tests that
+ * count instructions keep soft_cpu_run's exact max. */
+int soft_cpu_run_slice(struct soft_cpu *cpu, uint64_t max, uint64_t *done);
+
 /* Make soft_cpu_run return SOFT_STOP soon; callable from any thread. */
 void soft_cpu_kick(struct soft_cpu *cpu);
 

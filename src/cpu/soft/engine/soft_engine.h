@@ -14,7 +14,8 @@
 #include "../mmu/soft_mmu.h"
 #include "ringvm/vm.h"
 
-/* Instructions per slice between checks for interrupts, timers and kicks. */
+/* Instructions per slice between checks for interrupts, timers and kicks
+ * (a slice ends less than one decoded block past it: soft_cpu_run_slice). */
 #define SOFT_SLICE 20000
 
 struct soft_vcpu {

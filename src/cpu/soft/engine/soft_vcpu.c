@@ -241,7 +241,9 @@ int soft_engine_vcpu_run(struct vcpu *v, struct vcpu_exit *exit)
 		}
 		uint64_t done = 0;
 		sv->nr_slices++;
-		r = soft_cpu_run(cpu, SOFT_SLICE, &done);
+		/* may end less than one block past the slice (cpu.h): the
+		 * slice's tail runs chained like the rest of it */
+		r = soft_cpu_run_slice(cpu, SOFT_SLICE, &done);
 		switch (r) {
 		case SOFT_OK:
 		case SOFT_STOP:

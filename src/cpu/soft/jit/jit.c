@@ -97,7 +97,7 @@ static bool rebind(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *
 }
 
 bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint64_t budget,
-		 int *status)
+		 bool overrun, int *status)
 {
 	struct soft_jit *j = cpu->jit;
 	struct soft_jit_link *link = cpu->jit_link;
@@ -126,9 +126,14 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	ib->code = b->jit_body;
 	ib->epoch = epoch;
 	ib->mode = b->mode;
-	/* kept less one whole block (translate.c, retire): a SUB's sign
-	 * says whether another block fits */
-	cpu->jit_budget = (budget > INT64_MAX ? INT64_MAX : (int64_t)budget) - SOFT_BLOCK_MAX;
+	/* Kept less what a chained block needs left to start (translate.c,
+	 * retire: the SUB's sign says whether the next block may run): a whole
+	 * block (SOFT_BLOCK_MAX), so that the budget is exact; with overrun
+	 * (the engine's slices) one instruction, so that a chain goes on while
+	 * the budget is not used up and ends less than a block past it, as
+	 * the run loop does then (cpu.c, run_blocks). */
+	int64_t hold = overrun ? 1 : SOFT_BLOCK_MAX;
+	cpu->jit_budget = (budget > INT64_MAX ? INT64_MAX : (int64_t)budget) - hold;
 	/* the shared entry stub (stubs.c) sets up the frame and jumps to the body */
 	int (*fn)(struct soft_cpu *, const void *) =
 		(int (*)(struct soft_cpu *, const void *))soft_jit_cache_exec_addr(&j->cache,

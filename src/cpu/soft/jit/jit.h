@@ -140,13 +140,16 @@ void soft_jit_free(struct soft_jit *j);
 
 /* The run loop's hook (cpu.c): run block b (at cpu->rip, chosen by the
  * loop) translated, translating it first when it became hot.  budget: the
- * instructions the loop may still run (at least b->n).  Returns false if
- * the block is not (yet) translated: the caller interprets it.  Otherwise
- * *status is the enum soft_status of the run (cpu->rip, registers, flags and
- * cpu->icount precise as after the interpreter), and chained blocks may have
- * run after b. */
+ * instructions the loop may still run (at least b->n, or with overrun at
+ * least 1).  overrun (soft_cpu_run_slice): chained blocks start while the
+ * budget is not used up, and may end up to SOFT_BLOCK_MAX - 1 past it;
+ * without it a chained block starts only when a whole one still fits.
+ * Returns false if the block is not (yet) translated: the caller
+ * interprets it.  Otherwise *status is the enum soft_status of the run
+ * (cpu->rip, registers, flags and cpu->icount precise as after the
+ * interpreter), and chained blocks may have run after b. */
 bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint64_t budget,
-		 int *status);
+		 bool overrun, int *status);
 
 /* RINGVM_JIT_DUMP (dump.c): read the directory from the environment; write
  * translation code (len bytes) of block b there. */

@@ -411,9 +411,9 @@ static void emit_handler_call_chk(struct tr *t, const struct x86_insn *in, uint6
 }
 
 /* Retire count instructions of this block (icount and the chain budget).
- * The budget is kept less SOFT_BLOCK_MAX (jit.c, soft_jit_run), so the
- * SUB's own flags say whether a whole block is left: JL leaves.  Nothing
- * after it may touch the host flags until that JL. */
+ * The budget is kept less what the next block needs to start (jit.c,
+ * soft_jit_run), so the SUB's own flags say whether it may: JL leaves.
+ * Nothing after it may touch the host flags until that JL. */
 static void retire(struct tr *t, unsigned count)
 {
 	if (!count)
