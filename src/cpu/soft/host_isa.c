@@ -43,6 +43,8 @@ uint32_t soft_host_isa_probe(void)
 			f |= SOFT_HOST_RDSEED;
 		if (b & (1u << 3))
 			f |= SOFT_HOST_BMI1;
+		if (b & (1u << 8))
+			f |= SOFT_HOST_BMI2;
 		if (avx && (b & (1u << 5)))
 			f |= SOFT_HOST_AVX2;
 	}

@@ -6,7 +6,8 @@
 /* what glibc's AVX2 string functions do, in a loop onto itself over the
  * bytes at RSI (advancing 7 bytes a round, so 32-byte loads cross into
  * the next page), storing to RDI: every form jit/vex.c emits, in
- * register and memory forms, and the bit counts */
+ * register and memory forms, the bit counts and the VEX general-register
+ * BMI forms */
 SNIP(j_vex)
 	vpxor %xmm0, %xmm0, %xmm0
 	mov $40, %ecx
@@ -33,6 +34,15 @@ SNIP(j_vex)
 	vmovdqa %xmm6, 32(%rdi)
 	vmovdqu %ymm8, %ymm12
 	vptest %ymm12, %ymm12
+	shrx %rcx, %rax, %r13
+	sarx %ecx, %edx, %r14d
+	shlx %r8, %r10, %r15
+	andn %r8, %r9, %r15
+	blsr %rax, %rbx
+	blsmsk %r9d, %ebp
+	bzhi %rcx, %r8, %rbp
+	bextr %rcx, %r13, %r14
+	rorx $13, %r9, %r11
 	add $7, %rsi
 	add $48, %rdi
 	dec %ecx

@@ -117,8 +117,9 @@ struct soft_jit {
 	struct soft_jit_stats stats;
 	struct soft_jit_ibtc ibtc[SOFT_JIT_IBTC];
 	char dump_dir[256];    /* RINGVM_JIT_DUMP (dump.c); empty: no dump */
-	bool no_vex;           /* RINGVM_JIT_NO_VEX: VEX forms, TZCNT, LZCNT and
-				* POPCNT through their handlers (vex.h) */
+	bool no_vex;           /* RINGVM_JIT_NO_VEX: VEX forms (SIMD and BMI),
+				* TZCNT, LZCNT and POPCNT through their
+				* handlers (vex.h) */
 	bool no_loop_regs;     /* RINGVM_JIT_NO_LOOP_REGS: a loop onto itself
 				* writes its registers back at every round
 				* (translate.c; for comparisons) */

@@ -1462,6 +1462,25 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 	t->vex_checked = true;
 }
 
+/* A VEX general-register BMI instruction as itself (vex.h): its registers
+ * through the register cache, the destination written; the flags in the
+ * host after one that writes them, untouched otherwise. */
+static void emit_bmiv(struct tr *t, const struct x86_insn *in, const struct jit_bmiv *p)
+{
+	unsigned used = (1u << in->rm) | (p->dst_vvvv ? 0 : 1u << in->reg);
+	if (p->dst_vvvv || p->src_vvvv)
+		used |= 1u << in->vex_vvvv;
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		t->e.overflow = true;
+		return;
+	}
+	jit_bmiv_emit(&t->e, in, p, host);
+	t->dirty[host[p->dst_vvvv ? in->vex_vvvv : in->reg]] = true;
+	if (p->writes_flags)
+		t->fl = FL_HOST;
+}
+
 /* Instructions that do nothing the guest can observe: the multi-byte NOP
  * (0F 1F /0, compilers' padding) and the prefetch hints (0F 18 /0-3, 0F 0D
  * /0-1 with a memory operand: never a fault, SDM vol. 2 PREFETCHh).  They
@@ -1884,6 +1903,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_native n;
 		struct jit_sse sp;
 		struct jit_vex vp;
+		struct jit_bmiv bv;
 		uint64_t tg;
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
@@ -1894,6 +1914,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		} else if (jit_native_plan(in, &n) || jit_bmi_plan(t->bmi_isa, in, &n, false)) {
 			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
+		} else if (jit_bmiv_plan(t->bmi_isa, in, &bv)) {
+			emit_bmiv(t, in, &bv);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (t->vex_cpu && jit_vex_plan(cpu, in, &vp) &&
 			   (!in->has_modrm || in->mod == 3 || t->fast_mem)) {
 			emit_vex(t, in, &vp, rip, i);

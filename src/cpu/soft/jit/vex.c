@@ -301,3 +301,49 @@ bool jit_bmi_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_nativ
 		n->rm.g = (int8_t)in->rm;
 	return true;
 }
+
+bool jit_bmiv_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_bmiv *p)
+{
+	if (!in->op || !(in->prefixes & X86_PFX_VEX) || in->mode != SOFT_MODE_64 ||
+	    !in->has_modrm || in->mod != 3 || in->vex_l)
+		return false;
+	unsigned digit = (in->modrm >> 3) & 7;
+	uint32_t need = 0;
+	*p = (struct jit_bmiv){ .src_vvvv = true };
+	if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf2) {
+		need = SOFT_HOST_BMI1;                 /* ANDN Gy, By, Ey */
+		p->writes_flags = true;
+	} else if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf3 &&
+		   digit >= 1 && digit <= 3) {
+		need = SOFT_HOST_BMI1;                 /* BLSR BLSMSK BLSI By, Ey */
+		p->writes_flags = p->dst_vvvv = true;
+		p->src_vvvv = false;
+	} else if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf7) {
+		need = SOFT_HOST_BMI1;                 /* BEXTR Gy, Ey, By */
+		p->writes_flags = true;
+	} else if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf5) {
+		need = SOFT_HOST_BMI2;                 /* BZHI Gy, Ey, By */
+		p->writes_flags = true;
+	} else if (in->map == X86_MAP_0F38 && in->vex_pp != PP_NONE && in->opcode == 0xf7) {
+		need = SOFT_HOST_BMI2;                 /* SHLX SARX SHRX Gy, Ey, By */
+	} else if (in->map == X86_MAP_0F3A && in->vex_pp == PP_F2 && in->opcode == 0xf0) {
+		need = SOFT_HOST_BMI2;                 /* RORX Gy, Ey, Ib */
+		p->src_vvvv = false;
+		p->imm = true;
+	}
+	return need && (host_isa & need);
+}
+
+void jit_bmiv_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_bmiv *p,
+		   const int8_t host[16])
+{
+	/* ModRM.reg: the destination Gy, or BLSR's digit; r/m: Ey; vvvv: By */
+	unsigned reg = p->dst_vvvv ? ((in->modrm >> 3) & 7u) : (unsigned)host[in->reg];
+	unsigned rm = (unsigned)host[in->rm];
+	unsigned vvvv = p->dst_vvvv || p->src_vvvv ? (unsigned)host[in->vex_vvvv] : 0;
+	vex3(e, p->dst_vvvv ? 0 : reg, rm, in->map, in->vex_w != 0, vvvv, false, in->vex_pp);
+	jit_emit_u8(e, in->opcode);
+	jit_emit_u8(e, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+	if (p->imm)
+		jit_emit_u8(e, (uint8_t)in->imm);
+}

@@ -89,4 +89,20 @@ void jit_vex_emit_host_vzeroupper(struct jit_emit *e);
  * memory forms (mem = true: 64-bit mode, 64-bit addressing, a load). */
 bool jit_bmi_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_native *n, bool mem);
 
+/* The VEX-encoded general-register forms of BMI1/BMI2 (register forms,
+ * 64-bit mode, 32/64-bit by VEX.W): ANDN, BLSR/BLSMSK/BLSI, BEXTR, BZHI
+ * (flags written: every arithmetic flag, the undefined ones the host's)
+ * and SHLX/SARX/SHRX, RORX (no flags), when the host has the extension. */
+struct jit_bmiv {
+	bool writes_flags;  /* all six overwritten (else none touched) */
+	bool dst_vvvv;      /* the destination is VEX.vvvv (BLSR ...), else ModRM.reg */
+	bool src_vvvv;      /* VEX.vvvv is a source */
+	bool imm;           /* an imm8 follows (RORX) */
+};
+
+bool jit_bmiv_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_bmiv *p);
+/* Emit it with guest register g in host register host[g] (cache_regs). */
+void jit_bmiv_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_bmiv *p,
+		   const int8_t host[16]);
+
 #endif
