@@ -18,6 +18,7 @@
 
 #include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/flatmem.h"
+#include "src/cpu/soft/host_isa.h"
 #include "src/cpu/soft/jit/jit.h"
 #include "src/cpu/soft/mmu/soft_mmu.h"
 
@@ -25,12 +26,16 @@ extern const uint8_t g_int[], g_int_end[], g_mem[], g_mem_end[], g_sse[], g_sse_
 extern const uint8_t g_crc[], g_crc_end[];
 extern const uint8_t g_str[], g_str_end[];
 extern const uint8_t g_chain[], g_chain_end[];
+
+extern const uint8_t g_avx2[], g_avx2_end[];
 void n_int(uint64_t n, void *buf);
 void n_mem(uint64_t n, void *buf);
 void n_sse(uint64_t n, void *buf);
 void n_crc(uint64_t n, void *buf);
 void n_str(uint64_t n, void *buf);
 void n_chain(uint64_t n, void *buf);
+
+void n_avx2(uint64_t n, void *buf);
 
 #define CODE 0x1000
 #define DATA 0x10000
@@ -82,12 +87,15 @@ int main(int argc, char **argv)
 		{ "crc32   (byte loads, table xor)", g_crc, g_crc_end, n_crc, 8 },
 		{ "strscan (movdqa/pcmpeqb/pmovmskb)", g_str, g_str_end, n_str, 8 },
 		{ "chain   (gzip's hash-chain walk)", g_chain, g_chain_end, n_chain, 12 },
+
+		{ "avx2scan (vpcmpeqb/vpmovmskb/tzcnt)", g_avx2, g_avx2_end, n_avx2, 8 },
 	};
 	int pfd = perf_open();
 	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
 	       (unsigned long long)(iters / 1000000));
 	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
-	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan", "chain" */
+	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan", "chain", "avx2scan" */
+
 	bool jit = argc > 3 && !strcmp(argv[3], "jit");
 	if (argc > 3 && !jit && strcmp(argv[3], "interp")) {
 		fprintf(stderr, "bench_interp: tier %s: expected interp or jit\n", argv[3]);
@@ -98,6 +106,11 @@ int main(int argc, char **argv)
 		const struct loop *l = &loops[i];
 		if (only && strncmp(l->name, only, strlen(only)))
 			continue;
+		if (l->native == n_avx2 && (soft_host_isa_probe() & (SOFT_HOST_AVX2 | SOFT_HOST_BMI1)) !=
+					       (SOFT_HOST_AVX2 | SOFT_HOST_BMI1)) {
+			printf("%-36s skipped: the host has no AVX2 or BMI1\n", l->name);
+			continue;
+		}
 		struct soft_flatmem m;
 		struct soft_cpu cpu;
 		if (soft_flatmem_init(&m, 1 << 20) || soft_cpu_init(&cpu, &soft_flatmem_ops, &m, true)) {
@@ -132,7 +145,8 @@ int main(int argc, char **argv)
 		}
 		cpu.seg[SEG_CS].l = 1;
 		cpu.cr0 = X86_CR0_PE | X86_CR0_PG;
-		cpu.cr4 = X86_CR4_OSFXSR;
+		cpu.cr4 = X86_CR4_OSFXSR | (1ULL << 18); /* OSXSAVE: VEX usable */
+		cpu.xcr0 = 7;                             /* x87 | SSE | AVX */
 		cpu.efer = X86_EFER_LME | X86_EFER_LMA;
 		soft_cpu_update_mode(&cpu);
 		memcpy(m.ram + CODE, l->start, (size_t)(l->end - l->start));
@@ -181,11 +195,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)cpu.uncached_insns);
 		if (cpu.jit)
 			printf("    translator: %llu instructions native (%llu loads, %llu stores, %llu "
-			       "SSE), %llu as handler calls, %llu entries\n",
+			       "SSE, %llu VEX), %llu as handler calls, %llu entries\n",
 			       (unsigned long long)cpu.jit->stats.native_insns,
 			       (unsigned long long)cpu.jit->stats.fast_loads,
 			       (unsigned long long)cpu.jit->stats.fast_stores,
 			       (unsigned long long)cpu.jit->stats.sse,
+			       (unsigned long long)cpu.jit->stats.vex,
 			       (unsigned long long)cpu.jit->stats.helper_insns,
 			       (unsigned long long)cpu.jit->stats.entries);
 		soft_cpu_destroy(&cpu);

@@ -398,14 +398,15 @@ int main(int argc, char **argv)
 	       R.forms_run, R.total_cases, R.total_mismatch, R.total_known, R.forms_fail, R.forms_unimpl,
 	       secs, secs > 0 ? (double)R.total_cases / secs : 0.0);
 	if (tier == DIFF_TIER_JIT) {
-		uint64_t js[9];
+		uint64_t js[11];
 		soft_exec_jit_stats(R.se, js);
 		printf("translator: %" PRIu64 " blocks translated, %" PRIu64 " instructions emitted as "
 		       "host instructions (%" PRIu64 " loads and %" PRIu64 " stores through the "
 		       "inline TLB probe; %" PRIu64 " stack instructions through it; %" PRIu64
-		       " SSE, %" PRIu64 " of them with a memory operand), "
+		       " SSE, %" PRIu64 " of them with a memory operand; %" PRIu64 " VEX, %" PRIu64
+		       " of them with a memory operand), "
 		       "%" PRIu64 " as handler calls, %" PRIu64 " cache flushes\n",
-		       js[0], js[1], js[4], js[5], js[8], js[6], js[7], js[2], js[3]);
+		       js[0], js[1], js[4], js[5], js[8], js[6], js[7], js[9], js[10], js[2], js[3]);
 	}
 	soft_exec_destroy(R.se);
 	native_exec_destroy(R.ne);

@@ -292,7 +292,7 @@ bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t)
 	return true;
 }
 
-void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[9])
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[11])
 {
 	const struct soft_jit *j = se->cpu.jit;
 	out[0] = j ? j->stats.translated : 0;
@@ -304,6 +304,8 @@ void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[9])
 	out[6] = j ? j->stats.sse : 0;
 	out[7] = j ? j->stats.sse_mem : 0;
 	out[8] = j ? j->stats.fast_stack : 0;
+	out[9] = j ? j->stats.vex : 0;
+	out[10] = j ? j->stats.vex_mem : 0;
 }
 
 /* Blocks and translated blocks: run until the form's end.  The rest of the

@@ -32,6 +32,6 @@ bool soft_exec_set_tier(struct soft_exec *se, enum diff_tier t);
  * flushes, loads and stores through the inline TLB fast path, SSE
  * instructions (and those with a memory operand), stack instructions
  * (PUSH POP CALL RET PUSH imm/m64 LEAVE) through the fast path. */
-void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[9]);
+void soft_exec_jit_stats(const struct soft_exec *se, uint64_t out[11]);
 
 #endif

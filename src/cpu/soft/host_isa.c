@@ -17,6 +17,8 @@ uint32_t soft_host_isa_probe(void)
 		f |= SOFT_HOST_PCLMUL;
 	if (c & (1u << 30))
 		f |= SOFT_HOST_RDRAND;
+	if (c & (1u << 23))
+		f |= SOFT_HOST_POPCNT;
 	bool ymm_os = false;
 	if (c & (1u << 27)) { /* OSXSAVE: XGETBV is usable */
 		uint32_t lo, hi;
@@ -39,10 +41,18 @@ uint32_t soft_host_isa_probe(void)
 			f |= SOFT_HOST_GFNI;
 		if (b & (1u << 18))
 			f |= SOFT_HOST_RDSEED;
+		if (b & (1u << 3))
+			f |= SOFT_HOST_BMI1;
+		if (b & (1u << 8))
+			f |= SOFT_HOST_BMI2;
 		if (avx && (b & (1u << 5)))
 			f |= SOFT_HOST_AVX2;
 	}
-	if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & 1u))
-		f |= SOFT_HOST_LAHF;
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d)) {
+		if (c & 1u)
+			f |= SOFT_HOST_LAHF;
+		if (c & (1u << 5))
+			f |= SOFT_HOST_LZCNT;
+	}
 	return f;
 }

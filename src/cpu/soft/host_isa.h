@@ -26,6 +26,13 @@ enum soft_host_isa {
 	/* LAHF/SAHF in 64-bit mode: the translator keeps the guest flags in a
 	 * register with them instead of PUSHFQ/POPFQ (jit/translate.c) */
 	SOFT_HOST_LAHF = 1u << 10,  /* CPUID.80000001H:ECX[0] */
+	/* bit counts the translator emits as themselves (jit/vex.c: without
+	 * them the host runs F3 0F BC as BSF, F3 0F BD as BSR; the guest gets
+	 * them either way, from the interpreter) */
+	SOFT_HOST_BMI1 = 1u << 11,  /* CPUID.(7,0):EBX[3]: TZCNT ANDN BLSR BEXTR ... */
+	SOFT_HOST_LZCNT = 1u << 12, /* CPUID.80000001H:ECX[5] */
+	SOFT_HOST_POPCNT = 1u << 13, /* CPUID.1:ECX[23] */
+	SOFT_HOST_BMI2 = 1u << 14,  /* CPUID.(7,0):EBX[8]: SHRX SARX SHLX BZHI RORX */
 };
 
 /* The soft_host_isa bits this host's CPU has (read with CPUID). */

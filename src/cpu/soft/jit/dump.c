@@ -30,6 +30,8 @@ void soft_jit_dump_init(struct soft_jit *j)
 {
 	j->no_loop_regs = getenv("RINGVM_JIT_NO_LOOP_REGS") != NULL;
 	j->no_sysinline = getenv("RINGVM_JIT_NO_SYSINLINE") != NULL;
+
+	j->no_vex = getenv("RINGVM_JIT_NO_VEX") != NULL;
 	const char *dir = getenv("RINGVM_JIT_DUMP");
 	if (!dir || !*dir || strlen(dir) >= sizeof(j->dump_dir))
 		return;

@@ -53,6 +53,8 @@ struct soft_jit_stats {
 	uint64_t indirect;     /* ... indirect branches looking their target up (IBTC) */
 	uint64_t sse;          /* ... SSE/SSE2 instructions on host XMM registers */
 	uint64_t sse_mem;      /* ... of which with a memory operand */
+	uint64_t vex;          /* ... VEX (AVX/AVX2) instructions on host YMM registers */
+	uint64_t vex_mem;      /* ... of which with a memory operand */
 	uint64_t entries;      /* translated blocks entered from the run loop */
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
@@ -120,6 +122,9 @@ struct soft_jit {
 	struct soft_jit_stats stats;
 	struct soft_jit_ibtc ibtc[SOFT_JIT_IBTC];
 	char dump_dir[256];    /* RINGVM_JIT_DUMP (dump.c); empty: no dump */
+	bool no_vex;           /* RINGVM_JIT_NO_VEX: VEX forms (SIMD and BMI),
+				* TZCNT, LZCNT and POPCNT through their
+				* handlers (vex.h) */
 	bool no_loop_regs;     /* RINGVM_JIT_NO_LOOP_REGS: a loop onto itself
 				* writes its registers back at every round
 				* (translate.c; for comparisons) */

@@ -309,6 +309,8 @@ void jit_native_emit(struct jit_emit *e, const struct x86_insn *in, const struct
 {
 	if (n->nop)
 		return;
+	if (n->pfx)
+		jit_emit_u8(e, n->pfx);
 	if (in->opsize == 2)
 		jit_emit_u8(e, 0x66);
 	/* REX (SDM vol. 2, 2.2.1): W for a 64-bit operand size, R and B for

@@ -41,6 +41,8 @@ struct jit_native {
 	uint8_t msize;          /* bytes accessed in memory */
 	struct jit_gop reg, rm, z;
 	uint16_t implicit;      /* guest registers used implicitly (bit n: GPR n) */
+	uint8_t pfx;            /* a mandatory prefix emitted first (F3: TZCNT
+				 * LZCNT POPCNT, jit_bmi_plan in vex.c), or 0 */
 };
 
 /* Can in run as a host instruction?  Fills *n when it can. */

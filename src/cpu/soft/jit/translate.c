@@ -43,6 +43,7 @@
 #include "native.h"
 #include "sse.h"
 #include "sysinline.h"
+#include "vex.h"
 
 #include "../atomic.h"
 #include "../debug.h"
@@ -93,6 +94,11 @@ struct tr {
 			       * its checks (and LDMXCSR), where a loop onto
 			       * itself that kept them jumps back to; or 0 */
 	bool loop_sse_fp;     /* ... the MXCSR loaded there */
+	const struct soft_cpu *vex_cpu; /* VEX forms emitted natively for this
+					 * vCPU (vex.h); NULL: RINGVM_JIT_NO_VEX */
+	uint32_t bmi_isa;     /* host_isa for jit_bmi_plan (0: RINGVM_JIT_NO_VEX) */
+	bool vex_checked;     /* a run of VEX instructions checked CR4.OSXSAVE,
+			       * XCR0 and CR0.TS (emit_vex) */
 	/* the fast path's out-of-line slow paths: the handler, then back */
 	struct slow {
 		size_t fix[12];    /* jumps here: two probes and a canonical check */
@@ -1421,6 +1427,88 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	t->mxcsr_live |= sp->fp;
 }
 
+/* A VEX instruction as itself (vex.h, vex.c): the guest's vector
+ * registers loaded from cpu into host YMM0-YMM2, the instruction, the
+ * destination stored back whole; a memory operand through the fast path
+ * (the probe covers all msize bytes: a 32-byte access crossing a page
+ * misses and takes the handler).  Before the first of a run, avx_check's
+ * conditions for 64-bit mode (avx_common.h): CR4.OSXSAVE, XCR0[2:1] =
+ * 11b, CR0.TS clear; a failed check runs the handler, which raises the
+ * #UD or #NM. */
+static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_vex *v,
+		     uint64_t rip, unsigned index)
+{
+	struct jit_emit *e = &t->e;
+	bool mem = in->has_modrm && in->mod != 3;
+	bool gpr = v->kind == JIT_VEX_GPR_DST ||
+		   (!mem && (v->kind == JIT_VEX_GPR_RM_SRC || v->kind == JIT_VEX_GPR_RM_DST));
+	unsigned g = v->kind == JIT_VEX_GPR_DST ? in->reg : in->rm;
+	int8_t host[16];
+	unsigned used = gpr ? 1u << g : 0;
+	if (mem && !in->rip_rel) {
+		if (in->base >= 0)
+			used |= 1u << in->base;
+		if (in->index >= 0)
+			used |= 1u << in->index;
+	}
+	if (!assign_regs(t, used, host) || t->nslow >= SOFT_BLOCK_MAX) {
+		e->overflow = true;
+		return;
+	}
+	struct slow *sl = NULL;
+	if (!t->vex_checked || mem) {
+		save_flags(t);
+		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	}
+	if (!t->vex_checked) {
+		jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(1u << (18 - 16)) /* CR4.OSXSAVE */);
+		slow_jump(t, sl, JCC_E);
+		jit_emit_test_m8_imm8(e, CPU, OFF(cr0), (uint8_t)X86_CR0_TS);
+		slow_jump(t, sl, JCC_NE);
+		jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(xcr0));
+		jit_emit_alu_r_imm(e, 4, false, JR_R9, 6);
+		jit_emit_alu_r_imm(e, 7, false, JR_R9, 6);
+		slow_jump(t, sl, JCC_NE);
+	}
+	if (mem) {
+		emit_linear(t, in, rip, host);
+		if (v->aligned) { /* #GP(0) in the handler */
+			jit_emit_mov_r32_r32(e, JR_R8, JR_RSI);
+			jit_emit_alu_r_imm(e, 4, false, JR_R8, v->msize - 1);
+			slow_jump(t, sl, JCC_NE);
+		}
+		emit_probe(t, sl, v->msize, v->store);
+	}
+	unsigned hg = gpr ? (unsigned)host[g] : 0;
+	jit_vex_emit_body(e, in, v, mem, hg, CPU, OFF(xmm), OFF(ymmh));
+	if (gpr && v->kind != JIT_VEX_GPR_RM_SRC)
+		t->dirty[hg] = true;
+	if (sl) {
+		sl->fl_after = t->fl;
+		sl->back = e->pos;
+	}
+	t->vex_checked = true;
+}
+
+/* A VEX general-register BMI instruction as itself (vex.h): its registers
+ * through the register cache, the destination written; the flags in the
+ * host after one that writes them, untouched otherwise. */
+static void emit_bmiv(struct tr *t, const struct x86_insn *in, const struct jit_bmiv *p)
+{
+	unsigned used = (1u << in->rm) | (p->dst_vvvv ? 0 : 1u << in->reg);
+	if (p->dst_vvvv || p->src_vvvv)
+		used |= 1u << in->vex_vvvv;
+	int8_t host[16];
+	if (!assign_regs(t, used, host)) {
+		t->e.overflow = true;
+		return;
+	}
+	jit_bmiv_emit(&t->e, in, p, host);
+	t->dirty[host[p->dst_vvvv ? in->vex_vvvv : in->reg]] = true;
+	if (p->writes_flags)
+		t->fl = FL_HOST;
+}
+
 /* Instructions that do nothing the guest can observe: the multi-byte NOP
  * (0F 1F /0, compilers' padding) and the prefetch hints (0F 18 /0-3, 0F 0D
  * /0-1 with a memory operand: never a fault, SDM vol. 2 PREFETCHh).  They
@@ -1676,7 +1764,8 @@ static bool mem_form(const struct tr *t, const struct x86_insn *in, struct jit_n
 	    (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) || lea_form(in) ||
 	    stack_form(in))
 		return false;
-	return t->fast_mem && jit_native_plan_mem(in, n) && __builtin_popcount(mem_regs(in, n)) <= 4;
+	return t->fast_mem && (jit_native_plan_mem(in, n) || jit_bmi_plan(t->bmi_isa, in, n, true)) &&
+	       __builtin_popcount(mem_regs(in, n)) <= 4;
 }
 
 static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
@@ -1795,6 +1884,8 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->lahf = j->lahf;
 	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
+	t->vex_cpu = j->no_vex ? NULL : cpu;
+	t->bmi_isa = j->no_vex ? 0 : cpu->host_isa;
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
@@ -1811,9 +1902,13 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
 		struct jit_native n;
 		struct jit_sse sp;
+		struct jit_vex vp;
 		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
 		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
-		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3))
+		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3) ||
+		    jit_bmi_plan(t->bmi_isa, &b->insn[i], &n, true) ||
+		    (t->vex_cpu && jit_vex_plan(cpu, &b->insn[i], &vp) && b->insn[i].has_modrm &&
+		     b->insn[i].mod != 3))
 			t->fast_mem = true;
 	}
 	/* a block without handler calls that needs the flags at its start
@@ -1854,6 +1949,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	}
 	t->loop = e->pos;
 	t->sse_checked = t->mxcsr_live = false;
+	t->vex_checked = false;
 
 	uint64_t rip = b->rip;
 	bool ended = false;
@@ -1862,6 +1958,8 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		bool last = i + 1 == b->n;
 		struct jit_native n;
 		struct jit_sse sp;
+		struct jit_vex vp;
+		struct jit_bmiv bv;
 		uint64_t tg;
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
@@ -1869,9 +1967,24 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
 			ended = true;
-		} else if (jit_native_plan(in, &n)) {
+		} else if (jit_native_plan(in, &n) || jit_bmi_plan(t->bmi_isa, in, &n, false)) {
 			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
+		} else if (jit_bmiv_plan(t->bmi_isa, in, &bv)) {
+			emit_bmiv(t, in, &bv);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
+		} else if (t->vex_cpu && jit_vex_plan(cpu, in, &vp) &&
+			   (!in->has_modrm || in->mod == 3 || t->fast_mem)) {
+			emit_vex(t, in, &vp, rip, i);
+			j->stats.native_insns++;
+			j->stats.vex++;
+			j->stats.vex_mem += in->has_modrm && in->mod != 3;
+			if (last)
+				exit_direct(t, rip + in->len, b->n, 0);
+			ended = last;
 		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
 			emit_sse(t, in, &sp, rip, i);
 			j->stats.native_insns++;
@@ -1963,6 +2076,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			 * MXCSR saved and restored around it: the next SSE
 			 * instruction checks and loads again */
 			t->sse_checked = t->mxcsr_live = false;
+			t->vex_checked = false;
 			emit_helper(t, in, rip, i, last);
 			j->stats.helper_insns++;
 			if (last) {

@@ -1,0 +1,66 @@
+/* Guest code for test_jit_vex.c (64-bit mode), copied into guest memory. */
+	.text
+#define SNIP(n) .globl n; .globl n##_end; n:
+#define END(n) n##_end:
+
+/* what glibc's AVX2 string functions do, in a loop onto itself over the
+ * bytes at RSI (advancing 7 bytes a round, so 32-byte loads cross into
+ * the next page), storing to RDI: every form jit/vex.c emits, in
+ * register and memory forms, the bit counts and the VEX general-register
+ * BMI forms */
+SNIP(j_vex)
+	vpxor %xmm0, %xmm0, %xmm0
+	mov $40, %ecx
+1:	vmovdqu (%rsi), %ymm1
+	vpcmpeqb 32(%rsi), %ymm0, %ymm2
+	vpmovmskb %ymm2, %eax
+	vpminub %ymm1, %ymm2, %ymm3
+	vpor %ymm3, %ymm1, %ymm4
+	vpand (%rsi), %xmm4, %xmm7
+	vpsubb %ymm7, %ymm4, %ymm8
+	vpcmpeqd %ymm8, %ymm1, %ymm9
+	vpandn %ymm9, %ymm8, %ymm10
+	vpmovmskb %xmm10, %r11d
+	tzcnt %eax, %edx
+	tzcnt 8(%rsi), %r12
+	popcnt %rax, %r8
+	lzcnt %rdx, %r9
+	vpbroadcastb %xmm1, %ymm5
+	vpbroadcastb 3(%rsi), %xmm11
+	vmovd %eax, %xmm6
+	vmovd %xmm4, %r10d
+	vmovq %xmm5, 8(%rdi)
+	vmovdqu %ymm4, (%rdi)
+	vmovdqa %xmm6, 32(%rdi)
+	vmovdqu %ymm8, %ymm12
+	vptest %ymm12, %ymm12
+	shrx %rcx, %rax, %r13
+	sarx %ecx, %edx, %r14d
+	shlx %r8, %r10, %r15
+	andn %r8, %r9, %r15
+	blsr %rax, %rbx
+	blsmsk %r9d, %ebp
+	bzhi %rcx, %r8, %rbp
+	bextr %rcx, %r13, %r14
+	rorx $13, %r9, %r11
+	add $7, %rsi
+	add $48, %rdi
+	dec %ecx
+	jnz 1b
+	vmovdqu %xmm5, %xmm13
+	vzeroupper
+	hlt
+END(j_vex)
+
+/* a fault in the middle of a block: the first VEX instruction's checks
+ * (#UD without CR4.OSXSAVE, #NM with CR0.TS) or the 32-byte load at RSI
+ * (#PF, or a misaligned VMOVDQA: #GP) */
+SNIP(j_vex_fault)
+	add $2, %rax
+	vpxor %ymm0, %ymm0, %ymm1
+	vmovdqa (%rsi), %ymm2
+	vpcmpeqb %ymm2, %ymm1, %ymm3
+	hlt
+END(j_vex_fault)
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,213 @@
+/* VEX (AVX/AVX2) instructions and TZCNT/LZCNT/POPCNT emitted natively by
+ * the translator (src/cpu/soft/jit/vex.c), on the real shadow TLB: a loop
+ * of the forms glibc's AVX2 string functions use, translated against
+ * interpreted (general registers, flags, icount, all 256 bits of every
+ * YMM register, memory), with 32-byte loads crossing a page (the slow
+ * path); and faults inside a translated block precise: #UD without
+ * CR4.OSXSAVE, #NM with CR0.TS, #PF on a 32-byte load, #GP on a
+ * misaligned VMOVDQA.  Skipped on a host without AVX2, BMI1, LZCNT and
+ * POPCNT (the translator emits none of it there). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/soft/host_isa.h"
+#include "cpu/soft/jit/jit.h"
+#include "cpu/soft/mmu/soft_mmu.h"
+#include "ringvm/compiler.h"
+
+extern const uint8_t j_vex[], j_vex_end[], j_vex_fault[], j_vex_fault_end[];
+
+#define CODE 0x100000
+#define DATA 0x200000
+#define PML4 0x10000
+#define PDPT 0x11000
+#define CR4_OSXSAVE (1ULL << 18)
+
+struct vm1 {
+	struct gmem mem;
+	struct bus mmio;
+	struct soft_cpu cpu;
+	struct soft_mmu mmu;
+	struct soft_code_tracker code;
+};
+
+static bool host_ok(void)
+{
+	uint32_t need = SOFT_HOST_AVX | SOFT_HOST_AVX2 | SOFT_HOST_BMI1 | SOFT_HOST_LZCNT |
+			SOFT_HOST_POPCNT;
+	if ((soft_host_isa_probe() & need) == need)
+		return true;
+	print_message("host lacks AVX2, BMI1, LZCNT or POPCNT: the translator emits none of these\n");
+	return false;
+}
+
+static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
+{
+	struct gmem_opts o = { .ram_size = 16 * MiB };
+	memset(v, 0, sizeof(*v));
+	assert_int_equal(gmem_init(&v->mem, &o), 0);
+	assert_int_equal(bus_init(&v->mmio, BUS_MMIO), 0);
+	/* identity map of the first 512 GiB in 1 GiB pages (P RW US PS) */
+	for (uint64_t i = 0; i < 512; i++)
+		assert_int_equal(gmem_write_u64(&v->mem, PDPT + 8 * i, (i << 30) | 0x87), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, PML4, PDPT | 0x7), 0);
+	assert_int_equal(gmem_write(&v->mem, CODE, code, len), 0);
+	assert_int_equal(soft_cpu_init(&v->cpu, &soft_mmu_ops, &v->mmu, true), 0);
+	soft_mmu_init(&v->mmu, &v->cpu, &v->mem, &v->mmio, NULL);
+	assert_int_equal(soft_code_tracker_init(&v->code, o.ram_size), 0);
+	v->mmu.code = &v->code;
+	if (jit) {
+		v->cpu.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(v->cpu.jit);
+		v->cpu.jit_tlb = v->mmu.tlb;
+	}
+	struct x86_sregs s;
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < SEG_COUNT; i++) {
+		struct x86_segment *g = &s.seg[i];
+		g->limit = 0xffffffff;
+		g->type = i == SEG_CS ? 0xb : 0x3;
+		g->s = g->present = g->g = 1;
+		g->l = i == SEG_CS;
+		g->db = i != SEG_CS;
+		g->selector = i == SEG_CS ? 0x10 : 0x18;
+	}
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	s.tr.limit = 0x67;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG | X86_CR0_WP;
+	s.cr3 = PML4;
+	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | CR4_OSXSAVE;
+	s.efer = X86_EFER_LME | X86_EFER_LMA;
+	soft_cpu_set_sregs(&v->cpu, &s);
+	soft_cpu_update_mode(&v->cpu);
+	assert_int_equal(v->cpu.mode, SOFT_MODE_64);
+	v->cpu.xcr0 = 7; /* x87 | SSE | AVX (XSETBV) */
+	struct x86_regs r;
+	memset(&r, 0, sizeof(r));
+	r.rip = CODE;
+	r.rflags = 2;
+	r.gpr[GPR_RSP] = 0x80000;
+	soft_cpu_set_regs(&v->cpu, &r);
+	/* every YMM register different, upper halves included */
+	for (unsigned i = 0; i < 16; i++)
+		for (unsigned b = 0; b < 16; b++) {
+			((uint8_t *)&v->cpu.xmm[i])[b] = (uint8_t)(i * 17 + b * 5 + 1);
+			((uint8_t *)&v->cpu.ymmh[i])[b] = (uint8_t)(i * 13 + b * 3 + 2);
+		}
+}
+
+static void vm_down(struct vm1 *v)
+{
+	soft_cpu_destroy(&v->cpu);
+	soft_code_tracker_destroy(&v->code);
+	bus_destroy(&v->mmio);
+	gmem_destroy(&v->mem);
+}
+
+static void same_state(struct vm1 *a, struct vm1 *b)
+{
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		if (a->cpu.gpr[r] != b->cpu.gpr[r])
+			fail_msg("gpr %u: interpreted %#llx, translated %#llx", r,
+				 (unsigned long long)a->cpu.gpr[r], (unsigned long long)b->cpu.gpr[r]);
+	assert_int_equal(a->cpu.rip, b->cpu.rip);
+	assert_int_equal(a->cpu.icount, b->cpu.icount);
+	assert_int_equal(soft_get_rflags(&a->cpu), soft_get_rflags(&b->cpu));
+	for (unsigned i = 0; i < 16; i++) {
+		if (memcmp(&a->cpu.xmm[i], &b->cpu.xmm[i], 16))
+			fail_msg("xmm%u (bits 127:0) differs", i);
+		if (memcmp(&a->cpu.ymmh[i], &b->cpu.ymmh[i], 16))
+			fail_msg("ymm%u bits 255:128 differ", i);
+	}
+}
+
+static void test_vex_vs_interp(void **state)
+{
+	(void)state;
+	if (!host_ok())
+		skip();
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_vex, (size_t)(j_vex_end - j_vex));
+		uint8_t data[0x400];
+		for (unsigned i = 0; i < sizeof(data); i++) /* zeros and repeats for the compares */
+			data[i] = (uint8_t)(i % 11 == 0 ? 0 : (i * 7) % 23);
+		assert_int_equal(gmem_write(&v[k]->mem, DATA + 0xe00, data, sizeof(data)), 0);
+		v[k]->cpu.gpr[GPR_RSI] = DATA + 0xf00; /* 40 rounds of 7: past DATA + 0x1000 */
+		v[k]->cpu.gpr[GPR_RDI] = DATA + 0x4000;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1u << 30, &done), SOFT_HLT);
+	}
+	same_state(v[0], v[1]);
+	uint8_t m0[48 * 40], m1[48 * 40];
+	assert_int_equal(gmem_read(&v[0]->mem, DATA + 0x4000, m0, sizeof(m0)), 0);
+	assert_int_equal(gmem_read(&v[1]->mem, DATA + 0x4000, m1, sizeof(m1)), 0);
+	assert_memory_equal(m0, m1, sizeof(m0));
+	const struct soft_jit_stats *js = &v[1]->cpu.jit->stats;
+	/* the loop's 18 VEX forms (VPTEST: the handler) and the bit counts
+	 * as host instructions, at least once translated */
+	assert_true(js->vex >= 18);
+	assert_true(js->vex_mem >= 7);
+	assert_true(js->fast_loads >= 1); /* TZCNT r64, m64 */
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+/* j_vex_fault with cr0/cr4 changed and RSI: both tiers fault alike, at
+ * the instruction, with the instructions before it retired. */
+static void run_fault(uint64_t cr0_or, uint64_t cr4_clear, uint64_t rsi, unsigned want_vector,
+		      uint64_t want_rip)
+{
+	struct vm1 *v[2];
+	for (int k = 0; k < 2; k++) {
+		v[k] = calloc(1, sizeof(*v[k]));
+		vm_up(v[k], k == 1, j_vex_fault, (size_t)(j_vex_fault_end - j_vex_fault));
+		v[k]->cpu.cr0 |= cr0_or;
+		v[k]->cpu.cr4 &= ~cr4_clear;
+		v[k]->cpu.gpr[GPR_RSI] = rsi;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&v[k]->cpu, 1000, &done), SOFT_EXC);
+		assert_int_equal(v[k]->cpu.exc.vector, want_vector);
+		assert_int_equal(v[k]->cpu.rip, want_rip);
+	}
+	same_state(v[0], v[1]);
+	assert_int_equal(v[1]->cpu.gpr[GPR_RAX], 2); /* the ADD before it retired */
+	assert_int_equal(v[1]->cpu.exc.cr2, v[0]->cpu.exc.cr2);
+	assert_int_equal(v[1]->cpu.exc.error_code, v[0]->cpu.exc.error_code);
+	assert_true(v[1]->cpu.jit->stats.vex >= 2);
+	for (int k = 0; k < 2; k++) {
+		vm_down(v[k]);
+		free(v[k]);
+	}
+}
+
+static void test_vex_faults(void **state)
+{
+	(void)state;
+	if (!host_ok())
+		skip();
+	uint64_t vpxor = CODE + 4, vmovdqa = CODE + 8; /* add $2,%rax: 4 bytes; vpxor: 4 */
+	run_fault(0, CR4_OSXSAVE, DATA, X86_EXC_UD, vpxor);
+	run_fault(X86_CR0_TS, 0, DATA, X86_EXC_NM, vpxor);
+	run_fault(0, 0, 0x8000000000ULL, X86_EXC_PF, vmovdqa);     /* not present */
+	run_fault(0, 0, DATA + 16, X86_EXC_GP, vmovdqa);           /* misaligned */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vex_vs_interp),
+		cmocka_unit_test(test_vex_faults),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
