@@ -118,6 +118,9 @@ struct soft_jit {
 	bool no_loop_regs;     /* RINGVM_JIT_NO_LOOP_REGS: a loop onto itself
 				* writes its registers back at every round
 				* (translate.c; for comparisons) */
+	bool no_memo;          /* RINGVM_JIT_NO_MEMO: probes load the slot's
+				* addend without the memo (probe.c; for
+				* comparisons) */
 };
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the

@@ -38,6 +38,7 @@
 #include "jit.h"
 #include "liveness.h"
 #include "native.h"
+#include "probe.h"
 #include "sse.h"
 
 #include "../atomic.h"
@@ -63,6 +64,8 @@ struct tr {
 	struct soft_block *b;
 	uint8_t fl;           /* FL_*: where the guest flags are */
 	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
+	bool no_memo;         /* probes without the addend memo (probe.c) */
+	unsigned nprobe;      /* probes emitted so far (their memo slots) */
 	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
 	uint16_t live_in;     /* flags live at the block's start */
 	size_t loop;          /* where a loop onto itself jumps back to (after
@@ -778,54 +781,19 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
 }
 
-/* The inline TLB probe for msize bytes at the linear address in RSI:
- * RDI = its host address (split: RDI + RSI is), or a jump to sl; RSI
- * stays the linear address.  Clobbers RFLAGS and R9.
- *
- * The slot is chosen by the page of the first byte and its tag compared
- * with the tag of the last byte's page (as QEMU's softmmu does): an access
- * that crosses into the next page finds a slot whose page is congruent to
- * the first page modulo SOFT_TLB_SIZE, never the next one, so it misses
- * without a check of its own.  Nor is a canonical check needed: a tag
- * holds linear address bits 63:12 (page << 2 in bits 53:2), every filled
- * tag comes from a canonical address (the MMU is only asked for those:
- * cpu.c raises #GP first) and so has bits 53:37 all equal, which a
- * non-canonical address's never has; an empty tag is ~0, which no computed
- * tag is (class 3 does not exist).  Nor an MMIO test: the tags compared
- * (tag_jread, tag_fastw) are ~0 unless the page is RAM (soft_mmu.h), and
- * the slot's addend turns the linear address into the host one at once.
- * Hit path: 10 instructions (12 when msize > 1; one less when split). */
-_Static_assert(sizeof(struct soft_tlb_entry) == 72, "emit_probe_ex: slot = index * 9 * 8");
-
+/* The inline TLB probe for msize bytes at the linear address in RSI
+ * (probe.c): RDI = its host address (split: RDI + RSI is), or a jump to
+ * sl; RSI stays the linear address.  Clobbers RFLAGS, R8 and R9. */
 static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
-	struct jit_emit *e = &t->e;
-	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
-	 * page << 2 | class, plus the space's salt (R14; the bits do not
-	 * overlap, so the LEA's sum is the OR) */
-	jit_emit_mov_r64_r64(e, JR_RDI, JR_RSI);
-	jit_emit_shift_r64_imm(e, 5, JR_RDI, 12);
-	if (msize > 1) {
-		jit_emit_lea(e, JR_R9, JR_RSI, -1, 1, (int32_t)msize - 1);
-		jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
-		jit_emit_lea(e, JR_R9, JR_R14, JR_R9, 4, 0);
-	} else {
-		jit_emit_lea(e, JR_R9, JR_R14, JR_RDI, 4, 0);
-	}
-	/* RDI * 8 = the offset of tlb[(first page + slot_off) % SOFT_TLB_SIZE]
-	 * (72-byte slots: a LEA, not an IMUL, on the way to the compare) */
-	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
-	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
-	jit_emit_lea(e, JR_RDI, JR_RDI, JR_RDI, 8, 0);
-	/* RBP = cpu->jit_tlb (the prologue's) */
-	jit_emit_cmp_r64_mbi8(e, JR_R9, JR_RBP, JR_RDI,
-			      store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
-				    : (int32_t)offsetof(struct soft_tlb_entry, tag_jread));
-	slow_jump(t, sl, JCC_NE);
-	/* RAM: RDI = host page - linear page */
-	jit_emit_mov_r64_mbi8(e, JR_RDI, JR_RBP, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, addend));
-	if (!split) /* else the access is [RDI+RSI] */
-		jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+	struct jit_probe p = { .msize = msize, .store = store, .split = split };
+	if (!t->no_memo)
+		p.memo = OFF(jit_memo) + 8 * (int32_t)jit_probe_memo_index(t->b->rip, t->nprobe++);
+	size_t f = jit_probe_emit(&t->e, &p);
+	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
+		sl->fix[sl->nfix++] = f;
+	else
+		t->e.overflow = true;
 }
 
 static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
@@ -1740,6 +1708,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->pure = true;
 	t->fl = FL_CPU;
 	t->lahf = j->lahf;
+	t->no_memo = j->no_memo;
 	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
 	size_t start = j->cache.used;
