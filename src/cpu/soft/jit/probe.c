@@ -30,7 +30,9 @@
  * only ever a prediction checked against the slot the probe hit, so it
  * needs no invalidation, and every other rule (which tag is compared, a
  * miss, a fault) is the probe's as before.  The compares and branches are
- * predicted, off the data's chain.
+ * predicted, off the data's chain.  Pure stores (translate.c decides:
+ * MOV and SETcc to memory, PUSH, CALL) go without: no data waits on a
+ * store's address.
  *
  * Hit path: 12 instructions (14 when msize > 1; one less when split),
  * 2 more than without the memo. */

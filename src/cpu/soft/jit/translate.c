@@ -66,6 +66,7 @@ struct tr {
 	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
 	bool no_memo;         /* probes without the addend memo (probe.c) */
 	unsigned nprobe;      /* probes emitted so far (their memo slots) */
+	bool probe_reads;     /* emit_mem's access with a store right also reads */
 	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
 	uint16_t live_in;     /* flags live at the block's start */
 	size_t loop;          /* where a loop onto itself jumps back to (after
@@ -787,7 +788,9 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
 	struct jit_probe p = { .msize = msize, .store = store, .split = split };
-	if (!t->no_memo)
+	/* a store's address is on no data chain: the memo only for accesses
+	 * that read (probe.c) */
+	if (!t->no_memo && (!store || t->probe_reads))
 		p.memo = OFF(jit_memo) + 8 * (int32_t)jit_probe_memo_index(t->b->rip, t->nprobe++);
 	size_t f = jit_probe_emit(&t->e, &p);
 	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
@@ -1430,6 +1433,15 @@ static bool same_access(const struct x86_insn *a, const struct jit_native *na,
 		 (a->index >= 0 && (written & (1u << a->index))));
 }
 
+/* Does in (through emit_mem) write its memory operand without reading it:
+ * MOV r/m, r and MOV r/m, imm (88 89 C6 C7), SETcc m (0F 90-9F)? */
+static bool pure_store(const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_1BYTE)
+		return in->opcode == 0x88 || in->opcode == 0x89 || in->opcode == 0xc6 || in->opcode == 0xc7;
+	return in->map == X86_MAP_0F && in->opcode >= 0x90 && in->opcode <= 0x9f;
+}
+
 /* Are the guest registers in used all in the register cache where
  * assign_regs would take them (so it emits nothing)? */
 static bool regs_cached(const struct tr *t, unsigned used, bool legacy)
@@ -1492,6 +1504,7 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		return;
 	}
 	struct slow *sl;
+	t->probe_reads = !pure_store(in) || (next && same_access(in, n, next, nn) && !pure_store(next));
 	if (prev) {
 		/* the fast path of the previous access goes past this probe;
 		 * its slow path comes back to it (state as after it: the
@@ -1517,6 +1530,7 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		if (share)
 			t->reuse = sl;
 	}
+	t->probe_reads = false;
 	if (n->flags == JF_RMW) {
 		if (t->fl == FL_CPU) {
 			/* flags_for's soft_flags_flush call keeps RDI, not
