@@ -760,17 +760,19 @@ static void test_rebind(void **state)
 }
 
 /* The probes' addend memo (jit/probe.c): a translated loop reads through a
- * 2 MiB page at an alias address, leaving the page's addend in its probe's
- * memo; the guest remaps that linear page to other RAM and invalidates it
- * (as INVLPG does); the same translation, run again, must read the new
- * page: the memo's stale addend is only a prediction that the probe checks
- * against the refilled slot.  Then the same loop over two pages at once
- * (RDI alternating), so the one memo mispredicts every round. */
-static void run_sum(struct vm1 *v, uint64_t rdi, uint64_t want)
+ * pointer it loads (so the probe uses its memo) into a 2 MiB page at an
+ * alias address, leaving the page's addend in the memo; the guest remaps
+ * that linear page to other RAM and invalidates it (as INVLPG does); the
+ * same translation, run again, must read the new page: the memo's stale
+ * addend is only a prediction that the probe checks against the refilled
+ * slot.  Then the same loop over two pages at once (the pointer XORed with
+ * RSI every round), so the one memo mispredicts every round. */
+static void run_sum(struct vm1 *v, uint64_t ptr, uint64_t want)
 {
 	v->cpu.rip = CODE;
 	v->cpu.gpr[GPR_RDX] = 0;
-	v->cpu.gpr[GPR_RDI] = rdi;
+	v->cpu.gpr[GPR_RBX] = DATA + 0x800;
+	assert_int_equal(gmem_write_u64(&v->mem, DATA + 0x800, ptr), 0);
 	uint64_t done;
 	assert_int_equal(soft_cpu_run(&v->cpu, 1u << 20, &done), SOFT_HLT);
 	assert_int_equal(v->cpu.gpr[GPR_RDX], want);
@@ -781,10 +783,11 @@ static void test_memo_remap(void **state)
 	(void)state;
 	static const uint8_t code[] = {
 		0xb9, 0x14, 0x00, 0x00, 0x00, /* mov ecx, 20 */
-		0x48, 0x03, 0x17,             /* 1: add rdx, [rdi] */
-		0x48, 0x31, 0xf7,             /* xor rdi, rsi */
+		0x48, 0x8b, 0x3b,             /* 1: mov rdi, [rbx] */
+		0x48, 0x03, 0x17,             /* add rdx, [rdi] */
+		0x48, 0x31, 0x33,             /* xor [rbx], rsi */
 		0xff, 0xc9,                   /* dec ecx */
-		0x75, 0xf6,                   /* jnz 1b */
+		0x75, 0xf3,                   /* jnz 1b */
 		0xf4,                         /* hlt */
 	};
 	const uint64_t alias = 0x8000000000ULL, pdpt2 = 0x12000, pd = 0x13000;

@@ -67,6 +67,13 @@ struct tr {
 	bool no_memo;         /* probes without the addend memo (probe.c) */
 	unsigned nprobe;      /* probes emitted so far (their memo slots) */
 	bool probe_reads;     /* emit_mem's access with a store right also reads */
+	/* guest registers that may hold a value loaded from memory in this
+	 * block (or derived from one): an access whose address uses one sits
+	 * on a chain through memory, where the probe's addend memo pays
+	 * (probe.c); a heuristic only, the memo being exact either way */
+	uint16_t loaded;
+	int8_t probe_memo;    /* emit_mem/emit_sse's choice for their probe:
+			       * 1 memo, 0 none, -1 unset (memo for reads) */
 	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
 	uint16_t live_in;     /* flags live at the block's start */
 	size_t loop;          /* where a loop onto itself jumps back to (after
@@ -782,6 +789,16 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
 }
 
+/* Does in's memory operand's address use a register that may hold a
+ * loaded value (t->loaded)? */
+static bool addr_loaded(const struct tr *t, const struct x86_insn *in)
+{
+	if (in->rip_rel)
+		return false;
+	return (in->base >= 0 && (t->loaded & (1u << in->base))) ||
+	       (in->index >= 0 && (t->loaded & (1u << in->index)));
+}
+
 /* The inline TLB probe for msize bytes at the linear address in RSI
  * (probe.c): RDI = its host address (split: RDI + RSI is), or a jump to
  * sl; RSI stays the linear address.  Clobbers RFLAGS, R8 and R9. */
@@ -790,7 +807,7 @@ static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool st
 	struct jit_probe p = { .msize = msize, .store = store, .split = split };
 	/* a store's address is on no data chain: the memo only for accesses
 	 * that read (probe.c) */
-	if (!t->no_memo && (!store || t->probe_reads))
+	if (!t->no_memo && (!store || t->probe_reads) && t->probe_memo != 0)
 		p.memo = OFF(jit_memo) + 8 * (int32_t)jit_probe_memo_index(t->b->rip, t->nprobe++);
 	size_t f = jit_probe_emit(&t->e, &p);
 	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
@@ -1309,7 +1326,9 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 			jit_emit_alu_r_imm(e, 4, false, JR_R8, 15);
 			slow_jump(t, sl, JCC_NE);
 		}
+		t->probe_memo = addr_loaded(t, in);
 		emit_probe(t, sl, sp->msize, sp->store);
+		t->probe_memo = -1;
 	}
 	if (sp->gpr) {
 		/* PMOVMSKB h32, xmm0 / MOVD-MOVQ xmm0, h / MOVD-MOVQ h, xmm0:
@@ -1505,6 +1524,7 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 	}
 	struct slow *sl;
 	t->probe_reads = !pure_store(in) || (next && same_access(in, n, next, nn) && !pure_store(next));
+	t->probe_memo = addr_loaded(t, in);
 	if (prev) {
 		/* the fast path of the previous access goes past this probe;
 		 * its slow path comes back to it (state as after it: the
@@ -1531,6 +1551,9 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 			t->reuse = sl;
 	}
 	t->probe_reads = false;
+	t->probe_memo = -1;
+	if (n->writeback && !pure_store(in)) /* a load into the register operand */
+		t->loaded |= (uint16_t)((n->reg.g >= 0 ? 1u << n->reg.g : 0) | n->implicit);
 	if (n->flags == JF_RMW) {
 		if (t->fl == FL_CPU) {
 			/* flags_for's soft_flags_flush call keeps RDI, not
@@ -1658,6 +1681,8 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
+	if (n->writeback && (t->loaded & used))
+		t->loaded |= used;
 	if (n->flags == JF_WRITE)
 		t->fl = FL_HOST;
 }
@@ -1792,6 +1817,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		uint64_t tg;
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
+		bool known = false; /* t->loaded kept up to date (else all taken as loaded) */
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
@@ -1799,6 +1825,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		} else if (jit_native_plan(in, &n)) {
 			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
+			known = true;
 		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
 			emit_sse(t, in, &sp, rip, i);
 			j->stats.native_insns++;
@@ -1872,6 +1899,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			struct jit_native nn;
 			bool pair = !last && mem_form(t, &b->insn[i + 1], &nn);
 			emit_mem(t, in, &n, rip, i, reuse, pair ? &b->insn[i + 1] : NULL, pair ? &nn : NULL);
+			known = true;
 			j->stats.native_insns++;
 			if (n.store)
 				j->stats.fast_stores++;
@@ -1893,6 +1921,8 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 				ended = true;
 			}
 		}
+		if (!known)
+			t->loaded = 0xffff;
 		rip += in->len;
 	}
 	if (!ended)
