@@ -357,6 +357,10 @@ struct soft_cpu {
 				     * of every tag it matches (mmu/soft_mmu.h); kept by the
 				     * MMU, added to the rights class by translated probes */
 	uint64_t tlb_slot_off;      /* the TLB's slot offset for the current PCID (same) */
+	/* translated probes' addend memos: the slot addend each probe site used
+	 * last, a prediction every probe checks against its slot (jit/probe.c) */
+#define SOFT_JIT_MEMO 256
+	uint64_t jit_memo[SOFT_JIT_MEMO];
 	uint8_t fetch_global;       /* the MMU's last fetch went through a global translation */
 	/* #UD raised by instructions the model does not execute, per instruction
 	 * identity (enum x86_insn_id, X86_I_COUNT entries): explicit #UD rows and

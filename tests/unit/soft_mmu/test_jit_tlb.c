@@ -754,6 +754,69 @@ static void test_rebind(void **state)
 	free(v);
 }
 
+/* The probes' addend memo (jit/probe.c): a translated loop reads through a
+ * pointer it loads (so the probe uses its memo) into a 2 MiB page at an
+ * alias address, leaving the page's addend in the memo; the guest remaps
+ * that linear page to other RAM and invalidates it (as INVLPG does); the
+ * same translation, run again, must read the new page: the memo's stale
+ * addend is only a prediction that the probe checks against the refilled
+ * slot.  Then the same loop over two pages at once (the pointer XORed with
+ * RSI every round), so the one memo mispredicts every round. */
+static void run_sum(struct vm1 *v, uint64_t ptr, uint64_t want)
+{
+	v->cpu.rip = CODE;
+	v->cpu.gpr[GPR_RDX] = 0;
+	v->cpu.gpr[GPR_RBX] = DATA + 0x800;
+	assert_int_equal(gmem_write_u64(&v->mem, DATA + 0x800, ptr), 0);
+	uint64_t done;
+	assert_int_equal(soft_cpu_run(&v->cpu, 1u << 20, &done), SOFT_HLT);
+	assert_int_equal(v->cpu.gpr[GPR_RDX], want);
+}
+
+static void test_memo_remap(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb9, 0x14, 0x00, 0x00, 0x00, /* mov ecx, 20 */
+		0x48, 0x8b, 0x3b,             /* 1: mov rdi, [rbx] */
+		0x48, 0x03, 0x17,             /* add rdx, [rdi] */
+		0x48, 0x31, 0x33,             /* xor [rbx], rsi */
+		0xff, 0xc9,                   /* dec ecx */
+		0x75, 0xf3,                   /* jnz 1b */
+		0xf4,                         /* hlt */
+	};
+	const uint64_t alias = 0x8000000000ULL, pdpt2 = 0x12000, pd = 0x13000;
+	struct vm1 *v = calloc(1, sizeof(*v));
+	vm_up(v, true, code, sizeof(code));
+	/* PML4[1] -> PDPT2[0] -> PD[0]: a 2 MiB page at DATA */
+	assert_int_equal(gmem_write_u64(&v->mem, PML4 + 8, pdpt2 | 0x7), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, pdpt2, pd | 0x7), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, pd, DATA | 0x87), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, DATA + 0x100, 3), 0);
+	assert_int_equal(gmem_write_u64(&v->mem, 0x400100, 5), 0);
+	v->cpu.gpr[GPR_RSI] = 0;
+	run_sum(v, alias + 0x100, 20 * 3);
+	assert_true(v->cpu.jit->stats.fast_loads >= 1);
+	/* the probe's memo holds the page's addend */
+	uint64_t addend = (uint64_t)(uintptr_t)gmem_ptr(&v->mem, DATA, 4096) - alias;
+	bool found = false;
+	for (unsigned k = 0; k < SOFT_JIT_MEMO; k++)
+		found |= v->cpu.jit_memo[k] == addend;
+	assert_true(found);
+	/* the guest remaps the page and invalidates it */
+	assert_int_equal(gmem_write_u64(&v->mem, pd, 0x400000 | 0x87), 0);
+	soft_mmu_flush_page(&v->mmu, alias + 0x100);
+	uint64_t translated = v->cpu.jit->stats.translated;
+	run_sum(v, alias + 0x100, 20 * 5);
+	assert_int_equal(v->cpu.jit->stats.translated, translated); /* the same translation */
+	/* two pages, alternating: 10 rounds at each */
+	assert_int_equal(gmem_write_u64(&v->mem, 0x401100, 7), 0);
+	v->cpu.gpr[GPR_RSI] = 0x1000;
+	run_sum(v, alias + 0x100, 10 * 5 + 10 * 7);
+	vm_down(v);
+	free(v);
+}
+
 /* A block ending in an instruction run through its handler (here REP
  * STOSB) goes on through the indirect-branch table to its successor's
  * translation instead of returning to the run loop. */
@@ -792,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_div_faults),
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_flags_across_probes),
+		cmocka_unit_test(test_memo_remap),
 		cmocka_unit_test(test_fastw_regrant),
 		cmocka_unit_test(test_rebind),
 		cmocka_unit_test(test_after_helper),

@@ -131,6 +131,9 @@ struct soft_jit {
 	bool no_sysinline;     /* RINGVM_JIT_NO_SYSINLINE: SYSCALL and SYSRETQ
 				* through their handlers (sysinline.c; for
 				* comparisons) */
+	bool no_memo;          /* RINGVM_JIT_NO_MEMO: probes load the slot's
+				* addend without the memo (probe.c; for
+				* comparisons) */
 };
 
 /* Chain slots (struct soft_jit_link, in struct soft_block): the

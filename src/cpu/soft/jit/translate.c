@@ -41,6 +41,7 @@
 #include "jit.h"
 #include "liveness.h"
 #include "native.h"
+#include "probe.h"
 #include "sse.h"
 #include "sysinline.h"
 #include "vex.h"
@@ -68,6 +69,16 @@ struct tr {
 	struct soft_block *b;
 	uint8_t fl;           /* FL_*: where the guest flags are */
 	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
+	bool no_memo;         /* probes without the addend memo (probe.c) */
+	unsigned nprobe;      /* probes emitted so far (their memo slots) */
+	bool probe_reads;     /* emit_mem's access with a store right also reads */
+	/* guest registers that may hold a value loaded from memory in this
+	 * block (or derived from one): an access whose address uses one sits
+	 * on a chain through memory, where the probe's addend memo pays
+	 * (probe.c); a heuristic only, the memo being exact either way */
+	uint16_t loaded;
+	int8_t probe_memo;    /* emit_mem/emit_sse's choice for their probe:
+			       * 1 memo, 0 none, -1 unset (memo for reads) */
 	uint16_t live[SOFT_BLOCK_MAX]; /* flags live after each instruction */
 	uint16_t live_in;     /* flags live at the block's start */
 	size_t loop;          /* where a loop onto itself jumps back to (after
@@ -783,54 +794,31 @@ static void emit_linear(struct tr *t, const struct x86_insn *in, uint64_t rip, c
 		jit_emit_add_r64_m64(e, JR_RSI, CPU, OFF(seg[in->seg].base));
 }
 
-/* The inline TLB probe for msize bytes at the linear address in RSI:
- * RDI = its host address (split: RDI + RSI is), or a jump to sl; RSI
- * stays the linear address.  Clobbers RFLAGS and R9.
- *
- * The slot is chosen by the page of the first byte and its tag compared
- * with the tag of the last byte's page (as QEMU's softmmu does): an access
- * that crosses into the next page finds a slot whose page is congruent to
- * the first page modulo SOFT_TLB_SIZE, never the next one, so it misses
- * without a check of its own.  Nor is a canonical check needed: a tag
- * holds linear address bits 63:12 (page << 2 in bits 53:2), every filled
- * tag comes from a canonical address (the MMU is only asked for those:
- * cpu.c raises #GP first) and so has bits 53:37 all equal, which a
- * non-canonical address's never has; an empty tag is ~0, which no computed
- * tag is (class 3 does not exist).  Nor an MMIO test: the tags compared
- * (tag_jread, tag_fastw) are ~0 unless the page is RAM (soft_mmu.h), and
- * the slot's addend turns the linear address into the host one at once.
- * Hit path: 10 instructions (12 when msize > 1; one less when split). */
-_Static_assert(sizeof(struct soft_tlb_entry) == 72, "emit_probe_ex: slot = index * 9 * 8");
+/* Does in's memory operand's address use a register that may hold a
+ * loaded value (t->loaded)? */
+static bool addr_loaded(const struct tr *t, const struct x86_insn *in)
+{
+	if (in->rip_rel)
+		return false;
+	return (in->base >= 0 && (t->loaded & (1u << in->base))) ||
+	       (in->index >= 0 && (t->loaded & (1u << in->index)));
+}
 
+/* The inline TLB probe for msize bytes at the linear address in RSI
+ * (probe.c): RDI = its host address (split: RDI + RSI is), or a jump to
+ * sl; RSI stays the linear address.  Clobbers RFLAGS, R8 and R9. */
 static void emit_probe_ex(struct tr *t, struct slow *sl, unsigned msize, bool store, bool split)
 {
-	struct jit_emit *e = &t->e;
-	/* RDI = the first byte's page; R9 = the tag of the last byte's page:
-	 * page << 2 | class, plus the space's salt (R14; the bits do not
-	 * overlap, so the LEA's sum is the OR) */
-	jit_emit_mov_r64_r64(e, JR_RDI, JR_RSI);
-	jit_emit_shift_r64_imm(e, 5, JR_RDI, 12);
-	if (msize > 1) {
-		jit_emit_lea(e, JR_R9, JR_RSI, -1, 1, (int32_t)msize - 1);
-		jit_emit_shift_r64_imm(e, 5, JR_R9, 12);
-		jit_emit_lea(e, JR_R9, JR_R14, JR_R9, 4, 0);
-	} else {
-		jit_emit_lea(e, JR_R9, JR_R14, JR_RDI, 4, 0);
-	}
-	/* RDI * 8 = the offset of tlb[(first page + slot_off) % SOFT_TLB_SIZE]
-	 * (72-byte slots: a LEA, not an IMUL, on the way to the compare) */
-	jit_emit_add_r64_m64(e, JR_RDI, CPU, OFF(tlb_slot_off)); /* the PCID's slots */
-	jit_emit_alu_r_imm(e, 4, false, JR_RDI, SOFT_TLB_SIZE - 1);
-	jit_emit_lea(e, JR_RDI, JR_RDI, JR_RDI, 8, 0);
-	/* RBP = cpu->jit_tlb (the prologue's) */
-	jit_emit_cmp_r64_mbi8(e, JR_R9, JR_RBP, JR_RDI,
-			      store ? (int32_t)offsetof(struct soft_tlb_entry, tag_fastw)
-				    : (int32_t)offsetof(struct soft_tlb_entry, tag_jread));
-	slow_jump(t, sl, JCC_NE);
-	/* RAM: RDI = host page - linear page */
-	jit_emit_mov_r64_mbi8(e, JR_RDI, JR_RBP, JR_RDI, (int32_t)offsetof(struct soft_tlb_entry, addend));
-	if (!split) /* else the access is [RDI+RSI] */
-		jit_emit_add_r64_r64(e, JR_RDI, JR_RSI);
+	struct jit_probe p = { .msize = msize, .store = store, .split = split };
+	/* a store's address is on no data chain: the memo only for accesses
+	 * that read (probe.c) */
+	if (!t->no_memo && (!store || t->probe_reads) && t->probe_memo != 0)
+		p.memo = OFF(jit_memo) + 8 * (int32_t)jit_probe_memo_index(t->b->rip, t->nprobe++);
+	size_t f = jit_probe_emit(&t->e, &p);
+	if (sl->nfix < sizeof(sl->fix) / sizeof(sl->fix[0]))
+		sl->fix[sl->nfix++] = f;
+	else
+		t->e.overflow = true;
 }
 
 static void emit_probe(struct tr *t, struct slow *sl, unsigned msize, bool store)
@@ -1372,7 +1360,9 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 			jit_emit_alu_r_imm(e, 4, false, JR_R8, 15);
 			slow_jump(t, sl, JCC_NE);
 		}
+		t->probe_memo = addr_loaded(t, in);
 		emit_probe(t, sl, sp->msize, sp->store);
+		t->probe_memo = -1;
 	}
 	if (sp->gpr) {
 		/* PMOVMSKB h32, xmm0 / MOVD-MOVQ xmm0, h / MOVD-MOVQ h, xmm0:
@@ -1578,6 +1568,15 @@ static bool same_access(const struct x86_insn *a, const struct jit_native *na,
 		 (a->index >= 0 && (written & (1u << a->index))));
 }
 
+/* Does in (through emit_mem) write its memory operand without reading it:
+ * MOV r/m, r and MOV r/m, imm (88 89 C6 C7), SETcc m (0F 90-9F)? */
+static bool pure_store(const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_1BYTE)
+		return in->opcode == 0x88 || in->opcode == 0x89 || in->opcode == 0xc6 || in->opcode == 0xc7;
+	return in->map == X86_MAP_0F && in->opcode >= 0x90 && in->opcode <= 0x9f;
+}
+
 /* Are the guest registers in used all in the register cache where
  * assign_regs would take them (so it emits nothing)? */
 static bool regs_cached(const struct tr *t, unsigned used, bool legacy)
@@ -1640,6 +1639,8 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		return;
 	}
 	struct slow *sl;
+	t->probe_reads = !pure_store(in) || (next && same_access(in, n, next, nn) && !pure_store(next));
+	t->probe_memo = addr_loaded(t, in);
 	if (prev) {
 		/* the fast path of the previous access goes past this probe;
 		 * its slow path comes back to it (state as after it: the
@@ -1665,6 +1666,10 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		if (share)
 			t->reuse = sl;
 	}
+	t->probe_reads = false;
+	t->probe_memo = -1;
+	if (n->writeback && !pure_store(in)) /* a load into the register operand */
+		t->loaded |= (uint16_t)((n->reg.g >= 0 ? 1u << n->reg.g : 0) | n->implicit);
 	if (n->flags == JF_RMW) {
 		if (t->fl == FL_CPU) {
 			/* flags_for's soft_flags_flush call keeps RDI, not
@@ -1793,6 +1798,8 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 		for (unsigned g = 0; g < 16; g++)
 			if (host[g] >= 0)
 				t->dirty[host[g]] = true;
+	if (n->writeback && (t->loaded & used))
+		t->loaded |= used;
 	if (n->flags == JF_WRITE)
 		t->fl = FL_HOST;
 }
@@ -1882,6 +1889,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->pure = true;
 	t->fl = FL_CPU;
 	t->lahf = j->lahf;
+	t->no_memo = j->no_memo;
 	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
 	t->vex_cpu = j->no_vex ? NULL : cpu;
@@ -1963,6 +1971,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		uint64_t tg;
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
+		bool known = false; /* t->loaded kept up to date (else all taken as loaded) */
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
@@ -1970,6 +1979,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		} else if (jit_native_plan(in, &n) || jit_bmi_plan(t->bmi_isa, in, &n, false)) {
 			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
+			known = true;
 		} else if (jit_bmiv_plan(t->bmi_isa, in, &bv)) {
 			emit_bmiv(t, in, &bv);
 			j->stats.native_insns++;
@@ -2062,6 +2072,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			struct jit_native nn;
 			bool pair = !last && mem_form(t, &b->insn[i + 1], &nn);
 			emit_mem(t, in, &n, rip, i, reuse, pair ? &b->insn[i + 1] : NULL, pair ? &nn : NULL);
+			known = true;
 			j->stats.native_insns++;
 			if (n.store)
 				j->stats.fast_stores++;
@@ -2084,6 +2095,8 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 				ended = true;
 			}
 		}
+		if (!known)
+			t->loaded = 0xffff;
 		rip += in->len;
 	}
 	if (!ended)
