@@ -1583,6 +1583,152 @@ static void test_x87(void)
 	end();
 }
 
+
+/* ------------------------------------------------ flag producer chains */
+
+/* A flag producer (CMP, or POPF of any flag image), then a second
+ * instruction that sets some flags and keeps others (INC keeps CF, a shift
+ * by 0 keeps everything, BT sets only CF...), then every condition read
+ * straight from the flags: SETcc, Jcc, ADC/SBB, CMOVcc, with no PUSHF in
+ * between, so a translator's lazy or fused flags are what is checked. */
+#define CHAIN_READ                                                                                  \
+	"seto 0(%[o])\n\tsetno 1(%[o])\n\tsetb 2(%[o])\n\tsetae 3(%[o])\n\tsete 4(%[o])\n\t"         \
+	"setne 5(%[o])\n\tsetbe 6(%[o])\n\tseta 7(%[o])\n\tsets 8(%[o])\n\tsetns 9(%[o])\n\t"        \
+	"setp 10(%[o])\n\tsetnp 11(%[o])\n\tsetl 12(%[o])\n\tsetge 13(%[o])\n\tsetle 14(%[o])\n\t"  \
+	"setg 15(%[o])\n\tjbe 1f\n\tmovb $1, 16(%[o])\n1:\tjl 2f\n\tmovb $1, 17(%[o])\n2:\t"        \
+	"jo 3f\n\tmovb $1, 18(%[o])\n3:\tjp 4f\n\tmovb $1, 19(%[o])\n4:\t"                             \
+	"mov $0, %%eax\n\tadc $0, %%eax\n\tmov %%al, 20(%[o])\n\tmov $5, %%eax\n\tsbb $1, %%eax\n\t" \
+	"mov %%al, 21(%[o])\n\tmov $7, %%eax\n\tmov $9, %%edx\n\tcmovg %%edx, %%eax\n\tmov %%al, 22(%[o])\n\t" \
+	"mov $7, %%eax\n\tcmovae %%edx, %%eax\n\tmov %%al, 23(%[o])"
+#define CHAIN(name, p2)                                                                               \
+	static void name##_c(u64 a, u64 b, u64 c, u64 d, u8 *o)                                     \
+	{                                                                                            \
+		__asm__ volatile("cmp %[b], %[a]\n\t" p2 "\n\t" CHAIN_READ                           \
+				 : [d] "+r"(d), "+c"(c)                                              \
+				 : [a] "r"(a), [b] "r"(b), [o] "r"(o)                                \
+				 : "cc", "memory", "rax", "rdx");                                    \
+		memcpy(o + 24, &d, 8);                                                               \
+	}                                                                                            \
+	static void name##_p(u64 a, u64 b, u64 c, u64 d, u8 *o)                                     \
+	{                                                                                            \
+		(void)b;                                                                             \
+		__asm__ volatile("push %[a]\n\tpopfq\n\t" p2 "\n\t" CHAIN_READ                       \
+				 : [d] "+r"(d), "+c"(c)                                              \
+				 : [a] "r"(a), [o] "r"(o)                                            \
+				 : "cc", "memory", "rax", "rdx");                                    \
+		memcpy(o + 24, &d, 8);                                                               \
+	}
+CHAIN(ch_none, "")
+CHAIN(ch_inc, "incl %k[d]")
+CHAIN(ch_dec, "decq %q[d]")
+CHAIN(ch_incb, "incb %b[d]")
+CHAIN(ch_neg, "negw %w[d]")
+CHAIN(ch_not, "notq %q[d]")
+CHAIN(ch_shl, "shlq %%cl, %q[d]")
+CHAIN(ch_shr, "shrl %%cl, %k[d]")
+CHAIN(ch_sar, "sarb %%cl, %b[d]")
+CHAIN(ch_rol, "rolq %%cl, %q[d]")
+CHAIN(ch_ror, "rorw %%cl, %w[d]")
+CHAIN(ch_rcl, "rcll %%cl, %k[d]")
+CHAIN(ch_rcr, "rcrb %%cl, %b[d]")
+CHAIN(ch_shl1, "shlq $1, %q[d]")
+CHAIN(ch_sar1, "sarl $1, %k[d]")
+CHAIN(ch_rol1, "rolb $1, %b[d]")
+CHAIN(ch_shld, "shldq %%cl, %q[d], %q[d]")
+CHAIN(ch_bt, "btq %%rcx, %q[d]")
+CHAIN(ch_bts, "btsl $3, %k[d]")
+CHAIN(ch_imul, "imulq %%rcx, %q[d]")
+CHAIN(ch_adcx, "adcxq %%rcx, %q[d]")
+CHAIN(ch_adox, "adoxl %%ecx, %k[d]")
+CHAIN(ch_adc, "adcq %%rcx, %q[d]")
+CHAIN(ch_sbb, "sbbw %%cx, %w[d]")
+CHAIN(ch_and, "andq %%rcx, %q[d]")
+CHAIN(ch_test, "testb %%cl, %b[d]")
+CHAIN(ch_lea, "leaq 1(%q[d],%%rcx,2), %q[d]")
+CHAIN(ch_popcnt, "popcntq %%rcx, %q[d]")
+CHAIN(ch_tzcnt, "tzcntl %%ecx, %k[d]")
+CHAIN(ch_bsf, "bsfq %%rcx, %q[d]")
+CHAIN(ch_andn, "andnq %%rcx, %q[d], %q[d]")
+CHAIN(ch_sarx, "sarxq %%rcx, %q[d], %q[d]")
+CHAIN(ch_xadd, "xaddq %%rcx, %q[d]")
+CHAIN(ch_cmpxchg, "mov %%rcx, %%rax\n\tcmpxchgl %%ecx, %k[d]")
+CHAIN(ch_sahf, "mov %k[d], %%eax\n\tshl $8, %%eax\n\tsahf")
+
+static void test_chain(void)
+{
+	typedef void (*fch)(u64, u64, u64, u64, u8 *);
+	/* which flags each second instruction leaves defined, as a function
+	 * of its count (c) for the shifts */
+	enum { K_ALL, K_LOGIC, K_SHIFT, K_ROT, K_SHIFT1, K_ROT1, K_DSH, K_BT, K_MUL, K_CFONLY, K_OFONLY,
+	       K_BSF, K_ZFCF, K_BMI, K_SAHF };
+	static const struct {
+		const char *n;
+		fch f[2];
+		int kind, bits;
+	} ch[] = {
+#define CH(x, k, b) { #x, { ch_##x##_c, ch_##x##_p }, k, b },
+		CH(none, K_ALL, 0) CH(inc, K_ALL, 0) CH(dec, K_ALL, 0) CH(incb, K_ALL, 0) CH(neg, K_ALL, 0)
+		CH(not, K_ALL, 0) CH(shl, K_SHIFT, 64) CH(shr, K_SHIFT, 32) CH(sar, K_SHIFT, 8)
+		CH(rol, K_ROT, 64) CH(ror, K_ROT, 16) CH(rcl, K_ROT, 32) CH(rcr, K_ROT, 8)
+		CH(shl1, K_SHIFT1, 64) CH(sar1, K_SHIFT1, 32) CH(rol1, K_ROT1, 8) CH(shld, K_DSH, 64)
+		CH(bt, K_BT, 0) CH(bts, K_BT, 0) CH(imul, K_MUL, 0) CH(adcx, K_CFONLY, 0)
+		CH(adox, K_OFONLY, 0) CH(adc, K_ALL, 0) CH(sbb, K_ALL, 0) CH(and, K_LOGIC, 0)
+		CH(test, K_LOGIC, 0) CH(lea, K_ALL, 0) CH(popcnt, K_ALL, 0) CH(tzcnt, K_ZFCF, 0)
+		CH(bsf, K_BSF, 0) CH(andn, K_BMI, 0) CH(sarx, K_ALL, 0) CH(xadd, K_ALL, 0)
+		CH(cmpxchg, K_ALL, 0) CH(sahf, K_SAHF, 0)
+	};
+	/* the flags each of the 24 readers reads */
+	static const u64 rd[24] = { OF, OF, CF, CF, ZF, ZF, CF | ZF, CF | ZF, SF, SF, PF, PF,
+				    SF | OF, SF | OF, ZF | SF | OF, ZF | SF | OF, CF | ZF, SF | OF, OF, PF,
+				    CF, CF, ZF | SF | OF, CF };
+	static const u64 cs[] = { 0, 1, 2, 7, 8, 9, 16, 31, 32, 33, 63, 64, 0x8000000000000000ull };
+	if (!begin("flags-chain"))
+		return;
+	for (unsigned o = 0; o < sizeof(ch) / sizeof(ch[0]); o++)
+		for (int pf = 0; pf < 2; pf++)
+			for (int i = 0; i < NV; i += pf ? 1 : 3)
+				for (int j = 0; j < NV; j += 3)
+					for (unsigned k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+						u8 out[32];
+						memset(out, 0xee, sizeof(out));
+						/* POPF form: a = a flag image built from vals[i] */
+						u64 a = pf ? ((vals[i] * 0x2545f4914f6cdd1dull) >> 20 & ST) | 2 : vals[i];
+						u64 c = cs[k], d = vals[j];
+						ch[o].f[pf](a, vals[(i + j) % NV], c, d, out);
+						unsigned mc = (unsigned)c & (ch[o].bits == 64 ? 63 : 31);
+						u64 def;
+						switch (ch[o].kind) {
+						case K_LOGIC: def = ST & ~AF; break;
+						case K_SHIFT: def = shift_mask(0, ch[o].bits, (unsigned)c); break;
+						case K_ROT: def = shift_mask(1, ch[o].bits, (unsigned)c); break;
+						case K_SHIFT1: def = ST & ~AF; break;
+						case K_ROT1: def = ST; break;
+						case K_DSH: def = mc ? shift_mask(0, 64, (unsigned)c) | CF : ST; break;
+						case K_BT: def = CF; break;
+						case K_MUL: def = CF | OF; break;
+						case K_BSF: def = ZF; break;
+						case K_ZFCF: def = ZF | CF; break;
+						case K_BMI: def = ZF | SF | CF | OF; break;
+						case K_SAHF: def = CF | PF | ZF | SF | OF; break;
+						default: def = ST; break;
+						}
+						u64 r1 = 0, r2 = 0;
+						for (int x = 0; x < 24; x++) {
+							u64 v = (rd[x] & ~def) ? 0xff : out[x];
+							if (x < 12)
+								r1 = r1 << 5 ^ v;
+							else
+								r2 = r2 << 5 ^ v;
+						}
+						u64 res;
+						memcpy(&res, out + 24, 8);
+						if (ch[o].kind == K_BSF && !(c))
+							res = 0;
+						rec(ch[o].n, pf, a, d, c, r1 ^ res * 3, r2, 0);
+					}
+	end();
+}
+
 /* ------------------------------------------------------------- main */
 
 static void cpuid(u32 leaf, u32 sub, u32 r[4])
@@ -1627,6 +1773,7 @@ int main(int argc, char **argv)
 	test_bits();
 	test_xchg();
 	test_cc();
+	test_chain();
 	test_string();
 	test_flags();
 	test_ext();
