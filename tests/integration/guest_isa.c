@@ -1938,6 +1938,24 @@ static void test_fault(void)
 				       (unsigned long long)sx, (long long)rip, (unsigned long long)fr.err,
 				       (unsigned long long)fr.trapno);
 		}
+	/* A store that rewrites the instruction right after it, in the same
+	 * block: "movb $0x48, 0(%rip)" turns the following "nop; mov $-1,
+	 * %eax" into "mov $-1, %rax" (SDM vol. 3A 11.6: a write to code about
+	 * to run is seen by it).  The byte is put back between calls, so a
+	 * translation made of the old bytes (or kept after the store) gives
+	 * EAX = 0xffffffff instead. */
+	static const u8 smc2[] = { 0xc6, 0x05, 0, 0, 0, 0, 0x48, 0x90, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xc3 };
+	for (int round = 0; round < 3; round++) {
+		u64 acc = 0;
+		memcpy(code, smc2, sizeof(smc2));
+		for (int k = 0; k < 200; k++) {
+			u64 x;
+			code[7] = 0x90;
+			__asm__ volatile("call *%1" : "=a"(x) : "r"(code) : "memory", "cc");
+			acc = acc * 3 + x;
+		}
+		rec("smc-next", round, 0, 0, 0, acc, code[7], 0);
+	}
 	for (int i = 0; i < 5; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	munmap(pg, 5 * 4096);
