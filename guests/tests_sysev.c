@@ -984,4 +984,55 @@ static void test_syscall_fmask(void)
 }
 GUEST_TEST("syscall-fmask", test_syscall_fmask);
 
+/* User code after SYSRETQ must not use the kernel's data access rights:
+ * the kernel reads a supervisor page (its TLB entry then holds
+ * supervisor rights), SYSRETQ goes to user code that reads the same
+ * page: a #PF (present, user, read) at the user instruction, every round
+ * (64: hot, translated).  On the soft engine's translator the rights class
+ * of translated accesses must follow the CPL that the inline SYSRETQ (and
+ * SYSCALL) set; a stale supervisor class let the user read go through.
+ * Were the read to succeed, the user code's SYSCALL comes back to the same
+ * place with no fault counted. */
+static volatile uint64_t sf_secret = 0x5ec7e7;
+static void test_sysret_rights(void)
+{
+	struct sysev_dtr old;
+	sf_enter(&old);
+	uint64_t efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR), lstar = rdmsr(MSR_LSTAR);
+	static const uint8_t user_rd[] = { 0x48, 0x8b, 0x07, 0x0f, 0x05 }; /* mov (%rdi),%rax; syscall */
+	volatile uint8_t *u = (volatile uint8_t *)(SR_USER_VA + 0x200);
+	for (unsigned i = 0; i < sizeof(user_rd); i++)
+		u[i] = user_rd[i];
+	sr_user_page(true);
+	extern const char sf_rights_back[];
+	sysev_wrmsr(MSR_EFER, efer | EFER_SCE);
+	sysev_wrmsr(MSR_STAR, (uint64_t)0x28 << 48 | (uint64_t)0x40 << 32);
+	sysev_wrmsr(MSR_LSTAR, (uintptr_t)sf_rights_back);
+	sf_resume = (uintptr_t)sf_rights_back;
+	for (unsigned round = 0; round < 64; round++) {
+		sf_seen = 0;
+		uint64_t rcx = SR_USER_VA + 0x200, rdi = (uintptr_t)&sf_secret;
+		register uint64_t r11 __asm__("r11") = 2;
+		__asm__ volatile("mov (%%rdi), %%rax\n\t" /* supervisor rights into the TLB */
+				 "mov %%rsp, sf_rsp(%%rip)\n\t"
+				 "sysretq\n"
+				 ".globl sf_rights_back\n"
+				 "sf_rights_back:\n\t"
+				 : "+c"(rcx), "+r"(r11), "+D"(rdi)
+				 : : "rax", "rdx", "rsi", "r8", "r9", "r10", "memory", "cc");
+		__asm__ volatile("mov %0, %%ss" : : "r"(0x18u) : "memory");
+		GUEST_ASSERT_EQ(sf_seen, 1);
+		GUEST_ASSERT_EQ(sf_vec, 14);
+		GUEST_ASSERT_EQ(sf_err, 5); /* present, user, read */
+		GUEST_ASSERT_EQ(sf_ip, SR_USER_VA + 0x200);
+	}
+	sysev_wrmsr(MSR_LSTAR, lstar);
+	sysev_wrmsr(MSR_STAR, star);
+	sysev_wrmsr(MSR_EFER, efer);
+	sr_user_page(false);
+	sf_leave(&old);
+	GUEST_DONE();
+}
+GUEST_TEST("sysret-rights", test_sysret_rights);
+
 #endif

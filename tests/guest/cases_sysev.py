@@ -18,4 +18,5 @@ CASES = {
     'sysret-state': dict(status=0, stderr=[DONE], images=_64),
     'sysret-tf': dict(status=0, stderr=[DONE], images=_64),
     'syscall-fmask': dict(status=0, stderr=[DONE], images=_64),
+    'sysret-rights': dict(status=0, stderr=[DONE], images=_64),
 }

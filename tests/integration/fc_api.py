@@ -74,8 +74,11 @@ def main():
     with open(rootfs, "wb") as f:
         f.truncate(1 << 20)
 
+    # a private fleet registry: another run of the suite (another build,
+    # the same time) names its VM fc-test too
     p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--id", "fc-test"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, XDG_RUNTIME_DIR=tmp))
     ser = Serial(p)
     try:
         fc_client.wait_sock(sock, proc=p)

@@ -34,8 +34,10 @@ def main():
         with open(path, "wb") as f:
             f.write(token)
             f.truncate(size)
+    # a private fleet registry: another run of the suite names its VM the same
     p = subprocess.Popen([a.ringvm, "--api-sock", sock, "--id", "drive-patch"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, XDG_RUNTIME_DIR=tmp))
     ser = Serial(p)
     must = functools.partial(fc_client.must, sock, out=lambda: ser.out, timeout=30)
 

@@ -1135,6 +1135,10 @@ static void emit_sys(struct tr *t, const struct x86_insn *in, uint64_t rip, unsi
 		}
 		sl->fix[sl->nfix++] = fx.at[k];
 	}
+	/* the CPL changed (and SYSCALL's FMASK may clear AC): R14, the rights
+	 * class the next translations' accesses use, must follow before
+	 * the exit chains on without a handler (exits.h) */
+	jit_exit_class(&t->e);
 	exit_indirect(t, JR_R10, index + 1);
 }
 
