@@ -42,7 +42,10 @@ struct soft_block {
 	uint32_t jit_heat;        /* executions counted towards translation */
 	uint16_t jit_alias;       /* entries in a row at another RIP (jit.c, rebind) */
 	bool jit_never;           /* does not fit even an empty cache */
-	struct soft_jit_link { const void *code; uint64_t epoch; const void *code_r10; } jit_link[2];
+	/* rip: the guest RIP the slot leads to, written when the block is
+	 * translated; the stub that leaves a chained exit stores it in
+	 * cpu->rip (jit/stubs.c, SOFT_JIT_STUB_OK_LINK), so the exit does not */
+	struct soft_jit_link { const void *code; uint64_t epoch; const void *code_r10; uint64_t rip; } jit_link[2];
 	struct x86_insn insn[];
 };
 

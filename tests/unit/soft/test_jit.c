@@ -733,6 +733,65 @@ static void test_budget_and_kick(void **state)
 }
 
 
+/* Two blocks chained into each other (not a loop onto itself):
+ *   0: inc rax; jmp 8    8: inc rbx; jmp 0
+ * A chained exit leaves cpu->rip to the stub that leaves (the slot holds
+ * the target: jit/stubs.c, SOFT_JIT_STUB_OK_LINK): at a budget end, after
+ * any count, and after a kick, cpu->rip, the registers and the count are
+ * the interpreter's. */
+static const uint8_t chain2_code[] = { 0x48, 0xff, 0xc0, 0xeb, 0x03, 0x90, 0x90, 0x90,
+				       0x48, 0xff, 0xc3, 0xeb, 0xf3 };
+
+static void run_chain2(struct env *e, bool jit, uint64_t max, uint64_t *done)
+{
+	if (jit) {
+		e->c.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(e->c.jit);
+	}
+	memcpy(e->m.ram + FLAT_ENV_CODE, chain2_code, sizeof(chain2_code));
+	assert_int_equal(soft_cpu_run(&e->c, max, done), SOFT_STOP);
+}
+
+static void test_chain_exit_rip(void **state)
+{
+	(void)state;
+	static const uint64_t maxes[] = { 1, 3, 64, 65, 127, 998, 999, 1000, 1001, 4097 };
+	for (unsigned k = 0; k < sizeof(maxes) / sizeof(maxes[0]); k++) {
+		struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
+		uint64_t da = 0, db = 0;
+		run_chain2(a, false, maxes[k], &da);
+		run_chain2(b, true, maxes[k], &db);
+		for (unsigned round = 0; round < 3; round++) {
+			/* the second and third rounds run on filled chains */
+			assert_int_equal(da, db);
+			assert_int_equal(a->c.rip, b->c.rip);
+			assert_int_equal(a->c.icount, b->c.icount);
+			assert_int_equal(a->c.gpr[GPR_RAX], b->c.gpr[GPR_RAX]);
+			assert_int_equal(a->c.gpr[GPR_RBX], b->c.gpr[GPR_RBX]);
+			assert_int_equal(soft_cpu_run(&a->c, maxes[k] + 7 * round, &da), SOFT_STOP);
+			assert_int_equal(soft_cpu_run(&b->c, maxes[k] + 7 * round, &db), SOFT_STOP);
+		}
+		if (maxes[k] > 100)
+			assert_true(b->c.jit->stats.links >= 1);
+		env_free(a);
+		env_free(b);
+	}
+	/* a kick from another thread: the chain stops at a block boundary,
+	 * cpu->rip that of the block whose turn it is */
+	struct env *e = env_new(SOFT_MODE_64, true);
+	uint64_t done = 0;
+	run_chain2(e, true, 1000, &done);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, kicker, &e->c), 0);
+	assert_int_equal(soft_cpu_run(&e->c, ~0ULL, &done), SOFT_STOP);
+	pthread_join(th, NULL);
+	uint64_t ax = e->c.gpr[GPR_RAX], bx = e->c.gpr[GPR_RBX];
+	assert_true(e->c.rip == FLAT_ENV_CODE ? ax == bx : e->c.rip == FLAT_ENV_CODE + 8 && ax == bx + 1);
+	assert_int_equal(e->c.icount, 2 * (ax + bx));
+	assert_true(e->c.jit->stats.links >= 1);
+	env_free(e);
+}
+
 /* ---- memory through the inline TLB fast path, in loops ---- */
 
 /* A shadow TLB over the flat memory as the MMU would fill it at CPL 0
@@ -850,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_exit_size),
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_budget_and_kick),
+		cmocka_unit_test(test_chain_exit_rip),
 		cmocka_unit_test(test_loop_mem_vs_interp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

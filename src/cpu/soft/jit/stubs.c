@@ -148,9 +148,12 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	j->stub[SOFT_JIT_STUB_OK_LINK_R10] = e->pos;
 	jit_exit_merge_r10(e, true);
 	/* a chained exit of a block without handler calls leaves with its
-	 * slot in RAX: the run loop fills it (translate.c, exit_direct) */
+	 * slot in RAX: the run loop fills it (translate.c, exit_direct); the
+	 * exit did not store cpu->rip, the slot's target (icache.h) */
 	j->stub[SOFT_JIT_STUB_OK_LINK] = e->pos;
 	jit_emit_patch_rel32(e, to_link, e->pos);
+	jit_emit_mov_r64_m64(e, JR_RDX, JR_RAX, (int32_t)offsetof(struct soft_jit_link, rip));
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_RDX);
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	size_t to_ok = jit_emit_jmp_rel32(e);
 	j->stub[SOFT_JIT_STUB_OK_NOLINK] = e->pos;

@@ -548,7 +548,15 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 		jmp_stub(t, SOFT_JIT_STUB_OK_NOLINK);
 		return;
 	}
-	store_imm64(t, OFF(rip), rip);
+	/* a chained exit of a block without handler calls leaves cpu->rip
+	 * alone: the slot holds its target, which every way out to the run
+	 * loop stores (OK_LINK*, stubs.c); the next block's handler calls
+	 * and faults set cpu->rip themselves (the HELPER stubs) */
+	bool rip_in_slot = slot >= 0 && t->pure;
+	if (rip_in_slot)
+		t->b->jit_link[slot].rip = rip;
+	else
+		store_imm64(t, OFF(rip), rip);
 	retire(t, count);
 	if (slot < 0) {
 		jmp_stub(t, SOFT_JIT_STUB_OK_NOLINK);
