@@ -350,6 +350,8 @@ struct soft_cpu {
 	uint64_t rep_fast_bytes, rep_fast_runs; /* page-wise REP MOVS/STOS: bytes, runs */
 	struct soft_jit *jit;       /* translation tier (jit/jit.h), NULL = interpreter only */
 	int64_t jit_budget;         /* instructions translated code may still chain through, less SOFT_BLOCK_MAX */
+	uint64_t jit_icount_base;   /* while translated code runs, cpu->icount is this less
+				     * jit_budget: exits count the budget alone (jit/jit.c) */
 	void *jit_link;             /* chain slot of the last translated exit, or NULL */
 	const void *jit_tlb;        /* the shadow TLB's entries (mmu/soft_mmu.h) when cpu->ops
 				     * is soft_mmu_ops: translated loads probe it inline */

@@ -126,6 +126,7 @@ static int soft_event(struct soft_cpu *cpu, unsigned vector, unsigned kind)
 	cpu->exc.insn_rip = cpu->rip;
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
+	cpu->jit_budget--; /* translated code's count of icount (jit/jit.c) */
 	return SOFT_EXC;
 }
 
@@ -185,6 +186,7 @@ int soft_exec_hlt(struct soft_cpu *cpu, const struct x86_insn *in)
 		return soft_gp0(cpu);
 	cpu->rip = cpu->next_rip;
 	cpu->icount++;
+	cpu->jit_budget--; /* translated code's count of icount (jit/jit.c) */
 	return SOFT_HLT;
 }
 

@@ -792,6 +792,37 @@ static void test_chain_exit_rip(void **state)
 	env_free(e);
 }
 
+/* Translated exits count instructions in the budget alone, and the
+ * epilogue stores cpu->icount (jit/jit.c, soft_jit_run): a handler that
+ * retires its own instruction (HLT: exec_branch.c) and a REP string one
+ * that charges its bytes (exec_string.c) count as interpreted.
+ *   0: inc rax; mov ecx, 4096; rep stosb; inc rax; hlt; jmp 0 */
+static void test_icount_after_handlers(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x48, 0xff, 0xc0, 0xb9, 0x00, 0x10, 0x00, 0x00, 0xf3, 0xaa,
+					0x48, 0xff, 0xc0, 0xf4, 0xeb, 0xf0 };
+	struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
+	b->c.jit = soft_jit_new(1u << 20, 0);
+	assert_non_null(b->c.jit);
+	memcpy(a->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+	memcpy(b->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+	a->c.gpr[GPR_RDI] = b->c.gpr[GPR_RDI] = 0x20000;
+	for (unsigned round = 0; round < 6; round++) {
+		uint64_t da = 0, db = 0;
+		int ra = soft_cpu_run(&a->c, 100000, &da), rb = soft_cpu_run(&b->c, 100000, &db);
+		assert_int_equal(ra, rb);
+		assert_int_equal(da, db);
+		assert_int_equal(a->c.icount, b->c.icount);
+		assert_int_equal(a->c.rip, b->c.rip);
+		assert_int_equal(a->c.gpr[GPR_RAX], b->c.gpr[GPR_RAX]);
+		a->c.gpr[GPR_RDI] = b->c.gpr[GPR_RDI] = 0x20000;
+	}
+	assert_true(b->c.jit->stats.translated >= 1);
+	env_free(a);
+	env_free(b);
+}
+
 /* ---- memory through the inline TLB fast path, in loops ---- */
 
 /* A shadow TLB over the flat memory as the MMU would fill it at CPL 0
@@ -910,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_smc),
 		cmocka_unit_test(test_budget_and_kick),
 		cmocka_unit_test(test_chain_exit_rip),
+		cmocka_unit_test(test_icount_after_handlers),
 		cmocka_unit_test(test_loop_mem_vs_interp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,6 +134,13 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	 * the run loop does then (cpu.c, run_blocks). */
 	int64_t hold = overrun ? 1 : SOFT_BLOCK_MAX;
 	cpu->jit_budget = (budget > INT64_MAX ? INT64_MAX : (int64_t)budget) - hold;
+	/* Exits retire instructions from the budget alone: cpu->icount is
+	 * jit_icount_base - jit_budget until the epilogue stores it (stubs.c,
+	 * SOFT_JIT_STUB_EPI); nothing reads it in between (handlers that
+	 * count instructions themselves charge the budget too: exec_string.c,
+	 * exec_branch.c), but the interrupt shadow's note in the shared
+	 * checks, which computes it (modulo 2^64 both) */
+	cpu->jit_icount_base = cpu->icount + (uint64_t)cpu->jit_budget;
 	/* the shared entry stub (stubs.c) sets up the frame and jumps to the body */
 	int (*fn)(struct soft_cpu *, const void *) =
 		(int (*)(struct soft_cpu *, const void *))soft_jit_cache_exec_addr(&j->cache,

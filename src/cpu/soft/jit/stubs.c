@@ -66,8 +66,11 @@ static void emit_checks(struct jit_emit *e, size_t ok)
 	out[n++] = jit_emit_jcc_rel32(e, JCC_NE);
 	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), 0);
 	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow_held), SOFT_SHADOW_STI);
-	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(icount));
+	/* the icount: jit_icount_base - jit_budget (jit.c) */
+	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(jit_icount_base));
 	jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_at), JR_RDX);
+	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(jit_budget));
+	jit_emit_sub_m64_r64(e, CPU, OFF(shadow_held_at), JR_RDX);
 	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rip));
 	jit_emit_mov_m64_r64(e, CPU, OFF(shadow_held_rip), JR_RDX);
 	size_t resume = jit_emit_jmp_rel32(e);
@@ -134,7 +137,6 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	/* a failed handler: cpu->rip is its instruction, EAX the status; the
 	 * EDX instructions before it retired */
 	j->stub[SOFT_JIT_STUB_FAULT] = e->pos;
-	jit_emit_add_m64_r64(e, CPU, OFF(icount), JR_RDX);
 	jit_emit_sub_m64_r64(e, CPU, OFF(jit_budget), JR_RDX);
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	size_t to_epi = jit_emit_jmp_rel32(e);
@@ -163,6 +165,12 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_xor_r64_r64(e, JR_RAX, JR_RAX);
 	j->stub[SOFT_JIT_STUB_EPI] = e->pos;
 	jit_emit_patch_rel32(e, to_epi, e->pos);
+	/* cpu->icount = jit_icount_base - jit_budget: exits retire from the
+	 * budget alone (jit.c, soft_jit_run); EAX = the status */
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(jit_icount_base));
+	jit_emit_mov_m64_r64(e, CPU, OFF(icount), JR_RCX);
+	jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(jit_budget));
+	jit_emit_sub_m64_r64(e, CPU, OFF(icount), JR_RCX);
 	jit_emit_alu_r_imm(e, 0, true, JR_RSP, 8);
 	jit_emit_pop_r64(e, JR_R15);
 	jit_emit_pop_r64(e, JR_R14);

@@ -427,7 +427,9 @@ static void emit_handler_call_chk(struct tr *t, const struct x86_insn *in, uint6
 	call_stub(t, (in->prefixes & X86_PFX_ATOMIC) ? SOFT_JIT_STUB_ATOMIC_CHK : SOFT_JIT_STUB_HELPER_CHK);
 }
 
-/* Retire count instructions of this block (icount and the chain budget).
+/* Retire count instructions of this block: the chain budget, which
+ * counts cpu->icount too (jit.c, soft_jit_run: icount is
+ * jit_icount_base - jit_budget until the epilogue stores it).
  * The budget is kept less what the next block needs to start (jit.c,
  * soft_jit_run), so the SUB's own flags say whether it may: JL leaves.
  * Nothing after it may touch the host flags until that JL. */
@@ -435,7 +437,6 @@ static void retire(struct tr *t, unsigned count)
 {
 	if (!count)
 		return;
-	jit_emit_add_m64_simm32(&t->e, CPU, OFF(icount), (int32_t)count);
 	jit_emit_sub_m64_simm32(&t->e, CPU, OFF(jit_budget), (int32_t)count);
 }
 
