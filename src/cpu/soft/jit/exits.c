@@ -53,3 +53,17 @@ void jit_exit_class(struct jit_emit *e)
 	jit_emit_patch_rel32(e, done3, e->pos);
 	jit_emit_add_r64_m64(e, JR_R14, CPU, OFF(tlb_salt));
 }
+
+void jit_exit_kick_if_pending(struct jit_emit *e, unsigned a, unsigned b)
+{
+	jit_emit_mov_r64_m64(e, a, CPU, OFF(irq_attn));
+	jit_emit_test_r64_r64(e, a, a);
+	size_t none = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_r32_m32(e, a, a, 0);
+	jit_emit_mov_r32_m32(e, b, CPU, OFF(irq_attn_bits));
+	jit_emit_test_r32_r32(e, a, b);
+	size_t idle = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_mov_m32_imm32(e, CPU, OFF(kick), 1);
+	jit_emit_patch_rel32(e, none, e->pos);
+	jit_emit_patch_rel32(e, idle, e->pos);
+}

@@ -24,4 +24,9 @@ void jit_exit_merge_r10(struct jit_emit *e, bool lahf);
  * Clobbers RFLAGS. */
 void jit_exit_class(struct jit_emit *e);
 
+/* cpu->kick = 1 when an interrupt waits (*cpu->irq_attn &
+ * cpu->irq_attn_bits, soft_cpu_if_set's test), inline: what IF turning on
+ * needs (STI, SYSRETQ).  R15 = cpu.  Clobbers a, b and RFLAGS. */
+void jit_exit_kick_if_pending(struct jit_emit *e, unsigned a, unsigned b);
+
 #endif

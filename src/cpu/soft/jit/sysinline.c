@@ -20,6 +20,8 @@
 
 #include "sysinline.h"
 
+#include "exits.h"
+
 #include "../icache.h"
 #include "../sys.h"
 
@@ -164,18 +166,9 @@ static void emit_sysret(struct jit_emit *e, uint64_t star, struct jit_sys_fix *s
 	size_t was_on = jit_emit_jcc_rel32(e, JCC_B);
 	jit_emit_bt_r32_imm8(e, JR_R8, 9);
 	size_t stays_off = jit_emit_jcc_rel32(e, JCC_AE);
-	jit_emit_mov_r64_m64(e, JR_RAX, CPU, OFF(irq_attn));
-	jit_emit_test_r64_r64(e, JR_RAX, JR_RAX);
-	size_t none = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_r32_m32(e, JR_RAX, JR_RAX, 0);
-	jit_emit_mov_r32_m32(e, JR_RDX, CPU, OFF(irq_attn_bits));
-	jit_emit_test_r32_r32(e, JR_RAX, JR_RDX);
-	size_t idle = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_m32_imm32(e, CPU, OFF(kick), 1);
+	jit_exit_kick_if_pending(e, JR_RAX, JR_RDX);
 	jit_emit_patch_rel32(e, was_on, e->pos);
 	jit_emit_patch_rel32(e, stays_off, e->pos);
-	jit_emit_patch_rel32(e, none, e->pos);
-	jit_emit_patch_rel32(e, idle, e->pos);
 }
 
 void jit_sys_emit(struct jit_emit *e, const struct x86_insn *in, uint64_t star, uint64_t next_rip,

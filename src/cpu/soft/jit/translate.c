@@ -1097,17 +1097,8 @@ static void emit_sti(struct tr *t, const struct x86_insn *in, uint64_t rip, unsi
 	jit_emit_alu_r_imm(e, 1, true, JR_R8, (int32_t)X86_RFLAGS_IF); /* or */
 	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R8);
 	jit_emit_mov_m8_imm8(e, CPU, OFF(shadow), SOFT_SHADOW_STI);
-	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(irq_attn));
-	jit_emit_test_r64_r64(e, JR_R8, JR_R8);
-	size_t none = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_r32_m32(e, JR_R8, JR_R8, 0);
-	jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(irq_attn_bits));
-	jit_emit_test_r32_r32(e, JR_R8, JR_R9);
-	size_t idle = jit_emit_jcc_rel32(e, JCC_E);
-	jit_emit_mov_m32_imm32(e, CPU, OFF(kick), 1);
+	jit_exit_kick_if_pending(e, JR_R8, JR_R9);
 	jit_emit_patch_rel32(e, set, e->pos);
-	jit_emit_patch_rel32(e, none, e->pos);
-	jit_emit_patch_rel32(e, idle, e->pos);
 	sl->fl_after = t->fl;
 	sl->back = e->pos;
 }
