@@ -9,7 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+
+#include "src/cpu/soft/cpu.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/host_isa.h"
 #include "src/cpu/soft/jit/liveness.h"
 
 #define ALL JIT_FL_ALL
@@ -150,12 +154,127 @@ static void test_liveness(void **state)
 	LIVE(h, ALL, CF, 0, ALL);
 }
 
+/* The host-ISA forms (jit/vex.c) as the translator emits them: a vCPU
+ * whose host has AVX, AVX2, BMI1, BMI2, LZCNT and POPCNT (only the plan
+ * is asked: nothing runs). */
+static struct soft_cpu *isa_cpu(struct jit_flag_isa *isa)
+{
+	struct soft_cpu *cpu = calloc(1, sizeof(*cpu));
+	assert_non_null(cpu);
+	cpu->host_isa = SOFT_HOST_AVX | SOFT_HOST_AVX2 | SOFT_HOST_BMI1 | SOFT_HOST_BMI2 |
+			SOFT_HOST_LZCNT | SOFT_HOST_POPCNT;
+	*isa = (struct jit_flag_isa){ cpu, cpu->host_isa };
+	return cpu;
+}
+
+static struct jit_flag_use use_isa_of(const struct jit_flag_isa *isa, const uint8_t *code,
+				      size_t len)
+{
+	struct x86_insn in[8];
+	assert_int_equal(decode(code, len, in), 1);
+	struct jit_flag_use u;
+	jit_flags_use_isa(isa, &in[0], &u);
+	return u;
+}
+
+#define USE_ISA(isa, ...) use_isa_of(isa, (const uint8_t[]){ __VA_ARGS__ },                  \
+				     sizeof((const uint8_t[]){ __VA_ARGS__ }))
+
+static void test_use_isa(void **state)
+{
+	(void)state;
+	struct jit_flag_isa isa;
+	struct soft_cpu *cpu = isa_cpu(&isa);
+	struct jit_flag_use u;
+	u = USE(0xf3, 0x48, 0x0f, 0xbc, 0xc1);          /* tzcnt rax, rcx: a handler without the isa */
+	assert_int_equal(u.reads, ALL);
+	assert_true(u.observes);
+	u = USE_ISA(&isa, 0xf3, 0x48, 0x0f, 0xbc, 0xc1); /* ... natively: all six written */
+	assert_int_equal(u.reads, 0);
+	assert_int_equal(u.kills, ALL);
+	assert_false(u.observes);
+	u = USE_ISA(&isa, 0xf3, 0x48, 0x0f, 0xb8, 0x03); /* popcnt rax, [rbx]: may fault */
+	assert_int_equal(u.kills, ALL);
+	assert_true(u.observes);
+	u = USE_ISA(&isa, 0xc4, 0xe2, 0xe0, 0xf2, 0xc1); /* andn rax, rbx, rcx */
+	assert_int_equal(u.reads, 0);
+	assert_int_equal(u.kills, ALL);
+	assert_false(u.observes);
+	u = USE_ISA(&isa, 0xc4, 0xe2, 0xe9, 0xf7, 0xc1); /* shlx rax, rcx, rdx: no flag */
+	assert_int_equal(u.reads | u.writes | u.kills, 0);
+	assert_false(u.observes);
+	u = USE_ISA(&isa, 0xc4, 0xe2, 0xe3, 0xf5, 0x01); /* pdep rax, rbx, [rcx] */
+	assert_int_equal(u.reads | u.writes | u.kills, 0);
+	assert_true(u.observes);
+	u = USE(0xc5, 0xf5, 0xef, 0xc2);                 /* vpxor ymm0, ymm1, ymm2: conservative */
+	assert_int_equal(u.reads, ALL);
+	u = USE_ISA(&isa, 0xc5, 0xf5, 0xef, 0xc2);       /* ... no flag; its check may fail */
+	assert_int_equal(u.reads | u.writes | u.kills, 0);
+	assert_true(u.observes);
+	isa.bmi_isa = 0;                                  /* RINGVM_JIT_NO_VEX, or no BMI */
+	isa.vex_cpu = NULL;
+	u = USE_ISA(&isa, 0xc4, 0xe2, 0xe9, 0xf7, 0xc1);
+	assert_int_equal(u.reads, ALL);
+	assert_true(u.observes);
+	free(cpu);
+}
+
+static void live_isa(const struct jit_flag_isa *isa, const uint8_t *code, size_t len,
+		     const uint16_t *want, unsigned nwant)
+{
+	struct x86_insn in[8];
+	unsigned n = decode(code, len, in);
+	assert_int_equal(n, nwant);
+	uint16_t got[8];
+	memset(got, 0xff, sizeof(got));
+	jit_flags_liveness_isa(isa, in, n, got);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(got[i], want[i]);
+}
+
+#define LIVE_ISA(isa, code, ...)                                                         \
+	live_isa(isa, code, sizeof(code), (const uint16_t[]){ __VA_ARGS__ },                   \
+		 sizeof((const uint16_t[]){ __VA_ARGS__ }) / sizeof(uint16_t))
+
+static void test_liveness_isa(void **state)
+{
+	(void)state;
+	struct jit_flag_isa isa;
+	struct soft_cpu *cpu = isa_cpu(&isa);
+	/* vpxor; add; vpmovmskb ecx, ymm0; sub: the VPMOVMSKB after a VEX
+	 * instruction of the same run cannot fail its check: the ADD's flags
+	 * are dead (the SUB overwrites them) */
+	static const uint8_t a[] = { 0xc5, 0xf5, 0xef, 0xc2, 0x48, 0x01, 0xd8, 0xc5, 0xfd, 0xd7,
+				     0xc8, 0x48, 0x29, 0xf2 };
+	LIVE_ISA(&isa, a, 0, 0, 0, ALL);
+	LIVE(a, 0, ALL, 0, ALL); /* without the isa: every VEX observes */
+	/* add; vpmovmskb; sub: the first VEX of the block checks (observes) */
+	static const uint8_t b[] = { 0x48, 0x01, 0xd8, 0xc5, 0xfd, 0xd7, 0xc8, 0x48, 0x29, 0xf2 };
+	LIVE_ISA(&isa, b, ALL, 0, ALL);
+	/* vpxor; rep movsb; add; vpmovmskb; sub: a handler between them (it
+	 * could be one that changes CR0 or XCR0): the check again */
+	static const uint8_t c[] = { 0xc5, 0xf5, 0xef, 0xc2, 0xf3, 0xa4, 0x48, 0x01, 0xd8, 0xc5,
+				     0xfd, 0xd7, 0xc8, 0x48, 0x29, 0xf2 };
+	LIVE_ISA(&isa, c, ALL, 0, ALL, 0, ALL);
+	/* cmp; shlx; sete al; sub: SHLX passes the CMP's ZF through */
+	static const uint8_t d[] = { 0x48, 0x39, 0xd8, 0xc4, 0xe2, 0xc9, 0xf7, 0xca, 0x0f, 0x94,
+				     0xc0, 0x48, 0x29, 0xf2 };
+	LIVE_ISA(&isa, d, ZF, ZF, 0, ALL);
+	/* add; tzcnt rcx, rdx; jne: TZCNT overwrites all six */
+	static const uint8_t f[] = { 0x48, 0x01, 0xd8, 0xf3, 0x48, 0x0f, 0xbc, 0xca, 0x75, 0x00 };
+	LIVE_ISA(&isa, f, 0, ALL, ALL);
+	LIVE(f, ALL, ALL, ALL);
+	free(cpu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cc),
 		cmocka_unit_test(test_use),
 		cmocka_unit_test(test_liveness),
+		cmocka_unit_test(test_use_isa),
+		cmocka_unit_test(test_liveness_isa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

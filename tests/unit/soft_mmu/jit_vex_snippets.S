@@ -43,6 +43,13 @@ SNIP(j_vex)
 	bzhi %rcx, %r8, %rbp
 	bextr %rcx, %r13, %r14
 	rorx $13, %r9, %r11
+	pdep %rcx, %rax, %r13
+	pext %r8d, %edx, %r14d
+	andn 5(%rsi), %r9, %r15
+	bzhi %rcx, 3(%rsi), %rbp
+	shlx %rcx, 1(%rsi), %r11
+	pext 8(%rsi), %rax, %r13
+	blsi 6(%rsi), %ebx
 	add $7, %rsi
 	add $48, %rdi
 	dec %ecx
@@ -62,5 +69,56 @@ SNIP(j_vex_fault)
 	vpcmpeqb %ymm2, %ymm1, %ymm3
 	hlt
 END(j_vex_fault)
+
+/* the VEX floating-point forms jit/vex.c emits, in a loop onto itself
+ * over the bytes at RSI (13 a round: loads cross into the next page),
+ * under whatever MXCSR the test set: a run of them loads the guest MXCSR
+ * once, each stores the sticky flags back */
+SNIP(j_vex_fp)
+	mov $30, %ecx
+1:	vmovups (%rsi), %ymm1
+	vaddps 32(%rsi), %ymm1, %ymm2
+	vmulpd %ymm2, %ymm1, %ymm3
+	vsubss %xmm3, %xmm2, %xmm4
+	vdivsd 8(%rsi), %xmm4, %xmm5
+	vsqrtps %ymm1, %ymm6
+	vsqrtsd %xmm5, %xmm6, %xmm7
+	vminps %ymm6, %ymm2, %ymm8
+	vmaxpd (%rsi), %ymm3, %ymm9
+	vdivpd %xmm9, %xmm8, %xmm10
+	vcmpps $0x11, %ymm2, %ymm1, %ymm11
+	vcmpsd $3, %xmm5, %xmm4, %xmm12
+	vcvtps2pd %xmm2, %ymm13
+	vcvtpd2ps %ymm3, %xmm14
+	vcvtdq2ps (%rsi), %ymm15
+	vcvttps2dq %ymm2, %ymm0
+	vcvtss2sd 4(%rsi), %xmm15, %xmm9
+	vcvtdq2pd 16(%rsi), %ymm10
+	vshufps $0x1b, %ymm2, %ymm1, %ymm2
+	vunpcklpd %ymm3, %ymm2, %ymm3
+	vmovups %ymm2, (%rdi)
+	add $13, %rsi
+	add $32, %rdi
+	dec %ecx
+	jnz 1b
+	vzeroupper
+	hlt
+END(j_vex_fp)
+
+/* 0/0 with the invalid-operation exception unmasked: #XM at the VDIVPS */
+SNIP(j_vex_xm)
+	add $2, %rax
+	vxorps %xmm0, %xmm0, %xmm0
+	vdivps %ymm0, %ymm0, %ymm2
+	hlt
+END(j_vex_xm)
+
+/* a BMI memory form faulting in the middle of a block (#PF at RSI) */
+SNIP(j_bmi_fault)
+	add $2, %rax
+	andn (%rsi), %rbx, %rcx
+	blsr %rcx, %rdx
+	hlt
+END(j_bmi_fault)
 
 	.section .note.GNU-stack,"",@progbits

@@ -12,6 +12,7 @@
 
 #include "native.h"
 #include "sse.h"
+#include "vex.h"
 
 #include "../decode.h"
 
@@ -84,13 +85,49 @@ static bool flag_neutral(const struct x86_insn *in)
 	return false;
 }
 
-void jit_flags_use(const struct x86_insn *in, struct jit_flag_use *u)
+/* The host-ISA forms (vex.h), as the translator emits them: 1 when in is
+ * one (u filled; observes for a memory operand and for any VEX vector
+ * form, which jit_flags_liveness_isa narrows), 0 otherwise. */
+static bool isa_use(const struct jit_flag_isa *isa, const struct x86_insn *in,
+		    struct jit_flag_use *u)
+{
+	if (!isa)
+		return false;
+	bool mem = in->has_modrm && in->mod != 3;
+	struct jit_native n;
+	struct jit_bmiv bv;
+	struct jit_vex v;
+	if (isa->bmi_isa && (jit_bmi_plan(isa->bmi_isa, in, &n, false) ||
+			     jit_bmi_plan(isa->bmi_isa, in, &n, true))) {
+		/* TZCNT LZCNT POPCNT: all six written, the undefined ones the
+		 * host's (vex.c) */
+		*u = (struct jit_flag_use){ .writes = JIT_FL_ALL, .kills = JIT_FL_ALL, .observes = mem };
+		return true;
+	}
+	if (isa->bmi_isa && jit_bmiv_plan(isa->bmi_isa, in, &bv)) {
+		uint16_t w = bv.writes_flags ? JIT_FL_ALL : 0;
+		*u = (struct jit_flag_use){ .writes = w, .kills = w, .observes = mem };
+		return true;
+	}
+	if (isa->vex_cpu && jit_vex_plan(isa->vex_cpu, in, &v)) {
+		*u = (struct jit_flag_use){ .observes = true };
+		return true;
+	}
+	return false;
+}
+
+void jit_flags_use_isa(const struct jit_flag_isa *isa, const struct x86_insn *in,
+		       struct jit_flag_use *u)
 {
 	u->reads = JIT_FL_ALL;
 	u->writes = JIT_FL_ALL;
 	u->kills = 0;
 	u->observes = true;
-	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
+	if (!in->op)
+		return;
+	if (isa_use(isa, in, u))
+		return;
+	if (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP))
 		return;
 	struct jit_native n;
 	bool reg = jit_native_plan(in, &n);
@@ -133,14 +170,60 @@ void jit_flags_use(const struct x86_insn *in, struct jit_flag_use *u)
 	}
 }
 
-uint16_t jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after)
+void jit_flags_use(const struct x86_insn *in, struct jit_flag_use *u)
 {
+	jit_flags_use_isa(NULL, in, u);
+}
+
+/* Instructions that cannot change CR0, CR4 or XCR0, natively or through
+ * their handler: the whitelisted data operations (a fault ends the block,
+ * so nothing after it runs). */
+static bool cr_neutral(const struct jit_flag_isa *isa, const struct x86_insn *in)
+{
+	struct jit_native n;
+	struct jit_sse sp;
+	struct jit_bmiv bv;
+	struct jit_vex v;
+	return in->op && (jit_native_plan(in, &n) || jit_native_plan_mem(in, &n) ||
+			  flag_neutral(in) || jit_sse_plan(in, &sp) ||
+			  jit_bmi_plan(isa->bmi_isa, in, &n, in->has_modrm && in->mod != 3) ||
+			  jit_bmiv_plan(isa->bmi_isa, in, &bv) ||
+			  (isa->vex_cpu && jit_vex_plan(isa->vex_cpu, in, &v)));
+}
+
+uint16_t jit_flags_liveness_isa(const struct jit_flag_isa *isa, const struct x86_insn *insn,
+				unsigned n, uint16_t *live_after)
+{
+	/* forward: after which instructions the VEX checks are known to pass
+	 * (a VEX instruction completed, only cr_neutral ones since) */
+	uint64_t checked = 0;
+	bool ok = false;
+	for (unsigned i = 0; isa && isa->vex_cpu && i < n && i < 64; i++) {
+		struct jit_vex v;
+		if (ok)
+			checked |= 1ull << i;
+		if (jit_vex_plan(isa->vex_cpu, &insn[i], &v))
+			ok = true;
+		else if (!cr_neutral(isa, &insn[i]))
+			ok = false;
+	}
 	uint16_t live = JIT_FL_ALL; /* the block's end: whoever runs next may read any */
 	for (unsigned i = n; i-- > 0;) {
 		struct jit_flag_use u;
+		struct jit_vex v;
 		live_after[i] = live;
-		jit_flags_use(&insn[i], &u);
+		jit_flags_use_isa(isa, &insn[i], &u);
+		if (u.observes && i < 64 && (checked >> i & 1) && insn[i].has_modrm &&
+		    insn[i].mod == 3 && jit_vex_plan(isa->vex_cpu, &insn[i], &v) && !v.fp)
+			u.observes = false; /* a register form whose check passes
+					     * (floating point: its MXCSR check
+					     * may still send it to the handler) */
 		live = u.observes ? JIT_FL_ALL : (uint16_t)(u.reads | (live & ~u.kills));
 	}
 	return live;
+}
+
+uint16_t jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after)
+{
+	return jit_flags_liveness_isa(NULL, insn, n, live_after);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct x86_insn;
+struct soft_cpu;
 
 #define JIT_FL_CF 0x001u
 #define JIT_FL_PF 0x004u
@@ -35,8 +36,26 @@ struct jit_flag_use {
 };
 
 /* The use of in.  Conservative where unsure: reads and writes all, kills
- * none, observes. */
+ * none, observes.  Instructions emitted natively only when the host has
+ * them (the VEX forms, TZCNT/LZCNT/POPCNT, the VEX BMI forms: vex.h) are
+ * taken as handler calls here; jit_flags_use_isa knows better. */
 void jit_flags_use(const struct x86_insn *in, struct jit_flag_use *u);
+
+/* What the translator emits natively beyond the fixed whitelists: the VEX
+ * forms for vex_cpu (jit_vex_plan; NULL: none) and the host-ISA forms of
+ * jit_bmi_plan/jit_bmiv_plan for bmi_isa (0: none).  The translator's own
+ * settings (RINGVM_JIT_NO_VEX gives NULL and 0). */
+struct jit_flag_isa {
+	const struct soft_cpu *vex_cpu;
+	uint32_t bmi_isa;
+};
+
+/* jit_flags_use with those forms exact (isa NULL: as jit_flags_use):
+ * the VEX vector forms read and write no flag, TZCNT/LZCNT/POPCNT and
+ * ANDN/BLSR/BLSI/BLSMSK/BEXTR/BZHI overwrite all six and read none, SHLX/SARX/SHRX/
+ * RORX/PDEP/PEXT touch none; a memory operand observes. */
+void jit_flags_use_isa(const struct jit_flag_isa *isa, const struct x86_insn *in,
+		       struct jit_flag_use *u);
 
 /* The flags a condition code (Jcc/SETcc/CMOVcc low nibble) reads. */
 uint16_t jit_flags_cc(unsigned cc);
@@ -49,5 +68,15 @@ uint16_t jit_flags_cc(unsigned cc);
  * the flags live at the block's start (0: the block overwrites all six
  * before anything can see them). */
 uint16_t jit_flags_liveness(const struct x86_insn *insn, unsigned n, uint16_t *live_after);
+
+/* The same with jit_flags_use_isa, and one thing more: a VEX vector
+ * register form observes only as the first VEX instruction of a run (its
+ * CR4.OSXSAVE/XCR0/CR0.TS check may send it to the handler's #UD/#NM);
+ * after another VEX instruction of the block completed, with only
+ * instructions between them that cannot change CR0, CR4 or XCR0 (those
+ * the translator whitelists, whose handlers are data operations), the
+ * check passes, and the register form can neither fault nor leave. */
+uint16_t jit_flags_liveness_isa(const struct jit_flag_isa *isa, const struct x86_insn *insn,
+				unsigned n, uint16_t *live_after);
 
 #endif

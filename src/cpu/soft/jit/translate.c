@@ -1421,6 +1421,20 @@ static void emit_sse(struct tr *t, const struct x86_insn *in, const struct jit_s
 	t->mxcsr_live |= sp->fp;
 }
 
+/* Before the first floating-point instruction of a run (SSE or VEX: the
+ * same convention, docs/soft-cpu.md "MXCSR convention"): the guest MXCSR
+ * must mask every exception (else sl: the handler), and is loaded into
+ * the host's. */
+static void emit_vex_mxcsr_load(struct tr *t, struct slow *sl)
+{
+	struct jit_emit *e = &t->e;
+	jit_emit_mov_r32_m32(e, JR_R9, CPU, OFF(mxcsr));
+	jit_emit_alu_r_imm(e, 4, false, JR_R9, 0x1f80);
+	jit_emit_alu_r_imm(e, 7, false, JR_R9, 0x1f80);
+	slow_jump(t, sl, JCC_NE);
+	jit_emit_0f_m(e, 0xae, 2, CPU, OFF(mxcsr)); /* ldmxcsr */
+}
+
 /* A VEX instruction as itself (vex.h, vex.c): the guest's vector
  * registers loaded from cpu into host YMM0-YMM2, the instruction, the
  * destination stored back whole; a memory operand through the fast path
@@ -1450,9 +1464,13 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 		return;
 	}
 	struct slow *sl = NULL;
-	if (!t->vex_checked || mem) {
+	bool load_mxcsr = v->fp && !t->mxcsr_live;
+	if (!t->vex_checked || mem || load_mxcsr) {
 		save_flags(t);
 		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		/* floating point: the handler merges its MXCSR flags into
+		 * cpu->mxcsr; reload the host's from there (emit_sse) */
+		sl->mxcsr_reload = v->fp;
 	}
 	if (!t->vex_checked) {
 		jit_emit_test_m8_imm8(e, CPU, OFF(cr4) + 2, (uint8_t)(1u << (18 - 16)) /* CR4.OSXSAVE */);
@@ -1464,6 +1482,8 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 		jit_emit_alu_r_imm(e, 7, false, JR_R9, 6);
 		slow_jump(t, sl, JCC_NE);
 	}
+	if (load_mxcsr) /* the SSE run's convention: masks checked, LDMXCSR */
+		emit_vex_mxcsr_load(t, sl);
 	if (mem) {
 		emit_linear(t, in, rip, host);
 		if (v->aligned) { /* #GP(0) in the handler */
@@ -1475,6 +1495,8 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 	}
 	unsigned hg = gpr ? (unsigned)host[g] : 0;
 	jit_vex_emit_body(e, in, v, mem, hg, CPU, OFF(xmm), OFF(ymmh));
+	if (v->fp)
+		jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr: the sticky flags */
 	if (gpr && v->kind != JIT_VEX_GPR_RM_SRC)
 		t->dirty[hg] = true;
 	if (sl) {
@@ -1482,25 +1504,44 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 		sl->back = e->pos;
 	}
 	t->vex_checked = true;
+	t->mxcsr_live |= v->fp;
 }
 
 /* A VEX general-register BMI instruction as itself (vex.h): its registers
  * through the register cache, the destination written; the flags in the
- * host after one that writes them, untouched otherwise. */
-static void emit_bmiv(struct tr *t, const struct x86_insn *in, const struct jit_bmiv *p)
+ * host after one that writes them, untouched otherwise.  A memory r/m is
+ * a load through the fast path (as emit_vex's: the flags saved first, a
+ * miss or fault runs the handler, which reads the operand itself). */
+static void emit_bmiv(struct tr *t, const struct x86_insn *in, const struct jit_bmiv *p,
+		      uint64_t rip, unsigned index)
 {
-	unsigned used = (1u << in->rm) | (p->dst_vvvv ? 0 : 1u << in->reg);
+	unsigned used = p->dst_vvvv ? 0 : 1u << in->reg;
 	if (p->dst_vvvv || p->src_vvvv)
 		used |= 1u << in->vex_vvvv;
+	if (!p->mem)
+		used |= 1u << in->rm;
+	else if (!in->rip_rel)
+		used |= (in->base >= 0 ? 1u << in->base : 0) | (in->index >= 0 ? 1u << in->index : 0);
 	int8_t host[16];
-	if (!assign_regs(t, used, host)) {
+	if (!assign_regs(t, used, host) || (p->mem && t->nslow >= SOFT_BLOCK_MAX)) {
 		t->e.overflow = true;
 		return;
+	}
+	struct slow *sl = NULL;
+	if (p->mem) {
+		save_flags(t);
+		sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		emit_linear(t, in, rip, host);
+		emit_probe(t, sl, in->opsize, false);
 	}
 	jit_bmiv_emit(&t->e, in, p, host);
 	t->dirty[host[p->dst_vvvv ? in->vex_vvvv : in->reg]] = true;
 	if (p->writes_flags)
 		t->fl = FL_HOST;
+	if (sl) {
+		sl->fl_after = t->fl;
+		sl->back = t->e.pos;
+	}
 }
 
 /* Instructions that do nothing the guest can observe: the multi-byte NOP
@@ -1894,10 +1935,11 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->fl = FL_CPU;
 	t->lahf = j->lahf;
 	t->no_memo = j->no_memo;
-	t->live_in = jit_flags_liveness(b->insn, b->n, t->live);
 	t->ibtc = j->ibtc;
 	t->vex_cpu = j->no_vex ? NULL : cpu;
 	t->bmi_isa = j->no_vex ? 0 : cpu->host_isa;
+	t->live_in = jit_flags_liveness_isa(&(struct jit_flag_isa){ t->vex_cpu, t->bmi_isa },
+					    b->insn, b->n, t->live);
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
@@ -1915,7 +1957,9 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_native n;
 		struct jit_sse sp;
 		struct jit_vex vp;
+		struct jit_bmiv bv;
 		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
+		    (jit_bmiv_plan(t->bmi_isa, &b->insn[i], &bv) && bv.mem) ||
 		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
 		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3) ||
 		    jit_bmi_plan(t->bmi_isa, &b->insn[i], &n, true) ||
@@ -1984,9 +2028,10 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_native(t, in, &n, i);
 			j->stats.native_insns++;
 			known = true;
-		} else if (jit_bmiv_plan(t->bmi_isa, in, &bv)) {
-			emit_bmiv(t, in, &bv);
+		} else if (jit_bmiv_plan(t->bmi_isa, in, &bv) && (!bv.mem || t->fast_mem)) {
+			emit_bmiv(t, in, &bv, rip, i);
 			j->stats.native_insns++;
+			j->stats.fast_loads += bv.mem;
 			if (last)
 				exit_direct(t, rip + in->len, b->n, 0);
 			ended = last;

@@ -1,13 +1,16 @@
 /* The translator's VEX (AVX/AVX2) whitelist and its host encodings (see
  * vex.h), and the F3-prefixed bit counts TZCNT/LZCNT/POPCNT.
  *
- * Only forms whose result depends on nothing but their operands: integer
- * and bitwise arithmetic, moves, broadcasts, VPMOVMSKB, VZEROUPPER (Intel
- * SDM vol. 2, the instructions' pages; vol. 1, 14.1.3: a VEX.128 form
- * zeroes bits 255:128 of its destination, which the host's own VEX.128
- * form does on the host register stored back whole).  No floating point
- * (MXCSR), no flags (VPTEST), no gathers, nothing with a mask that could
- * fault element by element: those stay with the handlers (avx_*.c). */
+ * Forms whose result depends on nothing but their operands: integer and
+ * bitwise arithmetic, moves, shuffles, broadcasts, VPMOVMSKB, VZEROUPPER
+ * (Intel SDM vol. 2, the instructions' pages; vol. 1, 14.1.3: a VEX.128
+ * form zeroes bits 255:128 of its destination, which the host's own
+ * VEX.128 form does on the host register stored back whole); and the
+ * floating-point arithmetic, compares and vector conversions, which also
+ * depend on MXCSR: run only while the guest's MXCSR masks every
+ * exception, with it loaded into the host's (translate.c, as for SSE).
+ * No flags (VPTEST), no gathers, nothing with a mask that could fault
+ * element by element: those stay with the handlers (avx_*.c). */
 #include "vex.h"
 
 #include <stddef.h>
@@ -21,8 +24,10 @@
 enum { PP_NONE, PP_66, PP_F3, PP_F2 };
 
 /* what the vCPU must offer: AVX, AVX2, or AVX for VEX.128 and AVX2 for
- * VEX.256 (the integer forms: SDM vol. 2, each instruction's CPUID column) */
-enum { NEED_AVX, NEED_AVX2, NEED_INT };
+ * VEX.256 (the integer forms: SDM vol. 2, each instruction's CPUID column);
+ * NEED_FP: AVX, and the row is floating point (runs under the guest's
+ * MXCSR) */
+enum { NEED_AVX, NEED_AVX2, NEED_INT, NEED_FP };
 
 enum { L_ANY, L_128 }; /* the VEX.L values the row runs natively */
 
@@ -32,9 +37,11 @@ struct vrow {
 	uint8_t need;
 	uint8_t l;
 	bool store, vvvv, aligned, imm;
-	uint8_t msize;     /* 0: 16 << VEX.L */
+	uint8_t msize;     /* 0: 16 << VEX.L; MSIZE_HALF: 8 << VEX.L */
 	bool mem_ok;       /* a memory operand (else register forms only) */
 };
+
+#define MSIZE_HALF 0xff
 
 #define M1 X86_MAP_0F
 #define M2 X86_MAP_0F38
@@ -43,6 +50,13 @@ struct vrow {
 #define INT3_38(o) { M2, PP_66, o, JIT_VEX_OP, NEED_INT, L_ANY, false, true, false, false, 0, true }
 /* Vx, Hx, Wx bitwise on PS/PD: AVX at both lengths */
 #define LOGIC(pp, o) { M1, pp, o, JIT_VEX_OP, NEED_AVX, L_ANY, false, true, false, false, 0, true }
+/* Vx, Hx, Wx floating point: packed (both lengths), scalar (VEX.128) */
+#define FPP(o) { M1, PP_NONE, o, JIT_VEX_OP, NEED_FP, L_ANY, false, true, false, false, 0, true }, \
+	       { M1, PP_66, o, JIT_VEX_OP, NEED_FP, L_ANY, false, true, false, false, 0, true }
+#define FPS(o) { M1, PP_F3, o, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 4, true }, \
+	       { M1, PP_F2, o, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 8, true }
+/* Vx, Wx conversions (no VEX.vvvv) */
+#define FPC(pp, o, ms) { M1, pp, o, JIT_VEX_OP, NEED_FP, L_ANY, false, false, false, false, ms, true }
 /* Vx, Wx moves (load) and Wx, Vx (store) */
 #define MOV(pp, o, st, al) { M1, pp, o, JIT_VEX_OP, NEED_AVX, L_ANY, st, false, al, false, 0, true }
 
@@ -98,6 +112,34 @@ static const struct vrow vrows[] = {
 	{ M1, PP_66, 0x7e, JIT_VEX_GPR_RM_DST, NEED_AVX, L_128, true, false, false, false, 4, true },
 	/* VZEROUPPER (VEX.L1 is VZEROALL: the handler) */
 	{ M1, PP_NONE, 0x77, JIT_VEX_ZEROUPPER, NEED_AVX, L_128, false, false, false, false, 0, false },
+	/* shuffles and unpacks of PS/PD (no MXCSR: lanes move) */
+	{ M1, PP_NONE, 0xc6, JIT_VEX_OP, NEED_AVX, L_ANY, false, true, false, true, 0, true }, /* VSHUFPS */
+	{ M1, PP_66, 0xc6, JIT_VEX_OP, NEED_AVX, L_ANY, false, true, false, true, 0, true },   /* VSHUFPD */
+	LOGIC(PP_NONE, 0x14), LOGIC(PP_NONE, 0x15), LOGIC(PP_66, 0x14), LOGIC(PP_66, 0x15), /* VUNPCKL/H PS/PD */
+	/* floating point (SDM vol. 2, each page; vol. 1, 14.1.3): packed at
+	 * both lengths, the scalar forms VEX.128 only (LIG: VEX.L1 goes to
+	 * the handler), which merge bits 127:32 (127:64) from VEX.vvvv */
+	FPP(0x58), FPP(0x59), FPP(0x5c), FPP(0x5d), FPP(0x5e), FPP(0x5f),   /* VADD VMUL VSUB VMIN VDIV VMAX PS/PD */
+	FPS(0x58), FPS(0x59), FPS(0x5c), FPS(0x5d), FPS(0x5e), FPS(0x5f),   /* ... SS/SD */
+	{ M1, PP_NONE, 0x51, JIT_VEX_OP, NEED_FP, L_ANY, false, false, false, false, 0, true }, /* VSQRTPS */
+	{ M1, PP_66, 0x51, JIT_VEX_OP, NEED_FP, L_ANY, false, false, false, false, 0, true },   /* VSQRTPD */
+	FPS(0x51),                                                          /* VSQRTSS/SD x, Hx, Wx */
+	/* VCMPPS/PD/SS/SD: predicates 0-31 (imm8 bits 7:5 set: the handler) */
+	{ M1, PP_NONE, 0xc2, JIT_VEX_OP, NEED_FP, L_ANY, false, true, false, true, 0, true },
+	{ M1, PP_66, 0xc2, JIT_VEX_OP, NEED_FP, L_ANY, false, true, false, true, 0, true },
+	{ M1, PP_F3, 0xc2, JIT_VEX_OP, NEED_FP, L_128, false, true, false, true, 4, true },
+	{ M1, PP_F2, 0xc2, JIT_VEX_OP, NEED_FP, L_128, false, true, false, true, 8, true },
+	/* conversions between the vector formats */
+	FPC(PP_NONE, 0x5b, 0),           /* VCVTDQ2PS */
+	FPC(PP_66, 0x5b, 0),             /* VCVTPS2DQ */
+	FPC(PP_F3, 0x5b, 0),             /* VCVTTPS2DQ */
+	FPC(PP_66, 0xe6, 0),             /* VCVTTPD2DQ (VEX.256: an xmm result) */
+	FPC(PP_F2, 0xe6, 0),             /* VCVTPD2DQ */
+	FPC(PP_F3, 0xe6, MSIZE_HALF),    /* VCVTDQ2PD (m64 / m128) */
+	FPC(PP_66, 0x5a, 0),             /* VCVTPD2PS */
+	FPC(PP_NONE, 0x5a, MSIZE_HALF),  /* VCVTPS2PD */
+	{ M1, PP_F3, 0x5a, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 4, true }, /* VCVTSS2SD */
+	{ M1, PP_F2, 0x5a, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 8, true }, /* VCVTSD2SS */
 };
 
 bool jit_vex_plan(const struct soft_cpu *cpu, const struct x86_insn *in, struct jit_vex *v)
@@ -124,14 +166,19 @@ bool jit_vex_plan(const struct soft_cpu *cpu, const struct x86_insn *in, struct 
 		/* the broadcasts are VEX.W0 rows (W1: #UD, decoded as no row) */
 		if (r->map == M2 && r->msize && in->vex_w)
 			return false;
-		uint32_t need = r->need == NEED_AVX ? SOFT_HOST_AVX :
+		/* VCMPxx: imm8[7:5] reserved */
+		if (r->op == 0xc2 && in->imm > 31)
+			return false;
+		uint32_t need = r->need == NEED_AVX || r->need == NEED_FP ? SOFT_HOST_AVX :
 				r->need == NEED_AVX2 ? SOFT_HOST_AVX2 :
 				in->vex_l ? SOFT_HOST_AVX2 : SOFT_HOST_AVX;
 		if (!soft_avx_offered(cpu, need))
 			return false;
+		uint8_t msize = r->msize == MSIZE_HALF ? (uint8_t)(8u << in->vex_l) :
+				r->msize ? r->msize : (uint8_t)(16u << in->vex_l);
 		*v = (struct jit_vex){ .kind = r->kind, .store = r->store, .vvvv = r->vvvv,
-				       .aligned = r->aligned, .imm = r->imm,
-				       .msize = r->msize ? r->msize : (uint8_t)(16u << in->vex_l) };
+				       .aligned = r->aligned, .imm = r->imm, .fp = r->need == NEED_FP,
+				       .msize = msize };
 		v->reads_reg = r->store && r->kind == JIT_VEX_OP;
 		v->op = in->opcode;
 		v->pp = in->vex_pp;
@@ -305,11 +352,15 @@ bool jit_bmi_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_nativ
 bool jit_bmiv_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_bmiv *p)
 {
 	if (!in->op || !(in->prefixes & X86_PFX_VEX) || in->mode != SOFT_MODE_64 ||
-	    !in->has_modrm || in->mod != 3 || in->vex_l)
+	    !in->has_modrm || in->vex_l ||
+	    (in->prefixes & (X86_PFX_LOCK | X86_PFX_ATOMIC | X86_PFX_EVEX | X86_PFX_XOP)))
+		return false;
+	/* a memory operand (r/m, a load of opsize bytes): 64-bit addressing */
+	if (in->mod != 3 && in->addrsize != 8)
 		return false;
 	unsigned digit = (in->modrm >> 3) & 7;
 	uint32_t need = 0;
-	*p = (struct jit_bmiv){ .src_vvvv = true };
+	*p = (struct jit_bmiv){ .src_vvvv = true, .mem = in->mod != 3 };
 	if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf2) {
 		need = SOFT_HOST_BMI1;                 /* ANDN Gy, By, Ey */
 		p->writes_flags = true;
@@ -324,6 +375,9 @@ bool jit_bmiv_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_bmiv
 	} else if (in->map == X86_MAP_0F38 && in->vex_pp == PP_NONE && in->opcode == 0xf5) {
 		need = SOFT_HOST_BMI2;                 /* BZHI Gy, Ey, By */
 		p->writes_flags = true;
+	} else if (in->map == X86_MAP_0F38 && (in->vex_pp == PP_F2 || in->vex_pp == PP_F3) &&
+		   in->opcode == 0xf5) {
+		need = SOFT_HOST_BMI2;                 /* PDEP (F2) PEXT (F3) Gy, By, Ey */
 	} else if (in->map == X86_MAP_0F38 && in->vex_pp != PP_NONE && in->opcode == 0xf7) {
 		need = SOFT_HOST_BMI2;                 /* SHLX SARX SHRX Gy, Ey, By */
 	} else if (in->map == X86_MAP_0F3A && in->vex_pp == PP_F2 && in->opcode == 0xf0) {
@@ -339,11 +393,14 @@ void jit_bmiv_emit(struct jit_emit *e, const struct x86_insn *in, const struct j
 {
 	/* ModRM.reg: the destination Gy, or BLSR's digit; r/m: Ey; vvvv: By */
 	unsigned reg = p->dst_vvvv ? ((in->modrm >> 3) & 7u) : (unsigned)host[in->reg];
-	unsigned rm = (unsigned)host[in->rm];
+	unsigned rm = p->mem ? JR_RDI : (unsigned)host[in->rm];
 	unsigned vvvv = p->dst_vvvv || p->src_vvvv ? (unsigned)host[in->vex_vvvv] : 0;
 	vex3(e, p->dst_vvvv ? 0 : reg, rm, in->map, in->vex_w != 0, vvvv, false, in->vex_pp);
 	jit_emit_u8(e, in->opcode);
-	jit_emit_u8(e, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+	if (p->mem) /* [rdi]: mod 00, r/m 111 (no SIB, no displacement) */
+		jit_emit_u8(e, (uint8_t)(((reg & 7) << 3) | JR_RDI));
+	else
+		jit_emit_u8(e, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
 	if (p->imm)
 		jit_emit_u8(e, (uint8_t)in->imm);
 }

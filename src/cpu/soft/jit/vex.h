@@ -39,6 +39,8 @@ struct jit_vex {
 	bool reads_reg;    /* ModRM.reg's register is read (a store's source) */
 	bool aligned;      /* a memory operand must be msize-aligned (#GP(0)) */
 	bool imm;          /* an imm8 follows the ModRM (in->imm) */
+	bool fp;           /* floating point: needs the guest MXCSR in the
+			    * host's, every exception masked (translate.c) */
 	uint8_t msize;     /* bytes of a memory operand */
 	uint8_t op, pp;    /* opcode and VEX.pp emitted: the aligned moves
 			    * become the unaligned ones (the alignment is
@@ -89,11 +91,14 @@ void jit_vex_emit_host_vzeroupper(struct jit_emit *e);
  * memory forms (mem = true: 64-bit mode, 64-bit addressing, a load). */
 bool jit_bmi_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_native *n, bool mem);
 
-/* The VEX-encoded general-register forms of BMI1/BMI2 (register forms,
- * 64-bit mode, 32/64-bit by VEX.W): ANDN, BLSR/BLSMSK/BLSI, BEXTR, BZHI
+/* The VEX-encoded general-register forms of BMI1/BMI2 (64-bit mode,
+ * 32/64-bit by VEX.W; r/m a register or, with 64-bit addressing, memory
+ * read through the TLB fast path): ANDN, BLSR/BLSMSK/BLSI, BEXTR, BZHI
  * (flags written: every arithmetic flag, the undefined ones the host's)
- * and SHLX/SARX/SHRX, RORX (no flags), when the host has the extension. */
+ * and SHLX/SARX/SHRX, RORX, PDEP, PEXT (no flags), when the host has the
+ * extension.  Not MULX: its implicit RDX source is host RDX. */
 struct jit_bmiv {
+	bool mem;           /* r/m is memory: emitted as [RDI] (the host address) */
 	bool writes_flags;  /* all six overwritten (else none touched) */
 	bool dst_vvvv;      /* the destination is VEX.vvvv (BLSR ...), else ModRM.reg */
 	bool src_vvvv;      /* VEX.vvvv is a source */
@@ -101,7 +106,8 @@ struct jit_bmiv {
 };
 
 bool jit_bmiv_plan(uint32_t host_isa, const struct x86_insn *in, struct jit_bmiv *p);
-/* Emit it with guest register g in host register host[g] (cache_regs). */
+/* Emit it with guest register g in host register host[g] (cache_regs),
+ * a memory r/m as [RDI]. */
 void jit_bmiv_emit(struct jit_emit *e, const struct x86_insn *in, const struct jit_bmiv *p,
 		   const int8_t host[16]);
 
