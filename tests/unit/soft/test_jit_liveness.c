@@ -211,6 +211,9 @@ static void test_use_isa(void **state)
 	u = USE_ISA(&isa, 0xc5, 0xf5, 0xef, 0xc2);       /* ... no flag; its check may fail */
 	assert_int_equal(u.reads | u.writes | u.kills, 0);
 	assert_true(u.observes);
+	u = USE_ISA(&isa, 0xc4, 0xe2, 0x7d, 0x17, 0xc1); /* vptest ymm0, ymm1: all six */
+	assert_int_equal(u.reads, 0);
+	assert_int_equal(u.kills, ALL);
 	isa.bmi_isa = 0;                                  /* RINGVM_JIT_NO_VEX, or no BMI */
 	isa.vex_cpu = NULL;
 	u = USE_ISA(&isa, 0xc4, 0xe2, 0xe9, 0xf7, 0xc1);

@@ -34,6 +34,14 @@ SNIP(j_vex)
 	vmovdqa %xmm6, 32(%rdi)
 	vmovdqu %ymm8, %ymm12
 	vptest %ymm12, %ymm12
+	adc $0, %r10
+	vptest 32(%rsi), %ymm1
+	cmovz %rcx, %r10
+	sbb $0, %r9
+	vtestps %xmm2, %xmm1
+	seta %dl
+	vtestpd (%rsi), %ymm3
+	cmovb %rcx, %r8
 	shrx %rcx, %rax, %r13
 	sarx %ecx, %edx, %r14d
 	shlx %r8, %r10, %r15

@@ -110,7 +110,9 @@ static bool isa_use(const struct jit_flag_isa *isa, const struct x86_insn *in,
 		return true;
 	}
 	if (isa->vex_cpu && jit_vex_plan(isa->vex_cpu, in, &v)) {
-		*u = (struct jit_flag_use){ .observes = true };
+		/* VPTEST VTESTPS/PD: all six written (SDM vol. 2) */
+		uint16_t w = v.kind == JIT_VEX_FLAGS ? JIT_FL_ALL : 0;
+		*u = (struct jit_flag_use){ .writes = w, .kills = w, .observes = true };
 		return true;
 	}
 	return false;

@@ -51,7 +51,8 @@ struct jit_flag_isa {
 };
 
 /* jit_flags_use with those forms exact (isa NULL: as jit_flags_use):
- * the VEX vector forms read and write no flag, TZCNT/LZCNT/POPCNT and
+ * the VEX vector forms read and write no flag (VPTEST and VTESTPS/PD
+ * overwrite all six), TZCNT/LZCNT/POPCNT and
  * ANDN/BLSR/BLSI/BLSMSK/BEXTR/BZHI overwrite all six and read none, SHLX/SARX/SHRX/
  * RORX/PDEP/PEXT touch none; a memory operand observes. */
 void jit_flags_use_isa(const struct jit_flag_isa *isa, const struct x86_insn *in,

@@ -1497,6 +1497,8 @@ static void emit_vex(struct tr *t, const struct x86_insn *in, const struct jit_v
 	jit_vex_emit_body(e, in, v, mem, hg, CPU, OFF(xmm), OFF(ymmh));
 	if (v->fp)
 		jit_emit_0f_m(e, 0xae, 3, CPU, OFF(mxcsr)); /* stmxcsr: the sticky flags */
+	if (v->kind == JIT_VEX_FLAGS)
+		t->fl = FL_HOST; /* VPTEST: all six written */
 	if (gpr && v->kind != JIT_VEX_GPR_RM_SRC)
 		t->dirty[hg] = true;
 	if (sl) {

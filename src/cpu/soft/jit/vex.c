@@ -9,8 +9,9 @@
  * floating-point arithmetic, compares and vector conversions, which also
  * depend on MXCSR: run only while the guest's MXCSR masks every
  * exception, with it loaded into the host's (translate.c, as for SSE).
- * No flags (VPTEST), no gathers, nothing with a mask that could fault
- * element by element: those stay with the handlers (avx_*.c). */
+ * VPTEST and VTESTPS/PD leave their result in the host's flags.  No
+ * gathers, nothing with a mask that could fault element by element:
+ * those stay with the handlers (avx_*.c). */
 #include "vex.h"
 
 #include <stddef.h>
@@ -140,6 +141,11 @@ static const struct vrow vrows[] = {
 	FPC(PP_NONE, 0x5a, MSIZE_HALF),  /* VCVTPS2PD */
 	{ M1, PP_F3, 0x5a, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 4, true }, /* VCVTSS2SD */
 	{ M1, PP_F2, 0x5a, JIT_VEX_OP, NEED_FP, L_128, false, true, false, false, 8, true }, /* VCVTSD2SS */
+	/* VPTEST, VTESTPS, VTESTPD Vx, Wx: the flags (SDM vol. 2: "ZF and CF
+	 * ... AF, OF, PF, SF are cleared"); VTESTPS/PD are VEX.W0 rows */
+	{ M2, PP_66, 0x17, JIT_VEX_FLAGS, NEED_AVX, L_ANY, false, false, false, false, 0, true },
+	{ M2, PP_66, 0x0e, JIT_VEX_FLAGS, NEED_AVX, L_ANY, false, false, false, false, 0, true },
+	{ M2, PP_66, 0x0f, JIT_VEX_FLAGS, NEED_AVX, L_ANY, false, false, false, false, 0, true },
 };
 
 bool jit_vex_plan(const struct soft_cpu *cpu, const struct x86_insn *in, struct jit_vex *v)
@@ -165,6 +171,8 @@ bool jit_vex_plan(const struct soft_cpu *cpu, const struct x86_insn *in, struct 
 			return false;
 		/* the broadcasts are VEX.W0 rows (W1: #UD, decoded as no row) */
 		if (r->map == M2 && r->msize && in->vex_w)
+			return false;
+		if (r->kind == JIT_VEX_FLAGS && r->op != 0x17 && in->vex_w)
 			return false;
 		/* VCMPxx: imm8[7:5] reserved */
 		if (r->op == 0xc2 && in->imm > 31)
@@ -302,6 +310,12 @@ void jit_vex_emit_body(struct jit_emit *e, const struct x86_insn *in, const stru
 	case JIT_VEX_GPR_RM_DST: /* VMOVD/Q r/m, xmm */
 		VLOAD(0, in->reg, false);
 		jit_vex_emit_insn(e, in, v, mem, gpr);
+		break;
+	case JIT_VEX_FLAGS: /* VPTEST/VTESTPx x, x/m: only the host's flags */
+		VLOAD(0, in->reg, l);
+		if (!mem)
+			VLOAD(2, in->rm, l);
+		jit_vex_emit_insn(e, in, v, mem, 0);
 		break;
 	default:
 		if (v->reads_reg)

@@ -30,6 +30,9 @@ enum jit_vex_kind {
 	JIT_VEX_GPR_RM_SRC, /* VMOVD/VMOVQ xmm, r: r/m a GPR read */
 	JIT_VEX_GPR_RM_DST, /* VMOVD/VMOVQ r, xmm: r/m a GPR written */
 	JIT_VEX_ZEROUPPER, /* VZEROUPPER: ymmh[0..15] = 0 */
+	JIT_VEX_FLAGS,     /* VPTEST, VTESTPS/PD: ModRM.reg and r/m read,
+			    * nothing written but the six flags (ZF CF set,
+			    * OF SF AF PF cleared) */
 };
 
 struct jit_vex {
