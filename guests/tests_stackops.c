@@ -57,9 +57,7 @@ static void stk_setup(void)
 	__asm__ volatile("sgdt %0" : "=m"(stk_old_gdt));
 	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
 		stk_gdt[i] = ((volatile uint64_t *)stk_old_gdt.base)[i];
-	uint64_t base = (uintptr_t)stk_tss;
-	stk_gdt[5] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
-	stk_gdt[6] = base >> 32; /* 0x28: 64-bit TSS */
+	gdt_set_tss64(&stk_gdt[5], stk_tss); /* 0x28: 64-bit TSS */
 	uint64_t ist = (uintptr_t)(stk_ist + sizeof(stk_ist));
 	stk_tss[9] = (uint32_t)ist; /* IST1 at offset 36 */
 	stk_tss[10] = (uint32_t)(ist >> 32);

@@ -241,9 +241,7 @@ static void test_swapgs_cpl1(void)
 		cpl1_gdt[i] = ((volatile uint64_t *)old.base)[i];
 	cpl1_gdt[5] = 0x00afba000000ffffull; /* 0x28: 64-bit code, DPL 1 */
 	cpl1_gdt[6] = 0x00cfb2000000ffffull; /* 0x30: data, DPL 1 */
-	uint64_t base = (uintptr_t)cpl1_tss;
-	cpl1_gdt[7] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
-	cpl1_gdt[8] = base >> 32; /* 0x38: 64-bit TSS */
+	gdt_set_tss64(&cpl1_gdt[7], cpl1_tss); /* 0x38: 64-bit TSS */
 	uint64_t rsp0 = (uintptr_t)(cpl1_stack + sizeof(cpl1_stack));
 	cpl1_tss[1] = (uint32_t)rsp0;
 	cpl1_tss[2] = (uint32_t)(rsp0 >> 32);
@@ -452,9 +450,7 @@ static void sr_round_trips(unsigned rounds, bool tsc)
 	sr_gdt[5] = 0x00cf92000000ffffull; /* 0x28: data, DPL 0 */
 	sr_gdt[6] = 0x00cff2000000ffffull; /* 0x30: data, DPL 3 */
 	sr_gdt[7] = 0x00affa000000ffffull; /* 0x38: 64-bit code, DPL 3 */
-	uint64_t base = (uintptr_t)sr_tss;
-	sr_gdt[8] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
-	sr_gdt[9] = base >> 32; /* 0x40: 64-bit TSS */
+	gdt_set_tss64(&sr_gdt[8], sr_tss); /* 0x40: 64-bit TSS */
 	uint64_t rsp0 = (uintptr_t)(sr_stack + sizeof(sr_stack));
 	sr_tss[1] = (uint32_t)rsp0;
 	sr_tss[2] = (uint32_t)(rsp0 >> 32);
@@ -693,9 +689,7 @@ static void test_sysret_irq_prompt(void)
 	cpl1_gdt[5] = 0;                     /* 0x28: STAR[63:48] */
 	cpl1_gdt[6] = 0x00cff2000000ffffull; /* 0x30: data, DPL 3 */
 	cpl1_gdt[7] = 0x00affa000000ffffull; /* 0x38: 64-bit code, DPL 3 */
-	uint64_t base = (uintptr_t)cpl1_tss;
-	cpl1_gdt[8] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
-	cpl1_gdt[9] = base >> 32; /* 0x40: 64-bit TSS */
+	gdt_set_tss64(&cpl1_gdt[8], cpl1_tss); /* 0x40: 64-bit TSS */
 	uint64_t rsp0 = (uintptr_t)(cpl1_stack + sizeof(cpl1_stack));
 	cpl1_tss[1] = (uint32_t)rsp0;
 	cpl1_tss[2] = (uint32_t)(rsp0 >> 32);
@@ -789,9 +783,7 @@ static void sf_enter(struct sysev_dtr *old)
 		sf_gdt[k + 2] = 0x00affa000000ffffull;
 	}
 	sf_gdt[8] = 0x00af9a000000ffffull;
-	uint64_t base = (uintptr_t)sf_tss;
-	sf_gdt[16] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
-	sf_gdt[17] = base >> 32; /* 0x80: 64-bit TSS */
+	gdt_set_tss64(&sf_gdt[16], sf_tss); /* 0x80: 64-bit TSS */
 	uint64_t rsp0 = (uintptr_t)(sf_stack + sizeof(sf_stack));
 	sf_tss[1] = (uint32_t)rsp0;
 	sf_tss[2] = (uint32_t)(rsp0 >> 32);

@@ -166,6 +166,16 @@ NORETURN void guest_reset(unsigned how);
 #define GDT_DATA   0x18
 #define GDT_CODE64 0x20
 
+/* slot[0..1] = a 64-bit available TSS descriptor (type 9, P, limit 0x67)
+ * for the TSS at tss: a 16-byte system descriptor, two GDT slots (SDM
+ * Vol. 3A, 8.2.3). */
+static inline void gdt_set_tss64(uint64_t *slot, const void *tss)
+{
+	uint64_t base = (uintptr_t)tss;
+	slot[0] = 0x67 | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	slot[1] = base >> 32;
+}
+
 /* ---- Strings (the compiler may also emit calls to these) -------------- */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

@@ -279,25 +279,31 @@ static const struct op1 ops1[] = {
 	OP1(inc, ST), OP1(dec, ST), OP1(neg, ST), OP1(not, ST),
 };
 
+/* One operand and the flags, bits wide: every value with both incoming
+ * flag states; form goes into the record (its b). */
+static void unary_cases(const char *name, fn1 fn, int bits, u64 form, u64 mask)
+{
+	for (int i = 0; i < NV; i++)
+		for (int k = 0; k < 2; k++) {
+			u64 d = vals[i], f = fins[k] | 2;
+			fn(&d, &f);
+			rec(name, bits, vals[i], form, fins[k], trunc_to(d, bits), 0, f & mask);
+		}
+}
+
 static void test_alu1(void)
 {
 	if (begin("alu-unary")) {
 		for (unsigned o = 0; o < sizeof(ops1) / sizeof(ops1[0]); o++)
 			for (int z = 0; z < 4; z++)
 				for (int m = 0; m < 2; m++)
-					for (int i = 0; i < NV; i++)
-						for (int k = 0; k < 2; k++) {
-							u64 d = vals[i], f = fins[k] | 2;
-							ops1[o].f[z][m](&d, &f);
-							rec(ops1[o].name, sizes[z], vals[i], m, fins[k],
-							    trunc_to(d, sizes[z]), 0, f & ops1[o].mask);
-						}
+					unary_cases(ops1[o].name, ops1[o].f[z][m], sizes[z], m, ops1[o].mask);
 		end();
 	}
 	if (begin("alu-imm")) {
 		static const struct {
 			const char *n;
-			void (*f)(u64 *, u64 *);
+			fn1 f;
 			int bits;
 			u64 mask;
 		} im[] = {
@@ -310,13 +316,7 @@ static void test_alu1(void)
 			{ "cmpa8", i_cmpa8, 8, ST },
 		};
 		for (unsigned o = 0; o < sizeof(im) / sizeof(im[0]); o++)
-			for (int i = 0; i < NV; i++)
-				for (int k = 0; k < 2; k++) {
-					u64 d = vals[i], f = fins[k] | 2;
-					im[o].f(&d, &f);
-					rec(im[o].n, im[o].bits, vals[i], 0, fins[k], trunc_to(d, im[o].bits), 0,
-					    f & im[o].mask);
-				}
+			unary_cases(im[o].n, im[o].f, im[o].bits, 0, im[o].mask);
 		end();
 	}
 }

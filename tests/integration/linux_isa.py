@@ -32,18 +32,9 @@ CPU_LINE = "isa: cpu sse4.2+popcnt+cx16+bmi1+bmi2+adx+lzcnt=1"
 
 
 def build(tmp):
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        print("SKIP: no C compiler for the ISA program")
-        sys.exit(77)
-    out = os.path.join(tmp, "gisa")
     # -mno-red-zone: the program's asm pushes RFLAGS below RSP
-    r = subprocess.run([cc, "-static", "-O2", "-mno-red-zone", "-o", out,
-                        os.path.join(HERE, "guest_isa.c")],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        print(f"SKIP: cannot build the static ISA program: {r.stdout.strip()[:300]}")
-        sys.exit(77)
+    out = ln.build_static(tmp, "guest_isa.c", "gisa", ["-O2", "-mno-red-zone"], "the ISA program",
+                          "the static ISA program")
     r = subprocess.run([out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = [l for l in r.stdout.splitlines() if l.startswith("isa: ")]
     if CPU_LINE not in lines:
@@ -55,22 +46,12 @@ def build(tmp):
 
 
 def run_tier(a, tier, want, tmp, hport):
-    args = ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
-            "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
-            "--cmdline", lb.BASE_CMDLINE + " quiet", "--memory", "512M",
-            "--serial", "stdio", "--engine", a.engine, "--net", "user"]
+    extra = ["--net", "user"]
     if a.engine == "soft":
-        args += ["--soft-tier", tier]
-    g = ln.Guest(a.ringvm, args)
-    pos = g.wait_for("RINGVM-INIT-OK")
-    g.wait_for("/ # ", pos)
+        extra += ["--soft-tier", tier]
+    g, pos = ln.boot_to_shell(a.ringvm, a.engine, extra)
     t_boot = time.monotonic() - g.t0
-    if "is not available" in g.text():
-        print(f"SKIP: {g.text().strip()}")
-        sys.exit(77)
-    g.type(f"ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null && "
-           f"wget -q -O /tmp/gisa http://10.0.2.2:{hport}/gisa && chmod +x /tmp/gisa && "
-           f"/tmp/gisa; echo ISA\"\"-DONE")
+    g.type(ln.fetch_program_cmd(hport, "gisa") + " && /tmp/gisa; echo ISA\"\"-DONE")
     end = g.wait_for("ISA-DONE", pos)
     t_prog = time.monotonic() - g.t0 - t_boot
     got = [l.strip() for l in g.text()[pos:end].splitlines() if l.strip().startswith("isa: ")]

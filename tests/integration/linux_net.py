@@ -108,18 +108,49 @@ class Guest:
         return status
 
 
-def build_vsock_program(tmp):
+def build_static(tmp, src, name, cflags, what, fail_what="a static program"):
+    """tests/integration/<src> compiled into tmp/<name> as a static program
+    for the guest (cc -static cflags); exit 77 (skip), saying so, without a
+    C compiler (for <what>) or when it does not build (<fail_what>)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        print("SKIP: no C compiler for the guest's vsock program")
+        print(f"SKIP: no C compiler for {what}")
         sys.exit(77)
-    out = os.path.join(tmp, "guest_vsock")
-    r = subprocess.run([cc, "-static", "-O2", "-o", out, os.path.join(HERE, "guest_vsock.c")],
+    out = os.path.join(tmp, name)
+    r = subprocess.run([cc, "-static"] + cflags + ["-o", out, os.path.join(HERE, src)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
-        print(f"SKIP: cannot build a static program: {r.stdout.strip()[:300]}")
+        print(f"SKIP: cannot build {fail_what}: {r.stdout.strip()[:300]}")
         sys.exit(77)
     return out
+
+
+def build_vsock_program(tmp):
+    return build_static(tmp, "guest_vsock.c", "guest_vsock", ["-O2"], "the guest's vsock program")
+
+
+def boot_to_shell(ringvm, engine, extra):
+    """The default busybox guest (quiet, 512M, serial on stdio) on engine with
+    the extra options, up to its shell prompt: (Guest, the prompt's place
+    in its output).  Exit 77 (skip) when the engine cannot run here."""
+    args = ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
+            "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
+            "--cmdline", lb.BASE_CMDLINE + " quiet", "--memory", "512M",
+            "--serial", "stdio", "--engine", engine] + extra
+    g = Guest(ringvm, args)
+    pos = g.wait_for("RINGVM-INIT-OK")
+    g.wait_for("/ # ", pos)
+    if "is not available" in g.text():
+        print(f"SKIP: {g.text().strip()}")
+        sys.exit(77)
+    return g, pos
+
+
+def fetch_program_cmd(hport, name):
+    """The guest's shell line that brings eth0 up by DHCP and downloads the
+    host's tmp/<name> (served on hport, serve()) to /tmp/<name>, executable."""
+    return (f"ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null && "
+            f"wget -q -O /tmp/{name} http://10.0.2.2:{hport}/{name} && chmod +x /tmp/{name}")
 
 
 def host_connect_vsock(uds, port, deadline):
@@ -210,19 +241,10 @@ def main():
         hport = httpd.server_address[1]
         fport = free_port()
         uds = os.path.join(tmp, "v.sock")
-        args = ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
-                "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
-                "--cmdline", lb.BASE_CMDLINE + " quiet", "--memory", "512M",
-                "--serial", "stdio", "--engine", a.engine, "--stats",
-                "--net", f"user,hostfwd=tcp:127.0.0.1:{fport}-:80"]
+        extra = ["--stats", "--net", f"user,hostfwd=tcp:127.0.0.1:{fport}-:80"]
         if a.case == "vsock":
-            args += ["--vsock", f"cid=3,uds={uds}"]
-        g = Guest(a.ringvm, args)
-        pos = g.wait_for("RINGVM-INIT-OK")
-        g.wait_for("/ # ", pos)
-        if "is not available" in g.text():
-            print(f"SKIP: {g.text().strip()}")
-            sys.exit(77)
+            extra += ["--vsock", f"cid=3,uds={uds}"]
+        g, pos = boot_to_shell(a.ringvm, a.engine, extra)
 
         g.type(f"ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 && wget -q -O - http://10.0.2.2:{hport}/token.txt"
                f" && echo FETCH\"\"-DONE")

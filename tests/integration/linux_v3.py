@@ -26,17 +26,8 @@ import linux_net as ln  # noqa: E402
 
 
 def build(tmp):
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        print("SKIP: no C compiler for the x86-64-v3 program")
-        sys.exit(77)
-    out = os.path.join(tmp, "gv3")
-    r = subprocess.run([cc, "-static", "-O3", "-march=x86-64-v3", "-o", out,
-                        os.path.join(HERE, "guest_v3.c")],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        print(f"SKIP: cannot build a static x86-64-v3 program: {r.stdout.strip()[:300]}")
-        sys.exit(77)
+    out = ln.build_static(tmp, "guest_v3.c", "gv3", ["-O3", "-march=x86-64-v3"],
+                          "the x86-64-v3 program", "a static x86-64-v3 program")
     r = subprocess.run([out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         print(f"SKIP: the host cannot run x86-64-v3 code (status {r.returncode})")
@@ -59,19 +50,8 @@ def main():
         want = build(tmp)
         httpd = ln.serve(tmp)
         hport = httpd.server_address[1]
-        args = ["--kernel", os.path.join(lb.CACHE, "vmlinuz"),
-                "--initrd", os.path.join(lb.CACHE, "initramfs.cpio.gz"),
-                "--cmdline", lb.BASE_CMDLINE + " quiet", "--memory", "512M",
-                "--serial", "stdio", "--engine", a.engine, "--net", "user"]
-        g = ln.Guest(a.ringvm, args)
-        pos = g.wait_for("RINGVM-INIT-OK")
-        g.wait_for("/ # ", pos)
-        if "is not available" in g.text():
-            print(f"SKIP: {g.text().strip()}")
-            sys.exit(77)
-        g.type(f"ip link set eth0 up && udhcpc -i eth0 -q -n -t 10 >/dev/null && "
-               f"wget -q -O /tmp/gv3 http://10.0.2.2:{hport}/gv3 && chmod +x /tmp/gv3 && "
-               f"/tmp/gv3 && echo V3\"\"-DONE")
+        g, pos = ln.boot_to_shell(a.ringvm, a.engine, ["--net", "user"])
+        g.type(ln.fetch_program_cmd(hport, "gv3") + " && /tmp/gv3 && echo V3\"\"-DONE")
         end = g.wait_for("V3-DONE", pos)
         got = [l.strip() for l in g.text()[pos:end].splitlines() if l.strip().startswith("v3: ")]
         if got != want:

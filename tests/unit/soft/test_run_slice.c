@@ -128,23 +128,24 @@ static void test_slice_interp(void **state)
 
 /* soft_cpu_run: every run of 1 to 2 * ROUND instructions stops exactly
  * there, inside blocks too, translated and interpreted alike. */
+static void runs_exact(struct env *e, uint64_t from, uint64_t to, uint64_t *t)
+{
+	uint64_t done;
+	for (uint64_t max = from; max <= to; max++) {
+		assert_int_equal(soft_cpu_run(&e->c, max, &done), SOFT_STOP);
+		assert_int_equal(done, max);
+		*t += done;
+		check_stream(e, *t);
+	}
+}
+
 static void exact(bool jit)
 {
 	struct env *e = cycle_env(jit);
-	uint64_t t = 0, done;
-	for (uint64_t max = 1; max <= 2 * ROUND; max++) {
-		assert_int_equal(soft_cpu_run(&e->c, max, &done), SOFT_STOP);
-		assert_int_equal(done, max);
-		t += done;
-		check_stream(e, t);
-	}
+	uint64_t t = 0;
+	runs_exact(e, 1, 2 * ROUND, &t);
 	/* and long runs, which chain translated blocks: exact as well */
-	for (uint64_t max = 1000; max <= 1000 + ROUND; max++) {
-		assert_int_equal(soft_cpu_run(&e->c, max, &done), SOFT_STOP);
-		assert_int_equal(done, max);
-		t += done;
-		check_stream(e, t);
-	}
+	runs_exact(e, 1000, 1000 + ROUND, &t);
 	env_free(e);
 }
 

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/soft/jit/jit.h"
-#include "cpu/soft/mmu/soft_mmu.h"
+#include "jit_pair.h"
+
 #include "ringvm/compiler.h"
 
 extern const uint8_t j_loads[], j_loads_end[], j_fault[], j_fault_end[];
@@ -28,158 +28,13 @@ extern const uint8_t j_pushi_fault[], j_pushi_fault_end[], j_leave_fault[], j_le
 extern const uint8_t j_sti[], j_sti_end[], j_sti_at[];
 extern const uint8_t j_cli[], j_cli_end[], j_div[], j_div_end[], j_div_fault[], j_div_fault_end[];
 
-#define CODE 0x100000
-#define DATA 0x200000
-#define PML4 0x10000
-#define PDPT 0x11000
-
-struct vm1 {
-	struct gmem mem;
-	struct bus mmio;
-	struct soft_cpu cpu;
-	struct soft_mmu mmu;
-	struct soft_code_tracker code;
-	uint64_t mmio_reads;
-};
-
-static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+/* the loads' device at JIT_PAIR_DEV, FS based at DATA */
+void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
 {
-	struct vm1 *v = opaque;
-	v->mmio_reads++;
-	return 0x1122334455667788ULL + off;
+	static const struct vm1_env env = { .fs_base = DATA, .dev = true };
+	vm_up_env(v, jit, code, len, &env);
 }
 
-static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
-{
-}
-
-static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
-{
-	struct gmem_opts o = { .ram_size = 16 * MiB };
-	memset(v, 0, sizeof(*v));
-	assert_int_equal(gmem_init(&v->mem, &o), 0);
-	assert_int_equal(bus_init(&v->mmio, BUS_MMIO), 0);
-	static const struct bus_ops ops = { .read = dev_read, .write = dev_write };
-	assert_int_equal(bus_register(&v->mmio, 0xd0000000, 0x1000, &ops, v, "dev"), 0);
-	/* identity map of the first 512 GiB in 1 GiB pages (P RW US PS) */
-	for (uint64_t i = 0; i < 512; i++)
-		assert_int_equal(gmem_write_u64(&v->mem, PDPT + 8 * i, (i << 30) | 0x87), 0);
-	assert_int_equal(gmem_write_u64(&v->mem, PML4, PDPT | 0x7), 0);
-	assert_int_equal(gmem_write(&v->mem, CODE, code, len), 0);
-	assert_int_equal(soft_cpu_init(&v->cpu, &soft_mmu_ops, &v->mmu, true), 0);
-	soft_mmu_init(&v->mmu, &v->cpu, &v->mem, &v->mmio, NULL);
-	/* the code tracker tells which pages hold code: without it no slot
-	 * grants inline stores */
-	assert_int_equal(soft_code_tracker_init(&v->code, o.ram_size), 0);
-	v->mmu.code = &v->code;
-	if (jit) {
-		v->cpu.jit = soft_jit_new(1u << 20, 0);
-		assert_non_null(v->cpu.jit);
-		v->cpu.jit_tlb = v->mmu.tlb;
-	}
-	struct x86_sregs s;
-	memset(&s, 0, sizeof(s));
-	for (int i = 0; i < SEG_COUNT; i++) {
-		struct x86_segment *g = &s.seg[i];
-		g->limit = 0xffffffff;
-		g->type = i == SEG_CS ? 0xb : 0x3;
-		g->s = g->present = g->g = 1;
-		g->l = i == SEG_CS;
-		g->db = i != SEG_CS;
-		g->selector = i == SEG_CS ? 0x10 : 0x18;
-	}
-	s.seg[SEG_FS].base = DATA;
-	s.tr.type = 0xb;
-	s.tr.present = 1;
-	s.tr.limit = 0x67;
-	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG | X86_CR0_WP;
-	s.cr3 = PML4;
-	s.cr4 = X86_CR4_PAE;
-	s.efer = X86_EFER_LME | X86_EFER_LMA;
-	soft_cpu_set_sregs(&v->cpu, &s);
-	soft_cpu_update_mode(&v->cpu);
-	assert_int_equal(v->cpu.mode, SOFT_MODE_64);
-	struct x86_regs r;
-	memset(&r, 0, sizeof(r));
-	r.rip = CODE;
-	r.rflags = 2;
-	r.gpr[GPR_RSP] = 0x80000;
-	soft_cpu_set_regs(&v->cpu, &r);
-}
-
-static void vm_down(struct vm1 *v)
-{
-	soft_cpu_destroy(&v->cpu);
-	soft_code_tracker_destroy(&v->code);
-	bus_destroy(&v->mmio);
-	gmem_destroy(&v->mem);
-}
-
-static void same_state(struct vm1 *a, struct vm1 *b)
-{
-	for (unsigned r = 0; r < GPR_COUNT; r++)
-		if (a->cpu.gpr[r] != b->cpu.gpr[r])
-			fail_msg("gpr %u: interpreted %#llx, translated %#llx", r,
-				 (unsigned long long)a->cpu.gpr[r], (unsigned long long)b->cpu.gpr[r]);
-	assert_int_equal(a->cpu.rip, b->cpu.rip);
-	assert_int_equal(a->cpu.icount, b->cpu.icount);
-	assert_int_equal(soft_get_rflags(&a->cpu), soft_get_rflags(&b->cpu));
-}
-
-/* Two VMs running the same code from CODE: v[0] interpreted, v[1]
- * translated; st[k] how each run stopped. */
-struct pair {
-	struct vm1 *v[2];
-	int st[2];
-};
-
-/* Prepares one VM of a pair before it runs (both get the same). */
-typedef void pair_setup_fn(struct vm1 *v, const void *arg);
-
-/* Run code in a pair, each VM prepared by setup(v, arg) (NULL: nothing
- * more than vm_up) and run for at most budget instructions: both must stop
- * with want_status and in the same state.  The caller checks what its
- * case is about, then frees the pair with pair_free. */
-static void pair_run(struct pair *p, const uint8_t *code, size_t len, pair_setup_fn *setup,
-		     const void *arg, uint64_t budget, int want_status)
-{
-	for (int k = 0; k < 2; k++) {
-		p->v[k] = calloc(1, sizeof(*p->v[k]));
-		assert_non_null(p->v[k]);
-		vm_up(p->v[k], k == 1, code, len);
-		if (setup)
-			setup(p->v[k], arg);
-		uint64_t done;
-		p->st[k] = soft_cpu_run(&p->v[k]->cpu, budget, &done);
-	}
-	assert_int_equal(p->st[0], want_status);
-	assert_int_equal(p->st[1], want_status);
-	same_state(p->v[0], p->v[1]);
-}
-
-static void pair_free(struct pair *p)
-{
-	for (int k = 0; k < 2; k++) {
-		vm_down(p->v[k]);
-		free(p->v[k]);
-		p->v[k] = NULL;
-	}
-}
-
-/* The pair's guest memory at [gpa, gpa + len) is the same in both. */
-static void pair_same_memory(struct pair *p, uint64_t gpa, size_t len)
-{
-	uint8_t *m0 = malloc(len), *m1 = malloc(len);
-	assert_non_null(m0);
-	assert_non_null(m1);
-	assert_int_equal(gmem_read(&p->v[0]->mem, gpa, m0, len), 0);
-	assert_int_equal(gmem_read(&p->v[1]->mem, gpa, m1, len), 0);
-	assert_memory_equal(m0, m1, len);
-	free(m0);
-	free(m1);
-}
-
-#define CODE_OF(name) name, (size_t)(name##_end - name)
 #define RUN_LONG (1u << 30)   /* budget of the loops that end in HLT */
 
 /* The operands the load, store and stack loops read at DATA. */

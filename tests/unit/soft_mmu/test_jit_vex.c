@@ -20,27 +20,14 @@
 #include <string.h>
 
 #include "cpu/soft/host_isa.h"
-#include "cpu/soft/jit/jit.h"
-#include "cpu/soft/mmu/soft_mmu.h"
+#include "jit_pair.h"
 #include "ringvm/compiler.h"
 
 extern const uint8_t j_vex[], j_vex_end[], j_vex_fault[], j_vex_fault_end[];
 extern const uint8_t j_bmi_fault[], j_bmi_fault_end[];
 extern const uint8_t j_vex_fp[], j_vex_fp_end[], j_vex_xm[], j_vex_xm_end[];
 
-#define CODE 0x100000
-#define DATA 0x200000
-#define PML4 0x10000
-#define PDPT 0x11000
 #define CR4_OSXSAVE (1ULL << 18)
-
-struct vm1 {
-	struct gmem mem;
-	struct bus mmio;
-	struct soft_cpu cpu;
-	struct soft_mmu mmu;
-	struct soft_code_tracker code;
-};
 
 static bool host_ok(void)
 {
@@ -52,85 +39,17 @@ static bool host_ok(void)
 	return false;
 }
 
-static void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
+/* CR4.OSFXSR and OSXSAVE, XCR0 = x87 | SSE | AVX (XSETBV), and every YMM
+ * register different, upper halves included */
+void vm_up(struct vm1 *v, bool jit, const uint8_t *code, size_t len)
 {
-	struct gmem_opts o = { .ram_size = 16 * MiB };
-	memset(v, 0, sizeof(*v));
-	assert_int_equal(gmem_init(&v->mem, &o), 0);
-	assert_int_equal(bus_init(&v->mmio, BUS_MMIO), 0);
-	/* identity map of the first 512 GiB in 1 GiB pages (P RW US PS) */
-	for (uint64_t i = 0; i < 512; i++)
-		assert_int_equal(gmem_write_u64(&v->mem, PDPT + 8 * i, (i << 30) | 0x87), 0);
-	assert_int_equal(gmem_write_u64(&v->mem, PML4, PDPT | 0x7), 0);
-	assert_int_equal(gmem_write(&v->mem, CODE, code, len), 0);
-	assert_int_equal(soft_cpu_init(&v->cpu, &soft_mmu_ops, &v->mmu, true), 0);
-	soft_mmu_init(&v->mmu, &v->cpu, &v->mem, &v->mmio, NULL);
-	assert_int_equal(soft_code_tracker_init(&v->code, o.ram_size), 0);
-	v->mmu.code = &v->code;
-	if (jit) {
-		v->cpu.jit = soft_jit_new(1u << 20, 0);
-		assert_non_null(v->cpu.jit);
-		v->cpu.jit_tlb = v->mmu.tlb;
-	}
-	struct x86_sregs s;
-	memset(&s, 0, sizeof(s));
-	for (int i = 0; i < SEG_COUNT; i++) {
-		struct x86_segment *g = &s.seg[i];
-		g->limit = 0xffffffff;
-		g->type = i == SEG_CS ? 0xb : 0x3;
-		g->s = g->present = g->g = 1;
-		g->l = i == SEG_CS;
-		g->db = i != SEG_CS;
-		g->selector = i == SEG_CS ? 0x10 : 0x18;
-	}
-	s.tr.type = 0xb;
-	s.tr.present = 1;
-	s.tr.limit = 0x67;
-	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG | X86_CR0_WP;
-	s.cr3 = PML4;
-	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | CR4_OSXSAVE;
-	s.efer = X86_EFER_LME | X86_EFER_LMA;
-	soft_cpu_set_sregs(&v->cpu, &s);
-	soft_cpu_update_mode(&v->cpu);
-	assert_int_equal(v->cpu.mode, SOFT_MODE_64);
-	v->cpu.xcr0 = 7; /* x87 | SSE | AVX (XSETBV) */
-	struct x86_regs r;
-	memset(&r, 0, sizeof(r));
-	r.rip = CODE;
-	r.rflags = 2;
-	r.gpr[GPR_RSP] = 0x80000;
-	soft_cpu_set_regs(&v->cpu, &r);
-	/* every YMM register different, upper halves included */
+	static const struct vm1_env env = { .cr4 = X86_CR4_OSFXSR | CR4_OSXSAVE, .xcr0 = 7 };
+	vm_up_env(v, jit, code, len, &env);
 	for (unsigned i = 0; i < 16; i++)
 		for (unsigned b = 0; b < 16; b++) {
 			((uint8_t *)&v->cpu.xmm[i])[b] = (uint8_t)(i * 17 + b * 5 + 1);
 			((uint8_t *)&v->cpu.ymmh[i])[b] = (uint8_t)(i * 13 + b * 3 + 2);
 		}
-}
-
-static void vm_down(struct vm1 *v)
-{
-	soft_cpu_destroy(&v->cpu);
-	soft_code_tracker_destroy(&v->code);
-	bus_destroy(&v->mmio);
-	gmem_destroy(&v->mem);
-}
-
-static void same_state(struct vm1 *a, struct vm1 *b)
-{
-	for (unsigned r = 0; r < GPR_COUNT; r++)
-		if (a->cpu.gpr[r] != b->cpu.gpr[r])
-			fail_msg("gpr %u: interpreted %#llx, translated %#llx", r,
-				 (unsigned long long)a->cpu.gpr[r], (unsigned long long)b->cpu.gpr[r]);
-	assert_int_equal(a->cpu.rip, b->cpu.rip);
-	assert_int_equal(a->cpu.icount, b->cpu.icount);
-	assert_int_equal(soft_get_rflags(&a->cpu), soft_get_rflags(&b->cpu));
-	for (unsigned i = 0; i < 16; i++) {
-		if (memcmp(&a->cpu.xmm[i], &b->cpu.xmm[i], 16))
-			fail_msg("xmm%u (bits 127:0) differs", i);
-		if (memcmp(&a->cpu.ymmh[i], &b->cpu.ymmh[i], 16))
-			fail_msg("ymm%u bits 255:128 differ", i);
-	}
 }
 
 static void test_vex_vs_interp(void **state)

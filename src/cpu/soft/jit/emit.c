@@ -57,6 +57,20 @@ void jit_emit_modrm_mem(struct jit_emit *e, unsigned reg, unsigned base, int32_t
 		jit_emit_u32(e, (uint32_t)disp);
 }
 
+/* ModRM and SIB of [base + (index << ss) + disp] (index not RSP), the
+ * displacement as short as it goes (SDM Vol. 2A, 2.1.5) */
+static void modrm_sib(struct jit_emit *e, unsigned reg, unsigned base, unsigned index, unsigned ss,
+		      int32_t disp)
+{
+	unsigned mod = disp == 0 && (base & 7) != JR_RBP ? 0 : fits8(disp) ? 1 : 2;
+	jit_emit_u8(e, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
+	jit_emit_u8(e, (uint8_t)((ss << 6) | ((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		jit_emit_u8(e, (uint8_t)disp);
+	else if (mod == 2)
+		jit_emit_u32(e, (uint32_t)disp);
+}
+
 static void modrm_reg(struct jit_emit *e, unsigned reg, unsigned rm)
 {
 	jit_emit_u8(e, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
@@ -199,13 +213,7 @@ static void op_rmbi64(struct jit_emit *e, uint8_t opcode, unsigned reg, unsigned
 	}
 	jit_emit_rex(e, true, reg, index, base, false);
 	jit_emit_u8(e, opcode);
-	unsigned mod = disp == 0 && (base & 7) != JR_RBP ? 0 : fits8(disp) ? 1 : 2;
-	jit_emit_u8(e, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
-	jit_emit_u8(e, (uint8_t)((scale_log2 << 6) | ((index & 7) << 3) | (base & 7)));
-	if (mod == 1)
-		jit_emit_u8(e, (uint8_t)disp);
-	else if (mod == 2)
-		jit_emit_u32(e, (uint32_t)disp);
+	modrm_sib(e, reg, base, index, scale_log2, disp);
 }
 
 void jit_emit_cmp_r64_mbi(struct jit_emit *e, unsigned r, unsigned base, unsigned index, int32_t disp)
@@ -425,13 +433,7 @@ void jit_emit_lea(struct jit_emit *e, unsigned dst, int base, int index, unsigne
 		jit_emit_u32(e, (uint32_t)disp);
 		return;
 	}
-	unsigned mod = disp == 0 && (base & 7) != JR_RBP ? 0 : fits8(disp) ? 1 : 2;
-	jit_emit_u8(e, (uint8_t)((mod << 6) | ((dst & 7) << 3) | 4));
-	jit_emit_u8(e, (uint8_t)((ss << 6) | ((index & 7) << 3) | (base & 7)));
-	if (mod == 1)
-		jit_emit_u8(e, (uint8_t)disp);
-	else if (mod == 2)
-		jit_emit_u32(e, (uint32_t)disp);
+	modrm_sib(e, dst, (unsigned)base, (unsigned)index, ss, disp);
 }
 
 /* 0F op xmm, [base+disp] (or the store direction, by op): MOVUPS 10/11,

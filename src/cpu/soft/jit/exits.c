@@ -24,10 +24,15 @@ void jit_exit_merge_r10(struct jit_emit *e, bool lahf)
 	} else {
 		jit_emit_and_r64_simm32(e, JR_R10, ARITH);
 	}
-	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(rflags));
-	jit_emit_and_r64_simm32(e, JR_R9, ~ARITH);
-	jit_emit_or_r64_r64(e, JR_R9, JR_R10);
-	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R9);
+	jit_exit_merge_arith(e, JR_R10, JR_R9);
+}
+
+void jit_exit_merge_arith(struct jit_emit *e, unsigned src, unsigned tmp)
+{
+	jit_emit_mov_r64_m64(e, tmp, CPU, OFF(rflags));
+	jit_emit_and_r64_simm32(e, tmp, ~ARITH);
+	jit_emit_or_r64_r64(e, tmp, src);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), tmp);
 	jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
 }
 

@@ -19,6 +19,12 @@
  * R15 = cpu.  Clobbers R9, R10 and RFLAGS. */
 void jit_exit_merge_r10(struct jit_emit *e, bool lahf);
 
+/* cpu->rflags arithmetic bits = src's (src holds those bits alone, at
+ * their RFLAGS positions); lf.op = LF_NONE: the one way translated code
+ * and the stubs write the guest flags back to cpu.  R15 = cpu.  Clobbers
+ * tmp and RFLAGS. */
+void jit_exit_merge_arith(struct jit_emit *e, unsigned src, unsigned tmp);
+
 /* R14 = the rights class of data accesses (soft_mmu_class) plus the
  * current address space's salt (cpu->tlb_salt), inline.  R15 = cpu.
  * Clobbers RFLAGS. */

@@ -331,11 +331,7 @@ static void spill_flags(struct tr *t)
 		jit_emit_pushfq(e);
 		jit_emit_pop_r64(e, JR_RAX);
 		jit_emit_and_r64_simm32(e, JR_RAX, ARITH);
-		jit_emit_mov_r64_m64(e, JR_RCX, CPU, OFF(rflags));
-		jit_emit_and_r64_simm32(e, JR_RCX, ~ARITH);
-		jit_emit_or_r64_r64(e, JR_RCX, JR_RAX);
-		jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_RCX);
-		jit_emit_mov_m32_imm32(e, CPU, OFF(lf.op), LF_NONE);
+		jit_exit_merge_arith(e, JR_RAX, JR_RCX);
 	}
 	t->fl = FL_CPU;
 }
@@ -939,6 +935,25 @@ static void emit_push_leave(struct tr *t, const struct x86_insn *in, uint64_t ri
 	sl->back = e->pos;
 }
 
+/* The opening of an inline form that runs at CPL 0 only (SWAPGS, CLI,
+ * STI: their other CPLs need the handler's checks): the guest flags out
+ * of the host (the CPL compare writes the host flags), the slow path,
+ * and the jump to it when cpu->cpl is not 0.  NULL (the block too long,
+ * e->overflow) when no slow path is left.  The caller emits the CPL 0
+ * form, then sets sl->fl_after and sl->back. */
+static struct slow *begin_cpl0(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		t->e.overflow = true;
+		return NULL;
+	}
+	save_flags(t);
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	jit_emit_cmp_m8_imm8(&t->e, CPU, OFF(cpl), 0);
+	slow_jump(t, sl, JCC_NE);
+	return sl;
+}
+
 /* SWAPGS in a 64-bit block (SDM Vol. 2B, SWAPGS): exchange the GS base
  * and IA32_KERNEL_GS_BASE, inline at CPL 0; at any other CPL the slow
  * path runs the handler, which raises #GP(0) (64-bit mode is the block's,
@@ -948,14 +963,9 @@ static void emit_push_leave(struct tr *t, const struct x86_insn *in, uint64_t ri
 static void emit_swapgs(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
 {
 	struct jit_emit *e = &t->e;
-	if (t->nslow >= SOFT_BLOCK_MAX) {
-		e->overflow = true;
+	struct slow *sl = begin_cpl0(t, in, rip, index);
+	if (!sl)
 		return;
-	}
-	save_flags(t); /* the CPL compare below writes the host flags */
-	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
-	slow_jump(t, sl, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(seg[SEG_GS].base));
 	jit_emit_mov_r64_m64(e, JR_R9, CPU, OFF(kernel_gs_base));
 	jit_emit_mov_m64_r64(e, CPU, OFF(seg[SEG_GS].base), JR_R9);
@@ -1050,14 +1060,9 @@ static bool div_form(const struct tr *t, const struct x86_insn *in)
 static void emit_cli(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
 {
 	struct jit_emit *e = &t->e;
-	if (t->nslow >= SOFT_BLOCK_MAX) {
-		e->overflow = true;
+	struct slow *sl = begin_cpl0(t, in, rip, index); /* the AND writes the host flags too */
+	if (!sl)
 		return;
-	}
-	save_flags(t); /* the compare and the AND write the host flags */
-	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
-	slow_jump(t, sl, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(rflags));
 	jit_emit_and_r64_simm32(e, JR_R8, ~(int32_t)X86_RFLAGS_IF);
 	jit_emit_mov_m64_r64(e, CPU, OFF(rflags), JR_R8);
@@ -1083,14 +1088,9 @@ static bool cli_form(const struct tr *t, const struct x86_insn *in)
 static void emit_sti(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
 {
 	struct jit_emit *e = &t->e;
-	if (t->nslow >= SOFT_BLOCK_MAX) {
-		e->overflow = true;
+	struct slow *sl = begin_cpl0(t, in, rip, index); /* the tests write the host flags too */
+	if (!sl)
 		return;
-	}
-	save_flags(t); /* the compares and tests write the host flags */
-	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
-	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 0);
-	slow_jump(t, sl, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_R8, CPU, OFF(rflags));
 	jit_emit_bt_r32_imm8(e, JR_R8, 9); /* IF */
 	size_t set = jit_emit_jcc_rel32(e, JCC_B);
