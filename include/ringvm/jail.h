@@ -15,21 +15,41 @@ struct jail_opts {
 	uid_t uid;
 	gid_t gid;
 	const char *base;        /* --chroot-base-dir (default /srv/jailer) */
+	const char *exec_name;   /* basename of --exec-file (default "ringvm"):
+				    the jail is BASE/exec_name/ID/root */
 	const char *netns;       /* --netns PATH: join it instead of a new one */
 	unsigned long long nofile;   /* RLIMIT_NOFILE (default 2048) */
 	bool has_fsize;
 	unsigned long long fsize;    /* RLIMIT_FSIZE */
+	bool has_memlock;
+	unsigned long long memlock;  /* RLIMIT_MEMLOCK */
+	bool daemonize;          /* setsid, stdio to /dev/null (the jailer's) */
+	bool new_pid_ns;         /* the jailer's --new-pid-ns: ROOT/<exec_name>.pid
+				    holds the VMM's pid and the parent exits 0 */
+	bool fc_form;            /* Firecracker's arguments after `--`: ROOT/run
+				    is made for the API socket */
 	bool verbose;
 };
 
 #define JAIL_DEFAULT_BASE   "/srv/jailer"
 #define JAIL_DEFAULT_NOFILE 2048
 
-/* Jail the VM described by cfg and run it through run() inside; the paths
- * in cfg are rewritten to the jail's.  Returns the process exit status:
- * the VM's, 128+N if the jailed process died of signal N, or 6 after one
- * line when the host refuses a step (namespaces not permitted, ...). */
-int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct vm_config *));
+/* Jail the VM described by cfg and run it through run(cfg, arg) inside;
+ * the files cfg names (kernel, initrd, serial) are bound in and its paths
+ * rewritten to the jail's (none in the Firecracker form: the caller put the
+ * files into the jail root), and cfg->pagemap_fd is opened before the
+ * pivot.  Returns the process exit status: the VM's, 128+N if the jailed
+ * process died of signal N, 0 at once with new_pid_ns (the VMM goes on),
+ * or 6 after one line when the host refuses a step (namespaces not
+ * permitted, ...). */
+int jail_run(const struct jail_opts *o, struct vm_config *cfg,
+	     int (*run)(struct vm_config *cfg, void *arg), void *arg);
+
+/* /dev in the jail (src/sandbox/jail_dev.c): a small tmpfs on ROOT/dev with
+ * kvm and net/tun owned by the jail's user, urandom and null; the nodes the
+ * host lacks are left out.  Returns 0 or -1 with errno set and the failing
+ * path in failed. */
+int jail_make_dev(const char *root, uid_t uid, gid_t gid, char *failed, size_t n);
 
 /* Whether s is a valid jail id. */
 bool jail_id_valid(const char *s);

@@ -412,6 +412,11 @@ static int run_vm(struct fc_prog *p)
 
 int fc_main(int argc, char **argv)
 {
+	return fc_main_jailed(argc, argv, -1);
+}
+
+int fc_main_jailed(int argc, char **argv, int pagemap_fd)
+{
 	static struct fc_prog prog;  /* large; one per process */
 	struct fc_prog *p = &prog;
 	const char *api_sock = "/run/firecracker.socket", *config = NULL, *level = NULL;
@@ -432,6 +437,7 @@ int fc_main(int argc, char **argv)
 	vm_config_defaults(&p->base);
 	p->base.debug_exit = false;  /* Firecracker's machine has no isa-debug-exit */
 	p->base.snapshots = true;    /* PUT /snapshot/create (docs/snapshot.md) */
+	p->base.pagemap_fd = pagemap_fd;  /* opened by the jail before its pivot */
 
 	optind = 1;
 	opterr = 0;

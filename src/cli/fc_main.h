@@ -9,6 +9,9 @@
 bool fc_is_flag(const char *arg);
 /* Run as `firecracker` (argv[0] is the program). */
 int fc_main(int argc, char **argv);
+/* The same inside `ringvm jail` (src/sandbox/jail.c): pagemap_fd is the
+ * /proc/self/pagemap the jail opened before /proc went away (-1: none). */
+int fc_main_jailed(int argc, char **argv, int pagemap_fd);
 extern const char fc_usage[];
 
 #endif
