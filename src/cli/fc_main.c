@@ -412,10 +412,10 @@ static int run_vm(struct fc_prog *p)
 
 int fc_main(int argc, char **argv)
 {
-	return fc_main_jailed(argc, argv, -1);
+	return fc_main_jailed(argc, argv, false, -1);
 }
 
-int fc_main_jailed(int argc, char **argv, int pagemap_fd)
+int fc_main_jailed(int argc, char **argv, bool jailed, int pagemap_fd)
 {
 	static struct fc_prog prog;  /* large; one per process */
 	struct fc_prog *p = &prog;
@@ -575,7 +575,9 @@ int fc_main_jailed(int argc, char **argv, int pagemap_fd)
 		}
 		/* The runtime directory of the user's VMs (ringvm ls): a name
 		 * taken by a live VM is refused; a failure to register is not. */
-		int reg = fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
+		/* In a jail the user's runtime directory is out of sight: a
+		 * jailed VM is found through its jail root instead. */
+		int reg = jailed ? 0 : fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
 		if (reg == FLEET_NAME_TAKEN) {
 			fprintf(stderr, "ringvm: error: --id %s: %s\n", p->name, err);
 			api_server_stop(p->api);

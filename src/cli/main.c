@@ -110,7 +110,7 @@ struct jail_fc_args {
 static int run_fc_jailed(struct vm_config *cfg, void *arg)
 {
 	struct jail_fc_args *a = arg;
-	return fc_main_jailed(a->argc, a->argv, cfg->pagemap_fd);
+	return fc_main_jailed(a->argc, a->argv, true, cfg->pagemap_fd);
 }
 
 static int cmd_run(int argc, char **argv)

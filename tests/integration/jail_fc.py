@@ -10,7 +10,8 @@ through a symlink named `jailer`, `--exec-file` a symlink named
 itself and talks to the API socket at ROOT/run/firecracker.socket with
 paths relative to the jail: a host path is refused (the VMM cannot see
 it), boot-source and machine-config are set, InstanceStart, the guest's
-marker on the serial console; pause, PUT /snapshot/create into the jail
+marker on the serial console, its eth0 the TAP device made in the
+network namespace the jail joined (--netns); pause, PUT /snapshot/create into the jail
 (the files appear under ROOT, owned by the jail's user); resume and
 SendCtrlAltDel ends the VM with status 0, the socket gone.  While it runs,
 the VMM (seen from the host through /proc/PID) is uid 65534 with the jail's
@@ -39,6 +40,7 @@ from fc_client import Serial, fail, must  # noqa: E402
 from linux_boot import CACHE, fetch_assets  # noqa: E402
 
 UID = 65534
+MAC = "06:00:ac:10:00:02"
 
 
 def bad_flags(jailer, fcbin):
@@ -92,7 +94,10 @@ def check_jailed(pid, out):
     dev = f"/proc/{pid}/root/dev"
     names = ["net/tun"] + (["kvm"] if os.path.exists("/dev/kvm") else [])
     for name in names:
-        st = os.stat(os.path.join(dev, name))
+        try:
+            st = os.stat(os.path.join(dev, name))
+        except OSError as e:
+            fail(f"the jail's /dev/{name}: {e}", out)
         if not stat.S_ISCHR(st.st_mode) or st.st_uid != UID or st.st_gid != UID:
             fail(f"the jail's /dev/{name}: mode {oct(st.st_mode)} owner {st.st_uid}:{st.st_gid}",
                  out)
@@ -156,6 +161,7 @@ def main():
     os.symlink(os.path.abspath(a.ringvm), jailer)
     os.symlink(os.path.abspath(a.ringvm), fcbin)
     p = None
+    netns_made = False
     try:
         bad_flags(jailer, fcbin)
         if os.geteuid() != 0:
@@ -171,8 +177,20 @@ def main():
         root = os.path.join(base, "firecracker", jid, "root")
         put_files(root, [(os.path.join(CACHE, "vmlinuz"), "vmlinuz"),
                          (os.path.join(CACHE, "initramfs.cpio.gz"), "initrd.img")])
+        # A TAP device in a network namespace of the orchestrator's, as
+        # Firecracker's users set them up: the jail joins it (--netns) and
+        # the VMM opens it through the jail's /dev/net/tun as its user.
+        netns = f"rvjail{os.getpid()}"
+        for c in (["ip", "netns", "add", netns],
+                  ["ip", "netns", "exec", netns, "ip", "tuntap", "add", "dev", "rvtap0",
+                   "mode", "tap"]):
+            r = subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode:
+                fail(f"{' '.join(c)}: {r.stdout.strip()}")
+        netns_made = True
         cmd = [jailer, "--id", jid, "--exec-file", fcbin, "--uid", str(UID), "--gid", str(UID),
-               "--chroot-base-dir", base, "--", "--level", "Info"]
+               "--chroot-base-dir", base, "--netns", f"/var/run/netns/{netns}", "--",
+               "--level", "Info"]
         print("$ " + " ".join(cmd))
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, env=env)
@@ -201,14 +219,20 @@ def main():
              400, out)
         must(sock, "PUT", "/boot-source", {"kernel_image_path": "/vmlinuz",
                                           "initrd_path": "/initrd.img",
-                                          "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"},
+                                          "boot_args": "console=ttyS0 reboot=k panic=1"},
              204, out)
+        must(sock, "PUT", "/network-interfaces/eth0", {"iface_id": "eth0", "host_dev_name": "rvtap0",
+                                                       "guest_mac": MAC}, 204, out)
         must(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}, 204, out)
         must(sock, "PUT", "/ringvm", {"engine": a.engine}, 204, out)
         must(sock, "PUT", "/actions", {"action_type": "InstanceStart"}, 204, out)
         ser.wait_for(b"RINGVM-INIT-OK", 240)
         ser.wait_for(b"/ # ", 60)
         print("Linux booted in the jail from the files the test put into its root")
+        mark = len(ser.out)
+        ser.send("echo GOT-$(cat /sys/class/net/eth0/address)-END")
+        ser.wait_for(f"GOT-{MAC}-END".encode(), 60, mark)
+        print(f"the guest's eth0 ({MAC}) is the TAP device in the joined namespace")
         must(sock, "PATCH", "/vm", {"state": "Paused"}, 204, out)
         must(sock, "PUT", "/snapshot/create", {"snapshot_type": "Full",
                                                "snapshot_path": "/vm.snap",
@@ -234,6 +258,8 @@ def main():
         print(f"PASS: Firecracker's jailer form on {a.engine}")
     finally:
         fc_client.stop(p)
+        if netns_made:
+            subprocess.run(["ip", "netns", "del", f"rvjail{os.getpid()}"])
         shutil.rmtree(tmp, ignore_errors=True)
 
 
