@@ -10,6 +10,8 @@
 
 struct vm_config;
 
+#define JAIL_MAX_CGROUPS 16
+
 struct jail_opts {
 	const char *id;          /* [A-Za-z0-9-]{1,64}: the jail's directory name */
 	uid_t uid;
@@ -28,6 +30,10 @@ struct jail_opts {
 				    holds the VMM's pid and the parent exits 0 */
 	bool fc_form;            /* Firecracker's arguments after `--`: ROOT/run
 				    is made for the API socket */
+	const char *cgroups[JAIL_MAX_CGROUPS]; /* --cgroup FILE=VALUE (checked: jail_cgroup_spec_valid) */
+	unsigned ncgroups;
+	const char *parent_cgroup;  /* --parent-cgroup (default: exec_name) */
+	int cgroup_version;      /* 1 (the jailer's default) or 2 */
 	bool verbose;
 };
 
@@ -50,6 +56,17 @@ int jail_run(const struct jail_opts *o, struct vm_config *cfg,
  * host lacks are left out.  Returns 0 or -1 with errno set and the failing
  * path in failed. */
 int jail_make_dev(const char *root, uid_t uid, gid_t gid, char *failed, size_t n);
+
+/* The jail's cgroups (src/sandbox/jail_cgroup.c): each --cgroup value
+ * written in PARENT/ID of its controller's hierarchy, and this process moved
+ * there (before the fork: the VMM starts in it).  0, or the exit status
+ * after one line (2: no hierarchy offers the controller; 6: the host
+ * refused). */
+int jail_cgroups(const struct jail_opts *o);
+/* CONTROLLER.PROPERTY=VALUE, as the jailer's --cgroup. */
+bool jail_cgroup_spec_valid(const char *s);
+/* A relative cgroup path without . or .. components. */
+bool jail_parent_cgroup_valid(const char *s);
 
 /* Whether s is a valid jail id. */
 bool jail_id_valid(const char *s);

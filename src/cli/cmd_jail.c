@@ -46,8 +46,12 @@ const char cli_jail_usage[] =
 	"                           jail exits 0 at once (without it, ringvm jail waits\n"
 	"                           and exits with the VM's status; the VM has its own PID\n"
 	"                           namespace either way)\n"
-	"  --cgroup-version 1|2     accepted (no cgroup is set: --cgroup is refused)\n"
-	"  --cgroup, --parent-cgroup, --node   refused: not supported yet\n"
+	"  --cgroup FILE=VALUE      write VALUE to FILE (CONTROLLER.PROPERTY, e.g.\n"
+	"                           cpu.shares=512) of the cgroup PARENT/ID, which the\n"
+	"                           VMM starts in; repeatable\n"
+	"  --parent-cgroup PATH     PARENT (relative; default EXEC-NAME)\n"
+	"  --cgroup-version 1|2     the hierarchy used (default 1, as the jailer)\n"
+	"  --node N                 refused: not supported yet\n"
 	"  -v, --verbose            say what the jail does\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -70,7 +74,8 @@ static int parse_id_number(const char *s, unsigned long long *out)
 
 enum {
 	OPT_ID = 256, OPT_UID, OPT_GID, OPT_BASE, OPT_NETNS, OPT_RLIMIT, OPT_EXEC_FILE,
-	OPT_DAEMONIZE, OPT_NEW_PID_NS, OPT_CGROUP_VERSION, OPT_UNSUPPORTED,
+	OPT_DAEMONIZE, OPT_NEW_PID_NS, OPT_CGROUP_VERSION, OPT_CGROUP, OPT_PARENT_CGROUP,
+	OPT_UNSUPPORTED,
 };
 
 static const struct option jail_options[] = {
@@ -84,9 +89,9 @@ static const struct option jail_options[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "new-pid-ns", no_argument, NULL, OPT_NEW_PID_NS },
 	{ "cgroup-version", required_argument, NULL, OPT_CGROUP_VERSION },
-	/* Isolation ringvm does not set up yet: refused, never ignored. */
-	{ "cgroup", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "parent-cgroup", required_argument, NULL, OPT_UNSUPPORTED },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "parent-cgroup", required_argument, NULL, OPT_PARENT_CGROUP },
+	/* What ringvm does not set up yet: refused, never ignored. */
 	{ "node", required_argument, NULL, OPT_UNSUPPORTED },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -176,6 +181,7 @@ enum cli_result cli_parse_jail(int argc, char **argv, struct jail_opts *o, int *
 	memset(o, 0, sizeof(*o));
 	o->base = JAIL_DEFAULT_BASE;
 	o->nofile = JAIL_DEFAULT_NOFILE;
+	o->cgroup_version = 1;  /* the jailer's default */
 	optind = 0;
 	opterr = 0;
 	/* '+': stop at the first non-option (the `--` and `run` after it). */
@@ -222,10 +228,27 @@ enum cli_result cli_parse_jail(int argc, char **argv, struct jail_opts *o, int *
 		case OPT_CGROUP_VERSION:
 			if (strcmp(optarg, "1") && strcmp(optarg, "2"))
 				return jfail(err, errlen, "--cgroup-version %s: expected 1 or 2", optarg);
+			o->cgroup_version = optarg[0] - '0';
+			break;
+		case OPT_CGROUP:
+			if (!jail_cgroup_spec_valid(optarg))
+				return jfail(err, errlen, "--cgroup %s: expected CONTROLLER.PROPERTY=VALUE "
+					     "(e.g. cpu.shares=512)", optarg);
+			if (o->ncgroups >= JAIL_MAX_CGROUPS)
+				return jfail(err, errlen, "--cgroup %s: at most %d of them", optarg,
+					     JAIL_MAX_CGROUPS);
+			o->cgroups[o->ncgroups++] = optarg;
+			break;
+		case OPT_PARENT_CGROUP:
+			if (!jail_parent_cgroup_valid(optarg))
+				return jfail(err, errlen, "--parent-cgroup %s: expected a relative path of "
+					     "[A-Za-z0-9._-] names (no . or ..)", optarg);
+			o->parent_cgroup = optarg;
 			break;
 		case OPT_UNSUPPORTED:
-			return jfail(err, errlen, "--%s: not supported yet by ringvm jail (cgroups and NUMA "
-				     "placement are not set up; docs/sandbox.md)", jail_options[idx].name);
+			return jfail(err, errlen, "--%s: not supported yet by ringvm jail (NUMA placement; "
+				     "--cgroup cpuset.cpus=... cpuset.mems=... does it by hand)",
+				     jail_options[idx].name);
 		case 'v': o->verbose = true; break;
 		case 'h': return CLI_HELP;
 		case ':':

@@ -297,6 +297,11 @@ int jail_run(const struct jail_opts *o, struct vm_config *cfg,
 	};
 	/* Disk images from --drive (virtio-blk, when built) go in the same way. */
 
+	/* Cgroups first, as the jailer: the fork below inherits them. */
+	int cst = jail_cgroups(o);
+	if (cst)
+		return cst;
+
 	int netns_fd = -1;
 	if (o->netns) {
 		netns_fd = open(o->netns, O_RDONLY | O_CLOEXEC);

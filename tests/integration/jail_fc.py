@@ -21,9 +21,16 @@ the VMM (seen from the host through /proc/PID) is uid 65534 with the jail's
 pid is in ROOT/firecracker.pid, it runs in a session of its own with
 stdin/stdout/stderr on /dev/null, and answers GET / with the jail's id.
 
+--cgroup cpu.shares=512 --parent-cgroup P (cgroup v1, where the host has
+a writable cpu hierarchy) puts the VMM in P/ID with that value, and
+--cgroup-version 2 --parent-cgroup P (where cgroup2 is mounted writable) in
+the cgroup P the test made in the unified hierarchy; the test removes them
+afterwards.
+
 Bad jailer flags (no root needed): status 2 and one line naming the flag
-(--cgroup, --parent-cgroup, --node refused; --exec-file naming another
-program; --cgroup-version 3; an unknown Firecracker flag after `--`).
+(a malformed --cgroup or --parent-cgroup, --node refused, --exec-file
+naming another program, --cgroup-version 3, an unknown Firecracker flag
+after `--`).
 Skips (77) without root or where namespaces are not permitted."""
 import argparse
 import os
@@ -43,10 +50,13 @@ UID = 65534
 MAC = "06:00:ac:10:00:02"
 
 
-def bad_flags(jailer, fcbin):
-    base = ["--id", "x", "--uid", "1", "--gid", "1"]
-    for args, what in ((["--cgroup", "cpu.weight=100"], "--cgroup"),
-                       (["--parent-cgroup", "vms"], "--parent-cgroup"),
+def bad_flags(jailer, fcbin, tmp):
+    # A base of the test's own: were a bad flag let through, nothing is
+    # made under /srv/jailer.
+    base = ["--id", "x", "--uid", "1", "--gid", "1", "--chroot-base-dir", os.path.join(tmp, "bad")]
+    for args, what in ((["--cgroup", "cpu.weight"], "--cgroup cpu.weight"),
+                       (["--cgroup", "../cpu.shares=1"], "--cgroup ../cpu.shares=1"),
+                       (["--parent-cgroup", "a/../b"], "--parent-cgroup a/../b"),
                        (["--node", "0"], "--node"),
                        (["--cgroup-version", "3"], "--cgroup-version 3"),
                        (["--exec-file", "/bin/true"], "--exec-file /bin/true"),
@@ -108,12 +118,53 @@ def check_jailed(pid, out):
           "(kvm and net/tun its user's)")
 
 
+def cgroup_mounts():
+    """{controller: dir} of the cgroup v1 hierarchies, and the cgroup2 mount
+    (None if none)."""
+    v1, v2 = {}, None
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, mnt, fstype, opts = line.split()[:4]
+            if fstype == "cgroup":
+                for o in opts.split(","):
+                    v1.setdefault(o, mnt)
+            elif fstype == "cgroup2" and v2 is None:
+                v2 = mnt
+    return v1, v2
+
+
+def rmdir_cgroup(path, levels):
+    """Removes the test's cgroup and its parent (empty once the VMM is gone)."""
+    end = time.monotonic() + 10
+    for _ in range(levels):
+        while os.path.isdir(path):
+            try:
+                os.rmdir(path)
+            except OSError:
+                if time.monotonic() > end:
+                    print(f"note: could not remove the cgroup {path}")
+                    return
+                time.sleep(0.1)
+        path = os.path.dirname(path)
+
+
 def daemonized(jailer, fcbin, base, env):
     jid = f"fcd-{os.getpid()}"
     root = os.path.join(base, "firecracker", jid, "root")
+    # --cgroup (v1, the jailer's default) where this host has a writable
+    # v1 cpu hierarchy: cpu.shares of PARENT/ID, the VMM in it.
+    v1, _ = cgroup_mounts()
+    cg = None
+    extra = []
+    if "cpu" in v1 and os.access(v1["cpu"], os.W_OK):
+        parent = f"ringvm-jailtest-{os.getpid()}"
+        cg = os.path.join(v1["cpu"], parent, jid)
+        extra = ["--cgroup", "cpu.shares=512", "--parent-cgroup", parent]
+    else:
+        print("note: no writable cgroup v1 cpu hierarchy: --cgroup not exercised")
     r = subprocess.run([jailer, "--id", jid, "--exec-file", fcbin, "--uid", str(UID),
                         "--gid", str(UID), "--chroot-base-dir", base, "--new-pid-ns",
-                        "--daemonize"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        "--daemonize"] + extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=60, env=env)
     if r.returncode != 0 or r.stdout:
         fail(f"jailer --new-pid-ns --daemonize: status {r.returncode}, output {r.stdout!r}")
@@ -141,11 +192,21 @@ def daemonized(jailer, fcbin, base, env):
             fail("the daemonized VMM is still in the caller's session")
         print(f"--new-pid-ns --daemonize: pid {pid} from ROOT/firecracker.pid, its own "
               "session, stdio on /dev/null, GET / names the jail's id")
+        if cg:
+            with open(os.path.join(cg, "cpu.shares")) as f:
+                shares = f.read().strip()
+            with open(os.path.join(cg, "tasks")) as f:
+                tasks = f.read().split()
+            if shares != "512" or str(pid) not in tasks:
+                fail(f"the cgroup {cg}: cpu.shares {shares}, tasks {tasks}; want 512 and {pid}")
+            print(f"--cgroup cpu.shares=512: the VMM is in {cg}")
     finally:
         try:
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
+        if cg:
+            rmdir_cgroup(cg, 2)
 
 
 def main():
@@ -162,8 +223,9 @@ def main():
     os.symlink(os.path.abspath(a.ringvm), fcbin)
     p = None
     netns_made = False
+    cgv2 = None
     try:
-        bad_flags(jailer, fcbin)
+        bad_flags(jailer, fcbin, tmp)
         if os.geteuid() != 0:
             print("SKIP: the jail needs root (namespaces, mounts, mknod); bad flags checked")
             sys.exit(77)
@@ -188,9 +250,20 @@ def main():
             if r.returncode:
                 fail(f"{' '.join(c)}: {r.stdout.strip()}")
         netns_made = True
+        # cgroup v2 with --parent-cgroup alone: the VMM moved into that
+        # cgroup, made beforehand by the caller (as the jailer), where this
+        # host has a writable unified hierarchy.
+        _, v2 = cgroup_mounts()
+        cgargs = []
+        if v2 and os.access(v2, os.W_OK):
+            cgv2 = os.path.join(v2, f"ringvm-jailtest2-{os.getpid()}")
+            os.mkdir(cgv2)
+            cgargs = ["--cgroup-version", "2", "--parent-cgroup", os.path.basename(cgv2)]
+        else:
+            print("note: no writable cgroup v2 hierarchy: --parent-cgroup alone not exercised")
         cmd = [jailer, "--id", jid, "--exec-file", fcbin, "--uid", str(UID), "--gid", str(UID),
-               "--chroot-base-dir", base, "--netns", f"/var/run/netns/{netns}", "--",
-               "--level", "Info"]
+               "--chroot-base-dir", base, "--netns", f"/var/run/netns/{netns}"] + cgargs + [
+               "--", "--level", "Info"]
         print("$ " + " ".join(cmd))
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, env=env)
@@ -213,7 +286,14 @@ def main():
         body = must(sock, "GET", "/", None, 200, out)
         if f'"id":"{jid}"' not in body.replace(" ", ""):
             fail(f"GET / answered {body}, want the jail's id {jid}", out())
-        check_jailed(vmm_pid(p.pid), out())
+        vmm = vmm_pid(p.pid)
+        check_jailed(vmm, out())
+        if cgv2:
+            with open(os.path.join(cgv2, "cgroup.procs")) as f:
+                procs = f.read().split()
+            if str(vmm) not in procs:
+                fail(f"the VMM ({vmm}) is not in the cgroup {cgv2} ({procs})", out())
+            print(f"--cgroup-version 2 --parent-cgroup: the VMM is in {cgv2}")
         # The host's path is not the jail's: refused.
         must(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.join(CACHE, "vmlinuz")},
              400, out)
@@ -258,6 +338,8 @@ def main():
         print(f"PASS: Firecracker's jailer form on {a.engine}")
     finally:
         fc_client.stop(p)
+        if cgv2:
+            rmdir_cgroup(cgv2, 1)
         if netns_made:
             subprocess.run(["ip", "netns", "del", f"rvjail{os.getpid()}"])
         shutil.rmtree(tmp, ignore_errors=True)
