@@ -38,7 +38,8 @@ static const char usage[] =
 	"\n"
 	"Firecracker's flags (--api-sock, --config-file, --no-api, ...) run ringvm as a\n"
 	"drop-in for the firecracker binary, as does a symlink named firecracker:\n"
-	"see firecracker --help and docs/api.md.\n";
+	"see firecracker --help and docs/api.md.  A symlink named jailer is `ringvm\n"
+	"jail`, taking Firecracker's jailer's command line (ringvm jail --help).\n";
 
 /* Parse `run` options into cfg (and the environment's test hook).  Returns
  * -1 to go on, else the exit status (help shown, or a bad option). */
