@@ -412,6 +412,11 @@ static int run_vm(struct fc_prog *p)
 
 int fc_main(int argc, char **argv)
 {
+	return fc_main_jailed(argc, argv, false, -1);
+}
+
+int fc_main_jailed(int argc, char **argv, bool jailed, int pagemap_fd)
+{
 	static struct fc_prog prog;  /* large; one per process */
 	struct fc_prog *p = &prog;
 	const char *api_sock = "/run/firecracker.socket", *config = NULL, *level = NULL;
@@ -432,6 +437,7 @@ int fc_main(int argc, char **argv)
 	vm_config_defaults(&p->base);
 	p->base.debug_exit = false;  /* Firecracker's machine has no isa-debug-exit */
 	p->base.snapshots = true;    /* PUT /snapshot/create (docs/snapshot.md) */
+	p->base.pagemap_fd = pagemap_fd;  /* opened by the jail before its pivot */
 
 	optind = 1;
 	opterr = 0;
@@ -569,7 +575,9 @@ int fc_main(int argc, char **argv)
 		}
 		/* The runtime directory of the user's VMs (ringvm ls): a name
 		 * taken by a live VM is refused; a failure to register is not. */
-		int reg = fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
+		/* In a jail the user's runtime directory is out of sight: a
+		 * jailed VM is found through its jail root instead. */
+		int reg = jailed ? 0 : fleet_register(p->name, api_sock, p->entry, err, sizeof(err));
 		if (reg == FLEET_NAME_TAKEN) {
 			fprintf(stderr, "ringvm: error: --id %s: %s\n", p->name, err);
 			api_server_stop(p->api);

@@ -38,7 +38,8 @@ static const char usage[] =
 	"\n"
 	"Firecracker's flags (--api-sock, --config-file, --no-api, ...) run ringvm as a\n"
 	"drop-in for the firecracker binary, as does a symlink named firecracker:\n"
-	"see firecracker --help and docs/api.md.\n";
+	"see firecracker --help and docs/api.md.  A symlink named jailer is `ringvm\n"
+	"jail`, taking Firecracker's jailer's command line (ringvm jail --help).\n";
 
 /* Parse `run` options into cfg (and the environment's test hook).  Returns
  * -1 to go on, else the exit status (help shown, or a bad option). */
@@ -95,6 +96,24 @@ static int run_vm(struct vm_config *cfg)
 	return status;
 }
 
+static int run_vm_jailed(struct vm_config *cfg, void *arg)
+{
+	(void)arg;
+	return run_vm(cfg);
+}
+
+/* The jail's Firecracker form: argv as the jailer execs firecracker. */
+struct jail_fc_args {
+	int argc;
+	char **argv;
+};
+
+static int run_fc_jailed(struct vm_config *cfg, void *arg)
+{
+	struct jail_fc_args *a = arg;
+	return fc_main_jailed(a->argc, a->argv, true, cfg->pagemap_fd);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -119,18 +138,44 @@ static int cmd_jail(int argc, char **argv)
 	case CLI_OK:
 		break;
 	}
+	if (o.fc_form) {
+		/* As the jailer: firecracker --id=ID, then what followed `--`
+		 * (a later --id there wins, as getopt takes the last). */
+		char id_arg[80];
+		int n = argc - run_index;
+		char **fc_argv = calloc((size_t)n + 3, sizeof(*fc_argv));
+		if (!fc_argv) {
+			fprintf(stderr, "ringvm: error: out of memory\n");
+			return RINGVM_EXIT_HOST_ERROR;
+		}
+		snprintf(id_arg, sizeof(id_arg), "--id=%s", o.id);
+		fc_argv[0] = "firecracker";
+		fc_argv[1] = id_arg;
+		for (int i = 0; i < n; i++)
+			fc_argv[2 + i] = argv[run_index + i];
+		fc_argv[2 + n] = NULL;
+		struct jail_fc_args a = { 2 + n, fc_argv };
+		vm_config_defaults(&cfg);  /* no files to bind: only pagemap_fd is used */
+		if (o.verbose)
+			log_set_level(LOG_INFO);
+		int st = jail_run(&o, &cfg, run_fc_jailed, &a);
+		free(fc_argv);
+		return st;
+	}
 	int r = parse_run(argc - run_index, argv + run_index, &cfg);
 	if (r >= 0)
 		return r;
 	if (o.verbose || cfg.verbose)
 		log_set_level(LOG_INFO);
-	return jail_run(&o, &cfg, run_vm);
+	return jail_run(&o, &cfg, run_vm_jailed, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	base = base ? base + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(base, "jailer"))  /* a symlink named jailer: Firecracker's jailer */
+		return cmd_jail(argc, argv);
 	if (!strcmp(base, "firecracker") || (argc >= 2 && fc_is_flag(argv[1])))
 		return fc_main(argc, argv);
 	if (argc < 2) {

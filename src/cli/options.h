@@ -21,7 +21,8 @@ int cli_parse_size(const char *s, uint64_t *bytes);
 extern const char cli_run_usage[];
 
 /* `ringvm jail` (src/cli/cmd_jail.c): the jail's options up to `--`; on
- * CLI_OK argv[*run_index] is "run". */
+ * CLI_OK argv[*run_index] is "run" (the run form) or, with o->fc_form, the
+ * first of Firecracker's arguments (*run_index == argc: none). */
 struct jail_opts;
 enum cli_result cli_parse_jail(int argc, char **argv, struct jail_opts *o, int *run_index,
 			       char *err, size_t errlen);

@@ -91,38 +91,14 @@ static int jail_bind_file(const char *root, const char *src, const char *name, b
 	return 0;
 }
 
-/* /dev on a small tmpfs: kvm (owned by the jail's user, as the jailer
- * does), urandom and null; nothing else of the host's. */
-static int jail_make_dev(const char *root, const struct jail_opts *o)
+/* --daemonize: stdin, stdout and stderr on /dev/null (fd: open on it). */
+static void jail_stdio_null(int fd)
 {
-	char dev[PATH_MAX], node[PATH_MAX];
-	if (snprintf(dev, sizeof(dev), "%s/dev", root) >= (int)sizeof(dev) - 16) {
-		errno = ENAMETOOLONG;
-		return jail_fail("path", root);
-	}
-	if (mkdir(dev, 0755) < 0 && errno != EEXIST)
-		return jail_fail("cannot create", dev);
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
-		return jail_fail("cannot mount a tmpfs on", dev);
-	static const struct { const char *name; unsigned maj, min; mode_t mode; bool own; } nodes[] = {
-		{ "kvm", 10, 232, 0660, true },
-		{ "urandom", 1, 9, 0666, false },
-		{ "null", 1, 3, 0666, false },
-	};
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		char host[64];
-		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
-		if (access(host, F_OK) < 0)
-			continue;  /* no /dev/kvm on this host: the soft engine only */
-		if (snprintf(node, sizeof(node), "%s/%s", dev, nodes[i].name) >= (int)sizeof(node))
-			continue;  /* cannot happen: dev is checked short above */
-		if (mknod(node, S_IFCHR | nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0)
-			return jail_fail("cannot create the device node", node);
-		if (chmod(node, nodes[i].mode) < 0 ||
-		    (nodes[i].own && chown(node, o->uid, o->gid) < 0))
-			return jail_fail("cannot set the owner of", node);
-	}
-	return 0;
+	for (int i = 0; i <= 2; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
 }
 
 /* Close every descriptor above stderr except keep (-1: none). */
@@ -142,7 +118,8 @@ static void jail_close_fds(int keep)
 
 /* In the jailed child, pid 1 of the new PID namespace. */
 static int jail_child(const struct jail_opts *o, const char *root, struct vm_config *cfg,
-		      struct jail_file *files, size_t nfiles, int (*run)(struct vm_config *))
+		      struct jail_file *files, size_t nfiles,
+		      int (*run)(struct vm_config *, void *), void *arg)
 {
 	/* Our mounts stay ours; the host's still propagate in (the jailer's
 	 * MS_SLAVE). */
@@ -157,12 +134,27 @@ static int jail_child(const struct jail_opts *o, const char *root, struct vm_con
 				return r;
 			*files[i].cfg_path = files[i].name;
 		}
-	int r = jail_make_dev(root, o);
-	if (r)
-		return r;
+	char failed[PATH_MAX];
+	if (jail_make_dev(root, o->uid, o->gid, failed, sizeof(failed)) < 0)
+		return jail_fail("cannot make the jail's /dev:", failed);
 	/* The jail's user owns its root (a unix socket goes there). */
 	if (chown(root, o->uid, o->gid) < 0)
 		return jail_fail("cannot set the owner of", root);
+	if (o->fc_form) {
+		/* Firecracker's default API socket is /run/firecracker.socket:
+		 * its directory, the user's, unless the caller made one. */
+		char run_dir[PATH_MAX];
+		if (snprintf(run_dir, sizeof(run_dir), "%s/run", root) >= (int)sizeof(run_dir)) {
+			errno = ENAMETOOLONG;  /* cannot happen: jail_run leaves room */
+			return jail_fail("path", root);
+		}
+		if (mkdir(run_dir, 0755) == 0) {
+			if (chown(run_dir, o->uid, o->gid) < 0)
+				return jail_fail("cannot set the owner of", run_dir);
+		} else if (errno != EEXIST) {
+			return jail_fail("cannot create", run_dir);
+		}
+	}
 	if (sethostname(o->id, strlen(o->id)) < 0)
 		return jail_fail("sethostname", NULL);
 
@@ -196,6 +188,11 @@ static int jail_child(const struct jail_opts *o, const char *root, struct vm_con
 		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
 			return jail_fail("setrlimit RLIMIT_FSIZE", NULL);
 	}
+	if (o->has_memlock) {
+		struct rlimit memlock = { o->memlock, o->memlock };
+		if (setrlimit(RLIMIT_MEMLOCK, &memlock) < 0)
+			return jail_fail("setrlimit RLIMIT_MEMLOCK", NULL);
+	}
 	jail_close_fds(cfg->pagemap_fd);
 	if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0)
 		return jail_fail("cannot drop to the group", NULL);
@@ -205,7 +202,14 @@ static int jail_child(const struct jail_opts *o, const char *root, struct vm_con
 		return jail_fail("PR_SET_NO_NEW_PRIVS", NULL);
 	pr_info("jail: %s: running as uid %u gid %u in %s", o->id, (unsigned)o->uid,
 		(unsigned)o->gid, root);
-	return run(cfg);
+	if (o->daemonize) {
+		fflush(NULL);
+		int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);  /* the jail's */
+		if (null_fd < 0)
+			return jail_fail("--daemonize: cannot open", "/dev/null");
+		jail_stdio_null(null_fd);
+	}
+	return run(cfg, arg);
 }
 
 /* The parent: forward SIGINT, SIGTERM and SIGHUP to the jailed process,
@@ -231,10 +235,38 @@ static int jail_wait(pid_t child, const sigset_t *set)
 	}
 }
 
-int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct vm_config *))
+/* --new-pid-ns, as the jailer: the VMM's pid (as the host sees it) in
+ * ROOT/<exec name>.pid, a file that must not exist yet. */
+static int jail_write_pid(const char *root, const char *exec_name, pid_t child)
+{
+	char path[PATH_MAX], text[24];
+	if (snprintf(path, sizeof(path), "%s/%s.pid", root, exec_name) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return jail_fail("path", root);
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return jail_fail("cannot create the pid file", path);
+	int len = snprintf(text, sizeof(text), "%d", (int)child);
+	ssize_t w = write(fd, text, (size_t)len);
+	int e = errno;
+	close(fd);
+	if (w != len) {
+		errno = w < 0 ? e : EIO;
+		return jail_fail("cannot write the pid file", path);
+	}
+	return 0;
+}
+
+int jail_run(const struct jail_opts *o, struct vm_config *cfg,
+	     int (*run)(struct vm_config *, void *), void *arg)
 {
 	char root[PATH_MAX];
-	if (snprintf(root, sizeof(root), "%s/ringvm/%s/root", o->base, o->id) >= (int)sizeof(root)) {
+	const char *exec_name = o->exec_name ? o->exec_name : "ringvm";
+	/* Room is left for the longest name made below it (dev/net/tun, the
+	 * pid file, run). */
+	if (snprintf(root, sizeof(root), "%s/%s/%s/root", o->base, exec_name, o->id) >=
+	    (int)sizeof(root) - 128) {
 		pr_err("--chroot-base-dir %s: path too long", o->base);
 		return RINGVM_EXIT_USAGE;
 	}
@@ -265,6 +297,11 @@ int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct
 	};
 	/* Disk images from --drive (virtio-blk, when built) go in the same way. */
 
+	/* Cgroups first, as the jailer: the fork below inherits them. */
+	int cst = jail_cgroups(o);
+	if (cst)
+		return cst;
+
 	int netns_fd = -1;
 	if (o->netns) {
 		netns_fd = open(o->netns, O_RDONLY | O_CLOEXEC);
@@ -291,6 +328,23 @@ int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct
 			return jail_fail("cannot join the network namespace", o->netns);
 	}
 
+	/* --daemonize: a session of our own (no terminal's SIGHUP reaches
+	 * the VMM), stdio on /dev/null: here for the waiting parent, in the
+	 * child once the jail is built (its errors still reach the caller). */
+	int null_fd = -1;
+	if (o->daemonize) {
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null_fd < 0)
+			return jail_fail("--daemonize: cannot open", "/dev/null");
+		if (setsid() < 0) {
+			int e = errno;
+			close(null_fd);
+			errno = e;
+			return jail_fail("--daemonize: setsid (a process group leader cannot start a "
+					 "session, as with Firecracker's jailer)", NULL);
+		}
+	}
+
 	sigset_t set, old;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -306,10 +360,27 @@ int jail_run(const struct jail_opts *o, struct vm_config *cfg, int (*run)(struct
 	}
 	if (child == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		int st = jail_child(o, root, cfg, files, sizeof(files) / sizeof(files[0]), run);
+		if (null_fd >= 0)
+			close(null_fd);  /* the jail's own /dev/null serves the child */
+		int st = jail_child(o, root, cfg, files, sizeof(files) / sizeof(files[0]), run, arg);
 		fflush(NULL);
 		_exit(st);
 	}
+	if (o->new_pid_ns) {
+		/* As the jailer with --new-pid-ns: the pid file, then the
+		 * parent is done; the VMM goes on as PID 1 of its namespace. */
+		int st = jail_write_pid(root, exec_name, child);
+		if (st) {
+			kill(child, SIGKILL);  /* no one would know of it */
+			waitpid(child, NULL, 0);
+		}
+		if (null_fd >= 0)
+			close(null_fd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return st;
+	}
+	if (null_fd >= 0)
+		jail_stdio_null(null_fd);
 	int st = jail_wait(child, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return st;
