@@ -82,9 +82,9 @@ static void sys_tlb_flush(void *opaque, enum soft_flush kind, uint64_t la)
 /* The guest TSC is the machine's (soft_irqchip_guest_tsc) plus this vCPU's
  * offset, which IA32_TSC writes set (cpu.h tsc_offset).  The irqchip keeps
  * TSC-deadline values on the machine's scale; the vCPU's MSR holds them on
- * its own: these convert (0, disarmed, stays 0; a deadline before the
- * machine's zero is due at once). */
-static uint64_t deadline_to_machine(const struct soft_vcpu *sv, uint64_t v)
+ * its own, and so does a snapshot (as on kvm): these convert (0, disarmed,
+ * stays 0; a deadline before the machine's zero is due at once). */
+uint64_t soft_deadline_to_chip(const struct soft_vcpu *sv, uint64_t v)
 {
 	if (!v)
 		return 0;
@@ -92,7 +92,7 @@ static uint64_t deadline_to_machine(const struct soft_vcpu *sv, uint64_t v)
 	return m > 0 ? (uint64_t)m : 1;
 }
 
-static uint64_t deadline_to_vcpu(const struct soft_vcpu *sv, uint64_t m)
+uint64_t soft_deadline_to_vcpu(const struct soft_vcpu *sv, uint64_t m)
 {
 	return m ? m + sv->cpu.tsc_offset : 0;
 }
@@ -110,7 +110,7 @@ static int sys_rdmsr(void *opaque, uint32_t msr, uint64_t *val)
 	struct soft_vcpu *sv = opaque;
 	int r = soft_irqchip_rdmsr(sv->svm->chip, sv->v->id, msr, val);
 	if (r == 0 && msr == MSR_IA32_TSC_DEADLINE)
-		*val = deadline_to_vcpu(sv, *val);
+		*val = soft_deadline_to_vcpu(sv, *val);
 	if (r == 0)
 		return 0;
 	if (r == -EINVAL)
@@ -124,7 +124,7 @@ static int sys_wrmsr(void *opaque, uint32_t msr, uint64_t val)
 {
 	struct soft_vcpu *sv = opaque;
 	int r = soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, msr,
-				   msr == MSR_IA32_TSC_DEADLINE ? deadline_to_machine(sv, val) : val);
+				   msr == MSR_IA32_TSC_DEADLINE ? soft_deadline_to_chip(sv, val) : val);
 	if (r == 0 && msr == MSR_IA32_APICBASE) {
 		/* The xAPIC page moved, appeared or went away: it is device
 		 * memory for this vCPU only, over RAM too. */
@@ -153,7 +153,7 @@ static void sys_tsc_written(void *opaque, uint64_t old)
 	if (soft_irqchip_rdmsr(sv->svm->chip, sv->v->id, MSR_IA32_TSC_DEADLINE, &m) == 0 && m) {
 		uint64_t v = m + old;
 		soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, MSR_IA32_TSC_DEADLINE,
-				   deadline_to_machine(sv, v));
+				   soft_deadline_to_chip(sv, v));
 	}
 	struct kvmclock_now now = vcpu_time(sv);
 	kvmclock_refresh(&sv->kvmclock, &sv->v->vm->mem, &now);
