@@ -401,3 +401,100 @@ static void test_apic_relocate_smp(void)
 	GUEST_DONE();
 }
 GUEST_TEST("apic-relocate-smp", test_apic_relocate_smp);
+
+/* ---- tsc-write: a guest-written TSC moves the TSC deadline and kvmclock - */
+#define MSR_IA32_TSC 0x10
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
+#define APIC_REG_EOI 0xb0
+#define APIC_REG_LVT_TIMER 0x320
+#define TSCW_VECTOR 0x2e                /* IDT slot of PIC IRQ 14; the PICs are masked */
+#define TSCW_AHEAD (1ull << 44)         /* ~1.5 h at 3 GHz */
+#define TSCW_WAIT (1ull << 32)          /* ~1.4 s at 3 GHz: the bound of each wait */
+
+static volatile unsigned tscw_fired;
+
+static void tscw_tick(unsigned irq)
+{
+	(void)irq;
+	tscw_fired++;
+	apic_wr(APIC_DEFAULT, APIC_REG_EOI, 0);
+}
+
+static uint64_t tscw_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Wait with interrupts on until the deadline fired or TSCW_WAIT cycles of
+ * the guest's TSC went by; 1 if it fired. */
+static unsigned tscw_wait(void)
+{
+	uint64_t t0 = tscw_rdtsc();
+	sti();
+	while (!tscw_fired && tscw_rdtsc() - t0 < TSCW_WAIT)
+		cpu_relax();
+	cli();
+	return tscw_fired;
+}
+
+/* pvclock time info (Linux arch/x86/include/asm/pvclock-abi.h). */
+struct tscw_pvclock {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+};
+static volatile struct tscw_pvclock tscw_clock __attribute__((aligned(64)));
+
+/* kvmclock's nanoseconds now: system_time + scaled (TSC - tsc_timestamp),
+ * the 64x32 product in 32-bit halves (no 128-bit type in the 32-bit guest). */
+static uint64_t tscw_kvmclock_ns(void)
+{
+	uint64_t d = tscw_rdtsc() - tscw_clock.tsc_timestamp;
+	d = tscw_clock.shift < 0 ? d >> -tscw_clock.shift : d << tscw_clock.shift;
+	uint64_t m = tscw_clock.mul;
+	return tscw_clock.system_time + (((d & 0xffffffffu) * m) >> 32) + (d >> 32) * m;
+}
+
+/* The guest TSC jumps ahead by TSCW_AHEAD: a deadline armed after the jump
+ * a few thousand cycles ahead of the new TSC fires (the deadline is on the
+ * vCPU's TSC, not the machine's, SDM vol. 3 10.5.4.1) and reads back as
+ * written; a deadline armed before a jump that passes it fires at the jump;
+ * kvmclock, published again at the write, does not jump with the TSC. */
+static void test_tsc_write(void)
+{
+	pic_init(0xff, 0xff);
+	apic_wr(APIC_DEFAULT, APIC_REG_SVR, 0x1ff);
+	irq_set_handler(TSCW_VECTOR - IRQ_BASE, tscw_tick);
+	apic_wr(APIC_DEFAULT, APIC_REG_LVT_TIMER, (2u << 17) | TSCW_VECTOR); /* TSC-deadline */
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&tscw_clock | 1u);
+	uint64_t ns0 = tscw_kvmclock_ns();
+
+	wrmsr(MSR_IA32_TSC, tscw_rdtsc() + TSCW_AHEAD);
+	uint64_t ns1 = tscw_kvmclock_ns();
+	GUEST_ASSERT(ns1 >= ns0);
+	GUEST_SYNC("kvmclock step at the tsc write under 1 s", ns1 - ns0 < 1000000000ull);
+
+	tscw_fired = 0;
+	uint64_t dl = tscw_rdtsc() + 100000;
+	wrmsr(MSR_TSC_DEADLINE, dl);
+	uint64_t back = rdmsr(MSR_TSC_DEADLINE);
+	GUEST_SYNC("deadline reads back as written", back == dl || (back == 0 && tscw_fired));
+	GUEST_SYNC("deadline after the tsc write fired", tscw_wait());
+	GUEST_ASSERT_EQ(rdmsr(MSR_TSC_DEADLINE), 0);     /* disarmed once it fired */
+
+	tscw_fired = 0;
+	wrmsr(MSR_TSC_DEADLINE, tscw_rdtsc() + TSCW_AHEAD / 2);
+	GUEST_ASSERT_EQ(tscw_wait(), 0);                 /* not yet: ~45 min away */
+	wrmsr(MSR_IA32_TSC, tscw_rdtsc() + TSCW_AHEAD);
+	GUEST_SYNC("deadline passed by a tsc write fired", tscw_wait());
+
+	apic_wr(APIC_DEFAULT, APIC_REG_LVT_TIMER, 1u << 16);
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	GUEST_DONE();
+}
+GUEST_TEST("tsc-write", test_tsc_write);

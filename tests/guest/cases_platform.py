@@ -54,6 +54,14 @@ CASES = {
                               stderr=[r"testdev: sync ap saw ram under the bsp's apic "
                                       r"0xdeadbeef\b", DONE],
                               images=['guest-mb32.elf', 'guest-mb64.elf']),
+    # A guest-written IA32_TSC: the TSC deadline and kvmclock follow the
+    # vCPU's TSC (each check fails with the deadline or kvmclock on the
+    # machine's TSC, or with the write not re-arming the deadline).
+    'tsc-write': dict(status=0,
+                      stderr=[r'testdev: sync kvmclock step at the tsc write under 1 s 0x1\b',
+                              r'testdev: sync deadline reads back as written 0x1\b',
+                              r'testdev: sync deadline after the tsc write fired 0x1\b',
+                              r'testdev: sync deadline passed by a tsc write fired 0x1\b', DONE]),
     'apic-relocate': dict(status=0,
                           stderr=[r'testdev: sync apic relocated and back 0x1\b', DONE]),
 }

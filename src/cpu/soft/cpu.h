@@ -260,6 +260,9 @@ struct soft_sys_ops {
 	 * for #GP. */
 	int (*rdmsr)(void *opaque, uint32_t msr, uint64_t *val);
 	int (*wrmsr)(void *opaque, uint32_t msr, uint64_t val);
+	/* The guest wrote IA32_TSC: tsc_offset changed from old (the platform
+	 * moves what it keeps on the vCPU's TSC: a TSC deadline, kvmclock). */
+	void (*tsc_written)(void *opaque, uint64_t old);
 	/* Adjust the core's CPUID answer (APIC IDs, hypervisor leaves
 	 * 0x40000000+, topology): regs[4] = eax, ebx, ecx, edx in/out. */
 	void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);

@@ -121,7 +121,13 @@ static int core_wrmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	int fi;
 	switch (idx) {
-	case MSR_IA32_TSC: cpu->tsc_offset = v - tsc_raw(cpu); return 0;
+	case MSR_IA32_TSC: {
+		uint64_t old = cpu->tsc_offset;
+		cpu->tsc_offset = v - tsc_raw(cpu);
+		if (cpu->sys && cpu->sys->tsc_written)
+			cpu->sys->tsc_written(cpu->sys->opaque, old);
+		return 0;
+	}
 	case MSR_BIOS_SIGN_ID: return 0; /* microcode update trigger: ignored */
 	case MSR_IA32_XSS: return (SOFT_MODEL_XSAVES && !(v & ~SOFT_XSS_SUPPORTED)) ? 0 : -1;
 	case MSR_MCG_STATUS: return v ? -1 : 0;

@@ -65,6 +65,10 @@ void soft_engine_metrics(struct vm *vm, struct vm_metrics *m);
 extern const struct soft_sys_ops soft_engine_sys_ops;
 void soft_engine_mmu_hooks(struct soft_vcpu *sv, struct soft_mmu_hooks *h);
 struct kvmclock_now soft_engine_time(struct soft_vm *svm);
+/* IA32_TSC_DEADLINE between the vCPU's TSC (the MSR, snapshots) and the
+ * chip's (the LAPIC keeps it there): soft_platform.c. */
+uint64_t soft_deadline_to_chip(const struct soft_vcpu *sv, uint64_t v);
+uint64_t soft_deadline_to_vcpu(const struct soft_vcpu *sv, uint64_t m);
 /* The guest TSC's rate: the host's TSC rate in whole MHz, or
  * SOFT_TSC_HZ_DEFAULT where the host's is not constant (soft_tsc.c). */
 uint64_t soft_tsc_host_hz(void);

@@ -79,10 +79,38 @@ static void sys_tlb_flush(void *opaque, enum soft_flush kind, uint64_t la)
 	}
 }
 
+/* The guest TSC is the machine's (soft_irqchip_guest_tsc) plus this vCPU's
+ * offset, which IA32_TSC writes set (cpu.h tsc_offset).  The irqchip keeps
+ * TSC-deadline values on the machine's scale; the vCPU's MSR holds them on
+ * its own, and so does a snapshot (as on kvm): these convert (0, disarmed,
+ * stays 0; a deadline before the machine's zero is due at once). */
+uint64_t soft_deadline_to_chip(const struct soft_vcpu *sv, uint64_t v)
+{
+	if (!v)
+		return 0;
+	int64_t m = (int64_t)(v - sv->cpu.tsc_offset);
+	return m > 0 ? (uint64_t)m : 1;
+}
+
+uint64_t soft_deadline_to_vcpu(const struct soft_vcpu *sv, uint64_t m)
+{
+	return m ? m + sv->cpu.tsc_offset : 0;
+}
+
+/* The time kvmclock publishes for this vCPU: its own TSC. */
+static struct kvmclock_now vcpu_time(const struct soft_vcpu *sv)
+{
+	struct kvmclock_now t = soft_engine_time(sv->svm);
+	t.guest_tsc += sv->cpu.tsc_offset;
+	return t;
+}
+
 static int sys_rdmsr(void *opaque, uint32_t msr, uint64_t *val)
 {
 	struct soft_vcpu *sv = opaque;
 	int r = soft_irqchip_rdmsr(sv->svm->chip, sv->v->id, msr, val);
+	if (r == 0 && msr == MSR_IA32_TSC_DEADLINE)
+		*val = soft_deadline_to_vcpu(sv, *val);
 	if (r == 0)
 		return 0;
 	if (r == -EINVAL)
@@ -95,7 +123,8 @@ static int sys_rdmsr(void *opaque, uint32_t msr, uint64_t *val)
 static int sys_wrmsr(void *opaque, uint32_t msr, uint64_t val)
 {
 	struct soft_vcpu *sv = opaque;
-	int r = soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, msr, val);
+	int r = soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, msr,
+				   msr == MSR_IA32_TSC_DEADLINE ? soft_deadline_to_chip(sv, val) : val);
 	if (r == 0 && msr == MSR_IA32_APICBASE) {
 		/* The xAPIC page moved, appeared or went away: it is device
 		 * memory for this vCPU only, over RAM too. */
@@ -107,9 +136,27 @@ static int sys_wrmsr(void *opaque, uint32_t msr, uint64_t val)
 		return 0;
 	if (r == -EINVAL)
 		return -1;
-	struct kvmclock_now now = soft_engine_time(sv->svm);
+	struct kvmclock_now now = vcpu_time(sv);
 	r = kvmclock_wrmsr(&sv->kvmclock, &sv->v->vm->mem, msr, val, &now);
 	return r == -ENOENT ? -1 : 0;
+}
+
+/* The guest wrote IA32_TSC (old: the offset before): an armed TSC deadline
+ * keeps its value on the vCPU's TSC, so it moves on the machine's (the
+ * timer fires when the vCPU's TSC reaches it, SDM vol. 3, 10.5.4.1), and
+ * kvmclock's time info is published again with the new TSC, as KVM does
+ * (KVM_REQ_CLOCK_UPDATE on a TSC write). */
+static void sys_tsc_written(void *opaque, uint64_t old)
+{
+	struct soft_vcpu *sv = opaque;
+	uint64_t m;
+	if (soft_irqchip_rdmsr(sv->svm->chip, sv->v->id, MSR_IA32_TSC_DEADLINE, &m) == 0 && m) {
+		uint64_t v = m + old;
+		soft_irqchip_wrmsr(sv->svm->chip, sv->v->id, MSR_IA32_TSC_DEADLINE,
+				   soft_deadline_to_chip(sv, v));
+	}
+	struct kvmclock_now now = vcpu_time(sv);
+	kvmclock_refresh(&sv->kvmclock, &sv->v->vm->mem, &now);
 }
 
 /* KVM's paravirtual features we implement: the clock (old and new MSRs)
@@ -181,5 +228,6 @@ const struct soft_sys_ops soft_engine_sys_ops = {
 	.tlb_flush = sys_tlb_flush,
 	.rdmsr = sys_rdmsr,
 	.wrmsr = sys_wrmsr,
+	.tsc_written = sys_tsc_written,
 	.cpuid = sys_cpuid,
 };

@@ -42,6 +42,7 @@ int soft_engine_get_vcpu_extra(struct vcpu *v, struct vcpu_extra_state *e)
 	int r = soft_irqchip_get_lapic(sv->svm->chip, v->id, &e->lapic);
 	if (r < 0)
 		return r;
+	e->lapic.tsc_deadline = soft_deadline_to_vcpu(sv, e->lapic.tsc_deadline);
 	e->shadow = cpu->shadow;
 	e->nmi_blocked = cpu->nmi_blocked;
 	e->halted = sv->halted;
@@ -61,7 +62,11 @@ int soft_engine_set_vcpu_extra(struct vcpu *v, const struct vcpu_extra_state *e)
 	if (!(e->xcr0 & 1) || (e->xcr0 & ~SOFT_XCR0_BITS) || ((e->xcr0 & 4) && !(e->xcr0 & 2)) ||
 	    e->shadow > 3 || e->xss)
 		return -EINVAL;
-	int r = soft_irqchip_set_lapic(sv->svm->chip, v->id, &e->lapic);
+	/* the deadline is on the vCPU's TSC, whose offset the MSRs (loaded
+	 * before this, snapshot_restore_vcpu) set */
+	struct lapic_state l = e->lapic;
+	l.tsc_deadline = soft_deadline_to_chip(sv, l.tsc_deadline);
+	int r = soft_irqchip_set_lapic(sv->svm->chip, v->id, &l);
 	if (r < 0)
 		return r;
 	cpu->shadow = e->shadow;
