@@ -266,6 +266,10 @@ struct soft_sys_ops {
 	/* Adjust the core's CPUID answer (APIC IDs, hypervisor leaves
 	 * 0x40000000+, topology): regs[4] = eax, ebx, ecx, edx in/out. */
 	void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+	/* CR8 is the local APIC's TPR[7:4] (SDM vol. 3, 10.8.6.1): MOV
+	 * to/from CR8 go here (value 0-15).  NULL: the core's cpu->cr8 alone. */
+	uint64_t (*cr8_read)(void *opaque);
+	void (*cr8_write)(void *opaque, uint64_t cr8);
 	void *opaque;
 };
 

@@ -170,11 +170,14 @@ static unsigned insn_hits(const struct soft_cpu *cpu, uint64_t la)
 	return hits;
 }
 
-/* Report a #DB: the condition bits are ORed into DR6.  B0-B3, BD, BS and
- * BT stay set until software clears them (18.2.3: the processor never
- * clears the rest of DR6; it may clear B0-B3, which we do not). */
+/* Report a #DB (SDM vol. 3, 18.2.3): B0-B3 are replaced by the breakpoints
+ * of this exception ("certain debug exceptions may clear bits 0-3": real
+ * processors and KVM clear them on every #DB; kvm-unit-tests debug.flat
+ * checks it); BD, BS and BT are ORed in and stay set until software clears
+ * them (the processor never clears the rest of DR6). */
 int soft_dbg_raise(struct soft_cpu *cpu, uint32_t dr6_bits, bool fault)
 {
+	cpu->dr[6] &= ~0xfull;
 	cpu->dr[6] |= dr6_bits & SOFT_DR6_VOLATILE;
 	int r = soft_raise(cpu, X86_EXC_DB, false, 0);
 	if (!fault)

@@ -115,6 +115,8 @@ int soft_exec_mov_cr(struct soft_cpu *cpu, const struct x86_insn *in)
 		return soft_gp0(cpu);
 	bool to_cr = in->opcode == 0x22;
 	if (!to_cr) {
+		if (cr == 8 && cpu->sys && cpu->sys->cr8_read)
+			cpu->cr8 = cpu->sys->cr8_read(cpu->sys->opaque);
 		uint64_t v = cr == 0 ? cpu->cr0 : cr == 2 ? cpu->cr2 : cr == 3 ? cpu->cr3 :
 			     cr == 4 ? cpu->cr4 : cpu->cr8;
 		reg_set(cpu, in->rm, sz, true, v);
@@ -130,6 +132,12 @@ int soft_exec_mov_cr(struct soft_cpu *cpu, const struct x86_insn *in)
 		if (v >> 4)
 			return soft_gp0(cpu);
 		cpu->cr8 = v;
+		/* the TPR (SDM vol. 3, 10.8.6.1): a lower priority may let a
+		 * pending interrupt in, taken at the end of this block */
+		if (cpu->sys && cpu->sys->cr8_write) {
+			cpu->sys->cr8_write(cpu->sys->opaque, v);
+			cpu->block_stop = 1;
+		}
 		return SOFT_OK;
 	}
 }

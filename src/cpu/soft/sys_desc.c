@@ -617,8 +617,14 @@ void sys_null_outer_segs(struct soft_cpu *cpu)
 		if (s->unusable || !(s->selector & 0xfffc))
 			continue;
 		bool conf = s->s && (s->type & 0xc) == 0xc;
-		if (!conf && s->dpl < cpu->cpl)
+		if (!conf && s->dpl < cpu->cpl) {
+			/* SDM vol. 2, IRET/RET: only "SegmentSelector <- 0";
+			 * the hidden base stays (what 64-bit FS/GS addressing
+			 * uses: IA32_FS_BASE/IA32_GS_BASE keep their values) */
+			uint64_t base = s->base;
 			sys_seg_null(s, 0);
+			s->base = base;
+		}
 	}
 	soft_seg_refresh(cpu);
 }

@@ -307,6 +307,61 @@ static void test_timer_oneshot_periodic(void **state)
 	fx_free(f);
 }
 
+/* SDM vol. 3, 10.5.4.1: only a transition to or from TSC-deadline mode
+ * disarms the timer; one-shot <-> periodic keeps the running count
+ * (kvm-unit-tests apic.flat "TMCCT should have a non-zero value"). */
+static void test_timer_mode_switch(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(1);
+	pic_off(f);
+	apic_w(f, 0, APIC_SVR, 0x1ff);
+	apic_w(f, 0, APIC_TDCR, 0xb);                   /* divide by 1: 1 tick = 1 ns */
+	apic_w(f, 0, APIC_LVTT, 0xec);                  /* one-shot */
+	apic_w(f, 0, APIC_TMICT, 1000000);
+	uint64_t t0 = f->now;
+	f->now = t0 + 600000;
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 400000);
+	/* one-shot -> periodic: the count goes on, then reloads */
+	apic_w(f, 0, APIC_LVTT, 0x200ec);
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 400000);
+	assert_int_equal(soft_irqchip_next_deadline_ns(f->c, 0), t0 + 1000000);
+	f->now = t0 + 1000000;
+	soft_irqchip_poll(f->c, f->now);
+	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0xec);
+	apic_w(f, 0, APIC_EOI, 0);
+	f->now = t0 + 1250000;
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 750000);
+	/* periodic -> one-shot: this period ends, nothing reloads */
+	apic_w(f, 0, APIC_LVTT, 0xec);
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 750000);
+	f->now = t0 + 2000000;
+	soft_irqchip_poll(f->c, f->now);
+	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0xec);
+	apic_w(f, 0, APIC_EOI, 0);
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 0);
+	assert_int_equal(soft_irqchip_next_deadline_ns(f->c, 0), SOFT_NO_DEADLINE);
+	/* expired one-shot -> periodic stays at zero */
+	apic_w(f, 0, APIC_LVTT, 0x200ec);
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 0);
+	/* the same when the expiry is due but not yet polled: it is taken
+	 * in one-shot mode, and the count stays at zero */
+	apic_w(f, 0, APIC_LVTT, 0xec);
+	apic_w(f, 0, APIC_TMICT, 1000000);
+	f->now += 1500000;
+	apic_w(f, 0, APIC_LVTT, 0x200ec);
+	assert_int_equal(apic_r(f, 0, APIC_TMCCT), 0);
+	assert_int_equal(soft_irqchip_take(f->c, 0, true), 0xec);
+	apic_w(f, 0, APIC_EOI, 0);
+	assert_int_equal(soft_irqchip_next_deadline_ns(f->c, 0), SOFT_NO_DEADLINE);
+	/* one-shot -> TSC-deadline still disarms */
+	apic_w(f, 0, APIC_LVTT, 0xec);
+	apic_w(f, 0, APIC_TMICT, 1000000);
+	apic_w(f, 0, APIC_LVTT, 0x400ec);
+	assert_int_equal(soft_irqchip_next_deadline_ns(f->c, 0), SOFT_NO_DEADLINE);
+	fx_free(f);
+}
+
 static void test_timer_tsc_deadline(void **state)
 {
 	(void)state;
@@ -490,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_tpr_ppr),
 		cmocka_unit_test(test_timer_oneshot_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
+		cmocka_unit_test(test_timer_mode_switch),
 		cmocka_unit_test(test_ipis),
 		cmocka_unit_test(test_x2apic),
 		cmocka_unit_test(test_nmi_source_armed),

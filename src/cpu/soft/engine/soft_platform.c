@@ -159,6 +159,18 @@ static void sys_tsc_written(void *opaque, uint64_t old)
 	kvmclock_refresh(&sv->kvmclock, &sv->v->vm->mem, &now);
 }
 
+static uint64_t sys_cr8_read(void *opaque)
+{
+	struct soft_vcpu *sv = opaque;
+	return soft_irqchip_get_cr8(sv->svm->chip, sv->v->id);
+}
+
+static void sys_cr8_write(void *opaque, uint64_t cr8)
+{
+	struct soft_vcpu *sv = opaque;
+	soft_irqchip_set_cr8(sv->svm->chip, sv->v->id, cr8);
+}
+
 /* KVM's paravirtual features we implement: the clock (old and new MSRs)
  * and its stable bit. */
 #define KVM_FEATURE_CLOCKSOURCE          (1u << 0)
@@ -188,6 +200,22 @@ static void sys_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t re
 		if (subleaf == SOFT_CPUID_L3_SUBLEAF && n > 1)
 			regs[0] |= ((n - 1) & 0xfffu) << 14;
 		break;
+	case 0xb: {
+		/* Extended topology (SDM vol. 2 CPUID leaf 0BH, vol. 3 10.12.8.1
+		 * "x2APIC ID"): one thread per core, every vCPU a core of one
+		 * package; EDX is this vCPU's x2APIC ID (its index) on every
+		 * sub-leaf.  Sub-leaf 0 is the SMT level, 1 the core level (EAX:
+		 * the ID bits below the package ID), the rest are invalid (ECX
+		 * the sub-leaf number, level type 0). */
+		unsigned shift = 0;
+		while ((1u << shift) < n)
+			shift++;
+		regs[0] = subleaf == 0 ? 0 : subleaf == 1 ? shift : 0;
+		regs[1] = subleaf == 0 ? 1 : subleaf == 1 ? (n > 1 ? n : 1) : 0;
+		regs[2] = (subleaf & 0xffu) | (subleaf == 0 ? 1u << 8 : subleaf == 1 ? 2u << 8 : 0);
+		regs[3] = id;
+		break;
+	}
 	case 0x15: {
 		/* TSC / core crystal clock (SDM vol. 2 CPUID leaf 15H): TSC =
 		 * ECX * EBX / EAX.  The "crystal" is the LAPIC timer's input
@@ -230,4 +258,6 @@ const struct soft_sys_ops soft_engine_sys_ops = {
 	.wrmsr = sys_wrmsr,
 	.tsc_written = sys_tsc_written,
 	.cpuid = sys_cpuid,
+	.cr8_read = sys_cr8_read,
+	.cr8_write = sys_cr8_write,
 };

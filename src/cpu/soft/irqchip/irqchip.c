@@ -434,6 +434,30 @@ void soft_lapic_mmio_write(struct soft_irqchip *c, unsigned cpu, uint64_t offset
 	chip_unlock(c);
 }
 
+/* CR8 is an alias of TPR[7:4] (SDM vol. 3, 10.8.6.1 "Interaction of Task
+ * Priorities between CR8 and APIC"): a MOV to CR8 sets TPR = CR8[3:0] << 4,
+ * a MOV from CR8 reads TPR[7:4].  The TPR is kept while the APIC is
+ * globally disabled as well (it is the core's register then). */
+uint64_t soft_irqchip_get_cr8(struct soft_irqchip *c, unsigned cpu)
+{
+	if (cpu >= c->nr_vcpus)
+		return 0;
+	chip_lock(c);
+	uint64_t v = (c->lapic[cpu].tpr >> 4) & 0xf;
+	chip_unlock(c);
+	return v;
+}
+
+void soft_irqchip_set_cr8(struct soft_irqchip *c, unsigned cpu, uint64_t cr8)
+{
+	if (cpu >= c->nr_vcpus)
+		return;
+	chip_lock(c);
+	c->lapic[cpu].tpr = (uint32_t)(cr8 & 0xf) << 4;
+	chip_update_attention(c, cpu);
+	chip_unlock(c);
+}
+
 int soft_irqchip_rdmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,
 		       uint64_t *value)
 {

@@ -201,6 +201,9 @@ uint64_t soft_lapic_mmio_read(struct soft_irqchip *c, unsigned cpu,
 			      uint64_t offset, unsigned size);
 void soft_lapic_mmio_write(struct soft_irqchip *c, unsigned cpu, uint64_t offset,
 			   unsigned size, uint64_t value);
+/* CR8, the alias of TPR[7:4] (MOV to/from CR8). */
+uint64_t soft_irqchip_get_cr8(struct soft_irqchip *c, unsigned cpu);
+void soft_irqchip_set_cr8(struct soft_irqchip *c, unsigned cpu, uint64_t cr8);
 /* MSRs: IA32_APIC_BASE, IA32_TSC_DEADLINE and x2APIC 0x800-0x8ff.
  * 0 done, -ENOENT not an MSR of the chip, -EINVAL the guest gets #GP. */
 int soft_irqchip_rdmsr(struct soft_irqchip *c, unsigned cpu, uint32_t msr,

@@ -460,9 +460,23 @@ static void lapic_set_lvt(struct soft_irqchip *c, struct soft_lapic *l, unsigned
 	if (i == LVT_TIMER) {
 		if (LVT_TIMER_MODE(v) == 3)
 			v &= ~(3u << 17);        /* reserved mode: one-shot */
-		if (LVT_TIMER_MODE(v) != LVT_TIMER_MODE(l->lvt[LVT_TIMER])) {
-			l->tsc_deadline = 0;     /* mode switch disarms */
-			timer_disarm(c, l);
+		/* SDM vol. 3, 10.5.4.1: a transition to or from TSC-deadline
+		 * mode disarms the timer; between one-shot and periodic the
+		 * count goes on from where it is (periodic then reloads it at
+		 * zero, one-shot stops there: lapic_timer_fire reads the mode
+		 * when it fires). */
+		unsigned old_mode = LVT_TIMER_MODE(l->lvt[LVT_TIMER]);
+		if (LVT_TIMER_MODE(v) != old_mode) {
+			/* an expiry already due (the poll has not run yet)
+			 * happened in the old mode: a one-shot count that
+			 * reached zero stays there */
+			uint64_t now = chip_now(c);
+			if (l->timer_deadline_ns != SOFT_NO_DEADLINE && now >= l->timer_deadline_ns)
+				lapic_timer_fire(c, l, now);
+			if (LVT_TIMER_MODE(v) == TIMER_TSCDL || old_mode == TIMER_TSCDL) {
+				l->tsc_deadline = 0;
+				timer_disarm(c, l);
+			}
 		}
 	}
 	l->lvt[i] = v;

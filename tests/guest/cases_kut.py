@@ -1,0 +1,22 @@
+"""Corners the kvm-unit-tests x86 suite found (guests/tests_kut.c,
+docs/kvm-unit-tests.md).  Keys as documented in run_guest_test.py."""
+
+DONE = r'test guest done'
+
+CASES = {
+    # CR8 is TPR[7:4]: both directions, xAPIC and x2APIC, and the priority
+    # holds a self-IPI back until CR8 is lowered (taken exactly once).
+    'cr8-tpr': dict(status=0, stderr=[r'testdev: sync cr8 is tpr 0x1\b', DONE]),
+    # CPUID leaf 0xB with two vCPUs (the AP is never started): one thread
+    # per core, two cores, EDX the BSP's x2APIC ID.
+    'cpuid-topology': dict(args=['--cpus', '2'], status=0,
+                           stderr=[r'testdev: sync x2apic id in cpuid 0xb 0x0\b', DONE]),
+    # DR6 after an instruction breakpoint with B1 and BS already set:
+    # B0-B3 replaced (B0 only), BS kept.
+    'dr6-bits': dict(status=0, stderr=[r'testdev: sync dr6 after an instruction breakpoint '
+                                       r'0xffff4ff1\b', DONE]),
+    # IRETQ to CPL 1 with GS = a DPL-0 data selector: GS becomes null,
+    # IA32_GS_BASE keeps its value.
+    'iret-null-gs': dict(status=0, stderr=[r'testdev: sync gs base kept across iret to cpl 1 '
+                                           r'0x1\b', DONE]),
+}
