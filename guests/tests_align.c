@@ -5,7 +5,7 @@
  * and nothing written.  User code (a user page of its own, entered with
  * SYSRETQ, back with SYSCALL, as tests_sysev.c's sysret-user does) makes
  * misaligned and aligned loads, stores, a read-modify-write, a PUSH with a
- * misaligned RSP and string instructions, with AC set by SYSRETQ's R11 or
+ * misaligned RSP and REP string instructions, with AC set by SYSRETQ's R11 or
  * by its own POPF; each case runs many times in a row, so that the soft
  * engine has translated the user code (with AC clear) and the kernel's
  * SYSRETQ before the rounds that must fault.  Also: AC clear, CR0.AM
@@ -61,8 +61,8 @@ AL_SNIP(st32, "", "mov %ecx, (%rbx)");
 AL_SNIP(st64, "", "mov %rcx, (%rbx)");
 AL_SNIP(rmw32, "", "add %ecx, (%rbx)");
 AL_SNIP(push, "mov %rbx, %rsp", "push %rcx");
-AL_SNIP(movsl, "", "movsl");
-AL_SNIP(stosq, "mov %rbx, %rdi", "stosq");
+AL_SNIP(movsl, "mov $3, %ecx", "rep movsl");
+AL_SNIP(stosq, "mov %rbx, %rdi\n\tmov $4, %ecx", "rep stosq");
 /* AC set by the user code itself: POPF (which ends its block), then the load */
 AL_SNIP(popf, "pushfq\n\torl $0x40000, (%rsp)\n\tpopfq", "mov (%rbx), %eax");
 
@@ -226,7 +226,7 @@ static void al_run(const struct al_case *c, uint64_t off, bool ac, bool fault)
 			break;
 		case K_MOVS:
 			GUEST_ASSERT_EQ(al_load(AL_DATA + 0xc0, 4), before);
-			GUEST_ASSERT_EQ(r.rsi, a + 4);
+			GUEST_ASSERT_EQ(r.rsi, a + 12);
 			break;
 		}
 	}
