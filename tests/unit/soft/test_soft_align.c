@@ -2,7 +2,8 @@
  * vol. 1, 4.1.1): the interpreter's rules one instruction at a time, on a
  * flat 64-bit machine at CPL 3 with CR0.AM and EFLAGS.AC: which sizes are
  * checked (2, 4, 8, the x87 80-bit operand as 8; not bytes nor 16-byte SSE
- * moves), the LOCK'd read-modify-write, PUSH, a REP string instruction
+ * moves), the LOCK'd read-modify-write, PUSH, IRETQ's pops, a REP string
+ * instruction
  * (flatmem has no page-wise REP path: guests/tests_align.c covers that
  * one), the order against #GP for a
  * non-canonical address, and nothing at CPL 0, with AM or AC clear. */
@@ -124,6 +125,15 @@ static void test_ac_stack_string(void **state)
 	e->c.gpr[GPR_RCX] = 100;
 	expect_ok(e, "\xf3\x48\xab", 3);
 	assert_int_equal(e->c.gpr[GPR_RCX], 0);
+	/* IRETQ at CPL 3 pops from a misaligned stack: #AC, nothing loaded */
+	e->c.gpr[GPR_RSP] = DATA + 0x304;
+	expect_ac(e, "\x48\xcf", 2);
+	assert_int_equal(e->c.gpr[GPR_RSP], DATA + 0x304);
+	assert_int_equal(e->c.cpl, 3);
+	/* aligned: whatever the frame holds, not #AC */
+	e->c.gpr[GPR_RSP] = DATA + 0x300;
+	int r = step1(e, "\x48\xcf", 2);
+	assert_true(r == SOFT_OK || e->c.exc.vector != 17);
 	env_free(e);
 }
 
