@@ -11,6 +11,7 @@
 #include "host_isa.h"
 #include "icache.h"
 #include "jit/jit.h"
+#include "align_check.h"
 
 /* ---- exceptions ---- */
 
@@ -120,13 +121,15 @@ static inline __attribute__((always_inline)) int read_lin(struct soft_cpu *cpu, 
 static __attribute__((noinline)) int read_seg_slow(struct soft_cpu *cpu, uint64_t la, void *dst,
 						     unsigned len)
 {
-	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R);
+	int e = cpu->ea_slow & SOFT_SEG_R ? ea_check_slow(cpu, la, len, SOFT_SEG_R) : SOFT_OK;
+	if (!e && (cpu->ea_slow & SOFT_SEG_AC))
+		e = soft_ac_check(cpu, la, len);
 	return e ? e : read_lin(cpu, la, dst, len);
 }
 
 int soft_read(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
-	if (unlikely(cpu->ea_slow & SOFT_SEG_R))
+	if (unlikely(cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_AC)))
 		return read_seg_slow(cpu, la, dst, len);
 	return read_lin(cpu, la, dst, len);
 }
@@ -153,13 +156,16 @@ static inline __attribute__((always_inline)) int read_rmw_lin(struct soft_cpu *c
 static __attribute__((noinline)) int read_rmw_seg_slow(struct soft_cpu *cpu, uint64_t la,
 							 void *dst, unsigned len)
 {
-	int e = ea_check_slow(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W);
+	int e = cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_W)
+			? ea_check_slow(cpu, la, len, SOFT_SEG_R | SOFT_SEG_W) : SOFT_OK;
+	if (!e && (cpu->ea_slow & SOFT_SEG_AC))
+		e = soft_ac_check(cpu, la, len);
 	return e ? e : read_rmw_lin(cpu, la, dst, len);
 }
 
 int soft_read_rmw(struct soft_cpu *cpu, uint64_t la, void *dst, unsigned len)
 {
-	if (unlikely(cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_W)))
+	if (unlikely(cpu->ea_slow & (SOFT_SEG_R | SOFT_SEG_W | SOFT_SEG_AC)))
 		return read_rmw_seg_slow(cpu, la, dst, len);
 	return read_rmw_lin(cpu, la, dst, len);
 }
@@ -232,13 +238,15 @@ int soft_check_access(struct soft_cpu *cpu, uint64_t la, unsigned acc)
 static __attribute__((noinline)) int write_seg_slow(struct soft_cpu *cpu, uint64_t la,
 						      const void *src, unsigned len)
 {
-	int e = ea_check_slow(cpu, la, len, SOFT_SEG_W);
+	int e = cpu->ea_slow & SOFT_SEG_W ? ea_check_slow(cpu, la, len, SOFT_SEG_W) : SOFT_OK;
+	if (!e && (cpu->ea_slow & SOFT_SEG_AC))
+		e = soft_ac_check(cpu, la, len);
 	return e ? e : write_lin(cpu, la, src, len);
 }
 
 int soft_write(struct soft_cpu *cpu, uint64_t la, const void *src, unsigned len)
 {
-	if (unlikely(cpu->ea_slow & SOFT_SEG_W))
+	if (unlikely(cpu->ea_slow & (SOFT_SEG_W | SOFT_SEG_AC)))
 		return write_seg_slow(cpu, la, src, len);
 	return write_lin(cpu, la, src, len);
 }
@@ -271,6 +279,8 @@ void soft_cpu_update_mode(struct soft_cpu *cpu)
 	 * IRETQ, an event delivery) has nothing to recompute */
 	if (cpu->mode != SOFT_MODE_64 || old_mode != SOFT_MODE_64)
 		soft_seg_refresh(cpu);
+	else
+		soft_ac_refresh(cpu); /* CR0.AM may have changed (set_sregs) */
 	/* Chains survive CPL changes (the epoch carries the CPL) and CS loads
 	 * that keep the base; a block that changes the decode mode ends, so no
 	 * translated chain slot is filled across it (icache.h). */
@@ -642,7 +652,9 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max, bool overrun)
 			}
 		}
 		bool fits = b && (overrun || b->n <= max - total);
-		if (fits && cpu->jit) {
+		/* alignment checking (align_check.h): translated code does
+		 * not check, so user code with AC set is interpreted */
+		if (fits && cpu->jit && !soft_ac_active(cpu)) {
 			/* the translation tier (jit/jit.h): runs b, and blocks
 			 * chained after it, when b is translated (at its RIP: a
 			 * translation has its block's RIPs built in) */

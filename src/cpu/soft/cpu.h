@@ -562,7 +562,8 @@ void soft_note_code_write(struct soft_cpu *cpu, uint64_t pa);
 
 /* Segment checks of data accesses (seg_check.c, SDM vol. 3, 5.3 and 5.4):
  * what an access needs, and the precomputed "any offset is fine" bit. */
-enum { SOFT_SEG_R = 1, SOFT_SEG_W = 2, SOFT_SEG_FLAT = 4 };
+enum { SOFT_SEG_R = 1, SOFT_SEG_W = 2, SOFT_SEG_FLAT = 4,
+       SOFT_SEG_AC = 8 /* in seg_slow: alignment checking may apply (align_check.h) */ };
 /* Recompute cpu->segchk from the segment caches, CR0.PE and the mode. */
 void soft_seg_refresh(struct soft_cpu *cpu);
 /* The slow path: check [off, off+len) of seg for need (SOFT_SEG_R/W);
@@ -574,7 +575,7 @@ int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsign
 static inline int soft_seg_check(struct soft_cpu *cpu, unsigned seg, uint64_t off,
 				 unsigned len, unsigned need)
 {
-	if (likely(!(cpu->seg_slow[seg] & need)))
+	if (likely(!(cpu->seg_slow[seg] & (need | SOFT_SEG_AC))))
 		return SOFT_OK;
 	return soft_seg_check_slow(cpu, seg, off, len, need);
 }

@@ -197,11 +197,13 @@ static uint64_t rep_run(struct soft_cpu *cpu, const struct sctx *c, bool movs, u
 }
 
 /* The page-wise path applies: REP, not one iteration at a time (TF, data
- * breakpoints), not inside a LOCK transaction, and the memory ops have it. */
+ * breakpoints), not inside a LOCK transaction, not while alignment checks
+ * may apply (align_check.h), and the memory ops have it. */
 static inline bool rep_fast_ok(const struct soft_cpu *cpu, const struct x86_insn *in,
 			       const struct sctx *c)
 {
-	return in->rep && c->chunk > 1 && cpu->ops->page_ptr && !cpu->tx;
+	return in->rep && c->chunk > 1 && cpu->ops->page_ptr && !cpu->tx &&
+	       !(cpu->seg_slow[SEG_ES] & SOFT_SEG_AC); /* #AC: the element loop checks */
 }
 
 int soft_exec_movs(struct soft_cpu *cpu, const struct x86_insn *in)

@@ -4,6 +4,7 @@
  * hooks), CLTS, LMSW, SMSW, XGETBV/XSETBV, INVLPG, the cache and
  * virtualisation no-ops, and the TSS I/O permission bitmap. */
 #include "cpuid.h"
+#include "align_check.h"
 #include "debug.h"
 #include "sys.h"
 
@@ -56,6 +57,7 @@ static int write_cr0(struct soft_cpu *cpu, uint64_t v)
 	if (!(v & X86_CR0_PG) && (cpu->cr4 & CR4_PCIDE))
 		return soft_gp0(cpu);
 	cpu->cr0 = v;
+	soft_ac_refresh(cpu); /* CR0.AM */
 	uint64_t lma = cpu->efer & X86_EFER_LMA;
 	update_lma(cpu);
 	if (((old ^ v) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) || lma != (cpu->efer & X86_EFER_LMA))

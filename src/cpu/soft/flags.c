@@ -1,5 +1,6 @@
 /* Lazy flags: materialise CF PF AF ZF SF OF from the last recorded op. */
 #include "exec.h"
+#include "align_check.h"
 
 static uint64_t lazy_cf(const struct soft_lazy_flags *lf, uint64_t m)
 {
@@ -61,6 +62,7 @@ void soft_set_rflags(struct soft_cpu *cpu, uint64_t v)
 {
 	cpu->lf.op = LF_NONE;
 	cpu->rflags = (v & 0x3f7fd7) | X86_RFLAGS_FIXED;
+	soft_ac_refresh(cpu); /* EFLAGS.AC may have changed */
 }
 
 bool soft_cf(struct soft_cpu *cpu)

@@ -10,6 +10,7 @@
  * linear address at 4 GiB: the SDM (5.3) leaves the exception to the
  * implementation when the effective limit is FFFFFFFFH. */
 #include "exec.h"
+#include "align_check.h"
 
 static void seg_rights(const struct soft_cpu *cpu, const struct x86_segment *s,
 		       struct soft_seg_rights *c)
@@ -57,6 +58,7 @@ void soft_seg_refresh(struct soft_cpu *cpu)
 					   ? (uint8_t)(~c->rights & (SOFT_SEG_R | SOFT_SEG_W))
 					   : (SOFT_SEG_R | SOFT_SEG_W);
 	}
+	soft_ac_refresh(cpu); /* SOFT_SEG_AC follows CR0.AM and EFLAGS.AC */
 	/* the operand of the instruction in progress sees the new rights */
 	cpu->ea_slow = cpu->seg_slow[cpu->ea_seg % SEG_COUNT];
 }
@@ -72,8 +74,10 @@ int soft_seg_check_slow(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsign
 	/* limit: every byte of the access must lie inside the segment */
 	if (ok && !(c->rights & SOFT_SEG_FLAT))
 		ok = len && off >= c->lo && off + len - 1 <= c->hi;
+	/* the limit and type come first, then alignment (#AC) */
 	if (ok)
-		return SOFT_OK;
+		return (cpu->seg_slow[seg] & SOFT_SEG_AC) ? soft_ac_check(cpu, soft_linear(cpu, seg, off), len)
+							  : SOFT_OK;
 	/* SS-relative accesses raise #SS(0) (5.3, and the stack faults of each
 	 * instruction in vol. 2) */
 	return soft_raise(cpu, seg == SEG_SS ? X86_EXC_SS : X86_EXC_GP, true, 0);

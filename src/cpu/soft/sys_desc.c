@@ -4,6 +4,7 @@
  * TSS helpers the far-transfer and event code share (sys.h). */
 #include <string.h>
 
+#include "align_check.h"
 #include "icache.h"
 #include "sys.h"
 
@@ -525,6 +526,14 @@ int sys_stack_pop(struct soft_cpu *cpu, struct sys_stack *s, unsigned size, uint
 	uint64_t la = stk_la(s, sp);
 	if (s->lm && (!canonical(la) || !canonical(la + size - 1)))
 		return sys_exc(cpu, X86_EXC_SS, s->err);
+	/* IRET and far RET at CPL 3 pop from the user's stack: #AC there as
+	 * for any CPL-3 stack access (align_check.h; an AMD Zen 3 host faults
+	 * a user IRETQ on a misaligned stack) */
+	if (unlikely(cpu->seg_slow[SEG_SS] & SOFT_SEG_AC)) {
+		int a = soft_ac_check(cpu, la, size);
+		if (a)
+			return a;
+	}
 	*v = 0;
 	int e = soft_read_lin(cpu, la, v, size);
 	if (e)

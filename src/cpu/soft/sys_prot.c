@@ -2,6 +2,7 @@
  * (SMAP's EFLAGS.AC override), RDPKRU and WRPKRU (protection keys for
  * user-mode pages).  The checks themselves live in mmu/page_walk.c. */
 #include "cpuid.h"
+#include "align_check.h"
 #include "sys.h"
 
 #define CR4_PKE (1ULL << 22)
@@ -16,6 +17,7 @@ int soft_exec_clac(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_ud(cpu);
 	cpu->rflags &= ~RF_AC;
+	soft_ac_refresh(cpu);
 	return SOFT_OK;
 }
 
@@ -25,6 +27,7 @@ int soft_exec_stac(struct soft_cpu *cpu, const struct x86_insn *in)
 	if (cpu->cpl != 0 || vm86(cpu))
 		return soft_ud(cpu);
 	cpu->rflags |= RF_AC;
+	soft_ac_refresh(cpu); /* at CPL 0: #AC needs CPL 3, but a later return keeps AC */
 	return SOFT_OK;
 }
 

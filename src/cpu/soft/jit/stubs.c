@@ -23,6 +23,7 @@
 #include "exits.h"
 #include "jit.h"
 
+#include "../align_check.h"
 #include "../atomic.h"
 #include "../debug.h"
 #include "../exec.h"
@@ -51,10 +52,10 @@ static void jmp_to(struct jit_emit *e, size_t target)
  * icount and RIP it covers, which the run loop gives back if it stops
  * before that instruction ran: cpu.c), a MOV SS shadow leaves; then the
  * kick, dropped blocks to free, the debug path (TF, RF, armed or pending
- * breakpoints).  RCX = cpu->icache on return. */
+ * breakpoints), alignment checking (AC at CPL 3).  RCX = cpu->icache on return. */
 static void emit_checks(struct jit_emit *e, size_t ok)
 {
-	size_t out[7];
+	size_t out[8];
 	unsigned n = 0;
 	jit_emit_cmp_m8_imm8(e, CPU, OFF(shadow), 0);
 	size_t none = jit_emit_jcc_rel32(e, JCC_E);
@@ -86,6 +87,14 @@ static void emit_checks(struct jit_emit *e, size_t ok)
 	jit_emit_mov_r64_m64(e, JR_RDX, CPU, OFF(rflags));
 	jit_emit_and_r64_simm32(e, JR_RDX, (int32_t)(X86_RFLAGS_TF | SOFT_RFLAGS_RF));
 	out[n++] = jit_emit_jcc_rel32(e, JCC_NE);
+	/* AC at CPL 3 (POPF, IRET, a far return ...): alignment checks, which
+	 * translated code does not make; the run loop interprets while they
+	 * apply (align_check.h) */
+	jit_emit_test_m8_imm8(e, CPU, OFF(rflags) + 2, (uint8_t)(SOFT_AC_RFLAGS >> 16));
+	size_t no_ac = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_cmp_m8_imm8(e, CPU, OFF(cpl), 3);
+	out[n++] = jit_emit_jcc_rel32(e, JCC_E);
+	jit_emit_patch_rel32(e, no_ac, e->pos);
 	/* a handler may have changed the rights class (CPL, AC, the address
 	 * space): R14 is current at every entry into a body (jit.h) */
 	jit_exit_class(e);

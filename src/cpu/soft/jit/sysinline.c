@@ -136,7 +136,7 @@ static void emit_syscall(struct jit_emit *e, uint64_t star, uint64_t next_rip, s
 
 /* SYSRETQ at CPL 0 to 64-bit code: RIP = RCX (canonical, else #GP(0) at
  * CPL 0 through the handler), RFLAGS = R11 with RF and VM cleared and bit
- * 1 set (TF clear: checked), CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] +
+ * 1 set (TF and AC clear: checked), CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] +
  * 8 | 3, CPL 3.  IF going from 0 to 1 with an interrupt pending sets the
  * kick, as soft_load_rflags does (soft_cpu_if_set). */
 static void emit_sysret(struct jit_emit *e, uint64_t star, struct jit_sys_fix *slow)
@@ -152,6 +152,8 @@ static void emit_sysret(struct jit_emit *e, uint64_t star, struct jit_sys_fix *s
 	jit_emit_mov_r64_m64(e, JR_R8, CPU, GPR(GPR_R11));
 	jit_emit_bt_r32_imm8(e, JR_R8, 8);
 	slow_jcc(e, slow, JCC_B); /* TF: the debug path */
+	jit_emit_bt_r32_imm8(e, JR_R8, 18);
+	slow_jcc(e, slow, JCC_B); /* AC at CPL 3: alignment checks, interpreted (align_check.h) */
 	common_checks(e, star, slow);
 	/* committed from here on */
 	jit_emit_and_r64_simm32(e, JR_R8, 0x3c7fd7);
