@@ -6,6 +6,10 @@
 
 #define PAGE_MASK (~(uint64_t)0xfff)
 
+/* Block look-ups one search may make (every translation searches: most
+ * blocks are no loop's head, and the search should cost them little) */
+#define REGION_VISITS 64
+
 bool jit_region_branch(const struct x86_insn *in, uint64_t rip, uint64_t *target, uint64_t *next)
 {
 	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
@@ -33,6 +37,7 @@ struct search {
 	const struct soft_block *head;
 	struct jit_region *r;
 	unsigned depth; /* blocks in the cycle looked for */
+	unsigned visits; /* look-ups left (REGION_VISITS) */
 };
 
 /* The decoded block at rip, when it can join the region: in the head's
@@ -44,8 +49,9 @@ static const struct soft_block *member(struct search *s, uint64_t rip, unsigned 
 {
 	const struct soft_block *h = s->head;
 	uint64_t pa = h->pa + (rip - h->rip);
-	if ((pa & PAGE_MASK) != (h->pa & PAGE_MASK))
+	if ((pa & PAGE_MASK) != (h->pa & PAGE_MASK) || !s->visits)
 		return NULL;
+	s->visits--;
 	const struct soft_block *b = soft_icache_lookup(s->ic, pa, h->mode);
 	if (!b || b->rip != rip || !b->n || ((pa + b->bytes - 1) & PAGE_MASK) != (pa & PAGE_MASK))
 		return NULL;
@@ -97,7 +103,7 @@ bool jit_region_find(struct soft_icache *ic, const struct soft_block *head, stru
 	const struct x86_insn *last = &head->insn[head->n - 1];
 	if (!jit_region_branch(last, head->rip + head->bytes - last->len, &tg, &nx) || tg == head->rip)
 		return false;
-	struct search s = { .ic = ic, .head = head, .r = r };
+	struct search s = { .ic = ic, .head = head, .r = r, .visits = REGION_VISITS };
 	r->blk[0] = head;
 	r->seg[0].first = 0;
 	r->seg[0].count = head->n;

@@ -16,10 +16,11 @@
  *
  * Invalidation: the icache drops every block of a physical page when any
  * byte of it is written (icache.c, drop_page), the head among them, and
- * the translation can only be reached through its head; the trace's
- * instructions are copies kept with the translation (struct
- * jit_region_data, in the translation cache), so no pointer into another
- * block outlives it. */
+ * the translation can only be reached through its head.  The trace's
+ * instructions stay in their decoded blocks (handler calls and slow paths
+ * point at them): all of them start in the head's page, so they are
+ * dropped with it (and a flush drops every block), and freed only when no
+ * block runs (soft_icache_reap), as the head's own. */
 #ifndef RINGVM_SOFT_JIT_REGION_H
 #define RINGVM_SOFT_JIT_REGION_H
 
@@ -47,12 +48,10 @@ struct jit_region {
 };
 
 /* What a region's translation keeps with its code (in the translation
- * cache, dying with it): the side exits' chain slots (one per inner
- * block) and the trace's instructions (handler calls and slow paths
- * point at them). */
+ * cache, before the code, dying with it): its side exits' chain slots
+ * (one per inner block). */
 struct jit_region_data {
-	struct soft_jit_link side[JIT_REGION_BLOCKS];
-	struct x86_insn insn[];
+	struct soft_jit_link side[JIT_REGION_BLOCKS - 1];
 };
 
 /* The shortest cycle of decoded blocks (ic's, in head's mode, all in

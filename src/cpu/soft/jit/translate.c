@@ -69,9 +69,9 @@ struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
 	/* what is translated: b's instructions, or a loop region's trace
-	 * (region.h: rg, its side exits' chain slots side, its instructions
-	 * copied next to the code) */
-	const struct x86_insn *insn;
+	 * (region.h: rg, its side exits' chain slots side; its instructions
+	 * in their decoded blocks, all in b's page, so they die with b) */
+	const struct x86_insn *const *insn;
 	unsigned n;
 	const struct jit_region *rg;
 	struct soft_jit_link *side;
@@ -1903,7 +1903,7 @@ static bool jit_block_pure(const struct tr *t, const struct soft_block *b, const
 {
 	uint64_t rip = b->rip, tg;
 	for (unsigned i = 0; i < t->n; i++) {
-		const struct x86_insn *in = &t->insn[i];
+		const struct x86_insn *in = t->insn[i];
 		bool last = i + 1 == t->n;
 		if (seg_end[i] >= 0) { /* a region's inner branch: inline */
 			rip = t->rg->blk[seg_end[i] + 1]->rip;
@@ -1926,9 +1926,10 @@ static bool jit_block_pure(const struct tr *t, const struct soft_block *b, const
 }
 
 /* What translate_pass translates: b's own instructions (rg NULL), or a
- * loop region's trace (region.h) with its side slots. */
+ * loop region's trace (region.h) with its side slots: insn[i] the trace's
+ * instruction i, in its decoded block. */
 struct tr_src {
-	const struct x86_insn *insn;
+	const struct x86_insn *insn[SOFT_BLOCK_MAX];
 	unsigned n;
 	const struct jit_region *rg;
 	struct soft_jit_link *side;
@@ -1943,7 +1944,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->n = src->n;
 	t->rg = src->rg;
 	t->side = src->side;
-	const struct x86_insn *const insn = t->insn;
+	const struct x86_insn *const *const insn = t->insn;
 	const unsigned n_insn = t->n;
 	/* seg_end[i]: i ends inner block k of a region (its branch a side
 	 * exit), or -1 */
@@ -1962,11 +1963,11 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->fl = FL_CPU;
 	t->lahf = j->lahf;
 	t->no_memo = j->no_memo;
-	t->live_in = jit_flags_liveness(insn, t->rg ? t->rg->seg[0].count : n_insn, t->live);
+	t->live_in = jit_flags_liveness(insn[0], t->rg ? t->rg->seg[0].count : n_insn, t->live);
 	/* each block of a region: all six flags live at its end (its branch
 	 * leaves the trace one way) */
 	for (unsigned k = 1; t->rg && k < t->rg->nseg; k++)
-		jit_flags_liveness(&insn[t->rg->seg[k].first], t->rg->seg[k].count,
+		jit_flags_liveness(insn[t->rg->seg[k].first], t->rg->seg[k].count,
 				   &t->live[t->rg->seg[k].first]);
 	t->ibtc = j->ibtc;
 	t->vex_cpu = j->no_vex ? NULL : cpu;
@@ -1988,12 +1989,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_native n;
 		struct jit_sse sp;
 		struct jit_vex vp;
-		if (jit_native_plan_mem(&insn[i], &n) || stack_form(&insn[i]) ||
-		    (div_insn(&insn[i]) && insn[i].mod != 3) ||
-		    (jit_sse_plan(&insn[i], &sp) && insn[i].mod != 3) ||
-		    jit_bmi_plan(t->bmi_isa, &insn[i], &n, true) ||
-		    (t->vex_cpu && jit_vex_plan(cpu, &insn[i], &vp) && insn[i].has_modrm &&
-		     insn[i].mod != 3))
+		if (jit_native_plan_mem(insn[i], &n) || stack_form(insn[i]) ||
+		    (div_insn(insn[i]) && insn[i]->mod != 3) ||
+		    (jit_sse_plan(insn[i], &sp) && insn[i]->mod != 3) ||
+		    jit_bmi_plan(t->bmi_isa, insn[i], &n, true) ||
+		    (t->vex_cpu && jit_vex_plan(cpu, insn[i], &vp) && insn[i]->has_modrm &&
+		     insn[i]->mod != 3))
 			t->fast_mem = true;
 	}
 	/* a block without handler calls that needs the flags at its start
@@ -2010,10 +2011,10 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	}
 	size_t body_r10 = e->pos;
 	for (unsigned i = 0; i < n_insn; i++)
-		if (!is_direct_branch(&insn[i])) {
+		if (!is_direct_branch(insn[i])) {
 			struct jit_native n;
-			if (!jit_native_plan(&insn[i], &n) && !lea_form(&insn[i]) &&
-			    !nop_form(&insn[i]))
+			if (!jit_native_plan(insn[i], &n) && !lea_form(insn[i]) &&
+			    !nop_form(insn[i]))
 				any_helper = true;
 		}
 	if (any_helper) /* the run loop clears block_stop before a block; a
@@ -2039,7 +2040,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	uint64_t rip = b->rip;
 	bool ended = false;
 	for (unsigned i = 0; i < n_insn; i++) {
-		const struct x86_insn *in = &insn[i];
+		const struct x86_insn *in = insn[i];
 		bool last = i + 1 == n_insn;
 		struct jit_native n;
 		struct jit_sse sp;
@@ -2158,8 +2159,8 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			ended = last;
 		} else if (mem_form(t, in, &n)) {
 			struct jit_native nn;
-			bool pair = !last && mem_form(t, &insn[i + 1], &nn);
-			emit_mem(t, in, &n, rip, i, reuse, pair ? &insn[i + 1] : NULL, pair ? &nn : NULL);
+			bool pair = !last && mem_form(t, insn[i + 1], &nn);
+			emit_mem(t, in, &n, rip, i, reuse, pair ? insn[i + 1] : NULL, pair ? &nn : NULL);
 			known = true;
 			j->stats.native_insns++;
 			if (n.store)
@@ -2262,7 +2263,7 @@ static const void *translate_src(struct soft_cpu *cpu, struct soft_jit *j, struc
 {
 	struct tr tr;
 	uint64_t tg, nx;
-	const struct x86_insn *last = src->n ? &src->insn[src->n - 1] : NULL;
+	const struct x86_insn *last = src->n ? src->insn[src->n - 1] : NULL;
 	uint64_t last_rip = src->rg ? src->rg->blk[src->rg->nseg - 1]->rip +
 					      src->rg->blk[src->rg->nseg - 1]->bytes
 				    : b->rip + b->bytes;
@@ -2280,23 +2281,24 @@ static const void *translate_src(struct soft_cpu *cpu, struct soft_jit *j, struc
 	return translate_pass(cpu, j, b, &tr, false, NULL, src);
 }
 
-/* A loop region through b (region.h): its side slots and the trace's
- * instructions go into the cache first (struct jit_region_data), the code
- * after them; NULL (nothing kept) if it does not fit. */
+/* A loop region through b (region.h): its side exits' chain slots go into
+ * the cache first (struct jit_region_data), the code after them; NULL
+ * (nothing kept) if it does not fit. */
 static const void *translate_region(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
 				    const struct jit_region *rg)
 {
-	size_t need = (sizeof(struct jit_region_data) + rg->n * sizeof(struct x86_insn) + 15) & ~(size_t)15;
+	size_t need = ((rg->nseg - 1) * sizeof(struct soft_jit_link) + 15) & ~(size_t)15;
 	size_t start = j->cache.used;
 	if (soft_jit_cache_room(&j->cache) <= need)
 		return NULL;
 	struct jit_region_data *d = (struct jit_region_data *)(void *)(j->cache.rw + start);
-	for (unsigned k = 0; k < JIT_REGION_BLOCKS; k++)
+	for (unsigned k = 0; k + 1 < rg->nseg; k++)
 		d->side[k] = (struct soft_jit_link){ .epoch = ~0ULL }; /* never a current tag */
-	for (unsigned k = 0; k < rg->nseg; k++)
-		memcpy(&d->insn[rg->seg[k].first], rg->blk[k]->insn, rg->seg[k].count * sizeof(struct x86_insn));
 	j->cache.used = start + need;
-	struct tr_src src = { .insn = d->insn, .n = rg->n, .rg = rg, .side = d->side };
+	struct tr_src src = { .n = rg->n, .rg = rg, .side = d->side };
+	for (unsigned k = 0; k < rg->nseg; k++)
+		for (unsigned i = 0; i < rg->seg[k].count; i++)
+			src.insn[rg->seg[k].first + i] = &rg->blk[k]->insn[i];
 	const void *p = translate_src(cpu, j, b, &src);
 	if (!p)
 		j->cache.used = start;
@@ -2311,6 +2313,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct 
 		if (p)
 			return p;
 	}
-	struct tr_src src = { .insn = b->insn, .n = b->n };
+	struct tr_src src = { .n = b->n };
+	for (unsigned i = 0; i < b->n; i++)
+		src.insn[i] = &b->insn[i];
 	return translate_src(cpu, j, b, &src);
 }
