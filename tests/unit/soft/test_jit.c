@@ -19,6 +19,7 @@
 
 #include "flat_env.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/icache.h"
 #include "src/cpu/soft/mmu/soft_mmu.h"
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
@@ -1165,6 +1166,61 @@ static void test_region_fault(void **state)
 	env_free(e[1]);
 }
 
+/* A region's side exit taken every other round, chained: H tests bit 0
+ * of ECX; the trace [H, F] goes on at F, the odd rounds leave through
+ * H's side slot to O, which chains to T and back to H (F's own region
+ * [F, H] leaves to O at its last branch).  Run in slices of
+ * 500 instructions, the icache epoch bumped every third slice (every
+ * chain slot, the side slot among them, dead until filled again): the
+ * state against the interpreter at every stop, the side slot linked
+ * (more links than without the bumps' refills would need).
+ *   H: inc rax; test cl, 1; jnz O
+ *   F: add rdx, 3
+ *   T: dec ecx; jnz H            (T also a block of its own, from O)
+ *      hlt
+ *   O: inc rbx; jmp T */
+static void test_region_side_links(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x48, 0xff, 0xc0, 0xf6, 0xc1, 0x01, 0x75, 0x0a, /* H: 0..7, jnz O (18) */
+		0x48, 0x83, 0xc2, 0x03,                         /* F: 8 */
+		0xff, 0xc9, 0x75, 0xf0,                         /* T: 12, jnz H (0) */
+		0xf4,                                           /* 16 */
+		0x90,                                           /* 17 */
+		0x48, 0xff, 0xc3, 0xeb, 0xf5,                   /* O: 18, jmp T (12) */
+	};
+	struct env *e[2];
+	for (unsigned k = 0; k < 2; k++) {
+		e[k] = env_new(SOFT_MODE_64, true);
+		if (k) { /* hot after 2 runs: every block decoded by then */
+			e[k]->c.jit = soft_jit_new(1u << 20, 2);
+			assert_non_null(e[k]->c.jit);
+		}
+		memcpy(e[k]->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+		e[k]->c.gpr[GPR_RCX] = 3000;
+		e[k]->c.gpr[GPR_RDX] = 0; /* (the reset signature) */
+	}
+	int r[2] = { SOFT_STOP, SOFT_STOP };
+	for (unsigned slice = 0; r[0] == SOFT_STOP; slice++) {
+		uint64_t d[2];
+		for (unsigned k = 0; k < 2; k++)
+			r[k] = soft_cpu_run(&e[k]->c, 500, &d[k]);
+		assert_int_equal(r[0], r[1]);
+		assert_int_equal(d[0], d[1]);
+		compare_state(e[0], e[1], "side exits", slice);
+		if (slice % 3 == 2)
+			soft_icache_bump_epoch(e[1]->c.icache);
+	}
+	assert_int_equal(r[0], SOFT_HLT);
+	assert_int_equal(e[0]->c.gpr[GPR_RBX], 1500); /* the odd rounds */
+	assert_int_equal(e[0]->c.gpr[GPR_RDX], 3 * 1500);
+	assert_true(e[1]->c.jit->stats.regions >= 1);
+	assert_true(e[1]->c.jit->stats.links >= 10);
+	env_free(e[0]);
+	env_free(e[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(test_region_exits),
 		cmocka_unit_test(test_region_smc),
 		cmocka_unit_test(test_region_fault),
+		cmocka_unit_test(test_region_side_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
