@@ -39,6 +39,8 @@ struct soft_block {
 	const void *jit_body;      /* after its prologue: where chains jump */
 	const void *jit_body_r10;  /* ... with the guest flags in R10 (jit/exits.h) */
 	uint64_t jit_gen;
+	uint16_t jit_n;           /* instructions of its translation's longest
+				   * path (a loop region's trace: jit/region.h) */
 	uint32_t jit_heat;        /* executions counted towards translation */
 	uint16_t jit_alias;       /* entries in a row at another RIP (jit.c, rebind) */
 	bool jit_never;           /* does not fit even an empty cache */

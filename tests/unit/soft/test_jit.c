@@ -19,6 +19,7 @@
 
 #include "flat_env.h"
 #include "src/cpu/soft/decode.h"
+#include "src/cpu/soft/icache.h"
 #include "src/cpu/soft/mmu/soft_mmu.h"
 #include "src/cpu/soft/jit/emit.h"
 #include "src/cpu/soft/jit/jit.h"
@@ -336,6 +337,10 @@ static void test_cache_wx(void **state)
 
 /* ---- translated execution against the interpreter ---- */
 
+/* run() below makes its translators without loop regions (jit/region.h)
+ * while set: the tests of chained exits between blocks */
+static bool no_region;
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(void)
 {
@@ -352,6 +357,7 @@ static struct env *run(enum soft_mode mode, const uint8_t *code, size_t len, con
 	if (cache) {
 		e->c.jit = soft_jit_new(cache, 0);
 		assert_non_null(e->c.jit);
+		e->c.jit->no_region = no_region;
 	}
 	memcpy(e->m.ram + FLAT_ENV_CODE, code, len);
 	memcpy(e->c.gpr, gpr, sizeof(e->c.gpr));
@@ -435,7 +441,17 @@ static size_t gen_bmi(uint8_t *p, unsigned reg, unsigned rm, unsigned v)
 	return n;
 }
 
+static size_t gen_random_n(uint8_t *p, enum soft_mode mode, bool split, unsigned count, bool detour);
+
 static size_t gen_random_ex(uint8_t *p, enum soft_mode mode, bool split)
+{
+	return gen_random_n(p, mode, split, 40, false);
+}
+
+/* count instructions per round; split: blocks end at a JMP or Jcc to the
+ * next instruction now and then; detour: a Jcc's fall-through is a JMP
+ * block of its own (jcc +2; jmp +0), so the two ways differ */
+static size_t gen_random_n(uint8_t *p, enum soft_mode mode, bool split, unsigned count, bool detour)
 {
 	static const uint8_t alu_ops[] = { 0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
 					  0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39, 0x84, 0x85,
@@ -446,7 +462,7 @@ static size_t gen_random_ex(uint8_t *p, enum soft_mode mode, bool split)
 	p[n++] = 0xbd; p[n++] = 20; p[n++] = 0; /* mov bp/ebp, 20 */
 	if (mode != SOFT_MODE_16) { p[n++] = 0; p[n++] = 0; }
 	size_t loop = n;
-	for (unsigned i = 0; i < 40; i++) {
+	for (unsigned i = 0; i < count; i++) {
 		unsigned a = (unsigned)(rnd() % nregs), b = (unsigned)(rnd() % nregs);
 		if (a == 5 || a == 4) a = 0;
 		if (b == 5 || b == 4) b = 1;
@@ -507,8 +523,13 @@ static size_t gen_random_ex(uint8_t *p, enum soft_mode mode, bool split)
 		 * to the next instruction (a Jcc reads its flags; both of its
 		 * exits chain to the same block), so flags cross chained exits */
 		if (split && rnd() % 3 == 0) {
-			p[n++] = (rnd() & 1) ? 0xeb : (uint8_t)(0x70 | (rnd() & 15));
-			p[n++] = 0;
+			bool jcc = rnd() & 1;
+			p[n++] = jcc ? (uint8_t)(0x70 | (rnd() & 15)) : 0xeb;
+			p[n++] = jcc && detour ? 2 : 0;
+			if (jcc && detour) {
+				p[n++] = 0xeb;
+				p[n++] = 0;
+			}
 		}
 	}
 	/* dec bp/ebp; jnz loop */
@@ -570,7 +591,9 @@ static void test_random_chained_flags(void **state)
 {
 	(void)state;
 	rng_state = 0x2545f4914f6cdd1dULL; /* programs independent of the tests before */
+	no_region = true; /* chained exits, not a region's inner edges */
 	random_programs(true);
+	no_region = false;
 }
 
 /* Exits of short blocks (docs/soft-cpu.md, "Translator": exits with the
@@ -609,8 +632,10 @@ static void test_exit_size(void **state)
 	gpr[GPR_R11] = 0x1000;
 	gpr[GPR_RCX] = 3;
 	struct env *a, *b;
+	no_region = true; /* the exits of single blocks */
 	run(SOFT_MODE_64, code, sizeof(code), gpr, 2 | 0x801, 0, &a);
 	run(SOFT_MODE_64, code, sizeof(code), gpr, 2 | 0x801, 1u << 20, &b);
+	no_region = false;
 	compare_envs(a, b, "gzip's chain loop");
 	assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
 	assert_int_equal(a->c.gpr[GPR_R9], 0);
@@ -838,6 +863,9 @@ static void test_chain_exit_rip(void **state)
 	assert_true(e->c.rip == FLAT_ENV_CODE ? ax == bx : e->c.rip == FLAT_ENV_CODE + 8 && ax == bx + 1);
 	assert_int_equal(e->c.icount, 2 * (ax + bx));
 	assert_true(e->c.jit->stats.links >= 1);
+	/* the two blocks are a loop region (jit/region.h): the kick is seen
+	 * at its back edge */
+	assert_true(e->c.jit->stats.regions >= 1);
 	env_free(e);
 }
 
@@ -976,6 +1004,272 @@ static void test_loop_mem_vs_interp(void **state)
 	}
 }
 
+/* ---- loop regions (jit/region.h): a loop of several blocks as one
+ * translation, its inner branches side exits ---- */
+
+/* Short random loops cut into blocks, each Jcc's fall-through a detour
+ * block of its own (jcc +2; jmp +0): the region follows one way, the
+ * other leaves through a side exit (the detour chains back into the
+ * loop), both taken as the random flags say; translated (regions made)
+ * against interpreted, in 16, 32 and 64-bit mode. */
+static void test_region_random(void **state)
+{
+	(void)state;
+	static const enum soft_mode modes[] = { SOFT_MODE_16, SOFT_MODE_32, SOFT_MODE_64 };
+	uint64_t regions = 0;
+	for (unsigned m = 0; m < 3; m++) {
+		for (unsigned t = 0; t < 80; t++) {
+			uint8_t code[1024];
+			size_t len = gen_random_n(code, modes[m], true, 6 + (unsigned)(rnd() % 14), true);
+			uint64_t gpr[GPR_COUNT];
+			for (unsigned r = 0; r < GPR_COUNT; r++)
+				gpr[r] = rnd();
+			uint64_t fl = 2 | (rnd() & 0x8d5);
+			struct env *a, *b;
+			run(modes[m], code, len, gpr, fl, 0, &a);
+			run(modes[m], code, len, gpr, fl, 1u << 20, &b);
+			char what[64];
+			snprintf(what, sizeof(what), "mode %u region program %u", modes[m], t);
+			compare_envs(a, b, what);
+			assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+			regions += b->c.jit->stats.regions;
+			env_free(a);
+			env_free(b);
+		}
+	}
+	print_message("loop regions translated: %llu\n", (unsigned long long)regions);
+	assert_true(regions > 100);
+}
+
+/* gzip's hash-chain loop (busybox longest_match; bench/interp LOOP_CHAIN)
+ * with data that ends it at each of its three exits in turn: A's JNE
+ * falls through (a match), B's JB leaves (the chain ends), C's DEC
+ * reaches 0.  R8 shrinks every round, so where it leaves depends on the
+ * start values.  Each run stops after max instructions, for every max
+ * from 1 to 160, then runs on in slices of 13: RIP, every register, the
+ * flags and the count against the interpreter at every stop.
+ *   A: mov edx, r8d; add rdx, r11; cmp rdx, rax; jne B; jmp out
+ *   B: and r8d, 0x7ff; cmp r8d, ecx; jb out
+ *   C: dec r8d; dec r9d; jne A
+ *   out: hlt */
+static const uint8_t chain_code[] = {
+	0x44, 0x89, 0xc2, 0x4c, 0x01, 0xda, 0x48, 0x39, 0xc2, 0x75, 0x02, 0xeb, 0x14,
+	0x41, 0x81, 0xe0, 0xff, 0x07, 0x00, 0x00, 0x41, 0x39, 0xc8, 0x72, 0x08,
+	0x41, 0xff, 0xc8, 0x41, 0xff, 0xc9, 0x75, 0xdf,
+	0xf4,
+};
+
+static void chain_start(struct env *e, bool jit, unsigned variant)
+{
+	if (jit) {
+		e->c.jit = soft_jit_new(1u << 20, 0);
+		assert_non_null(e->c.jit);
+	}
+	memcpy(e->m.ram + FLAT_ENV_CODE, chain_code, sizeof(chain_code));
+	e->c.gpr[GPR_R8] = 0x100;
+	e->c.gpr[GPR_R11] = 0x1000;
+	e->c.gpr[GPR_R9] = 40;
+	e->c.gpr[GPR_RAX] = 0x1000 + 0x100 + (variant == 0 ? -25 : 1000); /* A leaves at round 26 */
+	e->c.gpr[GPR_RCX] = variant == 1 ? 0x100 - 30 : 0;                 /* B leaves at round 32 */
+	soft_set_rflags(&e->c, 2 | 0x801);                               /* C leaves at round 40 */
+}
+
+static void compare_state(struct env *a, struct env *b, const char *what, uint64_t max)
+{
+	for (unsigned r = 0; r < GPR_COUNT; r++)
+		if (a->c.gpr[r] != b->c.gpr[r])
+			fail_msg("%s, max %llu: gpr %u interp %#llx jit %#llx", what, (unsigned long long)max, r,
+				 (unsigned long long)a->c.gpr[r], (unsigned long long)b->c.gpr[r]);
+	if (a->c.rip != b->c.rip || a->c.icount != b->c.icount ||
+	    soft_get_rflags(&a->c) != soft_get_rflags(&b->c))
+		fail_msg("%s, max %llu: rip %#llx/%#llx icount %llu/%llu rflags %#llx/%#llx", what,
+			 (unsigned long long)max, (unsigned long long)a->c.rip, (unsigned long long)b->c.rip,
+			 (unsigned long long)a->c.icount, (unsigned long long)b->c.icount,
+			 (unsigned long long)soft_get_rflags(&a->c), (unsigned long long)soft_get_rflags(&b->c));
+}
+
+static void test_region_exits(void **state)
+{
+	(void)state;
+	static const uint64_t out_rip = FLAT_ENV_CODE + sizeof(chain_code) - 1;
+	for (unsigned v = 0; v < 3; v++) {
+		uint64_t regions = 0;
+		for (uint64_t max = 1; max <= 160; max++) {
+			struct env *a = env_new(SOFT_MODE_64, true), *b = env_new(SOFT_MODE_64, true);
+			chain_start(a, false, v);
+			chain_start(b, true, v);
+			uint64_t da = 0, db = 0;
+			int ra = soft_cpu_run(&a->c, max, &da), rb = soft_cpu_run(&b->c, max, &db);
+			char what[48];
+			snprintf(what, sizeof(what), "chain loop, exit %u", v);
+			for (;;) {
+				assert_int_equal(ra, rb);
+				assert_int_equal(da, db);
+				compare_state(a, b, what, max);
+				if (ra != SOFT_STOP)
+					break;
+				ra = soft_cpu_run(&a->c, 13, &da);
+				rb = soft_cpu_run(&b->c, 13, &db);
+			}
+			assert_int_equal(ra, SOFT_HLT);
+			assert_int_equal(a->c.rip, out_rip + 1);
+			/* where it left: A's match, B's end of chain, C's count */
+			assert_int_equal(a->c.gpr[GPR_R9], v == 0 ? 40 - 25 : v == 1 ? 40 - 31 : 0);
+			regions += b->c.jit->stats.regions;
+			env_free(a);
+			env_free(b);
+		}
+		assert_true(regions > 0);
+	}
+	/* one long run: the loop's rounds all in one translation (entered a
+	 * few times while its blocks are first decoded) */
+	struct env *b = env_new(SOFT_MODE_64, true);
+	chain_start(b, true, 2);
+	b->c.gpr[GPR_R9] = 100000;
+	uint64_t done;
+	assert_int_equal(soft_cpu_run(&b->c, ~0ULL, &done), SOFT_HLT);
+	assert_int_equal(b->c.jit->stats.regions, 1);
+	assert_true(b->c.jit->stats.entries <= 8);
+	env_free(b);
+}
+
+/* Self-modifying code and a region: B's loop back to A makes the region
+ * [B, A] (B translated when A was already decoded); when ECX reaches 5,
+ * A's inner branch leaves the region to W, which rewrites the immediate
+ * of A's ADD, the region's second block.  The write drops the page's
+ * blocks (the region's head among them) and the next round runs the new
+ * immediate, as interpreted: 6 x 1 + 4 x 5 = 26 (10 with the region's
+ * stale copy).
+ *   mov ecx, 10
+ *   A: add rax, imm32; cmp ecx, 5; jne B
+ *   W: mov dword [rip + (imm - next)], ecx; jmp B
+ *   B: dec ecx; jnz A
+ *   hlt */
+static void test_region_smc(void **state)
+{
+	(void)state;
+	uint8_t code[64];
+	size_t n = 0;
+	code[n++] = 0xb9; code[n++] = 10; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	size_t top = n;
+	code[n++] = 0x48; code[n++] = 0x05;
+	size_t imm = n;
+	code[n++] = 1; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	code[n++] = 0x83; code[n++] = 0xf9; code[n++] = 5;
+	code[n++] = 0x75;
+	size_t jne_at = n++;
+	code[n++] = 0x89; code[n++] = 0x0d;
+	int32_t rel = (int32_t)imm - (int32_t)(n + 4);
+	memcpy(code + n, &rel, 4);
+	n += 4;
+	code[n++] = 0xeb; code[n++] = 0;
+	code[jne_at] = (uint8_t)(n - (jne_at + 1)); /* B */
+	code[n++] = 0xff; code[n++] = 0xc9;
+	code[n++] = 0x75; code[n] = (uint8_t)(int8_t)((int)top - (int)(n + 1)); n++;
+	code[n++] = 0xf4;
+	uint64_t gpr[GPR_COUNT] = { 0 };
+	struct env *a, *b;
+	run(SOFT_MODE_64, code, n, gpr, 2, 0, &a);
+	run(SOFT_MODE_64, code, n, gpr, 2, 1u << 20, &b);
+	assert_int_equal(a->c.gpr[GPR_RAX], 26);
+	compare_envs(a, b, "self-modifying region");
+	assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+	assert_true(b->c.jit->stats.regions >= 1);
+	env_free(a);
+	env_free(b);
+}
+
+/* A fault in a region's second block: DIV ECX with ECX reaching 0 (#DE
+ * from the handler the native DIV's check sends it to), RIP, the count,
+ * the registers and the flags (DEC's and CMP's) exact.
+ *   A: dec ecx; cmp ebx, 7; je out
+ *   B: xor edx, edx; mov eax, 100; div ecx; add rbx, rax; jmp A
+ *   out: hlt */
+static void test_region_fault(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xff, 0xc9, 0x83, 0xfb, 0x07, 0x74, 0x0e,
+		0x31, 0xd2, 0xb8, 0x64, 0x00, 0x00, 0x00, 0xf7, 0xf1, 0x48, 0x01, 0xc3, 0xeb, 0xeb,
+		0xf4,
+	};
+	struct env *e[2];
+	for (unsigned k = 0; k < 2; k++) {
+		e[k] = env_new(SOFT_MODE_64, true);
+		if (k) {
+			e[k]->c.jit = soft_jit_new(1u << 20, 0);
+			assert_non_null(e[k]->c.jit);
+		}
+		memcpy(e[k]->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+		e[k]->c.gpr[GPR_RCX] = 40;
+		e[k]->c.gpr[GPR_RBX] = 0x100;
+		uint64_t done;
+		assert_int_equal(soft_cpu_run(&e[k]->c, 100000, &done), SOFT_EXC);
+	}
+	assert_int_equal(e[0]->c.exc.vector, 0);
+	assert_int_equal(e[1]->c.exc.vector, 0);
+	assert_int_equal(e[0]->c.rip, FLAT_ENV_CODE + 14); /* the DIV */
+	compare_state(e[0], e[1], "#DE in a region", 0);
+	assert_true(e[1]->c.jit->stats.regions > 0);
+	env_free(e[0]);
+	env_free(e[1]);
+}
+
+/* A region's side exit taken every other round, chained: H tests bit 0
+ * of ECX; the trace [H, F] goes on at F, the odd rounds leave through
+ * H's side slot to O, which chains to T and back to H (F's own region
+ * [F, H] leaves to O at its last branch).  Run in slices of
+ * 500 instructions, the icache epoch bumped every third slice (every
+ * chain slot, the side slot among them, dead until filled again): the
+ * state against the interpreter at every stop, the side slot linked
+ * (more links than without the bumps' refills would need).
+ *   H: inc rax; test cl, 1; jnz O
+ *   F: add rdx, 3
+ *   T: dec ecx; jnz H            (T also a block of its own, from O)
+ *      hlt
+ *   O: inc rbx; jmp T */
+static void test_region_side_links(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x48, 0xff, 0xc0, 0xf6, 0xc1, 0x01, 0x75, 0x0a, /* H: 0..7, jnz O (18) */
+		0x48, 0x83, 0xc2, 0x03,                         /* F: 8 */
+		0xff, 0xc9, 0x75, 0xf0,                         /* T: 12, jnz H (0) */
+		0xf4,                                           /* 16 */
+		0x90,                                           /* 17 */
+		0x48, 0xff, 0xc3, 0xeb, 0xf5,                   /* O: 18, jmp T (12) */
+	};
+	struct env *e[2];
+	for (unsigned k = 0; k < 2; k++) {
+		e[k] = env_new(SOFT_MODE_64, true);
+		if (k) { /* hot after 2 runs: every block decoded by then */
+			e[k]->c.jit = soft_jit_new(1u << 20, 2);
+			assert_non_null(e[k]->c.jit);
+		}
+		memcpy(e[k]->m.ram + FLAT_ENV_CODE, code, sizeof(code));
+		e[k]->c.gpr[GPR_RCX] = 3000;
+		e[k]->c.gpr[GPR_RDX] = 0; /* (the reset signature) */
+	}
+	int r[2] = { SOFT_STOP, SOFT_STOP };
+	for (unsigned slice = 0; r[0] == SOFT_STOP; slice++) {
+		uint64_t d[2];
+		for (unsigned k = 0; k < 2; k++)
+			r[k] = soft_cpu_run(&e[k]->c, 500, &d[k]);
+		assert_int_equal(r[0], r[1]);
+		assert_int_equal(d[0], d[1]);
+		compare_state(e[0], e[1], "side exits", slice);
+		if (slice % 3 == 2)
+			soft_icache_bump_epoch(e[1]->c.icache);
+	}
+	assert_int_equal(r[0], SOFT_HLT);
+	assert_int_equal(e[0]->c.gpr[GPR_RBX], 1500); /* the odd rounds */
+	assert_int_equal(e[0]->c.gpr[GPR_RDX], 3 * 1500);
+	assert_true(e[1]->c.jit->stats.regions >= 1);
+	assert_true(e[1]->c.jit->stats.links >= 10);
+	env_free(e[0]);
+	env_free(e[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -992,6 +1286,11 @@ int main(void)
 		cmocka_unit_test(test_chain_exit_rip),
 		cmocka_unit_test(test_icount_after_handlers),
 		cmocka_unit_test(test_loop_mem_vs_interp),
+		cmocka_unit_test(test_region_random),
+		cmocka_unit_test(test_region_exits),
+		cmocka_unit_test(test_region_smc),
+		cmocka_unit_test(test_region_fault),
+		cmocka_unit_test(test_region_side_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -358,12 +358,13 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)sv->ic_flushes);
 		if (sv->jit) {
 			const struct soft_jit_stats *js = sv->cpu.jit ? &sv->cpu.jit->stats : &sv->jit_stats;
-			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu instructions as host "
+			fprintf(out, "    vCPU %u translator: %llu blocks translated (%llu as loop regions; %llu instructions as host "
 				"instructions, %llu of them loads, %llu stores and %llu stack accesses through "
 				"the inline TLB probe, %llu indirect branches, %llu SSE, %llu VEX; %llu as handler "
 				"calls), %llu entries, %llu chain links, %llu moved to another RIP, "
 				"cache %llu KiB used of %llu KiB, %llu flushes when full\n", i,
-				(unsigned long long)js->translated, (unsigned long long)js->native_insns,
+				(unsigned long long)js->translated, (unsigned long long)js->regions,
+				(unsigned long long)js->native_insns,
 				(unsigned long long)js->fast_loads, (unsigned long long)js->fast_stores,
 				(unsigned long long)js->fast_stack, (unsigned long long)js->indirect,
 				(unsigned long long)js->sse, (unsigned long long)js->vex,

@@ -4,6 +4,9 @@
  * RINGVM_JIT_NO_LOOP_REGS (set): a loop onto itself writes its registers
  * back and reloads them at every round, as before 2026-12-05 afternoon.
  *
+ * RINGVM_JIT_NO_REGION (set): every translation is one decoded block, no
+ * loop regions (region.h), as before 2026-12-05 night.
+ *
  * RINGVM_JIT_NO_MEMO (set): the inline TLB probes load the slot's addend
  * without the per-site memo (probe.c), as before 2026-12-05 evening.
  *
@@ -35,6 +38,7 @@ void soft_jit_dump_init(struct soft_jit *j)
 	j->no_sysinline = getenv("RINGVM_JIT_NO_SYSINLINE") != NULL;
 	j->no_vex = getenv("RINGVM_JIT_NO_VEX") != NULL;
 	j->no_memo = getenv("RINGVM_JIT_NO_MEMO") != NULL;
+	j->no_region = getenv("RINGVM_JIT_NO_REGION") != NULL;
 	const char *dir = getenv("RINGVM_JIT_DUMP");
 	if (!dir || !*dir || strlen(dir) >= sizeof(j->dump_dir))
 		return;

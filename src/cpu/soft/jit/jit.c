@@ -113,6 +113,10 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 			return false;
 		link = NULL; /* a flush may have happened: no stale link */
 	}
+	/* a loop region's trace is longer than b: with an exact budget it
+	 * runs only when the whole trace fits (jit/region.h) */
+	if (unlikely(!overrun && budget < b->jit_n))
+		return false;
 	/* the link and the table entry hold the tag of b's mapping now */
 	uint64_t epoch = soft_icache_tag(cpu->icache, global);
 	if (link) {

@@ -59,6 +59,7 @@ struct soft_jit_stats {
 	uint64_t links;        /* chain slots filled */
 	uint64_t too_big;      /* blocks whose translation does not fit an empty cache */
 	uint64_t rebinds;      /* translated blocks moved to another RIP (jit.c) */
+	uint64_t regions;      /* ... of the translated: loop regions (region.h) */
 	/* host bytes of the kept translations, by kind (translate.c) */
 	uint64_t bytes[SOFT_JIT_BYTES_N];
 };
@@ -130,6 +131,9 @@ struct soft_jit {
 				* (translate.c; for comparisons) */
 	bool no_sysinline;     /* RINGVM_JIT_NO_SYSINLINE: SYSCALL and SYSRETQ
 				* through their handlers (sysinline.c; for
+				* comparisons) */
+	bool no_region;        /* RINGVM_JIT_NO_REGION: every translation one
+				* decoded block, no loop regions (region.h; for
 				* comparisons) */
 	bool no_memo;          /* RINGVM_JIT_NO_MEMO: probes load the slot's
 				* addend without the memo (probe.c; for

@@ -42,6 +42,7 @@
 #include "liveness.h"
 #include "native.h"
 #include "probe.h"
+#include "region.h"
 #include "sse.h"
 #include "sysinline.h"
 #include "vex.h"
@@ -67,6 +68,13 @@ enum { FL_CPU, FL_HOST, FL_R10 }; /* where the guest flags are (above) */
 struct tr {
 	struct jit_emit e;
 	struct soft_block *b;
+	/* what is translated: b's instructions, or a loop region's trace
+	 * (region.h: rg, its side exits' chain slots side; its instructions
+	 * in their decoded blocks, all in b's page, so they die with b) */
+	const struct x86_insn *const *insn;
+	unsigned n;
+	const struct jit_region *rg;
+	struct soft_jit_link *side;
 	uint8_t fl;           /* FL_*: where the guest flags are */
 	bool lahf;            /* the host has LAHF/SAHF (else PUSHFQ/POPFQ) */
 	bool no_memo;         /* probes without the addend memo (probe.c) */
@@ -481,12 +489,20 @@ static void emit_tag_check(struct tr *t, unsigned tag)
 	jit_emit_patch_rel32(e, ok, e->pos);
 }
 
+/* Chain slot k of the translation: the block's two (0: fall-through, 1:
+ * taken), then a region's side exits (2 + the inner block's index). */
+static struct soft_jit_link *link_slot(struct tr *t, int slot)
+{
+	return slot < 2 ? &t->b->jit_link[slot] : &t->side[slot - 2];
+}
+
 /* Exit to a statically known guest RIP after count instructions.  slot:
- * the chain slot for it (0 or 1), or -1 for none. */
+ * the chain slot for it (link_slot), or -1 for none. */
 static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slot)
 {
 	struct jit_emit *e = &t->e;
-	bool self = slot >= 0 && t->pure && rip == t->b->rip;
+	/* (a region's side exit to its head is an ordinary chained exit) */
+	bool self = slot >= 0 && slot < 2 && t->pure && rip == t->b->rip;
 	/* a loop onto itself keeps the guest flags in R10 across its back edge
 	 * when its body starts from there (loop_fl) or overwrites all six
 	 * before anything can see them (live_in 0) */
@@ -551,7 +567,7 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 	 * and faults set cpu->rip themselves (the HELPER stubs) */
 	bool rip_in_slot = slot >= 0 && t->pure;
 	if (rip_in_slot)
-		t->b->jit_link[slot].rip = rip;
+		link_slot(t, slot)->rip = rip;
 	else
 		store_imm64(t, OFF(rip), rip);
 	retire(t, count);
@@ -564,7 +580,7 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 	 * leaves through OK_LINK, which stores it, so a chain step stores
 	 * nothing; after a handler the shared checks leave through OK, so
 	 * the store comes first */
-	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)&t->b->jit_link[slot]);
+	jit_emit_mov_r64_imm(e, JR_RAX, (uint64_t)(uintptr_t)link_slot(t, slot));
 	if (t->pure)
 		t->out_stub = !r10 ? SOFT_JIT_STUB_OK_LINK
 			  : t->lahf ? SOFT_JIT_STUB_OK_LINK_R10 : SOFT_JIT_STUB_OK_LINK_R10_PF;
@@ -676,7 +692,7 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	flags_for(t, in, index);
 	/* once for both paths (MOVs keep the flags), unless the taken path
 	 * loops back keeping the registers (exit_direct writes back itself) */
-	if (!t->loop_regs || target != t->b->rip)
+	if (!t->loop_regs || (target != t->b->rip && next != t->b->rip))
 		writeback_all(t);
 	int8_t hold[16];
 	bool dirty[16];
@@ -690,6 +706,32 @@ static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, u
 	jit_emit_patch_rel32(&t->e, taken, t->e.pos);
 	t->fl = fl; /* both paths start with the flags where the Jcc found them */
 	exit_direct(t, target, index + 1, 1);
+}
+
+/* A loop region's inner branch (region.h) at index, the end of inner
+ * block seg: the trace goes on at its target (taken) or its
+ * fall-through; the other way leaves at off through the side slot 2 +
+ * seg, a chained exit retiring index + 1 (the trace is straight).  The
+ * way along the trace keeps the register cache and the flags as the
+ * branch found them (the exit's write-backs are on its own path). */
+static void emit_side_branch(struct tr *t, const struct x86_insn *in, unsigned index, unsigned seg,
+			     bool taken, uint64_t off)
+{
+	if (!off) /* JMP rel: along the trace, nothing to do */
+		return;
+	flags_for(t, in, index);
+	int8_t hold[16];
+	bool dirty[16];
+	memcpy(hold, t->hold, sizeof(hold));
+	memcpy(dirty, t->dirty, sizeof(dirty));
+	uint8_t fl = t->fl;
+	unsigned cc = in->opcode & 15;
+	size_t on = jit_emit_jcc_rel32(&t->e, taken ? cc : cc ^ 1);
+	exit_direct(t, off, index + 1, 2 + (int)seg);
+	memcpy(t->hold, hold, sizeof(hold));
+	memcpy(t->dirty, dirty, sizeof(dirty));
+	t->fl = fl;
+	jit_emit_patch_rel32(&t->e, on, t->e.pos);
 }
 
 /* R14 = soft_mmu_class(cpu) plus the address space's salt: the shared
@@ -1900,12 +1942,16 @@ static void exit_after_helper(struct tr *t, unsigned count)
 /* Will the translation loop below emit every instruction of b inline,
  * without a handler call (t->pure at its end)?  Its choices in its order;
  * a wrong guess costs speed only (exits.h's entries are exact either way). */
-static bool jit_block_pure(const struct tr *t, const struct soft_block *b)
+static bool jit_block_pure(const struct tr *t, const struct soft_block *b, const int8_t *seg_end)
 {
 	uint64_t rip = b->rip, tg;
-	for (unsigned i = 0; i < b->n; i++) {
-		const struct x86_insn *in = &b->insn[i];
-		bool last = i + 1 == b->n;
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct x86_insn *in = t->insn[i];
+		bool last = i + 1 == t->n;
+		if (seg_end[i] >= 0) { /* a region's inner branch: inline */
+			rip = t->rg->blk[seg_end[i] + 1]->rip;
+			continue;
+		}
 		struct jit_native n;
 		struct jit_sse sp;
 		int st = t->fast_mem ? stack_form(in) : 0;
@@ -1922,10 +1968,33 @@ static bool jit_block_pure(const struct tr *t, const struct soft_block *b)
 	return true;
 }
 
+/* What translate_pass translates: b's own instructions (rg NULL), or a
+ * loop region's trace (region.h) with its side slots: insn[i] the trace's
+ * instruction i, in its decoded block. */
+struct tr_src {
+	const struct x86_insn *insn[SOFT_BLOCK_MAX];
+	unsigned n;
+	const struct jit_region *rg;
+	struct soft_jit_link *side;
+};
+
 static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
-				  struct tr *t, bool dry, const int8_t *loop_hold)
+				  struct tr *t, bool dry, const int8_t *loop_hold,
+				  const struct tr_src *src)
 {
 	memset(t, 0, sizeof(*t));
+	t->insn = src->insn;
+	t->n = src->n;
+	t->rg = src->rg;
+	t->side = src->side;
+	const struct x86_insn *const *const insn = t->insn;
+	const unsigned n_insn = t->n;
+	/* seg_end[i]: i ends inner block k of a region (its branch a side
+	 * exit), or -1 */
+	int8_t seg_end[SOFT_BLOCK_MAX];
+	memset(seg_end, -1, sizeof(seg_end));
+	for (unsigned k = 0; t->rg && k + 1 < t->rg->nseg; k++)
+		seg_end[t->rg->seg[k].first + t->rg->seg[k].count - 1] = (int8_t)k;
 	memset(t->hold, -1, sizeof(t->hold));
 	t->dry = dry;
 	if (loop_hold) {
@@ -1940,8 +2009,14 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->ibtc = j->ibtc;
 	t->vex_cpu = j->no_vex ? NULL : cpu;
 	t->bmi_isa = j->no_vex ? 0 : cpu->host_isa;
-	t->live_in = jit_flags_liveness_isa(&(struct jit_flag_isa){ t->vex_cpu, t->bmi_isa },
-					    b->insn, b->n, t->live);
+	const struct jit_flag_isa fisa = { t->vex_cpu, t->bmi_isa };
+	t->live_in = jit_flags_liveness_isa(&fisa, insn[0], t->rg ? t->rg->seg[0].count : n_insn,
+					    t->live);
+	/* each block of a region: all six flags live at its end (its branch
+	 * leaves the trace one way) */
+	for (unsigned k = 1; t->rg && k < t->rg->nseg; k++)
+		jit_flags_liveness_isa(&fisa, insn[t->rg->seg[k].first], t->rg->seg[k].count,
+				       &t->live[t->rg->seg[k].first]);
 	size_t start = j->cache.used;
 	jit_emit_init(&t->e, j->cache.rw + start, soft_jit_cache_room(&j->cache));
 	struct jit_emit *e = &t->e;
@@ -1955,18 +2030,18 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->body = body;
 	bool any_helper = false;
 	t->fast_mem = false;
-	for (unsigned i = 0; i < b->n && cpu->jit_tlb; i++) {
+	for (unsigned i = 0; i < n_insn && cpu->jit_tlb; i++) {
 		struct jit_native n;
 		struct jit_sse sp;
 		struct jit_vex vp;
 		struct jit_bmiv bv;
-		if (jit_native_plan_mem(&b->insn[i], &n) || stack_form(&b->insn[i]) ||
-		    (jit_bmiv_plan(t->bmi_isa, &b->insn[i], &bv) && bv.mem) ||
-		    (div_insn(&b->insn[i]) && b->insn[i].mod != 3) ||
-		    (jit_sse_plan(&b->insn[i], &sp) && b->insn[i].mod != 3) ||
-		    jit_bmi_plan(t->bmi_isa, &b->insn[i], &n, true) ||
-		    (t->vex_cpu && jit_vex_plan(cpu, &b->insn[i], &vp) && b->insn[i].has_modrm &&
-		     b->insn[i].mod != 3))
+		if (jit_native_plan_mem(insn[i], &n) || stack_form(insn[i]) ||
+		    (jit_bmiv_plan(t->bmi_isa, insn[i], &bv) && bv.mem) ||
+		    (div_insn(insn[i]) && insn[i]->mod != 3) ||
+		    (jit_sse_plan(insn[i], &sp) && insn[i]->mod != 3) ||
+		    jit_bmi_plan(t->bmi_isa, insn[i], &n, true) ||
+		    (t->vex_cpu && jit_vex_plan(cpu, insn[i], &vp) && insn[i]->has_modrm &&
+		     insn[i]->mod != 3))
 			t->fast_mem = true;
 	}
 	/* a block without handler calls that needs the flags at its start
@@ -1975,18 +2050,18 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	 * branches, exits after a handler) loads them into R10 first; a
 	 * loop onto itself then keeps them in R10 across its back edge */
 	t->loop_fl = FL_CPU;
-	t->r10_start = b->n && t->live_in && jit_block_pure(t, b);
+	t->r10_start = n_insn && t->live_in && jit_block_pure(t, b, seg_end);
 	if (t->r10_start) {
 		emit_host_from_cpu(e, t->lahf, false);
 		emit_save_r10(e, t->lahf, false);
 		t->fl = t->loop_fl = FL_R10;
 	}
 	size_t body_r10 = e->pos;
-	for (unsigned i = 0; i < b->n; i++)
-		if (!is_direct_branch(&b->insn[i])) {
+	for (unsigned i = 0; i < n_insn; i++)
+		if (!is_direct_branch(insn[i])) {
 			struct jit_native n;
-			if (!jit_native_plan(&b->insn[i], &n) && !lea_form(&b->insn[i]) &&
-			    !nop_form(&b->insn[i]))
+			if (!jit_native_plan(insn[i], &n) && !lea_form(insn[i]) &&
+			    !nop_form(insn[i]))
 				any_helper = true;
 		}
 	if (any_helper) /* the run loop clears block_stop before a block; a
@@ -2011,9 +2086,9 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 
 	uint64_t rip = b->rip;
 	bool ended = false;
-	for (unsigned i = 0; i < b->n; i++) {
-		const struct x86_insn *in = &b->insn[i];
-		bool last = i + 1 == b->n;
+	for (unsigned i = 0; i < n_insn; i++) {
+		const struct x86_insn *in = insn[i];
+		bool last = i + 1 == n_insn;
 		struct jit_native n;
 		struct jit_sse sp;
 		struct jit_vex vp;
@@ -2022,6 +2097,17 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
 		bool known = false; /* t->loaded kept up to date (else all taken as loaded) */
+		if (seg_end[i] >= 0) {
+			/* a region's inner branch: the trace goes on at the
+			 * next block (region.h) */
+			const struct jit_region_seg *sg = &t->rg->seg[seg_end[i]];
+			uint64_t next = 0;
+			jit_region_branch(in, rip, &tg, &next);
+			emit_side_branch(t, in, i, (unsigned)seg_end[i], sg->taken, sg->taken ? next : tg);
+			j->stats.native_insns++;
+			rip = t->rg->blk[seg_end[i] + 1]->rip;
+			continue;
+		}
 		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
@@ -2035,7 +2121,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			j->stats.native_insns++;
 			j->stats.fast_loads += bv.mem;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (t->vex_cpu && jit_vex_plan(cpu, in, &vp) &&
 			   (!in->has_modrm || in->mod == 3 || t->fast_mem)) {
@@ -2044,7 +2130,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			j->stats.vex++;
 			j->stats.vex_mem += in->has_modrm && in->mod != 3;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) {
 			emit_sse(t, in, &sp, rip, i);
@@ -2052,32 +2138,32 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			j->stats.sse++;
 			j->stats.sse_mem += in->mod != 3;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (nop_form(in)) {
 			j->stats.native_insns++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (lea_form(in)) {
 			emit_lea_insn(t, in, rip);
 			j->stats.native_insns++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (t->fast_mem && stack_form(in) == 1) {
 			emit_push_pop(t, in, rip, i);
 			j->stats.native_insns++;
 			j->stats.fast_stack++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (t->fast_mem && stack_form(in) == 3) {
 			emit_push_leave(t, in, rip, i);
 			j->stats.native_insns++;
 			j->stats.fast_stack++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (last && t->fast_mem && stack_form(in) == 2 &&
 			   (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) {
@@ -2092,13 +2178,13 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_div(t, in, rip, i);
 			j->stats.native_insns++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (cli_form(t, in)) {
 			emit_cli(t, in, rip, i);
 			j->stats.native_insns++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (sti_form(t, in)) {
 			emit_sti(t, in, rip, i);
@@ -2107,7 +2193,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			 * shared checks (chain_checks), as after a handler */
 			t->pure = false;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (last && !j->no_sysinline && jit_sys_form(cpu, in, t->b->mode)) {
 			emit_sys(t, in, rip, i, cpu->star);
@@ -2117,12 +2203,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_swapgs(t, in, rip, i);
 			j->stats.native_insns++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (mem_form(t, in, &n)) {
 			struct jit_native nn;
-			bool pair = !last && mem_form(t, &b->insn[i + 1], &nn);
-			emit_mem(t, in, &n, rip, i, reuse, pair ? &b->insn[i + 1] : NULL, pair ? &nn : NULL);
+			bool pair = !last && mem_form(t, insn[i + 1], &nn);
+			emit_mem(t, in, &n, rip, i, reuse, pair ? insn[i + 1] : NULL, pair ? &nn : NULL);
 			known = true;
 			j->stats.native_insns++;
 			if (n.store)
@@ -2130,7 +2216,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			else
 				j->stats.fast_loads++;
 			if (last)
-				exit_direct(t, rip + in->len, b->n, 0);
+				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else {
 			/* a handler may write CR0, CR4 or MXCSR (LDMXCSR,
@@ -2142,7 +2228,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_helper(t, in, rip, i, last);
 			j->stats.helper_insns++;
 			if (last) {
-				exit_after_helper(t, b->n);
+				exit_after_helper(t, n_insn);
 				ended = true;
 			}
 		}
@@ -2151,7 +2237,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		rip += in->len;
 	}
 	if (!ended)
-		exit_direct(t, rip, b->n, 0); /* fell off the block's end */
+		exit_direct(t, rip, n_insn, 0); /* fell off the block's end */
 	if (dry)
 		return NULL;
 
@@ -2210,28 +2296,73 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	b->jit_body = soft_jit_cache_exec_addr(&j->cache, start + body);
 	b->jit_body_r10 = soft_jit_cache_exec_addr(&j->cache, start + body_r10);
 	b->jit_gen = j->cache.gen;
+	b->jit_n = (uint16_t)n_insn;
 	j->stats.translated++;
+	j->stats.regions += t->rg != NULL;
 	soft_jit_dump(j, b, j->cache.rw + start, e->pos);
 	return b->jit_entry;
 }
 
-const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+/* b's translation from src: for a loop back to b's start, a first pass,
+ * not kept, finds the register cache at its back edge, which the second
+ * keeps across it. */
+static const void *translate_src(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
+				 const struct tr_src *src)
 {
 	struct tr tr;
-	/* a block that loops onto itself: a first pass, not kept, finds the
-	 * register cache at its back edge, which the second keeps across it */
-	uint64_t tg;
-	const struct x86_insn *last = b->n ? &b->insn[b->n - 1] : NULL;
+	uint64_t tg, nx;
+	const struct x86_insn *last = src->n ? src->insn[src->n - 1] : NULL;
+	uint64_t last_rip = src->rg ? src->rg->blk[src->rg->nseg - 1]->rip +
+					      src->rg->blk[src->rg->nseg - 1]->bytes
+				    : b->rip + b->bytes;
 	if (last && !j->no_loop_regs && is_direct_branch(last) &&
-	    branch_target(last, b->rip + b->bytes, &tg) && tg == b->rip) {
+	    jit_region_branch(last, last_rip - last->len, &tg, &nx) && (tg == b->rip || nx == b->rip)) {
 		struct soft_jit_stats stats = j->stats;
-		translate_pass(cpu, j, b, &tr, true, NULL);
+		translate_pass(cpu, j, b, &tr, true, NULL, src);
 		j->stats = stats;
 		if (tr.end_known && !tr.e.overflow) {
 			int8_t hold[16];
 			memcpy(hold, tr.end_hold, sizeof(hold));
-			return translate_pass(cpu, j, b, &tr, false, hold);
+			return translate_pass(cpu, j, b, &tr, false, hold, src);
 		}
 	}
-	return translate_pass(cpu, j, b, &tr, false, NULL);
+	return translate_pass(cpu, j, b, &tr, false, NULL, src);
+}
+
+/* A loop region through b (region.h): its side exits' chain slots go into
+ * the cache first (struct jit_region_data), the code after them; NULL
+ * (nothing kept) if it does not fit. */
+static const void *translate_region(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b,
+				    const struct jit_region *rg)
+{
+	size_t need = ((rg->nseg - 1) * sizeof(struct soft_jit_link) + 15) & ~(size_t)15;
+	size_t start = j->cache.used;
+	if (soft_jit_cache_room(&j->cache) <= need)
+		return NULL;
+	struct jit_region_data *d = (struct jit_region_data *)(void *)(j->cache.rw + start);
+	for (unsigned k = 0; k + 1 < rg->nseg; k++)
+		d->side[k] = (struct soft_jit_link){ .epoch = ~0ULL }; /* never a current tag */
+	j->cache.used = start + need;
+	struct tr_src src = { .n = rg->n, .rg = rg, .side = d->side };
+	for (unsigned k = 0; k < rg->nseg; k++)
+		for (unsigned i = 0; i < rg->seg[k].count; i++)
+			src.insn[rg->seg[k].first + i] = &rg->blk[k]->insn[i];
+	const void *p = translate_src(cpu, j, b, &src);
+	if (!p)
+		j->cache.used = start;
+	return p;
+}
+
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_jit *j, struct soft_block *b)
+{
+	struct jit_region rg;
+	if (!j->no_region && jit_region_find(cpu->icache, b, &rg)) {
+		const void *p = translate_region(cpu, j, b, &rg);
+		if (p)
+			return p;
+	}
+	struct tr_src src = { .n = b->n };
+	for (unsigned i = 0; i < b->n; i++)
+		src.insn[i] = &b->insn[i];
+	return translate_src(cpu, j, b, &src);
 }
