@@ -239,3 +239,129 @@ static void test_iret_null_gs(void)
 }
 GUEST_TEST("iret-null-gs", test_iret_null_gs);
 #endif
+
+/* movss-db-int (64-bit; kvm-unit-tests debug.flat "MOV SS + watchpoint +
+ * int $1" and "+ INT3"): a data breakpoint hit by MOV SS is held back one
+ * instruction (SDM vol. 3, 6.8.3); when that instruction is INT3 or INT n,
+ * the held #DB is pending at the boundary after the software interrupt's
+ * delivery: the #DB handler runs first, returning to the first
+ * instruction of the INT handler, which then runs once. */
+#ifdef __x86_64__
+volatile uint64_t kut_ss_seq, kut_ss_db_rip, kut_ss_db_dr6, kut_ss_bp_rip;
+volatile uint32_t kut_ss_value;
+extern const char kut_ss_db_entry[], kut_ss_bp_entry[], kut_ss_after1[], kut_ss_after2[];
+/* each handler shifts its id into kut_ss_seq: the order they ran in */
+__asm__(".text\n"
+	"kut_ss_db_entry:\n\t"
+	"push %rax\n\t"
+	"mov 8(%rsp), %rax\n\t"
+	"mov %rax, kut_ss_db_rip(%rip)\n\t"
+	"mov %dr6, %rax\n\t"
+	"mov %rax, kut_ss_db_dr6(%rip)\n\t"
+	"pop %rax\n\t"
+	"shlq $4, kut_ss_seq(%rip)\n\t"
+	"orq $1, kut_ss_seq(%rip)\n\t"
+	"iretq\n"
+	"kut_ss_bp_entry:\n\t"
+	"push %rax\n\t"
+	"mov 8(%rsp), %rax\n\t"
+	"mov %rax, kut_ss_bp_rip(%rip)\n\t"
+	"pop %rax\n\t"
+	"shlq $4, kut_ss_seq(%rip)\n\t"
+	"orq $3, kut_ss_seq(%rip)\n\t"
+	"iretq\n");
+
+static void test_movss_db_int(void)
+{
+	uint16_t cs, ss;
+	__asm__ volatile("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
+	kut_ss_value = ss;
+	cli();
+	idt_set_gate(1, (uintptr_t)kut_ss_db_entry, cs, 0x8e);
+	idt_set_gate(3, (uintptr_t)kut_ss_bp_entry, cs, 0x8e);
+	/* DR0: kut_ss_value, 4 bytes, read or write (R/W0 = 11, LEN0 = 11) */
+	__asm__ volatile("mov %0, %%dr0; mov %1, %%dr6; mov %2, %%dr7"
+			 : : "r"((uintptr_t)&kut_ss_value), "r"(0xffff0ff0ul), "r"(0x000f0401ul)
+			 : "memory");
+	__asm__ volatile("mov kut_ss_value(%%rip), %%ss\n\t"
+			 "int3\n"
+			 ".globl kut_ss_after1\n"
+			 "kut_ss_after1:" : : : "memory");
+	uint64_t seq1 = kut_ss_seq, db1 = kut_ss_db_rip, dr6 = kut_ss_db_dr6;
+	uint64_t bp1 = kut_ss_bp_rip;
+	kut_ss_seq = 0;
+	kut_ss_db_rip = 0;
+	__asm__ volatile("mov kut_ss_value(%%rip), %%ss\n\t"
+			 "int $3\n"
+			 ".globl kut_ss_after2\n"
+			 "kut_ss_after2:" : : : "memory");
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul));
+	idt_init();
+	GUEST_ASSERT_EQ(seq1, 0x13);               /* #DB, then the #BP handler */
+	GUEST_ASSERT_EQ(db1, (uintptr_t)kut_ss_bp_entry);
+	GUEST_ASSERT_EQ(dr6 & 0xf, 1);               /* B0 */
+	GUEST_ASSERT_EQ(bp1, (uintptr_t)kut_ss_after1);
+	GUEST_ASSERT_EQ(kut_ss_seq, 0x13);
+	GUEST_ASSERT_EQ(kut_ss_db_rip, (uintptr_t)kut_ss_bp_entry);
+	GUEST_ASSERT_EQ(kut_ss_bp_rip, (uintptr_t)kut_ss_after2);
+	GUEST_SYNC("held #db taken at the int handler's entry", seq1);
+	GUEST_DONE();
+}
+GUEST_TEST("movss-db-int", test_movss_db_int);
+#endif
+
+/* nmi-two-pending (64-bit; kvm-unit-tests apic.flat "multiple nmi"): two
+ * NMIs that reach a vCPU not blocking NMIs before it takes the first are
+ * both taken, one after the other (the second latched while the first is
+ * handled, SDM vol. 3, 6.7.1; KVM's process_nmi() allows two pending).
+ * Here the two are back-to-back ICR writes to the sender's own APIC ID
+ * (physical destination): the soft vCPU takes NMIs between blocks, so
+ * both arrive before the first is taken.  A third sent from inside the
+ * handler, while NMIs are blocked, still latches only one. */
+#ifdef __x86_64__
+static volatile unsigned kut_nmi_n, kut_nmi_resend;
+
+static void kut_nmi_icr2(void)
+{
+	uint32_t id = mmio_read32(KUT_APIC + 0x20);
+	mmio_write32(KUT_APIC + 0x310, id & 0xff000000u);
+	/* two NMIs to self, nothing between the two stores */
+	__asm__ volatile("movl %1, (%0)\n\t"
+			 "movl %1, (%0)\n\t"
+			 : : "r"((uintptr_t)(KUT_APIC + KUT_APIC_ICR)), "r"(0x400u) : "memory");
+}
+
+static void kut_on_nmi(struct isr_frame *f)
+{
+	(void)f;
+	kut_nmi_n++;
+	if (kut_nmi_resend) {
+		kut_nmi_resend = 0;
+		kut_nmi_icr2(); /* blocked: of these two, one is latched */
+	}
+}
+
+static unsigned kut_nmi_wait(unsigned want)
+{
+	for (unsigned i = 0; i < 200000 && kut_nmi_n < want; i++)
+		cpu_relax();
+	return kut_nmi_n;
+}
+
+static void test_nmi_two_pending(void)
+{
+	exc_set_handler(2, kut_on_nmi);
+	mmio_write32(KUT_APIC + KUT_APIC_SVR, 0x1ff);
+	kut_nmi_icr2();
+	GUEST_ASSERT_EQ(kut_nmi_wait(2), 2);
+	GUEST_ASSERT_EQ(kut_nmi_wait(3), 2);
+	kut_nmi_n = 0;
+	kut_nmi_resend = 1;
+	kut_nmi_icr2();               /* 2, then 1 of the 2 sent while blocked */
+	GUEST_ASSERT_EQ(kut_nmi_wait(3), 3);
+	GUEST_ASSERT_EQ(kut_nmi_wait(4), 3);
+	GUEST_SYNC("nmis taken of two sent together", 2);
+	GUEST_DONE();
+}
+GUEST_TEST("nmi-two-pending", test_nmi_two_pending);
+#endif

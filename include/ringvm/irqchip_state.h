@@ -95,7 +95,8 @@ struct lapic_state {
 	 * timer_deadline_ns (UINT64_MAX: disarmed), machine clock */
 	uint64_t timer_start_ns, timer_deadline_ns;
 	uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE (0: disarmed) */
-	uint8_t nmi_pending, init_pending, sipi_pending, wait_sipi;
+	uint8_t nmi_pending;    /* NMIs waiting: 0..2 (soft engine; kvm: 0/1) */
+	uint8_t init_pending, sipi_pending, wait_sipi;
 	uint8_t sipi_vector;
 	uint8_t pad[3];
 };

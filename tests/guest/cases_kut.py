@@ -19,4 +19,12 @@ CASES = {
     # IA32_GS_BASE keeps its value.
     'iret-null-gs': dict(status=0, stderr=[r'testdev: sync gs base kept across iret to cpl 1 '
                                            r'0x1\b', DONE]),
+    # MOV SS with a data breakpoint, then INT3 / INT $3: the held #DB is
+    # taken at the #BP handler's first instruction, then that handler runs.
+    'movss-db-int': dict(status=0, stderr=[r'testdev: sync held #db taken at the int handler\'s '
+                                           r'entry 0x13\b', DONE]),
+    # Two NMIs to self by back-to-back ICR writes: both taken; two more
+    # sent inside the handler (NMIs blocked): one.
+    'nmi-two-pending': dict(status=0, stderr=[r'testdev: sync nmis taken of two sent together '
+                                              r'0x2\b', DONE]),
 }

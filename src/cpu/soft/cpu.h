@@ -321,7 +321,8 @@ struct soft_cpu {
 	uint16_t dbg_pending;             /* DR6 bits of a #DB held back by MOV SS / POP SS */
 	uint8_t task_switched;            /* a task switch failed after its commit point:
 					   * the fault belongs to the new task (sys_task.c) */
-	uint8_t pad1[1];
+	uint8_t dbg_now;                  /* deliver dbg_pending before the next insn:
+					   * it was held across an INT n / INT3 / INTO (debug.c) */
 	const struct soft_mem_ops *dbg_ops; /* the real ops while debug.c wraps them */
 	void *dbg_opaque;
 

@@ -37,6 +37,10 @@ int soft_cpu_step_plain(struct soft_cpu *cpu);
  * SOFT_DBG_DATA is armed) and I/O breakpoints hit by IN/OUT/INS/OUTS. */
 void soft_dbg_data(struct soft_cpu *cpu, uint64_t la, unsigned len, bool write);
 void soft_dbg_io(struct soft_cpu *cpu, uint16_t port, unsigned size);
+/* An event was delivered (sys_event.c): a #DB held back by MOV SS / POP
+ * SS is dropped, except across INT n, INT3 and INTO, where it is taken
+ * before the handler's first instruction. */
+void soft_dbg_after_event(struct soft_cpu *cpu, unsigned kind);
 /* Set DR6 bits and raise #DB: a fault (instruction breakpoint, general
  * detect: rip at the instruction) or a trap (rip after it). */
 int soft_dbg_raise(struct soft_cpu *cpu, uint32_t dr6_bits, bool fault);

@@ -279,7 +279,10 @@ static int deliver(struct soft_cpu *cpu, unsigned vector, unsigned kind, bool ha
 		int r = deliver_once(cpu, vector, kind, has_error, error_code);
 		if (r == SOFT_OK) {
 			cpu->shadow = 0;
-			cpu->dbg_pending = 0;
+			/* a #DB held back by MOV SS / POP SS survives a software
+			 * interrupt and is taken before the handler's first
+			 * instruction (debug.c) */
+			soft_dbg_after_event(cpu, kind);
 			if (kind == SOFT_EV_NMI)
 				cpu->nmi_blocked = 1;
 			/* entering a #DB handler clears DR7.GD (SDM vol. 3, 18.2.4) */

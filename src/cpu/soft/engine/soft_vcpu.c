@@ -154,9 +154,14 @@ static int service_events(struct soft_vcpu *sv)
 		sv->halted = false;
 	}
 	/* NMIs stay pending while one is being handled (until its IRET;
-	 * one is latched, SDM vol. 3, 6.7.1) and on the boundary after MOV SS
-	 * / POP SS or STI (6.8.3); the next slice runs that instruction first. */
-	if (!cpu->nmi_blocked && !cpu->shadow && soft_irqchip_take_nmi(chip, id)) {
+	 * one is latched, SDM vol. 3, 6.7.1: more are cut to one here) and
+	 * on the boundary after MOV SS / POP SS or STI (6.8.3); the next slice
+	 * runs that instruction first.  Unblocked, two may wait (an NMI sent
+	 * while another is on its way is not lost; KVM's process_nmi()). */
+	if (cpu->nmi_blocked) {
+		if (soft_irqchip_attention(chip, id) & SOFT_ATTN_NMI)
+			soft_irqchip_nmi_blocked(chip, id);
+	} else if (!cpu->shadow && soft_irqchip_take_nmi(chip, id)) {
 		sv->halted = false;
 		int r = soft_cpu_deliver(cpu, X86_EXC_NMI, SOFT_EV_NMI, false, 0);
 		if (r != SOFT_OK)

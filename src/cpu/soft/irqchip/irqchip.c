@@ -287,11 +287,22 @@ bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu)
 	if (cpu >= c->nr_vcpus)
 		return false;
 	chip_lock(c);
-	bool r = c->lapic[cpu].nmi_pending;
-	c->lapic[cpu].nmi_pending = false;
+	bool r = c->lapic[cpu].nmi_pending > 0;
+	if (r)
+		c->lapic[cpu].nmi_pending--;
 	chip_update_attention(c, cpu);
 	chip_unlock(c);
 	return r;
+}
+
+void soft_irqchip_nmi_blocked(struct soft_irqchip *c, unsigned cpu)
+{
+	if (cpu >= c->nr_vcpus)
+		return;
+	chip_lock(c);
+	if (c->lapic[cpu].nmi_pending > 1)
+		c->lapic[cpu].nmi_pending = 1;
+	chip_unlock(c);
 }
 
 bool soft_irqchip_take_init(struct soft_irqchip *c, unsigned cpu)

@@ -77,7 +77,12 @@ struct soft_lapic {
 	uint64_t timer_deadline_ns; /* next expiry, SOFT_NO_DEADLINE if disarmed */
 	uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE value (0: disarmed) */
 	/* INIT/SIPI/NMI */
-	bool nmi_pending, init_pending, sipi_pending, wait_sipi;
+	/* NMIs waiting for the vCPU: 0..2.  Like KVM's process_nmi(), two
+	 * may wait while the vCPU does not block NMIs (one it is about to
+	 * take, one latched behind it, SDM vol. 3, 6.7.1); the engine cuts
+	 * them to one while it blocks NMIs (soft_irqchip_nmi_blocked). */
+	uint8_t nmi_pending;
+	bool init_pending, sipi_pending, wait_sipi;
 	uint8_t sipi_vector;
 	_Atomic unsigned attention; /* SOFT_ATTN_*, exact under the chip lock */
 };
@@ -156,9 +161,12 @@ int soft_irqchip_take(struct soft_irqchip *c, unsigned cpu, bool rflags_if);
 /* An edge on vCPU cpu's LINT1 pin (the NMI line): handled as its LVT says
  * (NMI, fixed vector, or nothing when masked). */
 void soft_irqchip_lint1(struct soft_irqchip *c, unsigned cpu);
-/* Take the pending NMI (one is latched; the engine takes it only while the
- * vCPU does not block NMIs). */
+/* Take one pending NMI (up to two wait, see nmi_pending; the engine takes
+ * one only while the vCPU does not block NMIs). */
 bool soft_irqchip_take_nmi(struct soft_irqchip *c, unsigned cpu);
+/* The vCPU blocks NMIs (an NMI handler runs, until its IRET): of the NMIs
+ * waiting, one stays latched (6.7.1). */
+void soft_irqchip_nmi_blocked(struct soft_irqchip *c, unsigned cpu);
 /* INIT received: the engine puts the vCPU in the INIT state (real mode,
  * CS:IP f000:fff0 ...), the LAPIC was already reset, and the vCPU now waits
  * for SIPI. */

@@ -122,7 +122,8 @@ void lapic_reset(struct soft_irqchip *c, struct soft_lapic *l, bool power_on)
 	l->timer_start_ns = 0;
 	l->tsc_deadline = 0;
 	timer_disarm(c, l);
-	l->nmi_pending = l->init_pending = l->sipi_pending = false;
+	l->nmi_pending = 0;
+	l->init_pending = l->sipi_pending = false;
 	l->sipi_vector = 0;
 	if (power_on) {
 		l->wait_sipi = l->idx != 0;
@@ -158,7 +159,8 @@ static void lapic_accept(struct soft_irqchip *c, struct soft_lapic *l,
 			clear_bit(l->tmr, m->vector);
 		break;
 	case DM_NMI:
-		l->nmi_pending = true;
+		if (l->nmi_pending < 2)
+			l->nmi_pending++;
 		break;
 	case DM_INIT:
 		if (m->level && !m->assert)

@@ -99,7 +99,7 @@ int soft_irqchip_set_lapic(struct soft_irqchip *c, unsigned cpu, const struct la
 	l->timer_start_ns = s->timer_start_ns;
 	l->timer_deadline_ns = s->timer_deadline_ns;
 	l->tsc_deadline = s->tsc_deadline;
-	l->nmi_pending = s->nmi_pending;
+	l->nmi_pending = s->nmi_pending > 2 ? 2 : s->nmi_pending;
 	l->init_pending = s->init_pending;
 	l->sipi_pending = s->sipi_pending;
 	l->wait_sipi = s->wait_sipi;
