@@ -16,7 +16,13 @@
  * dr6-bits (64-bit; kvm-unit-tests debug.flat "Wanted #DB ... DR6 =
  * 0xffff4ff4"): a #DB replaces DR6's B0-B3 with the breakpoints that
  * caused it (SDM vol. 3, 18.2.3: "certain debug exceptions may clear bits
- * 0-3"; what hardware and KVM do), while BD, BS and BT stay sticky. */
+ * 0-3"; what hardware and KVM do), while BD, BS and BT stay sticky.
+ *
+ * movss-code-bp (64-bit; kvm-unit-tests emulator.flat "no fep: #DB
+ * suppressed after MOV SS"): an instruction breakpoint on the instruction
+ * right after MOV SS is not triggered on Intel processors (SDM vol. 3,
+ * 18.3.1.1), ringvm's CPUID vendor; the same breakpoint without MOV SS
+ * before it is. */
 #include "guest.h"
 
 #ifdef __x86_64__
@@ -161,6 +167,35 @@ static void test_dr6_bits(void)
 	GUEST_DONE();
 }
 GUEST_TEST("dr6-bits", test_dr6_bits);
+
+static void test_movss_code_bp(void)
+{
+	exc_set_handler(1, kut_on_db);
+	uintptr_t bp, ss;
+	/* The breakpoint sits on the XOR right after MOV SS: not triggered. */
+	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+			 "mov %0, %%dr0\n\t"
+			 "mov %2, %%dr7\n\t"              /* L0: execute */
+			 "mov %%ss, %1\n\t"
+			 "mov %1, %%ss\n\t"
+			 "1: xor %0, %0\n\t"
+			 : "=&r"(bp), "=&r"(ss) : "r"(0x401ul) : "memory");
+	GUEST_ASSERT_EQ(kut_db_count, 0);
+	GUEST_ASSERT_EQ(bp, 0);
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul));
+	/* Control: the same breakpoint after an ordinary instruction fires. */
+	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+			 "mov %0, %%dr0\n\t"
+			 "mov %2, %%dr7\n\t"
+			 "mov %%ss, %1\n\t"
+			 "nop\n\t"
+			 "1: xor %0, %0\n\t"
+			 : "=&r"(bp), "=&r"(ss) : "r"(0x401ul) : "memory");
+	GUEST_ASSERT_EQ(kut_db_count, 1);
+	GUEST_SYNC("code breakpoints after mov ss, then without", kut_db_count);
+	GUEST_DONE();
+}
+GUEST_TEST("movss-code-bp", test_movss_code_bp);
 
 #define KUT_MSR_GS_BASE 0xc0000101u
 struct kut_dtr {

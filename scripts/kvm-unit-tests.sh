@@ -25,11 +25,9 @@
 # (status (code << 1) | 1: 1 is a pass, 77 a skip, anything else a failure).
 # QEMU, the reference, runs as kvm-unit-tests' own runner starts it: the
 # cfg's qemu_params (its -cpu; -cpu max where it names none), pc-testdev
-# and pci-testdev.  ringvm has neither test device (its environ says
-# TEST_DEVICE=0): the sub-checks that use pc-testdev's MMIO RAM at
-# 0xff000000 (emulator) read all-ones there and fail, which is N/A, not a
-# CPU bug (docs/kvm-unit-tests.md lists them).  Without pc-testdev QEMU
-# itself fails them (it reads 0) and then triple-faults in a reset loop.
+# and pci-testdev.  ringvm runs with its --pc-testdev (QEMU's pc-testdev:
+# data port 0xe0, IRQ lines at 0x2000, RAM at 0xff000000) and its environ
+# says TEST_DEVICE=1, as with QEMU; ringvm has no pci-testdev.
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,9 +112,9 @@ for t in $tests; do
 				-initrd "$env" -append "$args" </dev/null >"$log" 2>&1
 			st=$? ;;
 		jit|interp)
-			echo TEST_DEVICE=0 >>"$env"
+			echo TEST_DEVICE=1 >>"$env"
 			timeout "$KUT_TIMEOUT" "$RINGVM" run --engine soft --soft-tier "$c" \
-				--memory 256M --cpus "$smp" --serial stdio \
+				--memory 256M --cpus "$smp" --serial stdio --pc-testdev \
 				--kernel "$flat" --initrd "$env" \
 				--cmdline "$args" </dev/null >"$log" 2>&1
 			st=$? ;;

@@ -53,6 +53,8 @@
 #define LAYOUT_LAPIC_SIZE        0x1000ULL
 #define LAYOUT_MSI_ADDR          0xFEE00000ULL /* MSI address range (SDM 11.11.1): */
 #define LAYOUT_MSI_ADDR_SIZE     0x100000ULL   /*   0xFEE00000-0xFEEFFFFF */
+#define LAYOUT_PC_TESTDEV_IOMEM  0xFF000000ULL /* QEMU pc-testdev's RAM window (--pc-testdev) */
+#define LAYOUT_PC_TESTDEV_IOMEM_SIZE 0x10000ULL
 
 /* ---- I/O ports -------------------------------------------------------- */
 #define PORT_PIC_MASTER          0x20
@@ -65,6 +67,8 @@
 #define PORT_ELCR                0x4d0  /* edge/level control, 0x4d0-0x4d1 */
 #define PORT_DEBUG_EXIT_DEFAULT  0xf4   /* isa-debug-exit compatible */
 #define PORT_TESTDEV             0x0e0  /* test-guest call port (--testdev) */
+#define PORT_PC_TESTDEV          0x0e0  /* --pc-testdev: data 0xe0-0xe3, flush page 0xe4-0xe7 */
+#define PORT_PC_TESTDEV_IRQ      0x2000 /* --pc-testdev: one byte port per GSI 0-23 */
 #define PORT_ACPI_PM_BASE        0x600  /* PM1a event (4), control (2), timer (4) */
 #define PORT_ACPI_PM1_EVT        (PORT_ACPI_PM_BASE + 0x0)
 #define PORT_ACPI_PM1_CNT        (PORT_ACPI_PM_BASE + 0x4)

@@ -84,6 +84,7 @@ struct vm_config {
 	uint16_t debug_exit_port;
 	uint8_t debug_exit_size; /* 1, 2 or 4 */
 	bool testdev;            /* test-guest call port and MMIO window */
+	bool pc_testdev;         /* QEMU's pc-testdev (--pc-testdev; src/hw/pc_testdev.c) */
 	enum on_reset on_reset;
 	bool triple_fault_resets;   /* --on-triple-fault reset (default: stop) */
 	bool strict_mmio;           /* --strict-mmio: unclaimed MMIO stops the VM */

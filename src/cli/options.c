@@ -42,6 +42,8 @@ const char cli_run_usage[] =
 	"                           0xd0000000 prints the time since the VM was created\n"
 	"      --testdev            the test-guest call port and MMIO window, and the PCI\n"
 	"                           test device (tests/guest)\n"
+	"      --pc-testdev         QEMU's pc-testdev for kvm-unit-tests: port 0xe0 data,\n"
+	"                           0x2000-0x2017 IRQ lines, RAM at 0xff000000 (not with --testdev)\n"
 	"      --on-reset ACTION    restart (default) or exit when the guest resets the machine\n"
 	"      --on-triple-fault ACTION  stop (default: registers dumped, status 4) or reset\n"
 	"      --net user[,hostfwd=RULE][,mac=MAC][,id=ID]  a virtio-net NIC on the user-mode\n"
@@ -161,6 +163,7 @@ enum {
 	OPT_CPU_WEIGHT, OPT_CPU_WEIGHT_STRICT,
 	OPT_BOOT_TIMER,
 	OPT_MEMORY_BACKEND,
+	OPT_PC_TESTDEV,
 };
 
 static const struct option run_options[] = {
@@ -175,6 +178,7 @@ static const struct option run_options[] = {
 	{ "no-debug-exit", no_argument, NULL, OPT_NO_DEBUG_EXIT },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
+	{ "pc-testdev", no_argument, NULL, OPT_PC_TESTDEV },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "on-triple-fault", required_argument, NULL, OPT_ON_TRIPLE_FAULT },
 	{ "strict-mmio", no_argument, NULL, OPT_STRICT_MMIO },
@@ -280,6 +284,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 		case OPT_NO_DEBUG_EXIT: cfg->debug_exit = false; break;
 		case OPT_BOOT_TIMER: cfg->boot_timer = true; break;
 		case OPT_TESTDEV: cfg->testdev = true; break;
+		case OPT_PC_TESTDEV: cfg->pc_testdev = true; break;
 		case OPT_STRICT_MMIO: cfg->strict_mmio = true; break;
 		case OPT_SOFT_TIER:
 			if (strcmp(optarg, "interp") && strcmp(optarg, "jit"))
@@ -366,5 +371,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg, char
 		return fail(err, errlen, "--memory: must be a whole number of MiB");
 	if (cfg->hugepages && cfg->memory % (2 * MiB))
 		return fail(err, errlen, "--memory: must be a multiple of 2 MiB with --hugepages");
+	if (cfg->pc_testdev && cfg->testdev)
+		return fail(err, errlen, "--pc-testdev: port 0xe0 is also --testdev's call port; use one of them");
 	return CLI_OK;
 }

@@ -78,6 +78,8 @@ if [ -f "$guest" ]; then
 	expect 2 "--debug-exit 0xc000,4: port 0xc000 is already used by the built-in device pci-io" "${g[@]}" --debug-exit 0xc000
 	expect 2 "--debug-exit 0x70,1: port 0x70 is already used by the built-in device rtc" "${g[@]}" --debug-exit 0x70,1
 	expect 2 "--debug-exit 0xde,4: port 0xe0 is already used by the built-in device testdev" "${g[@]}" --debug-exit 0xde
+	expect 2 "--pc-testdev: port 0xe0 is also --testdev's call port; use one of them" "${g[@]}" --pc-testdev
+	expect 2 "--debug-exit 0x2010,1: port 0x2010 is already used by the built-in device pc-testdev-irq" run --kernel "$guest" --engine soft --serial none --pc-testdev --debug-exit 0x2010,1
 	# kvm's in-kernel PIT is a built-in device too (where kvm runs).
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 		expect 2 "--debug-exit 0x40,4: port 0x40 is already used by the built-in device pit (kvm in-kernel)" "${g[@]}" --engine kvm --debug-exit 0x40
