@@ -20,6 +20,7 @@
  * the instruction, so an interrupt waits for at most that much copying (an
  * interrupted REP string instruction resumes from its registers, SDM vol. 2
  * "REP/REPE/REPZ/REPNE/REPNZ"). */
+#include "align_check.h"
 #include "debug.h"
 #include "rep_fast.h"
 
@@ -203,7 +204,8 @@ static inline bool rep_fast_ok(const struct soft_cpu *cpu, const struct x86_insn
 			       const struct sctx *c)
 {
 	return in->rep && c->chunk > 1 && cpu->ops->page_ptr && !cpu->tx &&
-	       !(cpu->seg_slow[SEG_ES] & SOFT_SEG_AC); /* #AC: the element loop checks */
+	       !soft_ac_active(cpu); /* #AC at CPL 3: the element loop checks (a
+					* kernel's STAC'd copy at CPL 0 keeps the fast path) */
 }
 
 int soft_exec_movs(struct soft_cpu *cpu, const struct x86_insn *in)
