@@ -227,17 +227,28 @@ unsigned soft_stack_size(const struct soft_cpu *cpu); /* address size of SS: 2 4
 /* Check (without writing) that len bytes at rSP - below are writable. */
 int soft_stack_probe(struct soft_cpu *cpu, uint64_t below, unsigned len);
 
+/* A branch's target truncated to its operand size / mode (the one rule for
+ * the interpreter's branch_to and the translator's direct branches); false
+ * when the target is not canonical (the branch itself faults, #GP(0)). */
+static inline bool soft_branch_target(const struct x86_insn *in, unsigned mode, uint64_t target,
+				      uint64_t *out)
+{
+	if (in->opsize == 2)
+		target &= 0xffff;
+	else if (in->opsize == 4 || mode != SOFT_MODE_64)
+		target &= 0xffffffff;
+	else if (unlikely(!canonical(target)))
+		return false;
+	*out = target;
+	return true;
+}
+
 /* Branch to target (truncated to the operand size / mode); a non-canonical
  * target faults on the branch itself (#GP(0)). */
 static inline int branch_to(struct soft_cpu *cpu, const struct x86_insn *in, uint64_t target)
 {
-	if (in->opsize == 2)
-		target &= 0xffff;
-	else if (in->opsize == 4 || cpu->mode != SOFT_MODE_64)
-		target &= 0xffffffff;
-	else if (unlikely(!canonical(target)))
+	if (unlikely(!soft_branch_target(in, cpu->mode, target, &cpu->next_rip)))
 		return soft_gp0(cpu);
-	cpu->next_rip = target;
 	return SOFT_OK;
 }
 

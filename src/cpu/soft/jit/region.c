@@ -2,7 +2,8 @@
  * region.h and docs/soft-cpu.md, "Loop regions"). */
 #include "region.h"
 
-#include "../exec.h"
+#include "branch.h"
+
 
 #define PAGE_MASK (~(uint64_t)0xfff)
 
@@ -12,23 +13,10 @@
 
 bool jit_region_branch(const struct x86_insn *in, uint64_t rip, uint64_t *target, uint64_t *next)
 {
-	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
+	uint64_t nx = rip + in->len;
+	if (!jit_is_direct_branch(in) || !jit_branch_target(in, nx, target))
 		return false;
-	bool jcc = (in->map == X86_MAP_1BYTE && in->opcode >= 0x70 && in->opcode <= 0x7f) ||
-		   (in->map == X86_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f);
-	bool jmp = in->map == X86_MAP_1BYTE && (in->opcode == 0xe9 || in->opcode == 0xeb);
-	if (!jcc && !jmp)
-		return false;
-	/* the target as translate.c's branch_target (and branch_to) computes it */
-	uint64_t nx = rip + in->len, tg = nx + in->imm;
-	if (in->opsize == 2)
-		tg &= 0xffff;
-	else if (in->opsize == 4 || in->mode != SOFT_MODE_64)
-		tg &= 0xffffffff;
-	else if (!canonical(tg))
-		return false;
-	*target = tg;
-	*next = jcc ? nx : 0;
+	*next = jit_is_jcc(in) ? nx : 0;
 	return true;
 }
 

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "branch.h"
 #include "exits.h"
 #include "jit.h"
 #include "liveness.h"
@@ -655,35 +656,11 @@ static void exit_indirect(struct tr *t, unsigned r, unsigned count)
 	exit_indirect_ex(t, r, count, false);
 }
 
-/* Target of a direct branch, as branch_to() computes it; false when the
- * branch would fault (non-canonical): the handler then raises it. */
-static bool branch_target(const struct x86_insn *in, uint64_t next, uint64_t *target)
-{
-	uint64_t tg = next + in->imm;
-	if (in->opsize == 2)
-		tg &= 0xffff;
-	else if (in->opsize == 4 || in->mode != SOFT_MODE_64)
-		tg &= 0xffffffff;
-	else if (!canonical(tg))
-		return false;
-	*target = tg;
-	return true;
-}
-
-static bool is_direct_branch(const struct x86_insn *in)
-{
-	if (!in->op || (in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)))
-		return false;
-	if (in->map == X86_MAP_1BYTE)
-		return (in->opcode >= 0x70 && in->opcode <= 0x7f) || in->opcode == 0xe9 || in->opcode == 0xeb;
-	return in->map == X86_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f;
-}
-
 /* Jcc / JMP rel: the block's last instruction. */
 static void emit_branch(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
 {
 	uint64_t next = rip + in->len, target = 0;
-	branch_target(in, next, &target);
+	jit_branch_target(in, next, &target);
 	bool uncond = in->map == X86_MAP_1BYTE && (in->opcode == 0xe9 || in->opcode == 0xeb);
 	if (uncond) {
 		exit_direct(t, target, index + 1, 1);
@@ -1224,7 +1201,7 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 	sl->terminal = true;
 	if (in->map == X86_MAP_1BYTE && in->opcode == 0xe8) { /* CALL rel32 */
 		uint64_t target = 0;
-		branch_target(in, next, &target);
+		jit_branch_target(in, next, &target);
 		push_return(t, sl, next);
 		exit_direct(t, target, index + 1, 1);
 		return;
@@ -1854,7 +1831,7 @@ static bool mem_form(const struct tr *t, const struct x86_insn *in, struct jit_n
 {
 	struct jit_native r;
 	struct jit_sse sp;
-	if (is_direct_branch(in) || jit_native_plan(in, &r) ||
+	if (jit_is_direct_branch(in) || jit_native_plan(in, &r) ||
 	    (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) || lea_form(in) ||
 	    stack_form(in))
 		return false;
@@ -1955,11 +1932,11 @@ static bool jit_block_pure(const struct tr *t, const struct soft_block *b, const
 		struct jit_native n;
 		struct jit_sse sp;
 		int st = t->fast_mem ? stack_form(in) : 0;
-		bool inline_ = (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) ||
+		bool inline_ = (last && jit_is_direct_branch(in) && jit_branch_target(in, rip + in->len, &tg)) ||
 			       jit_native_plan(in, &n) ||
 			       (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) ||
 			       lea_form(in) || st == 1 || st == 3 ||
-			       (last && st == 2 && (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) ||
+			       (last && st == 2 && (in->opcode != 0xe8 || jit_branch_target(in, rip + in->len, &tg))) ||
 			       div_form(t, in) || cli_form(t, in) || swapgs_form(t, in) || mem_form(t, in, &n);
 		if (!inline_)
 			return false;
@@ -2058,7 +2035,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	}
 	size_t body_r10 = e->pos;
 	for (unsigned i = 0; i < n_insn; i++)
-		if (!is_direct_branch(insn[i])) {
+		if (!jit_is_direct_branch(insn[i])) {
 			struct jit_native n;
 			if (!jit_native_plan(insn[i], &n) && !lea_form(insn[i]) &&
 			    !nop_form(insn[i]))
@@ -2108,7 +2085,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			rip = t->rg->blk[seg_end[i] + 1]->rip;
 			continue;
 		}
-		if (last && is_direct_branch(in) && branch_target(in, rip + in->len, &tg)) {
+		if (last && jit_is_direct_branch(in) && jit_branch_target(in, rip + in->len, &tg)) {
 			emit_branch(t, in, rip, i);
 			j->stats.native_insns++;
 			ended = true;
@@ -2166,7 +2143,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 				exit_direct(t, rip + in->len, n_insn, 0);
 			ended = last;
 		} else if (last && t->fast_mem && stack_form(in) == 2 &&
-			   (in->opcode != 0xe8 || branch_target(in, rip + in->len, &tg))) {
+			   (in->opcode != 0xe8 || jit_branch_target(in, rip + in->len, &tg))) {
 			emit_branch_stack(t, in, rip, i);
 			j->stats.native_insns++;
 			if (in->opcode == 0xe8 || in->opcode == 0xc3)
@@ -2315,7 +2292,7 @@ static const void *translate_src(struct soft_cpu *cpu, struct soft_jit *j, struc
 	uint64_t last_rip = src->rg ? src->rg->blk[src->rg->nseg - 1]->rip +
 					      src->rg->blk[src->rg->nseg - 1]->bytes
 				    : b->rip + b->bytes;
-	if (last && !j->no_loop_regs && is_direct_branch(last) &&
+	if (last && !j->no_loop_regs && jit_is_direct_branch(last) &&
 	    jit_region_branch(last, last_rip - last->len, &tg, &nx) && (tg == b->rip || nx == b->rip)) {
 		struct soft_jit_stats stats = j->stats;
 		translate_pass(cpu, j, b, &tr, true, NULL, src);
