@@ -48,7 +48,11 @@
  * Linux then runs without page-table isolation (RDCL_NO: Meltdown), without
  * VERW buffer clearing on every return to user mode (MDS_NO, TAA_NO) and
  * without the MMIO stale-data, GDS, RFDS and BHI mitigations: kernel entry
- * and exit stop switching CR3 (issue 9, item 4). */
+ * and exit stop switching CR3 (issue 9, item 4).  ITS_NO (indirect target
+ * selection): without it a kernel that sees the hypervisor bit assumes ITS
+ * and sends every RET through one shared return thunk (its_return_thunk),
+ * which costs the soft engine a second block and an indirect-branch lookup
+ * per return. */
 #define SOFT_ARCH_CAP_RDCL_NO          (1ULL << 0)
 #define SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY (1ULL << 3)
 #define SOFT_ARCH_CAP_SSB_NO           (1ULL << 4)
@@ -62,13 +66,15 @@
 #define SOFT_ARCH_CAP_PBRSB_NO         (1ULL << 24)
 #define SOFT_ARCH_CAP_GDS_NO           (1ULL << 26)
 #define SOFT_ARCH_CAP_RFDS_NO          (1ULL << 27)
+#define SOFT_ARCH_CAP_ITS_NO           (1ULL << 62)
 #define SOFT_ARCH_CAPABILITIES                                              \
 	(SOFT_ARCH_CAP_RDCL_NO | SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY |          \
 	 SOFT_ARCH_CAP_SSB_NO | SOFT_ARCH_CAP_MDS_NO |                       \
 	 SOFT_ARCH_CAP_PSCHANGE_MC_NO | SOFT_ARCH_CAP_TAA_NO |               \
 	 SOFT_ARCH_CAP_SBDR_SSDP_NO | SOFT_ARCH_CAP_FBSDP_NO |               \
 	 SOFT_ARCH_CAP_PSDP_NO | SOFT_ARCH_CAP_BHI_NO |                      \
-	 SOFT_ARCH_CAP_PBRSB_NO | SOFT_ARCH_CAP_GDS_NO | SOFT_ARCH_CAP_RFDS_NO)
+	 SOFT_ARCH_CAP_PBRSB_NO | SOFT_ARCH_CAP_GDS_NO | SOFT_ARCH_CAP_RFDS_NO | \
+	 SOFT_ARCH_CAP_ITS_NO)
 #define SOFT_MSR_ARCH_CAPABILITIES 0x10a
 /* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE, AVX (bit 2,
  * only on a host with AVX: soft_xcr0_supported) and, with PKU, PKRU (bit 9). */

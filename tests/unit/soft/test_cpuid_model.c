@@ -229,7 +229,8 @@ static void test_lzcnt_tzcnt_follow_cpuid(void **state)
 
 /* IA32_ARCH_CAPABILITIES: enumerated by CPUID.(7,0):EDX[29], readable with
  * RDMSR, read-only (WRMSR is #GP(0)), and it carries RDCL_NO and MDS_NO, the
- * bits that let Linux run without page-table isolation and VERW clearing. */
+ * bits that let Linux run without page-table isolation and VERW clearing,
+ * and ITS_NO, without which Linux sends every RET through one thunk. */
 static void test_arch_capabilities(void **state)
 {
 	const uint8_t rdmsr[] = { 0x0f, 0x32 }, wrmsr[] = { 0x0f, 0x30 };
@@ -242,6 +243,7 @@ static void test_arch_capabilities(void **state)
 	assert_true(v & (1u << 0));  /* RDCL_NO */
 	assert_true(v & (1u << 5));  /* MDS_NO */
 	assert_true(v & (1u << 8));  /* TAA_NO */
+	assert_true(v & (1ULL << 62)); /* ITS_NO: no shared return thunk */
 	assert_false(v & (1u << 1)); /* no IBRS_ALL: there is no IA32_SPEC_CTRL */
 	prepare(e, NEED_NONE, false);
 	e->c.gpr[GPR_RCX] = 0x10a;
