@@ -133,6 +133,28 @@
 	vzeroupper
 .endm
 
+/* callret: a loop calling two small leaf functions that do some ALU
+ * work and return (kernel code's call/ret shape): 10 instructions per
+ * round in five blocks, two of them ending in RET (an indirect exit
+ * through the IBTC in translated code), the flags live across each */
+.macro LOOP_CALLRET
+	mov %edi, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+1:	call 5f
+	call 6f
+	dec %ecx
+	jnz 1b
+	jmp 7f
+5:	add %rcx, %rax
+	xor %rax, %rdx
+	ret
+6:	sub %rdx, %rax
+	inc %r8
+	ret
+7:
+.endm
+
 /* guest entries: the body, then hlt */
 GUEST(g_int)
 	LOOP_INT
@@ -164,13 +186,21 @@ GUEST(g_chain)
 	hlt
 END(g_chain)
 
+GUEST(g_callret)
+	LOOP_CALLRET
+	hlt
+END(g_callret)
+
 GUEST(g_avx2)
 	LOOP_AVX2
 	hlt
 END(g_avx2)
 
 /* native entries: the same bodies, callee-saved registers kept, ret */
-	.globl n_int, n_mem, n_sse, n_crc, n_str, n_chain, n_avx2
+	.globl n_int, n_mem, n_sse, n_crc, n_str, n_chain, n_avx2, n_callret
+n_callret:
+	LOOP_CALLRET
+	ret
 n_chain:
 	push %r13
 	push %r14

@@ -1,13 +1,14 @@
 /* Block exits and entries shared by translations and the stubs
  * (docs/soft-cpu.md, "Translator", "Exits with the flags in R10").
  *
- * A chained exit of a block without handler calls leaves the guest's six
- * arithmetic flags in R10 (the LAHF/SETO image of translate.c's flags
- * convention, or a PUSHFQ image on a host without LAHF) instead of
- * merging them into cpu->rflags, and jumps to the target's R10 entry
- * (struct soft_jit_link.code_r10, soft_block.jit_body_r10); every way
- * out to the run loop from such an exit merges R10 first (the stub
- * SOFT_JIT_STUB_OK_LINK_R10). */
+ * A chained or indirect exit of a block without handler calls leaves the
+ * guest's six arithmetic flags in R10 (the LAHF/SETO image of
+ * translate.c's flags convention, or a PUSHFQ image on a host without
+ * LAHF) instead of merging them into cpu->rflags, and jumps to the
+ * target's R10 entry (struct soft_jit_link.code_r10, struct
+ * soft_jit_ibtc.code_r10, soft_block.jit_body_r10); every way out to the
+ * run loop from such an exit merges R10 first (the stubs
+ * SOFT_JIT_STUB_OK_LINK_R10, SOFT_JIT_STUB_OK_IND_R10). */
 #ifndef RINGVM_SOFT_JIT_EXITS_H
 #define RINGVM_SOFT_JIT_EXITS_H
 

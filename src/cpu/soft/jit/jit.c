@@ -127,7 +127,8 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, bool global, uint6
 	}
 	struct soft_jit_ibtc *ib = &j->ibtc[soft_jit_ibtc_index(b->rip)];
 	ib->rip = b->rip;
-	ib->code = b->jit_body;
+	ib->code_r10 = b->jit_body_r10;
+	ib->code_off = (int32_t)((const char *)b->jit_body - (const char *)b->jit_body_r10);
 	ib->epoch = epoch;
 	ib->mode = b->mode;
 	/* Kept less what a chained block needs left to start (translate.c,

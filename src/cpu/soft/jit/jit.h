@@ -65,18 +65,22 @@ struct soft_jit_stats {
 };
 
 /* Indirect branch targets (RET, JMP/CALL through a register or memory):
- * a direct-mapped table from guest RIP to the body of the translated
- * block entered there, filled when the run loop enters a translation,
- * valid while the icache tag it was filled with is current (as chain
- * slots: soft_icache_tag_valid).
+ * a direct-mapped table from guest RIP to the translated block entered
+ * there, filled when the run loop enters a translation, valid while the
+ * icache tag it was filled with is current (as chain slots:
+ * soft_icache_tag_valid).
  * Translated code looks its indirect targets up here and stays in
- * translated code on a hit. */
+ * translated code on a hit: an exit of a block without handler calls
+ * with the guest flags in R10 jumps to code_r10 (the block's R10 entry,
+ * exits.h), any other to code_r10 + code_off (its body, which takes the
+ * flags from cpu).  32 bytes: an index shifted by 5 (translate.c). */
 #define SOFT_JIT_IBTC 1024
 struct soft_jit_ibtc {
 	uint64_t rip;
-	const void *code;      /* the block's body (after its prologue) */
+	const void *code_r10;  /* the block's R10 entry (soft_block.jit_body_r10) */
 	uint64_t epoch;        /* icache tag of the fill (soft_icache_tag); ~0: empty */
-	uint64_t mode;         /* the block's decode mode */
+	uint32_t mode;         /* the block's decode mode */
+	int32_t code_off;      /* its body (jit_body) - code_r10 */
 };
 
 static inline unsigned soft_jit_ibtc_index(uint64_t rip)
@@ -95,6 +99,10 @@ enum soft_jit_stub {
 	SOFT_JIT_STUB_OK_LINK,   /* cpu->jit_link = RAX (a chain slot), EAX = SOFT_OK, leave */
 	SOFT_JIT_STUB_OK_LINK_R10, /* cpu->rflags = the guest flags in R10 (exits.h), then OK_LINK */
 	SOFT_JIT_STUB_OK_LINK_R10_PF, /* ... R10 a PUSHFQ image (a host without LAHF) */
+	SOFT_JIT_STUB_OK_IND,    /* cpu->rip = R11 (an indirect exit's target),
+				  * then OK_NOLINK */
+	SOFT_JIT_STUB_OK_IND_R10, /* cpu->rflags = the guest flags in R10, then OK_IND */
+	SOFT_JIT_STUB_OK_IND_R10_PF, /* ... R10 a PUSHFQ image */
 	SOFT_JIT_STUB_FAULT,     /* a handler failed (EAX): retire EDX instructions, leave */
 	SOFT_JIT_STUB_STOP,      /* block_stop: RIP = next_rip, retire EDX, leave SOFT_OK */
 	SOFT_JIT_STUB_CHECKS,    /* CALLed: what the run loop checks between blocks

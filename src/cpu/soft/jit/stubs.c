@@ -150,6 +150,20 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	size_t to_epi = jit_emit_jmp_rel32(e);
 
+	/* an indirect exit of a block without handler calls leaves with its
+	 * target in R11, not stored in cpu->rip (translate.c,
+	 * exit_indirect_code), and the guest flags in R10 when it took them
+	 * there: merged first as below */
+	j->stub[SOFT_JIT_STUB_OK_IND_R10_PF] = e->pos;
+	jit_exit_merge_r10(e, false);
+	size_t to_ind = jit_emit_jmp_rel32(e);
+	j->stub[SOFT_JIT_STUB_OK_IND_R10] = e->pos;
+	jit_exit_merge_r10(e, true);
+	j->stub[SOFT_JIT_STUB_OK_IND] = e->pos;
+	jit_emit_patch_rel32(e, to_ind, e->pos);
+	jit_emit_mov_m64_r64(e, CPU, OFF(rip), JR_R11);
+	size_t to_nolink = jit_emit_jmp_rel32(e);
+
 	/* ... and one that left the guest flags in R10 (exits.h) merges
 	 * them into cpu->rflags first: a LAHF/SETO image, or a PUSHFQ one
 	 * (a host without LAHF; DIFF_JIT_PUSHFQ) */
@@ -168,6 +182,7 @@ bool soft_jit_stubs_emit(struct soft_jit *j)
 	jit_emit_mov_m64_r64(e, CPU, OFF(jit_link), JR_RAX);
 	size_t to_ok = jit_emit_jmp_rel32(e);
 	j->stub[SOFT_JIT_STUB_OK_NOLINK] = e->pos;
+	jit_emit_patch_rel32(e, to_nolink, e->pos);
 	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	j->stub[SOFT_JIT_STUB_OK] = e->pos;
 	jit_emit_patch_rel32(e, to_ok, e->pos);

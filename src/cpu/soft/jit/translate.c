@@ -24,9 +24,9 @@
  *            or passes through that are live: liveness.h) or a flag-writing
  *            instruction makes RFLAGS current again.
  * A handler call or block exit writes them back into cpu->rflags
- * (cpu->lf.op = LF_NONE), except a chained exit of a block without handler
- * calls, which leaves them in R10 for the next block's R10 entry
- * (exits.h); a slow path merges R10 into cpu->rflags before
+ * (cpu->lf.op = LF_NONE), except a chained or indirect exit of a block
+ * without handler calls, which leaves them in R10 for the next block's R10
+ * entry (exits.h); a slow path merges R10 into cpu->rflags before
  * its handler, so at a fault the guest sees exactly its flags.  Moves,
  * LEA and the probe's own address arithmetic between them are MOVs/LEAs,
  * which leave RFLAGS alone.  An instruction that reads flags or keeps some
@@ -596,23 +596,44 @@ static void exit_direct_code(struct tr *t, uint64_t rip, unsigned count, int slo
 	t->out_stub = SOFT_JIT_STUB_OK;
 }
 
-/* Exit to the guest RIP in host register r (R10: an indirect branch)
- * after count instructions: into the translation entered there before
- * (the IBTC, jit.h) when the same checks as a chain pass, else to the run
- * loop.  The flags are already in cpu->rflags.  after_helper: the block's
- * last instruction ran through its handler (SYSCALL, SYSRET, IRET, a REP
- * string instruction ...), which may have changed the mode: the CPU's
- * mode must still be the block's (a handler that changes it sets
- * block_stop, which the caller checked; this is the belt to it). */
+/* Exit to the guest RIP in host register r after count instructions:
+ * into the translation entered there before (the IBTC, jit.h) when the
+ * same checks as a chain pass, else to the run loop.  r is R11 for an
+ * indirect branch (emit_branch_stack), R10 after SYSCALL/SYSRETQ inline
+ * or a handler (the flags in cpu then).  A block without handler calls
+ * with the guest flags in the host or R10 leaves them in R10 and enters
+ * the target's R10 entry (exits.h), as a chained exit does; with R11 it
+ * leaves cpu->rip alone too: every way out to the run loop stores R11
+ * (and merges R10: SOFT_JIT_STUB_OK_IND*, stubs.c), and the next
+ * block's handler calls and faults set cpu->rip themselves.
+ * after_helper: the block's last instruction ran through its handler
+ * (SYSCALL, SYSRET, IRET, a REP string instruction ...), which may have
+ * changed the mode: the CPU's mode must still be the block's (a handler
+ * that changes it sets block_stop, which the caller checked; this is the
+ * belt to it). */
 static void exit_indirect_code(struct tr *t, unsigned r, unsigned count, bool after_helper)
 {
 	struct jit_emit *e = &t->e;
+	bool r10 = t->pure && t->fl != FL_CPU && r == JR_R11;
+	bool rip_later = t->pure && r == JR_R11;
 	writeback_all(t);
-	spill_flags(t);
+	if (r10) {
+		if (t->fl == FL_HOST) /* RAX: written back above, forgotten below */
+			emit_save_r10(e, t->lahf, false);
+		t->fl = FL_R10;
+	} else {
+		spill_flags(t);
+	}
 	evict_all(t); /* the exit's code uses RAX RCX RDX */
-	jit_emit_mov_m64_r64(e, CPU, OFF(rip), r);
+	if (!rip_later)
+		jit_emit_mov_m64_r64(e, CPU, OFF(rip), r);
 	retire(t, count);
-	jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
+	if (t->pure)
+		t->out_stub = !rip_later ? SOFT_JIT_STUB_OK_NOLINK
+			  : !r10 ? SOFT_JIT_STUB_OK_IND
+			  : t->lahf ? SOFT_JIT_STUB_OK_IND_R10 : SOFT_JIT_STUB_OK_IND_R10_PF;
+	else /* the shared checks leave through OK */
+		jit_emit_mov_m64_simm32(e, CPU, OFF(jit_link), 0);
 	chain_checks(t, count != 0);
 	if (after_helper) {
 		jit_emit_cmp_m8_imm8(e, CPU, OFF(mode), t->b->mode);
@@ -631,10 +652,23 @@ static void exit_indirect_code(struct tr *t, unsigned r, unsigned count, bool af
 	out_jump(t, JCC_NE);
 	jit_emit_mov_r64_m64(e, JR_RAX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, epoch));
 	emit_tag_check(t, JR_RAX);
-	jit_emit_cmp_m64_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
+	jit_emit_cmp_m32_simm32(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, mode),
 				(int32_t)t->b->mode);
 	out_jump(t, JCC_NE);
-	jit_emit_jmp_m64(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code));
+	t->out_stub = SOFT_JIT_STUB_OK;
+	if (r10) {
+		jit_emit_jmp_m64(e, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code_r10));
+		return;
+	}
+	/* the body: code_r10 + code_off (movsxd rax, [rdx + code_off]) */
+	_Static_assert(offsetof(struct soft_jit_ibtc, code_off) < 128, "disp8");
+	jit_emit_u8(e, 0x48);
+	jit_emit_u8(e, 0x63);
+	jit_emit_u8(e, 0x42);
+	jit_emit_u8(e, (uint8_t)offsetof(struct soft_jit_ibtc, code_off));
+	jit_emit_add_r64_m64(e, JR_RAX, JR_RDX, (int32_t)offsetof(struct soft_jit_ibtc, code_r10));
+	jit_emit_u8(e, 0xff); /* jmp rax */
+	jit_emit_u8(e, 0xe0);
 }
 
 static void exit_direct(struct tr *t, uint64_t rip, unsigned count, int slot)
@@ -1162,7 +1196,7 @@ static void emit_sys(struct tr *t, const struct x86_insn *in, uint64_t rip, unsi
 }
 
 /* Push the return address of a CALL (the block's last instruction) through
- * the fast path; the flags are in cpu->rflags. */
+ * the fast path; the flags are not in the host (save_flags). */
 static void push_return(struct tr *t, struct slow *sl, uint64_t next)
 {
 	struct jit_emit *e = &t->e;
@@ -1188,20 +1222,27 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 {
 	struct jit_emit *e = &t->e;
 	uint64_t next = rip + in->len;
-	/* the block ends: the flags and registers go to cpu anyway; with none
-	 * dirty in the host, the slow path has nothing to write back */
-	writeback_all(t);
-	spill_flags(t);
-	evict_all(t);
+	/* the registers stay cached (the slow path writes back the written
+	 * ones before its handler), the flags in the host move to R10
+	 * (save_flags; the slow path merges them): the exit takes them on in
+	 * R10 in a block without handler calls (exit_direct,
+	 * exit_indirect_code) */
+	save_flags(t);
 	if (t->nslow + 2 > SOFT_BLOCK_MAX) {
 		e->overflow = true;
 		return;
 	}
-	struct slow *sl = new_slow(t, in, rip, index, false);
-	sl->terminal = true;
 	if (in->map == X86_MAP_1BYTE && in->opcode == 0xe8) { /* CALL rel32 */
 		uint64_t target = 0;
 		jit_branch_target(in, next, &target);
+		/* RSP cached before the slow path records the cache */
+		int8_t host[16];
+		if (!assign_regs(t, 1u << RSP_G, host)) {
+			e->overflow = true;
+			return;
+		}
+		struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		sl->terminal = true;
 		push_return(t, sl, next);
 		exit_direct(t, target, index + 1, 1);
 		return;
@@ -1212,17 +1253,19 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 			e->overflow = true;
 			return;
 		}
+		struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+		sl->terminal = true;
 		unsigned hs = (unsigned)host[RSP_G];
 		jit_emit_mov_r64_r64(e, JR_RSI, hs);
 		emit_probe(t, sl, 8, false);
-		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
-		emit_canonical_check(t, sl, JR_R10); /* #GP at the RET */
+		jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
+		emit_canonical_check(t, sl, JR_R11); /* #GP at the RET */
 		jit_emit_lea(e, hs, (int)hs, -1, 1, 8);
 		t->dirty[hs] = true;
-		exit_indirect(t, JR_R10, index + 1);
+		exit_indirect(t, JR_R11, index + 1);
 		return;
 	}
-	/* FF /2 CALL, FF /4 JMP: the target into R10 */
+	/* FF /2 CALL, FF /4 JMP: the target into R11 */
 	bool call = ((in->modrm >> 3) & 7) == 2;
 	unsigned used = in->mod == 3 ? 1u << in->rm : 0;
 	if (in->mod != 3) {
@@ -1238,17 +1281,19 @@ static void emit_branch_stack(struct tr *t, const struct x86_insn *in, uint64_t 
 		e->overflow = true;
 		return;
 	}
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	sl->terminal = true;
 	if (in->mod == 3) {
-		jit_emit_mov_r64_r64(e, JR_R10, (unsigned)host[in->rm]);
+		jit_emit_mov_r64_r64(e, JR_R11, (unsigned)host[in->rm]);
 	} else {
 		emit_linear(t, in, rip, host);
 		emit_probe(t, sl, 8, false);
-		jit_emit_mov_r64_m64(e, JR_R10, JR_RDI, 0);
+		jit_emit_mov_r64_m64(e, JR_R11, JR_RDI, 0);
 	}
-	emit_canonical_check(t, sl, JR_R10);
+	emit_canonical_check(t, sl, JR_R11);
 	if (call)
 		push_return(t, sl, next);
-	exit_indirect(t, JR_R10, index + 1);
+	exit_indirect(t, JR_R11, index + 1);
 }
 
 /* Which of the above an instruction is (64-bit mode, 64-bit operands, no
