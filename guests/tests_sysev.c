@@ -215,7 +215,7 @@ static uint64_t cpl1_gdt[10] __attribute__((aligned(16)));
 static uint32_t cpl1_tss[26] __attribute__((aligned(16)));
 static uint8_t cpl1_stack[4096] __attribute__((aligned(16)));
 volatile uint64_t cpl1_rsp;
-static volatile uint64_t cpl1_ip, cpl1_err, cpl1_vec, cpl1_rax, cpl1_cs, cpl1_seen;
+static volatile uint64_t cpl1_ip, cpl1_err, cpl1_vec, cpl1_rax, cpl1_rdx, cpl1_cs, cpl1_seen;
 extern const char cpl1_swapgs[], cpl1_resume[];
 
 static void sysev_cpl1_gp(struct isr_frame *f)
@@ -232,11 +232,13 @@ static void sysev_cpl1_gp(struct isr_frame *f)
 	(&f->flags)[2] = 0x18;
 }
 
-static void test_swapgs_cpl1(void)
+/* The GDT with the DPL 1 segments and the TSS loaded (and TR); *old the
+ * guest's, to load back. */
+static void cpl1_gdt_load(struct sysev_dtr *old_out)
 {
 	struct sysev_dtr old, gdt;
-	cli();
 	__asm__ volatile("sgdt %0" : "=m"(old));
+	*old_out = old;
 	for (unsigned i = 0; i < 5; i++) /* null, unused, code32, data, code64 */
 		cpl1_gdt[i] = ((volatile uint64_t *)old.base)[i];
 	cpl1_gdt[5] = 0x00afba000000ffffull; /* 0x28: 64-bit code, DPL 1 */
@@ -248,6 +250,13 @@ static void test_swapgs_cpl1(void)
 	gdt.base = (uintptr_t)cpl1_gdt;
 	gdt.limit = sizeof(cpl1_gdt) - 1;
 	__asm__ volatile("lgdt %0; movw $0x38, %%ax; ltr %%ax" : : "m"(gdt) : "eax", "memory");
+}
+
+static void test_swapgs_cpl1(void)
+{
+	struct sysev_dtr old;
+	cli();
+	cpl1_gdt_load(&old);
 	uint64_t gs = rdmsr(MSR_GS_BASE), kgs = rdmsr(MSR_KERNEL_GS_BASE);
 	exc_set_handler(13, sysev_cpl1_gp);
 	for (unsigned round = 0; round < 64; round++) { /* hot: translated */
@@ -283,6 +292,156 @@ static void test_swapgs_cpl1(void)
 	GUEST_DONE();
 }
 GUEST_TEST("swapgs-cpl1", test_swapgs_cpl1);
+
+/* RDTSC and RDTSCP and CR4.TSD (SDM Vol. 2B, RDTSC: #GP(0) "if the TSD
+ * flag in register CR4 is set and the CPL is greater than 0"), hot enough
+ * to be translated (jit/tscinline.c): at CPL 1 with TSD set each faults at
+ * itself with RAX and RDX as they were; with TSD clear both run at CPL 1
+ * (the UD2 after them brings the test back); at CPL 0 TSD changes nothing
+ * and the TSC never goes backwards.  The CPL 1 GDT and TSS are
+ * swapgs-cpl1's. */
+extern const char tsd_rdtsc[], tsd_rdtscp[], tsd_resume[];
+
+static void tsd_trap(struct isr_frame *f)
+{
+	cpl1_seen++;
+	cpl1_vec = f->vector;
+	cpl1_err = f->error;
+	cpl1_ip = f->ip;
+	cpl1_cs = f->cs;
+	cpl1_rax = f->rax;
+	cpl1_rdx = f->rdx;
+	f->ip = (uintptr_t)tsd_resume;
+	f->cs = 0x20;
+	(&f->flags)[1] = cpl1_rsp;
+	(&f->flags)[2] = 0x18;
+}
+
+/* Run at CPL 1: RDTSC (skipped when rdtscp), RDTSCP, then UD2. */
+static void tsd_cpl1(bool rdtscp)
+{
+	uint64_t sel = rdtscp;
+	cpl1_seen = 0;
+	cpl1_rax = cpl1_rdx = 0;
+	__asm__ volatile("mov %%rsp, cpl1_rsp(%%rip)\n\t"
+			 "pushq $0x31\n\t"
+			 "pushq cpl1_rsp(%%rip)\n\t"
+			 "pushfq\n\t"
+			 "pushq $0x29\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "iretq\n"
+			 "1: mov $5, %%eax\n\t"
+			 "mov $7, %%edx\n\t"
+			 "test %%ecx, %%ecx\n\t"
+			 "jnz tsd_rdtscp\n"
+			 ".globl tsd_rdtsc\n"
+			 "tsd_rdtsc: rdtsc\n\t"
+			 "mov $5, %%eax\n\t"
+			 "mov $7, %%edx\n"
+			 ".globl tsd_rdtscp\n"
+			 "tsd_rdtscp: rdtscp\n\t"
+			 "mov $6, %%eax\n\t"
+			 "ud2\n"
+			 ".globl tsd_resume\n"
+			 "tsd_resume:\n\t"
+			 : "+c"(sel) : : "rax", "rdx", "memory", "cc");
+}
+
+static inline uint64_t tsd_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void test_rdtsc_tsd(void)
+{
+	struct sysev_dtr old;
+	cli();
+	cpl1_gdt_load(&old);
+	exc_set_handler(13, tsd_trap);
+	exc_set_handler(6, tsd_trap);
+	uintptr_t cr4 = read_cr4();
+	for (unsigned round = 0; round < 64; round++) { /* hot: translated */
+		write_cr4(cr4 | (1u << 2));
+		for (unsigned p = 0; p < 2; p++) {
+			tsd_cpl1(p);
+			GUEST_ASSERT_EQ(cpl1_seen, 1);
+			GUEST_ASSERT_EQ(cpl1_vec, 13);
+			GUEST_ASSERT_EQ(cpl1_err, 0);
+			GUEST_ASSERT_EQ(cpl1_ip, (uintptr_t)(p ? tsd_rdtscp : tsd_rdtsc));
+			GUEST_ASSERT_EQ(cpl1_cs, 0x29);
+			GUEST_ASSERT_EQ(cpl1_rax, 5);
+			GUEST_ASSERT_EQ(cpl1_rdx, 7);
+		}
+		/* at CPL 0 TSD changes nothing */
+		uint64_t a = tsd_tsc(), b = tsd_tsc();
+		GUEST_ASSERT(b > a);
+		write_cr4(cr4 & ~(uintptr_t)(1u << 2));
+		tsd_cpl1(false);
+		GUEST_ASSERT_EQ(cpl1_seen, 1);
+		GUEST_ASSERT_EQ(cpl1_vec, 6); /* the UD2: both ran */
+		GUEST_ASSERT_EQ(cpl1_rax, 6);
+	}
+	write_cr4(cr4);
+	exc_set_handler(13, NULL);
+	exc_set_handler(6, NULL);
+	__asm__ volatile("lgdt %0" : : "m"(old) : "memory");
+	GUEST_DONE();
+}
+GUEST_TEST("rdtsc-tsd", test_rdtsc_tsd);
+
+/* The TSC in a hot loop (translated) never goes backwards, and advances at
+ * the rate CPUID 0x16 states (base MHz; the soft engine's rate is whole
+ * MHz) against the ACPI PM timer (3.579545 MHz, port 0x608, 24 bits; both
+ * are the machine's clock on the soft engine): over 0.2 s within 1 %,
+ * each end one PM read between two RDTSCs (the PIT is no reference here:
+ * a loaded host delays and merges its ticks). */
+#define PM_TMR 0x608
+#define PM_HZ 3579545ull
+
+/* One (TSC, PM) pair: the PM read between two RDTSCs, their midpoint. */
+static void rate_sample(uint64_t *tsc, uint32_t *pm)
+{
+	uint64_t a = tsd_tsc();
+	*pm = inl(PM_TMR) & 0xffffff;
+	uint64_t b = tsd_tsc();
+	GUEST_ASSERT(b > a);
+	*tsc = a + (b - a) / 2;
+}
+
+static void test_tsc_rate(void)
+{
+	uint32_t r[4];
+	cpuid(0, 0, r);
+	GUEST_ASSERT(r[0] >= 0x16);
+	cpuid(0x16, 0, r);
+	uint64_t mhz = r[0] & 0xffff;
+	GUEST_ASSERT(mhz);
+	uint64_t t0, t1, last;
+	uint32_t p0, p1, n = 0;
+	rate_sample(&t0, &p0);
+	last = t0;
+	for (;;) {
+		for (unsigned k = 0; k < 64; k++, n++) { /* hot: translated */
+			uint64_t now = tsd_tsc();
+			if (now <= last)
+				GUEST_FAIL("the TSC did not advance", last, now);
+			last = now;
+		}
+		rate_sample(&t1, &p1);
+		if (((p1 - p0) & 0xffffff) >= PM_HZ / 5)
+			break;
+	}
+	GUEST_ASSERT(n > 1000);
+	uint64_t pm = (p1 - p0) & 0xffffff, ticks = t1 - t0;
+	uint64_t want = pm * mhz * 1000000 / PM_HZ;
+	if (ticks < want - want / 100 || ticks > want + want / 100)
+		GUEST_FAIL("TSC ticks against the ACPI PM timer", ticks, want, pm);
+	GUEST_DONE();
+}
+GUEST_TEST("tsc-rate", test_tsc_rate);
 
 /* SYSCALL and SYSRET at CPL 0 (SDM Vol. 2B, SYSCALL, SYSRET), hot enough
  * to be translated on the soft engine:

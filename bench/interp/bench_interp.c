@@ -3,7 +3,7 @@
  * instructions per second, the ratio to native, and host instructions per
  * guest instruction (perf_event_open, when the host allows it).
  *
- *   bench_interp [iterations-millions [integer|memory|sse|crc32|strscan|chain|callret|all [interp|jit]]]
+ *   bench_interp [iterations-millions [integer|memory|sse|crc32|strscan|chain|callret|avx2scan|rdtsc|all [interp|jit]]]
  *                (default 20, all, interp: the tier the soft CPU runs at)
  *   perf stat -e instructions bench_interp  or  valgrind --tool=callgrind
  *   bench_interp 1  for a profile of where time goes. */
@@ -29,6 +29,7 @@ extern const uint8_t g_chain[], g_chain_end[];
 
 extern const uint8_t g_avx2[], g_avx2_end[];
 extern const uint8_t g_callret[], g_callret_end[];
+extern const uint8_t g_tsc[], g_tsc_end[];
 void n_int(uint64_t n, void *buf);
 void n_mem(uint64_t n, void *buf);
 void n_sse(uint64_t n, void *buf);
@@ -38,6 +39,7 @@ void n_chain(uint64_t n, void *buf);
 
 void n_avx2(uint64_t n, void *buf);
 void n_callret(uint64_t n, void *buf);
+void n_tsc(uint64_t n, void *buf);
 
 #define CODE 0x1000
 #define DATA 0x10000
@@ -92,12 +94,13 @@ int main(int argc, char **argv)
 		{ "callret (two leaf calls per round)", g_callret, g_callret_end, n_callret, 10 },
 
 		{ "avx2scan (vpcmpeqb/vpmovmskb/tzcnt)", g_avx2, g_avx2_end, n_avx2, 8 },
+		{ "rdtsc   (rdtsc/add/dec/jnz)", g_tsc, g_tsc_end, n_tsc, 4 },
 	};
 	int pfd = perf_open();
 	printf("ringvm soft CPU interpreter benchmark: %llu M iterations per loop\n",
 	       (unsigned long long)(iters / 1000000));
 	printf("%-36s %12s %12s %8s %14s\n", "loop", "guest MIPS", "native MIPS", "ratio", "host insn/guest");
-	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan", "chain", "callret", "avx2scan" */
+	const char *only = argc > 2 && strcmp(argv[2], "all") ? argv[2] : NULL; /* "integer", "memory", "sse", "crc32", "strscan", "chain", "callret", "avx2scan", "rdtsc" */
 
 	bool jit = argc > 3 && !strcmp(argv[3], "jit");
 	if (argc > 3 && !jit && strcmp(argv[3], "interp")) {

@@ -34,6 +34,16 @@
 	jnz 1b
 .endm
 
+/* rdtsc: 4 instructions per iteration, the TSC read Linux's system call
+ * entry does (choose_random_kstack_offset) with a use of EAX */
+.macro LOOP_TSC
+	mov %edi, %ecx
+1:	rdtsc
+	add %rax, %r8
+	dec %ecx
+	jnz 1b
+.endm
+
 /* SSE: 4 instructions per iteration */
 .macro LOOP_SSE
 	mov %edi, %ecx
@@ -196,10 +206,18 @@ GUEST(g_avx2)
 	hlt
 END(g_avx2)
 
+GUEST(g_tsc)
+	LOOP_TSC
+	hlt
+END(g_tsc)
+
 /* native entries: the same bodies, callee-saved registers kept, ret */
-	.globl n_int, n_mem, n_sse, n_crc, n_str, n_chain, n_avx2, n_callret
+	.globl n_int, n_mem, n_sse, n_crc, n_str, n_chain, n_avx2, n_callret, n_tsc
 n_callret:
 	LOOP_CALLRET
+	ret
+n_tsc:
+	LOOP_TSC
 	ret
 n_chain:
 	push %r13

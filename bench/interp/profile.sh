@@ -10,7 +10,7 @@ LOOPS=${3:-integer memory sse crc32 strscan chain}
 command -v valgrind >/dev/null || { echo "valgrind not installed"; exit 1; }
 ITERS=1   # million iterations
 for loop in $LOOPS; do
-	case $loop in integer|memory) per=6 ;; sse) per=4 ;; crc32|strscan|avx2scan) per=8 ;; chain) per=12 ;; callret) per=10 ;; esac
+	case $loop in integer|memory) per=6 ;; sse|rdtsc) per=4 ;; crc32|strscan|avx2scan) per=8 ;; chain) per=12 ;; callret) per=10 ;; esac
 
 	out=$(mktemp)
 	# --smc-check=all: translated code is written through another mapping

@@ -19,4 +19,6 @@ CASES = {
     'sysret-tf': dict(status=0, stderr=[DONE], images=_64),
     'syscall-fmask': dict(status=0, stderr=[DONE], images=_64),
     'sysret-rights': dict(status=0, stderr=[DONE], images=_64),
+    'rdtsc-tsd': dict(status=0, stderr=[DONE], images=_64),
+    'tsc-rate': dict(status=0, stderr=[DONE], images=_64),
 }

@@ -220,6 +220,10 @@ static inline uint64_t szp(uint64_t res, unsigned size)
 #define ARITH_FLAGS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
 		     X86_RFLAGS_SF | X86_RFLAGS_OF)
 
+/* The guest TSC now: ops->rdtsc() + tsc_offset (exec_misc.c; RDTSC, RDTSCP
+ * and the translator's inline form use it alone). */
+uint64_t soft_tsc_now(struct soft_cpu *cpu);
+
 /* Stack helpers (exec_stack.c). */
 int soft_push(struct soft_cpu *cpu, unsigned size, uint64_t v);
 int soft_pop(struct soft_cpu *cpu, unsigned size, uint64_t *v);

@@ -5,7 +5,10 @@
 
 int soft_io_allowed(struct soft_cpu *cpu, uint16_t port, unsigned size);
 
-static uint64_t tsc_now(struct soft_cpu *cpu)
+/* The guest TSC of this vCPU now: the one rule (the machine's TSC through
+ * ops->rdtsc, plus the offset an IA32_TSC write made), for the handlers
+ * below and the translator's inline RDTSC (jit/tscinline.c). */
+uint64_t soft_tsc_now(struct soft_cpu *cpu)
 {
 	return (cpu->ops->rdtsc ? cpu->ops->rdtsc(cpu->ops_opaque) : 0) + cpu->tsc_offset;
 }
@@ -14,7 +17,7 @@ int soft_exec_rdtsc(struct soft_cpu *cpu, const struct x86_insn *in)
 {
 	if ((cpu->cr4 & (1u << 2)) && cpu->cpl != 0) /* CR4.TSD */
 		return soft_gp0(cpu);
-	uint64_t t = tsc_now(cpu);
+	uint64_t t = soft_tsc_now(cpu);
 	cpu->gpr[GPR_RAX] = (uint32_t)t;
 	cpu->gpr[GPR_RDX] = t >> 32;
 	return SOFT_OK;

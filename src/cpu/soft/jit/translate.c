@@ -46,6 +46,7 @@
 #include "region.h"
 #include "sse.h"
 #include "sysinline.h"
+#include "tscinline.h"
 #include "vex.h"
 
 #include "../atomic.h"
@@ -1033,6 +1034,39 @@ static bool swapgs_form(const struct tr *t, const struct x86_insn *in)
 	       !(in->prefixes & X86_PFX_ATOMIC);
 }
 
+/* RDTSC and RDTSCP in a 64-bit block (jit/tscinline.c): a call of
+ * soft_tsc_now, the handlers' rule, with the register cache kept; CR4.TSD at CPL > 0 takes the
+ * slow path (the handler: #GP(0)).  The outputs (EDX:EAX, RDTSCP's ECX)
+ * are written, not read: a host register holding another guest register
+ * gives it up, the guest's own is taken without a load.  The guest flags
+ * stay where they are (in the host RFLAGS they move to R10 first). */
+static void emit_rdtsc(struct tr *t, const struct x86_insn *in, uint64_t rip, unsigned index)
+{
+	if (t->nslow >= SOFT_BLOCK_MAX) {
+		t->e.overflow = true;
+		return;
+	}
+	bool p = in->id == X86_I_RDTSCP;
+	save_flags(t);
+	static const uint8_t out[3] = { GPR_RAX, GPR_RDX, GPR_RCX };
+	for (unsigned k = 0; k < (p ? 3u : 2u); k++) {
+		unsigned g = out[k]; /* guest RAX..RBX live in their own host register */
+		if (t->hold[g] != (int8_t)g) {
+			evict(t, g);
+			t->hold[g] = (int8_t)g;
+			t->dirty[g] = false;
+		}
+	}
+	struct slow *sl = new_slow(t, in, rip, index, t->fl == FL_R10);
+	size_t f;
+	jit_tsc_emit(&t->e, p, &f);
+	sl->fix[sl->nfix++] = f;
+	for (unsigned k = 0; k < (p ? 3u : 2u); k++)
+		t->dirty[out[k]] = true;
+	sl->fl_after = t->fl;
+	sl->back = t->e.pos;
+}
+
 /* DIV r/m32, r/m64 (F7 /6) in 64-bit mode (SDM Vol. 2A, DIV) on the host's
  * DIV: the divisor (through the probe for a memory operand) into R11; a
  * zero divisor or a quotient that does not fit (RDX >= divisor, EDX >=
@@ -1982,7 +2016,8 @@ static bool jit_block_pure(const struct tr *t, const struct soft_block *b, const
 			       (jit_sse_plan(in, &sp) && (in->mod == 3 || t->fast_mem)) || nop_form(in) ||
 			       lea_form(in) || st == 1 || st == 3 ||
 			       (last && st == 2 && (in->opcode != 0xe8 || jit_branch_target(in, rip + in->len, &tg))) ||
-			       div_form(t, in) || cli_form(t, in) || swapgs_form(t, in) || mem_form(t, in, &n);
+			       div_form(t, in) || cli_form(t, in) || swapgs_form(t, in) || mem_form(t, in, &n) ||
+			       jit_tsc_form(in, t->b->mode);
 		if (!inline_)
 			return false;
 		rip += in->len;
@@ -2221,6 +2256,12 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 			emit_sys(t, in, rip, i, cpu->star);
 			j->stats.native_insns++;
 			ended = true;
+		} else if (jit_tsc_form(in, t->b->mode)) {
+			emit_rdtsc(t, in, rip, i);
+			j->stats.native_insns++;
+			if (last)
+				exit_direct(t, rip + in->len, n_insn, 0);
+			ended = last;
 		} else if (swapgs_form(t, in)) {
 			emit_swapgs(t, in, rip, i);
 			j->stats.native_insns++;
