@@ -649,6 +649,60 @@ static void test_exit_size(void **state)
 	env_free(b);
 }
 
+/* The register cache in a loop region of ten guest registers, five of them
+ * only read (RCX R10 R11 R12 R13), with six host registers: a register
+ * that is only read is never stored back (it stays clean: loaded at the
+ * loop's head as such, and MOV E,G, MOVSXD, ADD E,G, CMP and LEA's
+ * address registers write nothing else), and the register to evict is the
+ * one needed again last round the loop.  Translated against interpreted,
+ * and the body bytes bounded (its four translations, three blocks and the
+ * region: 320 bytes before these choices, 290 with them). */
+static void test_region_regs(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		/* A: */
+		0x44, 0x89, 0xc2,                   /* mov edx, r8d */
+		0x48, 0x63, 0xc1,                   /* movsxd rax, ecx */
+		0x45, 0x89, 0xd6,                   /* mov r14d, r10d */
+		0x4c, 0x01, 0xda,                   /* add rdx, r11 */
+		0x4c, 0x39, 0xf2,                   /* cmp rdx, r14 */
+		0x75, 0x02,                         /* jne B */
+		0xeb, 0x16,                         /* jmp out */
+		/* B: */
+		0x41, 0x81, 0xe0, 0xff, 0x07, 0x00, 0x00, /* and r8d, 0x7ff */
+		0x47, 0x8d, 0x44, 0x45, 0x00,       /* lea r8d, [r13 + r8 * 2] */
+		0x45, 0x39, 0xe0,                   /* cmp r8d, r12d */
+		0x72, 0x05,                         /* jb out */
+		/* C: */
+		0x41, 0xff, 0xc9,                   /* dec r9d */
+		0x75, 0xd7,                         /* jne A */
+		/* out: */
+		0xf4,                               /* hlt */
+	};
+	uint64_t gpr[GPR_COUNT] = { 0 };
+	gpr[GPR_RCX] = 0x80000005;
+	gpr[GPR_R8] = 0x100;
+	gpr[GPR_R9] = 5000;
+	gpr[GPR_R10] = 0xffffffff;
+	gpr[GPR_R11] = 0x1000;
+	gpr[GPR_R13] = 0x10;
+	struct env *a, *b;
+	run(SOFT_MODE_64, code, sizeof(code), gpr, 2, 0, &a);
+	run(SOFT_MODE_64, code, sizeof(code), gpr, 2, 1u << 20, &b);
+	compare_envs(a, b, "ten registers round a region");
+	assert_int_equal(soft_get_rflags(&a->c), soft_get_rflags(&b->c));
+	assert_int_equal(a->c.gpr[GPR_R9], 0);
+	struct soft_jit *j = b->c.jit;
+	assert_true(j->stats.regions >= 1);
+	print_message("body bytes: %llu (%llu translations, %llu regions)\n",
+		      (unsigned long long)j->stats.bytes[SOFT_JIT_BYTES_BODY],
+		      (unsigned long long)j->stats.translated, (unsigned long long)j->stats.regions);
+	assert_true(j->stats.bytes[SOFT_JIT_BYTES_BODY] <= 300);
+	env_free(a);
+	env_free(b);
+}
+
 /* A program of 3000 blocks (add; jmp to the next) run twice through a 64 KiB
  * cache: the cache flushes when full and the results still agree. */
 static void test_flush_when_full(void **state)
@@ -1291,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_region_smc),
 		cmocka_unit_test(test_region_fault),
 		cmocka_unit_test(test_region_side_links),
+		cmocka_unit_test(test_region_regs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,6 +143,14 @@ struct tr {
 	 * (emit_mem): its slow path, which comes back to the next one's own
 	 * probe; the translation loop hands it to the next emit_mem only */
 	struct slow *reuse;
+	/* the register cache's choice of a host register to evict: the
+	 * guest registers each instruction of the trace names (reg_uses,
+	 * a heuristic: a wrong guess costs a reload, never exactness), the
+	 * instruction being emitted, and whether the trace goes round (a loop
+	 * onto itself, a loop region: after its end comes its start) */
+	uint16_t uses[SOFT_BLOCK_MAX];
+	unsigned cur;
+	bool wrap;
 	int8_t hold[16];      /* guest register cached in host register h (one
 			       * of cache_regs), or -1 */
 	bool dirty[16];       /* ... and written since it was loaded */
@@ -753,6 +761,68 @@ static void emit_class(struct tr *t)
 	call_stub(t, SOFT_JIT_STUB_CLASS);
 }
 
+/* The guest registers in names (a heuristic for the register cache's
+ * choices: ModRM.reg and r/m, the address registers, the implicit ones of
+ * what runs natively; an XMM register number or an opcode digit in
+ * ModRM.reg may be counted too). */
+static uint16_t reg_uses(const struct x86_insn *in)
+{
+	struct jit_native n;
+	unsigned u = 0;
+	if (jit_native_plan(in, &n) || jit_native_plan_mem(in, &n))
+		u = n.implicit;
+	if (in->has_modrm) {
+		u |= 1u << in->reg;
+		if (in->mod == 3)
+			u |= 1u << in->rm;
+	}
+	if (in->has_mem) {
+		if (in->base >= 0)
+			u |= 1u << in->base;
+		if (in->index >= 0)
+			u |= 1u << in->index;
+	}
+	return (uint16_t)u;
+}
+
+/* How many instructions after the current one guest register g is next
+ * named (t->uses), round the loop if the trace is one; 1000: never. */
+static unsigned next_use(const struct tr *t, unsigned g)
+{
+	for (unsigned i = t->cur + 1; i < t->n; i++)
+		if (t->uses[i] & (1u << g))
+			return i - t->cur;
+	for (unsigned i = 0; t->wrap && i <= t->cur && i < t->n; i++)
+		if (t->uses[i] & (1u << g))
+			return t->n - t->cur + i;
+	return 1000;
+}
+
+/* The host register among the first ncache of cache_regs, not in taken,
+ * to give a guest register that is not cached: the one whose content is
+ * needed again last (Belady's choice over the trace: t->uses), an empty
+ * R12/R13 first, an empty RAX..RBX as holding its own guest register
+ * (which takes it back when next named), a clean one before a written
+ * one (no store); -1 if none. */
+static int pick_victim(const struct tr *t, uint32_t taken, unsigned ncache)
+{
+	int best = -1;
+	unsigned best_score = 0;
+	for (unsigned k = 0; k < ncache; k++) {
+		unsigned h = cache_regs[k];
+		if (taken & (1u << h))
+			continue;
+		int g = t->hold[h];
+		unsigned dist = g >= 0 ? next_use(t, (unsigned)g) : h < 4 ? next_use(t, h) : 1001;
+		unsigned score = dist * 4 + (g < 0 ? 2u : 0u) + (g < 0 || !t->dirty[h] ? 1u : 0u);
+		if (best < 0 || score > best_score) {
+			best = (int)h;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
 /* Put the guest registers in used into host registers (host[g]), from the
  * register cache or cpu->gpr.  legacy: only RAX..RBX (an instruction with
  * an AH..BH operand is encoded without REX, which R12/R13 need). */
@@ -783,13 +853,7 @@ static bool assign_regs_ex(struct tr *t, unsigned used, int8_t host[16], bool le
 			if (t->hold[cache_regs[k]] == (int8_t)g && !(taken & (1u << cache_regs[k])))
 				h = cache_regs[k];
 		if (h < 0) {
-			/* R13, R12 first: RAX..RBX are the guest's own */
-			for (unsigned k = ncache; k-- > 0 && h < 0;)
-				if (!(taken & (1u << cache_regs[k])) && t->hold[cache_regs[k]] < 0)
-					h = cache_regs[k];
-			for (unsigned k = ncache; k-- > 0 && h < 0;)
-				if (!(taken & (1u << cache_regs[k])))
-					h = cache_regs[k];
+			h = pick_victim(t, taken, ncache);
 			if (h < 0) /* cannot happen: at most four registers per instruction */
 				return false;
 			for (unsigned k = 0; k < NCACHE; k++)
@@ -1695,6 +1759,46 @@ static unsigned mem_regs(const struct x86_insn *in, const struct jit_native *n)
  * instruction right after the probe, only the flags it reads or keeps that
  * are live); the slow path merges R10 into cpu->rflags, so a fault sees
  * them precisely. */
+/* The guest registers a native instruction (n, through emit_native or
+ * emit_mem) may write: all it uses, less its one register operand that
+ * is only read where the opcode says so (the ALU E,G forms, MOV E,G,
+ * SHLD/SHRD and BTS/BTR/BTC E,G read ModRM.reg and write r/m; the ALU G,E
+ * forms, MOV G,E, MOVZX/MOVSX/MOVSXD, CMOVcc, IMUL G,E(,imm), TZCNT/LZCNT/
+ * POPCNT write ModRM.reg and read r/m) and, for a memory form, the address
+ * registers (no whitelisted instruction writes them).  So a register
+ * cached but only read stays clean: evicting it costs no store.  Without
+ * writeback nothing is written. */
+static unsigned native_written(const struct x86_insn *in, const struct jit_native *n, unsigned used)
+{
+	if (!n->writeback)
+		return 0;
+	bool legacy_map = !in->vex_mmmmm;
+	uint8_t op = in->opcode;
+	bool reg_src = false, rm_src = false;
+	if (legacy_map && in->map == X86_MAP_1BYTE) {
+		reg_src = (op < 0x40 && (op & 7) <= 1) || op == 0x88 || op == 0x89;
+		rm_src = (op < 0x40 && ((op & 7) == 2 || (op & 7) == 3)) || op == 0x8a || op == 0x8b ||
+			 op == 0x63 || op == 0x69 || op == 0x6b;
+	} else if (legacy_map && in->map == X86_MAP_0F) {
+		reg_src = op == 0xa4 || op == 0xa5 || op == 0xac || op == 0xad || op == 0xab ||
+			  op == 0xb3 || op == 0xbb;
+		rm_src = (op >= 0x40 && op <= 0x4f) || op == 0xaf || op == 0xb6 || op == 0xb7 ||
+			 op == 0xbe || op == 0xbf || op == 0xb8 || op == 0xbc || op == 0xbd;
+	}
+	unsigned w = n->implicit;
+	if (n->z.g >= 0)
+		w |= 1u << n->z.g;
+	if (n->reg.g >= 0 && !reg_src)
+		w |= 1u << n->reg.g;
+	if (n->mem)
+		return w & used;
+	if (n->rm.g >= 0 && !rm_src)
+		w |= 1u << n->rm.g;
+	if (!reg_src && !rm_src && n->reg.g < 0 && n->rm.g < 0)
+		w = used; /* nothing known: all of them */
+	return w & used;
+}
+
 /* Does b (the instruction after a, both through emit_mem) access the
  * same bytes as a: the same address expression (base, index, scale,
  * displacement, segment; not RIP-relative), registers a does not write,
@@ -1828,10 +1932,10 @@ static void emit_mem(struct tr *t, const struct x86_insn *in, const struct jit_n
 		}
 	}
 	jit_native_emit(e, in, n, host); /* on [RDI+RSI] */
-	if (n->writeback)
-		for (unsigned g = 0; g < 16; g++)
-			if (host[g] >= 0)
-				t->dirty[host[g]] = true;
+	unsigned written = native_written(in, n, used);
+	for (unsigned g = 0; g < 16; g++)
+		if (host[g] >= 0 && (written & (1u << g)))
+			t->dirty[host[g]] = true;
 	if (n->flags == JF_WRITE)
 		t->fl = FL_HOST;
 	sl->fl_after = t->fl;
@@ -1918,6 +2022,32 @@ static bool mem_form(const struct tr *t, const struct x86_insn *in, struct jit_n
 	       __builtin_popcount(mem_regs(in, n)) <= 4;
 }
 
+/* The guest registers in may write, whichever way it is emitted (its
+ * semantics: native_written for the natively emitted forms, register and
+ * memory; LEA its destination; NOP and a direct branch none; anything
+ * else all sixteen). */
+static uint16_t insn_writes(const struct x86_insn *in)
+{
+	struct jit_native n;
+	if (jit_is_direct_branch(in) || nop_form(in))
+		return 0;
+	if (lea_form(in))
+		return (uint16_t)(1u << in->reg);
+	if (jit_native_plan(in, &n)) {
+		unsigned used = n.implicit;
+		if (n.reg.g >= 0)
+			used |= 1u << n.reg.g;
+		if (n.rm.g >= 0)
+			used |= 1u << n.rm.g;
+		if (n.z.g >= 0)
+			used |= 1u << n.z.g;
+		return (uint16_t)native_written(in, &n, used);
+	}
+	if (jit_native_plan_mem(in, &n))
+		return (uint16_t)native_written(in, &n, mem_regs(in, &n));
+	return 0xffff;
+}
+
 static void emit_native(struct tr *t, const struct x86_insn *in, const struct jit_native *n,
 			unsigned index)
 {
@@ -1939,10 +2069,10 @@ static void emit_native(struct tr *t, const struct x86_insn *in, const struct ji
 		return;
 	}
 	jit_native_emit(e, in, n, host);
-	if (n->writeback)
-		for (unsigned g = 0; g < 16; g++)
-			if (host[g] >= 0)
-				t->dirty[host[g]] = true;
+	unsigned written = native_written(in, n, used);
+	for (unsigned g = 0; g < 16; g++)
+		if (host[g] >= 0 && (written & (1u << g)))
+			t->dirty[host[g]] = true;
 	if (n->writeback && (t->loaded & used))
 		t->loaded |= used;
 	if (n->flags == JF_WRITE)
@@ -2046,6 +2176,15 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 	t->side = src->side;
 	const struct x86_insn *const *const insn = t->insn;
 	const unsigned n_insn = t->n;
+	uint64_t end_rip = b->rip, back_to = 0; /* a block's: after its last instruction */
+	uint16_t writes = 0; /* the guest registers the trace may write */
+	for (unsigned i = 0; i < n_insn; i++) {
+		t->uses[i] = reg_uses(insn[i]);
+		writes |= insn_writes(insn[i]);
+		end_rip += insn[i]->len;
+	}
+	t->wrap = t->rg || (n_insn && jit_is_direct_branch(insn[n_insn - 1]) &&
+			    jit_branch_target(insn[n_insn - 1], end_rip, &back_to) && back_to == b->rip);
 	/* seg_end[i]: i ends inner block k of a region (its branch a side
 	 * exit), or -1 */
 	int8_t seg_end[SOFT_BLOCK_MAX];
@@ -2134,7 +2273,9 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 				continue;
 			jit_emit_mov_r64_m64(e, h, CPU, GPR(t->loop_hold[h]));
 			t->hold[h] = t->loop_hold[h];
-			t->dirty[h] = true; /* as it may be when jumped back to */
+			/* as it may be when jumped back to, unless nothing in
+			 * the loop writes it (then cpu->gpr is its value) */
+			t->dirty[h] = (writes >> t->loop_hold[h]) & 1;
 		}
 	}
 	t->loop = e->pos;
@@ -2151,6 +2292,7 @@ static const void *translate_pass(struct soft_cpu *cpu, struct soft_jit *j, stru
 		struct jit_vex vp;
 		struct jit_bmiv bv;
 		uint64_t tg;
+		t->cur = i;
 		struct slow *reuse = t->reuse; /* for emit_mem only */
 		t->reuse = NULL;
 		bool known = false; /* t->loaded kept up to date (else all taken as loaded) */
