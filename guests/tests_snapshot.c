@@ -17,6 +17,24 @@ static inline uint64_t snap_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static void snap_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* IA32_SPEC_CTRL (0x48) where CPUID.(7,0):EDX[26] enumerates it: the guest
+ * sets IBRS (bit 0) before the snapshot and expects it back at the end. */
+#define SNAP_MSR_SPEC_CTRL 0x48u
+static bool snap_has_spec_ctrl(void)
+{
+	uint32_t r[4];
+	cpuid(0, 0, r);
+	if (r[0] < 7)
+		return false;
+	cpuid(7, 0, r);
+	return (r[3] >> 26) & 1;
+}
+
 static void snap_tick(unsigned irq)
 {
 	snap_ticks++;
@@ -28,7 +46,9 @@ static void snap_tick(unsigned irq)
  * never goes backwards and that the TSC time of each 50 ticks stays within
  * 4x of the first 50 (a restore that lost the clock, or a clock that jumped,
  * fails here); the work counter lives in RAM, so a restore that lost memory
- * fails the final check.  One span of up to 64x is reported instead
+ * fails the final check, and IA32_SPEC_CTRL.IBRS, set at the start, must
+ * still be set at the end (an MSR the snapshot forgot reads its reset
+ * value, 0).  One span of up to 64x is reported instead
  * ("snapshot-count-gap"): where the TSC is the host's (a nested PVM KVM)
  * it counts the time the VM was down, and the host test decides whether
  * that is allowed. */
@@ -38,6 +58,9 @@ static void test_snapshot_count(void)
 	static volatile uint64_t work;
 	uint64_t last_tsc = snap_rdtsc(), mark = last_tsc, ref = 0;
 	bool gap = false;
+	bool spec_ctrl = snap_has_spec_ctrl();
+	if (spec_ctrl)
+		snap_wrmsr(SNAP_MSR_SPEC_CTRL, 1);
 	irq_set_handler(0, snap_tick);
 	pic_init(0xfe, 0xff);                 /* only IRQ0 */
 	pit_periodic(TICK_HZ);
@@ -72,6 +95,8 @@ static void test_snapshot_count(void)
 	}
 	outb(0x21, 0xff);
 	GUEST_ASSERT(work >= TICKS);
+	if (spec_ctrl && snap_has_spec_ctrl() && (rdmsr(SNAP_MSR_SPEC_CTRL) & 1) != 1)
+		GUEST_FAIL("IA32_SPEC_CTRL lost IBRS", rdmsr(SNAP_MSR_SPEC_CTRL));
 	GUEST_DONE();
 }
 GUEST_TEST("snapshot-count", test_snapshot_count);

@@ -18,6 +18,7 @@
 #include "snapshot_mem.h"
 #include "snapshot_sections.h"
 
+#define MSR_IA32_SPEC_CTRL 0x48
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
@@ -34,6 +35,10 @@ const uint32_t snap_msr_list[] = {
 	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
 	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
+	/* IBRS as the guest left it (Linux sets it once at boot on an eIBRS
+	 * CPU); added after the first format: older files lack it and their
+	 * vCPUs keep the reset value, 0 */
+	MSR_IA32_SPEC_CTRL,
 };
 const unsigned snap_msr_count = sizeof(snap_msr_list) / sizeof(snap_msr_list[0]);
 _Static_assert(sizeof(snap_msr_list) / sizeof(snap_msr_list[0]) <= SNAP_MAX_MSRS, "MSR list");

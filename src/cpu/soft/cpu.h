@@ -307,6 +307,7 @@ struct soft_cpu {
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
 	uint64_t tsc_aux, star, lstar, cstar, sfmask, kernel_gs_base;
 	uint64_t pat, misc_enable, sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t spec_ctrl;  /* IA32_SPEC_CTRL: held, no effect (cpuid.h) */
 
 	/* system layer (sys_*.c) */
 	const struct soft_sys_ops *sys;   /* may be NULL (tests): no hooks */

@@ -72,6 +72,9 @@
 #define L7_EBX_ADX (1u << 19)
 #define L7_ECX_RDPID (1u << 22)
 #define L7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define L7_EDX_SPEC_CTRL (1u << 26) /* IBRS and IBPB: IA32_SPEC_CTRL, IA32_PRED_CMD */
+#define L7_MAX_SUBLEAF 2
+#define L72_EDX_BHI_CTRL (1u << 4) /* leaf 7.2: IA32_SPEC_CTRL.BHI_DIS_S */
 #define L7_EBX_ERMS (1u << 9)  /* enhanced REP MOVSB/STOSB: exec_string.c's page-wise path */
 #define L7_EDX_FSRM (1u << 4)  /* fast short REP MOVSB: the same path has no start-up cost */
 /* leaf 0xD.1 EAX (SDM vol. 2 CPUID, "Processor Extended State Enumeration
@@ -224,6 +227,7 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		break;
 	case 7:
 		if (subleaf == 0) {
+			o->eax = L7_MAX_SUBLEAF;
 			o->ebx = (SOFT_MODEL_BMI1 ? L7_EBX_BMI1 : 0) |
 				 ((cpu->host_isa & SOFT_HOST_SHA) ? L7_EBX_SHA : 0);
 			o->ebx |= L7_EBX_CLFLUSHOPT | L7_EBX_CLWB; /* soft_exec_clflush */
@@ -240,8 +244,11 @@ void soft_cpuid(const struct soft_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 			}
 			o->ecx |= SOFT_MODEL_RDPID ? L7_ECX_RDPID : 0;
 			o->edx = L7_EDX_ARCH_CAPABILITIES; /* MSR 0x10a: cpuid.h */
+			o->edx |= L7_EDX_SPEC_CTRL;         /* MSRs 0x48, 0x49: cpuid.h */
 			o->ebx |= L7_EBX_ERMS;
 			o->edx |= L7_EDX_FSRM;
+		} else if (subleaf == 2) {
+			o->edx = L72_EDX_BHI_CTRL; /* cpuid.h, IA32_SPEC_CTRL */
 		}
 		break;
 	case 2:

@@ -52,8 +52,9 @@
  * selection): without it a kernel that sees the hypervisor bit assumes ITS
  * and sends every RET through one shared return thunk (its_return_thunk),
  * which costs the soft engine a second block and an indirect-branch lookup
- * per return. */
+ * per return.  IBRS_ALL (enhanced IBRS): see IA32_SPEC_CTRL below. */
 #define SOFT_ARCH_CAP_RDCL_NO          (1ULL << 0)
+#define SOFT_ARCH_CAP_IBRS_ALL         (1ULL << 1)
 #define SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY (1ULL << 3)
 #define SOFT_ARCH_CAP_SSB_NO           (1ULL << 4)
 #define SOFT_ARCH_CAP_MDS_NO           (1ULL << 5)
@@ -68,7 +69,8 @@
 #define SOFT_ARCH_CAP_RFDS_NO          (1ULL << 27)
 #define SOFT_ARCH_CAP_ITS_NO           (1ULL << 62)
 #define SOFT_ARCH_CAPABILITIES                                              \
-	(SOFT_ARCH_CAP_RDCL_NO | SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY |          \
+	(SOFT_ARCH_CAP_RDCL_NO | SOFT_ARCH_CAP_IBRS_ALL |                    \
+	 SOFT_ARCH_CAP_SKIP_L1DFL_VMENTRY |                                  \
 	 SOFT_ARCH_CAP_SSB_NO | SOFT_ARCH_CAP_MDS_NO |                       \
 	 SOFT_ARCH_CAP_PSCHANGE_MC_NO | SOFT_ARCH_CAP_TAA_NO |               \
 	 SOFT_ARCH_CAP_SBDR_SSDP_NO | SOFT_ARCH_CAP_FBSDP_NO |               \
@@ -76,6 +78,42 @@
 	 SOFT_ARCH_CAP_PBRSB_NO | SOFT_ARCH_CAP_GDS_NO | SOFT_ARCH_CAP_RFDS_NO | \
 	 SOFT_ARCH_CAP_ITS_NO)
 #define SOFT_MSR_ARCH_CAPABILITIES 0x10a
+/* IA32_SPEC_CTRL (MSR 0x48) and IA32_PRED_CMD (MSR 0x49), enumerated by
+ * CPUID.(7,0):EDX[26] (SDM vol. 4, table 2-2), with ARCH_CAPABILITIES.IBRS_ALL:
+ * enhanced IBRS, the CPU on which IBRS is set once and left set.  A software
+ * CPU has no branch predictor that one privilege level or one address space
+ * could train for another: its indirect branches go where the guest's
+ * registers say, through lookups keyed by the exact target.  So IBRS, and the
+ * IBPB barrier PRED_CMD issues, have nothing to act on; SPEC_CTRL only holds
+ * the value written (architectural state: reset to 0, kept by snapshots) and
+ * a PRED_CMD write does nothing.  What the guest's own code could still train
+ * is the host CPU's predictors, through the host code that runs it (the
+ * translator's exits, the interpreter's dispatch): the same situation as
+ * QEMU's TCG, and the host kernel's business, not something a guest MSR can
+ * reach.  Why enumerate it at all: without IBRS_ALL, Linux (6.1) protects
+ * itself with retpolines, so every indirect call and jump in the kernel goes
+ * through __x86_indirect_thunk_<reg> (CALL, a store to the stack, RET: three
+ * translated blocks and an indirect-branch lookup); with it, Linux picks
+ * "Enhanced / Automatic IBRS", sets SPEC_CTRL.IBRS once per CPU at boot and
+ * patches those sites back to plain indirect branches, and adds nothing on
+ * kernel entry, exit or context switch (no IBRS toggling, no RSB filling).
+ * BHI_DIS_S (bit 10, enumerated by CPUID.(7,2):EDX[4], BHI_CTRL)
+ * is there for the same reason: Linux 6.1.192 assumes branch history
+ * injection on any eIBRS CPU or under a hypervisor bit whatever BHI_NO says
+ * ("intra-mode" BHI), and without BHI_CTRL it clears the branch history with
+ * a loop of calls and jumps on every system call (clear_bhb_loop, "BHI: SW
+ * loop"); with it, it sets BHI_DIS_S once ("BHI: BHI_DIS_S"), which again
+ * has nothing to act on here.  So IBRS (bit 0) and BHI_DIS_S (bit 10) are
+ * the writable bits; STIBP and SSBD are not enumerated (eIBRS makes STIBP
+ * unnecessary to Linux, and SSB_NO says there is no store bypass to
+ * disable), and every other bit is #GP(0).  PRED_CMD is write-only: bit 0
+ * (IBPB) is its only bit, RDMSR is #GP(0). */
+#define SOFT_MSR_SPEC_CTRL 0x48
+#define SOFT_MSR_PRED_CMD 0x49
+#define SOFT_SPEC_CTRL_IBRS (1ULL << 0)
+#define SOFT_SPEC_CTRL_BHI_DIS_S (1ULL << 10)
+#define SOFT_SPEC_CTRL_SUPPORTED (SOFT_SPEC_CTRL_IBRS | SOFT_SPEC_CTRL_BHI_DIS_S)
+#define SOFT_PRED_CMD_IBPB (1ULL << 0)
 /* XCR0 bits the model supports (SDM vol. 1, 13.3): x87, SSE, AVX (bit 2,
  * only on a host with AVX: soft_xcr0_supported) and, with PKU, PKRU (bit 9). */
 #define SOFT_XCR0_AVX (1ULL << 2)

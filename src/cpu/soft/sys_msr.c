@@ -1,6 +1,7 @@
 /* RDMSR / WRMSR: the MSRs the core models itself (EFER, SYSCALL and
  * SYSENTER MSRs, segment bases, TSC with an offset, TSC_AUX, PAT, MTRRs,
- * MISC_ENABLE, IA32_XSS, machine-check and microcode read-outs); everything else goes
+ * MISC_ENABLE, IA32_XSS, SPEC_CTRL and PRED_CMD, machine-check and microcode
+ * read-outs); everything else goes
  * to the engine's sys->rdmsr/wrmsr hooks, and -1 from there (or no hook) is
  * #GP(0). */
 #include "cpuid.h"
@@ -65,6 +66,8 @@ static int core_rdmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t *v)
 		*v = 0;
 		return 0;
 	case SOFT_MSR_ARCH_CAPABILITIES: *v = SOFT_ARCH_CAPABILITIES; return 0;
+	case SOFT_MSR_SPEC_CTRL: *v = cpu->spec_ctrl; return 0;
+	case SOFT_MSR_PRED_CMD: return -1; /* write-only */
 	case MSR_MTRRCAP: *v = MTRR_VCNT | (1u << 8) | (1u << 10); return 0; /* VCNT, FIX, WC */
 	case MSR_SYSENTER_CS: *v = cpu->sysenter_cs; return 0;
 	case MSR_SYSENTER_ESP: *v = cpu->sysenter_esp; return 0;
@@ -129,6 +132,12 @@ static int core_wrmsr(struct soft_cpu *cpu, uint32_t idx, uint64_t v)
 		return 0;
 	}
 	case MSR_BIOS_SIGN_ID: return 0; /* microcode update trigger: ignored */
+	case SOFT_MSR_SPEC_CTRL: /* IBRS, BHI_DIS_S: held, no effect (cpuid.h) */
+		if (v & ~SOFT_SPEC_CTRL_SUPPORTED)
+			return -1;
+		cpu->spec_ctrl = v;
+		return 0;
+	case SOFT_MSR_PRED_CMD: return (v & ~SOFT_PRED_CMD_IBPB) ? -1 : 0; /* IBPB: nothing to flush */
 	case MSR_IA32_XSS: return (SOFT_MODEL_XSAVES && !(v & ~SOFT_XSS_SUPPORTED)) ? 0 : -1;
 	case MSR_MCG_STATUS: return v ? -1 : 0;
 	case MSR_SYSENTER_CS: cpu->sysenter_cs = v & 0xffffffff; return 0;
@@ -200,6 +209,8 @@ int soft_cpu_rdmsr(struct soft_cpu *cpu, uint32_t msr, uint64_t *val)
 {
 	uint64_t v = 0;
 	int r = core_rdmsr(cpu, msr, &v);
+	if (r < 0)
+		return -1;
 	if (r == 1) {
 		if (cpu->sys && cpu->sys->rdmsr) {
 			if (cpu->sys->rdmsr(cpu->sys->opaque, msr, &v) < 0)

@@ -230,7 +230,8 @@ static void test_lzcnt_tzcnt_follow_cpuid(void **state)
 /* IA32_ARCH_CAPABILITIES: enumerated by CPUID.(7,0):EDX[29], readable with
  * RDMSR, read-only (WRMSR is #GP(0)), and it carries RDCL_NO and MDS_NO, the
  * bits that let Linux run without page-table isolation and VERW clearing,
- * and ITS_NO, without which Linux sends every RET through one thunk. */
+ * ITS_NO, without which Linux sends every RET through one thunk, and
+ * IBRS_ALL (enhanced IBRS), without which it uses retpolines. */
 static void test_arch_capabilities(void **state)
 {
 	const uint8_t rdmsr[] = { 0x0f, 0x32 }, wrmsr[] = { 0x0f, 0x30 };
@@ -244,12 +245,87 @@ static void test_arch_capabilities(void **state)
 	assert_true(v & (1u << 5));  /* MDS_NO */
 	assert_true(v & (1u << 8));  /* TAA_NO */
 	assert_true(v & (1ULL << 62)); /* ITS_NO: no shared return thunk */
-	assert_false(v & (1u << 1)); /* no IBRS_ALL: there is no IA32_SPEC_CTRL */
+	assert_true(v & (1u << 1));  /* IBRS_ALL: no retpolines (needs IA32_SPEC_CTRL) */
 	prepare(e, NEED_NONE, false);
 	e->c.gpr[GPR_RCX] = 0x10a;
 	int r = step(e, wrmsr, sizeof(wrmsr));
 	assert_int_equal(r, SOFT_EXC);
 	assert_int_equal(e->c.exc.vector, X86_EXC_GP);
+	soft_cpu_destroy(&e->c);
+	soft_flatmem_destroy(&e->m);
+	free(e);
+}
+
+static int msr_insn(struct env *e, bool write, uint32_t msr, uint64_t v)
+{
+	static const uint8_t rdmsr[] = { 0x0f, 0x32 }, wrmsr[] = { 0x0f, 0x30 };
+	prepare(e, NEED_NONE, false);
+	e->c.gpr[GPR_RCX] = msr;
+	e->c.gpr[GPR_RAX] = write ? (uint32_t)v : 0x5a5a5a5a;
+	e->c.gpr[GPR_RDX] = write ? v >> 32 : 0x5a5a5a5a;
+	e->c.exc.vector = 0xff;
+	return step(e, write ? wrmsr : rdmsr, 2);
+}
+
+static uint64_t msr_read_ok(struct env *e, uint32_t msr)
+{
+	assert_int_equal(msr_insn(e, false, msr, 0), SOFT_OK);
+	return (e->c.gpr[GPR_RDX] << 32) | (uint32_t)e->c.gpr[GPR_RAX];
+}
+
+static void assert_gp(struct env *e, bool write, uint32_t msr, uint64_t v)
+{
+	assert_int_equal(msr_insn(e, write, msr, v), SOFT_EXC);
+	assert_int_equal(e->c.exc.vector, X86_EXC_GP);
+}
+
+/* IA32_SPEC_CTRL (MSR 0x48), enumerated with IBPB by CPUID.(7,0):EDX[26]
+ * (SDM vol. 4, table 2-2): 0 after reset, IBRS (bit 0) and BHI_DIS_S (bit
+ * 10, CPUID.(7,2):EDX[4], with leaf 7.0 EAX counting sub-leaf 2) writable
+ * and read back; STIBP (bit 1) and SSBD (bit 2) are not enumerated
+ * (EDX[27], EDX[31] clear), so they and every other bit are reserved:
+ * #GP(0), value kept.  INIT/RESET clears it again. */
+static void test_spec_ctrl(void **state)
+{
+	struct env *e = env_new();
+	struct soft_cpuid_regs o;
+	soft_cpuid(&e->c, 7, 0, &o);
+	assert_true(o.eax >= 2);
+	assert_true(cpuid_bit(&e->c, 7, 0, EDX, 26));
+	assert_true(cpuid_bit(&e->c, 7, 2, EDX, 4));
+	assert_false(cpuid_bit(&e->c, 7, 0, EDX, 27));
+	assert_false(cpuid_bit(&e->c, 7, 0, EDX, 31));
+	assert_int_equal(msr_read_ok(e, 0x48), 0);
+	assert_int_equal(msr_insn(e, true, 0x48, 1), SOFT_OK);
+	assert_int_equal(msr_read_ok(e, 0x48), 1);
+	assert_int_equal(msr_insn(e, true, 0x48, 1u << 10 | 1), SOFT_OK);
+	assert_int_equal(msr_read_ok(e, 0x48), 1u << 10 | 1);
+	assert_gp(e, true, 0x48, 1u << 1);         /* STIBP */
+	assert_gp(e, true, 0x48, 1u << 2);         /* SSBD */
+	assert_gp(e, true, 0x48, 1u << 6);         /* RRSBA_DIS_S: no RRSBA_CTRL */
+	assert_gp(e, true, 0x48, 1ULL << 32 | 1);  /* EDX half */
+	assert_int_equal(msr_read_ok(e, 0x48), 1u << 10 | 1);
+	assert_int_equal(msr_insn(e, true, 0x48, 1), SOFT_OK);
+	assert_int_equal(msr_insn(e, true, 0x48, 0), SOFT_OK);
+	assert_int_equal(msr_read_ok(e, 0x48), 0);
+	assert_int_equal(msr_insn(e, true, 0x48, 1), SOFT_OK);
+	soft_cpu_reset(&e->c);
+	assert_int_equal(msr_read_ok(e, 0x48), 0);
+	soft_cpu_destroy(&e->c);
+	soft_flatmem_destroy(&e->m);
+	free(e);
+}
+
+/* IA32_PRED_CMD (MSR 0x49): write-only; bit 0 (IBPB) is its only bit, any
+ * other (SBPB, bit 7, is AMD's) is #GP(0), and RDMSR is #GP(0). */
+static void test_pred_cmd(void **state)
+{
+	struct env *e = env_new();
+	assert_int_equal(msr_insn(e, true, 0x49, 1), SOFT_OK);
+	assert_int_equal(msr_insn(e, true, 0x49, 0), SOFT_OK);
+	assert_gp(e, true, 0x49, 1u << 7);
+	assert_gp(e, true, 0x49, 1ULL << 32 | 1);
+	assert_gp(e, false, 0x49, 0);
 	soft_cpu_destroy(&e->c);
 	soft_flatmem_destroy(&e->m);
 	free(e);
@@ -296,6 +372,8 @@ int main(void)
 		cmocka_unit_test(test_lzcnt_tzcnt_follow_cpuid),
 		cmocka_unit_test(test_cr4_bits_follow_cpuid),
 		cmocka_unit_test(test_arch_capabilities),
+		cmocka_unit_test(test_spec_ctrl),
+		cmocka_unit_test(test_pred_cmd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
