@@ -333,10 +333,12 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)sv->nr_halts,
 			(double)sv->nr_sleep_ns / 1e9);
 		fprintf(out, "    vCPU %u TLB: %llu hits, %llu misses, %llu full flushes, %llu page flushes; "
-			"icache: %llu hits, %llu misses\n", i,
+			"icache: %llu hits (%llu through the jump cache), %llu misses\n", i,
 			(unsigned long long)m->hits, (unsigned long long)m->misses,
 			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
-			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+			(unsigned long long)sv->cpu.icache_hits,
+			(unsigned long long)(sv->cpu.icache ? sv->cpu.icache->jump_hits : 0),
+			(unsigned long long)sv->cpu.icache_misses);
 		fprintf(out, "    vCPU %u TLB address spaces: %llu PCID switches without flush, %llu PCID "
 			"flushes, %llu global entries re-tagged, %llu wraps\n", i,
 			(unsigned long long)m->pcid_switches, (unsigned long long)m->pcid_flushes,
