@@ -639,12 +639,20 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max, bool overrun)
 				b = prev->succ[prev_slot];
 				global = soft_icache_tag_global(prev->succ_epoch[prev_slot]);
 				cpu->icache_hits++;
+			} else if ((b = soft_icache_jump_find(ic, cpu->rip, cpu->mode, &global))) {
+				cpu->icache_hits++;
+				if (prev) {
+					prev->succ[prev_slot] = b;
+					prev->succ_epoch[prev_slot] = soft_icache_tag(ic, global);
+				}
 			} else {
 				cpu->fetch_global = 0;
 				b = find_block(cpu);
 				global = cpu->fetch_global;
 				if (global)
 					soft_icache_note_global(ic, lin(cpu, SEG_CS, cpu->rip));
+				if (b)
+					soft_icache_jump_note(ic, cpu->rip, b, soft_icache_tag(ic, global));
 				if (b && prev) {
 					prev->succ[prev_slot] = b;
 					prev->succ_epoch[prev_slot] = soft_icache_tag(ic, global);

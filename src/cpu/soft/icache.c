@@ -31,6 +31,8 @@ struct soft_icache *soft_icache_new(void)
 		ic->epoch = 1ULL << 3;
 		ic->epoch_g = (1ULL << 3) | 4;
 		ic->budget = SOFT_ICACHE_BUDGET;
+		for (unsigned i = 0; i < SOFT_ICACHE_JUMP; i++)
+			ic->jump[i].tag = ~0ULL; /* never a current tag */
 	}
 	return ic;
 }

@@ -66,6 +66,16 @@ struct soft_code_page {
 	struct soft_code_page *next;
 };
 
+/* The run loop's jump cache (soft_icache_jump_find): the block last found
+ * at a linear RIP, as a link of its own, tagged like a chain slot. */
+#define SOFT_ICACHE_JUMP_BITS 12
+#define SOFT_ICACHE_JUMP (1u << SOFT_ICACHE_JUMP_BITS)
+struct soft_icache_jump {
+	uint64_t rip;
+	uint64_t tag;              /* soft_icache_tag when made; ~0: empty */
+	struct soft_block *b;
+};
+
 struct soft_icache {
 	struct soft_block *blk[BLK_HASH];
 	struct soft_code_page *pages[PAGE_HASH];
@@ -84,6 +94,8 @@ struct soft_icache {
 	uint64_t bytes;            /* live blocks and page records */
 	uint64_t budget;           /* bytes may never exceed it */
 	uint64_t nflush;           /* wholesale flushes because of the budget */
+	uint64_t jump_hits;        /* blocks found through the jump cache */
+	struct soft_icache_jump jump[SOFT_ICACHE_JUMP];
 };
 
 
@@ -145,6 +157,39 @@ static inline bool soft_icache_tag_valid(const struct soft_icache *ic, uint64_t 
 static inline bool soft_icache_tag_global(uint64_t tag)
 {
 	return tag & 4;
+}
+/* The run loop's jump cache, by linear RIP: a block reached without a
+ * link (after translated code returned, an exception, an interrupt) is
+ * found here without the fetch (a TLB lookup) and the hash lookup by
+ * physical address, as QEMU's tb_jmp_cache finds a TB by virtual PC.  An
+ * entry is one more link (docs/soft-cpu.md, "Chains across address
+ * spaces"): valid while its tag is current, so its block is alive (every
+ * drop moves gen) and rip still maps to the page the block was made from;
+ * the block must still be at rip (rebind) and in mode.  *global: the tag's
+ * kind, as the fetch would have reported it. */
+static inline unsigned soft_icache_jump_index(uint64_t rip)
+{
+	return (unsigned)((rip * 0x9e3779b97f4a7c15ULL) >> (64 - SOFT_ICACHE_JUMP_BITS));
+}
+static inline struct soft_block *soft_icache_jump_find(struct soft_icache *ic, uint64_t rip,
+							unsigned mode, bool *global)
+{
+	const struct soft_icache_jump *e = &ic->jump[soft_icache_jump_index(rip)];
+	if (e->rip != rip || !soft_icache_tag_valid(ic, e->tag) || e->b->rip != rip ||
+	    e->b->mode != mode)
+		return NULL;
+	*global = soft_icache_tag_global(e->tag);
+	ic->jump_hits++;
+	return e->b;
+}
+/* Block b was found at rip by its fetch, under tag (soft_icache_tag). */
+static inline void soft_icache_jump_note(struct soft_icache *ic, uint64_t rip,
+					 struct soft_block *b, uint64_t tag)
+{
+	struct soft_icache_jump *e = &ic->jump[soft_icache_jump_index(rip)];
+	e->rip = rip;
+	e->tag = tag;
+	e->b = b;
 }
 /* A global link is about to be made to a block at linear address la:
  * INVLPG in la's 1 GiB region (which holds any large page la is in) must

@@ -184,6 +184,55 @@ static void test_flush_spaces(void **state)
 	soft_icache_free(ic);
 }
 
+/* The run loop's jump cache: an entry is found while its tag is current
+ * and its block is still at the RIP in the mode; every event that kills a
+ * link kills it (a dropped page of code, INVLPG, another space or CPL). */
+static void test_jump_cache(void **state)
+{
+	(void)state;
+	struct soft_icache *ic = soft_icache_new();
+	assert_non_null(ic);
+	bool global = false;
+	assert_null(soft_icache_jump_find(ic, 0, 2, &global)); /* empty */
+	struct soft_block *b = soft_icache_insert(ic, 0x5000, 0x401000, 2, nops, 1);
+	struct soft_block *k = soft_icache_insert(ic, 0x6000, 0xffffffff81000000ULL, 2, nops, 1);
+	assert_non_null(b);
+	assert_non_null(k);
+	soft_icache_set_space(ic, 1ULL << 54);
+	soft_icache_jump_note(ic, 0x401000, b, soft_icache_tag(ic, false));
+	soft_icache_jump_note(ic, 0xffffffff81000000ULL, k, soft_icache_tag(ic, true));
+	assert_ptr_equal(soft_icache_jump_find(ic, 0x401000, 2, &global), b);
+	assert_false(global);
+	assert_ptr_equal(soft_icache_jump_find(ic, 0xffffffff81000000ULL, 2, &global), k);
+	assert_true(global);
+	assert_int_equal(ic->jump_hits, 2);
+	/* another RIP, another mode, the block moved (rebind) */
+	assert_null(soft_icache_jump_find(ic, 0x402000, 2, &global));
+	assert_null(soft_icache_jump_find(ic, 0x401000, 1, &global));
+	b->rip = 0x501000;
+	assert_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	b->rip = 0x401000;
+	/* another CPL, and back */
+	soft_icache_set_context(ic, 3, 0);
+	assert_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	soft_icache_set_context(ic, 0, 0);
+	assert_non_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	/* another space: the global entry stays; INVLPG kills the other */
+	soft_icache_set_space(ic, 2ULL << 54);
+	assert_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	assert_non_null(soft_icache_jump_find(ic, 0xffffffff81000000ULL, 2, &global));
+	soft_icache_set_space(ic, 1ULL << 54);
+	soft_icache_flush_page(ic, 0x7000);
+	assert_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	/* a dropped page of code kills every entry (its block is freed) */
+	soft_icache_jump_note(ic, 0x401000, b, soft_icache_tag(ic, false));
+	assert_true(soft_icache_invalidate(ic, 0x6000, 1));
+	assert_null(soft_icache_jump_find(ic, 0xffffffff81000000ULL, 2, &global));
+	assert_null(soft_icache_jump_find(ic, 0x401000, 2, &global));
+	soft_icache_reap(ic);
+	soft_icache_free(ic);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -209,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_invalidate_accounting),
 		cmocka_unit_test(test_link_tags),
 		cmocka_unit_test(test_flush_spaces),
+		cmocka_unit_test(test_jump_cache),
 		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -204,6 +204,7 @@ static void soft_vcpu_destroy(struct vcpu *v)
 		sv->ic_bytes = sv->cpu.icache->bytes;
 		sv->ic_budget = sv->cpu.icache->budget;
 		sv->ic_flushes = sv->cpu.icache->nflush;
+		sv->ic_jump_hits = sv->cpu.icache->jump_hits;
 	}
 	sv->icache = sv->cpu.icache; /* freed with sv, see free_soft_vcpu */
 	sv->cpu.icache = NULL;
@@ -333,10 +334,12 @@ static void soft_print_stats(struct vm *vm, FILE *out)
 			(unsigned long long)sv->nr_halts,
 			(double)sv->nr_sleep_ns / 1e9);
 		fprintf(out, "    vCPU %u TLB: %llu hits, %llu misses, %llu full flushes, %llu page flushes; "
-			"icache: %llu hits, %llu misses\n", i,
+			"icache: %llu hits (%llu through the jump cache), %llu misses\n", i,
 			(unsigned long long)m->hits, (unsigned long long)m->misses,
 			(unsigned long long)m->flushes, (unsigned long long)m->page_flushes,
-			(unsigned long long)sv->cpu.icache_hits, (unsigned long long)sv->cpu.icache_misses);
+			(unsigned long long)sv->cpu.icache_hits,
+			(unsigned long long)(sv->cpu.icache ? sv->cpu.icache->jump_hits : sv->ic_jump_hits),
+			(unsigned long long)sv->cpu.icache_misses);
 		fprintf(out, "    vCPU %u TLB address spaces: %llu PCID switches without flush, %llu PCID "
 			"flushes, %llu global entries re-tagged, %llu wraps\n", i,
 			(unsigned long long)m->pcid_switches, (unsigned long long)m->pcid_flushes,

@@ -38,7 +38,7 @@ struct soft_vcpu {
 
 	uint64_t nr_slices, nr_irqs, nr_exceptions, nr_halts, nr_sleep_ns;
 	/* the icache's counters, kept by vcpu_destroy for --stats */
-	uint64_t ic_blocks, ic_bytes, ic_budget, ic_flushes;
+	uint64_t ic_blocks, ic_bytes, ic_budget, ic_flushes, ic_jump_hits;
 	/* the decoded-block cache, detached from the core at vcpu_destroy and
 	 * freed with sv (free_soft_vcpu), or left to the process's exit */
 	struct soft_icache *icache;
