@@ -639,7 +639,8 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max, bool overrun)
 				b = prev->succ[prev_slot];
 				global = soft_icache_tag_global(prev->succ_epoch[prev_slot]);
 				cpu->icache_hits++;
-			} else if ((b = soft_icache_jump_find(ic, cpu->rip, cpu->mode, &global))) {
+			} else if (cpu->mode == SOFT_MODE_64 &&
+				   (b = soft_icache_jump_find(ic, cpu->rip, cpu->mode, &global))) {
 				cpu->icache_hits++;
 				if (prev) {
 					prev->succ[prev_slot] = b;
@@ -651,7 +652,10 @@ static int run_blocks(struct soft_cpu *cpu, uint64_t max, bool overrun)
 				global = cpu->fetch_global;
 				if (global)
 					soft_icache_note_global(ic, lin(cpu, SEG_CS, cpu->rip));
-				if (b)
+				/* 64-bit mode only: there RIP is the linear address
+				 * (CS base 0) and there is no CS limit the fetch
+				 * would check */
+				if (b && cpu->mode == SOFT_MODE_64)
 					soft_icache_jump_note(ic, cpu->rip, b, soft_icache_tag(ic, global));
 				if (b && prev) {
 					prev->succ[prev_slot] = b;

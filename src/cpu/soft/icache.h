@@ -166,7 +166,10 @@ static inline bool soft_icache_tag_global(uint64_t tag)
  * spaces"): valid while its tag is current, so its block is alive (every
  * drop moves gen) and rip still maps to the page the block was made from;
  * the block must still be at rip (rebind) and in mode.  *global: the tag's
- * kind, as the fetch would have reported it. */
+ * kind, as the fetch would have reported it.  The run loop uses it in
+ * 64-bit mode only, where RIP is the linear address and CS has no limit
+ * (elsewhere a far jump to another CS base with the same offset, or a
+ * lowered CS limit, would need the fetch). */
 static inline unsigned soft_icache_jump_index(uint64_t rip)
 {
 	return (unsigned)((rip * 0x9e3779b97f4a7c15ULL) >> (64 - SOFT_ICACHE_JUMP_BITS));
