@@ -318,7 +318,8 @@ static void tsd_trap(struct isr_frame *f)
 }
 
 /* Run at CPL 1: RDTSC (skipped when rdtscp), RDTSCP, then UD2. */
-static void tsd_cpl1(bool rdtscp)
+/* noinline: its asm defines global labels, which must exist once */
+__attribute__((noinline)) static void tsd_cpl1(bool rdtscp)
 {
 	uint64_t sel = rdtscp;
 	cpl1_seen = 0;
